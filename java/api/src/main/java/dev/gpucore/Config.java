@@ -1,0 +1,86 @@
+package dev.gpucore;
+
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Settings of a {@link GpuCore}. Each setting is taken, first found wins, from: the value given
+ * to the builder; the Java system property; the environment variable; the default.
+ *
+ * <table>
+ *   <caption>Settings</caption>
+ *   <tr><th>setting</th><th>system property</th><th>environment</th><th>default</th></tr>
+ *   <tr><td>backend: {@code auto}, {@code cpu} or {@code cuda}</td><td>{@code gpucore.backend}</td>
+ *       <td>{@code GPUCORE_BACKEND}</td><td>{@code auto}: the GPU when one is usable</td></tr>
+ *   <tr><td>CPU threads (0 = from the cgroup CPU quota, else the core count)</td>
+ *       <td>{@code gpucore.cpu.threads}</td><td>{@code GPUCORE_CPU_THREADS}</td><td>0</td></tr>
+ * </table>
+ *
+ * <p>{@code cuda} makes {@link GpuCore#open(Config)} fail with
+ * {@link GpuCoreException.DeviceUnavailable} when no GPU is usable, instead of coming up on the
+ * CPU.
+ *
+ * @param backend requested backend
+ * @param cpuThreads CPU backend threads, 0 for automatic
+ */
+public record Config(Backend backend, int cpuThreads) {
+  /** Which backend to use. */
+  public enum Backend {
+    /** The GPU when one is usable, else the CPU. */
+    AUTO,
+    /** The CPU only; no native GPU library is loaded. */
+    CPU,
+    /** A GPU, or fail. */
+    CUDA
+  }
+
+  /** Validates. */
+  public Config {
+    Check.notNull(backend, "backend");
+    Check.nonNegative(cpuThreads, "cpuThreads");
+  }
+
+  /** The configuration from system properties and the environment. */
+  public static Config fromEnvironment() {
+    return from(System.getProperties(), System.getenv());
+  }
+
+  /** The configuration from the given properties and environment (for tests). */
+  public static Config from(Map<?, ?> props, Map<String, String> env) {
+    String b = pick(props, env, "gpucore.backend", "GPUCORE_BACKEND", "auto");
+    Backend backend;
+    try {
+      backend = Backend.valueOf(b.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new GpuCoreException.InvalidArgument(
+          "backend must be one of auto, cpu, cuda; got \"" + b + "\"");
+    }
+    String t = pick(props, env, "gpucore.cpu.threads", "GPUCORE_CPU_THREADS", "0");
+    int threads;
+    try {
+      threads = Integer.parseInt(t.trim());
+    } catch (NumberFormatException e) {
+      throw new GpuCoreException.InvalidArgument(
+          "cpu threads must be a non-negative integer; got \"" + t + "\"");
+    }
+    return new Config(backend, threads);
+  }
+
+  private static String pick(Map<?, ?> props, Map<String, String> env, String prop, String var,
+      String def) {
+    Object p = props.get(prop);
+    if (p != null && !p.toString().isBlank()) {
+      return p.toString();
+    }
+    String e = env.get(var);
+    if (e != null && !e.isBlank()) {
+      return e;
+    }
+    return def;
+  }
+
+  /** Returns a copy with another backend. */
+  public Config withBackend(Backend b) {
+    return new Config(b, cpuThreads);
+  }
+}

@@ -1,0 +1,67 @@
+package dev.gpucore;
+
+/**
+ * The root of every exception gpucore throws. Messages name the operation, the native code and
+ * its name where there is one, and the device.
+ */
+public class GpuCoreException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** Creates an exception with a message. */
+  public GpuCoreException(String message) {
+    super(message);
+  }
+
+  /** Creates an exception with a message and a cause. */
+  public GpuCoreException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
+  /** An argument was not what the call expected; thrown before any native call. */
+  public static class InvalidArgument extends GpuCoreException {
+    private static final long serialVersionUID = 1L;
+
+    /** Creates the exception. */
+    public InvalidArgument(String message) {
+      super(message);
+    }
+  }
+
+  /** Device or pinned host memory ran out (not sticky: later calls can succeed). */
+  public static class OutOfMemory extends GpuCoreException {
+    private static final long serialVersionUID = 1L;
+
+    /** Creates the exception. */
+    public OutOfMemory(String message) {
+      super(message);
+    }
+  }
+
+  /** No usable GPU, driver or native library for the request. */
+  public static class DeviceUnavailable extends GpuCoreException {
+    private static final long serialVersionUID = 1L;
+
+    /** Creates the exception. */
+    public DeviceUnavailable(String message) {
+      super(message);
+    }
+
+    /** Creates the exception with its cause. */
+    public DeviceUnavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /**
+   * A sticky CUDA error (illegal address and the like) poisoned the device's context: the
+   * device stays unusable until the process ends.
+   */
+  public static class DeviceFaulted extends GpuCoreException {
+    private static final long serialVersionUID = 1L;
+
+    /** Creates the exception. */
+    public DeviceFaulted(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Matrix multiply on host and device data. */
+package dev.gpucore.blas;

@@ -1,0 +1,2 @@
+/** Reductions on host and device data. */
+package dev.gpucore.reduce;

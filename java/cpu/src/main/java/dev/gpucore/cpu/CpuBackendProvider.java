@@ -1,0 +1,32 @@
+package dev.gpucore.cpu;
+
+import dev.gpucore.Config;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.spi.Backend;
+import dev.gpucore.spi.BackendProvider;
+import java.nio.file.Path;
+
+/** Provides the CPU backend; it is always available where OpenBLAS's native library loads. */
+public final class CpuBackendProvider implements BackendProvider {
+  @Override
+  public String name() {
+    return "cpu";
+  }
+
+  @Override
+  public int rank() {
+    return 0;
+  }
+
+  @Override
+  public Backend open(Config config) {
+    int threads = CpuThreads.choose(config.cpuThreads(),
+        Runtime.getRuntime().availableProcessors(), Path.of("/sys/fs/cgroup"));
+    try {
+      return new CpuBackend(threads);
+    } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+      throw new GpuCoreException.DeviceUnavailable(
+          "OpenBLAS could not be loaded: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** The CPU backend: OpenBLAS and Java implementations. */
+package dev.gpucore.cpu;

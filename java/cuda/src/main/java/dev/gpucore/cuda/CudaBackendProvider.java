@@ -1,0 +1,67 @@
+package dev.gpucore.cuda;
+
+import dev.gpucore.Config;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.cuda.bindings.GpuCoreNative;
+import dev.gpucore.device.Discovery;
+import dev.gpucore.device.Visibility;
+import dev.gpucore.spi.Backend;
+import dev.gpucore.spi.BackendProvider;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.Loader;
+
+/**
+ * Opens the CUDA backend: loads the CUDA runtime through bytedeco's preset (which names the
+ * missing library when there is no driver), then gpucore's own kernels, then discovers devices.
+ * No linkage error escapes: each failure becomes a one-line reason.
+ */
+public final class CudaBackendProvider implements BackendProvider {
+  private static final Object LOCK = new Object();
+  private static String loadFailure;
+  private static boolean loaded;
+
+  @Override
+  public String name() {
+    return "cuda";
+  }
+
+  @Override
+  public int rank() {
+    return 100;
+  }
+
+  /** Loads the native libraries once per process; returns empty or the reason they did not. */
+  static String load() {
+    synchronized (LOCK) {
+      if (!loaded && loadFailure == null) {
+        try {
+          Loader.load(cudart.class);
+        } catch (Throwable t) {
+          loadFailure = LoadErrors.cudaRuntime(t);
+          return loadFailure;
+        }
+        try {
+          GpuCoreNative.load();
+          loaded = true;
+        } catch (Throwable t) {
+          loadFailure = "gpucore's native library could not be loaded ("
+              + LoadErrors.describe(t) + ")";
+        }
+      }
+      return loaded ? "" : loadFailure;
+    }
+  }
+
+  @Override
+  public Backend open(Config config) {
+    String failure = load();
+    if (!failure.isEmpty()) {
+      throw new GpuCoreException.DeviceUnavailable(failure);
+    }
+    Discovery d = CudaDiscovery.discover(Visibility.fromEnvironment());
+    if (!d.hasGpu()) {
+      throw new GpuCoreException.DeviceUnavailable(d.noGpuReason());
+    }
+    return new CudaBackend(d);
+  }
+}

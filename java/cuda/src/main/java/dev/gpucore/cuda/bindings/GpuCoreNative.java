@@ -1,0 +1,87 @@
+package dev.gpucore.cuda.bindings;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP binding of {@code native/include/gpucore.h}. Addresses (device or host), streams and
+ * events travel as {@code long}s so hot paths allocate nothing on the Java side. Every function
+ * returns a status: 0, a CUDA runtime error code, or a negative gpucore code.
+ *
+ * <p>Loading it needs the CUDA runtime ({@code libcudart.so.13}); callers load it only after the
+ * CUDA runtime itself loaded.
+ */
+@Platform(include = "gpucore.h", link = "gpucore")
+public final class GpuCoreNative {
+  static {
+    Loader.load();
+  }
+
+  private GpuCoreNative() {}
+
+  /** Forces loading; throws {@link UnsatisfiedLinkError} when the libraries cannot load. */
+  public static void load() {
+    Loader.load(GpuCoreNative.class);
+  }
+
+  public static native int gc_api_version();
+
+  public static native @Cast("const char*") String gc_status_name(int s);
+
+  public static native @Cast("const char*") String gc_last_error();
+
+  public static native int gc_versions(int[] driverVersion, int[] runtimeVersion);
+
+  public static native int gc_device_count(int[] count);
+
+  public static native int gc_set_device(int ordinal);
+
+  public static native int gc_device_info(int ordinal, int[] ints,
+      @Cast("size_t*") long[] totalMem, @Cast("char*") byte[] name, int nameLen,
+      @Cast("char*") byte[] uuid, int uuidLen, @Cast("char*") byte[] busId, int busIdLen);
+
+  public static native int gc_malloc(@Cast("void**") long[] out, @Cast("size_t") long bytes);
+
+  public static native int gc_free(@Cast("void*") long p);
+
+  public static native int gc_malloc_host(@Cast("void**") long[] out, @Cast("size_t") long bytes);
+
+  public static native int gc_free_host(@Cast("void*") long p);
+
+  public static native int gc_memset_async(@Cast("void*") long p, int value,
+      @Cast("size_t") long bytes, @Cast("void*") long stream);
+
+  public static native int gc_stream_create(@Cast("void**") long[] out);
+
+  public static native int gc_stream_destroy(@Cast("void*") long s);
+
+  public static native int gc_stream_sync(@Cast("void*") long s);
+
+  public static native int gc_event_create(@Cast("void**") long[] out);
+
+  public static native int gc_event_destroy(@Cast("void*") long e);
+
+  public static native int gc_event_record(@Cast("void*") long e, @Cast("void*") long stream);
+
+  public static native int gc_event_sync(@Cast("void*") long e);
+
+  public static native int gc_fill_f32(@Cast("void*") long x, @Cast("size_t") long n, float v,
+      @Cast("void*") long stream);
+
+  public static native int gc_fill_f64(@Cast("void*") long x, @Cast("size_t") long n, double v,
+      @Cast("void*") long stream);
+
+  public static native @Cast("size_t") long gc_reduce_workspace_bytes();
+
+  public static native int gc_sum_f32(@Cast("const void*") long x, @Cast("size_t") long n,
+      @Cast("void*") long out, @Cast("void*") long workspace, @Cast("void*") long stream);
+
+  public static native int gc_sum_f64(@Cast("const void*") long x, @Cast("size_t") long n,
+      @Cast("void*") long out, @Cast("void*") long workspace, @Cast("void*") long stream);
+
+  public static native int gc_memcpy_async(@Cast("void*") long dst, @Cast("const void*") long src,
+      @Cast("size_t") long bytes, int kind, @Cast("void*") long stream);
+
+  public static native int gc_mem_info(@Cast("size_t*") long[] free, @Cast("size_t*") long[] total);
+}

@@ -1,0 +1,2 @@
+/** JavaCPP binding of gpucore's C API ({@code native/include/gpucore.h}). */
+package dev.gpucore.cuda.bindings;

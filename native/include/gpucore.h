@@ -1,0 +1,97 @@
+/*
+ * gpucore native C API.
+ *
+ * Every function returns a gc_status: 0 on success, a positive CUDA runtime error code
+ * (cudaError_t) when a CUDA call failed, or a negative gpucore code for bad arguments.
+ * Nothing here throws, aborts or prints. gc_status_name() and gc_last_error() (per thread)
+ * give the name and text of the last failure on the calling thread.
+ *
+ * Pointers are plain addresses (device or host) so that the Java side can pass offsets
+ * without allocating; streams are cudaStream_t passed as void*.
+ */
+#ifndef GPUCORE_H
+#define GPUCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int gc_status;
+
+#define GC_OK 0
+#define GC_ERR_INVALID_ARGUMENT (-1)
+#define GC_ERR_INTERNAL (-2)
+
+/* Version of this C API (major*1000 + minor). */
+int gc_api_version(void);
+
+/* Name and message of a status code (static strings; never NULL). */
+const char* gc_status_name(gc_status s);
+/* Text of the last failure on the calling thread ("" if none). */
+const char* gc_last_error(void);
+
+/* CUDA versions as reported by the runtime (e.g. 13000). Status of the runtime call. */
+gc_status gc_versions(int* driver_version, int* runtime_version);
+/* Number of visible CUDA devices; *count is left 0 on failure. */
+gc_status gc_device_count(int* count);
+
+/* Fills n elements at device address x with value v, asynchronously on stream. */
+gc_status gc_fill_f32(void* x, size_t n, float v, void* stream);
+gc_status gc_fill_f64(void* x, size_t n, double v, void* stream);
+
+/*
+ * Deterministic sum of n elements at device address x into *out (a device address),
+ * asynchronously on stream. workspace is a device buffer of at least
+ * gc_reduce_workspace_bytes() bytes, used by one call at a time.
+ * fp32 input is accumulated in fp64 and rounded once. The result is bitwise the same
+ * run after run on the same device (fixed-order tree, no atomics).
+ */
+size_t gc_reduce_workspace_bytes(void);
+gc_status gc_sum_f32(const void* x, size_t n, void* out, void* workspace, void* stream);
+gc_status gc_sum_f64(const void* x, size_t n, void* out, void* workspace, void* stream);
+
+/*
+ * Asynchronous copy of bytes between addresses (kind: cudaMemcpyKind, 4 = default, inferred
+ * from the addresses), on stream.
+ */
+gc_status gc_memcpy_async(void* dst, const void* src, size_t bytes, int kind, void* stream);
+
+/* Makes `ordinal` the calling thread's current device. */
+gc_status gc_set_device(int ordinal);
+
+/*
+ * Identity and capability of CUDA device `ordinal`:
+ * ints[0..5] = cc major, cc minor, multiprocessors, pci domain, pci bus, pci device;
+ * *total_mem = device memory in bytes; name, uuid ("GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+ * and bus_id ("0000:65:00.0") are NUL-terminated within their lengths.
+ */
+gc_status gc_device_info(int ordinal, int* ints, size_t* total_mem, char* name, int name_len,
+                         char* uuid, int uuid_len, char* bus_id, int bus_id_len);
+
+/* Device memory (on the current device), page-locked host memory, and their release. */
+gc_status gc_malloc(void** out, size_t bytes);
+gc_status gc_free(void* p);
+gc_status gc_malloc_host(void** out, size_t bytes);
+gc_status gc_free_host(void* p);
+gc_status gc_memset_async(void* p, int value, size_t bytes, void* stream);
+
+/* Non-blocking streams and timing-free events on the current device. */
+gc_status gc_stream_create(void** out);
+gc_status gc_stream_destroy(void* s);
+gc_status gc_stream_sync(void* s);
+gc_status gc_event_create(void** out);
+gc_status gc_event_destroy(void* e);
+gc_status gc_event_record(void* e, void* stream);
+gc_status gc_event_sync(void* e);
+
+/* Memory information of the current device. */
+gc_status gc_mem_info(size_t* free_bytes, size_t* total_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPUCORE_H */

@@ -1,0 +1,97 @@
+// Thin, status-returning wrappers over the CUDA runtime for the Java side's hot paths:
+// addresses in and out, no allocation on the Java side.
+#include "gpucore.h"
+#include "internal.h"
+
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+
+extern "C" gc_status gc_set_device(int ordinal) {
+  return gc_check(cudaSetDevice(ordinal), "cudaSetDevice");
+}
+
+extern "C" gc_status gc_device_info(int ordinal, int* ints, size_t* total_mem, char* name,
+                                    int name_len, char* uuid, int uuid_len, char* bus_id,
+                                    int bus_id_len) {
+  if (!ints || !total_mem || !name || !uuid || !bus_id || name_len < 1 || uuid_len < 41 ||
+      bus_id_len < 16)
+    return gc_invalid("gc_device_info", "null output or buffer too small");
+  cudaDeviceProp p;
+  gc_status s = gc_check(cudaGetDeviceProperties(&p, ordinal), "cudaGetDeviceProperties");
+  if (s != GC_OK) return s;
+  ints[0] = p.major;
+  ints[1] = p.minor;
+  ints[2] = p.multiProcessorCount;
+  ints[3] = p.pciDomainID;
+  ints[4] = p.pciBusID;
+  ints[5] = p.pciDeviceID;
+  *total_mem = p.totalGlobalMem;
+  snprintf(name, (size_t)name_len, "%s", p.name);
+  const unsigned char* u = (const unsigned char*)p.uuid.bytes;
+  snprintf(uuid, (size_t)uuid_len,
+           "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+           u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+           u[15]);
+  return gc_check(cudaDeviceGetPCIBusId(bus_id, bus_id_len, ordinal), "cudaDeviceGetPCIBusId");
+}
+
+extern "C" gc_status gc_malloc(void** out, size_t bytes) {
+  if (!out) return gc_invalid("gc_malloc", "null output");
+  *out = nullptr;
+  return gc_check(cudaMalloc(out, bytes == 0 ? 1 : bytes), "cudaMalloc");
+}
+
+extern "C" gc_status gc_free(void* p) { return p ? gc_check(cudaFree(p), "cudaFree") : GC_OK; }
+
+extern "C" gc_status gc_malloc_host(void** out, size_t bytes) {
+  if (!out) return gc_invalid("gc_malloc_host", "null output");
+  *out = nullptr;
+  return gc_check(cudaMallocHost(out, bytes == 0 ? 1 : bytes), "cudaMallocHost");
+}
+
+extern "C" gc_status gc_free_host(void* p) {
+  return p ? gc_check(cudaFreeHost(p), "cudaFreeHost") : GC_OK;
+}
+
+extern "C" gc_status gc_memset_async(void* p, int value, size_t bytes, void* stream) {
+  if (bytes == 0) return GC_OK;
+  if (!p) return gc_invalid("gc_memset_async", "null address");
+  return gc_check(cudaMemsetAsync(p, value, bytes, (cudaStream_t)stream), "cudaMemsetAsync");
+}
+
+extern "C" gc_status gc_stream_create(void** out) {
+  if (!out) return gc_invalid("gc_stream_create", "null output");
+  *out = nullptr;
+  return gc_check(cudaStreamCreateWithFlags((cudaStream_t*)out, cudaStreamNonBlocking),
+                  "cudaStreamCreateWithFlags");
+}
+
+extern "C" gc_status gc_stream_destroy(void* s) {
+  return s ? gc_check(cudaStreamDestroy((cudaStream_t)s), "cudaStreamDestroy") : GC_OK;
+}
+
+extern "C" gc_status gc_stream_sync(void* s) {
+  return gc_check(cudaStreamSynchronize((cudaStream_t)s), "cudaStreamSynchronize");
+}
+
+extern "C" gc_status gc_event_create(void** out) {
+  if (!out) return gc_invalid("gc_event_create", "null output");
+  *out = nullptr;
+  return gc_check(cudaEventCreateWithFlags((cudaEvent_t*)out, cudaEventDisableTiming),
+                  "cudaEventCreateWithFlags");
+}
+
+extern "C" gc_status gc_event_destroy(void* e) {
+  return e ? gc_check(cudaEventDestroy((cudaEvent_t)e), "cudaEventDestroy") : GC_OK;
+}
+
+extern "C" gc_status gc_event_record(void* e, void* stream) {
+  if (!e) return gc_invalid("gc_event_record", "null event");
+  return gc_check(cudaEventRecord((cudaEvent_t)e, (cudaStream_t)stream), "cudaEventRecord");
+}
+
+extern "C" gc_status gc_event_sync(void* e) {
+  if (!e) return gc_invalid("gc_event_sync", "null event");
+  return gc_check(cudaEventSynchronize((cudaEvent_t)e), "cudaEventSynchronize");
+}
