@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Assembles the GPU test bundle: target/gpucore-bundle.tar.gz, unpacking to gpucore-bundle/ with
+#   jre/    a jlinked Java runtime (no Java needed on the GPU host)
+#   lib/    runtime jars (native libraries the project never loads are stripped out)
+#   tests/  the test jars of every module
+#   junit/  the JUnit console launcher
+#   bin/gpucore      the CLI
+#   bin/run-tests    the whole suite with GPU tests enabled; --require-gpu fails without a GPU
+set -euo pipefail
+deps=$1
+target=$2
+out=$target/gpucore-bundle
+limit_mib=55
+
+for tool in jlink zip tar; do
+  command -v "$tool" >/dev/null || { echo "assemble.sh: '$tool' is needed (apt-get install ${tool/jlink/openjdk-17-jdk-headless})" >&2; exit 1; }
+done
+
+rm -rf "$out" "$target/gpucore-bundle.tar.gz"
+mkdir -p "$out"/{lib,tests,junit,bin}
+for j in "$deps"/*.jar; do
+  case "$(basename "$j")" in
+    junit-platform-console-standalone-*) cp "$j" "$out/junit/" ;;
+    *-tests.jar) cp "$j" "$out/tests/" ;;
+    *) cp "$j" "$out/lib/" ;;
+  esac
+done
+
+# Strip native libraries gpucore never loads: OpenBLAS with LAPACK (gpucore uses
+# openblas_nolapack) and the CUDA presets other than cudart, cuBLAS and NVML.
+for j in "$out"/lib/openblas-*-linux-x86_64.jar; do
+  zip -q -d "$j" '*/libjniopenblas_full.so' '*/libjniopenblas.so' '*/include/*' '*/lib/cmake/*' '*/lib/pkgconfig/*' >/dev/null || true
+done
+for j in "$out"/lib/cuda-*-linux-x86_64.jar; do
+  keep='libjnicudart.so|libjnicublas.so|libjninvml.so'
+  drop=$(unzip -Z1 "$j" | grep -E '\.so(\.[0-9]+)*$' | grep -Ev "/($keep)$" || true)
+  if [ -n "$drop" ]; then
+    # shellcheck disable=SC2086
+    zip -q -d "$j" $drop >/dev/null
+  fi
+done
+
+java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}
+"$java_home/bin/jlink" --add-modules java.base,java.logging,java.management,java.sql,java.xml,jdk.unsupported,jdk.zipfs \
+  --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/jre" 2>&1 | grep -v "deprecated" || true
+[ -x "$out/jre/bin/java" ] || { echo "assemble.sh: jlink failed" >&2; exit 1; }
+
+cat > "$out/bin/gpucore" <<'SH'
+#!/usr/bin/env bash
+# gpucore CLI from the bundle.
+here=$(cd "$(dirname "$0")/.." && pwd)
+exec "$here/jre/bin/java" $GPUCORE_JAVA_OPTS -cp "$here/lib/*" dev.gpucore.cli.Main "$@"
+SH
+
+cat > "$out/bin/run-tests" <<'SH'
+#!/usr/bin/env bash
+# Runs the whole gpucore test suite with the bundle's JRE and the JUnit console launcher.
+#   --require-gpu   fail (instead of skip) every GPU test when no GPU is visible
+#   other arguments go to the launcher (e.g. --select-class dev.gpucore.cuda.MathGpuTest)
+# Exit code: 0 when every test passed, 1 otherwise. Reports: $GPUCORE_REPORTS (default ./test-reports).
+here=$(cd "$(dirname "$0")/.." && pwd)
+props=()
+args=()
+for a in "$@"; do
+  case "$a" in
+    --require-gpu) props+=("-Dgpucore.requireGpu=true") ;;
+    *) args+=("$a") ;;
+  esac
+done
+cp=""
+for j in "$here"/lib/*.jar; do cp="$cp${cp:+:}$j"; done   # the launcher does not expand '*'
+scan=()
+for t in "$here"/tests/*.jar; do cp="$cp:$t"; scan+=("$t"); done
+if [ ${#args[@]} -eq 0 ]; then
+  args=(--scan-class-path "$(IFS=:; echo "${scan[*]}")")
+fi
+exec "$here/jre/bin/java" "${props[@]}" $GPUCORE_JAVA_OPTS -jar "$here"/junit/junit-platform-console-standalone-*.jar \
+  execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
+  --reports-dir "${GPUCORE_REPORTS:-test-reports}" --class-path "$cp" "${args[@]}"
+SH
+chmod +x "$out/bin/"*
+
+tar -C "$target" -czf "$target/gpucore-bundle.tar.gz" gpucore-bundle
+size=$(stat -c %s "$target/gpucore-bundle.tar.gz")
+mib=$(( (size + 1048575) / 1048576 ))
+echo "gpucore bundle: $target/gpucore-bundle.tar.gz, $mib MiB packed"
+if [ "$mib" -gt "$limit_mib" ]; then
+  echo "assemble.sh: the bundle is $mib MiB packed, over the $limit_mib MiB budget" >&2
+  exit 1
+fi

@@ -1,0 +1,43 @@
+package dev.gpucore.cli;
+
+import dev.gpucore.GpuCoreException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code gpucore} command. */
+@Command(name = "gpucore", mixinStandardHelpOptions = true, version = "gpucore 0.1.0",
+    description = "Direct, fast GPU math for Java: devices and checks.",
+    subcommands = {DevicesCommand.class, DemoCommand.class, BenchCommand.class})
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Runs the command line and returns its exit code (for tests and embedding). */
+  public static int run(PrintWriter out, PrintWriter err, String... args) {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      // expected failures print one line, never a stack trace
+      if (e instanceof IllegalArgumentException || e instanceof GpuCoreException) {
+        cmd.getErr().println("gpucore: " + e.getMessage());
+        cmd.getErr().flush();
+        return 2;
+      }
+      throw e;
+    });
+    return cl.execute(args);
+  }
+
+  /** Entry point. */
+  public static void main(String[] args) {
+    PrintWriter out = new PrintWriter(System.out, true);
+    PrintWriter err = new PrintWriter(System.err, true);
+    System.exit(run(out, err, args));
+  }
+}

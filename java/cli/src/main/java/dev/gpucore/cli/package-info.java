@@ -1,0 +1,2 @@
+/** The {@code gpucore} command line: devices, demo. */
+package dev.gpucore.cli;

@@ -1,0 +1,89 @@
+package dev.gpucore.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.GpuCore;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+/** The devices command on any machine: no-GPU line and exit codes, JSON, query validation. */
+class DevicesCommandTest {
+  record Result(int code, String out, String err) {}
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  static boolean gpu() {
+    try (GpuCore core = GpuCore.open()) {
+      return core.hasGpu();
+    }
+  }
+
+  @Test
+  void devicesExitCodes() {
+    Result r = run("devices");
+    Result strict = run("devices", "--require-gpu");
+    if (gpu()) {
+      assertEquals(0, r.code());
+      assertTrue(r.out().contains("GPU-"), r.out());
+      assertEquals(0, strict.code());
+    } else {
+      assertEquals(0, r.code(), r.err());
+      assertTrue(r.out().startsWith("No GPU visible: "), r.out());
+      assertEquals(1, strict.code());
+    }
+  }
+
+  @Test
+  void jsonIsWellFormedEnough() {
+    Result r = run("devices", "--json");
+    assertEquals(0, r.code(), r.err());
+    String s = r.out().trim();
+    assertTrue(s.startsWith("{") && s.endsWith("}"), s);
+    assertTrue(s.contains("\"gpu_visible\": " + gpu()), s);
+    assertTrue(s.contains("\"devices\": ["), s);
+  }
+
+  @Test
+  void unknownQueryFieldIsAClearError() {
+    Result r = run("devices", "--query=name,bogus");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("unknown field 'bogus'"), r.err());
+    assertTrue(!r.err().contains("Exception"), "no stack trace: " + r.err());
+    Result f = run("devices", "--query=name", "--format=xml");
+    assertEquals(2, f.code());
+    assertTrue(f.err().contains("--format"), f.err());
+  }
+
+  @Test
+  void queryCsvHasHeaderAndUnits() {
+    if (!gpu()) {
+      Result r = run("devices", "--query=name,memory.total");
+      assertTrue(r.out().startsWith("No GPU visible: "), r.out());
+      return;
+    }
+    Result r = run("devices", "--query=index,name,memory.total", "--format=csv");
+    String[] lines = r.out().split("\n");
+    assertEquals("index, name, memory.total [MiB]", lines[0]);
+    assertTrue(lines[1].matches("0, .+, \\d+ MiB"), lines[1]);
+    Result n = run("devices", "--query=memory.total", "--format=csv,noheader,nounits");
+    assertTrue(n.out().split("\n")[0].matches("\\d+"), n.out());
+  }
+
+  @Test
+  void demoRunsOnWhatIsThere() {
+    Result r = run("demo", "--n", "64");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("cpu : gemm"), r.out());
+    assertTrue(r.out().contains(gpu() ? "agreement:" : "gpu : skipped"), r.out());
+    Result bad = run("demo", "--n", "0");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("--n must be"), bad.err());
+  }
+}

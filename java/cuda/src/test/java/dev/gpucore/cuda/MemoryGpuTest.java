@@ -1,0 +1,168 @@
+package dev.gpucore.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.memory.GpuStream;
+import dev.gpucore.memory.HostArray;
+import dev.gpucore.memory.NativeMemory;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Device arrays and transfers, checked element by element on fresh random data. */
+class MemoryGpuTest {
+  static GpuCore core;
+  static final long SEED = System.nanoTime();
+
+  @BeforeAll
+  static void open() {
+    core = GpuCore.open();
+  }
+
+  @BeforeEach
+  void needsGpu() {
+    GpuTests.require(core);
+  }
+
+  @AfterAll
+  static void close() {
+    if (core != null) {
+      core.close();
+    }
+  }
+
+  static float[] randomFloats(int n, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    return a;
+  }
+
+  // sizes cross the 8 MiB staging chunk (2 Mi floats) and the 3-buffer ring several times
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2, 31, 1023, (1 << 20) + 1, (2 << 20) - 1, (2 << 20) + 1, 7 * (1 << 20) + 5,
+      25_000_003})
+  void floatRoundTripThroughStaging(int n) {
+    long dev0 = NativeMemory.liveBytes(NativeMemory.Kind.DEVICE);
+    float[] src = randomFloats(n, SEED + n);
+    try (DeviceArray d = core.allocate(0, DType.FLOAT32, n + 8L)) {
+      d.fill(Double.NaN);
+      d.copyFrom(src, 0, 4, n);
+      float[] back = new float[n + 8];
+      Arrays.fill(back, 7f);
+      d.copyTo(0, back, 0, n + 8);
+      for (int i = 0; i < 4; i++) {
+        assertTrue(Float.isNaN(back[i]) && Float.isNaN(back[n + 4 + i]),
+            "elements outside the copied range must stay poisoned");
+      }
+      assertArrayEquals(src, Arrays.copyOfRange(back, 4, n + 4), "seed " + (SEED + n));
+    }
+    assertEquals(dev0, NativeMemory.liveBytes(NativeMemory.Kind.DEVICE));
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 1023, 3 * (1 << 20) + 7})
+  void doubleRoundTrip(int n) {
+    SplittableRandom r = new SplittableRandom(SEED ^ n);
+    double[] src = r.doubles(n).toArray();
+    try (DeviceArray d = core.allocate(0, DType.FLOAT64, n)) {
+      d.fill(Double.NaN);
+      d.copyFrom(src);
+      double[] back = new double[n];
+      d.copyTo(back);
+      assertArrayEquals(src, back);
+    }
+  }
+
+  @Test
+  void pinnedAndPageableHostArraysAsyncOnStream() {
+    int n = 5_000_001;
+    float[] src = randomFloats(n, SEED + 1);
+    try (HostArray pinned = core.allocateHost(DType.FLOAT32, n, true);
+        HostArray pageable = core.allocateHost(DType.FLOAT32, n, false);
+        DeviceArray d = core.allocate(0, DType.FLOAT32, n);
+        DeviceArray d2 = core.allocate(0, DType.FLOAT32, n);
+        GpuStream s = core.stream(0)) {
+      assertTrue(pinned.isPinned());
+      assertTrue(!pageable.isPinned());
+      pinned.put(0, src, 0, n);
+      d.fill(Double.NaN, s);
+      d.copyFromAsync(pinned, 0, 0, n, s);
+      d2.copyFrom(d, 0, 0, n, s);
+      d2.copyToAsync(0, pageable, 0, n, s);
+      s.synchronize();
+      float[] back = new float[n];
+      pageable.get(0, back, 0, n);
+      assertArrayEquals(src, back);
+      // partial copies with offsets
+      d.fill(-1.0);
+      d.copyFrom(pageable);
+      d.copyTo(back);
+      assertArrayEquals(src, back);
+    }
+  }
+
+  @Test
+  void badInputIsRejectedBeforeAnyCopyAndChangesNothing() {
+    float[] src = randomFloats(100, SEED + 2);
+    try (DeviceArray d = core.allocate(0, DType.FLOAT32, 100)) {
+      d.copyFrom(src);
+      float[] big = new float[101];
+      GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> d.copyFrom(big));
+      assertTrue(e.getMessage().contains("DeviceArray offset"), e.getMessage());
+      assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(new double[10]));
+      assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(src, -1, 0, 10));
+      assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(src, 0, 95, 10));
+      assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom((float[]) null));
+      assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(d, 0, 10, 20, null));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocate(0, DType.FLOAT32, -1));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocate(99, DType.FLOAT32, 1));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocate(0, DType.FLOAT64, Long.MAX_VALUE / 4));
+      float[] back = new float[100];
+      d.copyTo(back);
+      assertArrayEquals(src, back, "a rejected call must leave the array untouched");
+    }
+  }
+
+  @Test
+  void outOfMemoryIsTypedAndNotSticky() {
+    long huge = core.devices().get(0).memoryTotal() * 4;
+    assertThrows(GpuCoreException.OutOfMemory.class,
+        () -> core.allocate(0, DType.FLOAT32, huge / 4));
+    try (DeviceArray d = core.allocate(0, DType.FLOAT32, 16)) { // the next call still works
+      d.fill(3.0);
+      float[] back = new float[16];
+      d.copyTo(back);
+      assertEquals(3f, back[15]);
+    }
+  }
+
+  @Test
+  void closeIsIdempotentAndUseAfterCloseIsRejected() {
+    long count0 = NativeMemory.liveCount(NativeMemory.Kind.DEVICE);
+    DeviceArray d = core.allocate(0, DType.FLOAT32, 10);
+    assertEquals(count0 + 1, NativeMemory.liveCount(NativeMemory.Kind.DEVICE));
+    d.close();
+    d.close();
+    assertEquals(count0, NativeMemory.liveCount(NativeMemory.Kind.DEVICE));
+    assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(new float[1]));
+  }
+}
