@@ -74,7 +74,8 @@ for t in "$here"/tests/*.jar; do cp="$cp:$t"; scan+=("$t"); done
 if [ ${#args[@]} -eq 0 ]; then
   args=(--scan-class-path "$(IFS=:; echo "${scan[*]}")")
 fi
-exec "$here/jre/bin/java" "${props[@]}" $GPUCORE_JAVA_OPTS -jar "$here"/junit/junit-platform-console-standalone-*.jar \
+# tests that start a child JVM need the class path the launcher builds
+exec "$here/jre/bin/java" "${props[@]}" "-Dgpucore.testClassPath=$cp" $GPUCORE_JAVA_OPTS -jar "$here"/junit/junit-platform-console-standalone-*.jar \
   execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
   --reports-dir "${GPUCORE_REPORTS:-test-reports}" --class-path "$cp" "${args[@]}"
 SH

@@ -87,6 +87,14 @@ gc_status gc_event_destroy(void* e);
 gc_status gc_event_record(void* e, void* stream);
 gc_status gc_event_sync(void* e);
 
+/*
+ * Host-to-host copies for staging Java arrays: bytes from src_base + src_offset to dst, and from
+ * src to dst_base + dst_offset (plain memcpy; the Java side passes arrays held in a JNI critical
+ * region, so these must not call back into the JVM).
+ */
+gc_status gc_host_copy_in(void* dst, const void* src_base, size_t src_offset, size_t bytes);
+gc_status gc_host_copy_out(void* dst_base, size_t dst_offset, const void* src, size_t bytes);
+
 /* Memory information of the current device. */
 gc_status gc_mem_info(size_t* free_bytes, size_t* total_bytes);
 

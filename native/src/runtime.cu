@@ -95,3 +95,19 @@ extern "C" gc_status gc_event_sync(void* e) {
   if (!e) return gc_invalid("gc_event_sync", "null event");
   return gc_check(cudaEventSynchronize((cudaEvent_t)e), "cudaEventSynchronize");
 }
+
+extern "C" gc_status gc_host_copy_in(void* dst, const void* src_base, size_t src_offset,
+                                     size_t bytes) {
+  if (bytes == 0) return GC_OK;
+  if (!dst || !src_base) return gc_invalid("gc_host_copy_in", "null address");
+  memcpy(dst, (const char*)src_base + src_offset, bytes);
+  return GC_OK;
+}
+
+extern "C" gc_status gc_host_copy_out(void* dst_base, size_t dst_offset, const void* src,
+                                      size_t bytes) {
+  if (bytes == 0) return GC_OK;
+  if (!dst_base || !src) return gc_invalid("gc_host_copy_out", "null address");
+  memcpy((char*)dst_base + dst_offset, src, bytes);
+  return GC_OK;
+}

@@ -16,6 +16,9 @@ import java.util.Map;
  *       <td>{@code gpucore.cpu.threads}</td><td>{@code GPUCORE_CPU_THREADS}</td><td>0</td></tr>
  * </table>
  *
+ * <p>The CPU thread count is OpenBLAS's, which is process-wide: the last {@code GpuCore} opened
+ * sets it for all.
+ *
  * <p>{@code cuda} makes {@link GpuCore#open(Config)} fail with
  * {@link GpuCoreException.DeviceUnavailable} when no GPU is usable, instead of coming up on the
  * CPU.

@@ -71,7 +71,14 @@ public final class GpuCore implements AutoCloseable {
     for (BackendProvider p : providers) {
       if (p.name().equals("cpu")) {
         if (cpu == null) {
-          cpu = p.open(config);
+          try {
+            cpu = p.open(config);
+          } catch (RuntimeException e) {
+            if (gpu != null) {
+              gpu.close();
+            }
+            throw e;
+          }
         }
         continue;
       }

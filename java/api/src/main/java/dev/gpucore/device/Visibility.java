@@ -19,10 +19,9 @@ import java.util.Map;
  *   <li>{@code CUDA_DEVICE_ORDER}: {@code FASTEST_FIRST} (CUDA's default) or {@code PCI_BUS_ID}
  *       (NVML's order); applied by the CUDA runtime.
  *   <li>{@code NVIDIA_VISIBLE_DEVICES}: {@code all}, {@code none}, {@code void}, or a list of NVML
- *       indices or UUIDs. Inside a container the container runtime has already applied it (the
- *       devices it names are all that exist there), so gpucore does not apply it again. Outside a
- *       container gpucore applies it itself, so the same setting means the same thing on a bare
- *       host: {@code none}, {@code void} and the empty string hide every GPU.
+ *       indices or UUIDs. The container runtime applies it when a container starts; gpucore
+ *       applies it too (see {@link #nvidiaAllows}), so the same setting means the same thing on a
+ *       bare host: {@code none}, {@code void} and the empty string hide every GPU.
  *   <li>{@code NV_GPU}: the legacy nvidia-docker variable, read like
  *       {@code NVIDIA_VISIBLE_DEVICES} when that is unset.
  * </ul>
@@ -124,30 +123,39 @@ public final class Visibility {
         ? "FASTEST_FIRST" : cudaDeviceOrder.trim();
   }
 
-  /** Whether gpucore applies {@code NVIDIA_VISIBLE_DEVICES} / {@code NV_GPU} itself. */
-  public boolean appliesNvidiaVisibleDevices() {
-    return !inContainer && nvidiaRaw != null;
-  }
-
   /** The mode that {@code NVIDIA_VISIBLE_DEVICES} (or {@code NV_GPU}) asks for. */
   public Mode nvidiaMode() {
     return nvidiaMode;
   }
 
   /**
-   * Whether a device with this NVML index and UUID passes {@code NVIDIA_VISIBLE_DEVICES} as
-   * gpucore applies it (always true inside a container, or when the variable is unset).
+   * Whether a device with this NVML index and UUID passes {@code NVIDIA_VISIBLE_DEVICES} (or
+   * {@code NV_GPU}) as gpucore applies it:
+   *
+   * <ul>
+   *   <li>unset or {@code all}: every device;
+   *   <li>{@code none}, {@code void} or empty: no device, in a container or not (where the
+   *       container runtime applied it there is no GPU to hide anyway; where it did not, as in a
+   *       process started with the variable set, gpucore honours it);
+   *   <li>a list: UUID entries always select by UUID; index entries are NVML indices and are
+   *       applied only outside a container, since inside one the runtime has already renumbered
+   *       the devices it passed in (a list with an index entry is then left to the runtime).
+   * </ul>
    */
   public boolean nvidiaAllows(int nvmlIndex, String uuid) {
-    if (!appliesNvidiaVisibleDevices() || nvidiaMode == Mode.ALL) {
+    if (nvidiaRaw == null || nvidiaMode == Mode.ALL) {
       return true;
     }
     if (nvidiaMode == Mode.NONE) {
       return false;
     }
+    boolean anyIndex = nvidiaEntries.stream().anyMatch(Visibility::isIndex);
+    if (inContainer && anyIndex) {
+      return true;
+    }
     for (String e : nvidiaEntries) {
       if (isIndex(e)) {
-        if (nvmlIndex >= 0 && Integer.parseInt(e) == nvmlIndex) {
+        if (nvmlIndex >= 0 && parseIndexOrMax(e) == nvmlIndex) {
           return true;
         }
       } else if (uuid != null && !uuid.isEmpty() && uuid.equalsIgnoreCase(e)) {
@@ -201,27 +209,39 @@ public final class Visibility {
   }
 
   /**
-   * One line explaining why the variables leave no device, or empty when they do not explain
-   * it. {@code cudaDevicesBeforeFilter} is the number of GPUs NVML sees (or -1 if unknown).
+   * One line explaining why the variables leave the CUDA runtime no device, or empty when they
+   * do not explain it. {@code uuids} are the UUIDs of the GPUs the driver has (from NVML), or
+   * null when unknown.
    */
-  public String explainNoDevice(int cudaDevicesBeforeFilter) {
-    if (appliesNvidiaVisibleDevices() && nvidiaMode == Mode.NONE) {
+  public String explainNoDevice(List<String> uuids) {
+    if (nvidiaRaw != null && nvidiaMode == Mode.NONE) {
       return nvidiaVariable + "=" + quote(nvidiaRaw) + " hides every GPU";
     }
-    if (cudaVisible != null) {
-      if (cudaVisible.isBlank()) {
-        return "CUDA_VISIBLE_DEVICES is set but empty, which hides every GPU";
-      }
-      String first = cudaVisible.split(",", -1)[0].trim();
-      boolean firstIsIndex = isIndex(first);
-      if (!firstIsIndex || (cudaDevicesBeforeFilter >= 0
-          && parseIndexOrMax(first) >= cudaDevicesBeforeFilter)) {
-        return "CUDA_VISIBLE_DEVICES=" + quote(cudaVisible) + " matches no device: its first entry "
-            + quote(first) + " is not a valid index or UUID here, and CUDA hides an invalid entry "
-            + "and every entry after it";
-      }
+    if (cudaVisible == null || (uuids != null && uuids.isEmpty())) {
+      return ""; // no variable to blame, or no GPU to hide
+    }
+    if (cudaVisible.isBlank()) {
+      return "CUDA_VISIBLE_DEVICES is set but empty, which hides every GPU";
+    }
+    String first = cudaVisible.split(",", -1)[0].trim();
+    if (uuids == null || applyCudaVisibleDevices(cudaVisible, uuids).isEmpty()) {
+      return "CUDA_VISIBLE_DEVICES=" + quote(cudaVisible) + " matches no device: its first entry "
+          + quote(first) + " is not a valid index or UUID here, and CUDA hides an invalid entry "
+          + "and every entry after it";
     }
     return "";
+  }
+
+  /**
+   * One line for when CUDA sees {@code cudaCount} GPUs but {@code NVIDIA_VISIBLE_DEVICES} (or
+   * {@code NV_GPU}) as gpucore applies it leaves none.
+   */
+  public String explainAllHidden(int cudaCount) {
+    if (nvidiaMode == Mode.NONE) {
+      return nvidiaVariable + "=" + quote(nvidiaRaw) + " hides every GPU";
+    }
+    return nvidiaVariable + "=" + quote(nvidiaRaw) + " matches none of the " + cudaCount
+        + " GPU(s) the CUDA runtime sees (" + describe() + ")";
   }
 
   /** Describes the variables in force, for reports. */
@@ -232,7 +252,7 @@ public final class Visibility {
     sb.append(", ").append(nvidiaVariable).append('=')
         .append(nvidiaRaw == null ? "(unset)" : quote(nvidiaRaw));
     if (nvidiaRaw != null) {
-      sb.append(inContainer ? " (applied by the container runtime)" : " (applied by gpucore)");
+      sb.append(inContainer ? " (in a container)" : " (outside a container)");
     }
     return sb.toString();
   }
@@ -250,7 +270,8 @@ public final class Visibility {
       return false;
     }
     for (int i = 0; i < s.length(); i++) {
-      if (!Character.isDigit(s.charAt(i))) {
+      char c = s.charAt(i);
+      if (c < '0' || c > '9') { // ASCII digits only, as CUDA parses them
         return false;
       }
     }

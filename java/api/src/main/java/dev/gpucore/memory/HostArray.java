@@ -39,6 +39,8 @@ public final class HostArray extends NativeResource {
    * @throws GpuCoreException.OutOfMemory when the host has no room
    */
   public static HostArray allocatePageable(DType dtype, long length) {
+    Check.notNull(dtype, "dtype");
+    Check.nonNegative(length, "length");
     long bytes = Check.multiply(length, dtype.bytes(), "length in bytes");
     Pointer p = Pointer.calloc(Math.max(1, length), dtype.bytes());
     if (p == null || p.isNull()) {

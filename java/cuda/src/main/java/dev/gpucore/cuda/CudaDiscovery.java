@@ -28,7 +28,8 @@ final class CudaDiscovery {
     int[] count = new int[1];
     int s = GpuCoreNative.gc_device_count(count);
     if (s != 0 || count[0] == 0) {
-      String why = vis.explainNoDevice(nv.ok() ? nv.devices().size() : -1);
+      String why = vis.explainNoDevice(nv.ok()
+          ? nv.devices().stream().map(Nvml.Dev::uuid).toList() : null);
       if (why.isEmpty()) {
         why = s != 0 ? CudaErrors.explainDiscovery(s) : "the CUDA runtime reports no device";
       }
@@ -87,13 +88,8 @@ final class CudaDiscovery {
     if (vis.inContainer() && nv.ok()) {
       notes.add("in a container: NVML's process ids are host PIDs");
     }
-    String why = out.isEmpty() ? firstNonEmpty(vis.explainNoDevice(count[0]),
-        "every GPU is hidden by " + vis.describe()) : "";
+    String why = out.isEmpty() ? vis.explainAllHidden(count[0]) : "";
     return new Discovery(out, nv.driverVersion(), drv[0], rt[0], nv.ok(), notes, why);
-  }
-
-  private static String firstNonEmpty(String a, String b) {
-    return a.isEmpty() ? b : a;
   }
 
   private static Nvml.Dev match(List<Nvml.Dev> devs, String uuid, int domain, int bus, int dev) {

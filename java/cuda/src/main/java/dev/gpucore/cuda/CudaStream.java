@@ -10,8 +10,6 @@ import java.util.List;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * A CUDA stream with the scratch that calls on it need, each created on first use: the
@@ -38,6 +36,7 @@ final class CudaStream extends GpuStream {
     long resultSlot;    // pinned, 16 bytes
     cublasContext cublasHandle;
     long cublasWorkspace;
+    long[] stagingStreams;
     long[] bufs;
     long[] events;
 
@@ -61,6 +60,10 @@ final class CudaStream extends GpuStream {
         for (int i = 0; i < bufs.length; i++) {
           GpuCoreNative.gc_free_host(bufs[i]);
           GpuCoreNative.gc_event_destroy(events[i]);
+        }
+        for (long st : stagingStreams) {
+          GpuCoreNative.gc_stream_sync(st);
+          GpuCoreNative.gc_stream_destroy(st);
         }
       }
       GpuCoreNative.gc_stream_destroy(stream);
@@ -142,146 +145,170 @@ final class CudaStream extends GpuStream {
     return res.cublasHandle;
   }
 
+  /**
+   * Staging resources: {@code threads} sub-lanes, each a stream of its own with two pinned
+   * buffers and two events. Sub-lane 0 runs on the calling thread, the others on the copy pool.
+   */
   private void ensureStaging() {
     if (res.bufs == null) {
-      int k = cfg.buffers();
-      long[] bufs = new long[k];
-      long[] events = new long[k];
+      int lanes = cfg.threads();
+      long[] streams = new long[lanes];
+      long[] bufs = new long[2 * lanes];
+      long[] events = new long[2 * lanes];
       long[] out = new long[1];
       try {
-        for (int i = 0; i < k; i++) {
+        for (int i = 0; i < lanes; i++) {
+          check(GpuCoreNative.gc_stream_create(out), "cudaStreamCreate(staging)");
+          streams[i] = out[0];
+        }
+        for (int i = 0; i < bufs.length; i++) {
           check(GpuCoreNative.gc_malloc_host(out, cfg.chunkBytes()), "cudaMallocHost(staging)");
           bufs[i] = out[0];
           check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
           events[i] = out[0];
         }
       } catch (RuntimeException e) {
-        for (int i = 0; i < k; i++) {
+        for (int i = 0; i < bufs.length; i++) {
           GpuCoreNative.gc_free_host(bufs[i]);
           GpuCoreNative.gc_event_destroy(events[i]);
         }
+        for (long st : streams) {
+          GpuCoreNative.gc_stream_destroy(st);
+        }
         throw e;
       }
+      res.stagingStreams = streams;
       res.bufs = bufs;
       res.events = events;
     }
   }
 
   /**
-   * Copies {@code count} elements of a Java array to device address {@code dst}: chunks go
-   * through the pinned buffers in turn; filling one buffer (split over threads) overlaps the
-   * DMA of the previous ones. Returns when the data is on the device.
+   * Copies {@code count} elements of a Java array to device address {@code dst}. The array is
+   * cut into chunks; sub-lane t takes chunks t, t+T, t+2T... and, on its own thread and stream,
+   * alternates between its two pinned buffers: filling one (memcpy from the array held in a JNI
+   * critical region) while the DMA of the other runs. Returns when the data is on the device.
    */
   void fromJava(Object src, int srcOffset, long dst, long count, int elemBytes, ForkJoinPool pool) {
-    ensureStaging();
-    long chunk = cfg.chunkBytes() / elemBytes;
-    int k = res.bufs.length;
-    long done = 0;
-    int i = 0;
-    try {
-      while (done < count) {
-        int n = (int) Math.min(chunk, count - done);
-        int b = i % k;
-        if (i >= k) {
-          check(GpuCoreNative.gc_event_sync(res.events[b]), "cudaEventSynchronize");
-        }
-        hostCopy(src, srcOffset + (int) done, res.bufs[b], n, elemBytes, true, pool);
-        check(GpuCoreNative.gc_memcpy_async(dst + done * elemBytes, res.bufs[b],
-            (long) n * elemBytes, H2D, res.stream), "cudaMemcpyAsync(H2D)");
-        check(GpuCoreNative.gc_event_record(res.events[b], res.stream), "cudaEventRecord");
-        done += n;
-        i++;
-      }
-    } finally {
-      // the buffers must be idle before anyone reuses them, whatever happened
-      int s = GpuCoreNative.gc_stream_sync(res.stream);
-      if (s != 0 && done >= count) {
-        check(s, "cudaStreamSynchronize");
-      }
-    }
+    staged(src, srcOffset, dst, count, elemBytes, pool, true);
   }
 
   /** Copies {@code count} elements at device address {@code src} into a Java array. */
   void toJava(long src, Object dst, int dstOffset, long count, int elemBytes, ForkJoinPool pool) {
+    staged(dst, dstOffset, src, count, elemBytes, pool, false);
+  }
+
+  private void staged(Object array, int arrayOffset, long dev, long count, int elemBytes,
+      ForkJoinPool pool, boolean toDevice) {
     ensureStaging();
     long chunk = cfg.chunkBytes() / elemBytes;
-    int k = res.bufs.length;
     int chunks = (int) ((count + chunk - 1) / chunk);
+    int lanes = pool == null ? 1 : Math.min(res.stagingStreams.length, chunks);
+    List<ForkJoinTask<?>> tasks = new ArrayList<>(lanes);
+    for (int t = 1; t < lanes; t++) {
+      int lane = t;
+      tasks.add(pool.submit(() -> subLane(lane, lanes, array, arrayOffset, dev, count, chunk,
+          chunks, elemBytes, toDevice)));
+    }
+    RuntimeException failure = null;
     try {
-      for (int j = 0; j < Math.min(k, chunks); j++) {
-        enqueueD2H(src, j, chunk, count, elemBytes);
+      subLane(0, lanes, array, arrayOffset, dev, count, chunk, chunks, elemBytes, toDevice);
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    for (ForkJoinTask<?> t : tasks) {
+      try {
+        t.join();
+      } catch (RuntimeException e) {
+        if (failure == null) {
+          failure = e;
+        }
       }
-      for (int j = 0; j < chunks; j++) {
-        int b = j % k;
-        check(GpuCoreNative.gc_event_sync(res.events[b]), "cudaEventSynchronize");
-        long off = j * chunk;
-        int n = (int) Math.min(chunk, count - off);
-        hostCopy(dst, dstOffset + (int) off, res.bufs[b], n, elemBytes, false, pool);
-        if (j + k < chunks) {
-          enqueueD2H(src, j + k, chunk, count, elemBytes);
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private void subLane(int lane, int lanes, Object array, int arrayOffset, long dev, long count,
+      long chunk, int chunks, int elemBytes, boolean toDevice) {
+    GpuCoreNative.gc_set_device(dev_ordinal());
+    long stream = res.stagingStreams[lane];
+    long[] buf = {res.bufs[2 * lane], res.bufs[2 * lane + 1]};
+    long[] ev = {res.events[2 * lane], res.events[2 * lane + 1]};
+    int k = 0; // chunks handled by this sub-lane so far
+    try {
+      if (toDevice) {
+        for (int c = lane; c < chunks; c += lanes, k++) {
+          int b = k & 1;
+          if (k >= 2) {
+            check(GpuCoreNative.gc_event_sync(ev[b]), "cudaEventSynchronize");
+          }
+          long off = c * chunk;
+          int n = (int) Math.min(chunk, count - off);
+          copyPart(array, arrayOffset + (int) off, buf[b], n, elemBytes, true);
+          check(GpuCoreNative.gc_memcpy_async(dev + off * elemBytes, buf[b], (long) n * elemBytes,
+              H2D, stream), "cudaMemcpyAsync(H2D)");
+          check(GpuCoreNative.gc_event_record(ev[b], stream), "cudaEventRecord");
+        }
+      } else {
+        // keep up to two chunks in flight: enqueue c+lanes before copying c out
+        int first = lane;
+        if (first < chunks) {
+          enqueueD2H(dev, first, chunk, count, elemBytes, buf[0], ev[0], stream);
+        }
+        for (int c = lane; c < chunks; c += lanes, k++) {
+          int b = k & 1;
+          int next = c + lanes;
+          if (next < chunks) {
+            enqueueD2H(dev, next, chunk, count, elemBytes, buf[b ^ 1], ev[b ^ 1], stream);
+          }
+          check(GpuCoreNative.gc_event_sync(ev[b]), "cudaEventSynchronize");
+          long off = c * chunk;
+          int n = (int) Math.min(chunk, count - off);
+          copyPart(array, arrayOffset + (int) off, buf[b], n, elemBytes, false);
         }
       }
     } finally {
-      GpuCoreNative.gc_stream_sync(res.stream);
-    }
-  }
-
-  private void enqueueD2H(long src, int j, long chunk, long count, int elemBytes) {
-    int b = j % res.bufs.length;
-    long off = j * chunk;
-    long n = Math.min(chunk, count - off);
-    check(GpuCoreNative.gc_memcpy_async(res.bufs[b], src + off * elemBytes, n * elemBytes, D2H,
-        res.stream), "cudaMemcpyAsync(D2H)");
-    check(GpuCoreNative.gc_event_record(res.events[b], res.stream), "cudaEventRecord");
-  }
-
-  private static final long PARALLEL_MIN_BYTES = 1L << 20;
-
-  /** Java array <-> pinned buffer, split over the pool's threads for large chunks. */
-  private static void hostCopy(Object array, int offset, long buf, int n, int elemBytes,
-      boolean toBuffer, ForkJoinPool pool) {
-    long bytes = (long) n * elemBytes;
-    int parts = pool == null ? 1 : (int) Math.min(pool.getParallelism() + 1,
-        Math.max(1, bytes / PARALLEL_MIN_BYTES));
-    if (parts <= 1) {
-      copyPart(array, offset, buf, n, elemBytes, toBuffer);
-      return;
-    }
-    int per = (n + parts - 1) / parts;
-    List<ForkJoinTask<?>> tasks = new ArrayList<>(parts - 1);
-    for (int p = 1; p < parts; p++) {
-      int start = p * per;
-      int len = Math.min(per, n - start);
-      if (len <= 0) {
-        break;
+      // the buffers must be idle before anyone reuses them, whatever happened
+      int s = GpuCoreNative.gc_stream_sync(stream);
+      if (s != 0) {
+        check(s, "cudaStreamSynchronize(staging)");
       }
-      tasks.add(pool.submit(() -> copyPart(array, offset + start, buf + (long) start * elemBytes,
-          len, elemBytes, toBuffer)));
-    }
-    copyPart(array, offset, buf, Math.min(per, n), elemBytes, toBuffer);
-    for (ForkJoinTask<?> t : tasks) {
-      t.join();
     }
   }
 
+  private int dev_ordinal() {
+    return res.ordinal;
+  }
+
+  private void enqueueD2H(long dev, int c, long chunk, long count, int elemBytes, long buf,
+      long event, long stream) {
+    long off = c * chunk;
+    long n = Math.min(chunk, count - off);
+    check(GpuCoreNative.gc_memcpy_async(buf, dev + off * elemBytes, n * elemBytes, D2H, stream),
+        "cudaMemcpyAsync(D2H)");
+    check(GpuCoreNative.gc_event_record(event, stream), "cudaEventRecord");
+  }
+
+  /**
+   * Copies one part between a Java array (in a JNI critical region: no JVM copy of the array)
+   * and pinned memory with the C library's memcpy.
+   */
   private static void copyPart(Object array, int offset, long addr, int n, int elemBytes,
       boolean toBuffer) {
+    long off = (long) offset * elemBytes;
+    long bytes = (long) n * elemBytes;
+    int s;
     if (array instanceof float[] f) {
-      FloatPointer p = new FloatPointer(Native.at(addr));
-      if (toBuffer) {
-        p.put(f, offset, n);
-      } else {
-        p.get(f, offset, n);
-      }
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, f, off, bytes)
+          : GpuCoreNative.gc_host_copy_out(f, off, addr, bytes);
     } else if (array instanceof double[] d) {
-      DoublePointer p = new DoublePointer(Native.at(addr));
-      if (toBuffer) {
-        p.put(d, offset, n);
-      } else {
-        p.get(d, offset, n);
-      }
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, d, off, bytes)
+          : GpuCoreNative.gc_host_copy_out(d, off, addr, bytes);
     } else {
       throw new GpuCoreException.InvalidArgument("unsupported array type " + array.getClass());
     }
+    CudaErrors.check(s, "host staging copy", null);
   }
 }

@@ -7,10 +7,12 @@ final class Native {
   private Native() {}
 
   /** A pointer object at {@code address}, owning nothing (no allocation, no accounting). */
-  static Pointer at(long address) {
+  static Pointer at(long addr) {
+    // (the parameter must not be called "address": inside the anonymous class that name is
+    // the inherited field, and the field would be assigned to itself)
     return new Pointer() {
       {
-        this.address = address;
+        this.address = addr;
       }
     };
   }

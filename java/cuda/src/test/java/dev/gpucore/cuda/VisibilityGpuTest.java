@@ -50,7 +50,8 @@ class VisibilityGpuTest {
 
   static String probe(Map<String, String> env) throws IOException, InterruptedException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("gpucore.testClassPath",
+        System.getProperty("java.class.path")),
         VisibilityProbe.class.getName());
     pb.environment().remove("CUDA_VISIBLE_DEVICES");
     pb.environment().remove("NVIDIA_VISIBLE_DEVICES");

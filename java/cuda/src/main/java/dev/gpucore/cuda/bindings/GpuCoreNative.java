@@ -2,6 +2,7 @@ package dev.gpucore.cuda.bindings;
 
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
@@ -82,6 +83,24 @@ public final class GpuCoreNative {
 
   public static native int gc_memcpy_async(@Cast("void*") long dst, @Cast("const void*") long src,
       @Cast("size_t") long bytes, int kind, @Cast("void*") long stream);
+
+  // Java arrays are passed in a JNI critical region (no copy of the array), for staging copies.
+
+  @CriticalRegion
+  public static native int gc_host_copy_in(@Cast("void*") long dst,
+      @Cast("const void*") float[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+
+  @CriticalRegion
+  public static native int gc_host_copy_in(@Cast("void*") long dst,
+      @Cast("const void*") double[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+
+  @CriticalRegion
+  public static native int gc_host_copy_out(@Cast("void*") float[] dstBase,
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
+
+  @CriticalRegion
+  public static native int gc_host_copy_out(@Cast("void*") double[] dstBase,
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
 
   public static native int gc_mem_info(@Cast("size_t*") long[] free, @Cast("size_t*") long[] total);
 }

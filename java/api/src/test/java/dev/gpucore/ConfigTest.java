@@ -1,0 +1,111 @@
+package dev.gpucore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class ConfigTest {
+  @Test
+  void defaults() {
+    Config c = Config.from(Map.of(), Map.of());
+    assertEquals(Config.Backend.AUTO, c.backend());
+    assertEquals(0, c.cpuThreads());
+  }
+
+  @Test
+  void environmentOverridesDefault() {
+    Config c = Config.from(Map.of(),
+        Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "3"));
+    assertEquals(Config.Backend.CPU, c.backend());
+    assertEquals(3, c.cpuThreads());
+  }
+
+  @Test
+  void systemPropertyOverridesEnvironment() {
+    Properties props = new Properties();
+    props.setProperty("gpucore.backend", "cuda");
+    props.setProperty("gpucore.cpu.threads", "7");
+    Config c = Config.from(props,
+        Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "3"));
+    assertEquals(Config.Backend.CUDA, c.backend());
+    assertEquals(7, c.cpuThreads());
+  }
+
+  @Test
+  void eachSettingIsResolvedIndependently() {
+    Config c = Config.from(Map.of("gpucore.backend", "cpu"),
+        Map.of("GPUCORE_BACKEND", "cuda", "GPUCORE_CPU_THREADS", "5"));
+    assertEquals(Config.Backend.CPU, c.backend());
+    assertEquals(5, c.cpuThreads(), "threads come from the environment");
+  }
+
+  @Test
+  void blankPropertyFallsThroughToEnvironment() {
+    Config c = Config.from(Map.of("gpucore.backend", "  ", "gpucore.cpu.threads", ""),
+        Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "2"));
+    assertEquals(Config.Backend.CPU, c.backend());
+    assertEquals(2, c.cpuThreads());
+    Config d = Config.from(Map.of(), Map.of("GPUCORE_BACKEND", " ", "GPUCORE_CPU_THREADS", ""));
+    assertEquals(Config.Backend.AUTO, d.backend());
+    assertEquals(0, d.cpuThreads());
+  }
+
+  @Test
+  void valuesAreTrimmedAndCaseInsensitive() {
+    Config c = Config.from(Map.of("gpucore.backend", " CuDa ", "gpucore.cpu.threads", " 4 "),
+        Map.of());
+    assertEquals(Config.Backend.CUDA, c.backend());
+    assertEquals(4, c.cpuThreads());
+  }
+
+  @Test
+  void invalidBackendNamesTheChoices() {
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Config.from(Map.of(), Map.of("GPUCORE_BACKEND", "opencl")));
+    String m = e.getMessage();
+    assertTrue(m.contains("backend"), m);
+    assertTrue(m.contains("auto") && m.contains("cpu") && m.contains("cuda"), m);
+    assertTrue(m.contains("opencl"), m);
+  }
+
+  @Test
+  void invalidThreadCountNamesWhatWasExpected() {
+    for (String bad : new String[] {"four", "1.5", "99999999999", "0x10"}) {
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> Config.from(Map.of("gpucore.cpu.threads", bad), Map.of()), bad);
+      String m = e.getMessage();
+      assertTrue(m.contains("threads"), m);
+      assertTrue(m.contains("non-negative integer"), m);
+      assertTrue(m.contains(bad), m);
+    }
+  }
+
+  @Test
+  void negativeThreadsRejected() {
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Config.from(Map.of(), Map.of("GPUCORE_CPU_THREADS", "-2")));
+    assertTrue(e.getMessage().contains("Threads") || e.getMessage().contains("threads"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains(">= 0"), e.getMessage());
+    GpuCoreException.InvalidArgument e2 = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Config(Config.Backend.CPU, -1));
+    assertTrue(e2.getMessage().contains("cpuThreads"), e2.getMessage());
+  }
+
+  @Test
+  void nullBackendRejected() {
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Config(null, 0));
+    assertTrue(e.getMessage().contains("backend"), e.getMessage());
+  }
+
+  @Test
+  void withBackendKeepsThreads() {
+    Config c = new Config(Config.Backend.AUTO, 6).withBackend(Config.Backend.CPU);
+    assertEquals(new Config(Config.Backend.CPU, 6), c);
+  }
+}
