@@ -35,7 +35,7 @@ public final class Blas {
     if (m == 0 || n == 0) {
       return;
     }
-    core.cpu().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    core.cpu().blas().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
   /**
@@ -60,7 +60,7 @@ public final class Blas {
     if (m == 0 || n == 0) {
       return;
     }
-    core.gpu().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
+    core.gpu().blas().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
   }
 
   private static long len(DeviceArray x, String name) {

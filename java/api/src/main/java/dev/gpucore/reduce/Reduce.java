@@ -22,7 +22,7 @@ public final class Reduce {
   /** Sum of all elements of {@code x} (0 for an empty array). */
   public double sum(float[] x) {
     Check.notNull(x, "x");
-    return core.cpu().sum(x, 0, x.length);
+    return core.cpu().reductions().sum(x, 0, x.length);
   }
 
   /** Sum of all elements of a device array (0 for an empty array), brought to the host. */
@@ -41,6 +41,6 @@ public final class Reduce {
     if (stream != null && (stream.isClosed() || stream.device() != x.device())) {
       throw new GpuCoreException.InvalidArgument("stream must be open and on device " + x.device());
     }
-    return core.gpu().sum(x, offset, count, stream);
+    return core.gpu().reductions().sum(x, offset, count, stream);
   }
 }

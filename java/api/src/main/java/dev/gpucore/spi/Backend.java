@@ -19,15 +19,11 @@ public interface Backend extends AutoCloseable {
   /** Allocates off-heap host memory; {@code pinned} may be ignored by backends without a GPU. */
   HostArray allocateHost(DType dtype, long length, boolean pinned);
 
-  /**
-   * Row-major single-precision GEMM on Java arrays: {@code C = alpha*op(A)*op(B) + beta*C}.
-   * Arguments are checked by the caller.
-   */
-  void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int lda,
-      float[] b, int ldb, float beta, float[] c, int ldc);
+  /** The backend's BLAS. */
+  BlasOps blas();
 
-  /** Sum of {@code count} floats of a Java array, accumulated in double. */
-  double sum(float[] x, int offset, int count);
+  /** The backend's reductions. */
+  ReduceOps reductions();
 
   /** Releases everything the backend holds. */
   @Override

@@ -4,12 +4,15 @@ import dev.gpucore.DType;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.Backend;
+import dev.gpucore.spi.BlasOps;
+import dev.gpucore.spi.ReduceOps;
 import java.util.List;
-import org.bytedeco.openblas.global.openblas_nolapack;
 
 /** The CPU backend: OpenBLAS for BLAS, plain Java for reductions. */
 public final class CpuBackend implements Backend {
   private final int threads;
+  private final CpuBlas blas = new CpuBlas();
+  private final CpuReduce reduce = new CpuReduce();
 
   CpuBackend(int threads) {
     this.threads = threads;
@@ -37,43 +40,13 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
-  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
-      int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    if (k == 0 || alpha == 0f) {
-      scale(m, n, beta, c, ldc); // BLAS semantics: A and B are not read; beta = 0 ignores NaN in C
-      return;
-    }
-    openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor,
-        transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
-        transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
-        m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-
-  private static void scale(int m, int n, float beta, float[] c, int ldc) {
-    for (int i = 0; i < m; i++) {
-      int row = i * ldc;
-      for (int j = 0; j < n; j++) {
-        c[row + j] = beta == 0f ? 0f : beta * c[row + j];
-      }
-    }
+  public BlasOps blas() {
+    return blas;
   }
 
   @Override
-  public double sum(float[] x, int offset, int count) {
-    // four independent accumulators in double: exact enough and about four times faster
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = offset;
-    int end = offset + count;
-    for (; i + 3 < end; i += 4) {
-      s0 += x[i];
-      s1 += x[i + 1];
-      s2 += x[i + 2];
-      s3 += x[i + 3];
-    }
-    for (; i < end; i++) {
-      s0 += x[i];
-    }
-    return (s0 + s1) + (s2 + s3);
+  public ReduceOps reductions() {
+    return reduce;
   }
 
   @Override

@@ -7,20 +7,18 @@ import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.spi.BlasOps;
 import dev.gpucore.spi.GpuBackend;
+import dev.gpucore.spi.ReduceOps;
 import java.util.concurrent.ForkJoinPool;
-import org.bytedeco.cuda.global.cublas;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.Loader;
 
 /** The CUDA backend. */
 final class CudaBackend implements GpuBackend {
   private final Discovery discovery;
   private final DeviceState[] devices;
   private final ForkJoinPool copyPool;
-  private volatile String cublasFailure;
-  private volatile boolean cublasLoaded;
+  private final CudaBlas blas = new CudaBlas(this);
+  private final CudaReduce reduce = new CudaReduce(this);
 
   CudaBackend(Discovery discovery) {
     this.discovery = discovery;
@@ -85,109 +83,14 @@ final class CudaBackend implements GpuBackend {
     return CudaStream.create(devices[device], devices[device].staging(), false);
   }
 
-  private void ensureCublas(DeviceState dev) {
-    if (cublasLoaded) {
-      return;
-    }
-    synchronized (this) {
-      if (cublasFailure == null && !cublasLoaded) {
-        try {
-          Loader.load(cublas.class);
-          cublasLoaded = true;
-        } catch (Throwable t) {
-          cublasFailure = LoadErrors.describe(t);
-        }
-      }
-    }
-    if (!cublasLoaded) {
-      throw new GpuCoreException.DeviceUnavailable("cuBLAS could not be loaded on device "
-          + dev.index + ": " + cublasFailure);
-    }
+  @Override
+  public BlasOps blas() {
+    return blas;
   }
 
   @Override
-  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      DeviceArray a, int lda, DeviceArray b, int ldb, float beta, DeviceArray c, int ldc,
-      GpuStream stream) {
-    DeviceState dev = devices[c.device()];
-    ensureCublas(dev);
-    dev.enter();
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
-    try {
-      if (k == 0 || alpha == 0f) {
-        // cuBLAS honours BLAS semantics for these too; keep beta = 0 from reading C
-        if (beta == 0f) {
-          for (int i = 0; i < m; i++) {
-            s.check(GpuCoreNative.gc_memset_async(c.address() + (long) i * ldc * 4, 0,
-                (long) n * 4, s.handle()), "cudaMemsetAsync");
-          }
-          if (stream == null) {
-            s.synchronize();
-          }
-          return;
-        }
-      }
-      // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
-      // alpha and beta in the lane's pinned scratch (host pointer mode reads them at the call)
-      long scalars = s.resultSlot();
-      FloatPointer al = fp(scalars).put(0, alpha);
-      FloatPointer be = fp(scalars + 4).put(0, beta);
-      int st = cublas.cublasSgemm_v2(s.cublas(),
-          transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-          transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-          n, m, k, al, fp(b.address()), ldb, fp(a.address()), lda, be, fp(c.address()), ldc);
-      CudaErrors.checkCublas(st, "cublasSgemm", dev);
-      if (stream == null) {
-        s.synchronize();
-      }
-    } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
-    }
-  }
-
-  private static FloatPointer fp(long address) {
-    return new FloatPointer(Native.at(address));
-  }
-
-  @Override
-  public double sum(DeviceArray x, long offset, long count, GpuStream stream) {
-    DeviceState dev = devices[x.device()];
-    dev.enter();
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
-    try {
-      long ws = s.workspace();
-      long out = s.resultDevice();
-      long addr = x.address() + offset * x.dtype().bytes();
-      int st = x.dtype() == DType.FLOAT32
-          ? GpuCoreNative.gc_sum_f32(addr, count, out, ws, s.handle())
-          : GpuCoreNative.gc_sum_f64(addr, count, out, ws, s.handle());
-      s.check(st, "gc_sum");
-      s.check(GpuCoreNative.gc_memcpy_async(s.resultSlot(), out, x.dtype().bytes(),
-          CudaStream.D2H, s.handle()), "cudaMemcpyAsync(result)");
-      s.synchronize();
-      return x.dtype() == DType.FLOAT32
-          ? new FloatPointer(Native.at(s.resultSlot())).get()
-          : new DoublePointer(Native.at(s.resultSlot())).get();
-    } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
-    }
-  }
-
-  @Override
-  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
-      int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    throw new GpuCoreException.InvalidArgument(
-        "host-array GEMM goes through the CPU backend in this version");
-  }
-
-  @Override
-  public double sum(float[] x, int offset, int count) {
-    throw new GpuCoreException.InvalidArgument(
-        "host-array reductions go through the CPU backend");
+  public ReduceOps reductions() {
+    return reduce;
   }
 
   @Override
