@@ -59,6 +59,15 @@ gc_status gc_sum_f64(const void* x, size_t n, void* out, void* workspace, void* 
  */
 gc_status gc_memcpy_async(void* dst, const void* src, size_t bytes, int kind, void* stream);
 
+/*
+ * C = beta * C for a row-major rows x cols matrix with leading dimension ld (beta = 0 writes
+ * zeros without reading C), asynchronously on stream.
+ */
+gc_status gc_scale2d_f32(void* c, long long rows, long long cols, long long ld, float beta,
+                         void* stream);
+gc_status gc_scale2d_f64(void* c, long long rows, long long cols, long long ld, double beta,
+                         void* stream);
+
 /* Makes `ordinal` the calling thread's current device. */
 gc_status gc_set_device(int ordinal);
 

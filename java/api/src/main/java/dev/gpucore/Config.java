@@ -5,7 +5,9 @@ import java.util.Map;
 
 /**
  * Settings of a {@link GpuCore}. Each setting is taken, first found wins, from: the value given
- * to the builder; the Java system property; the environment variable; the default.
+ * to the constructor; the Java system property; the environment variable; the configuration
+ * file; the default (see {@link Settings}; the GEMM router's settings are listed on
+ * {@link dev.gpucore.blas.Router}).
  *
  * <table>
  *   <caption>Settings</caption>
@@ -25,8 +27,9 @@ import java.util.Map;
  *
  * @param backend requested backend
  * @param cpuThreads CPU backend threads, 0 for automatic
+ * @param settings every other setting
  */
-public record Config(Backend backend, int cpuThreads) {
+public record Config(Backend backend, int cpuThreads, Settings settings) {
   /** Which backend to use. */
   public enum Backend {
     /** The GPU when one is usable, else the CPU. */
@@ -41,6 +44,12 @@ public record Config(Backend backend, int cpuThreads) {
   public Config {
     Check.notNull(backend, "backend");
     Check.nonNegative(cpuThreads, "cpuThreads");
+    Check.notNull(settings, "settings");
+  }
+
+  /** A configuration with these two values and every other setting from the environment. */
+  public Config(Backend backend, int cpuThreads) {
+    this(backend, cpuThreads, Settings.fromEnvironment());
   }
 
   /** The configuration from system properties and the environment. */
@@ -50,7 +59,8 @@ public record Config(Backend backend, int cpuThreads) {
 
   /** The configuration from the given properties and environment (for tests). */
   public static Config from(Map<?, ?> props, Map<String, String> env) {
-    String b = pick(props, env, "gpucore.backend", "GPUCORE_BACKEND", "auto");
+    Settings settings = Settings.from(props, env);
+    String b = settings.get("gpucore.backend", "auto");
     Backend backend;
     try {
       backend = Backend.valueOf(b.trim().toUpperCase(Locale.ROOT));
@@ -58,7 +68,7 @@ public record Config(Backend backend, int cpuThreads) {
       throw new GpuCoreException.InvalidArgument(
           "backend must be one of auto, cpu, cuda; got \"" + b + "\"");
     }
-    String t = pick(props, env, "gpucore.cpu.threads", "GPUCORE_CPU_THREADS", "0");
+    String t = settings.get("gpucore.cpu.threads", "0");
     int threads;
     try {
       threads = Integer.parseInt(t.trim());
@@ -66,24 +76,11 @@ public record Config(Backend backend, int cpuThreads) {
       throw new GpuCoreException.InvalidArgument(
           "cpu threads must be a non-negative integer; got \"" + t + "\"");
     }
-    return new Config(backend, threads);
-  }
-
-  private static String pick(Map<?, ?> props, Map<String, String> env, String prop, String var,
-      String def) {
-    Object p = props.get(prop);
-    if (p != null && !p.toString().isBlank()) {
-      return p.toString();
-    }
-    String e = env.get(var);
-    if (e != null && !e.isBlank()) {
-      return e;
-    }
-    return def;
+    return new Config(backend, threads, settings);
   }
 
   /** Returns a copy with another backend. */
   public Config withBackend(Backend b) {
-    return new Config(b, cpuThreads);
+    return new Config(b, cpuThreads, settings);
   }
 }

@@ -43,8 +43,15 @@ public final class GpuCore implements AutoCloseable {
     this.cpu = cpu;
     this.gpu = gpu;
     this.noGpuReason = noGpuReason;
-    this.blas = new Blas(this);
+    int gpus = gpu == null || !hasUsable(gpu) ? 0
+        : dev.gpucore.blas.Router.gpuList(config.settings(), gpu.discovery().devices().size()).size();
+    this.blas = new Blas(this, new dev.gpucore.blas.Router(config.settings(), gpus,
+        gpu == null ? null : gpu.discovery().devices().get(0), cpu.cpuThreads()));
     this.reduce = new Reduce(this);
+  }
+
+  private static boolean hasUsable(GpuBackend g) {
+    return !g.discovery().devices().isEmpty();
   }
 
   /** Opens with the configuration from system properties and the environment. */

@@ -105,7 +105,10 @@ class ConfigTest {
 
   @Test
   void withBackendKeepsThreads() {
-    Config c = new Config(Config.Backend.AUTO, 6).withBackend(Config.Backend.CPU);
-    assertEquals(new Config(Config.Backend.CPU, 6), c);
+    Config auto = new Config(Config.Backend.AUTO, 6);
+    Config c = auto.withBackend(Config.Backend.CPU);
+    assertEquals(Config.Backend.CPU, c.backend());
+    assertEquals(6, c.cpuThreads());
+    assertEquals(auto.settings(), c.settings(), "other settings are kept");
   }
 }

@@ -8,107 +8,211 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 
 /**
- * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, row-major, single precision.
- * Java arrays are computed on the CPU backend; device arrays on their GPU. Every argument is
- * checked before any native call and a failed check leaves {@code C} untouched.
+ * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
+ * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
+ * row- or column-major, with transposes, leading dimensions, sub-matrix views and strided
+ * batches (see {@link Gemm}).
  *
- * <p>Shapes: {@code op(A)} is m×k, {@code op(B)} is k×n, C is m×n. Row-major leading
- * dimensions: A is stored with {@code lda >= (transA ? m : k)}, B with
- * {@code ldb >= (transB ? k : n)}, C with {@code ldc >= n}. {@code beta = 0} never reads C.
+ * <p>Where it runs: device operands on their GPU; host operands where the {@link Router}
+ * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
+ * {@link #explain} says which and why.
+ *
+ * <p>Every argument is checked here, before any native call, and a rejected call leaves C
+ * untouched: sizes and strides non-negative, leading dimensions at least the stored row (or
+ * column) length, every operand large enough for its matrices (all index arithmetic in 64 bits),
+ * one element type, one place (all on one device, or all on the host), C sharing storage with
+ * neither A nor B, batch outputs not overlapping. BLAS semantics: {@code beta = 0} never reads C
+ * (NaN there is ignored); {@code k = 0} or {@code alpha = 0} gives {@code beta·C} without reading
+ * A or B.
  */
 public final class Blas {
   private final GpuCore core;
+  private final Router router;
 
   /** For {@link GpuCore}. */
-  public Blas(GpuCore core) {
+  public Blas(GpuCore core, Router router) {
     this.core = core;
+    this.router = router;
   }
 
-  /** Single-precision GEMM on Java arrays (CPU backend). */
-  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
-      int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    check(transA, transB, m, n, k, lda, ldb, ldc,
-        a == null ? -1 : a.length, b == null ? -1 : b.length, c == null ? -1 : c.length);
-    if (c == a || c == b) {
-      throw new GpuCoreException.InvalidArgument("c must not be the same array as a or b");
-    }
-    if (m == 0 || n == 0) {
-      return;
-    }
-    core.cpu().blas().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  /** The router deciding where host-operand calls run. */
+  public Router router() {
+    return router;
+  }
+
+  /** Runs a GEMM and returns when C holds the result. */
+  public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc) {
+    gemm(g, a, lda, b, ldb, c, ldc, null);
   }
 
   /**
-   * Single-precision GEMM on device arrays of one GPU, queued on {@code stream} (null: waits
-   * for the result).
+   * Runs a GEMM; with device operands and a {@code stream} it is queued there and may still run
+   * when this returns. Host operands always complete before it returns.
+   */
+  public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
+      GpuStream stream) {
+    GemmCall call = check(g, a, lda, b, ldb, c, ldc, stream);
+    if (call.m() == 0 || call.n() == 0) {
+      return;
+    }
+    if (c.kind() == Operand.Kind.DEVICE) {
+      core.gpu().blas().gemm(call);
+      return;
+    }
+    Router.Decision d = router.decide(call);
+    if (d.gpu()) {
+      try {
+        core.gpu().blas().gemm(call);
+        return;
+      } catch (GpuCoreException.OutOfMemory | GpuCoreException.DeviceFaulted e) {
+        if (!router.fallbackToCpu()) {
+          throw e;
+        }
+        router.record(call, "fell back to the CPU after: " + e.getMessage());
+      }
+    }
+    core.cpu().blas().gemm(call);
+  }
+
+  /** Where a call with these arguments would run, and why (arguments are checked). */
+  public Router.Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c,
+      int ldc) {
+    GemmCall call = check(g, a, lda, b, ldb, c, ldc, null);
+    if (c.kind() == Operand.Kind.DEVICE) {
+      return new Router.Decision(true, -1, "operands are on GPU " + c.device());
+    }
+    return router.explain(call);
+  }
+
+  /** Row-major single-precision GEMM on Java arrays (the classic BLAS argument list). */
+  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
+      int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
+    Check.notNull(a, "a");
+    Check.notNull(b, "b");
+    Check.notNull(c, "c");
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc);
+  }
+
+  /** Row-major double-precision GEMM on Java arrays. */
+  public void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha, double[] a,
+      int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
+    Check.notNull(a, "a");
+    Check.notNull(b, "b");
+    Check.notNull(c, "c");
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc);
+  }
+
+  /**
+   * Row-major single-precision GEMM on device arrays of one GPU, queued on {@code stream}
+   * (null: waits for the result).
    */
   public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
       DeviceArray a, int lda, DeviceArray b, int ldb, float beta, DeviceArray c, int ldc,
       GpuStream stream) {
-    check(transA, transB, m, n, k, lda, ldb, ldc, len(a, "a"), len(b, "b"), len(c, "c"));
-    if (c == a || c == b) {
-      throw new GpuCoreException.InvalidArgument("c must not be the same array as a or b");
+    Check.notNull(a, "a");
+    Check.notNull(b, "b");
+    Check.notNull(c, "c");
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc, stream);
+  }
+
+  /** Checks everything and returns the row-major form. */
+  static GemmCall check(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
+      GpuStream stream) {
+    Check.notNull(g, "gemm");
+    Check.notNull(a, "a");
+    Check.notNull(b, "b");
+    Check.notNull(c, "c");
+    for (Operand o : new Operand[] {a, b, c}) {
+      if (o.isClosed()) {
+        throw new GpuCoreException.InvalidArgument(name(o, a, b) + " is closed");
+      }
     }
-    if (a.device() != c.device() || b.device() != c.device()) {
-      throw new GpuCoreException.InvalidArgument("a, b and c must be on one device; got "
+    DType t = c.dtype();
+    if (a.dtype() != t || b.dtype() != t) {
+      throw new GpuCoreException.InvalidArgument("a, b and c must have one element type; got "
+          + a.dtype() + ", " + b.dtype() + ", " + t);
+    }
+    boolean dev = c.kind() == Operand.Kind.DEVICE;
+    if ((a.kind() == Operand.Kind.DEVICE) != dev || (b.kind() == Operand.Kind.DEVICE) != dev) {
+      throw new GpuCoreException.InvalidArgument(
+          "a, b and c must all be on a GPU or all on the host; got " + a.kind() + ", " + b.kind()
+              + ", " + c.kind());
+    }
+    if (dev && (a.device() != c.device() || b.device() != c.device())) {
+      throw new GpuCoreException.InvalidArgument("a, b and c must be on one GPU; got devices "
           + a.device() + ", " + b.device() + ", " + c.device());
     }
-    if (stream != null && (stream.isClosed() || stream.device() != c.device())) {
-      throw new GpuCoreException.InvalidArgument(
-          "stream must be open and on device " + c.device());
+    if (stream != null) {
+      if (!dev) {
+        throw new GpuCoreException.InvalidArgument("stream is only for device operands");
+      }
+      if (stream.isClosed() || stream.device() != c.device()) {
+        throw new GpuCoreException.InvalidArgument(
+            "stream must be open and on device " + c.device());
+      }
     }
-    if (m == 0 || n == 0) {
+    Precision p = g.precision();
+    if (p == Precision.DEFAULT) {
+      p = t == DType.FLOAT64 ? Precision.FP64 : Precision.FP32;
+    }
+    if ((t == DType.FLOAT64) != (p == Precision.FP64)) {
+      throw new GpuCoreException.InvalidArgument("precision " + p + " does not apply to " + t
+          + " operands (FP64 is for FLOAT64; FP32, TF32, BF16, FP16 for FLOAT32)");
+    }
+    if (c.sameStorage(a) || c.sameStorage(b)) {
+      throw new GpuCoreException.InvalidArgument("c must not share storage with a or b");
+    }
+    // checks in the caller's layout, with the caller's names
+    int aRows = g.transA() ? g.k() : g.m();
+    int aCols = g.transA() ? g.m() : g.k();
+    int bRows = g.transB() ? g.n() : g.k();
+    int bCols = g.transB() ? g.k() : g.n();
+    boolean rowMajor = g.layout() == Layout.ROW_MAJOR;
+    Check.atLeast(lda, Math.max(1, rowMajor ? aCols : aRows), "lda");
+    Check.atLeast(ldb, Math.max(1, rowMajor ? bCols : bRows), "ldb");
+    Check.atLeast(ldc, Math.max(1, rowMajor ? g.n() : g.m()), "ldc");
+    // row-major form: a column-major C = op(A)op(B) is the row-major C^T = op(B)^T op(A)^T
+    GemmCall call = rowMajor
+        ? new GemmCall(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), g.beta(), p, t,
+            a, lda, b, ldb, c, ldc, g.batch(), g.strideA(), g.strideB(), g.strideC(), stream)
+        : new GemmCall(g.transB(), g.transA(), g.n(), g.m(), g.k(), g.alpha(), g.beta(), p, t,
+            b, ldb, a, lda, c, ldc, g.batch(), g.strideB(), g.strideA(), g.strideC(), stream);
+    Operand ra = rowMajor ? a : b;
+    Operand rb = rowMajor ? b : a;
+    if (!call.scaleOnly()) {
+      fits(ra, call.spanA(), call.strideA(), call.batch(), rowMajor ? "a" : "b");
+      fits(rb, call.spanB(), call.strideB(), call.batch(), rowMajor ? "b" : "a");
+    }
+    fits(c, call.spanC(), call.strideC(), call.batch(), "c");
+    if (call.batch() > 1 && call.spanC() > 0 && call.strideC() < call.spanC()) {
+      throw new GpuCoreException.InvalidArgument("strideC " + call.strideC()
+          + " is smaller than one C matrix (" + call.spanC() + " elements): batch outputs would overlap");
+    }
+    return call;
+  }
+
+  private static String name(Operand o, Operand a, Operand b) {
+    return o == a ? "a" : o == b ? "b" : "c";
+  }
+
+  private static void fits(Operand o, long span, long stride, int batch, String name) {
+    if (span == 0) {
       return;
     }
-    core.gpu().blas().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
-  }
-
-  private static long len(DeviceArray x, String name) {
-    Check.notNull(x, name);
-    if (x.isClosed()) {
-      throw new GpuCoreException.InvalidArgument(name + " is closed");
+    long need;
+    try {
+      need = Math.addExact(Math.addExact(o.offset(), Math.multiplyExact(stride, batch - 1L)), span);
+    } catch (ArithmeticException e) {
+      throw new GpuCoreException.InvalidArgument(name + ": the matrices' extent overflows 64 bits");
     }
-    if (x.dtype() != DType.FLOAT32) {
-      throw new GpuCoreException.InvalidArgument(name + " must hold FLOAT32, holds " + x.dtype());
-    }
-    return x.length();
-  }
-
-  /** Checks shapes, leading dimensions and array lengths for a row-major GEMM. */
-  static void check(boolean transA, boolean transB, int m, int n, int k, int lda, int ldb,
-      int ldc, long lenA, long lenB, long lenC) {
-    Check.nonNegative(m, "m");
-    Check.nonNegative(n, "n");
-    Check.nonNegative(k, "k");
-    if (lenA < 0) {
-      throw new GpuCoreException.InvalidArgument("a must not be null");
-    }
-    if (lenB < 0) {
-      throw new GpuCoreException.InvalidArgument("b must not be null");
-    }
-    if (lenC < 0) {
-      throw new GpuCoreException.InvalidArgument("c must not be null");
-    }
-    int aRows = transA ? k : m;
-    int aCols = transA ? m : k;
-    int bRows = transB ? n : k;
-    int bCols = transB ? k : n;
-    Check.atLeast(lda, Math.max(1, aCols), "lda");
-    Check.atLeast(ldb, Math.max(1, bCols), "ldb");
-    Check.atLeast(ldc, Math.max(1, n), "ldc");
-    need(aRows, aCols, lda, lenA, "a");
-    need(bRows, bCols, ldb, lenB, "b");
-    need(m, n, ldc, lenC, "c");
-  }
-
-  private static void need(int rows, int cols, int ld, long have, String name) {
-    if (rows == 0 || cols == 0) {
-      return;
-    }
-    long need = (long) (rows - 1) * ld + cols;
-    if (have < need) {
-      throw new GpuCoreException.InvalidArgument(name + " holds " + have + " elements but a "
-          + rows + "x" + cols + " matrix with leading dimension " + ld + " needs " + need);
+    if (need > o.capacity()) {
+      throw new GpuCoreException.InvalidArgument(name + " holds " + o.capacity()
+          + " elements but the call needs " + need + " (offset " + o.offset() + ", "
+          + (batch > 1 ? batch + " matrices " + stride + " apart, " : "") + span
+          + " elements per matrix)");
     }
   }
 }

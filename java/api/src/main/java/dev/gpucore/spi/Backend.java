@@ -19,6 +19,11 @@ public interface Backend extends AutoCloseable {
   /** Allocates off-heap host memory; {@code pinned} may be ignored by backends without a GPU. */
   HostArray allocateHost(DType dtype, long length, boolean pinned);
 
+  /** Threads the backend computes with on the CPU (for the router's cost model). */
+  default int cpuThreads() {
+    return Runtime.getRuntime().availableProcessors();
+  }
+
   /** The backend's BLAS. */
   BlasOps blas();
 

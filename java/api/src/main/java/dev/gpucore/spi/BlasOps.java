@@ -1,20 +1,13 @@
 package dev.gpucore.spi;
 
-import dev.gpucore.memory.DeviceArray;
-import dev.gpucore.memory.GpuStream;
+import dev.gpucore.blas.GemmCall;
 
-/**
- * BLAS a backend provides. Arguments arrive checked by {@link dev.gpucore.blas.Blas}. A backend
- * without GPUs throws {@link UnsupportedOperationException} from the device methods.
- */
+/** BLAS a backend provides. Calls arrive checked and in row-major form. */
 public interface BlasOps {
   /**
-   * Row-major single-precision GEMM on Java arrays: {@code C = alpha*op(A)*op(B) + beta*C}.
+   * Runs a GEMM. The CPU backend takes host operands; the GPU backend takes device operands
+   * (queued on the call's stream, or synchronous) and host operands (tiled and pipelined,
+   * synchronous).
    */
-  void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int lda,
-      float[] b, int ldb, float beta, float[] c, int ldc);
-
-  /** Row-major single-precision GEMM on device arrays, on {@code stream} (null: synchronous). */
-  void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DeviceArray a,
-      int lda, DeviceArray b, int ldb, float beta, DeviceArray c, int ldc, GpuStream stream);
+  void gemm(GemmCall call);
 }

@@ -20,7 +20,8 @@ public final class CpuBackend implements Backend {
   }
 
   /** Threads OpenBLAS was given. */
-  public int threads() {
+  @Override
+  public int cpuThreads() {
     return threads;
   }
 

@@ -348,13 +348,13 @@ class CpuGemmTest {
         assertThrows(GpuCoreException.DeviceUnavailable.class, () -> core.gpu());
     assertTrue(e.getMessage().contains(core.noGpuReason()), e.getMessage());
     assertTrue(core.cpu() instanceof CpuBackend);
-    assertTrue(((CpuBackend) core.cpu()).threads() >= 1);
+    assertTrue(((CpuBackend) core.cpu()).cpuThreads() >= 1);
   }
 
   @Test
   void configuredThreadsReachTheBackend() {
     try (GpuCore two = GpuCore.open(new Config(Config.Backend.CPU, 2))) {
-      assertEquals(2, ((CpuBackend) two.cpu()).threads());
+      assertEquals(2, ((CpuBackend) two.cpu()).cpuThreads());
       check(two.blas(), new Problem(false, false, 50, 40, 30, 0, 0, 0, 1f, 0f), BASE_SEED + 17);
     }
   }

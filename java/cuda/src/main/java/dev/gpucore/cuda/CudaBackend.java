@@ -10,6 +10,12 @@ import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
+import dev.gpucore.Config;
+import dev.gpucore.blas.Router;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 
 /** The CUDA backend. */
@@ -20,14 +26,27 @@ final class CudaBackend implements GpuBackend {
   private final CudaBlas blas = new CudaBlas(this);
   private final CudaReduce reduce = new CudaReduce(this);
 
-  CudaBackend(Discovery discovery) {
+  private final List<Integer> gemmDeviceList;
+  private final long gemmPanelBytes;
+  private final ExecutorService workers;
+
+  CudaBackend(Discovery discovery, Config config) {
     this.discovery = discovery;
+    this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
+    this.gemmPanelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 64, 1,
+        1 << 16) * (1 << 20));
+    this.workers = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "gpucore-gemm-worker");
+      t.setDaemon(true);
+      return t;
+    });
     StagingConfig staging = StagingConfig.fromSystemProperties();
     this.devices = new DeviceState[discovery.devices().size()];
     for (int i = 0; i < devices.length; i++) {
       devices[i] = new DeviceState(i, discovery.devices().get(i).cudaOrdinal(), staging);
     }
-    this.copyPool = staging.threads() > 1 ? new ForkJoinPool(staging.threads() - 1,
+    // room for an upload and a download staging at once (host GEMM pipelines)
+    this.copyPool = staging.threads() > 1 ? new ForkJoinPool(2 * staging.threads() - 1,
         pool -> {
           var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
           t.setDaemon(true);
@@ -38,6 +57,27 @@ final class CudaBackend implements GpuBackend {
 
   ForkJoinPool copyPool() {
     return copyPool;
+  }
+
+  /** Threads for host-GEMM pipelines. */
+  ExecutorService workers() {
+    return workers;
+  }
+
+  /** Healthy devices {@code gpucore.gpu.list} names for host GEMMs. */
+  List<DeviceState> gemmDevices() {
+    List<DeviceState> out = new ArrayList<>();
+    for (int i : gemmDeviceList) {
+      if (devices[i].faulted() == null) {
+        out.add(devices[i]);
+      }
+    }
+    return out;
+  }
+
+  /** Bytes of A per row panel of a host GEMM ({@code gpucore.gemm.panelMiB}). */
+  long gemmPanelBytes() {
+    return gemmPanelBytes;
   }
 
   DeviceState device(int index) {
@@ -101,5 +141,6 @@ final class CudaBackend implements GpuBackend {
     if (copyPool != null) {
       copyPool.shutdown();
     }
+    workers.shutdown();
   }
 }

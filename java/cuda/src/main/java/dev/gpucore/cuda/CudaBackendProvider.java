@@ -62,6 +62,6 @@ public final class CudaBackendProvider implements BackendProvider {
     if (!d.hasGpu()) {
       throw new GpuCoreException.DeviceUnavailable(d.noGpuReason());
     }
-    return new CudaBackend(d);
+    return new CudaBackend(d, config);
   }
 }

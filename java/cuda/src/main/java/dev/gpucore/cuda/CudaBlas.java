@@ -1,16 +1,38 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.GemmCall;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.DeviceArray;
-import dev.gpucore.memory.GpuStream;
+import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
 
-/** BLAS on the GPU: cuBLAS, a handle per stream with its own workspace. */
+/**
+ * BLAS on the GPU: cuBLAS ({@code cublasGemmEx}, {@code cublasGemmStridedBatchedEx}) with a
+ * handle and workspace per stream. Host operands are tiled and pipelined: B goes up once, then
+ * row panels of A go up while earlier panels are multiplied and their C panels come down, each
+ * on its own thread and stream, spread over the configured GPUs.
+ */
 final class CudaBlas implements BlasOps {
+  private static final int CUDA_R_32F = 0;
+  private static final int CUDA_R_64F = 1;
+  private static final int GEMM_DEFAULT_ALGO = -1;
+
   private final CudaBackend backend;
   private volatile String cublasFailure;
   private volatile boolean cublasLoaded;
@@ -40,50 +62,357 @@ final class CudaBlas implements BlasOps {
   }
 
   @Override
-  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
-      int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    throw new UnsupportedOperationException(
-        "host-array GEMM goes through the CPU backend in this version");
+  public void gemm(GemmCall call) {
+    if (call.c().kind() == Operand.Kind.DEVICE) {
+      deviceGemm(call);
+    } else {
+      hostGemm(call);
+    }
   }
 
-  @Override
-  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      DeviceArray a, int lda, DeviceArray b, int ldb, float beta, DeviceArray c, int ldc,
-      GpuStream stream) {
-    DeviceState dev = backend.device(c.device());
+  // ---------------------------------------------------------------- device operands
+
+  private void deviceGemm(GemmCall call) {
+    DeviceState dev = backend.device(call.c().device());
     ensureCublas(dev);
     dev.enter();
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = call.stream() != null ? (CudaStream) call.stream() : dev.acquire();
     try {
-      if ((k == 0 || alpha == 0f) && beta == 0f) {
-        // BLAS semantics: C = 0 without reading C (which may hold NaN)
-        for (int i = 0; i < m; i++) {
-          s.check(GpuCoreNative.gc_memset_async(c.address() + (long) i * ldc * 4, 0,
-              (long) n * 4, s.handle()), "cudaMemsetAsync");
-        }
-      } else {
-        // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
-        // alpha and beta in the lane's pinned scratch (host pointer mode reads them at the call)
-        long scalars = s.resultSlot();
-        FloatPointer al = fp(scalars).put(0, alpha);
-        FloatPointer be = fp(scalars + 4).put(0, beta);
-        int st = cublas.cublasSgemm_v2(s.cublas(),
-            transB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-            transA ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N,
-            n, m, k, al, fp(b.address()), ldb, fp(a.address()), lda, be, fp(c.address()), ldc);
-        CudaErrors.checkCublas(st, "cublasSgemm", dev);
-      }
-      if (stream == null) {
+      int eb = call.dtype().bytes();
+      enqueue(s, call, call.m(), addr(call.a(), eb), addr(call.b(), eb), addr(call.c(), eb));
+      if (call.stream() == null) {
         s.synchronize();
       }
     } finally {
-      if (stream == null) {
+      if (call.stream() == null) {
         dev.release(s);
       }
     }
   }
 
-  static FloatPointer fp(long address) {
-    return new FloatPointer(Native.at(address));
+  private static long addr(Operand o, int eb) {
+    return ((DeviceArray) o.storage()).address() + o.offset() * eb;
+  }
+
+  /** Queues {@code rows} rows of the row-major GEMM on {@code s} with device addresses. */
+  private void enqueue(CudaStream s, GemmCall call, int rows, long a, long b, long c) {
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    if (call.scaleOnly()) {
+      for (int i = 0; i < call.batch(); i++) {
+        long ci = c + i * call.strideC() * call.dtype().bytes();
+        s.check(f64 ? GpuCoreNative.gc_scale2d_f64(ci, rows, call.n(), call.ldc(), call.beta(),
+                s.handle())
+            : GpuCoreNative.gc_scale2d_f32(ci, rows, call.n(), call.ldc(), (float) call.beta(),
+                s.handle()), "gc_scale2d");
+      }
+      return;
+    }
+    // alpha and beta in the stream's pinned scratch: host pointer mode reads them at the call
+    long sc = s.scalars();
+    Pointer alpha;
+    Pointer beta;
+    if (f64) {
+      alpha = new DoublePointer(Native.at(sc)).put(0, call.alpha());
+      beta = new DoublePointer(Native.at(sc + 8)).put(0, call.beta());
+    } else {
+      alpha = new FloatPointer(Native.at(sc)).put(0, (float) call.alpha());
+      beta = new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta());
+    }
+    int dt = f64 ? CUDA_R_64F : CUDA_R_32F;
+    int compute = computeType(call.precision());
+    // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
+    int opB = call.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+    int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+    DeviceState dev = s.dev;
+    int st;
+    if (call.batch() == 1) {
+      st = cublas.cublasGemmEx(s.cublas(), opB, opA, call.n(), rows, call.k(), alpha,
+          Native.at(b), dt, call.ldb(), Native.at(a), dt, call.lda(), beta, Native.at(c), dt,
+          call.ldc(), compute, GEMM_DEFAULT_ALGO);
+    } else {
+      st = cublas.cublasGemmStridedBatchedEx(s.cublas(), opB, opA, call.n(), rows, call.k(),
+          alpha, Native.at(b), dt, call.ldb(), call.strideB(), Native.at(a), dt, call.lda(),
+          call.strideA(), beta, Native.at(c), dt, call.ldc(), call.strideC(), call.batch(),
+          compute, GEMM_DEFAULT_ALGO);
+    }
+    CudaErrors.checkCublas(st, call.batch() == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx",
+        dev);
+  }
+
+  static int computeType(Precision p) {
+    switch (p) {
+      case FP32:
+        return cublas.CUBLAS_COMPUTE_32F;
+      case TF32:
+        return cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
+      case BF16:
+        return cublas.CUBLAS_COMPUTE_32F_FAST_16BF;
+      case FP16:
+        return cublas.CUBLAS_COMPUTE_32F_FAST_16F;
+      case FP64:
+        return cublas.CUBLAS_COMPUTE_64F;
+      default:
+        throw new GpuCoreException.InvalidArgument("unresolved precision " + p);
+    }
+  }
+
+  // ---------------------------------------------------------------- host operands
+
+  /** Rows per panel for a host-operand GEMM: about {@code gpucore.gemm.panelMiB} of A. */
+  private int panelRows(GemmCall call) {
+    long rowBytes = (long) Math.max(call.lda(), call.ldc()) * call.dtype().bytes();
+    long panel = backend.gemmPanelBytes() / Math.max(1, rowBytes);
+    panel = Math.max(64, Math.min(call.m(), panel));
+    return (int) panel;
+  }
+
+  private void hostGemm(GemmCall call) {
+    List<DeviceState> devices = backend.gemmDevices();
+    if (devices.isEmpty()) {
+      throw new GpuCoreException.DeviceUnavailable("no healthy GPU is configured for host GEMM");
+    }
+    for (DeviceState d : devices) {
+      ensureCublas(d);
+    }
+    boolean panels = !call.transA() && call.batch() == 1 && !call.scaleOnly();
+    List<Job> jobs = new ArrayList<>();
+    if (panels) {
+      int rows = panelRows(call);
+      for (int r0 = 0; r0 < call.m(); r0 += rows) {
+        jobs.add(new Job(0, r0, Math.min(rows, call.m() - r0)));
+      }
+    } else {
+      for (int i = 0; i < call.batch(); i++) {
+        jobs.add(new Job(i, 0, call.m()));
+      }
+    }
+    int nd = Math.min(devices.size(), jobs.size());
+    if (nd <= 1) {
+      new DevicePipeline(devices.get(0), call, jobs, panels).run();
+      return;
+    }
+    List<Future<?>> futures = new ArrayList<>();
+    for (int d = 0; d < nd; d++) {
+      List<Job> mine = new ArrayList<>();
+      for (int j = d; j < jobs.size(); j += nd) {
+        mine.add(jobs.get(j));
+      }
+      DevicePipeline p = new DevicePipeline(devices.get(d), call, mine, panels);
+      futures.add(backend.workers().submit(p::run));
+    }
+    waitAll(futures);
+  }
+
+  static void waitAll(List<Future<?>> futures) {
+    RuntimeException first = null;
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause();
+        if (first == null) {
+          first = c instanceof RuntimeException r ? r : new GpuCoreException("GEMM worker failed", c);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        if (first == null) {
+          first = new GpuCoreException("interrupted while waiting for a GEMM worker", e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** One unit of host-operand work: a batch item, or a row panel [row0, row0+rows) of C. */
+  private record Job(int item, int row0, int rows) {}
+
+  /**
+   * The work of one device. The calling thread uploads (B once in panel mode, then each job's A
+   * and, when beta != 0, C) and queues the multiply on the compute stream; a second thread
+   * waits for each multiply and brings its C down. Two slots of device buffers alternate, so
+   * job j+1 goes up while job j is multiplied and job j-1 comes down.
+   */
+  private final class DevicePipeline implements Runnable {
+    final DeviceState dev;
+    final GemmCall call;
+    final List<Job> jobs;
+    final boolean panels;
+    final int eb;
+
+    DevicePipeline(DeviceState dev, GemmCall call, List<Job> jobs, boolean panels) {
+      this.dev = dev;
+      this.call = call;
+      this.jobs = jobs;
+      this.panels = panels;
+      this.eb = call.dtype().bytes();
+    }
+
+    private long alloc(long elems, List<Long> owned) {
+      long[] out = new long[1];
+      int s = GpuCoreNative.gc_malloc(out, Math.max(1, elems) * eb);
+      if (s != 0) {
+        throw CudaErrors.error(s, "cudaMalloc(" + elems * eb + " bytes for a host GEMM)", dev);
+      }
+      owned.add(out[0]);
+      return out[0];
+    }
+
+    @Override
+    public void run() {
+      dev.enter();
+      int maxRows = 0;
+      for (Job j : jobs) {
+        maxRows = Math.max(maxRows, j.rows());
+      }
+      long aElems = panels ? GemmCall.spanOf(maxRows, call.aCols(), call.lda()) : call.spanA();
+      long cElems = GemmCall.spanOf(maxRows, call.n(), call.ldc());
+      List<Long> owned = new ArrayList<>();
+      CudaStream up = dev.acquire();
+      CudaStream down = dev.acquire();
+      CudaStream compute = dev.acquire();
+      long[] events = new long[2];
+      try {
+        long bDev = alloc(call.spanB(), owned);
+        long[] aDev = {alloc(aElems, owned), alloc(aElems, owned)};
+        long[] cDev = {alloc(cElems, owned), alloc(cElems, owned)};
+        long[] out = new long[1];
+        for (int i = 0; i < 2; i++) {
+          up.check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
+          events[i] = out[0];
+        }
+        Semaphore[] free = {new Semaphore(1), new Semaphore(1)};
+        BlockingQueue<Object> queue = new ArrayBlockingQueue<>(jobs.size() + 1);
+        Object done = new Object();
+        Future<?> downloader = backend.workers().submit(() -> {
+          dev.enter();
+          int k = 0;
+          while (true) {
+            Object o = queue.take();
+            if (o == done) {
+              return null;
+            }
+            Job j = (Job) o;
+            int slot = k++ & 1;
+            try {
+              down.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
+              downloadC(down, j, cDev[slot]);
+            } finally {
+              free[slot].release();
+            }
+          }
+        });
+        RuntimeException failure = null;
+        try {
+          if (panels && !call.scaleOnly()) {
+            upload(up, call.b(), call.b().offset(), call.spanB(), bDev);
+          }
+          int k = 0;
+          for (Job j : jobs) {
+            int slot = k++ & 1;
+            free[slot].acquireUninterruptibly();
+            long aFrom;
+            if (call.scaleOnly()) {
+              // C = beta*C: A and B are not read (they may be shorter than their shapes)
+              aFrom = 0;
+            } else if (panels) {
+              aFrom = call.a().offset() + (long) j.row0() * call.lda();
+              upload(up, call.a(), aFrom, GemmCall.spanOf(j.rows(), call.aCols(), call.lda()),
+                  aDev[slot]);
+            } else {
+              upload(up, call.a(), call.a().offset() + j.item() * call.strideA(), call.spanA(),
+                  aDev[slot]);
+              upload(up, call.b(), call.b().offset() + j.item() * call.strideB(), call.spanB(),
+                  bDev);
+            }
+            if (call.beta() != 0) {
+              upload(up, call.c(), cFrom(j), GemmCall.spanOf(j.rows(), call.n(), call.ldc()),
+                  cDev[slot]);
+            }
+            GemmCall one = call.single();
+            enqueue(compute, one, j.rows(), aDev[slot], bDev, cDev[slot]);
+            compute.check(GpuCoreNative.gc_event_record(events[slot], compute.handle()),
+                "cudaEventRecord");
+            if (!panels) {
+              // B's buffer is reused by the next item: wait for this multiply
+              compute.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
+            }
+            queue.add(j);
+          }
+        } catch (RuntimeException e) {
+          failure = e;
+        } finally {
+          queue.add(done);
+        }
+        try {
+          downloader.get();
+        } catch (ExecutionException e) {
+          if (failure == null) {
+            failure = e.getCause() instanceof RuntimeException r ? r
+                : new GpuCoreException("GEMM download failed", e.getCause());
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          if (failure == null) {
+            failure = new GpuCoreException("interrupted during a host GEMM", e);
+          }
+        }
+        if (failure != null) {
+          throw failure;
+        }
+      } finally {
+        GpuCoreNative.gc_stream_sync(compute.handle());
+        for (long e : events) {
+          GpuCoreNative.gc_event_destroy(e);
+        }
+        for (long p : owned) {
+          GpuCoreNative.gc_free(p);
+        }
+        dev.release(compute);
+        dev.release(down);
+        dev.release(up);
+      }
+    }
+
+    private long cFrom(Job j) {
+      return call.c().offset() + j.item() * call.strideC() + (long) j.row0() * call.ldc();
+    }
+
+    private void downloadC(CudaStream s, Job j, long cDev) {
+      long from = cFrom(j);
+      if (call.ldc() == call.n() || j.rows() == 1) {
+        download(s, cDev, call.c(), from, GemmCall.spanOf(j.rows(), call.n(), call.ldc()));
+      } else {
+        // padded rows: bring each row down on its own, so C's padding is never written
+        for (int r = 0; r < j.rows(); r++) {
+          download(s, cDev + (long) r * call.ldc() * eb, call.c(), from + (long) r * call.ldc(),
+              call.n());
+        }
+      }
+    }
+
+    private void upload(CudaStream s, Operand o, long from, long count, long dst) {
+      if (count == 0) {
+        return;
+      }
+      if (o.storage() instanceof HostArray h) {
+        s.check(GpuCoreNative.gc_memcpy_async(dst, h.address() + from * eb, count * eb,
+            CudaStream.H2D, s.handle()), "cudaMemcpyAsync(H2D)");
+        s.synchronize();
+      } else {
+        s.fromJava(o.storage(), (int) from, dst, count, eb, backend.copyPool());
+      }
+    }
+
+    private void download(CudaStream s, long src, Operand o, long to, long count) {
+      if (o.storage() instanceof HostArray h) {
+        s.check(GpuCoreNative.gc_memcpy_async(h.address() + to * eb, src, count * eb,
+            CudaStream.D2H, s.handle()), "cudaMemcpyAsync(D2H)");
+        s.synchronize();
+      } else {
+        s.toJava(src, o.storage(), (int) to, count, eb, backend.copyPool());
+      }
+    }
   }
 }

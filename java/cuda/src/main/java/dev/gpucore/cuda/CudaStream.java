@@ -34,6 +34,7 @@ final class CudaStream extends GpuStream {
     long workspace;     // reduce workspace + 16 bytes result at the end
     long workspaceBytes;
     long resultSlot;    // pinned, 16 bytes
+    long scalars;       // pinned, 16 bytes: GEMM alpha and beta
     cublasContext cublasHandle;
     long cublasWorkspace;
     long[] stagingStreams;
@@ -54,6 +55,7 @@ final class CudaStream extends GpuStream {
         cublas.cublasDestroy_v2(cublasHandle);
       }
       GpuCoreNative.gc_free(cublasWorkspace);
+      GpuCoreNative.gc_free_host(scalars);
       GpuCoreNative.gc_free(workspace);
       GpuCoreNative.gc_free_host(resultSlot);
       if (bufs != null) {
@@ -126,6 +128,16 @@ final class CudaStream extends GpuStream {
   long resultSlot() {
     workspace();
     return res.resultSlot;
+  }
+
+  /** 16 bytes of pinned host memory for GEMM scalars (alpha at 0, beta at 8). */
+  long scalars() {
+    if (res.scalars == 0) {
+      long[] out = new long[1];
+      check(GpuCoreNative.gc_malloc_host(out, 16), "cudaMallocHost(scalars)");
+      res.scalars = out[0];
+    }
+    return res.scalars;
   }
 
   /** This stream's cuBLAS handle, bound to the stream and to its own workspace. */

@@ -36,6 +36,12 @@ public final class GpuCoreNative {
 
   public static native int gc_device_count(int[] count);
 
+  public static native int gc_scale2d_f32(@Cast("void*") long c, long rows, long cols, long ld,
+      float beta, @Cast("void*") long stream);
+
+  public static native int gc_scale2d_f64(@Cast("void*") long c, long rows, long cols, long ld,
+      double beta, @Cast("void*") long stream);
+
   public static native int gc_set_device(int ordinal);
 
   public static native int gc_device_info(int ordinal, int[] ints,

@@ -1,0 +1,255 @@
+package dev.gpucore.blas;
+
+import dev.gpucore.DType;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.Settings;
+import dev.gpucore.device.DeviceInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Decides where a GEMM on host operands runs, in the manner of nvBLAS but from a cost model:
+ * the CPU's time ({@code flops / CPU rate}) against the GPU's (moving A, B and C over the bus,
+ * overlapped with the multiply, plus a fixed overhead). Device operands always run on their GPU.
+ *
+ * <p>Settings (see {@link Settings} for where they are read and their precedence):
+ * <table>
+ *   <caption>Router settings</caption>
+ *   <tr><th>key</th><th>meaning</th><th>default</th></tr>
+ *   <tr><td>gpucore.gemm.route</td><td>{@code auto}, {@code cpu} or {@code gpu}</td><td>auto</td></tr>
+ *   <tr><td>gpucore.gemm.disable</td><td>routines kept on the CPU: {@code sgemm}, {@code dgemm},
+ *       {@code sgemm_batched}, {@code dgemm_batched} (like nvBLAS's per-routine disable)</td><td></td></tr>
+ *   <tr><td>gpucore.gpu.list</td><td>GPUs for host GEMMs: {@code all} or indices {@code 0,1}</td><td>all</td></tr>
+ *   <tr><td>gpucore.gemm.panelMiB</td><td>size of the row panels of A streamed to the GPU (tile size)</td><td>64</td></tr>
+ *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory or faults</td><td>true</td></tr>
+ *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
+ *   <tr><td>gpucore.log.file</td><td>append every decision to this file</td><td></td></tr>
+ *   <tr><td>gpucore.gemm.cpuGflops, .gpuGflops, .busGBs, .overheadMs</td><td>override the model's
+ *       CPU rate, GPU rate, host-device bandwidth and fixed GPU overhead</td><td>measured defaults</td></tr>
+ * </table>
+ *
+ * <p>The model's defaults were measured on an H100 (16 cores) with {@code gpucore bench gemm}:
+ * OpenBLAS about 85 GFLOP/s per core in fp32 (half in fp64); the GPU rate by architecture and
+ * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
+ * staging pipeline at about 35 GB/s each way; about 1 ms of fixed overhead per host GEMM.
+ */
+public final class Router {
+  /**
+   * A routing decision.
+   *
+   * @param gpu whether the call runs on the GPU
+   * @param devices how many GPUs share it (0 for the CPU; -1 for device operands)
+   * @param reason why, in one line
+   */
+  public record Decision(boolean gpu, int devices, String reason) {}
+
+  private static final System.Logger LOG = System.getLogger("dev.gpucore.router");
+
+  private final String route;
+  private final List<String> disabled;
+  private final int gpus;
+  private final DeviceInfo gpu0;
+  private final int cpuThreads;
+  private final boolean fallback;
+  private final boolean trace;
+  private final Path logFile;
+  private final double cpuGflops;
+  private final double gpuGflops;
+  private final double busGBs;
+  private final double overheadMs;
+
+  /**
+   * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by
+   * {@code gpu0}, null without a GPU) and {@code cpuThreads} CPU threads.
+   */
+  public Router(Settings s, int gpus, DeviceInfo gpu0, int cpuThreads) {
+    this.route = s.get("gpucore.gemm.route", "auto").toLowerCase(Locale.ROOT);
+    if (!List.of("auto", "cpu", "gpu").contains(route)) {
+      throw new GpuCoreException.InvalidArgument(
+          "gpucore.gemm.route must be auto, cpu or gpu; got \"" + route + "\"");
+    }
+    List<String> dis = new ArrayList<>();
+    for (String r : s.get("gpucore.gemm.disable", "").split(",")) {
+      String t = r.trim().toLowerCase(Locale.ROOT);
+      if (t.isEmpty()) {
+        continue;
+      }
+      if (!List.of("sgemm", "dgemm", "sgemm_batched", "dgemm_batched").contains(t)) {
+        throw new GpuCoreException.InvalidArgument("gpucore.gemm.disable: unknown routine \"" + t
+            + "\"; expected sgemm, dgemm, sgemm_batched, dgemm_batched");
+      }
+      dis.add(t);
+    }
+    this.disabled = List.copyOf(dis);
+    this.gpus = gpus;
+    this.gpu0 = gpu0;
+    this.cpuThreads = Math.max(1, cpuThreads);
+    this.fallback = s.getBoolean("gpucore.gemm.fallback", true);
+    this.trace = s.getBoolean("gpucore.trace", false);
+    String lf = s.get("gpucore.log.file", null);
+    this.logFile = lf == null ? null : Path.of(lf);
+    this.cpuGflops = s.getDouble("gpucore.gemm.cpuGflops", 0, 0, 1e9);
+    this.gpuGflops = s.getDouble("gpucore.gemm.gpuGflops", 0, 0, 1e9);
+    this.busGBs = s.getDouble("gpucore.gemm.busGBs", 35, 0.001, 1e6);
+    this.overheadMs = s.getDouble("gpucore.gemm.overheadMs", 1.0, 0, 1e6);
+  }
+
+  /**
+   * The GPUs {@code gpucore.gpu.list} names for host GEMMs ({@code all}, or indices), checked
+   * against the {@code deviceCount} usable ones.
+   */
+  public static List<Integer> gpuList(Settings s, int deviceCount) {
+    String v = s.get("gpucore.gpu.list", "all").trim();
+    List<Integer> out = new ArrayList<>();
+    if (v.equalsIgnoreCase("all")) {
+      for (int i = 0; i < deviceCount; i++) {
+        out.add(i);
+      }
+      return out;
+    }
+    for (String e : v.split(",")) {
+      String t = e.trim();
+      int i;
+      try {
+        i = Integer.parseInt(t);
+      } catch (NumberFormatException ex) {
+        throw new GpuCoreException.InvalidArgument(
+            "gpucore.gpu.list must be all or GPU indices like 0,1; got \"" + v + "\"");
+      }
+      if (i < 0 || i >= deviceCount) {
+        throw new GpuCoreException.InvalidArgument("gpucore.gpu.list names GPU " + i + " but "
+            + deviceCount + " GPU(s) are usable");
+      }
+      if (!out.contains(i)) {
+        out.add(i);
+      }
+    }
+    return out;
+  }
+
+  /** Whether a failed GPU call is rerun on the CPU. */
+  public boolean fallbackToCpu() {
+    return fallback;
+  }
+
+  /** The decision for a checked call, logged when tracing. */
+  public Decision decide(GemmCall call) {
+    Decision d = explain(call);
+    if (trace || logFile != null) {
+      record(call, (d.gpu() ? "gpu" : "cpu") + ": " + d.reason());
+    }
+    return d;
+  }
+
+  /** Writes one line about a call to the trace and the log file. */
+  public void record(GemmCall call, String what) {
+    String line = Instant.now() + " " + routine(call) + " m=" + call.m() + " n=" + call.n()
+        + " k=" + call.k() + " batch=" + call.batch() + " " + call.precision() + " -> " + what;
+    if (trace) {
+      LOG.log(System.Logger.Level.INFO, line);
+    }
+    if (logFile != null) {
+      try {
+        Files.writeString(logFile, line + System.lineSeparator(), StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        throw new UncheckedIOException("gpucore.log.file " + logFile + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  static String routine(GemmCall call) {
+    return (call.dtype() == DType.FLOAT64 ? "dgemm" : "sgemm")
+        + (call.batch() > 1 ? "_batched" : "");
+  }
+
+  /** The decision for a checked call with host operands, and why. */
+  public Decision explain(GemmCall call) {
+    if (gpus == 0) {
+      return new Decision(false, 0, "no GPU is usable");
+    }
+    String r = routine(call);
+    if (disabled.contains(r)) {
+      return new Decision(false, 0, r + " is disabled for the GPU by gpucore.gemm.disable");
+    }
+    if (route.equals("cpu")) {
+      return new Decision(false, 0, "gpucore.gemm.route=cpu");
+    }
+    if (route.equals("gpu")) {
+      return new Decision(true, gpus, "gpucore.gemm.route=gpu");
+    }
+    if (call.scaleOnly()) {
+      return new Decision(false, 0, "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU");
+    }
+    double flops = call.flops();
+    double cpuRate = cpuRate(call.dtype()) * 1e9;
+    double tCpu = flops / cpuRate;
+    int eb = call.dtype().bytes();
+    double bytesA = (double) call.spanA() * eb * call.batch();
+    double bytesB = (double) call.spanB() * eb * (call.transA() ? call.batch() : 1);
+    double bytesC = (double) call.spanC() * eb * call.batch();
+    double bus = busGBs * 1e9;
+    double gpuRate = gpuRate(call.precision()) * 1e9 * gpus;
+    double tUp = (bytesA + (call.beta() != 0 ? bytesC : 0)) / (bus * Math.min(gpus, 2));
+    double tCompute = flops / gpuRate;
+    double tDown = bytesC / (bus * Math.min(gpus, 2));
+    double tB = bytesB / bus;
+    double tGpu = overheadMs / 1e3 + tB + Math.max(tCompute, Math.max(tUp, tDown))
+        + Math.min(tUp, tDown) / 8;
+    boolean gpu = tGpu < tCpu;
+    String why = String.format(Locale.ROOT,
+        "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
+            + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
+        tGpu * 1e3, tB * 1e3, tUp * 1e3, tCompute * 1e3, gpuRate / 1e9, tDown * 1e3, overheadMs,
+        gpus, gpus > 1 ? "s" : "", tCpu * 1e3, cpuRate / 1e9);
+    return new Decision(gpu, gpu ? gpus : 0, why);
+  }
+
+  /** CPU GFLOP/s for this type: the override, else about 85 (fp32) or 42 (fp64) per thread. */
+  double cpuRate(DType t) {
+    if (cpuGflops > 0) {
+      return t == DType.FLOAT64 ? cpuGflops / 2 : cpuGflops;
+    }
+    return cpuThreads * (t == DType.FLOAT64 ? 42.0 : 85.0);
+  }
+
+  /** GPU GFLOP/s for this precision on one device: the override, else by architecture. */
+  double gpuRate(Precision p) {
+    if (gpuGflops > 0) {
+      return gpuGflops;
+    }
+    int cc = gpu0 == null ? 0 : gpu0.ccMajor();
+    double sms = gpu0 == null ? 0 : gpu0.multiprocessors();
+    double[] rate; // fp32, tf32, bf16/fp16, fp64 in GFLOP/s
+    if (cc >= 9) {
+      rate = new double[] {48_000, 250_000, 300_000, 50_000};
+      sms /= 132;
+    } else if (cc == 8) {
+      rate = new double[] {18_000, 120_000, 200_000, 18_000};
+      sms /= 108;
+    } else {
+      rate = new double[] {8_000, 8_000, 8_000, 4_000};
+      sms = 1;
+    }
+    double scale = sms > 0 ? sms : 1;
+    switch (p) {
+      case TF32:
+        return rate[1] * scale;
+      case BF16:
+      case FP16:
+        return rate[2] * scale;
+      case FP64:
+        return rate[3] * scale;
+      default:
+        return rate[0] * scale;
+    }
+  }
+}
