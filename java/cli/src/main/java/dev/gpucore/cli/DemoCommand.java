@@ -52,11 +52,18 @@ final class DemoCommand implements Callable<Integer> {
         out.println("No GPU visible: " + core.noGpuReason());
       }
       float[] cpuC = new float[n * n];
-      long t0 = System.nanoTime();
-      core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, cpuC, n);
-      long t1 = System.nanoTime();
-      double cpuSum = core.reduce().sum(cpuC);
-      long t2 = System.nanoTime();
+      long t0;
+      long t1;
+      long t2;
+      double cpuSum;
+      // the CPU row runs on the CPU backend alone (the router might send a host GEMM to the GPU)
+      try (GpuCore cpu = GpuCore.open(core.config().withBackend(dev.gpucore.Config.Backend.CPU))) {
+        t0 = System.nanoTime();
+        cpu.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, cpuC, n);
+        t1 = System.nanoTime();
+        cpuSum = cpu.reduce().sum(cpuC);
+        t2 = System.nanoTime();
+      }
       out.printf(Locale.ROOT, "cpu : gemm %9.3f ms (%8.1f GFLOP/s)  sum %8.3f ms  sum(C) = %.9e%n",
           ms(t1 - t0), flops / (t1 - t0), ms(t2 - t1), cpuSum);
       if (!core.hasGpu()) {

@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** The {@code gpucore} command. */
 @Command(name = "gpucore", mixinStandardHelpOptions = true, version = "gpucore 0.1.0",
     description = "Direct, fast GPU math for Java: devices and checks.",
-    subcommands = {DevicesCommand.class, DemoCommand.class, BenchCommand.class})
+    subcommands = {DevicesCommand.class, DemoCommand.class, BenchCommand.class,
+        GemmSweepCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
