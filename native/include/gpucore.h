@@ -42,16 +42,7 @@ gc_status gc_device_count(int* count);
 gc_status gc_fill_f32(void* x, size_t n, float v, void* stream);
 gc_status gc_fill_f64(void* x, size_t n, double v, void* stream);
 
-/*
- * Deterministic sum of n elements at device address x into *out (a device address),
- * asynchronously on stream. workspace is a device buffer of at least
- * gc_reduce_workspace_bytes() bytes, used by one call at a time.
- * fp32 input is accumulated in fp64 and rounded once. The result is bitwise the same
- * run after run on the same device (fixed-order tree, no atomics).
- */
-size_t gc_reduce_workspace_bytes(void);
-gc_status gc_sum_f32(const void* x, size_t n, void* out, void* workspace, void* stream);
-gc_status gc_sum_f64(const void* x, size_t n, void* out, void* workspace, void* stream);
+/* Reductions (gc_reduce*, gc_sum_*, gc_reduce_workspace_bytes): gpucore_reduce.h, included below. */
 
 /*
  * Asynchronous copy of bytes between addresses (kind: cudaMemcpyKind, 4 = default, inferred
@@ -67,6 +58,9 @@ gc_status gc_scale2d_f32(void* c, long long rows, long long cols, long long ld, 
                          void* stream);
 gc_status gc_scale2d_f64(void* c, long long rows, long long cols, long long ld, double beta,
                          void* stream);
+
+/* Fills n 16-bit elements (bfloat16 or binary16 bit patterns) with `bits`, on stream. */
+gc_status gc_fill_u16(void* x, size_t n, unsigned short bits, void* stream);
 
 /* Makes `ordinal` the calling thread's current device. */
 gc_status gc_set_device(int ordinal);
@@ -110,5 +104,8 @@ gc_status gc_mem_info(size_t* free_bytes, size_t* total_bytes);
 #ifdef __cplusplus
 }
 #endif
+
+/* The reduction API (gc_reduce*, gc_sum_*, gc_reduce_workspace_bytes). */
+#include "gpucore_reduce.h"
 
 #endif /* GPUCORE_H */

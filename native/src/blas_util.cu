@@ -42,3 +42,20 @@ extern "C" gc_status gc_scale2d_f64(void* c, long long rows, long long cols, lon
                                     double beta, void* stream) {
   return scale2d<double>(c, rows, cols, ld, beta, stream, "gc_scale2d_f64");
 }
+
+namespace {
+__global__ void fill_u16_kernel(unsigned short* __restrict__ x, size_t n, unsigned short v) {
+  size_t stride = (size_t)gridDim.x * blockDim.x;
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) x[i] = v;
+}
+}  // namespace
+
+extern "C" gc_status gc_fill_u16(void* x, size_t n, unsigned short bits, void* stream) {
+  if (n == 0) return GC_OK;
+  if (!x) return gc_invalid("gc_fill_u16", "x is null");
+  size_t blocks = (n + 255) / 256;
+  if (blocks > 65535u * 8) blocks = 65535u * 8;
+  fill_u16_kernel<<<(unsigned)blocks, 256, 0, (cudaStream_t)stream>>>((unsigned short*)x, n,
+                                                                      bits);
+  return gc_check(cudaGetLastError(), "gc_fill_u16");
+}

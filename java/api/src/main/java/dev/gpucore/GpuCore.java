@@ -190,6 +190,7 @@ public final class GpuCore implements AutoCloseable {
   public HostArray allocateHost(DType dtype, long length, boolean pinned) {
     ensureOpen();
     Check.notNull(dtype, "dtype");
+    HostArray.requireHostType(dtype);
     Check.nonNegative(length, "length");
     Check.multiply(length, dtype.bytes(), "length in bytes");
     return gpu != null && pinned ? gpu.allocateHost(dtype, length, true)

@@ -130,10 +130,11 @@ public final class Blas {
         throw new GpuCoreException.InvalidArgument(name(o, a, b) + " is closed");
       }
     }
-    DType t = c.dtype();
-    if (a.dtype() != t || b.dtype() != t) {
-      throw new GpuCoreException.InvalidArgument("a, b and c must have one element type; got "
-          + a.dtype() + ", " + b.dtype() + ", " + t);
+    DType t = a.dtype();
+    if (b.dtype() != t || (c.dtype() != t && !(t.isHalf() && c.dtype() == DType.FLOAT32))) {
+      throw new GpuCoreException.InvalidArgument("a, b and c must have one element type (or "
+          + "16-bit a and b with a FLOAT32 c); got " + a.dtype() + ", " + b.dtype() + ", "
+          + c.dtype());
     }
     boolean dev = c.kind() == Operand.Kind.DEVICE;
     if ((a.kind() == Operand.Kind.DEVICE) != dev || (b.kind() == Operand.Kind.DEVICE) != dev) {
@@ -156,11 +157,19 @@ public final class Blas {
     }
     Precision p = g.precision();
     if (p == Precision.DEFAULT) {
-      p = t == DType.FLOAT64 ? Precision.FP64 : Precision.FP32;
+      p = t == DType.FLOAT64 ? Precision.FP64 : t == DType.BFLOAT16 ? Precision.BF16
+          : t == DType.FLOAT16 ? Precision.FP16 : Precision.FP32;
     }
-    if ((t == DType.FLOAT64) != (p == Precision.FP64)) {
+    boolean ok = switch (t) {
+      case FLOAT64 -> p == Precision.FP64;
+      case BFLOAT16 -> p == Precision.BF16;
+      case FLOAT16 -> p == Precision.FP16;
+      default -> p != Precision.FP64;
+    };
+    if (!ok) {
       throw new GpuCoreException.InvalidArgument("precision " + p + " does not apply to " + t
-          + " operands (FP64 is for FLOAT64; FP32, TF32, BF16, FP16 for FLOAT32)");
+          + " operands (FP64 is for FLOAT64; BF16 for BFLOAT16; FP16 for FLOAT16; FP32, TF32, "
+          + "BF16, FP16 for FLOAT32)");
     }
     if (c.sameStorage(a) || c.sameStorage(b)) {
       throw new GpuCoreException.InvalidArgument("c must not share storage with a or b");

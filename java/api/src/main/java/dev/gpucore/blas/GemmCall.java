@@ -15,7 +15,8 @@ import dev.gpucore.memory.GpuStream;
  * @param alpha product scale
  * @param beta C scale
  * @param precision resolved precision (never DEFAULT)
- * @param dtype element type of all operands
+ * @param dtype element type of A and B (C's is {@code c.dtype()}: the same, or FLOAT32 for
+ *     16-bit A and B)
  * @param a A
  * @param lda row-major leading dimension of A
  * @param b B

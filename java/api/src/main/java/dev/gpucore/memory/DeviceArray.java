@@ -8,6 +8,9 @@ import dev.gpucore.GpuCoreException;
  * A one-dimensional array in GPU memory. Arguments are checked here, before any native call;
  * a failed check leaves both sides untouched.
  *
+ * <p>{@link DType#BFLOAT16} and {@link DType#FLOAT16} arrays are filled from and read into
+ * {@code float[]}, rounded to nearest even on the way in; they take no host-array copies.
+ *
  * <p>Copies from and to Java arrays are synchronous (the array may be changed as soon as the
  * call returns) and go through pinned staging buffers, chunked and overlapped. Copies from and
  * to {@link HostArray}s can be asynchronous on a {@link GpuStream}; the host array must then
@@ -202,7 +205,8 @@ public abstract class DeviceArray extends NativeResource {
       int count, String name) {
     ensureOpen();
     Check.notNull(array, name);
-    if (dtype != want) {
+    // float[] also fills and reads the 16-bit types (converted on the host)
+    if (dtype != want && !(want == DType.FLOAT32 && dtype.isHalf())) {
       throw new GpuCoreException.InvalidArgument(
           name + " is a " + want + " array but this DeviceArray holds " + dtype);
     }
@@ -219,7 +223,8 @@ public abstract class DeviceArray extends NativeResource {
     }
     if (h.dtype() != dtype) {
       throw new GpuCoreException.InvalidArgument(
-          name + " holds " + h.dtype() + " but this DeviceArray holds " + dtype);
+          name + " holds " + h.dtype() + " but this DeviceArray holds " + dtype
+              + (dtype.isHalf() ? " (16-bit arrays are copied from and to float[])" : ""));
     }
     checkStream(stream);
     Check.range(hostOffset, count, h.length(), name);

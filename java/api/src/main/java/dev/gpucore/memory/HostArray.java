@@ -40,6 +40,7 @@ public final class HostArray extends NativeResource {
    */
   public static HostArray allocatePageable(DType dtype, long length) {
     Check.notNull(dtype, "dtype");
+    requireHostType(dtype);
     Check.nonNegative(length, "length");
     long bytes = Check.multiply(length, dtype.bytes(), "length in bytes");
     Pointer p = Pointer.calloc(Math.max(1, length), dtype.bytes());
@@ -126,6 +127,14 @@ public final class HostArray extends NativeResource {
     }
     Check.range(javaOffset, count, javaLength, name);
     Check.range(offset, count, length, "HostArray offset");
+  }
+
+  /** Host arrays hold FLOAT32 or FLOAT64; the 16-bit types are device-only. */
+  public static void requireHostType(DType dtype) {
+    if (dtype.isHalf()) {
+      throw new GpuCoreException.InvalidArgument("dtype " + dtype + " is a device-array type: "
+          + "host arrays hold FLOAT32 or FLOAT64 (fill 16-bit device arrays from float[])");
+    }
   }
 
   private static Pointer at(long addr) {

@@ -53,7 +53,7 @@ class HostArrayTest {
   }
 
   @ParameterizedTest
-  @EnumSource(DType.class)
+  @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
   void allocationIsZeroedAndTracked(DType t) {
     int n = 1000;
     try (HostArray h = HostArray.allocatePageable(t, n)) {
@@ -274,5 +274,14 @@ class HostArrayTest {
     String m = invalid(() -> HostArray.allocatePageable(DType.FLOAT64, Long.MAX_VALUE / 4),
         "byte size overflow").getMessage();
     assertTrue(m.contains("length in bytes"), m);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"BFLOAT16", "FLOAT16"})
+  void sixteenBitTypesAreDeviceOnly(DType t) {
+    dev.gpucore.GpuCoreException e = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.gpucore.GpuCoreException.InvalidArgument.class, () -> HostArray.allocatePageable(t, 4));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("device-array type"),
+        e.getMessage());
   }
 }

@@ -1,14 +1,15 @@
 package dev.gpucore.cli;
 
-import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
-import dev.gpucore.memory.DeviceArray;
-import dev.gpucore.memory.HostArray;
+import dev.gpucore.cli.bench.BenchOptions;
+import dev.gpucore.cli.bench.Harness;
+import dev.gpucore.cli.bench.Progress;
+import dev.gpucore.cli.bench.Suite;
+import dev.gpucore.cli.bench.Suites;
 import java.io.PrintWriter;
-import java.util.Arrays;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,99 +18,117 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gpucore bench SUITE...}. Suites so far: {@code transfer} (host to device and back:
- * pinned, pageable, and Java arrays through gpucore's staging), each figure with its ratio to the
- * pinned-buffer bandwidth measured in the same run.
+ * {@code gpucore bench SUITE...}: benchmarks side by side with the peers found on the machine
+ * (PyTorch, numpy, OpenBLAS and nvBLAS from C, the CUDA runtime from C), in the same run and on
+ * the same inputs. The harness is in {@link dev.gpucore.cli.bench}.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = "Benchmarks. Suites: transfer.")
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
+        + "OpenBLAS, nvBLAS, the CUDA runtime).",
+        "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU); "
+            + "gemm, reduce, p2p are not implemented yet. --list shows them.",
+        "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
+            + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."})
 final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "SUITE", arity = "1..*", description = "Suites to run: transfer.")
-  List<String> suites;
+  @Parameters(paramLabel = "SUITE", arity = "0..*", description = "Suites to run, in order.")
+  List<String> suites = new ArrayList<>();
 
-  @Option(names = "--mib", description = "Transfer size in MiB (default: ${DEFAULT-VALUE}).")
-  int mib = 1024;
+  @Option(names = "--list", description = "List the suites and whether they run.")
+  boolean list;
 
-  @Option(names = "--reps", description = "Timed repetitions, median reported (default: ${DEFAULT-VALUE}).")
-  int reps = 7;
+  @Option(names = "--sizes", split = ",", paramLabel = "S,...",
+      description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e: n).")
+  List<Long> sizes;
+
+  @Option(names = "--mib", split = ",", paramLabel = "MIB,...",
+      description = "transfer sizes in MiB (default: 1,16,256,1024).")
+  List<Long> mib;
+
+  @Option(names = "--n", split = ",", paramLabel = "N,...",
+      description = "e2e matrix sizes (default: 10000).")
+  List<Long> n;
+
+  @Option(names = "--dtype", paramLabel = "fp32|fp64",
+      description = "Element type (default: ${DEFAULT-VALUE}); e2e supports fp32 only for now.")
+  String dtype = "fp32";
+
+  @Option(names = "--precision", paramLabel = "P",
+      description = "GEMM compute precision (default: the dtype's own); e2e: fp32 only for now.")
+  String precision;
+
+  @Option(names = "--reps", paramLabel = "N",
+      description = "Timed repetitions; the median is reported with min and max "
+          + "(default: transfer 10, e2e 5).")
+  Integer reps;
+
+  @Option(names = "--warmup", paramLabel = "N",
+      description = "Untimed warm-up runs before timing (default: transfer 2, e2e 1 after the check run).")
+  Integer warmup;
 
   @Option(names = "--device", description = "GPU index (default: ${DEFAULT-VALUE}).")
   int device = 0;
 
+  @Option(names = "--seed", description = "Input seed (default: ${DEFAULT-VALUE}).")
+  long seed = 42;
+
+  @Option(names = "--peers", paramLabel = "auto|none|P,...",
+      description = "Peers to run beside gpucore: auto (every one found), none, or a list of "
+          + "torch, numpy, openblas, nvblas, cudart (default: ${DEFAULT-VALUE}).")
+  String peers = "auto";
+
+  @Option(names = "--python", paramLabel = "EXE",
+      description = "Python for the torch peer (default: $GPUCORE_PYTHON or python3).")
+  String python;
+
+  @Option(names = "--peer-timeout", paramLabel = "SECONDS",
+      description = "Time limit for each peer process (default: ${DEFAULT-VALUE}).")
+  int peerTimeout = 1800;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Write every figure as JSON.")
+  Path json;
+
+  @Option(names = "--plot", paramLabel = "FILE",
+      description = "Write an SVG chart of throughput against size per backend and peer.")
+  Path plot;
+
+  @Option(names = "--progress", paramLabel = "auto|always|never",
+      description = "Progress bar on stderr (default: ${DEFAULT-VALUE}: only when stderr is a terminal).")
+  String progress = "auto";
+
   @Override
-  public Integer call() {
-    for (String s : suites) {
-      if (!s.equals("transfer")) {
-        throw new IllegalArgumentException("unknown suite '" + s + "'; available: transfer");
-      }
-    }
-    if (mib < 1 || mib > 8191 || reps < 1) {
-      throw new IllegalArgumentException("--mib must be in [1, 8191] and --reps >= 1");
-    }
+  public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    try (GpuCore core = GpuCore.open()) {
-      if (!core.hasGpu()) {
-        out.println("transfer: GPU rows skipped: No GPU visible: " + core.noGpuReason());
-        out.flush();
-        return 0;
+    if (list) {
+      for (Suite s : Suites.all()) {
+        out.printf(Locale.ROOT, "%-9s %s%s%n", s.name(), s.description(),
+            s.notImplemented() == null ? "" : "  [not implemented yet]");
       }
-      transfer(core, out);
+      out.flush();
+      return 0;
     }
-    out.flush();
-    return 0;
-  }
-
-  private void transfer(GpuCore core, PrintWriter out) {
-    int n = (int) Math.min(Integer.MAX_VALUE - 8, (long) mib << 18); // floats
-    long bytes = 4L * n;
-    float[] java = new float[n];
-    SplittableRandom r = new SplittableRandom(1);
-    for (int i = 0; i < n; i++) {
-      java[i] = (float) r.nextDouble();
+    if (suites.isEmpty()) {
+      throw new IllegalArgumentException("name at least one suite: "
+          + String.join(", ", Suites.implemented()) + " (gpucore bench --list)");
     }
-    float[] back = new float[n];
-    out.printf(Locale.ROOT, "transfer: %d MiB, median of %d (after 2 warm-ups), GPU %d: %s%n",
-        bytes >> 20, reps, device, core.devices().get(device).name());
-    try (DeviceArray d = core.allocate(device, DType.FLOAT32, n);
-        HostArray pinned = core.allocateHost(DType.FLOAT32, n, true);
-        HostArray pageable = core.allocateHost(DType.FLOAT32, n, false)) {
-      pinned.put(0, java, 0, n);
-      pageable.put(0, java, 0, n);
-      double pinH2d = time(() -> d.copyFrom(pinned), bytes);
-      double pinD2h = time(() -> d.copyTo(pinned), bytes);
-      double pageH2d = time(() -> d.copyFrom(pageable), bytes);
-      double pageD2h = time(() -> d.copyTo(pageable), bytes);
-      double javaH2d = time(() -> d.copyFrom(java), bytes);
-      double javaD2h = time(() -> d.copyTo(back), bytes);
-      if (!Arrays.equals(java, back)) {
-        throw new IllegalStateException("transfer: data came back different");
-      }
-      out.printf(Locale.ROOT, "%-28s %10s %10s%n", "path", "GB/s", "vs pinned");
-      row(out, "H2D pinned HostArray", pinH2d, pinH2d);
-      row(out, "H2D pageable HostArray", pageH2d, pinH2d);
-      row(out, "H2D Java float[] (staged)", javaH2d, pinH2d);
-      row(out, "D2H pinned HostArray", pinD2h, pinD2h);
-      row(out, "D2H pageable HostArray", pageD2h, pinD2h);
-      row(out, "D2H Java float[] (staged)", javaD2h, pinD2h);
+    boolean bar = switch (progress) {
+      case "auto" -> Progress.stderrIsTerminal();
+      case "always" -> true;
+      case "never" -> false;
+      default -> throw new IllegalArgumentException("--progress must be auto, always or never");
+    };
+    String py = python != null ? python
+        : System.getenv("GPUCORE_PYTHON") != null ? System.getenv("GPUCORE_PYTHON") : "python3";
+    if (peerTimeout < 1) {
+      throw new IllegalArgumentException("--peer-timeout must be >= 1");
     }
-  }
-
-  private static void row(PrintWriter out, String name, double gbs, double ref) {
-    out.printf(Locale.ROOT, "%-28s %10.2f %10.2f%n", name, gbs, gbs / ref);
-  }
-
-  private double time(Runnable op, long bytes) {
-    op.run();
-    op.run();
-    double[] t = new double[reps];
-    for (int i = 0; i < reps; i++) {
-      long t0 = System.nanoTime();
-      op.run();
-      t[i] = System.nanoTime() - t0;
-    }
-    Arrays.sort(t);
-    return bytes / t[reps / 2];
+    List<String> command = new ArrayList<>();
+    command.add("gpucore");
+    command.addAll(spec.commandLine().getParseResult().originalArgs());
+    BenchOptions o = new BenchOptions(List.copyOf(suites), sizes, mib, n,
+        dtype.toLowerCase(Locale.ROOT), precision == null ? null : precision.toLowerCase(Locale.ROOT),
+        reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command);
+    return Harness.run(o, out, spec.commandLine().getErr());
   }
 }

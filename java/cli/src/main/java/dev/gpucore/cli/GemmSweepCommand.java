@@ -122,7 +122,13 @@ final class GemmSweepCommand implements Callable<Integer> {
         "torch", "ratio");
     for (String ps : precisions) {
       Precision p = precision(ps);
-      DType t = p == Precision.FP64 ? DType.FLOAT64 : DType.FLOAT32;
+      // like PyTorch's bf16/fp16 matmul: 16-bit tensors in, 16-bit out, fp32 accumulation
+      DType t = switch (p) {
+        case FP64 -> DType.FLOAT64;
+        case BF16 -> DType.BFLOAT16;
+        case FP16 -> DType.FLOAT16;
+        default -> DType.FLOAT32;
+      };
       for (int n : deviceSizes) {
         long nn = (long) n * n;
         try (DeviceArray a0 = core.allocate(0, t, nn);
@@ -169,16 +175,17 @@ final class GemmSweepCommand implements Callable<Integer> {
 
   private static void fillRandom(DeviceArray d, SplittableRandom r, int n) {
     long len = d.length();
+    // uniform [0, 1), as torch.rand
     if (d.dtype() == DType.FLOAT64) {
       double[] x = new double[(int) len];
       for (int i = 0; i < x.length; i++) {
-        x[i] = r.nextDouble() - 0.5;
+        x[i] = r.nextDouble();
       }
       d.copyFrom(x);
     } else {
       float[] x = new float[(int) len];
       for (int i = 0; i < x.length; i++) {
-        x[i] = (float) (r.nextDouble() - 0.5);
+        x[i] = (float) r.nextDouble();
       }
       d.copyFrom(x);
     }

@@ -11,11 +11,12 @@ import java.util.List;
 /** The CPU backend: OpenBLAS for BLAS, plain Java for reductions. */
 public final class CpuBackend implements Backend {
   private final int threads;
-  private final CpuBlas blas = new CpuBlas();
+  private final CpuBlas blas;
   private final CpuReduce reduce = new CpuReduce();
 
   CpuBackend(int threads) {
     this.threads = threads;
+    this.blas = new CpuBlas(threads);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 
@@ -52,6 +53,6 @@ public final class CpuBackend implements Backend {
 
   @Override
   public void close() {
-    // OpenBLAS holds no per-backend state
+    blas.close(); // OpenBLAS itself holds no per-backend state
   }
 }

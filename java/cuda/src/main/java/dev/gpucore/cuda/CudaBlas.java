@@ -31,6 +31,8 @@ import org.bytedeco.javacpp.Pointer;
 final class CudaBlas implements BlasOps {
   private static final int CUDA_R_32F = 0;
   private static final int CUDA_R_64F = 1;
+  private static final int CUDA_R_16F = 2;
+  private static final int CUDA_R_16BF = 14;
   private static final int GEMM_DEFAULT_ALGO = -1;
 
   private final CudaBackend backend;
@@ -79,13 +81,38 @@ final class CudaBlas implements BlasOps {
     CudaStream s = call.stream() != null ? (CudaStream) call.stream() : dev.acquire();
     try {
       int eb = call.dtype().bytes();
-      enqueue(s, call, call.m(), addr(call.a(), eb), addr(call.b(), eb), addr(call.c(), eb));
+      if (call.scaleOnly() && call.beta() != 0 && call.c().dtype().isHalf()) {
+        scaleHalfOnHost(call);
+        return;
+      }
+      enqueue(s, call, call.m(), addr(call.a(), eb), addr(call.b(), eb),
+          addr(call.c(), call.c().dtype().bytes()));
       if (call.stream() == null) {
         s.synchronize();
       }
     } finally {
       if (call.stream() == null) {
         dev.release(s);
+      }
+    }
+  }
+
+  /**
+   * C = beta*C for a 16-bit C (k = 0 or alpha = 0): a rare edge, done through the host with
+   * float arithmetic and one rounding, as the BLAS definition asks.
+   */
+  private static void scaleHalfOnHost(GemmCall call) {
+    DeviceArray c = (DeviceArray) call.c().storage();
+    for (int item = 0; item < call.batch(); item++) {
+      long base = call.c().offset() + item * call.strideC();
+      float[] row = new float[call.n()];
+      for (int i = 0; i < call.m(); i++) {
+        long off = base + (long) i * call.ldc();
+        c.copyTo(off, row, 0, row.length);
+        for (int j = 0; j < row.length; j++) {
+          row[j] = (float) (call.beta() * row[j]);
+        }
+        c.copyFrom(row, 0, off, row.length);
       }
     }
   }
@@ -97,13 +124,25 @@ final class CudaBlas implements BlasOps {
   /** Queues {@code rows} rows of the row-major GEMM on {@code s} with device addresses. */
   private void enqueue(CudaStream s, GemmCall call, int rows, long a, long b, long c) {
     boolean f64 = call.dtype() == DType.FLOAT64;
+    DType ct = call.c().dtype();
     if (call.scaleOnly()) {
       for (int i = 0; i < call.batch(); i++) {
-        long ci = c + i * call.strideC() * call.dtype().bytes();
-        s.check(f64 ? GpuCoreNative.gc_scale2d_f64(ci, rows, call.n(), call.ldc(), call.beta(),
-                s.handle())
-            : GpuCoreNative.gc_scale2d_f32(ci, rows, call.n(), call.ldc(), (float) call.beta(),
-                s.handle()), "gc_scale2d");
+        long ci = c + i * call.strideC() * ct.bytes();
+        int st;
+        if (ct.isHalf()) { // only beta = 0 reaches here: zero bits are +0 in both 16-bit types
+          st = 0;
+          for (int r = 0; r < rows && st == 0; r++) {
+            st = GpuCoreNative.gc_memset_async(ci + (long) r * call.ldc() * 2, 0,
+                (long) call.n() * 2, s.handle());
+          }
+        } else if (ct == DType.FLOAT64) {
+          st = GpuCoreNative.gc_scale2d_f64(ci, rows, call.n(), call.ldc(), call.beta(),
+              s.handle());
+        } else {
+          st = GpuCoreNative.gc_scale2d_f32(ci, rows, call.n(), call.ldc(), (float) call.beta(),
+              s.handle());
+        }
+        s.check(st, "gc_scale2d");
       }
       return;
     }
@@ -118,8 +157,10 @@ final class CudaBlas implements BlasOps {
       alpha = new FloatPointer(Native.at(sc)).put(0, (float) call.alpha());
       beta = new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta());
     }
-    int dt = f64 ? CUDA_R_64F : CUDA_R_32F;
-    int compute = computeType(call.precision());
+    int dt = cudaType(call.dtype());
+    int ctype = cudaType(ct);
+    // 16-bit operands are already rounded: multiply them exactly with fp32 accumulation
+    int compute = call.dtype().isHalf() ? cublas.CUBLAS_COMPUTE_32F : computeType(call.precision());
     // row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T
     int opB = call.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
     int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
@@ -127,16 +168,29 @@ final class CudaBlas implements BlasOps {
     int st;
     if (call.batch() == 1) {
       st = cublas.cublasGemmEx(s.cublas(), opB, opA, call.n(), rows, call.k(), alpha,
-          Native.at(b), dt, call.ldb(), Native.at(a), dt, call.lda(), beta, Native.at(c), dt,
+          Native.at(b), dt, call.ldb(), Native.at(a), dt, call.lda(), beta, Native.at(c), ctype,
           call.ldc(), compute, GEMM_DEFAULT_ALGO);
     } else {
       st = cublas.cublasGemmStridedBatchedEx(s.cublas(), opB, opA, call.n(), rows, call.k(),
           alpha, Native.at(b), dt, call.ldb(), call.strideB(), Native.at(a), dt, call.lda(),
-          call.strideA(), beta, Native.at(c), dt, call.ldc(), call.strideC(), call.batch(),
+          call.strideA(), beta, Native.at(c), ctype, call.ldc(), call.strideC(), call.batch(),
           compute, GEMM_DEFAULT_ALGO);
     }
     CudaErrors.checkCublas(st, call.batch() == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx",
         dev);
+  }
+
+  static int cudaType(DType t) {
+    switch (t) {
+      case FLOAT64:
+        return CUDA_R_64F;
+      case BFLOAT16:
+        return CUDA_R_16BF;
+      case FLOAT16:
+        return CUDA_R_16F;
+      default:
+        return CUDA_R_32F;
+    }
   }
 
   static int computeType(Precision p) {
@@ -250,13 +304,9 @@ final class CudaBlas implements BlasOps {
     }
 
     private long alloc(long elems, List<Long> owned) {
-      long[] out = new long[1];
-      int s = GpuCoreNative.gc_malloc(out, Math.max(1, elems) * eb);
-      if (s != 0) {
-        throw CudaErrors.error(s, "cudaMalloc(" + elems * eb + " bytes for a host GEMM)", dev);
-      }
-      owned.add(out[0]);
-      return out[0];
+      long a = dev.scratch(Math.max(1, elems) * eb);
+      owned.add(a);
+      return a;
     }
 
     @Override
@@ -367,7 +417,7 @@ final class CudaBlas implements BlasOps {
           GpuCoreNative.gc_event_destroy(e);
         }
         for (long p : owned) {
-          GpuCoreNative.gc_free(p);
+          dev.releaseScratch(p);
         }
         dev.release(compute);
         dev.release(down);

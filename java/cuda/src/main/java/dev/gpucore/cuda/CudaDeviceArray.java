@@ -1,6 +1,7 @@
 package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
+import dev.gpucore.Half;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
@@ -39,23 +40,48 @@ final class CudaDeviceArray extends DeviceArray {
     return address() + element * dtype().bytes();
   }
 
+  /** Elements converted per step when a float[] fills or reads a 16-bit array. */
+  private static final int HALF_STEP = 1 << 22;
+
   @Override
   protected void fromJava(Object src, int srcOffset, long dstOffset, int count) {
-    dev.enter();
-    CudaStream lane = dev.acquire();
-    try {
-      lane.fromJava(src, srcOffset, addr(dstOffset), count, dtype().bytes(), backend.copyPool());
-    } finally {
-      dev.release(lane);
+    if (dtype().isHalf()) {
+      short[] bits = new short[Math.min(count, HALF_STEP)];
+      for (int done = 0; done < count; done += bits.length) {
+        int n = Math.min(bits.length, count - done);
+        Half.encode(dtype(), (float[]) src, srcOffset + done, bits, 0, n);
+        stage(bits, 0, dstOffset + done, n, true);
+      }
+      return;
     }
+    stage(src, srcOffset, dstOffset, count, true);
   }
 
   @Override
   protected void toJava(long srcOffset, Object dst, int dstOffset, int count) {
+    if (dtype().isHalf()) {
+      short[] bits = new short[Math.min(count, HALF_STEP)];
+      for (int done = 0; done < count; done += bits.length) {
+        int n = Math.min(bits.length, count - done);
+        stage(bits, 0, srcOffset + done, n, false);
+        Half.decode(dtype(), bits, 0, (float[]) dst, dstOffset + done, n);
+      }
+      return;
+    }
+    stage(dst, dstOffset, srcOffset, count, false);
+  }
+
+  private void stage(Object array, int arrayOffset, long devOffset, int count, boolean toDevice) {
     dev.enter();
     CudaStream lane = dev.acquire();
     try {
-      lane.toJava(addr(srcOffset), dst, dstOffset, count, dtype().bytes(), backend.copyPool());
+      if (toDevice) {
+        lane.fromJava(array, arrayOffset, addr(devOffset), count, dtype().bytes(),
+            backend.copyPool());
+      } else {
+        lane.toJava(addr(devOffset), array, arrayOffset, count, dtype().bytes(),
+            backend.copyPool());
+      }
     } finally {
       dev.release(lane);
     }
@@ -86,9 +112,14 @@ final class CudaDeviceArray extends DeviceArray {
   protected void doFill(double value, GpuStream stream) {
     long a = address();
     long n = length();
-    onStream(stream, s -> s.check(dtype() == DType.FLOAT32
-        ? GpuCoreNative.gc_fill_f32(a, n, (float) value, s.handle())
-        : GpuCoreNative.gc_fill_f64(a, n, value, s.handle()), "gc_fill"));
+    onStream(stream, s -> s.check(switch (dtype()) {
+      case FLOAT32 -> GpuCoreNative.gc_fill_f32(a, n, (float) value, s.handle());
+      case FLOAT64 -> GpuCoreNative.gc_fill_f64(a, n, value, s.handle());
+      case BFLOAT16 -> GpuCoreNative.gc_fill_u16(a, n, Half.toBfloat16((float) value),
+          s.handle());
+      case FLOAT16 -> GpuCoreNative.gc_fill_u16(a, n, Half.toFloat16((float) value),
+          s.handle());
+    }, "gc_fill"));
   }
 
   /** Runs {@code op} on the given stream, or on an internal lane and waits for it. */

@@ -318,6 +318,9 @@ final class CudaStream extends GpuStream {
     } else if (array instanceof double[] d) {
       s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, d, off, bytes)
           : GpuCoreNative.gc_host_copy_out(d, off, addr, bytes);
+    } else if (array instanceof short[] h) {
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, h, off, bytes)
+          : GpuCoreNative.gc_host_copy_out(h, off, addr, bytes);
     } else {
       throw new GpuCoreException.InvalidArgument("unsupported array type " + array.getClass());
     }

@@ -66,7 +66,82 @@ final class DeviceState {
     return staging;
   }
 
+  // ---- scratch device memory for internal work (host-GEMM panels), reused across calls ----
+
+  private final java.util.TreeMap<Long, java.util.ArrayDeque<Long>> scratchFree =
+      new java.util.TreeMap<>();
+  private long scratchCached;
+  /** Bytes of idle scratch kept for reuse ({@code gpucore.scratch.cacheMiB}, default 4096). */
+  private static final long SCRATCH_CACHE = Long.getLong("gpucore.scratch.cacheMiB", 4096) << 20;
+
+  /**
+   * A device block of at least {@code bytes} (rounded up to 2 MiB): an idle cached block of at
+   * most twice the size, else a new allocation; on out-of-memory the idle cache is freed and
+   * the allocation tried once more. Give it back with {@link #releaseScratch}.
+   */
+  long scratch(long bytes) {
+    long size = Math.max(2L << 20, (bytes + (2L << 20) - 1) & ~((2L << 20) - 1));
+    synchronized (scratchFree) {
+      var e = scratchFree.ceilingEntry(size);
+      if (e != null && e.getKey() <= 2 * size) {
+        long addr = e.getValue().poll();
+        if (e.getValue().isEmpty()) {
+          scratchFree.remove(e.getKey());
+        }
+        scratchCached -= e.getKey();
+        scratchSizes.put(addr, e.getKey());
+        return addr;
+      }
+    }
+    long[] out = new long[1];
+    int st = GpuCoreNative.gc_malloc(out, size);
+    if (st == CudaErrors.MEMORY_ALLOCATION) {
+      trimScratch(0);
+      st = GpuCoreNative.gc_malloc(out, size);
+    }
+    CudaErrors.check(st, "cudaMalloc(" + size + " bytes of scratch)", this);
+    synchronized (scratchFree) {
+      scratchSizes.put(out[0], size);
+    }
+    return out[0];
+  }
+
+  private final java.util.HashMap<Long, Long> scratchSizes = new java.util.HashMap<>();
+
+  /** Returns a block from {@link #scratch} to the cache (freeing the largest past the limit). */
+  void releaseScratch(long addr) {
+    synchronized (scratchFree) {
+      Long size = scratchSizes.remove(addr);
+      if (size == null) {
+        return;
+      }
+      scratchFree.computeIfAbsent(size, k -> new java.util.ArrayDeque<>()).add(addr);
+      scratchCached += size;
+    }
+    trimScratch(SCRATCH_CACHE);
+  }
+
+  /** Frees idle scratch, largest first, until at most {@code keep} bytes stay cached. */
+  void trimScratch(long keep) {
+    while (true) {
+      long addr;
+      synchronized (scratchFree) {
+        if (scratchCached <= keep || scratchFree.isEmpty()) {
+          return;
+        }
+        var e = scratchFree.lastEntry();
+        addr = e.getValue().poll();
+        if (e.getValue().isEmpty()) {
+          scratchFree.remove(e.getKey());
+        }
+        scratchCached -= e.getKey();
+      }
+      GpuCoreNative.gc_free(addr);
+    }
+  }
+
   void close() {
+    trimScratch(0);
     synchronized (all) {
       for (CudaStream s : all) {
         s.close();

@@ -358,6 +358,66 @@ class GemmGpuTest {
     return h;
   }
 
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"BFLOAT16,FLOAT32", "BFLOAT16,BFLOAT16",
+      "FLOAT16,FLOAT32", "FLOAT16,FLOAT16"})
+  void sixteenBitStorage(DType half, DType cType) {
+    int m = 193;
+    int n = 130;
+    int k = 257;
+    SplittableRandom r = new SplittableRandom(SEED ^ half.hashCode() ^ cType.hashCode());
+    float[] a = new float[m * k];
+    float[] b = new float[n * k];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (float) (r.nextDouble() * 2 - 1);
+    }
+    try (DeviceArray da = core.allocate(0, half, a.length);
+        DeviceArray db = core.allocate(0, half, b.length);
+        DeviceArray dc = core.allocate(0, cType, (long) m * n)) {
+      da.copyFrom(a);
+      db.copyFrom(b);
+      float[] ra = new float[a.length];
+      float[] rb = new float[b.length];
+      da.copyTo(ra); // the values the GPU multiplies: the inputs rounded to 16 bits
+      db.copyTo(rb);
+      for (int i = 0; i < a.length; i++) {
+        assertTrue(Math.abs(ra[i] - a[i]) <= Math.abs(a[i]) * (half == DType.BFLOAT16 ? 0x1p-8 : 0x1p-11),
+            "rounded to nearest");
+      }
+      dc.fill(Double.NaN);
+      core.blas().gemm(Gemm.of(m, n, k).transB(true), Operand.of(da), k, Operand.of(db), k,
+          Operand.of(dc), n);
+      float[] c = new float[m * n];
+      dc.copyTo(c);
+      double num = 0;
+      double den = 0;
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+          double ref = 0;
+          for (int p = 0; p < k; p++) {
+            ref += (double) ra[i * k + p] * rb[j * k + p];
+          }
+          assertFalse(Float.isNaN(c[i * n + j]));
+          num += (c[i * n + j] - ref) * (c[i * n + j] - ref);
+          den += ref * ref;
+        }
+      }
+      double rel = Math.sqrt(num / den);
+      assertTrue(rel <= 1e-2, half + "->" + cType + " relative error " + rel);
+      if (cType == DType.FLOAT32) {
+        assertTrue(rel <= 1e-5 * Math.sqrt(k), "exact products, fp32 accumulation: " + rel);
+      }
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(Gemm.of(m, n, k).transB(true).precision(Precision.FP32),
+              Operand.of(da), k, Operand.of(db), k, Operand.of(dc), n));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocateHost(half, 10, true));
+    }
+  }
+
   @Test
   void strictFp32IsNotTf32() {
     // RELIABILITY.md's guard: 1.0001 * 1.0001 summed 1024 times is 1024.2 in fp32 but 1024.0

@@ -42,6 +42,9 @@ public final class GpuCoreNative {
   public static native int gc_scale2d_f64(@Cast("void*") long c, long rows, long cols, long ld,
       double beta, @Cast("void*") long stream);
 
+  public static native int gc_fill_u16(@Cast("void*") long x, @Cast("size_t") long n,
+      @Cast("unsigned short") short bits, @Cast("void*") long stream);
+
   public static native int gc_set_device(int ordinal);
 
   public static native int gc_device_info(int ordinal, int[] ints,
@@ -99,6 +102,14 @@ public final class GpuCoreNative {
   @CriticalRegion
   public static native int gc_host_copy_in(@Cast("void*") long dst,
       @Cast("const void*") double[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+
+  @CriticalRegion
+  public static native int gc_host_copy_in(@Cast("void*") long dst,
+      @Cast("const void*") short[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+
+  @CriticalRegion
+  public static native int gc_host_copy_out(@Cast("void*") short[] dstBase,
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
 
   @CriticalRegion
   public static native int gc_host_copy_out(@Cast("void*") float[] dstBase,

@@ -1,0 +1,257 @@
+"""gpucore bench peer: PyTorch (GPU and CPU) and numpy, run by `gpucore bench` in the same run.
+
+    python3 peers_torch.py --probe ORDINAL
+    python3 peers_torch.py REQUEST.json
+
+Prints one JSON object per line. A request names the suite, sizes (each with the number of
+input buffers to rotate through), repetitions, warm-ups, the seed, the CUDA ordinal and the CPU
+thread count. Inputs are the sequence of InputGen.java (splitmix64), so results can be checked
+against gpucore's. Every figure is timed the way gpucore's own row is: time.perf_counter_ns()
+around the operation and a torch.cuda.synchronize(), i.e. host time of completed work
+("samples_ns"); where CUDA events apply they are recorded in the same runs ("event_samples_ns").
+"""
+import json
+import sys
+import time
+
+GOLDEN = 0x9E3779B97F4A7C15
+M64 = (1 << 64) - 1
+
+
+def emit(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def gen(np, seed, n):
+    """Element i = ((splitmix64(seed + (i+1)*GOLDEN) >> 40) + 0.5) * 2^-24, as float32."""
+    out = np.empty(n, dtype=np.float32)
+    u = np.uint64
+    step = 1 << 22
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        z = u(seed & M64) + np.arange(s + 1, e + 1, dtype=np.uint64) * u(GOLDEN)
+        z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
+        z = z ^ (z >> u(31))
+        out[s:e] = (((z >> u(40)).astype(np.float64) + 0.5) * 2.0 ** -24).astype(np.float32)
+    return out
+
+
+def imports():
+    """(numpy, torch, why numpy is missing, why torch is missing)"""
+    np = torch = None
+    why_np = why_torch = ""
+    try:
+        import numpy as np  # noqa: F811
+    except Exception as e:  # ImportError and broken installs alike
+        why_np = "numpy: %s" % e
+    try:
+        import torch  # noqa: F811
+    except Exception as e:
+        why_torch = "torch: %s" % e
+    return np, torch, why_np, why_torch
+
+
+def cuda_state(torch, ordinal):
+    if torch is None:
+        return None, "torch is missing"
+    try:
+        if not torch.cuda.is_available():
+            return None, "torch %s: CUDA not available (torch.cuda.is_available() is False)" % torch.__version__
+        if ordinal >= torch.cuda.device_count():
+            return None, "CUDA device %d does not exist for torch" % ordinal
+        dev = torch.device("cuda:%d" % ordinal)
+        torch.cuda.set_device(dev)  # events and streams below belong to this device
+        return dev, ""
+    except Exception as e:
+        return None, "torch CUDA: %s" % e
+
+
+def probe(ordinal):
+    np, torch, why_np, why_torch = imports()
+    if np is not None:
+        emit(peer="numpy", available=True, version="numpy " + np.__version__)
+    else:
+        emit(peer="numpy", available=False, reason=why_np)
+    if torch is None:
+        emit(peer="torch", available=False, reason=why_torch)
+        return
+    if np is None:
+        emit(peer="torch", available=False, reason="torch needs numpy here: " + why_np)
+        return
+    dev, why = cuda_state(torch, ordinal)
+    v = "torch " + torch.__version__
+    if dev is not None:
+        v += ", CUDA %s, %s" % (torch.version.cuda, torch.cuda.get_device_name(dev))
+    else:
+        v += " (CPU only: %s)" % why
+    emit(peer="torch", available=True, version=v, cuda=dev is not None, threads=torch.get_num_threads())
+
+
+def timed(torch, dev, op, reps, warmup, events):
+    """Runs op(i) warm-up then timed; returns (host samples, event samples or None)."""
+    sync = (lambda: torch.cuda.synchronize(dev)) if dev is not None else (lambda: None)
+    for w in range(warmup):
+        op(-1 - w)
+        sync()
+    host, ev = [], []
+    for i in range(reps):
+        if events:
+            a = torch.cuda.Event(enable_timing=True)
+            b = torch.cuda.Event(enable_timing=True)
+        t0 = time.perf_counter_ns()
+        if events:
+            a.record()
+        op(i)
+        if events:
+            b.record()
+        sync()
+        host.append(time.perf_counter_ns() - t0)
+        if events:
+            ev.append(int(a.elapsed_time(b) * 1e6))
+    return host, (ev if events else None)
+
+
+def transfer(req, np, torch, why_torch):
+    reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
+    fp64 = req.get("dtype") == "fp64"
+    dev, why_cuda = cuda_state(torch, req["cuda_ordinal"]) if torch is not None else (None, why_torch)
+    for size in req["sizes"]:
+        nbytes, bufs = int(size["x"]), int(size["buffers"])
+        n = nbytes // (8 if fp64 else 4)
+        base = [gen(np, seed + j, n) for j in range(bufs)]
+        if fp64:
+            base = [b.astype(np.float64) for b in base]
+        # host copies: numpy's copyto between two off-heap arrays, the peer of HostArray.put/get
+        dst = [np.empty_like(b) for b in base]
+        for case, src, to in (("put", base, dst), ("get", dst, base)):
+            h, _ = timed(torch, None, lambda i: np.copyto(to[i % bufs], src[i % bufs]), reps, warmup, False)
+            emit(peer="numpy", suite="transfer", group="host", case=case, x=nbytes, buffers=bufs,
+                 timing="host (perf_counter_ns around np.copyto)", samples_ns=h,
+                 label="np.copyto")
+        del dst
+        if dev is None:
+            for group in ("H2D", "D2H"):
+                for case in ("pinned", "pageable", "java"):
+                    emit(peer="torch", suite="transfer", group=group, case=case, x=nbytes, skipped=why_cuda)
+            continue
+        dt = torch.float64 if fp64 else torch.float32
+        d = torch.empty(n, dtype=dt, device=dev)
+        pinned = [torch.from_numpy(b).pin_memory() for b in base]
+        pageable = [torch.from_numpy(b.copy()) for b in base]
+        ok = True
+        d.copy_(pinned[0])
+        back = torch.empty(n, dtype=dt)
+        back.copy_(d)
+        ok = bool(torch.equal(back, pageable[0]))
+        cases = (
+            ("H2D", "pinned", lambda i: d.copy_(pinned[i % bufs], non_blocking=True), "pinned tensor copy_"),
+            ("D2H", "pinned", lambda i: pinned[i % bufs].copy_(d, non_blocking=True), "pinned tensor copy_"),
+            ("H2D", "pageable", lambda i: d.copy_(pageable[i % bufs]), "pageable tensor copy_"),
+            ("D2H", "pageable", lambda i: pageable[i % bufs].copy_(d), "pageable tensor copy_"),
+            ("H2D", "java", lambda i: d.copy_(torch.from_numpy(base[i % bufs])), "numpy array (pageable) copy_"),
+            ("D2H", "java", lambda i: d.cpu().numpy(), "tensor.cpu().numpy() (allocates)"),
+        )
+        for group, case, op, label in cases:
+            h, ev = timed(torch, dev, op, reps, warmup, True)
+            emit(peer="torch", suite="transfer", group=group, case=case, x=nbytes, buffers=bufs,
+                 timing="host-sync (perf_counter_ns around the copy + torch.cuda.synchronize)",
+                 samples_ns=h, event_samples_ns=ev, label=label,
+                 check="ok: round trip bit-exact" if ok else "MISMATCH: round trip changed the data")
+        del d, pinned, pageable, back
+        torch.cuda.empty_cache()
+
+
+def e2e(req, np, torch, why_torch):
+    reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
+    dev, why_cuda = cuda_state(torch, req["cuda_ordinal"])
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, as in gpucore
+    for size in req["sizes"]:
+        n, bufs = int(size["x"]), int(size["buffers"])
+        base = [gen(np, seed + j, n * n).reshape(n, n) for j in range(bufs)]
+        # CPU: torch on the same threads as gpucore's CPU backend
+        a = [torch.from_numpy(b) for b in base]
+        stages = {"gemm": [], "sum": []}
+
+        def cpu_op(i, buf=None):
+            x = a[i % bufs if buf is None else buf]
+            t0 = time.perf_counter_ns()
+            c = x @ x.T
+            t1 = time.perf_counter_ns()
+            s = c.sum(dtype=torch.float64).item()
+            t2 = time.perf_counter_ns()
+            if i >= 0:
+                stages["gemm"].append(t1 - t0)
+                stages["sum"].append(t2 - t1)
+            return s
+
+        sum0 = cpu_op(-1, buf=0)  # the check run, on buffer 0 as every peer
+        h, _ = timed(torch, None, cpu_op, reps, warmup, False)
+        emit(peer="torch", suite="e2e", group="e2e", case="cpu", x=n, buffers=bufs,
+             timing="host (perf_counter_ns; .item() waits for the sum)", samples_ns=h,
+             stages=stages, sum=sum0, threads=torch.get_num_threads(),
+             label="CPU x @ x.T + sum(float64)")
+        del a
+        if dev is None:
+            emit(peer="torch", suite="e2e", group="e2e", case="gpu", x=n, skipped=why_cuda)
+            continue
+        gstages = {"upload": [], "gemm": [], "sum": []}
+        gemm_ev = []
+
+        def gpu_op(i, buf=None):
+            t0 = time.perf_counter_ns()
+            x = torch.from_numpy(base[i % bufs if buf is None else buf]).to(dev)
+            torch.cuda.synchronize(dev)
+            t1 = time.perf_counter_ns()
+            ea = torch.cuda.Event(enable_timing=True)
+            eb = torch.cuda.Event(enable_timing=True)
+            ea.record()
+            c = x @ x.T
+            eb.record()
+            torch.cuda.synchronize(dev)
+            t2 = time.perf_counter_ns()
+            s = c.sum(dtype=torch.float64).item()
+            t3 = time.perf_counter_ns()
+            if i >= 0:
+                gstages["upload"].append(t1 - t0)
+                gstages["gemm"].append(t2 - t1)
+                gstages["sum"].append(t3 - t2)
+                gemm_ev.append(int(ea.elapsed_time(eb) * 1e6))
+            return s
+
+        gsum0 = gpu_op(-1, buf=0)
+        h, _ = timed(torch, dev, gpu_op, reps, warmup, False)
+        emit(peer="torch", suite="e2e", group="e2e", case="gpu", x=n, buffers=bufs,
+             timing="host-sync (perf_counter_ns; synchronize after each stage)", samples_ns=h,
+             stages=gstages, gemm_event_samples_ns=gemm_ev, sum=gsum0,
+             label="GPU numpy .to(cuda), x @ x.T, sum")
+        torch.cuda.empty_cache()
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--probe":
+        probe(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+        return
+    with open(sys.argv[1]) as f:
+        req = json.load(f)
+    np, torch, why_np, why_torch = imports()
+    if np is None:
+        emit(peer="torch", unavailable=why_np)
+        emit(peer="numpy", unavailable=why_np)
+        return
+    if torch is not None and req.get("threads", 0) > 0:
+        torch.set_num_threads(int(req["threads"]))
+    suite = req["suite"]
+    if suite == "transfer":
+        transfer(req, np, torch, why_torch)
+    elif suite == "e2e":
+        if torch is None:
+            emit(peer="torch", unavailable=why_torch)
+            return
+        e2e(req, np, torch, why_torch)
+    else:
+        emit(peer="torch", unavailable="suite '%s' has no torch peer yet" % suite)
+
+
+if __name__ == "__main__":
+    main()
