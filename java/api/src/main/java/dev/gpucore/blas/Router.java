@@ -28,7 +28,7 @@ import java.util.Locale;
  *   <tr><td>gpucore.gemm.disable</td><td>routines kept on the CPU: {@code sgemm}, {@code dgemm},
  *       {@code sgemm_batched}, {@code dgemm_batched} (like nvBLAS's per-routine disable)</td><td></td></tr>
  *   <tr><td>gpucore.gpu.list</td><td>GPUs for host GEMMs: {@code all} or indices {@code 0,1}</td><td>all</td></tr>
- *   <tr><td>gpucore.gemm.panelMiB</td><td>size of the row panels of A streamed to the GPU (tile size)</td><td>64</td></tr>
+ *   <tr><td>gpucore.gemm.panelMiB</td><td>size of the row panels of A streamed to the GPU (tile size)</td><td>16</td></tr>
  *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory or faults</td><td>true</td></tr>
  *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
  *   <tr><td>gpucore.log.file</td><td>append every decision to this file</td><td></td></tr>
@@ -39,7 +39,7 @@ import java.util.Locale;
  * <p>The model's defaults were measured on an H100 (16 cores) with {@code gpucore bench gemm}:
  * OpenBLAS about 85 GFLOP/s per core in fp32 (half in fp64); the GPU rate by architecture and
  * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
- * staging pipeline at about 35 GB/s each way; about 1 ms of fixed overhead per host GEMM.
+ * staging pipeline at about 35 GB/s each way; about 0.5 ms of fixed overhead per host GEMM.
  */
 public final class Router {
   /**
@@ -99,7 +99,7 @@ public final class Router {
     this.cpuGflops = s.getDouble("gpucore.gemm.cpuGflops", 0, 0, 1e9);
     this.gpuGflops = s.getDouble("gpucore.gemm.gpuGflops", 0, 0, 1e9);
     this.busGBs = s.getDouble("gpucore.gemm.busGBs", 35, 0.001, 1e6);
-    this.overheadMs = s.getDouble("gpucore.gemm.overheadMs", 1.0, 0, 1e6);
+    this.overheadMs = s.getDouble("gpucore.gemm.overheadMs", 0.5, 0, 1e6);
   }
 
   /**

@@ -206,18 +206,34 @@ final class GemmSweepCommand implements Callable<Integer> {
         a[i] = (float) (r.nextDouble() - 0.5);
         b[i] = (float) (r.nextDouble() - 0.5);
       }
-      float[] c = new float[nn];
       float[] ref = new float[nn];
-      double tCpu = time(cpu, n, a, b, ref);
-      double tGpu = Double.NaN;
+      float[] cg = new float[nn];
+      float[] ca = new float[nn];
+      cpu.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, ref, n);
+      Arrays.fill(ca, Float.NaN);
+      auto.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, ca, n);
+      check(ref, ca, n);
       if (gpu.hasGpu()) {
-        Arrays.fill(c, Float.NaN);
-        tGpu = time(gpu, n, a, b, c);
-        check(ref, c, n);
+        Arrays.fill(cg, Float.NaN);
+        gpu.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, cg, n);
+        check(ref, cg, n);
       }
-      Arrays.fill(c, Float.NaN);
-      double tAuto = time(auto, n, a, b, c);
-      check(ref, c, n);
+      // repetitions interleave the three routes, so each sees the same conditions
+      List<Double> lc = new ArrayList<>();
+      List<Double> lg = new ArrayList<>();
+      List<Double> la = new ArrayList<>();
+      long budget = System.nanoTime() + 20_000_000_000L;
+      for (int i = 0; i < 7 && (i < 1 || System.nanoTime() < budget); i++) {
+        lc.add(once(cpu, n, a, b, ref));
+        if (gpu.hasGpu()) {
+          lg.add(once(gpu, n, a, b, cg));
+        }
+        la.add(once(auto, n, a, b, ca));
+      }
+      double tCpu = median(lc);
+      double tGpu = lg.isEmpty() ? Double.NaN : median(lg);
+      double tAuto = median(la);
+      float[] c = ca;
       Router.Decision d = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
           Operand.of(b), n, Operand.of(c), n);
       double best = Double.isNaN(tGpu) ? tCpu : Math.min(tCpu, tGpu);
@@ -230,17 +246,16 @@ final class GemmSweepCommand implements Callable<Integer> {
     }
   }
 
-  private static double time(GpuCore core, int n, float[] a, float[] b, float[] c) {
-    core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n); // warm-up
-    List<Double> ms = new ArrayList<>();
-    long budget = System.nanoTime() + 3_000_000_000L;
-    for (int i = 0; i < 7 && (i < 1 || System.nanoTime() < budget); i++) {
-      long t0 = System.nanoTime();
-      core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
-      ms.add((System.nanoTime() - t0) / 1e6);
-    }
-    ms.sort(null);
-    return ms.get(ms.size() / 2);
+  private static double once(GpuCore core, int n, float[] a, float[] b, float[] c) {
+    long t0 = System.nanoTime();
+    core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
+    return (System.nanoTime() - t0) / 1e6;
+  }
+
+  private static double median(List<Double> x) {
+    List<Double> s = new ArrayList<>(x);
+    s.sort(null);
+    return s.get(s.size() / 2);
   }
 
   private static void check(float[] ref, float[] got, int n) {

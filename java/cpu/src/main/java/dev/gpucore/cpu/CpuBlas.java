@@ -35,6 +35,57 @@ final class CpuBlas implements BlasOps {
     if (pool != null) {
       pool.shutdown();
     }
+    Pointer p;
+    while ((p = scratch.poll()) != null) {
+      Pointer.free(p);
+    }
+  }
+
+  /**
+   * Idle off-heap scratch blocks, reused across calls: fresh memory costs a page fault per 4 KiB
+   * on first touch (at n = 1024 that was most of the call). At most {@link #SCRATCH_KEEP} are
+   * kept.
+   */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Pointer> scratch =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private static final int SCRATCH_KEEP = 6;
+
+  Pointer takeScratch(long bytes) {
+    for (Pointer p : scratch) {
+      if (p.capacity() >= bytes && scratch.remove(p)) {
+        return p;
+      }
+    }
+    Pointer p = Pointer.malloc(bytes);
+    if (p == null || p.isNull()) {
+      // free the idle blocks and try once more
+      Pointer q;
+      while ((q = scratch.poll()) != null) {
+        Pointer.free(q);
+      }
+      p = Pointer.malloc(bytes);
+      if (p == null || p.isNull()) {
+        throw new dev.gpucore.GpuCoreException.OutOfMemory(
+            "host scratch of " + bytes + " bytes for a CPU GEMM could not be allocated");
+      }
+    }
+    return p.capacity(bytes);
+  }
+
+  void giveScratch(Pointer p) {
+    scratch.add(p);
+    while (scratch.size() > SCRATCH_KEEP) {
+      // drop the smallest idle block
+      Pointer smallest = null;
+      for (Pointer q : scratch) {
+        if (smallest == null || q.capacity() < smallest.capacity()) {
+          smallest = q;
+        }
+      }
+      if (smallest != null && scratch.remove(smallest)) {
+        Pointer.free(smallest);
+      }
+    }
   }
 
   /** Copies count elements between a Java array and off-heap memory, split over the pool. */
@@ -166,11 +217,7 @@ final class CpuBlas implements BlasOps {
       } else if (o.offset() == 0 && single && small && s instanceof double[] da) {
         b.d = da;
       } else {
-        Pointer p = Pointer.malloc(Math.max(1, extent) * (f64 ? 8 : 4));
-        if (p == null || p.isNull()) {
-          throw new dev.gpucore.GpuCoreException.OutOfMemory(
-              "host scratch of " + extent + " elements for a CPU GEMM could not be allocated");
-        }
+        Pointer p = owner.takeScratch(Math.max(1, extent) * (f64 ? 8 : 4));
         b.owned = p;
         b.base = p;
         if (copyIn) {
@@ -197,7 +244,7 @@ final class CpuBlas implements BlasOps {
     @Override
     public void close() {
       if (owned != null) {
-        Pointer.free(owned);
+        owner.giveScratch(owned);
       }
     }
   }

@@ -33,7 +33,7 @@ final class CudaBackend implements GpuBackend {
   CudaBackend(Discovery discovery, Config config) {
     this.discovery = discovery;
     this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
-    this.gemmPanelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 64, 1,
+    this.gemmPanelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 16, 1,
         1 << 16) * (1 << 20));
     this.workers = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "gpucore-gemm-worker");
