@@ -48,6 +48,9 @@ final class GemmSweepCommand implements Callable<Integer> {
   @Option(names = "--host-sizes", split = ",", description = "Sizes for host-array SGEMM.")
   List<Integer> hostSizes = List.of(64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384);
 
+  @Option(names = "--no-host", description = "Skip the host-array sweep.")
+  boolean noHost;
+
   @Option(names = "--torch", description = "PyTorch peer output (gemm_torch.py).")
   Path torch;
 
@@ -72,7 +75,9 @@ final class GemmSweepCommand implements Callable<Integer> {
       } else {
         deviceResident(auto, out, peers);
       }
-      hostArrays(auto, cpu, gpu, out, peers);
+      if (!noHost) {
+        hostArrays(auto, cpu, gpu, out, peers);
+      }
     }
     out.flush();
     return 0;

@@ -29,12 +29,18 @@ final class CudaBackend implements GpuBackend {
   private final List<Integer> gemmDeviceList;
   private final long gemmPanelBytes;
   private final ExecutorService workers;
+  private final String ltMode;
 
   CudaBackend(Discovery discovery, Config config) {
     this.discovery = discovery;
     this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
     this.gemmPanelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 16, 1,
         1 << 16) * (1 << 20));
+    this.ltMode = config.settings().get("gpucore.gemm.lt", "fp64").toLowerCase(java.util.Locale.ROOT);
+    if (!List.of("fp64", "all", "none").contains(ltMode)) {
+      throw new dev.gpucore.GpuCoreException.InvalidArgument(
+          "gpucore.gemm.lt must be fp64, all or none; got \"" + ltMode + "\"");
+    }
     this.workers = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "gpucore-gemm-worker");
       t.setDaemon(true);
@@ -57,6 +63,11 @@ final class CudaBackend implements GpuBackend {
 
   ForkJoinPool copyPool() {
     return copyPool;
+  }
+
+  /** Which GEMMs go through cuBLASLt ({@code gpucore.gemm.lt}). */
+  String ltMode() {
+    return ltMode;
   }
 
   /** Threads for host-GEMM pipelines. */

@@ -165,6 +165,13 @@ final class CudaBlas implements BlasOps {
     int opB = call.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
     int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
     DeviceState dev = s.dev;
+    if (CudaLt.wanted(backend.ltMode(), call)) {
+      CudaLt.Key key = new CudaLt.Key(opB, opA, call.n(), rows, call.k(), call.ldb(), call.lda(),
+          call.ldc(), dt, ctype, compute, f64 ? CUDA_R_64F : CUDA_R_32F);
+      if (CudaLt.matmul(s, key, alpha, b, a, beta, c)) {
+        return;
+      }
+    }
     int st;
     if (call.batch() == 1) {
       st = cublas.cublasGemmEx(s.cublas(), opB, opA, call.n(), rows, call.k(), alpha,

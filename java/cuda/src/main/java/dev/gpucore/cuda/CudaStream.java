@@ -35,6 +35,7 @@ final class CudaStream extends GpuStream {
     long workspaceBytes;
     long resultSlot;    // pinned, 16 bytes
     long scalars;       // pinned, 16 bytes: GEMM alpha and beta
+    java.util.Map<?, CudaLt.Plan> plans;
     cublasContext cublasHandle;
     long cublasWorkspace;
     long[] stagingStreams;
@@ -50,6 +51,11 @@ final class CudaStream extends GpuStream {
       GpuCoreNative.gc_set_device(ordinal);
       if (stream != 0) {
         GpuCoreNative.gc_stream_sync(stream);
+      }
+      if (plans != null) {
+        for (CudaLt.Plan p : plans.values()) {
+          p.close();
+        }
       }
       if (cublasHandle != null) {
         cublas.cublasDestroy_v2(cublasHandle);
@@ -77,6 +83,7 @@ final class CudaStream extends GpuStream {
     this.dev = dev;
     this.res = res;
     this.cfg = cfg;
+    res.plans = ltPlans;
   }
 
   static CudaStream create(DeviceState dev, StagingConfig cfg, boolean internal) {
@@ -129,6 +136,29 @@ final class CudaStream extends GpuStream {
     workspace();
     return res.resultSlot;
   }
+
+  /** This stream's cuBLAS workspace (after {@link #cublas()}), and its size. */
+  long cublasWorkspace() {
+    cublas();
+    return res.cublasWorkspace;
+  }
+
+  static long cublasWorkspaceBytes() {
+    return CUBLAS_WORKSPACE;
+  }
+
+  /** cuBLASLt plans prepared on this stream's handle, by shape and types (see CudaLt). */
+  final java.util.LinkedHashMap<CudaLt.Key, CudaLt.Plan> ltPlans =
+      new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<CudaLt.Key, CudaLt.Plan> e) {
+          if (size() > 64) {
+            e.getValue().close();
+            return true;
+          }
+          return false;
+        }
+      };
 
   /** 16 bytes of pinned host memory for GEMM scalars (alpha at 0, beta at 8). */
   long scalars() {
