@@ -1,0 +1,126 @@
+package dev.gpucore.blas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.DType;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.Settings;
+import dev.gpucore.device.DeviceInfo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The router's decisions and settings, with a made-up H100 (no GPU needed). */
+class RouterTest {
+  static final DeviceInfo H100 = new DeviceInfo(0, 0, 0, "GPU-x", "H100", "00000000:01:00.0", 9,
+      0, 132, 80L << 30, 0, 80L << 30, 0, 0, 40, 100, 700, List.of());
+
+  static Settings settings(String... kv) {
+    Map<String, String> p = new HashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      p.put(kv[i], kv[i + 1]);
+    }
+    return Settings.from(p, Map.of());
+  }
+
+  static GemmCall call(int n, DType t, Precision p, int batch) {
+    Operand o = t == DType.FLOAT64 ? Operand.of(new double[1]) : Operand.of(new float[1]);
+    return new GemmCall(false, true, n, n, n, 1, 0, p, t, o, n, o, n, o, n, batch, 0, 0, 0, null);
+  }
+
+  @Test
+  void smallGoesToTheCpuLargeToTheGpu() {
+    Router r = new Router(settings(), 1, H100, 16);
+    Router.Decision small = r.explain(call(64, DType.FLOAT32, Precision.FP32, 1));
+    assertFalse(small.gpu(), small.reason());
+    assertTrue(small.reason().contains("estimated GPU"), small.reason());
+    Router.Decision big = r.explain(call(4096, DType.FLOAT32, Precision.FP32, 1));
+    assertTrue(big.gpu(), big.reason());
+    assertEquals(1, big.devices());
+  }
+
+  @Test
+  void noGpuMeansCpu() {
+    Router r = new Router(settings(), 0, null, 2);
+    Router.Decision d = r.explain(call(8192, DType.FLOAT32, Precision.FP32, 1));
+    assertFalse(d.gpu());
+    assertEquals("no GPU is usable", d.reason());
+  }
+
+  @Test
+  void forcedRoutesAndDisabledRoutines() {
+    assertTrue(new Router(settings("gpucore.gemm.route", "gpu"), 1, H100, 16)
+        .explain(call(8, DType.FLOAT32, Precision.FP32, 1)).gpu());
+    assertFalse(new Router(settings("gpucore.gemm.route", "cpu"), 1, H100, 16)
+        .explain(call(8192, DType.FLOAT32, Precision.FP32, 1)).gpu());
+    Router dis = new Router(settings("gpucore.gemm.disable", "dgemm, sgemm_batched"), 1, H100, 16);
+    Router.Decision d = dis.explain(call(8192, DType.FLOAT64, Precision.FP64, 1));
+    assertFalse(d.gpu());
+    assertTrue(d.reason().contains("dgemm is disabled"), d.reason());
+    assertFalse(dis.explain(call(8192, DType.FLOAT32, Precision.FP32, 2)).gpu());
+    assertTrue(dis.explain(call(8192, DType.FLOAT32, Precision.FP32, 1)).gpu());
+  }
+
+  @Test
+  void scaleOnlyStaysOnTheCpu() {
+    Operand o = Operand.of(new float[1]);
+    GemmCall k0 = new GemmCall(false, false, 4096, 4096, 0, 1, 2, Precision.FP32, DType.FLOAT32,
+        o, 1, o, 4096, o, 4096, 1, 0, 0, 0, null);
+    assertFalse(new Router(settings(), 1, H100, 16).explain(k0).gpu());
+  }
+
+  @Test
+  void badSettingsAreClearErrors() {
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Router(settings("gpucore.gemm.route", "fast"), 1, H100, 16));
+    assertTrue(e.getMessage().startsWith("gpucore.gemm.route must be"), e.getMessage());
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Router(settings("gpucore.gemm.disable", "zgemm"), 1, H100, 16));
+    assertTrue(e.getMessage().contains("unknown routine \"zgemm\""), e.getMessage());
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Router(settings("gpucore.gemm.busGBs", "-1"), 1, H100, 16));
+    assertTrue(e.getMessage().startsWith("gpucore.gemm.busGBs must be in"), e.getMessage());
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Router.gpuList(settings("gpucore.gpu.list", "0,3"), 2));
+    assertTrue(e.getMessage().contains("names GPU 3"), e.getMessage());
+    assertEquals(List.of(1, 0), Router.gpuList(settings("gpucore.gpu.list", "1,0,1"), 2));
+    assertEquals(List.of(0, 1), Router.gpuList(settings(), 2));
+  }
+
+  @Test
+  void decisionsAreLoggedToTheFile(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("route.log");
+    Router r = new Router(settings("gpucore.log.file", log.toString()), 1, H100, 16);
+    r.decide(call(64, DType.FLOAT32, Precision.FP32, 1));
+    r.decide(call(8192, DType.FLOAT32, Precision.FP32, 1));
+    List<String> lines = Files.readAllLines(log);
+    assertEquals(2, lines.size());
+    assertTrue(lines.get(0).contains("sgemm m=64") && lines.get(0).contains("-> cpu"), lines.get(0));
+    assertTrue(lines.get(1).contains("-> gpu"), lines.get(1));
+  }
+
+  @Test
+  void settingsPrecedencePropertyEnvironmentFile(@TempDir Path dir) throws Exception {
+    Path conf = dir.resolve("gpucore.conf");
+    Files.writeString(conf, "# nvblas.conf style\ngpucore.gemm.route cpu\ngpucore.trace = true\n"
+        + "gpucore.gemm.panelMiB=8\n");
+    Map<String, String> env = Map.of("GPUCORE_CONFIG", conf.toString(),
+        "GPUCORE_GEMM_PANELMIB", "32");
+    Settings s = Settings.from(Map.of("gpucore.trace", "false"), env);
+    assertEquals("cpu", s.get("gpucore.gemm.route", "auto"), "from the file");
+    assertEquals("32", s.get("gpucore.gemm.panelMiB", "16"), "environment beats the file");
+    assertFalse(s.getBoolean("gpucore.trace", true), "property beats the file");
+    assertEquals(conf.toString(), s.fileName());
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Settings.from(Map.of("gpucore.config", dir.resolve("missing.conf").toString()),
+            Map.of()));
+    assertTrue(e.getMessage().startsWith("gpucore.config: cannot read"), e.getMessage());
+  }
+}
