@@ -30,6 +30,6 @@ chown "$uid:$gid" /results
 chmod 0755 /data /results
 
 # The JRE must run on this base (glibc, zlib): fail the build here rather than at `docker run`.
-"$home/jre/bin/java" -version >/dev/null 2>&1 \
-  || fail "the jlinked JRE does not run on this base image: $("$home/jre/bin/java" -version 2>&1 | head -n 3)"
+"$home/jre/bin/java" -XX:-UsePerfData -version >/dev/null 2>&1 \
+  || fail "the jlinked JRE does not run on this base image: $("$home/jre/bin/java" -XX:-UsePerfData -version 2>&1 | head -n 3)"
 echo "setup.sh: user gpucore ($uid:$gid), /usr/local/bin/gpucore, /data, /results; JRE runs"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the container test scripts (sourced, not run).
 #
 # Exit codes of the scripts that source this:
@@ -7,10 +8,11 @@
 #   other  failed: the image was built (or was being built) and is wrong, or a step broke
 
 CT_CACHE=${GPUCORE_CT_CACHE:-/var/tmp/gpucore-containers-test}
-# buildah keeps its own storage (vfs driver) under the cache, apart from the machine's default
-# storage: no clash with another storage driver configured there, and nothing left behind elsewhere.
-CT_STORAGE=$CT_CACHE/storage
-CT_RUNROOT=$CT_CACHE/run
+# buildah keeps its own storage (vfs driver), apart from the machine's default storage: no clash
+# with another storage driver configured there, and nothing left behind elsewhere. The container
+# test gives each run its own (under its work folder) and deletes it at the end.
+CT_STORAGE=${CT_STORAGE:-$CT_CACHE/storage}
+CT_RUNROOT=${CT_RUNROOT:-$CT_CACHE/run}
 CT_SKIP_FILE=${CT_SKIP_FILE:-}
 
 ct_log() { printf '[container-test %(%H:%M:%S)T] %s\n' -1 "$*"; }

@@ -17,7 +17,7 @@
 # Exit codes as in lib.sh: 0 done, 77 cannot be done here (reason printed), other: failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=containers/test/lib.sh
+# shellcheck source=lib.sh
 . "$here/lib.sh"
 
 tag=${1:?usage: standin-base.sh IMAGE_TAG}
@@ -65,7 +65,7 @@ make_rootfs() {
   ct_log "debootstrap --variant=minbase $suite (a few minutes; log: $CT_CACHE/debootstrap.log)"
   if ! ct_quiet "$CT_CACHE/debootstrap.log" debootstrap --variant=minbase "$suite" "$dir" "$mirror"; then
     if grep -qiE "Failed getting release file|Couldn't download|unable to fetch|Temporary failure resolving|Could not resolve|Connection (refused|timed out)" "$CT_CACHE/debootstrap.log"; then
-      ct_skip "debootstrap could not reach the Debian mirror of this machine's apt sources (see $CT_CACHE/debootstrap.log)"
+      ct_skip "debootstrap could not reach the Debian mirror $mirror (see $CT_CACHE/debootstrap.log)"
     fi
     ct_skip "debootstrap failed here (see $CT_CACHE/debootstrap.log)"
   fi
@@ -89,6 +89,7 @@ make_rootfs() {
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
          "$dir"/var/log/* "$dir"/debootstrap
   tar --numeric-owner --xattrs -C "$dir" -cf "$rootfs_tar.part" .
+  rm -f "$CT_CACHE"/standin-rootfs-*.tar    # those of older versions of this script
   mv "$rootfs_tar.part" "$rootfs_tar"
   rm -rf "$dir"
   trap - EXIT
@@ -113,10 +114,12 @@ else
 fi
 
 ct_log "committing the stand-in base image $tag"
-ctr=$(ct_buildah from --quiet scratch)
+ctr=$(ct_buildah from --quiet scratch 2>"$CT_CACHE/buildah-from.log") \
+  || ct_skip "buildah cannot make a container here: $(tail -n 1 "$CT_CACHE/buildah-from.log")"
 cleanup() { ct_buildah rm "$ctr" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-mnt=$(ct_buildah mount "$ctr")
+mnt=$(ct_buildah mount "$ctr" 2>"$CT_CACHE/buildah-mount.log") \
+  || ct_skip "buildah cannot mount a container here: $(tail -n 1 "$CT_CACHE/buildah-mount.log")"
 tar --numeric-owner --xattrs -C "$mnt" -xpf "$rootfs_tar"
 ct_buildah umount "$ctr" >/dev/null
 # The environment of the nvidia/cuda base and runtime images. NVIDIA_VISIBLE_DEVICES and

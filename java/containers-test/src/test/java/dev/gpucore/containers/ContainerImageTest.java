@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
@@ -40,11 +39,13 @@ class ContainerImageTest {
 
   @Test
   void runtimeImageBuildsAndRunsOnTheStandInBase() throws Exception {
-    assumeFalse(Boolean.getBoolean("gpucore.containers.skip")
-            || "true".equalsIgnoreCase(System.getenv("GPUCORE_CONTAINERS_SKIP")),
-        "container test switched off (-Dgpucore.containers.skip=true or GPUCORE_CONTAINERS_SKIP=true)");
-    assumeTrue(System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux"),
-        "container test needs Linux (buildah, debootstrap), this is " + System.getProperty("os.name"));
+    if (Boolean.getBoolean("gpucore.containers.skip")
+        || "true".equalsIgnoreCase(System.getenv("GPUCORE_CONTAINERS_SKIP"))) {
+      skip("switched off (-Dgpucore.containers.skip=true or GPUCORE_CONTAINERS_SKIP=true)");
+    }
+    if (!System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux")) {
+      skip("needs Linux (buildah, debootstrap), this is " + System.getProperty("os.name"));
+    }
     Path root = Path.of(property("gpucore.root"));
     Path script = root.resolve("containers/test/run-container-test.sh");
     assertTrue(Files.isRegularFile(script), "missing " + script);
@@ -91,8 +92,7 @@ class ContainerImageTest {
     int rc = p.exitValue();
     if (rc == 77) {
       String reason = last(output, "SKIP: ");
-      assumeTrue(false, "container test skipped: "
-          + (reason != null ? reason : "the script gave no reason (exit 77)"));
+      skip(reason != null ? reason : "the script gave no reason (exit 77)");
     }
     assertEquals(0, rc, () -> "container test failed (exit " + rc + "): "
         + (last(output, "FAIL: ") != null ? last(output, "FAIL: ") : "see the output") + "\n" + tail(output));
@@ -144,6 +144,12 @@ class ContainerImageTest {
       total += col * col;
     }
     return total;
+  }
+
+  /** Skips the test, saying why in the build log and in the report. */
+  private static void skip(String reason) {
+    System.out.println("container test skipped: " + reason);
+    assumeTrue(false, "container test skipped: " + reason);
   }
 
   private static String property(String name) {

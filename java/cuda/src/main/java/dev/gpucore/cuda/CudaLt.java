@@ -21,6 +21,8 @@ import org.bytedeco.javacpp.PointerPointer;
  * once per shape on each stream and reused, so repeated calls allocate nothing.
  */
 final class CudaLt {
+  private static final int NOT_SUPPORTED = 15; // CUBLAS_STATUS_NOT_SUPPORTED
+
   private CudaLt() {}
 
   /** What a plan depends on. */
@@ -70,6 +72,11 @@ final class CudaLt {
     int st = cublas.cublasLtMatmul(lt, p.desc, alpha, Native.at(a), p.a, Native.at(b), p.b, beta,
         Native.at(c), p.c, Native.at(c), p.c, p.result.algo(), Native.at(s.cublasWorkspace()),
         CudaStream.cublasWorkspaceBytes(), new CUstream_st(Native.at(s.handle())));
+    if (st == NOT_SUPPORTED) {
+      // the heuristic's algorithm refused these pointers (alignment): remember, use cublasGemmEx
+      p.ok = false;
+      return false;
+    }
     CudaErrors.checkCublas(st, "cublasLtMatmul", s.dev);
     return true;
   }
