@@ -38,24 +38,25 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--list", description = "List the suites and whether they run.")
   boolean list;
 
-  @Option(names = "--sizes", split = ",", paramLabel = "S,...",
+  @Option(names = "--sizes", split = ",", paramLabel = "S",
       description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e: n).")
   List<Long> sizes;
 
-  @Option(names = "--mib", split = ",", paramLabel = "MIB,...",
+  @Option(names = "--mib", split = ",", paramLabel = "MIB",
       description = "transfer sizes in MiB (default: 1,16,256,1024).")
   List<Long> mib;
 
-  @Option(names = "--n", split = ",", paramLabel = "N,...",
+  @Option(names = "--n", split = ",", paramLabel = "N",
       description = "e2e matrix sizes (default: 10000).")
   List<Long> n;
 
   @Option(names = "--dtype", paramLabel = "fp32|fp64",
-      description = "Element type (default: ${DEFAULT-VALUE}); e2e supports fp32 only for now.")
+      description = "Element type (default: ${DEFAULT-VALUE}).")
   String dtype = "fp32";
 
   @Option(names = "--precision", paramLabel = "P",
-      description = "GEMM compute precision (default: the dtype's own); e2e: fp32 only for now.")
+      description = "GPU GEMM precision for e2e: fp32, tf32, bf16, fp16 (fp32 data) or fp64 "
+          + "(default: the dtype's own; the CPU reference is always strict).")
   String precision;
 
   @Option(names = "--reps", paramLabel = "N",
@@ -67,10 +68,12 @@ final class BenchCommand implements Callable<Integer> {
       description = "Untimed warm-up runs before timing (default: transfer 2, e2e 1 after the check run).")
   Integer warmup;
 
-  @Option(names = "--device", description = "GPU index (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--device", paramLabel = "INDEX",
+      description = "GPU index (default: ${DEFAULT-VALUE}).")
   int device = 0;
 
-  @Option(names = "--seed", description = "Input seed (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", paramLabel = "N",
+      description = "Input seed (default: ${DEFAULT-VALUE}).")
   long seed = 42;
 
   @Option(names = "--peers", paramLabel = "auto|none|P,...",

@@ -24,17 +24,18 @@ public final class PeerMerge {
 
   /**
    * Adds a {@link PeerFigure} to each row a line matches; lines saying a peer failed as a whole
-   * ({@code unavailable}) become notes of the result. Lines of peers not selected are ignored.
+   * ({@code unavailable}) become notes of the result. Lines of peers not selected or missing
+   * are ignored: a missing peer is named once, in the header, with its reason.
    */
   public static void attach(SuiteResult result, List<Map<String, Object>> lines, Peers peers,
       Checker checker) {
     for (Map<String, Object> line : lines) {
       String peer = JsonText.str(line, "peer", "?");
-      if (peers != null && peers.status(peer) == null) {
-        continue;
+      if (peers != null && !peers.available(peer)) {
+        continue; // not asked for, or missing: named in the header with the reason
       }
       if (line.containsKey("unavailable")) {
-        result.notes().add("peer " + peer + " gave no figures: " + line.get("unavailable"));
+        result.notes().add("peer " + peer + " failed: " + line.get("unavailable"));
         continue;
       }
       for (Row row : result.rows()) {

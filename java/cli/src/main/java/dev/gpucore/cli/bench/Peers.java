@@ -136,6 +136,12 @@ public final class Peers implements AutoCloseable {
     return new ArrayList<>(status.values());
   }
 
+  /** Whether {@code name} was asked for and can run. */
+  public boolean available(String name) {
+    Status s = status.get(name);
+    return s != null && s.available();
+  }
+
   /** The state of {@code name}, or null when it was not asked for. */
   public Status status(String name) {
     return status.get(name);
@@ -241,8 +247,8 @@ public final class Peers implements AutoCloseable {
     Path src = extract("peers_blas.c");
     Path out = dir.resolve("peers_nvblas");
     Result c = exec(List.of("gcc", "-O2", "-std=c11", "-o", out.toString(), src.toString(),
-        nvblas.toString(), ob.toString(), "-Wl,-rpath," + nvblas.getParent() + ":" + ob.getParent(),
-        "-lm"), Map.of(), 120, null);
+        nvblas.toString(), ob.toString(), "-Wl,--disable-new-dtags",
+        "-Wl,-rpath," + nvblas.getParent() + ":" + ob.getParent(), "-lm"), Map.of(), 120, null);
     if (c.exit != 0) {
       status.put("nvblas", new Status("nvblas", false, "gcc failed: " + c.errTail(), Map.of()));
       return;
@@ -252,6 +258,7 @@ public final class Peers implements AutoCloseable {
         + "\nNVBLAS_TILE_DIM 2048\nNVBLAS_AUTOPIN_MEM_ENABLED\nNVBLAS_LOGFILE "
         + dir.resolve("nvblas.log") + "\n");
     env.put("NVBLAS_CONFIG_FILE", conf.toString());
+    env.put("LD_LIBRARY_PATH", libraryPath(nvblas.getParent()));
     exe.put("nvblas", out);
     Status s = probeC("nvblas", List.of(out.toString(), "nvblas", "probe"), nvblasEnv());
     status.put("nvblas", s.available() ? new Status("nvblas", true, "nvBLAS (" + nvblas
@@ -261,7 +268,14 @@ public final class Peers implements AutoCloseable {
   private Map<String, String> nvblasEnv() {
     Map<String, String> e = blasEnv();
     e.put("NVBLAS_CONFIG_FILE", env.get("NVBLAS_CONFIG_FILE"));
+    e.put("LD_LIBRARY_PATH", env.get("LD_LIBRARY_PATH"));
     return e;
+  }
+
+  /** {@code dir} in front of the inherited LD_LIBRARY_PATH (cuBLAS beside nvBLAS, and so on). */
+  private static String libraryPath(Path dir) {
+    String old = System.getenv("LD_LIBRARY_PATH");
+    return dir + (old == null || old.isBlank() ? "" : ":" + old);
   }
 
   private void prepareCudart() throws IOException {
@@ -282,14 +296,20 @@ public final class Peers implements AutoCloseable {
     Path src = extract("peers_cudart.c");
     Path out = dir.resolve("peers_cudart");
     Result c = exec(List.of("gcc", "-O2", "-std=c11", "-I" + inc.getParent(), "-o", out.toString(),
-        src.toString(), lib.toString(), "-Wl,-rpath," + lib.getParent()), Map.of(), 120, null);
+        src.toString(), lib.toString(), "-Wl,--disable-new-dtags", "-Wl,-rpath," + lib.getParent()),
+        Map.of(), 120, null);
     if (c.exit != 0) {
       status.put("cudart", new Status("cudart", false, "gcc failed: " + c.errTail(), Map.of()));
       return;
     }
     exe.put("cudart", out);
+    env.put("CUDART_LD_LIBRARY_PATH", libraryPath(lib.getParent()));
     status.put("cudart", probeC("cudart", List.of(out.toString(), "probe",
-        String.valueOf(cudaOrdinal)), Map.of()));
+        String.valueOf(cudaOrdinal)), cudartEnv()));
+  }
+
+  private Map<String, String> cudartEnv() {
+    return Map.of("LD_LIBRARY_PATH", env.get("CUDART_LD_LIBRARY_PATH"));
   }
 
   private Status probeC(String name, List<String> cmd, Map<String, String> e) throws IOException {
@@ -346,15 +366,19 @@ public final class Peers implements AutoCloseable {
   }
 
   /**
-   * The OpenBLAS shared library: GPUCORE_PEER_OPENBLAS, then the usual system places and the
-   * loader cache, then the build inside gpucore's own OpenBLAS jar (copied out with its
-   * Fortran runtime).
+   * The OpenBLAS shared library: GPUCORE_PEER_OPENBLAS (a path, or {@code bundled}), then the
+   * usual system places and the loader cache, then the build inside gpucore's own OpenBLAS jar
+   * (copied out with its Fortran runtime).
    */
   private Path findOpenblas() throws IOException {
     if (openblasLib != null) {
       return openblasLib;
     }
     String envLib = System.getenv("GPUCORE_PEER_OPENBLAS");
+    if ("bundled".equals(envLib)) {
+      openblasLib = bundledOpenblas();
+      return openblasLib;
+    }
     List<Path> c = new ArrayList<>();
     if (envLib != null && !envLib.isBlank()) {
       c.add(Path.of(envLib));
@@ -418,9 +442,18 @@ public final class Peers implements AutoCloseable {
     String seed = Long.toUnsignedString(((Number) req.get("seed")).longValue());
     String reps = String.valueOf(req.get("reps"));
     String warmup = String.valueOf(req.get("warmup"));
+    boolean pythonRan = false;
     for (String p : usedBy(suite)) {
       Status st = status.get(p);
-      if (st == null || !st.available()) {
+      if (p.equals("torch") || p.equals("numpy")) {
+        // one script serves both: run it once if either is asked for and available
+        boolean numpyHere = available("numpy") && usedBy(suite).contains("numpy");
+        if (pythonRan || !(available("torch") || numpyHere)) {
+          continue;
+        }
+        pythonRan = true;
+        p = "torch";
+      } else if (st == null || !st.available()) {
         continue;
       }
       List<String> cmd = new ArrayList<>();
@@ -433,11 +466,22 @@ public final class Peers implements AutoCloseable {
           e = Map.of("PYTHONUNBUFFERED", "1", "OMP_NUM_THREADS", String.valueOf(threads));
         }
         case "openblas", "nvblas" -> {
-          if (!"fp32".equals(req.get("dtype"))) {
+          Object prec = req.get("precision");
+          if (p.equals("nvblas") && prec != null && !prec.equals("fp32") && !prec.equals("fp64")) {
+            for (Map<String, Object> sz : sizes) {
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("peer", p);
+              m.put("suite", suite);
+              m.put("group", "e2e");
+              m.put("case", "gpu");
+              m.put("x", sz.get("x"));
+              m.put("skipped", "nvBLAS computes fp32/fp64 only (no " + prec + ")");
+              out.add(m);
+            }
             continue;
           }
           cmd.addAll(List.of(exe.get(p).toString(), p, "e2e", p.equals("openblas") ? "cpu" : "gpu",
-              seed, reps, warmup));
+              String.valueOf(req.get("dtype")), seed, reps, warmup));
           cmd.addAll(sizeArgs);
           e = p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }
@@ -445,18 +489,18 @@ public final class Peers implements AutoCloseable {
           cmd.addAll(List.of(exe.get(p).toString(), "transfer", String.valueOf(cudaOrdinal), reps,
               warmup, seed));
           cmd.addAll(sizeArgs);
+          e = cudartEnv();
         }
-        default -> {
-          continue; // numpy lines come from the torch script
-        }
+        default -> throw new IllegalStateException(p);
       }
-      progress.accept("peer " + p + " (" + suite + ")");
-      Result r = exec(cmd, e, timeoutS, line -> progress.accept("peer " + p + " (" + suite + "): "
-          + JsonText.str(line, "group", "") + " " + JsonText.str(line, "case", "")));
+      String name = p.equals("torch") ? "peers_torch.py" : p;
+      progress.accept("peer " + name + " (" + suite + ")");
+      Result r = exec(cmd, e, timeoutS, line -> progress.accept("peer " + name + " (" + suite
+          + "): " + JsonText.str(line, "group", "") + " " + JsonText.str(line, "case", "")));
       out.addAll(r.lines);
       if (r.exit != 0 || r.timedOut) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("peer", p);
+        m.put("peer", p.equals("torch") && !available("torch") ? "numpy" : p);
         m.put("unavailable", r.timedOut ? "timed out after " + timeoutS + " s (--peer-timeout)"
             : "exited with " + r.exit + ": " + r.errTail());
         out.add(m);

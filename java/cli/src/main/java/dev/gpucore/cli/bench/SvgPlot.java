@@ -50,7 +50,8 @@ public final class SvgPlot {
           series.computeIfAbsent(ours, k -> new Series(k, false, new ArrayList<>()))
               .points().add(new Point(row.x(), row.throughput()));
           for (PeerFigure p : row.peers()) {
-            String name = p.peer() + " " + (p.label().isEmpty() ? row.caseId() : p.label());
+            String name = p.peer() + " " + row.caseId()
+                + (p.label().isEmpty() ? "" : ": " + p.label());
             series.computeIfAbsent(name, k -> new Series(k, true, new ArrayList<>()))
                 .points().add(new Point(row.x(), row.throughput(p)));
           }

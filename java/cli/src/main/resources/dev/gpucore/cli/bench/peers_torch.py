@@ -117,115 +117,138 @@ def transfer(req, np, torch, why_torch):
     fp64 = req.get("dtype") == "fp64"
     dev, why_cuda = cuda_state(torch, req["cuda_ordinal"]) if torch is not None else (None, why_torch)
     for size in req["sizes"]:
-        nbytes, bufs = int(size["x"]), int(size["buffers"])
-        n = nbytes // (8 if fp64 else 4)
-        base = [gen(np, seed + j, n) for j in range(bufs)]
-        if fp64:
-            base = [b.astype(np.float64) for b in base]
-        # host copies: numpy's copyto between two off-heap arrays, the peer of HostArray.put/get
-        dst = [np.empty_like(b) for b in base]
-        for case, src, to in (("put", base, dst), ("get", dst, base)):
-            h, _ = timed(torch, None, lambda i: np.copyto(to[i % bufs], src[i % bufs]), reps, warmup, False)
-            emit(peer="numpy", suite="transfer", group="host", case=case, x=nbytes, buffers=bufs,
-                 timing="host (perf_counter_ns around np.copyto)", samples_ns=h,
-                 label="np.copyto")
-        del dst
-        if dev is None:
-            for group in ("H2D", "D2H"):
-                for case in ("pinned", "pageable", "java"):
-                    emit(peer="torch", suite="transfer", group=group, case=case, x=nbytes, skipped=why_cuda)
-            continue
-        dt = torch.float64 if fp64 else torch.float32
-        d = torch.empty(n, dtype=dt, device=dev)
-        pinned = [torch.from_numpy(b).pin_memory() for b in base]
-        pageable = [torch.from_numpy(b.copy()) for b in base]
-        ok = True
-        d.copy_(pinned[0])
-        back = torch.empty(n, dtype=dt)
-        back.copy_(d)
-        ok = bool(torch.equal(back, pageable[0]))
-        cases = (
-            ("H2D", "pinned", lambda i: d.copy_(pinned[i % bufs], non_blocking=True), "pinned tensor copy_"),
-            ("D2H", "pinned", lambda i: pinned[i % bufs].copy_(d, non_blocking=True), "pinned tensor copy_"),
-            ("H2D", "pageable", lambda i: d.copy_(pageable[i % bufs]), "pageable tensor copy_"),
-            ("D2H", "pageable", lambda i: pageable[i % bufs].copy_(d), "pageable tensor copy_"),
-            ("H2D", "java", lambda i: d.copy_(torch.from_numpy(base[i % bufs])), "numpy array (pageable) copy_"),
-            ("D2H", "java", lambda i: d.cpu().numpy(), "tensor.cpu().numpy() (allocates)"),
-        )
-        for group, case, op, label in cases:
-            h, ev = timed(torch, dev, op, reps, warmup, True)
-            emit(peer="torch", suite="transfer", group=group, case=case, x=nbytes, buffers=bufs,
-                 timing="host-sync (perf_counter_ns around the copy + torch.cuda.synchronize)",
-                 samples_ns=h, event_samples_ns=ev, label=label,
-                 check="ok: round trip bit-exact" if ok else "MISMATCH: round trip changed the data")
-        del d, pinned, pageable, back
-        torch.cuda.empty_cache()
+        try:
+            transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64)
+        except Exception as e:  # report and go on with the next size
+            emit(peer="torch", unavailable="transfer %s bytes: %s: %s" % (size["x"], type(e).__name__, e))
+
+
+def transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64):
+    nbytes, bufs = int(size["x"]), int(size["buffers"])
+    n = nbytes // (8 if fp64 else 4)
+    base = [gen(np, seed + j, n) for j in range(bufs)]
+    if fp64:
+        base = [b.astype(np.float64) for b in base]
+    # host copies: numpy's copyto between two off-heap arrays, the peer of HostArray.put/get
+    dst = [np.empty_like(b) for b in base]
+    for case, src, to in (("put", base, dst), ("get", dst, base)):
+        h, _ = timed(torch, None, lambda i: np.copyto(to[i % bufs], src[i % bufs]), reps, warmup, False)
+        emit(peer="numpy", suite="transfer", group="host", case=case, x=nbytes, buffers=bufs,
+             timing="host (perf_counter_ns around np.copyto)", samples_ns=h,
+             label="np.copyto")
+    del dst
+    if dev is None:
+        for group in ("H2D", "D2H"):
+            for case in ("pinned", "pageable", "java"):
+                emit(peer="torch", suite="transfer", group=group, case=case, x=nbytes, skipped=why_cuda)
+        return
+    dt = torch.float64 if fp64 else torch.float32
+    d = torch.empty(n, dtype=dt, device=dev)
+    pinned = [torch.from_numpy(b).pin_memory() for b in base]
+    pageable = [torch.from_numpy(b.copy()) for b in base]
+    ok = True
+    d.copy_(pinned[0])
+    back = torch.empty(n, dtype=dt)
+    back.copy_(d)
+    ok = bool(torch.equal(back, pageable[0]))
+    cases = (
+        ("H2D", "pinned", lambda i: d.copy_(pinned[i % bufs], non_blocking=True), "pinned tensor copy_"),
+        ("D2H", "pinned", lambda i: pinned[i % bufs].copy_(d, non_blocking=True), "pinned tensor copy_"),
+        ("H2D", "pageable", lambda i: d.copy_(pageable[i % bufs]), "pageable tensor copy_"),
+        ("D2H", "pageable", lambda i: pageable[i % bufs].copy_(d), "pageable tensor copy_"),
+        ("H2D", "java", lambda i: d.copy_(torch.from_numpy(base[i % bufs])), "numpy array (pageable) copy_"),
+        ("D2H", "java", lambda i: d.cpu().numpy(), "tensor.cpu().numpy() (allocates)"),
+    )
+    for group, case, op, label in cases:
+        h, ev = timed(torch, dev, op, reps, warmup, True)
+        emit(peer="torch", suite="transfer", group=group, case=case, x=nbytes, buffers=bufs,
+             timing="host-sync (perf_counter_ns around the copy + torch.cuda.synchronize)",
+             samples_ns=h, event_samples_ns=ev, label=label,
+             check="ok: round trip bit-exact" if ok else "MISMATCH: round trip changed the data")
+    del d, pinned, pageable, back
+    torch.cuda.empty_cache()
 
 
 def e2e(req, np, torch, why_torch):
     reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
     dev, why_cuda = cuda_state(torch, req["cuda_ordinal"])
-    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, as in gpucore
+    fp64 = req.get("dtype") == "fp64"
+    prec = req.get("precision") or ("fp64" if fp64 else "fp32")
+    # fp32 means fp32, as in gpucore; tf32 only when asked for
+    torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
     for size in req["sizes"]:
-        n, bufs = int(size["x"]), int(size["buffers"])
-        base = [gen(np, seed + j, n * n).reshape(n, n) for j in range(bufs)]
-        # CPU: torch on the same threads as gpucore's CPU backend
-        a = [torch.from_numpy(b) for b in base]
-        stages = {"gemm": [], "sum": []}
+        try:
+            e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec)
+        except Exception as e:  # report and go on with the next size
+            emit(peer="torch", unavailable="e2e n=%s: %s: %s" % (size["x"], type(e).__name__, e))
 
-        def cpu_op(i, buf=None):
-            x = a[i % bufs if buf is None else buf]
-            t0 = time.perf_counter_ns()
-            c = x @ x.T
-            t1 = time.perf_counter_ns()
-            s = c.sum(dtype=torch.float64).item()
-            t2 = time.perf_counter_ns()
-            if i >= 0:
-                stages["gemm"].append(t1 - t0)
-                stages["sum"].append(t2 - t1)
-            return s
 
-        sum0 = cpu_op(-1, buf=0)  # the check run, on buffer 0 as every peer
-        h, _ = timed(torch, None, cpu_op, reps, warmup, False)
-        emit(peer="torch", suite="e2e", group="e2e", case="cpu", x=n, buffers=bufs,
-             timing="host (perf_counter_ns; .item() waits for the sum)", samples_ns=h,
-             stages=stages, sum=sum0, threads=torch.get_num_threads(),
-             label="CPU x @ x.T + sum(float64)")
-        del a
-        if dev is None:
-            emit(peer="torch", suite="e2e", group="e2e", case="gpu", x=n, skipped=why_cuda)
-            continue
-        gstages = {"upload": [], "gemm": [], "sum": []}
-        gemm_ev = []
+def e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec):
+    n, bufs = int(size["x"]), int(size["buffers"])
+    base = [gen(np, seed + j, n * n).reshape(n, n) for j in range(bufs)]
+    if fp64:
+        base = [b.astype(np.float64) for b in base]
+    # GPU products in bf16/fp16: inputs cast on the device, fp32 accumulate, C in that type
+    low = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(prec)
+    # CPU: torch on the same threads as gpucore's CPU backend
+    a = [torch.from_numpy(b) for b in base]
+    stages = {"gemm": [], "sum": []}
 
-        def gpu_op(i, buf=None):
-            t0 = time.perf_counter_ns()
-            x = torch.from_numpy(base[i % bufs if buf is None else buf]).to(dev)
-            torch.cuda.synchronize(dev)
-            t1 = time.perf_counter_ns()
-            ea = torch.cuda.Event(enable_timing=True)
-            eb = torch.cuda.Event(enable_timing=True)
-            ea.record()
-            c = x @ x.T
-            eb.record()
-            torch.cuda.synchronize(dev)
-            t2 = time.perf_counter_ns()
-            s = c.sum(dtype=torch.float64).item()
-            t3 = time.perf_counter_ns()
-            if i >= 0:
-                gstages["upload"].append(t1 - t0)
-                gstages["gemm"].append(t2 - t1)
-                gstages["sum"].append(t3 - t2)
-                gemm_ev.append(int(ea.elapsed_time(eb) * 1e6))
-            return s
+    def cpu_op(i, buf=None):
+        x = a[i % bufs if buf is None else buf]
+        t0 = time.perf_counter_ns()
+        c = x @ x.T
+        t1 = time.perf_counter_ns()
+        s = c.sum(dtype=torch.float64).item()
+        t2 = time.perf_counter_ns()
+        if i >= 0:
+            stages["gemm"].append(t1 - t0)
+            stages["sum"].append(t2 - t1)
+        return s
 
-        gsum0 = gpu_op(-1, buf=0)
-        h, _ = timed(torch, dev, gpu_op, reps, warmup, False)
-        emit(peer="torch", suite="e2e", group="e2e", case="gpu", x=n, buffers=bufs,
-             timing="host-sync (perf_counter_ns; synchronize after each stage)", samples_ns=h,
-             stages=gstages, gemm_event_samples_ns=gemm_ev, sum=gsum0,
-             label="GPU numpy .to(cuda), x @ x.T, sum")
-        torch.cuda.empty_cache()
+    sum0 = cpu_op(-1, buf=0)  # the check run, on buffer 0 as every peer
+    h, _ = timed(torch, None, cpu_op, reps, warmup, False)
+    emit(peer="torch", suite="e2e", group="e2e", case="cpu", x=n, buffers=bufs,
+         timing="host (perf_counter_ns; .item() waits for the sum)", samples_ns=h,
+         stages=stages, sum=sum0, threads=torch.get_num_threads(),
+         label="CPU x @ x.T + sum(float64)")
+    del a
+    if dev is None:
+        emit(peer="torch", suite="e2e", group="e2e", case="gpu", x=n, skipped=why_cuda)
+        return
+    gstages = {"upload": [], "gemm": [], "sum": []}
+    gemm_ev = []
+
+    def gpu_op(i, buf=None):
+        t0 = time.perf_counter_ns()
+        x = torch.from_numpy(base[i % bufs if buf is None else buf]).to(dev)
+        torch.cuda.synchronize(dev)
+        t1 = time.perf_counter_ns()
+        ea = torch.cuda.Event(enable_timing=True)
+        eb = torch.cuda.Event(enable_timing=True)
+        ea.record()
+        if low is not None:
+            x = x.to(low)
+        c = x @ x.T
+        eb.record()
+        torch.cuda.synchronize(dev)
+        t2 = time.perf_counter_ns()
+        s = c.sum(dtype=torch.float64).item()
+        t3 = time.perf_counter_ns()
+        if i >= 0:
+            gstages["upload"].append(t1 - t0)
+            gstages["gemm"].append(t2 - t1)
+            gstages["sum"].append(t3 - t2)
+            gemm_ev.append(int(ea.elapsed_time(eb) * 1e6))
+        return s
+
+    gsum0 = gpu_op(-1, buf=0)
+    h, _ = timed(torch, dev, gpu_op, reps, warmup, False)
+    emit(peer="torch", suite="e2e", group="e2e", case="gpu", x=n, buffers=bufs,
+         timing="host-sync (perf_counter_ns; synchronize after each stage)", samples_ns=h,
+         stages=gstages, gemm_event_samples_ns=gemm_ev, sum=gsum0,
+         label="GPU numpy .to(cuda), x @ x.T, sum" + ("" if prec in ("fp32", "fp64") else " (%s)" % prec))
+    torch.cuda.empty_cache()
 
 
 def main():

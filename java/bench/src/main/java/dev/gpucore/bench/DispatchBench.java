@@ -1,0 +1,89 @@
+package dev.gpucore.bench;
+
+import dev.gpucore.Config;
+import dev.gpucore.GpuCore;
+import dev.gpucore.blas.Gemm;
+import dev.gpucore.blas.Operand;
+import java.util.concurrent.TimeUnit;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What a call costs before any arithmetic: {@code checksOnly} is a GEMM with m = 0 (every
+ * argument checked, nothing computed); {@code explain} adds the router's decision;
+ * {@code gpucoreSgemm8} is a whole 8x8x8 SGEMM on Java arrays through the CPU backend and
+ * {@code routedSgemm8} the same through the default (routing) GpuCore; {@code openblasSgemm8}
+ * is OpenBLAS's cblas_sgemm called bare on the same arrays. The differences are the Java-side
+ * cost of validation, routing and dispatch. Runs anywhere.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(1)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class DispatchBench {
+  private GpuCore cpu;
+  private GpuCore routed;
+  private final float[] a = new float[64];
+  private final float[] b = new float[64];
+  private final float[] c = new float[64];
+
+  @Setup(Level.Trial)
+  public void setup() {
+    cpu = GpuCore.open(Config.fromEnvironment().withBackend(Config.Backend.CPU));
+    routed = GpuCore.open();
+    for (int i = 0; i < 64; i++) {
+      a[i] = (i % 7) * 0.25f + 0.5f;
+      b[i] = (i % 5) * 0.5f + 0.25f;
+    }
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    routed.close();
+    cpu.close();
+  }
+
+  @Benchmark
+  public float[] checksOnly() {
+    cpu.blas().sgemm(false, false, 0, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public Object explain() {
+    return routed.blas().explain(Gemm.of(8, 8, 8), Operand.of(a), 8, Operand.of(b), 8,
+        Operand.of(c), 8);
+  }
+
+  @Benchmark
+  public float[] gpucoreSgemm8() {
+    cpu.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] routedSgemm8() {
+    routed.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] openblasSgemm8() {
+    openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
+        openblas_nolapack.CblasNoTrans, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+}
