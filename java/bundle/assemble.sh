@@ -45,10 +45,19 @@ java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)"
   --strip-debug --no-header-files --no-man-pages --compress=2 --output "$out/jre" 2>&1 | grep -v "deprecated" || true
 [ -x "$out/jre/bin/java" ] || { echo "assemble.sh: jlink failed" >&2; exit 1; }
 
+# the commit the bundle was built from (bench reports name it)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$commit" != unknown ] && [ -n "$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  commit="$commit-dirty"
+fi
+printf 'commit=%s\nbuilt=%s\n' "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$out/BUILD"
+
 cat > "$out/bin/gpucore" <<'SH'
 #!/usr/bin/env bash
 # gpucore CLI from the bundle.
 here=$(cd "$(dirname "$0")/.." && pwd)
+export GPUCORE_COMMIT=${GPUCORE_COMMIT:-$(sed -n 's/^commit=//p' "$here/BUILD" 2>/dev/null)}
 exec "$here/jre/bin/java" $GPUCORE_JAVA_OPTS -cp "$here/lib/*" dev.gpucore.cli.Main "$@"
 SH
 
