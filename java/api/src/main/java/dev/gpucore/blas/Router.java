@@ -142,8 +142,9 @@ public final class Router {
 
   /** The decision for a checked call, logged when tracing. */
   public Decision decide(GemmCall call) {
-    Decision d = explain(call);
-    if (trace || logFile != null) {
+    boolean log = trace || logFile != null;
+    Decision d = decision(call, log); // the reason text only when someone reads it
+    if (log) {
       record(call, (d.gpu() ? "gpu" : "cpu") + ": " + d.reason());
     }
     return d;
@@ -173,6 +174,10 @@ public final class Router {
 
   /** The decision for a checked call with host operands, and why. */
   public Decision explain(GemmCall call) {
+    return decision(call, true);
+  }
+
+  private Decision decision(GemmCall call, boolean withReason) {
     if (gpus == 0) {
       return new Decision(false, 0, "no GPU is usable");
     }
@@ -205,6 +210,9 @@ public final class Router {
     double tGpu = overheadMs / 1e3 + tB + Math.max(tCompute, Math.max(tUp, tDown))
         + Math.min(tUp, tDown) / 8;
     boolean gpu = tGpu < tCpu;
+    if (!withReason) {
+      return new Decision(gpu, gpu ? gpus : 0, "");
+    }
     String why = String.format(Locale.ROOT,
         "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
             + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
