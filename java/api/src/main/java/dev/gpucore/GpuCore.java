@@ -36,6 +36,7 @@ public final class GpuCore implements AutoCloseable {
   private final String noGpuReason;
   private final Blas blas;
   private final Reduce reduce;
+  private final dev.gpucore.p2p.PeerCopy peer = new dev.gpucore.p2p.PeerCopy(this);
   private volatile boolean closed;
 
   private GpuCore(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
@@ -166,6 +167,11 @@ public final class GpuCore implements AutoCloseable {
   /** Reductions on host and device data. */
   public Reduce reduce() {
     return reduce;
+  }
+
+  /** Copies between GPUs, broadcast, gather and the GPU topology. */
+  public dev.gpucore.p2p.PeerCopy peer() {
+    return peer;
   }
 
   /**

@@ -12,4 +12,10 @@ public interface GpuBackend extends Backend {
   /** Creates a stream on device {@code device}. */
   GpuStream createStream(int device);
 
+  /** Copies between GPUs and their topology; backends without them throw. */
+  default PeerOps peer() {
+    throw new dev.gpucore.GpuCoreException.DeviceUnavailable(
+        "the " + name() + " backend has no peer-to-peer copies");
+  }
+
 }

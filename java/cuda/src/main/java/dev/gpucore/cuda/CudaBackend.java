@@ -30,6 +30,7 @@ final class CudaBackend implements GpuBackend {
   private final long gemmPanelBytes;
   private final ExecutorService workers;
   private final String ltMode;
+  private final CudaPeer peer;
 
   CudaBackend(Discovery discovery, Config config) {
     this.discovery = discovery;
@@ -51,6 +52,7 @@ final class CudaBackend implements GpuBackend {
     for (int i = 0; i < devices.length; i++) {
       devices[i] = new DeviceState(i, discovery.devices().get(i).cudaOrdinal(), staging);
     }
+    this.peer = new CudaPeer(this, devices, config.settings());
     // room for an upload and a download staging at once (host GEMM pipelines)
     this.copyPool = staging.threads() > 1 ? new ForkJoinPool(2 * staging.threads() - 1,
         pool -> {
@@ -145,7 +147,13 @@ final class CudaBackend implements GpuBackend {
   }
 
   @Override
+  public dev.gpucore.spi.PeerOps peer() {
+    return peer;
+  }
+
+  @Override
   public void close() {
+    peer.close();
     for (DeviceState d : devices) {
       d.close();
     }
