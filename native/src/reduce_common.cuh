@@ -304,7 +304,7 @@ __device__ __forceinline__ void accumulate(typename R::S& s, const T* __restrict
     size_t head = mx ? (size_t)(N - mx) : 0;
     if (head > n) head = n;
     const size_t nv = (n - head) / N;
-    if (g < head) R::add(s, x[g], kTwo ? y[g] : T(0), base + (long long)g);
+    for (size_t h = g; h < head; h += G) R::add(s, x[h], kTwo ? y[h] : T(0), base + (long long)h);
     const V* xv = reinterpret_cast<const V*>(x + head);
     const V* yv = reinterpret_cast<const V*>(kTwo ? y + head : x + head);
     size_t i = g;
@@ -333,8 +333,8 @@ __device__ __forceinline__ void accumulate(typename R::S& s, const T* __restrict
       for (int e = 0; e < N; e++)
         R::add(s, Vec<T>::get(a, e), kTwo ? Vec<T>::get(b, e) : T(0), at + e);
     }
-    const size_t t0 = head + nv * N;
-    if (g < n - t0) R::add(s, x[t0 + g], kTwo ? y[t0 + g] : T(0), base + (long long)(t0 + g));
+    for (size_t t = head + nv * N + g; t < n; t += G)
+      R::add(s, x[t], kTwo ? y[t] : T(0), base + (long long)t);
   } else {
     size_t i = g;
 #pragma unroll 1

@@ -2,15 +2,85 @@ package dev.gpucore.spi;
 
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.reduce.Accumulation;
+import dev.gpucore.reduce.Matrix;
+import dev.gpucore.reduce.ReduceOp;
 
 /**
- * Reductions a backend provides. Arguments arrive checked by {@link dev.gpucore.reduce.Reduce}.
- * A backend without GPUs throws {@link UnsupportedOperationException} from the device methods.
+ * Reductions a backend provides, with the semantics written down on
+ * {@link dev.gpucore.reduce.Reduce}. Arguments arrive checked by {@code Reduce}: ranges inside
+ * their arrays, matching element types and devices, {@code y} non-null exactly for
+ * {@link ReduceOp#DOT}, empty ranges only for operations defined on them, outputs of the right
+ * type and length. Host operands are {@code float[]}, {@code double[]} or
+ * {@link dev.gpucore.memory.HostArray} (both operands of one kind and type); offsets and counts
+ * are in elements.
+ *
+ * <p>The CPU backend implements the host methods and the GPU backend the device ones; the others
+ * throw {@link UnsupportedOperationException}, as the defaults here do. The two {@code sum}
+ * methods of the first version of this interface remain, as defaults that delegate to the
+ * general methods ({@link dev.gpucore.reduce.Reduce}'s fp64-accumulated sums go through them).
  */
 public interface ReduceOps {
-  /** Sum of {@code count} floats of a Java array from {@code offset}, accumulated in double. */
-  double sum(float[] x, int offset, int count);
+  /** Sum of {@code count} floats of a Java array from {@code offset}, accumulated in fp64. */
+  default double sum(float[] x, int offset, int count) {
+    return reduceHost(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count);
+  }
 
-  /** Deterministic sum of {@code count} elements from {@code offset}, brought to the host. */
-  double sum(DeviceArray x, long offset, long count, GpuStream stream);
+  /**
+   * Deterministic sum of {@code count} device elements from {@code offset} (fp32 accumulated in
+   * fp64), brought to the host.
+   */
+  default double sum(DeviceArray x, long offset, long count, GpuStream stream) {
+    return reduceDevice(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count, stream);
+  }
+
+  /**
+   * Whole-range reduction of host data; an index result (ARGMIN, ARGMAX) is returned as an exact
+   * double.
+   */
+  default double reduceHost(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, long count) {
+    throw new UnsupportedOperationException(
+        "host reductions are not supported by this backend");
+  }
+
+  /**
+   * Per-row ({@code perRow}) or per-column reduction of a host matrix into {@code out}: a
+   * {@code double[]} for Java-array operands, a {@code HostArray} (FLOAT32 or FLOAT64) for host
+   * arrays; indices are written as exact doubles.
+   */
+  default void reduceHostMatrix(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, Matrix shape, boolean perRow, Object out, long outOffset) {
+    throw new UnsupportedOperationException(
+        "host reductions are not supported by this backend");
+  }
+
+  /**
+   * Whole-range reduction of device data, brought to the host: queued on {@code stream} (an
+   * internal one when null) and waited for.
+   */
+  default double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, GpuStream stream) {
+    throw new UnsupportedOperationException(
+        "device reductions are not supported by this backend");
+  }
+
+  /**
+   * Whole-range reduction of device data into {@code out[outOffset]} (same device; FLOAT32 or
+   * FLOAT64, indices as exact doubles), queued on {@code stream}; with a null stream, on an
+   * internal one and waited for.
+   */
+  default void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, DeviceArray out, long outOffset, GpuStream stream) {
+    throw new UnsupportedOperationException(
+        "device reductions are not supported by this backend");
+  }
+
+  /** Per-row or per-column reduction of a device matrix into {@code out}, as above. */
+  default void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, Matrix shape, boolean perRow, DeviceArray out, long outOffset,
+      GpuStream stream) {
+    throw new UnsupportedOperationException(
+        "device reductions are not supported by this backend");
+  }
 }

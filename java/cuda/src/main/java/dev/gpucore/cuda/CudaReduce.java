@@ -2,13 +2,20 @@ package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
+import dev.gpucore.cuda.bindings.ReduceNative;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.reduce.Accumulation;
+import dev.gpucore.reduce.Matrix;
+import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.spi.ReduceOps;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
 
-/** Reductions on the GPU: gpucore's own kernels (native/src). */
+/**
+ * Reductions on the GPU: gpucore's own kernels (native/src/reduce*.cu) through
+ * {@link ReduceNative}. A call is one kernel launch on the stream's own workspace; a result for
+ * the host is written by the kernel straight into the stream's pinned result slot, so the
+ * synchronous path is launch, stream synchronize, read: no copy launch, nothing allocated.
+ */
 final class CudaReduce implements ReduceOps {
   private final CudaBackend backend;
 
@@ -16,33 +23,145 @@ final class CudaReduce implements ReduceOps {
     this.backend = backend;
   }
 
+  /** Loaded on first use, after the backend itself loaded libgpucore. */
+  private static final class Lib {
+    static final long WORKSPACE_BYTES;
+
+    static {
+      ReduceNative.load();
+      WORKSPACE_BYTES = ReduceNative.gc_reduce_workspace_bytes();
+    }
+  }
+
+  static int code(ReduceOp op) {
+    switch (op) {
+      case SUM:
+        return ReduceNative.GC_REDUCE_SUM;
+      case MEAN:
+        return ReduceNative.GC_REDUCE_MEAN;
+      case MIN:
+        return ReduceNative.GC_REDUCE_MIN;
+      case MAX:
+        return ReduceNative.GC_REDUCE_MAX;
+      case ARGMIN:
+        return ReduceNative.GC_REDUCE_ARGMIN;
+      case ARGMAX:
+        return ReduceNative.GC_REDUCE_ARGMAX;
+      case NORM2:
+        return ReduceNative.GC_REDUCE_NORM2;
+      case DOT:
+        return ReduceNative.GC_REDUCE_DOT;
+      default:
+        throw new IllegalArgumentException(String.valueOf(op));
+    }
+  }
+
+  static int type(DType t) {
+    return t == DType.FLOAT32 ? ReduceNative.GC_TYPE_F32 : ReduceNative.GC_TYPE_F64;
+  }
+
+  static int acc(Accumulation a) {
+    return a == Accumulation.INPUT ? ReduceNative.GC_ACC_INPUT : ReduceNative.GC_ACC_F64;
+  }
+
+  private static long at(DeviceArray a, long offset) {
+    return a == null ? 0 : a.address() + offset * a.dtype().bytes();
+  }
+
   @Override
-  public double sum(float[] x, int offset, int count) {
+  public double reduceHost(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, long count) {
     throw new UnsupportedOperationException("host-array reductions go through the CPU backend");
   }
 
   @Override
-  public double sum(DeviceArray x, long offset, long count, GpuStream stream) {
+  public void reduceHostMatrix(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, Matrix shape, boolean perRow, Object out, long outOffset) {
+    throw new UnsupportedOperationException("host-array reductions go through the CPU backend");
+  }
+
+  @Override
+  public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, GpuStream stream) {
+    long wsBytes = Lib.WORKSPACE_BYTES;
     DeviceState dev = backend.device(x.device());
     dev.enter();
     CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
     try {
-      long ws = s.workspace();
-      long out = s.resultDevice();
-      long addr = x.address() + offset * x.dtype().bytes();
-      int st = x.dtype() == DType.FLOAT32
-          ? GpuCoreNative.gc_sum_f32(addr, count, out, ws, s.handle())
-          : GpuCoreNative.gc_sum_f64(addr, count, out, ws, s.handle());
-      s.check(st, "gc_sum");
-      s.check(GpuCoreNative.gc_memcpy_async(s.resultSlot(), out, x.dtype().bytes(),
-          CudaStream.D2H, s.handle()), "cudaMemcpyAsync(result)");
-      s.synchronize();
-      return x.dtype() == DType.FLOAT32
-          ? new FloatPointer(Native.at(s.resultSlot())).get()
-          : new DoublePointer(Native.at(s.resultSlot())).get();
+      long slot = s.resultSlot();
+      long h = s.handle();
+      int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+          at(y, yOffset), count, slot, ReduceNative.GC_TYPE_F64, s.workspace(), wsBytes, h);
+      if (st != 0) {
+        s.check(st, "gc_reduce(" + op + ")");
+      }
+      st = GpuCoreNative.gc_stream_sync(h);
+      if (st != 0) {
+        s.check(st, "cudaStreamSynchronize(gc_reduce " + op + ")");
+      }
+      return ReduceNative.gc_reduce_read_f64(slot);
     } finally {
       if (stream == null) {
-        backend.device(x.device()).release(s);
+        dev.release(s);
+      }
+    }
+  }
+
+  @Override
+  public void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, DeviceArray out, long outOffset,
+      GpuStream stream) {
+    long wsBytes = Lib.WORKSPACE_BYTES;
+    DeviceState dev = backend.device(x.device());
+    dev.enter();
+    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    try {
+      int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+          at(y, yOffset), count, at(out, outOffset), type(out.dtype()), s.workspace(), wsBytes,
+          s.handle());
+      if (st != 0) {
+        s.check(st, "gc_reduce(" + op + ")");
+      }
+      if (stream == null) {
+        s.synchronize();
+      }
+    } finally {
+      if (stream == null) {
+        dev.release(s);
+      }
+    }
+  }
+
+  @Override
+  public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, Matrix shape, boolean perRow, DeviceArray out,
+      long outOffset, GpuStream stream) {
+    long wsBytes = Lib.WORKSPACE_BYTES;
+    // gc_reduce_rows / _cols take a row-major matrix: a column-major one is its transpose
+    boolean rowMajor = shape.layout() == Matrix.Layout.ROW_MAJOR;
+    long rows = rowMajor ? shape.rows() : shape.cols();
+    long cols = rowMajor ? shape.cols() : shape.rows();
+    boolean contiguous = perRow == rowMajor;
+    DeviceState dev = backend.device(x.device());
+    dev.enter();
+    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    try {
+      int st = contiguous
+          ? ReduceNative.gc_reduce_rows(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+              at(y, yOffset), rows, cols, shape.ld(), at(out, outOffset), type(out.dtype()),
+              s.workspace(), wsBytes, s.handle())
+          : ReduceNative.gc_reduce_cols(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+              at(y, yOffset), rows, cols, shape.ld(), at(out, outOffset), type(out.dtype()),
+              s.workspace(), wsBytes, s.handle());
+      if (st != 0) {
+        s.check(st, (contiguous ? "gc_reduce_rows(" : "gc_reduce_cols(") + op + ")");
+      }
+      if (stream == null) {
+        s.synchronize();
+      }
+    } finally {
+      if (stream == null) {
+        dev.release(s);
       }
     }
   }
