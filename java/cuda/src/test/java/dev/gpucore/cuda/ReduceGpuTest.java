@@ -135,7 +135,10 @@ class ReduceGpuTest {
       abs += Math.abs(op == ReduceOp.DOT ? x[i] * y[i] : x[i]);
     }
     double u = fp32Acc ? 0x1p-24 : 0x1p-53;
-    double b = Math.max(1, n - 1) * u * abs;
+    // n - 1 roundings of the additions, plus (dot) one per product, plus (fp32 accumulation)
+    // the result's own rounding to fp32
+    double b = (op == ReduceOp.DOT ? n : Math.max(1, n - 1)) * u * abs
+        + (fp32Acc ? u * Math.abs(want) : 0);
     if (op == ReduceOp.MEAN) {
       b = b / n + u * Math.abs(want);
     }
