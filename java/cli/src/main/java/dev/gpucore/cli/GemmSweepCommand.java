@@ -263,14 +263,6 @@ final class GemmSweepCommand implements Callable<Integer> {
     return (System.nanoTime() - t0) / 1e6;
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   private static double median(List<Double> x) {
     List<Double> s = new ArrayList<>(x);
     s.sort(null);
