@@ -1,5 +1,6 @@
 package dev.gpucore.cli;
 
+import dev.gpucore.cli.bench.JsonText;
 import dev.gpucore.GpuCore;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
@@ -69,7 +70,7 @@ final class DevicesCommand implements Callable<Integer> {
       reason = core.noGpuReason();
     }
     if (json) {
-      out.println(Json.write(toJson(d, reason)));
+      out.println(JsonText.write(toJson(d, reason)));
     } else if (!d.hasGpu()) {
       out.println("No GPU visible: " + reason);
       for (String n : d.notes()) {

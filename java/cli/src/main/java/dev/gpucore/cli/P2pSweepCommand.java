@@ -1,5 +1,6 @@
 package dev.gpucore.cli;
 
+import dev.gpucore.cli.bench.JsonText;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
@@ -98,7 +99,7 @@ final class P2pSweepCommand implements Callable<Integer> {
           Map<String, Object> m = new LinkedHashMap<>();
           m.put("gpu_visible", false);
           m.put("no_gpu_reason", core.noGpuReason());
-          out.println(Json.write(m));
+          out.println(JsonText.write(m));
         } else {
           out.println("No GPU visible: " + core.noGpuReason());
         }
@@ -240,7 +241,7 @@ final class P2pSweepCommand implements Callable<Integer> {
         Map<String, Object> targets = targets(big, latOn, n, peers);
         res.put("targets", targets);
         if (json) {
-          out.println(Json.write(res));
+          out.println(JsonText.write(res));
         } else {
           if (big != null) {
             printBig(out, big, peers);

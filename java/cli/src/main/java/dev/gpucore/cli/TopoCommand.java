@@ -1,5 +1,6 @@
 package dev.gpucore.cli;
 
+import dev.gpucore.cli.bench.JsonText;
 import dev.gpucore.GpuCore;
 import dev.gpucore.p2p.PeerLink;
 import dev.gpucore.p2p.Topology;
@@ -39,7 +40,7 @@ final class TopoCommand implements Callable<Integer> {
           Map<String, Object> m = new LinkedHashMap<>();
           m.put("gpu_visible", false);
           m.put("no_gpu_reason", core.noGpuReason());
-          out.println(Json.write(m));
+          out.println(JsonText.write(m));
         } else {
           out.println("No GPU visible: " + core.noGpuReason());
         }
@@ -58,7 +59,7 @@ final class TopoCommand implements Callable<Integer> {
         }
       }
       if (json) {
-        out.println(Json.write(toJson(t, paths, core.peer().config().enabled())));
+        out.println(JsonText.write(toJson(t, paths, core.peer().config().enabled())));
       } else {
         text(out, t, paths);
       }
