@@ -95,15 +95,7 @@ final class P2pSweepCommand implements Callable<Integer> {
     Map<String, Object> res = new LinkedHashMap<>();
     try (GpuCore core = GpuCore.open()) {
       if (!core.hasGpu()) {
-        if (json) {
-          Map<String, Object> m = new LinkedHashMap<>();
-          m.put("gpu_visible", false);
-          m.put("no_gpu_reason", core.noGpuReason());
-          out.println(JsonText.write(m));
-        } else {
-          out.println("No GPU visible: " + core.noGpuReason());
-        }
-        out.flush();
+        NoGpu.print(out, core, json);
         return 0;
       }
       int[] devs = devices(core);

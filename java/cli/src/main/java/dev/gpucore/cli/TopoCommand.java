@@ -36,15 +36,7 @@ final class TopoCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     try (GpuCore core = GpuCore.open()) {
       if (!core.hasGpu()) {
-        if (json) {
-          Map<String, Object> m = new LinkedHashMap<>();
-          m.put("gpu_visible", false);
-          m.put("no_gpu_reason", core.noGpuReason());
-          out.println(JsonText.write(m));
-        } else {
-          out.println("No GPU visible: " + core.noGpuReason());
-        }
-        out.flush();
+        NoGpu.print(out, core, json);
         return 0;
       }
       Topology t = core.peer().topology();

@@ -133,7 +133,7 @@ final class CudaBackend implements GpuBackend {
 
   @Override
   public GpuStream createStream(int device) {
-    return CudaStream.create(devices[device], devices[device].staging(), false);
+    return CudaStream.create(devices[device], devices[device].staging());
   }
 
   @Override

@@ -86,7 +86,7 @@ final class CudaStream extends GpuStream {
     res.plans = ltPlans;
   }
 
-  static CudaStream create(DeviceState dev, StagingConfig cfg, boolean internal) {
+  static CudaStream create(DeviceState dev, StagingConfig cfg) {
     dev.enter();
     long[] out = new long[1];
     CudaErrors.check(GpuCoreNative.gc_stream_create(out), "cudaStreamCreate", dev);

@@ -51,7 +51,7 @@ final class DeviceState {
     if (s != null) {
       return s;
     }
-    s = CudaStream.create(this, staging, true);
+    s = CudaStream.create(this, staging);
     synchronized (all) {
       all.add(s);
     }
