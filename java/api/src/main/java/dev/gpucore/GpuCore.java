@@ -129,6 +129,20 @@ public final class GpuCore implements AutoCloseable {
     return new GpuCore(config, cpu, gpu, reason);
   }
 
+  /**
+   * A core over backends the caller built: for backend implementations, fault drills and
+   * tests that stand in a simulated GPU. {@link #open()} is the way for applications.
+   *
+   * @param gpu the GPU backend, or null for a CPU-only core
+   * @param noGpuReason why there is no GPU (used when {@code gpu} is null)
+   */
+  public static GpuCore of(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
+    Check.notNull(config, "config");
+    Check.notNull(cpu, "cpu");
+    return new GpuCore(config, cpu, gpu, gpu != null ? ""
+        : noGpuReason == null || noGpuReason.isBlank() ? "no GPU backend was given" : noGpuReason);
+  }
+
   /** The configuration in force. */
   public Config config() {
     return config;

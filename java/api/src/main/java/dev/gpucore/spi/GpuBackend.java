@@ -12,6 +12,15 @@ public interface GpuBackend extends Backend {
   /** Creates a stream on device {@code device}. */
   GpuStream createStream(int device);
 
+  /**
+   * Why device {@code device} is unusable (a sticky error poisoned its context), or null while
+   * it is healthy. The router stops sending work to a faulted device; {@code gpucore doctor}
+   * reports it.
+   */
+  default String faulted(int device) {
+    return null;
+  }
+
   /** Copies between GPUs and their topology; backends without them throw. */
   default PeerOps peer() {
     throw new dev.gpucore.GpuCoreException.DeviceUnavailable(

@@ -93,6 +93,11 @@ final class CudaBackend implements GpuBackend {
     return gemmPanelBytes;
   }
 
+  @Override
+  public String faulted(int device) {
+    return devices[device].faulted();
+  }
+
   DeviceState device(int index) {
     return devices[index];
   }
