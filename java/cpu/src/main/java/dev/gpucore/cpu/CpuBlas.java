@@ -144,14 +144,17 @@ final class CpuBlas implements BlasOps {
     long extA = extent(call.spanA(), call.strideA(), call.batch());
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
-    boolean single = call.batch() == 1;
+    // the Java arrays themselves go to OpenBLAS only when all three can (one GEMM, offsets 0,
+    // small): the call below takes either three arrays or three pointers
+    boolean allDirect = call.batch() == 1 && direct(call.a(), extA) && direct(call.b(), extB)
+        && direct(call.c(), extC);
     // C's scratch need not be filled first when beta = 0 and C's extent has no gaps (every
     // element of it is written); otherwise the gaps must come back unchanged
     boolean cDense = call.ldc() == call.n()
         && (call.batch() == 1 || call.strideC() == call.spanC());
-    try (Buf a = Buf.of(this, call.a(), extA, f64, false, single, true);
-        Buf b = Buf.of(this, call.b(), extB, f64, false, single, true);
-        Buf c = Buf.of(this, call.c(), extC, f64, true, single, call.beta() != 0 || !cDense)) {
+    try (Buf a = Buf.of(this, call.a(), extA, f64, false, allDirect, true);
+        Buf b = Buf.of(this, call.b(), extB, f64, false, allDirect, true);
+        Buf c = Buf.of(this, call.c(), extC, f64, true, allDirect, call.beta() != 0 || !cDense)) {
       int ta = call.transA() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       int tb = call.transB() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       for (int i = 0; i < call.batch(); i++) {
@@ -180,6 +183,11 @@ final class CpuBlas implements BlasOps {
       }
       c.writeBack();
     }
+  }
+
+  private static boolean direct(Operand o, long extent) {
+    return o.offset() == 0 && extent <= DIRECT_MAX
+        && (o.storage() instanceof float[] || o.storage() instanceof double[]);
   }
 
   private static long extent(long span, long stride, int batch) {
