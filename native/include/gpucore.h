@@ -101,6 +101,14 @@ gc_status gc_host_copy_out(void* dst_base, size_t dst_offset, const void* src, s
 /* Memory information of the current device. */
 gc_status gc_mem_info(size_t* free_bytes, size_t* total_bytes);
 
+/*
+ * Fault drill: launches a kernel that stores through an invalid device address on the current
+ * device and waits for it. Returns the resulting (sticky) status, cudaErrorIllegalAddress (700)
+ * on current GPUs, after which the process's context on that device is unusable. Only for
+ * tests and `gpucore doctor`-style drills run in a throw-away child process.
+ */
+gc_status gc_drill_illegal_address(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,8 +1,10 @@
-// Small BLAS helpers the cuBLAS calls need around them.
+// Small BLAS helpers the cuBLAS calls need around them, and the fault drill.
 #include "gpucore.h"
 #include "internal.h"
 
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -58,4 +60,18 @@ extern "C" gc_status gc_fill_u16(void* x, size_t n, unsigned short bits, void* s
   fill_u16_kernel<<<(unsigned)blocks, 256, 0, (cudaStream_t)stream>>>((unsigned short*)x, n,
                                                                       bits);
   return gc_check(cudaGetLastError(), "gc_fill_u16");
+}
+
+namespace {
+__global__ void store_through_bad_pointer(float* p) {
+  // an address in the first page, never mapped on the device
+  p[threadIdx.x] = 1.0f;
+}
+}  // namespace
+
+extern "C" gc_status gc_drill_illegal_address(void) {
+  store_through_bad_pointer<<<1, 32>>>(reinterpret_cast<float*>(static_cast<uintptr_t>(0x100)));
+  cudaError_t launch = cudaGetLastError();
+  if (launch != cudaSuccess) return gc_check(launch, "gc_drill_illegal_address launch");
+  return gc_check(cudaDeviceSynchronize(), "gc_drill_illegal_address (cudaDeviceSynchronize)");
 }

@@ -44,10 +44,11 @@ public final class GpuCore implements AutoCloseable {
     this.cpu = cpu;
     this.gpu = gpu;
     this.noGpuReason = noGpuReason;
-    int gpus = gpu == null || !hasUsable(gpu) ? 0
-        : dev.gpucore.blas.Router.gpuList(config.settings(), gpu.discovery().devices().size()).size();
+    List<Integer> gpus = gpu == null || !hasUsable(gpu) ? List.of()
+        : dev.gpucore.blas.Router.gpuList(config.settings(), gpu.discovery().devices().size());
     this.blas = new Blas(this, new dev.gpucore.blas.Router(config.settings(), gpus,
-        gpu == null ? null : gpu.discovery().devices().get(0), cpu.cpuThreads()));
+        i -> gpu.faulted(i), gpu == null ? null : gpu.discovery().devices().get(0),
+        cpu.cpuThreads()));
     this.reduce = new Reduce(this);
   }
 

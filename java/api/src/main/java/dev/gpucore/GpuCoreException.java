@@ -58,10 +58,26 @@ public class GpuCoreException extends RuntimeException {
    */
   public static class DeviceFaulted extends GpuCoreException {
     private static final long serialVersionUID = 1L;
+    private final boolean outputPartlyWritten;
 
     /** Creates the exception. */
     public DeviceFaulted(String message) {
+      this(message, false);
+    }
+
+    /**
+     * Creates the exception, saying whether the failed call had already written part of its
+     * output (then it is not rerun elsewhere when it also reads that output, as a GEMM with
+     * {@code beta != 0} does).
+     */
+    public DeviceFaulted(String message, boolean outputPartlyWritten) {
       super(message);
+      this.outputPartlyWritten = outputPartlyWritten;
+    }
+
+    /** Whether part of the call's output had been written when the fault struck. */
+    public boolean outputPartlyWritten() {
+      return outputPartlyWritten;
     }
   }
 }

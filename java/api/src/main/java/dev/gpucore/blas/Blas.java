@@ -17,6 +17,14 @@ import dev.gpucore.memory.GpuStream;
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
  * {@link #explain} says which and why.
  *
+ * <p>Failures of a host-operand call on the GPU: out of device memory is retried with tiles
+ * 1/4 and then 1/16 of {@code gpucore.gemm.panelMiB} (nothing of C is written before the
+ * device memory is in hand), then the call runs on the CPU if {@code gpucore.gemm.fallback}
+ * allows (default) or throws {@link GpuCoreException.OutOfMemory}; a sticky fault marks the
+ * GPU faulted, the router sends no more work to it, and the call is rerun on the CPU unless it
+ * had already written part of a C that it also reads ({@code beta != 0}), in which case the
+ * {@link GpuCoreException.DeviceFaulted} is thrown.
+ *
  * <p>Every argument is checked here, before any native call, and a rejected call leaves C
  * untouched: sizes and strides non-negative, leading dimensions at least the stored row (or
  * column) length, every operand large enough for its matrices (all index arithmetic in 64 bits),
@@ -61,18 +69,43 @@ public final class Blas {
     }
     Router.Decision d = router.decide(call);
     if (d.gpu()) {
-      try {
-        core.gpu().blas().gemm(call);
-        return;
-      } catch (GpuCoreException.OutOfMemory | GpuCoreException.DeviceFaulted e) {
-        if (!router.fallbackToCpu()) {
-          throw e;
+      GpuCoreException failure = null;
+      for (int div = 1; div <= MAX_TILE_DIVISOR; div *= TILE_SHRINK) {
+        try {
+          core.gpu().blas().gemm(call, div);
+          if (div > 1) {
+            router.record(call, "ran on the GPU with tiles 1/" + div
+                + " of gpucore.gemm.panelMiB after running out of device memory");
+          }
+          return;
+        } catch (GpuCoreException.OutOfMemory e) {
+          // nothing of C was written: try again with smaller tiles
+          failure = div * TILE_SHRINK > MAX_TILE_DIVISOR ? new GpuCoreException.OutOfMemory(
+              e.getMessage() + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)")
+              : e;
+        } catch (GpuCoreException.DeviceFaulted e) {
+          if (e.outputPartlyWritten() && call.beta() != 0) {
+            throw e; // C = beta*C + ... cannot be redone from a half-written C
+          }
+          failure = e;
+          break;
+        } catch (GpuCoreException.DeviceUnavailable e) {
+          failure = e; // every configured GPU faulted since the decision
+          break;
         }
-        router.record(call, "fell back to the CPU after: " + e.getMessage());
       }
+      if (!router.fallbackToCpu()) {
+        throw failure;
+      }
+      router.record(call, "fell back to the CPU after: " + failure.getMessage());
     }
     core.cpu().blas().gemm(call);
   }
+
+  /** Host GEMMs that run out of device memory are retried with tiles this much smaller... */
+  private static final int TILE_SHRINK = 4;
+  /** ...down to this fraction of the configured tile, then go to the CPU (if allowed). */
+  private static final int MAX_TILE_DIVISOR = 16;
 
   /** Where a call with these arguments would run, and why (arguments are checked). */
   public Router.Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c,

@@ -29,7 +29,8 @@ import java.util.Locale;
  *       {@code sgemm_batched}, {@code dgemm_batched} (like nvBLAS's per-routine disable)</td><td></td></tr>
  *   <tr><td>gpucore.gpu.list</td><td>GPUs for host GEMMs: {@code all} or indices {@code 0,1}</td><td>all</td></tr>
  *   <tr><td>gpucore.gemm.panelMiB</td><td>size of the row panels of A streamed to the GPU (tile size)</td><td>16</td></tr>
- *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory or faults</td><td>true</td></tr>
+ *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory (after retries with tiles
+ *       1/4 and 1/16 of panelMiB) or faults</td><td>true</td></tr>
  *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
  *   <tr><td>gpucore.log.file</td><td>append every decision to this file</td><td></td></tr>
  *   <tr><td>gpucore.gemm.cpuGflops, .gpuGflops, .busGBs, .overheadMs</td><td>override the model's
@@ -56,6 +57,8 @@ public final class Router {
   private final String route;
   private final List<String> disabled;
   private final int gpus;
+  private final int[] gpuIndices;
+  private final java.util.function.IntFunction<String> faulted;
   private final DeviceInfo gpu0;
   private final int cpuThreads;
   private final boolean fallback;
@@ -71,6 +74,18 @@ public final class Router {
    * {@code gpu0}, null without a GPU) and {@code cpuThreads} CPU threads.
    */
   public Router(Settings s, int gpus, DeviceInfo gpu0, int cpuThreads) {
+    this(s, java.util.stream.IntStream.range(0, gpus).boxed().toList(), i -> null, gpu0,
+        cpuThreads);
+  }
+
+  /**
+   * A router for the GPUs {@code gpuIndices} (from {@link #gpuList}), whose health is asked of
+   * {@code faulted} on every decision (a reason when the device is faulted, else null): a
+   * faulted GPU gets no more host GEMMs, and with none healthy they run on the CPU.
+   */
+  public Router(Settings s, List<Integer> gpuIndices, java.util.function.IntFunction<String> faulted,
+      DeviceInfo gpu0, int cpuThreads) {
+    int gpus = gpuIndices.size();
     this.route = s.get("gpucore.gemm.route", "auto").toLowerCase(Locale.ROOT);
     if (!List.of("auto", "cpu", "gpu").contains(route)) {
       throw new GpuCoreException.InvalidArgument(
@@ -90,6 +105,8 @@ public final class Router {
     }
     this.disabled = List.copyOf(dis);
     this.gpus = gpus;
+    this.gpuIndices = gpuIndices.stream().mapToInt(Integer::intValue).toArray();
+    this.faulted = faulted;
     this.gpu0 = gpu0;
     this.cpuThreads = Math.max(1, cpuThreads);
     this.fallback = s.getBoolean("gpucore.gemm.fallback", true);
@@ -177,9 +194,28 @@ public final class Router {
     return decision(call, true);
   }
 
+  /** GPUs for host GEMMs that are not faulted; {@code why[0]} gets a fault reason. */
+  private int healthy(String[] why) {
+    int n = 0;
+    for (int i : gpuIndices) {
+      String f = faulted.apply(i);
+      if (f == null) {
+        n++;
+      } else if (why[0] == null) {
+        why[0] = "GPU " + i + " is faulted (" + f + ")";
+      }
+    }
+    return n;
+  }
+
   private Decision decision(GemmCall call, boolean withReason) {
     if (gpus == 0) {
       return new Decision(false, 0, "no GPU is usable");
+    }
+    String[] sick = new String[1];
+    int gpus = healthy(sick);
+    if (gpus == 0) {
+      return new Decision(false, 0, "no healthy GPU: " + sick[0]);
     }
     String r = routine(call);
     if (disabled.contains(r)) {

@@ -10,4 +10,14 @@ public interface BlasOps {
    * synchronous).
    */
   void gemm(GemmCall call);
+
+  /**
+   * Runs a host-operand GEMM on the GPU with tiles {@code 1/tileDivisor} of the configured size
+   * (the API's retry after the device ran out of memory). A backend that throws
+   * {@link dev.gpucore.GpuCoreException.OutOfMemory} must do so before writing any of C.
+   * The default ignores the divisor.
+   */
+  default void gemm(GemmCall call, int tileDivisor) {
+    gemm(call);
+  }
 }

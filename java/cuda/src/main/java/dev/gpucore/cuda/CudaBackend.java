@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
@@ -48,9 +49,11 @@ final class CudaBackend implements GpuBackend {
       return t;
     });
     StagingConfig staging = StagingConfig.fromSystemProperties();
+    FaultPlan faults = FaultPlan.from(config.settings());
     this.devices = new DeviceState[discovery.devices().size()];
     for (int i = 0; i < devices.length; i++) {
-      devices[i] = new DeviceState(i, discovery.devices().get(i).cudaOrdinal(), staging);
+      devices[i] = new DeviceState(i, discovery.devices().get(i).cudaOrdinal(), staging,
+          faults);
     }
     this.peer = new CudaPeer(this, devices, config.settings());
     // room for an upload and a download staging at once (host GEMM pipelines)

@@ -7,6 +7,7 @@ import dev.gpucore.device.Discovery;
 import dev.gpucore.device.Visibility;
 import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
+import dev.gpucore.spi.FaultPlan;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.Loader;
 
@@ -54,6 +55,11 @@ public final class CudaBackendProvider implements BackendProvider {
 
   @Override
   public Backend open(Config config) {
+    FaultPlan faults = FaultPlan.from(config.settings());
+    if (faults.driverMismatch()) {
+      throw new GpuCoreException.DeviceUnavailable(
+          CudaErrors.explainDiscovery(FaultPlan.INSUFFICIENT_DRIVER) + " [" + faults.describe() + "]");
+    }
     String failure = load();
     if (!failure.isEmpty()) {
       throw new GpuCoreException.DeviceUnavailable(failure);

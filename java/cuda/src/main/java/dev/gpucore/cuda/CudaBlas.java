@@ -65,10 +65,15 @@ final class CudaBlas implements BlasOps {
 
   @Override
   public void gemm(GemmCall call) {
+    gemm(call, 1);
+  }
+
+  @Override
+  public void gemm(GemmCall call, int tileDivisor) {
     if (call.c().kind() == Operand.Kind.DEVICE) {
       deviceGemm(call);
     } else {
-      hostGemm(call);
+      hostGemm(call, Math.max(1, tileDivisor));
     }
   }
 
@@ -123,6 +128,9 @@ final class CudaBlas implements BlasOps {
 
   /** Queues {@code rows} rows of the row-major GEMM on {@code s} with device addresses. */
   private void enqueue(CudaStream s, GemmCall call, int rows, long a, long b, long c) {
+    if (s.dev.faults.stickyGemmNow()) {
+      s.dev.injectSticky(call.batch() == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx");
+    }
     boolean f64 = call.dtype() == DType.FLOAT64;
     DType ct = call.c().dtype();
     if (call.scaleOnly()) {
@@ -220,14 +228,19 @@ final class CudaBlas implements BlasOps {
   // ---------------------------------------------------------------- host operands
 
   /** Rows per panel for a host-operand GEMM: about {@code gpucore.gemm.panelMiB} of A. */
-  private int panelRows(GemmCall call) {
+  private int panelRows(GemmCall call, int tileDivisor) {
     long rowBytes = (long) Math.max(call.lda(), call.ldc()) * call.dtype().bytes();
-    long panel = backend.gemmPanelBytes() / Math.max(1, rowBytes);
-    panel = Math.max(64, Math.min(call.m(), panel));
+    long panel = backend.gemmPanelBytes() / tileDivisor / Math.max(1, rowBytes);
+    panel = Math.max(Math.max(1, 64 / tileDivisor), Math.min(call.m(), panel));
     return (int) panel;
   }
 
-  private void hostGemm(GemmCall call) {
+  /**
+   * A host-operand GEMM. Every device's buffers are taken before any work starts, so that an
+   * out-of-memory leaves C untouched (the API then retries with a larger {@code tileDivisor});
+   * a fault after part of C came down is reported as such.
+   */
+  private void hostGemm(GemmCall call, int tileDivisor) {
     List<DeviceState> devices = backend.gemmDevices();
     if (devices.isEmpty()) {
       throw new GpuCoreException.DeviceUnavailable("no healthy GPU is configured for host GEMM");
@@ -238,7 +251,7 @@ final class CudaBlas implements BlasOps {
     boolean panels = !call.transA() && call.batch() == 1 && !call.scaleOnly();
     List<Job> jobs = new ArrayList<>();
     if (panels) {
-      int rows = panelRows(call);
+      int rows = panelRows(call, tileDivisor);
       for (int r0 = 0; r0 < call.m(); r0 += rows) {
         jobs.add(new Job(0, r0, Math.min(rows, call.m() - r0)));
       }
@@ -247,21 +260,47 @@ final class CudaBlas implements BlasOps {
         jobs.add(new Job(i, 0, call.m()));
       }
     }
-    int nd = Math.min(devices.size(), jobs.size());
-    if (nd <= 1) {
-      new DevicePipeline(devices.get(0), call, jobs, panels).run();
-      return;
-    }
-    List<Future<?>> futures = new ArrayList<>();
+    int nd = Math.max(1, Math.min(devices.size(), jobs.size()));
+    java.util.concurrent.atomic.AtomicBoolean written = new java.util.concurrent.atomic.AtomicBoolean();
+    List<DevicePipeline> pipes = new ArrayList<>();
     for (int d = 0; d < nd; d++) {
       List<Job> mine = new ArrayList<>();
       for (int j = d; j < jobs.size(); j += nd) {
         mine.add(jobs.get(j));
       }
-      DevicePipeline p = new DevicePipeline(devices.get(d), call, mine, panels);
-      futures.add(backend.workers().submit(p::run));
+      pipes.add(new DevicePipeline(devices.get(d), call, mine, panels, written));
     }
-    waitAll(futures);
+    try {
+      for (DevicePipeline p : pipes) {
+        p.prepare();
+      }
+    } catch (RuntimeException e) {
+      for (DevicePipeline p : pipes) {
+        p.release();
+      }
+      throw e;
+    }
+    try {
+      if (nd == 1) {
+        pipes.get(0).run();
+        return;
+      }
+      List<Future<?>> futures = new ArrayList<>();
+      for (DevicePipeline p : pipes) {
+        futures.add(backend.workers().submit(p::run));
+      }
+      waitAll(futures);
+    } catch (GpuCoreException.DeviceFaulted e) {
+      if (written.get() && !e.outputPartlyWritten()) {
+        throw new GpuCoreException.DeviceFaulted(e.getMessage()
+            + "; part of C had already been written", true);
+      }
+      throw e;
+    } finally {
+      for (DevicePipeline p : pipes) {
+        p.release();
+      }
+    }
   }
 
   static void waitAll(List<Future<?>> futures) {
@@ -301,13 +340,73 @@ final class CudaBlas implements BlasOps {
     final List<Job> jobs;
     final boolean panels;
     final int eb;
+    final java.util.concurrent.atomic.AtomicBoolean written;
+    private final List<Long> owned = new ArrayList<>();
+    private CudaStream up;
+    private CudaStream down;
+    private CudaStream compute;
+    private final long[] events = new long[2];
+    private long bDev;
+    private final long[] aDev = new long[2];
+    private final long[] cDev = new long[2];
+    private boolean released;
 
-    DevicePipeline(DeviceState dev, GemmCall call, List<Job> jobs, boolean panels) {
+    DevicePipeline(DeviceState dev, GemmCall call, List<Job> jobs, boolean panels,
+        java.util.concurrent.atomic.AtomicBoolean written) {
       this.dev = dev;
       this.call = call;
       this.jobs = jobs;
       this.panels = panels;
       this.eb = call.dtype().bytes();
+      this.written = written;
+    }
+
+    /** Takes the streams, device buffers and events (on the calling thread). */
+    void prepare() {
+      dev.enter();
+      int maxRows = 0;
+      for (Job j : jobs) {
+        maxRows = Math.max(maxRows, j.rows());
+      }
+      long aElems = panels ? GemmCall.spanOf(maxRows, call.aCols(), call.lda()) : call.spanA();
+      long cElems = GemmCall.spanOf(maxRows, call.n(), call.ldc());
+      up = dev.acquire();
+      down = dev.acquire();
+      compute = dev.acquire();
+      bDev = alloc(call.spanB(), owned);
+      aDev[0] = alloc(aElems, owned);
+      aDev[1] = alloc(aElems, owned);
+      cDev[0] = alloc(cElems, owned);
+      cDev[1] = alloc(cElems, owned);
+      long[] out = new long[1];
+      for (int i = 0; i < 2; i++) {
+        up.check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
+        events[i] = out[0];
+      }
+    }
+
+    /** Gives everything back (once; safe after a failed or partial prepare). */
+    void release() {
+      if (released) {
+        return;
+      }
+      released = true;
+      if (compute != null) {
+        GpuCoreNative.gc_stream_sync(compute.handle());
+      }
+      for (long e : events) {
+        if (e != 0) {
+          GpuCoreNative.gc_event_destroy(e);
+        }
+      }
+      for (long p : owned) {
+        dev.releaseScratch(p);
+      }
+      for (CudaStream s : new CudaStream[] {compute, down, up}) {
+        if (s != null) {
+          dev.release(s);
+        }
+      }
     }
 
     private long alloc(long elems, List<Long> owned) {
@@ -316,29 +415,11 @@ final class CudaBlas implements BlasOps {
       return a;
     }
 
+    /** Runs the jobs; {@link #prepare} must have succeeded. */
     @Override
     public void run() {
       dev.enter();
-      int maxRows = 0;
-      for (Job j : jobs) {
-        maxRows = Math.max(maxRows, j.rows());
-      }
-      long aElems = panels ? GemmCall.spanOf(maxRows, call.aCols(), call.lda()) : call.spanA();
-      long cElems = GemmCall.spanOf(maxRows, call.n(), call.ldc());
-      List<Long> owned = new ArrayList<>();
-      CudaStream up = dev.acquire();
-      CudaStream down = dev.acquire();
-      CudaStream compute = dev.acquire();
-      long[] events = new long[2];
-      try {
-        long bDev = alloc(call.spanB(), owned);
-        long[] aDev = {alloc(aElems, owned), alloc(aElems, owned)};
-        long[] cDev = {alloc(cElems, owned), alloc(cElems, owned)};
-        long[] out = new long[1];
-        for (int i = 0; i < 2; i++) {
-          up.check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
-          events[i] = out[0];
-        }
+      {
         Semaphore[] free = {new Semaphore(1), new Semaphore(1)};
         BlockingQueue<Object> queue = new ArrayBlockingQueue<>(jobs.size() + 1);
         Object done = new Object();
@@ -354,6 +435,7 @@ final class CudaBlas implements BlasOps {
             int slot = k++ & 1;
             try {
               down.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
+              written.set(true);
               downloadC(down, j, cDev[slot]);
             } finally {
               free[slot].release();
@@ -418,17 +500,6 @@ final class CudaBlas implements BlasOps {
         if (failure != null) {
           throw failure;
         }
-      } finally {
-        GpuCoreNative.gc_stream_sync(compute.handle());
-        for (long e : events) {
-          GpuCoreNative.gc_event_destroy(e);
-        }
-        for (long p : owned) {
-          dev.releaseScratch(p);
-        }
-        dev.release(compute);
-        dev.release(down);
-        dev.release(up);
       }
     }
 

@@ -23,14 +23,16 @@ final class CudaDeviceArray extends DeviceArray {
     dev.enter();
     long bytes = length * dtype.bytes();
     long[] out = new long[1];
-    int s = GpuCoreNative.gc_malloc(out, bytes);
+    boolean injected = dev.faults.failAlloc(bytes);
+    int s = injected ? CudaErrors.MEMORY_ALLOCATION : GpuCoreNative.gc_malloc(out, bytes);
     if (s == CudaErrors.MEMORY_ALLOCATION) {
       long[] free = new long[1];
       long[] total = new long[1];
       GpuCoreNative.gc_mem_info(free, total);
       throw new dev.gpucore.GpuCoreException.OutOfMemory("cudaMalloc of " + bytes
           + " bytes failed on device " + dev.index + ": cudaErrorMemoryAllocation (2); "
-          + free[0] + " of " + total[0] + " bytes free");
+          + free[0] + " of " + total[0] + " bytes free"
+          + (injected ? " [" + dev.faults.describe() + "]" : ""));
     }
     CudaErrors.check(s, "cudaMalloc(" + bytes + " bytes)", dev);
     return new CudaDeviceArray(backend, dev, dtype, length, out[0]);

@@ -86,6 +86,9 @@ final class CudaReduce implements ReduceOps {
     long wsBytes = Lib.WORKSPACE_BYTES;
     DeviceState dev = backend.device(x.device());
     dev.enter();
+    if (dev.faults.stickyReduceNow()) {
+      dev.injectSticky("gc_reduce(" + op + ")");
+    }
     CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
     try {
       long slot = s.resultSlot();
@@ -114,6 +117,9 @@ final class CudaReduce implements ReduceOps {
     long wsBytes = Lib.WORKSPACE_BYTES;
     DeviceState dev = backend.device(x.device());
     dev.enter();
+    if (dev.faults.stickyReduceNow()) {
+      dev.injectSticky("gc_reduce(" + op + ")");
+    }
     CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
     try {
       int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
@@ -144,6 +150,9 @@ final class CudaReduce implements ReduceOps {
     boolean contiguous = perRow == rowMajor;
     DeviceState dev = backend.device(x.device());
     dev.enter();
+    if (dev.faults.stickyReduceNow()) {
+      dev.injectSticky("gc_reduce(" + op + ")");
+    }
     CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
     try {
       int st = contiguous

@@ -2,6 +2,7 @@ package dev.gpucore.cuda;
 
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
+import dev.gpucore.spi.FaultPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -17,11 +18,13 @@ final class DeviceState {
   private final ConcurrentLinkedQueue<CudaStream> idle = new ConcurrentLinkedQueue<>();
   private final List<CudaStream> all = new ArrayList<>();
   private final StagingConfig staging;
+  final FaultPlan faults;
 
-  DeviceState(int index, int ordinal, StagingConfig staging) {
+  DeviceState(int index, int ordinal, StagingConfig staging, FaultPlan faults) {
     this.index = index;
     this.ordinal = ordinal;
     this.staging = staging;
+    this.faults = faults;
   }
 
   void markFaulted(String why) {
@@ -33,6 +36,18 @@ final class DeviceState {
   /** Why the device is unusable, or null. */
   String faulted() {
     return faulted;
+  }
+
+  /**
+   * Reports a planned sticky fault ({@code gpucore.fault}) for {@code op} the way a real one
+   * is reported: the device is marked faulted and the exception thrown.
+   */
+  void injectSticky(String op) {
+    String msg = op + " failed on device " + index + " (CUDA ordinal " + ordinal
+        + "): cudaErrorIllegalAddress (" + FaultPlan.ILLEGAL_ADDRESS + ") [" + faults.describe()
+        + "]";
+    markFaulted(msg);
+    throw new GpuCoreException.DeviceFaulted(msg);
   }
 
   /** Makes this device current on the calling thread, after checking it is not faulted. */
@@ -92,6 +107,11 @@ final class DeviceState {
         scratchSizes.put(addr, e.getKey());
         return addr;
       }
+    }
+    if (faults.failScratch(size)) {
+      trimScratch(0); // what a real out-of-memory does first
+      throw new GpuCoreException.OutOfMemory("cudaMalloc(" + size + " bytes of scratch) failed"
+          + " on device " + index + ": cudaErrorMemoryAllocation (2) [" + faults.describe() + "]");
     }
     long[] out = new long[1];
     int st = GpuCoreNative.gc_malloc(out, size);

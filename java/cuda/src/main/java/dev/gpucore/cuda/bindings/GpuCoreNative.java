@@ -47,6 +47,9 @@ public final class GpuCoreNative {
 
   public static native int gc_set_device(int ordinal);
 
+  /** Fault drill: a kernel storing through a bad address; returns the sticky status (700). */
+  public static native int gc_drill_illegal_address();
+
   public static native int gc_device_info(int ordinal, int[] ints,
       @Cast("size_t*") long[] totalMem, @Cast("char*") byte[] name, int nameLen,
       @Cast("char*") byte[] uuid, int uuidLen, @Cast("char*") byte[] busId, int busIdLen);
