@@ -1,6 +1,5 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
@@ -9,6 +8,7 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
+import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.Config;
@@ -99,6 +99,21 @@ final class CudaBackend implements GpuBackend {
   @Override
   public String faulted(int device) {
     return devices[device].faulted();
+  }
+
+  /**
+   * Fault drill: provokes a real sticky fault (a kernel storing through a bad address) on
+   * {@code device} and returns the exception it became; the device is then marked faulted and
+   * this process's context on it is lost. For drills in a throw-away process only.
+   */
+  GpuCoreException drillIllegalAddress(int device) {
+    DeviceState d = devices[device];
+    d.enter();
+    int st = GpuCoreNative.gc_drill_illegal_address();
+    if (st == 0) {
+      return new GpuCoreException("the fault drill on device " + device + " raised no error");
+    }
+    return CudaErrors.error(st, "fault drill (kernel storing through a bad address)", d);
   }
 
   DeviceState device(int index) {
