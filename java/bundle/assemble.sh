@@ -65,6 +65,7 @@ cat > "$out/bin/run-tests" <<'SH'
 #!/usr/bin/env bash
 # Runs the whole gpucore test suite with the bundle's JRE and the JUnit console launcher.
 #   --require-gpu   fail (instead of skip) every GPU test when no GPU is visible
+#   --sanitizer     running under compute-sanitizer: skip the few largest sizes (too slow there)
 #   other arguments go to the launcher (e.g. --select-class dev.gpucore.cuda.MathGpuTest)
 # Exit code: 0 when every test passed, 1 otherwise. Reports: $GPUCORE_REPORTS (default ./test-reports).
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,6 +74,7 @@ args=()
 for a in "$@"; do
   case "$a" in
     --require-gpu) props+=("-Dgpucore.requireGpu=true") ;;
+    --sanitizer) props+=("-Dgpucore.test.sanitizer=true") ;;
     *) args+=("$a") ;;
   esac
 done

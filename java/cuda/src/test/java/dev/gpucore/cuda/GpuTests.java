@@ -15,6 +15,19 @@ final class GpuTests {
 
   static final boolean REQUIRE = Boolean.getBoolean("gpucore.requireGpu");
 
+  /**
+   * Set ({@code -Dgpucore.test.sanitizer=true}, {@code bin/run-tests --sanitizer}) when the suite
+   * runs under compute-sanitizer, whose tools slow kernels 10-1000 times: the largest sizes of
+   * a few tests are then skipped, with that reason; every kernel still runs at smaller sizes.
+   */
+  static final boolean SANITIZER = Boolean.getBoolean("gpucore.test.sanitizer");
+
+  /** Skips a case of more than 2^20 + 1 elements under compute-sanitizer. */
+  static void skipLargeUnderSanitizer(long elements) {
+    assumeTrue(!SANITIZER || elements <= (1 << 20) + 1,
+        elements + " elements: too slow under compute-sanitizer (smaller cases cover the kernel)");
+  }
+
   /** Opens a core and checks that it has a GPU. Close the core when done. */
   static GpuCore openGpu() {
     GpuCore core = GpuCore.open();

@@ -57,6 +57,7 @@ class MemoryGpuTest {
   @ValueSource(ints = {1, 2, 31, 1023, (1 << 20) + 1, (2 << 20) - 1, (2 << 20) + 1, 7 * (1 << 20) + 5,
       25_000_003})
   void floatRoundTripThroughStaging(int n) {
+    GpuTests.skipLargeUnderSanitizer(n);
     long dev0 = NativeMemory.liveBytes(NativeMemory.Kind.DEVICE);
     float[] src = randomFloats(n, SEED + n);
     try (DeviceArray d = core.allocate(0, DType.FLOAT32, n + 8L)) {
