@@ -223,17 +223,21 @@ final class GemmSweepCommand implements Callable<Integer> {
         gpu.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, cg, n);
         check(ref, cg, n);
       }
-      // repetitions interleave the three routes, so each sees the same conditions
+      // rounds interleave the three routes, so each sees the same conditions; each sample is
+      // a loop of back-to-back calls long enough (>= 25 ms) that timer and wake-up noise vanish
+      int rc = reps(cpu, n, a, b, ref);
+      int rg = gpu.hasGpu() ? reps(gpu, n, a, b, cg) : 0;
+      int ra = reps(auto, n, a, b, ca);
       List<Double> lc = new ArrayList<>();
       List<Double> lg = new ArrayList<>();
       List<Double> la = new ArrayList<>();
       long budget = System.nanoTime() + 30_000_000_000L;
       for (int i = 0; i < 7 && (i < 1 || System.nanoTime() < budget); i++) {
-        lc.add(once(cpu, n, a, b, ref));
+        lc.add(sample(cpu, n, a, b, ref, rc));
         if (gpu.hasGpu()) {
-          lg.add(once(gpu, n, a, b, cg));
+          lg.add(sample(gpu, n, a, b, cg, rg));
         }
-        la.add(once(auto, n, a, b, ca));
+        la.add(sample(auto, n, a, b, ca, ra));
       }
       double tCpu = median(lc);
       double tGpu = lg.isEmpty() ? Double.NaN : median(lg);
@@ -251,16 +255,27 @@ final class GemmSweepCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * One timed call, right after an untimed one of the same route: each route is measured in
-   * the steady state of back-to-back calls (OpenBLAS's threads awake, GPU lanes warm), not
-   * in whatever state the previous route left behind.
-   */
-  private static double once(GpuCore core, int n, float[] a, float[] b, float[] c) {
+  /** Calls per sample for about 25 ms, from one warm call's time (at most 5000). */
+  private static int reps(GpuCore core, int n, float[] a, float[] b, float[] c) {
     core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
     long t0 = System.nanoTime();
     core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
-    return (System.nanoTime() - t0) / 1e6;
+    double t = Math.max(1e-6, (System.nanoTime() - t0) / 1e9);
+    return (int) Math.max(1, Math.min(5000, Math.ceil(0.025 / t)));
+  }
+
+  /**
+   * Milliseconds per call over {@code reps} back-to-back calls, after an untimed one: each
+   * route is measured in the steady state of back-to-back calls (OpenBLAS's threads awake, GPU
+   * lanes warm), not in whatever state the previous route left behind.
+   */
+  private static double sample(GpuCore core, int n, float[] a, float[] b, float[] c, int reps) {
+    core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
+    long t0 = System.nanoTime();
+    for (int i = 0; i < reps; i++) {
+      core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
+    }
+    return (System.nanoTime() - t0) / 1e6 / reps;
   }
 
   private static double median(List<Double> x) {
