@@ -144,14 +144,17 @@ final class CpuBlas implements BlasOps {
     long extA = extent(call.spanA(), call.strideA(), call.batch());
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
-    boolean single = call.batch() == 1;
+    // Java arrays go to OpenBLAS directly only when all three can: the calls below take either
+    // three arrays or three pointers (an array with a pointer would pass a null array)
+    boolean direct = call.batch() == 1 && direct(call.a(), extA) && direct(call.b(), extB)
+        && direct(call.c(), extC);
     // C's scratch need not be filled first when beta = 0 and C's extent has no gaps (every
     // element of it is written); otherwise the gaps must come back unchanged
     boolean cDense = call.ldc() == call.n()
         && (call.batch() == 1 || call.strideC() == call.spanC());
-    try (Buf a = Buf.of(this, call.a(), extA, f64, false, single, true);
-        Buf b = Buf.of(this, call.b(), extB, f64, false, single, true);
-        Buf c = Buf.of(this, call.c(), extC, f64, true, single, call.beta() != 0 || !cDense)) {
+    try (Buf a = Buf.of(this, call.a(), extA, f64, false, direct, true);
+        Buf b = Buf.of(this, call.b(), extB, f64, false, direct, true);
+        Buf c = Buf.of(this, call.c(), extC, f64, true, direct, call.beta() != 0 || !cDense)) {
       int ta = call.transA() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       int tb = call.transB() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       for (int i = 0; i < call.batch(); i++) {
@@ -182,6 +185,12 @@ final class CpuBlas implements BlasOps {
     }
   }
 
+  /** Whether OpenBLAS can take this operand's Java array itself (offset 0, small). */
+  private static boolean direct(Operand o, long extent) {
+    return o.offset() == 0 && extent <= DIRECT_MAX
+        && (o.storage() instanceof float[] || o.storage() instanceof double[]);
+  }
+
   private static long extent(long span, long stride, int batch) {
     return span == 0 ? 0 : stride * (batch - 1L) + span;
   }
@@ -202,19 +211,18 @@ final class CpuBlas implements BlasOps {
     CpuBlas owner;
 
     static Buf of(CpuBlas owner, Operand o, long extent, boolean f64, boolean out,
-        boolean single, boolean copyIn) {
+        boolean direct, boolean copyIn) {
       Buf b = new Buf();
       b.owner = owner;
-      boolean small = extent <= DIRECT_MAX;
       b.src = o;
       b.extent = extent;
       b.out = out;
       Object s = o.storage();
       if (s instanceof HostArray h) {
         b.base = at(h.address() + o.offset() * (f64 ? 8 : 4));
-      } else if (o.offset() == 0 && single && small && s instanceof float[] fa) {
+      } else if (direct && s instanceof float[] fa) {
         b.f = fa;
-      } else if (o.offset() == 0 && single && small && s instanceof double[] da) {
+      } else if (direct && s instanceof double[] da) {
         b.d = da;
       } else {
         Pointer p = owner.takeScratch(Math.max(1, extent) * (f64 ? 8 : 4));
