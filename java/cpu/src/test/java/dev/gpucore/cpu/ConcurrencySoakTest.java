@@ -398,7 +398,7 @@ class ConcurrencySoakTest {
     }
   }
 
-  /** Reductions of host arrays (pageable here): ranges, dots, per row and column into a host array. */
+  /** Reductions of host arrays (pageable here): ranges, dots, per row and column. */
   static void reduceHost(GpuCore core, SplittableRandom r, String what) {
     boolean f32 = r.nextBoolean();
     DType t = f32 ? DType.FLOAT32 : DType.FLOAT64;

@@ -113,8 +113,8 @@ final class Soak {
     }
     if (!failures.isEmpty()) {
       Throwable first = failures.get(0);
-      AssertionError e = new AssertionError(name + ": " + failures.size() + " thread(s) failed; first: "
-          + first.getMessage(), first.getCause() != null ? first.getCause() : first);
+      AssertionError e = new AssertionError(name + ": " + failures.size()
+          + " thread(s) failed; first: " + first.getMessage(), first.getCause() != null ? first.getCause() : first);
       for (int i = 1; i < Math.min(failures.size(), 8); i++) {
         e.addSuppressed(failures.get(i));
       }

@@ -231,8 +231,8 @@ final class SoakCases {
     @Override
     public String toString() {
       return dtype + " " + layout + " ta=" + ta + " tb=" + tb + " m=" + m + " n=" + n + " k=" + k
-          + " lda=" + lda + " ldb=" + ldb + " ldc=" + ldc + " batch=" + batch + " strides=" + strideA
-          + "/" + strideB + "/" + strideC + " alpha=" + alpha + " beta=" + beta + " offsets="
+          + " lda=" + lda + " ldb=" + ldb + " ldc=" + ldc + " batch=" + batch + " strides="
+          + strideA          + "/" + strideB + "/" + strideC + " alpha=" + alpha + " beta=" + beta + " offsets="
           + offA + "/" + offB + "/" + offC;
     }
   }
@@ -331,7 +331,8 @@ final class SoakCases {
       }
     }
     return switch (op) {
-      case SUM, DOT -> new double[] {sum, 2 * (count + 2) * u * abs + outU * Math.abs(sum) + 1e-300};
+      case SUM, DOT -> new double[] {sum,
+          2 * (count + 2) * u * abs + outU * Math.abs(sum) + 1e-300};
       case MEAN -> {
         double mean = sum / count;
         yield new double[] {mean, (2 * (count + 2) * u * abs) / count
