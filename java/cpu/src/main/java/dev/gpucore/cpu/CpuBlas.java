@@ -185,6 +185,7 @@ final class CpuBlas implements BlasOps {
     }
   }
 
+  /** Whether OpenBLAS can take this operand's Java array itself (offset 0, small). */
   private static boolean direct(Operand o, long extent) {
     return o.offset() == 0 && extent <= DIRECT_MAX
         && (o.storage() instanceof float[] || o.storage() instanceof double[]);

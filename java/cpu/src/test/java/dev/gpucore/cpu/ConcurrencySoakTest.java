@@ -1,0 +1,553 @@
+package dev.gpucore.cpu;
+
+import static dev.gpucore.cpu.SoakCases.operand;
+import static dev.gpucore.cpu.SoakCases.put;
+import static dev.gpucore.cpu.SoakCases.read;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.Config;
+import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Gemm;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Router;
+import dev.gpucore.cpu.SoakCases.GemmCase;
+import dev.gpucore.memory.HostArray;
+import dev.gpucore.memory.NativeMemory;
+import dev.gpucore.reduce.Accumulation;
+import dev.gpucore.reduce.Matrix;
+import dev.gpucore.reduce.ReduceOp;
+import java.time.Duration;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Many threads on one CPU core at once: 16 threads x 1000 mixed operations (GEMMs on Java
+ * arrays and host arrays with random shapes, layouts, transposes, views and batches;
+ * reductions of every kind; host-array allocation, copies and close; router explanations;
+ * rejected calls), each checked against a float64 reference with fresh random data and
+ * poisoned outputs; a deadline turns a deadlock into a failure with a thread dump; the live
+ * native counts come back to where they started. A second run interrupts the threads while
+ * they work, and before calls, and checks that every call still completes correctly (gpucore
+ * calls are not interruptible: the work finishes and the interrupt flag stays set), that no
+ * interrupt is swallowed, and that the core serves right answers afterwards.
+ */
+class ConcurrencySoakTest {
+  static final long SEED = Long.getLong("gpucore.soak.seed", System.nanoTime());
+  static final int THREADS = 16;
+  static final int OPS = Integer.getInteger("gpucore.soak.ops", 1000);
+  static final Duration DEADLINE = Duration.ofSeconds(Long.getLong("gpucore.soak.deadlineS", 180));
+  static final int MAX_DIM = 64;
+
+  /** Operation kinds, by weight out of 100 (the rest: rare kinds, see {@link #op}). */
+  enum Kind { SGEMM, DGEMM, GEMM, REDUCE_JAVA, REDUCE_HOST, HOST_ARRAY, EXPLAIN, REJECTED,
+    NO_GPU, LARGE_GEMM }
+
+  final LongAdder[] done = new LongAdder[Kind.values().length];
+
+  {
+    for (int i = 0; i < done.length; i++) {
+      done[i] = new LongAdder();
+    }
+  }
+
+  static GpuCore openCpu() {
+    return GpuCore.open(new Config(Config.Backend.CPU, 0));
+  }
+
+  @Test
+  void sixteenThreadsOfMixedOperationsOnOneCoreGetRightResultsAndReleaseEverything() {
+    Soak.Counts before = Soak.Counts.now();
+    long t0 = System.nanoTime();
+    try (GpuCore core = openCpu()) {
+      Soak.run("soak", THREADS, DEADLINE, t -> {
+        SplittableRandom r = new SplittableRandom(SEED * 1_000_003 + t);
+        for (int i = 0; i < OPS; i++) {
+          op(core, r, "seed " + SEED + " thread " + t + " op " + i, false);
+        }
+      });
+    }
+    double s = (System.nanoTime() - t0) / 1e9;
+    Soak.Counts after = Soak.Counts.now();
+    System.out.printf(java.util.Locale.ROOT,
+        "cpu soak: %d ops (%d threads x %d), %.1f s, %s; native before [%s] after [%s]%n",
+        total(), THREADS, OPS, s, mix(), before, after);
+    assertEquals(THREADS * (long) OPS, total(), "every operation ran");
+    assertTrue(after.sameAs(before, NativeMemory.Kind.values()),
+        "native counts back to where they started: before [" + before + "] after [" + after + "]");
+    assertEquals(before.leaks(), after.leaks(), "nothing left to the garbage collector");
+  }
+
+  @Test
+  void interruptedThreadsGetCompletedCallsKeepTheirFlagAndLeaveTheCoreWorking() {
+    Soak.Counts before = Soak.Counts.now();
+    int ops = Math.max(50, OPS / 2);
+    Soak.Interrupts[] ins = new Soak.Interrupts[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+      ins[t] = new Soak.Interrupts();
+    }
+    LongAdder flaggedCalls = new LongAdder();
+    long t0 = System.nanoTime();
+    long chaosSent;
+    try (GpuCore core = openCpu();
+        Soak.Chaos chaos = new Soak.Chaos(ins, 200, SEED ^ 0x5eed)) {
+      Soak.run("interrupted", THREADS, DEADLINE, t -> {
+        Soak.Interrupts in = ins[t];
+        in.bind();
+        SplittableRandom r = new SplittableRandom(SEED * 7_000_003 + t);
+        try {
+          for (int i = 0; i < ops; i++) {
+            if (r.nextInt(10) == 0) {
+              in.interruptSelf(); // interrupted before the call
+            }
+            if (Soak.Interrupts.flagged()) {
+              flaggedCalls.increment();
+            }
+            op(core, r, "seed " + SEED + " thread " + t + " op " + i + " (interrupts)", true);
+            in.observe();
+          }
+        } finally {
+          chaos.workerDone(in);
+        }
+        chaos.awaitStopped(in);
+        in.assertNoneLost();
+      });
+      chaosSent = chaos.interrupts();
+      // the same core, after all that, on fresh threads and this one
+      Soak.run("after-interrupts", THREADS, DEADLINE, t -> {
+        SplittableRandom r = new SplittableRandom(SEED * 9_000_011 + t);
+        for (int i = 0; i < 50; i++) {
+          op(core, r, "seed " + SEED + " thread " + t + " op " + i + " (after interrupts)", false);
+        }
+      });
+      SplittableRandom r = new SplittableRandom(SEED);
+      for (int i = 0; i < 20; i++) {
+        op(core, r, "seed " + SEED + " main thread op " + i, false);
+      }
+    }
+    long sent = 0;
+    for (Soak.Interrupts in : ins) {
+      sent += in.sent();
+    }
+    Soak.Counts after = Soak.Counts.now();
+    System.out.printf(java.util.Locale.ROOT,
+        "cpu interrupt soak: %d ops, %d interrupts (%d from another thread), %d calls made with"
+            + " the flag set, %.1f s; native before [%s] after [%s]%n",
+        total(), sent, chaosSent, flaggedCalls.sum(), (System.nanoTime() - t0) / 1e9, before,
+        after);
+    assertTrue(flaggedCalls.sum() > 0, "some calls were made with the interrupt flag set");
+    assertTrue(after.sameAs(before, NativeMemory.Kind.values()),
+        "native counts back to where they started: before [" + before + "] after [" + after + "]");
+    assertEquals(before.leaks(), after.leaks(), "nothing left to the garbage collector");
+  }
+
+  long total() {
+    long n = 0;
+    for (LongAdder a : done) {
+      n += a.sum();
+    }
+    return n;
+  }
+
+  String mix() {
+    StringBuilder sb = new StringBuilder();
+    for (Kind k : Kind.values()) {
+      sb.append(k.name().toLowerCase(java.util.Locale.ROOT)).append('=')
+          .append(done[k.ordinal()].sum()).append(' ');
+    }
+    return sb.toString().trim();
+  }
+
+  /** One random operation, checked; {@code what} names it in failures. */
+  void op(GpuCore core, SplittableRandom r, String what, boolean interrupts) {
+    int p = r.nextInt(1000);
+    Kind k;
+    if (p < 150) {
+      k = Kind.SGEMM;
+    } else if (p < 250) {
+      k = Kind.DGEMM;
+    } else if (p < 500) {
+      k = Kind.GEMM;
+    } else if (p < 700) {
+      k = Kind.REDUCE_JAVA;
+    } else if (p < 820) {
+      k = Kind.REDUCE_HOST;
+    } else if (p < 900) {
+      k = Kind.HOST_ARRAY;
+    } else if (p < 940) {
+      k = Kind.EXPLAIN;
+    } else if (p < 970) {
+      k = Kind.REJECTED;
+    } else if (p < 985) {
+      k = Kind.NO_GPU;
+    } else {
+      k = Kind.LARGE_GEMM; // 1.5 % (more with interrupts: its parallel copies wait on a pool)
+    }
+    if (interrupts && r.nextInt(20) == 0) {
+      k = Kind.LARGE_GEMM;
+    }
+    String w = what + " " + k;
+    switch (k) {
+      case SGEMM -> classicGemm(core, r, DType.FLOAT32, w);
+      case DGEMM -> classicGemm(core, r, DType.FLOAT64, w);
+      case GEMM -> generalGemm(core, r, w);
+      case REDUCE_JAVA -> reduceJava(core, r, w);
+      case REDUCE_HOST -> reduceHost(core, r, w);
+      case HOST_ARRAY -> hostArray(core, r, w);
+      case EXPLAIN -> explain(core, r, w);
+      case REJECTED -> rejected(core, r, w);
+      case NO_GPU -> noGpu(core, r, w);
+      case LARGE_GEMM -> largeGemm(core, r, w);
+      default -> throw new IllegalStateException();
+    }
+    done[k.ordinal()].increment();
+  }
+
+  /** blas().sgemm / dgemm on Java arrays (row-major, offsets 0, padded leading dimensions). */
+  static void classicGemm(GpuCore core, SplittableRandom r, DType t, String what) {
+    GemmCase g = new GemmCase(r, t, true, MAX_DIM);
+    if (t == DType.FLOAT32) {
+      float[] a = SoakCases.floats(g.a);
+      float[] b = SoakCases.floats(g.b);
+      float[] c = SoakCases.floats(g.c0);
+      core.blas().sgemm(g.ta, g.tb, g.m, g.n, g.k, (float) g.alpha, a, g.lda, b, g.ldb,
+          (float) g.beta, c, g.ldc);
+      g.check(SoakCases.doubles(c), what);
+      GemmCase.checkUnchanged(g.a, SoakCases.doubles(a), what + " A");
+      GemmCase.checkUnchanged(g.b, SoakCases.doubles(b), what + " B");
+    } else {
+      double[] a = g.a.clone();
+      double[] b = g.b.clone();
+      double[] c = g.c0.clone();
+      core.blas().dgemm(g.ta, g.tb, g.m, g.n, g.k, g.alpha, a, g.lda, b, g.ldb, g.beta, c, g.ldc);
+      g.check(c, what);
+      GemmCase.checkUnchanged(g.a, a, what + " A");
+      GemmCase.checkUnchanged(g.b, b, what + " B");
+    }
+  }
+
+  /** Storage for one operand: a Java array, or a host array (closed by the caller). */
+  static Object store(GpuCore core, SplittableRandom r, double[] mirror, DType t) {
+    if (r.nextInt(3) == 0) {
+      HostArray h = core.allocateHost(t, mirror.length, r.nextBoolean());
+      put(h, mirror);
+      return h;
+    }
+    return t == DType.FLOAT32 ? SoakCases.floats(mirror) : mirror.clone();
+  }
+
+  static void close(Object... storage) {
+    for (Object s : storage) {
+      if (s instanceof HostArray h) {
+        h.close();
+      }
+    }
+  }
+
+  /** blas().gemm with layouts, views, batches, Java arrays and host arrays mixed. */
+  static void generalGemm(GpuCore core, SplittableRandom r, String what) {
+    DType t = r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64;
+    GemmCase g = new GemmCase(r, t, false, MAX_DIM);
+    Object a = store(core, r, g.a, t);
+    Object b = store(core, r, g.b, t);
+    Object c = store(core, r, g.c0, t);
+    try {
+      core.blas().gemm(g.gemm(), operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
+          operand(c, g.offC), g.ldc);
+      g.check(read(c), what);
+      GemmCase.checkUnchanged(g.a, read(a), what + " A");
+      GemmCase.checkUnchanged(g.b, read(b), what + " B");
+    } finally {
+      close(a, b, c);
+    }
+  }
+
+  /**
+   * A GEMM whose A is large enough that the CPU backend copies it to scratch in parallel parts
+   * (a fork-join pool the calling thread waits on), with a small result.
+   */
+  static void largeGemm(GpuCore core, SplittableRandom r, String what) {
+    int m = 1024 + r.nextInt(512);
+    int k = 512 + r.nextInt(64);
+    int n = 1 + r.nextInt(3);
+    boolean f32 = r.nextBoolean();
+    double[] a = SoakCases.vector(r, m * k, f32);
+    double[] b = SoakCases.vector(r, k * n, f32);
+    double[] ref = new double[m * n];
+    double[] bound = new double[m * n];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        double abs = 0;
+        for (int p = 0; p < k; p++) {
+          double x = a[i * k + p] * b[p * n + j];
+          s += x;
+          abs += Math.abs(x);
+        }
+        ref[i * n + j] = s;
+        bound[i * n + j] = 2 * (k + 3) * (f32 ? 0x1p-24 : 0x1p-53) * abs;
+      }
+    }
+    double[] c;
+    if (f32) {
+      float[] cf = new float[m * n];
+      java.util.Arrays.fill(cf, Float.NaN);
+      core.blas().sgemm(false, false, m, n, k, 1f, SoakCases.floats(a), k, SoakCases.floats(b), n,
+          0f, cf, n);
+      c = SoakCases.doubles(cf);
+    } else {
+      c = new double[m * n];
+      java.util.Arrays.fill(c, Double.NaN);
+      core.blas().dgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
+    }
+    for (int i = 0; i < c.length; i++) {
+      if (!(Math.abs(c[i] - ref[i]) <= bound[i])) {
+        throw new AssertionError(what + ": m=" + m + " n=" + n + " k=" + k + " f32=" + f32
+            + " element " + i + " is " + c[i] + ", expected " + ref[i] + " within " + bound[i]);
+      }
+    }
+  }
+
+  /** Reductions of Java arrays: whole ranges, dots, per row and per column. */
+  static void reduceJava(GpuCore core, SplittableRandom r, String what) {
+    boolean f32 = r.nextBoolean();
+    Accumulation acc = r.nextBoolean() ? Accumulation.FP64 : Accumulation.INPUT;
+    boolean f32Acc = SoakCases.f32Acc(f32, acc);
+    if (r.nextBoolean()) {
+      int count = 1 + r.nextInt(r.nextBoolean() ? 64 : 4096);
+      int xo = r.nextInt(8);
+      int yo = r.nextInt(8);
+      double[] x = SoakCases.vector(r, xo + count + r.nextInt(3), f32);
+      double[] y = SoakCases.vector(r, yo + count + r.nextInt(3), f32);
+      boolean dot = r.nextInt(8) == 0;
+      ReduceOp op = dot ? ReduceOp.DOT
+          : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
+      double got;
+      if (dot) {
+        got = f32 ? core.reduce().dot(SoakCases.floats(x), xo, SoakCases.floats(y), yo, count, acc)
+            : core.reduce().dot(x, xo, y, yo, count);
+      } else {
+        got = f32 ? core.reduce().reduce(op, SoakCases.floats(x), xo, count, acc)
+            : core.reduce().reduce(op, x, xo, count);
+      }
+      SoakCases.checkValue(what + " " + op + " f32=" + f32 + " " + acc + " n=" + count, got,
+          SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
+      return;
+    }
+    Matrix shape = SoakCases.matrix(r, MAX_DIM);
+    boolean perRow = r.nextBoolean();
+    boolean dot = r.nextInt(8) == 0;
+    ReduceOp op = dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
+    int xo = r.nextInt(8);
+    int yo = r.nextInt(8);
+    double[] x = SoakCases.matrixData(r, shape, xo, f32);
+    double[] y = SoakCases.matrixData(r, shape, yo, f32);
+    int outputs = (int) (perRow ? shape.rows() : shape.cols());
+    int oo = r.nextInt(4);
+    double[] out = new double[oo + outputs + r.nextInt(3)];
+    java.util.Arrays.fill(out, SoakCases.SENTINEL);
+    var red = core.reduce();
+    if (dot && f32) {
+      float[] fx = SoakCases.floats(x);
+      float[] fy = SoakCases.floats(y);
+      if (perRow) {
+        red.dotPerRow(fx, xo, fy, yo, shape, acc, out, oo);
+      } else {
+        red.dotPerColumn(fx, xo, fy, yo, shape, acc, out, oo);
+      }
+    } else if (dot) {
+      if (perRow) {
+        red.dotPerRow(x, xo, y, yo, shape, out, oo);
+      } else {
+        red.dotPerColumn(x, xo, y, yo, shape, out, oo);
+      }
+    } else if (f32) {
+      float[] fx = SoakCases.floats(x);
+      if (perRow) {
+        red.perRow(op, fx, xo, shape, acc, out, oo);
+      } else {
+        red.perColumn(op, fx, xo, shape, acc, out, oo);
+      }
+    } else if (perRow) {
+      red.perRow(op, x, xo, shape, out, oo);
+    } else {
+      red.perColumn(op, x, xo, shape, out, oo);
+    }
+    checkOutputs(what + " " + op + (perRow ? " per row " : " per column ") + shape + " f32="
+        + f32 + " " + acc, op, x, xo, y, yo, shape, perRow, f32Acc, false, out, oo, outputs);
+  }
+
+  static void checkOutputs(String what, ReduceOp op, double[] x, int xo, double[] y, int yo,
+      Matrix shape, boolean perRow, boolean f32Acc, boolean f32Out, double[] out, int oo,
+      int outputs) {
+    for (int o = 0; o < out.length; o++) {
+      if (o < oo || o >= oo + outputs) {
+        if (Double.compare(out[o], SoakCases.SENTINEL) != 0) {
+          throw new AssertionError(what + ": out[" + o + "] outside the outputs changed to "
+              + out[o]);
+        }
+      } else {
+        SoakCases.checkValue(what + " output " + (o - oo), out[o], SoakCases.matrixReference(op,
+            x, xo, y, yo, shape, perRow, o - oo, f32Acc, f32Out));
+      }
+    }
+  }
+
+  /** Reductions of host arrays (pageable here): ranges, dots, per row and column. */
+  static void reduceHost(GpuCore core, SplittableRandom r, String what) {
+    boolean f32 = r.nextBoolean();
+    DType t = f32 ? DType.FLOAT32 : DType.FLOAT64;
+    Accumulation acc = r.nextBoolean() ? Accumulation.FP64 : Accumulation.INPUT;
+    boolean f32Acc = SoakCases.f32Acc(f32, acc);
+    boolean dot = r.nextInt(8) == 0;
+    ReduceOp op = dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
+    boolean pinned = r.nextBoolean();
+    if (r.nextBoolean()) {
+      int count = 1 + r.nextInt(r.nextBoolean() ? 64 : 20000);
+      int xo = r.nextInt(8);
+      int yo = r.nextInt(8);
+      double[] x = SoakCases.vector(r, xo + count + r.nextInt(3), f32);
+      double[] y = SoakCases.vector(r, yo + count + r.nextInt(3), f32);
+      try (HostArray hx = core.allocateHost(t, x.length, pinned);
+          HostArray hy = core.allocateHost(t, y.length, pinned)) {
+        put(hx, x);
+        put(hy, y);
+        double got = dot ? core.reduce().dot(hx, xo, hy, yo, count, acc)
+            : core.reduce().reduce(op, hx, xo, count, acc);
+        SoakCases.checkValue(what + " " + op + " f32=" + f32 + " " + acc + " n=" + count, got,
+            SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
+      }
+      return;
+    }
+    Matrix shape = SoakCases.matrix(r, MAX_DIM);
+    boolean perRow = r.nextBoolean();
+    int xo = r.nextInt(8);
+    int yo = r.nextInt(8);
+    double[] x = SoakCases.matrixData(r, shape, xo, f32);
+    double[] y = SoakCases.matrixData(r, shape, yo, f32);
+    int outputs = (int) (perRow ? shape.rows() : shape.cols());
+    int oo = r.nextInt(4);
+    DType outType = op.isIndex() || r.nextBoolean() ? DType.FLOAT64 : DType.FLOAT32;
+    double[] out0 = new double[oo + outputs + r.nextInt(3)];
+    java.util.Arrays.fill(out0, SoakCases.SENTINEL);
+    try (HostArray hx = core.allocateHost(t, x.length, pinned);
+        HostArray hy = core.allocateHost(t, y.length, pinned);
+        HostArray ho = core.allocateHost(outType, out0.length, pinned)) {
+      put(hx, x);
+      put(hy, y);
+      put(ho, out0);
+      var red = core.reduce();
+      if (dot) {
+        if (perRow) {
+          red.dotPerRow(hx, xo, hy, yo, shape, acc, ho, oo);
+        } else {
+          red.dotPerColumn(hx, xo, hy, yo, shape, acc, ho, oo);
+        }
+      } else if (perRow) {
+        red.perRow(op, hx, xo, shape, acc, ho, oo);
+      } else {
+        red.perColumn(op, hx, xo, shape, acc, ho, oo);
+      }
+      checkOutputs(what + " " + op + (perRow ? " per row " : " per column ") + shape + " f32="
+              + f32 + " " + acc + " out " + outType, op, x, xo, y, yo, shape, perRow, f32Acc,
+          outType == DType.FLOAT32, read(ho), oo, outputs);
+    }
+  }
+
+  /** Host arrays: allocate, copy in and out at offsets, element access, close, use after close. */
+  static void hostArray(GpuCore core, SplittableRandom r, String what) {
+    boolean f32 = r.nextBoolean();
+    DType t = f32 ? DType.FLOAT32 : DType.FLOAT64;
+    int len = 1 + r.nextInt(r.nextInt(10) == 0 ? 200_000 : 2000);
+    HostArray h = core.allocateHost(t, len, r.nextBoolean());
+    try {
+      assertEquals(len, h.length(), what);
+      assertEquals((long) len * t.bytes(), h.byteSize(), what);
+      assertEquals(0.0, h.getDouble(r.nextInt(len)), what + ": a new host array is zeroed");
+      int off = r.nextInt(len);
+      int count = r.nextInt(len - off + 1);
+      int srcOff = r.nextInt(4);
+      double[] v = SoakCases.vector(r, srcOff + count, f32);
+      double[] back = new double[count];
+      if (f32) {
+        h.put(off, SoakCases.floats(v), srcOff, count);
+        float[] got = new float[count];
+        h.get(off, got, 0, count);
+        back = SoakCases.doubles(got);
+      } else {
+        h.put(off, v, srcOff, count);
+        h.get(off, back, 0, count);
+      }
+      for (int i = 0; i < count; i++) {
+        if (Double.compare(back[i], v[srcOff + i]) != 0) {
+          throw new AssertionError(what + ": element " + (off + i) + " read back " + back[i]
+              + ", wrote " + v[srcOff + i]);
+        }
+      }
+      int idx = r.nextInt(len);
+      double x = SoakCases.value(r, true);
+      h.setDouble(idx, x);
+      assertEquals(x, h.getDouble(idx), what + ": setDouble/getDouble");
+    } finally {
+      h.close();
+    }
+    assertTrue(h.isClosed(), what);
+    h.close(); // idempotent
+    assertThrows(GpuCoreException.InvalidArgument.class, () -> h.getDouble(0),
+        what + ": use after close is rejected");
+  }
+
+  /** The router's explanation for a host call: the CPU, since there is no GPU. */
+  static void explain(GpuCore core, SplittableRandom r, String what) {
+    GemmCase g = new GemmCase(r, r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64, false, MAX_DIM);
+    Object a = store(core, r, g.a, g.dtype);
+    Object b = store(core, r, g.b, g.dtype);
+    Object c = store(core, r, g.c0, g.dtype);
+    try {
+      Router.Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
+          operand(b, g.offB), g.ldb, operand(c, g.offC), g.ldc);
+      assertFalse(d.gpu(), what + ": " + d);
+      assertFalse(d.reason().isBlank(), what + ": a reason");
+      GemmCase.checkUnchanged(g.c0, read(c), what + ": explain does not run the call");
+    } finally {
+      close(a, b, c);
+    }
+  }
+
+  /** A call with a too small leading dimension: rejected, C untouched. */
+  static void rejected(GpuCore core, SplittableRandom r, String what) {
+    GemmCase g = new GemmCase(r, r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64, false, MAX_DIM);
+    Object a = store(core, r, g.a, g.dtype);
+    Object b = store(core, r, g.b, g.dtype);
+    Object c = store(core, r, g.c0, g.dtype);
+    try {
+      Gemm gemm = g.gemm();
+      int badLdc = (g.layout == dev.gpucore.blas.Layout.ROW_MAJOR ? g.n : g.m) - 1;
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(gemm, operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
+              operand(c, g.offC), badLdc), what);
+      assertTrue(e.getMessage().contains("ldc"), what + ": " + e.getMessage());
+      GemmCase.checkUnchanged(g.c0, read(c), what + ": a rejected call leaves C untouched");
+    } finally {
+      close(a, b, c);
+    }
+  }
+
+  /** GPU-only calls on a CPU core: DeviceUnavailable, naming why. */
+  static void noGpu(GpuCore core, SplittableRandom r, String what) {
+    GpuCoreException.DeviceUnavailable e = assertThrows(GpuCoreException.DeviceUnavailable.class,
+        () -> {
+          if (r.nextBoolean()) {
+            core.allocate(0, DType.FLOAT32, 16).close();
+          } else {
+            core.stream(0).close();
+          }
+        }, what);
+    assertTrue(e.getMessage().contains("No GPU visible"), what + ": " + e.getMessage());
+  }
+}
