@@ -175,9 +175,9 @@ public final class Router {
       LOG.log(System.Logger.Level.INFO, line);
     }
     if (logFile != null) {
-      try {
-        Files.writeString(logFile, line + System.lineSeparator(), StandardCharsets.UTF_8,
-            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      // a FileOutputStream, not a channel: an interrupted caller must still get its line
+      try (var out = new java.io.FileOutputStream(logFile.toFile(), true)) {
+        out.write((line + System.lineSeparator()).getBytes(StandardCharsets.UTF_8));
       } catch (IOException e) {
         throw new UncheckedIOException("gpucore.log.file " + logFile + ": " + e.getMessage(), e);
       }

@@ -35,18 +35,25 @@ public final class CudaBackendProvider implements BackendProvider {
   static String load() {
     synchronized (LOCK) {
       if (!loaded && loadFailure == null) {
-        try {
-          Loader.load(cudart.class);
-        } catch (Throwable t) {
-          loadFailure = LoadErrors.cudaRuntime(t);
-          return loadFailure;
-        }
-        try {
-          GpuCoreNative.load();
+        // on a thread of its own: an interrupt must not poison the one-time load
+        String failure = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-cuda-load", () -> {
+          try {
+            Loader.load(cudart.class);
+          } catch (Throwable t) {
+            return LoadErrors.cudaRuntime(t);
+          }
+          try {
+            GpuCoreNative.load();
+          } catch (Throwable t) {
+            return "gpucore's native library could not be loaded (" + LoadErrors.describe(t)
+                + ")";
+          }
+          return "";
+        });
+        if (failure.isEmpty()) {
           loaded = true;
-        } catch (Throwable t) {
-          loadFailure = "gpucore's native library could not be loaded ("
-              + LoadErrors.describe(t) + ")";
+        } else {
+          loadFailure = failure;
         }
       }
       return loaded ? "" : loadFailure;

@@ -6,6 +6,7 @@ import dev.gpucore.blas.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
+import dev.gpucore.spi.Uninterruptible;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import org.bytedeco.cuda.global.cublas;
@@ -49,12 +49,15 @@ final class CudaBlas implements BlasOps {
     }
     synchronized (this) {
       if (cublasFailure == null && !cublasLoaded) {
-        try {
-          Loader.load(cublas.class);
-          cublasLoaded = true;
-        } catch (Throwable t) {
-          cublasFailure = LoadErrors.describe(t);
-        }
+        cublasFailure = Uninterruptible.onOwnThread("gpucore-cublas-load", () -> {
+          try {
+            Loader.load(cublas.class);
+            return null;
+          } catch (Throwable t) {
+            return LoadErrors.describe(t);
+          }
+        });
+        cublasLoaded = cublasFailure == null;
       }
     }
     if (!cublasLoaded) {
@@ -303,21 +306,16 @@ final class CudaBlas implements BlasOps {
     }
   }
 
+  /**
+   * Waits for every worker, uninterruptibly (a call must not return while its workers still
+   * write C or hold its buffers; the interrupt flag is kept), and throws the first failure.
+   */
   static void waitAll(List<Future<?>> futures) {
     RuntimeException first = null;
     for (Future<?> f : futures) {
-      try {
-        f.get();
-      } catch (ExecutionException e) {
-        Throwable c = e.getCause();
-        if (first == null) {
-          first = c instanceof RuntimeException r ? r : new GpuCoreException("GEMM worker failed", c);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        if (first == null) {
-          first = new GpuCoreException("interrupted while waiting for a GEMM worker", e);
-        }
+      Throwable c = Uninterruptible.await(f);
+      if (c != null && first == null) {
+        first = c instanceof RuntimeException r ? r : new GpuCoreException("GEMM worker failed", c);
       }
     }
     if (first != null) {
@@ -423,23 +421,33 @@ final class CudaBlas implements BlasOps {
         Semaphore[] free = {new Semaphore(1), new Semaphore(1)};
         BlockingQueue<Object> queue = new ArrayBlockingQueue<>(jobs.size() + 1);
         Object done = new Object();
+        java.util.concurrent.atomic.AtomicBoolean downFailed =
+            new java.util.concurrent.atomic.AtomicBoolean();
         Future<?> downloader = backend.workers().submit(() -> {
-          dev.enter();
-          int k = 0;
-          while (true) {
-            Object o = queue.take();
-            if (o == done) {
-              return null;
+          try {
+            dev.enter();
+            int k = 0;
+            while (true) {
+              Object o = queue.take();
+              if (o == done) {
+                return null;
+              }
+              Job j = (Job) o;
+              int slot = k++ & 1;
+              try {
+                down.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
+                written.set(true);
+                downloadC(down, j, cDev[slot]);
+              } finally {
+                free[slot].release();
+              }
             }
-            Job j = (Job) o;
-            int slot = k++ & 1;
-            try {
-              down.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
-              written.set(true);
-              downloadC(down, j, cDev[slot]);
-            } finally {
-              free[slot].release();
-            }
+          } catch (Throwable t) {
+            // let the uploader run out instead of waiting for slots nobody will free
+            downFailed.set(true);
+            free[0].release(jobs.size() + 2);
+            free[1].release(jobs.size() + 2);
+            throw t;
           }
         });
         RuntimeException failure = null;
@@ -451,6 +459,9 @@ final class CudaBlas implements BlasOps {
           for (Job j : jobs) {
             int slot = k++ & 1;
             free[slot].acquireUninterruptibly();
+            if (downFailed.get()) {
+              break; // the downloader's failure is reported below
+            }
             long aFrom;
             if (call.scaleOnly()) {
               // C = beta*C: A and B are not read (they may be shorter than their shapes)
@@ -484,18 +495,11 @@ final class CudaBlas implements BlasOps {
         } finally {
           queue.add(done);
         }
-        try {
-          downloader.get();
-        } catch (ExecutionException e) {
-          if (failure == null) {
-            failure = e.getCause() instanceof RuntimeException r ? r
-                : new GpuCoreException("GEMM download failed", e.getCause());
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          if (failure == null) {
-            failure = new GpuCoreException("interrupted during a host GEMM", e);
-          }
+        // uninterruptibly: C must be complete, and the buffers idle, when this returns
+        Throwable downErr = Uninterruptible.await(downloader);
+        if (downErr != null && failure == null) {
+          failure = downErr instanceof RuntimeException r ? r
+              : new GpuCoreException("GEMM download failed", downErr);
         }
         if (failure != null) {
           throw failure;

@@ -67,13 +67,16 @@ final class CudaPeer implements PeerOps {
     }
     synchronized (LOAD_LOCK) {
       if (!loaded && loadFailure == null) {
-        try {
-          PeerNative.load();
-          loaded = true;
-        } catch (Throwable t) {
-          loadFailure = "gpucore's peer-to-peer library could not be loaded ("
-              + LoadErrors.describe(t) + ")";
-        }
+        loadFailure = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-peer-load", () -> {
+          try {
+            PeerNative.load();
+            return null;
+          } catch (Throwable t) {
+            return "gpucore's peer-to-peer library could not be loaded ("
+                + LoadErrors.describe(t) + ")";
+          }
+        });
+        loaded = loadFailure == null;
       }
       if (!loaded) {
         throw new GpuCoreException.DeviceUnavailable(loadFailure);

@@ -33,6 +33,19 @@ final class CudaReduce implements ReduceOps {
     }
   }
 
+  private static volatile long workspace = -1;
+
+  /** The reduction library's workspace size; its first use loads it, on a thread of its own. */
+  private static long workspaceBytes() {
+    long w = workspace;
+    if (w < 0) {
+      w = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-reduce-load",
+          () -> Lib.WORKSPACE_BYTES);
+      workspace = w;
+    }
+    return w;
+  }
+
   static int code(ReduceOp op) {
     switch (op) {
       case SUM:
@@ -83,7 +96,7 @@ final class CudaReduce implements ReduceOps {
   @Override
   public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
       DeviceArray y, long yOffset, long count, GpuStream stream) {
-    long wsBytes = Lib.WORKSPACE_BYTES;
+    long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
     dev.enter();
     if (dev.faults.stickyReduceNow()) {
@@ -114,7 +127,7 @@ final class CudaReduce implements ReduceOps {
   public void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
       DeviceArray y, long yOffset, long count, DeviceArray out, long outOffset,
       GpuStream stream) {
-    long wsBytes = Lib.WORKSPACE_BYTES;
+    long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
     dev.enter();
     if (dev.faults.stickyReduceNow()) {
@@ -142,7 +155,7 @@ final class CudaReduce implements ReduceOps {
   public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
       DeviceArray y, long yOffset, Matrix shape, boolean perRow, DeviceArray out,
       long outOffset, GpuStream stream) {
-    long wsBytes = Lib.WORKSPACE_BYTES;
+    long wsBytes = workspaceBytes();
     // gc_reduce_rows / _cols take a row-major matrix: a column-major one is its transpose
     boolean rowMajor = shape.layout() == Matrix.Layout.ROW_MAJOR;
     long rows = rowMajor ? shape.rows() : shape.cols();

@@ -41,7 +41,9 @@ final class Nvml {
     synchronized (LOCK) {
       if (!initialized) {
         try {
-          Loader.load(nvml.class);
+          // on a thread of its own: an interrupt must not poison the one-time load
+          dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-nvml-load",
+              () -> Loader.load(nvml.class));
         } catch (Throwable t) { // UnsatisfiedLinkError and friends: NVML is simply absent
           return fail("NVML is not available (" + LoadErrors.describe(t) + "); a container "
               + "started without the 'utility' driver capability has no libnvidia-ml.so.1. "
