@@ -98,6 +98,11 @@ final class CudaBackend implements GpuBackend {
     return devices[device].faulted();
   }
 
+  @Override
+  public dev.gpucore.device.DeviceHealth health(int device) {
+    return Nvml.health(discovery.devices().get(device).nvmlIndex());
+  }
+
   DeviceState device(int index) {
     return devices[index];
   }
