@@ -81,8 +81,8 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   /** Everything the doctor found. */
-  record Report(long seed, boolean gpuVisible, String noGpuReason, Discovery discovery,
-      List<DoctorCheck> checks, List<Map<String, Object>> devices) {
+  record Report(long seed, boolean selfTested, boolean gpuVisible, String noGpuReason,
+      Discovery discovery, List<DoctorCheck> checks, List<Map<String, Object>> devices) {
     boolean failed() {
       return checks.stream().anyMatch(c -> c.status() == Status.FAIL);
     }
@@ -108,8 +108,8 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     void print(PrintWriter out) {
-      out.println("gpucore doctor: self-test seed " + seed + " (--seed " + seed
-          + " repeats its data)");
+      out.println(selfTested ? "gpucore doctor: self-test seed " + seed + " (--seed " + seed
+          + " repeats its data)" : "gpucore doctor: self-test skipped");
       if (!gpuVisible) {
         out.println("No GPU visible: " + noGpuReason);
       }
@@ -132,7 +132,7 @@ final class DoctorCommand implements Callable<Integer> {
     Map<String, Object> toJson() {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("schema", SCHEMA);
-      m.put("seed", seed);
+      m.put("seed", selfTested ? seed : null);
       m.put("gpu_visible", gpuVisible);
       m.put("no_gpu_reason", noGpuReason);
       m.put("driver_version", discovery.driverVersion());
@@ -211,7 +211,7 @@ final class DoctorCommand implements Callable<Integer> {
           checks.addAll(st.cpu(cpu));
         }
       }
-      return new Report(s, gpu, reason, d, checks, devices);
+      return new Report(s, !skipSelftest, gpu, reason, d, checks, devices);
     }
   }
 
