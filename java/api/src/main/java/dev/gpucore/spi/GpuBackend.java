@@ -1,6 +1,7 @@
 package dev.gpucore.spi;
 
 import dev.gpucore.DType;
+import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 
@@ -19,6 +20,15 @@ public interface GpuBackend extends Backend {
    */
   default String faulted(int device) {
     return null;
+  }
+
+  /**
+   * NVML's health counters of device {@code device}: ECC errors, retired pages, remapped rows and
+   * clock-event reasons, read now. Best effort: a query the device or driver does not support is
+   * reported in its {@link DeviceHealth.Reading}, never thrown. The default reads nothing.
+   */
+  default DeviceHealth health(int device) {
+    return DeviceHealth.unknown("the " + name() + " backend does not report device health");
   }
 
   /** Copies between GPUs and their topology; backends without them throw. */

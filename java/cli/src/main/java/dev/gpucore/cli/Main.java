@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gpucore", mixinStandardHelpOptions = true, version = "gpucore 0.1.0",
     description = "Direct, fast GPU math for Java: devices and checks.",
     subcommands = {DevicesCommand.class, DemoCommand.class, BenchCommand.class,
-        GemmSweepCommand.class, TopoCommand.class, P2pSweepCommand.class})
+        GemmSweepCommand.class, TopoCommand.class, P2pSweepCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

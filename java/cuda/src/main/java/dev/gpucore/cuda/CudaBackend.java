@@ -116,6 +116,11 @@ final class CudaBackend implements GpuBackend {
     return CudaErrors.error(st, "fault drill (kernel storing through a bad address)", d);
   }
 
+  @Override
+  public dev.gpucore.device.DeviceHealth health(int device) {
+    return Nvml.health(discovery.devices().get(device).nvmlIndex());
+  }
+
   DeviceState device(int index) {
     return devices[index];
   }

@@ -1,5 +1,7 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.device.DeviceHealth;
+import dev.gpucore.device.DeviceHealth.Reading;
 import dev.gpucore.device.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +74,113 @@ final class Nvml {
       int cudaVersion = nvml.nvmlSystemGetCudaDriverVersion(cuda) == SUCCESS ? cuda[0] : 0;
       return new Snapshot(devs, driver, cudaVersion, "");
     }
+  }
+
+  /**
+   * The health counters of the device at NVML index {@code nvmlIndex}, each query on its own:
+   * one the GPU or driver does not support leaves its part unavailable with the reason.
+   */
+  static DeviceHealth health(int nvmlIndex) {
+    synchronized (LOCK) {
+      if (!initialized) {
+        return DeviceHealth.unknown("NVML is not available");
+      }
+      if (nvmlIndex < 0) {
+        return DeviceHealth.unknown("this GPU was not matched to an NVML device");
+      }
+      nvmlDevice_st d = new nvmlDevice_st();
+      int s = nvml.nvmlDeviceGetHandleByIndex_v2(nvmlIndex, d);
+      if (s != SUCCESS) {
+        return DeviceHealth.unknown("NVML has no handle for index " + nvmlIndex + ": " + why(s));
+      }
+      return new DeviceHealth(guard(() -> ecc(d)), guard(() -> retiredPages(d)),
+          guard(() -> remappedRows(d)), guard(() -> clockEvents(d)));
+    }
+  }
+
+  private static <T> Reading<T> guard(java.util.function.Supplier<Reading<T>> query) {
+    try {
+      return query.get();
+    } catch (RuntimeException | LinkageError e) { // a symbol an old driver lacks, say
+      return Reading.unavailable("query failed: " + LoadErrors.describe(e));
+    }
+  }
+
+  /** NVML's status as words for a health reading. */
+  static String why(int status) {
+    switch (status) {
+      case 3: // NVML_ERROR_NOT_SUPPORTED
+        return "not supported";
+      case 4: // NVML_ERROR_NO_PERMISSION
+        return "no permission";
+      default:
+        return error(status) + " (" + status + ")";
+    }
+  }
+
+  private static Reading<DeviceHealth.Ecc> ecc(nvmlDevice_st d) {
+    int[] current = new int[1];
+    int[] pending = new int[1];
+    int s = nvml.nvmlDeviceGetEccMode(d, current, pending);
+    if (s != SUCCESS) {
+      return Reading.unavailable(why(s));
+    }
+    boolean on = current[0] == 1; // NVML_FEATURE_ENABLED
+    // nvmlMemoryErrorType_t: 0 corrected, 1 uncorrected;
+    // nvmlEccCounterType_t: 0 volatile, 1 aggregate
+    return Reading.of(new DeviceHealth.Ecc(on, eccCount(d, 0, 0), eccCount(d, 1, 0),
+        eccCount(d, 0, 1), eccCount(d, 1, 1)));
+  }
+
+  private static long eccCount(nvmlDevice_st d, int errorType, int counterType) {
+    long[] v = new long[1];
+    return nvml.nvmlDeviceGetTotalEccErrors(d, errorType, counterType, v) == SUCCESS
+        ? v[0] : DeviceHealth.Ecc.UNKNOWN;
+  }
+
+  private static Reading<DeviceHealth.RetiredPages> retiredPages(nvmlDevice_st d) {
+    long[] counts = new long[2];
+    // nvmlPageRetirementCause_t: 0 multiple single-bit errors, 1 double-bit error
+    for (int cause = 0; cause < 2; cause++) {
+      int cap = 64;
+      int[] count = {cap};
+      long[] addresses = new long[cap];
+      int s = nvml.nvmlDeviceGetRetiredPages(d, cause, count, addresses);
+      if (s != SUCCESS && s != 7) { // NVML_ERROR_INSUFFICIENT_SIZE still sets the count
+        return Reading.unavailable(why(s));
+      }
+      counts[cause] = count[0];
+    }
+    int[] pending = new int[1];
+    int s = nvml.nvmlDeviceGetRetiredPagesPendingStatus(d, pending);
+    if (s != SUCCESS) {
+      return Reading.unavailable("pending status: " + why(s));
+    }
+    return Reading.of(new DeviceHealth.RetiredPages(counts[0], counts[1], pending[0] == 1));
+  }
+
+  private static Reading<DeviceHealth.RemappedRows> remappedRows(nvmlDevice_st d) {
+    int[] corr = new int[1];
+    int[] unc = new int[1];
+    int[] pending = new int[1];
+    int[] failed = new int[1];
+    int s = nvml.nvmlDeviceGetRemappedRows(d, corr, unc, pending, failed);
+    if (s != SUCCESS) {
+      return Reading.unavailable(why(s));
+    }
+    return Reading.of(new DeviceHealth.RemappedRows(corr[0], unc[0], pending[0] != 0,
+        failed[0] != 0));
+  }
+
+  private static Reading<DeviceHealth.ClockEvents> clockEvents(nvmlDevice_st d) {
+    long[] mask = new long[1];
+    // the older name of nvmlDeviceGetCurrentClocksEventReasons (same bits), exported by every
+    // driver, also the older ones under CUDA forward compatibility
+    int s = nvml.nvmlDeviceGetCurrentClocksThrottleReasons(d, mask);
+    if (s != SUCCESS) {
+      return Reading.unavailable(why(s));
+    }
+    return Reading.of(new DeviceHealth.ClockEvents(mask[0]));
   }
 
   private static Snapshot fail(String why) {
