@@ -252,10 +252,11 @@ final class DoctorCommand implements Callable<Integer> {
   static DoctorCheck versions(Discovery d, boolean gpu, String reason, Status noGpu) {
     String name = "cuda.versions";
     if (!gpu) {
-      // CudaDiscovery words the driver/runtime mismatches (errors 35 and 804) in the reason
+      // CudaDiscovery words the driver/runtime mismatches (errors 35 and 804) in the reason:
+      // a driver is there but cannot run this runtime, a failure with or without --require-gpu
       if (reason.contains("cudaErrorInsufficientDriver")
           || reason.contains("cudaErrorCompatNotSupportedOnDevice")) {
-        return new DoctorCheck(name, noGpu, reason);
+        return new DoctorCheck(name, Status.FAIL, reason);
       }
       return DoctorCheck.skip(name,
           "not read: no CUDA backend came up (see the No GPU visible line)");

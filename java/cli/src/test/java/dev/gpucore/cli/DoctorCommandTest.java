@@ -413,7 +413,8 @@ class DoctorCommandTest {
     String why = "the NVIDIA driver is older than this CUDA 13 runtime needs "
         + "(cudaErrorInsufficientDriver, 35): install driver 580 or newer";
     Discovery none = Discovery.none(why, List.of());
-    assertEquals(Status.WARN, DoctorCommand.versions(none, false, why, Status.WARN).status());
+    // a driver that is there but too old fails even where no GPU is required
+    assertEquals(Status.FAIL, DoctorCommand.versions(none, false, why, Status.WARN).status());
     assertEquals(why, DoctorCommand.versions(none, false, why, Status.FAIL).detail());
     assertEquals(Status.SKIP, DoctorCommand.versions(none, false, "no driver", Status.WARN)
         .status());
@@ -422,6 +423,21 @@ class DoctorCommandTest {
     Result r = run(on(gpu), "--skip-selftest");
     assertEquals(1, r.code(), r.out());
     assertEquals("fail", r.row("cuda.versions")[0]);
+  }
+
+  @Test
+  void aDriverTooOldForTheRuntimeIsExplainedAndFails() {
+    // the fault-injection seam fails discovery as error 35 would, GPU or not
+    System.setProperty("gpucore.fault", "driver");
+    try {
+      Result r = run("doctor", "--skip-selftest");
+      assertEquals(1, r.code(), r.out());
+      assertEquals("fail", r.row("cuda.versions")[0]);
+      assertTrue(r.row("cuda.versions")[1].contains("older than this CUDA 13 runtime")
+          && r.row("cuda.versions")[1].contains("install driver 580"), r.out());
+    } finally {
+      System.clearProperty("gpucore.fault");
+    }
   }
 
   // ------------------------------------------------------------------ a real GPU
