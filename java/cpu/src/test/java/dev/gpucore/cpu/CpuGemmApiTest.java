@@ -129,50 +129,6 @@ class CpuGemmApiTest {
     }
   }
 
-  /**
-   * Small operands where some may go to OpenBLAS as the Java arrays themselves and some not
-   * (an offset, a host array): once a NullPointerException when A had an offset and B did not.
-   */
-  @ParameterizedTest
-  @CsvSource({"3,0,0", "0,5,0", "0,0,2", "0,0,-1", "-1,0,0", "4,4,4"})
-  void smallOperandsWithMixedOffsetsAndKinds(int offA, int offB, int offC) {
-    int m = 9;
-    int n = 7;
-    int k = 5;
-    SplittableRandom r = new SplittableRandom(SEED + offA * 31L + offB * 7L + offC);
-    float[] a = new float[Math.max(0, offA) + m * k];
-    float[] b = new float[Math.max(0, offB) + k * n];
-    for (int i = 0; i < a.length; i++) {
-      a[i] = (float) r.nextDouble(-1, 1);
-    }
-    for (int i = 0; i < b.length; i++) {
-      b[i] = (float) r.nextDouble(-1, 1);
-    }
-    float[] c = new float[Math.max(0, offC) + m * n];
-    Arrays.fill(c, Float.NaN);
-    try (HostArray ha = core.allocateHost(DType.FLOAT32, a.length, false);
-        HostArray hc = core.allocateHost(DType.FLOAT32, c.length, false)) {
-      ha.put(0, a, 0, a.length);
-      for (long i = 0; i < hc.length(); i++) {
-        hc.setDouble(i, Double.NaN);
-      }
-      // -1 stands for "a host array at offset 0"
-      Operand oa = offA < 0 ? Operand.of(ha, 0) : Operand.of(a, offA);
-      Operand oc = offC < 0 ? Operand.of(hc, 0) : Operand.of(c, offC);
-      core.blas().gemm(Gemm.of(m, n, k), oa, k, Operand.of(b, Math.max(0, offB)), n, oc, n);
-      for (int i = 0; i < m; i++) {
-        for (int j = 0; j < n; j++) {
-          double s = 0;
-          for (int p = 0; p < k; p++) {
-            s += (double) a[Math.max(0, offA) + i * k + p] * b[Math.max(0, offB) + p * n + j];
-          }
-          double got = offC < 0 ? hc.getDouble((long) i * n + j) : c[offC + i * n + j];
-          assertEquals(s, got, 1e-5, "C[" + i + "," + j + "]");
-        }
-      }
-    }
-  }
-
   @Test
   void everyPrecisionRunsAsStrictFp32OnTheCpu() {
     float[] a = new float[64 * 64];

@@ -22,12 +22,12 @@ import java.util.function.IntConsumer;
  * instead of hanging), snapshots of {@link NativeMemory}, and bookkeeping of interrupts so a
  * test can tell whether the library swallowed one.
  */
-final class Soak {
+public final class Soak {
   private Soak() {}
 
   /** The live count and bytes of every {@link NativeMemory.Kind}, and the leak count. */
-  record Counts(long[] count, long[] bytes, long leaks) {
-    static Counts now() {
+  public record Counts(long[] count, long[] bytes, long leaks) {
+    public static Counts now() {
       NativeMemory.Kind[] kinds = NativeMemory.Kind.values();
       long[] c = new long[kinds.length];
       long[] b = new long[kinds.length];
@@ -38,16 +38,16 @@ final class Soak {
       return new Counts(c, b, NativeMemory.leaks());
     }
 
-    long count(NativeMemory.Kind k) {
+    public long count(NativeMemory.Kind k) {
       return count[k.ordinal()];
     }
 
-    long bytes(NativeMemory.Kind k) {
+    public long bytes(NativeMemory.Kind k) {
       return bytes[k.ordinal()];
     }
 
     /** Whether every kind in {@code kinds} has the same count and bytes as in {@code o}. */
-    boolean sameAs(Counts o, NativeMemory.Kind... kinds) {
+    public boolean sameAs(Counts o, NativeMemory.Kind... kinds) {
       for (NativeMemory.Kind k : kinds) {
         if (count(k) != o.count(k) || bytes(k) != o.bytes(k)) {
           return false;
@@ -72,7 +72,7 @@ final class Soak {
    * of them until {@code deadline}. Throws the first failure (the others suppressed); throws an
    * AssertionError with a thread dump when a thread is still running at the deadline.
    */
-  static void run(String name, int threads, Duration deadline, IntConsumer body) {
+  public static void run(String name, int threads, Duration deadline, IntConsumer body) {
     List<Thread> all = new ArrayList<>();
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     CountDownLatch finished = new CountDownLatch(threads);
@@ -123,7 +123,7 @@ final class Soak {
   }
 
   /** Every thread with its full stack, the locks it holds and waits for, and deadlocks found. */
-  static String threadDump() {
+  public static String threadDump() {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     StringBuilder sb = new StringBuilder("---- thread dump ----\n");
     long[] dead = mx.isSynchronizerUsageSupported() ? mx.findDeadlockedThreads()
@@ -168,24 +168,24 @@ final class Soak {
    * {@link #observe}. An interrupt still pending once no more can arrive and the worker has
    * looked at its flag was swallowed by whatever the worker called.
    */
-  static final class Interrupts {
+  public static final class Interrupts {
     private final AtomicBoolean pending = new AtomicBoolean();
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong seen = new AtomicLong();
     private volatile Thread worker;
 
     /** Called by the worker before its first operation. */
-    void bind() {
+    public void bind() {
       worker = Thread.currentThread();
     }
 
     /** Called by the worker when it will make no more calls to the library. */
-    void unbind() {
+    public void unbind() {
       worker = null;
     }
 
     /** From another thread: interrupts the worker unless an interrupt is already pending. */
-    boolean interruptFrom() {
+    public boolean interruptFrom() {
       Thread w = worker;
       if (w != null && pending.compareAndSet(false, true)) {
         sent.incrementAndGet();
@@ -196,7 +196,7 @@ final class Soak {
     }
 
     /** From the worker: sets its own interrupt flag (an interrupt that lands before a call). */
-    void interruptSelf() {
+    public void interruptSelf() {
       if (pending.compareAndSet(false, true)) {
         sent.incrementAndGet();
       }
@@ -204,19 +204,19 @@ final class Soak {
     }
 
     /** Whether the worker's interrupt flag is set now (without clearing it). */
-    static boolean flagged() {
+    public static boolean flagged() {
       return Thread.currentThread().isInterrupted();
     }
 
     /** From the worker: consumes its interrupt flag; fails on a flag nobody set. */
-    void observe() {
+    public void observe() {
       if (Thread.interrupted()) {
         consumed();
       }
     }
 
     /** From the worker: an InterruptedException it caught itself consumed the flag. */
-    void consumed() {
+    public void consumed() {
       if (!pending.getAndSet(false)) {
         throw new AssertionError("interrupt flag set but no interrupt was sent to "
             + Thread.currentThread().getName());
@@ -225,7 +225,7 @@ final class Soak {
     }
 
     /** From the worker, once no more interrupts can arrive: fails when one was swallowed. */
-    void assertNoneLost() {
+    public void assertNoneLost() {
       observe();
       if (pending.get()) {
         throw new AssertionError(Thread.currentThread().getName() + ": an interrupt was sent but"
@@ -234,7 +234,7 @@ final class Soak {
       }
     }
 
-    long sent() {
+    public long sent() {
       return sent.get();
     }
   }
@@ -245,14 +245,14 @@ final class Soak {
    * {@link #workerDone} after its last library call, then {@link #awaitStopped} (which counts the
    * interrupts still arriving), then {@link Interrupts#assertNoneLost}.
    */
-  static final class Chaos implements AutoCloseable {
+  public static final class Chaos implements AutoCloseable {
     private final Thread thread;
     private final CountDownLatch working;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stop;
     private final AtomicLong interrupts = new AtomicLong();
 
-    Chaos(Interrupts[] targets, long periodMicros, long seed) {
+    public Chaos(Interrupts[] targets, long periodMicros, long seed) {
       working = new CountDownLatch(targets.length);
       thread = new Thread(() -> {
         try {
@@ -271,16 +271,16 @@ final class Soak {
       thread.start();
     }
 
-    void workerDone(Interrupts in) {
+    public void workerDone(Interrupts in) {
       in.unbind();
       working.countDown();
     }
 
-    void awaitStopped(Interrupts in) {
+    public void awaitStopped(Interrupts in) {
       awaitCounting(stopped, in);
     }
 
-    long interrupts() {
+    public long interrupts() {
       return interrupts.get();
     }
 
@@ -303,7 +303,7 @@ final class Soak {
   }
 
   /** Waits for {@code latch} and counts every interrupt that arrives meanwhile as seen. */
-  static void awaitCounting(CountDownLatch latch, Interrupts in) {
+  public static void awaitCounting(CountDownLatch latch, Interrupts in) {
     while (true) {
       try {
         latch.await();

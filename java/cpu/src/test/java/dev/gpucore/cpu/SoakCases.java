@@ -15,15 +15,15 @@ import java.util.SplittableRandom;
  * Data lives in {@code double[]} mirrors (fp32 cases hold fp32-representable values); a test
  * copies a mirror into whatever storage it exercises and reads the result back into one.
  */
-final class SoakCases {
+public final class SoakCases {
   private SoakCases() {}
 
   /** Fills padding, gaps and tails: a finite value no result can produce by chance. */
-  static final double SENTINEL = -7777.25;
+  public static final double SENTINEL = -7777.25;
   /** Scales exactly representable in fp32, zero included. */
   private static final double[] SCALES = {1, -1, 0.5, 2, 0.75, -1.25};
 
-  static float[] floats(double[] m) {
+  public static float[] floats(double[] m) {
     float[] f = new float[m.length];
     for (int i = 0; i < m.length; i++) {
       f[i] = (float) m[i];
@@ -31,7 +31,7 @@ final class SoakCases {
     return f;
   }
 
-  static double[] doubles(float[] f) {
+  public static double[] doubles(float[] f) {
     double[] d = new double[f.length];
     for (int i = 0; i < f.length; i++) {
       d[i] = f[i];
@@ -40,18 +40,18 @@ final class SoakCases {
   }
 
   /** A random value in [-1, 1), rounded to fp32 when {@code f32}. */
-  static double value(SplittableRandom r, boolean f32) {
+  public static double value(SplittableRandom r, boolean f32) {
     double v = r.nextDouble(-1, 1);
     return f32 ? (float) v : v;
   }
 
   /** Element (i, j) of a matrix at {@code off} with leading dimension {@code ld}. */
-  static long at(Layout l, long off, int ld, int i, int j) {
+  public static long at(Layout l, long off, int ld, int i, int j) {
     return l == Layout.ROW_MAJOR ? off + (long) i * ld + j : off + i + (long) j * ld;
   }
 
   /** Elements from a stored rows x cols matrix's first element to one past its last. */
-  static long span(Layout l, int rows, int cols, int ld) {
+  public static long span(Layout l, int rows, int cols, int ld) {
     if (rows == 0 || cols == 0) {
       return 0;
     }
@@ -63,36 +63,36 @@ final class SoakCases {
    * storage (views), scales, sometimes a strided batch; A and B fresh random, C random when
    * beta != 0 and NaN (poison) when beta = 0; padding, gaps and tails hold {@link #SENTINEL}.
    */
-  static final class GemmCase {
-    final DType dtype;
-    final Layout layout;
-    final boolean ta;
-    final boolean tb;
-    final int m;
-    final int n;
-    final int k;
-    final int lda;
-    final int ldb;
-    final int ldc;
-    final int batch;
-    final long strideA;
-    final long strideB;
-    final long strideC;
-    final double alpha;
-    final double beta;
-    final int offA;
-    final int offB;
-    final int offC;
-    final double[] a;
-    final double[] b;
-    final double[] c0;
-    final boolean[] inC;
+  public static final class GemmCase {
+    public final DType dtype;
+    public final Layout layout;
+    public final boolean ta;
+    public final boolean tb;
+    public final int m;
+    public final int n;
+    public final int k;
+    public final int lda;
+    public final int ldb;
+    public final int ldc;
+    public final int batch;
+    public final long strideA;
+    public final long strideB;
+    public final long strideC;
+    public final double alpha;
+    public final double beta;
+    public final int offA;
+    public final int offB;
+    public final int offC;
+    public final double[] a;
+    public final double[] b;
+    public final double[] c0;
+    public final boolean[] inC;
 
     /**
      * @param rowMajorOnly row-major, one matrix, offsets 0 (the classic sgemm/dgemm calls)
      * @param maxDim largest m, n, k
      */
-    GemmCase(SplittableRandom r, DType dtype, boolean rowMajorOnly, int maxDim) {
+    public GemmCase(SplittableRandom r, DType dtype, boolean rowMajorOnly, int maxDim) {
       this.dtype = dtype;
       boolean f32 = dtype == DType.FLOAT32;
       layout = rowMajorOnly || r.nextBoolean() ? Layout.ROW_MAJOR : Layout.COLUMN_MAJOR;
@@ -163,7 +163,7 @@ final class SoakCases {
       return new double[(int) len];
     }
 
-    Gemm gemm() {
+    public Gemm gemm() {
       Gemm g = Gemm.of(m, n, k).layout(layout).transA(ta).transB(tb).scale(alpha, beta);
       return batch > 1 ? g.batch(batch, strideA, strideB, strideC) : g;
     }
@@ -182,7 +182,7 @@ final class SoakCases {
      * Checks C read back after the call: every element of the result within the error bound
      * of the float64 reference, every other element of C's storage unchanged.
      */
-    void check(double[] c, String what) {
+    public void check(double[] c, String what) {
       if (c.length != c0.length) {
         throw new AssertionError(what + ": C has " + c.length + " elements, expected " + c0.length);
       }
@@ -219,7 +219,7 @@ final class SoakCases {
     }
 
     /** Checks that an input's storage, read back after the call, was not changed. */
-    static void checkUnchanged(double[] before, double[] after, String what) {
+    public static void checkUnchanged(double[] before, double[] after, String what) {
       for (int p = 0; p < before.length; p++) {
         if (Double.compare(before[p], after[p]) != 0) {
           throw new AssertionError(what + ": input element " + p + " changed from " + before[p]
@@ -240,7 +240,7 @@ final class SoakCases {
   // =============================================================== storage
 
   /** Copies a mirror into the start of a host array of its type. */
-  static void put(HostArray h, double[] mirror) {
+  public static void put(HostArray h, double[] mirror) {
     if (h.dtype() == DType.FLOAT32) {
       h.put(0, SoakCases.floats(mirror), 0, mirror.length);
     } else {
@@ -249,7 +249,7 @@ final class SoakCases {
   }
 
   /** An operand over a Java array or a host array, from {@code offset}. */
-  static Operand operand(Object s, int offset) {
+  public static Operand operand(Object s, int offset) {
     if (s instanceof HostArray h) {
       return Operand.of(h, offset);
     }
@@ -257,7 +257,7 @@ final class SoakCases {
   }
 
   /** Reads storage back into a mirror. */
-  static double[] read(Object s) {
+  public static double[] read(Object s) {
     if (s instanceof HostArray h) {
       double[] d = new double[(int) h.length()];
       if (h.dtype() == DType.FLOAT32) {
@@ -273,11 +273,11 @@ final class SoakCases {
 
   // =============================================================== reductions
 
-  static final ReduceOp[] SINGLE_OPS = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+  public static final ReduceOp[] SINGLE_OPS = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
       ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   /** A random vector of {@code len} values with {@link #SENTINEL} nowhere. */
-  static double[] vector(SplittableRandom r, int len, boolean f32) {
+  public static double[] vector(SplittableRandom r, int len, boolean f32) {
     double[] v = new double[len];
     for (int i = 0; i < len; i++) {
       v[i] = value(r, f32);
@@ -293,7 +293,7 @@ final class SoakCases {
    * @param f32Acc fp32 data accumulated in fp32 ({@link Accumulation#INPUT})
    * @param f32Out the result is stored as fp32
    */
-  static double[] reference(ReduceOp op, double[] x, long xo, double[] y, long yo, long count,
+  public static double[] reference(ReduceOp op, double[] x, long xo, double[] y, long yo, long count,
       long stride, boolean f32Acc, boolean f32Out) {
     double u = f32Acc && op.usesAccumulation() ? 0x1p-24 : 0x1p-53;
     double outU = f32Out ? 0x1p-24 : 0;
@@ -348,7 +348,7 @@ final class SoakCases {
   }
 
   /** Fails unless {@code got} is within the reference's bound (exactly equal when it is 0). */
-  static void checkValue(String what, double got, double[] ref) {
+  public static void checkValue(String what, double got, double[] ref) {
     boolean ok = ref[1] == 0 ? got == ref[0] : Math.abs(got - ref[0]) <= ref[1];
     if (!ok) {
       throw new AssertionError(what + ": got " + got + ", expected " + ref[0]
@@ -357,7 +357,7 @@ final class SoakCases {
   }
 
   /** A random matrix shape for per-row and per-column reductions (rows, cols >= 1). */
-  static Matrix matrix(SplittableRandom r, int maxDim) {
+  public static Matrix matrix(SplittableRandom r, int maxDim) {
     int rows = 1 + r.nextInt(maxDim);
     int cols = 1 + r.nextInt(maxDim);
     int pad = r.nextBoolean() ? 0 : r.nextInt(4);
@@ -369,7 +369,7 @@ final class SoakCases {
    * Reference for output {@code o} of a per-row ({@code perRow}) or per-column reduction of
    * {@code shape} stored from {@code xo} (and {@code yo}).
    */
-  static double[] matrixReference(ReduceOp op, double[] x, long xo, double[] y, long yo,
+  public static double[] matrixReference(ReduceOp op, double[] x, long xo, double[] y, long yo,
       Matrix shape, boolean perRow, long o, boolean f32Acc, boolean f32Out) {
     long len = perRow ? shape.cols() : shape.rows();
     long first = perRow ? shape.index(o, 0) : shape.index(0, o);
@@ -378,7 +378,7 @@ final class SoakCases {
   }
 
   /** A matrix's storage: values inside the shape, {@link #SENTINEL} in its padding. */
-  static double[] matrixData(SplittableRandom r, Matrix shape, int off, boolean f32) {
+  public static double[] matrixData(SplittableRandom r, Matrix shape, int off, boolean f32) {
     double[] d = new double[(int) (off + shape.span() + r.nextInt(3))];
     java.util.Arrays.fill(d, SENTINEL);
     for (long i = 0; i < shape.rows(); i++) {
@@ -390,7 +390,7 @@ final class SoakCases {
   }
 
   /** Whether accumulation {@code acc} makes fp32 data accumulate in fp32. */
-  static boolean f32Acc(boolean f32, Accumulation acc) {
+  public static boolean f32Acc(boolean f32, Accumulation acc) {
     return f32 && acc == Accumulation.INPUT;
   }
 }
