@@ -10,8 +10,8 @@ import dev.gpucore.memory.GpuStream;
 /**
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
  * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
- * row- or column-major, with transposes, leading dimensions, sub-matrix views and strided
- * batches (see {@link Gemm}).
+ * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
+ * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
  *
  * <p>Where it runs: device operands on their GPU; host operands where the {@link Router}
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
