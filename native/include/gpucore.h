@@ -80,6 +80,13 @@ gc_status gc_free(void* p);
 gc_status gc_malloc_host(void** out, size_t bytes);
 gc_status gc_free_host(void* p);
 gc_status gc_memset_async(void* p, int value, size_t bytes, void* stream);
+/*
+ * Stream-ordered device memory (cudaMallocAsync / cudaFreeAsync, the current device's default
+ * pool): usable by work queued on `stream` after the allocation, released after the work queued
+ * on `stream` before the free. A zero-byte request allocates one byte; freeing NULL does nothing.
+ */
+gc_status gc_malloc_async(void** out, size_t bytes, void* stream);
+gc_status gc_free_async(void* p, void* stream);
 
 /* Non-blocking streams and timing-free events on the current device. */
 gc_status gc_stream_create(void** out);

@@ -44,6 +44,17 @@ extern "C" gc_status gc_malloc(void** out, size_t bytes) {
 
 extern "C" gc_status gc_free(void* p) { return p ? gc_check(cudaFree(p), "cudaFree") : GC_OK; }
 
+extern "C" gc_status gc_malloc_async(void** out, size_t bytes, void* stream) {
+  if (!out) return gc_invalid("gc_malloc_async", "null output");
+  *out = nullptr;
+  return gc_check(cudaMallocAsync(out, bytes == 0 ? 1 : bytes, (cudaStream_t)stream),
+                  "cudaMallocAsync");
+}
+
+extern "C" gc_status gc_free_async(void* p, void* stream) {
+  return p ? gc_check(cudaFreeAsync(p, (cudaStream_t)stream), "cudaFreeAsync") : GC_OK;
+}
+
 extern "C" gc_status gc_malloc_host(void** out, size_t bytes) {
   if (!out) return gc_invalid("gc_malloc_host", "null output");
   *out = nullptr;

@@ -10,8 +10,8 @@ import dev.gpucore.memory.GpuStream;
 /**
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
  * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
- * row- or column-major, with transposes, leading dimensions, sub-matrix views and strided
- * batches (see {@link Gemm}).
+ * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
+ * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
  *
  * <p>Where it runs: device operands on their GPU; host operands where the {@link Router}
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
@@ -100,6 +100,176 @@ public final class Blas {
       router.record(call, "fell back to the CPU after: " + failure.getMessage());
     }
     core.cpu().blas().gemm(call);
+  }
+
+  /**
+   * Runs a batch of independent GEMMs and returns when every C holds its result; see
+   * {@link #gemmBatched(Gemm, Operand[], int, Operand[], int, Operand[], int, GpuStream)}.
+   */
+  public void gemmBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c,
+      int ldc) {
+    gemmBatched(g, a, lda, b, ldb, c, ldc, null);
+  }
+
+  /**
+   * Runs a batch of independent GEMMs given by arrays of operands (the pointer-array form of
+   * batched GEMM): item {@code i} computes {@code c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i]}.
+   * All items share {@code g}'s shape, layout, transposes, scale and precision, and the leading
+   * dimensions {@code lda}, {@code ldb}, {@code ldc}; each operand may be a different array, at
+   * a different offset, or a view into a shared array. The batch size is the arrays' length
+   * (0: nothing to do), so {@code g.batch()} must be 1; for matrices at a fixed distance apart,
+   * {@link Gemm#batch(int, long, long, long)} with {@link #gemm} is the cheaper form.
+   *
+   * <p>Every item is checked like {@link #gemm} (messages name the item, e.g. {@code c[3]}),
+   * and the batch as a whole: {@code a}, {@code b} and {@code c} non-null, of one length and
+   * without null elements; all items of one element type and in one place (all on one GPU, or
+   * all on the host); no {@code c[i]} sharing storage with any {@code a[j]} or {@code b[j]};
+   * no two C matrices in one storage overlapping (the element ranges
+   * {@code [offset, offset + span)} of C, span being the distance from C's first to its last
+   * element plus one). All checks come before any native call, and a rejected call leaves every
+   * C untouched.
+   *
+   * <p>Device operands: one batched cuBLAS call on their GPU ({@code cublasGemmBatchedEx},
+   * with the operands' device addresses uploaded per call), queued on {@code stream} when one
+   * is given (then it may still run when this returns; the operands must stay open until the
+   * stream is synchronized) or waited for when it is null. Where an operand's address is not
+   * 16-byte aligned the items are queued one by one instead (same stream, same results).
+   *
+   * <p>Host operands ({@code stream} must be null): each item goes, in order, through the
+   * normal routed path of {@link #gemm} as a single GEMM (the {@link Router} decides CPU or GPU
+   * per item); if item {@code i} fails, items before it have been computed and the others
+   * are untouched.
+   */
+  public void gemmBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c,
+      int ldc, GpuStream stream) {
+    GemmCall[] items = checkBatched(g, a, lda, b, ldb, c, ldc, stream);
+    if (items.length == 0 || items[0].m() == 0 || items[0].n() == 0) {
+      return;
+    }
+    if (items[0].c().kind() == Operand.Kind.DEVICE) {
+      core.gpu().blas().gemmBatched(items);
+      return;
+    }
+    for (int i = 0; i < items.length; i++) {
+      gemm(g, a[i], lda, b[i], ldb, c[i], ldc, null);
+    }
+  }
+
+  /** Checks a pointer-array batch and returns its items in row-major form. */
+  static GemmCall[] checkBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb,
+      Operand[] c, int ldc, GpuStream stream) {
+    Check.notNull(g, "gemm");
+    Check.notNull(a, "a");
+    Check.notNull(b, "b");
+    Check.notNull(c, "c");
+    if (a.length != b.length || a.length != c.length) {
+      throw new GpuCoreException.InvalidArgument("a, b and c must have one length (the batch "
+          + "size); got " + a.length + ", " + b.length + ", " + c.length);
+    }
+    if (g.batch() != 1) {
+      throw new GpuCoreException.InvalidArgument("gemm.batch() must be 1 for gemmBatched (the "
+          + "batch size is the length of a, b and c, here " + c.length + "); got " + g.batch()
+          + " (a strided batch is gemm with Gemm.batch)");
+    }
+    int n = c.length;
+    for (int i = 0; i < n; i++) {
+      if (a[i] == null || b[i] == null || c[i] == null) {
+        String which = a[i] == null ? "a" : b[i] == null ? "b" : "c";
+        throw new GpuCoreException.InvalidArgument(which + "[" + i + "] must not be null");
+      }
+    }
+    GemmCall[] items = new GemmCall[n];
+    for (int i = 0; i < n; i++) {
+      try {
+        items[i] = check(g, a[i], lda, b[i], ldb, c[i], ldc, stream);
+      } catch (GpuCoreException.InvalidArgument e) {
+        throw new GpuCoreException.InvalidArgument(itemMessage(e.getMessage(), i));
+      }
+      if (i > 0) {
+        sameAsFirst(a, i, "a");
+        sameAsFirst(b, i, "b");
+        sameAsFirst(c, i, "c");
+      }
+    }
+    if (n == 0) {
+      return items;
+    }
+    // no C in any A or B storage (storages compared by identity, like gemm's check)
+    java.util.IdentityHashMap<Object, String> inputs = new java.util.IdentityHashMap<>();
+    for (int j = 0; j < n; j++) {
+      inputs.putIfAbsent(a[j].storage(), "a[" + j + "]");
+      inputs.putIfAbsent(b[j].storage(), "b[" + j + "]");
+    }
+    for (int i = 0; i < n; i++) {
+      String in = inputs.get(c[i].storage());
+      if (in != null) {
+        throw new GpuCoreException.InvalidArgument("c[" + i + "] shares storage with " + in
+            + ": no c may share storage with any a or b");
+      }
+    }
+    // no two C matrices overlapping: per storage, sorted by offset, neighbours at least one
+    // C span apart (all spans are equal, so neighbours are enough)
+    long span = items[0].spanC();
+    if (span > 0 && n > 1) {
+      java.util.IdentityHashMap<Object, java.util.List<Integer>> byStorage =
+          new java.util.IdentityHashMap<>();
+      for (int i = 0; i < n; i++) {
+        byStorage.computeIfAbsent(c[i].storage(), k -> new java.util.ArrayList<>()).add(i);
+      }
+      for (java.util.List<Integer> idx : byStorage.values()) {
+        if (idx.size() < 2) {
+          continue;
+        }
+        idx.sort(java.util.Comparator.comparingLong((Integer i) -> c[i].offset())
+            .thenComparingInt(i -> i));
+        for (int t = 1; t < idx.size(); t++) {
+          int p = idx.get(t - 1);
+          int q = idx.get(t);
+          if (c[q].offset() - c[p].offset() < span) {
+            int lo = Math.min(p, q);
+            int hi = Math.max(p, q);
+            throw new GpuCoreException.InvalidArgument("c[" + lo + "] (offset " + c[lo].offset()
+                + ") and c[" + hi + "] (offset " + c[hi].offset() + ") overlap in one storage: "
+                + "each C matrix spans " + span + " elements");
+          }
+        }
+      }
+    }
+    return items;
+  }
+
+  /** Item {@code i} of a batch must match item 0's element type and place. */
+  private static void sameAsFirst(Operand[] x, int i, String name) {
+    Operand o = x[i];
+    Operand f = x[0];
+    if (o.dtype() != f.dtype()) {
+      throw new GpuCoreException.InvalidArgument(name + "[" + i + "] holds " + o.dtype()
+          + " but " + name + "[0] holds " + f.dtype() + ": all items must have one element type");
+    }
+    boolean dev = o.kind() == Operand.Kind.DEVICE;
+    if (dev != (f.kind() == Operand.Kind.DEVICE) || o.device() != f.device()) {
+      throw new GpuCoreException.InvalidArgument(name + "[" + i + "] is " + where(o) + " but "
+          + name + "[0] is " + where(f) + ": all items must be on one GPU or all on the host");
+    }
+  }
+
+  private static String where(Operand o) {
+    return o.kind() == Operand.Kind.DEVICE ? "on GPU " + o.device() : "on the host";
+  }
+
+  /**
+   * A check message for item {@code i}: a leading operand name becomes {@code a[i]} (etc.),
+   * anything else is prefixed with the item.
+   */
+  private static String itemMessage(String msg, int i) {
+    String m = msg.replace("c must not share storage with a or b",
+        "c must not share storage with a[" + i + "] or b[" + i + "]");
+    for (String name : new String[] {"a", "b", "c"}) {
+      if (m.startsWith(name + " ") || m.startsWith(name + ":")) {
+        return name + "[" + i + "]" + m.substring(name.length());
+      }
+    }
+    return "item " + i + ": " + m;
   }
 
   /** Host GEMMs that run out of device memory are retried with tiles this much smaller... */

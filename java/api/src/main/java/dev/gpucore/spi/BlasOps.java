@@ -20,4 +20,17 @@ public interface BlasOps {
   default void gemm(GemmCall call, int tileDivisor) {
     gemm(call);
   }
+
+  /**
+   * Runs a pointer-array batch: independent GEMMs of one shape, options and leading dimensions
+   * on operands that may each be anywhere (see {@code Blas.gemmBatched}). The items arrive
+   * checked, in row-major form, all of one kind (host, or device operands on one GPU and one
+   * stream), with no C overlapping another item's operands. The default runs
+   * {@link #gemm(GemmCall)} on each item in order.
+   */
+  default void gemmBatched(GemmCall[] items) {
+    for (GemmCall item : items) {
+      gemm(item);
+    }
+  }
 }

@@ -20,10 +20,12 @@ import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * BLAS on the GPU: cuBLAS ({@code cublasGemmEx}, {@code cublasGemmStridedBatchedEx}) with a
+ * BLAS on the GPU: cuBLAS ({@code cublasGemmEx}, {@code cublasGemmStridedBatchedEx},
+ * {@code cublasGemmBatchedEx} for pointer-array batches) with a
  * handle and workspace per stream. Host operands are tiled and pipelined: B goes up once, then
  * row panels of A go up while earlier panels are multiplied and their C panels come down, each
  * on its own thread and stream, spread over the configured GPUs.
@@ -101,6 +103,123 @@ final class CudaBlas implements BlasOps {
     } finally {
       if (call.stream() == null) {
         dev.release(s);
+      }
+    }
+  }
+
+  /**
+   * A pointer-array batch. Device operands: one {@code cublasGemmBatchedEx} on the items'
+   * stream, its three pointer arrays (device addresses of B, A and C of every item: the
+   * row-major call is the column-major one with A and B swapped) copied from pageable host
+   * memory into a stream-ordered device allocation that is freed, stream-ordered, after the
+   * call, so that nothing outlives or is freed under a call still queued on a user stream.
+   * Scale-only batches (k = 0 or alpha = 0) and batches with an operand not 16-byte aligned
+   * (the pointer-array kernels may assume aligned matrices) run item by item as {@link #gemm}
+   * does. Host operands: the default, item by item.
+   */
+  @Override
+  public void gemmBatched(GemmCall[] items) {
+    if (items.length == 0) {
+      return;
+    }
+    GemmCall first = items[0];
+    if (first.c().kind() != Operand.Kind.DEVICE) {
+      BlasOps.super.gemmBatched(items);
+      return;
+    }
+    if (first.scaleOnly()) {
+      for (GemmCall item : items) {
+        deviceGemm(item);
+      }
+      return;
+    }
+    DeviceState dev = backend.device(first.c().device());
+    ensureCublas(dev);
+    dev.enter();
+    CudaStream s = first.stream() != null ? (CudaStream) first.stream() : dev.acquire();
+    try {
+      int eb = first.dtype().bytes();
+      int cb = first.c().dtype().bytes();
+      int n = items.length;
+      long[] ptrs = new long[3 * n];
+      boolean aligned = true;
+      for (int i = 0; i < n; i++) {
+        GemmCall it = items[i];
+        ptrs[i] = addr(it.b(), eb);
+        ptrs[n + i] = addr(it.a(), eb);
+        ptrs[2 * n + i] = addr(it.c(), cb);
+        aligned &= ((ptrs[i] | ptrs[n + i] | ptrs[2 * n + i]) & (BATCH_ALIGN - 1)) == 0;
+      }
+      if (!aligned) {
+        for (GemmCall it : items) {
+          enqueue(s, it, it.m(), addr(it.a(), eb), addr(it.b(), eb), addr(it.c(), cb));
+        }
+      } else {
+        enqueuePointerArrays(s, first, ptrs, n);
+      }
+      if (first.stream() == null) {
+        s.synchronize();
+      }
+    } finally {
+      if (first.stream() == null) {
+        dev.release(s);
+      }
+    }
+  }
+
+  /** Operand addresses that the pointer-array call accepts: multiples of this many bytes. */
+  private static final long BATCH_ALIGN = 16;
+
+  /**
+   * Queues one {@code cublasGemmBatchedEx} for {@code n} items of {@code call}'s shape with
+   * {@code ptrs} = the items' B addresses, then A, then C.
+   */
+  private void enqueuePointerArrays(CudaStream s, GemmCall call, long[] ptrs, int n) {
+    DeviceState dev = s.dev;
+    if (dev.faults.stickyGemmNow()) {
+      dev.injectSticky("cublasGemmBatchedEx");
+    }
+    long bytes = 8L * ptrs.length;
+    long[] out = new long[1];
+    s.check(GpuCoreNative.gc_malloc_async(out, bytes, s.handle()),
+        "cudaMallocAsync(" + bytes + " bytes of GEMM pointer arrays)");
+    long arrays = out[0];
+    boolean queued = false;
+    try {
+      // pageable source: cudaMemcpyAsync returns once the source has been staged, so the host
+      // buffer may be freed right after it, whatever else is queued on the stream
+      try (LongPointer host = new LongPointer(ptrs)) {
+        s.check(GpuCoreNative.gc_memcpy_async(arrays, host.address(), bytes, CudaStream.H2D,
+            s.handle()), "cudaMemcpyAsync(H2D, GEMM pointer arrays)");
+      }
+      boolean f64 = call.dtype() == DType.FLOAT64;
+      long sc = s.scalars(); // host pointer mode: read when the call is queued
+      Pointer alpha;
+      Pointer beta;
+      if (f64) {
+        alpha = new DoublePointer(Native.at(sc)).put(0, call.alpha());
+        beta = new DoublePointer(Native.at(sc + 8)).put(0, call.beta());
+      } else {
+        alpha = new FloatPointer(Native.at(sc)).put(0, (float) call.alpha());
+        beta = new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta());
+      }
+      int dt = cudaType(call.dtype());
+      int ctype = cudaType(call.c().dtype());
+      int compute = call.dtype().isHalf() ? cublas.CUBLAS_COMPUTE_32F
+          : computeType(call.precision());
+      int opB = call.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+      int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+      int st = cublas.cublasGemmBatchedEx(s.cublas(), opB, opA, call.n(), call.m(), call.k(),
+          alpha, Native.at(arrays), dt, call.ldb(), Native.at(arrays + 8L * n), dt, call.lda(),
+          beta, Native.at(arrays + 16L * n), ctype, call.ldc(), n, compute, GEMM_DEFAULT_ALGO);
+      CudaErrors.checkCublas(st, "cublasGemmBatchedEx", dev);
+      queued = true;
+    } finally {
+      // after the GEMM in stream order (a failed call queued nothing that reads the arrays);
+      // a failure here is reported only when nothing else already is
+      int st = GpuCoreNative.gc_free_async(arrays, s.handle());
+      if (st != 0 && queued) {
+        s.check(st, "cudaFreeAsync(GEMM pointer arrays)");
       }
     }
   }

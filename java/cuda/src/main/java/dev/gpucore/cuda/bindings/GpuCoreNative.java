@@ -58,6 +58,13 @@ public final class GpuCoreNative {
 
   public static native int gc_free(@Cast("void*") long p);
 
+  /** Stream-ordered device allocation (cudaMallocAsync) on the current device. */
+  public static native int gc_malloc_async(@Cast("void**") long[] out, @Cast("size_t") long bytes,
+      @Cast("void*") long stream);
+
+  /** Stream-ordered release (cudaFreeAsync): the memory goes after the stream's earlier work. */
+  public static native int gc_free_async(@Cast("void*") long p, @Cast("void*") long stream);
+
   public static native int gc_malloc_host(@Cast("void**") long[] out, @Cast("size_t") long bytes);
 
   public static native int gc_free_host(@Cast("void*") long p);

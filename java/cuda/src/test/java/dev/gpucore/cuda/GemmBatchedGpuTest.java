@@ -1,0 +1,497 @@
+package dev.gpucore.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Gemm;
+import dev.gpucore.blas.Layout;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
+import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.memory.GpuStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Pointer-array batched GEMM ({@code Blas.gemmBatched}) on device operands against a float64
+ * reference (the bounds of {@link GemmGpuTest}): fp32 (FP32, TF32), fp64, bf16 and fp16 device
+ * arrays with a FLOAT32 (or 16-bit) C; items each in DeviceArrays of their own, at offsets in
+ * shared arrays (A and B items may repeat a location), or both; 16-byte aligned operands (one
+ * cuBLAS call) and unaligned ones (queued item by item); on a user stream and synchronous;
+ * batches of 1, 7, 1000 and 70,000. Everything of the C arrays outside the items' matrices must
+ * be left as it was.
+ */
+class GemmBatchedGpuTest {
+  static GpuCore core;
+  static final long SEED = System.nanoTime();
+  private final List<AutoCloseable> res = new ArrayList<>();
+
+  @BeforeAll
+  static void open() {
+    core = GpuCore.open();
+  }
+
+  @AfterAll
+  static void close() {
+    if (core != null) {
+      core.close();
+    }
+  }
+
+  @BeforeEach
+  void needsGpu() {
+    GpuTests.require(core);
+  }
+
+  @AfterEach
+  void release() throws Exception {
+    Collections.reverse(res);
+    for (AutoCloseable c : res) {
+      c.close();
+    }
+    res.clear();
+  }
+
+  enum Place { OWN_ARRAYS, SHARED_ARRAYS, MIXED }
+
+  /** A batch: storage types, precision, shape, options, placement of the items. */
+  record Case(DType t, DType ct, Precision p, Layout layout, boolean ta, boolean tb, int m, int n,
+      int k, int pad, int count, Place place, boolean stream, boolean aligned, double alpha,
+      double beta) {
+    int aRows() {
+      return ta ? k : m;
+    }
+
+    int aCols() {
+      return ta ? m : k;
+    }
+
+    int bRows() {
+      return tb ? n : k;
+    }
+
+    int bCols() {
+      return tb ? k : n;
+    }
+
+    int ld(int rows, int cols) {
+      return Math.max(1, layout == Layout.ROW_MAJOR ? cols : rows) + pad;
+    }
+
+    long span(int rows, int cols) {
+      if (rows == 0 || cols == 0) {
+        return 0;
+      }
+      int ld = ld(rows, cols);
+      return layout == Layout.ROW_MAJOR ? (long) (rows - 1) * ld + cols
+          : (long) (cols - 1) * ld + rows;
+    }
+
+    long index(long off, int rows, int cols, int i, int j) {
+      int ld = ld(rows, cols);
+      return layout == Layout.ROW_MAJOR ? off + (long) i * ld + j : off + i + (long) j * ld;
+    }
+
+    Gemm gemm() {
+      return Gemm.of(m, n, k).layout(layout).transA(ta).transB(tb).scale(alpha, beta)
+          .precision(p);
+    }
+  }
+
+  static Stream<Arguments> cases() {
+    List<Arguments> out = new ArrayList<>();
+    Object[][] types = {
+      {DType.FLOAT32, DType.FLOAT32, Precision.FP32},
+      {DType.FLOAT32, DType.FLOAT32, Precision.TF32},
+      {DType.FLOAT64, DType.FLOAT64, Precision.FP64},
+      {DType.BFLOAT16, DType.FLOAT32, Precision.BF16},
+      {DType.FLOAT16, DType.FLOAT32, Precision.FP16},
+    };
+    int[][] shapes = {{33, 17, 65}, {13, 9, 21}, {8, 5, 12}};
+    int[] counts = {1, 7, 1000};
+    int i = 0;
+    for (int s = 0; s < counts.length; s++) {
+      for (Object[] ty : types) {
+        Layout l = i % 2 == 0 ? Layout.ROW_MAJOR : Layout.COLUMN_MAJOR;
+        boolean ta = (i / 2) % 2 == 1;
+        boolean tb = (i / 4) % 2 == 1;
+        Place place = Place.values()[i % 3];
+        boolean stream = (i / 3) % 2 == 0;
+        boolean aligned = i % 4 != 3;
+        double beta = i % 3 == 1 ? 0 : -0.5;
+        out.add(Arguments.of(new Case((DType) ty[0], (DType) ty[1], (Precision) ty[2], l, ta, tb,
+            shapes[s][0], shapes[s][1], shapes[s][2], i % 3, counts[s], place, stream, aligned,
+            1.5, beta)));
+        i++;
+      }
+    }
+    // a 16-bit C, and the scale-only forms (k = 0, alpha = 0), a 16-bit C with beta != 0 too
+    out.add(Arguments.of(new Case(DType.FLOAT16, DType.FLOAT16, Precision.FP16, Layout.ROW_MAJOR,
+        false, true, 19, 11, 40, 1, 7, Place.MIXED, true, true, 1, 0.5)));
+    out.add(Arguments.of(new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32,
+        Layout.COLUMN_MAJOR, false, false, 6, 5, 0, 1, 7, Place.SHARED_ARRAYS, true, true, 1,
+        -2)));
+    out.add(Arguments.of(new Case(DType.FLOAT64, DType.FLOAT64, Precision.FP64, Layout.ROW_MAJOR,
+        true, false, 6, 5, 4, 0, 7, Place.MIXED, false, false, 0, 0)));
+    out.add(Arguments.of(new Case(DType.BFLOAT16, DType.BFLOAT16, Precision.BF16,
+        Layout.ROW_MAJOR, false, false, 6, 5, 3, 2, 7, Place.OWN_ARRAYS, false, true, 0, 0.5)));
+    return out.stream();
+  }
+
+  @ParameterizedTest
+  @MethodSource("cases")
+  void matchesFloat64Reference(Case c) {
+    Batch b = new Batch(c, new SplittableRandom(SEED ^ c.hashCode()));
+    if (c.stream()) {
+      try (GpuStream s = core.stream(0)) {
+        b.run(s);
+        s.synchronize();
+      }
+    } else {
+      b.run(null);
+    }
+    b.verify();
+  }
+
+  @Test
+  void seventyThousandTinyItemsInOneCall() {
+    // more items than a grid's y or z dimension holds (65,535)
+    Case c = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, false,
+        true, 2, 3, 2, 0, 70_000, Place.SHARED_ARRAYS, true, true, 1, 0.25);
+    Batch b = new Batch(c, new SplittableRandom(SEED));
+    try (GpuStream s = core.stream(0)) {
+      b.run(s);
+      s.synchronize();
+    }
+    b.verify();
+  }
+
+  @Test
+  void queuedBehindOtherWorkOnAUserStream() {
+    // two batches queued back to back on a stream kept busy by a large GEMM: their pointer
+    // arrays must live until their own call has run, whatever the host does meanwhile
+    Case c1 = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, true,
+        false, 16, 24, 40, 1, 7, Place.MIXED, true, true, 1, -1);
+    Case c2 = new Case(DType.FLOAT64, DType.FLOAT64, Precision.FP64, Layout.COLUMN_MAJOR, false,
+        true, 9, 7, 11, 0, 1000, Place.SHARED_ARRAYS, true, true, 0.5, 0);
+    Batch b1 = new Batch(c1, new SplittableRandom(SEED + 1));
+    Batch b2 = new Batch(c2, new SplittableRandom(SEED + 2));
+    int big = GpuTests.SANITIZER ? 256 : 2048;
+    try (GpuStream s = core.stream(0);
+        DeviceArray x = core.allocate(0, DType.FLOAT32, (long) big * big);
+        DeviceArray y = core.allocate(0, DType.FLOAT32, (long) big * big)) {
+      x.fill(1);
+      core.blas().gemm(Gemm.of(big, big, big), Operand.of(x), big, Operand.of(x), big,
+          Operand.of(y), big, s);
+      b1.run(s);
+      b2.run(s);
+      System.gc(); // nothing the calls left on the Java side may matter now
+      s.synchronize();
+      float[] corner = new float[1];
+      y.copyTo(0, corner, 0, 1);
+      assertEquals(big, corner[0], "the large GEMM queued first");
+    }
+    b1.verify();
+    b2.verify();
+  }
+
+  @Test
+  void badDeviceBatchIsRejectedAndLeavesCUntouched() {
+    int n = 4;
+    try (DeviceArray a = core.allocate(0, DType.FLOAT32, 64);
+        DeviceArray b = core.allocate(0, DType.FLOAT32, 64);
+        DeviceArray c = core.allocate(0, DType.FLOAT32, 64);
+        DeviceArray d = core.allocate(0, DType.FLOAT64, 64)) {
+      c.fill(7);
+      Gemm g = Gemm.of(n, n, n);
+      Operand[] as = {Operand.of(a), Operand.of(a, 16), Operand.of(a, 32)};
+      Operand[] bs = {Operand.of(b), Operand.of(b, 16), Operand.of(b, 32)};
+      Operand[] overlap = {Operand.of(c, 32), Operand.of(c), Operand.of(c, 40)};
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemmBatched(g, as, n, bs, n, overlap, n));
+      assertTrue(e.getMessage().contains("c[0] (offset 32) and c[2] (offset 40) overlap"),
+          e.getMessage());
+      Operand[] inA = {Operand.of(c), Operand.of(a, 48), Operand.of(c, 32)};
+      e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemmBatched(g, as, n, bs, n, inA, n));
+      assertTrue(e.getMessage().startsWith("c[1] must not share storage with a[1] or b[1]"),
+          e.getMessage());
+      Operand[] mixed = {Operand.of(c), Operand.of(c, 16), Operand.of(d)};
+      e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemmBatched(g, as, n, bs, n, mixed, n));
+      assertTrue(e.getMessage().startsWith("item 2: a, b and c must have one element type"),
+          e.getMessage());
+      Operand[] shortC = {Operand.of(c), Operand.of(c, 16), Operand.of(c, 49)};
+      e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemmBatched(g, as, n, bs, n, shortC, n));
+      assertTrue(e.getMessage().startsWith("c[2] holds 64 elements but the call needs 65"),
+          e.getMessage());
+      float[] out = new float[64];
+      c.copyTo(out);
+      for (float v : out) {
+        assertEquals(7f, v, "C written by a rejected call");
+      }
+    }
+  }
+
+  @Test
+  void timingOneBatchedCallAgainstALoopOfGemms() {
+    // performance is reported, never asserted
+    int count = 1000;
+    Case c = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, false,
+        false, 32, 32, 32, 0, count, Place.SHARED_ARRAYS, true, true, 1, 0);
+    Batch b = new Batch(c, new SplittableRandom(SEED + 3));
+    int reps = GpuTests.SANITIZER ? 1 : 20;
+    try (GpuStream s = core.stream(0)) {
+      Runnable batched = () -> b.run(s);
+      Runnable loop = () -> {
+        for (int i = 0; i < count; i++) {
+          core.blas().gemm(c.gemm(), b.oa[i], b.lda, b.ob[i], b.ldb, b.oc[i], b.ldc, s);
+        }
+      };
+      double tb = time(batched, s, reps);
+      double tl = time(loop, s, reps);
+      System.out.printf("gemmBatched timing: %d items of 32x32x32 fp32 (device arrays, offsets in "
+          + "shared arrays, 16-byte aligned), on one stream, mean of %d, synchronized: one "
+          + "gemmBatched %.1f us, a loop of %d gemm calls %.1f us (%.1fx)%n", count, reps,
+          tb, count, tl, tl / tb);
+      b.run(s); // C = A·B again (beta = 0): the results of the batched form are checked
+      s.synchronize();
+    }
+    b.verify();
+  }
+
+  private static double time(Runnable r, GpuStream s, int reps) {
+    r.run(); // warm-up: handles, plans, pool memory
+    s.synchronize();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < reps; i++) {
+      r.run();
+      s.synchronize();
+    }
+    return (System.nanoTime() - t0) / 1e3 / reps;
+  }
+
+  // ---------------------------------------------------------------- the batch under test
+
+  /** A device array and what it held before the call. */
+  final class Store {
+    final DeviceArray d;
+    final double[] before;
+
+    Store(DType t, long len, SplittableRandom r, boolean nan) {
+      double[] x = new double[(int) len];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = nan ? Double.NaN : r.nextDouble() * 2 - 1;
+      }
+      d = core.allocate(0, t, Math.max(1, len));
+      res.add(d);
+      if (t == DType.FLOAT64) {
+        d.copyFrom(x);
+      } else {
+        d.copyFrom(GemmGpuTest.toF(x));
+      }
+      before = read(d); // what the GPU holds: inputs rounded to the storage type
+    }
+  }
+
+  static double[] read(DeviceArray d) {
+    double[] out = new double[(int) d.length()];
+    if (d.dtype() == DType.FLOAT64) {
+      d.copyTo(out);
+    } else {
+      float[] f = new float[out.length];
+      d.copyTo(f);
+      for (int i = 0; i < f.length; i++) {
+        out[i] = f[i];
+      }
+    }
+    return out;
+  }
+
+  /** Where one operand of one item is. */
+  record At(Store s, long off) {}
+
+  /** The items of a case, placed in device memory, with the reference computed up front. */
+  final class Batch {
+    final Case c;
+    final int lda;
+    final int ldb;
+    final int ldc;
+    final At[] a;
+    final At[] b;
+    final At[] cc;
+    final Operand[] oa;
+    final Operand[] ob;
+    final Operand[] oc;
+    final List<Store> cStores = new ArrayList<>();
+    final double[][] ref;
+
+    Batch(Case c, SplittableRandom r) {
+      this.c = c;
+      lda = c.ld(c.aRows(), c.aCols());
+      ldb = c.ld(c.bRows(), c.bCols());
+      ldc = c.ld(c.m(), c.n());
+      a = place(c.t(), c.span(c.aRows(), c.aCols()), r, false, null);
+      b = place(c.t(), c.span(c.bRows(), c.bCols()), r, false, null);
+      cc = place(c.ct(), c.span(c.m(), c.n()), r, true, cStores);
+      oa = operands(a);
+      ob = operands(b);
+      oc = operands(cc);
+      ref = new double[c.count()][c.m() * c.n()];
+      for (int item = 0; item < c.count(); item++) {
+        for (int i = 0; i < c.m(); i++) {
+          for (int j = 0; j < c.n(); j++) {
+            double s = 0;
+            for (int p = 0; p < c.k(); p++) {
+              double av = c.ta() ? get(a[item], c.aRows(), c.aCols(), p, i)
+                  : get(a[item], c.aRows(), c.aCols(), i, p);
+              double bv = c.tb() ? get(b[item], c.bRows(), c.bCols(), j, p)
+                  : get(b[item], c.bRows(), c.bCols(), p, j);
+              s += av * bv;
+            }
+            double old = c.beta() == 0 ? 0 : get(cc[item], c.m(), c.n(), i, j);
+            ref[item][i * c.n() + j] = (c.alpha() == 0 ? 0 : c.alpha() * s) + c.beta() * old;
+          }
+        }
+      }
+    }
+
+    double get(At at, int rows, int cols, int i, int j) {
+      return at.s().before[(int) c.index(at.off(), rows, cols, i, j)];
+    }
+
+    /**
+     * Places {@code count} operands of {@code span} elements: in arrays of their own, at
+     * offsets in one shared array (outputs in shuffled order and never overlapping; inputs at
+     * random slots, repeats allowed), or alternately. Aligned offsets are multiples of 16 bytes;
+     * unaligned ones are one element past that.
+     */
+    At[] place(DType t, long span, SplittableRandom r, boolean output, List<Store> stores) {
+      int count = c.count();
+      int unit = Math.max(1, 16 / t.bytes());
+      int skew = c.aligned() ? 0 : 1;
+      boolean nan = output && c.beta() == 0; // beta = 0 must not read C
+      At[] out = new At[count];
+      long slot = (span + skew + 2 + unit - 1) / unit * unit;
+      int shared = 0;
+      for (int i = 0; i < count; i++) {
+        if (sharedItem(i)) {
+          shared++;
+        }
+      }
+      Store pool = shared == 0 ? null : new Store(t, slot * shared + 1, r, nan);
+      if (pool != null && stores != null) {
+        stores.add(pool);
+      }
+      List<Integer> slots = new ArrayList<>();
+      for (int i = 0; i < shared; i++) {
+        slots.add(i);
+      }
+      Collections.shuffle(slots, new java.util.Random(r.nextLong()));
+      int next = 0;
+      for (int i = 0; i < count; i++) {
+        if (sharedItem(i)) {
+          int sl = output ? slots.get(next++) : r.nextInt(shared);
+          out[i] = new At(pool, sl * slot + skew);
+        } else {
+          Store own = new Store(t, span + skew + 1, r, nan);
+          if (stores != null) {
+            stores.add(own);
+          }
+          out[i] = new At(own, skew);
+        }
+      }
+      return out;
+    }
+
+    boolean sharedItem(int i) {
+      return c.place() == Place.SHARED_ARRAYS || (c.place() == Place.MIXED && i % 2 == 1);
+    }
+
+    Operand[] operands(At[] at) {
+      Operand[] o = new Operand[at.length];
+      for (int i = 0; i < at.length; i++) {
+        o[i] = Operand.of(at[i].s().d, at[i].off());
+      }
+      return o;
+    }
+
+    void run(GpuStream s) {
+      core.blas().gemmBatched(c.gemm(), oa, lda, ob, ldb, oc, ldc, s);
+    }
+
+    /** Every item against the reference; everything else of the C arrays unchanged. */
+    void verify() {
+      String ctx = c + " (seed " + SEED + ")";
+      // GemmGpuTest's bound holds for the batch as a whole (all items' elements together, as
+      // one large C would); a single small item under TF32, whose error is the rounding of a
+      // few inputs, gets 4 times that
+      double bound = c.t().isHalf() && c.ct() == DType.FLOAT32
+          ? 1e-5 * Math.sqrt(Math.max(1, c.k())) // exact products, fp32 accumulation
+          : GemmGpuTest.bound(c.p(), c.k());
+      double itemBound = c.p() == Precision.TF32 ? 4 * bound : bound;
+      double numAll = 0;
+      double denAll = 0;
+      java.util.IdentityHashMap<Store, double[]> after = new java.util.IdentityHashMap<>();
+      java.util.IdentityHashMap<Store, boolean[]> inside = new java.util.IdentityHashMap<>();
+      for (Store s : cStores) {
+        after.put(s, read(s.d));
+        inside.put(s, new boolean[s.before.length]);
+      }
+      for (int item = 0; item < c.count(); item++) {
+        At at = cc[item];
+        double[] got = after.get(at.s());
+        boolean[] in = inside.get(at.s());
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < c.m(); i++) {
+          for (int j = 0; j < c.n(); j++) {
+            int idx = (int) c.index(at.off(), c.m(), c.n(), i, j);
+            in[idx] = true;
+            double v = got[idx];
+            assertFalse(Double.isNaN(v), "NaN in c[" + item + "] at " + i + "," + j + ": " + ctx);
+            double d = v - ref[item][i * c.n() + j];
+            num += d * d;
+            den += ref[item][i * c.n() + j] * ref[item][i * c.n() + j];
+          }
+        }
+        double rel = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+        assertTrue(rel <= itemBound, "c[" + item + "]: relative error " + rel + " > "
+            + itemBound + ": " + ctx);
+        numAll += num;
+        denAll += den;
+      }
+      double relAll = denAll == 0 ? Math.sqrt(numAll) : Math.sqrt(numAll / denAll);
+      assertTrue(relAll <= bound, "relative error over the batch " + relAll + " > " + bound
+          + ": " + ctx);
+      for (Store s : cStores) {
+        double[] got = after.get(s);
+        boolean[] in = inside.get(s);
+        for (int i = 0; i < got.length; i++) {
+          if (!in[i]) {
+            assertTrue(Double.compare(s.before[i], got[i]) == 0, "element " + i
+                + " outside every C changed from " + s.before[i] + " to " + got[i] + ": " + ctx);
+          }
+        }
+      }
+    }
+  }
+}
