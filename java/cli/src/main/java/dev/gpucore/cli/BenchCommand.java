@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
     description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
         + "OpenBLAS, nvBLAS, the CUDA runtime).",
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU); "
-            + "gemm, reduce, p2p are not implemented yet. --list shows them.",
+            + "reduce and p2p are not implemented yet. --list shows them.",
         "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
             + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."})
 final class BenchCommand implements Callable<Integer> {
@@ -39,7 +39,7 @@ final class BenchCommand implements Callable<Integer> {
   boolean list;
 
   @Option(names = "--sizes", split = ",", paramLabel = "S",
-      description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e: n).")
+      description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e and gemm: n).")
   List<Long> sizes;
 
   @Option(names = "--mib", split = ",", paramLabel = "MIB",

@@ -106,6 +106,7 @@ public final class Peers implements AutoCloseable {
     return switch (suite) {
       case "transfer" -> List.of("torch", "numpy", "cudart");
       case "e2e" -> List.of("torch", "openblas", "nvblas");
+      case "gemm" -> List.of("torch", "openblas", "nvblas");
       default -> List.of();
     };
   }
@@ -480,8 +481,14 @@ public final class Peers implements AutoCloseable {
             }
             continue;
           }
-          cmd.addAll(List.of(exe.get(p).toString(), p, "e2e", p.equals("openblas") ? "cpu" : "gpu",
-              String.valueOf(req.get("dtype")), seed, reps, warmup));
+          if (suite.equals("gemm")) {
+            // host-array SGEMM C = A*B^T: OpenBLAS beside gpucore's CPU row, nvBLAS beside its GPU row
+            cmd.addAll(List.of(exe.get(p).toString(), p, "gemm", p.equals("openblas") ? "cpu" : "gpu",
+                seed, reps, String.valueOf(req.get("sample_ms")), String.valueOf(req.get("budget_s"))));
+          } else {
+            cmd.addAll(List.of(exe.get(p).toString(), p, "e2e", p.equals("openblas") ? "cpu" : "gpu",
+                String.valueOf(req.get("dtype")), seed, reps, warmup));
+          }
           cmd.addAll(sizeArgs);
           e = p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The registry of suites, in the order {@code --list} shows them. {@code gemm}, {@code reduce}
- * and {@code p2p} are placeholders that later issues replace with real suites: asked for, they
+ * The registry of suites, in the order {@code --list} shows them. {@code reduce} and
+ * {@code p2p} are placeholders that later issues replace with real suites: asked for, they
  * fail with a clear message and never print a figure.
  */
 public final class Suites {
@@ -17,8 +17,7 @@ public final class Suites {
   static {
     register(new TransferSuite());
     register(new E2eSuite());
-    register(new Placeholder("gemm", "GEMM throughput against size, per precision, beside "
-        + "PyTorch, OpenBLAS and nvBLAS"));
+    register(new GemmSuite());
     register(new Placeholder("reduce", "sum/min/max/argmax/norm over whole arrays, rows and "
         + "columns, beside PyTorch"));
     register(new Placeholder("p2p", "device-to-device copies across GPUs (NVLink/PCIe P2P or "

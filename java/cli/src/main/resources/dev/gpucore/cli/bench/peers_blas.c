@@ -8,6 +8,14 @@
  *
  *   peers_blas NAME probe
  *   peers_blas NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS [N:BUFFERS ...]
+ *   peers_blas NAME gemm CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS [N:BUFFERS ...]
+ *
+ * gemm: row-major C = A*B^T from host arrays (A = the sequence for SEED, B for SEED+1), the
+ * column-major call sgemm_("T", "N") with B first; each sample is an untimed call then R
+ * back-to-back calls lasting at least SAMPLE_MS (R from a doubling loop, as GemmSuite.java),
+ * reported per call;
+ * at most ROUNDS samples or BUDGET_S seconds per size (at least one). The result is checked
+ * before timing: every row sum of C against the exact sum from the inputs.
  *
  * fp32 calls sgemm_, fp64 dgemm_ (on the same values, widened). Inputs: buffer j holds the sequence of InputGen.java for seed SEED+j (splitmix64, so every
  * peer computes on the very same numbers); runs rotate through the buffers. Timing: CLOCK_MONOTONIC
@@ -97,6 +105,101 @@ static const char *config(void) {
   return openblas_get_config ? openblas_get_config() : "unknown BLAS";
 }
 
+/* row-major C = A*B^T: column-major C^T = B * A^T, i.e. ("T", "N") on B's then A's storage */
+static void sgemm_abt(int n, const float *a, const float *b, float *c) {
+  float one = 1, zero = 0;
+  sgemm_("T", "N", &n, &n, &n, &one, b, &n, a, &n, &zero, c, &n);
+}
+
+static int64_t gemm_loop(int n, const float *a, const float *b, float *c, int calls) {
+  int64_t t0 = now_ns();
+  for (int i = 0; i < calls; i++) sgemm_abt(n, a, b, c);
+  return now_ns() - t0;
+}
+
+static int gemm_mode(const char *name, int argc, char **argv) {
+  if (argc < 9) {
+    fprintf(stderr, "peers_blas: gemm needs CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS...\n");
+    return 2;
+  }
+  const char *kase = argv[3];
+  uint64_t seed = strtoull(argv[4], NULL, 10);
+  int rounds = atoi(argv[5]);
+  int64_t target = (int64_t)atoi(argv[6]) * 1000000LL;
+  int64_t budget = (int64_t)atoi(argv[7]) * 1000000000LL;
+  if (rounds < 1) rounds = 1;
+  for (int ai = 8; ai < argc; ai++) {
+    int n = 0, bufs = 1;
+    if (sscanf(argv[ai], "%d:%d", &n, &bufs) < 1 || n < 1) {
+      fprintf(stderr, "peers_blas: bad size '%s'\n", argv[ai]);
+      return 2;
+    }
+    size_t nn = (size_t)n * n;
+    float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)),
+          *c = malloc(nn * sizeof(float));
+    if (!a || !b || !c) {
+      printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"host\",\"case\":\"%s\","
+             "\"x\":%d,\"skipped\":\"out of host memory\"}\n", name, kase, n);
+      fflush(stdout);
+      free(a); free(b); free(c);
+      continue;
+    }
+    fill(a, nn, seed);
+    fill(b, nn, seed + 1);
+    /* check: C poisoned, then every row sum against sum_p A[i,p] * (sum_j B[j,p]) */
+    for (size_t i = 0; i < nn; i++) c[i] = 0.0f / 0.0f;
+    sgemm_abt(n, a, b, c);
+    double *sb = calloc((size_t)n, sizeof(double));
+    for (size_t j = 0; j < (size_t)n; j++)
+      for (size_t p = 0; p < (size_t)n; p++) sb[p] += b[j * n + p];
+    double worst = 0, total = 0;
+    for (size_t i = 0; i < (size_t)n; i++) {
+      double want = 0, got = 0;
+      for (size_t p = 0; p < (size_t)n; p++) {
+        want += a[i * n + p] * sb[p];
+        got += c[i * n + p];
+      }
+      total += got;
+      double r = got == got ? (got > want ? got - want : want - got) / want : 1e300;
+      if (r > worst) worst = r;
+    }
+    free(sb);
+    /* calls per sample: double a loop until it lasts a fifth of the target, then scale */
+    sgemm_abt(n, a, b, c);
+    int calls = 1;
+    int64_t t = gemm_loop(n, a, b, c, calls);
+    while (t < target / 5 && calls < 5000) {
+      calls = calls * 2 > 5000 ? 5000 : calls * 2;
+      t = gemm_loop(n, a, b, c, calls);
+    }
+    if (t < 2 * target) { /* once more, the faster of the two: one hiccup must not set R */
+      int64_t t2 = gemm_loop(n, a, b, c, calls);
+      if (t2 < t) t = t2;
+    }
+    double per = (t > 0 ? (double)t : 1.0) / calls;
+    double want = target / per;
+    calls = want < 1 ? 1 : want > 5000 ? 5000 : (int)(want + 0.999999);
+    int64_t *s = malloc(sizeof(int64_t) * rounds);
+    int got = 0;
+    int64_t deadline = now_ns() + budget;
+    for (int r = 0; r < rounds && (r < 1 || now_ns() < deadline); r++) {
+      sgemm_abt(n, a, b, c); /* untimed, as gpucore's rounds */
+      s[got++] = (gemm_loop(n, a, b, c, calls) + calls / 2) / calls;
+    }
+    printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"host\",\"case\":\"%s\","
+           "\"x\":%d,\"timing\":\"host: clock_gettime around %d back-to-back sgemm_ calls / %d\","
+           "\"label\":\"%s\",\"calls_per_sample\":%d,\"sum\":%.17g,"
+           "\"rowsum_max_rel\":%.3g", name, kase, n, calls, calls,
+           strcmp(name, "nvblas") == 0 ? "C sgemm_ via nvBLAS (host arrays)" : "C sgemm_ (OpenBLAS)",
+           calls, total, worst);
+    print_samples("samples_ns", s, got);
+    printf("}\n");
+    fflush(stdout);
+    free(s); free(a); free(b); free(c);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: peers_blas NAME probe | NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS...\n");
@@ -116,6 +219,9 @@ int main(int argc, char **argv) {
            openblas_get_num_threads ? openblas_get_num_threads() : -1,
            ok ? "" : ",\"reason\":\"a 2x2 sgemm_ gave a wrong result\"");
     return ok ? 0 : 1;
+  }
+  if (strcmp(argv[2], "gemm") == 0) {
+    return gemm_mode(name, argc, argv);
   }
   if (strcmp(argv[2], "e2e") != 0 || argc < 9) {
     fprintf(stderr, "peers_blas: unknown mode or missing arguments\n");

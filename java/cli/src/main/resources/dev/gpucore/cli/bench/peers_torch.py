@@ -37,6 +37,21 @@ def gen(np, seed, n):
     return out
 
 
+def gen64(np, seed, n):
+    """fp64 inputs with full mantissas: ((splitmix64(...) >> 12) + 0.5) * 2^-52, as GemmSuite.java."""
+    out = np.empty(n, dtype=np.float64)
+    u = np.uint64
+    step = 1 << 22
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        z = u(seed & M64) + np.arange(s + 1, e + 1, dtype=np.uint64) * u(GOLDEN)
+        z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
+        z = z ^ (z >> u(31))
+        out[s:e] = ((z >> u(12)).astype(np.float64) + 0.5) * 2.0 ** -52
+    return out
+
+
 def imports():
     """(numpy, torch, why numpy is missing, why torch is missing)"""
     np = torch = None
@@ -251,6 +266,99 @@ def e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec):
     torch.cuda.empty_cache()
 
 
+def gemm(req, np, torch):
+    """Device-resident C = A*B^T per precision, as gpucore's device rows: A_j = seed + 2j,
+    B_j = seed + 2j + 1 (j = 0, 1, alternated), bf16/fp16 tensors rounded from the fp32 values
+    on the device, fp64 drawn in fp64; samples of R matmuls (gpucore's R when given) between
+    perf_counter_ns and a synchronize, per call; CUDA events around the same loops beside."""
+    dev, why_cuda = cuda_state(torch, req["cuda_ordinal"])
+    reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
+    target = int(req.get("sample_ms", 25)) * 1000000
+    cases = sorted(req.get("device", []), key=lambda c: int(c["x"]))  # inputs shared per size
+    cache = {}
+    for case in cases:
+        prec, n = case["precision"], int(case["x"])
+        if dev is None:
+            emit(peer="torch", suite="gemm", group="device", case=prec, x=n, skipped=why_cuda)
+            continue
+        if cache.get("n") != n:
+            cache = {"n": n}
+            torch.cuda.empty_cache()
+        try:
+            gemm_case(np, torch, dev, cache, prec, n, int(case.get("calls") or 0), reps, warmup,
+                      seed, target)
+        except Exception as e:  # out of memory and the like: report and go on
+            emit(peer="torch", suite="gemm", group="device", case=prec, x=n,
+                 skipped="%s: %s" % (type(e).__name__, str(e).split("\n")[0][:200]))
+            torch.cuda.empty_cache()
+
+
+def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target):
+    dt = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16,
+          "fp16": torch.float16, "fp64": torch.float64}[prec]
+    fp64 = prec == "fp64"
+    torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"  # fp32 means fp32, as in gpucore
+
+    def host(j):
+        key = ("d" if fp64 else "f", j)
+        if key not in cache:
+            cache[key] = (gen64(np, seed + j, n * n) if fp64 else gen(np, seed + j, n * n)).reshape(n, n)
+        return cache[key]
+
+    x = [torch.from_numpy(host(j)).to(dev).to(dt) for j in range(4)]
+    a, b = [x[0], x[2]], [x[1], x[3]]
+    c = torch.empty(n, n, dtype=dt, device=dev)
+
+    def op(i):
+        torch.matmul(a[i & 1], b[i & 1].t(), out=c)
+
+    c.fill_(float("nan"))
+    op(0)
+    torch.cuda.synchronize(dev)
+    total = c.sum(dtype=torch.float64).item()
+    for i in range(warmup):
+        op(i)
+    torch.cuda.synchronize(dev)
+
+    def loop(r):
+        t0 = time.perf_counter_ns()
+        for i in range(r):
+            op(i)
+        torch.cuda.synchronize(dev)
+        return time.perf_counter_ns() - t0
+
+    if calls <= 0:  # gpucore's row did not run: find R the same way
+        calls = 1
+        t = loop(calls)
+        while t < target // 5 and calls < 5000:
+            calls = min(5000, calls * 2)
+            t = loop(calls)
+        if t < 2 * target:  # the faster of two: one hiccup must not set R
+            t = min(t, loop(calls))
+        calls = max(1, min(5000, -(-target * calls // max(1, t))))
+    host_ns, ev_ns = [], []
+    for _ in range(reps):
+        ea = torch.cuda.Event(enable_timing=True)
+        eb = torch.cuda.Event(enable_timing=True)
+        t0 = time.perf_counter_ns()
+        ea.record()
+        for i in range(calls):
+            op(i)
+        eb.record()
+        torch.cuda.synchronize(dev)
+        host_ns.append(round((time.perf_counter_ns() - t0) / calls))
+        ev_ns.append(round(ea.elapsed_time(eb) * 1e6 / calls))
+    m = torch.backends.cuda.matmul
+    emit(peer="torch", suite="gemm", group="device", case=prec, x=n, calls_per_sample=calls,
+         timing="host-sync (perf_counter_ns around %d matmuls + synchronize) / %d" % (calls, calls),
+         samples_ns=host_ns, event_samples_ns=ev_ns, sum=total, dtype=str(dt).replace("torch.", ""),
+         allow_tf32=bool(m.allow_tf32),
+         allow_fp16_reduced_precision_reduction=bool(m.allow_fp16_reduced_precision_reduction),
+         allow_bf16_reduced_precision_reduction=bool(m.allow_bf16_reduced_precision_reduction),
+         label="torch.matmul(a, b.t(), out=c) %s" % prec)
+    del x, a, b, c
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--probe":
         probe(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
@@ -272,6 +380,11 @@ def main():
             emit(peer="torch", unavailable=why_torch)
             return
         e2e(req, np, torch, why_torch)
+    elif suite == "gemm":
+        if torch is None:
+            emit(peer="torch", unavailable=why_torch)
+            return
+        gemm(req, np, torch)
     else:
         emit(peer="torch", unavailable="suite '%s' has no torch peer yet" % suite)
 

@@ -122,20 +122,85 @@ class BenchCommandTest {
   }
 
   @Test
+  void gemmRunsTheCpuRowsAndSkipsOrRunsTheGpuRows(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("gemm.json");
+    Path svg = dir.resolve("gemm.svg");
+    Result r = run("bench", "gemm", "--sizes", "8,20", "--reps", "2", "--warmup", "1", "--peers",
+        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("host SGEMM float[] cpu"), r.out());
+    assertTrue(r.out().contains("host n=20: cpu "), r.out());
+    assertTrue(r.out().contains("r/best"), r.out());
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
+    assertEquals("gemm", gemm.get("name"));
+    List<?> rows = (List<?>) gemm.get("rows");
+    assertEquals(2 * 5 + 2 * 3, rows.size()); // 5 precisions and 3 routes at two sizes
+    int cpuRows = 0;
+    int deviceRows = 0;
+    for (Object o : rows) {
+      Map<String, Object> row = JsonText.object(o);
+      Map<String, Object> extra = JsonText.object(row.get("extra"));
+      if (row.get("group").equals("device")) {
+        deviceRows++;
+        if (gpu) {
+          assertEquals(true, row.get("ok"), row.toString());
+        } else {
+          assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
+          assertFalse(row.containsKey("median_ns"), "a skipped row has no figure");
+        }
+      } else if (row.get("case").equals("cpu")) {
+        cpuRows++;
+        assertEquals(true, row.get("ok"), row.toString());
+        assertTrue(row.get("check").toString().startsWith("ok: row/col sums vs exact"),
+            row.toString());
+        assertEquals(2, ((List<?>) row.get("samples_ns")).size(), row.toString());
+        assertTrue(JsonText.num(extra, "calls_per_sample") >= 1, row.toString());
+      } else if (row.get("case").equals("router")) {
+        assertEquals(true, row.get("ok"), row.toString());
+        assertTrue(JsonText.num(extra, "r_best") > 0, row.toString());
+        assertEquals("cpu", extra.get("route"), "a tiny GEMM stays on the CPU: " + row);
+      } else if (!gpu) {
+        assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
+      }
+    }
+    assertEquals(2, cpuRows);
+    assertEquals(10, deviceRows);
+    List<?> host = (List<?>) JsonText.object(gemm.get("summary")).get("host");
+    assertEquals(2, host.size());
+    assertTrue(JsonText.num(JsonText.object(host.get(1)), "r_best") > 0, host.toString());
+    assertEquals(0L, doc.get("exit_code"));
+    String s = Files.readString(svg);
+    assertEquals("svg", SvgPlotTest.parse(s).getDocumentElement().getLocalName());
+    assertTrue(s.contains("host SGEMM float[] cpu"), s);
+  }
+
+  @Test
+  void gemmRejectsAnUnknownPrecision() {
+    Result r = run("bench", "gemm", "--precision", "int8", "--peers", "none");
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("gemm: --precision must be one of fp32, tf32, bf16, fp16, fp64"),
+        r.err());
+    assertTrue(r.out().isEmpty(), r.out());
+  }
+
+  @Test
   void placeholdersSayTheyAreNotImplemented() {
-    for (String s : new String[] {"gemm", "reduce", "p2p"}) {
+    for (String s : new String[] {"reduce", "p2p"}) {
       Result r = run("bench", s);
       assertEquals(2, r.code(), s);
       assertTrue(r.err().contains("suite '" + s + "' is not implemented yet"), r.err());
       assertTrue(r.out().isEmpty(), "no figure printed: " + r.out());
     }
     // checked before anything runs: a placeholder after a real suite also stops the run
-    Result mixed = run("bench", "e2e", "gemm", "--n", "8", "--peers", "none");
+    Result mixed = run("bench", "e2e", "reduce", "--n", "8", "--peers", "none");
     assertEquals(2, mixed.code());
     assertTrue(mixed.out().isEmpty(), mixed.out());
     Result list = run("bench", "--list");
     assertEquals(0, list.code());
-    assertTrue(list.out().contains("gemm") && list.out().contains("[not implemented yet]"), list.out());
+    assertTrue(list.out().contains("reduce") && list.out().contains("[not implemented yet]"), list.out());
+    assertTrue(list.out().lines().anyMatch(l -> l.startsWith("gemm ") && !l.contains("[not")),
+        list.out());
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.gpucore.cli.bench;
 
 import dev.gpucore.Config;
 import dev.gpucore.DType;
+import dev.gpucore.Half;
 import dev.gpucore.blas.GemmCall;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
@@ -20,7 +21,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A GPU backend made of host memory, for driving the bench's GPU rows without a GPU. Never
  * registered on the test class path: {@link FakeGpuBenchTest} names it in a services file of a
- * child JVM only. With {@code FAKE_GPU_WRONG=1} its GEMM is off by 1% (to see checks fail).
+ * child JVM only. Its GEMM takes device operands (16-bit arrays kept rounded to their type) and,
+ * as the GPU route of host GEMMs, Java arrays. With {@code FAKE_GPU_WRONG=1} its GEMM is off by
+ * 1% (to see checks fail).
  */
 public final class FakeGpuProvider implements BackendProvider {
   @Override
@@ -77,9 +80,10 @@ public final class FakeGpuProvider implements BackendProvider {
     }
 
     private void gemm(GemmCall c) {
-      Arr a = (Arr) c.a().storage();
-      Arr b = (Arr) c.b().storage();
-      Arr out = (Arr) c.c().storage();
+      // device operands (Arr) and, for the GPU route of host GEMMs, Java arrays
+      Mem a = mem(c.a().storage());
+      Mem b = mem(c.b().storage());
+      Mem out = mem(c.c().storage());
       long oa = c.a().offset();
       long ob = c.b().offset();
       long oc = c.c().offset();
@@ -96,6 +100,37 @@ public final class FakeGpuProvider implements BackendProvider {
           out.set(at, wrong ? v * 1.01 : v);
         }
       }
+    }
+
+    private static Mem mem(Object storage) {
+      if (storage instanceof Arr arr) {
+        return arr;
+      }
+      if (storage instanceof float[] f) {
+        return new Mem() {
+          @Override
+          public double get(long i) {
+            return f[(int) i];
+          }
+
+          @Override
+          public void set(long i, double v) {
+            f[(int) i] = (float) v;
+          }
+        };
+      }
+      double[] d = (double[]) storage;
+      return new Mem() {
+        @Override
+        public double get(long i) {
+          return d[(int) i];
+        }
+
+        @Override
+        public void set(long i, double v) {
+          d[(int) i] = v;
+        }
+      };
     }
 
     @Override
@@ -122,26 +157,45 @@ public final class FakeGpuProvider implements BackendProvider {
     public void close() {}
   }
 
-  static final class Arr extends DeviceArray {
+  /** Element access to an operand's storage. */
+  interface Mem {
+    double get(long i);
+
+    void set(long i, double v);
+  }
+
+  /** Device memory: float[] for FLOAT32 and the 16-bit types (kept rounded), double[] for FLOAT64. */
+  static final class Arr extends DeviceArray implements Mem {
     final float[] f;
     final double[] d;
 
     Arr(int device, DType t, long n, long address) {
       super(device, t, n, address, () -> { });
-      f = t == DType.FLOAT32 ? new float[(int) n] : null;
+      f = t != DType.FLOAT64 ? new float[(int) n] : null;
       d = t == DType.FLOAT64 ? new double[(int) n] : null;
     }
 
-    double get(long i) {
+    @Override
+    public double get(long i) {
       return f != null ? f[(int) i] : d[(int) i];
     }
 
-    void set(long i, double v) {
+    @Override
+    public void set(long i, double v) {
       if (f != null) {
-        f[(int) i] = (float) v;
+        f[(int) i] = round((float) v);
       } else {
         d[(int) i] = v;
       }
+    }
+
+    /** The value as this array's type holds it. */
+    private float round(float v) {
+      return switch (dtype()) {
+        case BFLOAT16 -> Half.fromBfloat16(Half.toBfloat16(v));
+        case FLOAT16 -> Half.fromFloat16(Half.toFloat16(v));
+        default -> v;
+      };
     }
 
     private Object data() {
@@ -151,6 +205,11 @@ public final class FakeGpuProvider implements BackendProvider {
     @Override
     protected void fromJava(Object src, int srcOffset, long dstOffset, int count) {
       System.arraycopy(src, srcOffset, data(), (int) dstOffset, count);
+      if (dtype().isHalf()) {
+        for (int i = 0; i < count; i++) {
+          f[(int) dstOffset + i] = round(f[(int) dstOffset + i]);
+        }
+      }
     }
 
     @Override
@@ -183,7 +242,7 @@ public final class FakeGpuProvider implements BackendProvider {
     @Override
     protected void doFill(double value, GpuStream stream) {
       if (f != null) {
-        Arrays.fill(f, (float) value);
+        Arrays.fill(f, round((float) value));
       } else {
         Arrays.fill(d, value);
       }

@@ -75,6 +75,7 @@ class PeerMergeTest {
     assertEquals(List.of(), Peers.select("none"));
     assertEquals(List.of("torch", "cudart"), Peers.select("torch, cudart"));
     assertTrue(Peers.usedBy("e2e").contains("nvblas"));
-    assertTrue(Peers.usedBy("gemm").isEmpty());
+    assertEquals(List.of("torch", "openblas", "nvblas"), Peers.usedBy("gemm"));
+    assertTrue(Peers.usedBy("reduce").isEmpty());
   }
 }

@@ -37,6 +37,18 @@ class PeersIntegrationTest {
   }
 
   @Test
+  void openblasFromCRunsTheGemmSuitesHostCase() {
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
+        "gcc is not on the PATH");
+    String out = run("bench", "gemm", "--sizes", "16,33", "--precision", "fp32", "--reps", "2",
+        "--warmup", "0", "--peers", "openblas", "--progress", "never");
+    assertTrue(!out.contains("peer openblas: MISSING"), out);
+    assertTrue(out.contains("C sgemm_ (OpenBLAS)"), out);
+    assertEquals(2, out.split("ok: sum\\(C\\) rel. diff", -1).length - 1, out);
+    assertTrue(out.contains("OpenBLAS/cpu time"), out);
+  }
+
+  @Test
   void numpyPeerRunsThroughTheScript() {
     assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "python3", "-c", "import numpy") != null,
         "python3 with numpy is not on the PATH");
