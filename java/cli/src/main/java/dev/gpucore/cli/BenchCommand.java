@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
         + "OpenBLAS, nvBLAS, the CUDA runtime).",
-        "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU); "
+        "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
+            + "(device GEMM per precision vs PyTorch; host SGEMM per route vs OpenBLAS/nvBLAS); "
             + "reduce and p2p are not implemented yet. --list shows them.",
         "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
             + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."})
