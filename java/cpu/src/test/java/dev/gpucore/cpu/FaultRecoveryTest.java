@@ -155,7 +155,9 @@ class FaultRecoveryTest {
 
   @Test
   void stickyFaultMarksTheDeviceAndTheRouterStopsUsingIt() {
-    try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm", "gpucore.gemm.route", "auto")) {
+    // route auto, with a CPU model so slow that every GEMM goes to the GPU on any machine
+    try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm", "gpucore.gemm.route", "auto",
+        "gpucore.gemm.cpuGflops", "0.001")) {
       Problem big = new Problem(600, 500, 400, true);
       Router.Decision before = core.blas().router().explain(routerProbe());
       assertTrue(before.gpu(), "a large GEMM goes to the healthy GPU: " + before.reason());

@@ -186,12 +186,12 @@ final class CudaBlas implements BlasOps {
     long arrays = out[0];
     boolean queued = false;
     try {
-      // pageable source: cudaMemcpyAsync returns once the source has been staged, so the host
-      // buffer may be freed right after it, whatever else is queued on the stream
-      try (LongPointer host = new LongPointer(ptrs)) {
-        s.check(GpuCoreNative.gc_memcpy_async(arrays, host.address(), bytes, CudaStream.H2D,
-            s.handle()), "cudaMemcpyAsync(H2D, GEMM pointer arrays)");
-      }
+      // from the stream's pinned staging, which stays untouched until this copy has run
+      long host = s.pointerStaging(bytes);
+      new LongPointer(Native.at(host)).capacity(ptrs.length).put(ptrs, 0, ptrs.length);
+      s.check(GpuCoreNative.gc_memcpy_async(arrays, host, bytes, CudaStream.H2D, s.handle()),
+          "cudaMemcpyAsync(H2D, GEMM pointer arrays)");
+      s.pointerStagingQueued();
       boolean f64 = call.dtype() == DType.FLOAT64;
       long sc = s.scalars(); // host pointer mode: read when the call is queued
       Pointer alpha;

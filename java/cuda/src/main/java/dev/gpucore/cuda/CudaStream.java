@@ -35,6 +35,9 @@ final class CudaStream extends GpuStream {
     long workspaceBytes;
     long resultSlot;    // pinned, 16 bytes
     long scalars;       // pinned, 16 bytes: GEMM alpha and beta
+    long pointers;      // pinned: pointer arrays of batched GEMMs, on their way up
+    long pointersBytes;
+    long pointersEvent; // recorded after the last copy out of `pointers`
     java.util.Map<?, CudaLt.Plan> plans;
     cublasContext cublasHandle;
     long cublasWorkspace;
@@ -62,6 +65,10 @@ final class CudaStream extends GpuStream {
       }
       GpuCoreNative.gc_free(cublasWorkspace);
       GpuCoreNative.gc_free_host(scalars);
+      GpuCoreNative.gc_free_host(pointers);
+      if (pointersEvent != 0) {
+        GpuCoreNative.gc_event_destroy(pointersEvent);
+      }
       GpuCoreNative.gc_free(workspace);
       GpuCoreNative.gc_free_host(resultSlot);
       if (bufs != null) {
@@ -159,6 +166,43 @@ final class CudaStream extends GpuStream {
           return false;
         }
       };
+
+  /**
+   * Pinned host memory of at least {@code bytes} for a batched GEMM's pointer arrays, free to be
+   * overwritten: waits until the previous copy out of it (queued on this stream) has run. Call
+   * {@link #pointerStagingQueued} after queueing the copy. Host memory that the GPU reads
+   * asynchronously must be pinned and stay alive until the copy ran: a pageable buffer freed
+   * after cudaMemcpyAsync returned was read after its free on an H100.
+   */
+  long pointerStaging(long bytes) {
+    if (res.pointersEvent != 0) {
+      check(GpuCoreNative.gc_event_sync(res.pointersEvent), "cudaEventSynchronize");
+    }
+    if (bytes > res.pointersBytes) {
+      long size = Math.max(bytes, 64L << 10);
+      if (res.pointers != 0) {
+        GpuCoreNative.gc_free_host(res.pointers);
+        res.pointers = 0;
+        res.pointersBytes = 0;
+      }
+      long[] out = new long[1];
+      check(GpuCoreNative.gc_malloc_host(out, size), "cudaMallocHost(GEMM pointer arrays)");
+      res.pointers = out[0];
+      res.pointersBytes = size;
+    }
+    return res.pointers;
+  }
+
+  /** Marks the copy out of {@link #pointerStaging} as queued on this stream. */
+  void pointerStagingQueued() {
+    if (res.pointersEvent == 0) {
+      long[] out = new long[1];
+      check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
+      res.pointersEvent = out[0];
+    }
+    check(GpuCoreNative.gc_event_record(res.pointersEvent, res.stream),
+        "cudaEventRecord(GEMM pointer arrays)");
+  }
 
   /** 16 bytes of pinned host memory for GEMM scalars (alpha at 0, beta at 8). */
   long scalars() {
