@@ -144,7 +144,10 @@ final class CpuBlas implements BlasOps {
     long extA = extent(call.spanA(), call.strideA(), call.batch());
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
-    boolean single = call.batch() == 1;
+    // the Java arrays themselves only when all three can be passed so (one GEMM, offset 0,
+    // small): the calls below take either three arrays or three pointers
+    boolean single = call.batch() == 1 && direct(call.a(), extA) && direct(call.b(), extB)
+        && direct(call.c(), extC);
     // C's scratch need not be filled first when beta = 0 and C's extent has no gaps (every
     // element of it is written); otherwise the gaps must come back unchanged
     boolean cDense = call.ldc() == call.n()
@@ -180,6 +183,11 @@ final class CpuBlas implements BlasOps {
       }
       c.writeBack();
     }
+  }
+
+  private static boolean direct(Operand o, long extent) {
+    return o.offset() == 0 && extent <= DIRECT_MAX
+        && (o.storage() instanceof float[] || o.storage() instanceof double[]);
   }
 
   private static long extent(long span, long stride, int batch) {
