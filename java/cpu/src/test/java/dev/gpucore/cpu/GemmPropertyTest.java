@@ -242,6 +242,11 @@ public class GemmPropertyTest {
     /** Every element of the operand's storage, as doubles. */
     double[] get(Operand o);
 
+    /** Whether it can hold an operand of no element (off-heap storage holds at least one). */
+    default boolean allowsEmpty() {
+      return false;
+    }
+
     @Override
     void close();
   }
@@ -280,6 +285,11 @@ public class GemmPropertyTest {
         d[i] = f[i];
       }
       return d;
+    }
+
+    @Override
+    public boolean allowsEmpty() {
+      return true;
     }
 
     @Override
@@ -505,6 +515,9 @@ public class GemmPropertyTest {
         }
       }
       default -> { }
+    }
+    if (!store.allowsEmpty() && (a.length == 0 || b.length == 0 || cv.length == 0)) {
+      return false;
     }
     double[] av = a;
     double[] bv = b;
