@@ -35,7 +35,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * {@link Reduce}). Outputs are poisoned first; every output element outside the result must
  * stay as it was, and empty reductions that are undefined must be rejected.
  */
-class ReducePropertyTest {
+public class ReducePropertyTest {
   static GpuCore core;
 
   @BeforeContainer
@@ -50,28 +50,29 @@ class ReducePropertyTest {
     }
   }
 
-  enum Mode { WHOLE, PER_ROW, PER_COLUMN }
+  /** Over what the reduction runs. */
+  public enum Mode { WHOLE, PER_ROW, PER_COLUMN }
 
   /** One reduction: what, over which shape, where, and the seed of its data. */
-  record Case(ReduceOp op, boolean fp64, Accumulation acc, Mode mode, Matrix.Layout layout,
+  public record Case(ReduceOp op, boolean fp64, Accumulation acc, Mode mode, Matrix.Layout layout,
       int rows, int cols, int pad, int offX, int offY, int offOut, int kind, int specials,
       boolean host, long seed) {
 
-    Matrix shape() {
+    public Matrix shape() {
       long inner = layout == Matrix.Layout.ROW_MAJOR ? cols : rows;
       return new Matrix(rows, cols, Math.max(1, inner) + pad, layout);
     }
 
     /** Elements reduced by a whole-range case: any length, primes included. */
-    int count() {
+    public int count() {
       return rows * cols + pad;
     }
 
-    int extent() {
+    public int extent() {
       return mode == Mode.WHOLE ? count() : (int) shape().span();
     }
 
-    int outputs() {
+    public int outputs() {
       return switch (mode) {
         case WHOLE -> 1;
         case PER_ROW -> rows;
@@ -79,13 +80,14 @@ class ReducePropertyTest {
       };
     }
 
-    boolean fp32Acc() {
+    public boolean fp32Acc() {
       return !fp64 && acc == Accumulation.INPUT && op.usesAccumulation();
     }
   }
 
+  /** Reduction cases, also for the GPU twin ({@code dev.gpucore.cuda.ReducePropertyGpuTest}). */
   @Provide
-  Arbitrary<Case> cases() {
+  public static Arbitrary<Case> cases() {
     Arbitrary<Integer> dim = Arbitraries.frequencyOf(
         Tuple.of(5, Arbitraries.integers().between(0, 70)),
         Tuple.of(2, Arbitraries.of(1, 2, 3, 7, 31, 61, 67)),
@@ -119,7 +121,7 @@ class ReducePropertyTest {
   }
 
   /** Data of the case's kind, rounded to its type, with NaN or infinities at random places. */
-  static double[] data(SplittableRandom g, Case c, int len, int kind, int specials) {
+  public static double[] data(SplittableRandom g, Case c, int len, int kind, int specials) {
     double[] x = new double[len];
     if (c.fp64()) {
       x = CpuReduceOpsTest.randomDoubles(g, len, kind);
@@ -134,7 +136,7 @@ class ReducePropertyTest {
   }
 
   /** Elements of output {@code o} (row or column {@code o}, or the whole range). */
-  static double[] slice(Case c, double[] x, int off, int o) {
+  public static double[] slice(Case c, double[] x, int off, int o) {
     if (c.mode() == Mode.WHOLE) {
       return Arrays.copyOfRange(x, off, off + c.count());
     }
@@ -180,14 +182,22 @@ class ReducePropertyTest {
       }
       if (result) {
         int o = i - c.offOut();
-        double[] xs = slice(c, x, c.offX(), o);
-        double[] ys = y == null ? null : slice(c, y, c.offY(), o);
-        String err = CpuReduceOpsTest.check(c.op(), xs, ys, c.fp32Acc(), out[i], 1);
+        String err = check(c, x, y, o, out[i], 1);
         if (err != null) {
           fail("output " + o + ": " + err + ": " + c);
         }
       }
     }
+  }
+
+  /**
+   * Checks result {@code got} of output {@code o} against the reference within
+   * {@code factor} times the bound stated on {@link Reduce}; returns a message or null.
+   */
+  public static String check(Case c, double[] x, double[] y, int o, double got, double factor) {
+    double[] xs = slice(c, x, c.offX(), o);
+    double[] ys = y == null ? null : slice(c, y, c.offY(), o);
+    return CpuReduceOpsTest.check(c.op(), xs, ys, c.fp32Acc(), got, factor);
   }
 
   /** The case's call on Java arrays or host arrays; results into {@code out} as doubles. */
