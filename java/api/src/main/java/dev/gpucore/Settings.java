@@ -54,10 +54,17 @@ public final class Settings {
   }
 
   private static String first(Object a, String b) {
-    if (a != null && !a.toString().isBlank()) {
-      return a.toString().trim();
-    }
-    return b != null && !b.isBlank() ? b.trim() : null;
+    String v = a == null ? null : nonEmpty(a.toString());
+    return v != null ? v : b == null ? null : nonEmpty(b);
+  }
+
+  /**
+   * The value trimmed, or null when it is blank (blank means unset). Trimmed first: a value of
+   * control characters alone (not blank to {@link String#isBlank}) used to come back empty.
+   */
+  private static String nonEmpty(String v) {
+    String t = v.trim();
+    return t.isBlank() ? null : t;
   }
 
   /** The environment variable name for a key. */
@@ -68,18 +75,16 @@ public final class Settings {
   /** The value of {@code key}, or {@code def}. */
   public String get(String key, String def) {
     Object p = props.get(key);
-    if (p != null && !p.toString().isBlank()) {
-      return p.toString().trim();
+    String v = p == null ? null : nonEmpty(p.toString());
+    if (v == null) {
+      String e = env.get(envName(key));
+      v = e == null ? null : nonEmpty(e);
     }
-    String e = env.get(envName(key));
-    if (e != null && !e.isBlank()) {
-      return e.trim();
+    if (v == null) {
+      String f = file.getProperty(key);
+      v = f == null ? null : nonEmpty(f);
     }
-    String f = file.getProperty(key);
-    if (f != null && !f.isBlank()) {
-      return f.trim();
-    }
-    return def;
+    return v != null ? v : def;
   }
 
   /** A boolean setting: true/false/1/0/yes/no. */

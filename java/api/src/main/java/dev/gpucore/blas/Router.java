@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
@@ -112,7 +113,12 @@ public final class Router {
     this.fallback = s.getBoolean("gpucore.gemm.fallback", true);
     this.trace = s.getBoolean("gpucore.trace", false);
     String lf = s.get("gpucore.log.file", null);
-    this.logFile = lf == null ? null : Path.of(lf);
+    try {
+      this.logFile = lf == null ? null : Path.of(lf);
+    } catch (InvalidPathException e) {
+      throw new GpuCoreException.InvalidArgument(
+          "gpucore.log.file is not a path: " + e.getMessage());
+    }
     this.cpuGflops = s.getDouble("gpucore.gemm.cpuGflops", 0, 0, 1e9);
     this.gpuGflops = s.getDouble("gpucore.gemm.gpuGflops", 0, 0, 1e9);
     this.busGBs = s.getDouble("gpucore.gemm.busGBs", 35, 0.001, 1e6);

@@ -119,8 +119,8 @@ public final class Visibility {
 
   /** {@code CUDA_DEVICE_ORDER} as set, or {@code FASTEST_FIRST} (CUDA's default). */
   public String cudaDeviceOrder() {
-    return cudaDeviceOrder == null || cudaDeviceOrder.isBlank()
-        ? "FASTEST_FIRST" : cudaDeviceOrder.trim();
+    String t = cudaDeviceOrder == null ? "" : cudaDeviceOrder.trim(); // trimmed, then tested:
+    return t.isBlank() ? "FASTEST_FIRST" : t; // control characters alone came back as ""
   }
 
   /** The mode that {@code NVIDIA_VISIBLE_DEVICES} (or {@code NV_GPU}) asks for. */

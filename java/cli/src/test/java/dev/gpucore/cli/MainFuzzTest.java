@@ -1,0 +1,140 @@
+package dev.gpucore.cli;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.code_intelligence.jazzer.junit.DictionaryEntries;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * Fuzzes the command line of {@link Main}. Every argument list is parsed by picocli, which must
+ * end in a parse result or a {@link CommandLine.ParameterException} with a message; cheap
+ * commands are then run through {@link Main#run}: {@code devices} (any options), {@code topo},
+ * {@code demo} with {@code --n} up to 64, and help, version and {@code bench --list}
+ * everywhere. They must exit 0, 1 or 2, with a message on stderr when not 0, and print no
+ * stack trace and no raw Java exception text. Long runs (bench suites, sweeps, larger demos)
+ * and file arguments ({@code @file} expansion, {@code --json FILE}, {@code --cupy FILE}) are
+ * only parsed, never run.
+ *
+ * <p>Input: the arguments, one per line (UTF-8). {@code mvn verify} runs the seeds in
+ * {@code MainFuzzTestInputs/}; fuzz with
+ * {@code JAZZER_FUZZ=1 mvn -pl java/cli test -Dtest=MainFuzzTest}.
+ */
+class MainFuzzTest {
+  /** A stack frame or a Java exception's class name: never shown to a user. */
+  static final Pattern TRACE = Pattern.compile(
+      "(?m)^\\s+at [\\w.$]+\\(|\\b(java|javax|picocli|dev)\\.[\\w.$]*(Exception|Error)\\b");
+  /** Messages of exceptions that mean an unchecked input reached the code. */
+  static final Pattern RAW = Pattern.compile(
+      "For input string|out of bounds for length|Cannot invoke|Index \\d+ out of bounds");
+
+  @FuzzTest(maxDuration = "3m")
+  // no control characters here: a newline in an entry breaks the dictionary file Jazzer writes
+  @DictionaryEntries({"devices", "demo", "topo", "bench", "gemm-sweep", "p2p-sweep", "help",
+      "--help", "-h", "-V", "--version", "--json", "--query", "--query=", "--format",
+      "--format=csv,noheader,nounits", "--list-fields", "--require-gpu", "--n", "--n=",
+      "--seed", "--list", "--sizes", "--mib", "--dtype", "--precision", "--reps", "--warmup",
+      "--device", "--peers", "--peer-timeout", "--progress", "--no-probe", "--device-sizes",
+      "--precisions", "--host-sizes", "--no-host", "--devices", "--latency-bytes", "name",
+      "uuid", "memory.total", "index", "pci.bus_id", "e2e", "transfer", "fp64", "tf32", "none",
+      ",", "=", "-", "--", "0", "-1", "64", "2147483648"})
+  void commandLine(byte[] input) {
+    String[] args = new String(input, StandardCharsets.UTF_8).split("\n", -1);
+    if (args.length == 1 && args[0].isEmpty()) {
+      args = new String[0];
+    }
+    if (args.length > 24) {
+      args = Arrays.copyOf(args, 24);
+    }
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExpandAtFiles(false);
+    ParseResult parsed;
+    try {
+      parsed = cl.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "parse error without text");
+      assertFalse(RAW.matcher(withoutArgs(e.getMessage(), args)).find(),
+          "raw message: " + e.getMessage());
+      parsed = null;
+    }
+    if (!cheap(parsed, args)) {
+      return;
+    }
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+    String where = "args " + Arrays.toString(args) + " exit " + code + "\nstderr: " + err;
+    if (code < 0 || code > 2) {
+      fail("exit code " + code + ": " + where);
+    }
+    if (code != 0 && err.toString().isBlank() && !(code == 1 && out.toString()
+        .startsWith("No GPU visible"))) {
+      fail("non-zero exit without a message: " + where);
+    }
+    String said = withoutArgs(err.toString(), args);
+    if (TRACE.matcher(said).find() || RAW.matcher(said).find()) {
+      fail("stack trace or raw exception text: " + where);
+    }
+  }
+
+  /**
+   * The text without the arguments it may echo (which may hold anything); empty when the
+   * arguments themselves hold what the patterns look for (an error message may quote a part).
+   */
+  static String withoutArgs(String text, String[] args) {
+    String all = String.join("\n", args);
+    if (TRACE.matcher(all).find() || RAW.matcher(all).find()) {
+      return "";
+    }
+    for (String a : args) {
+      if (!a.isEmpty()) {
+        text = text.replace(a, "");
+      }
+    }
+    return text;
+  }
+
+  /**
+   * Whether running these arguments is quick and touches no file: an argument list that does
+   * not parse (the error path), help and version anywhere, and the cheap commands.
+   */
+  static boolean cheap(ParseResult parsed, String[] args) {
+    for (String a : args) {
+      if (a.startsWith("@")) {
+        return false; // Main expands @files: arbitrary paths are not this test's business
+      }
+    }
+    if (parsed == null) {
+      return true;
+    }
+    ParseResult p = parsed;
+    while (p != null) {
+      if (p.isUsageHelpRequested() || p.isVersionHelpRequested()) {
+        return true;
+      }
+      p = p.subcommand();
+    }
+    ParseResult sub = parsed.subcommand();
+    if (sub == null) {
+      return true; // the usage
+    }
+    if (sub.subcommand() != null) {
+      return false;
+    }
+    return switch (sub.commandSpec().name()) {
+      case "devices", "topo" -> true;
+      case "demo" -> sub.matchedOptionValue("--n", 2000) <= 64;
+      case "bench" -> sub.hasMatchedOption("--list") && !sub.hasMatchedOption("--json")
+          && !sub.hasMatchedOption("--plot");
+      default -> false;
+    };
+  }
+}

@@ -1,0 +1,372 @@
+package dev.gpucore.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.gpucore.Config;
+import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.memory.HostArray;
+import dev.gpucore.reduce.Accumulation;
+import dev.gpucore.reduce.Matrix;
+import dev.gpucore.reduce.Reduce;
+import dev.gpucore.reduce.ReduceOp;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+
+/**
+ * Reduction properties on the CPU backend: every op (sum, mean, min, max, argmin, argmax,
+ * norm, dot) over a whole range, per row and per column of row- or column-major matrices with
+ * padded leading dimensions and offsets, fp32 (both accumulations) and fp64, Java and host
+ * arrays, random lengths and shapes, data of five magnitudes with NaN and infinities mixed in,
+ * against the float64 reference and the bounds of {@link CpuReduceOpsTest} (those stated on
+ * {@link Reduce}). Outputs are poisoned first; every output element outside the result must
+ * stay as it was, and empty reductions that are undefined must be rejected.
+ */
+public class ReducePropertyTest {
+  static GpuCore core;
+
+  @BeforeContainer
+  static void open() {
+    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
+  }
+
+  @AfterContainer
+  static void close() {
+    if (core != null) {
+      core.close();
+    }
+  }
+
+  /** Over what the reduction runs. */
+  public enum Mode { WHOLE, PER_ROW, PER_COLUMN }
+
+  /** One reduction: what, over which shape, where, and the seed of its data. */
+  public record Case(ReduceOp op, boolean fp64, Accumulation acc, Mode mode, Matrix.Layout layout,
+      int rows, int cols, int pad, int offX, int offY, int offOut, int kind, int specials,
+      boolean host, long seed) {
+
+    public Matrix shape() {
+      long inner = layout == Matrix.Layout.ROW_MAJOR ? cols : rows;
+      return new Matrix(rows, cols, Math.max(1, inner) + pad, layout);
+    }
+
+    /** Elements reduced by a whole-range case: any length, primes included. */
+    public int count() {
+      return rows * cols + pad;
+    }
+
+    public int extent() {
+      return mode == Mode.WHOLE ? count() : (int) shape().span();
+    }
+
+    public int outputs() {
+      return switch (mode) {
+        case WHOLE -> 1;
+        case PER_ROW -> rows;
+        case PER_COLUMN -> cols;
+      };
+    }
+
+    public boolean fp32Acc() {
+      return !fp64 && acc == Accumulation.INPUT && op.usesAccumulation();
+    }
+  }
+
+  /** Reduction cases, also for the GPU twin ({@code dev.gpucore.cuda.ReducePropertyGpuTest}). */
+  @Provide
+  public static Arbitrary<Case> cases() {
+    Arbitrary<Integer> dim = Arbitraries.frequencyOf(
+        Tuple.of(5, Arbitraries.integers().between(0, 70)),
+        Tuple.of(2, Arbitraries.of(1, 2, 3, 7, 31, 61, 67)),
+        Tuple.of(1, Arbitraries.integers().between(0, 3)));
+    Arbitrary<Integer> small = Arbitraries.frequencyOf(
+        Tuple.of(2, Arbitraries.just(0)),
+        Tuple.of(1, Arbitraries.integers().between(1, 9)));
+    Arbitrary<Object[]> what = Combinators.combine(Arbitraries.of(ReduceOp.class),
+        Arbitraries.of(false, true), Arbitraries.of(Accumulation.class), Arbitraries.of(Mode.class),
+        Arbitraries.of(Matrix.Layout.class), Arbitraries.of(false, true))
+        .as((op, f64, acc, mode, l, host) -> new Object[] {op, f64, acc, mode, l, host});
+    Arbitrary<int[]> where = Combinators.combine(dim, dim, small, small, small, small,
+        Arbitraries.integers().between(0, 4),
+        Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0)),
+            Tuple.of(1, Arbitraries.integers().between(1, 3))))
+        .as((r, c, pad, ox, oy, oo, kind, sp) -> new int[] {r, c, pad, ox, oy, oo, kind, sp});
+    return Combinators.combine(what, where, Arbitraries.longs()).as((w, n, seed) -> {
+      boolean f64 = (Boolean) w[1];
+      Accumulation acc = (Accumulation) w[2];
+      ReduceOp op = (ReduceOp) w[0];
+      int kind = n[6];
+      if (!f64 && acc == Accumulation.INPUT && op.usesAccumulation() && kind >= 2) {
+        kind = 0; // fp32 running sums of huge or tiny data over- or underflow by design
+      }
+      if (op == ReduceOp.DOT && kind >= 2) {
+        kind = 1; // products of huge (tiny) values over- (under-)flow by design
+      }
+      return new Case(op, f64, acc, (Mode) w[3], (Matrix.Layout) w[4], n[0], n[1], n[2], n[3],
+          n[4], n[5], kind, n[7], (Boolean) w[5], seed);
+    });
+  }
+
+  /** Data of the case's kind, rounded to its type, with NaN or infinities at random places. */
+  public static double[] data(SplittableRandom g, Case c, int len, int kind, int specials) {
+    double[] x = new double[len];
+    if (c.fp64()) {
+      x = CpuReduceOpsTest.randomDoubles(g, len, kind);
+    } else {
+      x = CpuReduceOpsTest.widen(CpuReduceOpsTest.randomFloats(g, len, kind));
+    }
+    for (int s = 0; s < specials && len > 0; s++) {
+      double[] special = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
+      x[g.nextInt(len)] = special[g.nextInt(special.length)];
+    }
+    return x;
+  }
+
+  /** Elements of output {@code o} (row or column {@code o}, or the whole range). */
+  public static double[] slice(Case c, double[] x, int off, int o) {
+    if (c.mode() == Mode.WHOLE) {
+      return Arrays.copyOfRange(x, off, off + c.count());
+    }
+    Matrix s = c.shape();
+    boolean row = c.mode() == Mode.PER_ROW;
+    int len = row ? c.cols() : c.rows();
+    double[] v = new double[len];
+    for (int e = 0; e < len; e++) {
+      v[e] = x[off + (int) (row ? s.index(o, e) : s.index(e, o))];
+    }
+    return v;
+  }
+
+  @Property(tries = 300)
+  void everyReductionMatchesTheFloat64Reference(@ForAll("cases") Case c) {
+    SplittableRandom g = new SplittableRandom(c.seed());
+    double[] x = data(g, c, c.offX() + c.extent() + 1, c.kind(), c.specials());
+    double[] y = c.op() == ReduceOp.DOT ? data(g, c, c.offY() + c.extent() + 2, 0, 0) : null;
+    int outLen = c.offOut() + c.outputs() + 2;
+    double[] out0 = new double[outLen];
+    Arrays.fill(out0, 12345.678); // outside the results: must stay
+    Arrays.fill(out0, c.offOut(), c.offOut() + c.outputs(), Double.NaN); // poison
+    int perOutput = c.mode() == Mode.WHOLE ? c.count()
+        : c.mode() == Mode.PER_ROW ? c.cols() : c.rows();
+    boolean undefined = perOutput == 0 && !c.op().definedOnEmpty() && c.outputs() > 0;
+    double[] out = out0.clone();
+    try (Io io = new Io(c, x, y, out)) {
+      if (undefined) {
+        GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+            () -> io.run(core.reduce()), c.toString());
+        assertTrue(e.getMessage().contains("empty"), e.getMessage());
+        io.readOut(out);
+        assertTrue(Arrays.equals(out0, out), "output changed by a rejected call: " + c);
+        return;
+      }
+      io.run(core.reduce());
+      io.readOut(out);
+    }
+    for (int i = 0; i < outLen; i++) {
+      boolean result = i >= c.offOut() && i < c.offOut() + c.outputs();
+      if (!result && Double.doubleToRawLongBits(out[i]) != Double.doubleToRawLongBits(out0[i])) {
+        fail("out[" + i + "] outside the results changed to " + out[i] + ": " + c);
+      }
+      if (result) {
+        int o = i - c.offOut();
+        String err = check(c, x, y, o, out[i], 1);
+        if (err != null) {
+          fail("output " + o + ": " + err + ": " + c);
+        }
+      }
+    }
+  }
+
+  /**
+   * Checks result {@code got} of output {@code o} against the reference within
+   * {@code factor} times the bound stated on {@link Reduce}; returns a message or null.
+   */
+  public static String check(Case c, double[] x, double[] y, int o, double got, double factor) {
+    double[] xs = slice(c, x, c.offX(), o);
+    double[] ys = y == null ? null : slice(c, y, c.offY(), o);
+    return CpuReduceOpsTest.check(c.op(), xs, ys, c.fp32Acc(), got, factor);
+  }
+
+  /** The case's call on Java arrays or host arrays; results into {@code out} as doubles. */
+  static final class Io implements AutoCloseable {
+    final Case c;
+    final float[] xf;
+    final float[] yf;
+    final double[] xd;
+    final double[] yd;
+    final double[] out;
+    HostArray hx;
+    HostArray hy;
+    HostArray hout;
+
+    Io(Case c, double[] x, double[] y, double[] out) {
+      this.c = c;
+      this.out = out;
+      this.xd = c.fp64() ? x.clone() : null;
+      this.yd = c.fp64() && y != null ? y.clone() : null;
+      this.xf = c.fp64() ? null : narrow(x);
+      this.yf = c.fp64() || y == null ? null : narrow(y);
+      if (c.host()) {
+        DType t = c.fp64() ? DType.FLOAT64 : DType.FLOAT32;
+        hx = host(t, x);
+        hy = y == null ? null : host(t, y);
+        hout = host(DType.FLOAT64, out);
+      }
+    }
+
+    static float[] narrow(double[] d) {
+      float[] f = new float[d.length];
+      for (int i = 0; i < d.length; i++) {
+        f[i] = (float) d[i];
+      }
+      return f;
+    }
+
+    HostArray host(DType t, double[] v) {
+      HostArray h = core.allocateHost(t, Math.max(1, v.length), false);
+      for (int i = 0; i < v.length; i++) {
+        h.setDouble(i, v[i]);
+      }
+      return h;
+    }
+
+    void run(Reduce r) {
+      ReduceOp op = c.op();
+      boolean dot = op == ReduceOp.DOT;
+      int oo = c.offOut();
+      if (c.mode() == Mode.WHOLE) {
+        int n = c.count();
+        double v;
+        if (c.host()) {
+          v = dot ? r.dot(hx, c.offX(), hy, c.offY(), n, c.acc())
+              : r.reduce(op, hx, c.offX(), n, c.acc());
+        } else if (c.fp64()) {
+          v = dot ? r.dot(xd, c.offX(), yd, c.offY(), n) : r.reduce(op, xd, c.offX(), n);
+        } else {
+          v = dot ? r.dot(xf, c.offX(), yf, c.offY(), n, c.acc())
+              : r.reduce(op, xf, c.offX(), n, c.acc());
+        }
+        if (c.host()) {
+          hout.setDouble(oo, v);
+        } else {
+          out[oo] = v;
+        }
+        return;
+      }
+      Matrix s = c.shape();
+      boolean row = c.mode() == Mode.PER_ROW;
+      if (c.host()) {
+        if (dot) {
+          if (row) {
+            r.dotPerRow(hx, c.offX(), hy, c.offY(), s, c.acc(), hout, oo);
+          } else {
+            r.dotPerColumn(hx, c.offX(), hy, c.offY(), s, c.acc(), hout, oo);
+          }
+        } else if (row) {
+          r.perRow(op, hx, c.offX(), s, c.acc(), hout, oo);
+        } else {
+          r.perColumn(op, hx, c.offX(), s, c.acc(), hout, oo);
+        }
+      } else if (c.fp64()) {
+        if (dot) {
+          if (row) {
+            r.dotPerRow(xd, c.offX(), yd, c.offY(), s, out, oo);
+          } else {
+            r.dotPerColumn(xd, c.offX(), yd, c.offY(), s, out, oo);
+          }
+        } else if (row) {
+          r.perRow(op, xd, c.offX(), s, out, oo);
+        } else {
+          r.perColumn(op, xd, c.offX(), s, out, oo);
+        }
+      } else if (dot) {
+        if (row) {
+          r.dotPerRow(xf, c.offX(), yf, c.offY(), s, c.acc(), out, oo);
+        } else {
+          r.dotPerColumn(xf, c.offX(), yf, c.offY(), s, c.acc(), out, oo);
+        }
+      } else if (row) {
+        r.perRow(op, xf, c.offX(), s, c.acc(), out, oo);
+      } else {
+        r.perColumn(op, xf, c.offX(), s, c.acc(), out, oo);
+      }
+    }
+
+    /** Copies the results (host arrays) into {@code dst}. */
+    void readOut(double[] dst) {
+      if (hout != null) {
+        for (int i = 0; i < dst.length; i++) {
+          dst[i] = hout.getDouble(i);
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      for (HostArray h : new HostArray[] {hx, hy, hout}) {
+        if (h != null) {
+          h.close();
+        }
+      }
+    }
+  }
+
+  /** Ranges past the end, negative offsets and overflowing shapes name what is wrong. */
+  @Property(tries = 200)
+  void outOfRangeArgumentsAreRejected(@ForAll("cases") Case c,
+      @ForAll @IntRange(min = 1, max = 1 << 20) int by, @ForAll @IntRange(min = 0, max = 3) int how) {
+    SplittableRandom g = new SplittableRandom(c.seed());
+    double[] x = data(g, c, c.offX() + c.extent(), 0, 0);
+    double[] y = data(g, c, c.offY() + c.extent(), 0, 0);
+    double[] out0 = new double[c.offOut() + c.outputs()];
+    Arrays.fill(out0, 7.5);
+    Case bad = switch (how) {
+      // x one element (or more) too short: its range ends past the end
+      case 0 -> new Case(c.op(), c.fp64(), c.acc(), c.mode(), c.layout(), c.rows(), c.cols(),
+          c.pad(), c.offX() + by, c.offY(), c.offOut(), 0, 0, c.host(), c.seed());
+      case 1 -> new Case(c.op(), c.fp64(), c.acc(), c.mode(), c.layout(), c.rows(), c.cols(),
+          c.pad(), -by, c.offY(), c.offOut(), 0, 0, c.host(), c.seed());
+      case 2 -> new Case(c.op(), c.fp64(), c.acc(), c.mode(), c.layout(), c.rows(), c.cols(),
+          c.pad(), c.offX(), c.offY(), c.offOut() + by, 0, 0, c.host(), c.seed());
+      default -> c;
+    };
+    if (how == 3) {
+      // a matrix whose extent overflows 64 bits, or a leading dimension too small
+      GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> new Matrix(Long.MAX_VALUE / (by + 1L) + 2, by + 1L, by + 1L,
+              Matrix.Layout.ROW_MAJOR));
+      assertTrue(e.getMessage().contains("overflows"), e.getMessage());
+      e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> Matrix.columnMajor(by + 1L, 3, by));
+      assertTrue(e.getMessage().startsWith("ld must be"), e.getMessage());
+      return;
+    }
+    boolean hitsOut = how == 2;
+    if (hitsOut && c.mode() != Mode.WHOLE && c.outputs() > 0 || how != 2 && c.extent() > 0
+        || how == 1) {
+      double[] out = out0.clone();
+      try (Io io = new Io(bad, x, y, out)) {
+        GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+            () -> io.run(core.reduce()), bad.toString());
+        String want = hitsOut ? "out" : "x";
+        assertTrue(e.getMessage().startsWith(want), "\"" + e.getMessage() + "\" should name "
+            + want + ": " + bad);
+        io.readOut(out);
+      }
+      assertTrue(Arrays.equals(out0, out), "output changed by a rejected call: " + bad);
+    }
+  }
+}
