@@ -21,6 +21,7 @@ public final class Main implements Runnable {
   /** Runs the command line and returns its exit code (for tests and embedding). */
   public static int run(PrintWriter out, PrintWriter err, String... args) {
     CommandLine cl = new CommandLine(new Main());
+    cl.setExpandAtFiles(false); // "@/dev/zero" would be read for ever; no command takes @files
     cl.setOut(out);
     cl.setErr(err);
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
