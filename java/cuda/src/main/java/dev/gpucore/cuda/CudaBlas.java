@@ -167,6 +167,11 @@ final class CudaBlas implements BlasOps {
     }
   }
 
+  /** An array of pointers at device address {@code addr}, as the batched cuBLAS calls take. */
+  private static org.bytedeco.javacpp.PointerPointer<?> devicePointers(long addr) {
+    return new org.bytedeco.javacpp.PointerPointer<>(Native.at(addr));
+  }
+
   /** Operand addresses that the pointer-array call accepts: multiples of this many bytes. */
   private static final long BATCH_ALIGN = 16;
 
@@ -209,9 +214,12 @@ final class CudaBlas implements BlasOps {
           : computeType(call.precision());
       int opB = call.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
       int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+      // the PointerPointer overload passes the device arrays' addresses; the Pointer one is
+      // @ByPtrPtr (it would pass the address of a host variable holding them)
       int st = cublas.cublasGemmBatchedEx(s.cublas(), opB, opA, call.n(), call.m(), call.k(),
-          alpha, Native.at(arrays), dt, call.ldb(), Native.at(arrays + 8L * n), dt, call.lda(),
-          beta, Native.at(arrays + 16L * n), ctype, call.ldc(), n, compute, GEMM_DEFAULT_ALGO);
+          alpha, devicePointers(arrays), dt, call.ldb(), devicePointers(arrays + 8L * n), dt,
+          call.lda(), beta, devicePointers(arrays + 16L * n), ctype, call.ldc(), n, compute,
+          GEMM_DEFAULT_ALGO);
       CudaErrors.checkCublas(st, "cublasGemmBatchedEx", dev);
       queued = true;
     } finally {

@@ -170,9 +170,9 @@ final class CudaStream extends GpuStream {
   /**
    * Pinned host memory of at least {@code bytes} for a batched GEMM's pointer arrays, free to be
    * overwritten: waits until the previous copy out of it (queued on this stream) has run. Call
-   * {@link #pointerStagingQueued} after queueing the copy. Host memory that the GPU reads
-   * asynchronously must be pinned and stay alive until the copy ran: a pageable buffer freed
-   * after cudaMemcpyAsync returned was read after its free on an H100.
+   * {@link #pointerStagingQueued} after queueing the copy. Pinned, so that the copy is truly
+   * asynchronous (a pageable source may make cudaMemcpyAsync wait for the stream), and reused,
+   * so that a batched call costs no host allocation.
    */
   long pointerStaging(long bytes) {
     if (res.pointersEvent != 0) {
