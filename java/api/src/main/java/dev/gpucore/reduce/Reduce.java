@@ -26,8 +26,8 @@ import dev.gpucore.spi.ReduceOps;
  *       {@link Accumulation#INPUT}. fp64 data always accumulates in fp64. MEAN is the sum divided
  *       by the count in the accumulation type.
  *   <li><b>Accuracy.</b> With fp64 accumulation, {@code |result - exact| <= (n - 1) * 2^-53 *
- *       sum|x_i|} (for DOT {@code sum|x_i * y_i|}); with fp32 accumulation the same with
- *       {@code 2^-24}. These are the worst-case bounds of any summation order; the CPU backend
+ *       sum|x_i|} (for DOT {@code n * 2^-53 * sum|x_i * y_i|}: the products are rounded too);
+ *       with fp32 accumulation the same with {@code 2^-24}. These are the worst-case bounds of any summation order; the CPU backend
  *       sums with 4 interleaved partial sums, the GPU with one per thread and then a tree, so
  *       real errors are far smaller, and the two backends agree within twice the bound. A
  *       FLOAT32 output adds one rounding to fp32. NORM2 has a relative error below

@@ -139,7 +139,8 @@ class CpuReduceOpsTest {
       return factor * (n + 2) * 0x1p-53 * Math.abs(ref) + 4 * Double.MIN_VALUE;
     }
     double u = fp32Acc ? 0x1p-24 : 0x1p-53;
-    double b = Math.max(1, n - 1) * u * absSum(op, x, y);
+    // n - 1 additions, and for DOT n rounded products as well
+    double b = Math.max(1, op == ReduceOp.DOT ? n : n - 1) * u * absSum(op, x, y);
     if (op == ReduceOp.MEAN) {
       b = b / n + (fp32Acc ? 0x1p-24 : 0x1p-53) * Math.abs(ref);
     }
