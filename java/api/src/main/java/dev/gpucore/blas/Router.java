@@ -38,8 +38,11 @@ import java.util.Locale;
  *       CPU rate, GPU rate, host-device bandwidth and fixed GPU overhead</td><td>measured defaults</td></tr>
  * </table>
  *
- * <p>The model's defaults were measured on an H100 (16 cores) with {@code gpucore bench gemm}:
- * OpenBLAS about 85 GFLOP/s per core in fp32 (half in fp64); the GPU rate by architecture and
+ * <p>The model's defaults were measured on an H100 host (16 cores) with {@code gpucore bench gemm}
+ * (host SGEMM per route, n = 64 to 8192): OpenBLAS about 65 GFLOP/s per core in fp32 (half in
+ * fp64) on large calls, less on small ones (the rate falls as the fourth root of the work below
+ * about 1.4 GFLOP per thread), so that the crossover lands between n = 256 (CPU 169 us, GPU
+ * 292 us) and n = 512 (CPU 745 us, GPU 504 us); the GPU rate by architecture and
  * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
  * staging pipeline at about 35 GB/s each way; about 0.5 ms of fixed overhead per host GEMM.
  */
@@ -237,7 +240,7 @@ public final class Router {
       return new Decision(false, 0, "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU");
     }
     double flops = call.flops();
-    double cpuRate = cpuRate(call.dtype()) * 1e9;
+    double cpuRate = cpuRate(call.dtype(), flops) * 1e9;
     double tCpu = flops / cpuRate;
     int eb = call.dtype().bytes();
     double bytesA = (double) call.spanA() * eb * call.batch();
@@ -263,12 +266,27 @@ public final class Router {
     return new Decision(gpu, gpu ? gpus : 0, why);
   }
 
-  /** CPU GFLOP/s for this type: the override, else about 85 (fp32) or 42 (fp64) per thread. */
+  /** CPU GFLOP/s for this type at full speed: the override, else 65 (fp32) or 32 (fp64) per thread. */
   double cpuRate(DType t) {
     if (cpuGflops > 0) {
       return t == DType.FLOAT64 ? cpuGflops / 2 : cpuGflops;
     }
-    return cpuThreads * (t == DType.FLOAT64 ? 42.0 : 85.0);
+    return cpuThreads * (t == DType.FLOAT64 ? 32.0 : 65.0);
+  }
+
+  /**
+   * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large
+   * calls; below about 1.4 GFLOP of work per thread the rate falls as the fourth root of the
+   * work (fitted to OpenBLAS SGEMM on 16 cores: 199, 360, 573, 989 GFLOP/s at n = 256, 512,
+   * 1024, 4096, full 1040).
+   */
+  double cpuRate(DType t, double flops) {
+    double full = cpuRate(t);
+    if (cpuGflops > 0) {
+      return full; // an explicit rate is taken as it is
+    }
+    double saturate = 1.44e9 * cpuThreads;
+    return flops >= saturate ? full : full * Math.sqrt(Math.sqrt(flops / saturate));
   }
 
   /** GPU GFLOP/s for this precision on one device: the override, else by architecture. */

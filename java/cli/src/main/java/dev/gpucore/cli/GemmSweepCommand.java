@@ -233,11 +233,18 @@ final class GemmSweepCommand implements Callable<Integer> {
       List<Double> la = new ArrayList<>();
       long budget = System.nanoTime() + 30_000_000_000L;
       for (int i = 0; i < 7 && (i < 1 || System.nanoTime() < budget); i++) {
-        lc.add(sample(cpu, n, a, b, ref, rc));
-        if (gpu.hasGpu()) {
-          lg.add(sample(gpu, n, a, b, cg, rg));
+        // rotating order: OpenBLAS's spinning threads slow whatever follows a CPU call
+        for (int j = 0; j < 3; j++) {
+          switch ((i + j) % 3) {
+            case 0 -> lc.add(sample(cpu, n, a, b, ref, rc));
+            case 1 -> {
+              if (gpu.hasGpu()) {
+                lg.add(sample(gpu, n, a, b, cg, rg));
+              }
+            }
+            default -> la.add(sample(auto, n, a, b, ca, ra));
+          }
         }
-        la.add(sample(auto, n, a, b, ca, ra));
       }
       double tCpu = median(lc);
       double tGpu = lg.isEmpty() ? Double.NaN : median(lg);

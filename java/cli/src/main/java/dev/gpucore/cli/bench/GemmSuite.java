@@ -171,7 +171,7 @@ final class GemmSuite implements Suite {
         + "stream and synchronised once (R for >= " + SAMPLE_MS + " ms), System.nanoTime around "
         + "the loop / R; bf16/fp16: 16-bit A, B and C, fp32 accumulation; ratio = torch time / "
         + "gpucore time = gpucore throughput / torch throughput");
-    res.notes().add("host: SGEMM from float[]; rounds interleave cpu, gpu (gpucore.gemm.route=gpu),"
+    res.notes().add("host: SGEMM from float[]; rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
         + " router (auto); each sample an untimed call then R back-to-back calls (>= " + SAMPLE_MS
         + " ms); at most " + reps + " rounds or " + HOST_BUDGET_S + " s per size; r/best = "
         + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
@@ -558,7 +558,10 @@ final class GemmSuite implements Suite {
     List<List<Long>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     long deadline = System.nanoTime() + HOST_BUDGET_S * 1_000_000_000L;
     for (int i = 0; i < reps && (i < 1 || System.nanoTime() < deadline); i++) {
-      for (int k = 0; k < 3; k++) {
+      // the order rotates each round: OpenBLAS's threads spin for a while after a CPU call and
+      // slow whatever runs next, so no route may always be the one after the CPU
+      for (int j = 0; j < 3; j++) {
+        int k = (i + j) % 3;
         if (!ok[k]) {
           continue;
         }
