@@ -582,6 +582,16 @@ final class GemmSuite implements Suite {
           + " back-to-back calls / " + calls[k] + ", rounds interleaving the routes");
       rows[k].extra().put("calls_per_sample", calls[k]);
     }
+    // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
+    StringBuilder line = new StringBuilder("gemm host n=" + n + " (as measured):");
+    for (int k = 0; k < 3; k++) {
+      if (ok[k] && !samples.get(k).isEmpty()) {
+        List<Long> s = new ArrayList<>(samples.get(k));
+        s.sort(null);
+        line.append(' ').append(ROUTES[k]).append(' ').append(Fmt.time(s.get(s.size() / 2)));
+      }
+    }
+    System.err.println(line);
     return rows;
   }
 
