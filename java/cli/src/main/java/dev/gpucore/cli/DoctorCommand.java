@@ -175,7 +175,7 @@ final class DoctorCommand implements Callable<Integer> {
       Status noGpu = requireGpu || required != null ? Status.FAIL : Status.WARN;
       Discovery d = c.discovery();
       checks.add(gpus(d, gpu, reason, noGpu));
-      checks.add(versions(d, gpu, reason, noGpu));
+      checks.add(versions(d, gpu, reason));
       checks.add(visibility(vis, d, gpu, noGpu));
       checks.add(container(vis, gpu));
       SelfTest st = new SelfTest(s, tamper);
@@ -249,7 +249,7 @@ final class DoctorCommand implements Callable<Integer> {
     return DoctorCheck.ok("gpus", d.devices().size() + " visible: " + String.join("; ", names));
   }
 
-  static DoctorCheck versions(Discovery d, boolean gpu, String reason, Status noGpu) {
+  static DoctorCheck versions(Discovery d, boolean gpu, String reason) {
     String name = "cuda.versions";
     if (!gpu) {
       // CudaDiscovery words the driver/runtime mismatches (errors 35 and 804) in the reason:

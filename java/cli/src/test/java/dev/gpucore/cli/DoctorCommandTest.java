@@ -403,20 +403,20 @@ class DoctorCommandTest {
     Discovery minor = new Discovery(List.of(), "580.1", 13000, 13010, true, List.of(), "");
     Discovery major = new Discovery(List.of(), "570.1", 12080, 13000, true, List.of(), "");
     Discovery unknown = new Discovery(List.of(), "", 0, 13000, false, List.of(), "");
-    assertEquals(Status.OK, DoctorCommand.versions(same, true, "", Status.WARN).status());
-    assertEquals(Status.WARN, DoctorCommand.versions(minor, true, "", Status.WARN).status());
-    DoctorCheck old = DoctorCommand.versions(major, true, "", Status.WARN);
+    assertEquals(Status.OK, DoctorCommand.versions(same, true, "").status());
+    assertEquals(Status.WARN, DoctorCommand.versions(minor, true, "").status());
+    DoctorCheck old = DoctorCommand.versions(major, true, "");
     assertEquals(Status.FAIL, old.status());
     assertTrue(old.detail().contains("driver 570.1 supports CUDA 12.8, CUDA runtime 13.0"),
         old.detail());
-    assertEquals(Status.WARN, DoctorCommand.versions(unknown, true, "", Status.WARN).status());
+    assertEquals(Status.WARN, DoctorCommand.versions(unknown, true, "").status());
     String why = "the NVIDIA driver is older than this CUDA 13 runtime needs "
         + "(cudaErrorInsufficientDriver, 35): install driver 580 or newer";
     Discovery none = Discovery.none(why, List.of());
     // a driver that is there but too old fails even where no GPU is required
-    assertEquals(Status.FAIL, DoctorCommand.versions(none, false, why, Status.WARN).status());
-    assertEquals(why, DoctorCommand.versions(none, false, why, Status.FAIL).detail());
-    assertEquals(Status.SKIP, DoctorCommand.versions(none, false, "no driver", Status.WARN)
+    assertEquals(Status.FAIL, DoctorCommand.versions(none, false, why).status());
+    assertEquals(why, DoctorCommand.versions(none, false, why).detail());
+    assertEquals(Status.SKIP, DoctorCommand.versions(none, false, "no driver")
         .status());
     FakeGpu gpu = new FakeGpu();
     gpu.driverCuda = 12080;
