@@ -6,15 +6,32 @@ package dev.gpucore;
  */
 public class GpuCoreException extends RuntimeException {
   private static final long serialVersionUID = 1L;
+  private final boolean outputPartlyWritten;
 
   /** Creates an exception with a message. */
   public GpuCoreException(String message) {
-    super(message);
+    this(message, false);
   }
 
   /** Creates an exception with a message and a cause. */
   public GpuCoreException(String message, Throwable cause) {
     super(message, cause);
+    this.outputPartlyWritten = false;
+  }
+
+  /**
+   * Creates an exception, saying whether the failed call had already written part of its
+   * output (then it is not rerun elsewhere when it also reads that output, as a GEMM with
+   * {@code beta != 0} does).
+   */
+  protected GpuCoreException(String message, boolean outputPartlyWritten) {
+    super(message);
+    this.outputPartlyWritten = outputPartlyWritten;
+  }
+
+  /** Whether part of the failed call's output had been written when it failed. */
+  public boolean outputPartlyWritten() {
+    return outputPartlyWritten;
   }
 
   /** An argument was not what the call expected; thrown before any native call. */
@@ -34,6 +51,11 @@ public class GpuCoreException extends RuntimeException {
     /** Creates the exception. */
     public OutOfMemory(String message) {
       super(message);
+    }
+
+    /** Creates the exception, saying whether part of the call's output was written. */
+    public OutOfMemory(String message, boolean outputPartlyWritten) {
+      super(message, outputPartlyWritten);
     }
   }
 
@@ -58,26 +80,15 @@ public class GpuCoreException extends RuntimeException {
    */
   public static class DeviceFaulted extends GpuCoreException {
     private static final long serialVersionUID = 1L;
-    private final boolean outputPartlyWritten;
 
     /** Creates the exception. */
     public DeviceFaulted(String message) {
-      this(message, false);
-    }
-
-    /**
-     * Creates the exception, saying whether the failed call had already written part of its
-     * output (then it is not rerun elsewhere when it also reads that output, as a GEMM with
-     * {@code beta != 0} does).
-     */
-    public DeviceFaulted(String message, boolean outputPartlyWritten) {
       super(message);
-      this.outputPartlyWritten = outputPartlyWritten;
     }
 
-    /** Whether part of the call's output had been written when the fault struck. */
-    public boolean outputPartlyWritten() {
-      return outputPartlyWritten;
+    /** Creates the exception, saying whether part of the call's output was written. */
+    public DeviceFaulted(String message, boolean outputPartlyWritten) {
+      super(message, outputPartlyWritten);
     }
   }
 }

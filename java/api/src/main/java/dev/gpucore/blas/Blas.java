@@ -70,7 +70,9 @@ public final class Blas {
     Router.Decision d = router.decide(call);
     if (d.gpu()) {
       GpuCoreException failure = null;
-      for (int div = 1; div <= MAX_TILE_DIVISOR; div *= TILE_SHRINK) {
+      // smaller tiles can help only where the call is split into row panels
+      int maxDiv = call.rowPanels() ? MAX_TILE_DIVISOR : 1;
+      for (int div = 1; div <= maxDiv; div *= TILE_SHRINK) {
         try {
           core.gpu().blas().gemm(call, div);
           if (div > 1) {
@@ -79,8 +81,11 @@ public final class Blas {
           }
           return;
         } catch (GpuCoreException.OutOfMemory e) {
-          // nothing of C was written: try again with smaller tiles
-          failure = div * TILE_SHRINK > MAX_TILE_DIVISOR ? new GpuCoreException.OutOfMemory(
+          if (e.outputPartlyWritten() && call.beta() != 0) {
+            throw e; // C = beta*C + ... cannot be redone from a half-written C
+          }
+          // try again with smaller tiles
+          failure = div > 1 && div * TILE_SHRINK > maxDiv ? new GpuCoreException.OutOfMemory(
               e.getMessage() + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)")
               : e;
         } catch (GpuCoreException.DeviceFaulted e) {

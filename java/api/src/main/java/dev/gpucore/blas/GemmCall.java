@@ -88,6 +88,14 @@ public record GemmCall(boolean transA, boolean transB, int m, int n, int k, doub
     return 2.0 * m * n * (double) k * batch;
   }
 
+  /**
+   * Whether a host-operand call can be split into row panels of A and C, whose size a backend
+   * may shrink when device memory is short: one GEMM, A not transposed, a product to compute.
+   */
+  public boolean rowPanels() {
+    return !transA && batch == 1 && !scaleOnly();
+  }
+
   /** Whether the product term vanishes (k = 0 or alpha = 0): C = beta·C, A and B unread. */
   public boolean scaleOnly() {
     return k == 0 || alpha == 0;

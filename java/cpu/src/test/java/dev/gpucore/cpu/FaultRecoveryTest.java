@@ -141,6 +141,24 @@ class FaultRecoveryTest {
   }
 
   @Test
+  void aCallThatCannotBeTiledIsNotRetriedWithSmallerTiles() {
+    // A transposed: no row panels, so smaller tiles would ask for the same memory again
+    try (GpuCore core = core(1, "gpucore.fault", "oom:scratch")) {
+      Problem p = new Problem(64, 48, 80, true);
+      float[] at = new float[p.k * p.m]; // A stored k x m
+      for (int i = 0; i < p.m; i++) {
+        for (int q = 0; q < p.k; q++) {
+          at[q * p.m + i] = p.a[i * p.k + q];
+        }
+      }
+      core.blas().gemm(Gemm.of(p.m, p.n, p.k).transA(true), Operand.of(at), p.m,
+          Operand.of(p.b), p.n, Operand.of(p.c), p.n);
+      p.check(0); // on the CPU
+      assertEquals(java.util.List.of(1), sim.divisors, "one try only");
+    }
+  }
+
+  @Test
   void outOfMemoryWithoutFallbackThrowsAndLeavesCUntouched() {
     try (GpuCore core = core(1, "gpucore.fault", "oom:scratch", "gpucore.gemm.fallback",
         "false")) {

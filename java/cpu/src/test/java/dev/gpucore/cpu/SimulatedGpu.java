@@ -122,7 +122,7 @@ final class SimulatedGpu implements GpuBackend {
       throw new GpuCoreException.DeviceUnavailable("no healthy GPU is configured for host GEMM");
     }
     int eb = call.dtype().bytes();
-    boolean panelMode = !call.transA() && call.batch() == 1 && !call.scaleOnly();
+    boolean panelMode = call.rowPanels();
     int rows = call.m();
     if (panelMode) {
       long rowBytes = (long) Math.max(call.lda(), call.ldc()) * eb;

@@ -378,7 +378,7 @@ final class CudaBlas implements BlasOps {
     for (DeviceState d : devices) {
       ensureCublas(d);
     }
-    boolean panels = !call.transA() && call.batch() == 1 && !call.scaleOnly();
+    boolean panels = call.rowPanels();
     List<Job> jobs = new ArrayList<>();
     if (panels) {
       int rows = panelRows(call, tileDivisor);
@@ -420,10 +420,13 @@ final class CudaBlas implements BlasOps {
         futures.add(backend.workers().submit(p::run));
       }
       waitAll(futures);
-    } catch (GpuCoreException.DeviceFaulted e) {
+    } catch (GpuCoreException.DeviceFaulted | GpuCoreException.OutOfMemory e) {
+      // a failure after C came down, in part (another device, a lazily taken resource)
       if (written.get() && !e.outputPartlyWritten()) {
-        throw new GpuCoreException.DeviceFaulted(e.getMessage()
-            + "; part of C had already been written", true);
+        String msg = e.getMessage() + "; part of C had already been written";
+        throw e instanceof GpuCoreException.OutOfMemory
+            ? new GpuCoreException.OutOfMemory(msg, true)
+            : new GpuCoreException.DeviceFaulted(msg, true);
       }
       throw e;
     } finally {
@@ -498,6 +501,8 @@ final class CudaBlas implements BlasOps {
       up = dev.acquire();
       down = dev.acquire();
       compute = dev.acquire();
+      compute.cublas(); // the lane's handle, workspace and scalars: taken before any C is written
+      compute.scalars();
       bDev = alloc(call.spanB(), owned);
       aDev[0] = alloc(aElems, owned);
       aDev[1] = alloc(aElems, owned);
@@ -577,7 +582,7 @@ final class CudaBlas implements BlasOps {
             throw t;
           }
         });
-        RuntimeException failure = null;
+        Throwable failure = null;
         try {
           if (panels && !call.scaleOnly()) {
             upload(up, call.b(), call.b().offset(), call.spanB(), bDev);
@@ -617,19 +622,24 @@ final class CudaBlas implements BlasOps {
             }
             queue.add(j);
           }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // errors too: never leave while the downloader runs
           failure = e;
         } finally {
           queue.add(done);
         }
         // uninterruptibly: C must be complete, and the buffers idle, when this returns
         Throwable downErr = Uninterruptible.await(downloader);
-        if (downErr != null && failure == null) {
-          failure = downErr instanceof RuntimeException r ? r
-              : new GpuCoreException("GEMM download failed", downErr);
+        if (failure == null) {
+          failure = downErr;
+        }
+        if (failure instanceof RuntimeException r) {
+          throw r;
+        }
+        if (failure instanceof Error er) {
+          throw er;
         }
         if (failure != null) {
-          throw failure;
+          throw new GpuCoreException("GEMM download failed", failure);
         }
       }
     }
