@@ -26,7 +26,7 @@ typedef int gc_status;
 #define GC_ERR_INTERNAL (-2)
 
 /* Version of this C API (major*1000 + minor). */
-int gc_api_version(void);
+int gc_api_version(void); /* 1001: adds gc_malloc_async, gc_free_async, gc_drill_illegal_address */
 
 /* Name and message of a status code (static strings; never NULL). */
 const char* gc_status_name(gc_status s);

@@ -23,51 +23,13 @@ public final class CpuBackendProvider implements BackendProvider {
     int threads = CpuThreads.choose(config.cpuThreads(),
         Runtime.getRuntime().availableProcessors(), Path.of("/sys/fs/cgroup"));
     try {
-      return uninterruptibly(() -> new CpuBackend(threads));
+      // on a thread of its own: JavaCPP's loader fails on an interrupted thread, and a class
+      // whose static initializer failed stays unusable for the life of the JVM
+      return dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-cpu-load",
+          () -> new CpuBackend(threads));
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
       throw new GpuCoreException.DeviceUnavailable(
           "OpenBLAS could not be loaded: " + e.getMessage(), e);
     }
-  }
-
-  /**
-   * Runs {@code work} on a thread of its own and waits for it, uninterruptibly, keeping the
-   * caller's interrupt flag. The first use loads OpenBLAS, and JavaCPP's loader takes a file
-   * lock through an interruptible channel: on an interrupted thread the load fails, and a class
-   * whose static initializer failed stays unusable for the life of the JVM.
-   */
-  static <T> T uninterruptibly(java.util.function.Supplier<T> work) {
-    Object[] result = new Object[1];
-    Throwable[] failure = new Throwable[1];
-    Thread t = new Thread(() -> {
-      try {
-        result[0] = work.get();
-      } catch (Throwable e) {
-        failure[0] = e;
-      }
-    }, "gpucore-cpu-load");
-    t.setDaemon(true);
-    t.start();
-    boolean interrupted = false;
-    while (true) {
-      try {
-        t.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    if (failure[0] instanceof RuntimeException e) {
-      throw e;
-    }
-    if (failure[0] instanceof Error e) {
-      throw e;
-    }
-    @SuppressWarnings("unchecked")
-    T r = (T) result[0];
-    return r;
   }
 }
