@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       than MiB (a device too small for the configured tile)</td></tr>
  *   <tr><td>{@code oom:alloc} or {@code oom:alloc:MiB}</td><td>the same for
  *       {@code GpuCore.allocate}</td></tr>
- *   <tr><td>{@code sticky:gemm} or {@code sticky:gemm:N}</td><td>the N-th GPU GEMM from now
- *       (default the first) reports a sticky {@code cudaErrorIllegalAddress} (700) and the
+ *   <tr><td>{@code sticky:gemm} or {@code sticky:gemm:N}</td><td>the N-th cuBLAS launch from
+ *       now (default the first; a host GEMM launches one per row panel) reports a sticky {@code cudaErrorIllegalAddress} (700) and the
  *       device is marked faulted</td></tr>
  *   <tr><td>{@code sticky:reduce} or {@code sticky:reduce:N}</td><td>the same for GPU
  *       reductions</td></tr>

@@ -110,8 +110,8 @@ final class CudaBlas implements BlasOps {
   /**
    * A pointer-array batch. Device operands: one {@code cublasGemmBatchedEx} on the items'
    * stream, its three pointer arrays (device addresses of B, A and C of every item: the
-   * row-major call is the column-major one with A and B swapped) copied from pageable host
-   * memory into a stream-ordered device allocation that is freed, stream-ordered, after the
+   * row-major call is the column-major one with A and B swapped) copied from the stream's pinned
+   * staging ({@link CudaStream#pointerStaging}) into a stream-ordered device allocation that is freed, stream-ordered, after the
    * call, so that nothing outlives or is freed under a call still queued on a user stream.
    * Scale-only batches (k = 0 or alpha = 0) and batches with an operand not 16-byte aligned
    * (the pointer-array kernels may assume aligned matrices) run item by item as {@link #gemm}
