@@ -217,7 +217,14 @@ final class DoctorCommand implements Callable<Integer> {
 
   private List<DoctorCheck> gpuSelfTest(SelfTest st, GpuCore core, int device) {
     try (GpuCore routed = routedOpener.apply(device)) {
-      return st.gpu(core, routed, device);
+      List<DoctorCheck> out = new ArrayList<>(st.gpu(core, routed, device));
+      // the routed core is a second backend on the same GPU: a fault it met is reported here
+      String f = routed.hasGpu() ? routed.gpu().faulted(device) : null;
+      if (f != null) {
+        out.add(DoctorCheck.fail("gpu" + device + ".faulted-routed", f
+            + " (in the self-test's routed core); the device is unusable until the process ends"));
+      }
+      return out;
     } catch (RuntimeException e) {
       return List.of(DoctorCheck.fail("gpu" + device + ".selftest",
           "could not run: " + SelfTest.threw(e)));

@@ -98,7 +98,7 @@ final class CudaBackend implements GpuBackend {
 
   @Override
   public String faulted(int device) {
-    return devices[device].faulted();
+    return devices[checked(device)].faulted();
   }
 
   /**
@@ -118,7 +118,15 @@ final class CudaBackend implements GpuBackend {
 
   @Override
   public dev.gpucore.device.DeviceHealth health(int device) {
-    return Nvml.health(discovery.devices().get(device).nvmlIndex());
+    return Nvml.health(discovery.devices().get(checked(device)).nvmlIndex());
+  }
+
+  private int checked(int device) {
+    if (device < 0 || device >= devices.length) {
+      throw new GpuCoreException.InvalidArgument(
+          "device must be in [0, " + devices.length + "), got " + device);
+    }
+    return device;
   }
 
   DeviceState device(int index) {
