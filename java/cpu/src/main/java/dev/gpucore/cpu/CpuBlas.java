@@ -185,10 +185,16 @@ final class CpuBlas implements BlasOps {
     }
   }
 
-  /** Whether OpenBLAS can take this operand's Java array itself (offset 0, small). */
+  /**
+   * Whether OpenBLAS can take this operand's Java array itself: small, and the whole array.
+   * JNI hands native code a copy of a Java array and writes all of it back afterwards, so a
+   * call on part of an array would overwrite the rest with what it held at the start, under
+   * another thread writing elsewhere in the same array (as two halves of one C).
+   */
   private static boolean direct(Operand o, long extent) {
-    return o.offset() == 0 && extent <= DIRECT_MAX
-        && (o.storage() instanceof float[] || o.storage() instanceof double[]);
+    Object s = o.storage();
+    long length = s instanceof float[] f ? f.length : s instanceof double[] d ? d.length : -1;
+    return o.offset() == 0 && extent == length && extent <= DIRECT_MAX;
   }
 
   private static long extent(long span, long stride, int batch) {
