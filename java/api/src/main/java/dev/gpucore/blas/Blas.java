@@ -68,42 +68,94 @@ public final class Blas {
       return;
     }
     Router.Decision d = router.decide(call);
-    if (d.gpu()) {
-      GpuCoreException failure = null;
-      // smaller tiles can help only where the call is split into row panels
-      int maxDiv = call.rowPanels() ? MAX_TILE_DIVISOR : 1;
-      for (int div = 1; div <= maxDiv; div *= TILE_SHRINK) {
-        try {
-          core.gpu().blas().gemm(call, div);
-          if (div > 1) {
-            router.record(call, "ran on the GPU with tiles 1/" + div
-                + " of gpucore.gemm.panelMiB after running out of device memory");
-          }
-          return;
-        } catch (GpuCoreException.OutOfMemory e) {
-          if (e.outputPartlyWritten() && call.beta() != 0) {
-            throw e; // C = beta*C + ... cannot be redone from a half-written C
-          }
-          // try again with smaller tiles
-          failure = div > 1 && div * TILE_SHRINK > maxDiv ? new GpuCoreException.OutOfMemory(
-              e.getMessage() + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)")
-              : e;
-        } catch (GpuCoreException.DeviceFaulted e) {
-          if (e.outputPartlyWritten() && call.beta() != 0) {
-            throw e; // C = beta*C + ... cannot be redone from a half-written C
-          }
-          failure = e;
-          break;
-        } catch (GpuCoreException.DeviceUnavailable e) {
-          failure = e; // every configured GPU faulted since the decision
-          break;
-        }
-      }
-      if (!router.fallbackToCpu()) {
-        throw failure;
-      }
-      router.record(call, "fell back to the CPU after: " + failure.getMessage());
+    if (!d.gpu()) {
+      core.cpu().blas().gemm(call);
+      return;
     }
+    int cpuRows = router.cpuRows(call);
+    if (cpuRows == 0) {
+      onGpu(call);
+      return;
+    }
+    // gpucore.gemm.cpuRatio: the last rows of C on the CPU while the GPU computes the others
+    int gpuRows = call.m() - cpuRows;
+    GemmCall gpuPart = rows(call, 0, gpuRows);
+    GemmCall cpuPart = rows(call, gpuRows, cpuRows);
+    java.util.concurrent.Future<?> cpu = SPLIT.submit(() -> core.cpu().blas().gemm(cpuPart));
+    Throwable gpuFailure = null;
+    try {
+      onGpu(gpuPart);
+    } catch (RuntimeException | Error e) {
+      gpuFailure = e;
+    }
+    Throwable cpuFailure = dev.gpucore.spi.Uninterruptible.await(cpu);
+    Throwable first = gpuFailure != null ? gpuFailure : cpuFailure;
+    if (first instanceof RuntimeException r) {
+      throw r;
+    }
+    if (first instanceof Error e) {
+      throw e;
+    }
+    if (first != null) {
+      throw new GpuCoreException("CPU share of a split GEMM failed", first);
+    }
+  }
+
+  /** Threads for the CPU share of split host GEMMs (gpucore.gemm.cpuRatio). */
+  private static final java.util.concurrent.ExecutorService SPLIT =
+      java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "gpucore-gemm-cpu-share");
+        t.setDaemon(true);
+        return t;
+      });
+
+  /** Rows {@code [row0, row0 + count)} of C of a single checked row-major call. */
+  private static GemmCall rows(GemmCall call, int row0, int count) {
+    // op(A)'s row i is A's row i, or with A transposed A's column i
+    long aShift = call.transA() ? row0 : (long) row0 * call.lda();
+    return call.with(count, call.a().shifted(aShift), call.c().shifted((long) row0 * call.ldc()),
+        1);
+  }
+
+  /**
+   * A host-operand call on the GPU: out of device memory is retried with smaller tiles, then
+   * (with gpucore.gemm.fallback) run on the CPU, as is a call whose GPU faulted.
+   */
+  private void onGpu(GemmCall call) {
+    GpuCoreException failure = null;
+    // smaller tiles can help only where the call is split into row panels
+    int maxDiv = call.rowPanels() ? MAX_TILE_DIVISOR : 1;
+    for (int div = 1; div <= maxDiv; div *= TILE_SHRINK) {
+      try {
+        core.gpu().blas().gemm(call, div);
+        if (div > 1) {
+          router.record(call, "ran on the GPU with tiles 1/" + div
+              + " of gpucore.gemm.panelMiB after running out of device memory");
+        }
+        return;
+      } catch (GpuCoreException.OutOfMemory e) {
+        if (e.outputPartlyWritten() && call.beta() != 0) {
+          throw e; // C = beta*C + ... cannot be redone from a half-written C
+        }
+        // try again with smaller tiles
+        failure = div > 1 && div * TILE_SHRINK > maxDiv ? new GpuCoreException.OutOfMemory(
+            e.getMessage() + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)")
+            : e;
+      } catch (GpuCoreException.DeviceFaulted e) {
+        if (e.outputPartlyWritten() && call.beta() != 0) {
+          throw e; // C = beta*C + ... cannot be redone from a half-written C
+        }
+        failure = e;
+        break;
+      } catch (GpuCoreException.DeviceUnavailable e) {
+        failure = e; // every configured GPU faulted since the decision
+        break;
+      }
+    }
+    if (!router.fallbackToCpu()) {
+      throw failure;
+    }
+    router.record(call, "fell back to the CPU after: " + failure.getMessage());
     core.cpu().blas().gemm(call);
   }
 

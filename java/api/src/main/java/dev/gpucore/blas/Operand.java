@@ -94,6 +94,11 @@ public final class Operand {
     return of(data, (int) off);
   }
 
+  /** The same storage {@code by} elements further on (for splitting a checked call). */
+  Operand shifted(long by) {
+    return new Operand(storage, offset + by, kind, dtype, capacity);
+  }
+
   /** The backing {@code float[]}, {@code double[]}, {@link HostArray} or {@link DeviceArray}. */
   public Object storage() {
     return storage;

@@ -30,6 +30,8 @@ import java.util.Locale;
  *       {@code sgemm_batched}, {@code dgemm_batched} (like nvBLAS's per-routine disable)</td><td></td></tr>
  *   <tr><td>gpucore.gpu.list</td><td>GPUs for host GEMMs: {@code all} or indices {@code 0,1}</td><td>all</td></tr>
  *   <tr><td>gpucore.gemm.panelMiB</td><td>size of the row panels of A streamed to the GPU (tile size)</td><td>16</td></tr>
+ *   <tr><td>gpucore.gemm.cpuRatio</td><td>share of C's rows (0 to 0.99) that a host GEMM sent to
+ *       the GPU computes on the CPU at the same time (nvBLAS's {@code NVBLAS_CPU_RATIO})</td><td>0</td></tr>
  *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory (after retries with tiles
  *       1/4 and 1/16 of panelMiB) or faults</td><td>true</td></tr>
  *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
@@ -66,6 +68,7 @@ public final class Router {
   private final DeviceInfo gpu0;
   private final int cpuThreads;
   private final boolean fallback;
+  private final double cpuRatio;
   private final boolean trace;
   private final Path logFile;
   private final double cpuGflops;
@@ -114,6 +117,7 @@ public final class Router {
     this.gpu0 = gpu0;
     this.cpuThreads = Math.max(1, cpuThreads);
     this.fallback = s.getBoolean("gpucore.gemm.fallback", true);
+    this.cpuRatio = s.getDouble("gpucore.gemm.cpuRatio", 0, 0, 0.99);
     this.trace = s.getBoolean("gpucore.trace", false);
     String lf = s.get("gpucore.log.file", null);
     try {
@@ -161,6 +165,19 @@ public final class Router {
     return out;
   }
 
+  /**
+   * Rows of C that a host GEMM sent to the GPU computes on the CPU meanwhile
+   * ({@code gpucore.gemm.cpuRatio} of them, as nvBLAS's {@code NVBLAS_CPU_RATIO}): 0 when the
+   * ratio is 0, for batches and for calls with nothing to multiply.
+   */
+  public int cpuRows(GemmCall call) {
+    if (cpuRatio <= 0 || call.batch() != 1 || call.scaleOnly()) {
+      return 0;
+    }
+    int rows = (int) Math.floor(call.m() * cpuRatio);
+    return rows >= call.m() ? 0 : rows;
+  }
+
   /** Whether a failed GPU call is rerun on the CPU. */
   public boolean fallbackToCpu() {
     return fallback;
@@ -170,6 +187,9 @@ public final class Router {
   public Decision decide(GemmCall call) {
     boolean log = trace || logFile != null;
     Decision d = decision(call, log); // the reason text only when someone reads it
+    if (log) {
+      d = withSplit(d, call);
+    }
     if (log) {
       record(call, (d.gpu() ? "gpu" : "cpu") + ": " + d.reason());
     }
@@ -200,7 +220,13 @@ public final class Router {
 
   /** The decision for a checked call with host operands, and why. */
   public Decision explain(GemmCall call) {
-    return decision(call, true);
+    return withSplit(decision(call, true), call);
+  }
+
+  private Decision withSplit(Decision d, GemmCall call) {
+    int rows = d.gpu() ? cpuRows(call) : 0;
+    return rows == 0 ? d : new Decision(true, d.devices(), d.reason() + "; gpucore.gemm.cpuRatio="
+        + cpuRatio + ": " + rows + " of " + call.m() + " rows of C on the CPU meanwhile");
   }
 
   /** GPUs for host GEMMs that are not faulted; {@code why[0]} gets a fault reason. */

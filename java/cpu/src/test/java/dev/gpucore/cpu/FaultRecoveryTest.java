@@ -261,4 +261,55 @@ class FaultRecoveryTest {
     assertNull(null);
     assertFalse(FaultPlan.parse("").any());
   }
+
+  // ------------------------------------------------- gpucore.gemm.cpuRatio (CPU share of a call)
+
+  @Test
+  void aCpuRatioSplitsRowsOfCBetweenGpuAndCpu() {
+    try (GpuCore core = core(1, "gpucore.gemm.cpuRatio", "0.25")) {
+      Problem p = new Problem(400, 70, 90, false);
+      p.run(core, 0.75);
+      p.check(0.75);
+      assertEquals(java.util.List.of(300), sim.rows, "the GPU got the first 3/4 of C's rows");
+      Router.Decision d = core.blas().router().explain(routerProbe());
+      assertTrue(d.reason().contains("gpucore.gemm.cpuRatio=0.25: 4096 of 16384 rows"),
+          d.reason());
+    }
+  }
+
+  @Test
+  void aSplitWithATransposedAIsRight() {
+    try (GpuCore core = core(1, "gpucore.gemm.cpuRatio", "0.5")) {
+      Problem p = new Problem(37, 11, 23, true);
+      float[] at = new float[p.k * p.m]; // A stored k x m
+      for (int i = 0; i < p.m; i++) {
+        for (int q = 0; q < p.k; q++) {
+          at[q * p.m + i] = p.a[i * p.k + q];
+        }
+      }
+      core.blas().gemm(Gemm.of(p.m, p.n, p.k).transA(true), Operand.of(at), p.m,
+          Operand.of(p.b), p.n, Operand.of(p.c), p.n);
+      p.check(0);
+      assertEquals(java.util.List.of(19), sim.rows);
+    }
+  }
+
+  @Test
+  void theGpuShareOfASplitFallsBackToo() {
+    try (GpuCore core = core(1, "gpucore.gemm.cpuRatio", "0.3", "gpucore.fault", "oom:scratch")) {
+      Problem p = new Problem(500, 40, 60, false);
+      p.run(core, 1.0);
+      p.check(1.0);
+      assertEquals(0, sim.panels[0].get(), "the GPU share ran on the CPU");
+    }
+  }
+
+  @Test
+  void aBadCpuRatioIsAClearError() {
+    for (String bad : new String[] {"1", "-0.1", "half"}) {
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core(1, "gpucore.gemm.cpuRatio", bad).close(), bad);
+      assertTrue(e.getMessage().contains("gpucore.gemm.cpuRatio"), e.getMessage());
+    }
+  }
 }

@@ -37,6 +37,8 @@ final class SimulatedGpu implements GpuBackend {
   final AtomicInteger[] panels;
   /** Tile divisors of the calls received, in order. */
   final List<Integer> divisors = java.util.Collections.synchronizedList(new ArrayList<>());
+  /** Rows of C (m) of the calls received, in order. */
+  final List<Integer> rows = java.util.Collections.synchronizedList(new ArrayList<>());
 
   SimulatedGpu(Config config, Backend cpu, int devices) {
     this.cpu = cpu;
@@ -112,6 +114,7 @@ final class SimulatedGpu implements GpuBackend {
       throw new UnsupportedOperationException("the simulated GPU holds no device arrays");
     }
     divisors.add(div);
+    rows.add(call.m());
     List<Integer> healthy = new ArrayList<>();
     for (int d = 0; d < faulted.length; d++) {
       if (faulted[d] == null) {
