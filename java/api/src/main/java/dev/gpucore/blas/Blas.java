@@ -59,11 +59,15 @@ public final class Blas {
    */
   public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
       GpuStream stream) {
-    GemmCall call = check(g, a, lda, b, ldb, c, ldc, stream);
+    run(check(g, a, lda, b, ldb, c, ldc, stream));
+  }
+
+  /** Runs a checked call where it belongs. */
+  private void run(GemmCall call) {
     if (call.m() == 0 || call.n() == 0) {
       return;
     }
-    if (c.kind() == Operand.Kind.DEVICE) {
+    if (call.c().kind() == Operand.Kind.DEVICE) {
       core.gpu().blas().gemm(call);
       return;
     }
@@ -208,7 +212,8 @@ public final class Blas {
       return;
     }
     for (int i = 0; i < items.length; i++) {
-      gemm(g, a[i], lda, b[i], ldb, c[i], ldc, null);
+      run(items[i]); // checked above
+
     }
   }
 
