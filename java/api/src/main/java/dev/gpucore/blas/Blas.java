@@ -213,7 +213,6 @@ public final class Blas {
     }
     for (int i = 0; i < items.length; i++) {
       run(items[i]); // checked above
-
     }
   }
 
