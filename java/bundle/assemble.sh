@@ -90,6 +90,38 @@ exec "$here/jre/bin/java" "${props[@]}" "-Dgpucore.testClassPath=$cp" $GPUCORE_J
   execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
   --reports-dir "${GPUCORE_REPORTS:-test-reports}" --class-path "$cp" "${args[@]}"
 SH
+cat > "$out/bin/run-sanitizers" <<'SH'
+#!/usr/bin/env bash
+# Runs the GPU tests (package dev.gpucore.cuda) under compute-sanitizer, one tool after another:
+#   bin/run-sanitizers [memcheck] [initcheck] [synccheck] [racecheck]   (default: all four)
+# with --require-gpu --sanitizer (the largest sizes skipped) and without the tests tagged
+# provokes-cuda-errors (they cause CUDA errors on purpose: a real out-of-memory, a drill).
+# Environment: SANITIZER_LIMIT_S (per tool, default 540), SANITIZER_SELECT (launcher selection,
+# default --select-package dev.gpucore.cuda), GPUCORE_REPORTS, and the soak's size with
+# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=100).
+# Output: sanitizer-TOOL.txt in the current folder; one summary line per tool; exit 1 when a
+# tool reported errors, timed out or a test failed.
+here=$(cd "$(dirname "$0")/.." && pwd)
+cs=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)}
+tools=("$@")
+[ ${#tools[@]} -gt 0 ] || tools=(memcheck initcheck synccheck racecheck)
+export GPUCORE_JAVA_OPTS=${GPUCORE_JAVA_OPTS:--Dgpucore.soak.ops=100}
+read -r -a select <<< "${SANITIZER_SELECT:---select-package dev.gpucore.cuda}"
+status=0
+for tool in "${tools[@]}"; do
+  start=$(date +%s)
+  GPUCORE_REPORTS=${GPUCORE_REPORTS:-test-reports}/$tool timeout "${SANITIZER_LIMIT_S:-540}" \
+    "$cs" --tool "$tool" --target-processes all --error-exitcode 9 --print-limit 100 \
+    "$here/bin/run-tests" --require-gpu --sanitizer "${select[@]}" \
+    --exclude-tag provokes-cuda-errors > "sanitizer-$tool.txt" 2>&1
+  rc=$?
+  summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "sanitizer-$tool.txt" | tail -1)
+  tests=$(grep -E "tests (successful|failed)" "sanitizer-$tool.txt" | tr -s ' []' ' ' | paste -sd, -)
+  echo "$tool: exit $rc after $(( $(date +%s) - start )) s; ${summary:-no summary}; ${tests:-no test count}"
+  [ $rc -eq 0 ] || status=1
+done
+exit $status
+SH
 chmod +x "$out/bin/"*
 
 tar -C "$target" -czf "$target/gpucore-bundle.tar.gz" gpucore-bundle

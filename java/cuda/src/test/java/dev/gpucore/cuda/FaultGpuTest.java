@@ -184,6 +184,7 @@ class FaultGpuTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Tag("provokes-cuda-errors")
   void aRealIllegalAddressInAChildIsSurvived() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeFalse(GpuTests.SANITIZER,
         "the drill's fault is deliberate: compute-sanitizer would rightly report it");
