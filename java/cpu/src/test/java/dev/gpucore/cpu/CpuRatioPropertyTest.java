@@ -1,0 +1,40 @@
+package dev.gpucore.cpu;
+
+import dev.gpucore.Config;
+import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
+import dev.gpucore.blas.Precision;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.DoubleRange;
+
+/**
+ * {@code gpucore.gemm.cpuRatio}: host GEMMs routed to a (simulated) GPU with a share of C's rows
+ * computed on the CPU at the same time give the results of the unsplit call, for every case of
+ * {@link GemmPropertyTest} (layouts, transposes, views, offsets, alpha and beta, batches), and
+ * leave everything outside C untouched.
+ */
+class CpuRatioPropertyTest {
+  @Provide
+  Arbitrary<GemmPropertyTest.Case> cases() {
+    return GemmPropertyTest.cases(List.of(DType.FLOAT32, DType.FLOAT64),
+        List.of(Precision.FP32, Precision.DEFAULT));
+  }
+
+  @Property(tries = 150)
+  void splitCallsMatchFloat64Reference(@ForAll("cases") GemmPropertyTest.Case c,
+      @ForAll @DoubleRange(min = 0.01, max = 0.99) double ratio) {
+    Config config = Config.from(Map.of("gpucore.gemm.route", "gpu", "gpucore.gemm.cpuRatio",
+        String.format(Locale.ROOT, "%.3f", ratio), "gpucore.gemm.panelMiB", "1"), Map.of());
+    var cpu = new CpuBackendProvider().open(config);
+    try (GpuCore core = GpuCore.of(config, cpu, new SimulatedGpu(config, cpu, 2), null);
+        GemmPropertyTest.Store s = new GemmPropertyTest.JavaStore()) {
+      GemmPropertyTest.check(core, s, c, Precision.FP32, 2);
+    }
+  }
+}
