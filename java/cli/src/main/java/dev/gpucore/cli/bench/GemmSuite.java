@@ -420,6 +420,12 @@ final class GemmSuite implements Suite {
           + " calls queued on a stream + synchronize, per call");
       row.extra().put("calls_per_sample", calls);
       row.check("ok: " + chk.text, true);
+      long[] sorted = samples.clone();
+      java.util.Arrays.sort(sorted);
+      // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
+      System.err.println("gemm device " + p.name().toLowerCase(Locale.ROOT) + " n=" + n
+          + " (as measured): " + Fmt.time(sorted[sorted.length / 2]) + String.format(Locale.ROOT,
+              ", %.1f TFLOP/s", 2.0 * n * n * (double) n / sorted[sorted.length / 2] / 1e3));
     } finally {
       for (DeviceArray d : ops) {
         if (d != null) {
