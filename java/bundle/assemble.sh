@@ -95,7 +95,8 @@ cat > "$out/bin/run-sanitizers" <<'SH'
 # Runs the GPU tests (package dev.gpucore.cuda) under compute-sanitizer, one tool after another:
 #   bin/run-sanitizers [memcheck] [initcheck] [synccheck] [racecheck]   (default: all four)
 # with --require-gpu --sanitizer (the largest sizes skipped) and without the tests tagged
-# provokes-cuda-errors (they cause CUDA errors on purpose: a real out-of-memory, a drill).
+# provokes-cuda-errors (they cause CUDA errors on purpose: a real out-of-memory, a drill);
+# the GEMM properties run their first 25 tries there (-Dgpucore.test.sanitizerTries=N).
 # Environment: SANITIZER_LIMIT_S (per tool, default 540), SANITIZER_SELECT (launcher selection,
 # default --select-package dev.gpucore.cuda), GPUCORE_REPORTS, and the soak's size with
 # GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=100).

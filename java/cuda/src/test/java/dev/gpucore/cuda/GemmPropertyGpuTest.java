@@ -160,6 +160,9 @@ class GemmPropertyGpuTest {
   @Property(tries = 200)
   void deviceArraysStrictFp32(@ForAll("fp32Strict") Case c) {
     GpuTests.require(core);
+    if (GpuTests.pastSanitizerTries("deviceArraysStrictFp32")) {
+      return;
+    }
     try (Store s = new DeviceStore()) {
       GemmPropertyTest.check(core, s, c, Precision.FP32, 4);
     }
@@ -168,6 +171,9 @@ class GemmPropertyGpuTest {
   @Property(tries = 200)
   void deviceArraysTf32Bf16Fp16(@ForAll("fp32Reduced") Case c) {
     GpuTests.require(core);
+    if (GpuTests.pastSanitizerTries("deviceArraysTf32Bf16Fp16")) {
+      return;
+    }
     try (Store s = new DeviceStore()) {
       GemmPropertyTest.check(core, s, c, c.precision(), 4);
     }
@@ -176,6 +182,9 @@ class GemmPropertyGpuTest {
   @Property(tries = 200)
   void deviceArraysFp64(@ForAll("fp64") Case c) {
     GpuTests.require(core);
+    if (GpuTests.pastSanitizerTries("deviceArraysFp64")) {
+      return;
+    }
     try (Store s = new DeviceStore()) {
       GemmPropertyTest.check(core, s, c, Precision.FP64, 4);
     }
@@ -185,6 +194,9 @@ class GemmPropertyGpuTest {
   void hostArraysRoutedToTheGpu(@ForAll("any") Case c, @ForAll boolean javaArrays,
       @ForAll boolean pinned) {
     GpuTests.require(core);
+    if (GpuTests.pastSanitizerTries("hostArraysRoutedToTheGpu")) {
+      return;
+    }
     try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
         : new GemmPropertyTest.HostStore(forced, pinned)) {
       GemmPropertyTest.check(forced, s, c, c.precision(), 4);
@@ -195,6 +207,9 @@ class GemmPropertyGpuTest {
   void invalidArgumentsOnDeviceArrays(@ForAll("any") Case c, @ForAll Breakage how,
       @ForAll @IntRange(min = 1, max = 1000) int amount) {
     GpuTests.require(core);
+    if (GpuTests.pastSanitizerTries("invalidArgumentsOnDeviceArrays")) {
+      return;
+    }
     try (Store s = new DeviceStore()) {
       Assume.that(GemmPropertyTest.checkRejected(core, s, c, how, amount));
     }

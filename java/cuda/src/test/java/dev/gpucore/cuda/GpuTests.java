@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gpucore.GpuCore;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Gate for GPU tests: skips (a JUnit assumption, reported with the reason) where no GPU is
@@ -26,6 +28,23 @@ final class GpuTests {
   static void skipLargeUnderSanitizer(long elements) {
     assumeTrue(!SANITIZER || elements <= (1 << 20) + 1,
         elements + " elements: too slow under compute-sanitizer (smaller cases cover the kernel)");
+  }
+
+  /** Property tries that run under compute-sanitizer ({@code -Dgpucore.test.sanitizerTries}). */
+  static final int SANITIZER_TRIES = Integer.getInteger("gpucore.test.sanitizerTries", 25);
+
+  private static final ConcurrentHashMap<String, AtomicInteger> TRIES =
+      new ConcurrentHashMap<>();
+
+  /**
+   * Under compute-sanitizer, true once {@code property} has run {@link #SANITIZER_TRIES} tries:
+   * the property then returns at once for its remaining tries (the sanitizer checks the native
+   * code each kernel and copy path runs, which the first tries cover; hundreds of cuBLAS calls
+   * under memcheck take longer than a device session). Always false outside the sanitizer.
+   */
+  static boolean pastSanitizerTries(String property) {
+    return SANITIZER && TRIES.computeIfAbsent(property,
+        k -> new AtomicInteger()).incrementAndGet() > SANITIZER_TRIES;
   }
 
   /** Opens a core and checks that it has a GPU. Close the core when done. */
