@@ -14,9 +14,9 @@ public final class CpuBackend implements Backend {
   private final CpuBlas blas;
   private final CpuReduce reduce = new CpuReduce();
 
-  CpuBackend(int threads) {
+  CpuBackend(int threads, double inPlaceMaxGflop) {
     this.threads = threads;
-    this.blas = new CpuBlas(threads);
+    this.blas = new CpuBlas(threads, inPlaceMaxGflop);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 

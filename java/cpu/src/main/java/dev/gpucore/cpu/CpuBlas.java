@@ -3,6 +3,7 @@ package dev.gpucore.cpu;
 import dev.gpucore.DType;
 import dev.gpucore.blas.GemmCall;
 import dev.gpucore.blas.Operand;
+import dev.gpucore.cpu.bindings.CpuBlasNative;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
 import org.bytedeco.javacpp.DoublePointer;
@@ -12,7 +13,10 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
- * Every fp32 precision is computed in strict fp32. Small Java arrays at offset 0 go to OpenBLAS
+ * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays and
+ * the call is at most {@code gpucore.cpu.inPlaceMaxGflop}, OpenBLAS runs on the arrays in place, inside a
+ * JNI critical region ({@link CpuBlasNative}); otherwise (or where that glue cannot load, or the
+ * JVM would copy): small Java arrays at offset 0 go to OpenBLAS
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
  * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
  * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
@@ -25,10 +29,49 @@ final class CpuBlas implements BlasOps {
   /** Parts of a parallel copy are at least this many elements. */
   static final int COPY_PART = 1 << 18;
 
-  private final java.util.concurrent.ForkJoinPool pool;
+  /**
+   * Default of {@code gpucore.cpu.inPlaceMaxGflop}: above this many GFLOP (2·m·n·k over all
+   * items) Java arrays are copied rather than held in a critical region. The copies cost O(n^2)
+   * against the GEMM's O(n^3), while a critical region may hold off the JVM's garbage collection
+   * for the whole call (2·2048^3 flops, about 15 ms on 16 cores).
+   */
+  static final double IN_PLACE_MAX_GFLOP = 17.2;
 
-  CpuBlas(int threads) {
+  private final java.util.concurrent.ForkJoinPool pool;
+  /**
+   * The largest call (flops) that runs on Java arrays in place; 0 when none does (the glue did
+   * not load, the JVM copies arrays, or the setting is 0).
+   */
+  private final double inPlaceMaxFlops;
+
+  CpuBlas(int threads, double inPlaceMaxGflop) {
+    this(threads, inPlaceMaxGflop > 0 && criticalAvailable(), inPlaceMaxGflop);
+  }
+
+  CpuBlas(int threads, boolean critical, double inPlaceMaxGflop) {
     this.pool = threads > 1 ? new java.util.concurrent.ForkJoinPool(threads) : null;
+    this.inPlaceMaxFlops = critical ? inPlaceMaxGflop * 1e9 : 0;
+  }
+
+  /**
+   * Loads the critical-region glue and checks that the JVM hands native code the arrays
+   * themselves (two critical views of one array at one address), not copies: a copy would be
+   * written back whole, over rows other threads write in the same array. False, and the copying
+   * path serves, when either fails.
+   */
+  static boolean criticalAvailable() {
+    try {
+      CpuBlasNative.load();
+      float[] probe = new float[16];
+      return CpuBlasNative.gc_cpu_same(probe, probe) == 1;
+    } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+      return false;
+    }
+  }
+
+  /** The largest Java-array GEMM (flops) run in place, without copies; 0 when none is. */
+  double inPlaceMaxFlops() {
+    return inPlaceMaxFlops;
   }
 
   void close() {
@@ -144,6 +187,24 @@ final class CpuBlas implements BlasOps {
     long extA = extent(call.spanA(), call.strideA(), call.batch());
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
+    if (inPlace(call, extA, extB, extC)) {
+      int ta = call.transA() ? 1 : 0;
+      int tb = call.transB() ? 1 : 0;
+      if (f64) {
+        CpuBlasNative.gc_cpu_dgemm(ta, tb, call.m(), call.n(), call.k(), call.alpha(),
+            (double[]) call.a().storage(), call.a().offset(), call.lda(), call.strideA(),
+            (double[]) call.b().storage(), call.b().offset(), call.ldb(), call.strideB(),
+            call.beta(), (double[]) call.c().storage(), call.c().offset(), call.ldc(),
+            call.strideC(), call.batch());
+      } else {
+        CpuBlasNative.gc_cpu_sgemm(ta, tb, call.m(), call.n(), call.k(), (float) call.alpha(),
+            (float[]) call.a().storage(), call.a().offset(), call.lda(), call.strideA(),
+            (float[]) call.b().storage(), call.b().offset(), call.ldb(), call.strideB(),
+            (float) call.beta(), (float[]) call.c().storage(), call.c().offset(), call.ldc(),
+            call.strideC(), call.batch());
+      }
+      return;
+    }
     // the Java arrays themselves go to OpenBLAS only when all three can (one GEMM, offsets 0,
     // small): the call below takes either three arrays or three pointers
     boolean allDirect = call.batch() == 1 && direct(call.a(), extA) && direct(call.b(), extB)
@@ -183,6 +244,35 @@ final class CpuBlas implements BlasOps {
       }
       c.writeBack();
     }
+  }
+
+  /**
+   * Whether the call runs on its Java arrays in place: all three operands Java arrays of the
+   * call's type, each extent inside its array (checked again here: the glue indexes raw memory),
+   * and a call short enough for a critical region.
+   */
+  private boolean inPlace(GemmCall call, long extA, long extB, long extC) {
+    double flops = 2.0 * call.m() * call.n() * call.k() * call.batch();
+    if (inPlaceMaxFlops <= 0 || flops > inPlaceMaxFlops) {
+      return false;
+    }
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    return inside(call.a(), extA, f64) && inside(call.b(), extB, f64)
+        && inside(call.c(), extC, f64);
+  }
+
+  private static boolean inside(Operand o, long extent, boolean f64) {
+    Object s = o.storage();
+    long length = f64 ? (s instanceof double[] d ? d.length : -1)
+        : (s instanceof float[] f ? f.length : -1);
+    if (length < 0) {
+      return false;
+    }
+    if (o.offset() < 0 || o.offset() + extent > length) {
+      throw new IllegalStateException("operand extent " + o.offset() + "+" + extent
+          + " past its array of " + length + " (the call was not checked)");
+    }
+    return true;
   }
 
   /**

@@ -9,7 +9,8 @@ import dev.gpucore.blas.Operand;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Threads computing disjoint row blocks of one C held in a single Java array, at the same
@@ -18,9 +19,12 @@ import org.junit.jupiter.api.Test;
  * threads' rows.)
  */
 class CpuGemmSharedArrayTest {
-  @Test
-  void rowBlocksOfOneArrayWrittenConcurrently() throws Exception {
-    try (GpuCore core = GpuCore.open(Config.from(Map.of("gpucore.backend", "cpu"), Map.of()))) {
+  /** In place (critical region, the default) and copied off-heap (0). */
+  @ParameterizedTest(name = "gpucore.cpu.inPlaceMaxGflop={0}")
+  @ValueSource(strings = {"17.2", "0"})
+  void rowBlocksOfOneArrayWrittenConcurrently(String inPlaceMaxGflop) throws Exception {
+    try (GpuCore core = GpuCore.open(Config.from(Map.of("gpucore.backend", "cpu",
+        "gpucore.cpu.inPlaceMaxGflop", inPlaceMaxGflop), Map.of()))) {
       for (int round = 0; round < 50; round++) {
         SplittableRandom r = new SplittableRandom(System.nanoTime());
         int threads = 4;

@@ -45,16 +45,23 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  */
 public class GemmPropertyTest {
   static GpuCore core;
+  /** Java arrays always copied off-heap (gpucore.cpu.inPlaceMaxGflop = 0). */
+  static GpuCore copying;
 
   @BeforeContainer
   static void open() {
     core = GpuCore.open(new Config(Config.Backend.CPU, 0));
+    copying = GpuCore.open(Config.from(java.util.Map.of("gpucore.backend", "cpu",
+        "gpucore.cpu.inPlaceMaxGflop", "0"), java.util.Map.of()));
   }
 
   @AfterContainer
   static void close() {
     if (core != null) {
       core.close();
+    }
+    if (copying != null) {
+      copying.close();
     }
   }
 
@@ -611,6 +618,13 @@ public class GemmPropertyTest {
   void javaArraysMatchFloat64Reference(@ForAll("cpuCases") Case c) {
     try (Store s = new JavaStore()) {
       check(core, s, c, Precision.FP32, 2);
+    }
+  }
+
+  @Property(tries = 200)
+  void javaArraysCopiedOffHeapMatchFloat64Reference(@ForAll("cpuCases") Case c) {
+    try (Store s = new JavaStore()) {
+      check(copying, s, c, Precision.FP32, 2);
     }
   }
 
