@@ -41,10 +41,12 @@ import java.util.Locale;
  * </table>
  *
  * <p>The model's defaults were measured on an H100 host (16 cores) with {@code gpucore bench gemm}
- * (host SGEMM per route, n = 64 to 8192): OpenBLAS about 65 GFLOP/s per core in fp32 (half in
- * fp64) on large calls, less on small ones (the rate falls as the fourth root of the work below
- * about 1.4 GFLOP per thread), so that the crossover lands between n = 256 (CPU 169 us, GPU
- * 292 us) and n = 512 (CPU 745 us, GPU 504 us); the GPU rate by architecture and
+ * (host SGEMM per route, n = 64 to 16384, two runs, 2026-11-23): OpenBLAS about 69 GFLOP/s per
+ * core in fp32 (half in fp64) on large calls, less on small ones (the rate falls as the fourth
+ * root of the work below about 0.26 GFLOP per thread: SGEMM from C ran 22-24 us at n = 128,
+ * 74-84 us at 256, 366-464 us at 512, 2.3 ms at 1024, 15 ms at 2048, which the CPU path matches
+ * since it runs on Java arrays in place), so that the crossover lands between n = 512 (GPU
+ * route 488-623 us) and n = 1024 (GPU route 1.74-2.08 ms); the GPU rate by architecture and
  * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
  * staging pipeline at about 35 GB/s each way; about 0.5 ms of fixed overhead per host GEMM.
  */
@@ -292,26 +294,27 @@ public final class Router {
     return new Decision(gpu, gpu ? gpus : 0, why);
   }
 
-  /** CPU GFLOP/s for this type at full speed: the override, else 65 (fp32) or 32 (fp64) per thread. */
+  /** CPU GFLOP/s for this type at full speed: the override, else 69 (fp32) or 34 (fp64) per thread. */
   double cpuRate(DType t) {
     if (cpuGflops > 0) {
       return t == DType.FLOAT64 ? cpuGflops / 2 : cpuGflops;
     }
-    return cpuThreads * (t == DType.FLOAT64 ? 32.0 : 65.0);
+    return cpuThreads * (t == DType.FLOAT64 ? 34.0 : 69.0);
   }
 
   /**
    * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large
-   * calls; below about 1.4 GFLOP of work per thread the rate falls as the fourth root of the
-   * work (fitted to OpenBLAS SGEMM on 16 cores: 199, 360, 573, 989 GFLOP/s at n = 256, 512,
-   * 1024, 4096, full 1040).
+   * calls; below about 0.26 GFLOP of work per thread the rate falls as the fourth root of the
+   * work (fitted to OpenBLAS SGEMM from C on 16 cores: about 180, 425, 650, 925, 1130 GFLOP/s at
+   * n = 128, 256, 512, 1024, 2048; the model gives 196, 330, 554, 925, 1100, erring towards the
+   * GPU between 256 and 512 where the GPU route still loses by about 20%).
    */
   double cpuRate(DType t, double flops) {
     double full = cpuRate(t);
     if (cpuGflops > 0) {
       return full; // an explicit rate is taken as it is
     }
-    double saturate = 1.44e9 * cpuThreads;
+    double saturate = 2.6e8 * cpuThreads;
     return flops >= saturate ? full : full * Math.sqrt(Math.sqrt(flops / saturate));
   }
 
