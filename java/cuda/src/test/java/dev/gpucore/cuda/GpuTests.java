@@ -24,9 +24,21 @@ final class GpuTests {
    */
   static final boolean SANITIZER = Boolean.getBoolean("gpucore.test.sanitizer");
 
-  /** Skips a case of more than 2^20 + 1 elements under compute-sanitizer. */
+  /**
+   * Largest case under compute-sanitizer, in elements ({@code -Dgpucore.test.sanitizerMaxElements},
+   * default 2^20 + 1; {@code bin/run-sanitizers} gives racecheck 2^16 + 1).
+   */
+  static final long SANITIZER_MAX_ELEMENTS =
+      Long.getLong("gpucore.test.sanitizerMaxElements", (1 << 20) + 1);
+
+  /** Whether a case of {@code elements} is too large to run under compute-sanitizer. */
+  static boolean tooLargeForSanitizer(long elements) {
+    return SANITIZER && elements > SANITIZER_MAX_ELEMENTS;
+  }
+
+  /** Skips a case of more than {@link #SANITIZER_MAX_ELEMENTS} under compute-sanitizer. */
   static void skipLargeUnderSanitizer(long elements) {
-    assumeTrue(!SANITIZER || elements <= (1 << 20) + 1,
+    assumeTrue(!SANITIZER || elements <= SANITIZER_MAX_ELEMENTS,
         elements + " elements: too slow under compute-sanitizer (smaller cases cover the kernel)");
   }
 

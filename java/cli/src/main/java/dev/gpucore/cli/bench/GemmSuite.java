@@ -49,6 +49,12 @@ final class GemmSuite implements Suite {
   static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
       8192L, 16384L);
   static final int DEFAULT_REPS = 7;
+  /**
+   * Host rounds without {@code --reps} (each round samples every route; {@link #HOST_BUDGET_S}
+   * caps them at large n): medians of 7 rounds at n = 256 and 512 moved r/best between 0.53 and
+   * 0.99 from run to run on the H100 host.
+   */
+  static final int DEFAULT_HOST_ROUNDS = 21;
   static final int DEFAULT_WARMUP = 3;
   /** Each sample is a loop of back-to-back calls lasting at least this long. */
   static final int SAMPLE_MS = 25;
@@ -146,19 +152,21 @@ final class GemmSuite implements Suite {
     BenchOptions o = ctx.options();
     validate(o);
     int reps = o.repsOr(DEFAULT_REPS);
+    int rounds = o.repsOr(DEFAULT_HOST_ROUNDS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);
     List<Long> dsizes = deviceSizes(o);
     List<Long> hsizes = hostSizes(o);
     List<String> precs = precisions(o);
     SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
         "gemm: C = A*B^T (n x n); device-resident per precision, SGEMM from float[] per route; "
-            + "%s; CPU: %d threads; median of %d samples, each a loop of back-to-back calls "
-            + ">= %d ms", ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")"
-            : "no GPU", ctx.cpuThreads(), reps, SAMPLE_MS));
+            + "%s; CPU: %d threads; median of %d samples (host: of up to %d rounds), each a "
+            + "loop of back-to-back calls >= %d ms", ctx.gpu() ? "GPU " + o.device() + " ("
+            + ctx.deviceName() + ")" : "no GPU", ctx.cpuThreads(), reps, rounds, SAMPLE_MS));
     res.settings().put("device_sizes", dsizes);
     res.settings().put("precisions", precs);
     res.settings().put("host_sizes", hsizes);
     res.settings().put("reps", reps);
+    res.settings().put("host_rounds", rounds);
     res.settings().put("warmup", warmup);
     res.settings().put("seed", o.seed());
     res.settings().put("sample_ms", SAMPLE_MS);
@@ -173,7 +181,7 @@ final class GemmSuite implements Suite {
         + "gpucore time = gpucore throughput / torch throughput");
     res.notes().add("host: SGEMM from float[]; rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
         + " router (auto); each sample an untimed call then R back-to-back calls (>= " + SAMPLE_MS
-        + " ms); at most " + reps + " rounds or " + HOST_BUDGET_S + " s per size; r/best = "
+        + " ms); at most " + rounds + " rounds or " + HOST_BUDGET_S + " s per size; r/best = "
         + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
     res.notes().add("checks before timing (C poisoned with NaN): every row and column sum of C "
         + "against the exact sums from the inputs, whole sampled rows against double dot "
@@ -240,7 +248,7 @@ final class GemmSuite implements Suite {
         ps.put("buffers", 1);
         peerSizes.add(ps);
         ctx.progress().step("gemm host n=" + n);
-        hostRows.add(measureHost(ctx, res, auto, gpuRoute, n, reps, exactSums));
+        hostRows.add(measureHost(ctx, res, auto, gpuRoute, n, rounds, exactSums));
         ctx.progress().stepDone();
       }
     }
