@@ -1,7 +1,7 @@
 /*
  * gpucore CPU backend: OpenBLAS GEMM on Java arrays held in a JNI critical region (no copies).
  * The arrays arrive as pointers to their first element; the offsets, in elements, select the
- * matrices. One call runs a strided batch. Each function only forwards to cblas_?gemm.
+ * matrices. Each function only forwards to cblas_?gemm (row-major).
  */
 #ifndef GPUCORE_CPU_H
 #define GPUCORE_CPU_H
@@ -9,25 +9,19 @@
 #include <cblas.h>
 
 static inline void gc_cpu_sgemm(int transA, int transB, int m, int n, int k, float alpha,
-    const float* a, long long offA, int lda, long long strideA,
-    const float* b, long long offB, int ldb, long long strideB, float beta,
-    float* c, long long offC, int ldc, long long strideC, int batch) {
-  for (int i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-        transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a + offA + i * strideA, lda,
-        b + offB + i * strideB, ldb, beta, c + offC + i * strideC, ldc);
-  }
+    const float* a, long long offA, int lda, const float* b, long long offB, int ldb,
+    float beta, float* c, long long offC, int ldc) {
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+      transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a + offA, lda, b + offB, ldb, beta,
+      c + offC, ldc);
 }
 
 static inline void gc_cpu_dgemm(int transA, int transB, int m, int n, int k, double alpha,
-    const double* a, long long offA, int lda, long long strideA,
-    const double* b, long long offB, int ldb, long long strideB, double beta,
-    double* c, long long offC, int ldc, long long strideC, int batch) {
-  for (int i = 0; i < batch; i++) {
-    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-        transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a + offA + i * strideA, lda,
-        b + offB + i * strideB, ldb, beta, c + offC + i * strideC, ldc);
-  }
+    const double* a, long long offA, int lda, const double* b, long long offB, int ldb,
+    double beta, double* c, long long offC, int ldc) {
+  cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+      transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a + offA, lda, b + offB, ldb, beta,
+      c + offC, ldc);
 }
 
 /* 1 when two critical views of one array are one memory (the JVM pins, it does not copy). */

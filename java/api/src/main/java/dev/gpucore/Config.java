@@ -16,10 +16,11 @@ import java.util.Map;
  *       <td>{@code GPUCORE_BACKEND}</td><td>{@code auto}: the GPU when one is usable</td></tr>
  *   <tr><td>CPU threads (0 = from the cgroup CPU quota, else the core count)</td>
  *       <td>{@code gpucore.cpu.threads}</td><td>{@code GPUCORE_CPU_THREADS}</td><td>0</td></tr>
- *   <tr><td>largest CPU GEMM on Java arrays run in place, without copies (GFLOP; 0 = always
- *       copy; such a call may hold off garbage collection while it runs)</td>
- *       <td>{@code gpucore.cpu.inPlaceMaxGflop}</td><td>{@code GPUCORE_CPU_INPLACEMAXGFLOP}</td>
- *       <td>17.2</td></tr>
+ *   <tr><td>longest CPU GEMM (per batch item, estimated in ms) run on Java arrays in place,
+ *       without copies; 0 = always copy (such a call may hold off garbage collection while it
+ *       runs)</td>
+ *       <td>{@code gpucore.cpu.inPlaceMaxMs}</td><td>{@code GPUCORE_CPU_INPLACEMAXMS}</td>
+ *       <td>20</td></tr>
  * </table>
  *
  * <p>The CPU thread count is OpenBLAS's, which is process-wide: the last {@code GpuCore} opened

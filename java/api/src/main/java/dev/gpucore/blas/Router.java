@@ -44,8 +44,9 @@ import java.util.Locale;
  * (host SGEMM per route, n = 64 to 16384, two runs, 2026-11-23): OpenBLAS about 69 GFLOP/s per
  * core in fp32 (half in fp64) on large calls, less on small ones (the rate falls as the fourth
  * root of the work below about 0.26 GFLOP per thread: SGEMM from C ran 22-24 us at n = 128,
- * 74-84 us at 256, 366-464 us at 512, 2.3 ms at 1024, 15 ms at 2048, which the CPU path matches
- * since it runs on Java arrays in place), so that the crossover lands between n = 512 (GPU
+ * 74-84 us at 256, 366-464 us at 512, 2.3 ms at 1024, 15 ms at 2048; gpucore's CPU path, which
+ * now runs on Java arrays in place, matched OpenBLAS from C within 5% on a 2-core machine and
+ * is yet to be measured on the H100 host), so that the crossover lands between n = 512 (GPU
  * route 488-623 us) and n = 1024 (GPU route 1.74-2.08 ms); the GPU rate by architecture and
  * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
  * staging pipeline at about 35 GB/s each way; about 0.5 ms of fixed overhead per host GEMM.
@@ -306,8 +307,9 @@ public final class Router {
    * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large
    * calls; below about 0.26 GFLOP of work per thread the rate falls as the fourth root of the
    * work (fitted to OpenBLAS SGEMM from C on 16 cores: about 180, 425, 650, 925, 1130 GFLOP/s at
-   * n = 128, 256, 512, 1024, 2048; the model gives 196, 330, 554, 925, 1100, erring towards the
-   * GPU between 256 and 512 where the GPU route still loses by about 20%).
+   * n = 128, 256, 512, 1024, 2048; the model gives 197, 331, 556, 936, 1104: below the
+   * measured rate at n = 256 and 512, where the GPU route is still about 20% slower than the CPU,
+   * so it leans towards the GPU there).
    */
   double cpuRate(DType t, double flops) {
     double full = cpuRate(t);

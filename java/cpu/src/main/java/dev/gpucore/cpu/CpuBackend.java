@@ -14,9 +14,9 @@ public final class CpuBackend implements Backend {
   private final CpuBlas blas;
   private final CpuReduce reduce = new CpuReduce();
 
-  CpuBackend(int threads, double inPlaceMaxGflop) {
+  CpuBackend(int threads, double inPlaceMaxMs) {
     this.threads = threads;
-    this.blas = new CpuBlas(threads, inPlaceMaxGflop);
+    this.blas = new CpuBlas(threads, inPlaceMaxMs);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 

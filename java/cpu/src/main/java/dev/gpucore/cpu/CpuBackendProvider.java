@@ -22,8 +22,8 @@ public final class CpuBackendProvider implements BackendProvider {
   public Backend open(Config config) {
     int threads = CpuThreads.choose(config.cpuThreads(),
         Runtime.getRuntime().availableProcessors(), Path.of("/sys/fs/cgroup"));
-    double inPlace = config.settings().getDouble("gpucore.cpu.inPlaceMaxGflop",
-        CpuBlas.IN_PLACE_MAX_GFLOP, 0, 1e9);
+    double inPlace = config.settings().getDouble("gpucore.cpu.inPlaceMaxMs",
+        CpuBlas.IN_PLACE_MAX_MS, 0, 1e6);
     try {
       // on a thread of its own: JavaCPP's loader fails on an interrupted thread, and a class
       // whose static initializer failed stays unusable for the life of the JVM

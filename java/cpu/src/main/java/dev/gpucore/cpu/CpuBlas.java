@@ -14,7 +14,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 /**
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
  * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays and
- * the call is at most {@code gpucore.cpu.inPlaceMaxGflop}, OpenBLAS runs on the arrays in place, inside a
+ * each item is estimated at most {@code gpucore.cpu.inPlaceMaxMs}, OpenBLAS runs on the arrays in place, inside a
  * JNI critical region ({@link CpuBlasNative}); otherwise (or where that glue cannot load, or the
  * JVM would copy): small Java arrays at offset 0 go to OpenBLAS
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
@@ -30,46 +30,68 @@ final class CpuBlas implements BlasOps {
   static final int COPY_PART = 1 << 18;
 
   /**
-   * Default of {@code gpucore.cpu.inPlaceMaxGflop}: above this many GFLOP (2·m·n·k over all
-   * items) Java arrays are copied rather than held in a critical region. The copies cost O(n^2)
-   * against the GEMM's O(n^3), while a critical region may hold off the JVM's garbage collection
-   * for the whole call (2·2048^3 flops, about 15 ms on 16 cores).
+   * Default of {@code gpucore.cpu.inPlaceMaxMs}: a GEMM item estimated to take longer (at
+   * {@link #IN_PLACE_GFLOPS_PER_THREAD} per CPU thread) is run on copies of its Java arrays
+   * rather than in a critical region, which may hold off the JVM's garbage collection while it
+   * runs. The copies cost O(n^2) against the GEMM's O(n^3).
    */
-  static final double IN_PLACE_MAX_GFLOP = 17.2;
+  static final double IN_PLACE_MAX_MS = 20;
+  /** A conservative OpenBLAS SGEMM rate per thread for that estimate (fp64: half). */
+  static final double IN_PLACE_GFLOPS_PER_THREAD = 50;
+  /**
+   * Items above this many flops take {@link #SERIAL} before entering the critical region:
+   * OpenBLAS runs such (multi-threaded) GEMMs one at a time anyway, and a caller queued inside
+   * a critical region would hold off garbage collection for the calls ahead of it too.
+   */
+  static final double SERIAL_FLOPS = 2.0 * 128 * 128 * 128;
+  private static final java.util.concurrent.locks.ReentrantLock SERIAL =
+      new java.util.concurrent.locks.ReentrantLock();
 
   private final java.util.concurrent.ForkJoinPool pool;
   /**
-   * The largest call (flops) that runs on Java arrays in place; 0 when none does (the glue did
-   * not load, the JVM copies arrays, or the setting is 0).
+   * The largest fp32 GEMM item (flops) that runs on Java arrays in place; 0 when none does (the
+   * glue did not load, the JVM copies arrays, or the setting is 0).
    */
   private final double inPlaceMaxFlops;
+  /** GEMM items run in place so far (tests check that the path is taken). */
+  final java.util.concurrent.atomic.LongAdder inPlaceItems =
+      new java.util.concurrent.atomic.LongAdder();
 
-  CpuBlas(int threads, double inPlaceMaxGflop) {
-    this(threads, inPlaceMaxGflop > 0 && criticalAvailable(), inPlaceMaxGflop);
+  CpuBlas(int threads, double inPlaceMaxMs) {
+    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs);
   }
 
-  CpuBlas(int threads, boolean critical, double inPlaceMaxGflop) {
+  CpuBlas(int threads, boolean critical, double inPlaceMaxMs) {
     this.pool = threads > 1 ? new java.util.concurrent.ForkJoinPool(threads) : null;
-    this.inPlaceMaxFlops = critical ? inPlaceMaxGflop * 1e9 : 0;
+    this.inPlaceMaxFlops = critical
+        ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
   }
+
+  /** Elements of the large probe array: an array JVMs might copy where they pin small ones. */
+  static final int PROBE_LARGE = 1 << 22;
 
   /**
    * Loads the critical-region glue and checks that the JVM hands native code the arrays
    * themselves (two critical views of one array at one address), not copies: a copy would be
-   * written back whole, over rows other threads write in the same array. False, and the copying
-   * path serves, when either fails.
+   * written back whole, over rows other threads write in the same array. Probed on a small and
+   * a 16 MiB array (some JVMs store large arrays apart). False, and the copying path serves,
+   * when the glue does not load or either probe sees a copy (as under {@code -Xcheck:jni}).
    */
   static boolean criticalAvailable() {
     try {
       CpuBlasNative.load();
-      float[] probe = new float[16];
-      return CpuBlasNative.gc_cpu_same(probe, probe) == 1;
+      float[] small = new float[16];
+      if (CpuBlasNative.gc_cpu_same(small, small) != 1) {
+        return false;
+      }
+      float[] large = new float[PROBE_LARGE];
+      return CpuBlasNative.gc_cpu_same(large, large) == 1;
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
       return false;
     }
   }
 
-  /** The largest Java-array GEMM (flops) run in place, without copies; 0 when none is. */
+  /** The largest fp32 Java-array GEMM item (flops) run in place; 0 when none is. */
   double inPlaceMaxFlops() {
     return inPlaceMaxFlops;
   }
@@ -188,20 +210,36 @@ final class CpuBlas implements BlasOps {
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
     if (inPlace(call, extA, extB, extC)) {
+      // one native call per item: the critical region ends between items, so the JVM may
+      // collect garbage there
       int ta = call.transA() ? 1 : 0;
       int tb = call.transB() ? 1 : 0;
-      if (f64) {
-        CpuBlasNative.gc_cpu_dgemm(ta, tb, call.m(), call.n(), call.k(), call.alpha(),
-            (double[]) call.a().storage(), call.a().offset(), call.lda(), call.strideA(),
-            (double[]) call.b().storage(), call.b().offset(), call.ldb(), call.strideB(),
-            call.beta(), (double[]) call.c().storage(), call.c().offset(), call.ldc(),
-            call.strideC(), call.batch());
-      } else {
-        CpuBlasNative.gc_cpu_sgemm(ta, tb, call.m(), call.n(), call.k(), (float) call.alpha(),
-            (float[]) call.a().storage(), call.a().offset(), call.lda(), call.strideA(),
-            (float[]) call.b().storage(), call.b().offset(), call.ldb(), call.strideB(),
-            (float) call.beta(), (float[]) call.c().storage(), call.c().offset(), call.ldc(),
-            call.strideC(), call.batch());
+      boolean serial = call.flops() / call.batch() > SERIAL_FLOPS;
+      for (int i = 0; i < call.batch(); i++) {
+        long oa = call.a().offset() + i * call.strideA();
+        long ob = call.b().offset() + i * call.strideB();
+        long oc = call.c().offset() + i * call.strideC();
+        if (serial) {
+          SERIAL.lock();
+        }
+        try {
+          if (f64) {
+            CpuBlasNative.gc_cpu_dgemm(ta, tb, call.m(), call.n(), call.k(), call.alpha(),
+                (double[]) call.a().storage(), oa, call.lda(),
+                (double[]) call.b().storage(), ob, call.ldb(), call.beta(),
+                (double[]) call.c().storage(), oc, call.ldc());
+          } else {
+            CpuBlasNative.gc_cpu_sgemm(ta, tb, call.m(), call.n(), call.k(),
+                (float) call.alpha(), (float[]) call.a().storage(), oa, call.lda(),
+                (float[]) call.b().storage(), ob, call.ldb(), (float) call.beta(),
+                (float[]) call.c().storage(), oc, call.ldc());
+          }
+        } finally {
+          if (serial) {
+            SERIAL.unlock();
+          }
+        }
+        inPlaceItems.increment();
       }
       return;
     }
@@ -249,14 +287,15 @@ final class CpuBlas implements BlasOps {
   /**
    * Whether the call runs on its Java arrays in place: all three operands Java arrays of the
    * call's type, each extent inside its array (checked again here: the glue indexes raw memory),
-   * and a call short enough for a critical region.
+   * and each item estimated short enough for a critical region.
    */
   private boolean inPlace(GemmCall call, long extA, long extB, long extC) {
-    double flops = 2.0 * call.m() * call.n() * call.k() * call.batch();
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    // per item; fp64 runs at about half the fp32 rate
+    double flops = 2.0 * call.m() * call.n() * call.k() * (f64 ? 2 : 1);
     if (inPlaceMaxFlops <= 0 || flops > inPlaceMaxFlops) {
       return false;
     }
-    boolean f64 = call.dtype() == DType.FLOAT64;
     return inside(call.a(), extA, f64) && inside(call.b(), extB, f64)
         && inside(call.c(), extC, f64);
   }

@@ -20,11 +20,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class CpuGemmSharedArrayTest {
   /** In place (critical region, the default) and copied off-heap (0). */
-  @ParameterizedTest(name = "gpucore.cpu.inPlaceMaxGflop={0}")
-  @ValueSource(strings = {"17.2", "0"})
-  void rowBlocksOfOneArrayWrittenConcurrently(String inPlaceMaxGflop) throws Exception {
+  @ParameterizedTest(name = "gpucore.cpu.inPlaceMaxMs={0}")
+  @ValueSource(strings = {"20", "0"})
+  void rowBlocksOfOneArrayWrittenConcurrently(String inPlaceMaxMs) throws Exception {
     try (GpuCore core = GpuCore.open(Config.from(Map.of("gpucore.backend", "cpu",
-        "gpucore.cpu.inPlaceMaxGflop", inPlaceMaxGflop), Map.of()))) {
+        "gpucore.cpu.inPlaceMaxMs", inPlaceMaxMs), Map.of()))) {
       for (int round = 0; round < 50; round++) {
         SplittableRandom r = new SplittableRandom(System.nanoTime());
         int threads = 4;

@@ -7,13 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Gemm;
+import dev.gpucore.blas.Operand;
 import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The in-place CPU GEMM on Java arrays (JNI critical region): the glue loads and this JVM pins
- * arrays rather than copying them, and its setting is checked before anything native runs.
- * Results of both paths are checked by {@link GemmPropertyTest} and
+ * The in-place CPU GEMM on Java arrays (JNI critical region): the glue loads, this JVM pins
+ * arrays rather than copying them, calls within {@code gpucore.cpu.inPlaceMaxMs} take the path
+ * (per batch item) and larger ones do not, and the setting is checked before anything native
+ * runs. Results of both paths are checked by {@link GemmPropertyTest} and
  * {@link CpuGemmSharedArrayTest}.
  */
 class CpuInPlaceGemmTest {
@@ -21,17 +25,73 @@ class CpuInPlaceGemmTest {
   void glueLoadsAndTheJvmPinsArrays() {
     assertTrue(CpuBlas.criticalAvailable(),
         "the critical-region glue did not load, or this JVM copies arrays in critical regions");
-    CpuBlas blas = new CpuBlas(1, CpuBlas.IN_PLACE_MAX_GFLOP);
-    try {
-      assertEquals(CpuBlas.IN_PLACE_MAX_GFLOP * 1e9, blas.inPlaceMaxFlops());
-    } finally {
-      blas.close();
+  }
+
+  /** CPU settings of 2 threads and this in-place limit. */
+  private static Config config(String maxMs) {
+    return Config.from(Map.of("gpucore.backend", "cpu", "gpucore.cpu.threads", "2",
+        "gpucore.cpu.inPlaceMaxMs", maxMs), Map.of());
+  }
+
+  private static float[] random(SplittableRandom r, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) r.nextDouble(-1, 1);
     }
-    CpuBlas off = new CpuBlas(1, 0);
-    try {
-      assertEquals(0, off.inPlaceMaxFlops());
-    } finally {
-      off.close();
+    return x;
+  }
+
+  @Test
+  void callsWithinTheLimitRunInPlaceEachItemOnItsOwn() {
+    SplittableRandom r = new SplittableRandom(7);
+    // 2 threads x 50 GFLOP/s x 1 ms = 1e8 flops per item: 2*64^3 (5.2e5) is in, 2*400^3 is not
+    Config config = config("1");
+    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
+    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+      CpuBlas blas = (CpuBlas) cpu.blas();
+      assertEquals(1e8, blas.inPlaceMaxFlops(), 1);
+      int n = 64;
+      int batch = 3;
+      float[] a = random(r, n * n * batch);
+      float[] b = random(r, n * n * batch);
+      float[] c = new float[n * n * batch];
+      java.util.Arrays.fill(c, Float.NaN);
+      core.blas().gemm(Gemm.of(n, n, n).batch(batch, (long) n * n, (long) n * n, (long) n * n),
+          Operand.of(a), n, Operand.of(b), n, Operand.of(c), n);
+      assertEquals(batch, blas.inPlaceItems.sum(), "every item in place, one call each");
+      for (int t = 0; t < batch; t++) {
+        int o = t * n * n;
+        for (int i = 0; i < n; i += 7) {
+          for (int j = 0; j < n; j += 5) {
+            double s = 0;
+            for (int p = 0; p < n; p++) {
+              s += (double) a[o + i * n + p] * b[o + p * n + j];
+            }
+            assertEquals(s, c[o + i * n + j], 1e-5 * n, "item " + t + " C[" + i + "][" + j + "]");
+          }
+        }
+      }
+      int big = 400;
+      float[] ab = random(r, big * big);
+      float[] cb = new float[big * big];
+      core.blas().gemm(Gemm.of(big, big, big), Operand.of(ab), big, Operand.of(ab.clone()), big,
+          Operand.of(cb), big);
+      assertEquals(batch, blas.inPlaceItems.sum(), "an item over the limit is copied");
+    }
+  }
+
+  @Test
+  void zeroTurnsThePathOff() {
+    Config config = config("0");
+    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
+    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+      CpuBlas blas = (CpuBlas) cpu.blas();
+      assertEquals(0, blas.inPlaceMaxFlops());
+      float[] a = new float[16];
+      float[] c = new float[16];
+      core.blas().gemm(Gemm.of(4, 4, 4), Operand.of(a), 4, Operand.of(a.clone()), 4,
+          Operand.of(c), 4);
+      assertEquals(0, blas.inPlaceItems.sum());
     }
   }
 
@@ -40,8 +100,8 @@ class CpuInPlaceGemmTest {
     for (String v : new String[] {"-1", "lots", "NaN"}) {
       GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
           () -> GpuCore.open(Config.from(Map.of("gpucore.backend", "cpu",
-              "gpucore.cpu.inPlaceMaxGflop", v), Map.of())).close());
-      assertTrue(e.getMessage().contains("gpucore.cpu.inPlaceMaxGflop"), e.getMessage());
+              "gpucore.cpu.inPlaceMaxMs", v), Map.of())).close());
+      assertTrue(e.getMessage().contains("gpucore.cpu.inPlaceMaxMs"), e.getMessage());
     }
   }
 }

@@ -45,14 +45,14 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  */
 public class GemmPropertyTest {
   static GpuCore core;
-  /** Java arrays always copied off-heap (gpucore.cpu.inPlaceMaxGflop = 0). */
+  /** Java arrays always copied off-heap (gpucore.cpu.inPlaceMaxMs = 0). */
   static GpuCore copying;
 
   @BeforeContainer
   static void open() {
     core = GpuCore.open(new Config(Config.Backend.CPU, 0));
     copying = GpuCore.open(Config.from(java.util.Map.of("gpucore.backend", "cpu",
-        "gpucore.cpu.inPlaceMaxGflop", "0"), java.util.Map.of()));
+        "gpucore.cpu.inPlaceMaxMs", "0"), java.util.Map.of()));
   }
 
   @AfterContainer
