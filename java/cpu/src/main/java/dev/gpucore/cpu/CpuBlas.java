@@ -14,9 +14,9 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 /**
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
  * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays and
- * each item is estimated at most {@code gpucore.cpu.inPlaceMaxMs}, OpenBLAS runs on the arrays in place, inside a
- * JNI critical region ({@link CpuBlasNative}); otherwise (or where that glue cannot load, or the
- * JVM would copy): small Java arrays at offset 0 go to OpenBLAS
+ * each item is estimated at most {@code gpucore.cpu.inPlaceMaxMs}, OpenBLAS runs on the arrays
+ * in place, inside a JNI critical region ({@link CpuBlasNative}). Otherwise (or where that glue
+ * cannot load, or the JVM would copy): small Java arrays at offset 0 go to OpenBLAS
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
  * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
  * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
