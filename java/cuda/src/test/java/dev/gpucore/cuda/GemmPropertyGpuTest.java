@@ -31,7 +31,8 @@ import net.jqwik.api.lifecycle.SkipExecutionHook;
 /**
  * The GEMM properties of {@code dev.gpucore.cpu.GemmPropertyTest} on the GPU: device arrays in
  * strict FP32, in TF32, BF16 and FP16 on fp32 data (bounds from their input rounding) and in
- * FP64, host arrays routed to the GPU's tiled pipeline (1 MiB panels, so several tiles), and
+ * FP64, host arrays routed to the GPU's tiled pipeline (1 MiB panels, so several tiles), the
+ * same split with the CPU by {@code gpucore.gemm.cpuRatio}, and
  * invalid arguments on device arrays. Without a GPU each property is reported as skipped with
  * the reason; under {@code -Dgpucore.requireGpu=true} it fails instead (see {@link GpuTests}).
  */
@@ -41,6 +42,8 @@ class GemmPropertyGpuTest {
   static GpuCore core;
   /** Host operands forced to the GPU pipeline with 1 MiB panels. */
   static GpuCore forced;
+  /** The same with gpucore.gemm.cpuRatio = 0.3: the CPU computes C's last rows meanwhile. */
+  static GpuCore split;
 
   @BeforeContainer
   static void open() {
@@ -50,6 +53,8 @@ class GemmPropertyGpuTest {
       p.put("gpucore.gemm.route", "gpu");
       p.put("gpucore.gemm.panelMiB", "1");
       forced = GpuCore.open(Config.from(p, System.getenv()));
+      p.put("gpucore.gemm.cpuRatio", "0.3");
+      split = GpuCore.open(Config.from(p, System.getenv()));
     }
   }
 
@@ -58,6 +63,10 @@ class GemmPropertyGpuTest {
     if (forced != null) {
       forced.close();
       forced = null;
+    }
+    if (split != null) {
+      split.close();
+      split = null;
     }
     if (core != null) {
       core.close();
@@ -200,6 +209,19 @@ class GemmPropertyGpuTest {
     try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
         : new GemmPropertyTest.HostStore(forced, pinned)) {
       GemmPropertyTest.check(forced, s, c, c.precision(), 4);
+    }
+  }
+
+  @Property(tries = 100)
+  void hostArraysSplitBetweenCpuAndGpu(@ForAll("any") Case c, @ForAll boolean javaArrays,
+      @ForAll boolean pinned) {
+    GpuTests.require(core);
+    if (GpuTests.pastSanitizerTries("hostArraysSplitBetweenCpuAndGpu")) {
+      return;
+    }
+    try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
+        : new GemmPropertyTest.HostStore(split, pinned)) {
+      GemmPropertyTest.check(split, s, c, c.precision(), 4);
     }
   }
 
