@@ -202,26 +202,25 @@ class GemmPropertyGpuTest {
   @Property(tries = 100)
   void hostArraysRoutedToTheGpu(@ForAll("any") Case c, @ForAll boolean javaArrays,
       @ForAll boolean pinned) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("hostArraysRoutedToTheGpu")) {
-      return;
-    }
-    try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
-        : new GemmPropertyTest.HostStore(forced, pinned)) {
-      GemmPropertyTest.check(forced, s, c, c.precision(), 4);
-    }
+    hostArrays("hostArraysRoutedToTheGpu", forced, c, javaArrays, pinned);
   }
 
   @Property(tries = 100)
   void hostArraysSplitBetweenCpuAndGpu(@ForAll("any") Case c, @ForAll boolean javaArrays,
       @ForAll boolean pinned) {
+    hostArrays("hostArraysSplitBetweenCpuAndGpu", split, c, javaArrays, pinned);
+  }
+
+  /** One case on host operands (Java arrays, or pinned/pageable host arrays) through {@code on}. */
+  private static void hostArrays(String property, GpuCore on, Case c, boolean javaArrays,
+      boolean pinned) {
     GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("hostArraysSplitBetweenCpuAndGpu")) {
+    if (GpuTests.pastSanitizerTries(property)) {
       return;
     }
     try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
-        : new GemmPropertyTest.HostStore(split, pinned)) {
-      GemmPropertyTest.check(split, s, c, c.precision(), 4);
+        : new GemmPropertyTest.HostStore(on, pinned)) {
+      GemmPropertyTest.check(on, s, c, c.precision(), 4);
     }
   }
 
