@@ -76,8 +76,18 @@ final class CpuBlas implements BlasOps {
    * written back whole, over rows other threads write in the same array. Probed on a small and
    * a 16 MiB array (some JVMs store large arrays apart). False, and the copying path serves,
    * when the glue does not load or either probe sees a copy (as under {@code -Xcheck:jni}).
+   * Probed once per JVM.
    */
   static boolean criticalAvailable() {
+    return Critical.AVAILABLE;
+  }
+
+  /** The probe's answer, computed on first use (from the backend's loading thread). */
+  private static final class Critical {
+    static final boolean AVAILABLE = probe();
+  }
+
+  private static boolean probe() {
     try {
       CpuBlasNative.load();
       float[] small = new float[16];
