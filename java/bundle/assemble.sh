@@ -98,22 +98,22 @@ cat > "$out/bin/run-sanitizers" <<'SH'
 # tagged provokes-cuda-errors (they cause CUDA errors on purpose: a real out-of-memory, a drill);
 # the GEMM properties run their first 25 tries there (-Dgpucore.test.sanitizerTries=N).
 # Each tool runs in two parts, so that a time limit loses only one: "gemm" (the GEMM, batched
-# GEMM, GEMM property, doctor and fault classes) and "rest" (every other class). racecheck, the
-# slowest, caps cases at 2^16 + 1 elements and leaves out the 16-thread soak (the tool loses
+# GEMM, GEMM property, doctor and fault classes) and "rest" (every other class). racecheck
+# caps cases at 2^16 + 1 elements and leaves out the 16-thread soak (the tool loses
 # track of its concurrent launches; its kernels run in the other classes).
-# Measured on an H100 (4 tools in parallel): "gemm" 46-110 s per tool; "rest" 111-117 s under
-# initcheck and synccheck; memcheck and racecheck over "rest" beyond 280 s when 6 runs shared
-# the GPU, so give them the GPU alone.
+# Measured on an H100 (2026-11-23, three runs in parallel: memcheck | racecheck | initcheck then
+# synccheck): "gemm" 21-111 s per tool; "rest" 55 s (initcheck), 62 s (synccheck), 103 s
+# (racecheck); memcheck over "rest" 286 s with the GPU to itself (past 270 s when it shared it).
 # Environment: SANITIZER_LIMIT_S (per tool and part, default 540), SANITIZER_SELECT (a launcher
 # selection instead of the two parts), GPUCORE_REPORTS, and the soak's size with
-# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=50; memcheck took 274 s over the soak at 50).
+# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30, the size those runs used).
 # Output: sanitizer-TOOL-PART.txt in the current folder; one summary line per tool and part;
 # exit 1 when a tool reported errors, timed out or a test failed.
 here=$(cd "$(dirname "$0")/.." && pwd)
 cs=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)}
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(memcheck initcheck synccheck racecheck)
-opts=${GPUCORE_JAVA_OPTS:--Dgpucore.soak.ops=50}
+opts=${GPUCORE_JAVA_OPTS:--Dgpucore.soak.ops=30}
 gemm='GemmGpuTest|GemmBatchedGpuTest|GemmPropertyGpuTest|DoctorGpuTest|FaultGpuTest'
 status=0
 for tool in "${tools[@]}"; do

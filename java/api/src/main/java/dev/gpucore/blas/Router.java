@@ -45,9 +45,9 @@ import java.util.Locale;
  * core in fp32 (half in fp64) on large calls, less on small ones (the rate falls as the fourth
  * root of the work below about 0.26 GFLOP per thread: SGEMM from C ran 22-24 us at n = 128,
  * 74-84 us at 256, 366-464 us at 512, 2.3 ms at 1024, 15 ms at 2048; gpucore's CPU path, which
- * now runs on Java arrays in place, matched OpenBLAS from C within 5% on a 2-core machine and
- * is yet to be measured on the H100 host), so that the crossover lands between n = 512 (GPU
- * route 488-623 us) and n = 1024 (GPU route 1.74-2.08 ms); the GPU rate by architecture and
+ * now runs on Java arrays in place, took 0.75-1.02 of OpenBLAS's time from C at n = 128 to 1024
+ * on that host, commit 0b017e7), so that the crossover lands between n = 512 (GPU route
+ * 482-623 us) and n = 1024 (GPU route 1.74-2.08 ms); the GPU rate by architecture and
  * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
  * staging pipeline at about 35 GB/s each way; about 0.5 ms of fixed overhead per host GEMM.
  */
