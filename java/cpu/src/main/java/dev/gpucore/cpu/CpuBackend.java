@@ -15,8 +15,13 @@ public final class CpuBackend implements Backend {
   private final CpuReduce reduce = new CpuReduce();
 
   CpuBackend(int threads, double inPlaceMaxMs) {
+    this(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN);
+  }
+
+  /** With in-place panels as thin as {@code panelMin} rows or columns (tests use 1). */
+  CpuBackend(int threads, double inPlaceMaxMs, int panelMin) {
     this.threads = threads;
-    this.blas = new CpuBlas(threads, inPlaceMaxMs);
+    this.blas = new CpuBlas(threads, inPlaceMaxMs, panelMin);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 

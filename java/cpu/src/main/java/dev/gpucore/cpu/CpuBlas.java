@@ -13,10 +13,13 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
- * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays and
- * each item is estimated at most {@code gpucore.cpu.inPlaceMaxMs}, OpenBLAS runs on the arrays
- * in place, inside a JNI critical region ({@link CpuBlasNative}). Otherwise (or where that glue
- * cannot load, or the JVM would copy): small Java arrays at offset 0 go to OpenBLAS
+ * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays,
+ * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}),
+ * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
+ * into panels of C's rows (or columns, when it has more of them) of at least
+ * {@link #PANEL_MIN}, one call each, so the JVM may collect garbage between them. Otherwise
+ * (an item too large even for such panels, host arrays in the call, or where that glue cannot
+ * load, or the JVM would copy): small Java arrays at offset 0 go to OpenBLAS
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
  * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
  * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
@@ -44,6 +47,11 @@ final class CpuBlas implements BlasOps {
    * a critical region would hold off garbage collection for the calls ahead of it too.
    */
   static final double SERIAL_FLOPS = 2.0 * 128 * 128 * 128;
+  /**
+   * The fewest rows (or columns) of C an in-place panel holds: thinner panels would cost
+   * OpenBLAS more (B is packed again for every panel) than the copies they save.
+   */
+  static final int PANEL_MIN = 128;
   private static final java.util.concurrent.locks.ReentrantLock SERIAL =
       new java.util.concurrent.locks.ReentrantLock();
 
@@ -53,18 +61,31 @@ final class CpuBlas implements BlasOps {
    * glue did not load, the JVM copies arrays, or the setting is 0).
    */
   private final double inPlaceMaxFlops;
+  /** The fewest rows or columns of C per in-place call ({@link #PANEL_MIN}; tests use less). */
+  private final int panelMin;
   /** GEMM items run in place so far (tests check that the path is taken). */
   final java.util.concurrent.atomic.LongAdder inPlaceItems =
       new java.util.concurrent.atomic.LongAdder();
+  /** Native in-place calls so far: one per item, or one per panel of a split item. */
+  final java.util.concurrent.atomic.LongAdder inPlaceCalls =
+      new java.util.concurrent.atomic.LongAdder();
 
   CpuBlas(int threads, double inPlaceMaxMs) {
-    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs);
+    this(threads, inPlaceMaxMs, PANEL_MIN);
   }
 
-  CpuBlas(int threads, boolean critical, double inPlaceMaxMs) {
+  CpuBlas(int threads, double inPlaceMaxMs, int panelMin) {
+    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs, panelMin);
+  }
+
+  CpuBlas(int threads, boolean critical, double inPlaceMaxMs, int panelMin) {
+    if (panelMin < 1) {
+      throw new IllegalArgumentException("panelMin must be at least 1, got " + panelMin);
+    }
     this.pool = threads > 1 ? new java.util.concurrent.ForkJoinPool(threads) : null;
     this.inPlaceMaxFlops = critical
         ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
+    this.panelMin = panelMin;
   }
 
   /** Elements of the large probe array: an array JVMs might copy where they pin small ones. */
@@ -219,38 +240,9 @@ final class CpuBlas implements BlasOps {
     long extA = extent(call.spanA(), call.strideA(), call.batch());
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
-    if (inPlace(call, extA, extB, extC)) {
-      // one native call per item: the critical region ends between items, so the JVM may
-      // collect garbage there
-      int ta = call.transA() ? 1 : 0;
-      int tb = call.transB() ? 1 : 0;
-      boolean serial = call.flops() / call.batch() > SERIAL_FLOPS;
-      for (int i = 0; i < call.batch(); i++) {
-        long oa = call.a().offset() + i * call.strideA();
-        long ob = call.b().offset() + i * call.strideB();
-        long oc = call.c().offset() + i * call.strideC();
-        if (serial) {
-          SERIAL.lock();
-        }
-        try {
-          if (f64) {
-            CpuBlasNative.gc_cpu_dgemm(ta, tb, call.m(), call.n(), call.k(), call.alpha(),
-                (double[]) call.a().storage(), oa, call.lda(),
-                (double[]) call.b().storage(), ob, call.ldb(), call.beta(),
-                (double[]) call.c().storage(), oc, call.ldc());
-          } else {
-            CpuBlasNative.gc_cpu_sgemm(ta, tb, call.m(), call.n(), call.k(),
-                (float) call.alpha(), (float[]) call.a().storage(), oa, call.lda(),
-                (float[]) call.b().storage(), ob, call.ldb(), (float) call.beta(),
-                (float[]) call.c().storage(), oc, call.ldc());
-          }
-        } finally {
-          if (serial) {
-            SERIAL.unlock();
-          }
-        }
-        inPlaceItems.increment();
-      }
+    long panel = inPlacePanel(call, extA, extB, extC);
+    if (panel != 0) {
+      gemmInPlace(call, panel);
       return;
     }
     // the Java arrays themselves go to OpenBLAS only when all three can (one GEMM, offsets 0,
@@ -295,19 +287,93 @@ final class CpuBlas implements BlasOps {
   }
 
   /**
-   * Whether the call runs on its Java arrays in place: all three operands Java arrays of the
-   * call's type, each extent inside its array (checked again here: the glue indexes raw memory),
-   * and each item estimated short enough for a critical region.
+   * How the call runs on its Java arrays in place: C's rows per native call (positive), its
+   * columns per call (negative), or 0 when it does not run in place. In place needs all three
+   * operands Java arrays of the call's type, each extent inside its array (checked again here:
+   * the glue indexes raw memory), and each native call estimated within the limit: a whole
+   * item, else panels along the longer of m and n, no thinner than {@code panelMin}.
    */
-  private boolean inPlace(GemmCall call, long extA, long extB, long extC) {
+  private long inPlacePanel(GemmCall call, long extA, long extB, long extC) {
     boolean f64 = call.dtype() == DType.FLOAT64;
     // per item; fp64 runs at about half the fp32 rate
     double flops = 2.0 * call.m() * call.n() * call.k() * (f64 ? 2 : 1);
-    if (inPlaceMaxFlops <= 0 || flops > inPlaceMaxFlops) {
-      return false;
+    if (inPlaceMaxFlops <= 0) {
+      return 0;
+    }
+    long panel;
+    if (flops <= inPlaceMaxFlops) {
+      panel = Math.max(1, call.m());
+    } else {
+      boolean rows = call.m() >= call.n();
+      long lines = (long) (inPlaceMaxFlops / (flops / (rows ? call.m() : call.n())));
+      if (lines < panelMin) {
+        return 0;
+      }
+      panel = rows ? lines : -lines;
     }
     return inside(call.a(), extA, f64) && inside(call.b(), extB, f64)
-        && inside(call.c(), extC, f64);
+        && inside(call.c(), extC, f64) ? panel : 0;
+  }
+
+  /**
+   * Runs the call on its Java arrays in place, one native call per item or per panel of an
+   * item ({@code panel}: rows of C per call, or columns when negative). Each call is its own
+   * critical region: the JVM may collect garbage between them. Rows r of op(A) start at r·lda
+   * (A not transposed) or r (transposed); columns j of op(B) at j (B not transposed) or j·ldb.
+   */
+  private void gemmInPlace(GemmCall call, long panel) {
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    int ta = call.transA() ? 1 : 0;
+    int tb = call.transB() ? 1 : 0;
+    boolean rows = panel > 0;
+    int lines = (int) Math.min(Math.abs(panel), Integer.MAX_VALUE);
+    int dim = rows ? call.m() : call.n();
+    double flopsPerLine = dim == 0 ? 0 : (double) call.flops() / call.batch() / dim;
+    for (int i = 0; i < call.batch(); i++) {
+      for (int start = 0; start == 0 || start < dim; start += lines) {
+        int len = Math.min(lines, dim - start);
+        long oa = call.a().offset() + i * call.strideA();
+        long ob = call.b().offset() + i * call.strideB();
+        long oc = call.c().offset() + i * call.strideC();
+        int m = call.m();
+        int n = call.n();
+        if (rows) {
+          oa += call.transA() ? start : (long) start * call.lda();
+          oc += (long) start * call.ldc();
+          m = len;
+        } else {
+          ob += call.transB() ? (long) start * call.ldb() : start;
+          oc += start;
+          n = len;
+        }
+        boolean serial = flopsPerLine * len > SERIAL_FLOPS;
+        if (serial) {
+          SERIAL.lock();
+        }
+        try {
+          if (f64) {
+            CpuBlasNative.gc_cpu_dgemm(ta, tb, m, n, call.k(), call.alpha(),
+                (double[]) call.a().storage(), oa, call.lda(),
+                (double[]) call.b().storage(), ob, call.ldb(), call.beta(),
+                (double[]) call.c().storage(), oc, call.ldc());
+          } else {
+            CpuBlasNative.gc_cpu_sgemm(ta, tb, m, n, call.k(),
+                (float) call.alpha(), (float[]) call.a().storage(), oa, call.lda(),
+                (float[]) call.b().storage(), ob, call.ldb(), (float) call.beta(),
+                (float[]) call.c().storage(), oc, call.ldc());
+          }
+        } finally {
+          if (serial) {
+            SERIAL.unlock();
+          }
+        }
+        inPlaceCalls.increment();
+        if (dim == 0) {
+          break;
+        }
+      }
+      inPlaceItems.increment();
+    }
   }
 
   private static boolean inside(Operand o, long extent, boolean f64) {

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The in-place CPU GEMM on Java arrays (JNI critical region): the glue loads, this JVM pins
  * arrays rather than copying them, calls within {@code gpucore.cpu.inPlaceMaxMs} take the path
- * (per batch item) and larger ones do not, and the setting is checked before anything native
+ * (per batch item), longer ones in panels of C and ones too long for panels not, and the
+ * setting is checked before anything native
  * runs. Results of both paths are checked by {@link GemmPropertyTest} and
  * {@link CpuGemmSharedArrayTest}.
  */
@@ -71,12 +72,80 @@ class CpuInPlaceGemmTest {
           }
         }
       }
-      int big = 400;
+      // 2*700^3 flops: even 128 rows (PANEL_MIN) of it, 2*128*700^2, are over the limit
+      int big = 700;
       float[] ab = random(r, big * big);
       float[] cb = new float[big * big];
       core.blas().gemm(Gemm.of(big, big, big), Operand.of(ab), big, Operand.of(ab.clone()), big,
           Operand.of(cb), big);
-      assertEquals(batch, blas.inPlaceItems.sum(), "an item over the limit is copied");
+      assertEquals(batch, blas.inPlaceItems.sum(), "an item too large for panels is copied");
+      assertEquals(batch, blas.inPlaceCalls.sum());
+    }
+  }
+
+  /** C[i][j] of a row-major GEMM with these transposes, in float64. */
+  private static double ref(float[] a, int lda, boolean ta, float[] b, int ldb, boolean tb,
+      int k, int i, int j) {
+    double s = 0;
+    for (int p = 0; p < k; p++) {
+      s += (double) (ta ? a[p * lda + i] : a[i * lda + p])
+          * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+    }
+    return s;
+  }
+
+  @Test
+  void longerItemsRunInPlaceInPanelsOfRowsOrColumns() {
+    SplittableRandom r = new SplittableRandom(11);
+    Config config = config("1"); // 1e8 flops per native call
+    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
+    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+      CpuBlas blas = (CpuBlas) cpu.blas();
+      // {m, n, k, transA, transB, native calls}: panels along the longer of m and n, each
+      // 1e8 / (2 * (the other one) * k) lines
+      int[][] shapes = {
+          {500, 400, 400, 0, 0, 2}, // 312 rows per call: 312 + 188
+          {400, 700, 300, 1, 1, 2}, // 416 columns: 416 + 284
+          {900, 300, 400, 1, 0, 3}, // 416 rows: 416 + 416 + 68
+          {300, 900, 400, 0, 1, 3}, // 416 columns
+      };
+      long calls = blas.inPlaceCalls.sum();
+      long items = blas.inPlaceItems.sum();
+      for (int[] sh : shapes) {
+        int m = sh[0];
+        int n = sh[1];
+        int k = sh[2];
+        boolean ta = sh[3] == 1;
+        boolean tb = sh[4] == 1;
+        int lda = (ta ? m : k) + 3; // padded: a panel must step by lda, not by the row length
+        int ldb = (tb ? k : n) + 1;
+        int ldc = n + 2;
+        float[] a = random(r, (ta ? k : m) * lda);
+        float[] b = random(r, (tb ? n : k) * ldb);
+        float[] c = new float[m * ldc];
+        java.util.Arrays.fill(c, Float.NaN);
+        core.blas().gemm(Gemm.of(m, n, k).transA(ta).transB(tb), Operand.of(a), lda,
+            Operand.of(b), ldb, Operand.of(c), ldc);
+        long made = blas.inPlaceCalls.sum() - calls;
+        assertEquals(items + 1, blas.inPlaceItems.sum(),
+            "in place: " + java.util.Arrays.toString(sh));
+        assertEquals(sh[5], made, "native calls for " + java.util.Arrays.toString(sh));
+        calls += made;
+        items++;
+        for (int i = 0; i < m; i++) {
+          for (int j = 0; j < ldc; j++) {
+            if (j >= n) {
+              assertTrue(Float.isNaN(c[i * ldc + j]), "padding of C written at " + i + "," + j);
+              continue;
+            }
+            if ((i * 31 + j) % 17 != 0 && i != m - 1 && j != n - 1) {
+              continue; // a sample, and the last row and column (the last panel's edge)
+            }
+            assertEquals(ref(a, lda, ta, b, ldb, tb, k, i, j), c[i * ldc + j], 2e-6 * k,
+                "C[" + i + "][" + j + "] of " + java.util.Arrays.toString(sh));
+          }
+        }
+      }
     }
   }
 

@@ -47,12 +47,22 @@ public class GemmPropertyTest {
   static GpuCore core;
   /** Java arrays always copied off-heap (gpucore.cpu.inPlaceMaxMs = 0). */
   static GpuCore copying;
+  /**
+   * Java arrays in place, every native call at most about 5000 flops: most cases are split into
+   * panels of C's rows or columns, down to one (the panel offsets of every layout, transpose,
+   * view and batch).
+   */
+  static GpuCore panels;
 
   @BeforeContainer
   static void open() {
     core = GpuCore.open(new Config(Config.Backend.CPU, 0));
     copying = GpuCore.open(Config.from(java.util.Map.of("gpucore.backend", "cpu",
         "gpucore.cpu.inPlaceMaxMs", "0"), java.util.Map.of()));
+    // 2 threads x 50 GFLOP/s x 5e-5 ms = 5000 flops per native call
+    panels = GpuCore.of(Config.from(java.util.Map.of("gpucore.backend", "cpu",
+        "gpucore.cpu.threads", "2"), java.util.Map.of()), new CpuBackend(2, 5e-5, 1), null,
+        "CPU test");
   }
 
   @AfterContainer
@@ -62,6 +72,9 @@ public class GemmPropertyTest {
     }
     if (copying != null) {
       copying.close();
+    }
+    if (panels != null) {
+      panels.close();
     }
   }
 
@@ -625,6 +638,13 @@ public class GemmPropertyTest {
   void javaArraysCopiedOffHeapMatchFloat64Reference(@ForAll("cpuCases") Case c) {
     try (Store s = new JavaStore()) {
       check(copying, s, c, Precision.FP32, 2);
+    }
+  }
+
+  @Property(tries = 200)
+  void javaArraysInThinPanelsMatchFloat64Reference(@ForAll("cpuCases") Case c) {
+    try (Store s = new JavaStore()) {
+      check(panels, s, c, Precision.FP32, 2);
     }
   }
 
