@@ -15,13 +15,13 @@ public final class CpuBackend implements Backend {
   private final CpuReduce reduce = new CpuReduce();
 
   CpuBackend(int threads, double inPlaceMaxMs) {
-    this(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN);
+    this(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN, CpuBlas.REPACK_MAX);
   }
 
-  /** With in-place panels as thin as {@code panelMin} rows or columns (tests use 1). */
-  CpuBackend(int threads, double inPlaceMaxMs, int panelMin) {
+  /** With in-place panels as thin and as many as given (tests split every long call). */
+  CpuBackend(int threads, double inPlaceMaxMs, int panelMin, double repackMax) {
     this.threads = threads;
-    this.blas = new CpuBlas(threads, inPlaceMaxMs, panelMin);
+    this.blas = new CpuBlas(threads, inPlaceMaxMs, panelMin, repackMax);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 

@@ -17,9 +17,10 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}),
  * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
  * into panels of C's rows (or columns, when it has more of them) of at least
- * {@link #PANEL_MIN}, one call each, so the JVM may collect garbage between them. Otherwise
- * (an item too large even for such panels, host arrays in the call, or where that glue cannot
- * load, or the JVM would copy): small Java arrays at offset 0 go to OpenBLAS
+ * {@link #PANEL_MIN}, one call each, so the JVM may collect garbage between them, while the
+ * panels cost less than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for
+ * such panels, host arrays in the call, or where that glue cannot load, or the JVM would
+ * copy): small Java arrays at offset 0 go to OpenBLAS
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
  * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
  * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
@@ -52,6 +53,13 @@ final class CpuBlas implements BlasOps {
    * OpenBLAS more (B is packed again for every panel) than the copies they save.
    */
   static final int PANEL_MIN = 128;
+  /**
+   * Panels are used while the elements OpenBLAS packs again for them (the operand every panel
+   * shares, once per panel after the first) are at most this many times the elements the
+   * copying path would move (A, B and C out, and C in when beta != 0); otherwise the item is
+   * copied. For square matrices: up to 4 panels (3 when beta != 0).
+   */
+  static final double REPACK_MAX = 1;
   private static final java.util.concurrent.locks.ReentrantLock SERIAL =
       new java.util.concurrent.locks.ReentrantLock();
 
@@ -63,6 +71,8 @@ final class CpuBlas implements BlasOps {
   private final double inPlaceMaxFlops;
   /** The fewest rows or columns of C per in-place call ({@link #PANEL_MIN}; tests use less). */
   private final int panelMin;
+  /** Panels' extra packing allowed, against the copies' elements ({@link #REPACK_MAX}). */
+  private final double repackMax;
   /** GEMM items run in place so far (tests check that the path is taken). */
   final java.util.concurrent.atomic.LongAdder inPlaceItems =
       new java.util.concurrent.atomic.LongAdder();
@@ -71,14 +81,14 @@ final class CpuBlas implements BlasOps {
       new java.util.concurrent.atomic.LongAdder();
 
   CpuBlas(int threads, double inPlaceMaxMs) {
-    this(threads, inPlaceMaxMs, PANEL_MIN);
+    this(threads, inPlaceMaxMs, PANEL_MIN, REPACK_MAX);
   }
 
-  CpuBlas(int threads, double inPlaceMaxMs, int panelMin) {
-    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs, panelMin);
+  CpuBlas(int threads, double inPlaceMaxMs, int panelMin, double repackMax) {
+    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs, panelMin, repackMax);
   }
 
-  CpuBlas(int threads, boolean critical, double inPlaceMaxMs, int panelMin) {
+  CpuBlas(int threads, boolean critical, double inPlaceMaxMs, int panelMin, double repackMax) {
     if (panelMin < 1) {
       throw new IllegalArgumentException("panelMin must be at least 1, got " + panelMin);
     }
@@ -86,6 +96,7 @@ final class CpuBlas implements BlasOps {
     this.inPlaceMaxFlops = critical
         ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
     this.panelMin = panelMin;
+    this.repackMax = repackMax;
   }
 
   /** Elements of the large probe array: an array JVMs might copy where they pin small ones. */
@@ -307,6 +318,15 @@ final class CpuBlas implements BlasOps {
       boolean rows = call.m() >= call.n();
       long lines = (long) (inPlaceMaxFlops / (flops / (rows ? call.m() : call.n())));
       if (lines < panelMin) {
+        return 0;
+      }
+      // every panel after the first packs the other operand again (B for rows, A for
+      // columns): worth it only while that is less than the copies would move
+      long panels = ((rows ? call.m() : call.n()) + lines - 1) / lines;
+      double repacked = (panels - 1.0) * call.k() * (rows ? call.n() : call.m());
+      double copied = (double) call.k() * (call.m() + call.n())
+          + (double) call.m() * call.n() * (call.beta() != 0 ? 2 : 1);
+      if (repacked > repackMax * copied) {
         return 0;
       }
       panel = rows ? lines : -lines;

@@ -79,6 +79,14 @@ class CpuInPlaceGemmTest {
       core.blas().gemm(Gemm.of(big, big, big), Operand.of(ab), big, Operand.of(ab.clone()), big,
           Operand.of(cb), big);
       assertEquals(batch, blas.inPlaceItems.sum(), "an item too large for panels is copied");
+      // 2*600^3: panels of 138 rows, 5 of them: 4 repacks of B (4*600^2) outweigh the copies
+      // (3*600^2): copied
+      int mid = 600;
+      float[] am = random(r, mid * mid);
+      float[] cm = new float[mid * mid];
+      core.blas().gemm(Gemm.of(mid, mid, mid), Operand.of(am), mid, Operand.of(am.clone()), mid,
+          Operand.of(cm), mid);
+      assertEquals(batch, blas.inPlaceItems.sum(), "an item needing too many panels is copied");
       assertEquals(batch, blas.inPlaceCalls.sum());
     }
   }
