@@ -16,9 +16,9 @@ import java.util.Map;
  *       <td>{@code GPUCORE_BACKEND}</td><td>{@code auto}: the GPU when one is usable</td></tr>
  *   <tr><td>CPU threads (0 = from the cgroup CPU quota, else the core count)</td>
  *       <td>{@code gpucore.cpu.threads}</td><td>{@code GPUCORE_CPU_THREADS}</td><td>0</td></tr>
- *   <tr><td>longest CPU GEMM (per batch item, estimated in ms) run on Java arrays in place,
- *       without copies; 0 = always copy (such a call may hold off garbage collection while it
- *       runs)</td>
+ *   <tr><td>longest native CPU GEMM call (estimated in ms) on Java arrays in place, without
+ *       copies (a longer item runs in panels of C, or on copies when panels would cost more);
+ *       0 = always copy (such a call may hold off garbage collection while it runs)</td>
  *       <td>{@code gpucore.cpu.inPlaceMaxMs}</td><td>{@code GPUCORE_CPU_INPLACEMAXMS}</td>
  *       <td>20</td></tr>
  * </table>
