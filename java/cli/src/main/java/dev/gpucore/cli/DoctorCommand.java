@@ -178,6 +178,7 @@ final class DoctorCommand implements Callable<Integer> {
       checks.add(versions(d, gpu, reason));
       checks.add(visibility(vis, d, gpu, noGpu));
       checks.add(container(vis, gpu));
+      checks.add(javaArrays(c.cpu().blas().javaArrayPath()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
         checks.add(d.nvmlAvailable() ? DoctorCheck.ok("nvml", "answered")
@@ -319,6 +320,18 @@ final class DoctorCommand implements Callable<Integer> {
             + "runtime (e.g. --gpus all)?" : "";
     return DoctorCheck.ok("container", "in a container (NVIDIA_DRIVER_CAPABILITIES="
         + (caps == null ? "(unset)" : caps) + ")" + hint);
+  }
+
+  /**
+   * How CPU GEMMs reach Java arrays: in place, or copied by setting (ok), or copied although
+   * configured in place (warn: slower, and only the speed would show it).
+   */
+  static DoctorCheck javaArrays(dev.gpucore.spi.BlasOps.JavaArrayPath p) {
+    if (p == null) {
+      return DoctorCheck.skip("cpu.java-arrays", "the CPU backend does not say");
+    }
+    return p.degraded() ? DoctorCheck.warn("cpu.java-arrays", p.detail())
+        : DoctorCheck.ok("cpu.java-arrays", p.detail());
   }
 
   // ------------------------------------------------------------------ health

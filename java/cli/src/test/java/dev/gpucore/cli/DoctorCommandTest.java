@@ -112,6 +112,18 @@ class DoctorCommandTest {
     for (String c : CPU_CHECKS) {
       assertEquals("ok", r.row(c)[0], c + " in\n" + r.out());
     }
+    // this JVM pins arrays (CpuInPlaceGemmTest): CPU GEMMs on Java arrays run in place
+    assertEquals("ok", r.row("cpu.java-arrays")[0], r.out());
+    assertTrue(r.row("cpu.java-arrays")[1].startsWith("in place"), r.out());
+  }
+
+  @Test
+  void javaArrayPathBecomesACheck() {
+    assertEquals(DoctorCheck.Status.WARN, DoctorCommand.javaArrays(
+        new dev.gpucore.spi.BlasOps.JavaArrayPath(false, true, "copied: glue")).status());
+    assertEquals(DoctorCheck.Status.OK, DoctorCommand.javaArrays(
+        new dev.gpucore.spi.BlasOps.JavaArrayPath(false, false, "copied: setting 0")).status());
+    assertEquals(DoctorCheck.Status.SKIP, DoctorCommand.javaArrays(null).status());
   }
 
   @Test

@@ -74,6 +74,8 @@ final class CpuBlas implements BlasOps {
   private final int panelMin;
   /** Panels' extra packing allowed, against the copies' elements ({@link #REPACK_MAX}). */
   private final double repackMax;
+  /** What {@link #javaArrayPath()} says (for doctor). */
+  private final JavaArrayPath path;
   /** GEMM items run in place so far (tests check that the path is taken). */
   final java.util.concurrent.atomic.LongAdder inPlaceItems =
       new java.util.concurrent.atomic.LongAdder();
@@ -98,6 +100,26 @@ final class CpuBlas implements BlasOps {
         ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
     this.panelMin = panelMin;
     this.repackMax = repackMax;
+    this.path = inPlaceMaxMs <= 0
+        ? new JavaArrayPath(false, false, "copied off-heap: gpucore.cpu.inPlaceMaxMs is 0")
+        : critical
+            ? new JavaArrayPath(true, false, String.format(java.util.Locale.ROOT,
+                "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
+                    + " at %.0f GFLOP/s per thread, %d threads); longer items in panels of C or"
+                    + " copied", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
+                Math.max(1, threads)))
+            : new JavaArrayPath(false, true, "copied off-heap although gpucore.cpu.inPlaceMaxMs"
+                + " is " + trim(inPlaceMaxMs) + ": "
+                + (Critical.WHY_NOT != null ? Critical.WHY_NOT : "the in-place path is off"));
+  }
+
+  private static String trim(double v) {
+    return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+  }
+
+  @Override
+  public JavaArrayPath javaArrayPath() {
+    return path;
   }
 
   /** Elements of the large probe array: an array JVMs might copy where they pin small ones. */
@@ -117,20 +139,24 @@ final class CpuBlas implements BlasOps {
 
   /** The probe's answer, computed on first use (from the backend's loading thread). */
   private static final class Critical {
-    static final boolean AVAILABLE = probe();
+    /** Why the glue cannot be used; null when it can. */
+    static final String WHY_NOT = probe();
+    static final boolean AVAILABLE = WHY_NOT == null;
   }
 
-  private static boolean probe() {
+  private static String probe() {
     try {
       CpuBlasNative.load();
       float[] small = new float[16];
       if (CpuBlasNative.gc_cpu_same(small, small) != 1) {
-        return false;
+        return "this JVM hands native code copies of arrays in critical regions (as under"
+            + " -Xcheck:jni)";
       }
       float[] large = new float[PROBE_LARGE];
-      return CpuBlasNative.gc_cpu_same(large, large) == 1;
+      return CpuBlasNative.gc_cpu_same(large, large) == 1 ? null
+          : "this JVM hands native code copies of large arrays in critical regions";
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
-      return false;
+      return "the native glue did not load (" + e + ")";
     }
   }
 
