@@ -16,9 +16,9 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays,
  * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}),
  * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
- * into panels of C's rows (or columns, when it has more of them) of at least
- * {@link #PANEL_MIN}, one call each, so the JVM may collect garbage between them, while the
- * panels cost less than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for
+ * into even panels of C's rows (or columns, when it has more of them), one call each, so the
+ * JVM may collect garbage between them, where the limit allows panels {@link #PANEL_MIN} wide
+ * and they cost less than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for
  * such panels, host arrays in the call, or where that glue cannot load, or the JVM would
  * copy): small Java arrays at offset 0 go to OpenBLAS
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
@@ -34,10 +34,10 @@ final class CpuBlas implements BlasOps {
   static final int COPY_PART = 1 << 18;
 
   /**
-   * Default of {@code gpucore.cpu.inPlaceMaxMs}: a GEMM item estimated to take longer (at
-   * {@link #IN_PLACE_GFLOPS_PER_THREAD} per CPU thread) is run on copies of its Java arrays
-   * rather than in a critical region, which may hold off the JVM's garbage collection while it
-   * runs. The copies cost O(n^2) against the GEMM's O(n^3).
+   * Default of {@code gpucore.cpu.inPlaceMaxMs}: no native call on Java arrays in place (a
+   * critical region, which may hold off the JVM's garbage collection while it runs) is
+   * estimated longer (at {@link #IN_PLACE_GFLOPS_PER_THREAD} per CPU thread). A longer item runs
+   * in panels of C, or on copies of its Java arrays when panels would cost more.
    */
   static final double IN_PLACE_MAX_MS = 20;
   /** A conservative OpenBLAS SGEMM rate per thread for that estimate (fp64: half). */
@@ -49,8 +49,9 @@ final class CpuBlas implements BlasOps {
    */
   static final double SERIAL_FLOPS = 2.0 * 128 * 128 * 128;
   /**
-   * The fewest rows (or columns) of C an in-place panel holds: thinner panels would cost
-   * OpenBLAS more (B is packed again for every panel) than the copies they save.
+   * Panels are used only where the limit allows them at least this many rows (or columns) of
+   * C: OpenBLAS runs thin GEMMs at a lower rate. (The panels of an item are then made even, so
+   * they may be a little thinner.)
    */
   static final int PANEL_MIN = 128;
   /**
@@ -66,8 +67,8 @@ final class CpuBlas implements BlasOps {
 
   private final java.util.concurrent.ForkJoinPool pool;
   /**
-   * The largest fp32 GEMM item (flops) that runs on Java arrays in place; 0 when none does (the
-   * glue did not load, the JVM copies arrays, or the setting is 0).
+   * The most flops (fp32; fp64 counts twice) of one native call on Java arrays in place; 0 when
+   * none runs in place (the glue did not load, the JVM copies arrays, or the setting is 0).
    */
   private final double inPlaceMaxFlops;
   /** The fewest rows or columns of C per in-place call ({@link #PANEL_MIN}; tests use less). */
@@ -160,7 +161,7 @@ final class CpuBlas implements BlasOps {
     }
   }
 
-  /** The largest fp32 Java-array GEMM item (flops) run in place; 0 when none is. */
+  /** The most flops of one native in-place call (fp32 counted); 0 when none runs in place. */
   double inPlaceMaxFlops() {
     return inPlaceMaxFlops;
   }
@@ -329,7 +330,9 @@ final class CpuBlas implements BlasOps {
    * columns per call (negative), or 0 when it does not run in place. In place needs all three
    * operands Java arrays of the call's type, each extent inside its array (checked again here:
    * the glue indexes raw memory), and each native call estimated within the limit: a whole
-   * item, else panels along the longer of m and n, no thinner than {@code panelMin}.
+   * item, else even panels along the longer of m and n, where the limit allows panels
+   * {@code panelMin} wide and the panels' repacking is at most {@code repackMax} times the
+   * elements copies would move.
    */
   private long inPlacePanel(GemmCall call, long extA, long extB, long extC) {
     boolean f64 = call.dtype() == DType.FLOAT64;
@@ -348,7 +351,7 @@ final class CpuBlas implements BlasOps {
         return 0;
       }
       // every panel after the first packs the other operand again (B for rows, A for
-      // columns): worth it only while that is less than the copies would move
+      // columns): worth it only while that is at most repackMax of what copies would move
       long panels = ((rows ? call.m() : call.n()) + lines - 1) / lines;
       double repacked = (panels - 1.0) * call.k() * (rows ? call.n() : call.m());
       double copied = (double) call.k() * (call.m() + call.n())
@@ -356,7 +359,9 @@ final class CpuBlas implements BlasOps {
       if (repacked > repackMax * copied) {
         return 0;
       }
-      panel = rows ? lines : -lines;
+      // as many calls, of even width: the longest call is shorter
+      long even = ((rows ? call.m() : call.n()) + panels - 1) / panels;
+      panel = rows ? even : -even;
     }
     return inside(call.a(), extA, f64) && inside(call.b(), extB, f64)
         && inside(call.c(), extC, f64) ? panel : 0;
@@ -377,19 +382,20 @@ final class CpuBlas implements BlasOps {
     int dim = rows ? call.m() : call.n();
     double flopsPerLine = dim == 0 ? 0 : (double) call.flops() / call.batch() / dim;
     for (int i = 0; i < call.batch(); i++) {
-      for (int start = 0; start == 0 || start < dim; start += lines) {
-        int len = Math.min(lines, dim - start);
+      // one call also when dim = 0 (BLAS then only checks its arguments)
+      for (long start = 0; start == 0 || start < dim; start += lines) {
+        int len = (int) Math.min(lines, dim - start);
         long oa = call.a().offset() + i * call.strideA();
         long ob = call.b().offset() + i * call.strideB();
         long oc = call.c().offset() + i * call.strideC();
         int m = call.m();
         int n = call.n();
         if (rows) {
-          oa += call.transA() ? start : (long) start * call.lda();
-          oc += (long) start * call.ldc();
+          oa += call.transA() ? start : start * call.lda();
+          oc += start * call.ldc();
           m = len;
         } else {
-          ob += call.transB() ? (long) start * call.ldb() : start;
+          ob += call.transB() ? start * call.ldb() : start;
           oc += start;
           n = len;
         }
@@ -415,9 +421,6 @@ final class CpuBlas implements BlasOps {
           }
         }
         inPlaceCalls.increment();
-        if (dim == 0) {
-          break;
-        }
       }
       inPlaceItems.increment();
     }

@@ -72,22 +72,63 @@ class CpuInPlaceGemmTest {
           }
         }
       }
-      // 2*700^3 flops: even 128 rows (PANEL_MIN) of it, 2*128*700^2, are over the limit
+      // 2*700^3 flops: panels of at most 102 rows (1e8 / (2*700^2)), under PANEL_MIN: copied
       int big = 700;
       float[] ab = random(r, big * big);
       float[] cb = new float[big * big];
       core.blas().gemm(Gemm.of(big, big, big), Operand.of(ab), big, Operand.of(ab.clone()), big,
           Operand.of(cb), big);
-      assertEquals(batch, blas.inPlaceItems.sum(), "an item too large for panels is copied");
-      // 2*600^3: panels of 138 rows, 5 of them: 4 repacks of B (4*600^2) outweigh the copies
-      // (3*600^2): copied
-      int mid = 600;
-      float[] am = random(r, mid * mid);
-      float[] cm = new float[mid * mid];
-      core.blas().gemm(Gemm.of(mid, mid, mid), Operand.of(am), mid, Operand.of(am.clone()), mid,
-          Operand.of(cm), mid);
-      assertEquals(batch, blas.inPlaceItems.sum(), "an item needing too many panels is copied");
+      assertEquals(batch, blas.inPlaceItems.sum(), "an item too long for panels is copied");
       assertEquals(batch, blas.inPlaceCalls.sum());
+    }
+  }
+
+  /**
+   * Runs C = A·B + beta·C (m×n×k) on {@code core} and checks a sample of C against float64,
+   * and whether it ran in place in {@code calls} native calls (0: copied).
+   */
+  private static void panelCase(GpuCore core, CpuBlas blas, SplittableRandom r, int m, int n,
+      int k, double beta, int calls) {
+    String what = m + "x" + n + "x" + k + " beta " + beta;
+    float[] a = random(r, m * k);
+    float[] b = random(r, k * n);
+    float[] c = random(r, m * n);
+    float[] c0 = c.clone();
+    long items = blas.inPlaceItems.sum();
+    long made = blas.inPlaceCalls.sum();
+    core.blas().gemm(Gemm.of(m, n, k).scale(1, beta), Operand.of(a), k, Operand.of(b), n,
+        Operand.of(c), n);
+    assertEquals(calls == 0 ? 0 : 1, blas.inPlaceItems.sum() - items, "in place: " + what);
+    assertEquals(calls, blas.inPlaceCalls.sum() - made, "native calls: " + what);
+    for (int i = 0; i < m; i += Math.max(1, m / 40)) {
+      for (int j = 0; j < n; j += Math.max(1, n / 7)) {
+        double want = ref(a, k, false, b, n, false, k, i, j) + beta * c0[i * n + j];
+        assertEquals(want, c[i * n + j], 2e-6 * k, "C[" + i + "][" + j + "] of " + what);
+      }
+    }
+  }
+
+  @Test
+  void panelsOnlyWhereTheyBeatCopies() {
+    SplittableRandom r = new SplittableRandom(13);
+    Config config = config("1"); // 1e8 flops per native call
+    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
+    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+      CpuBlas blas = (CpuBlas) cpu.blas();
+      // square: repacking B (n^2 per extra panel) at most half of the copies' 3n^2 (4n^2 with
+      // beta != 0): 2 panels (3 with beta != 0) in place, more copied
+      panelCase(core, blas, r, 400, 400, 400, 0, 2); // 312 rows allowed: 2 panels
+      panelCase(core, blas, r, 500, 500, 500, 0, 0); // 200 rows: 3 panels, 2n^2 > 1.5n^2
+      panelCase(core, blas, r, 500, 500, 500, 0.5, 3); // 2n^2 <= 2n^2
+      panelCase(core, blas, r, 560, 560, 560, 0.5, 0); // 159 rows: 4 panels, 3n^2 > 2n^2
+    }
+    Config tenth = config("0.1"); // 1e7 flops per native call
+    CpuBackend cpu2 = (CpuBackend) new CpuBackendProvider().open(tenth);
+    try (GpuCore core = GpuCore.of(tenth, cpu2, null, "CPU test")) {
+      CpuBlas blas = (CpuBlas) cpu2.blas();
+      // tall and thin (B small, cheap to repack): only PANEL_MIN decides
+      panelCase(core, blas, r, 1000, 16, 2400, 0, 8); // 130 rows allowed: 8 even panels of 125
+      panelCase(core, blas, r, 1000, 16, 2500, 0, 0); // 125 rows allowed: under PANEL_MIN
     }
   }
 
@@ -109,13 +150,13 @@ class CpuInPlaceGemmTest {
     CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
     try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu.blas();
-      // {m, n, k, transA, transB, native calls}: panels along the longer of m and n, each
-      // 1e8 / (2 * (the other one) * k) lines
+      // {m, n, k, transA, transB, native calls}: even panels along the longer of m and n, each
+      // at most 1e8 / (2 * (the other one) * k) lines
       int[][] shapes = {
-          {500, 400, 400, 0, 0, 2}, // 312 rows per call: 312 + 188
-          {400, 700, 300, 1, 1, 2}, // 416 columns: 416 + 284
-          {900, 300, 400, 1, 0, 3}, // 416 rows: 416 + 416 + 68
-          {300, 900, 400, 0, 1, 3}, // 416 columns
+          {500, 400, 400, 0, 0, 2}, // 312 rows allowed: 2 panels of 250
+          {400, 700, 300, 1, 1, 2}, // 416 columns allowed: 2 of 350
+          {900, 300, 400, 1, 0, 3}, // 416 rows allowed: 3 of 300
+          {300, 900, 400, 0, 1, 3}, // 416 columns allowed: 3 of 300
       };
       long calls = blas.inPlaceCalls.sum();
       long items = blas.inPlaceItems.sum();
