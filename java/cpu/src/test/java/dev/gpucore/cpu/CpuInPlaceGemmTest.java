@@ -84,26 +84,41 @@ class CpuInPlaceGemmTest {
   }
 
   /**
-   * Runs C = A·B + beta·C (m×n×k) on {@code core} and checks a sample of C against float64,
-   * and whether it ran in place in {@code calls} native calls (0: copied).
+   * Runs C = op(A)·op(B) + beta·C (m×n×k, row-major; leading dimensions padded when asked, C's
+   * padding NaN, and all of C when beta = 0) on {@code core}; checks that it ran in place in {@code calls} native calls (0:
+   * copied), a sample of C (with its last row and column, the last panel's edge) against
+   * float64, and C's padding untouched.
    */
   private static void panelCase(GpuCore core, CpuBlas blas, SplittableRandom r, int m, int n,
-      int k, double beta, int calls) {
-    String what = m + "x" + n + "x" + k + " beta " + beta;
-    float[] a = random(r, m * k);
-    float[] b = random(r, k * n);
-    float[] c = random(r, m * n);
+      int k, boolean ta, boolean tb, boolean padded, double beta, int calls) {
+    String what = m + "x" + n + "x" + k + (ta ? " A^T" : "") + (tb ? " B^T" : "")
+        + (padded ? " padded" : "") + " beta " + beta;
+    int pad = padded ? 1 : 0;
+    int lda = (ta ? m : k) + 3 * pad; // a panel must step by lda, not by the row length
+    int ldb = (tb ? k : n) + pad;
+    int ldc = n + 2 * pad;
+    float[] a = random(r, (ta ? k : m) * lda);
+    float[] b = random(r, (tb ? n : k) * ldb);
+    float[] c = random(r, m * ldc);
+    for (int i = 0; i < m; i++) { // C's padding, and all of C when beta = 0 (never read)
+      java.util.Arrays.fill(c, i * ldc + (beta == 0 ? 0 : n), (i + 1) * ldc, Float.NaN);
+    }
     float[] c0 = c.clone();
     long items = blas.inPlaceItems.sum();
     long made = blas.inPlaceCalls.sum();
-    core.blas().gemm(Gemm.of(m, n, k).scale(1, beta), Operand.of(a), k, Operand.of(b), n,
-        Operand.of(c), n);
+    core.blas().gemm(Gemm.of(m, n, k).transA(ta).transB(tb).scale(1, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc);
     assertEquals(calls == 0 ? 0 : 1, blas.inPlaceItems.sum() - items, "in place: " + what);
     assertEquals(calls, blas.inPlaceCalls.sum() - made, "native calls: " + what);
-    for (int i = 0; i < m; i += Math.max(1, m / 40)) {
-      for (int j = 0; j < n; j += Math.max(1, n / 7)) {
-        double want = ref(a, k, false, b, n, false, k, i, j) + beta * c0[i * n + j];
-        assertEquals(want, c[i * n + j], 2e-6 * k, "C[" + i + "][" + j + "] of " + what);
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < ldc; j++) {
+        if (j >= n) {
+          assertTrue(Float.isNaN(c[i * ldc + j]), "padding of C written at " + i + "," + j);
+        } else if ((i * 31 + j) % 17 == 0 || i == m - 1 || j == n - 1) {
+          double want = ref(a, lda, ta, b, ldb, tb, k, i, j)
+              + (beta == 0 ? 0 : beta * c0[i * ldc + j]);
+          assertEquals(want, c[i * ldc + j], 2e-6 * k, "C[" + i + "][" + j + "] of " + what);
+        }
       }
     }
   }
@@ -117,18 +132,18 @@ class CpuInPlaceGemmTest {
       CpuBlas blas = (CpuBlas) cpu.blas();
       // square: repacking B (n^2 per extra panel) at most half of the copies' 3n^2 (4n^2 with
       // beta != 0): 2 panels (3 with beta != 0) in place, more copied
-      panelCase(core, blas, r, 400, 400, 400, 0, 2); // 312 rows allowed: 2 panels
-      panelCase(core, blas, r, 500, 500, 500, 0, 0); // 200 rows: 3 panels, 2n^2 > 1.5n^2
-      panelCase(core, blas, r, 500, 500, 500, 0.5, 3); // 2n^2 <= 2n^2
-      panelCase(core, blas, r, 560, 560, 560, 0.5, 0); // 159 rows: 4 panels, 3n^2 > 2n^2
+      panelCase(core, blas, r, 400, 400, 400, false, false, false, 0, 2); // 312 rows allowed: 2 panels
+      panelCase(core, blas, r, 500, 500, 500, false, false, false, 0, 0); // 200 rows: 3 panels, 2n^2 > 1.5n^2
+      panelCase(core, blas, r, 500, 500, 500, false, false, false, 0.5, 3); // 2n^2 <= 2n^2
+      panelCase(core, blas, r, 560, 560, 560, false, false, false, 0.5, 0); // 159 rows: 4 panels, 3n^2 > 2n^2
     }
     Config tenth = config("0.1"); // 1e7 flops per native call
     CpuBackend cpu2 = (CpuBackend) new CpuBackendProvider().open(tenth);
     try (GpuCore core = GpuCore.of(tenth, cpu2, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu2.blas();
       // tall and thin (B small, cheap to repack): only PANEL_MIN decides
-      panelCase(core, blas, r, 1000, 16, 2400, 0, 8); // 130 rows allowed: 8 even panels of 125
-      panelCase(core, blas, r, 1000, 16, 2500, 0, 0); // 125 rows allowed: under PANEL_MIN
+      panelCase(core, blas, r, 1000, 16, 2400, false, false, false, 0, 8); // 130 rows allowed: 8 even panels of 125
+      panelCase(core, blas, r, 1000, 16, 2500, false, false, false, 0, 0); // 125 rows allowed: under PANEL_MIN
     }
   }
 
@@ -158,42 +173,8 @@ class CpuInPlaceGemmTest {
           {900, 300, 400, 1, 0, 3}, // 416 rows allowed: 3 of 300
           {300, 900, 400, 0, 1, 3}, // 416 columns allowed: 3 of 300
       };
-      long calls = blas.inPlaceCalls.sum();
-      long items = blas.inPlaceItems.sum();
       for (int[] sh : shapes) {
-        int m = sh[0];
-        int n = sh[1];
-        int k = sh[2];
-        boolean ta = sh[3] == 1;
-        boolean tb = sh[4] == 1;
-        int lda = (ta ? m : k) + 3; // padded: a panel must step by lda, not by the row length
-        int ldb = (tb ? k : n) + 1;
-        int ldc = n + 2;
-        float[] a = random(r, (ta ? k : m) * lda);
-        float[] b = random(r, (tb ? n : k) * ldb);
-        float[] c = new float[m * ldc];
-        java.util.Arrays.fill(c, Float.NaN);
-        core.blas().gemm(Gemm.of(m, n, k).transA(ta).transB(tb), Operand.of(a), lda,
-            Operand.of(b), ldb, Operand.of(c), ldc);
-        long made = blas.inPlaceCalls.sum() - calls;
-        assertEquals(items + 1, blas.inPlaceItems.sum(),
-            "in place: " + java.util.Arrays.toString(sh));
-        assertEquals(sh[5], made, "native calls for " + java.util.Arrays.toString(sh));
-        calls += made;
-        items++;
-        for (int i = 0; i < m; i++) {
-          for (int j = 0; j < ldc; j++) {
-            if (j >= n) {
-              assertTrue(Float.isNaN(c[i * ldc + j]), "padding of C written at " + i + "," + j);
-              continue;
-            }
-            if ((i * 31 + j) % 17 != 0 && i != m - 1 && j != n - 1) {
-              continue; // a sample, and the last row and column (the last panel's edge)
-            }
-            assertEquals(ref(a, lda, ta, b, ldb, tb, k, i, j), c[i * ldc + j], 2e-6 * k,
-                "C[" + i + "][" + j + "] of " + java.util.Arrays.toString(sh));
-          }
-        }
+        panelCase(core, blas, r, sh[0], sh[1], sh[2], sh[3] == 1, sh[4] == 1, true, 0, sh[5]);
       }
     }
   }
