@@ -52,9 +52,9 @@ final class GpuTests {
    * Under compute-sanitizer, true once {@code property} has run {@link #SANITIZER_TRIES} tries:
    * the property then returns at once for its remaining tries (the sanitizer checks the native
    * code each kernel and copy path runs, which the first tries cover; hundreds of cuBLAS calls
-   * under memcheck take longer than a device session). Always false outside the sanitizer. The
-   * count is per JVM, so jqwik's shrinking of a failure found there runs no GPU call: rerun the
-   * reported seed without the sanitizer to shrink it.
+   * under memcheck would not finish in the tool's time limit). Always false outside the
+   * sanitizer. The count is per JVM, so jqwik's shrinking of a failure found there runs no GPU
+   * call: rerun the reported seed without the sanitizer to shrink it.
    */
   static boolean pastSanitizerTries(String property) {
     return SANITIZER && TRIES.computeIfAbsent(property,
