@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
             + "its options."})
 final class BenchCommand implements Callable<Integer> {
   /** The one line printed when the suites jar is missing. */
-  static final String NOT_INSTALLED = "gpucore bench: the benchmark suites are not installed "
+  static final String NOT_INSTALLED = "gpucore: bench: the benchmark suites are not installed "
       + "(put the gpucore-bench-suites jar on the class path, as the GPU bundle does)";
 
   @Spec CommandSpec spec;

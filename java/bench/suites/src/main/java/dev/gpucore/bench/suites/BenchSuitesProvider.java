@@ -19,7 +19,7 @@ public final class BenchSuitesProvider implements BenchSuites {
     cl.setErr(err);
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       if (e instanceof IllegalArgumentException || e instanceof GpuCoreException) {
-        cmd.getErr().println("gpucore bench: " + e.getMessage());
+        cmd.getErr().println("gpucore: " + e.getMessage());
         cmd.getErr().flush();
         return 2;
       }

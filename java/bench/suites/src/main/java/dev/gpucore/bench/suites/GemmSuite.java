@@ -460,9 +460,9 @@ final class GemmSuite implements Suite {
       long[] sorted = samples.clone();
       java.util.Arrays.sort(sorted);
       // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
-      System.err.println("gemm device " + p.name().toLowerCase(Locale.ROOT) + " n=" + n
-          + " (as measured): " + Fmt.time(sorted[sorted.length / 2]) + String.format(Locale.ROOT,
-              ", %.1f TFLOP/s", 2.0 * n * n * (double) n / sorted[sorted.length / 2] / 1e3));
+      System.err.println("partial: gemm device " + p.name().toLowerCase(Locale.ROOT) + " n=" + n
+          + " median " + Fmt.time(sorted[sorted.length / 2]) + ", "
+          + Fmt.sig(2.0 * n * n * (double) n / sorted[sorted.length / 2]) + " GFLOP/s");
     } finally {
       for (DeviceArray d : ops) {
         if (d != null) {
@@ -626,7 +626,7 @@ final class GemmSuite implements Suite {
       rows[k].extra().put("calls_per_sample", calls[k]);
     }
     // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
-    StringBuilder line = new StringBuilder("gemm host n=" + n + " (as measured):");
+    StringBuilder line = new StringBuilder("partial: gemm host n=" + n + " median");
     for (int k = 0; k < 3; k++) {
       if (ok[k] && !samples.get(k).isEmpty()) {
         List<Long> s = new ArrayList<>(samples.get(k));

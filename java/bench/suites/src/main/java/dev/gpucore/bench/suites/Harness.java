@@ -72,9 +72,12 @@ public final class Harness {
         Files.delete(p);
       }
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException(option + " " + p + " cannot be written ("
-          + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
-          + ")");
+      String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.NoSuchFileException ? "its folder takes no new files"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "a file is in the way"
+          : e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+              ? f.getReason() : String.valueOf(e.getMessage());
+      throw new IllegalArgumentException(option + " " + p + " cannot be written: " + why);
     }
   }
 

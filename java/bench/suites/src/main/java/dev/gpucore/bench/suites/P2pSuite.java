@@ -65,7 +65,7 @@ final class P2pSuite implements Suite {
   public void validate(BenchOptions o) {
     settings(o);
     if (mib < 1 || mib > 16384) {
-      throw new IllegalArgumentException("p2p: --mib (or --sizes) must be in [1, 16384], got " + mib);
+      throw new IllegalArgumentException("p2p: --mib must be in [1, 16384], got " + mib);
     }
     if (bigMib < 0 || bigMib > 65536) {
       throw new IllegalArgumentException("p2p: --big-mib must be in [0, 65536], got " + bigMib);
@@ -87,7 +87,8 @@ final class P2pSuite implements Suite {
   }
 
   private void settings(BenchOptions o) {
-    List<Long> sizes = o.sizes() != null ? o.sizes() : o.mib();
+    List<Long> sizes = o.mib(); // --sizes is for the suites with a size sweep
+
     if (sizes != null && sizes.size() != 1) {
       throw new IllegalArgumentException("p2p: give one size in MiB for the matrices (--mib), got "
           + sizes);

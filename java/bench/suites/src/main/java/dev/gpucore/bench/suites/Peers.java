@@ -42,7 +42,7 @@ public final class Peers implements AutoCloseable {
   /** A peer's state: available with a version, or not with the reason. */
   public record Status(String name, boolean available, String detail, Map<String, Object> info) {}
 
-  private static final String RES = "/dev/gpucore/cli/bench/";
+  private static final String RES = "/dev/gpucore/bench/suites/";
   private static final String BUNDLED_OPENBLAS = "org/bytedeco/openblas/linux-x86_64/";
 
   private final Path dir;

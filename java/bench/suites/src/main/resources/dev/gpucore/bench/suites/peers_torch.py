@@ -1,4 +1,6 @@
-"""gpucore bench peer: PyTorch (GPU and CPU) and numpy, run by `gpucore bench` in the same run.
+"""gpucore bench peer: PyTorch (GPU and CPU) and numpy, run by `gpucore bench` in the same run,
+for every suite: transfer, e2e, gemm (device matmul per precision), reduce (reductions and the
+device copy) and p2p (copies between two GPUs).
 
     python3 peers_torch.py --probe ORDINAL
     python3 peers_torch.py REQUEST.json
@@ -359,6 +361,161 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
     del x, a, b, c
 
 
+
+def calibrated(torch, dev, op, reps, warmup, target_ns, max_calls=20000):
+    """Samples of R calls (R for >= target_ns), per call, as gpucore's loops: host time of
+    R calls then one synchronize; CUDA events around the same loops beside."""
+    for i in range(warmup):
+        op()
+    torch.cuda.synchronize(dev)
+    calls = 1
+    while True:
+        t0 = time.perf_counter_ns()
+        for _ in range(calls):
+            op()
+        torch.cuda.synchronize(dev)
+        t = time.perf_counter_ns() - t0
+        if t >= target_ns // 4 or calls >= max_calls:
+            break
+        calls = min(max_calls, calls * 4)
+    calls = max(1, min(max_calls, -(-target_ns * calls // max(1, t))))
+    host, ev = [], []
+    for _ in range(reps):
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        t0 = time.perf_counter_ns()
+        a.record()
+        for _ in range(calls):
+            op()
+        b.record()
+        torch.cuda.synchronize(dev)
+        host.append(round((time.perf_counter_ns() - t0) / calls))
+        ev.append(round(a.elapsed_time(b) * 1e6 / calls))
+    return calls, host, ev
+
+
+def reduce_suite(req, np, torch):
+    """The reduce suite's cases on the same values (InputGen's sequence minus 0.5, seed for x,
+    seed + 1 for y): sync = the op and .item() (row/column sums: .cpu()); queued = the op into
+    a preallocated output, R calls then one synchronize; copy = d.copy_(x)."""
+    dev, why_cuda = cuda_state(torch, req["cuda_ordinal"])
+    reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
+    target = int(req.get("sample_ms", 10)) * 1000000
+    ops, modes = req["ops"], req["modes"]
+    for dt in req["dtypes"]:
+        for size in req["sizes"]:
+            n, rows, cols = int(size["x"]), int(size["rows"]), int(size["cols"])
+            cases = [(dt + " copy", "copy")] + [(dt + " " + m, op) for m in modes for op in ops]
+            if dev is None:
+                for group, case in cases:
+                    emit(peer="torch", suite="reduce", group=group, case=case, x=n, skipped=why_cuda)
+                continue
+            try:
+                reduce_size(np, torch, dev, dt, n, rows, cols, ops, modes, reps, warmup, seed, target)
+            except Exception as e:  # out of memory and the like: report and go on
+                why = "%s: %s" % (type(e).__name__, str(e).split("\n")[0][:200])
+                for group, case in cases:
+                    emit(peer="torch", suite="reduce", group=group, case=case, x=n, skipped=why)
+                torch.cuda.empty_cache()
+
+
+def reduce_size(np, torch, dev, dt, n, rows, cols, ops, modes, reps, warmup, seed, target):
+    tdt = torch.float64 if dt == "fp64" else torch.float32
+    x = torch.from_numpy(gen(np, seed, n).astype(np.float64) - 0.5).to(dev).to(tdt)
+    y = torch.from_numpy(gen(np, seed + 1, n).astype(np.float64) - 0.5).to(dev).to(tdt) if "dot" in ops else None
+    z = torch.empty_like(x)
+    m = x.view(rows, cols)
+    o0 = torch.empty((), dtype=tdt, device=dev)
+    oi = torch.empty((), dtype=torch.int64, device=dev)
+    orow = torch.empty(rows, dtype=tdt, device=dev)
+    ocol = torch.empty(cols, dtype=tdt, device=dev)
+    calls, h, ev = calibrated(torch, dev, lambda: z.copy_(x), reps, warmup, target)
+    emit(peer="torch", suite="reduce", group=dt + " copy", case="copy", x=n, calls_per_sample=calls,
+         timing="host (perf_counter_ns around %d copies + synchronize) / %d" % (calls, calls),
+         samples_ns=h, event_samples_ns=ev, label="z.copy_(x)")
+    sync_ops = {
+        "sum": (lambda: torch.sum(x).item(), "torch.sum(x).item()"),
+        "max": (lambda: torch.amax(x).item(), "torch.amax(x).item()"),
+        "argmax": (lambda: torch.argmax(x).item(), "torch.argmax(x).item()"),
+        "norm2": (lambda: torch.linalg.vector_norm(x).item(), "vector_norm(x).item()"),
+        "dot": (lambda: torch.dot(x, y).item(), "torch.dot(x, y).item()"),
+        "rowsum": (lambda: m.sum(dim=1).cpu(), "m.sum(dim=1).cpu()"),
+        "colsum": (lambda: m.sum(dim=0).cpu(), "m.sum(dim=0).cpu()"),
+    }
+    queued_ops = {
+        "sum": (lambda: torch.sum(x, dim=0, out=o0), "torch.sum(x, dim=0, out=o)"),
+        "max": (lambda: torch.amax(x, dim=0, out=o0), "torch.amax(x, dim=0, out=o)"),
+        "argmax": (lambda: torch.argmax(x, dim=0, out=oi), "torch.argmax(x, dim=0, out=o)"),
+        "norm2": (lambda: torch.linalg.vector_norm(x, out=o0), "vector_norm(x, out=o)"),
+        "dot": (lambda: torch.dot(x, y, out=o0), "torch.dot(x, y, out=o)"),
+        "rowsum": (lambda: torch.sum(m, dim=1, out=orow), "torch.sum(m, dim=1, out=o)"),
+        "colsum": (lambda: torch.sum(m, dim=0, out=ocol), "torch.sum(m, dim=0, out=o)"),
+    }
+    for mode in modes:
+        table = sync_ops if mode == "sync" else queued_ops
+        for op in ops:
+            fn, label = table[op]
+            calls, h, ev = calibrated(torch, dev, fn, reps, warmup, target)
+            emit(peer="torch", suite="reduce", group=dt + " " + mode, case=op, x=n,
+                 calls_per_sample=calls,
+                 timing="host (perf_counter_ns around %d calls + synchronize) / %d" % (calls, calls),
+                 samples_ns=h, event_samples_ns=ev, label=label)
+    del x, y, z, m
+    torch.cuda.empty_cache()
+
+
+def p2p_suite(req, np, torch):
+    """The large peer copy of the p2p suite between CUDA devices `from` and `to`: b.copy_(a)
+    one way, and both ways at once (two streams), timed as gpucore's rows: host time of one
+    synchronous copy (perf_counter_ns around the copy and the synchronizes)."""
+    reps, warmup = req["reps"], req["warmup"]
+    size = req["sizes"][0]
+    nbytes = int(size["x"])
+    if req.get("from", -1) < 0:
+        for case in ("uni", "bidi"):
+            emit(peer="torch", suite="p2p", group="peer", case=case, x=nbytes,
+                 skipped=req.get("no_gpu", "no GPU"))
+        return
+    if not torch.cuda.is_available() or torch.cuda.device_count() < 2:
+        for case in ("uni", "bidi"):
+            emit(peer="torch", suite="p2p", group="peer", case=case, x=nbytes,
+                 skipped="torch sees fewer than two CUDA devices")
+        return
+    d0 = torch.device("cuda:%d" % req["from"])
+    d1 = torch.device("cuda:%d" % req["to"])
+    n = nbytes // 4
+    a0 = torch.ones(n, dtype=torch.float32, device=d0)
+    b0 = torch.empty(n, dtype=torch.float32, device=d0)
+    a1 = torch.full((n,), 2.0, dtype=torch.float32, device=d1)
+    b1 = torch.empty(n, dtype=torch.float32, device=d1)
+    s0 = torch.cuda.Stream(device=d0)
+    s1 = torch.cuda.Stream(device=d1)
+
+    def sync():
+        torch.cuda.synchronize(d0)
+        torch.cuda.synchronize(d1)
+
+    def uni(i):
+        b1.copy_(a0)
+        sync()
+
+    def bidi(i):
+        with torch.cuda.stream(s0):
+            b1.copy_(a0, non_blocking=True)
+        with torch.cuda.stream(s1):
+            b0.copy_(a1, non_blocking=True)
+        sync()
+
+    for case, op, label in (("uni", uni, "b.copy_(a) across devices"),
+                            ("bidi", bidi, "both ways at once, a stream each")):
+        h, _ = timed(torch, None, op, reps, warmup, False)
+        ok = bool(torch.all(b1[:1024] == 1.0).item())
+        emit(peer="torch", suite="p2p", group="peer", case=case, x=nbytes, samples_ns=h,
+             timing="host (perf_counter_ns around the copy + synchronize)", label=label,
+             check="ok: data arrived" if ok else "MISMATCH: wrong data after the copy")
+    del a0, b0, a1, b1
+    torch.cuda.empty_cache()
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--probe":
         probe(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
@@ -385,6 +542,11 @@ def main():
             emit(peer="torch", unavailable=why_torch)
             return
         gemm(req, np, torch)
+    elif suite in ("reduce", "p2p"):
+        if torch is None:
+            emit(peer="torch", unavailable=why_torch)
+            return
+        (reduce_suite if suite == "reduce" else p2p_suite)(req, np, torch)
     else:
         emit(peer="torch", unavailable="suite '%s' has no torch peer yet" % suite)
 

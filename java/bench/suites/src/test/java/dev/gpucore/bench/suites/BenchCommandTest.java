@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code gpucore bench} end to end with small sizes and no peers (peers depend on the machine):
  * exit codes, the GPU rows skipped with the reason where there is no GPU (measured where there
- * is one), valid JSON and SVG, and the placeholders that must not pretend.
+ * is one), valid JSON and SVG, and every argument checked before any work.
  */
 class BenchCommandTest {
   record Result(int code, String out, String err) {}
@@ -180,28 +180,72 @@ class BenchCommandTest {
   void gemmRejectsAnUnknownPrecision() {
     Result r = run("bench", "gemm", "--precision", "int8", "--peers", "none");
     assertEquals(2, r.code(), r.out() + r.err());
-    assertTrue(r.err().contains("gemm: --precision must be one of fp32, tf32, bf16, fp16, fp64"),
+    assertTrue(r.err().contains("gemm: --precision must be one or more of fp32, tf32, bf16, fp16, fp64"),
         r.err());
     assertTrue(r.out().isEmpty(), r.out());
   }
 
   @Test
-  void placeholdersSayTheyAreNotImplemented() {
-    for (String s : new String[] {"reduce", "p2p"}) {
-      Result r = run("bench", s);
-      assertEquals(2, r.code(), s);
-      assertTrue(r.err().contains("suite '" + s + "' is not implemented yet"), r.err());
-      assertTrue(r.out().isEmpty(), "no figure printed: " + r.out());
+  void reduceAndP2pRunAndSayWhatTheySkip(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("r.json");
+    Result r = run("bench", "reduce", "p2p", "--sizes", "1024", "--reps", "2", "--warmup", "1",
+        "--big-mib", "1", "--latency-reps", "10", "--peers", "none", "--progress", "never",
+        "--json", json.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("== reduce: "), r.out());
+    assertTrue(r.out().contains("== p2p: "), r.out());
+    assertFalse(r.out().contains("NaN"), r.out());
+    assertFalse(r.out().contains("not implemented"), r.out());
+    assertFalse(r.err().contains("as measured"), r.err());
+    if (!gpu) {
+      assertTrue(r.out().contains("GPU rows skipped: No GPU visible: "), r.out());
+      assertTrue(r.out().contains("fp32 sum (sync)") && r.out().contains("fp64 colsum (queued)"),
+          r.out());
     }
-    // checked before anything runs: a placeholder after a real suite also stops the run
-    Result mixed = run("bench", "e2e", "reduce", "--n", "8", "--peers", "none");
-    assertEquals(2, mixed.code());
-    assertTrue(mixed.out().isEmpty(), mixed.out());
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    assertEquals(2, ((List<?>) doc.get("suites")).size());
     Result list = run("bench", "--list");
     assertEquals(0, list.code());
-    assertTrue(list.out().contains("reduce") && list.out().contains("[not implemented yet]"), list.out());
-    assertTrue(list.out().lines().anyMatch(l -> l.startsWith("gemm ") && !l.contains("[not")),
-        list.out());
+    assertEquals(List.of("transfer", "e2e", "gemm", "reduce", "p2p"),
+        list.out().lines().map(l -> l.split(" ")[0]).toList(), list.out());
+  }
+
+  @Test
+  void argumentsAreCheckedBeforeAnyWork(@TempDir Path dir) throws Exception {
+    String[][] cases = {
+        {"e2e", "--n", "40000"},
+        {"gemm", "--host-sizes", "50000"},
+        {"gemm", "--sizes", "50000"},
+        {"gemm", "--device-sizes", "46340", "--no-host"},
+        {"transfer", "--python", dir.resolve("no/such/python3").toString()},
+        {"gemm", "--plot", "/proc/x.svg"},
+        {"gemm", "--json", dir.toString()},
+        {"reduce", "--sizes", "0"},
+        {"reduce", "--ops", "sum,median"},
+        {"reduce", "--modes", "later"},
+        {"p2p", "--big-mib", "-1"},
+        {"p2p", "--mib", "1,2"},
+    };
+    String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
+        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib"};
+    for (int i = 0; i < cases.length; i++) {
+      String[] c = cases[i];
+      String[] args = new String[c.length + 3];
+      args[0] = "bench";
+      System.arraycopy(c, 0, args, 1, c.length);
+      args[c.length + 1] = "--peers";
+      args[c.length + 2] = "none";
+      long t0 = System.nanoTime();
+      Result r = run(args);
+      String what = String.join(" ", args) + ": " + r.out() + r.err();
+      assertEquals(2, r.code(), what);
+      assertEquals(1, r.err().strip().lines().count(), "one line: " + what);
+      assertTrue(r.err().startsWith("gpucore: ") && r.err().contains(names[i]), what);
+      assertFalse(r.err().contains("Exception"), "no stack trace: " + what);
+      assertTrue(r.out().isEmpty(), "nothing ran: " + what);
+      assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "checked before any work: " + what);
+    }
+    assertFalse(Files.exists(Path.of("/proc/x.svg")));
   }
 
   @Test

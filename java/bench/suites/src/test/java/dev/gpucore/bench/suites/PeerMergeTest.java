@@ -77,6 +77,8 @@ class PeerMergeTest {
     assertEquals(List.of("torch", "cudart"), Peers.select("torch, cudart"));
     assertTrue(Peers.usedBy("e2e").contains("nvblas"));
     assertEquals(List.of("torch", "openblas", "nvblas"), Peers.usedBy("gemm"));
-    assertTrue(Peers.usedBy("reduce").isEmpty());
+    assertEquals(List.of("torch"), Peers.usedBy("reduce"));
+    assertEquals(List.of("torch"), Peers.usedBy("p2p"));
+    assertTrue(Peers.usedBy("nosuch").isEmpty());
   }
 }
