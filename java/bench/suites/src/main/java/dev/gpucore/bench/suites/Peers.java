@@ -24,11 +24,12 @@ import java.util.stream.Stream;
  *
  * <ul>
  *   <li>{@code torch} and {@code numpy}: {@code peers_torch.py}, run with python3 (or
- *       {@code --python}) when it imports;
- *   <li>{@code openblas}: {@code peers_blas.c} compiled with gcc against the machine's OpenBLAS
+ *       {@code --python}) when it imports; it serves every suite;
+ *   <li>{@code openblas}: {@code peers.c} compiled with gcc against the machine's OpenBLAS
  *       (or, without one, the OpenBLAS build gpucore itself ships, copied out of its jar);
  *   <li>{@code nvblas}: the same program linked against nvBLAS in front of that OpenBLAS;
- *   <li>{@code cudart}: {@code peers_cudart.c} compiled with gcc against the CUDA runtime.
+ *   <li>{@code cudart}: the same source built with {@code -DPEERS_CUDART} against the CUDA
+ *       runtime.
  * </ul>
  *
  * Sources are resources of this package, copied to a temporary directory (removed at the end).
@@ -206,7 +207,7 @@ public final class Peers implements AutoCloseable {
           + "nor in gpucore's jars (set GPUCORE_PEER_OPENBLAS=/path/to/libopenblas.so)", Map.of()));
       return;
     }
-    Path src = extract("peers_blas.c");
+    Path src = extract("peers.c");
     Path out = dir.resolve("peers_openblas");
     Result c = exec(List.of("gcc", "-O2", "-std=c11", "-o", out.toString(), src.toString(),
         lib.toString(), "-Wl,-rpath," + lib.getParent(), "-lm"), Map.of(), 120, null);
@@ -247,7 +248,7 @@ public final class Peers implements AutoCloseable {
       status.put("nvblas", new Status("nvblas", false, why, Map.of()));
       return;
     }
-    Path src = extract("peers_blas.c");
+    Path src = extract("peers.c");
     Path out = dir.resolve("peers_nvblas");
     Result c = exec(List.of("gcc", "-O2", "-std=c11", "-o", out.toString(), src.toString(),
         nvblas.toString(), ob.toString(), "-Wl,--disable-new-dtags",
@@ -296,18 +297,18 @@ public final class Peers implements AutoCloseable {
       status.put("cudart", new Status("cudart", false, why, Map.of()));
       return;
     }
-    Path src = extract("peers_cudart.c");
+    Path src = extract("peers.c");
     Path out = dir.resolve("peers_cudart");
-    Result c = exec(List.of("gcc", "-O2", "-std=c11", "-I" + inc.getParent(), "-o", out.toString(),
-        src.toString(), lib.toString(), "-Wl,--disable-new-dtags", "-Wl,-rpath," + lib.getParent()),
-        Map.of(), 120, null);
+    Result c = exec(List.of("gcc", "-O2", "-std=c11", "-DPEERS_CUDART", "-I" + inc.getParent(),
+        "-o", out.toString(), src.toString(), lib.toString(), "-ldl", "-Wl,--disable-new-dtags",
+        "-Wl,-rpath," + lib.getParent()), Map.of(), 120, null);
     if (c.exit != 0) {
       status.put("cudart", new Status("cudart", false, "gcc failed: " + c.errTail(), Map.of()));
       return;
     }
     exe.put("cudart", out);
     env.put("CUDART_LD_LIBRARY_PATH", libraryPath(lib.getParent()));
-    status.put("cudart", probeC("cudart", List.of(out.toString(), "probe",
+    status.put("cudart", probeC("cudart", List.of(out.toString(), "cudart", "probe",
         String.valueOf(cudaOrdinal)), cudartEnv()));
   }
 
@@ -495,8 +496,8 @@ public final class Peers implements AutoCloseable {
           e = p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }
         case "cudart" -> {
-          cmd.addAll(List.of(exe.get(p).toString(), "transfer", String.valueOf(cudaOrdinal), reps,
-              warmup, seed));
+          cmd.addAll(List.of(exe.get(p).toString(), "cudart", "transfer",
+              String.valueOf(cudaOrdinal), reps, warmup, seed));
           cmd.addAll(sizeArgs);
           e = cudartEnv();
         }

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class InputGenTest {
   @Test
   void matchesThePeersSequence() {
-    // the first values for seed 42, as peers_torch.py (numpy) and peers_blas.c compute them
+    // the first values for seed 42, as peers_torch.py (numpy) and peers.c compute them
     float[] a = new float[3];
     InputGen.fill(a, 42);
     assertArrayEquals(new float[] {0.74156487f, 0.15991041f, 0.27860114f}, a, 1e-8f);

@@ -1,43 +1,44 @@
 /*
- * gpucore bench peer: C = A*A^T then sum(C) through the Fortran BLAS interface (sgemm_), linked
- * either against OpenBLAS (the CPU peer) or against nvBLAS in front of OpenBLAS (the GPU peer:
- * nvBLAS intercepts sgemm_ on host arrays, moves the tiles to the GPU and C back). A is
- * row-major, so the row-major A*A^T is the column-major call sgemm_("T", "N") on the same
- * storage. Compiled on
- * the spot by `gpucore bench`; prints one JSON object per line.
+ * gpucore bench's C peer, one program in three builds, compiled on the spot by `gpucore bench`
+ * with gcc (every build prints one JSON object per line):
  *
- *   peers_blas NAME probe
- *   peers_blas NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS [N:BUFFERS ...]
- *   peers_blas NAME gemm CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS [N:BUFFERS ...]
+ *   openblas, nvblas (default build, linked against OpenBLAS, or nvBLAS in front of OpenBLAS):
+ *     peers NAME probe
+ *     peers NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS [N:BUFFERS ...]
+ *     peers NAME gemm CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS [N:BUFFERS ...]
+ *   cudart (-DPEERS_CUDART, linked against libcudart):
+ *     peers cudart probe ORDINAL
+ *     peers cudart transfer ORDINAL REPS WARMUP SEED BYTES:BUFFERS [BYTES:BUFFERS ...]
  *
- * gemm: row-major C = A*B^T from host arrays (A = the sequence for SEED, B for SEED+1), the
+ * BLAS builds: C = A*A^T then sum(C) (e2e) through the Fortran BLAS interface (sgemm_/dgemm_;
+ * nvBLAS intercepts them on host arrays, moves the tiles to the GPU and C back). A is row-major,
+ * so the row-major A*A^T is the column-major call sgemm_("T", "N") on the same storage. gemm:
+ * row-major C = A*B^T from host arrays (A = the sequence for SEED, B for SEED+1), the
  * column-major call sgemm_("T", "N") with B first; each sample is an untimed call then R
  * back-to-back calls lasting at least SAMPLE_MS (R from a doubling loop, as GemmSuite.java),
- * reported per call;
- * at most ROUNDS samples or BUDGET_S seconds per size (at least one). The result is checked
- * before timing: every row sum of C against the exact sum from the inputs.
+ * reported per call; at most ROUNDS samples or BUDGET_S seconds per size (at least one). The
+ * result is checked before timing: every row sum of C against the exact sum from the inputs.
+ * fp32 calls sgemm_, fp64 dgemm_ (on the same values, widened). Timing: CLOCK_MONOTONIC around
+ * each whole run (sgemm_ is synchronous, nvBLAS included). The sum is accumulated in double with
+ * four accumulators, as gpucore's CPU backend does.
  *
- * fp32 calls sgemm_, fp64 dgemm_ (on the same values, widened). Inputs: buffer j holds the sequence of InputGen.java for seed SEED+j (splitmix64, so every
- * peer computes on the very same numbers); runs rotate through the buffers. Timing: CLOCK_MONOTONIC
- * around each whole run (sgemm_ is synchronous, nvBLAS included). The sum is accumulated in
- * double with four accumulators, as gpucore's CPU backend does.
+ * cudart build: host <-> device copies with the bare CUDA runtime, the floor under gpucore's
+ * transfer rows. Each copy is cudaMemcpyAsync on a stream created here, then
+ * cudaStreamSynchronize: samples_ns is CLOCK_MONOTONIC around both (as gpucore's rows are
+ * timed), event_samples_ns the CUDA events around the copy on the same stream. Where no NVIDIA
+ * driver is installed at all the probe says so (the runtime itself calls that an insufficient
+ * driver version).
+ *
+ * Inputs: buffer j holds the sequence of InputGen.java for seed SEED+j (splitmix64, so every
+ * peer computes on the very same numbers); runs rotate through the buffers so that small cases
+ * do not find their input in the CPU cache.
  */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void sgemm_(const char *, const char *, const int *, const int *, const int *, const float *,
-            const float *, const int *, const float *, const int *, const float *, float *,
-            const int *);
-void dgemm_(const char *, const char *, const int *, const int *, const int *, const double *,
-            const double *, const int *, const double *, const int *, const double *, double *,
-            const int *);
-/* OpenBLAS only; weak so that a BLAS without it still links */
-char *openblas_get_config(void) __attribute__((weak));
-int openblas_get_num_threads(void) __attribute__((weak));
 
 static int64_t now_ns(void) {
   struct timespec t;
@@ -57,6 +58,169 @@ static void fill(float *a, size_t n, uint64_t seed) {
     a[i] = (float)(((double)(z >> 40) + 0.5) * 0x1p-24);
   }
 }
+
+#ifdef PEERS_CUDART
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+
+/* whether the NVIDIA driver library can be loaded at all */
+static int has_driver(void) {
+  void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+  if (h) {
+    dlclose(h);
+    return 1;
+  }
+  return 0;
+}
+
+static void fail_json(const char *what, cudaError_t e) {
+  /* the runtime reports a missing driver as "driver version is insufficient": say what it is */
+  if ((e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice) && !has_driver()) {
+    printf("{\"peer\":\"cudart\",\"available\":false,\"reason\":\"no NVIDIA driver on this "
+           "machine (libcuda.so.1 cannot be loaded)\"}\n");
+  } else {
+    printf("{\"peer\":\"cudart\",\"available\":false,\"reason\":\"%s: %s (%d): %s\"}\n", what,
+           cudaGetErrorName(e), (int)e, cudaGetErrorString(e));
+  }
+  fflush(stdout);
+}
+
+#define CK(call)                                   \
+  do {                                             \
+    cudaError_t e_ = (call);                       \
+    if (e_ != cudaSuccess) {                       \
+      fail_json(#call, e_);                        \
+      return 1;                                    \
+    }                                              \
+  } while (0)
+
+static void emit(const char *group, const char *kase, size_t bytes, int bufs, const int64_t *h,
+                 const float *ev, int reps) {
+  printf("{\"peer\":\"cudart\",\"suite\":\"transfer\",\"group\":\"%s\",\"case\":\"%s\",\"x\":%zu,"
+         "\"buffers\":%d,\"label\":\"C cudaMemcpyAsync, %s host memory\",\"timing\":"
+         "\"host-sync (clock_gettime around cudaMemcpyAsync + cudaStreamSynchronize)\","
+         "\"samples_ns\":[",
+         group, kase, bytes, bufs, kase);
+  for (int i = 0; i < reps; i++) printf("%s%lld", i ? "," : "", (long long)h[i]);
+  printf("],\"event_samples_ns\":[");
+  for (int i = 0; i < reps; i++) printf("%s%lld", i ? "," : "", (long long)(ev[i] * 1e6));
+  printf("]}\n");
+  fflush(stdout);
+}
+
+/* times one direction over rotating host buffers; returns 0 on success */
+static int run(const char *group, const char *kase, void **host, int bufs, void *dev, size_t bytes,
+               int toDevice, int reps, int warmup, cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1) {
+  int64_t *h = malloc(sizeof(int64_t) * reps);
+  float *ev = malloc(sizeof(float) * reps);
+  for (int i = -warmup; i < reps; i++) {
+    void *hp = host[(i + warmup * bufs) % bufs];
+    int64_t t0 = now_ns();
+    CK(cudaEventRecord(e0, s));
+    CK(cudaMemcpyAsync(toDevice ? dev : hp, toDevice ? hp : dev, bytes,
+                       toDevice ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, s));
+    CK(cudaEventRecord(e1, s));
+    CK(cudaStreamSynchronize(s));
+    int64_t t1 = now_ns();
+    if (i >= 0) {
+      h[i] = t1 - t0;
+      CK(cudaEventElapsedTime(&ev[i], e0, e1));
+    }
+  }
+  emit(group, kase, bytes, bufs, h, ev, reps);
+  free(h);
+  free(ev);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  /* argv[1] is the role, "cudart" */
+  argc--;
+  argv++;
+  if (argc < 3) {
+    fprintf(stderr, "usage: peers cudart probe ORDINAL | cudart transfer ORDINAL REPS WARMUP SEED BYTES:BUFFERS...\n");
+    return 2;
+  }
+  int ordinal = atoi(argv[2]);
+  int count = 0;
+  CK(cudaGetDeviceCount(&count));
+  if (ordinal < 0 || ordinal >= count) {
+    printf("{\"peer\":\"cudart\",\"available\":false,\"reason\":\"CUDA device %d does not exist (%d visible)\"}\n",
+           ordinal, count);
+    return 1;
+  }
+  CK(cudaSetDevice(ordinal));
+  if (strcmp(argv[1], "probe") == 0) {
+    int rt = 0, drv = 0;
+    struct cudaDeviceProp p;
+    CK(cudaRuntimeGetVersion(&rt));
+    CK(cudaDriverGetVersion(&drv));
+    CK(cudaGetDeviceProperties(&p, ordinal));
+    printf("{\"peer\":\"cudart\",\"available\":true,\"version\":\"CUDA runtime %d.%d, driver %d.%d, %s\"}\n",
+           rt / 1000, (rt % 1000) / 10, drv / 1000, (drv % 1000) / 10, p.name);
+    return 0;
+  }
+  if (strcmp(argv[1], "transfer") != 0 || argc < 7) {
+    fprintf(stderr, "peers cudart: unknown mode or missing arguments\n");
+    return 2;
+  }
+  int reps = atoi(argv[3]), warmup = atoi(argv[4]);
+  uint64_t seed = strtoull(argv[5], NULL, 10);
+  cudaStream_t s;
+  cudaEvent_t e0, e1;
+  CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  for (int ai = 6; ai < argc; ai++) {
+    unsigned long long b = 0;
+    int bufs = 1;
+    if (sscanf(argv[ai], "%llu:%d", &b, &bufs) < 1 || b < 4 || bufs < 1) {
+      fprintf(stderr, "peers cudart: bad size '%s'\n", argv[ai]);
+      return 2;
+    }
+    size_t bytes = (size_t)b;
+    void *dev;
+    void **pinned = calloc(bufs, sizeof(void *)), **pageable = calloc(bufs, sizeof(void *));
+    CK(cudaMalloc(&dev, bytes));
+    for (int j = 0; j < bufs; j++) {
+      CK(cudaMallocHost(&pinned[j], bytes));
+      pageable[j] = malloc(bytes);
+      if (!pageable[j]) {
+        fprintf(stderr, "peers cudart: out of host memory\n");
+        return 1;
+      }
+      fill((float *)pinned[j], bytes / 4, seed + (uint64_t)j);
+      memcpy(pageable[j], pinned[j], bytes);
+    }
+    if (run("H2D", "pinned", pinned, bufs, dev, bytes, 1, reps, warmup, s, e0, e1)) return 1;
+    if (run("D2H", "pinned", pinned, bufs, dev, bytes, 0, reps, warmup, s, e0, e1)) return 1;
+    if (run("H2D", "pageable", pageable, bufs, dev, bytes, 1, reps, warmup, s, e0, e1)) return 1;
+    if (run("D2H", "pageable", pageable, bufs, dev, bytes, 0, reps, warmup, s, e0, e1)) return 1;
+    for (int j = 0; j < bufs; j++) {
+      cudaFreeHost(pinned[j]);
+      free(pageable[j]);
+    }
+    free(pinned);
+    free(pageable);
+    cudaFree(dev);
+  }
+  return 0;
+}
+
+#else /* the BLAS builds */
+
+void sgemm_(const char *, const char *, const int *, const int *, const int *, const float *,
+            const float *, const int *, const float *, const int *, const float *, float *,
+            const int *);
+void dgemm_(const char *, const char *, const int *, const int *, const int *, const double *,
+            const double *, const int *, const double *, const int *, const double *, double *,
+            const int *);
+/* OpenBLAS only; weak so that a BLAS without it still links */
+char *openblas_get_config(void) __attribute__((weak));
+int openblas_get_num_threads(void) __attribute__((weak));
+
+
+
 
 static double sumd(const double *x, size_t n) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -119,7 +283,7 @@ static int64_t gemm_loop(int n, const float *a, const float *b, float *c, int ca
 
 static int gemm_mode(const char *name, int argc, char **argv) {
   if (argc < 9) {
-    fprintf(stderr, "peers_blas: gemm needs CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS...\n");
+    fprintf(stderr, "peers: gemm needs CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS...\n");
     return 2;
   }
   const char *kase = argv[3];
@@ -131,7 +295,7 @@ static int gemm_mode(const char *name, int argc, char **argv) {
   for (int ai = 8; ai < argc; ai++) {
     int n = 0, bufs = 1;
     if (sscanf(argv[ai], "%d:%d", &n, &bufs) < 1 || n < 1) {
-      fprintf(stderr, "peers_blas: bad size '%s'\n", argv[ai]);
+      fprintf(stderr, "peers: bad size '%s'\n", argv[ai]);
       return 2;
     }
     size_t nn = (size_t)n * n;
@@ -202,7 +366,7 @@ static int gemm_mode(const char *name, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: peers_blas NAME probe | NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS...\n");
+    fprintf(stderr, "usage: peers NAME probe | NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS...\n");
     return 2;
   }
   const char *name = argv[1];
@@ -224,7 +388,7 @@ int main(int argc, char **argv) {
     return gemm_mode(name, argc, argv);
   }
   if (strcmp(argv[2], "e2e") != 0 || argc < 9) {
-    fprintf(stderr, "peers_blas: unknown mode or missing arguments\n");
+    fprintf(stderr, "peers: unknown mode or missing arguments\n");
     return 2;
   }
   const char *kase = argv[3];
@@ -235,7 +399,7 @@ int main(int argc, char **argv) {
   for (int ai = 8; ai < argc; ai++) {
     int n = 0, bufs = 1;
     if (sscanf(argv[ai], "%d:%d", &n, &bufs) < 1 || n < 1 || bufs < 1) {
-      fprintf(stderr, "peers_blas: bad size '%s'\n", argv[ai]);
+      fprintf(stderr, "peers: bad size '%s'\n", argv[ai]);
       return 2;
     }
     size_t nn = (size_t)n * n;
@@ -302,3 +466,5 @@ int main(int argc, char **argv) {
   }
   return 0;
 }
+
+#endif
