@@ -123,7 +123,8 @@ public final class Harness {
             throw e;
           } catch (Exception e) {
             r = new SuiteResult(s.name(), s.name() + ": FAILED to run");
-            r.notes().add("error: " + e);
+            r.notes().add("error: " + (e.getMessage() != null ? e.getMessage()
+                : e.getClass().getSimpleName()));
             exit = 1;
           }
           results.add(r);

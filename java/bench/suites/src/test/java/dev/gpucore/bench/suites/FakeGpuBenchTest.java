@@ -224,6 +224,39 @@ class FakeGpuBenchTest {
   }
 
   @Test
+  void reduceMeasuresChecksAndComparesWithTheCopy(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("r.json");
+    Result r = child(dir, Map.of(), "reduce", "--sizes", "1024,4096", "--reps", "2",
+        "--warmup", "1", "--peers", "none", "--progress", "never", "--json", json.toString());
+    assertEquals(0, r.code(), r.out());
+    for (String op : new String[] {"sum", "max", "argmax", "norm2", "dot", "rowsum", "colsum"}) {
+      for (String mode : new String[] {"sync", "queued"}) {
+        for (String dt : new String[] {"fp32", "fp64"}) {
+          String name = dt + " " + op + " (" + mode + ")";
+          assertTrue(r.out().lines().anyMatch(l -> l.contains(name) && l.contains(" ok")),
+              name + ": " + r.out());
+        }
+      }
+    }
+    assertTrue(r.out().contains("fp32 device copy"), r.out());
+    assertTrue(r.out().contains("GB/s as a fraction of the device copy's (queued"), r.out());
+    assertFalse(r.out().contains("NaN"), r.out());
+    assertFalse(r.out().contains("MISMATCH"), r.out());
+  }
+
+  @Test
+  void p2pWithoutPeerCopiesSaysWhyItSkips(@TempDir Path dir) throws Exception {
+    // the stand-in GPU offers no copies between devices: the rows say so, the run goes on
+    Result r = child(dir, Map.of(), "p2p", "--mib", "1", "--big-mib", "1", "--reps", "2",
+        "--warmup", "1", "--latency-reps", "5", "--peers", "none", "--progress", "never");
+    assertEquals(0, r.code(), r.out());
+    assertTrue(r.out().contains("skipped: copies between devices are not available: "), r.out());
+    assertFalse(r.out().contains("FAILED"), r.out());
+    assertFalse(r.out().contains("Exception"), r.out());
+    assertFalse(r.out().contains("NaN"), r.out());
+  }
+
+  @Test
   void aWrongGpuResultFailsTheRun(@TempDir Path dir) throws Exception {
     Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "e2e", "--n", "16", "--reps", "1",
         "--warmup", "0", "--peers", "none", "--progress", "never");

@@ -9,6 +9,9 @@ import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.reduce.Accumulation;
+import dev.gpucore.reduce.Matrix;
+import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
 import dev.gpucore.spi.BlasOps;
@@ -142,14 +145,59 @@ public final class FakeGpuProvider implements BackendProvider {
         }
 
         @Override
-        public double sum(DeviceArray x, long offset, long count, GpuStream stream) {
-          Arr d = (Arr) x;
-          double s = 0;
-          for (long i = offset; i < offset + count; i++) {
-            s += d.f != null ? d.f[(int) i] : d.d[(int) i];
-          }
-          return s;
+        public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+            DeviceArray y, long yOffset, long count, GpuStream stream) {
+          return range(op, (Arr) x, xOffset, (Arr) y, yOffset, count, 1);
         }
+
+        @Override
+        public void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x,
+            long xOffset, DeviceArray y, long yOffset, long count, DeviceArray out,
+            long outOffset, GpuStream stream) {
+          ((Arr) out).set(outOffset, range(op, (Arr) x, xOffset, (Arr) y, yOffset, count, 1));
+        }
+
+        @Override
+        public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x,
+            long xOffset, DeviceArray y, long yOffset, Matrix shape, boolean perRow,
+            DeviceArray out, long outOffset, GpuStream stream) {
+          boolean rowMajor = shape.layout() == Matrix.Layout.ROW_MAJOR;
+          long outer = perRow ? shape.rows() : shape.cols();
+          long inner = perRow ? shape.cols() : shape.rows();
+          // element (r, c) sits at r * ld + c (row-major) or c * ld + r (column-major)
+          long stride = perRow == rowMajor ? 1 : shape.ld();
+          long step = perRow == rowMajor ? shape.ld() : 1;
+          for (long k = 0; k < outer; k++) {
+            ((Arr) out).set(outOffset + k, range(op, (Arr) x, xOffset + k * step, (Arr) y,
+                yOffset + k * step, inner, stride));
+          }
+        }
+      };
+    }
+
+    /** {@code op} over {@code count} elements {@code stride} apart, in fp64 (plain loops). */
+    static double range(ReduceOp op, Arr x, long off, Arr y, long yOff, long count, long stride) {
+      double acc = op == ReduceOp.MAX || op == ReduceOp.ARGMAX ? Double.NEGATIVE_INFINITY : 0;
+      long arg = 0;
+      for (long i = 0; i < count; i++) {
+        double v = x.get(off + i * stride);
+        switch (op) {
+          case SUM -> acc += v;
+          case NORM2 -> acc += v * v;
+          case DOT -> acc += v * y.get(yOff + i * stride);
+          case MAX, ARGMAX -> {
+            if (v > acc) {
+              acc = v;
+              arg = i;
+            }
+          }
+          default -> throw new UnsupportedOperationException(op.name());
+        }
+      }
+      return switch (op) {
+        case NORM2 -> Math.sqrt(acc);
+        case ARGMAX -> arg;
+        default -> acc;
       };
     }
 
