@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
  * the same inputs. Every option is checked before anything runs ({@link Harness#check}).
  */
 @Command(name = "gpucore bench", mixinStandardHelpOptions = true, sortOptions = false,
+    version = "gpucore bench 0.1.0",
     description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
         + "OpenBLAS, nvBLAS, the CUDA runtime).",
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
@@ -32,12 +33,12 @@ public final class BenchCommand implements Callable<Integer> {
   @Parameters(paramLabel = "SUITE", arity = "0..*", description = "Suites to run, in order.")
   List<String> suites = new ArrayList<>();
 
-  @Option(names = "--list", description = "List the suites and whether they run.")
+  @Option(names = "--list", description = "List the suites.")
   boolean list;
 
   @Option(names = "--sizes", split = ",", paramLabel = "S",
       description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e and "
-          + "gemm: n, reduce: elements).")
+          + "gemm: n, reduce: elements; p2p takes --mib).")
   List<Long> sizes;
 
   @Option(names = "--device-sizes", split = ",", paramLabel = "N",
