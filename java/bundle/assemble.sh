@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Assembles the GPU test bundle: target/gpucore-bundle.tar.gz, unpacking to gpucore-bundle/ with
 #   jre/    a jlinked Java runtime (no Java needed on the GPU host)
-#   lib/    runtime jars (native libraries the project never loads are stripped out)
+#   lib/    runtime jars, the bench suites included (native libraries the project never loads
+#           are stripped out)
 #   tests/  the test jars of every module
 #   junit/  the JUnit console launcher
 #   bin/gpucore      the CLI
@@ -149,6 +150,14 @@ done
 exit $status
 SH
 chmod +x "$out/bin/"*
+
+# the benchmark libraries stay with the JMH benchmarks (java/bench), never in the bundle
+heavy=$(ls "$out/lib" "$out/tests" | grep -E '^(jmh-|ejml-|ojalgo-)' || true)
+if [ -n "$heavy" ]; then
+  echo "assemble.sh: benchmark-only libraries reached the bundle: $heavy" >&2
+  exit 1
+fi
+ls "$out"/lib/gpucore-bench-suites-*.jar >/dev/null 2>&1 || { echo "assemble.sh: the bench suites jar is missing" >&2; exit 1; }
 
 tar -C "$target" -czf "$target/gpucore-bundle.tar.gz" gpucore-bundle
 size=$(stat -c %s "$target/gpucore-bundle.tar.gz")

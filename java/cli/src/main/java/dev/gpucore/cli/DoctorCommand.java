@@ -4,7 +4,6 @@ import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cli.DoctorCheck.Status;
-import dev.gpucore.cli.bench.JsonText;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gpucore", mixinStandardHelpOptions = true, version = "gpucore 0.1.0",
     description = "Direct, fast GPU math for Java: devices and checks.",
     subcommands = {DevicesCommand.class, DemoCommand.class, BenchCommand.class,
-        GemmSweepCommand.class, TopoCommand.class, P2pSweepCommand.class, DoctorCommand.class})
+        TopoCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -24,6 +24,8 @@ public final class Main implements Runnable {
     cl.setExpandAtFiles(false); // "@/dev/zero" would be read for ever; no command takes @files
     cl.setOut(out);
     cl.setErr(err);
+    // bench passes every argument, options included, to the suites jar
+    cl.getSubcommands().get("bench").setUnmatchedOptionsArePositionalParams(true);
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       // expected failures print one line, never a stack trace
       if (e instanceof IllegalArgumentException || e instanceof GpuCoreException) {

@@ -1,7 +1,6 @@
 package dev.gpucore.cli;
 
 import dev.gpucore.GpuCore;
-import dev.gpucore.cli.bench.JsonText;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;

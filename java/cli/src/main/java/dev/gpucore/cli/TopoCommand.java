@@ -1,6 +1,5 @@
 package dev.gpucore.cli;
 
-import dev.gpucore.cli.bench.JsonText;
 import dev.gpucore.GpuCore;
 import dev.gpucore.p2p.PeerLink;
 import dev.gpucore.p2p.Topology;

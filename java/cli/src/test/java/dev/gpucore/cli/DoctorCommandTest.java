@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cli.DoctorCheck.Status;
-import dev.gpucore.cli.bench.JsonText;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceHealth.Reading;
 import dev.gpucore.device.Discovery;

@@ -1,0 +1,823 @@
+package dev.gpucore.bench.suites;
+
+import dev.gpucore.Config;
+import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Gemm;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
+import dev.gpucore.blas.Router;
+import dev.gpucore.cli.JsonText;
+import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.memory.GpuStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+
+/**
+ * {@code gemm}: GEMM throughput, C = A·Bᵀ (n×n), two ways.
+ *
+ * <ul>
+ *   <li><b>device</b>: A, B and C already on the GPU, per precision (fp32, tf32, bf16 and fp16 on
+ *       16-bit device arrays with a 16-bit C, fp64), beside PyTorch's {@code torch.matmul} on the
+ *       same GPU with the same dtype and TF32 setting; ratio = gpucore throughput / PyTorch
+ *       throughput (= PyTorch time / gpucore time).
+ *   <li><b>host</b>: SGEMM from {@code float[]} per route: the CPU backend, the GPU pipeline
+ *       ({@code gpucore.gemm.route=gpu}) and the router ({@code auto}); r/best = the better of
+ *       the CPU and GPU times / the router's time (1 = the router picked the faster route at no
+ *       cost). Beside them OpenBLAS (the CPU row) and nvBLAS (the GPU row), sgemm_ from C on host
+ *       arrays.
+ * </ul>
+ *
+ * Every sample is a loop of back-to-back calls lasting at least {@value #SAMPLE_MS} ms, divided
+ * by the number of calls: device loops are queued on one stream and synchronised once; host
+ * rounds interleave the three routes so that each sees the same conditions. Every result is
+ * checked before anything is timed (C poisoned first): each row sum and column sum of C against
+ * the exact sums from the inputs, and whole rows against double-precision dot products; the
+ * GPU and router routes also element by element against the CPU's C. A result that fails is not
+ * timed: the row says MISMATCH and the run exits 2.
+ */
+final class GemmSuite implements Suite {
+  static final List<String> PRECISIONS = List.of("fp32", "tf32", "bf16", "fp16", "fp64");
+  static final List<Long> DEVICE_SIZES = List.of(1024L, 4096L, 8192L);
+  static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
+      8192L, 16384L);
+  static final int DEFAULT_REPS = 7;
+  /**
+   * Host rounds without {@code --reps} (each round samples every route; {@link #HOST_BUDGET_S}
+   * caps them at large n): enough rounds that the medians at n = 256 and 512, where the two
+   * routes are close, are stable from run to run (7 rounds were not; docs/benchmarks.md).
+   */
+  static final int DEFAULT_HOST_ROUNDS = 21;
+  static final int DEFAULT_WARMUP = 3;
+  /** Each sample is a loop of back-to-back calls lasting at least this long. */
+  static final int SAMPLE_MS = 25;
+  /** Host rounds stop after this long per size (at least one round runs). */
+  static final long HOST_BUDGET_S = 30;
+  /** At most this many calls in one sample. */
+  static final int MAX_CALLS = 5000;
+
+  @Override
+  public String name() {
+    return "gemm";
+  }
+
+  @Override
+  public String description() {
+    return "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
+        + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C";
+  }
+
+  @Override
+  public List<Long> defaultSizes() {
+    return HOST_SIZES;
+  }
+
+  /** Device-resident sizes: {@code --device-sizes}, else {@code --sizes}, else the defaults. */
+  static List<Long> deviceSizes(BenchOptions o) {
+    if (o.gemm() != null && o.gemm().noDevice()) {
+      return List.of();
+    }
+    if (o.gemm() != null && o.gemm().deviceSizes() != null) {
+      return o.gemm().deviceSizes();
+    }
+    return o.sizes() != null ? o.sizes() : DEVICE_SIZES;
+  }
+
+  /** Host-array sizes: {@code --host-sizes}, else {@code --sizes}, else the defaults. */
+  static List<Long> hostSizes(BenchOptions o) {
+    if (o.gemm() != null && o.gemm().noHost()) {
+      return List.of();
+    }
+    if (o.gemm() != null && o.gemm().hostSizes() != null) {
+      return o.gemm().hostSizes();
+    }
+    return o.sizes() != null ? o.sizes() : HOST_SIZES;
+  }
+
+  /** The device rows' precisions: {@code --precision} (a comma list here), else all five. */
+  static List<String> precisions(BenchOptions o) {
+    return o.precision() == null ? PRECISIONS : List.of(o.precision().split(","));
+  }
+
+  @Override
+  public void validate(BenchOptions o) {
+    if (!o.dtype().equals("fp32") && !o.dtype().equals("fp64")) {
+      throw new IllegalArgumentException("gemm: --dtype must be fp32 or fp64, got " + o.dtype());
+    }
+    for (String p : precisions(o)) {
+      if (!PRECISIONS.contains(p)) {
+        throw new IllegalArgumentException("gemm: --precision must be one or more of "
+            + String.join(", ", PRECISIONS) + " (it selects the device rows); got " + p);
+      }
+    }
+    String[] what = {"--device-sizes", "--host-sizes"};
+    int w = 0;
+    for (List<Long> l : List.of(deviceSizes(o), hostSizes(o))) {
+      for (long n : l) {
+        if (n < 1 || n > 46340) {
+          throw new IllegalArgumentException("gemm: " + what[w] + " (or --sizes): n must be in "
+              + "[1, 46340], got " + n);
+        }
+      }
+      w++;
+    }
+    // host rows hold A, B and three C as float[]; device rows four inputs and the check's C
+    for (long n : hostSizes(o)) {
+      Checks.heap("gemm: --host-sizes (or --sizes) " + n, 5 * n * n * 4L);
+    }
+    for (long n : deviceSizes(o)) {
+      Checks.heap("gemm: --device-sizes (or --sizes) " + n, 5 * n * n * 8L);
+    }
+  }
+
+  @Override
+  public int steps(BenchOptions o, boolean gpu) {
+    return (gpu ? deviceSizes(o).size() * precisions(o).size() : 0) + hostSizes(o).size() + 1;
+  }
+
+  static Precision precision(String p) {
+    return Precision.valueOf(p.toUpperCase(Locale.ROOT));
+  }
+
+  /** Storage type of the device rows: 16-bit arrays for bf16/fp16, as PyTorch's tensors. */
+  static DType storage(Precision p) {
+    return switch (p) {
+      case FP64 -> DType.FLOAT64;
+      case BF16 -> DType.BFLOAT16;
+      case FP16 -> DType.FLOAT16;
+      default -> DType.FLOAT32;
+    };
+  }
+
+  /**
+   * fp64 inputs with a full 52-bit mantissa (values widened from float would leave the low bits
+   * zero, which some GPUs multiply measurably faster): element i is
+   * {@code ((splitmix64(seed + (i + 1)·0x9E3779B97F4A7C15) >>> 12) + 0.5)·2^-52}, exact, in
+   * (0, 1). peers_torch.py draws the same.
+   */
+  static void fill64(double[] a, long seed) {
+    for (int i = 0; i < a.length; i++) {
+      long z = InputGen.mix(seed + (i + 1L) * InputGen.GOLDEN);
+      a[i] = ((z >>> 12) + 0.5) * 0x1p-52;
+    }
+  }
+
+  private static GpuCore open(String route) {
+    Map<Object, Object> p = new HashMap<>(System.getProperties());
+    p.put("gpucore.gemm.route", route);
+    return GpuCore.open(Config.from(p, System.getenv()));
+  }
+
+  @Override
+  public SuiteResult run(BenchContext ctx) throws Exception {
+    BenchOptions o = ctx.options();
+    validate(o);
+    int reps = o.repsOr(DEFAULT_REPS);
+    int rounds = o.repsOr(DEFAULT_HOST_ROUNDS);
+    int warmup = o.warmupOr(DEFAULT_WARMUP);
+    List<Long> dsizes = deviceSizes(o);
+    List<Long> hsizes = hostSizes(o);
+    List<String> precs = precisions(o);
+    SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
+        "gemm: C = A*B^T (n x n); device-resident per precision, SGEMM from float[] per route; "
+            + "%s; CPU: %d threads; median of %d samples (host: of up to %d rounds), each a "
+            + "loop of back-to-back calls >= %d ms", ctx.gpu() ? "GPU " + o.device() + " ("
+            + ctx.deviceName() + ")" : "no GPU", ctx.cpuThreads(), reps, rounds, SAMPLE_MS));
+    res.settings().put("device_sizes", dsizes);
+    res.settings().put("precisions", precs);
+    res.settings().put("host_sizes", hsizes);
+    res.settings().put("reps", reps);
+    res.settings().put("host_rounds", rounds);
+    res.settings().put("warmup", warmup);
+    res.settings().put("seed", o.seed());
+    res.settings().put("sample_ms", SAMPLE_MS);
+    res.settings().put("host_budget_s", HOST_BUDGET_S);
+    res.settings().put("cpu_threads", ctx.cpuThreads());
+    res.notes().add("inputs: seeded splitmix64 values in (0, 1) that every peer reproduces (fp64: "
+        + "full 52-bit mantissas; bf16/fp16: rounded to nearest even from the fp32 values); "
+        + "GFLOP/s = 2n^3 per median time per call");
+    res.notes().add("device: " + warmup + " warm-up calls, then samples of R calls queued on one "
+        + "stream and synchronised once (R for >= " + SAMPLE_MS + " ms), System.nanoTime around "
+        + "the loop / R; bf16/fp16: 16-bit A, B and C, fp32 accumulation; ratio = torch time / "
+        + "gpucore time = gpucore throughput / torch throughput");
+    res.notes().add("host: SGEMM from float[]; rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
+        + " router (auto); each sample an untimed call then R back-to-back calls (>= " + SAMPLE_MS
+        + " ms); at most " + rounds + " rounds or " + HOST_BUDGET_S + " s per size; r/best = "
+        + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
+    res.notes().add("checks before timing (C poisoned with NaN): every row and column sum of C "
+        + "against the exact sums from the inputs, whole sampled rows against double dot "
+        + "products; host gpu and router C element by element against the CPU's; bounds: fp32 "
+        + "1e-5*sqrt(n), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(n); a failed check is not timed");
+    if (o.dtype().equals("fp64")) {
+      res.notes().add("--dtype does not apply to gemm (device rows per precision, host rows are "
+          + "SGEMM): ignored here");
+    }
+    if (!ctx.gpu()) {
+      res.notes().add("GPU rows skipped: " + ctx.noGpu());
+    }
+    Map<String, Double> exactSums = new HashMap<>();
+    List<Map<String, Object>> deviceCases = new ArrayList<>();
+    List<Map<String, Object>> deviceSummary = new ArrayList<>();
+    Map<String, Row> deviceRows = new LinkedHashMap<>();
+    for (long nl : dsizes) {
+      int n = (int) nl;
+      HostInputs in = ctx.gpu() ? new HostInputs(n, o.seed()) : null;
+      for (String ps : precs) {
+        Row r = new Row(name(), "device", ps, "device " + ps + " A*B^T"
+            + (ps.equals("bf16") || ps.equals("fp16") ? " (" + ps + " arrays)" : ""),
+            "gpucore cuda", n, "n=" + n, 2.0 * n * n * (double) n, "GFLOP/s");
+        r.extra().put("precision", ps);
+        r.extra().put("storage", storage(precision(ps)).name());
+        res.rows().add(r);
+        deviceRows.put(ps + " " + n, r);
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("precision", ps);
+        c.put("x", n);
+        if (!ctx.gpu()) {
+          r.skip(ctx.noGpu());
+          continue;
+        }
+        ctx.progress().step("gemm device " + ps + " n=" + n);
+        try {
+          measureDevice(ctx, r, in, precision(ps), n, reps, warmup, exactSums);
+        } catch (GpuCoreException.OutOfMemory e) {
+          r.skip("out of device memory: " + e.getMessage());
+        }
+        ctx.progress().stepDone();
+        c.put("calls", r.extra().getOrDefault("calls_per_sample", 0));
+        deviceCases.add(c);
+      }
+    }
+    if (!ctx.gpu()) {
+      for (long nl : dsizes) {
+        for (String ps : precs) {
+          Map<String, Object> c = new LinkedHashMap<>();
+          c.put("precision", ps);
+          c.put("x", nl);
+          c.put("calls", 0);
+          deviceCases.add(c);
+        }
+      }
+    }
+    List<Map<String, Object>> peerSizes = new ArrayList<>();
+    List<Row[]> hostRows = new ArrayList<>();
+    try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
+      for (long nl : hsizes) {
+        int n = (int) nl;
+        Map<String, Object> ps = new LinkedHashMap<>();
+        ps.put("x", n);
+        ps.put("buffers", 1);
+        peerSizes.add(ps);
+        ctx.progress().step("gemm host n=" + n);
+        hostRows.add(measureHost(ctx, res, auto, gpuRoute, n, rounds, exactSums));
+        ctx.progress().stepDone();
+      }
+    }
+    if (ctx.peers() != null) {
+      ctx.progress().step("gemm: peers");
+      Map<String, Object> req = new LinkedHashMap<>();
+      req.put("sizes", peerSizes);
+      req.put("device", deviceCases);
+      req.put("reps", reps);
+      req.put("warmup", warmup);
+      req.put("seed", o.seed());
+      req.put("sample_ms", SAMPLE_MS);
+      req.put("budget_s", HOST_BUDGET_S);
+      ctx.runPeers(res, req, (row, line) -> {
+        double ps = JsonText.num(line, "sum");
+        String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
+            : "host " + (long) row.x();
+        Double exact = exactSums.get(key);
+        if (Double.isNaN(ps) || exact == null) {
+          return new PeerMerge.Verdict("no sum to compare", true);
+        }
+        double rel = Math.abs(ps - exact) / Math.abs(exact);
+        double bound = row.group().equals("device")
+            ? E2eSuite.bound((int) row.x(), precision(row.caseId()))
+            : E2eSuite.bound((int) row.x(), Precision.FP32);
+        boolean ok = rel <= bound;
+        return new PeerMerge.Verdict(String.format(Locale.ROOT,
+            "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)", ok ? "ok" : "MISMATCH", rel,
+            bound), ok);
+      });
+      ctx.progress().stepDone();
+    }
+    // ratios, now that the peers' figures are in
+    for (Map.Entry<String, Row> e : deviceRows.entrySet()) {
+      Row r = e.getValue();
+      Map<String, Object> s = new LinkedHashMap<>();
+      s.put("precision", r.caseId());
+      s.put("n", (long) r.x());
+      s.put("gflops", r.throughput());
+      PeerFigure torch = peer(r, "torch");
+      if (torch != null) {
+        double ratio = torch.ratio(r);
+        r.extra().put("vs_torch", ratio);
+        s.put("torch_gflops", r.throughput(torch));
+        s.put("vs_torch", ratio);
+      }
+      if (r.skipped() != null) {
+        s.put("skipped", r.skipped());
+      }
+      deviceSummary.add(s);
+    }
+    if (!deviceRows.isEmpty() && ctx.gpu()) {
+      StringBuilder f = new StringBuilder("device, gpucore GFLOP/s (vs torch = gpucore / torch "
+          + "throughput):");
+      for (Row r : deviceRows.values()) {
+        f.append(String.format(Locale.ROOT, " %s n=%d %s", r.caseId(), (long) r.x(),
+            r.stats() == null ? "-" : Fmt.sig(r.throughput())));
+        Object v = r.extra().get("vs_torch");
+        if (v instanceof Double d && !d.isNaN()) {
+          f.append(String.format(Locale.ROOT, " (%.2f)", d));
+        }
+        f.append(';');
+      }
+      res.footer().add(f.substring(0, f.length() - 1));
+    }
+    List<Map<String, Object>> hostSummary = new ArrayList<>();
+    for (Row[] h : hostRows) {
+      hostSummary.add(hostRatios(res, h));
+    }
+    res.summary().put("device", deviceSummary);
+    res.summary().put("host", hostSummary);
+    return res;
+  }
+
+  private static PeerFigure peer(Row r, String name) {
+    for (PeerFigure p : r.peers()) {
+      if (p.peer().equals(name) && p.stats() != null) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  /** The four fp32 inputs of one size (A0, B0, A1, B1), shared by the fp32-storage precisions. */
+  static final class HostInputs {
+    final int n;
+    final long seed;
+    private float[][] f;
+    private double[][] d;
+
+    HostInputs(int n, long seed) {
+      this.n = n;
+      this.seed = seed;
+    }
+
+    /** Input {@code j} (A0, B0, A1, B1 = seed, seed+1, seed+2, seed+3), fp32 values. */
+    float[] f(int j) {
+      if (f == null) {
+        f = new float[4][];
+      }
+      if (f[j] == null) {
+        f[j] = new float[n * n];
+        InputGen.fill(f[j], seed + j);
+      }
+      return f[j];
+    }
+
+    /** Input {@code j} as full-mantissa fp64 values. */
+    double[] d(int j) {
+      if (d == null) {
+        d = new double[4][];
+      }
+      if (d[j] == null) {
+        d[j] = new double[n * n];
+        fill64(d[j], seed + j);
+      }
+      return d[j];
+    }
+  }
+
+  private void measureDevice(BenchContext ctx, Row row, HostInputs in, Precision p, int n,
+      int reps, int warmup, Map<String, Double> exactSums) {
+    GpuCore core = ctx.core();
+    int dev = ctx.options().device();
+    DType t = storage(p);
+    long nn = (long) n * n;
+    boolean fp64 = t == DType.FLOAT64;
+    DeviceArray[] ops = new DeviceArray[4];
+    try (DeviceArray c = core.allocate(dev, t, nn); GpuStream s = core.stream(dev)) {
+      for (int j = 0; j < 4; j++) {
+        ops[j] = core.allocate(dev, t, nn);
+        if (fp64) {
+          ops[j].copyFrom(in.d(j));
+        } else {
+          ops[j].copyFrom(in.f(j));
+        }
+      }
+      Gemm g = Gemm.of(n, n, n).transB(true).precision(p);
+      Operand oc = Operand.of(c);
+      Operand[] oa = {Operand.of(ops[0]), Operand.of(ops[2])};
+      Operand[] ob = {Operand.of(ops[1]), Operand.of(ops[3])};
+      IntConsumer call = i -> core.blas().gemm(g, oa[i & 1], n, ob[i & 1], n, oc, n, s);
+      // the check: C poisoned, one call on (A0, B0), C and the inputs as stored read back
+      ctx.progress().detail("check");
+      c.fill(Double.NaN);
+      call.accept(0);
+      s.synchronize();
+      Mat a = Mat.read(ops[0], fp64, n);
+      Mat b = Mat.read(ops[1], fp64, n);
+      Mat cm = Mat.read(c, fp64, n);
+      double bound = E2eSuite.bound(n, p);
+      Check chk = verify(a, b, cm, n, bound, ctx.options().seed());
+      exactSums.put(row.caseId() + " " + n, chk.exactSum);
+      row.extra().put("check_row_col_sum_max_rel", chk.sumRel);
+      row.extra().put("check_rows_max_rel", chk.rowRel);
+      if (!chk.ok) {
+        row.check("MISMATCH: " + chk.text, false);
+        row.skip("MISMATCH, not timed: " + chk.text);
+        return;
+      }
+      a = null;
+      b = null;
+      cm = null;
+      for (int i = 0; i < warmup; i++) {
+        call.accept(i);
+      }
+      s.synchronize();
+      int calls = calibrate(i -> call.accept(i), s::synchronize);
+      Map<String, Object> before = ctx.telemetry().sample(dev);
+      long[] samples = new long[reps];
+      for (int r = 0; r < reps; r++) {
+        ctx.progress().detail("sample " + (r + 1) + "/" + reps + " (" + calls + " calls)");
+        samples[r] = Math.round(loop(call, s::synchronize, calls) / (double) calls);
+      }
+      row.telemetry(before, ctx.telemetry().sample(dev));
+      row.measured(Stats.of(samples), "host-sync: System.nanoTime around " + calls
+          + " calls queued on a stream + synchronize, per call");
+      row.extra().put("calls_per_sample", calls);
+      row.check("ok: " + chk.text, true);
+      long[] sorted = samples.clone();
+      java.util.Arrays.sort(sorted);
+      // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
+      System.err.println("partial: gemm device " + p.name().toLowerCase(Locale.ROOT) + " n=" + n
+          + " median " + Fmt.time(sorted[sorted.length / 2]) + ", "
+          + Fmt.sig(2.0 * n * n * (double) n / sorted[sorted.length / 2]) + " GFLOP/s");
+    } finally {
+      for (DeviceArray d : ops) {
+        if (d != null) {
+          d.close();
+        }
+      }
+    }
+  }
+
+  /** Nanoseconds for {@code calls} calls then {@code sync}. */
+  private static long loop(IntConsumer call, Runnable sync, int calls) {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < calls; i++) {
+      call.accept(i);
+    }
+    sync.run();
+    return System.nanoTime() - t0;
+  }
+
+  /**
+   * Calls per sample for at least {@value #SAMPLE_MS} ms: doubles a loop until it lasts a fifth
+   * of that (so launch and wake-up costs are amortised as in the samples), times that loop once
+   * more (the faster of the two, so that one hiccup does not shorten every sample), then scales.
+   */
+  static int calibrate(IntConsumer call, Runnable sync) {
+    long target = SAMPLE_MS * 1_000_000L;
+    int r = 1;
+    long t = loop(call, sync, r);
+    while (t < target / 5 && r < MAX_CALLS) {
+      r = Math.min(MAX_CALLS, r * 2);
+      t = loop(call, sync, r);
+    }
+    if (t < 2 * target) {
+      t = Math.min(t, loop(call, sync, r));
+    }
+    double per = Math.max(1, t) / (double) r;
+    return (int) Math.max(1, Math.min(MAX_CALLS, Math.ceil(target / per)));
+  }
+
+  // ---------------------------------------------------------------- host arrays
+
+  private static final String[] ROUTES = {"cpu", "gpu", "router"};
+
+  private Row[] measureHost(BenchContext ctx, SuiteResult res, GpuCore auto, GpuCore gpuRoute,
+      int n, int reps, Map<String, Double> exactSums) {
+    String label = "n=" + n;
+    double flops = 2.0 * n * n * (double) n;
+    Row cpu = new Row(name(), "host", "cpu", "host SGEMM float[] cpu", "gpucore cpu", n, label,
+        flops, "GFLOP/s");
+    Row gpu = new Row(name(), "host", "gpu", "host SGEMM float[] gpu (route=gpu)", "gpucore cuda",
+        n, label, flops, "GFLOP/s");
+    Row router = new Row(name(), "host", "router", "host SGEMM float[] router (auto)",
+        "gpucore auto", n, label, flops, "GFLOP/s");
+    Row[] rows = {cpu, gpu, router};
+    res.rows().addAll(List.of(rows));
+    if (gpuRoute == null) {
+      gpu.skip(ctx.noGpu());
+    }
+    long nn = (long) n * n;
+    Runtime rt = Runtime.getRuntime();
+    long need = 5 * nn * 4;
+    long have = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    if (need > have) {
+      System.gc();
+      have = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+    if (need > have) {
+      String why = "needs " + Fmt.bytes(need) + " of Java heap for A, B and three C, "
+          + Fmt.bytes(have) + " free (raise the heap: java -Xmx..., or GPUCORE_JAVA_OPTS=-Xmx..."
+          + " for the bundle)";
+      for (Row r : rows) {
+        if (r.skipped() == null) {
+          r.skip(why);
+        }
+      }
+      return rows;
+    }
+    float[] a = new float[(int) nn];
+    float[] b = new float[(int) nn];
+    InputGen.fill(a, ctx.options().seed());
+    InputGen.fill(b, ctx.options().seed() + 1);
+    float[] ref = new float[(int) nn];
+    float[] cg = gpuRoute == null ? null : new float[(int) nn];
+    float[] ca = new float[(int) nn];
+    GpuCore cc = ctx.cpuCore();
+    // checks: the CPU's C against the exact sums and double dot products, the others against it
+    ctx.progress().detail("check");
+    Arrays.fill(ref, Float.NaN);
+    sgemm(cc, n, a, b, ref);
+    double bound = E2eSuite.bound(n, Precision.FP32);
+    Check chk = verify(Mat.of(a), Mat.of(b), Mat.of(ref), n, bound, ctx.options().seed());
+    exactSums.put("host " + n, chk.exactSum);
+    cpu.extra().put("check_row_col_sum_max_rel", chk.sumRel);
+    cpu.extra().put("check_rows_max_rel", chk.rowRel);
+    boolean[] ok = {chk.ok, gpuRoute != null, true};
+    cpu.check((chk.ok ? "ok: " : "MISMATCH: ") + chk.text, chk.ok);
+    if (!chk.ok) {
+      cpu.skip("MISMATCH, not timed: " + chk.text);
+      gpu.skip(gpu.skipped() != null ? gpu.skipped() : "not run: the CPU reference failed its check");
+      router.skip("not run: the CPU reference failed its check");
+      return rows;
+    }
+    GpuCore[] cores = {cc, gpuRoute, auto};
+    float[][] cs = {ref, cg, ca};
+    for (int k = 1; k < 3; k++) {
+      if (cores[k] == null) {
+        continue;
+      }
+      Arrays.fill(cs[k], Float.NaN);
+      sgemm(cores[k], n, a, b, cs[k]);
+      double[] d = diff(ref, cs[k]);
+      boolean good = d[0] <= bound;
+      ok[k] = good;
+      String text = String.format(Locale.ROOT, "C vs CPU: rel. Frobenius %.1e, max rel %.1e",
+          d[0], d[1]);
+      rows[k].check((good ? "ok: " : "MISMATCH: ") + text, good);
+      if (!good) {
+        rows[k].skip("MISMATCH, not timed: " + text);
+      }
+    }
+    Router.Decision dec = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
+        Operand.of(b), n, Operand.of(ca), n);
+    router.extra().put("route", dec.gpu() ? "gpu" : "cpu");
+    router.extra().put("route_reason", dec.reason());
+    if (ok[2]) {
+      router.check(router.check() + "; routed to " + (dec.gpu() ? "gpu" : "cpu"), true);
+    }
+    int[] calls = new int[3];
+    for (int k = 0; k < 3; k++) {
+      if (ok[k]) {
+        GpuCore core = cores[k];
+        float[] c = cs[k];
+        calls[k] = calibrate(i -> sgemm(core, n, a, b, c), () -> { });
+      }
+    }
+    List<List<Long>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    long deadline = System.nanoTime() + HOST_BUDGET_S * 1_000_000_000L;
+    for (int i = 0; i < reps && (i < 1 || System.nanoTime() < deadline); i++) {
+      // the order rotates each round: OpenBLAS's threads spin for a while after a CPU call and
+      // slow whatever runs next, so no route may always be the one after the CPU
+      for (int j = 0; j < 3; j++) {
+        int k = (i + j) % 3;
+        if (!ok[k]) {
+          continue;
+        }
+        ctx.progress().detail("round " + (i + 1) + "/" + reps + ": " + ROUTES[k]);
+        GpuCore core = cores[k];
+        float[] c = cs[k];
+        sgemm(core, n, a, b, c); // untimed: each route starts in its own steady state
+        long t = loop(x -> sgemm(core, n, a, b, c), () -> { }, calls[k]);
+        samples.get(k).add(Math.round(t / (double) calls[k]));
+      }
+    }
+    for (int k = 0; k < 3; k++) {
+      if (!ok[k]) {
+        continue;
+      }
+      long[] s = samples.get(k).stream().mapToLong(Long::longValue).toArray();
+      rows[k].measured(Stats.of(s), "host: System.nanoTime around " + calls[k]
+          + " back-to-back calls / " + calls[k] + ", rounds interleaving the routes");
+      rows[k].extra().put("calls_per_sample", calls[k]);
+    }
+    // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
+    StringBuilder line = new StringBuilder("partial: gemm host n=" + n + " median");
+    for (int k = 0; k < 3; k++) {
+      if (ok[k] && !samples.get(k).isEmpty()) {
+        List<Long> s = new ArrayList<>(samples.get(k));
+        s.sort(null);
+        line.append(' ').append(ROUTES[k]).append(' ').append(Fmt.time(s.get(s.size() / 2)));
+      }
+    }
+    System.err.println(line);
+    return rows;
+  }
+
+  /** r/best and the peers' ratios of one host size, into the row extras, summary and footer. */
+  private static Map<String, Object> hostRatios(SuiteResult res, Row[] rows) {
+    Row cpu = rows[0];
+    Row gpu = rows[1];
+    Row router = rows[2];
+    Map<String, Object> s = new LinkedHashMap<>();
+    long n = (long) cpu.x();
+    s.put("n", n);
+    double tc = cpu.stats() == null ? Double.NaN : cpu.stats().median();
+    double tg = gpu.stats() == null ? Double.NaN : gpu.stats().median();
+    double ta = router.stats() == null ? Double.NaN : router.stats().median();
+    s.put("cpu_ns", tc);
+    s.put("gpu_ns", tg);
+    s.put("router_ns", ta);
+    s.put("route", router.extra().get("route"));
+    double best = Double.isNaN(tg) ? tc : Double.isNaN(tc) ? tg : Math.min(tc, tg);
+    double rBest = best / ta;
+    if (!Double.isNaN(rBest)) {
+      router.extra().put("r_best", rBest);
+    }
+    s.put("r_best", rBest);
+    PeerFigure ob = peer(cpu, "openblas");
+    PeerFigure nv = peer(gpu, "nvblas");
+    StringBuilder f = new StringBuilder(String.format(Locale.ROOT,
+        "host n=%d: cpu %s, gpu %s, router %s (routed to %s): r/best %s", n, Fmt.time(tc),
+        Double.isNaN(tg) ? "-" : Fmt.time(tg), Fmt.time(ta), router.extra().getOrDefault("route",
+            "-"), Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
+    if (ob != null) {
+      double v = ob.ratio(cpu);
+      cpu.extra().put("vs_openblas", v);
+      s.put("openblas_ns", ob.stats().median());
+      s.put("cpu_vs_openblas", v);
+      f.append(String.format(Locale.ROOT, "; OpenBLAS/cpu time %.2f", v));
+    }
+    if (nv != null) {
+      double v = nv.ratio(gpu);
+      double vr = Double.isNaN(ta) ? Double.NaN : nv.stats().median() / ta;
+      gpu.extra().put("vs_nvblas", v);
+      router.extra().put("vs_nvblas", vr);
+      s.put("nvblas_ns", nv.stats().median());
+      s.put("gpu_vs_nvblas", v);
+      s.put("router_vs_nvblas", vr);
+      f.append(String.format(Locale.ROOT, "; nvBLAS/gpu time %.2f, nvBLAS/router time %.2f", v,
+          vr));
+    }
+    if (!Double.isNaN(tc) || !Double.isNaN(ta)) {
+      res.footer().add(f.toString());
+    }
+    return s;
+  }
+
+  private static void sgemm(GpuCore core, int n, float[] a, float[] b, float[] c) {
+    core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
+  }
+
+  /** Relative Frobenius and largest relative element difference of {@code got} to {@code ref}. */
+  static double[] diff(float[] ref, float[] got) {
+    double num = 0;
+    double den = 0;
+    double max = 0;
+    double maxRef = 0;
+    for (int i = 0; i < ref.length; i++) {
+      double d = got[i] - (double) ref[i];
+      if (Double.isNaN(d)) {
+        return new double[] {Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY};
+      }
+      num += d * d;
+      den += (double) ref[i] * ref[i];
+      max = Math.max(max, Math.abs(d));
+      maxRef = Math.max(maxRef, Math.abs(ref[i]));
+    }
+    return new double[] {Math.sqrt(num / den), max / maxRef};
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  /** A row-major n×n matrix of float or double values. */
+  abstract static class Mat {
+    abstract double get(int i);
+
+    static Mat of(float[] f) {
+      return new Mat() {
+        @Override
+        double get(int i) {
+          return f[i];
+        }
+      };
+    }
+
+    static Mat of(double[] d) {
+      return new Mat() {
+        @Override
+        double get(int i) {
+          return d[i];
+        }
+      };
+    }
+
+    /** A device array's values as stored (16-bit types widened). */
+    static Mat read(DeviceArray x, boolean fp64, int n) {
+      if (fp64) {
+        double[] d = new double[n * n];
+        x.copyTo(d);
+        return of(d);
+      }
+      float[] f = new float[n * n];
+      x.copyTo(f);
+      return of(f);
+    }
+  }
+
+  /** A check's outcome; {@code exactSum} is sum(C) from the inputs, for the peers. */
+  record Check(boolean ok, String text, double sumRel, double rowRel, double exactSum) {}
+
+  /**
+   * Checks C = A·Bᵀ: every row sum against Σ_p A[i,p]·(Σ_j B[j,p]) and every column sum against
+   * Σ_p B[j,p]·(Σ_i A[i,p]), both exact in double from the inputs (O(n²)), and a few whole rows
+   * (first, last, middle, two seeded) against double dot products. NaN anywhere fails.
+   */
+  static Check verify(Mat a, Mat b, Mat c, int n, double bound, long seed) {
+    double[] sa = new double[n];
+    double[] sb = new double[n];
+    for (int i = 0; i < n; i++) {
+      int o = i * n;
+      for (int p = 0; p < n; p++) {
+        sa[p] += a.get(o + p);
+        sb[p] += b.get(o + p);
+      }
+    }
+    double exact = 0;
+    for (int p = 0; p < n; p++) {
+      exact += sa[p] * sb[p];
+    }
+    double sumRel = 0;
+    double[] colGot = new double[n];
+    for (int i = 0; i < n; i++) {
+      int o = i * n;
+      double want = 0;
+      double got = 0;
+      for (int p = 0; p < n; p++) {
+        want += a.get(o + p) * sb[p];
+        double v = c.get(o + p);
+        got += v;
+        colGot[p] += v;
+      }
+      sumRel = Math.max(sumRel, rel(got, want));
+    }
+    for (int j = 0; j < n; j++) {
+      int o = j * n;
+      double want = 0;
+      for (int p = 0; p < n; p++) {
+        want += b.get(o + p) * sa[p];
+      }
+      sumRel = Math.max(sumRel, rel(colGot[j], want));
+    }
+    SplittableRandom rnd = new SplittableRandom(seed ^ n);
+    int[] rows = {0, n - 1, n / 2, rnd.nextInt(n), rnd.nextInt(n)};
+    double maxErr = 0;
+    double maxRef = 0;
+    for (int i : rows) {
+      for (int j = 0; j < n; j++) {
+        double want = 0;
+        for (int p = 0; p < n; p++) {
+          want += a.get(i * n + p) * b.get(j * n + p);
+        }
+        double v = c.get(i * n + j);
+        maxErr = Math.max(maxErr, Double.isNaN(v) ? Double.POSITIVE_INFINITY : Math.abs(v - want));
+        maxRef = Math.max(maxRef, Math.abs(want));
+      }
+    }
+    double rowRel = maxErr / maxRef;
+    boolean ok = sumRel <= bound && rowRel <= bound;
+    return new Check(ok, String.format(Locale.ROOT, "row/col sums vs exact %.1e, 5 rows vs "
+        + "double %.1e (bound %.1e)", sumRel, rowRel, bound), sumRel, rowRel, exact);
+  }
+
+  private static double rel(double got, double want) {
+    if (Double.isNaN(got)) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return want == 0 ? Math.abs(got) : Math.abs(got - want) / Math.abs(want);
+  }
+}

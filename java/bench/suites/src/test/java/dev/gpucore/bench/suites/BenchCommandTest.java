@@ -1,0 +1,267 @@
+package dev.gpucore.bench.suites;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.GpuCore;
+import dev.gpucore.cli.JsonText;
+import dev.gpucore.cli.Main;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code gpucore bench} end to end with small sizes and no peers (peers depend on the machine):
+ * exit codes, the GPU rows skipped with the reason where there is no GPU (measured where there
+ * is one), valid JSON and SVG, and every argument checked before any work.
+ */
+class BenchCommandTest {
+  record Result(int code, String out, String err) {}
+
+  static boolean gpu;
+
+  @BeforeAll
+  static void probe() {
+    try (GpuCore core = GpuCore.open()) {
+      gpu = core.hasGpu();
+    }
+  }
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void e2eRunsOnTheCpuAndWritesJsonAndSvg(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("out/e2e.json");
+    Path svg = dir.resolve("e2e.svg");
+    Result r = run("bench", "e2e", "--n", "48,64", "--reps", "3", "--warmup", "1", "--peers",
+        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("CPU gemm+sum"), r.out());
+    assertTrue(r.out().contains("reference: sum(C) = "), r.out());
+    if (gpu) {
+      assertTrue(r.out().contains("speedup"), r.out());
+      assertTrue(r.out().contains("OK"), r.out());
+    } else {
+      assertTrue(r.out().contains("GPU rows skipped: No GPU visible: "), r.out());
+      assertTrue(r.out().contains("GPU skipped (no GPU visible)"), r.out());
+    }
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    assertEquals(Report.SCHEMA, doc.get("schema"));
+    assertNotNull(JsonText.object(doc.get("commit")).get("id"));
+    assertTrue(doc.get("date").toString().matches("\\d{4}-\\d\\d-\\d\\dT.*Z"), doc.get("date").toString());
+    Map<String, Object> machine = JsonText.object(doc.get("machine"));
+    assertEquals(gpu, machine.get("gpu_visible"));
+    assertNotNull(machine.get("cpu_model"));
+    List<?> suites = (List<?>) doc.get("suites");
+    Map<String, Object> e2e = JsonText.object(suites.get(0));
+    List<?> rows = (List<?>) e2e.get("rows");
+    assertEquals(4, rows.size()); // cpu and gpu at two sizes
+    Map<String, Object> cpu = JsonText.object(rows.get(0));
+    assertEquals("cpu", cpu.get("case"));
+    assertEquals(3, ((List<?>) cpu.get("samples_ns")).size());
+    double median = JsonText.num(cpu, "median_ns");
+    assertTrue(JsonText.num(cpu, "min_ns") <= median && median <= JsonText.num(cpu, "max_ns"));
+    Map<String, Object> g = JsonText.object(rows.get(1));
+    assertEquals("gpu", g.get("case"));
+    if (gpu) {
+      assertEquals(true, g.get("ok"), g.toString());
+      assertNotNull(g.get("telemetry"));
+    } else {
+      assertTrue(g.get("skipped").toString().startsWith("No GPU visible: "), g.toString());
+      assertFalse(g.containsKey("median_ns"), "a skipped row has no figure");
+    }
+    assertEquals(0L, doc.get("exit_code"));
+    String s = Files.readString(svg);
+    assertEquals("svg", SvgPlotTest.parse(s).getDocumentElement().getLocalName());
+    assertTrue(s.contains("gpucore CPU gemm+sum"), s);
+  }
+
+  @Test
+  void transferRunsTheHostRowsAndSkipsOrRunsTheGpuRows() {
+    Result r = run("bench", "transfer", "--mib", "1", "--reps", "2", "--warmup", "0",
+        "--peers", "none", "--progress", "never");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("HostArray.put"), r.out());
+    assertTrue(r.out().contains("ok: round trip bit-exact"), r.out());
+    if (gpu) {
+      assertTrue(r.out().contains("H2D Java float[] (staged)"), r.out());
+      assertTrue(r.out().contains("vs pinned in this run"), r.out());
+    } else {
+      assertTrue(r.out().contains("skipped (No GPU visible: "), r.out());
+      assertTrue(r.out().contains("H2D pinned HostArray"), r.out());
+    }
+  }
+
+  @Test
+  void e2eInDoublePrecisionOnTheCpu() {
+    Result r = run("bench", "e2e", "--n", "32", "--dtype", "fp64", "--reps", "1", "--warmup", "0",
+        "--peers", "none", "--progress", "never");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("(fp64, GPU GEMM in fp64)"), r.out());
+    assertTrue(r.out().contains("reference: sum(C) = "), r.out());
+  }
+
+  @Test
+  void transferInDoublePrecision() {
+    Result r = run("bench", "transfer", "--sizes", "1", "--dtype", "fp64", "--reps", "1",
+        "--warmup", "0", "--peers", "none", "--progress", "never");
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("Java double[] -> off-heap"), r.out());
+  }
+
+  @Test
+  void gemmRunsTheCpuRowsAndSkipsOrRunsTheGpuRows(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("gemm.json");
+    Path svg = dir.resolve("gemm.svg");
+    Result r = run("bench", "gemm", "--sizes", "8,20", "--reps", "2", "--warmup", "1", "--peers",
+        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("host SGEMM float[] cpu"), r.out());
+    assertTrue(r.out().contains("host n=20: cpu "), r.out());
+    assertTrue(r.out().contains("r/best"), r.out());
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
+    assertEquals("gemm", gemm.get("name"));
+    List<?> rows = (List<?>) gemm.get("rows");
+    assertEquals(2 * 5 + 2 * 3, rows.size()); // 5 precisions and 3 routes at two sizes
+    int cpuRows = 0;
+    int deviceRows = 0;
+    for (Object o : rows) {
+      Map<String, Object> row = JsonText.object(o);
+      Map<String, Object> extra = JsonText.object(row.get("extra"));
+      if (row.get("group").equals("device")) {
+        deviceRows++;
+        if (gpu) {
+          assertEquals(true, row.get("ok"), row.toString());
+        } else {
+          assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
+          assertFalse(row.containsKey("median_ns"), "a skipped row has no figure");
+        }
+      } else if (row.get("case").equals("cpu")) {
+        cpuRows++;
+        assertEquals(true, row.get("ok"), row.toString());
+        assertTrue(row.get("check").toString().startsWith("ok: row/col sums vs exact"),
+            row.toString());
+        assertEquals(2, ((List<?>) row.get("samples_ns")).size(), row.toString());
+        assertTrue(JsonText.num(extra, "calls_per_sample") >= 1, row.toString());
+      } else if (row.get("case").equals("router")) {
+        assertEquals(true, row.get("ok"), row.toString());
+        assertTrue(JsonText.num(extra, "r_best") > 0, row.toString());
+        assertEquals("cpu", extra.get("route"), "a tiny GEMM stays on the CPU: " + row);
+      } else if (!gpu) {
+        assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
+      }
+    }
+    assertEquals(2, cpuRows);
+    assertEquals(10, deviceRows);
+    List<?> host = (List<?>) JsonText.object(gemm.get("summary")).get("host");
+    assertEquals(2, host.size());
+    assertTrue(JsonText.num(JsonText.object(host.get(1)), "r_best") > 0, host.toString());
+    assertEquals(0L, doc.get("exit_code"));
+    String s = Files.readString(svg);
+    assertEquals("svg", SvgPlotTest.parse(s).getDocumentElement().getLocalName());
+    assertTrue(s.contains("host SGEMM float[] cpu"), s);
+  }
+
+  @Test
+  void gemmRejectsAnUnknownPrecision() {
+    Result r = run("bench", "gemm", "--precision", "int8", "--peers", "none");
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("gemm: --precision must be one or more of fp32, tf32, bf16, fp16, fp64"),
+        r.err());
+    assertTrue(r.out().isEmpty(), r.out());
+  }
+
+  @Test
+  void reduceAndP2pRunAndSayWhatTheySkip(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("r.json");
+    Result r = run("bench", "reduce", "p2p", "--sizes", "1024", "--reps", "2", "--warmup", "1",
+        "--big-mib", "1", "--latency-reps", "10", "--peers", "none", "--progress", "never",
+        "--json", json.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("== reduce: "), r.out());
+    assertTrue(r.out().contains("== p2p: "), r.out());
+    assertFalse(r.out().contains("NaN"), r.out());
+    assertFalse(r.out().contains("not implemented"), r.out());
+    assertFalse(r.err().contains("as measured"), r.err());
+    if (!gpu) {
+      assertTrue(r.out().contains("GPU rows skipped: No GPU visible: "), r.out());
+      assertTrue(r.out().contains("fp32 sum (sync)") && r.out().contains("fp64 colsum (queued)"),
+          r.out());
+    }
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    assertEquals(2, ((List<?>) doc.get("suites")).size());
+    Result list = run("bench", "--list");
+    assertEquals(0, list.code());
+    assertEquals(List.of("transfer", "e2e", "gemm", "reduce", "p2p"),
+        list.out().lines().map(l -> l.split(" ")[0]).toList(), list.out());
+  }
+
+  @Test
+  void argumentsAreCheckedBeforeAnyWork(@TempDir Path dir) throws Exception {
+    String[][] cases = {
+        {"e2e", "--n", "40000"},
+        {"gemm", "--host-sizes", "50000"},
+        {"gemm", "--sizes", "50000"},
+        {"gemm", "--device-sizes", "46340", "--no-host"},
+        {"transfer", "--python", dir.resolve("no/such/python3").toString()},
+        {"gemm", "--plot", "/proc/x.svg"},
+        {"gemm", "--json", dir.toString()},
+        {"reduce", "--sizes", "0"},
+        {"reduce", "--ops", "sum,median"},
+        {"reduce", "--modes", "later"},
+        {"p2p", "--big-mib", "-1"},
+        {"p2p", "--mib", "1,2"},
+    };
+    String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
+        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib"};
+    for (int i = 0; i < cases.length; i++) {
+      String[] c = cases[i];
+      String[] args = new String[c.length + 3];
+      args[0] = "bench";
+      System.arraycopy(c, 0, args, 1, c.length);
+      args[c.length + 1] = "--peers";
+      args[c.length + 2] = "none";
+      long t0 = System.nanoTime();
+      Result r = run(args);
+      String what = String.join(" ", args) + ": " + r.out() + r.err();
+      assertEquals(2, r.code(), what);
+      assertEquals(1, r.err().strip().lines().count(), "one line: " + what);
+      assertTrue(r.err().startsWith("gpucore: ") && r.err().contains(names[i]), what);
+      assertFalse(r.err().contains("Exception"), "no stack trace: " + what);
+      assertTrue(r.out().isEmpty(), "nothing ran: " + what);
+      assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "checked before any work: " + what);
+    }
+    assertFalse(Files.exists(Path.of("/proc/x.svg")));
+  }
+
+  @Test
+  void badArgumentsAreOneLineErrors() {
+    String[][] cases = {
+        {"bench"}, {"bench", "nosuch"}, {"bench", "e2e", "--dtype", "fp16"},
+        {"bench", "e2e", "--precision", "tf32", "--dtype", "fp64"},
+        {"bench", "e2e", "--precision", "int8"}, {"bench", "e2e", "--n", "0"},
+        {"bench", "transfer", "--mib", "0"}, {"bench", "transfer", "--peers", "torch,bogus"},
+        {"bench", "transfer", "--reps", "0"}, {"bench", "transfer", "--progress", "sometimes"},
+    };
+    for (String[] c : cases) {
+      Result r = run(c);
+      assertEquals(2, r.code(), String.join(" ", c) + ": " + r.out() + r.err());
+      assertTrue(r.err().startsWith("gpucore: "), r.err());
+      assertFalse(r.err().contains("Exception"), "no stack trace: " + r.err());
+    }
+  }
+}

@@ -1,0 +1,35 @@
+package dev.gpucore.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+/** {@code gpucore bench} without the suites jar on the class path (as in this module's tests). */
+class BenchCommandTest {
+  @Test
+  void withoutTheSuitesJarBenchSaysSoInOneLine() {
+    for (String[] args : new String[][] {{"bench"}, {"bench", "--list"},
+        {"bench", "gemm", "--plot", "x.svg"}, {"bench", "--help"}}) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+      assertEquals(2, code, String.join(" ", args));
+      assertEquals(BenchCommand.NOT_INSTALLED, err.toString().strip());
+      assertEquals("", out.toString());
+    }
+  }
+
+  @Test
+  void theSweepCommandsAreGone() {
+    for (String c : new String[] {"gemm-sweep", "p2p-sweep"}) {
+      StringWriter err = new StringWriter();
+      int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err), c);
+      assertEquals(2, code, c);
+      assertTrue(err.toString().contains("Unmatched argument") || err.toString().contains(c),
+          err.toString());
+    }
+  }
+}
