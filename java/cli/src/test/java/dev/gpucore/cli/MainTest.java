@@ -1,0 +1,104 @@
+package dev.gpucore.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** The top level: help, the validation phase before every command, exit codes. */
+class MainTest {
+  record Result(int code, String out, String err) {}
+
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  static Result validate(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.validate(new PrintWriter(out), new PrintWriter(err), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  /** Exit 2, nothing on stdout, one line on stderr naming the command and the argument. */
+  static void assertArgumentError(Result r, String prefix) {
+    assertEquals(2, r.code(), r.out() + r.err());
+    assertEquals("", r.out());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertTrue(r.err().startsWith(prefix), r.err());
+    assertFalse(MainFuzzTest.TRACE.matcher(r.err()).find(), r.err());
+  }
+
+  @Test
+  void helpListsTheCommands() {
+    for (String[] args : new String[][] {{}, {"help"}, {"--help"}}) {
+      Result r = run(args);
+      assertEquals(0, r.code(), Arrays.toString(args) + r.err());
+      assertTrue(r.out().startsWith("Usage: gpucore "), r.out());
+      for (String c : new String[] {"help", "devices", "demo", "doctor", "topo"}) {
+        assertTrue(r.out().contains("\n  " + c + " "), c + " in " + r.out());
+      }
+    }
+  }
+
+  @Test
+  void helpOfACommandIsItsUsage() {
+    for (String c : new String[] {"devices", "demo", "doctor", "topo"}) {
+      Result r = run("help", c);
+      assertEquals(0, r.code(), r.err());
+      assertEquals(run(c, "--help").out(), r.out());
+      assertTrue(r.out().startsWith("Usage: gpucore " + c), r.out());
+    }
+    Result bad = run("help", "bogus");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().startsWith("Unknown subcommand 'bogus'"), bad.err());
+    assertFalse(MainFuzzTest.TRACE.matcher(bad.err()).find(), bad.err());
+  }
+
+  @Test
+  void demoSizesThatCannotBeIndexedAreRejectedFirst() {
+    assertArgumentError(run("demo", "--n=46341"), "gpucore demo: --n gives A and C");
+    assertArgumentError(run("demo", "--n", "2147483647"), "gpucore demo: --n ");
+    assertArgumentError(run("demo", "--n", "0"), "gpucore demo: --n must be at least 1, got 0");
+    assertArgumentError(run("demo", "--n=-5"), "gpucore demo: --n must be at least 1");
+  }
+
+  @Test
+  void demoSizesThatCannotFitTheHeapAreRejectedFirst() {
+    long need = 2L * Float.BYTES * 46340 * 46340; // A and C
+    Result r = validate("demo", "--n=46340");
+    Runtime rt = Runtime.getRuntime();
+    if (need > rt.maxMemory()) {
+      assertArgumentError(r, "gpucore demo: --n needs 16.0 GiB of Java heap for A and C");
+      assertTrue(r.err().contains("-Xmx"), r.err());
+      assertArgumentError(run("demo", "--n=46340"), "gpucore demo: --n needs");
+    } else {
+      assertEquals(0, r.code(), r.err()); // a machine with the heap for it: would run
+    }
+    assertEquals(0, validate("demo", "--n", "64").code());
+  }
+
+  @Test
+  void validateRunsNoCommand() {
+    Result r = validate("demo", "--n", "64");
+    assertEquals(0, r.code(), r.err());
+    assertEquals("", r.out()); // demo would print its header and rows
+    assertEquals("", r.err());
+    assertEquals(0, validate("doctor").code());
+    assertEquals("", validate("doctor").out());
+    // help and version are answered as they would be
+    assertTrue(validate("help", "demo").out().startsWith("Usage: gpucore demo"));
+    assertEquals("gpucore 0.1.0", validate("--version").out().trim());
+    // parse errors are as with run
+    Result bad = validate("demo", "--n", "x");
+    assertEquals(2, bad.code());
+    assertEquals(run("demo", "--n", "x").err(), bad.err());
+  }
+}
