@@ -11,7 +11,8 @@ import picocli.CommandLine.ParseResult;
  * The {@code gpucore} command.
  *
  * <p>Every command line goes through the same steps: picocli parses it (a parse error prints
- * the error and the usage, exit 2); {@code --help}, {@code --version} and {@code help [COMMAND]}
+ * one line, with picocli's suggestions, exit 2); {@code --help}, {@code --version} and
+ * {@code help [COMMAND]}
  * are answered; every command of the chain that is {@link Validated} checks its arguments (one
  * line, exit 2); only then does the command run. Exit statuses: 0 success, 1 a failed check or a
  * required GPU missing (each command's help says which), 2 invalid arguments or an error.
@@ -49,6 +50,7 @@ public final class Main implements Runnable {
     cl.setExpandAtFiles(false); // "@/dev/zero" would be read for ever; no command takes @files
     cl.setOut(out);
     cl.setErr(err);
+    cl.setParameterExceptionHandler(Main::parseError);
     cl.setExecutionStrategy(parsed -> {
       Integer help = CommandLine.executeHelpRequest(parsed);
       if (help != null) {
@@ -79,6 +81,22 @@ public final class Main implements Runnable {
       throw e;
     });
     return cl.execute(args);
+  }
+
+  /** A parse error in one line: the command, picocli's message, its suggestions, where to look. */
+  private static int parseError(CommandLine.ParameterException e, String[] args) {
+    CommandLine c = e.getCommandLine();
+    String name = c.getCommandSpec().qualifiedName();
+    String msg = String.valueOf(e.getMessage()).strip().replaceAll("\\R", " ");
+    if (msg.endsWith(".")) {
+      msg = msg.substring(0, msg.length() - 1);
+    }
+    if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+      msg += " (did you mean " + String.join(" or ", u.getSuggestions()) + "?)";
+    }
+    c.getErr().println(name + ": " + msg + "; see '" + name + " --help'");
+    c.getErr().flush();
+    return c.getCommandSpec().exitCodeOnInvalidInput();
   }
 
   /** Validates each command of the chain, outermost first; the exit code of a failure or null. */

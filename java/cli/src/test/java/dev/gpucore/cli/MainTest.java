@@ -56,10 +56,18 @@ class MainTest {
       assertEquals(run(c, "--help").out(), r.out());
       assertTrue(r.out().startsWith("Usage: gpucore " + c), r.out());
     }
-    Result bad = run("help", "bogus");
-    assertEquals(2, bad.code());
-    assertTrue(bad.err().startsWith("Unknown subcommand 'bogus'"), bad.err());
-    assertFalse(MainFuzzTest.TRACE.matcher(bad.err()).find(), bad.err());
+    assertArgumentError(run("help", "bogus"),
+        "gpucore: Unknown subcommand 'bogus'; see 'gpucore --help'");
+  }
+
+  @Test
+  void parseErrorsAreOneLine() {
+    assertArgumentError(run("demo", "--n", "x"), "gpucore demo: Invalid value for option '--n'");
+    Result typo = run("devics");
+    assertArgumentError(typo, "gpucore: Unmatched argument at index 0: 'devics'");
+    assertTrue(typo.err().contains("(did you mean devices or demo?)"), typo.err());
+    assertTrue(typo.err().trim().endsWith("see 'gpucore --help'"), typo.err());
+    assertArgumentError(run("devices", "--jsn"), "gpucore devices: Unknown option: '--jsn'");
   }
 
   @Test
