@@ -298,9 +298,9 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   /**
-   * The visibility variables as CUDA and the container toolkit apply them: ok, or warn when a
-   * value is malformed (see {@link #visibilityProblems}) or hides every GPU ({@code noGpu} when
-   * no GPU came up).
+   * The visibility variables as CUDA and the container toolkit apply them: ok; warn when a value
+   * is malformed (see {@link #visibilityProblems}); {@code noGpu} when no GPU came up and a
+   * variable hides every GPU on purpose ({@code none}, {@code void}, empty).
    */
   static DoctorCheck visibility(Visibility vis, List<String> problems, Discovery d, boolean gpu,
       Status noGpu) {
@@ -309,9 +309,8 @@ final class DoctorCommand implements Callable<Integer> {
     if (!gpu && (vis.nvidiaMode() == Visibility.Mode.NONE || (cvd != null && cvd.isBlank()))) {
       return new DoctorCheck("visibility", noGpu, vis.explainNoDevice(null) + " (" + desc + ")");
     }
-    if (!problems.isEmpty()) {
-      return new DoctorCheck("visibility", gpu ? Status.WARN : noGpu,
-          String.join("; ", problems) + " (" + desc + ")");
+    if (!problems.isEmpty()) { // a warning: the gpus check fails where a GPU was required
+      return DoctorCheck.warn("visibility", String.join("; ", problems) + " (" + desc + ")");
     }
     if (!gpu) {
       return DoctorCheck.ok("visibility", desc);

@@ -6,9 +6,10 @@ package dev.gpucore.cli;
  * <p>{@link Main} parses the command line, answers {@code --help}, {@code --version} and
  * {@code help}, and then calls {@link #validate()} on every command of the parsed chain that
  * implements this interface ({@code gpucore}, then the subcommand, then its subcommand), before
- * any command runs. A {@link ArgumentException} (or any other {@link IllegalArgumentException})
- * thrown there becomes one line on standard error, {@code gpucore <command>: <message>}, and
- * exit status 2; nothing of the command runs. Picocli has injected every option and parameter
+ * any command runs. An {@link ArgumentException} (or another {@link IllegalArgumentException},
+ * or a {@link dev.gpucore.GpuCoreException}) thrown there becomes one line on standard error,
+ * {@code gpucore <command>: <message>}, and exit status 2; nothing of the command runs. Any
+ * other exception is a bug in the check and is not caught. Picocli has injected every option and parameter
  * (and the {@code @Spec}) by then.
  *
  * <p>What belongs here: everything that can be decided from the arguments and the machine
