@@ -46,7 +46,12 @@ public final class Main implements Runnable {
 
   private static int execute(PrintWriter out, PrintWriter err, boolean validateOnly,
       String... args) {
-    CommandLine cl = new CommandLine(new Main());
+    return execute(new CommandLine(new Main()), out, err, validateOnly, args);
+  }
+
+  /** Runs {@code args} on {@code cl}, a {@code Main} with any further subcommands (tests). */
+  static int execute(CommandLine cl, PrintWriter out, PrintWriter err, boolean validateOnly,
+      String... args) {
     cl.setExpandAtFiles(false); // "@/dev/zero" would be read for ever; no command takes @files
     cl.setOut(out);
     cl.setErr(err);

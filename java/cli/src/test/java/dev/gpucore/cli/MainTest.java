@@ -6,8 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** The top level: help, the validation phase before every command, exit codes. */
 class MainTest {
@@ -108,5 +114,70 @@ class MainTest {
     Result bad = validate("demo", "--n", "x");
     assertEquals(2, bad.code());
     assertEquals(run("demo", "--n", "x").err(), bad.err());
+  }
+
+  /** A command that records its steps: validation, then the work. */
+  @Command(name = "probe", mixinStandardHelpOptions = true)
+  static final class Probe implements Callable<Integer>, Validated {
+    final List<String> steps = new ArrayList<>();
+
+    @Option(names = "--bad")
+    boolean bad;
+
+    @Option(names = "--oom")
+    boolean oom;
+
+    @Override
+    public void validate() {
+      steps.add("validate");
+      if (bad) {
+        throw new ArgumentException("--bad", "is set");
+      }
+    }
+
+    @Override
+    public Integer call() {
+      steps.add("call");
+      if (oom) {
+        throw new OutOfMemoryError("Java heap space");
+      }
+      return 0;
+    }
+  }
+
+  static Result probe(Probe p, boolean validateOnly, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new Main()).addSubcommand(p);
+    String[] all = new String[args.length + 1];
+    all[0] = "probe";
+    System.arraycopy(args, 0, all, 1, args.length);
+    int code = Main.execute(cl, new PrintWriter(out), new PrintWriter(err), validateOnly, all);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void validationComesFirstAndAFailureStopsTheCommand() {
+    Probe ok = new Probe();
+    assertEquals(0, probe(ok, false).code());
+    assertEquals(List.of("validate", "call"), ok.steps);
+    Probe bad = new Probe();
+    assertArgumentError(probe(bad, false, "--bad"), "gpucore probe: --bad is set");
+    assertEquals(List.of("validate"), bad.steps);
+    Probe only = new Probe();
+    assertEquals(0, probe(only, true).code());
+    assertEquals(List.of("validate"), only.steps);
+    Probe help = new Probe();
+    assertEquals(0, probe(help, false, "--bad", "--help").code()); // help before validation
+    assertEquals(List.of(), help.steps);
+  }
+
+  @Test
+  void runningOutOfHeapIsOneLine() {
+    Result r = probe(new Probe(), false, "--oom");
+    assertEquals(1, r.code());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertTrue(r.err().startsWith("gpucore probe: out of Java heap ("), r.err());
+    assertTrue(r.err().contains("-Xmx"), r.err());
   }
 }
