@@ -27,8 +27,8 @@ import picocli.CommandLine.ParseResult;
  * deletes a file that did not exist, and leaves an existing one as it was.
  *
  * <p>Input: the arguments, one per line (UTF-8). {@code mvn verify} runs the seeds in
- * {@code MainFuzzTestInputs/} (among them the sizes, paths and option combinations that once
- * ended in stack traces); fuzz with
+ * {@code MainFuzzTestInputs/} (among them sizes past the heap or an int index, output files
+ * that cannot be written, missing input files and options that exclude each other); fuzz with
  * {@code JAZZER_FUZZ=1 mvn -pl java/cli test -Dtest=MainFuzzTest}.
  */
 class MainFuzzTest {
