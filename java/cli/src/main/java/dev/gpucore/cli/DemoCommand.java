@@ -16,11 +16,17 @@ import picocli.CommandLine.Spec;
 /**
  * {@code gpucore demo}: the classic check. C = A·Aᵀ and sum(C) on the CPU and, when one is
  * visible, on the GPU; prints times, speedup and agreement. Exits 2 when the results disagree.
+ * Every time is taken after a warm-up call; calls shorter than {@link #MIN_TIMED_NANOS} are
+ * repeated and their mean is shown.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "C = A*A^T and sum(C) on the CPU and on the GPU if one is visible; "
-        + "prints times and agreement.")
-final class DemoCommand implements Callable<Integer> {
+        + "prints times (after a warm-up) and agreement.")
+final class DemoCommand implements Callable<Integer>, Validated {
+  /** Timed calls are repeated until they took this long together (or {@link #MAX_REPS}). */
+  static final long MIN_TIMED_NANOS = 50_000_000L;
+  static final int MAX_REPS = 1000;
+
   @Spec CommandSpec spec;
 
   @Option(names = "--n", description = "Matrix size (default: ${DEFAULT-VALUE}).")
@@ -29,12 +35,39 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "Random seed (default: ${DEFAULT-VALUE}).")
   long seed = 42;
 
+  /** n*n must be an int index, and A and C (n*n floats each) must fit the heap. */
+  @Override
+  public void validate() {
+    if (n < 1) {
+      throw new ArgumentException("--n", "must be at least 1, got " + n);
+    }
+    Arguments.arrayLength("--n", (long) n * n, "A and C (n*n floats each) of");
+    Arguments.fitsHeap("--n", 2L * Float.BYTES * n * n, "A and C (n*n floats each, n=" + n + ")");
+  }
+
+  /** A timing: mean nanoseconds per call over {@code reps} calls. */
+  record Timing(double nanos, int reps) {
+    String label() {
+      return reps == 1 ? "" : " (mean of " + reps + ")";
+    }
+  }
+
+  /** Times {@code call}, which has run once already (the warm-up). */
+  static Timing time(Runnable call) {
+    int reps = 0;
+    long t0 = System.nanoTime();
+    long t;
+    do {
+      call.run();
+      reps++;
+      t = System.nanoTime() - t0;
+    } while (t < MIN_TIMED_NANOS && reps < MAX_REPS);
+    return new Timing((double) t / reps, reps);
+  }
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    if (n < 1 || (long) n * n > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("--n must be in [1, 46340], got " + n);
-    }
     float[] a = new float[n * n];
     SplittableRandom r = new SplittableRandom(seed);
     for (int i = 0; i < a.length; i++) {
@@ -52,20 +85,20 @@ final class DemoCommand implements Callable<Integer> {
         out.println("No GPU visible: " + core.noGpuReason());
       }
       float[] cpuC = new float[n * n];
-      long t0;
-      long t1;
-      long t2;
+      Timing gemm;
+      Timing sum;
       double cpuSum;
       // the CPU row runs on the CPU backend alone (the router might send a host GEMM to the GPU)
       try (GpuCore cpu = GpuCore.open(core.config().withBackend(dev.gpucore.Config.Backend.CPU))) {
-        t0 = System.nanoTime();
-        cpu.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, cpuC, n);
-        t1 = System.nanoTime();
+        Runnable g = () -> cpu.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, cpuC, n);
+        g.run(); // warm-up: native libraries, BLAS threads, JIT
+        gemm = time(g);
         cpuSum = cpu.reduce().sum(cpuC);
-        t2 = System.nanoTime();
+        sum = time(() -> cpu.reduce().sum(cpuC));
       }
-      out.printf(Locale.ROOT, "cpu : gemm %9.3f ms (%8.1f GFLOP/s)  sum %8.3f ms  sum(C) = %.9e%n",
-          ms(t1 - t0), flops / (t1 - t0), ms(t2 - t1), cpuSum);
+      out.printf(Locale.ROOT, "cpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e%n",
+          ms(gemm.nanos()), rate(flops, gemm.nanos()), gemm.label(), ms(sum.nanos()),
+          sum.label(), cpuSum);
       if (!core.hasGpu()) {
         out.println("gpu : skipped (" + core.noGpuReason() + ")");
         out.flush();
@@ -77,19 +110,19 @@ final class DemoCommand implements Callable<Integer> {
         da.copyFrom(a);
         core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n, 0f, dc, n, null);
         core.reduce().sum(dc);
+        Timing upload = time(() -> da.copyFrom(a));
+        Timing gpuGemm = time(() -> core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n,
+            0f, dc, n, null));
+        Timing gpuSumTime = time(() -> core.reduce().sum(dc));
         dc.fill(Double.NaN); // poison: every element must be written again
-        long g0 = System.nanoTime();
-        da.copyFrom(a);
-        long g1 = System.nanoTime();
         core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n, 0f, dc, n, null);
-        long g2 = System.nanoTime();
         double gpuSum = core.reduce().sum(dc);
-        long g3 = System.nanoTime();
-        float[] gpuC = new float[n * n];
+        float[] gpuC = a; // A is on the GPU now: its array takes C back (one n*n array less)
         dc.copyTo(gpuC);
         out.printf(Locale.ROOT,
-            "gpu : gemm %9.3f ms (%8.1f GFLOP/s)  sum %8.3f ms  sum(C) = %.9e  (upload of A %.3f ms)%n",
-            ms(g2 - g1), flops / (g2 - g1), ms(g3 - g2), gpuSum, ms(g1 - g0));
+            "gpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e  (upload of A %.3f ms)%n",
+            ms(gpuGemm.nanos()), rate(flops, gpuGemm.nanos()), gpuGemm.label(),
+            ms(gpuSumTime.nanos()), gpuSumTime.label(), gpuSum, ms(upload.nanos()));
         double maxErr = 0;
         double maxRef = 0;
         for (int i = 0; i < cpuC.length; i++) {
@@ -105,15 +138,26 @@ final class DemoCommand implements Callable<Integer> {
         boolean ok = sumRel <= bound && cRel <= bound;
         out.printf(Locale.ROOT, "agreement: sum rel. diff %.2e, max |C_gpu - C_cpu| / max|C| %.2e "
             + "(bound %.1e): %s%n", sumRel, cRel, bound, ok ? "OK" : "MISMATCH");
-        out.printf(Locale.ROOT, "speedup: gemm %.1fx, gemm+sum %.1fx (GPU times exclude warm-up)%n",
-            (double) (t1 - t0) / (g2 - g1), (double) (t2 - t0) / (g3 - g1));
+        out.printf(Locale.ROOT, "speedup: gemm %.1fx, gemm+sum %.1fx (all times after a "
+            + "warm-up)%n", gemm.nanos() / gpuGemm.nanos(),
+            (gemm.nanos() + sum.nanos()) / (gpuGemm.nanos() + gpuSumTime.nanos()));
         out.flush();
         return ok ? 0 : 2;
       }
     }
   }
 
-  private static double ms(long nanos) {
+  /** A rate in a unit that suits it, with at least two significant figures: never "0.0". */
+  static String rate(double flops, double nanos) {
+    double gflops = flops / Math.max(nanos, 1);
+    if (gflops >= 1) {
+      return String.format(Locale.ROOT, "%8.1f GFLOP/s", gflops);
+    }
+    double mflops = gflops * 1e3;
+    return String.format(Locale.ROOT, mflops >= 1 ? "%8.1f MFLOP/s" : "%8.3g MFLOP/s", mflops);
+  }
+
+  private static double ms(double nanos) {
     return nanos / 1e6;
   }
 }

@@ -97,13 +97,13 @@ final class DeviceFields {
       }
       Field f = ALL.get(n);
       if (f == null) {
-        throw new IllegalArgumentException("unknown field '" + n + "'; known fields: "
-            + String.join(", ", ALL.keySet()));
+        throw new ArgumentException("--query", "has an unknown field '" + n
+            + "'; known fields: " + String.join(", ", ALL.keySet()));
       }
       out.add(f);
     }
     if (out.isEmpty()) {
-      throw new IllegalArgumentException("--query needs at least one field");
+      throw new ArgumentException("--query", "needs at least one field");
     }
     return out;
   }

@@ -15,14 +15,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code gpucore devices}: what nvidia-smi shows, as gpucore sees it. */
+/**
+ * {@code gpucore devices}: what nvidia-smi shows, as gpucore sees it. With {@code --query} and
+ * no GPU visible, standard output holds only the CSV header (nothing with {@code noheader}), so
+ * that a script reads zero rows; the reason goes to standard error.
+ */
 @Command(name = "devices", mixinStandardHelpOptions = true,
     description = {"List the GPUs gpucore can use (like nvidia-smi).",
-        "With no GPU visible prints 'No GPU visible: <reason>' and exits 0 (1 with --require-gpu)."})
-final class DevicesCommand implements Callable<Integer> {
+        "With no GPU visible prints 'No GPU visible: <reason>' and exits 0 (1 with --require-gpu).",
+        "With --query and no GPU visible, standard output has no rows (only the header, unless "
+            + "noheader) and the 'No GPU visible' line goes to standard error; the exit status "
+            + "is the same."})
+final class DevicesCommand implements Callable<Integer>, Validated {
   @Spec CommandSpec spec;
 
-  @Option(names = "--json", description = "Print JSON.")
+  @Option(names = "--json", description = "Print JSON (not with --query or --format).")
   boolean json;
 
   @Option(names = "--query", paramLabel = "FIELD,...",
@@ -30,14 +37,49 @@ final class DevicesCommand implements Callable<Integer> {
   String query;
 
   @Option(names = "--format", paramLabel = "csv[,noheader][,nounits]",
-      description = "Format for --query: csv (default), with options noheader and nounits.")
-  String format = "csv";
+      description = "Format for --query: csv (the default), with options noheader and nounits.")
+  String format;
 
   @Option(names = "--list-fields", description = "List the fields --query accepts.")
   boolean listFields;
 
   @Option(names = "--require-gpu", description = "Exit with 1 when no GPU is visible.")
   boolean requireGpu;
+
+  private List<DeviceFields.Field> fields;
+  private boolean noHeader;
+  private boolean noUnits;
+
+  /** Options that exclude each other, the --query fields and the --format options. */
+  @Override
+  public void validate() {
+    if (listFields && (json || query != null || format != null)) {
+      throw new ArgumentException("--list-fields", "takes no --json, --query or --format");
+    }
+    if (json && query != null) {
+      throw new ArgumentException("--json", "and --query exclude each other: --json prints "
+          + "every field");
+    }
+    if (json && format != null) {
+      throw new ArgumentException("--json", "and --format exclude each other");
+    }
+    if (format != null && query == null) {
+      throw new ArgumentException("--format", "applies to --query only: name the fields with "
+          + "--query=FIELD,...");
+    }
+    fields = query == null ? null : DeviceFields.parse(query);
+    noHeader = false;
+    noUnits = false;
+    for (String f : (format == null ? "csv" : format).split(",")) {
+      switch (f.trim()) {
+        case "csv" -> { }
+        case "noheader" -> noHeader = true;
+        case "nounits" -> noUnits = true;
+        default -> throw new ArgumentException("--format",
+            "has an unknown option '" + f.trim() + "'; expected csv, noheader, nounits");
+      }
+    }
+  }
 
   @Override
   public Integer call() {
@@ -50,18 +92,6 @@ final class DevicesCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
-    List<DeviceFields.Field> fields = query == null ? null : DeviceFields.parse(query);
-    boolean noHeader = false;
-    boolean noUnits = false;
-    for (String f : format.split(",")) {
-      switch (f.trim()) {
-        case "csv" -> { }
-        case "noheader" -> noHeader = true;
-        case "nounits" -> noUnits = true;
-        default -> throw new IllegalArgumentException(
-            "--format: unknown option '" + f.trim() + "'; expected csv, noheader, nounits");
-      }
-    }
     Discovery d;
     String reason;
     try (GpuCore core = GpuCore.open()) {
@@ -70,11 +100,6 @@ final class DevicesCommand implements Callable<Integer> {
     }
     if (json) {
       out.println(JsonText.write(toJson(d, reason)));
-    } else if (!d.hasGpu()) {
-      out.println("No GPU visible: " + reason);
-      for (String n : d.notes()) {
-        out.println("  note: " + n);
-      }
     } else if (fields != null) {
       if (!noHeader) {
         List<String> h = new ArrayList<>();
@@ -89,6 +114,16 @@ final class DevicesCommand implements Callable<Integer> {
           row.add(DeviceFields.text(f, f.read().apply(d, g), noUnits));
         }
         out.println(String.join(", ", row));
+      }
+      if (!d.hasGpu()) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("No GPU visible: " + reason);
+        err.flush();
+      }
+    } else if (!d.hasGpu()) {
+      out.println("No GPU visible: " + reason);
+      for (String n : d.notes()) {
+        out.println("  note: " + n);
       }
     } else {
       table(out, d);

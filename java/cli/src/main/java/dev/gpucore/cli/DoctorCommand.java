@@ -12,10 +12,12 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -53,6 +55,9 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "SEED",
       description = "Seed of the self-test's random data (default: from the clock; printed).")
   Long seed;
+
+  /** The environment whose visibility variables are checked (tests hand in their own). */
+  Map<String, String> env = System.getenv();
 
   /** Opens the core under examination (tests hand in cores with stand-in GPUs). */
   Supplier<GpuCore> opener = GpuCore::open;
@@ -157,7 +162,7 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   Report examine(long s) {
-    Visibility vis = Visibility.fromEnvironment();
+    Visibility vis = Visibility.of(env, Visibility.detectContainer(env));
     List<DoctorCheck> checks = new ArrayList<>();
     List<Map<String, Object>> devices = new ArrayList<>();
     GpuCore core;
@@ -175,8 +180,8 @@ final class DoctorCommand implements Callable<Integer> {
       Discovery d = c.discovery();
       checks.add(gpus(d, gpu, reason, noGpu));
       checks.add(versions(d, gpu, reason));
-      checks.add(visibility(vis, d, gpu, noGpu));
-      checks.add(container(vis, gpu));
+      checks.add(visibility(vis, visibilityProblems(env), d, gpu, noGpu));
+      checks.add(container(vis, env, gpu));
       checks.add(javaArrays(c.cpu().blas().javaArrayPath()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
@@ -291,11 +296,20 @@ final class DoctorCommand implements Callable<Integer> {
     return v <= 0 ? "?" : Discovery.cudaVersionString(v);
   }
 
-  static DoctorCheck visibility(Visibility vis, Discovery d, boolean gpu, Status noGpu) {
+  /**
+   * The visibility variables as CUDA and the container toolkit apply them: ok; warn when a value
+   * is malformed (see {@link #visibilityProblems}); {@code noGpu} when no GPU came up and a
+   * variable hides every GPU on purpose ({@code none}, {@code void}, empty).
+   */
+  static DoctorCheck visibility(Visibility vis, List<String> problems, Discovery d, boolean gpu,
+      Status noGpu) {
     String desc = vis.describe();
     String cvd = vis.cudaVisibleDevices();
     if (!gpu && (vis.nvidiaMode() == Visibility.Mode.NONE || (cvd != null && cvd.isBlank()))) {
       return new DoctorCheck("visibility", noGpu, vis.explainNoDevice(null) + " (" + desc + ")");
+    }
+    if (!problems.isEmpty()) { // a warning: the gpus check fails where a GPU was required
+      return DoctorCheck.warn("visibility", String.join("; ", problems) + " (" + desc + ")");
     }
     if (!gpu) {
       return DoctorCheck.ok("visibility", desc);
@@ -308,13 +322,87 @@ final class DoctorCommand implements Callable<Integer> {
     return DoctorCheck.ok("visibility", desc + "; " + String.join(", ", map));
   }
 
-  static DoctorCheck container(Visibility vis, boolean gpu) {
+  /**
+   * Values of the visibility variables that do not say what their user meant, one line each:
+   * a {@code CUDA_VISIBLE_DEVICES} entry that is not an index or a GPU/MIG UUID (prefix), or
+   * repeats one (CUDA hides it and every entry after it); a {@code CUDA_DEVICE_ORDER} other
+   * than {@code FASTEST_FIRST} or {@code PCI_BUS_ID}; an {@code NVIDIA_VISIBLE_DEVICES} (or
+   * {@code NV_GPU}) entry that is none of an index, {@code GPU:MIG} indices or a UUID (it
+   * matches no GPU).
+   */
+  static List<String> visibilityProblems(Map<String, String> env) {
+    List<String> out = new ArrayList<>();
+    String cvd = env.get("CUDA_VISIBLE_DEVICES");
+    if (cvd != null && !cvd.isBlank()) {
+      String[] entries = cvd.split(",", -1);
+      Set<String> seen = new HashSet<>();
+      for (int i = 0; i < entries.length; i++) {
+        String e = entries[i].trim();
+        String why = null;
+        if (e.isEmpty()) {
+          why = i == entries.length - 1 ? null : "is empty";
+        } else if (!digits(e) && !uuid(e)) {
+          why = "is neither a GPU index nor a GPU or MIG UUID";
+        } else if (!seen.add(digits(e) ? e.replaceFirst("^0+(?=.)", "")
+            : e.toUpperCase(Locale.ROOT))) {
+          why = "repeats an earlier entry";
+        }
+        if (why != null) {
+          out.add("CUDA_VISIBLE_DEVICES=\"" + cvd + "\": entry " + (i + 1) + " (\"" + e + "\") "
+              + why + ", and CUDA hides it and every entry after it"
+              + (i == 0 ? ": no GPU is visible to CUDA" : ""));
+          break;
+        }
+      }
+    }
+    String order = env.get("CUDA_DEVICE_ORDER");
+    if (order != null && !order.isBlank() && !order.trim().equals("FASTEST_FIRST")
+        && !order.trim().equals("PCI_BUS_ID")) {
+      out.add("CUDA_DEVICE_ORDER=\"" + order + "\" is neither FASTEST_FIRST nor PCI_BUS_ID, the "
+          + "values CUDA documents: the GPU numbering may not be the one intended (CUDA's "
+          + "default is FASTEST_FIRST)");
+    }
+    String var = env.get("NVIDIA_VISIBLE_DEVICES") != null ? "NVIDIA_VISIBLE_DEVICES"
+        : env.get("NV_GPU") != null ? "NV_GPU" : null;
+    if (var != null) {
+      String raw = env.get(var);
+      String mode = raw.trim().toLowerCase(Locale.ROOT);
+      if (!mode.isEmpty() && !mode.equals("all") && !mode.equals("none")
+          && !mode.equals("void")) {
+        List<String> bad = new ArrayList<>();
+        for (String e : raw.split(",")) {
+          String t = e.trim();
+          if (!t.isEmpty() && !digits(t) && !t.matches("[0-9]+:[0-9]+") && !uuid(t)) {
+            bad.add("\"" + t + "\"");
+          }
+        }
+        if (!bad.isEmpty()) {
+          out.add(var + "=\"" + raw + "\": " + (bad.size() == 1 ? "entry " : "entries ")
+              + String.join(", ", bad) + (bad.size() == 1 ? " is" : " are") + " neither a GPU "
+              + "index nor a UUID (nor all, none or void), and match" + (bad.size() == 1 ? "es" : "")
+              + " no GPU");
+        }
+      }
+    }
+    return out;
+  }
+
+  private static boolean digits(String s) {
+    return !s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9');
+  }
+
+  private static boolean uuid(String s) {
+    return s.length() > 4 && (s.regionMatches(true, 0, "GPU-", 0, 4)
+        || s.regionMatches(true, 0, "MIG-", 0, 4));
+  }
+
+  static DoctorCheck container(Visibility vis, Map<String, String> env, boolean gpu) {
     if (!vis.inContainer()) {
       return DoctorCheck.ok("container", "not in a container");
     }
-    String caps = System.getenv("NVIDIA_DRIVER_CAPABILITIES");
+    String caps = env.get("NVIDIA_DRIVER_CAPABILITIES");
     String hint = !gpu && vis.nvidiaMode() == Visibility.Mode.ALL
-        && System.getenv("NVIDIA_VISIBLE_DEVICES") == null && System.getenv("NV_GPU") == null
+        && env.get("NVIDIA_VISIBLE_DEVICES") == null && env.get("NV_GPU") == null
         ? "; NVIDIA_VISIBLE_DEVICES is unset: was the container started with the NVIDIA "
             + "runtime (e.g. --gpus all)?" : "";
     return DoctorCheck.ok("container", "in a container (NVIDIA_DRIVER_CAPABILITIES="

@@ -1,6 +1,7 @@
 package dev.gpucore.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.GpuCore;
@@ -54,7 +55,7 @@ class DevicesCommandTest {
   void unknownQueryFieldIsAClearError() {
     Result r = run("devices", "--query=name,bogus");
     assertEquals(2, r.code());
-    assertTrue(r.err().contains("unknown field 'bogus'"), r.err());
+    assertTrue(r.err().contains("--query has an unknown field 'bogus'"), r.err());
     assertTrue(!r.err().contains("Exception"), "no stack trace: " + r.err());
     Result f = run("devices", "--query=name", "--format=xml");
     assertEquals(2, f.code());
@@ -65,7 +66,8 @@ class DevicesCommandTest {
   void queryCsvHasHeaderAndUnits() {
     if (!gpu()) {
       Result r = run("devices", "--query=name,memory.total");
-      assertTrue(r.out().startsWith("No GPU visible: "), r.out());
+      assertEquals("name, memory.total [MiB]\n", r.out().replace("\r", ""));
+      assertTrue(r.err().startsWith("No GPU visible: "), r.err());
       return;
     }
     Result r = run("devices", "--query=index,name,memory.total", "--format=csv");
@@ -74,6 +76,49 @@ class DevicesCommandTest {
     assertTrue(lines[1].matches("0, .+, \\d+ MiB"), lines[1]);
     Result n = run("devices", "--query=memory.total", "--format=csv,noheader,nounits");
     assertTrue(n.out().split("\n")[0].matches("\\d+"), n.out());
+  }
+
+  /** A script reading rows must not take the no-GPU sentence for a GPU. */
+  @Test
+  void queryWithoutGpuPrintsNoRow() {
+    Result r = run("devices", "--query=name", "--format=csv,noheader");
+    Result strict = run("devices", "--query=name", "--format=csv,noheader", "--require-gpu");
+    if (gpu()) {
+      assertEquals(0, r.code());
+      assertFalse(r.out().isBlank());
+      assertFalse(r.out().contains("No GPU visible"), r.out());
+      return;
+    }
+    assertEquals(0, r.code(), r.err());
+    assertEquals("", r.out());
+    assertTrue(r.err().startsWith("No GPU visible: "), r.err());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertEquals(1, strict.code());
+    assertEquals("", strict.out());
+    assertTrue(strict.err().startsWith("No GPU visible: "), strict.err());
+  }
+
+  /** Options that would be silently ignored are errors: one line naming the option, exit 2. */
+  @Test
+  void optionsThatExcludeEachOtherAreErrors() {
+    assertOneLineError("--json", "devices", "--json", "--query=name");
+    assertOneLineError("--json", "devices", "--query=name", "--json");
+    assertOneLineError("--format", "devices", "--format=csv");
+    assertOneLineError("--format", "devices", "--format", "csv,noheader", "--require-gpu");
+    assertOneLineError("--json", "devices", "--json", "--format=csv");
+    assertOneLineError("--list-fields", "devices", "--list-fields", "--json");
+    assertOneLineError("--query", "devices", "--query=");
+    assertEquals(0, run("devices", "--list-fields").code());
+    assertEquals(0, run("devices", "--query=name", "--format=csv,nounits").code());
+  }
+
+  static void assertOneLineError(String argument, String... args) {
+    Result r = run(args);
+    assertEquals(2, r.code(), java.util.Arrays.toString(args) + ": " + r.out() + r.err());
+    assertEquals("", r.out());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertTrue(r.err().startsWith("gpucore devices: " + argument + " "), r.err());
+    assertFalse(r.err().contains("Exception"), r.err());
   }
 
   @Test

@@ -468,4 +468,69 @@ class DoctorCommandTest {
     assertEquals(List.of(), failed, "seed " + m.get("seed"));
     assertEquals(0, r.code());
   }
+
+  // ------------------------------------------------------------------ visibility variables
+
+  @Test
+  void malformedVisibilityVariablesWarn() {
+    for (Map<String, String> env : List.of(Map.of("CUDA_VISIBLE_DEVICES", "garbage"),
+        Map.of("CUDA_DEVICE_ORDER", "bogus"), Map.of("NV_GPU", "x"),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "0,gpu"), Map.of("CUDA_VISIBLE_DEVICES", "0,0,1"))) {
+      Result r = run(withEnv(env), "--skip-selftest");
+      assertEquals(0, r.code(), r.out() + r.err());
+      String[] row = r.row("visibility");
+      assertEquals("warn", row[0], env + ": " + r.out());
+      String name = env.keySet().iterator().next();
+      assertTrue(row[1].startsWith(name + "=\"" + env.get(name) + "\""), row[1]);
+      Result strict = run(withEnv(env), "--skip-selftest", "--require-gpu");
+      assertEquals("warn", strict.row("visibility")[0], strict.out());
+      assertEquals(noGpuReason() == null ? 0 : 1, strict.code(), strict.out()); // gpus fails
+    }
+  }
+
+  static DoctorCommand withEnv(Map<String, String> env) {
+    DoctorCommand cmd = new DoctorCommand();
+    cmd.env = env;
+    return cmd;
+  }
+
+  @Test
+  void visibilityProblemsSayWhatCudaAndTheToolkitDo() {
+    List<String> p = DoctorCommand.visibilityProblems(Map.of("CUDA_VISIBLE_DEVICES", "garbage"));
+    assertEquals(1, p.size(), p.toString());
+    assertTrue(p.get(0).contains("entry 1 (\"garbage\") is neither a GPU index nor a GPU or MIG "
+        + "UUID") && p.get(0).contains("no GPU is visible to CUDA"), p.get(0));
+    p = DoctorCommand.visibilityProblems(Map.of("CUDA_VISIBLE_DEVICES", "1, 01"));
+    assertTrue(p.get(0).contains("entry 2 (\"01\") repeats an earlier entry"), p.toString());
+    p = DoctorCommand.visibilityProblems(Map.of("CUDA_VISIBLE_DEVICES", "0,,1"));
+    assertTrue(p.get(0).contains("entry 2 (\"\") is empty"), p.toString());
+    p = DoctorCommand.visibilityProblems(Map.of("CUDA_DEVICE_ORDER", "bogus"));
+    assertTrue(p.get(0).startsWith("CUDA_DEVICE_ORDER=\"bogus\" is neither FASTEST_FIRST nor "
+        + "PCI_BUS_ID"), p.toString());
+    p = DoctorCommand.visibilityProblems(Map.of("NV_GPU", "x"));
+    assertEquals(List.of("NV_GPU=\"x\": entry \"x\" is neither a GPU index nor a UUID (nor all, "
+        + "none or void), and matches no GPU"), p);
+    p = DoctorCommand.visibilityProblems(Map.of("NVIDIA_VISIBLE_DEVICES", "a, b"));
+    assertTrue(p.get(0).contains("entries \"a\", \"b\" are neither"), p.toString());
+    // NV_GPU is read only when NVIDIA_VISIBLE_DEVICES is unset
+    assertEquals(List.of(), DoctorCommand.visibilityProblems(
+        Map.of("NVIDIA_VISIBLE_DEVICES", "all", "NV_GPU", "x")));
+    // well-formed values, including the ones that hide every GPU on purpose
+    for (Map<String, String> ok : List.of(Map.<String, String>of(),
+        Map.of("CUDA_VISIBLE_DEVICES", "0,1"), Map.of("CUDA_VISIBLE_DEVICES", "GPU-8f3a, MIG-1"),
+        Map.of("CUDA_VISIBLE_DEVICES", "0,"), Map.of("CUDA_VISIBLE_DEVICES", ""),
+        Map.of("CUDA_DEVICE_ORDER", "PCI_BUS_ID"), Map.of("CUDA_DEVICE_ORDER", " FASTEST_FIRST"),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "all"), Map.of("NVIDIA_VISIBLE_DEVICES", "none"),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "void"), Map.of("NV_GPU", ""),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "0:1, GPU-8f3a,2"))) {
+      assertEquals(List.of(), DoctorCommand.visibilityProblems(ok), ok.toString());
+    }
+  }
+
+  @Test
+  void wellFormedVisibilityStaysOk() {
+    Result r = run(withEnv(Map.of("CUDA_DEVICE_ORDER", "PCI_BUS_ID")), "--skip-selftest");
+    assertEquals("ok", r.row("visibility")[0], r.out());
+    assertTrue(r.row("visibility")[1].contains("CUDA_DEVICE_ORDER=PCI_BUS_ID"), r.out());
+  }
 }

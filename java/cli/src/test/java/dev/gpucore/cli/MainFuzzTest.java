@@ -16,15 +16,20 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * Fuzzes the command line of {@link Main}. Every argument list is parsed by picocli, which must
- * end in a parse result or a {@link CommandLine.ParameterException} with a message; cheap
- * commands are then run through {@link Main#run}: {@code devices} (any options), {@code topo},
- * {@code demo} with {@code --n} up to 64, {@code bench} (its suites are not on this module's
- * class path: it says so), and help and version everywhere. They must exit 0, 1 or 2, with a
- * message on stderr when not 0, and print no stack trace and no raw Java exception text.
- * Larger demos and {@code @file} expansion are only parsed, never run.
+ * end in a parse result or a {@link CommandLine.ParameterException} with a message. Then every
+ * argument list goes through {@link Main}: cheap commands run in full through {@link Main#run}
+ * ({@code devices} with any options, {@code topo}, {@code demo} with {@code --n} up to 64,
+ * {@code doctor --skip-selftest}, help, version and {@code bench} (its suites are not on this
+ * module's class path: it says so in one line)), every other one
+ * through {@link Main#validate}, which runs the validation phase of every command ({@link
+ * Validated}) and stops before the work. Either way the exit status must be 0, 1 or 2, with a
+ * message on stderr when not 0, and neither output may hold a stack trace or raw Java exception
+ * text. Validation may probe output files (see {@link Arguments#writableFile}): it creates and
+ * deletes a file that did not exist, and leaves an existing one as it was.
  *
  * <p>Input: the arguments, one per line (UTF-8). {@code mvn verify} runs the seeds in
- * {@code MainFuzzTestInputs/}; fuzz with
+ * {@code MainFuzzTestInputs/} (among them sizes past the heap or an int index, output files
+ * that cannot be written, missing input files and options that exclude each other); fuzz with
  * {@code JAZZER_FUZZ=1 mvn -pl java/cli test -Dtest=MainFuzzTest}.
  */
 class MainFuzzTest {
@@ -38,6 +43,8 @@ class MainFuzzTest {
   @FuzzTest(maxDuration = "3m")
   // no control characters here: a newline in an entry breaks the dictionary file Jazzer writes
   @DictionaryEntries({"devices", "demo", "topo", "bench", "gemm", "p2p", "reduce", "help",
+      "doctor", "--skip-selftest", "--plot", "--python",
+      "/proc/x.svg", "46340", "46341", "50000", "csv", "noheader",
       "--help", "-h", "-V", "--version", "--json", "--query", "--query=", "--format",
       "--format=csv,noheader,nounits", "--list-fields", "--require-gpu", "--n", "--n=",
       "--seed", "--list", "--sizes", "--mib", "--dtype", "--precision", "--reps", "--warmup",
@@ -65,13 +72,13 @@ class MainFuzzTest {
           "raw message: " + e.getMessage());
       parsed = null;
     }
-    if (!cheap(parsed, args)) {
-      return;
-    }
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-    String where = "args " + Arrays.toString(args) + " exit " + code + "\nstderr: " + err;
+    boolean whole = cheap(parsed, args);
+    int code = whole ? Main.run(new PrintWriter(out), new PrintWriter(err), args)
+        : Main.validate(new PrintWriter(out), new PrintWriter(err), args);
+    String where = "args " + Arrays.toString(args) + (whole ? " (run)" : " (validated)")
+        + " exit " + code + "\nstdout: " + out + "\nstderr: " + err;
     if (code < 0 || code > 2) {
       fail("exit code " + code + ": " + where);
     }
@@ -79,9 +86,11 @@ class MainFuzzTest {
         .startsWith("No GPU visible"))) {
       fail("non-zero exit without a message: " + where);
     }
-    String said = withoutArgs(err.toString(), args);
-    if (TRACE.matcher(said).find() || RAW.matcher(said).find()) {
-      fail("stack trace or raw exception text: " + where);
+    for (String said : new String[] {withoutArgs(err.toString(), args),
+        withoutArgs(out.toString(), args)}) {
+      if (TRACE.matcher(said).find() || RAW.matcher(said).find()) {
+        fail("stack trace or raw exception text: " + where);
+      }
     }
   }
 
@@ -103,8 +112,8 @@ class MainFuzzTest {
   }
 
   /**
-   * Whether running these arguments is quick and touches no file: an argument list that does
-   * not parse (the error path), help and version anywhere, and the cheap commands.
+   * Whether running these arguments in full is quick and touches no file: an argument list
+   * that does not parse (the error path), help and version anywhere, and the cheap commands.
    */
   static boolean cheap(ParseResult parsed, String[] args) {
     for (String a : args) {
@@ -130,7 +139,8 @@ class MainFuzzTest {
       return false;
     }
     return switch (sub.commandSpec().name()) {
-      case "devices", "topo" -> true;
+      case "devices", "topo", "help" -> true;
+      case "doctor" -> sub.hasMatchedOption("--skip-selftest");
       case "demo" -> sub.matchedOptionValue("--n", 2000) <= 64;
       // the suites jar is not on this module's class path: bench answers that in one line
       case "bench" -> true;
