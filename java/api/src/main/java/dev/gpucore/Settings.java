@@ -344,23 +344,11 @@ public final class Settings {
    *     out of range
    */
   public void validate() {
-    List<String> errors = new ArrayList<>();
-    for (Setting<?> s : Setting.all()) {
-      try {
-        get(s);
-      } catch (GpuCoreException.InvalidArgument e) {
-        errors.add(e.getMessage());
-      }
-    }
+    Map<Setting<?>, String> errors = check();
     if (!errors.isEmpty()) {
-      throw new GpuCoreException.InvalidArgument(errors.size() == 1 ? errors.get(0)
-          : errors.size() + " settings are invalid: " + String.join("; ", errors));
-    }
-    int threads = get(Setting.CPU_THREADS);
-    int cores = Runtime.getRuntime().availableProcessors();
-    if (threads > cores) {
-      warn(value(Setting.CPU_THREADS).where() + " is " + threads + ", more than the " + cores
-          + " processors available: OpenBLAS's threads will compete for them");
+      throw new GpuCoreException.InvalidArgument(errors.size() == 1
+          ? errors.values().iterator().next()
+          : errors.size() + " settings are invalid: " + String.join("; ", errors.values()));
     }
     if (!warned) {
       warned = true;
@@ -368,6 +356,31 @@ public final class Settings {
         LOG.log(System.Logger.Level.WARNING, w);
       }
     }
+  }
+
+  /**
+   * Parses every setting without throwing: the error of each one that is malformed or out of
+   * range (as {@link #get} would throw it), in the registry's order; warnings found on the way
+   * are recorded ({@link #warnings()}) but not logged.
+   */
+  public Map<Setting<?>, String> check() {
+    Map<Setting<?>, String> errors = new LinkedHashMap<>();
+    for (Setting<?> s : Setting.all()) {
+      try {
+        get(s);
+      } catch (GpuCoreException.InvalidArgument e) {
+        errors.put(s, e.getMessage());
+      }
+    }
+    if (!errors.containsKey(Setting.CPU_THREADS)) {
+      int threads = get(Setting.CPU_THREADS);
+      int cores = Runtime.getRuntime().availableProcessors();
+      if (threads > cores) {
+        warn(value(Setting.CPU_THREADS).where() + " is " + threads + ", more than the " + cores
+            + " processors available: OpenBLAS's threads will compete for them");
+      }
+    }
+    return errors;
   }
 
   /**

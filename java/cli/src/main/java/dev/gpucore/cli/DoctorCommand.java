@@ -51,6 +51,14 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--skip-selftest", description = "Skip the numeric self-test.")
   boolean skipSelftest;
 
+  @Option(names = "--settings", description = "List every setting's value and where it came "
+      + "from (default, file and line, environment, system property), then exit: 1 when one is "
+      + "invalid.")
+  boolean settings;
+
+  /** The settings {@code --settings} lists (tests hand in their own). */
+  Supplier<dev.gpucore.Settings> settingsSource = dev.gpucore.Settings::fromEnvironment;
+
   @Option(names = "--seed", paramLabel = "SEED",
       description = "Seed of the self-test's random data (default: from the clock; printed).")
   Long seed;
@@ -67,6 +75,9 @@ final class DoctorCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
+    if (settings) {
+      return SettingsReport.print(settingsSource, out, json);
+    }
     long s = seed != null ? seed
         : Math.floorMod(System.currentTimeMillis() * 1_000_003L ^ System.nanoTime(),
             1_000_000_000_000L);
