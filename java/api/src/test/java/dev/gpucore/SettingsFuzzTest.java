@@ -121,6 +121,10 @@ class SettingsFuzzTest {
       return;
     }
     Settings settings = s[0];
+    for (String w : settings.warnings()) {
+      // every warning about the file names its line
+      assertTrue(w.matches("\\Q" + settings.fileName() + "\\E line [1-9][0-9]*: .+"), w);
+    }
     accepted(() -> {
       Config c = Config.from(props, env);
       assertTrue(c.cpuThreads() >= 0);
