@@ -246,9 +246,9 @@ final class DoctorCommand implements Callable<Integer> {
   /** A core whose router sends host GEMMs to GPU {@code device}, with no CPU fallback. */
   static GpuCore openRouted(int device) {
     Map<Object, Object> props = new HashMap<>(System.getProperties());
-    props.put("gpucore.gemm.route", "gpu");
-    props.put("gpucore.gpu.list", Integer.toString(device));
-    props.put("gpucore.gemm.fallback", "false");
+    props.put(dev.gpucore.Setting.GEMM_ROUTE.key(), "gpu");
+    props.put(dev.gpucore.Setting.GPU_LIST.key(), Integer.toString(device));
+    props.put(dev.gpucore.Setting.GEMM_FALLBACK.key(), "false");
     return GpuCore.open(Config.from(props, System.getenv()));
   }
 

@@ -69,7 +69,7 @@ final class SettingsReport {
     int vw = "value".length();
     for (Settings.Value v : values) {
       kw = Math.max(kw, v.setting().key().length());
-      vw = Math.max(vw, Math.min(40, v.text().length()));
+      vw = Math.max(vw, Math.min(40, Math.max("(unset)".length(), v.text().length())));
     }
     String fmt = "%-" + kw + "s  %-" + vw + "s  %s%n";
     out.printf(fmt, "setting", "value", "from");
@@ -78,7 +78,7 @@ final class SettingsReport {
       if (errors.containsKey(v.setting())) {
         from += "  INVALID";
       }
-      out.printf(fmt, v.setting().key(), v.text(), from);
+      out.printf(fmt, v.setting().key(), v.text().isEmpty() ? "(unset)" : v.text(), from);
     }
     if (!s.warnings().isEmpty()) {
       out.println();
