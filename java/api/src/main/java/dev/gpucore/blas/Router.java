@@ -1,7 +1,6 @@
 package dev.gpucore.blas;
 
 import dev.gpucore.DType;
-import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import dev.gpucore.device.DeviceInfo;
