@@ -44,8 +44,8 @@ public final class GpuCore implements AutoCloseable {
     this.cpu = cpu;
     this.gpu = gpu;
     this.noGpuReason = noGpuReason;
-    List<Integer> gpus = gpu == null || !hasUsable(gpu) ? List.of()
-        : dev.gpucore.blas.Router.gpuList(config.settings(), gpu.discovery().devices().size());
+    List<Integer> gpus = dev.gpucore.blas.Router.gpuList(config.settings(),
+        gpu == null || !hasUsable(gpu) ? 0 : gpu.discovery().devices().size());
     this.blas = new Blas(this, new dev.gpucore.blas.Router(config.settings(), gpus,
         i -> gpu.faulted(i), gpu == null ? null : gpu.discovery().devices().get(0),
         cpu.cpuThreads()));
@@ -65,11 +65,14 @@ public final class GpuCore implements AutoCloseable {
    * Opens the CPU backend and, unless the configuration says {@code cpu}, the best GPU backend
    * that loads.
    *
+   * @throws GpuCoreException.InvalidArgument when a setting is malformed or out of range (every
+   *     setting is checked here, whichever backends come up)
    * @throws GpuCoreException.DeviceUnavailable when the configuration requires a GPU and none
    *     is usable, or when no CPU backend is on the class path
    */
   public static GpuCore open(Config config) {
     Check.notNull(config, "config");
+    config.settings().validate();
     List<BackendProvider> providers = new ArrayList<>();
     ServiceLoader.load(BackendProvider.class, GpuCore.class.getClassLoader())
         .forEach(providers::add);
@@ -109,7 +112,8 @@ public final class GpuCore implements AutoCloseable {
     String reason = "";
     if (gpu == null) {
       if (config.backend() == Config.Backend.CPU) {
-        reason = "the CPU backend was requested (gpucore.backend / GPUCORE_BACKEND = cpu)";
+        reason = "the CPU backend was requested (" + Setting.BACKEND.key() + " / "
+            + Setting.BACKEND.envName() + " = cpu)";
       } else if (reasons.isEmpty()) {
         reason = "no GPU backend on the class path (add gpucore-cuda)";
       } else {

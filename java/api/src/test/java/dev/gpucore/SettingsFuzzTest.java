@@ -3,6 +3,7 @@ package dev.gpucore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
@@ -23,8 +24,8 @@ import org.junit.jupiter.api.AfterAll;
 
 /**
  * Fuzzes the settings: the configuration file ({@code gpucore.config}), system properties and
- * environment variables with their precedence, {@link Config}, {@link Settings}'s typed
- * getters and ranges, the router's settings ({@link Router}, {@link Router#gpuList}) and the
+ * environment variables with their precedence, {@link Config}, every {@link Setting}'s
+ * parser and range, the router's settings ({@link Router}, {@link Router#gpuList}) and the
  * peer-copy settings ({@link PeerConfig}). Every input must end in a value or in
  * {@link GpuCoreException.InvalidArgument} with a message: never another exception, never a
  * hang.
@@ -39,15 +40,6 @@ import org.junit.jupiter.api.AfterAll;
  * {@code JAZZER_FUZZ=1 mvn -pl java/api test -Dtest=SettingsFuzzTest#settings}.
  */
 class SettingsFuzzTest {
-  static final List<String> KEYS = List.of("gpucore.backend", "gpucore.cpu.threads",
-      "gpucore.gemm.route", "gpucore.gemm.disable", "gpucore.gpu.list", "gpucore.gemm.panelMiB",
-      "gpucore.gemm.fallback", "gpucore.gemm.lt", "gpucore.trace", "gpucore.log.file",
-      "gpucore.gemm.cpuGflops", "gpucore.gemm.gpuGflops", "gpucore.gemm.busGBs",
-      "gpucore.gemm.overheadMs", "gpucore.p2p", "gpucore.p2p.probe",
-      "gpucore.p2p.probeTimeoutMs", "gpucore.p2p.stagedChunkMiB", "gpucore.p2p.stagedBuffers",
-      "gpucore.p2p.wait", "gpucore.p2p.kernelMaxBytes", "gpucore.staging.threads",
-      "gpucore.staging.chunkMiB");
-
   private static Path dir;
 
   static synchronized Path dir() {
@@ -129,28 +121,37 @@ class SettingsFuzzTest {
       return;
     }
     Settings settings = s[0];
+    for (String w : settings.warnings()) {
+      // every warning about the file names its line
+      assertTrue(w.matches("\\Q" + settings.fileName() + "\\E line [1-9][0-9]*: .+"), w);
+    }
     accepted(() -> {
       Config c = Config.from(props, env);
       assertTrue(c.cpuThreads() >= 0);
       assertNotNull(c.backend());
     });
     // precedence: a non-blank system property wins, then the environment variable
-    for (String key : KEYS) {
-      String got = settings.get(key, null);
-      Object p = props.get(key);
-      String e = env.get(Settings.envName(key));
+    for (Setting<?> key : Setting.all()) {
+      Settings.Value got = settings.value(key);
+      Object p = props.get(key.key());
+      String e = env.get(key.envName());
       if (p != null && !p.toString().trim().isBlank()) {
-        assertEquals(p.toString().trim(), got, key);
+        assertEquals(p.toString().trim(), got.text(), key.key());
+        assertEquals(Settings.Source.PROPERTY, got.source(), key.key());
       } else if (e != null && !e.trim().isBlank()) {
-        assertEquals(e.trim(), got, key);
+        assertEquals(e.trim(), got.text(), key.key());
+        assertEquals(Settings.Source.ENVIRONMENT, got.source(), key.key());
       }
-      assertTrue(got == null || !got.isBlank(), key + " must not come back blank");
-      accepted(() -> settings.getBoolean(key, false));
-      accepted(() -> {
-        double d = settings.getDouble(key, 1, -5, 1e6);
-        assertTrue(d >= -5 && d <= 1e6, key + " = " + d + " escaped its range");
-      });
+      assertTrue(got.source() == Settings.Source.DEFAULT || !got.text().isBlank(),
+          key + " must not come back blank");
+      if (!accepted(() -> settings.get(key))) {
+        // the error names the setting as it was written
+        String m = assertThrows(GpuCoreException.InvalidArgument.class, () -> settings.get(key))
+            .getMessage();
+        assertTrue(m.startsWith(got.where()), m);
+      }
     }
+    accepted(settings::validate);
     for (int gpus = 0; gpus <= 3; gpus++) {
       int g = gpus;
       accepted(() -> new Router(settings, g, null, g));

@@ -1,14 +1,13 @@
 package dev.gpucore.blas;
 
 import dev.gpucore.DType;
-import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import dev.gpucore.device.DeviceInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
@@ -21,24 +20,9 @@ import java.util.Locale;
  * the CPU's time ({@code flops / CPU rate}) against the GPU's (moving A, B and C over the bus,
  * overlapped with the multiply, plus a fixed overhead). Device operands always run on their GPU.
  *
- * <p>Settings (see {@link Settings} for where they are read and their precedence):
- * <table>
- *   <caption>Router settings</caption>
- *   <tr><th>key</th><th>meaning</th><th>default</th></tr>
- *   <tr><td>gpucore.gemm.route</td><td>{@code auto}, {@code cpu} or {@code gpu}</td><td>auto</td></tr>
- *   <tr><td>gpucore.gemm.disable</td><td>routines kept on the CPU: {@code sgemm}, {@code dgemm},
- *       {@code sgemm_batched}, {@code dgemm_batched} (like nvBLAS's per-routine disable)</td><td></td></tr>
- *   <tr><td>gpucore.gpu.list</td><td>GPUs for host GEMMs: {@code all} or indices {@code 0,1}</td><td>all</td></tr>
- *   <tr><td>gpucore.gemm.panelMiB</td><td>size of the row panels of A streamed to the GPU (tile size)</td><td>16</td></tr>
- *   <tr><td>gpucore.gemm.cpuRatio</td><td>share of C's rows (0 to 0.99) that a host GEMM sent to
- *       the GPU computes on the CPU at the same time (nvBLAS's {@code NVBLAS_CPU_RATIO})</td><td>0</td></tr>
- *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory (after retries with tiles
- *       1/4 and 1/16 of panelMiB) or faults</td><td>true</td></tr>
- *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
- *   <tr><td>gpucore.log.file</td><td>append every decision to this file</td><td></td></tr>
- *   <tr><td>gpucore.gemm.cpuGflops, .gpuGflops, .busGBs, .overheadMs</td><td>override the model's
- *       CPU rate, GPU rate, host-device bandwidth and fixed GPU overhead</td><td>the model's</td></tr>
- * </table>
+ * <p>Its settings are the {@code gpucore.gemm.*} entries, {@code gpucore.gpu.list},
+ * {@code gpucore.trace} and {@code gpucore.log.file} of the {@link Setting} registry (listed
+ * with their defaults and ranges in {@code docs/configuration.md}).
  *
  * <p>The model's defaults: the CPU at 69 GFLOP/s per thread in fp32 (half in fp64) on large
  * calls, less on small ones (the rate falls as the fourth root of the work below 0.26 GFLOP per
@@ -93,76 +77,50 @@ public final class Router {
   public Router(Settings s, List<Integer> gpuIndices, java.util.function.IntFunction<String> faulted,
       DeviceInfo gpu0, int cpuThreads) {
     int gpus = gpuIndices.size();
-    this.route = s.get("gpucore.gemm.route", "auto").toLowerCase(Locale.ROOT);
-    if (!List.of("auto", "cpu", "gpu").contains(route)) {
-      throw new GpuCoreException.InvalidArgument(
-          "gpucore.gemm.route must be auto, cpu or gpu; got \"" + route + "\"");
-    }
-    List<String> dis = new ArrayList<>();
-    for (String r : s.get("gpucore.gemm.disable", "").split(",")) {
-      String t = r.trim().toLowerCase(Locale.ROOT);
-      if (t.isEmpty()) {
-        continue;
-      }
-      if (!List.of("sgemm", "dgemm", "sgemm_batched", "dgemm_batched").contains(t)) {
-        throw new GpuCoreException.InvalidArgument("gpucore.gemm.disable: unknown routine \"" + t
-            + "\"; expected sgemm, dgemm, sgemm_batched, dgemm_batched");
-      }
-      dis.add(t);
-    }
-    this.disabled = List.copyOf(dis);
+    this.route = s.get(Setting.GEMM_ROUTE);
+    this.disabled = s.get(Setting.GEMM_DISABLE);
     this.gpus = gpus;
     this.gpuIndices = gpuIndices.stream().mapToInt(Integer::intValue).toArray();
     this.faulted = faulted;
     this.gpu0 = gpu0;
     this.cpuThreads = Math.max(1, cpuThreads);
-    this.fallback = s.getBoolean("gpucore.gemm.fallback", true);
-    this.cpuRatio = s.getDouble("gpucore.gemm.cpuRatio", 0, 0, 0.99);
-    this.trace = s.getBoolean("gpucore.trace", false);
-    String lf = s.get("gpucore.log.file", null);
-    try {
-      this.logFile = lf == null ? null : Path.of(lf);
-    } catch (InvalidPathException e) {
-      throw new GpuCoreException.InvalidArgument(
-          "gpucore.log.file is not a path: " + e.getMessage());
-    }
-    this.cpuGflops = s.getDouble("gpucore.gemm.cpuGflops", 0, 0, 1e9);
-    this.gpuGflops = s.getDouble("gpucore.gemm.gpuGflops", 0, 0, 1e9);
-    this.busGBs = s.getDouble("gpucore.gemm.busGBs", 35, 0.001, 1e6);
-    this.overheadMs = s.getDouble("gpucore.gemm.overheadMs", 0.5, 0, 1e6);
+    this.fallback = s.get(Setting.GEMM_FALLBACK);
+    this.cpuRatio = s.get(Setting.GEMM_CPU_RATIO);
+    this.trace = s.get(Setting.TRACE);
+    String lf = s.get(Setting.LOG_FILE);
+    this.logFile = lf == null ? null : Path.of(lf);
+    this.cpuGflops = s.get(Setting.GEMM_CPU_GFLOPS);
+    this.gpuGflops = s.get(Setting.GEMM_GPU_GFLOPS);
+    this.busGBs = s.get(Setting.GEMM_BUS_GBS);
+    this.overheadMs = s.get(Setting.GEMM_OVERHEAD_MS);
   }
 
   /**
-   * The GPUs {@code gpucore.gpu.list} names for host GEMMs ({@code all}, or indices), checked
-   * against the {@code deviceCount} usable ones.
+   * The GPUs {@code gpucore.gpu.list} names for host GEMMs ({@code all}, or indices) among the
+   * {@code deviceCount} usable ones. An index of a GPU that is not present is a warning
+   * ({@link Settings#warn}) and is ignored; when it leaves no GPU named, the setting is ignored
+   * and every GPU is used.
    */
   public static List<Integer> gpuList(Settings s, int deviceCount) {
-    String v = s.get("gpucore.gpu.list", "all").trim();
+    List<Integer> named = s.get(Setting.GPU_LIST);
+    List<Integer> all = java.util.stream.IntStream.range(0, deviceCount).boxed().toList();
+    if (named.isEmpty()) {
+      return all;
+    }
     List<Integer> out = new ArrayList<>();
-    if (v.equalsIgnoreCase("all")) {
-      for (int i = 0; i < deviceCount; i++) {
-        out.add(i);
-      }
-      return out;
+    List<Integer> absent = new ArrayList<>();
+    for (int i : named) {
+      (i < deviceCount ? out : absent).add(i);
     }
-    for (String e : v.split(",")) {
-      String t = e.trim();
-      int i;
-      try {
-        i = Integer.parseInt(t);
-      } catch (NumberFormatException ex) {
-        throw new GpuCoreException.InvalidArgument(
-            "gpucore.gpu.list must be all or GPU indices like 0,1; got \"" + v + "\"");
-      }
-      if (i < 0 || i >= deviceCount) {
-        throw new GpuCoreException.InvalidArgument("gpucore.gpu.list names GPU " + i + " but "
-            + deviceCount + " GPU(s) are usable");
-      }
-      if (!out.contains(i)) {
-        out.add(i);
-      }
+    if (!absent.isEmpty()) {
+      s.warn(s.value(Setting.GPU_LIST).where() + " names GPU" + (absent.size() > 1 ? "s " : " ")
+          + absent.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+          + " but " + (deviceCount == 0 ? "no GPU is" : deviceCount == 1 ? "only GPU 0 is"
+              : "only GPUs 0 to " + (deviceCount - 1) + " are") + " usable; "
+          + (out.isEmpty() ? (deviceCount == 0 ? "ignored" : "the setting is ignored (all GPUs)")
+              : "ignored"));
     }
-    return out;
+    return out.isEmpty() ? all : out;
   }
 
   /**

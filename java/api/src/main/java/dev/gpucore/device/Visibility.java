@@ -98,9 +98,13 @@ public final class Visibility {
    * else {@code /.dockerenv}, {@code /run/.containerenv} or the {@code container} variable.
    */
   public static boolean detectContainer(Map<String, String> env) {
-    String forced = env.get("GPUCORE_IN_CONTAINER");
+    String forced = env.get(dev.gpucore.Setting.IN_CONTAINER.envName());
     if (forced != null && !forced.isBlank()) {
-      return Boolean.parseBoolean(forced.trim()) || forced.trim().equals("1");
+      try {
+        return dev.gpucore.Setting.IN_CONTAINER.valueOf(forced);
+      } catch (dev.gpucore.GpuCoreException.InvalidArgument e) {
+        // reported by GpuCore.open, which validates every setting; detect meanwhile
+      }
     }
     return env.get("container") != null
         || Files.exists(Path.of("/.dockerenv"))

@@ -12,7 +12,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public abstract class NativeResource implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
-  private static final boolean SITES = Boolean.getBoolean("gpucore.leakSites");
+  private static final boolean SITES = leakSites();
+
+  /** {@code gpucore.leakSites}, read once; a malformed value is reported by GpuCore.open. */
+  private static boolean leakSites() {
+    try {
+      return dev.gpucore.Settings.fromEnvironment().get(dev.gpucore.Setting.LEAK_SITES);
+    } catch (dev.gpucore.GpuCoreException.InvalidArgument e) {
+      return false;
+    }
+  }
   private static final System.Logger LOG = System.getLogger("dev.gpucore.leaks");
 
   private final Release release;

@@ -1,33 +1,13 @@
 package dev.gpucore.p2p;
 
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import java.util.Locale;
 
 /**
- * The peer-copy settings, read through {@link Settings} (system property, environment variable,
- * configuration file, default):
- *
- * <table>
- *   <caption>Peer-copy settings</caption>
- *   <tr><th>setting</th><th>meaning</th><th>default</th></tr>
- *   <tr><td>{@code gpucore.p2p}</td><td>{@code auto}: direct copies where a pair allows peer
- *       access and its probe passes; {@code off}: every copy between GPUs is staged through
- *       host memory and peer access is never enabled</td><td>{@code auto}</td></tr>
- *   <tr><td>{@code gpucore.p2p.probe}</td><td>write-then-checksum probe before a pair is
- *       trusted ({@code false}: trust CUDA's word)</td><td>{@code true}</td></tr>
- *   <tr><td>{@code gpucore.p2p.probeTimeoutMs}</td><td>how long each step of the probe may
- *       take before the pair is staged</td><td>2000</td></tr>
- *   <tr><td>{@code gpucore.p2p.stagedChunkMiB}</td><td>chunk of a staged copy</td><td>8</td></tr>
- *   <tr><td>{@code gpucore.p2p.stagedBuffers}</td><td>page-locked buffers per direction of a
- *       pair (2 = double buffering)</td><td>4</td></tr>
- *   <tr><td>{@code gpucore.p2p.wait}</td><td>how synchronous copies wait: {@code spin}
- *       ({@code cudaStreamQuery} in a loop), {@code event} ({@code cudaEventQuery} in a loop),
- *       {@code block} ({@code cudaStreamSynchronize})</td><td>{@code spin}</td></tr>
- *   <tr><td>{@code gpucore.p2p.kernelMaxBytes}</td><td>synchronous peer copies up to this size
- *       are done by a kernel reading and writing through the peer mapping instead of a copy
- *       engine (0: never)</td><td>0</td></tr>
- * </table>
+ * The peer-copy settings: the {@code gpucore.p2p.*} entries of the {@link Setting} registry
+ * (listed with their defaults and ranges in {@code docs/configuration.md}).
  *
  * @param enabled whether peer access may be used at all ({@code gpucore.p2p})
  * @param probe whether pairs are probed before they are trusted
@@ -79,31 +59,14 @@ public record PeerConfig(boolean enabled, boolean probe, int probeTimeoutMs,
    * @throws GpuCoreException.InvalidArgument naming the setting whose value is not understood
    */
   public static PeerConfig from(Settings s) {
-    String mode = s.get("gpucore.p2p", "auto").toLowerCase(Locale.ROOT);
-    boolean enabled;
-    switch (mode) {
-      case "auto", "on", "true", "1", "yes" -> enabled = true;
-      case "off", "false", "0", "no" -> enabled = false;
-      default -> throw new GpuCoreException.InvalidArgument(
-          "gpucore.p2p must be auto or off; got \"" + mode + "\"");
-    }
-    boolean probe = s.getBoolean("gpucore.p2p.probe", true);
-    int timeout = (int) s.getDouble("gpucore.p2p.probeTimeoutMs", DEFAULT.probeTimeoutMs, 1,
-        600_000);
-    long chunk = (long) (s.getDouble("gpucore.p2p.stagedChunkMiB", 8, 0.0625, 1024)
-        * (1 << 20));
+    boolean enabled = s.get(Setting.P2P);
+    boolean probe = s.get(Setting.P2P_PROBE);
+    int timeout = s.get(Setting.P2P_PROBE_TIMEOUT_MS);
+    long chunk = (long) (s.get(Setting.P2P_STAGED_CHUNK_MIB) * (1 << 20));
     chunk = Math.max(4096, chunk & ~4095L);
-    int buffers = (int) s.getDouble("gpucore.p2p.stagedBuffers", DEFAULT.stagedBuffers, 2, 64);
-    String w = s.get("gpucore.p2p.wait", "spin").toLowerCase(Locale.ROOT);
-    Wait wait;
-    switch (w) {
-      case "spin" -> wait = Wait.SPIN;
-      case "event" -> wait = Wait.EVENT;
-      case "block" -> wait = Wait.BLOCK;
-      default -> throw new GpuCoreException.InvalidArgument(
-          "gpucore.p2p.wait must be spin, event or block; got \"" + w + "\"");
-    }
-    long kernelMax = (long) s.getDouble("gpucore.p2p.kernelMaxBytes", 0, 0, 1L << 30);
+    int buffers = s.get(Setting.P2P_STAGED_BUFFERS);
+    Wait wait = Wait.valueOf(s.get(Setting.P2P_WAIT).toUpperCase(Locale.ROOT));
+    long kernelMax = s.get(Setting.P2P_KERNEL_MAX_BYTES);
     return new PeerConfig(enabled, probe, timeout, chunk, buffers, wait, kernelMax);
   }
 }

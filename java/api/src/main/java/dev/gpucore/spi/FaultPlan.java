@@ -1,6 +1,7 @@
 package dev.gpucore.spi;
 
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -63,7 +64,7 @@ public final class FaultPlan {
 
   /** The plan the settings name ({@code gpucore.fault}). */
   public static FaultPlan from(Settings s) {
-    return parse(s.get("gpucore.fault", ""));
+    return parse(s.get(Setting.FAULT));
   }
 
   /**

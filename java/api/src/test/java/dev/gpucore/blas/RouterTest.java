@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import dev.gpucore.device.DeviceInfo;
 import java.nio.file.Files;
@@ -80,18 +81,32 @@ class RouterTest {
   void badSettingsAreClearErrors() {
     GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
         () -> new Router(settings("gpucore.gemm.route", "fast"), 1, H100, 16));
-    assertTrue(e.getMessage().startsWith("gpucore.gemm.route must be"), e.getMessage());
+    assertEquals("gpucore.gemm.route (system property) is \"fast\": must be one of auto, cpu, "
+        + "gpu", e.getMessage());
     e = assertThrows(GpuCoreException.InvalidArgument.class,
         () -> new Router(settings("gpucore.gemm.disable", "zgemm"), 1, H100, 16));
     assertTrue(e.getMessage().contains("unknown routine \"zgemm\""), e.getMessage());
     e = assertThrows(GpuCoreException.InvalidArgument.class,
         () -> new Router(settings("gpucore.gemm.busGBs", "-1"), 1, H100, 16));
-    assertTrue(e.getMessage().startsWith("gpucore.gemm.busGBs must be in"), e.getMessage());
-    e = assertThrows(GpuCoreException.InvalidArgument.class,
-        () -> Router.gpuList(settings("gpucore.gpu.list", "0,3"), 2));
-    assertTrue(e.getMessage().contains("names GPU 3"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("gpucore.gemm.busGBs (system property) is \"-1\": must "
+        + "be from 0.001 to 1000000"), e.getMessage());
     assertEquals(List.of(1, 0), Router.gpuList(settings("gpucore.gpu.list", "1,0,1"), 2));
     assertEquals(List.of(0, 1), Router.gpuList(settings(), 2));
+  }
+
+  @Test
+  void gpuListNamingAnAbsentGpuIsAWarningAndIgnored() {
+    Settings s = settings("gpucore.gpu.list", "0,3");
+    assertEquals(List.of(0), Router.gpuList(s, 2));
+    assertEquals(List.of("gpucore.gpu.list (system property) names GPU 3 but only GPUs 0 to 1 "
+        + "are usable; ignored"), s.warnings());
+    Settings none = settings("gpucore.gpu.list", "7");
+    assertEquals(List.of(), Router.gpuList(none, 0), "no GPU: nothing to route to");
+    assertEquals(List.of(0, 1), Router.gpuList(none, 2), "nothing left named: every GPU");
+    assertEquals(2, none.warnings().size(), none.warnings().toString());
+    assertTrue(none.warnings().get(0).contains("no GPU is usable"), none.warnings().toString());
+    assertTrue(none.warnings().get(1).contains("the setting is ignored (all GPUs)"),
+        none.warnings().toString());
   }
 
   @Test
@@ -109,18 +124,20 @@ class RouterTest {
   @Test
   void settingsPrecedencePropertyEnvironmentFile(@TempDir Path dir) throws Exception {
     Path conf = dir.resolve("gpucore.conf");
-    Files.writeString(conf, "# nvblas.conf style\ngpucore.gemm.route cpu\ngpucore.trace = true\n"
+    Files.writeString(conf, "# nvblas.conf style\ngpucore.gemm.route = cpu\ngpucore.trace = true\n"
         + "gpucore.gemm.panelMiB=8\n");
     Map<String, String> env = Map.of("GPUCORE_CONFIG", conf.toString(),
         "GPUCORE_GEMM_PANELMIB", "32");
     Settings s = Settings.from(Map.of("gpucore.trace", "false"), env);
-    assertEquals("cpu", s.get("gpucore.gemm.route", "auto"), "from the file");
-    assertEquals("32", s.get("gpucore.gemm.panelMiB", "16"), "environment beats the file");
-    assertFalse(s.getBoolean("gpucore.trace", true), "property beats the file");
+    assertEquals("cpu", s.get(Setting.GEMM_ROUTE), "from the file");
+    assertEquals(32.0, s.get(Setting.GEMM_PANEL_MIB), "environment beats the file");
+    assertFalse(s.get(Setting.TRACE), "property beats the file");
     assertEquals(conf.toString(), s.fileName());
     GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
         () -> Settings.from(Map.of("gpucore.config", dir.resolve("missing.conf").toString()),
             Map.of()));
-    assertTrue(e.getMessage().startsWith("gpucore.config: cannot read"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("gpucore.config (system property) is"), e.getMessage());
+    assertTrue(e.getMessage().endsWith("cannot read the configuration file: no such file"),
+        e.getMessage());
   }
 }

@@ -52,6 +52,14 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--skip-selftest", description = "Skip the numeric self-test.")
   boolean skipSelftest;
 
+  @Option(names = "--settings", description = "List every setting's value and where it came "
+      + "from (default, file and line, environment, system property), then exit: 1 when one is "
+      + "invalid.")
+  boolean settings;
+
+  /** The settings {@code --settings} lists (tests hand in their own). */
+  Supplier<dev.gpucore.Settings> settingsSource = dev.gpucore.Settings::fromEnvironment;
+
   @Option(names = "--seed", paramLabel = "SEED",
       description = "Seed of the self-test's random data (default: from the clock; printed).")
   Long seed;
@@ -71,6 +79,9 @@ final class DoctorCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
+    if (settings) {
+      return SettingsReport.print(settingsSource, out, json);
+    }
     long s = seed != null ? seed
         : Math.floorMod(System.currentTimeMillis() * 1_000_003L ^ System.nanoTime(),
             1_000_000_000_000L);
@@ -239,9 +250,9 @@ final class DoctorCommand implements Callable<Integer> {
   /** A core whose router sends host GEMMs to GPU {@code device}, with no CPU fallback. */
   static GpuCore openRouted(int device) {
     Map<Object, Object> props = new HashMap<>(System.getProperties());
-    props.put("gpucore.gemm.route", "gpu");
-    props.put("gpucore.gpu.list", Integer.toString(device));
-    props.put("gpucore.gemm.fallback", "false");
+    props.put(dev.gpucore.Setting.GEMM_ROUTE.key(), "gpu");
+    props.put(dev.gpucore.Setting.GPU_LIST.key(), Integer.toString(device));
+    props.put(dev.gpucore.Setting.GEMM_FALLBACK.key(), "false");
     return GpuCore.open(Config.from(props, System.getenv()));
   }
 

@@ -2,6 +2,7 @@ package dev.gpucore.cpu;
 
 import dev.gpucore.Config;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
 import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
 import java.nio.file.Path;
@@ -22,8 +23,7 @@ public final class CpuBackendProvider implements BackendProvider {
   public Backend open(Config config) {
     int threads = CpuThreads.choose(config.cpuThreads(),
         Runtime.getRuntime().availableProcessors(), Path.of("/sys/fs/cgroup"));
-    double inPlace = config.settings().getDouble("gpucore.cpu.inPlaceMaxMs",
-        CpuBlas.IN_PLACE_MAX_MS, 0, 1e6);
+    double inPlace = config.settings().get(Setting.CPU_IN_PLACE_MAX_MS);
     try {
       // on a thread of its own: JavaCPP's loader fails on an interrupted thread, and a class
       // whose static initializer failed stays unusable for the life of the JVM

@@ -43,8 +43,8 @@ final class SimulatedGpu implements GpuBackend {
   SimulatedGpu(Config config, Backend cpu, int devices) {
     this.cpu = cpu;
     this.faults = FaultPlan.from(config.settings());
-    this.panelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 16, 1,
-        1 << 16) * (1 << 20));
+    this.panelBytes = (long) (config.settings().get(dev.gpucore.Setting.GEMM_PANEL_MIB)
+        * (1 << 20));
     this.faulted = new String[devices];
     this.panels = new AtomicInteger[devices];
     List<DeviceInfo> infos = new ArrayList<>();

@@ -12,6 +12,7 @@ import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.Config;
+import dev.gpucore.Setting;
 import dev.gpucore.blas.Router;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,24 +37,19 @@ final class CudaBackend implements GpuBackend {
   CudaBackend(Discovery discovery, Config config) {
     this.discovery = discovery;
     this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
-    this.gemmPanelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 16, 1,
-        1 << 16) * (1 << 20));
-    this.ltMode = config.settings().get("gpucore.gemm.lt", "fp64").toLowerCase(java.util.Locale.ROOT);
-    if (!List.of("fp64", "all", "none").contains(ltMode)) {
-      throw new dev.gpucore.GpuCoreException.InvalidArgument(
-          "gpucore.gemm.lt must be fp64, all or none; got \"" + ltMode + "\"");
-    }
+    this.gemmPanelBytes = (long) (config.settings().get(Setting.GEMM_PANEL_MIB) * (1 << 20));
+    this.ltMode = config.settings().get(Setting.GEMM_LT);
     this.workers = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "gpucore-gemm-worker");
       t.setDaemon(true);
       return t;
     });
-    StagingConfig staging = StagingConfig.fromSystemProperties();
+    StagingConfig staging = StagingConfig.from(config.settings());
     FaultPlan faults = FaultPlan.from(config.settings());
     this.devices = new DeviceState[discovery.devices().size()];
     for (int i = 0; i < devices.length; i++) {
       devices[i] = new DeviceState(i, discovery.devices().get(i).cudaOrdinal(), staging,
-          faults);
+          faults, config.settings().get(Setting.SCRATCH_CACHE_MIB) << 20);
     }
     this.peer = new CudaPeer(this, devices, config.settings());
     // room for an upload and a download staging at once (host GEMM pipelines)

@@ -20,11 +20,13 @@ final class DeviceState {
   private final StagingConfig staging;
   final FaultPlan faults;
 
-  DeviceState(int index, int ordinal, StagingConfig staging, FaultPlan faults) {
+  DeviceState(int index, int ordinal, StagingConfig staging, FaultPlan faults,
+      long scratchCacheBytes) {
     this.index = index;
     this.ordinal = ordinal;
     this.staging = staging;
     this.faults = faults;
+    this.scratchCache = scratchCacheBytes;
   }
 
   void markFaulted(String why) {
@@ -86,8 +88,8 @@ final class DeviceState {
   private final java.util.TreeMap<Long, java.util.ArrayDeque<Long>> scratchFree =
       new java.util.TreeMap<>();
   private long scratchCached;
-  /** Bytes of idle scratch kept for reuse ({@code gpucore.scratch.cacheMiB}, default 4096). */
-  private static final long SCRATCH_CACHE = Long.getLong("gpucore.scratch.cacheMiB", 4096) << 20;
+  /** Bytes of idle scratch kept for reuse ({@code gpucore.scratch.cacheMiB}). */
+  private final long scratchCache;
 
   /**
    * A device block of at least {@code bytes} (rounded up to 2 MiB): an idle cached block of at
@@ -138,7 +140,7 @@ final class DeviceState {
       scratchFree.computeIfAbsent(size, k -> new java.util.ArrayDeque<>()).add(addr);
       scratchCached += size;
     }
-    trimScratch(SCRATCH_CACHE);
+    trimScratch(scratchCache);
   }
 
   /** Frees idle scratch, largest first, until at most {@code keep} bytes stay cached. */
