@@ -1,5 +1,6 @@
 package dev.gpucore.cpu;
 
+import dev.gpucore.Layout;
 import static dev.gpucore.cpu.SoakCases.operand;
 import static dev.gpucore.cpu.SoakCases.put;
 import static dev.gpucore.cpu.SoakCases.read;
@@ -527,7 +528,7 @@ class ConcurrencySoakTest {
     Object c = store(core, r, g.c0, g.dtype);
     try {
       Gemm gemm = g.gemm();
-      int badLdc = (g.layout == dev.gpucore.blas.Layout.ROW_MAJOR ? g.n : g.m) - 1;
+      int badLdc = (g.layout == dev.gpucore.Layout.ROW_MAJOR ? g.n : g.m) - 1;
       GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().gemm(gemm, operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
               operand(c, g.offC), badLdc), what);
