@@ -73,7 +73,7 @@ public final class Reduce {
 
   /** Sum of all elements, accumulated in fp64 (0 for an empty array). */
   public double sum(float[] x) {
-    return cpu().sum(x, 0, len(x));
+    return cpu().reduceHost(ReduceOp.SUM, Accumulation.FP64, x, 0, null, 0, len(x));
   }
 
   /** Sum of all elements (0 for an empty array). */
@@ -333,7 +333,8 @@ public final class Reduce {
     openDevice(x, "x");
     Check.range(offset, count, x.length(), "x");
     checkStream(stream, x.device());
-    return gpu().sum(x, offset, count, stream);
+    return gpu().reduceDevice(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count,
+        stream);
   }
 
   /** Mean of all elements of a device array (fp32 accumulated in fp64); rejects an empty one. */

@@ -153,7 +153,8 @@ final class CudaBackend implements GpuBackend {
     int s = GpuCoreNative.gc_malloc_host(out, bytes);
     if (s == CudaErrors.MEMORY_ALLOCATION) {
       throw new GpuCoreException.OutOfMemory("cudaMallocHost of " + bytes
-          + " bytes failed: cudaErrorMemoryAllocation (2)");
+          + " bytes failed: cudaErrorMemoryAllocation (" + s + ")", false, s,
+          "cudaErrorMemoryAllocation");
     }
     CudaErrors.check(s, "cudaMallocHost(" + bytes + " bytes)", null);
     long addr = out[0];

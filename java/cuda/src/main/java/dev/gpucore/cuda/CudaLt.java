@@ -21,7 +21,8 @@ import org.bytedeco.javacpp.PointerPointer;
  * once per shape on each stream and reused, so repeated calls allocate nothing.
  */
 final class CudaLt {
-  private static final int NOT_SUPPORTED = 15; // CUBLAS_STATUS_NOT_SUPPORTED
+  private static final int NOT_SUPPORTED =
+      org.bytedeco.cuda.global.cublas.CUBLAS_STATUS_NOT_SUPPORTED;
 
   private CudaLt() {}
 

@@ -137,12 +137,12 @@ public final class FakeGpuProvider implements BackendProvider {
     public ReduceOps reductions() {
       return new ReduceOps() {
         @Override
-        public double sum(float[] x, int offset, int count) {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public double sum(DeviceArray x, long offset, long count, GpuStream stream) {
+        public double reduceDevice(dev.gpucore.reduce.ReduceOp op,
+            dev.gpucore.reduce.Accumulation acc, DeviceArray x, long offset, DeviceArray y,
+            long yOffset, long count, GpuStream stream) {
+          if (op != dev.gpucore.reduce.ReduceOp.SUM) {
+            throw new UnsupportedOperationException(op.toString());
+          }
           Arr d = (Arr) x;
           double s = 0;
           for (long i = offset; i < offset + count; i++) {
