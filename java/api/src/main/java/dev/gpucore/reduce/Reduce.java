@@ -2,11 +2,12 @@ package dev.gpucore.reduce;
 
 import dev.gpucore.Check;
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.spi.Backends;
+import dev.gpucore.spi.Facades;
 import dev.gpucore.spi.ReduceOps;
 
 /**
@@ -62,10 +63,13 @@ import dev.gpucore.spi.ReduceOps;
  * resources, output lengths; outputs may not overlap inputs); a rejected call changes nothing.
  */
 public final class Reduce {
-  private final GpuCore core;
+  static {
+    Facades.registerReduce(Reduce::new);
+  }
 
-  /** For {@link GpuCore}. */
-  public Reduce(GpuCore core) {
+  private final Backends core;
+
+  private Reduce(Backends core) {
     this.core = core;
   }
 

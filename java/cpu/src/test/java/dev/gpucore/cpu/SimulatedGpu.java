@@ -3,7 +3,7 @@ package dev.gpucore.cpu;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;

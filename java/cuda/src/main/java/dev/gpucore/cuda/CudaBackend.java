@@ -12,7 +12,7 @@ import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.Config;
-import dev.gpucore.blas.Router;
+import dev.gpucore.spi.Router;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -160,7 +160,7 @@ final class CudaBackend implements GpuBackend {
     long addr = out[0];
     // zero it like the pageable kind, so no host array ever exposes stale memory
     org.bytedeco.javacpp.Pointer.memset(Native.at(addr), 0, Math.max(1, bytes));
-    return new HostArray(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
+    return dev.gpucore.spi.HostMemory.wrap(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
   }
 
   @Override

@@ -2,7 +2,7 @@ package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cuda.bindings.GpuCoreNative;

@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.HostArray;

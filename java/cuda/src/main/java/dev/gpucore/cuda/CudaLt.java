@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import org.bytedeco.cuda.cublas.cublasLtContext;
 import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
 import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;

@@ -3,7 +3,7 @@ package dev.gpucore.cli.bench;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.Half;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
