@@ -75,7 +75,7 @@ public final class HostArray extends NativeResource {
     return pinned;
   }
 
-  /** Base address, for backends. Valid until {@link #close()}. */
+  /** Base address (for passing the array to native code). Valid until {@link #close()}. */
   public final long address() {
     ensureOpen();
     return address;

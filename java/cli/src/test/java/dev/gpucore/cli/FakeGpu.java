@@ -78,7 +78,7 @@ final class FakeGpu implements GpuBackend {
 
   @Override
   public GpuStream createStream(int device) {
-    return new GpuStream(device, () -> { }) {
+    return new GpuStream(new dev.gpucore.spi.StreamResource(device, () -> { })) {
       @Override
       public long handle() {
         return 1;
@@ -185,7 +185,7 @@ final class FakeGpu implements GpuBackend {
     final double[] v;
 
     Arr(int device, DType t, long n, long address) {
-      super(device, t, n, address, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, t, n, address, () -> { }));
       v = new double[(int) n];
     }
 

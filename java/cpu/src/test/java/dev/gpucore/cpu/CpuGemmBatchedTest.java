@@ -644,7 +644,8 @@ class CpuGemmBatchedTest {
   /** A device array that holds nothing: for argument checks that must fail before any use. */
   static final class FakeDevice extends DeviceArray {
     FakeDevice(int device, long length) {
-      super(device, DType.FLOAT32, length, 1L << 20, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, DType.FLOAT32, length, 1L << 20,
+          () -> { }));
     }
 
     @Override
@@ -678,7 +679,7 @@ class CpuGemmBatchedTest {
   /** A stream that is never used: only for the check that host operands take none. */
   static final class FakeStream extends GpuStream {
     FakeStream(int device) {
-      super(device, () -> { });
+      super(new dev.gpucore.spi.StreamResource(device, () -> { }));
     }
 
     @Override

@@ -170,7 +170,7 @@ public final class FakeGpuProvider implements BackendProvider {
     final double[] d;
 
     Arr(int device, DType t, long n, long address) {
-      super(device, t, n, address, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, t, n, address, () -> { }));
       f = t != DType.FLOAT64 ? new float[(int) n] : null;
       d = t == DType.FLOAT64 ? new double[(int) n] : null;
     }
@@ -251,7 +251,7 @@ public final class FakeGpuProvider implements BackendProvider {
 
   static final class Stream extends GpuStream {
     Stream(int device) {
-      super(device, () -> { });
+      super(new dev.gpucore.spi.StreamResource(device, () -> { }));
     }
 
     @Override
