@@ -1,7 +1,7 @@
 package dev.gpucore.cpu;
 
-import dev.gpucore.blas.Decision;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
 import static dev.gpucore.cpu.SoakCases.operand;
 import static dev.gpucore.cpu.SoakCases.put;
 import static dev.gpucore.cpu.SoakCases.read;
