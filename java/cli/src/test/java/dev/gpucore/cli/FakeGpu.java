@@ -4,7 +4,7 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.Half;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cpu.CpuBackendProvider;
 import dev.gpucore.device.DeviceHealth;
@@ -41,7 +41,7 @@ final class FakeGpu implements GpuBackend {
   /** A core over a CPU backend and this fake, with the given settings. */
   GpuCore core(Map<String, String> settings) {
     Config config = Config.from(settings, Map.of());
-    return GpuCore.of(config, new CpuBackendProvider().open(config), this, null);
+    return dev.gpucore.spi.Cores.of(config, new CpuBackendProvider().open(config), this, null);
   }
 
   @Override
@@ -78,7 +78,7 @@ final class FakeGpu implements GpuBackend {
 
   @Override
   public GpuStream createStream(int device) {
-    return new GpuStream(device, () -> { }) {
+    return new GpuStream(new dev.gpucore.spi.StreamResource(device, () -> { })) {
       @Override
       public long handle() {
         return 1;
@@ -185,7 +185,7 @@ final class FakeGpu implements GpuBackend {
     final double[] v;
 
     Arr(int device, DType t, long n, long address) {
-      super(device, t, n, address, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, t, n, address, () -> { }));
       v = new double[(int) n];
     }
 

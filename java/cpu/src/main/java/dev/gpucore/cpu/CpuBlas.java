@@ -1,11 +1,12 @@
 package dev.gpucore.cpu;
 
 import dev.gpucore.DType;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.blas.JavaArrayPath;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cpu.bindings.CpuBlasNative;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
+import dev.gpucore.spi.GemmCall;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -268,7 +269,7 @@ final class CpuBlas implements BlasOps {
   }
   @Override
   public void gemm(GemmCall call) {
-    if (call.c().kind() == Operand.Kind.DEVICE) {
+    if (call.onDevice()) {
       throw new UnsupportedOperationException("the CPU backend has no device arrays");
     }
     boolean f64 = call.dtype() == DType.FLOAT64;

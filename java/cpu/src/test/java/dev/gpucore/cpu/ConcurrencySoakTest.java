@@ -1,5 +1,7 @@
 package dev.gpucore.cpu;
 
+import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
 import static dev.gpucore.cpu.SoakCases.operand;
 import static dev.gpucore.cpu.SoakCases.put;
 import static dev.gpucore.cpu.SoakCases.read;
@@ -14,7 +16,6 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
-import dev.gpucore.blas.Router;
 import dev.gpucore.cpu.SoakCases.GemmCase;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.memory.NativeMemory;
@@ -509,7 +510,7 @@ class ConcurrencySoakTest {
     Object b = store(core, r, g.b, g.dtype);
     Object c = store(core, r, g.c0, g.dtype);
     try {
-      Router.Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
+      Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
           operand(b, g.offB), g.ldb, operand(c, g.offC), g.ldc);
       assertFalse(d.gpu(), what + ": " + d);
       assertFalse(d.reason().isBlank(), what + ": a reason");
@@ -527,7 +528,7 @@ class ConcurrencySoakTest {
     Object c = store(core, r, g.c0, g.dtype);
     try {
       Gemm gemm = g.gemm();
-      int badLdc = (g.layout == dev.gpucore.blas.Layout.ROW_MAJOR ? g.n : g.m) - 1;
+      int badLdc = (g.layout == dev.gpucore.Layout.ROW_MAJOR ? g.n : g.m) - 1;
       GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().gemm(gemm, operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
               operand(c, g.offC), badLdc), what);

@@ -10,15 +10,15 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Blas;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.GemmCall;
-import dev.gpucore.blas.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.spi.GemmCall;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -414,10 +414,12 @@ class CpuGemmBatchedTest {
     double[] c0 = new double[4];
     double[] c1 = new double[4];
     GemmCall i0 = new GemmCall(false, false, 2, 2, 2, 1, 0, Precision.FP64, DType.FLOAT64,
-        Operand.of(a), 2, Operand.of(b), 2, Operand.of(c0), 2, 1, 0, 0, 0, null);
+        Operand.of(a), 2, Operand.of(b), 2, Operand.of(c0), 2, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
     GemmCall i1 = new GemmCall(false, true, 2, 2, 2, 2, 0, Precision.FP64, DType.FLOAT64,
-        Operand.of(b), 2, Operand.of(a), 2, Operand.of(c1), 2, 1, 0, 0, 0, null);
-    core.cpu().blas().gemmBatched(new GemmCall[] {i0, i1});
+        Operand.of(b), 2, Operand.of(a), 2, Operand.of(c1), 2, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
+    dev.gpucore.spi.Cores.backends(core).cpu().blas().gemmBatched(new GemmCall[] {i0, i1});
     assertArrayEquals(new double[] {19, 22, 43, 50}, c0);
     assertArrayEquals(new double[] {2 * 17, 2 * 39, 2 * 23, 2 * 53}, c1);
   }
@@ -642,7 +644,8 @@ class CpuGemmBatchedTest {
   /** A device array that holds nothing: for argument checks that must fail before any use. */
   static final class FakeDevice extends DeviceArray {
     FakeDevice(int device, long length) {
-      super(device, DType.FLOAT32, length, 1L << 20, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, DType.FLOAT32, length, 1L << 20,
+          () -> { }));
     }
 
     @Override
@@ -676,7 +679,7 @@ class CpuGemmBatchedTest {
   /** A stream that is never used: only for the check that host operands take none. */
   static final class FakeStream extends GpuStream {
     FakeStream(int device) {
-      super(device, () -> { });
+      super(new dev.gpucore.spi.StreamResource(device, () -> { }));
     }
 
     @Override

@@ -9,8 +9,8 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.HostArray;
@@ -18,8 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Assume;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Assume;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
@@ -60,7 +60,7 @@ public class GemmPropertyTest {
     copying = GpuCore.open(Config.from(java.util.Map.of("gpucore.backend", "cpu",
         "gpucore.cpu.inPlaceMaxMs", "0"), java.util.Map.of()));
     // 2 threads x 50 GFLOP/s x 5e-5 ms = 5000 flops per native call
-    panels = GpuCore.of(Config.from(java.util.Map.of("gpucore.backend", "cpu",
+    panels = dev.gpucore.spi.Cores.of(Config.from(java.util.Map.of("gpucore.backend", "cpu",
         "gpucore.cpu.threads", "2"), java.util.Map.of()), new CpuBackend(2, 5e-5, 1, Double.MAX_VALUE), null,
         "CPU test");
   }

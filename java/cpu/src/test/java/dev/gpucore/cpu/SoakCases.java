@@ -1,8 +1,8 @@
 package dev.gpucore.cpu;
 
 import dev.gpucore.DType;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;

@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
@@ -13,7 +14,7 @@ import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.Config;
 import dev.gpucore.Setting;
-import dev.gpucore.blas.Router;
+import dev.gpucore.spi.Router;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -149,13 +150,14 @@ final class CudaBackend implements GpuBackend {
     int s = GpuCoreNative.gc_malloc_host(out, bytes);
     if (s == CudaErrors.MEMORY_ALLOCATION) {
       throw new GpuCoreException.OutOfMemory("cudaMallocHost of " + bytes
-          + " bytes failed: cudaErrorMemoryAllocation (2)");
+          + " bytes failed: cudaErrorMemoryAllocation (" + s + ")", false, s,
+          "cudaErrorMemoryAllocation");
     }
     CudaErrors.check(s, "cudaMallocHost(" + bytes + " bytes)", null);
     long addr = out[0];
     // zero it like the pageable kind, so no host array ever exposes stale memory
     org.bytedeco.javacpp.Pointer.memset(Native.at(addr), 0, Math.max(1, bytes));
-    return new HostArray(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
+    return dev.gpucore.spi.HostMemory.wrap(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
   }
 
   @Override

@@ -3,10 +3,10 @@ package dev.gpucore.cuda;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.GpuStream;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
@@ -86,7 +86,7 @@ final class CudaStream extends GpuStream {
   }
 
   private CudaStream(DeviceState dev, StagingConfig cfg, Res res) {
-    super(dev.index, res);
+    super(new dev.gpucore.spi.StreamResource(dev.index, res));
     this.dev = dev;
     this.res = res;
     this.cfg = cfg;

@@ -96,7 +96,7 @@ class FaultGpuTest {
       check(a, b, null, 0, c, m, n, k);
       String text = Files.readString(log);
       assertTrue(text.contains("ran on the GPU with tiles 1/4"), text);
-      assertNull(core.gpu().faulted(0));
+      assertNull(core.faulted(0));
     }
   }
 
@@ -126,6 +126,8 @@ class FaultGpuTest {
               Operand.of(b), n, Operand.of(d), n));
       assertTrue(e.getMessage().contains("cudaErrorMemoryAllocation") && e.getMessage()
           .contains("1/16"), e.getMessage());
+      assertEquals(org.bytedeco.cuda.global.cudart.cudaErrorMemoryAllocation, e.code());
+      assertEquals("cudaErrorMemoryAllocation", e.codeName());
       assertArrayEquals(c0, d, "C untouched");
     }
   }
@@ -154,7 +156,7 @@ class FaultGpuTest {
       DeviceArray x = core.allocate(0, DType.FLOAT32, 1024);
       core.blas().gemm(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n, Operand.of(c), n);
       check(a, b, null, 0, c, n, n, n);
-      String f = core.gpu().faulted(0);
+      String f = core.faulted(0);
       assertNotNull(f, "device 0 marked faulted");
       assertTrue(f.contains("cudaErrorIllegalAddress (700)"), f);
       var d = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
@@ -178,7 +180,9 @@ class FaultGpuTest {
         GpuCoreException.DeviceFaulted e = assertThrows(GpuCoreException.DeviceFaulted.class,
             () -> core.reduce().sum(x));
         assertTrue(e.getMessage().contains("cudaErrorIllegalAddress"), e.getMessage());
-        assertNotNull(core.gpu().faulted(0));
+        assertEquals(org.bytedeco.cuda.global.cudart.cudaErrorIllegalAddress, e.code());
+        assertEquals("cudaErrorIllegalAddress", e.codeName());
+        assertNotNull(core.faulted(0));
       }
     }
   }
@@ -207,6 +211,8 @@ class FaultGpuTest {
     String s = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, p.exitValue(), s);
     assertTrue(s.contains("DRILL DeviceFaulted") && s.contains("cudaErrorIllegalAddress"), s);
+    assertTrue(s.contains("CODE " + org.bytedeco.cuda.global.cudart.cudaErrorIllegalAddress
+        + " cudaErrorIllegalAddress"), s);
     assertTrue(s.contains("ROUTE gpu=false no healthy GPU"), s);
     assertTrue(s.contains(" ok") && s.contains("DEVICE DeviceFaulted") && s.contains("CLOSED"), s);
     System.out.println("[fault drill, child process]\n" + s.strip());
@@ -219,7 +225,7 @@ class FaultGpuTest {
         expect += f;
       }
       assertEquals(expect, core.reduce().sum(x), 1e-9 * 4096);
-      assertNull(core.gpu().faulted(0));
+      assertNull(core.faulted(0));
     }
   }
 }

@@ -3,7 +3,7 @@ package dev.gpucore.bench.suites;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.Half;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
@@ -140,11 +140,6 @@ public final class FakeGpuProvider implements BackendProvider {
     public ReduceOps reductions() {
       return new ReduceOps() {
         @Override
-        public double sum(float[] x, int offset, int count) {
-          throw new UnsupportedOperationException();
-        }
-
-        @Override
         public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
             DeviceArray y, long yOffset, long count, GpuStream stream) {
           return range(op, (Arr) x, xOffset, (Arr) y, yOffset, count, 1);
@@ -161,7 +156,7 @@ public final class FakeGpuProvider implements BackendProvider {
         public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x,
             long xOffset, DeviceArray y, long yOffset, Matrix shape, boolean perRow,
             DeviceArray out, long outOffset, GpuStream stream) {
-          boolean rowMajor = shape.layout() == Matrix.Layout.ROW_MAJOR;
+          boolean rowMajor = shape.layout() == dev.gpucore.Layout.ROW_MAJOR;
           long outer = perRow ? shape.rows() : shape.cols();
           long inner = perRow ? shape.cols() : shape.rows();
           // element (r, c) sits at r * ld + c (row-major) or c * ld + r (column-major)
@@ -218,7 +213,7 @@ public final class FakeGpuProvider implements BackendProvider {
     final double[] d;
 
     Arr(int device, DType t, long n, long address) {
-      super(device, t, n, address, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, t, n, address, () -> { }));
       f = t != DType.FLOAT64 ? new float[(int) n] : null;
       d = t == DType.FLOAT64 ? new double[(int) n] : null;
     }
@@ -299,7 +294,7 @@ public final class FakeGpuProvider implements BackendProvider {
 
   static final class Stream extends GpuStream {
     Stream(int device) {
-      super(device, () -> { });
+      super(new dev.gpucore.spi.StreamResource(device, () -> { }));
     }
 
     @Override
