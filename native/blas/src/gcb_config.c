@@ -175,9 +175,9 @@ static void load(void) {
   cfg.min_flops = get_double("gpucore.gemm.minFlops", 0, 0, 1e30);
   cfg.cpu_gflops = get_double("gpucore.gemm.cpuGflops", 0, 0, 1e9);
   cfg.gpu_gflops = get_double("gpucore.gemm.gpuGflops", 0, 0, 1e9);
-  cfg.bus_gbs = get_double("gpucore.gemm.busGBs", 20, 0.001, 1e6);
+  cfg.bus_gbs = get_double("gpucore.gemm.busGBs", 35, 0.001, 1e6);
   cfg.overhead_ms = get_double("gpucore.gemm.overheadMs", 0.5, 0, 1e6);
-  cfg.stage_bytes = (size_t)get_double("gpucore.blas.stageMiB", 64, 1, 4096) << 20;
+  cfg.stage_bytes = (size_t)get_double("gpucore.blas.stageMiB", 32, 1, 4096) << 20;
   cfg.trace_stderr = get_bool("gpucore.trace", 0);
   v = get("gpucore.log.file");
   if (v != NULL) {
