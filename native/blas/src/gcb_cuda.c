@@ -193,7 +193,7 @@ double gcb_gpu_gflops(int es) {
 
 typedef struct {
   int ready;
-  cublasHandle_t h;
+  cublasHandle_t h[STREAMS];    /* one per stream: no workspace shared by concurrent GEMMs */
   cudaStream_t st[STREAMS];
   cudaEvent_t ev_b[STREAMS][2]; /* staging half free again */
   cudaEvent_t ev_c[STREAMS];    /* C tile back in staging */
@@ -271,12 +271,12 @@ static int ctx_get(ctx_t **out, char *err, size_t errn) {
     tctx = c;
     pthread_setspecific(ctx_key, c);
   }
-  if (cu.Create(&c->h) != CUBLAS_STATUS_SUCCESS) {
-    snprintf(err, errn, "cublasCreate failed");
-    return 2;
-  }
   for (int s = 0; s < STREAMS; s++) {
     CU(cu.StreamCreateWithFlags(&c->st[s], CUDA_STREAM_NON_BLOCKING), "cudaStreamCreate");
+    if (cu.Create(&c->h[s]) != CUBLAS_STATUS_SUCCESS || cu.SetStream(c->h[s], c->st[s]) != CUBLAS_STATUS_SUCCESS) {
+      snprintf(err, errn, "cublasCreate failed");
+      return 2;
+    }
     CU(cu.EventCreateWithFlags(&c->ev_b[s][0], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
     CU(cu.EventCreateWithFlags(&c->ev_b[s][1], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
     CU(cu.EventCreateWithFlags(&c->ev_c[s], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
@@ -307,6 +307,9 @@ static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
  * the GPU (leading dimension dld) through stream s's staging, in chunks. */
 static int upload(ctx_t *c, int s, char *dst, size_t dld, const char *src, size_t sld,
                   size_t rows, size_t cols, int es, char *err, size_t errn) {
+  if (rows == 0 || cols == 0) {
+    return 0;
+  }
   size_t half = c->stage / 2;
   size_t col_bytes = rows * es;
   size_t chunk_rows = rows, chunk_cols;
@@ -436,18 +439,14 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
         CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
                             cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
       }
-      if (cu.SetStream(c->h, c->st[s]) != CUBLAS_STATUS_SUCCESS) {
-        snprintf(err, errn, "cublasSetStream failed");
-        return 2;
-      }
       cublasStatus_t st;
       int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
       if (es == 4) {
-        st = cu.Sgemm(c->h, opa, opb, rows, cols, k, (const float *)alpha, (const float *)c->d_a,
+        st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)c->d_a,
                       lda_d, (const float *)c->d_b[s], ldb_d, (const float *)beta,
                       (float *)c->d_c[s], rows);
       } else {
-        st = cu.Dgemm(c->h, opa, opb, rows, cols, k, (const double *)alpha,
+        st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
                       (const double *)c->d_a, lda_d, (const double *)c->d_b[s], ldb_d,
                       (const double *)beta, (double *)c->d_c[s], rows);
       }
