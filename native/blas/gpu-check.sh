@@ -7,6 +7,8 @@
 #
 #   gpu-check.sh [DIR] [N]
 #
+# GPU_CHECK_MAX_N (environment) caps the checked sizes (4096).
+#
 # DIR holds lib/libgpucore_blas.so and lib/libopenblas.so.0 (the layout of the gpucore-blas
 # tarball; default: the folder of this script when it has lib/). Without DIR/lib, the library is
 # built here from this script's folder (native/blas in the source tree) with CMake, and OpenBLAS
@@ -30,6 +32,7 @@ else
 fi
 [[ -f "$openblas" ]] || { echo "OpenBLAS not found at $openblas" >&2; exit 2; }
 export GPUCORE_OPENBLAS=$openblas
+[[ -d /usr/local/cuda/lib64 ]] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda/lib64
 gcc -O2 -o "$work/gpu_check" "$here/gpu_check.c" -ldl -lm
 
 echo "== machine"

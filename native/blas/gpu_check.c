@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   int bad = 0;
-  for (int n = 256; n <= 4096; n *= 2) {
+  for (int n = 256; n <= (getenv("GPU_CHECK_MAX_N") ? atoi(getenv("GPU_CHECK_MAX_N")) : 4096); n *= 2) {
     for (int dbl = 0; dbl < 2; dbl++) {
       for (int t = 0; t < 4; t++) {
         if (n >= 2048 && t != 0 && t != 3) continue; /* the big sizes: NN and TT only */

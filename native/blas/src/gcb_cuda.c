@@ -74,15 +74,30 @@ static volatile int broken;   /* a fault disabled the GPU for the rest of the pr
 static char broken_why[400];
 static pthread_mutex_t broken_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The first of names that opens: by the loader's search, then in $CUDA_HOME/lib64 and
+ * /usr/local/cuda/lib64 (where the toolkit puts them when no loader path names them). */
 static void *open_first(const char *const *names, char *why, size_t n) {
-  for (int i = 0; names[i] != NULL; i++) {
-    void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (h != NULL) {
-      return h;
+  const char *home = getenv("CUDA_HOME");
+  const char *dirs[] = {NULL, home != NULL && home[0] != '\0' ? home : NULL, "/usr/local/cuda"};
+  for (int d = 0; d < 3; d++) {
+    if (d > 0 && dirs[d] == NULL) {
+      continue;
     }
-    if (i == 0) {
-      const char *e = dlerror();
-      snprintf(why, n, "%s", e ? e : names[i]);
+    for (int i = 0; names[i] != NULL; i++) {
+      char path[4096];
+      if (d == 0) {
+        snprintf(path, sizeof path, "%s", names[i]);
+      } else {
+        snprintf(path, sizeof path, "%s/lib64/%s", dirs[d], names[i]);
+      }
+      void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+      if (h != NULL) {
+        return h;
+      }
+      if (d == 0 && i == 0) {
+        const char *e = dlerror();
+        snprintf(why, n, "%s", e ? e : names[i]);
+      }
     }
   }
   return NULL;
