@@ -342,13 +342,7 @@ static int upload(ctx_t *c, int s, char *dst, size_t dld, const char *src, size_
       c->half[s] ^= 1;
       CU(cu.EventSynchronize(c->ev_b[s][h]), "staging copy");
       char *stage = c->pin_b[s] + h * half;
-      if (rr == sld && cc > 1) {
-        memcpy(stage, src + (c0 * sld) * es, rr * cc * es);
-      } else {
-        for (size_t j = 0; j < cc; j++) {
-          memcpy(stage + j * rr * es, src + ((c0 + j) * sld + r0) * es, rr * es);
-        }
-      }
+      gcb_copy2d(stage, rr * es, src + (c0 * sld + r0) * es, sld * es, rr * es, cc);
       CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * es, dld * es, stage, rr * es, rr * es, cc,
                           CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
       CU(cu.EventRecord(c->ev_b[s][h], c->st[s]), "cudaEventRecord");
@@ -363,11 +357,8 @@ typedef struct {
 } tile_t;
 
 static void unpack(const ctx_t *c, int s, const tile_t *t, char *cc, int ldc, int es) {
-  const char *stage = c->pin_c[s];
-  for (int j = 0; j < t->cols; j++) {
-    memcpy(cc + ((size_t)(t->j0 + j) * ldc + t->i0) * es, stage + (size_t)j * t->rows * es,
-           (size_t)t->rows * es);
-  }
+  gcb_copy2d(cc + ((size_t)t->j0 * ldc + t->i0) * es, (size_t)ldc * es, c->pin_c[s],
+             (size_t)t->rows * es, (size_t)t->rows * es, (size_t)t->cols);
 }
 
 static int finish(ctx_t *c, int s, tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
@@ -448,9 +439,8 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
       if (rc) return rc;
       if (!beta_zero) {
         char *st = c->pin_c[s];
-        for (int j = 0; j < cols; j++) {
-          memcpy(st + (size_t)j * rows * es, cc + ((size_t)(j0 + j) * ldc + i0) * es, (size_t)rows * es);
-        }
+        gcb_copy2d(st, (size_t)rows * es, cc + ((size_t)j0 * ldc + i0) * es, (size_t)ldc * es,
+                   (size_t)rows * es, (size_t)cols);
         CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
                             cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
       }

@@ -172,15 +172,11 @@ static void *cpu_share_main(void *p) {
 }
 
 static void copy_c(const gemm_call *g, void *dst, int to_c) {
-  size_t col = (size_t)g->m * g->es;
-  for (int j = 0; j < g->n; j++) {
-    char *cc = (char *)g->c + (size_t)j * g->ldc * g->es;
-    char *bb = (char *)dst + (size_t)j * col;
-    if (to_c) {
-      memcpy(cc, bb, col);
-    } else {
-      memcpy(bb, cc, col);
-    }
+  size_t col = (size_t)g->m * g->es, ld = (size_t)g->ldc * g->es;
+  if (to_c) {
+    gcb_copy2d(g->c, ld, dst, col, col, (size_t)g->n);
+  } else {
+    gcb_copy2d(dst, col, g->c, ld, col, (size_t)g->n);
   }
 }
 

@@ -30,6 +30,7 @@ typedef struct {
   double min_flops;          /* gpucore.gemm.minFlops (0: the cost model decides) */
   double cpu_gflops, gpu_gflops, bus_gbs, overhead_ms; /* model overrides (0: defaults) */
   size_t stage_bytes;        /* gpucore.blas.stageMiB: pinned staging per stream */
+  int copy_threads;          /* gpucore.blas.copyThreads (0: by the CPU count) */
   int trace_stderr;          /* gpucore.trace */
   char log_file[4096];       /* gpucore.log.file: one line per routed call */
 } gcb_settings;
@@ -37,6 +38,10 @@ const gcb_settings *gcb_config(void);
 /* Appends one line about a routed call to the trace (file and/or stderr), if any is set. */
 void gcb_trace(const char *routine, long m, long n, long k, const char *route, const char *reason);
 int gcb_tracing(void);
+
+/* cols columns of len bytes from src (column stride ss bytes) to dst (stride ds), on the copy
+ * pool when large (gcb_copy.c). */
+void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols);
 
 /* GPU side (gcb_cuda.c). */
 /* Whether a GPU can take work now; otherwise why not, in *why (static text or buf). */

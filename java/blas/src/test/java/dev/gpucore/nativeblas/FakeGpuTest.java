@@ -155,6 +155,16 @@ class FakeGpuTest {
   }
 
   @Test
+  void copyPoolPacksAndUnpacksLargeCallsFromTwoCallers() throws Exception {
+    // scale 2: C of the double calls is 2.7 MB, past the size the copy pool takes on
+    Run r = run(List.of("2", "2"), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_COPYTHREADS", "4",
+        "FAKE_CUBLAS_FAIL_AT", "40");
+    allPass(r, 48);
+    assertTrue(r.trace().stream().anyMatch(l -> l.contains("rerun on OpenBLAS with C as it was")),
+        String.join("\n", r.trace()));
+  }
+
+  @Test
   void autoRouteUsesTheModelOrMinFlops() throws Exception {
     // the model with the CPU's rate set: a fast CPU keeps these calls, a slow one gives them away
     Run fast = run(List.of(), "GPUCORE_GEMM_CPUGFLOPS", "1e6");
