@@ -1,0 +1,130 @@
+/* A stand-in for the CUDA runtime and cuBLAS, for testing libgpucore_blas.so's GPU path on a
+ * machine without a GPU. Built twice by the tests, as libcudart.so.13 and libcublas.so.13.
+ * "Device" memory is host memory; copies and GEMMs run at once on the calling thread; streams and
+ * events are tokens. Environment:
+ *   FAKE_CUDA_DEVICES   device count (default 1; 0 makes cudaGetDeviceCount fail: no device)
+ *   FAKE_CUDA_MEM       bytes of device memory (default 1 GiB); cudaMalloc past it fails (OOM)
+ *   FAKE_CUBLAS_FAIL_AT the n-th GEMM (1-based, counted over the process) fails: a fault
+ *   FAKE_CUDA_LOG       a file that gets one line per GEMM: "gemm OPA OPB M N K LDA LDB LDC" */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t used;
+static long gemms;
+
+static size_t mem_limit(void) {
+  const char *v = getenv("FAKE_CUDA_MEM");
+  return v ? (size_t)strtoull(v, NULL, 10) : ((size_t)1 << 30);
+}
+
+typedef struct { size_t size; } hdr;
+
+int cudaGetDeviceCount(int *n) {
+  const char *v = getenv("FAKE_CUDA_DEVICES");
+  int d = v ? atoi(v) : 1;
+  if (d <= 0) return 100; /* no device */
+  *n = d;
+  return 0;
+}
+int cudaSetDevice(int d) { (void)d; return 0; }
+int cudaDeviceGetAttribute(int *v, int attr, int d) {
+  (void)d;
+  *v = attr == 75 ? 9 : 132;
+  return 0;
+}
+int cudaStreamCreateWithFlags(void **s, unsigned f) { (void)f; *s = malloc(1); return 0; }
+int cudaStreamSynchronize(void *s) { (void)s; return 0; }
+int cudaStreamWaitEvent(void *s, void *e, unsigned f) { (void)s; (void)e; (void)f; return 0; }
+int cudaEventCreateWithFlags(void **e, unsigned f) { (void)f; *e = malloc(1); return 0; }
+int cudaEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
+int cudaEventSynchronize(void *e) { (void)e; return 0; }
+int cudaMalloc(void **p, size_t n) {
+  if (__atomic_add_fetch(&used, n, __ATOMIC_RELAXED) > mem_limit()) {
+    __atomic_sub_fetch(&used, n, __ATOMIC_RELAXED);
+    return 2; /* cudaErrorMemoryAllocation */
+  }
+  hdr *h = malloc(sizeof(hdr) + n);
+  if (h == NULL) {
+    __atomic_sub_fetch(&used, n, __ATOMIC_RELAXED);
+    return 2;
+  }
+  h->size = n;
+  memset(h + 1, 0x7f, n); /* garbage, as device memory is */
+  *p = h + 1;
+  return 0;
+}
+int cudaFree(void *p) {
+  if (p == NULL) return 0;
+  hdr *h = (hdr *)p - 1;
+  __atomic_sub_fetch(&used, h->size, __ATOMIC_RELAXED);
+  free(h);
+  return 0;
+}
+int cudaHostAlloc(void **p, size_t n, unsigned f) { (void)f; *p = malloc(n); return *p ? 0 : 2; }
+int cudaFreeHost(void *p) { free(p); return 0; }
+int cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+                      size_t height, int kind, void *s) {
+  (void)kind; (void)s;
+  if (width > dpitch || width > spitch) return 1; /* invalid value */
+  for (size_t r = 0; r < height; r++) {
+    memcpy((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+  }
+  return 0;
+}
+int cudaMemGetInfo(size_t *free_b, size_t *total) {
+  *total = mem_limit();
+  size_t u = __atomic_load_n(&used, __ATOMIC_RELAXED);
+  *free_b = *total > u ? *total - u : 0;
+  return 0;
+}
+const char *cudaGetErrorString(int e) {
+  switch (e) {
+    case 2: return "out of memory";
+    case 100: return "no CUDA-capable device is detected";
+    default: return "fake CUDA error";
+  }
+}
+int cudaGetLastError(void) { return 0; }
+
+int cublasCreate_v2(void **h) { *h = malloc(1); return 0; }
+int cublasSetStream_v2(void *h, void *s) { (void)h; (void)s; return 0; }
+
+static int fail_now(void) {
+  long g = __atomic_add_fetch(&gemms, 1, __ATOMIC_RELAXED);
+  const char *v = getenv("FAKE_CUBLAS_FAIL_AT");
+  return v != NULL && atol(v) == g;
+}
+
+static void log_gemm(int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc) {
+  const char *f = getenv("FAKE_CUDA_LOG");
+  if (f == NULL) return;
+  FILE *o = fopen(f, "a");
+  if (o == NULL) return;
+  fprintf(o, "gemm %d %d %d %d %d %d %d %d\n", ta, tb, m, n, k, lda, ldb, ldc);
+  fclose(o);
+}
+
+#define GEMM(NAME, T)                                                                          \
+  int NAME(void *h, int ta, int tb, int m, int n, int k, const T *alpha, const T *a, int lda,  \
+           const T *b, int ldb, const T *beta, T *c, int ldc) {                                \
+    (void)h;                                                                                   \
+    if (fail_now()) return 13; /* CUBLAS_STATUS_EXECUTION_FAILED */                            \
+    if (lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7; /* invalid value */    \
+    log_gemm(ta, tb, m, n, k, lda, ldb, ldc);                                                  \
+    for (int j = 0; j < n; j++) {                                                              \
+      for (int i = 0; i < m; i++) {                                                            \
+        double s = 0;                                                                          \
+        for (int p = 0; p < k; p++) {                                                          \
+          double x = ta ? a[p + (size_t)i * lda] : a[i + (size_t)p * lda];                     \
+          double y = tb ? b[j + (size_t)p * ldb] : b[p + (size_t)j * ldb];                     \
+          s += x * y;                                                                          \
+        }                                                                                      \
+        T *cij = &c[i + (size_t)j * ldc];                                                      \
+        *cij = (T)(*alpha * s + (*beta == 0 ? 0 : *beta * *cij));                              \
+      }                                                                                        \
+    }                                                                                          \
+    return 0;                                                                                  \
+  }
+GEMM(cublasSgemm_v2, float)
+GEMM(cublasDgemm_v2, double)

@@ -1,0 +1,64 @@
+package dev.gpucore.nativeblas;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** symbols.txt, the library's exports and OpenBLAS's BLAS exports are the same set. */
+class SymbolListTest {
+
+  @Test
+  void listHasNoDuplicates() throws Exception {
+    List<String> listed = Native.listedSymbols();
+    assertEquals(listed.size(), new TreeSet<>(listed).size(), "a name is listed twice");
+    assertTrue(listed.size() > 500, "only " + listed.size() + " names");
+  }
+
+  @Test
+  void libraryExportsExactlyTheList() throws Exception {
+    Set<String> listed = new TreeSet<>(Native.listedSymbols());
+    Set<String> exported = Native.exports(Native.library());
+    assertEquals(listed, exported);
+  }
+
+  @Test
+  void everyBlasSymbolOfOpenBlasIsListed() throws Exception {
+    Set<String> openblas = Native.exports(Native.openblas());
+    Set<String> blas = openblas.stream().filter(s -> Native.BLAS.matcher(s).matches())
+        .collect(Collectors.toCollection(TreeSet::new));
+    Set<String> listed = new TreeSet<>(Native.listedSymbols());
+    Set<String> missing = new TreeSet<>(blas);
+    missing.removeAll(listed);
+    assertEquals(Set.of(), missing, "OpenBLAS exports BLAS routines the list lacks");
+    // the families are all there
+    for (String s : List.of("dgemm_", "zgemm_", "cblas_zgemm", "daxpby_", "domatcopy_",
+        "zimatcopy_", "dgemmt_", "idamin_", "xerbla_", "lsame_", "cblas_xerbla", "srotmg_",
+        "cdotc_", "cblas_cdotc_sub", "scasum_", "zhpr2_", "cgemm3m_", "sgeadd_")) {
+      assertTrue(listed.contains(s), s + " is not listed");
+    }
+  }
+
+  @Test
+  void everyListedSymbolIsOpenBlasBlasAndNoLapackIs() throws Exception {
+    Set<String> openblas = Native.exports(Native.openblas());
+    for (String s : Native.listedSymbols()) {
+      assertTrue(openblas.contains(s), s + " is listed but OpenBLAS does not export it");
+      assertTrue(Native.BLAS.matcher(s).matches(), s + " is listed but is not BLAS");
+    }
+    Set<String> listed = new TreeSet<>(Native.listedSymbols());
+    for (String lapack : List.of("dgetrf_", "dpotrf_", "zheev_", "dlaswp_", "crot_", "LAPACKE_dgesv")) {
+      assertTrue(openblas.contains(lapack), "OpenBLAS should carry LAPACK's " + lapack);
+      assertTrue(!listed.contains(lapack), lapack + " (LAPACK) is listed");
+    }
+  }
+
+  @Test
+  void theGemmsAreTheLibrarysOwn() throws Exception {
+    assertEquals(Set.of("sgemm_", "dgemm_", "cblas_sgemm", "cblas_dgemm"), Native.ownSymbols());
+  }
+}

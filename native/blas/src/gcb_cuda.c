@@ -1,0 +1,534 @@
+/* The GPU side: the CUDA runtime and cuBLAS opened at run time (no CUDA headers or libraries at
+ * build time), and a host-operand GEMM pipelined through pinned staging on a few streams.
+ *
+ * The few declarations below are written from NVIDIA's public CUDA runtime and cuBLAS
+ * documentation (function signatures and enum values, stable within a major version).
+ *
+ * Pipeline: op(A) goes to the GPU by row blocks (all of it when it fits); C is cut into tiles of
+ * a row block by a column block; tile t runs on stream t % STREAMS: its panel of op(B) (and its
+ * C tile when beta != 0) is packed on the CPU into that stream's pinned staging and copied up,
+ * multiplied by cuBLAS, and copied back into pinned staging; the CPU unpacks it into C the next
+ * time that stream comes round, so packing, copies and multiplies of different tiles overlap.
+ * Each thread has its own cuBLAS handle, streams, staging and device buffers. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcb_internal.h"
+
+typedef int cudaError_t;
+typedef void *cudaStream_t;
+typedef void *cudaEvent_t;
+typedef void *cublasHandle_t;
+typedef int cublasStatus_t;
+
+enum {
+  CUDA_SUCCESS = 0,
+  CUDA_ERROR_MEMORY_ALLOCATION = 2,
+  CUDA_MEMCPY_HOST_TO_DEVICE = 1,
+  CUDA_MEMCPY_DEVICE_TO_HOST = 2,
+  CUDA_STREAM_NON_BLOCKING = 1,
+  CUDA_EVENT_DISABLE_TIMING = 2,
+  CUDA_DEV_ATTR_MULTIPROCESSOR_COUNT = 16,
+  CUDA_DEV_ATTR_COMPUTE_CAPABILITY_MAJOR = 75,
+  CUBLAS_STATUS_SUCCESS = 0,
+  CUBLAS_STATUS_ALLOC_FAILED = 3,
+  CUBLAS_OP_N = 0,
+  CUBLAS_OP_T = 1,
+};
+
+static struct {
+  cudaError_t (*GetDeviceCount)(int *);
+  cudaError_t (*SetDevice)(int);
+  cudaError_t (*DeviceGetAttribute)(int *, int, int);
+  cudaError_t (*StreamCreateWithFlags)(cudaStream_t *, unsigned);
+  cudaError_t (*StreamSynchronize)(cudaStream_t);
+  cudaError_t (*StreamWaitEvent)(cudaStream_t, cudaEvent_t, unsigned);
+  cudaError_t (*EventCreateWithFlags)(cudaEvent_t *, unsigned);
+  cudaError_t (*EventRecord)(cudaEvent_t, cudaStream_t);
+  cudaError_t (*EventSynchronize)(cudaEvent_t);
+  cudaError_t (*Malloc)(void **, size_t);
+  cudaError_t (*Free)(void *);
+  cudaError_t (*HostAlloc)(void **, size_t, unsigned);
+  cudaError_t (*FreeHost)(void *);
+  cudaError_t (*Memcpy2DAsync)(void *, size_t, const void *, size_t, size_t, size_t, int, cudaStream_t);
+  cudaError_t (*MemGetInfo)(size_t *, size_t *);
+  const char *(*GetErrorString)(cudaError_t);
+  cudaError_t (*GetLastError)(void);
+  cublasStatus_t (*Create)(cublasHandle_t *);
+  cublasStatus_t (*SetStream)(cublasHandle_t, cudaStream_t);
+  cublasStatus_t (*Sgemm)(cublasHandle_t, int, int, int, int, int, const float *, const float *,
+                          int, const float *, int, const float *, float *, int);
+  cublasStatus_t (*Dgemm)(cublasHandle_t, int, int, int, int, int, const double *,
+                          const double *, int, const double *, int, const double *, double *, int);
+} cu;
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static int usable;            /* after the probe: a GPU can take work */
+static int device;            /* the CUDA ordinal used */
+static int cc_major, sm_count;
+static char unusable_why[400];
+static volatile int broken;   /* a fault disabled the GPU for the rest of the process */
+static char broken_why[400];
+static pthread_mutex_t broken_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The first of names that opens: by the loader's search, then in $CUDA_HOME/lib64 and
+ * /usr/local/cuda/lib64 (where the toolkit puts them when no loader path names them). */
+static void *open_first(const char *const *names, char *why, size_t n) {
+  const char *home = getenv("CUDA_HOME");
+  const char *dirs[] = {NULL, home != NULL && home[0] != '\0' ? home : NULL, "/usr/local/cuda"};
+  for (int d = 0; d < 3; d++) {
+    if (d > 0 && dirs[d] == NULL) {
+      continue;
+    }
+    for (int i = 0; names[i] != NULL; i++) {
+      char path[4096];
+      if (d == 0) {
+        snprintf(path, sizeof path, "%s", names[i]);
+      } else {
+        snprintf(path, sizeof path, "%s/lib64/%s", dirs[d], names[i]);
+      }
+      void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+      if (h != NULL) {
+        return h;
+      }
+      if (d == 0 && i == 0) {
+        const char *e = dlerror();
+        snprintf(why, n, "%s", e ? e : names[i]);
+      }
+    }
+  }
+  return NULL;
+}
+
+#define SYM(h, field, name)                                              \
+  do {                                                                   \
+    *(void **)(&cu.field) = dlsym(h, name);                              \
+    if (cu.field == NULL) {                                              \
+      snprintf(unusable_why, sizeof unusable_why, "%s lacks %s", lib, name); \
+      return;                                                            \
+    }                                                                    \
+  } while (0)
+
+static void probe(void) {
+  static const char *const cudart_names[] = {"libcudart.so.13", "libcudart.so.12", NULL};
+  static const char *const cublas_names[] = {"libcublas.so.13", "libcublas.so.12", NULL};
+  char why[300] = "";
+  void *rt = open_first(cudart_names, why, sizeof why);
+  if (rt == NULL) {
+    snprintf(unusable_why, sizeof unusable_why, "the CUDA runtime cannot be loaded (%s)", why);
+    return;
+  }
+  const char *lib = "libcudart";
+  SYM(rt, GetDeviceCount, "cudaGetDeviceCount");
+  SYM(rt, SetDevice, "cudaSetDevice");
+  SYM(rt, DeviceGetAttribute, "cudaDeviceGetAttribute");
+  SYM(rt, StreamCreateWithFlags, "cudaStreamCreateWithFlags");
+  SYM(rt, StreamSynchronize, "cudaStreamSynchronize");
+  SYM(rt, StreamWaitEvent, "cudaStreamWaitEvent");
+  SYM(rt, EventCreateWithFlags, "cudaEventCreateWithFlags");
+  SYM(rt, EventRecord, "cudaEventRecord");
+  SYM(rt, EventSynchronize, "cudaEventSynchronize");
+  SYM(rt, Malloc, "cudaMalloc");
+  SYM(rt, Free, "cudaFree");
+  SYM(rt, HostAlloc, "cudaHostAlloc");
+  SYM(rt, FreeHost, "cudaFreeHost");
+  SYM(rt, Memcpy2DAsync, "cudaMemcpy2DAsync");
+  SYM(rt, MemGetInfo, "cudaMemGetInfo");
+  SYM(rt, GetErrorString, "cudaGetErrorString");
+  SYM(rt, GetLastError, "cudaGetLastError");
+  int count = 0;
+  cudaError_t e = cu.GetDeviceCount(&count);
+  if (e != CUDA_SUCCESS) { /* the count is not set on failure: never read it */
+    snprintf(unusable_why, sizeof unusable_why, "cudaGetDeviceCount: %s", cu.GetErrorString(e));
+    return;
+  }
+  if (count <= 0) {
+    snprintf(unusable_why, sizeof unusable_why, "no CUDA device is visible");
+    return;
+  }
+  const gcb_settings *s = gcb_config();
+  device = 0;
+  if (!s->gpu_all) {
+    device = s->gpu_list[0];
+    if (device >= count) {
+      snprintf(unusable_why, sizeof unusable_why, "gpucore.gpu.list names GPU %d but %d are visible",
+               device, count);
+      return;
+    }
+  }
+  void *bl = open_first(cublas_names, why, sizeof why);
+  if (bl == NULL) {
+    snprintf(unusable_why, sizeof unusable_why, "cuBLAS cannot be loaded (%s)", why);
+    return;
+  }
+  lib = "libcublas";
+  SYM(bl, Create, "cublasCreate_v2");
+  SYM(bl, SetStream, "cublasSetStream_v2");
+  SYM(bl, Sgemm, "cublasSgemm_v2");
+  SYM(bl, Dgemm, "cublasDgemm_v2");
+  if (cu.DeviceGetAttribute(&cc_major, CUDA_DEV_ATTR_COMPUTE_CAPABILITY_MAJOR, device) != CUDA_SUCCESS
+      || cu.DeviceGetAttribute(&sm_count, CUDA_DEV_ATTR_MULTIPROCESSOR_COUNT, device) != CUDA_SUCCESS) {
+    cc_major = 0;
+    sm_count = 0;
+  }
+  usable = 1;
+}
+
+int gcb_gpu_usable(char *why, size_t n) {
+  pthread_once(&probe_once, probe);
+  if (!usable) {
+    snprintf(why, n, "%s", unusable_why);
+    return 0;
+  }
+  if (__atomic_load_n(&broken, __ATOMIC_ACQUIRE)) {
+    pthread_mutex_lock(&broken_lock);
+    snprintf(why, n, "disabled after a GPU failure: %s", broken_why);
+    pthread_mutex_unlock(&broken_lock);
+    return 0;
+  }
+  return 1;
+}
+
+double gcb_gpu_gflops(int es) {
+  if (cc_major >= 9) {
+    return (es == 8 ? 50000.0 : 48000.0) * sm_count / 132.0;
+  }
+  if (cc_major == 8) {
+    return 18000.0 * sm_count / 108.0;
+  }
+  return es == 8 ? 4000.0 : 8000.0;
+}
+
+/* ---- per-thread context ---- */
+
+#define STREAMS 3
+
+typedef struct {
+  int ready;
+  cublasHandle_t h[STREAMS];    /* one per stream: no workspace shared by concurrent GEMMs */
+  cudaStream_t st[STREAMS];
+  cudaEvent_t ev_b[STREAMS][2]; /* staging half free again */
+  cudaEvent_t ev_c[STREAMS];    /* C tile back in staging */
+  cudaEvent_t ev_a;             /* op(A) row block on the GPU */
+  size_t stage;                 /* bytes of each staging buffer */
+  char *pin_b[STREAMS];         /* two halves: packing one while the other is copied */
+  char *pin_c[STREAMS];
+  void *d_a, *d_b[STREAMS], *d_c[STREAMS];
+  size_t cap_a, cap_b, cap_c;
+  int half[STREAMS];
+} ctx_t;
+
+static pthread_key_t ctx_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static __thread ctx_t *tctx;
+
+static void free_device(ctx_t *c) {
+  if (c->d_a) cu.Free(c->d_a);
+  for (int s = 0; s < STREAMS; s++) {
+    if (c->d_b[s]) cu.Free(c->d_b[s]);
+    if (c->d_c[s]) cu.Free(c->d_c[s]);
+    c->d_b[s] = c->d_c[s] = NULL;
+  }
+  c->d_a = NULL;
+  c->cap_a = c->cap_b = c->cap_c = 0;
+}
+
+static void ctx_free(void *p) {
+  ctx_t *c = (ctx_t *)p;
+  if (c == NULL) return;
+  for (int s = 0; s < STREAMS; s++) {
+    if (c->st[s]) cu.StreamSynchronize(c->st[s]);
+  }
+  free_device(c);
+  for (int s = 0; s < STREAMS; s++) {
+    if (c->pin_b[s]) cu.FreeHost(c->pin_b[s]);
+    if (c->pin_c[s]) cu.FreeHost(c->pin_c[s]);
+  }
+  free(c); /* handles, streams and events go with the process (the CUDA context owns them) */
+}
+
+static void make_key(void) {
+  pthread_key_create(&ctx_key, ctx_free);
+}
+
+static const char *cuda_err(cudaError_t e) {
+  return cu.GetErrorString != NULL ? cu.GetErrorString(e) : "CUDA error";
+}
+
+/* Error plumbing: 1 = out of memory (retry smaller), 2 = anything else (a fault). */
+#define CU(call, what)                                                           \
+  do {                                                                           \
+    cudaError_t e_ = (call);                                                     \
+    if (e_ != CUDA_SUCCESS) {                                                    \
+      snprintf(err, errn, "%s: %s", what, cuda_err(e_));                         \
+      cu.GetLastError();                                                         \
+      return e_ == CUDA_ERROR_MEMORY_ALLOCATION ? 1 : 2;                         \
+    }                                                                            \
+  } while (0)
+
+static int ctx_get(ctx_t **out, char *err, size_t errn) {
+  pthread_once(&key_once, make_key);
+  ctx_t *c = tctx;
+  CU(cu.SetDevice(device), "cudaSetDevice");
+  if (c != NULL && c->ready) {
+    *out = c;
+    return 0;
+  }
+  if (c == NULL) {
+    c = (ctx_t *)calloc(1, sizeof *c);
+    if (c == NULL) {
+      snprintf(err, errn, "no host memory for the GPU context");
+      return 1;
+    }
+    tctx = c;
+    pthread_setspecific(ctx_key, c);
+  }
+  for (int s = 0; s < STREAMS; s++) {
+    CU(cu.StreamCreateWithFlags(&c->st[s], CUDA_STREAM_NON_BLOCKING), "cudaStreamCreate");
+    if (cu.Create(&c->h[s]) != CUBLAS_STATUS_SUCCESS || cu.SetStream(c->h[s], c->st[s]) != CUBLAS_STATUS_SUCCESS) {
+      snprintf(err, errn, "cublasCreate failed");
+      return 2;
+    }
+    CU(cu.EventCreateWithFlags(&c->ev_b[s][0], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
+    CU(cu.EventCreateWithFlags(&c->ev_b[s][1], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
+    CU(cu.EventCreateWithFlags(&c->ev_c[s], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
+  }
+  CU(cu.EventCreateWithFlags(&c->ev_a, CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
+  c->stage = gcb_config()->stage_bytes;
+  for (int s = 0; s < STREAMS; s++) {
+    CU(cu.HostAlloc((void **)&c->pin_b[s], c->stage, 0), "cudaHostAlloc (staging)");
+    CU(cu.HostAlloc((void **)&c->pin_c[s], c->stage, 0), "cudaHostAlloc (staging)");
+  }
+  c->ready = 1;
+  *out = c;
+  return 0;
+}
+
+static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
+  if (bytes == 0) bytes = 16;
+  if (*cap >= bytes) return 0;
+  if (*p) cu.Free(*p);
+  *p = NULL;
+  *cap = 0;
+  CU(cu.Malloc(p, bytes), "cudaMalloc");
+  *cap = bytes;
+  return 0;
+}
+
+/* Copies the rows x cols block at src (column-major, leading dimension sld elements) into dst on
+ * the GPU (leading dimension dld) through stream s's staging, in chunks. */
+static int upload(ctx_t *c, int s, char *dst, size_t dld, const char *src, size_t sld,
+                  size_t rows, size_t cols, int es, char *err, size_t errn) {
+  if (rows == 0 || cols == 0) {
+    return 0;
+  }
+  size_t half = c->stage / 2;
+  size_t col_bytes = rows * es;
+  size_t chunk_rows = rows, chunk_cols;
+  if (col_bytes > half) {
+    chunk_rows = half / es;
+    chunk_cols = 1;
+  } else {
+    chunk_cols = half / col_bytes;
+  }
+  for (size_t c0 = 0; c0 < cols; c0 += chunk_cols) {
+    size_t cc = cols - c0 < chunk_cols ? cols - c0 : chunk_cols;
+    for (size_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+      size_t rr = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
+      int h = c->half[s];
+      c->half[s] ^= 1;
+      CU(cu.EventSynchronize(c->ev_b[s][h]), "staging copy");
+      char *stage = c->pin_b[s] + h * half;
+      gcb_copy2d(stage, rr * es, src + (c0 * sld + r0) * es, sld * es, rr * es, cc);
+      CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * es, dld * es, stage, rr * es, rr * es, cc,
+                          CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
+      CU(cu.EventRecord(c->ev_b[s][h], c->st[s]), "cudaEventRecord");
+    }
+  }
+  return 0;
+}
+
+typedef struct {
+  int pending;
+  int i0, j0, rows, cols;
+} tile_t;
+
+static void unpack(const ctx_t *c, int s, const tile_t *t, char *cc, int ldc, int es) {
+  gcb_copy2d(cc + ((size_t)t->j0 * ldc + t->i0) * es, (size_t)ldc * es, c->pin_c[s],
+             (size_t)t->rows * es, (size_t)t->rows * es, (size_t)t->cols);
+}
+
+static int finish(ctx_t *c, int s, tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
+  if (!t->pending) return 0;
+  CU(cu.EventSynchronize(c->ev_c[s]), "GEMM tile");
+  unpack(c, s, t, cc, ldc, es);
+  t->pending = 0;
+  return 0;
+}
+
+static void drain(ctx_t *c) {
+  for (int s = 0; s < STREAMS; s++) {
+    cu.StreamSynchronize(c->st[s]);
+  }
+  cu.GetLastError();
+}
+
+static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
+               const char *a, int lda, const char *b, int ldb, const void *beta, char *cc, int ldc,
+               int mb, int nb, char *err, size_t errn) {
+  size_t stage = c->stage;
+  int rc;
+  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)mb * k * es, err, errn))) return rc;
+  for (int s = 0; s < STREAMS; s++) {
+    size_t bb = (size_t)k * nb * es, cb = (size_t)mb * nb * es;
+    if (c->cap_b < bb || c->d_b[s] == NULL) {
+      if (c->d_b[s]) cu.Free(c->d_b[s]);
+      c->d_b[s] = NULL;
+      CU(cu.Malloc(&c->d_b[s], bb ? bb : 16), "cudaMalloc");
+    }
+    if (c->cap_c < cb || c->d_c[s] == NULL) {
+      if (c->d_c[s]) cu.Free(c->d_c[s]);
+      c->d_c[s] = NULL;
+      CU(cu.Malloc(&c->d_c[s], cb ? cb : 16), "cudaMalloc");
+    }
+    if (s == STREAMS - 1) {
+      if (c->cap_b < bb) c->cap_b = bb;
+      if (c->cap_c < cb) c->cap_c = cb;
+    }
+  }
+  (void)stage;
+  int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
+  tile_t tiles[STREAMS];
+  memset(tiles, 0, sizeof tiles);
+  int next = 0;
+  for (int i0 = 0; i0 < m; i0 += mb) {
+    int rows = m - i0 < mb ? m - i0 : mb;
+    /* every tile of the previous row block is done before its A is overwritten */
+    for (int s = 0; s < STREAMS; s++) {
+      if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) return rc;
+    }
+    int lda_d;
+    if (!ta) { /* rows i0.. of A (m x k) */
+      lda_d = rows;
+      rc = upload(c, 0, c->d_a, rows, a + (size_t)i0 * es, lda, rows, k, es, err, errn);
+    } else { /* columns i0.. of A (k x m) */
+      lda_d = k > 0 ? k : 1;
+      rc = upload(c, 0, c->d_a, lda_d, a + (size_t)i0 * lda * es, lda, k, rows, es, err, errn);
+    }
+    if (rc) return rc;
+    CU(cu.EventRecord(c->ev_a, c->st[0]), "cudaEventRecord");
+    for (int s = 1; s < STREAMS; s++) {
+      CU(cu.StreamWaitEvent(c->st[s], c->ev_a, 0), "cudaStreamWaitEvent");
+    }
+    for (int j0 = 0; j0 < n; j0 += nb) {
+      int cols = n - j0 < nb ? n - j0 : nb;
+      int s = next;
+      next = (next + 1) % STREAMS;
+      if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) return rc;
+      int ldb_d;
+      if (!tb) { /* columns j0.. of B (k x n) */
+        ldb_d = k > 0 ? k : 1;
+        rc = upload(c, s, c->d_b[s], ldb_d, b + (size_t)j0 * ldb * es, ldb, k, cols, es, err, errn);
+      } else { /* rows j0.. of B (n x k) */
+        ldb_d = cols;
+        rc = upload(c, s, c->d_b[s], cols, b + (size_t)j0 * es, ldb, cols, k, es, err, errn);
+      }
+      if (rc) return rc;
+      if (!beta_zero) {
+        char *st = c->pin_c[s];
+        gcb_copy2d(st, (size_t)rows * es, cc + ((size_t)j0 * ldc + i0) * es, (size_t)ldc * es,
+                   (size_t)rows * es, (size_t)cols);
+        CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
+                            cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
+      }
+      cublasStatus_t st;
+      int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+      if (es == 4) {
+        st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)c->d_a,
+                      lda_d, (const float *)c->d_b[s], ldb_d, (const float *)beta,
+                      (float *)c->d_c[s], rows);
+      } else {
+        st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
+                      (const double *)c->d_a, lda_d, (const double *)c->d_b[s], ldb_d,
+                      (const double *)beta, (double *)c->d_c[s], rows);
+      }
+      if (st != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
+        return st == CUBLAS_STATUS_ALLOC_FAILED ? 1 : 2;
+      }
+      CU(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
+                          (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
+         "cudaMemcpy2DAsync (C down)");
+      CU(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
+      tiles[s].pending = 1;
+      tiles[s].i0 = i0;
+      tiles[s].j0 = j0;
+      tiles[s].rows = rows;
+      tiles[s].cols = cols;
+    }
+  }
+  for (int s = 0; s < STREAMS; s++) {
+    if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) return rc;
+  }
+  return 0;
+}
+
+int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
+                 int lda, const void *b, int ldb, const void *beta, void *c, int ldc, char *err,
+                 size_t errn) {
+  if (m == 0 || n == 0) return 0;
+  char why[400];
+  if (!gcb_gpu_usable(why, sizeof why)) {
+    snprintf(err, errn, "%s", why);
+    return -1;
+  }
+  ctx_t *x;
+  int rc = ctx_get(&x, err, errn);
+  if (rc) {
+    if (rc == 2) goto fault;
+    return -1;
+  }
+  size_t stage = x->stage;
+  /* a C tile fits one staging buffer */
+  size_t nb = n < 2048 ? (size_t)n : 2048, mb = (size_t)m;
+  if (mb * nb * es > stage) {
+    nb = stage / (mb * es);
+    if (nb < 64) {
+      nb = (size_t)n < 64 ? (size_t)n : 64;
+      mb = stage / (nb * es);
+    }
+  }
+  size_t free_b = 0, total_b = 0;
+  if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) {
+    free_b = 0;
+  }
+  for (int attempt = 0; attempt < 6; attempt++) {
+    size_t held = x->cap_a + STREAMS * (x->cap_b + x->cap_c);
+    size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
+    while ((mb * (size_t)k + STREAMS * ((size_t)k * nb + mb * nb)) * es > budget && (mb > 256 || nb > 64)) {
+      if (mb > 256) mb = (mb + 1) / 2;
+      else nb = (nb + 1) / 2;
+    }
+    rc = run(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb, beta,
+             (char *)c, ldc, (int)mb, (int)nb, err, errn);
+    if (rc == 0) return 0;
+    drain(x);
+    if (rc != 1) goto fault;
+    /* out of memory: let go of this thread's device buffers and retry with smaller tiles */
+    free_device(x);
+    if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) free_b = 0;
+    if (mb > 256) mb = (mb + 1) / 2;
+    else if (nb > 64) nb = (nb + 1) / 2;
+    else break;
+  }
+  return -1;
+fault:
+  pthread_mutex_lock(&broken_lock);
+  snprintf(broken_why, sizeof broken_why, "%s", err);
+  pthread_mutex_unlock(&broken_lock);
+  __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
+  return -1;
+}
