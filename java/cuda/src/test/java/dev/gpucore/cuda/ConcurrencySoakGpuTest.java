@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
@@ -13,9 +12,6 @@ import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Router;
-import dev.gpucore.cpu.Soak;
-import dev.gpucore.cpu.SoakCases;
-import dev.gpucore.cpu.SoakCases.GemmCase;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
@@ -23,16 +19,16 @@ import dev.gpucore.memory.NativeMemory;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
+import dev.gpucore.testkit.Soak;
+import dev.gpucore.testkit.SoakCases;
+import dev.gpucore.testkit.SoakCases.GemmCase;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.LongAdder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -56,6 +52,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>{@code -Dgpucore.soak.ops=N} sets the operations per thread (1000),
  * {@code -Dgpucore.soak.seed} replays a run, {@code -Dgpucore.soak.deadlineS} the deadline.
  */
+@RequiresGpu
 class ConcurrencySoakGpuTest {
   static final long SEED = Long.getLong("gpucore.soak.seed", System.nanoTime());
   static final int THREADS = 16;
@@ -66,8 +63,6 @@ class ConcurrencySoakGpuTest {
   static final int CAP = 16384;
   static final NativeMemory.Kind[] MEMORY = {NativeMemory.Kind.DEVICE, NativeMemory.Kind.PINNED,
       NativeMemory.Kind.PAGEABLE};
-
-  static GpuCore probe;
 
   enum Kind { DEVICE_GEMM, STREAM_GEMM, HOST_GEMM, CLASSIC_GEMM, DEVICE_REDUCE, HOST_REDUCE,
     DEVICE_ARRAY, PINNED_ARRAY, LARGE_COPY, EXPLAIN, REJECTED }
@@ -80,33 +75,8 @@ class ConcurrencySoakGpuTest {
     }
   }
 
-  @BeforeAll
-  static void openProbe() {
-    probe = GpuCore.open();
-  }
-
-  @AfterAll
-  static void closeProbe() {
-    if (probe != null) {
-      probe.close();
-    }
-  }
-
-  @BeforeEach
-  void needsGpu() {
-    GpuTests.require(probe);
-  }
-
   static GpuCore open(String route) {
-    Map<String, String> p = new HashMap<>();
-    p.put("gpucore.gemm.route", route);
-    p.put("gpucore.gemm.panelMiB", "1");
-    GpuCore core = GpuCore.open(Config.from(p, System.getenv()));
-    if (!core.hasGpu()) {
-      core.close();
-      GpuTests.require(core);
-    }
-    return core;
+    return GpuTests.openGpu("gpucore.gemm.route=" + route, "gpucore.gemm.panelMiB=1");
   }
 
   @ParameterizedTest

@@ -14,10 +14,10 @@ import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,32 +30,21 @@ import org.junit.jupiter.params.provider.ValueSource;
  * tiny values; outputs poisoned first and checked for writes outside their range; every result
  * repeated (also on another stream) and required bitwise identical.
  */
+@RequiresGpu
 class ReduceGpuTest {
   static GpuCore core;
   static Reduce r;
   static final long SEED = System.nanoTime();
   static final double POISON = -7.77e33;
 
-  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
-      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
-
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
+  @BeforeEach
+  void useGpu(GpuCore gpu) {
+    core = gpu;
     r = core.reduce();
   }
 
-  @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
-  }
+  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference and bounds
 
