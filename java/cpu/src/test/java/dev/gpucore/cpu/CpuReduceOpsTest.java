@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
@@ -15,9 +14,9 @@ import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.OnCpuBackend;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,26 +26,20 @@ import org.junit.jupiter.params.provider.ValueSource;
  * norms) within the bounds stated on {@link Reduce}, on fresh random data of awkward sizes, with
  * special values; Java arrays, host arrays and matrix rows/columns agree bitwise.
  */
+@OnCpuBackend
 class CpuReduceOpsTest {
   static final long SEED = System.nanoTime();
   static GpuCore core;
   static Reduce r;
 
-  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
-      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
-
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
+  @BeforeEach
+  void useCore(GpuCore cpu) {
+    core = cpu;
     r = core.reduce();
   }
 
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
-  }
+  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference
 

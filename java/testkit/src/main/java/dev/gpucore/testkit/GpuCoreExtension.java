@@ -1,5 +1,6 @@
 package dev.gpucore.testkit;
 
+import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.memory.NativeMemory;
 import java.lang.reflect.AnnotatedElement;
@@ -13,9 +14,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
- * The extension behind {@link RequiresGpu}: opens one {@link GpuCore} per test class, hands it
- * to parameters of type {@code GpuCore}, aborts (or fails, see {@link GpuTests#REQUIRE}) each
- * test where it has no GPU, and after the class closes it and checks that nothing it allocated
+ * The extension behind {@link RequiresGpu} and {@link OnCpuBackend}: opens one {@link GpuCore}
+ * per test class, hands it to parameters of type {@code GpuCore}, aborts (or fails, see {@link
+ * GpuTests#REQUIRE}) each test of a {@code RequiresGpu} class where it has no GPU, and after the class closes it and checks that nothing it allocated
  * is left: every {@link NativeMemory} count and byte total back to where it was before.
  */
 public final class GpuCoreExtension implements BeforeEachCallback, ParameterResolver,
@@ -28,7 +29,10 @@ public final class GpuCoreExtension implements BeforeEachCallback, ParameterReso
 
   @Override
   public void beforeEach(ExtensionContext context) {
-    GpuTests.require(opened(context).core());
+    GpuCore core = opened(context).core();
+    if (!onCpu(context)) {
+      GpuTests.require(core);
+    }
   }
 
   @Override
@@ -40,7 +44,9 @@ public final class GpuCoreExtension implements BeforeEachCallback, ParameterReso
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context)
       throws ParameterResolutionException {
     GpuCore core = opened(context).core();
-    GpuTests.require(core);
+    if (!onCpu(context)) {
+      GpuTests.require(core);
+    }
     return core;
   }
 
@@ -62,8 +68,16 @@ public final class GpuCoreExtension implements BeforeEachCallback, ParameterReso
     ExtensionContext owner = classContext(context);
     return owner.getStore(NS).getOrComputeIfAbsent(Opened.class, k -> {
       Soak.Counts before = Soak.Counts.now();
-      return new Opened(GpuTests.openCore(config(context)), before);
+      GpuCore core = onCpu(context) ? GpuCore.open(new Config(Config.Backend.CPU, 0))
+          : GpuTests.openCore(config(context));
+      return new Opened(core, before);
     }, Opened.class);
+  }
+
+  /** Whether the class asks for the CPU backend ({@link OnCpuBackend}). */
+  private static boolean onCpu(ExtensionContext context) {
+    return context.getTestClass()
+        .flatMap(c -> AnnotationSupport.findAnnotation(c, OnCpuBackend.class)).isPresent();
   }
 
   /** The settings of the class's {@link RequiresGpu}, else of the first method's to open it. */
