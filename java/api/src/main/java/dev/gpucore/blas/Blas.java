@@ -1,5 +1,6 @@
 package dev.gpucore.blas;
 
+import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
@@ -67,7 +68,7 @@ public final class Blas {
     if (call.m() == 0 || call.n() == 0) {
       return;
     }
-    if (call.c().kind() == Operand.Kind.DEVICE) {
+    if (call.onDevice()) {
       core.gpu().blas().gemm(call);
       return;
     }
@@ -122,39 +123,25 @@ public final class Blas {
   }
 
   /**
-   * A host-operand call on the GPU: out of device memory is retried with smaller tiles, then
-   * (with gpucore.gemm.fallback) run on the CPU, as is a call whose GPU faulted.
+   * A host-operand call on the GPU (which retries with smaller tiles when device memory is
+   * short), then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same
+   * or its GPU faulted.
    */
   private void onGpu(GemmCall call) {
-    GpuCoreException failure = null;
-    // smaller tiles can help only where the call is split into row panels
-    int maxDiv = call.rowPanels() ? MAX_TILE_DIVISOR : 1;
-    for (int div = 1; div <= maxDiv; div *= TILE_SHRINK) {
-      try {
-        core.gpu().blas().gemm(call, div);
-        if (div > 1) {
-          router.record(call, "ran on the GPU with tiles 1/" + div
-              + " of gpucore.gemm.panelMiB after running out of device memory");
-        }
-        return;
-      } catch (GpuCoreException.OutOfMemory e) {
-        if (e.outputPartlyWritten() && call.beta() != 0) {
-          throw e; // C = beta*C + ... cannot be redone from a half-written C
-        }
-        // try again with smaller tiles
-        failure = div > 1 && div * TILE_SHRINK > maxDiv ? new GpuCoreException.OutOfMemory(
-            e.getMessage() + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)")
-            : e;
-      } catch (GpuCoreException.DeviceFaulted e) {
-        if (e.outputPartlyWritten() && call.beta() != 0) {
-          throw e; // C = beta*C + ... cannot be redone from a half-written C
-        }
-        failure = e;
-        break;
-      } catch (GpuCoreException.DeviceUnavailable e) {
-        failure = e; // every configured GPU faulted since the decision
-        break;
+    GpuCoreException failure;
+    try {
+      String note = core.gpu().blas().gemmFromHost(call);
+      if (note != null) {
+        router.record(call, note);
       }
+      return;
+    } catch (GpuCoreException.OutOfMemory | GpuCoreException.DeviceFaulted e) {
+      if (e.outputPartlyWritten() && call.beta() != 0) {
+        throw e; // C = beta*C + ... cannot be redone from a half-written C
+      }
+      failure = e;
+    } catch (GpuCoreException.DeviceUnavailable e) {
+      failure = e; // every configured GPU faulted since the decision
     }
     if (!router.fallbackToCpu()) {
       throw failure;
@@ -207,7 +194,7 @@ public final class Blas {
     if (items.length == 0 || items[0].m() == 0 || items[0].n() == 0) {
       return;
     }
-    if (items[0].c().kind() == Operand.Kind.DEVICE) {
+    if (items[0].onDevice()) {
       core.gpu().blas().gemmBatched(items);
       return;
     }
@@ -333,16 +320,11 @@ public final class Blas {
     return "item " + i + ": " + m;
   }
 
-  /** Host GEMMs that run out of device memory are retried with tiles this much smaller... */
-  private static final int TILE_SHRINK = 4;
-  /** ...down to this fraction of the configured tile, then go to the CPU (if allowed). */
-  private static final int MAX_TILE_DIVISOR = 16;
-
   /** Where a call with these arguments would run, and why (arguments are checked). */
   public Router.Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c,
       int ldc) {
     GemmCall call = check(g, a, lda, b, ldb, c, ldc, null);
-    if (c.kind() == Operand.Kind.DEVICE) {
+    if (call.onDevice()) {
       return new Router.Decision(true, -1, "operands are on GPU " + c.device());
     }
     return router.explain(call);
@@ -448,11 +430,14 @@ public final class Blas {
     Check.atLeast(ldb, Math.max(1, rowMajor ? bCols : bRows), "ldb");
     Check.atLeast(ldc, Math.max(1, rowMajor ? g.n() : g.m()), "ldc");
     // row-major form: a column-major C = op(A)op(B) is the row-major C^T = op(B)^T op(A)^T
+    GemmCall.Place place = GemmCall.Place.of(c.kind(), c.device());
     GemmCall call = rowMajor
         ? new GemmCall(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), g.beta(), p, t,
-            a, lda, b, ldb, c, ldc, g.batch(), g.strideA(), g.strideB(), g.strideC(), stream)
+            a, lda, b, ldb, c, ldc, g.batch(), g.strideA(), g.strideB(), g.strideC(), stream,
+            place)
         : new GemmCall(g.transB(), g.transA(), g.n(), g.m(), g.k(), g.alpha(), g.beta(), p, t,
-            b, ldb, a, lda, c, ldc, g.batch(), g.strideB(), g.strideA(), g.strideC(), stream);
+            b, ldb, a, lda, c, ldc, g.batch(), g.strideB(), g.strideA(), g.strideC(), stream,
+            place);
     Operand ra = rowMajor ? a : b;
     Operand rb = rowMajor ? b : a;
     if (!call.scaleOnly()) {

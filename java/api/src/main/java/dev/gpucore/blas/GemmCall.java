@@ -28,10 +28,41 @@ import dev.gpucore.memory.GpuStream;
  * @param strideB batch stride of B
  * @param strideC batch stride of C
  * @param stream stream for device operands, or null (synchronous)
+ * @param place where all three operands live, decided once when the call is checked
  */
 public record GemmCall(boolean transA, boolean transB, int m, int n, int k, double alpha,
     double beta, Precision precision, DType dtype, Operand a, int lda, Operand b, int ldb,
-    Operand c, int ldc, int batch, long strideA, long strideB, long strideC, GpuStream stream) {
+    Operand c, int ldc, int batch, long strideA, long strideB, long strideC, GpuStream stream,
+    Place place) {
+
+  /** Where a checked call's operands live: all on one GPU, or all on the host. */
+  public sealed interface Place permits OnDevice, OnHost {
+    /** The place of operands of {@code kind} on {@code device} (-1 for the host). */
+    static Place of(Operand.Kind kind, int device) {
+      return kind == Operand.Kind.DEVICE ? new OnDevice(device) : OnHost.INSTANCE;
+    }
+  }
+
+  /**
+   * Device arrays of one GPU: the call runs there, queued on {@link #stream()} or synchronous.
+   *
+   * @param device the GPU's index
+   */
+  public record OnDevice(int device) implements Place {}
+
+  /**
+   * Java arrays and host arrays (mixed freely): the router sends the call to the CPU, or to
+   * the GPU through device memory.
+   */
+  public enum OnHost implements Place {
+    /** The one host place. */
+    INSTANCE
+  }
+
+  /** Whether the operands are device arrays. */
+  public boolean onDevice() {
+    return place instanceof OnDevice;
+  }
 
   /** Rows and columns of A as stored. */
   public int aRows() {
@@ -80,7 +111,7 @@ public record GemmCall(boolean transA, boolean transB, int m, int n, int k, doub
   /** This call as a single GEMM (batch 1), for backends that loop over batch items. */
   public GemmCall single() {
     return batch == 1 ? this : new GemmCall(transA, transB, m, n, k, alpha, beta, precision,
-        dtype, a, lda, b, ldb, c, ldc, 1, strideA, strideB, strideC, stream);
+        dtype, a, lda, b, ldb, c, ldc, 1, strideA, strideB, strideC, stream, place);
   }
 
   /** Floating-point operations, {@code 2·m·n·k·batch}. */
@@ -104,6 +135,6 @@ public record GemmCall(boolean transA, boolean transB, int m, int n, int k, doub
   /** The same call on other operands (used to split work across devices and tiles). */
   public GemmCall with(int newM, Operand newA, Operand newC, int newBatch) {
     return new GemmCall(transA, transB, newM, n, k, alpha, beta, precision, dtype, newA, lda, b,
-        ldb, newC, ldc, newBatch, strideA, strideB, strideC, stream);
+        ldb, newC, ldc, newBatch, strideA, strideB, strideC, stream, place);
   }
 }

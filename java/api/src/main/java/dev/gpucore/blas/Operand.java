@@ -1,5 +1,6 @@
 package dev.gpucore.blas;
 
+import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;

@@ -1,5 +1,6 @@
 package dev.gpucore.reduce;
 
+import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.GpuCoreException;
 
@@ -17,14 +18,6 @@ import dev.gpucore.GpuCoreException;
  * @param layout storage order
  */
 public record Matrix(long rows, long cols, long ld, Layout layout) {
-  /** Storage order of a {@link Matrix}. */
-  public enum Layout {
-    /** Rows are contiguous (C order). */
-    ROW_MAJOR,
-    /** Columns are contiguous (Fortran / BLAS order). */
-    COLUMN_MAJOR
-  }
-
   /** Checks the shape. */
   public Matrix {
     Check.nonNegative(rows, "rows");

@@ -32,7 +32,8 @@ class RouterTest {
 
   static GemmCall call(int n, DType t, Precision p, int batch) {
     Operand o = t == DType.FLOAT64 ? Operand.of(new double[1]) : Operand.of(new float[1]);
-    return new GemmCall(false, true, n, n, n, 1, 0, p, t, o, n, o, n, o, n, batch, 0, 0, 0, null);
+    return new GemmCall(false, true, n, n, n, 1, 0, p, t, o, n, o, n, o, n, batch, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
   }
 
   @Test
@@ -72,7 +73,7 @@ class RouterTest {
   void scaleOnlyStaysOnTheCpu() {
     Operand o = Operand.of(new float[1]);
     GemmCall k0 = new GemmCall(false, false, 4096, 4096, 0, 1, 2, Precision.FP32, DType.FLOAT32,
-        o, 1, o, 4096, o, 4096, 1, 0, 0, 0, null);
+        o, 1, o, 4096, o, 4096, 1, 0, 0, 0, null, GemmCall.OnHost.INSTANCE);
     assertFalse(new Router(settings(), 1, H100, 16).explain(k0).gpu());
   }
 

@@ -268,7 +268,7 @@ final class CpuBlas implements BlasOps {
   }
   @Override
   public void gemm(GemmCall call) {
-    if (call.c().kind() == Operand.Kind.DEVICE) {
+    if (call.onDevice()) {
       throw new UnsupportedOperationException("the CPU backend has no device arrays");
     }
     boolean f64 = call.dtype() == DType.FLOAT64;

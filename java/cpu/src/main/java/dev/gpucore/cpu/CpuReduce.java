@@ -1,5 +1,6 @@
 package dev.gpucore.cpu;
 
+import dev.gpucore.Layout;
 import dev.gpucore.DType;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
@@ -43,7 +44,7 @@ final class CpuReduce implements ReduceOps {
     long outputs = perRow ? m.rows() : m.cols();
     long len = perRow ? m.cols() : m.rows();
     // in memory: contiguous vectors (result k reduces x[k*ld + i]) or strided ones (x[i*ld + k])
-    boolean contiguous = perRow == (m.layout() == Matrix.Layout.ROW_MAJOR);
+    boolean contiguous = perRow == (m.layout() == Layout.ROW_MAJOR);
     long ld = m.ld();
     Scratch sc = new Scratch();
     Output o = new Output(out, outOffset);

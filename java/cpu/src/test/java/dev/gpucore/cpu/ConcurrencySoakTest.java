@@ -12,6 +12,7 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Router;
 import dev.gpucore.memory.HostArray;
@@ -430,7 +431,7 @@ class ConcurrencySoakTest extends SoakContract {
     Object c = store(core, r, g.c0, g.dtype);
     try {
       Gemm gemm = g.gemm();
-      int badLdc = (g.layout == dev.gpucore.blas.Layout.ROW_MAJOR ? g.n : g.m) - 1;
+      int badLdc = (g.layout == dev.gpucore.Layout.ROW_MAJOR ? g.n : g.m) - 1;
       GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().gemm(gemm, operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
               operand(c, g.offC), badLdc), what);

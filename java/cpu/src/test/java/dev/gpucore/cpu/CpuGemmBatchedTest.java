@@ -12,7 +12,7 @@ import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Blas;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.GemmCall;
-import dev.gpucore.blas.Layout;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
@@ -407,9 +407,11 @@ class CpuGemmBatchedTest {
     double[] c0 = new double[4];
     double[] c1 = new double[4];
     GemmCall i0 = new GemmCall(false, false, 2, 2, 2, 1, 0, Precision.FP64, DType.FLOAT64,
-        Operand.of(a), 2, Operand.of(b), 2, Operand.of(c0), 2, 1, 0, 0, 0, null);
+        Operand.of(a), 2, Operand.of(b), 2, Operand.of(c0), 2, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
     GemmCall i1 = new GemmCall(false, true, 2, 2, 2, 2, 0, Precision.FP64, DType.FLOAT64,
-        Operand.of(b), 2, Operand.of(a), 2, Operand.of(c1), 2, 1, 0, 0, 0, null);
+        Operand.of(b), 2, Operand.of(a), 2, Operand.of(c1), 2, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
     core.cpu().blas().gemmBatched(new GemmCall[] {i0, i1});
     assertArrayEquals(new double[] {19, 22, 43, 50}, c0);
     assertArrayEquals(new double[] {2 * 17, 2 * 39, 2 * 23, 2 * 53}, c1);

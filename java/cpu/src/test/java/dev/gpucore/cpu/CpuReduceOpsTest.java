@@ -1,5 +1,6 @@
 package dev.gpucore.cpu;
 
+import dev.gpucore.Layout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -461,9 +462,9 @@ class CpuReduceOpsTest {
     for (long[] sh : SHAPES) {
       int rows = (int) sh[0];
       int cols = (int) sh[1];
-      for (Matrix.Layout layout : Matrix.Layout.values()) {
+      for (Layout layout : Layout.values()) {
         int pad = g.nextInt(3);
-        Matrix m = layout == Matrix.Layout.ROW_MAJOR ? Matrix.rowMajor(rows, cols, cols + pad)
+        Matrix m = layout == Layout.ROW_MAJOR ? Matrix.rowMajor(rows, cols, cols + pad)
             : Matrix.columnMajor(rows, cols, rows + pad);
         int off = g.nextInt(3);
         int total = (int) (off + m.span() + 2);

@@ -201,7 +201,8 @@ class FaultRecoveryTest {
     float[] x = new float[4];
     return new dev.gpucore.blas.GemmCall(false, false, 16384, 16384, 16384, 1, 0,
         dev.gpucore.blas.Precision.FP32, dev.gpucore.DType.FLOAT32, Operand.of(x), 16384,
-        Operand.of(x), 16384, Operand.of(x), 16384, 1, 0, 0, 0, null);
+        Operand.of(x), 16384, Operand.of(x), 16384, 1, 0, 0, 0, null,
+        dev.gpucore.blas.GemmCall.OnHost.INSTANCE);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.gpucore.cpu;
 
+import dev.gpucore.Layout;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -54,12 +55,12 @@ public class ReducePropertyTest {
   public enum Mode { WHOLE, PER_ROW, PER_COLUMN }
 
   /** One reduction: what, over which shape, where, and the seed of its data. */
-  public record Case(ReduceOp op, boolean fp64, Accumulation acc, Mode mode, Matrix.Layout layout,
+  public record Case(ReduceOp op, boolean fp64, Accumulation acc, Mode mode, Layout layout,
       int rows, int cols, int pad, int offX, int offY, int offOut, int kind, int specials,
       boolean host, long seed) {
 
     public Matrix shape() {
-      long inner = layout == Matrix.Layout.ROW_MAJOR ? cols : rows;
+      long inner = layout == Layout.ROW_MAJOR ? cols : rows;
       return new Matrix(rows, cols, Math.max(1, inner) + pad, layout);
     }
 
@@ -97,7 +98,7 @@ public class ReducePropertyTest {
         Tuple.of(1, Arbitraries.integers().between(1, 9)));
     Arbitrary<Object[]> what = Combinators.combine(Arbitraries.of(ReduceOp.class),
         Arbitraries.of(false, true), Arbitraries.of(Accumulation.class), Arbitraries.of(Mode.class),
-        Arbitraries.of(Matrix.Layout.class), Arbitraries.of(false, true))
+        Arbitraries.of(Layout.class), Arbitraries.of(false, true))
         .as((op, f64, acc, mode, l, host) -> new Object[] {op, f64, acc, mode, l, host});
     Arbitrary<int[]> where = Combinators.combine(dim, dim, small, small, small, small,
         Arbitraries.integers().between(0, 4),
@@ -115,7 +116,7 @@ public class ReducePropertyTest {
       if (op == ReduceOp.DOT && kind >= 2) {
         kind = 1; // products of huge (tiny) values over- (under-)flow by design
       }
-      return new Case(op, f64, acc, (Mode) w[3], (Matrix.Layout) w[4], n[0], n[1], n[2], n[3],
+      return new Case(op, f64, acc, (Mode) w[3], (Layout) w[4], n[0], n[1], n[2], n[3],
           n[4], n[5], kind, n[7], (Boolean) w[5], seed);
     });
   }
@@ -347,7 +348,7 @@ public class ReducePropertyTest {
       // a matrix whose extent overflows 64 bits, or a leading dimension too small
       GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
           () -> new Matrix(Long.MAX_VALUE / (by + 1L) + 2, by + 1L, by + 1L,
-              Matrix.Layout.ROW_MAJOR));
+              Layout.ROW_MAJOR));
       assertTrue(e.getMessage().contains("overflows"), e.getMessage());
       e = assertThrows(GpuCoreException.InvalidArgument.class,
           () -> Matrix.columnMajor(by + 1L, 3, by));

@@ -91,12 +91,29 @@ final class SimulatedGpu implements GpuBackend {
     return new BlasOps() {
       @Override
       public void gemm(GemmCall call) {
-        gemm(call, 1);
+        throw new UnsupportedOperationException("the simulated GPU holds no device arrays");
       }
 
       @Override
-      public void gemm(GemmCall call, int tileDivisor) {
-        hostGemm(call, tileDivisor);
+      public String gemmFromHost(GemmCall call) {
+        // the CUDA backend's tile-retry policy: tiles 1/4, then 1/16, after running out of memory
+        int maxDiv = call.rowPanels() ? 16 : 1;
+        for (int div = 1; ; div *= 4) {
+          try {
+            hostGemm(call, div);
+            return div == 1 ? null : "ran on the GPU with tiles 1/" + div
+                + " of gpucore.gemm.panelMiB after running out of device memory";
+          } catch (GpuCoreException.OutOfMemory e) {
+            if (e.outputPartlyWritten() && call.beta() != 0) {
+              throw e;
+            }
+            if (div * 4 > maxDiv) {
+              throw div == 1 ? e : new GpuCoreException.OutOfMemory(e.getMessage()
+                  + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)",
+                  e.outputPartlyWritten());
+            }
+          }
+        }
       }
     };
   }
@@ -110,9 +127,6 @@ final class SimulatedGpu implements GpuBackend {
   public void close() {}
 
   private void hostGemm(GemmCall call, int div) {
-    if (call.c().kind() == Operand.Kind.DEVICE) {
-      throw new UnsupportedOperationException("the simulated GPU holds no device arrays");
-    }
     divisors.add(div);
     rows.add(call.m());
     List<Integer> healthy = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.Layout;
 import dev.gpucore.DType;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.cuda.bindings.ReduceNative;
@@ -157,7 +158,7 @@ final class CudaReduce implements ReduceOps {
       long outOffset, GpuStream stream) {
     long wsBytes = workspaceBytes();
     // gc_reduce_rows / _cols take a row-major matrix: a column-major one is its transpose
-    boolean rowMajor = shape.layout() == Matrix.Layout.ROW_MAJOR;
+    boolean rowMajor = shape.layout() == Layout.ROW_MAJOR;
     long rows = rowMajor ? shape.rows() : shape.cols();
     long cols = rowMajor ? shape.cols() : shape.rows();
     boolean contiguous = perRow == rowMajor;

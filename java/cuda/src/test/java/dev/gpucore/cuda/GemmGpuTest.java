@@ -11,7 +11,7 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.Layout;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.blas.Router;

@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.Layout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -461,9 +462,9 @@ class ReduceGpuTest {
         continue; // too slow under the sanitizer; the wide shapes under the cap cover the kernels
       }
       boolean big = (long) rows * cols > 1_000_000;
-      for (Matrix.Layout layout : Matrix.Layout.values()) {
+      for (Layout layout : Layout.values()) {
         int pad = g.nextInt(3);
-        Matrix m = layout == Matrix.Layout.ROW_MAJOR ? Matrix.rowMajor(rows, cols, cols + pad)
+        Matrix m = layout == Layout.ROW_MAJOR ? Matrix.rowMajor(rows, cols, cols + pad)
             : Matrix.columnMajor(rows, cols, rows + pad);
         int off = g.nextInt(3);
         int total = (int) (off + m.span());

@@ -2,7 +2,7 @@ package dev.gpucore.testkit;
 
 import dev.gpucore.DType;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.Layout;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
