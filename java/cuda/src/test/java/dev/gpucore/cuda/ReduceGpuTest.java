@@ -1,6 +1,6 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.Layout;
+import static dev.gpucore.testkit.ReduceContract.ref;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.reduce.Accumulation;
@@ -48,71 +49,6 @@ class ReduceGpuTest {
       ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference and bounds
-
-  /** Float64 reference with the documented semantics; index results as doubles. */
-  static double ref(ReduceOp op, double[] x, double[] y) {
-    int n = x.length;
-    switch (op) {
-      case SUM:
-      case MEAN:
-      case DOT: {
-        double s = 0;
-        double c = 0;
-        double naive = 0;
-        boolean special = false;
-        for (int i = 0; i < n; i++) {
-          double v = op == ReduceOp.DOT ? x[i] * y[i] : x[i];
-          naive += v;
-          special |= !Double.isFinite(v);
-          double t = s + v;
-          c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
-          s = t;
-        }
-        double sum = special ? naive : s + c;
-        return op == ReduceOp.MEAN ? sum / n : sum;
-      }
-      case NORM2: {
-        double mx = 0;
-        for (double v : x) {
-          if (Double.isNaN(v)) {
-            return Double.NaN;
-          }
-          mx = Math.max(mx, Math.abs(v));
-        }
-        if (Double.isInfinite(mx)) {
-          return Double.POSITIVE_INFINITY;
-        }
-        if (mx == 0) {
-          return 0;
-        }
-        int e = Math.getExponent(mx);
-        double s = 0;
-        double c = 0;
-        for (double v : x) {
-          double w = Math.scalb(v, -e);
-          double q = w * w;
-          double t = s + q;
-          c += (s - t) + q;
-          s = t;
-        }
-        return Math.scalb(Math.sqrt(s + c), e);
-      }
-      default: {
-        boolean max = op == ReduceOp.MAX || op == ReduceOp.ARGMAX;
-        int at = 0;
-        for (int i = 0; i < n; i++) {
-          if (Double.isNaN(x[i])) {
-            at = i;
-            break;
-          }
-          if (max ? x[i] > x[at] : x[i] < x[at]) {
-            at = i;
-          }
-        }
-        return op.isIndex() ? at : x[at];
-      }
-    }
-  }
 
   /** The bound stated on Reduce (error against the exact result). */
   static double bound(ReduceOp op, double[] x, double[] y, boolean fp32Acc, double want) {
