@@ -11,6 +11,7 @@ import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Blas;
+import dev.gpucore.testkit.GemmShape;
 import dev.gpucore.testkit.OnCpuBackend;
 import java.util.Arrays;
 import java.util.Random;
@@ -36,23 +37,7 @@ class CpuGemmTest {
 
   /** One GEMM problem with row-major storage and explicit leading dimensions. */
   record Problem(boolean ta, boolean tb, int m, int n, int k, int padA, int padB, int padC,
-      float alpha, float beta) {
-    int aRows() {
-      return ta ? k : m;
-    }
-
-    int aCols() {
-      return ta ? m : k;
-    }
-
-    int bRows() {
-      return tb ? n : k;
-    }
-
-    int bCols() {
-      return tb ? k : n;
-    }
-
+      float alpha, float beta) implements GemmShape {
     int lda() {
       return Math.max(1, aCols()) + padA;
     }

@@ -8,12 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.Gemm;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.testkit.GemmShape;
 import dev.gpucore.testkit.GpuTests;
 import dev.gpucore.testkit.RequiresGpu;
 import java.util.ArrayList;
@@ -62,23 +63,7 @@ class GemmBatchedGpuTest {
   /** A batch: storage types, precision, shape, options, placement of the items. */
   record Case(DType t, DType ct, Precision p, Layout layout, boolean ta, boolean tb, int m, int n,
       int k, int pad, int count, Place place, boolean stream, boolean aligned, double alpha,
-      double beta) {
-    int aRows() {
-      return ta ? k : m;
-    }
-
-    int aCols() {
-      return ta ? m : k;
-    }
-
-    int bRows() {
-      return tb ? n : k;
-    }
-
-    int bCols() {
-      return tb ? k : n;
-    }
-
+      double beta) implements GemmShape {
     int ld(int rows, int cols) {
       return Math.max(1, layout == Layout.ROW_MAJOR ? cols : rows) + pad;
     }

@@ -1,5 +1,7 @@
 package dev.gpucore.cuda;
 
+import static dev.gpucore.testkit.ReduceContract.randomDoubles;
+import static dev.gpucore.testkit.ReduceContract.randomFloats;
 import static dev.gpucore.testkit.ReduceContract.ref;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -103,36 +105,6 @@ class ReduceGpuTest {
     return d;
   }
 
-  static float[] floats(SplittableRandom g, int n, int kind) {
-    float[] x = new float[n];
-    for (int i = 0; i < n; i++) {
-      double u = g.nextDouble() * 2 - 1;
-      x[i] = switch (kind) {
-        case 0 -> (float) u;
-        case 1 -> (float) Math.rint(u * 3);
-        case 2 -> (float) (u * 3e38);
-        case 3 -> (float) (u * 1e-39);
-        default -> (float) (u * (i % 3 == 0 ? 1e30 : 1e-30));
-      };
-    }
-    return x;
-  }
-
-  static double[] doubles(SplittableRandom g, int n, int kind) {
-    double[] x = new double[n];
-    for (int i = 0; i < n; i++) {
-      double u = g.nextDouble() * 2 - 1;
-      x[i] = switch (kind) {
-        case 0 -> u;
-        case 1 -> Math.rint(u * 3);
-        case 2 -> u * 1e300;
-        case 3 -> u * 1e-310;
-        default -> u * (i % 3 == 0 ? 1e200 : 1e-200);
-      };
-    }
-    return x;
-  }
-
   static DeviceArray upload(float[] x) {
     DeviceArray d = core.allocate(0, DType.FLOAT32, Math.max(1, x.length));
     d.copyFrom(x);
@@ -179,10 +151,10 @@ class ReduceGpuTest {
         if (n > (1 << 21) && kind > 0) {
           continue;
         }
-        float[] xf = floats(g, n + 1, kind == 5 ? 0 : kind);
-        float[] yf = floats(g, n + 1, 0);
-        double[] xd = doubles(g, n + 1, kind == 5 ? 0 : kind);
-        double[] yd = doubles(g, n + 1, 0);
+        float[] xf = randomFloats(g, n + 1, kind == 5 ? 0 : kind);
+        float[] yf = randomFloats(g, n + 1, 0);
+        double[] xd = randomDoubles(g, n + 1, kind == 5 ? 0 : kind);
+        double[] yd = randomDoubles(g, n + 1, 0);
         if (kind == 5) { // specials planted at random places
           for (int k = 0; k < 3; k++) {
             int at = g.nextInt(n + 1);
@@ -287,7 +259,7 @@ class ReduceGpuTest {
   @Test
   void convenienceMethodsAndEmptyRanges() {
     SplittableRandom g = new SplittableRandom(SEED + 1);
-    float[] x = floats(g, 4097, 0);
+    float[] x = randomFloats(g, 4097, 0);
     try (DeviceArray d = upload(x)) {
       assertEquals(r.reduce(ReduceOp.SUM, d, 0, x.length, Accumulation.FP64, null), r.sum(d));
       assertEquals(r.reduce(ReduceOp.MEAN, d, 0, x.length, Accumulation.FP64, null), r.mean(d));
@@ -404,10 +376,10 @@ class ReduceGpuTest {
             : Matrix.columnMajor(rows, cols, rows + pad);
         int off = g.nextInt(3);
         int total = (int) (off + m.span());
-        float[] xf = floats(g, total, g.nextInt(2));
-        float[] yf = floats(g, total, 0);
-        double[] xd = doubles(g, total, 0);
-        double[] yd = doubles(g, total, 0);
+        float[] xf = randomFloats(g, total, g.nextInt(2));
+        float[] yf = randomFloats(g, total, 0);
+        double[] xd = randomDoubles(g, total, 0);
+        double[] yd = randomDoubles(g, total, 0);
         for (int k = 0; k < 3; k++) {
           xf[g.nextInt(total)] = k == 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
           xd[g.nextInt(total)] = k == 0 ? Double.NaN : Double.POSITIVE_INFINITY;
@@ -520,7 +492,7 @@ class ReduceGpuTest {
     int rows = 515;
     int cols = 1031;
     SplittableRandom g = new SplittableRandom(SEED + 4);
-    float[] x = floats(g, rows * cols, 0);
+    float[] x = randomFloats(g, rows * cols, 0);
     Matrix m = Matrix.rowMajor(rows, cols);
     try (GpuStream s = core.stream(0); DeviceArray d = upload(x);
         DeviceArray rowsOut = core.allocate(0, DType.FLOAT32, rows);
