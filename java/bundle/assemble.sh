@@ -101,12 +101,11 @@ cat > "$out/bin/run-sanitizers" <<'SH'
 # GEMM, GEMM property, doctor and fault classes) and "rest" (every other class). racecheck
 # caps cases at 2^16 + 1 elements and leaves out the 16-thread soak (the tool loses
 # track of its concurrent launches; its kernels run in the other classes).
-# Measured on an H100 (2026-11-23, three runs in parallel: memcheck | racecheck | initcheck then
-# synccheck): "gemm" 21-111 s per tool; "rest" 55 s (initcheck), 62 s (synccheck), 103 s
-# (racecheck); memcheck over "rest" 286 s with the GPU to itself (past 270 s when it shared it).
+# Each tool and part must finish within SANITIZER_LIMIT_S; memcheck over "rest" is the longest
+# and needs the GPU to itself (run times: docs/benchmarks.md).
 # Environment: SANITIZER_LIMIT_S (per tool and part, default 540), SANITIZER_SELECT (a launcher
 # selection instead of the two parts), GPUCORE_REPORTS, and the soak's size with
-# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30, the size those runs used).
+# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30).
 # Output: sanitizer-TOOL-PART.txt in the current folder; one summary line per tool and part;
 # exit 1 when a tool reported errors, timed out or a test failed.
 here=$(cd "$(dirname "$0")/.." && pwd)

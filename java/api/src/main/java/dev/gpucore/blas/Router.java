@@ -37,19 +37,16 @@ import java.util.Locale;
  *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
  *   <tr><td>gpucore.log.file</td><td>append every decision to this file</td><td></td></tr>
  *   <tr><td>gpucore.gemm.cpuGflops, .gpuGflops, .busGBs, .overheadMs</td><td>override the model's
- *       CPU rate, GPU rate, host-device bandwidth and fixed GPU overhead</td><td>measured defaults</td></tr>
+ *       CPU rate, GPU rate, host-device bandwidth and fixed GPU overhead</td><td>the model's</td></tr>
  * </table>
  *
- * <p>The model's defaults were measured on an H100 host (16 cores) with {@code gpucore bench gemm}
- * (host SGEMM per route, n = 64 to 16384, two runs, 2026-11-23): OpenBLAS about 69 GFLOP/s per
- * core in fp32 (half in fp64) on large calls, less on small ones (the rate falls as the fourth
- * root of the work below about 0.26 GFLOP per thread: SGEMM from C ran 22-24 us at n = 128,
- * 74-84 us at 256, 366-464 us at 512, 2.3 ms at 1024, 15 ms at 2048; gpucore's CPU path, which
- * now runs on Java arrays in place, took 0.75-1.02 of OpenBLAS's time from C at n = 128 to 1024
- * on that host, commit 0b017e7), so that the crossover lands between n = 512 (GPU route
- * 482-623 us) and n = 1024 (GPU route 1.74-2.08 ms); the GPU rate by architecture and
- * precision (Hopper: fp32 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50); Java arrays through the
- * staging pipeline at about 35 GB/s each way; about 0.5 ms of fixed overhead per host GEMM.
+ * <p>The model's defaults: the CPU at 69 GFLOP/s per thread in fp32 (half in fp64) on large
+ * calls, less on small ones (the rate falls as the fourth root of the work below 0.26 GFLOP per
+ * thread); the GPU rate by architecture and precision (compute capability 9 and newer: fp32
+ * 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50, scaled by SM count); Java arrays through the
+ * staging pipeline at 35 GB/s each way; 0.5 ms of fixed overhead per host GEMM. They were fitted
+ * to {@code gpucore bench gemm} (host SGEMM per route against OpenBLAS from C); the measurements
+ * are in docs/benchmarks.md.
  */
 public final class Router {
   /**
@@ -305,11 +302,8 @@ public final class Router {
 
   /**
    * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large
-   * calls; below about 0.26 GFLOP of work per thread the rate falls as the fourth root of the
-   * work (fitted to OpenBLAS SGEMM from C on 16 cores: about 180, 425, 650, 925, 1130 GFLOP/s at
-   * n = 128, 256, 512, 1024, 2048; the model gives 197, 331, 556, 936, 1104: below the
-   * measured rate at n = 256 and 512, where the GPU route is still about 20% slower than the CPU,
-   * so it leans towards the GPU there).
+   * calls; below 0.26 GFLOP of work per thread the rate falls as the fourth root of the work
+   * (fitted to OpenBLAS SGEMM from C; the fit and the measurements are in docs/benchmarks.md).
    */
   double cpuRate(DType t, double flops) {
     double full = cpuRate(t);

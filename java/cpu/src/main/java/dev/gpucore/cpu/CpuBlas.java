@@ -24,8 +24,8 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
  * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
  * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
- * the same way. Measured on an H100 host (16 cores), n = 1024: 7.4 ms through JavaCPP's array
- * path, 2.1 ms with off-heap operands.
+ * the same way, which costs less than JavaCPP's array path for all but small arrays (figures in
+ * docs/benchmarks.md).
  */
 final class CpuBlas implements BlasOps {
   /** Below this many elements a Java array goes to OpenBLAS directly. */
@@ -58,8 +58,8 @@ final class CpuBlas implements BlasOps {
    * Panels are used while the elements OpenBLAS packs again for them (the operand every panel
    * shares, once per panel after the first) are at most this many times the elements the
    * copying path would move (A, B and C out, and C in when beta != 0); otherwise the item is
-   * copied. For square matrices: 2 panels (3 when beta != 0). On 2 cores (n = 1024 to 1536,
-   * 2026-11-23) 2 panels beat the copies, 3 matched them and 4 lost to them.
+   * copied. For square matrices: 2 panels (3 when beta != 0); more panels did not beat the
+   * copies (docs/benchmarks.md).
    */
   static final double REPACK_MAX = 0.5;
   private static final java.util.concurrent.locks.ReentrantLock SERIAL =

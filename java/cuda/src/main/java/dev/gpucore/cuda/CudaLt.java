@@ -16,8 +16,8 @@ import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * GEMM through cuBLASLt ({@code cublasLtMatmul} with the heuristic's first algorithm), used where
- * it measured faster than {@code cublasGemmEx}: fp64 on Hopper (PyTorch's default path, about 4%
- * ahead of cublasDgemm at n = 8192 on an H200). A plan (descriptors, layouts, algorithm) is made
+ * it is the faster path: fp64 by default ({@code gpucore.gemm.lt}; PyTorch's default path too;
+ * figures in docs/benchmarks.md). A plan (descriptors, layouts, algorithm) is made
  * once per shape on each stream and reused, so repeated calls allocate nothing.
  */
 final class CudaLt {

@@ -5,9 +5,8 @@ package dev.gpucore.cuda;
  * each with its own stream and two pinned buffers of {@code chunkBytes}). System properties
  * {@code gpucore.staging.chunkMiB} and {@code gpucore.staging.threads} override the defaults
  * (2 MiB; half the cores, at most 8). Small chunks keep the staging buffers in the CPU's
- * last-level cache, so the host copy and the DMA read them there rather than from DRAM: on an
- * H100 host (16 cores) 8 threads with 2 MiB chunks reached 0.83 (H2D) and 0.76 (D2H) of the
- * pinned-buffer bandwidth, 4 threads with 16 MiB chunks 0.42 and 0.38.
+ * last-level cache, so the host copy and the DMA read them there rather than from DRAM. How
+ * close that comes to the pinned-buffer bandwidth: docs/benchmarks.md.
  */
 record StagingConfig(long chunkBytes, int threads) {
   static StagingConfig fromSystemProperties() {

@@ -559,10 +559,10 @@ class ReduceGpuTest {
   // ------------------------------------------------------------------ per-call overhead
 
   /**
-   * Issue 5's latency goal: up to 2^20 elements, the time from the Java call to the result on
+   * The latency goal: up to 2^20 elements, the time from the Java call to the result on
    * the host is at most 10 us above a bare kernel launch (an empty kernel launched and waited
    * for from Java on the same stream). Prints the medians: performance is reported, not
-   * asserted (the figure belongs in the bench report); the test checks the results it timed.
+   * asserted (measured figures are in docs/benchmarks.md); the test checks the results it timed.
    */
   @Test
   void smallReductionsCostLittleMoreThanAnEmptyKernel() {

@@ -70,9 +70,8 @@ class VisibilityGpuTest {
 
   @Test
   void emptyCudaVisibleDevicesHidesAll() throws Exception {
-    // seen on the H100 (2026-11-23): a child started under compute-sanitizer
-    // (--target-processes all) with CUDA_VISIBLE_DEVICES="" still saw the GPU; without the
-    // sanitizer the same child sees none
+    // a child started under compute-sanitizer (--target-processes all) with
+    // CUDA_VISIBLE_DEVICES="" still sees the GPU; without the sanitizer the same child sees none
     assumeTrue(!GpuTests.SANITIZER,
         "under compute-sanitizer an empty CUDA_VISIBLE_DEVICES does not hide the GPU");
     String s = probe(Map.of("CUDA_VISIBLE_DEVICES", ""));

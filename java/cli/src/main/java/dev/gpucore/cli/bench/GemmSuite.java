@@ -51,8 +51,8 @@ final class GemmSuite implements Suite {
   static final int DEFAULT_REPS = 7;
   /**
    * Host rounds without {@code --reps} (each round samples every route; {@link #HOST_BUDGET_S}
-   * caps them at large n): medians of 7 rounds at n = 256 and 512 moved r/best between 0.53 and
-   * 0.99 from run to run on the H100 host.
+   * caps them at large n): enough rounds that the medians at n = 256 and 512, where the two
+   * routes are close, are stable from run to run (7 rounds were not; docs/benchmarks.md).
    */
   static final int DEFAULT_HOST_ROUNDS = 21;
   static final int DEFAULT_WARMUP = 3;
