@@ -42,7 +42,7 @@ gc_status gc_device_count(int* count);
 gc_status gc_fill_f32(void* x, size_t n, float v, void* stream);
 gc_status gc_fill_f64(void* x, size_t n, double v, void* stream);
 
-/* Reductions (gc_reduce*, gc_sum_*, gc_reduce_workspace_bytes): gpucore_reduce.h, included below. */
+/* Reductions (gc_reduce*, gc_reduce_workspace_bytes): gpucore_reduce.h, included below. */
 
 /*
  * Asynchronous copy of bytes between addresses (kind: cudaMemcpyKind, 4 = default, inferred
@@ -120,7 +120,7 @@ gc_status gc_drill_illegal_address(void);
 }
 #endif
 
-/* The reduction API (gc_reduce*, gc_sum_*, gc_reduce_workspace_bytes). */
+/* The reduction API (gc_reduce*, gc_reduce_workspace_bytes). */
 #include "gpucore_reduce.h"
 
 #endif /* GPUCORE_H */

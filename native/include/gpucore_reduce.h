@@ -101,14 +101,6 @@ double gc_reduce_read_f64(const void* host_address);
 /* Queues an empty kernel on stream: the baseline for launch-overhead measurements. */
 gc_status gc_reduce_noop(void* stream);
 
-/*
- * Deterministic sum of n elements at device address x into *out (a device address of the input's
- * type), asynchronously on stream; workspace of gc_reduce_workspace_bytes(). fp32 input is
- * accumulated in fp64 and rounded once. (Shorthands for gc_reduce(GC_REDUCE_SUM, ...).)
- */
-gc_status gc_sum_f32(const void* x, size_t n, void* out, void* workspace, void* stream);
-gc_status gc_sum_f64(const void* x, size_t n, void* out, void* workspace, void* stream);
-
 #ifdef __cplusplus
 }
 #endif

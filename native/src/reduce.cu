@@ -95,18 +95,6 @@ extern "C" gc_status gc_reduce_noop(void* stream) {
   return gc_check(cudaGetLastError(), "gc_reduce_noop");
 }
 
-extern "C" gc_status gc_sum_f32(const void* x, size_t n, void* out, void* workspace,
-                                void* stream) {
-  return gc_reduce(GC_REDUCE_SUM, GC_TYPE_F32, GC_ACC_F64, x, nullptr, n, out, GC_TYPE_F32,
-                   workspace, gcr::kWorkspaceBytes, stream);
-}
-
-extern "C" gc_status gc_sum_f64(const void* x, size_t n, void* out, void* workspace,
-                                void* stream) {
-  return gc_reduce(GC_REDUCE_SUM, GC_TYPE_F64, GC_ACC_F64, x, nullptr, n, out, GC_TYPE_F64,
-                   workspace, gcr::kWorkspaceBytes, stream);
-}
-
 extern "C" gc_status gc_fill_f32(void* x, size_t n, float v, void* stream) {
   return launch_fill<float>(x, n, v, stream, "gc_fill_f32");
 }

@@ -7,7 +7,7 @@ import java.util.Map;
  * Settings of a {@link GpuCore}. Each setting is taken, first found wins, from: the value given
  * to the constructor; the Java system property; the environment variable; the configuration
  * file; the default (see {@link Settings}; the GEMM router's settings are listed on
- * {@link dev.gpucore.blas.Router}).
+ * {@link dev.gpucore.spi.Router}).
  *
  * <table>
  *   <caption>Settings</caption>

@@ -7,8 +7,13 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Reduce;
+import dev.gpucore.device.DeviceHealth;
+import dev.gpucore.p2p.PeerCopy;
 import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
+import dev.gpucore.spi.Backends;
+import dev.gpucore.spi.Cores;
+import dev.gpucore.spi.Facades;
 import dev.gpucore.spi.GpuBackend;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,30 +35,34 @@ import java.util.ServiceLoader;
  * closes the backends; arrays and streams should be closed before it.
  */
 public final class GpuCore implements AutoCloseable {
-  private final Config config;
-  private final Backend cpu;
-  private final GpuBackend gpu;
-  private final String noGpuReason;
-  private final Blas blas;
-  private final Reduce reduce;
-  private final dev.gpucore.p2p.PeerCopy peer = new dev.gpucore.p2p.PeerCopy(this);
-  private volatile boolean closed;
+  static {
+    Cores.register(new Cores.Access() {
+      @Override
+      public GpuCore of(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
+        Check.notNull(config, "config");
+        Check.notNull(cpu, "cpu");
+        return new GpuCore(config, cpu, gpu, gpu != null ? ""
+            : noGpuReason == null || noGpuReason.isBlank() ? "no GPU backend was given"
+                : noGpuReason);
+      }
 
-  private GpuCore(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
-    this.config = config;
-    this.cpu = cpu;
-    this.gpu = gpu;
-    this.noGpuReason = noGpuReason;
-    List<Integer> gpus = gpu == null || !hasUsable(gpu) ? List.of()
-        : dev.gpucore.blas.Router.gpuList(config.settings(), gpu.discovery().devices().size());
-    this.blas = new Blas(this, new dev.gpucore.blas.Router(config.settings(), gpus,
-        i -> gpu.faulted(i), gpu == null ? null : gpu.discovery().devices().get(0),
-        cpu.cpuThreads()));
-    this.reduce = new Reduce(this);
+      @Override
+      public Backends backends(GpuCore core) {
+        return core.backends;
+      }
+    });
   }
 
-  private static boolean hasUsable(GpuBackend g) {
-    return !g.discovery().devices().isEmpty();
+  private final Backends backends;
+  private final Blas blas;
+  private final Reduce reduce;
+  private final PeerCopy peer;
+
+  private GpuCore(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
+    this.backends = new Backends(config, cpu, gpu, noGpuReason);
+    this.blas = Facades.blas(backends);
+    this.reduce = Facades.reduce(backends);
+    this.peer = Facades.peer(backends);
   }
 
   /** Opens with the configuration from system properties and the environment. */
@@ -130,48 +139,36 @@ public final class GpuCore implements AutoCloseable {
     return new GpuCore(config, cpu, gpu, reason);
   }
 
-  /**
-   * A core over backends the caller built: for backend implementations, fault drills and
-   * tests that stand in a simulated GPU. {@link #open()} is the way for applications.
-   *
-   * @param gpu the GPU backend, or null for a CPU-only core
-   * @param noGpuReason why there is no GPU (used when {@code gpu} is null)
-   */
-  public static GpuCore of(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
-    Check.notNull(config, "config");
-    Check.notNull(cpu, "cpu");
-    return new GpuCore(config, cpu, gpu, gpu != null ? ""
-        : noGpuReason == null || noGpuReason.isBlank() ? "no GPU backend was given" : noGpuReason);
-  }
 
   /** The configuration in force. */
   public Config config() {
-    return config;
+    return backends.config();
   }
 
   /** Whether a GPU is usable. */
   public boolean hasGpu() {
-    return gpu != null;
+    return backends.hasGpu();
   }
 
   /** Why no GPU is usable, in one line; empty when one is. */
   public String noGpuReason() {
-    return noGpuReason;
+    return backends.noGpuReason();
   }
 
   /** Name of the backend that device work goes to: {@code cuda} or {@code cpu}. */
   public String backendName() {
-    return gpu != null ? gpu.name() : cpu.name();
+    GpuBackend g = backends.gpuOrNull();
+    return g != null ? g.name() : backends.cpu().name();
   }
 
   /** The discovery snapshot taken at open (empty device list without a GPU). */
   public Discovery discovery() {
-    return gpu != null ? gpu.discovery() : Discovery.none(noGpuReason, List.of());
+    return backends.discovery();
   }
 
   /** The usable GPUs. */
   public List<DeviceInfo> devices() {
-    return discovery().devices();
+    return backends.devices();
   }
 
   /** GEMM on host and device data. */
@@ -185,8 +182,30 @@ public final class GpuCore implements AutoCloseable {
   }
 
   /** Copies between GPUs, broadcast, gather and the GPU topology. */
-  public dev.gpucore.p2p.PeerCopy peer() {
+  public PeerCopy peer() {
     return peer;
+  }
+
+  /**
+   * Why GPU {@code device} is faulted (a sticky error poisoned its context: the router sends it
+   * no more work), or null while it is healthy.
+   *
+   * @throws GpuCoreException.DeviceUnavailable without a GPU
+   */
+  public String faulted(int device) {
+    backends.checkDevice(device);
+    return backends.gpu().faulted(device);
+  }
+
+  /**
+   * NVML's health counters of GPU {@code device} (ECC errors, retired pages, remapped rows and
+   * the like), or why they are unknown.
+   *
+   * @throws GpuCoreException.DeviceUnavailable without a GPU
+   */
+  public DeviceHealth health(int device) {
+    backends.checkDevice(device);
+    return backends.gpu().health(device);
   }
 
   /**
@@ -196,12 +215,7 @@ public final class GpuCore implements AutoCloseable {
    * @throws GpuCoreException.OutOfMemory when the device has no room
    */
   public DeviceArray allocate(int device, DType dtype, long length) {
-    GpuBackend g = gpu();
-    Check.notNull(dtype, "dtype");
-    checkDevice(device);
-    Check.nonNegative(length, "length");
-    Check.multiply(length, dtype.bytes(), "length in bytes");
-    return g.allocate(device, dtype, length);
+    return backends.allocate(device, dtype, length);
   }
 
   /**
@@ -209,64 +223,36 @@ public final class GpuCore implements AutoCloseable {
    * pageable and {@link HostArray#isPinned()} says so.
    */
   public HostArray allocateHost(DType dtype, long length, boolean pinned) {
-    ensureOpen();
+    backends.ensureOpen();
     Check.notNull(dtype, "dtype");
     HostArray.requireHostType(dtype);
     Check.nonNegative(length, "length");
     Check.multiply(length, dtype.bytes(), "length in bytes");
-    return gpu != null && pinned ? gpu.allocateHost(dtype, length, true)
-        : cpu.allocateHost(dtype, length, false);
+    GpuBackend g = backends.gpuOrNull();
+    return g != null && pinned ? g.allocateHost(dtype, length, true)
+        : backends.cpu().allocateHost(dtype, length, false);
   }
 
   /** Creates a stream on GPU {@code device}. */
   public GpuStream stream(int device) {
-    GpuBackend g = gpu();
-    checkDevice(device);
+    GpuBackend g = backends.gpu();
+    backends.checkDevice(device);
     return g.createStream(device);
-  }
-
-  /** The GPU backend, for the API's own classes; throws when there is none. */
-  public GpuBackend gpu() {
-    ensureOpen();
-    if (gpu == null) {
-      throw new GpuCoreException.DeviceUnavailable("No GPU visible: " + noGpuReason);
-    }
-    return gpu;
-  }
-
-  /** The CPU backend, for the API's own classes. */
-  public Backend cpu() {
-    ensureOpen();
-    return cpu;
-  }
-
-  private void checkDevice(int device) {
-    int n = gpu.discovery().devices().size();
-    if (device < 0 || device >= n) {
-      throw new GpuCoreException.InvalidArgument(
-          "device must be in [0, " + n + "), got " + device);
-    }
-  }
-
-  private void ensureOpen() {
-    if (closed) {
-      throw new GpuCoreException.InvalidArgument("this GpuCore is closed");
-    }
   }
 
   /** Closes the backends. */
   @Override
   public void close() {
-    if (closed) {
+    if (!backends.markClosed()) {
       return;
     }
-    closed = true;
+    GpuBackend g = backends.gpuOrNull();
     try {
-      if (gpu != null) {
-        gpu.close();
+      if (g != null) {
+        g.close();
       }
     } finally {
-      cpu.close();
+      backends.cpuUnchecked().close();
     }
   }
 }

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.gpucore.blas.Router;
+import dev.gpucore.spi.Router;
 import dev.gpucore.device.Visibility;
 import dev.gpucore.p2p.PeerConfig;
 import java.io.IOException;

@@ -1,9 +1,12 @@
 package dev.gpucore.blas;
 
+import dev.gpucore.spi.Router;
+import dev.gpucore.spi.Backends;
+import dev.gpucore.spi.Facades;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
@@ -14,7 +17,7 @@ import dev.gpucore.memory.GpuStream;
  * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
  * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
  *
- * <p>Where it runs: device operands on their GPU; host operands where the {@link Router}
+ * <p>Where it runs: device operands on their GPU; host operands where the router (see {@code gpucore.gemm.route})
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
  * {@link #explain} says which and why.
  *
@@ -35,18 +38,24 @@ import dev.gpucore.memory.GpuStream;
  * A or B.
  */
 public final class Blas {
-  private final GpuCore core;
-  private final Router router;
-
-  /** For {@link GpuCore}. */
-  public Blas(GpuCore core, Router router) {
-    this.core = core;
-    this.router = router;
+  static {
+    Facades.registerBlas(Blas::new);
   }
 
-  /** The router deciding where host-operand calls run. */
-  public Router router() {
-    return router;
+  private final Backends core;
+  private final Router router;
+
+  private Blas(Backends core) {
+    this.core = core;
+    this.router = core.router();
+  }
+
+  /**
+   * How GEMMs on Java arrays reach the CPU's BLAS: in place or copied, and why; null when the
+   * CPU backend has nothing to say.
+   */
+  public JavaArrayPath javaArrayPath() {
+    return core.cpu().blas().javaArrayPath();
   }
 
   /** Runs a GEMM and returns when C holds the result. */
@@ -72,7 +81,7 @@ public final class Blas {
       core.gpu().blas().gemm(call);
       return;
     }
-    Router.Decision d = router.decide(call);
+    Decision d = router.decide(call);
     if (!d.gpu()) {
       core.cpu().blas().gemm(call);
       return;
@@ -184,7 +193,7 @@ public final class Blas {
    * 16-byte aligned the items are queued one by one instead (same stream, same results).
    *
    * <p>Host operands ({@code stream} must be null): each item goes, in order, through the
-   * normal routed path of {@link #gemm} as a single GEMM (the {@link Router} decides CPU or GPU
+   * normal routed path of {@link #gemm} as a single GEMM (the router (see {@code gpucore.gemm.route}) decides CPU or GPU
    * per item); if item {@code i} fails, items before it have been computed and the others
    * are untouched.
    */
@@ -321,11 +330,11 @@ public final class Blas {
   }
 
   /** Where a call with these arguments would run, and why (arguments are checked). */
-  public Router.Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c,
+  public Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c,
       int ldc) {
     GemmCall call = check(g, a, lda, b, ldb, c, ldc, null);
     if (call.onDevice()) {
-      return new Router.Decision(true, -1, "operands are on GPU " + c.device());
+      return new Decision(true, -1, "operands are on GPU " + c.device());
     }
     return router.explain(call);
   }

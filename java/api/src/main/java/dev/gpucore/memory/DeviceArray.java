@@ -22,14 +22,15 @@ public abstract class DeviceArray extends NativeResource {
   private final long length;
   private final long address;
 
-  /** For backends. */
-  protected DeviceArray(int device, DType dtype, long length, long address, Runnable free) {
-    super(NativeMemory.Kind.DEVICE, length * dtype.bytes(),
-        "DeviceArray of " + length + " " + dtype + " on device " + device, free);
-    this.device = device;
-    this.dtype = dtype;
-    this.length = length;
-    this.address = address;
+  /** An array over the memory a backend allocated. */
+  protected DeviceArray(dev.gpucore.spi.DeviceMemory memory) {
+    super(NativeMemory.Kind.DEVICE, memory.length() * memory.dtype().bytes(),
+        "DeviceArray of " + memory.length() + " " + memory.dtype() + " on device "
+            + memory.device(), memory.free());
+    this.device = memory.device();
+    this.dtype = memory.dtype();
+    this.length = memory.length();
+    this.address = memory.address();
   }
 
   /** gpucore index of the device holding the array. */
@@ -52,7 +53,10 @@ public abstract class DeviceArray extends NativeResource {
     return length * dtype.bytes();
   }
 
-  /** Device address of element 0, for backends. Valid until {@link #close()}. */
+  /**
+   * Device address of element 0 (for passing the array to other CUDA code). Valid until
+   * {@link #close()}.
+   */
   public final long address() {
     ensureOpen();
     return address;

@@ -7,10 +7,11 @@ package dev.gpucore.memory;
 public abstract class GpuStream extends NativeResource {
   private final int device;
 
-  /** For backends. */
-  protected GpuStream(int device, Runnable free) {
-    super(NativeMemory.Kind.HANDLE, 0, "GpuStream on device " + device, free);
-    this.device = device;
+  /** A stream a backend created. */
+  protected GpuStream(dev.gpucore.spi.StreamResource resource) {
+    super(NativeMemory.Kind.HANDLE, 0, "GpuStream on device " + resource.device(),
+        resource.free());
+    this.device = resource.device();
   }
 
   /** gpucore index of the device this stream belongs to. */
@@ -18,7 +19,10 @@ public abstract class GpuStream extends NativeResource {
     return device;
   }
 
-  /** The native handle ({@code cudaStream_t}) as an address, for backends. */
+  /**
+   * The native handle ({@code cudaStream_t}) as an address (for queueing other CUDA work on
+   * this stream).
+   */
   public abstract long handle();
 
   /** Blocks until all work queued so far on this stream has finished. */

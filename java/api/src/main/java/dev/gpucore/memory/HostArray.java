@@ -19,8 +19,12 @@ public final class HostArray extends NativeResource {
   private final boolean pinned;
   private final Pointer view;
 
-  /** For backends: wraps {@code length} elements at {@code address}; {@code free} releases it. */
-  public HostArray(DType dtype, long length, long address, boolean pinned, Runnable free) {
+  static {
+    dev.gpucore.spi.HostMemory.register(HostArray::new);
+  }
+
+  /** Wraps {@code length} elements at {@code address}; {@code free} releases it. */
+  private HostArray(DType dtype, long length, long address, boolean pinned, Runnable free) {
     super(pinned ? NativeMemory.Kind.PINNED : NativeMemory.Kind.PAGEABLE,
         length * dtype.bytes(), (pinned ? "pinned" : "pageable") + " HostArray of " + length
             + " " + dtype, free);
@@ -71,7 +75,7 @@ public final class HostArray extends NativeResource {
     return pinned;
   }
 
-  /** Base address, for backends. Valid until {@link #close()}. */
+  /** Base address (for passing the array to native code). Valid until {@link #close()}. */
   public final long address() {
     ensureOpen();
     return address;

@@ -1,10 +1,11 @@
 package dev.gpucore.p2p;
 
 import dev.gpucore.Check;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.spi.Backends;
+import dev.gpucore.spi.Facades;
 import dev.gpucore.spi.PeerOps;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -60,10 +61,13 @@ import java.util.List;
  * call, streams on one of the two devices.
  */
 public final class PeerCopy {
-  private final GpuCore core;
+  static {
+    Facades.registerPeer(PeerCopy::new);
+  }
 
-  /** For {@link GpuCore}; use {@code core.peer()}. */
-  public PeerCopy(GpuCore core) {
+  private final Backends core;
+
+  private PeerCopy(Backends core) {
     this.core = Check.notNull(core, "core");
   }
 

@@ -2,11 +2,12 @@ package dev.gpucore.reduce;
 
 import dev.gpucore.Check;
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.spi.Backends;
+import dev.gpucore.spi.Facades;
 import dev.gpucore.spi.ReduceOps;
 
 /**
@@ -62,10 +63,13 @@ import dev.gpucore.spi.ReduceOps;
  * resources, output lengths; outputs may not overlap inputs); a rejected call changes nothing.
  */
 public final class Reduce {
-  private final GpuCore core;
+  static {
+    Facades.registerReduce(Reduce::new);
+  }
 
-  /** For {@link GpuCore}. */
-  public Reduce(GpuCore core) {
+  private final Backends core;
+
+  private Reduce(Backends core) {
     this.core = core;
   }
 
@@ -73,7 +77,7 @@ public final class Reduce {
 
   /** Sum of all elements, accumulated in fp64 (0 for an empty array). */
   public double sum(float[] x) {
-    return cpu().sum(x, 0, len(x));
+    return cpu().reduceHost(ReduceOp.SUM, Accumulation.FP64, x, 0, null, 0, len(x));
   }
 
   /** Sum of all elements (0 for an empty array). */
@@ -333,7 +337,8 @@ public final class Reduce {
     openDevice(x, "x");
     Check.range(offset, count, x.length(), "x");
     checkStream(stream, x.device());
-    return gpu().sum(x, offset, count, stream);
+    return gpu().reduceDevice(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count,
+        stream);
   }
 
   /** Mean of all elements of a device array (fp32 accumulated in fp64); rejects an empty one. */

@@ -1,6 +1,5 @@
 package dev.gpucore.spi;
 
-import dev.gpucore.blas.GemmCall;
 
 /** BLAS a backend provides. Calls arrive checked and in row-major form. */
 public interface BlasOps {
@@ -40,18 +39,8 @@ public interface BlasOps {
     }
   }
 
-  /**
-   * How GEMMs on Java arrays reach this BLAS (for {@code gpucore doctor}).
-   *
-   * @param inPlace whether they run on the arrays themselves, without copies
-   * @param degraded whether they are copied although configured to run in place (the JVM or
-   *     the native glue does not allow it)
-   * @param detail one line: the path, its limits, or why it is not taken
-   */
-  record JavaArrayPath(boolean inPlace, boolean degraded, String detail) {}
-
   /** How GEMMs on Java arrays reach this BLAS; null when the backend has nothing to say. */
-  default JavaArrayPath javaArrayPath() {
+  default dev.gpucore.blas.JavaArrayPath javaArrayPath() {
     return null;
   }
 }

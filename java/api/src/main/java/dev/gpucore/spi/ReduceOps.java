@@ -16,24 +16,9 @@ import dev.gpucore.reduce.ReduceOp;
  * are in elements.
  *
  * <p>The CPU backend implements the host methods and the GPU backend the device ones; the others
- * throw {@link UnsupportedOperationException}, as the defaults here do. The two {@code sum}
- * methods of the first version of this interface remain, as defaults that delegate to the
- * general methods ({@link dev.gpucore.reduce.Reduce}'s fp64-accumulated sums go through them).
+ * throw {@link UnsupportedOperationException}, as the defaults here do.
  */
 public interface ReduceOps {
-  /** Sum of {@code count} floats of a Java array from {@code offset}, accumulated in fp64. */
-  default double sum(float[] x, int offset, int count) {
-    return reduceHost(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count);
-  }
-
-  /**
-   * Deterministic sum of {@code count} device elements from {@code offset} (fp32 accumulated in
-   * fp64), brought to the host.
-   */
-  default double sum(DeviceArray x, long offset, long count, GpuStream stream) {
-    return reduceDevice(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count, stream);
-  }
-
   /**
    * Whole-range reduction of host data; an index result (ARGMIN, ARGMAX) is returned as an exact
    * double.

@@ -10,7 +10,8 @@ final class Fakes {
   private Fakes() {}
 
   static DeviceArray array(int device, DType dtype, long length, long address) {
-    return new DeviceArray(device, dtype, length, address, () -> { }) {
+    return new DeviceArray(new dev.gpucore.spi.DeviceMemory(device, dtype, length, address,
+        () -> { })) {
       @Override
       protected void fromJava(Object src, int srcOffset, long dstOffset, int count) {
         throw new UnsupportedOperationException();
@@ -41,7 +42,7 @@ final class Fakes {
   }
 
   static GpuStream stream(int device) {
-    return new GpuStream(device, () -> { }) {
+    return new GpuStream(new dev.gpucore.spi.StreamResource(device, () -> { })) {
       @Override
       public long handle() {
         return 1;

@@ -178,7 +178,7 @@ final class DoctorCommand implements Callable<Integer> {
       checks.add(versions(d, gpu, reason));
       checks.add(visibility(vis, d, gpu, noGpu));
       checks.add(container(vis, gpu));
-      checks.add(javaArrays(c.cpu().blas().javaArrayPath()));
+      checks.add(javaArrays(c.blas().javaArrayPath()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
         checks.add(d.nvmlAvailable() ? DoctorCheck.ok("nvml", "answered")
@@ -190,16 +190,16 @@ final class DoctorCommand implements Callable<Integer> {
           String pre = "gpu" + i + ".";
           DeviceHealth h;
           try {
-            h = c.gpu().health(i);
+            h = c.health(i);
           } catch (RuntimeException e) {
             h = DeviceHealth.unknown("health query failed: " + SelfTest.threw(e));
           }
           checks.addAll(health(pre, h));
-          String before = c.gpu().faulted(i);
+          String before = c.faulted(i);
           if (!skipSelftest && before == null) {
             checks.addAll(gpuSelfTest(st, c, i));
           }
-          String f = c.gpu().faulted(i);
+          String f = c.faulted(i);
           checks.add(f == null ? DoctorCheck.ok(pre + "faulted", "no sticky CUDA error in this "
                   + "process" + (skipSelftest ? "" : ", also after the self-test"))
               : DoctorCheck.fail(pre + "faulted", f + (before == null ? " (during the self-test)"
@@ -220,7 +220,7 @@ final class DoctorCommand implements Callable<Integer> {
     try (GpuCore routed = routedOpener.apply(device)) {
       List<DoctorCheck> out = new ArrayList<>(st.gpu(core, routed, device));
       // the routed core is a second backend on the same GPU: a fault it met is reported here
-      String f = routed.hasGpu() ? routed.gpu().faulted(device) : null;
+      String f = routed.hasGpu() ? routed.faulted(device) : null;
       if (f != null) {
         out.add(DoctorCheck.fail("gpu" + device + ".faulted-routed", f
             + " (in the self-test's routed core); the device is unusable until the process ends"));
@@ -326,7 +326,7 @@ final class DoctorCommand implements Callable<Integer> {
    * How CPU GEMMs reach Java arrays: in place, or copied by setting (ok), or copied although
    * configured in place (warn: slower, and only the speed would show it).
    */
-  static DoctorCheck javaArrays(dev.gpucore.spi.BlasOps.JavaArrayPath p) {
+  static DoctorCheck javaArrays(dev.gpucore.blas.JavaArrayPath p) {
     if (p == null) {
       return DoctorCheck.skip("cpu.java-arrays", "the CPU backend does not say");
     }

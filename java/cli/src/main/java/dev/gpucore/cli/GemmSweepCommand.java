@@ -1,12 +1,12 @@
 package dev.gpucore.cli;
 
+import dev.gpucore.blas.Decision;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.blas.Router;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import java.io.IOException;
@@ -250,7 +250,7 @@ final class GemmSweepCommand implements Callable<Integer> {
       double tGpu = lg.isEmpty() ? Double.NaN : median(lg);
       double tAuto = median(la);
       float[] c = ca;
-      Router.Decision d = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
+      Decision d = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
           Operand.of(b), n, Operand.of(c), n);
       double best = Double.isNaN(tGpu) ? tCpu : Math.min(tCpu, tGpu);
       Double nv = peers.get("nvblas " + n);

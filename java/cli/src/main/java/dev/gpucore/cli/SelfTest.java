@@ -1,11 +1,11 @@
 package dev.gpucore.cli;
 
+import dev.gpucore.blas.Decision;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.blas.Router;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
@@ -335,7 +335,7 @@ final class SelfTest {
     if (!core.hasGpu()) {
       return;
     }
-    Router.Decision d = core.blas().explain(g, a, g.k(), b, g.k(), c, ldc(g.n()));
+    Decision d = core.blas().explain(g, a, g.k(), b, g.k(), c, ldc(g.n()));
     if (!d.gpu()) {
       throw new IllegalStateException("the router kept the host GEMM on the CPU: " + d);
     }

@@ -122,9 +122,9 @@ class DoctorCommandTest {
   @Test
   void javaArrayPathBecomesACheck() {
     assertEquals(DoctorCheck.Status.WARN, DoctorCommand.javaArrays(
-        new dev.gpucore.spi.BlasOps.JavaArrayPath(false, true, "copied: glue")).status());
+        new dev.gpucore.blas.JavaArrayPath(false, true, "copied: glue")).status());
     assertEquals(DoctorCheck.Status.OK, DoctorCommand.javaArrays(
-        new dev.gpucore.spi.BlasOps.JavaArrayPath(false, false, "copied: setting 0")).status());
+        new dev.gpucore.blas.JavaArrayPath(false, false, "copied: setting 0")).status());
     assertEquals(DoctorCheck.Status.SKIP, DoctorCommand.javaArrays(null).status());
   }
 

@@ -1,10 +1,11 @@
 package dev.gpucore.cpu;
 
 import dev.gpucore.DType;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cpu.bindings.CpuBlasNative;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.blas.JavaArrayPath;
 import dev.gpucore.spi.BlasOps;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;

@@ -13,8 +13,8 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.Router;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
@@ -413,7 +413,7 @@ class ConcurrencySoakTest extends SoakContract {
     Object b = store(core, r, g.b, g.dtype);
     Object c = store(core, r, g.c0, g.dtype);
     try {
-      Router.Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
+      Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
           operand(b, g.offB), g.ldb, operand(c, g.offC), g.ldc);
       assertFalse(d.gpu(), what + ": " + d);
       assertFalse(d.reason().isBlank(), what + ": a reason");

@@ -11,7 +11,7 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Blas;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
@@ -412,7 +412,7 @@ class CpuGemmBatchedTest {
     GemmCall i1 = new GemmCall(false, true, 2, 2, 2, 2, 0, Precision.FP64, DType.FLOAT64,
         Operand.of(b), 2, Operand.of(a), 2, Operand.of(c1), 2, 1, 0, 0, 0, null,
         GemmCall.OnHost.INSTANCE);
-    core.cpu().blas().gemmBatched(new GemmCall[] {i0, i1});
+    dev.gpucore.spi.Cores.backends(core).cpu().blas().gemmBatched(new GemmCall[] {i0, i1});
     assertArrayEquals(new double[] {19, 22, 43, 50}, c0);
     assertArrayEquals(new double[] {2 * 17, 2 * 39, 2 * 23, 2 * 53}, c1);
   }
@@ -637,7 +637,8 @@ class CpuGemmBatchedTest {
   /** A device array that holds nothing: for argument checks that must fail before any use. */
   static final class FakeDevice extends DeviceArray {
     FakeDevice(int device, long length) {
-      super(device, DType.FLOAT32, length, 1L << 20, () -> { });
+      super(new dev.gpucore.spi.DeviceMemory(device, DType.FLOAT32, length, 1L << 20,
+          () -> { }));
     }
 
     @Override
@@ -671,7 +672,7 @@ class CpuGemmBatchedTest {
   /** A stream that is never used: only for the check that host operands take none. */
   static final class FakeStream extends GpuStream {
     FakeStream(int device) {
-      super(device, () -> { });
+      super(new dev.gpucore.spi.StreamResource(device, () -> { }));
     }
 
     @Override

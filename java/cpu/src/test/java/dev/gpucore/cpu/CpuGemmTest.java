@@ -324,16 +324,16 @@ class CpuGemmTest {
     assertFalse(core.discovery().hasGpu());
     assertEquals(Config.Backend.CPU, core.config().backend());
     GpuCoreException.DeviceUnavailable e =
-        assertThrows(GpuCoreException.DeviceUnavailable.class, () -> core.gpu());
+        assertThrows(GpuCoreException.DeviceUnavailable.class, () -> dev.gpucore.spi.Cores.backends(core).gpu());
     assertTrue(e.getMessage().contains(core.noGpuReason()), e.getMessage());
-    assertTrue(core.cpu() instanceof CpuBackend);
-    assertTrue(((CpuBackend) core.cpu()).cpuThreads() >= 1);
+    assertTrue(dev.gpucore.spi.Cores.backends(core).cpu() instanceof CpuBackend);
+    assertTrue(((CpuBackend) dev.gpucore.spi.Cores.backends(core).cpu()).cpuThreads() >= 1);
   }
 
   @Test
   void configuredThreadsReachTheBackend() {
     try (GpuCore two = GpuCore.open(new Config(Config.Backend.CPU, 2))) {
-      assertEquals(2, ((CpuBackend) two.cpu()).cpuThreads());
+      assertEquals(2, ((CpuBackend) dev.gpucore.spi.Cores.backends(two).cpu()).cpuThreads());
       check(two.blas(), new Problem(false, false, 50, 40, 30, 0, 0, 0, 1f, 0f), BASE_SEED + 17);
     }
   }

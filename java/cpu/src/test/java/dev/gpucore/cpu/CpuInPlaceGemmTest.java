@@ -48,7 +48,7 @@ class CpuInPlaceGemmTest {
     // 2 threads x 50 GFLOP/s x 1 ms = 1e8 flops per item: 2*64^3 (5.2e5) is in, 2*400^3 is not
     Config config = config("1");
     CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu.blas();
       assertEquals(1e8, blas.inPlaceMaxFlops(), 1);
       int n = 64;
@@ -128,7 +128,7 @@ class CpuInPlaceGemmTest {
     SplittableRandom r = new SplittableRandom(13);
     Config config = config("1"); // 1e8 flops per native call
     CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu.blas();
       // square: repacking B (n^2 per extra panel) at most half of the copies' 3n^2 (4n^2 with
       // beta != 0): 2 panels (3 with beta != 0) in place, more copied
@@ -139,7 +139,7 @@ class CpuInPlaceGemmTest {
     }
     Config tenth = config("0.1"); // 1e7 flops per native call
     CpuBackend cpu2 = (CpuBackend) new CpuBackendProvider().open(tenth);
-    try (GpuCore core = GpuCore.of(tenth, cpu2, null, "CPU test")) {
+    try (GpuCore core = dev.gpucore.spi.Cores.of(tenth, cpu2, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu2.blas();
       // tall and thin (B small, cheap to repack): only PANEL_MIN decides
       panelCase(core, blas, r, 1000, 16, 2400, false, false, false, 0, 8); // 130 rows allowed: 8 even panels of 125
@@ -163,7 +163,7 @@ class CpuInPlaceGemmTest {
     SplittableRandom r = new SplittableRandom(11);
     Config config = config("1"); // 1e8 flops per native call
     CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu.blas();
       // {m, n, k, transA, transB, native calls}: even panels along the longer of m and n, each
       // at most 1e8 / (2 * (the other one) * k) lines
@@ -183,7 +183,7 @@ class CpuInPlaceGemmTest {
   void zeroTurnsThePathOff() {
     Config config = config("0");
     CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = GpuCore.of(config, cpu, null, "CPU test")) {
+    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
       CpuBlas blas = (CpuBlas) cpu.blas();
       assertEquals(0, blas.inPlaceMaxFlops());
       float[] a = new float[16];

@@ -33,7 +33,7 @@ class CpuRatioPropertyTest {
     Config config = Config.from(Map.of("gpucore.gemm.route", "gpu", "gpucore.gemm.cpuRatio",
         String.format(Locale.ROOT, "%.3f", ratio), "gpucore.gemm.panelMiB", "1"), Map.of());
     var cpu = new CpuBackendProvider().open(config);
-    try (GpuCore core = GpuCore.of(config, cpu, new FakeGpu(2).configure(config, cpu), null);
+    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, new FakeGpu(2).configure(config, cpu), null);
         GemmPropertyTest.Store s = new GemmPropertyTest.JavaStore()) {
       GemmPropertyTest.check(core, s, c, Precision.FP32, 2);
     }

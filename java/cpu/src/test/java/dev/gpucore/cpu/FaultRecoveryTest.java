@@ -11,9 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
-import dev.gpucore.blas.Router;
 import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.testkit.FakeGpu;
 import java.nio.file.Files;
@@ -46,7 +46,7 @@ class FaultRecoveryTest {
     Config config = Config.from(props, Map.of());
     var cpu = new CpuBackendProvider().open(config);
     sim = new FakeGpu(devices).configure(config, cpu);
-    return GpuCore.of(config, cpu, sim, null);
+    return dev.gpucore.spi.Cores.of(config, cpu, sim, null);
   }
 
   /** A fresh m×k times k×n problem; C poisoned (beta = 0) or random (beta != 0). */
@@ -178,7 +178,7 @@ class FaultRecoveryTest {
     try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm", "gpucore.gemm.route", "auto",
         "gpucore.gemm.cpuGflops", "0.001")) {
       Problem big = new Problem(600, 500, 400, true);
-      Router.Decision before = core.blas().router().explain(routerProbe());
+      Decision before = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
       assertTrue(before.gpu(), "a large GEMM goes to the healthy GPU: " + before.reason());
       // the first GPU GEMM faults: the call is rerun on the CPU (C was not read: beta = 0)
       core.blas().gemm(Gemm.of(big.m, big.n, big.k), Operand.of(big.a), big.k,
@@ -186,7 +186,7 @@ class FaultRecoveryTest {
       big.check(0);
       assertNotNull(sim.faulted(0), "device 0 is marked faulted");
       assertTrue(sim.faulted(0).contains("cudaErrorIllegalAddress (700)"), sim.faulted(0));
-      Router.Decision after = core.blas().router().explain(routerProbe());
+      Decision after = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
       assertFalse(after.gpu(), "the router must stop using a faulted GPU");
       assertTrue(after.reason().contains("no healthy GPU") && after.reason().contains("faulted"),
           after.reason());
@@ -198,12 +198,12 @@ class FaultRecoveryTest {
     }
   }
 
-  private dev.gpucore.blas.GemmCall routerProbe() {
+  private dev.gpucore.spi.GemmCall routerProbe() {
     float[] x = new float[4];
-    return new dev.gpucore.blas.GemmCall(false, false, 16384, 16384, 16384, 1, 0,
+    return new dev.gpucore.spi.GemmCall(false, false, 16384, 16384, 16384, 1, 0,
         dev.gpucore.blas.Precision.FP32, dev.gpucore.DType.FLOAT32, Operand.of(x), 16384,
         Operand.of(x), 16384, Operand.of(x), 16384, 1, 0, 0, 0, null,
-        dev.gpucore.blas.GemmCall.OnHost.INSTANCE);
+        dev.gpucore.spi.GemmCall.OnHost.INSTANCE);
   }
 
   @Test
@@ -215,7 +215,7 @@ class FaultRecoveryTest {
       int faulted = (sim.faulted(0) != null ? 1 : 0) + (sim.faulted(1) != null ? 1 : 0);
       assertEquals(1, faulted, "exactly one device faulted");
       int healthy = sim.faulted(0) == null ? 0 : 1;
-      Router.Decision d = core.blas().router().explain(routerProbe());
+      Decision d = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
       assertTrue(d.gpu() && d.devices() == 1, "one healthy GPU remains: " + d);
       int before = sim.panels[healthy].get();
       Problem q = new Problem(1024, 300, 300, true);
@@ -273,7 +273,7 @@ class FaultRecoveryTest {
       p.run(core, 0.75);
       p.check(0.75);
       assertEquals(java.util.List.of(300), sim.rows, "the GPU got the first 3/4 of C's rows");
-      Router.Decision d = core.blas().router().explain(routerProbe());
+      Decision d = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
       assertTrue(d.reason().contains("gpucore.gemm.cpuRatio=0.25: 4096 of 16384 rows"),
           d.reason());
     }

@@ -61,7 +61,7 @@ public class GemmPropertyTest {
     copying = GpuCore.open(Config.from(java.util.Map.of("gpucore.backend", "cpu",
         "gpucore.cpu.inPlaceMaxMs", "0"), java.util.Map.of()));
     // 2 threads x 50 GFLOP/s x 5e-5 ms = 5000 flops per native call
-    panels = GpuCore.of(Config.from(java.util.Map.of("gpucore.backend", "cpu",
+    panels = dev.gpucore.spi.Cores.of(Config.from(java.util.Map.of("gpucore.backend", "cpu",
         "gpucore.cpu.threads", "2"), java.util.Map.of()), new CpuBackend(2, 5e-5, 1, Double.MAX_VALUE), null,
         "CPU test");
   }

@@ -12,7 +12,7 @@ import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.Config;
-import dev.gpucore.blas.Router;
+import dev.gpucore.spi.Router;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -153,13 +153,14 @@ final class CudaBackend implements GpuBackend {
     int s = GpuCoreNative.gc_malloc_host(out, bytes);
     if (s == CudaErrors.MEMORY_ALLOCATION) {
       throw new GpuCoreException.OutOfMemory("cudaMallocHost of " + bytes
-          + " bytes failed: cudaErrorMemoryAllocation (2)");
+          + " bytes failed: cudaErrorMemoryAllocation (" + s + ")", false, s,
+          "cudaErrorMemoryAllocation");
     }
     CudaErrors.check(s, "cudaMallocHost(" + bytes + " bytes)", null);
     long addr = out[0];
     // zero it like the pageable kind, so no host array ever exposes stale memory
     org.bytedeco.javacpp.Pointer.memset(Native.at(addr), 0, Math.max(1, bytes));
-    return new HostArray(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
+    return dev.gpucore.spi.HostMemory.wrap(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
   }
 
   @Override

@@ -2,7 +2,7 @@ package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
@@ -22,11 +22,11 @@ import org.bytedeco.javacpp.Pointer;
  * workspace per stream. Host operands go through {@link CudaHostGemm}, tiled and pipelined.
  */
 final class CudaBlas implements BlasOps {
-  private static final int CUDA_R_32F = 0;
-  private static final int CUDA_R_64F = 1;
-  private static final int CUDA_R_16F = 2;
-  private static final int CUDA_R_16BF = 14;
-  private static final int GEMM_DEFAULT_ALGO = -1;
+  private static final int CUDA_R_32F = org.bytedeco.cuda.global.cudart.CUDA_R_32F;
+  private static final int CUDA_R_64F = org.bytedeco.cuda.global.cudart.CUDA_R_64F;
+  private static final int CUDA_R_16F = org.bytedeco.cuda.global.cudart.CUDA_R_16F;
+  private static final int CUDA_R_16BF = org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
+  private static final int GEMM_DEFAULT_ALGO = cublas.CUBLAS_GEMM_DEFAULT;
 
   private final CudaBackend backend;
   private final CudaHostGemm host;

@@ -14,7 +14,8 @@ final class CudaDeviceArray extends DeviceArray {
 
   private CudaDeviceArray(CudaBackend backend, DeviceState dev, DType dtype, long length,
       long address) {
-    super(dev.index, dtype, length, address, () -> GpuCoreNative.gc_free(address));
+    super(new dev.gpucore.spi.DeviceMemory(dev.index, dtype, length, address,
+        () -> GpuCoreNative.gc_free(address)));
     this.backend = backend;
     this.dev = dev;
   }

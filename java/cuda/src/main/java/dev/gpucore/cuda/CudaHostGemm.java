@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.HostArray;
@@ -67,7 +67,7 @@ final class CudaHostGemm {
         if (div * TILE_SHRINK > maxDiv) {
           throw div == 1 ? e : new GpuCoreException.OutOfMemory(e.getMessage()
               + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)",
-              e.outputPartlyWritten());
+              e.outputPartlyWritten(), e.code(), e.codeName());
         }
       }
     }
@@ -142,8 +142,8 @@ final class CudaHostGemm {
       if (written.get() && !e.outputPartlyWritten()) {
         String msg = e.getMessage() + "; part of C had already been written";
         throw e instanceof GpuCoreException.OutOfMemory
-            ? new GpuCoreException.OutOfMemory(msg, true)
-            : new GpuCoreException.DeviceFaulted(msg, true);
+            ? new GpuCoreException.OutOfMemory(msg, true, e.code(), e.codeName())
+            : new GpuCoreException.DeviceFaulted(msg, true, e.code(), e.codeName());
       }
       throw e;
     } finally {

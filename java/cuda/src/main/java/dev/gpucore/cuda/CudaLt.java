@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
-import dev.gpucore.blas.GemmCall;
+import dev.gpucore.spi.GemmCall;
 import org.bytedeco.cuda.cublas.cublasLtContext;
 import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
 import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
@@ -21,7 +21,8 @@ import org.bytedeco.javacpp.PointerPointer;
  * once per shape on each stream and reused, so repeated calls allocate nothing.
  */
 final class CudaLt {
-  private static final int NOT_SUPPORTED = 15; // CUBLAS_STATUS_NOT_SUPPORTED
+  private static final int NOT_SUPPORTED =
+      org.bytedeco.cuda.global.cublas.CUBLAS_STATUS_NOT_SUPPORTED;
 
   private CudaLt() {}
 

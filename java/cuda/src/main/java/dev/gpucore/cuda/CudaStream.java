@@ -86,7 +86,7 @@ final class CudaStream extends GpuStream {
   }
 
   private CudaStream(DeviceState dev, StagingConfig cfg, Res res) {
-    super(dev.index, res);
+    super(new dev.gpucore.spi.StreamResource(dev.index, res));
     this.dev = dev;
     this.res = res;
     this.cfg = cfg;

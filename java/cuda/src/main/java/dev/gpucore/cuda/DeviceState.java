@@ -47,7 +47,8 @@ final class DeviceState {
         + "): cudaErrorIllegalAddress (" + FaultPlan.ILLEGAL_ADDRESS + ") [" + faults.describe()
         + "]";
     markFaulted(msg);
-    throw new GpuCoreException.DeviceFaulted(msg);
+    throw new GpuCoreException.DeviceFaulted(msg, false, FaultPlan.ILLEGAL_ADDRESS,
+        "cudaErrorIllegalAddress");
   }
 
   /** Makes this device current on the calling thread, after checking it is not faulted. */
@@ -111,7 +112,9 @@ final class DeviceState {
     if (faults.failScratch(size)) {
       trimScratch(0); // what a real out-of-memory does first
       throw new GpuCoreException.OutOfMemory("cudaMalloc(" + size + " bytes of scratch) failed"
-          + " on device " + index + ": cudaErrorMemoryAllocation (2) [" + faults.describe() + "]");
+          + " on device " + index + ": cudaErrorMemoryAllocation (" + CudaErrors.MEMORY_ALLOCATION
+          + ") [" + faults.describe() + "]", false, CudaErrors.MEMORY_ALLOCATION,
+          "cudaErrorMemoryAllocation");
     }
     long[] out = new long[1];
     int st = GpuCoreNative.gc_malloc(out, size);

@@ -32,7 +32,7 @@ final class Nvml {
     }
   }
 
-  private static final int SUCCESS = 0;
+  private static final int SUCCESS = nvml.NVML_SUCCESS;
   private static final Object LOCK = new Object();
   private static boolean initialized;
 
@@ -108,14 +108,13 @@ final class Nvml {
 
   /** NVML's status as words for a health reading. */
   static String why(int status) {
-    switch (status) {
-      case 3: // NVML_ERROR_NOT_SUPPORTED
-        return "not supported";
-      case 4: // NVML_ERROR_NO_PERMISSION
-        return "no permission";
-      default:
-        return error(status) + " (" + status + ")";
+    if (status == nvml.NVML_ERROR_NOT_SUPPORTED) {
+      return "not supported";
     }
+    if (status == nvml.NVML_ERROR_NO_PERMISSION) {
+      return "no permission";
+    }
+    return error(status) + " (" + status + ")";
   }
 
   private static Reading<DeviceHealth.Ecc> ecc(nvmlDevice_st d) {
@@ -125,7 +124,7 @@ final class Nvml {
     if (s != SUCCESS) {
       return Reading.unavailable(why(s));
     }
-    boolean on = current[0] == 1; // NVML_FEATURE_ENABLED
+    boolean on = current[0] == nvml.NVML_FEATURE_ENABLED;
     // nvmlMemoryErrorType_t: 0 corrected, 1 uncorrected;
     // nvmlEccCounterType_t: 0 volatile, 1 aggregate
     return Reading.of(new DeviceHealth.Ecc(on, eccCount(d, 0, 0), eccCount(d, 1, 0),
@@ -146,7 +145,7 @@ final class Nvml {
       int[] count = {cap};
       long[] addresses = new long[cap];
       int s = nvml.nvmlDeviceGetRetiredPages(d, cause, count, addresses);
-      if (s != SUCCESS && s != 7) { // NVML_ERROR_INSUFFICIENT_SIZE still sets the count
+      if (s != SUCCESS && s != nvml.NVML_ERROR_INSUFFICIENT_SIZE) { // it still sets the count
         return Reading.unavailable(why(s));
       }
       counts[cause] = count[0];
@@ -234,7 +233,7 @@ final class Nvml {
       }
     }
     int[] v = new int[1];
-    int temp = nvml.nvmlDeviceGetTemperature(d, 0 /* NVML_TEMPERATURE_GPU */, v) == SUCCESS
+    int temp = nvml.nvmlDeviceGetTemperature(d, nvml.NVML_TEMPERATURE_GPU, v) == SUCCESS
         ? v[0] : u;
     double power = nvml.nvmlDeviceGetPowerUsage(d, v) == SUCCESS ? v[0] / 1000.0 : Double.NaN;
     double limit = nvml.nvmlDeviceGetEnforcedPowerLimit(d, v) == SUCCESS ? v[0] / 1000.0

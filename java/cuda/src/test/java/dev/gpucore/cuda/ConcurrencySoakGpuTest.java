@@ -1,17 +1,12 @@
 package dev.gpucore.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.Gemm;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
-import dev.gpucore.blas.Router;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
@@ -29,6 +24,11 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 
 /**
  * Many threads on one core with a GPU: 16 threads, each with its own stream, device arrays and
@@ -305,7 +305,7 @@ class ConcurrencySoakGpuTest extends SoakContract {
       Operand ob = SoakCases.operand(b, g.offB);
       Operand oc = SoakCases.operand(c, g.offC);
       if (route.equals("gpu")) {
-        Router.Decision d = core.blas().explain(g.gemm(), oa, g.lda, ob, g.ldb, oc, g.ldc);
+        Decision d = core.blas().explain(g.gemm(), oa, g.lda, ob, g.ldb, oc, g.ldc);
         assertTrue(d.gpu(), what + ": gpucore.gemm.route=gpu sends host GEMMs to the GPU: " + d);
       }
       core.blas().gemm(g.gemm(), oa, g.lda, ob, g.ldb, oc, g.ldc);
@@ -581,13 +581,13 @@ class ConcurrencySoakGpuTest extends SoakContract {
     int i = ti(t);
     GemmCase g = new GemmCase(r, t, false, MAX_DIM);
     Gemm gemm = g.gemm();
-    Router.Decision dev = core.blas().explain(gemm, Operand.of(kit.a[i], g.offA), g.lda,
+    Decision dev = core.blas().explain(gemm, Operand.of(kit.a[i], g.offA), g.lda,
         Operand.of(kit.b[i], g.offB), g.ldb, Operand.of(kit.c[i], g.offC), g.ldc);
     assertTrue(dev.gpu(), what + ": device operands run on their GPU: " + dev);
     Object a = t == DType.FLOAT32 ? SoakCases.floats(g.a) : g.a.clone();
     Object b = t == DType.FLOAT32 ? SoakCases.floats(g.b) : g.b.clone();
     Object c = t == DType.FLOAT32 ? SoakCases.floats(g.c0) : g.c0.clone();
-    Router.Decision host = core.blas().explain(gemm, SoakCases.operand(a, g.offA), g.lda,
+    Decision host = core.blas().explain(gemm, SoakCases.operand(a, g.offA), g.lda,
         SoakCases.operand(b, g.offB), g.ldb, SoakCases.operand(c, g.offC), g.ldc);
     assertFalse(host.reason().isBlank(), what + ": a reason");
     if (route.equals("gpu")) {

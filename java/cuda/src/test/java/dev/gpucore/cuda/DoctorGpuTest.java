@@ -36,7 +36,7 @@ class DoctorGpuTest {
   void healthIsReadOrSaysWhyNot() {
     Discovery d = core.discovery();
     for (DeviceInfo g : d.devices()) {
-      DeviceHealth h = core.gpu().health(g.index());
+      DeviceHealth h = core.health(g.index());
       String dev = "GPU " + g.index() + " (" + g.name() + ")";
       readOrSaysWhy(h.ecc(), dev + " ecc");
       readOrSaysWhy(h.retiredPages(), dev + " retired pages");
@@ -76,7 +76,7 @@ class DoctorGpuTest {
       assertTrue(d.driverVersion().matches("\\d+\\.\\d+(\\.\\d+)?"), d.driverVersion());
     }
     for (DeviceInfo g : d.devices()) {
-      assertNull(core.gpu().faulted(g.index()));
+      assertNull(core.faulted(g.index()));
     }
   }
 

@@ -33,12 +33,12 @@ public final class FaultDrillProbe {
       boolean gpuBefore = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
           Operand.of(c), n).gpu();
       System.out.println("BEFORE gpu=" + gpuBefore);
-      GpuCoreException e = ((CudaBackend) core.gpu()).drillIllegalAddress(0);
+      GpuCoreException e = ((CudaBackend) dev.gpucore.spi.Cores.backends(core).gpu()).drillIllegalAddress(0);
       System.out.println("DRILL " + e.getClass().getSimpleName() + ": " + e.getMessage());
       if (!(e instanceof GpuCoreException.DeviceFaulted)) {
         System.exit(4);
       }
-      System.out.println("FAULTED " + core.gpu().faulted(0));
+      System.out.println("FAULTED " + core.faulted(0));
       var d = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
           Operand.of(c), n);
       System.out.println("ROUTE gpu=" + d.gpu() + " " + d.reason());

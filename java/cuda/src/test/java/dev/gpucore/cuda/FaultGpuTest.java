@@ -95,7 +95,7 @@ class FaultGpuTest {
       check(a, b, null, 0, c, m, n, k);
       String text = Files.readString(log);
       assertTrue(text.contains("ran on the GPU with tiles 1/4"), text);
-      assertNull(core.gpu().faulted(0));
+      assertNull(core.faulted(0));
     }
   }
 
@@ -153,7 +153,7 @@ class FaultGpuTest {
       DeviceArray x = core.allocate(0, DType.FLOAT32, 1024);
       core.blas().gemm(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n, Operand.of(c), n);
       check(a, b, null, 0, c, n, n, n);
-      String f = core.gpu().faulted(0);
+      String f = core.faulted(0);
       assertNotNull(f, "device 0 marked faulted");
       assertTrue(f.contains("cudaErrorIllegalAddress (700)"), f);
       var d = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
@@ -177,7 +177,7 @@ class FaultGpuTest {
         GpuCoreException.DeviceFaulted e = assertThrows(GpuCoreException.DeviceFaulted.class,
             () -> core.reduce().sum(x));
         assertTrue(e.getMessage().contains("cudaErrorIllegalAddress"), e.getMessage());
-        assertNotNull(core.gpu().faulted(0));
+        assertNotNull(core.faulted(0));
       }
     }
   }
@@ -218,7 +218,7 @@ class FaultGpuTest {
         expect += f;
       }
       assertEquals(expect, core.reduce().sum(x), 1e-9 * 4096);
-      assertNull(core.gpu().faulted(0));
+      assertNull(core.faulted(0));
     }
   }
 }

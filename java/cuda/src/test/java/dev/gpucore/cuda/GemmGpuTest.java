@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.blas.Decision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,7 +15,6 @@ import dev.gpucore.blas.Gemm;
 import dev.gpucore.Layout;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.blas.Router;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.memory.NativeMemory;
@@ -472,12 +472,12 @@ class GemmGpuTest {
   @Test
   void routerSendsSmallHostCallsToTheCpuAndLargeOnesToTheGpu() {
     float[] small = new float[64 * 64];
-    Router.Decision d = core.blas().explain(Gemm.of(64, 64, 64), Operand.of(small), 64,
+    Decision d = core.blas().explain(Gemm.of(64, 64, 64), Operand.of(small), 64,
         Operand.of(small.clone()), 64, Operand.of(new float[64 * 64]), 64);
     assertFalse(d.gpu(), d.reason());
     int n = 4096;
     float[] big = new float[n * n];
-    Router.Decision e = core.blas().explain(Gemm.of(n, n, n), Operand.of(big), n,
+    Decision e = core.blas().explain(Gemm.of(n, n, n), Operand.of(big), n,
         Operand.of(new float[n * n]), n, Operand.of(new float[n * n]), n);
     assertTrue(e.gpu(), e.reason());
   }

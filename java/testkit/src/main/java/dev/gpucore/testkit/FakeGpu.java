@@ -5,7 +5,6 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Half;
-import dev.gpucore.blas.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
@@ -18,9 +17,13 @@ import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
 import dev.gpucore.spi.BlasOps;
+import dev.gpucore.spi.Cores;
+import dev.gpucore.spi.DeviceMemory;
 import dev.gpucore.spi.FaultPlan;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
+import dev.gpucore.spi.StreamResource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -103,7 +106,7 @@ public final class FakeGpu implements GpuBackend {
     Config config = Config.from(settings, Map.of());
     Backend c = cpu.open(config);
     configure(config, c);
-    return GpuCore.of(config, c, this, null);
+    return Cores.of(config, c, this, null);
   }
 
   /**
@@ -410,7 +413,7 @@ public final class FakeGpu implements GpuBackend {
     final double[] v;
 
     Arr(int device, DType t, long n, long address) {
-      super(device, t, n, address, () -> { });
+      super(new DeviceMemory(device, t, n, address, () -> { }));
       v = new double[Math.toIntExact(n)];
     }
 
@@ -472,7 +475,7 @@ public final class FakeGpu implements GpuBackend {
   /** A stream that orders nothing (every fake operation is synchronous). */
   static final class Stream extends GpuStream {
     Stream(int device) {
-      super(device, () -> { });
+      super(new StreamResource(device, () -> { }));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.gpucore.cli.bench;
 
+import dev.gpucore.blas.Decision;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
@@ -7,7 +8,6 @@ import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.blas.Router;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import java.util.ArrayList;
@@ -554,7 +554,7 @@ final class GemmSuite implements Suite {
         rows[k].skip("MISMATCH, not timed: " + text);
       }
     }
-    Router.Decision dec = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
+    Decision dec = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
         Operand.of(b), n, Operand.of(ca), n);
     router.extra().put("route", dec.gpu() ? "gpu" : "cpu");
     router.extra().put("route_reason", dec.reason());

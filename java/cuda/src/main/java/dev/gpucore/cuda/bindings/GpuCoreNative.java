@@ -94,12 +94,6 @@ public final class GpuCoreNative {
 
   public static native @Cast("size_t") long gc_reduce_workspace_bytes();
 
-  public static native int gc_sum_f32(@Cast("const void*") long x, @Cast("size_t") long n,
-      @Cast("void*") long out, @Cast("void*") long workspace, @Cast("void*") long stream);
-
-  public static native int gc_sum_f64(@Cast("const void*") long x, @Cast("size_t") long n,
-      @Cast("void*") long out, @Cast("void*") long workspace, @Cast("void*") long stream);
-
   public static native int gc_memcpy_async(@Cast("void*") long dst, @Cast("const void*") long src,
       @Cast("size_t") long bytes, int kind, @Cast("void*") long stream);
 

@@ -66,10 +66,4 @@ public final class ReduceNative {
 
   /** Queues an empty kernel: the baseline of launch-overhead measurements. */
   public static native int gc_reduce_noop(@Cast("void*") long stream);
-
-  public static native int gc_sum_f32(@Cast("const void*") long x, @Cast("size_t") long n,
-      @Cast("void*") long out, @Cast("void*") long workspace, @Cast("void*") long stream);
-
-  public static native int gc_sum_f64(@Cast("const void*") long x, @Cast("size_t") long n,
-      @Cast("void*") long out, @Cast("void*") long workspace, @Cast("void*") long stream);
 }

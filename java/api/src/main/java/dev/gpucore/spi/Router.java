@@ -1,5 +1,7 @@
-package dev.gpucore.blas;
+package dev.gpucore.spi;
 
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Precision;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Settings;
@@ -49,15 +51,6 @@ import java.util.Locale;
  * are in docs/benchmarks.md.
  */
 public final class Router {
-  /**
-   * A routing decision.
-   *
-   * @param gpu whether the call runs on the GPU
-   * @param devices how many GPUs share it (0 for the CPU; -1 for device operands)
-   * @param reason why, in one line
-   */
-  public record Decision(boolean gpu, int devices, String reason) {}
-
   private static final System.Logger LOG = System.getLogger("dev.gpucore.router");
 
   private final String route;
@@ -213,7 +206,7 @@ public final class Router {
     }
   }
 
-  static String routine(GemmCall call) {
+  public static String routine(GemmCall call) {
     return (call.dtype() == DType.FLOAT64 ? "dgemm" : "sgemm")
         + (call.batch() > 1 ? "_batched" : "");
   }

@@ -1,5 +1,8 @@
-package dev.gpucore.blas;
+package dev.gpucore.spi;
 
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -39,10 +42,10 @@ class RouterTest {
   @Test
   void smallGoesToTheCpuLargeToTheGpu() {
     Router r = new Router(settings(), 1, H100, 16);
-    Router.Decision small = r.explain(call(64, DType.FLOAT32, Precision.FP32, 1));
+    Decision small = r.explain(call(64, DType.FLOAT32, Precision.FP32, 1));
     assertFalse(small.gpu(), small.reason());
     assertTrue(small.reason().contains("estimated GPU"), small.reason());
-    Router.Decision big = r.explain(call(4096, DType.FLOAT32, Precision.FP32, 1));
+    Decision big = r.explain(call(4096, DType.FLOAT32, Precision.FP32, 1));
     assertTrue(big.gpu(), big.reason());
     assertEquals(1, big.devices());
   }
@@ -50,7 +53,7 @@ class RouterTest {
   @Test
   void noGpuMeansCpu() {
     Router r = new Router(settings(), 0, null, 2);
-    Router.Decision d = r.explain(call(8192, DType.FLOAT32, Precision.FP32, 1));
+    Decision d = r.explain(call(8192, DType.FLOAT32, Precision.FP32, 1));
     assertFalse(d.gpu());
     assertEquals("no GPU is usable", d.reason());
   }
@@ -62,7 +65,7 @@ class RouterTest {
     assertFalse(new Router(settings("gpucore.gemm.route", "cpu"), 1, H100, 16)
         .explain(call(8192, DType.FLOAT32, Precision.FP32, 1)).gpu());
     Router dis = new Router(settings("gpucore.gemm.disable", "dgemm, sgemm_batched"), 1, H100, 16);
-    Router.Decision d = dis.explain(call(8192, DType.FLOAT64, Precision.FP64, 1));
+    Decision d = dis.explain(call(8192, DType.FLOAT64, Precision.FP64, 1));
     assertFalse(d.gpu());
     assertTrue(d.reason().contains("dgemm is disabled"), d.reason());
     assertFalse(dis.explain(call(8192, DType.FLOAT32, Precision.FP32, 2)).gpu());

@@ -1,5 +1,7 @@
-package dev.gpucore.blas;
+package dev.gpucore.spi;
 
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
 import dev.gpucore.DType;
 import dev.gpucore.memory.GpuStream;
 
