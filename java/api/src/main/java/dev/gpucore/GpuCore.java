@@ -1,14 +1,14 @@
 package dev.gpucore;
 
 import dev.gpucore.blas.Blas;
+import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
-import dev.gpucore.reduce.Reduce;
-import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.p2p.PeerCopy;
+import dev.gpucore.reduce.Reduce;
 import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
 import dev.gpucore.spi.Backends;

@@ -44,32 +44,45 @@ class ArchitectureTest {
   }
 
   /** A public class's own public surface must not name a native type. */
-  static final ArchCondition<JavaClass> NAME_NO_NATIVE_TYPE =
-      new ArchCondition<>("name no JavaCPP, bytedeco or CUDA type in a public signature") {
+  static final ArchCondition<JavaClass> NAME_NO_NATIVE_TYPE = surface(
+      "name no JavaCPP, bytedeco or CUDA type in a public signature",
+      ArchitectureTest::isNative, true);
+
+  /**
+   * Nor an SPI type in a public member (what is for backends is reached through the SPI; only
+   * the protected constructors by which backends subclass DeviceArray and GpuStream take one).
+   */
+  static final ArchCondition<JavaClass> NAME_NO_SPI_TYPE = surface(
+      "name no dev.gpucore.spi type in a public member",
+      c -> c.getPackageName().equals("dev.gpucore.spi"), false);
+
+  static ArchCondition<JavaClass> surface(String description,
+      java.util.function.Predicate<JavaClass> banned, boolean withProtected) {
+    return new ArchCondition<>(description) {
         @Override
         public void check(JavaClass c, ConditionEvents events) {
           List<String> leaks = new ArrayList<>();
           List<JavaType> supers = new ArrayList<>(c.getInterfaces());
           c.getSuperclass().ifPresent(supers::add);
           for (JavaType t : supers) {
-            leaks(t, "extends/implements", leaks);
+            leaks(t, "extends/implements", banned, leaks);
           }
           for (JavaCodeUnit u : c.getCodeUnits()) {
-            if (!visible(u.getModifiers())) {
+            if (!visible(u.getModifiers(), withProtected)) {
               continue;
             }
             String where = u.getFullName();
-            leaks(u.getReturnType(), where + " returns", leaks);
+            leaks(u.getReturnType(), where + " returns", banned, leaks);
             for (JavaType p : u.getParameterTypes()) {
-              leaks(p, where + " takes", leaks);
+              leaks(p, where + " takes", banned, leaks);
             }
             for (JavaClass thrown : u.getExceptionTypes()) {
-              leaks(thrown, where + " throws", leaks);
+              leaks(thrown, where + " throws", banned, leaks);
             }
           }
           for (JavaField f : c.getFields()) {
-            if (visible(f.getModifiers())) {
-              leaks(f.getType(), f.getFullName() + " is of", leaks);
+            if (visible(f.getModifiers(), withProtected)) {
+              leaks(f.getType(), f.getFullName() + " is of", banned, leaks);
             }
           }
           for (String leak : leaks) {
@@ -77,14 +90,16 @@ class ArchitectureTest {
           }
         }
       };
-
-  static boolean visible(Set<JavaModifier> m) {
-    return m.contains(JavaModifier.PUBLIC) || m.contains(JavaModifier.PROTECTED);
   }
 
-  static void leaks(JavaType t, String where, List<String> out) {
+  static boolean visible(Set<JavaModifier> m, boolean withProtected) {
+    return m.contains(JavaModifier.PUBLIC) || withProtected && m.contains(JavaModifier.PROTECTED);
+  }
+
+  static void leaks(JavaType t, String where, java.util.function.Predicate<JavaClass> banned,
+      List<String> out) {
     for (JavaClass c : t.getAllInvolvedRawTypes()) {
-      if (isNative(c)) {
+      if (banned.test(c)) {
         out.add(where + " " + c.getName());
       }
     }
@@ -94,6 +109,11 @@ class ArchitectureTest {
   static final ArchRule NO_NATIVE_TYPE_IN_PUBLIC_API = classes().that().arePublic()
       .and().resideInAnyPackage(PUBLIC_PACKAGES)
       .should(NAME_NO_NATIVE_TYPE);
+
+  /** (3) No public member of the public API for backends: none names an SPI type. */
+  static final ArchRule NO_SPI_TYPE_IN_PUBLIC_MEMBERS = classes().that().arePublic()
+      .and().resideInAnyPackage(PUBLIC_PACKAGES)
+      .should(NAME_NO_SPI_TYPE);
 
   /**
    * (2) No class cycle between GpuCore and its facades: GpuCore holds them, so none of them may
@@ -108,6 +128,11 @@ class ArchitectureTest {
   @Test
   void publicSignaturesNameNoNativeType() {
     NO_NATIVE_TYPE_IN_PUBLIC_API.check(API);
+  }
+
+  @Test
+  void publicMembersNameNoSpiType() {
+    NO_SPI_TYPE_IN_PUBLIC_MEMBERS.check(API);
   }
 
   @Test

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.gpucore.spi.Router;
 import dev.gpucore.device.Visibility;
 import dev.gpucore.p2p.PeerConfig;
+import dev.gpucore.spi.Router;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

@@ -1,15 +1,15 @@
 package dev.gpucore.blas;
 
-import dev.gpucore.spi.Router;
-import dev.gpucore.spi.Backends;
-import dev.gpucore.spi.Facades;
-import dev.gpucore.spi.GemmCall;
-import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.spi.Backends;
+import dev.gpucore.spi.Facades;
+import dev.gpucore.spi.GemmCall;
+import dev.gpucore.spi.Router;
 
 /**
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java

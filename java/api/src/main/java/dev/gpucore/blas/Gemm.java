@@ -1,7 +1,7 @@
 package dev.gpucore.blas;
 
-import dev.gpucore.Layout;
 import dev.gpucore.Check;
+import dev.gpucore.Layout;
 
 /**
  * The shape and options of a GEMM, {@code C = alpha·op(A)·op(B) + beta·C}: {@code op(A)} is

@@ -1,9 +1,9 @@
 package dev.gpucore.blas;
 
-import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
 

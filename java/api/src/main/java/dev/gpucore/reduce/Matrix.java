@@ -1,8 +1,8 @@
 package dev.gpucore.reduce;
 
-import dev.gpucore.Layout;
 import dev.gpucore.Check;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 
 /**
  * Shape and storage of a matrix for per-row and per-column reductions: {@code rows x cols}

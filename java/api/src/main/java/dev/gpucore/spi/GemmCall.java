@@ -1,8 +1,8 @@
 package dev.gpucore.spi;
 
+import dev.gpucore.DType;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.DType;
 import dev.gpucore.memory.GpuStream;
 
 /**

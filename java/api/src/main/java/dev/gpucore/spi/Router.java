@@ -1,10 +1,10 @@
 package dev.gpucore.spi;
 
-import dev.gpucore.blas.Decision;
-import dev.gpucore.blas.Precision;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Settings;
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Precision;
 import dev.gpucore.device.DeviceInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;

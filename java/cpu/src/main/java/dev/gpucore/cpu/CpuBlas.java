@@ -1,12 +1,12 @@
 package dev.gpucore.cpu;
 
 import dev.gpucore.DType;
-import dev.gpucore.spi.GemmCall;
+import dev.gpucore.blas.JavaArrayPath;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cpu.bindings.CpuBlasNative;
 import dev.gpucore.memory.HostArray;
-import dev.gpucore.blas.JavaArrayPath;
 import dev.gpucore.spi.BlasOps;
+import dev.gpucore.spi.GemmCall;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;

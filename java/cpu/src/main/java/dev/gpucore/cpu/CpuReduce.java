@@ -1,7 +1,7 @@
 package dev.gpucore.cpu;
 
-import dev.gpucore.Layout;
 import dev.gpucore.DType;
+import dev.gpucore.Layout;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;

@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
@@ -11,7 +12,6 @@ import dev.gpucore.spi.BlasOps;
 import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
-import dev.gpucore.Config;
 import dev.gpucore.spi.Router;
 import java.util.ArrayList;
 import java.util.List;

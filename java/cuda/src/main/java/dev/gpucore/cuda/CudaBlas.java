@@ -2,13 +2,13 @@ package dev.gpucore.cuda;
 
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
-import dev.gpucore.spi.Uninterruptible;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.spi.BlasOps;
+import dev.gpucore.spi.GemmCall;
+import dev.gpucore.spi.Uninterruptible;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;

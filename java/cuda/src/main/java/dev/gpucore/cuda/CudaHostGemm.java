@@ -1,10 +1,10 @@
 package dev.gpucore.cuda;
 
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.spi.GemmCall;
 import dev.gpucore.spi.Uninterruptible;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.Layout;
 import dev.gpucore.DType;
+import dev.gpucore.Layout;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.cuda.bindings.ReduceNative;
 import dev.gpucore.memory.DeviceArray;

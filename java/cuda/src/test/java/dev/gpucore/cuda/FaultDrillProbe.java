@@ -33,8 +33,10 @@ public final class FaultDrillProbe {
       boolean gpuBefore = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
           Operand.of(c), n).gpu();
       System.out.println("BEFORE gpu=" + gpuBefore);
-      GpuCoreException e = ((CudaBackend) dev.gpucore.spi.Cores.backends(core).gpu()).drillIllegalAddress(0);
+      GpuCoreException e = ((CudaBackend) dev.gpucore.spi.Cores.backends(core).gpu())
+          .drillIllegalAddress(0);
       System.out.println("DRILL " + e.getClass().getSimpleName() + ": " + e.getMessage());
+      System.out.println("CODE " + e.code() + " " + e.codeName());
       if (!(e instanceof GpuCoreException.DeviceFaulted)) {
         System.exit(4);
       }

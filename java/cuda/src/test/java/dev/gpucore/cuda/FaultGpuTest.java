@@ -125,6 +125,8 @@ class FaultGpuTest {
               Operand.of(b), n, Operand.of(d), n));
       assertTrue(e.getMessage().contains("cudaErrorMemoryAllocation") && e.getMessage()
           .contains("1/16"), e.getMessage());
+      assertEquals(org.bytedeco.cuda.global.cudart.cudaErrorMemoryAllocation, e.code());
+      assertEquals("cudaErrorMemoryAllocation", e.codeName());
       assertArrayEquals(c0, d, "C untouched");
     }
   }
@@ -177,6 +179,8 @@ class FaultGpuTest {
         GpuCoreException.DeviceFaulted e = assertThrows(GpuCoreException.DeviceFaulted.class,
             () -> core.reduce().sum(x));
         assertTrue(e.getMessage().contains("cudaErrorIllegalAddress"), e.getMessage());
+        assertEquals(org.bytedeco.cuda.global.cudart.cudaErrorIllegalAddress, e.code());
+        assertEquals("cudaErrorIllegalAddress", e.codeName());
         assertNotNull(core.faulted(0));
       }
     }
@@ -206,6 +210,8 @@ class FaultGpuTest {
     String s = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, p.exitValue(), s);
     assertTrue(s.contains("DRILL DeviceFaulted") && s.contains("cudaErrorIllegalAddress"), s);
+    assertTrue(s.contains("CODE " + org.bytedeco.cuda.global.cudart.cudaErrorIllegalAddress
+        + " cudaErrorIllegalAddress"), s);
     assertTrue(s.contains("ROUTE gpu=false no healthy GPU"), s);
     assertTrue(s.contains(" ok") && s.contains("DEVICE DeviceFaulted") && s.contains("CLOSED"), s);
     System.out.println("[fault drill, child process]\n" + s.strip());

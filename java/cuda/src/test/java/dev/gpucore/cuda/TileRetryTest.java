@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.spi.GemmCall;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
+import dev.gpucore.spi.GemmCall;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

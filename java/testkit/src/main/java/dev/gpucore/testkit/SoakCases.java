@@ -1,8 +1,8 @@
 package dev.gpucore.testkit;
 
 import dev.gpucore.DType;
-import dev.gpucore.blas.Gemm;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
