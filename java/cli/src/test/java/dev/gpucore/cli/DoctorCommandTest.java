@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cli.DoctorCheck.Status;
+import dev.gpucore.cpu.CpuBackendProvider;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceHealth.Reading;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.FakeGpu;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
@@ -298,9 +300,9 @@ class DoctorCommandTest {
 
   static DoctorCommand on(FakeGpu gpu) {
     DoctorCommand cmd = new DoctorCommand();
-    cmd.opener = () -> gpu.core(Map.of());
+    cmd.opener = () -> gpu.core(Map.of(), new CpuBackendProvider());
     cmd.routedOpener = i -> gpu.core(Map.of("gpucore.gemm.route", "gpu", "gpucore.gpu.list",
-        Integer.toString(i), "gpucore.gemm.fallback", "false"));
+        Integer.toString(i), "gpucore.gemm.fallback", "false"), new CpuBackendProvider());
     return cmd;
   }
 
@@ -340,7 +342,7 @@ class DoctorCommandTest {
   @Test
   void aFaultedGpuFailsAndIsNotSelfTested() {
     FakeGpu gpu = new FakeGpu();
-    gpu.faulted = "cudaErrorIllegalAddress (700) in a test";
+    gpu.fault(0, "cudaErrorIllegalAddress (700) in a test");
     Result r = run(on(gpu));
     assertEquals(1, r.code(), r.out());
     assertEquals("fail", r.row("gpu0.faulted")[0]);

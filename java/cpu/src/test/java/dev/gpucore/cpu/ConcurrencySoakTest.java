@@ -1,10 +1,8 @@
 package dev.gpucore.cpu;
 
-import dev.gpucore.Layout;
-import dev.gpucore.blas.Decision;
-import static dev.gpucore.cpu.SoakCases.operand;
-import static dev.gpucore.cpu.SoakCases.put;
-import static dev.gpucore.cpu.SoakCases.read;
+import static dev.gpucore.testkit.SoakCases.operand;
+import static dev.gpucore.testkit.SoakCases.put;
+import static dev.gpucore.testkit.SoakCases.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,17 +12,17 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
-import dev.gpucore.blas.Operand;
-import dev.gpucore.cpu.SoakCases.GemmCase;
 import dev.gpucore.memory.HostArray;
-import dev.gpucore.memory.NativeMemory;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.ReduceOp;
-import java.time.Duration;
+import dev.gpucore.testkit.SoakCases;
+import dev.gpucore.testkit.SoakCases.GemmCase;
+import dev.gpucore.testkit.SoakContract;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,130 +36,35 @@ import org.junit.jupiter.api.Test;
  * calls are not interruptible: the work finishes and the interrupt flag stays set), that no
  * interrupt is swallowed, and that the core serves right answers afterwards.
  */
-class ConcurrencySoakTest {
-  static final long SEED = Long.getLong("gpucore.soak.seed", System.nanoTime());
-  static final int THREADS = 16;
-  static final int OPS = Integer.getInteger("gpucore.soak.ops", 1000);
-  static final Duration DEADLINE = Duration.ofSeconds(Long.getLong("gpucore.soak.deadlineS", 180));
+class ConcurrencySoakTest extends SoakContract {
   static final int MAX_DIM = 64;
 
   /** Operation kinds, by weight out of 100 (the rest: rare kinds, see {@link #op}). */
   enum Kind { SGEMM, DGEMM, GEMM, REDUCE_JAVA, REDUCE_HOST, HOST_ARRAY, EXPLAIN, REJECTED,
     NO_GPU, LARGE_GEMM }
 
-  final LongAdder[] done = new LongAdder[Kind.values().length];
-
-  {
-    for (int i = 0; i < done.length; i++) {
-      done[i] = new LongAdder();
-    }
+  ConcurrencySoakTest() {
+    super("cpu", Kind.class, 180, 200);
   }
 
-  static GpuCore openCpu() {
+  @Override
+  protected GpuCore open(String route) {
     return GpuCore.open(new Config(Config.Backend.CPU, 0));
+  }
+
+  @Override
+  protected Worker worker(GpuCore core, String route) {
+    return (r, what, interrupts) -> op(core, r, what, interrupts);
   }
 
   @Test
   void sixteenThreadsOfMixedOperationsOnOneCoreGetRightResultsAndReleaseEverything() {
-    Soak.Counts before = Soak.Counts.now();
-    long t0 = System.nanoTime();
-    try (GpuCore core = openCpu()) {
-      Soak.run("soak", THREADS, DEADLINE, t -> {
-        SplittableRandom r = new SplittableRandom(SEED * 1_000_003 + t);
-        for (int i = 0; i < OPS; i++) {
-          op(core, r, "seed " + SEED + " thread " + t + " op " + i, false);
-        }
-      });
-    }
-    double s = (System.nanoTime() - t0) / 1e9;
-    Soak.Counts after = Soak.Counts.now();
-    System.out.printf(java.util.Locale.ROOT,
-        "cpu soak: %d ops (%d threads x %d), %.1f s, %s; native before [%s] after [%s]%n",
-        total(), THREADS, OPS, s, mix(), before, after);
-    assertEquals(THREADS * (long) OPS, total(), "every operation ran");
-    assertTrue(after.sameAs(before, NativeMemory.Kind.values()),
-        "native counts back to where they started: before [" + before + "] after [" + after + "]");
-    assertEquals(before.leaks(), after.leaks(), "nothing left to the garbage collector");
+    soak("cpu", OPS);
   }
 
   @Test
   void interruptedThreadsGetCompletedCallsKeepTheirFlagAndLeaveTheCoreWorking() {
-    Soak.Counts before = Soak.Counts.now();
-    int ops = Math.max(50, OPS / 2);
-    Soak.Interrupts[] ins = new Soak.Interrupts[THREADS];
-    for (int t = 0; t < THREADS; t++) {
-      ins[t] = new Soak.Interrupts();
-    }
-    LongAdder flaggedCalls = new LongAdder();
-    long t0 = System.nanoTime();
-    long chaosSent;
-    try (GpuCore core = openCpu();
-        Soak.Chaos chaos = new Soak.Chaos(ins, 200, SEED ^ 0x5eed)) {
-      Soak.run("interrupted", THREADS, DEADLINE, t -> {
-        Soak.Interrupts in = ins[t];
-        in.bind();
-        SplittableRandom r = new SplittableRandom(SEED * 7_000_003 + t);
-        try {
-          for (int i = 0; i < ops; i++) {
-            if (r.nextInt(10) == 0) {
-              in.interruptSelf(); // interrupted before the call
-            }
-            if (Soak.Interrupts.flagged()) {
-              flaggedCalls.increment();
-            }
-            op(core, r, "seed " + SEED + " thread " + t + " op " + i + " (interrupts)", true);
-            in.observe();
-          }
-        } finally {
-          chaos.workerDone(in);
-        }
-        chaos.awaitStopped(in);
-        in.assertNoneLost();
-      });
-      chaosSent = chaos.interrupts();
-      // the same core, after all that, on fresh threads and this one
-      Soak.run("after-interrupts", THREADS, DEADLINE, t -> {
-        SplittableRandom r = new SplittableRandom(SEED * 9_000_011 + t);
-        for (int i = 0; i < 50; i++) {
-          op(core, r, "seed " + SEED + " thread " + t + " op " + i + " (after interrupts)", false);
-        }
-      });
-      SplittableRandom r = new SplittableRandom(SEED);
-      for (int i = 0; i < 20; i++) {
-        op(core, r, "seed " + SEED + " main thread op " + i, false);
-      }
-    }
-    long sent = 0;
-    for (Soak.Interrupts in : ins) {
-      sent += in.sent();
-    }
-    Soak.Counts after = Soak.Counts.now();
-    System.out.printf(java.util.Locale.ROOT,
-        "cpu interrupt soak: %d ops, %d interrupts (%d from another thread), %d calls made with"
-            + " the flag set, %.1f s; native before [%s] after [%s]%n",
-        total(), sent, chaosSent, flaggedCalls.sum(), (System.nanoTime() - t0) / 1e9, before,
-        after);
-    assertTrue(flaggedCalls.sum() > 0, "some calls were made with the interrupt flag set");
-    assertTrue(after.sameAs(before, NativeMemory.Kind.values()),
-        "native counts back to where they started: before [" + before + "] after [" + after + "]");
-    assertEquals(before.leaks(), after.leaks(), "nothing left to the garbage collector");
-  }
-
-  long total() {
-    long n = 0;
-    for (LongAdder a : done) {
-      n += a.sum();
-    }
-    return n;
-  }
-
-  String mix() {
-    StringBuilder sb = new StringBuilder();
-    for (Kind k : Kind.values()) {
-      sb.append(k.name().toLowerCase(java.util.Locale.ROOT)).append('=')
-          .append(done[k.ordinal()].sum()).append(' ');
-    }
-    return sb.toString().trim();
+    interrupted("cpu");
   }
 
   /** One random operation, checked; {@code what} names it in failures. */
@@ -206,7 +109,7 @@ class ConcurrencySoakTest {
       case LARGE_GEMM -> largeGemm(core, r, w);
       default -> throw new IllegalStateException();
     }
-    done[k.ordinal()].increment();
+    count(k);
   }
 
   /** blas().sgemm / dgemm on Java arrays (row-major, offsets 0, padded leading dimensions). */

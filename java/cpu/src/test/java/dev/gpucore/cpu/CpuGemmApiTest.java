@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
@@ -13,10 +12,10 @@ import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.testkit.OnCpuBackend;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -25,18 +24,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The general GEMM API on the CPU backend: layouts, fp64, strided batches, host arrays, views,
  * and the off-heap scratch path for large arrays, against a float64 reference.
  */
+@OnCpuBackend
 class CpuGemmApiTest {
   static GpuCore core;
   static final long SEED = System.nanoTime();
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
-  }
-
-  @AfterAll
-  static void close() {
-    core.close();
+  @BeforeEach
+  void useCore(GpuCore cpu) {
+    core = cpu;
   }
 
   /** Element (i, j) of a matrix at off with ld in layout l. */

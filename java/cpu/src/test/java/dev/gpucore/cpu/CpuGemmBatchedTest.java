@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
@@ -19,13 +18,13 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.GemmCall;
+import dev.gpucore.testkit.OnCpuBackend;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -35,23 +34,17 @@ import org.junit.jupiter.api.function.Executable;
  * a sub-matrix view, against a float64 reference; and every rejected input, which must name
  * the parameter and item and leave every C bit-for-bit as it was.
  */
+@OnCpuBackend
 class CpuGemmBatchedTest {
   private static final long SEED = System.nanoTime();
   private static GpuCore core;
   private static Blas blas;
   private final List<AutoCloseable> toClose = new ArrayList<>();
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
+  @BeforeEach
+  void useCore(GpuCore cpu) {
+    core = cpu;
     blas = core.blas();
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
   }
 
   @AfterEach

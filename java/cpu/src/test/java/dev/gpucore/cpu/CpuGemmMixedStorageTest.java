@@ -1,17 +1,17 @@
 package dev.gpucore.cpu;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Operand;
-import dev.gpucore.cpu.SoakCases.GemmCase;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.testkit.OnCpuBackend;
+import dev.gpucore.testkit.SoakCases;
+import dev.gpucore.testkit.SoakCases.GemmCase;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,19 +21,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (which OpenBLAS can take as it is), a Java array at an offset, a host array. The CPU backend
  * once took the Java-array path for A alone and passed OpenBLAS a null B or C (a crash).
  */
+@OnCpuBackend
 class CpuGemmMixedStorageTest {
   static GpuCore core;
 
   enum Where { ARRAY, ARRAY_AT_OFFSET, HOST }
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
-  }
-
-  @AfterAll
-  static void close() {
-    core.close();
+  @BeforeEach
+  void useCore(GpuCore cpu) {
+    core = cpu;
   }
 
   static Stream<Arguments> combinations() {

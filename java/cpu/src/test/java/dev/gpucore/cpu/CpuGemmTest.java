@@ -11,54 +11,33 @@ import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Blas;
+import dev.gpucore.testkit.GemmShape;
+import dev.gpucore.testkit.OnCpuBackend;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+@OnCpuBackend
 class CpuGemmTest {
   private static final long BASE_SEED = System.nanoTime();
   private static GpuCore core;
   private static Blas blas;
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
+  @BeforeEach
+  void useCore(GpuCore cpu) {
+    core = cpu;
     blas = core.blas();
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
   }
 
   /** One GEMM problem with row-major storage and explicit leading dimensions. */
   record Problem(boolean ta, boolean tb, int m, int n, int k, int padA, int padB, int padC,
-      float alpha, float beta) {
-    int aRows() {
-      return ta ? k : m;
-    }
-
-    int aCols() {
-      return ta ? m : k;
-    }
-
-    int bRows() {
-      return tb ? n : k;
-    }
-
-    int bCols() {
-      return tb ? k : n;
-    }
-
+      float alpha, float beta) implements GemmShape {
     int lda() {
       return Math.max(1, aCols()) + padA;
     }

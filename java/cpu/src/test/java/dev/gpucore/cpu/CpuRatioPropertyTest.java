@@ -4,6 +4,7 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Precision;
+import dev.gpucore.testkit.FakeGpu;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -14,7 +15,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.DoubleRange;
 
 /**
- * {@code gpucore.gemm.cpuRatio}: host GEMMs routed to a (simulated) GPU with a share of C's rows
+ * {@code gpucore.gemm.cpuRatio}: host GEMMs routed to a (fake) GPU with a share of C's rows
  * computed on the CPU at the same time give the results of the unsplit call, for every case of
  * {@link GemmPropertyTest} (layouts, transposes, views, offsets, alpha and beta, batches), and
  * leave everything outside C untouched.
@@ -32,7 +33,7 @@ class CpuRatioPropertyTest {
     Config config = Config.from(Map.of("gpucore.gemm.route", "gpu", "gpucore.gemm.cpuRatio",
         String.format(Locale.ROOT, "%.3f", ratio), "gpucore.gemm.panelMiB", "1"), Map.of());
     var cpu = new CpuBackendProvider().open(config);
-    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, new SimulatedGpu(config, cpu, 2), null);
+    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, new FakeGpu(2).configure(config, cpu), null);
         GemmPropertyTest.Store s = new GemmPropertyTest.JavaStore()) {
       GemmPropertyTest.check(core, s, c, Precision.FP32, 2);
     }

@@ -5,31 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.testkit.OnCpuBackend;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@OnCpuBackend
 class CpuReduceTest {
   private static final long BASE_SEED = System.nanoTime();
   private static GpuCore core;
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open(new Config(Config.Backend.CPU, 0));
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
+  @BeforeEach
+  void useCore(GpuCore cpu) {
+    core = cpu;
   }
 
   /** Sum in float64, strictly left to right. */

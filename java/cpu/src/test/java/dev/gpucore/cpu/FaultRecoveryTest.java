@@ -1,6 +1,5 @@
 package dev.gpucore.cpu;
 
-import dev.gpucore.blas.Decision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,9 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.spi.FaultPlan;
+import dev.gpucore.testkit.FakeGpu;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every recovery path of a host-operand GEMM, driven by the fault-injection seam
- * ({@code gpucore.fault}) against a simulated GPU, so that CI exercises them without one: out of
+ * ({@code gpucore.fault}) against a fake GPU (the test kit's {@link FakeGpu}), so that CI exercises them without one: out of
  * device memory retried with smaller tiles, then the CPU fallback (or a clear error with C
  * untouched when fallback is off); a sticky fault marking the device faulted, the router
  * routing around it, and a half-written C never silently redone. The CUDA backend honours the
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FaultRecoveryTest {
   @TempDir Path tmp;
 
-  private SimulatedGpu sim;
+  private FakeGpu sim;
 
   private GpuCore core(int devices, String... settings) {
     Map<String, String> props = new HashMap<>();
@@ -44,7 +45,7 @@ class FaultRecoveryTest {
     }
     Config config = Config.from(props, Map.of());
     var cpu = new CpuBackendProvider().open(config);
-    sim = new SimulatedGpu(config, cpu, devices);
+    sim = new FakeGpu(devices).configure(config, cpu);
     return dev.gpucore.spi.Cores.of(config, cpu, sim, null);
   }
 

@@ -14,6 +14,7 @@ import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.testkit.GemmShape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -88,25 +89,7 @@ public class GemmPropertyTest {
   public record Case(DType dtype, Precision precision, Layout layout, boolean ta, boolean tb,
       int m, int n, int k, int padA, int padB, int padC, int offA, int offB, int offC,
       boolean viewA, int batch, int extraStride, boolean shareA, double alpha, double beta,
-      long seed) {
-
-    /** Stored rows and columns of A and B in the caller's terms. */
-    int aRows() {
-      return ta ? k : m;
-    }
-
-    int aCols() {
-      return ta ? m : k;
-    }
-
-    int bRows() {
-      return tb ? n : k;
-    }
-
-    int bCols() {
-      return tb ? k : n;
-    }
-
+      long seed) implements GemmShape {
     boolean rowMajor() {
       return layout == Layout.ROW_MAJOR;
     }

@@ -1,19 +1,16 @@
 package dev.gpucore.cpu;
 
-import dev.gpucore.Layout;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.ReduceContract;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import net.jqwik.api.Arbitraries;
@@ -26,6 +23,10 @@ import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 
 /**
  * Reduction properties on the CPU backend: every op (sum, mean, min, max, argmin, argmax,
@@ -125,9 +126,9 @@ public class ReducePropertyTest {
   public static double[] data(SplittableRandom g, Case c, int len, int kind, int specials) {
     double[] x = new double[len];
     if (c.fp64()) {
-      x = CpuReduceOpsTest.randomDoubles(g, len, kind);
+      x = ReduceContract.randomDoubles(g, len, kind);
     } else {
-      x = CpuReduceOpsTest.widen(CpuReduceOpsTest.randomFloats(g, len, kind));
+      x = ReduceContract.widen(ReduceContract.randomFloats(g, len, kind));
     }
     for (int s = 0; s < specials && len > 0; s++) {
       double[] special = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
@@ -198,7 +199,7 @@ public class ReducePropertyTest {
   public static String check(Case c, double[] x, double[] y, int o, double got, double factor) {
     double[] xs = slice(c, x, c.offX(), o);
     double[] ys = y == null ? null : slice(c, y, c.offY(), o);
-    return CpuReduceOpsTest.check(c.op(), xs, ys, c.fp32Acc(), got, factor);
+    return ReduceContract.check(c.op(), xs, ys, c.fp32Acc(), got, factor);
   }
 
   /** The case's call on Java arrays or host arrays; results into {@code out} as doubles. */

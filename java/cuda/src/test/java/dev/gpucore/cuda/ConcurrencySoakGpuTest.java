@@ -1,38 +1,31 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.blas.Decision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
-import dev.gpucore.cpu.Soak;
-import dev.gpucore.cpu.SoakCases.GemmCase;
-import dev.gpucore.cpu.SoakCases;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
-import dev.gpucore.memory.NativeMemory;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.ReduceOp;
-import java.time.Duration;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
+import dev.gpucore.testkit.SoakCases;
+import dev.gpucore.testkit.SoakCases.GemmCase;
+import dev.gpucore.testkit.SoakContract;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.LongAdder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -56,185 +49,65 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>{@code -Dgpucore.soak.ops=N} sets the operations per thread (1000),
  * {@code -Dgpucore.soak.seed} replays a run, {@code -Dgpucore.soak.deadlineS} the deadline.
  */
-class ConcurrencySoakGpuTest {
-  static final long SEED = Long.getLong("gpucore.soak.seed", System.nanoTime());
-  static final int THREADS = 16;
-  static final int OPS = Integer.getInteger("gpucore.soak.ops", 1000);
-  static final Duration DEADLINE = Duration.ofSeconds(Long.getLong("gpucore.soak.deadlineS", 240));
+@RequiresGpu
+class ConcurrencySoakGpuTest extends SoakContract {
   static final int MAX_DIM = 64;
   /** Elements of each per-thread device and pinned array (the largest GEMM case needs 12.9k). */
   static final int CAP = 16384;
-  static final NativeMemory.Kind[] MEMORY = {NativeMemory.Kind.DEVICE, NativeMemory.Kind.PINNED,
-      NativeMemory.Kind.PAGEABLE};
-
-  static GpuCore probe;
 
   enum Kind { DEVICE_GEMM, STREAM_GEMM, HOST_GEMM, CLASSIC_GEMM, DEVICE_REDUCE, HOST_REDUCE,
     DEVICE_ARRAY, PINNED_ARRAY, LARGE_COPY, EXPLAIN, REJECTED }
 
-  final LongAdder[] done = new LongAdder[Kind.values().length];
+  ConcurrencySoakGpuTest() {
+    super("gpu", Kind.class, 240, 300);
+  }
 
-  {
-    for (int i = 0; i < done.length; i++) {
-      done[i] = new LongAdder();
+  @Override
+  protected GpuCore open(String route) {
+    return GpuTests.openGpu("gpucore.gemm.route=" + route, "gpucore.gemm.panelMiB=1");
+  }
+
+  @Override
+  protected Worker worker(GpuCore core, String route) {
+    Kit kit = new Kit(core);
+    return new Worker() {
+      @Override
+      public void op(SplittableRandom r, String what, boolean interrupts) {
+        ConcurrencySoakGpuTest.this.op(core, kit, route, r, what);
+      }
+
+      @Override
+      public void close() {
+        kit.close();
+      }
+    };
+  }
+
+  /**
+   * First uses load cuBLAS and the reduction kernels' library: done before the interrupts, so
+   * the run tests interrupts during work (a load on an interrupted thread is its own issue).
+   */
+  @Override
+  protected void warmUp(GpuCore core) {
+    try (Kit kit = new Kit(core)) {
+      SplittableRandom r = new SplittableRandom(SEED);
+      deviceGemm(core, kit, r, "warm-up fp32", DType.FLOAT32, false);
+      deviceGemm(core, kit, r, "warm-up fp64", DType.FLOAT64, true);
+      deviceReduce(core, kit, r, "warm-up reduce");
+      hostGemm(core, kit, "gpu", r, "warm-up host gemm");
     }
-  }
-
-  @BeforeAll
-  static void openProbe() {
-    probe = GpuCore.open();
-  }
-
-  @AfterAll
-  static void closeProbe() {
-    if (probe != null) {
-      probe.close();
-    }
-  }
-
-  @BeforeEach
-  void needsGpu() {
-    GpuTests.require(probe);
-  }
-
-  static GpuCore open(String route) {
-    Map<String, String> p = new HashMap<>();
-    p.put("gpucore.gemm.route", route);
-    p.put("gpucore.gemm.panelMiB", "1");
-    GpuCore core = GpuCore.open(Config.from(p, System.getenv()));
-    if (!core.hasGpu()) {
-      core.close();
-      GpuTests.require(core);
-    }
-    return core;
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"gpu", "auto"})
   void sixteenThreadsOfMixedOperationsOnOneGpuCoreGetRightResultsAndReleaseEverything(
       String route) {
-    int ops = route.equals("gpu") ? OPS : Math.max(50, OPS / 2);
-    Soak.Counts before = Soak.Counts.now();
-    Soak.Counts beforeClose;
-    long t0 = System.nanoTime();
-    try (GpuCore core = open(route)) {
-      Soak.run("gpu-soak-" + route, THREADS, DEADLINE, t -> {
-        SplittableRandom r = new SplittableRandom(SEED * 1_000_003 + t);
-        try (Kit kit = new Kit(core)) {
-          for (int i = 0; i < ops; i++) {
-            op(core, kit, route, r, "seed " + SEED + " route " + route + " thread " + t
-                + " op " + i);
-          }
-        }
-      });
-      beforeClose = Soak.Counts.now();
-    }
-    double s = (System.nanoTime() - t0) / 1e9;
-    Soak.Counts after = Soak.Counts.now();
-    System.out.printf(java.util.Locale.ROOT,
-        "gpu soak (route %s): %d ops (%d threads x %d), %.1f s, %s; native before [%s], threads"
-            + " done [%s], core closed [%s]%n", route, total(), THREADS, ops, s, mix(), before,
-        beforeClose, after);
-    assertEquals(THREADS * (long) ops, total(), "every operation ran");
-    assertTrue(beforeClose.sameAs(before, MEMORY), "device, pinned and pageable memory back to "
-        + "where they started once the threads closed theirs: before [" + before + "] after ["
-        + beforeClose + "]");
-    assertTrue(after.sameAs(before, NativeMemory.Kind.values()), "every count back to where it "
-        + "started once the core is closed: before [" + before + "] after [" + after + "]");
-    assertEquals(before.leaks(), after.leaks(), "nothing left to the garbage collector");
+    soak(route, route.equals("gpu") ? OPS : Math.max(50, OPS / 2));
   }
 
   @Test
   void interruptedThreadsGetCompletedCallsKeepTheirFlagAndLeaveTheGpuCoreWorking() {
-    int ops = Math.max(50, OPS / 2);
-    Soak.Counts before = Soak.Counts.now();
-    Soak.Interrupts[] ins = new Soak.Interrupts[THREADS];
-    for (int t = 0; t < THREADS; t++) {
-      ins[t] = new Soak.Interrupts();
-    }
-    LongAdder flaggedCalls = new LongAdder();
-    long t0 = System.nanoTime();
-    long chaosSent;
-    try (GpuCore core = open("gpu")) {
-      // first uses load cuBLAS and the reduction kernels' library: do them here, so the run
-      // below tests interrupts during work (a load on an interrupted thread is its own issue)
-      try (Kit kit = new Kit(core)) {
-        SplittableRandom r = new SplittableRandom(SEED);
-        deviceGemm(core, kit, r, "warm-up fp32", DType.FLOAT32, false);
-        deviceGemm(core, kit, r, "warm-up fp64", DType.FLOAT64, true);
-        deviceReduce(core, kit, r, "warm-up reduce");
-        hostGemm(core, kit, "gpu", r, "warm-up host gemm");
-      }
-      try (Soak.Chaos chaos = new Soak.Chaos(ins, 300, SEED ^ 0x5eed)) {
-        Soak.run("gpu-interrupted", THREADS, DEADLINE, t -> {
-          Soak.Interrupts in = ins[t];
-          in.bind();
-          SplittableRandom r = new SplittableRandom(SEED * 7_000_003 + t);
-          try (Kit kit = new Kit(core)) {
-            try {
-              for (int i = 0; i < ops; i++) {
-                if (r.nextInt(10) == 0) {
-                  in.interruptSelf(); // interrupted before the call
-                }
-                if (Soak.Interrupts.flagged()) {
-                  flaggedCalls.increment();
-                }
-                op(core, kit, "gpu", r, "seed " + SEED + " thread " + t + " op " + i
-                    + " (interrupts)");
-                in.observe();
-              }
-            } finally {
-              chaos.workerDone(in);
-            }
-            chaos.awaitStopped(in);
-            in.assertNoneLost();
-          }
-        });
-        chaosSent = chaos.interrupts();
-      }
-      Soak.run("gpu-after-interrupts", THREADS, DEADLINE, t -> {
-        SplittableRandom r = new SplittableRandom(SEED * 9_000_011 + t);
-        try (Kit kit = new Kit(core)) {
-          for (int i = 0; i < 50; i++) {
-            op(core, kit, "gpu", r, "seed " + SEED + " thread " + t + " op " + i
-                + " (after interrupts)");
-          }
-        }
-      });
-      assertTrue(Soak.Counts.now().sameAs(before, MEMORY), "device, pinned and pageable memory "
-          + "back to where they started: before [" + before + "] now [" + Soak.Counts.now() + "]");
-    }
-    long sent = 0;
-    for (Soak.Interrupts in : ins) {
-      sent += in.sent();
-    }
-    Soak.Counts after = Soak.Counts.now();
-    System.out.printf(java.util.Locale.ROOT,
-        "gpu interrupt soak: %d ops, %d interrupts (%d from another thread), %d calls made with"
-            + " the flag set, %.1f s; native before [%s] after [%s]%n",
-        total(), sent, chaosSent, flaggedCalls.sum(), (System.nanoTime() - t0) / 1e9, before,
-        after);
-    assertTrue(flaggedCalls.sum() > 0, "some calls were made with the interrupt flag set");
-    assertTrue(after.sameAs(before, NativeMemory.Kind.values()),
-        "native counts back to where they started: before [" + before + "] after [" + after + "]");
-    assertEquals(before.leaks(), after.leaks(), "nothing left to the garbage collector");
-  }
-
-  long total() {
-    long n = 0;
-    for (LongAdder a : done) {
-      n += a.sum();
-    }
-    return n;
-  }
-
-  String mix() {
-    StringBuilder sb = new StringBuilder();
-    for (Kind k : Kind.values()) {
-      sb.append(k.name().toLowerCase(java.util.Locale.ROOT)).append('=')
-          .append(done[k.ordinal()].sum()).append(' ');
-    }
-    return sb.toString().trim();
+    interrupted("gpu");
   }
 
   /** What one thread holds for the whole run: a stream, device and pinned arrays per type. */
@@ -351,7 +224,7 @@ class ConcurrencySoakGpuTest {
       case REJECTED -> rejected(core, kit, r, w);
       default -> throw new IllegalStateException();
     }
-    done[k.ordinal()].increment();
+    count(k);
   }
 
   /**

@@ -9,9 +9,8 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,24 +19,13 @@ import org.junit.jupiter.api.Test;
  * (each read, or unavailable with a reason), versions, no faulted device. The doctor's numeric
  * self-test on the GPU runs in the CLI module's {@code DoctorCommandTest}.
  */
+@RequiresGpu
 class DoctorGpuTest {
   static GpuCore core;
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-  }
-
   @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
+  void useGpu(GpuCore gpu) {
+    core = gpu;
   }
 
   static void readOrSaysWhy(DeviceHealth.Reading<?> r, String what) {

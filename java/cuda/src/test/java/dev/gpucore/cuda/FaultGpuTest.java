@@ -15,6 +15,7 @@ import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.testkit.GpuTests;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,9 +38,7 @@ class FaultGpuTest {
 
   @BeforeEach
   void gpu() {
-    try (GpuCore core = GpuCore.open()) {
-      GpuTests.require(core);
-    }
+    GpuTests.openGpu().close();
   }
 
   private static GpuCore open(String... kv) {

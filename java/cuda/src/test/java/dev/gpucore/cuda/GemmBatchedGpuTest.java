@@ -14,15 +14,15 @@ import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.testkit.GemmShape;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,26 +38,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * batches of 1, 7, 1000 and 70,000. Everything of the C arrays outside the items' matrices must
  * be left as it was.
  */
+@RequiresGpu
 class GemmBatchedGpuTest {
   static GpuCore core;
   static final long SEED = System.nanoTime();
   private final List<AutoCloseable> res = new ArrayList<>();
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
-  }
-
   @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
+  void useGpu(GpuCore gpu) {
+    core = gpu;
   }
 
   @AfterEach
@@ -74,23 +63,7 @@ class GemmBatchedGpuTest {
   /** A batch: storage types, precision, shape, options, placement of the items. */
   record Case(DType t, DType ct, Precision p, Layout layout, boolean ta, boolean tb, int m, int n,
       int k, int pad, int count, Place place, boolean stream, boolean aligned, double alpha,
-      double beta) {
-    int aRows() {
-      return ta ? k : m;
-    }
-
-    int aCols() {
-      return ta ? m : k;
-    }
-
-    int bRows() {
-      return tb ? n : k;
-    }
-
-    int bCols() {
-      return tb ? k : n;
-    }
-
+      double beta) implements GemmShape {
     int ld(int rows, int cols) {
       return Math.max(1, layout == Layout.ROW_MAJOR ? cols : rows) + pad;
     }

@@ -1,6 +1,5 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.blas.Decision;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,20 +11,20 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.memory.NativeMemory;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,34 +36,26 @@ import org.junit.jupiter.params.provider.MethodSource;
  * every precision, both layouts, all transpose pairs, views, strided batches, device operands
  * and host operands forced through the tiled pipeline (small panels, so many tiles).
  */
+@RequiresGpu
 class GemmGpuTest {
   static GpuCore core;
   /** Host operands forced to the GPU pipeline with 1 MiB panels. */
   static GpuCore forced;
   static final long SEED = System.nanoTime();
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-    Map<String, String> p = new HashMap<>();
-    p.put("gpucore.gemm.route", "gpu");
-    p.put("gpucore.gemm.panelMiB", "1");
-    forced = GpuCore.open(Config.from(p, System.getenv()));
+  @BeforeEach
+  void useGpu(GpuCore gpu) {
+    core = gpu;
+    if (forced == null) {
+      forced = GpuTests.openGpu("gpucore.gemm.route=gpu", "gpucore.gemm.panelMiB=1");
+    }
   }
 
   @AfterAll
   static void close() {
-    if (core != null) {
-      core.close();
-    }
     if (forced != null) {
       forced.close();
     }
-  }
-
-  @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
   }
 
   static double bound(Precision p, int k) {

@@ -10,6 +10,7 @@ import dev.gpucore.cpu.GemmPropertyTest.Breakage;
 import dev.gpucore.cpu.GemmPropertyTest.Case;
 import dev.gpucore.cpu.GemmPropertyTest.Store;
 import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.testkit.GpuTests;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

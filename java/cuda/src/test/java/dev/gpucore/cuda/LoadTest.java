@@ -11,6 +11,7 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
+import dev.gpucore.testkit.GpuTests;
 import org.junit.jupiter.api.Test;
 
 /** Loading and discovery: must behave on every machine, with or without a GPU. */

@@ -8,9 +8,9 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,25 +18,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** SGEMM and the sum kernel against float64 references, outputs poisoned first. */
+@RequiresGpu
 class MathGpuTest {
   static GpuCore core;
   static final long SEED = System.nanoTime();
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-  }
-
   @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
+  void useGpu(GpuCore gpu) {
+    core = gpu;
   }
 
   @ParameterizedTest

@@ -12,35 +12,24 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.memory.NativeMemory;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Device arrays and transfers, checked element by element on fresh random data. */
+@RequiresGpu
 class MemoryGpuTest {
   static GpuCore core;
   static final long SEED = System.nanoTime();
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-  }
-
   @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
+  void useGpu(GpuCore gpu) {
+    core = gpu;
   }
 
   static float[] randomFloats(int n, long seed) {

@@ -20,6 +20,8 @@ import dev.gpucore.p2p.PeerCopy;
 import dev.gpucore.p2p.PeerLink;
 import dev.gpucore.p2p.Route;
 import dev.gpucore.p2p.Transfer;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,27 +42,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code gpucore.p2p = off}), odd sizes and offsets, sync and async, batches, broadcast, gather.
  * Tests that need two GPUs say so and skip on one.
  */
+@RequiresGpu
 class PeerCopyGpuTest {
   static GpuCore core;
   static final long SEED = System.nanoTime();
   /** Elements per step when filling and comparing from Java (64 MiB of floats). */
   static final int STEP = 1 << 24;
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-  }
-
   @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
+  void useGpu(GpuCore gpu) {
+    core = gpu;
   }
 
   /** Skips (with the reason) unless two GPUs are visible. */

@@ -7,30 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gpucore.GpuCore;
 import dev.gpucore.p2p.PciPath;
 import dev.gpucore.p2p.Topology;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.gpucore.testkit.RequiresGpu;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The topology snapshot as NVML and CUDA give it on the machine at hand. */
+@RequiresGpu
 class PeerTopologyGpuTest {
   static GpuCore core;
 
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
-  }
-
   @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
+  void useGpu(GpuCore gpu) {
+    core = gpu;
   }
 
   @Test

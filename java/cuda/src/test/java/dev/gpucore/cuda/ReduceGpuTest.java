@@ -1,6 +1,8 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.Layout;
+import static dev.gpucore.testkit.ReduceContract.randomDoubles;
+import static dev.gpucore.testkit.ReduceContract.randomFloats;
+import static dev.gpucore.testkit.ReduceContract.ref;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,16 +11,17 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.RequiresGpu;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,99 +34,23 @@ import org.junit.jupiter.params.provider.ValueSource;
  * tiny values; outputs poisoned first and checked for writes outside their range; every result
  * repeated (also on another stream) and required bitwise identical.
  */
+@RequiresGpu
 class ReduceGpuTest {
   static GpuCore core;
   static Reduce r;
   static final long SEED = System.nanoTime();
   static final double POISON = -7.77e33;
 
-  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
-      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
-
-  @BeforeAll
-  static void open() {
-    core = GpuCore.open();
+  @BeforeEach
+  void useGpu(GpuCore gpu) {
+    core = gpu;
     r = core.reduce();
   }
 
-  @BeforeEach
-  void needsGpu() {
-    GpuTests.require(core);
-  }
-
-  @AfterAll
-  static void close() {
-    if (core != null) {
-      core.close();
-    }
-  }
+  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference and bounds
-
-  /** Float64 reference with the documented semantics; index results as doubles. */
-  static double ref(ReduceOp op, double[] x, double[] y) {
-    int n = x.length;
-    switch (op) {
-      case SUM:
-      case MEAN:
-      case DOT: {
-        double s = 0;
-        double c = 0;
-        double naive = 0;
-        boolean special = false;
-        for (int i = 0; i < n; i++) {
-          double v = op == ReduceOp.DOT ? x[i] * y[i] : x[i];
-          naive += v;
-          special |= !Double.isFinite(v);
-          double t = s + v;
-          c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
-          s = t;
-        }
-        double sum = special ? naive : s + c;
-        return op == ReduceOp.MEAN ? sum / n : sum;
-      }
-      case NORM2: {
-        double mx = 0;
-        for (double v : x) {
-          if (Double.isNaN(v)) {
-            return Double.NaN;
-          }
-          mx = Math.max(mx, Math.abs(v));
-        }
-        if (Double.isInfinite(mx)) {
-          return Double.POSITIVE_INFINITY;
-        }
-        if (mx == 0) {
-          return 0;
-        }
-        int e = Math.getExponent(mx);
-        double s = 0;
-        double c = 0;
-        for (double v : x) {
-          double w = Math.scalb(v, -e);
-          double q = w * w;
-          double t = s + q;
-          c += (s - t) + q;
-          s = t;
-        }
-        return Math.scalb(Math.sqrt(s + c), e);
-      }
-      default: {
-        boolean max = op == ReduceOp.MAX || op == ReduceOp.ARGMAX;
-        int at = 0;
-        for (int i = 0; i < n; i++) {
-          if (Double.isNaN(x[i])) {
-            at = i;
-            break;
-          }
-          if (max ? x[i] > x[at] : x[i] < x[at]) {
-            at = i;
-          }
-        }
-        return op.isIndex() ? at : x[at];
-      }
-    }
-  }
 
   /** The bound stated on Reduce (error against the exact result). */
   static double bound(ReduceOp op, double[] x, double[] y, boolean fp32Acc, double want) {
@@ -178,36 +105,6 @@ class ReduceGpuTest {
     return d;
   }
 
-  static float[] floats(SplittableRandom g, int n, int kind) {
-    float[] x = new float[n];
-    for (int i = 0; i < n; i++) {
-      double u = g.nextDouble() * 2 - 1;
-      x[i] = switch (kind) {
-        case 0 -> (float) u;
-        case 1 -> (float) Math.rint(u * 3);
-        case 2 -> (float) (u * 3e38);
-        case 3 -> (float) (u * 1e-39);
-        default -> (float) (u * (i % 3 == 0 ? 1e30 : 1e-30));
-      };
-    }
-    return x;
-  }
-
-  static double[] doubles(SplittableRandom g, int n, int kind) {
-    double[] x = new double[n];
-    for (int i = 0; i < n; i++) {
-      double u = g.nextDouble() * 2 - 1;
-      x[i] = switch (kind) {
-        case 0 -> u;
-        case 1 -> Math.rint(u * 3);
-        case 2 -> u * 1e300;
-        case 3 -> u * 1e-310;
-        default -> u * (i % 3 == 0 ? 1e200 : 1e-200);
-      };
-    }
-    return x;
-  }
-
   static DeviceArray upload(float[] x) {
     DeviceArray d = core.allocate(0, DType.FLOAT32, Math.max(1, x.length));
     d.copyFrom(x);
@@ -254,10 +151,10 @@ class ReduceGpuTest {
         if (n > (1 << 21) && kind > 0) {
           continue;
         }
-        float[] xf = floats(g, n + 1, kind == 5 ? 0 : kind);
-        float[] yf = floats(g, n + 1, 0);
-        double[] xd = doubles(g, n + 1, kind == 5 ? 0 : kind);
-        double[] yd = doubles(g, n + 1, 0);
+        float[] xf = randomFloats(g, n + 1, kind == 5 ? 0 : kind);
+        float[] yf = randomFloats(g, n + 1, 0);
+        double[] xd = randomDoubles(g, n + 1, kind == 5 ? 0 : kind);
+        double[] yd = randomDoubles(g, n + 1, 0);
         if (kind == 5) { // specials planted at random places
           for (int k = 0; k < 3; k++) {
             int at = g.nextInt(n + 1);
@@ -362,7 +259,7 @@ class ReduceGpuTest {
   @Test
   void convenienceMethodsAndEmptyRanges() {
     SplittableRandom g = new SplittableRandom(SEED + 1);
-    float[] x = floats(g, 4097, 0);
+    float[] x = randomFloats(g, 4097, 0);
     try (DeviceArray d = upload(x)) {
       assertEquals(r.reduce(ReduceOp.SUM, d, 0, x.length, Accumulation.FP64, null), r.sum(d));
       assertEquals(r.reduce(ReduceOp.MEAN, d, 0, x.length, Accumulation.FP64, null), r.mean(d));
@@ -479,10 +376,10 @@ class ReduceGpuTest {
             : Matrix.columnMajor(rows, cols, rows + pad);
         int off = g.nextInt(3);
         int total = (int) (off + m.span());
-        float[] xf = floats(g, total, g.nextInt(2));
-        float[] yf = floats(g, total, 0);
-        double[] xd = doubles(g, total, 0);
-        double[] yd = doubles(g, total, 0);
+        float[] xf = randomFloats(g, total, g.nextInt(2));
+        float[] yf = randomFloats(g, total, 0);
+        double[] xd = randomDoubles(g, total, 0);
+        double[] yd = randomDoubles(g, total, 0);
         for (int k = 0; k < 3; k++) {
           xf[g.nextInt(total)] = k == 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
           xd[g.nextInt(total)] = k == 0 ? Double.NaN : Double.POSITIVE_INFINITY;
@@ -595,7 +492,7 @@ class ReduceGpuTest {
     int rows = 515;
     int cols = 1031;
     SplittableRandom g = new SplittableRandom(SEED + 4);
-    float[] x = floats(g, rows * cols, 0);
+    float[] x = randomFloats(g, rows * cols, 0);
     Matrix m = Matrix.rowMajor(rows, cols);
     try (GpuStream s = core.stream(0); DeviceArray d = upload(x);
         DeviceArray rowsOut = core.allocate(0, DType.FLOAT32, rows);

@@ -13,6 +13,7 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.GpuTests;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import net.jqwik.api.Arbitrary;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.cli.JsonText;
+import dev.gpucore.testkit.FakeGpuProvider;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

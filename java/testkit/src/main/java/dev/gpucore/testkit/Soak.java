@@ -1,4 +1,4 @@
-package dev.gpucore.cpu;
+package dev.gpucore.testkit;
 
 import dev.gpucore.memory.NativeMemory;
 import java.lang.management.LockInfo;

@@ -1,4 +1,4 @@
-package dev.gpucore.cpu;
+package dev.gpucore.testkit;
 
 import dev.gpucore.DType;
 import dev.gpucore.Layout;
