@@ -21,6 +21,10 @@ import java.util.Map;
  *       0 = always copy (such a call may hold off garbage collection while it runs)</td>
  *       <td>{@code gpucore.cpu.inPlaceMaxMs}</td><td>{@code GPUCORE_CPU_INPLACEMAXMS}</td>
  *       <td>20</td></tr>
+ *   <tr><td>prompt exit on SIGINT/SIGTERM/SIGHUP with gpucore calls in flight (see
+ *       {@link dev.gpucore.spi.PromptExit} for what it skips); read at the first
+ *       {@link GpuCore#open}</td><td>{@code gpucore.exit.prompt}</td>
+ *       <td>{@code GPUCORE_EXIT_PROMPT}</td><td>false (the CLI: true)</td></tr>
  * </table>
  *
  * <p>The CPU thread count is OpenBLAS's, which is process-wide: the last {@code GpuCore} opened

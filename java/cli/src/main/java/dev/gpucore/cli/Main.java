@@ -36,8 +36,21 @@ public final class Main implements Runnable {
     return cl.execute(args);
   }
 
+  /** {@code gpucore.exit.prompt}, on unless the user turned it off. */
+  private static boolean promptExit() {
+    try {
+      return dev.gpucore.Settings.fromEnvironment().getBoolean(dev.gpucore.spi.PromptExit.KEY, true);
+    } catch (dev.gpucore.GpuCoreException e) {
+      return true; // a bad value or gpucore.config is reported by the command
+    }
+  }
+
   /** Entry point. */
   public static void main(String[] args) {
+    // Ctrl-C, docker stop, timeout: exit at once even with a native GEMM in flight
+    if (promptExit()) {
+      dev.gpucore.spi.PromptExit.install();
+    }
     PrintWriter out = new PrintWriter(System.out, true);
     PrintWriter err = new PrintWriter(System.err, true);
     System.exit(run(out, err, args));
