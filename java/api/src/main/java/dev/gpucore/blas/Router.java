@@ -4,13 +4,8 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Settings;
 import dev.gpucore.device.DeviceInfo;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +30,7 @@ import java.util.Locale;
  *   <tr><td>gpucore.gemm.fallback</td><td>rerun on the CPU when the GPU runs out of memory (after retries with tiles
  *       1/4 and 1/16 of panelMiB) or faults</td><td>true</td></tr>
  *   <tr><td>gpucore.trace</td><td>log every decision (System.Logger {@code dev.gpucore.router})</td><td>false</td></tr>
- *   <tr><td>gpucore.log.file</td><td>append every decision to this file</td><td></td></tr>
+ *   <tr><td>gpucore.log.file</td><td>append every decision to this file (opened once per JVM; when it cannot be opened or written, one line on stderr and no more logging)</td><td></td></tr>
  *   <tr><td>gpucore.gemm.cpuGflops, .gpuGflops, .busGBs, .overheadMs</td><td>override the model's
  *       CPU rate, GPU rate, host-device bandwidth and fixed GPU overhead</td><td>measured defaults</td></tr>
  * </table>
@@ -73,7 +68,7 @@ public final class Router {
   private final boolean fallback;
   private final double cpuRatio;
   private final boolean trace;
-  private final Path logFile;
+  private final LogFile logFile;
   private final double cpuGflops;
   private final double gpuGflops;
   private final double busGBs;
@@ -124,7 +119,7 @@ public final class Router {
     this.trace = s.getBoolean("gpucore.trace", false);
     String lf = s.get("gpucore.log.file", null);
     try {
-      this.logFile = lf == null ? null : Path.of(lf);
+      this.logFile = lf == null ? null : LogFile.of(Path.of(lf));
     } catch (InvalidPathException e) {
       throw new GpuCoreException.InvalidArgument(
           "gpucore.log.file is not a path: " + e.getMessage());
@@ -188,7 +183,7 @@ public final class Router {
 
   /** The decision for a checked call, logged when tracing. */
   public Decision decide(GemmCall call) {
-    boolean log = trace || logFile != null;
+    boolean log = trace || (logFile != null && logFile.usable());
     Decision d = decision(call, log); // the reason text only when someone reads it
     if (log) {
       d = withSplit(d, call);
@@ -207,12 +202,7 @@ public final class Router {
       LOG.log(System.Logger.Level.INFO, line);
     }
     if (logFile != null) {
-      // a FileOutputStream, not a channel: an interrupted caller must still get its line
-      try (var out = new java.io.FileOutputStream(logFile.toFile(), true)) {
-        out.write((line + System.lineSeparator()).getBytes(StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        throw new UncheckedIOException("gpucore.log.file " + logFile + ": " + e.getMessage(), e);
-      }
+      logFile.append(line, System.err); // never throws: a failure is reported once, then dropped
     }
   }
 
