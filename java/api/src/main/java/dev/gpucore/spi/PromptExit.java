@@ -39,7 +39,7 @@ public final class PromptExit {
   public static final String KEY = "gpucore.exit.prompt";
 
   /** How long the shutdown hook waits for calls in flight before it ends the process. */
-  public static final long GRACE_MS = 1000;
+  public static final long GRACE_MS = 500;
 
   private static final String[] SIGNALS = {"INT", "TERM", "HUP"};
   private static final AtomicInteger IN_FLIGHT = new AtomicInteger();
