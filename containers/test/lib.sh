@@ -7,7 +7,10 @@
 #       Debian mirror...); the reason is printed as "SKIP: ..." and written to $CT_SKIP_FILE
 #   other  failed: the image was built (or was being built) and is wrong, or a step broke
 
-CT_CACHE=${GPUCORE_CT_CACHE:-/var/tmp/gpucore-containers-test}
+# The stand-in base's root file system (minutes of debootstrap) is cached under the checkout,
+# target/containers-test-cache (`mvn clean` at the top removes it), or where GPUCORE_CT_CACHE
+# says (.ci/run may keep it elsewhere between runs). Nothing is written outside these.
+CT_CACHE=${GPUCORE_CT_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/containers-test-cache}
 # buildah keeps its own storage (vfs driver), apart from the machine's default storage: no clash
 # with another storage driver configured there, and nothing left behind elsewhere. The container
 # test gives each run its own (under its work folder) and deletes it at the end.
