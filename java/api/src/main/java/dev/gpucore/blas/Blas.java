@@ -60,11 +60,11 @@ public final class Blas {
   public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
       GpuStream stream) {
     GemmCall call = check(g, a, lda, b, ldb, c, ldc, stream);
-    dev.gpucore.spi.PromptExit.enter();
+    boolean counted = dev.gpucore.spi.PromptExit.enter();
     try {
       run(call);
     } finally {
-      dev.gpucore.spi.PromptExit.leave();
+      dev.gpucore.spi.PromptExit.leave(counted);
     }
   }
 
@@ -213,7 +213,7 @@ public final class Blas {
     if (items.length == 0 || items[0].m() == 0 || items[0].n() == 0) {
       return;
     }
-    dev.gpucore.spi.PromptExit.enter();
+    boolean counted = dev.gpucore.spi.PromptExit.enter();
     try {
       if (items[0].c().kind() == Operand.Kind.DEVICE) {
         core.gpu().blas().gemmBatched(items);
@@ -223,7 +223,7 @@ public final class Blas {
         run(items[i]); // checked above
       }
     } finally {
-      dev.gpucore.spi.PromptExit.leave();
+      dev.gpucore.spi.PromptExit.leave(counted);
     }
   }
 

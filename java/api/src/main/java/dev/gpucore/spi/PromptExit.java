@@ -19,10 +19,11 @@ import sun.misc.Signal;
  * <p>With the opt-in, {@link #install} replaces the JVM's handlers of the three signals. The
  * first signal restores their default action (so a second signal ends the process at once,
  * even while the JVM is inside {@code exit()}) and starts the normal shutdown with status
- * 128 + signal (130, 143, 129). gpucore's shutdown hook then refuses new gpucore calls
- * ({@link GpuCoreException.DeviceUnavailable}) and waits up to {@link #GRACE_MS} for the calls
- * in flight; if they end, the JVM exits normally. If not, it ends the process by the signal's
- * default action, which skips: the rest of the other shutdown hooks (they ran for the grace
+ * 128 + signal (130, 143, 129). gpucore's shutdown hook then refuses new GEMM calls
+ * ({@link GpuCoreException.DeviceUnavailable}; {@link dev.gpucore.blas.Blas} counts its calls
+ * through {@link #enter()}) and waits up to {@link #GRACE_MS} ms for the calls in flight; if
+ * they end, the JVM exits normally. If not, it ends the process by the signal's default
+ * action, which skips: the rest of the other shutdown hooks (they ran for the grace
  * time beside gpucore's), the native {@code atexit} handlers and library destructors
  * (OpenBLAS's thread shutdown, CUDA's context teardown: the driver frees the process's GPU
  * memory as it exits), the JVM's own exit steps (e.g. flushing unified logging, removing its
@@ -86,14 +87,15 @@ public final class PromptExit {
   }
 
   /**
-   * Marks the start of a gpucore call that may run native work; pair with {@link #leave()} in
-   * a finally block. Free when prompt exit is not installed.
+   * Marks the start of a gpucore call that may run native work; pass what it returns to
+   * {@link #leave(boolean)} in a finally block. Free when prompt exit is not installed.
    *
+   * @return whether the call was counted
    * @throws GpuCoreException.DeviceUnavailable once the JVM is shutting down with prompt exit
    */
-  public static void enter() {
+  public static boolean enter() {
     if (!installed) {
-      return;
+      return false;
     }
     if (stopping) {
       throw refused();
@@ -103,11 +105,12 @@ public final class PromptExit {
       IN_FLIGHT.decrementAndGet();
       throw refused();
     }
+    return true;
   }
 
-  /** Marks the end of a call started by {@link #enter()}. */
-  public static void leave() {
-    if (installed) {
+  /** Marks the end of a call started by {@link #enter()}, given what it returned. */
+  public static void leave(boolean counted) {
+    if (counted) {
       IN_FLIGHT.decrementAndGet();
     }
   }
