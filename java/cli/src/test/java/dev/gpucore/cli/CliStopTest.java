@@ -36,7 +36,8 @@ class CliStopTest {
   private static void stop(String signal, int status) throws Exception {
     List<String> cmd = new ArrayList<>(resetSignals());
     cmd.addAll(List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator
-        + "java", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+        + "java", "-Xmx1g", "-cp",
+        System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")),
         Main.class.getName(), "demo", "--n", "8000"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try {

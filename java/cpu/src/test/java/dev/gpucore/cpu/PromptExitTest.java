@@ -88,7 +88,7 @@ class PromptExitTest {
     cmd.add("-Xmx256m");
     cmd.addAll(jvmArgs);
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")));
     cmd.add(Busy.class.getName());
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).redirectErrorStream(true).start();
