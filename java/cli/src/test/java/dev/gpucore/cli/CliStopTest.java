@@ -66,7 +66,7 @@ class CliStopTest {
       drain.start();
       Thread.sleep(1500); // the CPU GEMM runs
       long t0 = System.nanoTime();
-      Process k = new ProcessBuilder("kill", "-s", signal, Long.toString(p.pid())).start();
+      Process k = new ProcessBuilder("/bin/sh", "-c", "kill -s " + signal + " " + p.pid()).start();
       assertTrue(k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() == 0, "kill -s " + signal);
       boolean ended = p.waitFor(5, TimeUnit.SECONDS);
       long ms = (System.nanoTime() - t0) / 1_000_000;

@@ -137,7 +137,7 @@ class PromptExitTest {
   }
 
   static void signal(Process p, String signal) throws Exception {
-    Process k = new ProcessBuilder("kill", "-s", signal, Long.toString(p.pid())).start();
+    Process k = new ProcessBuilder("/bin/sh", "-c", "kill -s " + signal + " " + p.pid()).start();
     assertTrue(k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() == 0, "kill -s " + signal);
   }
 }
