@@ -37,6 +37,7 @@ cleanup() {
   for c in "${ctrs[@]}"; do ct_buildah rm "$c" >/dev/null 2>&1 || true; done
   ct_buildah rmi --all --force >/dev/null 2>&1 || true
   rm -rf "$CT_STORAGE" "$CT_RUNROOT"
+  ct_restore_system
 }
 trap cleanup EXIT
 

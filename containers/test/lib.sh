@@ -17,6 +17,15 @@ CT_CACHE=${GPUCORE_CT_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CT_STORAGE=${CT_STORAGE:-$CT_CACHE/storage}
 CT_RUNROOT=${CT_RUNROOT:-$CT_CACHE/run}
 CT_SKIP_FILE=${CT_SKIP_FILE:-}
+# buildah run as root keeps a blob-info cache in /var/lib/containers/cache, which no flag moves:
+# ct_restore_system (called by the scripts' cleanup) removes that folder again when it did not
+# exist before the run.
+CT_SYSTEM_CACHE=/var/lib/containers
+CT_SYSTEM_CACHE_NEW=0
+[ -e "$CT_SYSTEM_CACHE" ] || CT_SYSTEM_CACHE_NEW=1
+ct_restore_system() {
+  if [ "$CT_SYSTEM_CACHE_NEW" = 1 ]; then rm -rf "$CT_SYSTEM_CACHE"; fi
+}
 
 ct_log() { printf '[container-test %(%H:%M:%S)T] %s\n' -1 "$*"; }
 

@@ -79,6 +79,7 @@ cleanup() {
   else
     echo "images kept: buildah --root $CT_STORAGE --runroot $CT_RUNROOT --storage-driver vfs images"
   fi
+  ct_restore_system
 }
 trap cleanup EXIT
 
