@@ -5,11 +5,11 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.cpu.GemmPropertyTest;
-import dev.gpucore.cpu.GemmPropertyTest.Breakage;
-import dev.gpucore.cpu.GemmPropertyTest.Case;
-import dev.gpucore.cpu.GemmPropertyTest.Store;
 import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.testkit.GemmProperties;
+import dev.gpucore.testkit.GemmProperties.Breakage;
+import dev.gpucore.testkit.GemmProperties.Case;
+import dev.gpucore.testkit.GemmProperties.Store;
 import dev.gpucore.testkit.GpuTests;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +30,8 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
 import net.jqwik.api.lifecycle.SkipExecutionHook;
 
 /**
- * The GEMM properties of {@code dev.gpucore.cpu.GemmPropertyTest} on the GPU: device arrays in
+ * The GEMM properties of {@link GemmProperties} (the CPU module runs them too) on the GPU:
+ * device arrays in
  * strict FP32, in TF32, BF16 and FP16 on fp32 data (bounds from their input rounding) and in
  * FP64, host arrays routed to the GPU's tiled pipeline (1 MiB panels, so several tiles), the
  * same split with the CPU by {@code gpucore.gemm.cpuRatio}, and
@@ -147,23 +148,23 @@ class GemmPropertyGpuTest {
 
   @Provide
   Arbitrary<Case> fp32Strict() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT32), List.of(Precision.FP32));
+    return GemmProperties.cases(List.of(DType.FLOAT32), List.of(Precision.FP32));
   }
 
   @Provide
   Arbitrary<Case> fp32Reduced() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT32),
+    return GemmProperties.cases(List.of(DType.FLOAT32),
         List.of(Precision.TF32, Precision.BF16, Precision.FP16));
   }
 
   @Provide
   Arbitrary<Case> fp64() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT64), List.of(Precision.FP64));
+    return GemmProperties.cases(List.of(DType.FLOAT64), List.of(Precision.FP64));
   }
 
   @Provide
   Arbitrary<Case> any() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT32, DType.FLOAT64),
+    return GemmProperties.cases(List.of(DType.FLOAT32, DType.FLOAT64),
         List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16));
   }
 
@@ -174,7 +175,7 @@ class GemmPropertyGpuTest {
       return;
     }
     try (Store s = new DeviceStore()) {
-      GemmPropertyTest.check(core, s, c, Precision.FP32, 4);
+      GemmProperties.check(core, s, c, Precision.FP32, 4);
     }
   }
 
@@ -185,7 +186,7 @@ class GemmPropertyGpuTest {
       return;
     }
     try (Store s = new DeviceStore()) {
-      GemmPropertyTest.check(core, s, c, c.precision(), 4);
+      GemmProperties.check(core, s, c, c.precision(), 4);
     }
   }
 
@@ -196,7 +197,7 @@ class GemmPropertyGpuTest {
       return;
     }
     try (Store s = new DeviceStore()) {
-      GemmPropertyTest.check(core, s, c, Precision.FP64, 4);
+      GemmProperties.check(core, s, c, Precision.FP64, 4);
     }
   }
 
@@ -219,9 +220,9 @@ class GemmPropertyGpuTest {
     if (GpuTests.pastSanitizerTries(property)) {
       return;
     }
-    try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
-        : new GemmPropertyTest.HostStore(on, pinned)) {
-      GemmPropertyTest.check(on, s, c, c.precision(), 4);
+    try (Store s = javaArrays ? new GemmProperties.JavaStore()
+        : new GemmProperties.HostStore(on, pinned)) {
+      GemmProperties.check(on, s, c, c.precision(), 4);
     }
   }
 
@@ -233,7 +234,7 @@ class GemmPropertyGpuTest {
       return;
     }
     try (Store s = new DeviceStore()) {
-      Assume.that(GemmPropertyTest.checkRejected(core, s, c, how, amount));
+      Assume.that(GemmProperties.checkRejected(core, s, c, how, amount));
     }
   }
 }

@@ -116,8 +116,8 @@ public final class FakeGpu implements GpuBackend {
   public FakeGpu configure(Config config, Backend cpu) {
     this.cpu = cpu;
     this.faults = FaultPlan.from(config.settings());
-    this.panelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 16, 1,
-        1 << 16) * (1 << 20));
+    this.panelBytes = (long) (config.settings().get(dev.gpucore.Setting.GEMM_PANEL_MIB)
+        * (1 << 20));
     return this;
   }
 
