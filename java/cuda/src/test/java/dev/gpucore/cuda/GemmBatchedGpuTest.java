@@ -286,17 +286,7 @@ class GemmBatchedGpuTest {
   }
 
   static double[] read(DeviceArray d) {
-    double[] out = new double[(int) d.length()];
-    if (d.dtype() == DType.FLOAT64) {
-      d.copyTo(out);
-    } else {
-      float[] f = new float[out.length];
-      d.copyTo(f);
-      for (int i = 0; i < f.length; i++) {
-        out[i] = f[i];
-      }
-    }
-    return out;
+    return GpuTests.download(d, (int) d.length());
   }
 
   /** Where one operand of one item is. */

@@ -110,15 +110,7 @@ class GemmPropertyGpuTest {
     public Operand put(DType t, double[] values, int offset, Case c, String role) {
       DeviceArray d = core.allocate(0, t, Math.max(1, values.length));
       open.add(d);
-      if (t == DType.FLOAT64) {
-        d.copyFrom(values, 0, 0, values.length);
-      } else {
-        float[] f = new float[values.length];
-        for (int i = 0; i < f.length; i++) {
-          f[i] = (float) values[i];
-        }
-        d.copyFrom(f, 0, 0, f.length);
-      }
+      GpuTests.upload(d, values);
       return Operand.of(d, offset);
     }
 
@@ -170,35 +162,32 @@ class GemmPropertyGpuTest {
 
   @Property(tries = 200)
   void deviceArraysStrictFp32(@ForAll("fp32Strict") Case c) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("deviceArraysStrictFp32")) {
-      return;
-    }
-    try (Store s = new DeviceStore()) {
-      GemmProperties.check(core, s, c, Precision.FP32, 4);
-    }
+    deviceArrays("deviceArraysStrictFp32", c, Precision.FP32);
   }
 
   @Property(tries = 200)
   void deviceArraysTf32Bf16Fp16(@ForAll("fp32Reduced") Case c) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("deviceArraysTf32Bf16Fp16")) {
-      return;
-    }
-    try (Store s = new DeviceStore()) {
-      GemmProperties.check(core, s, c, c.precision(), 4);
-    }
+    deviceArrays("deviceArraysTf32Bf16Fp16", c, c.precision());
   }
 
   @Property(tries = 200)
   void deviceArraysFp64(@ForAll("fp64") Case c) {
+    deviceArrays("deviceArraysFp64", c, Precision.FP64);
+  }
+
+  /** One case on device arrays, bounded as {@code boundAs}. */
+  private static void deviceArrays(String property, Case c, Precision boundAs) {
+    if (runs(property)) {
+      try (Store s = new DeviceStore()) {
+        GemmProperties.check(core, s, c, boundAs, 4);
+      }
+    }
+  }
+
+  /** Fails without a GPU where one is required; false past the sanitizer's tries. */
+  private static boolean runs(String property) {
     GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("deviceArraysFp64")) {
-      return;
-    }
-    try (Store s = new DeviceStore()) {
-      GemmProperties.check(core, s, c, Precision.FP64, 4);
-    }
+    return !GpuTests.pastSanitizerTries(property);
   }
 
   @Property(tries = 100)
@@ -216,8 +205,7 @@ class GemmPropertyGpuTest {
   /** One case on host operands (Java arrays, or pinned/pageable host arrays) through {@code on}. */
   private static void hostArrays(String property, GpuCore on, Case c, boolean javaArrays,
       boolean pinned) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries(property)) {
+    if (!runs(property)) {
       return;
     }
     try (Store s = javaArrays ? new GemmProperties.JavaStore()
@@ -229,8 +217,7 @@ class GemmPropertyGpuTest {
   @Property(tries = 200, maxDiscardRatio = 10)
   void invalidArgumentsOnDeviceArrays(@ForAll("any") Case c, @ForAll Breakage how,
       @ForAll @IntRange(min = 1, max = 1000) int amount) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("invalidArgumentsOnDeviceArrays")) {
+    if (!runs("invalidArgumentsOnDeviceArrays")) {
       return;
     }
     try (Store s = new DeviceStore()) {

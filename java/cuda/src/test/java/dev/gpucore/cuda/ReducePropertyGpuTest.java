@@ -54,15 +54,7 @@ class ReducePropertyGpuTest {
 
   static DeviceArray upload(DType t, double[] v) {
     DeviceArray d = core.allocate(0, t, Math.max(1, v.length));
-    if (t == DType.FLOAT64) {
-      d.copyFrom(v, 0, 0, v.length);
-    } else {
-      float[] f = new float[v.length];
-      for (int i = 0; i < f.length; i++) {
-        f[i] = (float) v[i];
-      }
-      d.copyFrom(f, 0, 0, f.length);
-    }
+    GpuTests.upload(d, v);
     return d;
   }
 
