@@ -34,7 +34,7 @@ class PeerCopyChecksTest {
 
   @BeforeEach
   void open() {
-    gpus = new FakeGpu(2);
+    gpus = new FakeGpu(2).withPeerCopies();
     core = gpus.core(Map.of(), new CpuBackendProvider());
     peer = core.peer();
   }
@@ -95,7 +95,7 @@ class PeerCopyChecksTest {
     rejected(() -> peer.copy(a, 0, b, 0, -1));
     rejected(() -> peer.copy(a, Long.MAX_VALUE, b, 0, 1));
     assertTrue(rejected(() -> peer.copy(a, 0, d, 0, 1)).contains("FLOAT64"));
-    try (GpuCore one = new FakeGpu(1).core(Map.of(), new CpuBackendProvider())) {
+    try (GpuCore one = new FakeGpu(1).withPeerCopies().core(Map.of(), new CpuBackendProvider())) {
       assertTrue(assertThrows(GpuCoreException.InvalidArgument.class,
           () -> one.peer().copy(a, 0, b, 0, 1)).getMessage().contains("dst device"));
     }
@@ -179,7 +179,7 @@ class PeerCopyChecksTest {
 
   @Test
   void devicesAreCheckedAgainstTheCount() {
-    try (GpuCore one = new FakeGpu(1).core(Map.of(), new CpuBackendProvider())) {
+    try (GpuCore one = new FakeGpu(1).withPeerCopies().core(Map.of(), new CpuBackendProvider())) {
       assertEquals(0, one.peer().link(0, 0).dst());
       assertTrue(assertThrows(GpuCoreException.InvalidArgument.class,
           () -> one.peer().link(0, 1)).getMessage().contains("dstDevice"));

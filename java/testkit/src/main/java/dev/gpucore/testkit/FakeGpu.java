@@ -54,7 +54,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       is written, panels spread over the healthy devices, tiles 1/4 then 1/16 after running
  *       out of memory — each panel computed by the CPU backend given to {@link #core}, or by the
  *       loops when there is none or a bug is set. Host reductions go to that CPU backend.
- *   <li>Peer copies: every pair of fake GPUs is a direct link; copies are done at once.
+ *   <li>Peer copies, once {@link #withPeerCopies} is called: every pair of fake GPUs is a
+ *       direct link; copies are recorded and done at once.
  *   <li>Faults: the core's {@link FaultPlan} ({@code gpucore.fault}): scratch out-of-memory,
  *       sticky GEMM faults (the device is then marked faulted); a device marked faulted by hand
  *       ({@link #fault}); a {@link #health} reading; driver and runtime CUDA versions.
@@ -265,13 +266,23 @@ public final class FakeGpu implements GpuBackend {
 
   /** Every peer copy that reached the fake (after the facade's checks), in order. */
   public final List<Transfer> peerCopies = Collections.synchronizedList(new ArrayList<>());
+  private volatile boolean peer;
 
   /**
-   * Peer copies between the fake GPUs: every pair is a direct link, each copy is recorded in
-   * {@link #peerCopies} and done at once.
+   * Offers peer copies between the fake GPUs (by default it has none, as a backend without
+   * them): every pair is a direct link, each copy is recorded in {@link #peerCopies} and done
+   * at once.
    */
+  public FakeGpu withPeerCopies() {
+    peer = true;
+    return this;
+  }
+
   @Override
   public PeerOps peer() {
+    if (!peer) {
+      return GpuBackend.super.peer();
+    }
     return new PeerOps() {
       @Override
       public PeerConfig config() {
