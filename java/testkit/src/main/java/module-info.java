@@ -7,6 +7,7 @@ module dev.gpucore.testkit {
   requires transitive dev.gpucore;
   requires transitive org.junit.jupiter.api;
   requires org.junit.jupiter.params;
+  requires net.jqwik.api;
   requires org.junit.platform.commons;
   requires java.management;
 

@@ -1,25 +1,16 @@
 package dev.gpucore.cli;
 
+import static dev.gpucore.cli.MainTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.GpuCore;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import dev.gpucore.cli.MainTest.Result;
 import org.junit.jupiter.api.Test;
 
 /** The devices command on any machine: no-GPU line and exit codes, JSON, query validation. */
 class DevicesCommandTest {
-  record Result(int code, String out, String err) {}
-
-  static Result run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-    return new Result(code, out.toString(), err.toString());
-  }
-
   static boolean gpu() {
     try (GpuCore core = GpuCore.open()) {
       return core.hasGpu();

@@ -69,29 +69,8 @@ class ConcurrencySoakTest extends SoakContract {
 
   /** One random operation, checked; {@code what} names it in failures. */
   void op(GpuCore core, SplittableRandom r, String what, boolean interrupts) {
-    int p = r.nextInt(1000);
-    Kind k;
-    if (p < 150) {
-      k = Kind.SGEMM;
-    } else if (p < 250) {
-      k = Kind.DGEMM;
-    } else if (p < 500) {
-      k = Kind.GEMM;
-    } else if (p < 700) {
-      k = Kind.REDUCE_JAVA;
-    } else if (p < 820) {
-      k = Kind.REDUCE_HOST;
-    } else if (p < 900) {
-      k = Kind.HOST_ARRAY;
-    } else if (p < 940) {
-      k = Kind.EXPLAIN;
-    } else if (p < 970) {
-      k = Kind.REJECTED;
-    } else if (p < 985) {
-      k = Kind.NO_GPU;
-    } else {
-      k = Kind.LARGE_GEMM; // 1.5 % (more with interrupts: its parallel copies wait on a pool)
-    }
+    // in thousandths; LARGE_GEMM 1.5 % (more with interrupts: its parallel copies wait on a pool)
+    Kind k = SoakCases.pick(r, Kind.class, 150, 100, 250, 200, 120, 80, 40, 30, 15, 15);
     if (interrupts && r.nextInt(20) == 0) {
       k = Kind.LARGE_GEMM;
     }

@@ -34,6 +34,20 @@ class CpuInPlaceGemmTest {
         "gpucore.cpu.inPlaceMaxMs", maxMs), Map.of());
   }
 
+  /** A core on a CPU backend with {@code gpucore.cpu.inPlaceMaxMs = maxMs}, and its GEMM. */
+  private record Cpu(GpuCore core, CpuBlas blas) implements AutoCloseable {
+    @Override
+    public void close() {
+      core.close();
+    }
+  }
+
+  private static Cpu open(String maxMs) {
+    Config config = config(maxMs);
+    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
+    return new Cpu(dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test"), (CpuBlas) cpu.blas());
+  }
+
   private static float[] random(SplittableRandom r, int n) {
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
@@ -46,10 +60,9 @@ class CpuInPlaceGemmTest {
   void callsWithinTheLimitRunInPlaceEachItemOnItsOwn() {
     SplittableRandom r = new SplittableRandom(7);
     // 2 threads x 50 GFLOP/s x 1 ms = 1e8 flops per item: 2*64^3 (5.2e5) is in, 2*400^3 is not
-    Config config = config("1");
-    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
-      CpuBlas blas = (CpuBlas) cpu.blas();
+    try (Cpu cpu = open("1")) {
+      GpuCore core = cpu.core();
+      CpuBlas blas = cpu.blas();
       assertEquals(1e8, blas.inPlaceMaxFlops(), 1);
       int n = 64;
       int batch = 3;
@@ -85,12 +98,13 @@ class CpuInPlaceGemmTest {
 
   /**
    * Runs C = op(A)·op(B) + beta·C (m×n×k, row-major; leading dimensions padded when asked, C's
-   * padding NaN, and all of C when beta = 0) on {@code core}; checks that it ran in place in {@code calls} native calls (0:
+   * padding NaN, and all of C when beta = 0) on {@code cpu}; checks that it ran in place in
+   * {@code calls} native calls (0:
    * copied), a sample of C (with its last row and column, the last panel's edge) against
    * float64, and C's padding untouched.
    */
-  private static void panelCase(GpuCore core, CpuBlas blas, SplittableRandom r, int m, int n,
-      int k, boolean ta, boolean tb, boolean padded, double beta, int calls) {
+  private static void panelCase(Cpu cpu, SplittableRandom r, int m, int n, int k, boolean ta,
+      boolean tb, boolean padded, double beta, int calls) {
     String what = m + "x" + n + "x" + k + (ta ? " A^T" : "") + (tb ? " B^T" : "")
         + (padded ? " padded" : "") + " beta " + beta;
     int pad = padded ? 1 : 0;
@@ -104,12 +118,12 @@ class CpuInPlaceGemmTest {
       java.util.Arrays.fill(c, i * ldc + (beta == 0 ? 0 : n), (i + 1) * ldc, Float.NaN);
     }
     float[] c0 = c.clone();
-    long items = blas.inPlaceItems.sum();
-    long made = blas.inPlaceCalls.sum();
-    core.blas().gemm(Gemm.of(m, n, k).transA(ta).transB(tb).scale(1, beta), Operand.of(a), lda,
-        Operand.of(b), ldb, Operand.of(c), ldc);
-    assertEquals(calls == 0 ? 0 : 1, blas.inPlaceItems.sum() - items, "in place: " + what);
-    assertEquals(calls, blas.inPlaceCalls.sum() - made, "native calls: " + what);
+    long items = cpu.blas().inPlaceItems.sum();
+    long made = cpu.blas().inPlaceCalls.sum();
+    cpu.core().blas().gemm(Gemm.of(m, n, k).transA(ta).transB(tb).scale(1, beta), Operand.of(a),
+        lda, Operand.of(b), ldb, Operand.of(c), ldc);
+    assertEquals(calls == 0 ? 0 : 1, cpu.blas().inPlaceItems.sum() - items, "in place: " + what);
+    assertEquals(calls, cpu.blas().inPlaceCalls.sum() - made, "native calls: " + what);
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < ldc; j++) {
         if (j >= n) {
@@ -126,24 +140,18 @@ class CpuInPlaceGemmTest {
   @Test
   void panelsOnlyWhereTheyBeatCopies() {
     SplittableRandom r = new SplittableRandom(13);
-    Config config = config("1"); // 1e8 flops per native call
-    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
-      CpuBlas blas = (CpuBlas) cpu.blas();
+    try (Cpu cpu = open("1")) { // 1e8 flops per native call
       // square: repacking B (n^2 per extra panel) at most half of the copies' 3n^2 (4n^2 with
       // beta != 0): 2 panels (3 with beta != 0) in place, more copied
-      panelCase(core, blas, r, 400, 400, 400, false, false, false, 0, 2); // 312 rows allowed: 2 panels
-      panelCase(core, blas, r, 500, 500, 500, false, false, false, 0, 0); // 200 rows: 3 panels, 2n^2 > 1.5n^2
-      panelCase(core, blas, r, 500, 500, 500, false, false, false, 0.5, 3); // 2n^2 <= 2n^2
-      panelCase(core, blas, r, 560, 560, 560, false, false, false, 0.5, 0); // 159 rows: 4 panels, 3n^2 > 2n^2
+      panelCase(cpu, r, 400, 400, 400, false, false, false, 0, 2); // 312 rows allowed: 2 panels
+      panelCase(cpu, r, 500, 500, 500, false, false, false, 0, 0); // 200 rows: 3 panels, 2n^2 > 1.5n^2
+      panelCase(cpu, r, 500, 500, 500, false, false, false, 0.5, 3); // 2n^2 <= 2n^2
+      panelCase(cpu, r, 560, 560, 560, false, false, false, 0.5, 0); // 159 rows: 4 panels, 3n^2 > 2n^2
     }
-    Config tenth = config("0.1"); // 1e7 flops per native call
-    CpuBackend cpu2 = (CpuBackend) new CpuBackendProvider().open(tenth);
-    try (GpuCore core = dev.gpucore.spi.Cores.of(tenth, cpu2, null, "CPU test")) {
-      CpuBlas blas = (CpuBlas) cpu2.blas();
+    try (Cpu cpu = open("0.1")) { // 1e7 flops per native call
       // tall and thin (B small, cheap to repack): only PANEL_MIN decides
-      panelCase(core, blas, r, 1000, 16, 2400, false, false, false, 0, 8); // 130 rows allowed: 8 even panels of 125
-      panelCase(core, blas, r, 1000, 16, 2500, false, false, false, 0, 0); // 125 rows allowed: under PANEL_MIN
+      panelCase(cpu, r, 1000, 16, 2400, false, false, false, 0, 8); // 130 rows allowed: 8 even panels of 125
+      panelCase(cpu, r, 1000, 16, 2500, false, false, false, 0, 0); // 125 rows allowed: under PANEL_MIN
     }
   }
 
@@ -161,10 +169,7 @@ class CpuInPlaceGemmTest {
   @Test
   void longerItemsRunInPlaceInPanelsOfRowsOrColumns() {
     SplittableRandom r = new SplittableRandom(11);
-    Config config = config("1"); // 1e8 flops per native call
-    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
-      CpuBlas blas = (CpuBlas) cpu.blas();
+    try (Cpu cpu = open("1")) { // 1e8 flops per native call
       // {m, n, k, transA, transB, native calls}: even panels along the longer of m and n, each
       // at most 1e8 / (2 * (the other one) * k) lines
       int[][] shapes = {
@@ -174,17 +179,16 @@ class CpuInPlaceGemmTest {
           {300, 900, 400, 0, 1, 3}, // 416 columns allowed: 3 of 300
       };
       for (int[] sh : shapes) {
-        panelCase(core, blas, r, sh[0], sh[1], sh[2], sh[3] == 1, sh[4] == 1, true, 0, sh[5]);
+        panelCase(cpu, r, sh[0], sh[1], sh[2], sh[3] == 1, sh[4] == 1, true, 0, sh[5]);
       }
     }
   }
 
   @Test
   void zeroTurnsThePathOff() {
-    Config config = config("0");
-    CpuBackend cpu = (CpuBackend) new CpuBackendProvider().open(config);
-    try (GpuCore core = dev.gpucore.spi.Cores.of(config, cpu, null, "CPU test")) {
-      CpuBlas blas = (CpuBlas) cpu.blas();
+    try (Cpu cpu = open("0")) {
+      GpuCore core = cpu.core();
+      CpuBlas blas = cpu.blas();
       assertEquals(0, blas.inPlaceMaxFlops());
       float[] a = new float[16];
       float[] c = new float[16];

@@ -59,6 +59,18 @@ class FaultRecoveryTest {
     final float[] c;
     final float[] c0;
 
+    /** C = A·B with A passed stored transposed (k × m): no row panels of A to tile by. */
+    void gemmWithATransposed(GpuCore core) {
+      float[] at = new float[k * m];
+      for (int i = 0; i < m; i++) {
+        for (int q = 0; q < k; q++) {
+          at[q * m + i] = a[i * k + q];
+        }
+      }
+      core.blas().gemm(Gemm.of(m, n, k).transA(true), Operand.of(at), m, Operand.of(b), n,
+          Operand.of(c), n);
+    }
+
     Problem(int m, int n, int k, boolean poison) {
       this.m = m;
       this.n = n;
@@ -146,14 +158,7 @@ class FaultRecoveryTest {
     // A transposed: no row panels, so smaller tiles would ask for the same memory again
     try (GpuCore core = core(1, "gpucore.fault", "oom:scratch")) {
       Problem p = new Problem(64, 48, 80, true);
-      float[] at = new float[p.k * p.m]; // A stored k x m
-      for (int i = 0; i < p.m; i++) {
-        for (int q = 0; q < p.k; q++) {
-          at[q * p.m + i] = p.a[i * p.k + q];
-        }
-      }
-      core.blas().gemm(Gemm.of(p.m, p.n, p.k).transA(true), Operand.of(at), p.m,
-          Operand.of(p.b), p.n, Operand.of(p.c), p.n);
+      p.gemmWithATransposed(core);
       p.check(0); // on the CPU
       assertEquals(java.util.List.of(1), sim.divisors, "one try only");
     }
@@ -283,14 +288,7 @@ class FaultRecoveryTest {
   void aSplitWithATransposedAIsRight() {
     try (GpuCore core = core(1, "gpucore.gemm.cpuRatio", "0.5")) {
       Problem p = new Problem(37, 11, 23, true);
-      float[] at = new float[p.k * p.m]; // A stored k x m
-      for (int i = 0; i < p.m; i++) {
-        for (int q = 0; q < p.k; q++) {
-          at[q * p.m + i] = p.a[i * p.k + q];
-        }
-      }
-      core.blas().gemm(Gemm.of(p.m, p.n, p.k).transA(true), Operand.of(at), p.m,
-          Operand.of(p.b), p.n, Operand.of(p.c), p.n);
+      p.gemmWithATransposed(core);
       p.check(0);
       assertEquals(java.util.List.of(19), sim.rows);
     }

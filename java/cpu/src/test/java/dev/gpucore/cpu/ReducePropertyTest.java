@@ -6,23 +6,23 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
 import dev.gpucore.memory.HostArray;
-import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
-import dev.gpucore.testkit.ReduceContract;
+import dev.gpucore.testkit.ReduceProperties;
+import dev.gpucore.testkit.ReduceProperties.Case;
+import dev.gpucore.testkit.ReduceProperties.Mode;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
+import static dev.gpucore.testkit.ReduceProperties.check;
+import static dev.gpucore.testkit.ReduceProperties.data;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@link Reduce}). Outputs are poisoned first; every output element outside the result must
  * stay as it was, and empty reductions that are undefined must be rejected.
  */
-public class ReducePropertyTest {
+class ReducePropertyTest {
   static GpuCore core;
 
   @BeforeContainer
@@ -52,104 +52,9 @@ public class ReducePropertyTest {
     }
   }
 
-  /** Over what the reduction runs. */
-  public enum Mode { WHOLE, PER_ROW, PER_COLUMN }
-
-  /** One reduction: what, over which shape, where, and the seed of its data. */
-  public record Case(ReduceOp op, boolean fp64, Accumulation acc, Mode mode, Layout layout,
-      int rows, int cols, int pad, int offX, int offY, int offOut, int kind, int specials,
-      boolean host, long seed) {
-
-    public Matrix shape() {
-      long inner = layout == Layout.ROW_MAJOR ? cols : rows;
-      return new Matrix(rows, cols, Math.max(1, inner) + pad, layout);
-    }
-
-    /** Elements reduced by a whole-range case: any length, primes included. */
-    public int count() {
-      return rows * cols + pad;
-    }
-
-    public int extent() {
-      return mode == Mode.WHOLE ? count() : (int) shape().span();
-    }
-
-    public int outputs() {
-      return switch (mode) {
-        case WHOLE -> 1;
-        case PER_ROW -> rows;
-        case PER_COLUMN -> cols;
-      };
-    }
-
-    public boolean fp32Acc() {
-      return !fp64 && acc == Accumulation.INPUT && op.usesAccumulation();
-    }
-  }
-
-  /** Reduction cases, also for the GPU twin ({@code dev.gpucore.cuda.ReducePropertyGpuTest}). */
   @Provide
-  public static Arbitrary<Case> cases() {
-    Arbitrary<Integer> dim = Arbitraries.frequencyOf(
-        Tuple.of(5, Arbitraries.integers().between(0, 70)),
-        Tuple.of(2, Arbitraries.of(1, 2, 3, 7, 31, 61, 67)),
-        Tuple.of(1, Arbitraries.integers().between(0, 3)));
-    Arbitrary<Integer> small = Arbitraries.frequencyOf(
-        Tuple.of(2, Arbitraries.just(0)),
-        Tuple.of(1, Arbitraries.integers().between(1, 9)));
-    Arbitrary<Object[]> what = Combinators.combine(Arbitraries.of(ReduceOp.class),
-        Arbitraries.of(false, true), Arbitraries.of(Accumulation.class), Arbitraries.of(Mode.class),
-        Arbitraries.of(Layout.class), Arbitraries.of(false, true))
-        .as((op, f64, acc, mode, l, host) -> new Object[] {op, f64, acc, mode, l, host});
-    Arbitrary<int[]> where = Combinators.combine(dim, dim, small, small, small, small,
-        Arbitraries.integers().between(0, 4),
-        Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0)),
-            Tuple.of(1, Arbitraries.integers().between(1, 3))))
-        .as((r, c, pad, ox, oy, oo, kind, sp) -> new int[] {r, c, pad, ox, oy, oo, kind, sp});
-    return Combinators.combine(what, where, Arbitraries.longs()).as((w, n, seed) -> {
-      boolean f64 = (Boolean) w[1];
-      Accumulation acc = (Accumulation) w[2];
-      ReduceOp op = (ReduceOp) w[0];
-      int kind = n[6];
-      if (!f64 && acc == Accumulation.INPUT && op.usesAccumulation() && kind >= 2) {
-        kind = 0; // fp32 running sums of huge or tiny data over- or underflow by design
-      }
-      if (op == ReduceOp.DOT && kind >= 2) {
-        kind = 1; // products of huge (tiny) values over- (under-)flow by design
-      }
-      return new Case(op, f64, acc, (Mode) w[3], (Layout) w[4], n[0], n[1], n[2], n[3],
-          n[4], n[5], kind, n[7], (Boolean) w[5], seed);
-    });
-  }
-
-  /** Data of the case's kind, rounded to its type, with NaN or infinities at random places. */
-  public static double[] data(SplittableRandom g, Case c, int len, int kind, int specials) {
-    double[] x = new double[len];
-    if (c.fp64()) {
-      x = ReduceContract.randomDoubles(g, len, kind);
-    } else {
-      x = ReduceContract.widen(ReduceContract.randomFloats(g, len, kind));
-    }
-    for (int s = 0; s < specials && len > 0; s++) {
-      double[] special = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY};
-      x[g.nextInt(len)] = special[g.nextInt(special.length)];
-    }
-    return x;
-  }
-
-  /** Elements of output {@code o} (row or column {@code o}, or the whole range). */
-  public static double[] slice(Case c, double[] x, int off, int o) {
-    if (c.mode() == Mode.WHOLE) {
-      return Arrays.copyOfRange(x, off, off + c.count());
-    }
-    Matrix s = c.shape();
-    boolean row = c.mode() == Mode.PER_ROW;
-    int len = row ? c.cols() : c.rows();
-    double[] v = new double[len];
-    for (int e = 0; e < len; e++) {
-      v[e] = x[off + (int) (row ? s.index(o, e) : s.index(e, o))];
-    }
-    return v;
+  Arbitrary<Case> cases() {
+    return ReduceProperties.cases();
   }
 
   @Property(tries = 300)
@@ -190,16 +95,6 @@ public class ReducePropertyTest {
         }
       }
     }
-  }
-
-  /**
-   * Checks result {@code got} of output {@code o} against the reference within
-   * {@code factor} times the bound stated on {@link Reduce}; returns a message or null.
-   */
-  public static String check(Case c, double[] x, double[] y, int o, double got, double factor) {
-    double[] xs = slice(c, x, c.offX(), o);
-    double[] ys = y == null ? null : slice(c, y, c.offY(), o);
-    return ReduceContract.check(c.op(), xs, ys, c.fp32Acc(), got, factor);
   }
 
   /** The case's call on Java arrays or host arrays; results into {@code out} as doubles. */

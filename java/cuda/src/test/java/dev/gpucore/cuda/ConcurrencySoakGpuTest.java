@@ -168,23 +168,12 @@ class ConcurrencySoakGpuTest extends SoakContract {
 
   /** Copies a mirror to the start of a device array (synchronous, staged). */
   static void upload(DeviceArray d, double[] m) {
-    if (d.dtype() == DType.FLOAT32) {
-      d.copyFrom(SoakCases.floats(m), 0, 0, m.length);
-    } else {
-      d.copyFrom(m, 0, 0, m.length);
-    }
+    GpuTests.upload(d, m);
   }
 
   /** Reads the first {@code n} elements of a device array. */
   static double[] download(DeviceArray d, int n) {
-    if (d.dtype() == DType.FLOAT32) {
-      float[] f = new float[n];
-      d.copyTo(0, f, 0, n);
-      return SoakCases.doubles(f);
-    }
-    double[] x = new double[n];
-    d.copyTo(0, x, 0, n);
-    return x;
+    return GpuTests.download(d, n);
   }
 
   /** Reads the first {@code n} elements of a host array or a Java array. */
@@ -204,11 +193,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
 
   /** One random operation, checked; {@code what} names it in failures. */
   void op(GpuCore core, Kit kit, String route, SplittableRandom r, String what) {
-    int p = r.nextInt(1000);
-    Kind k = p < 180 ? Kind.DEVICE_GEMM : p < 300 ? Kind.STREAM_GEMM : p < 470 ? Kind.HOST_GEMM
-        : p < 520 ? Kind.CLASSIC_GEMM : p < 680 ? Kind.DEVICE_REDUCE : p < 760 ? Kind.HOST_REDUCE
-        : p < 860 ? Kind.DEVICE_ARRAY : p < 910 ? Kind.PINNED_ARRAY : p < 925 ? Kind.LARGE_COPY
-        : p < 965 ? Kind.EXPLAIN : Kind.REJECTED;
+    // in thousandths, in Kind's order
+    Kind k = SoakCases.pick(r, Kind.class, 180, 120, 170, 50, 160, 80, 100, 50, 15, 40, 35);
     String w = what + " " + k;
     switch (k) {
       case DEVICE_GEMM -> deviceGemm(core, kit, r, w, randomType(r), false);

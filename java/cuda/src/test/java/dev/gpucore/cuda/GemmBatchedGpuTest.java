@@ -185,6 +185,19 @@ class GemmBatchedGpuTest {
     b2.verify();
   }
 
+  /**
+   * A batch of n×n×n products (n = 4, leading dimensions n) into {@code cs} is rejected, the
+   * message starting with ({@code atStart}) or containing {@code why}.
+   */
+  private static void rejectsC(Gemm g, Operand[] as, Operand[] bs, Operand[] cs, String why,
+      boolean atStart) {
+    int n = 4;
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemmBatched(g, as, n, bs, n, cs, n));
+    String m = e.getMessage();
+    assertTrue(atStart ? m.startsWith(why) : m.contains(why), m);
+  }
+
   @Test
   void badDeviceBatchIsRejectedAndLeavesCUntouched() {
     int n = 4;
@@ -196,26 +209,14 @@ class GemmBatchedGpuTest {
       Gemm g = Gemm.of(n, n, n);
       Operand[] as = {Operand.of(a), Operand.of(a, 16), Operand.of(a, 32)};
       Operand[] bs = {Operand.of(b), Operand.of(b, 16), Operand.of(b, 32)};
-      Operand[] overlap = {Operand.of(c, 32), Operand.of(c), Operand.of(c, 40)};
-      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
-          () -> core.blas().gemmBatched(g, as, n, bs, n, overlap, n));
-      assertTrue(e.getMessage().contains("c[0] (offset 32) and c[2] (offset 40) overlap"),
-          e.getMessage());
-      Operand[] inA = {Operand.of(c), Operand.of(a, 48), Operand.of(c, 32)};
-      e = assertThrows(GpuCoreException.InvalidArgument.class,
-          () -> core.blas().gemmBatched(g, as, n, bs, n, inA, n));
-      assertTrue(e.getMessage().startsWith("c[1] must not share storage with a[1] or b[1]"),
-          e.getMessage());
-      Operand[] mixed = {Operand.of(c), Operand.of(c, 16), Operand.of(d)};
-      e = assertThrows(GpuCoreException.InvalidArgument.class,
-          () -> core.blas().gemmBatched(g, as, n, bs, n, mixed, n));
-      assertTrue(e.getMessage().startsWith("item 2: a, b and c must have one element type"),
-          e.getMessage());
-      Operand[] shortC = {Operand.of(c), Operand.of(c, 16), Operand.of(c, 49)};
-      e = assertThrows(GpuCoreException.InvalidArgument.class,
-          () -> core.blas().gemmBatched(g, as, n, bs, n, shortC, n));
-      assertTrue(e.getMessage().startsWith("c[2] holds 64 elements but the call needs 65"),
-          e.getMessage());
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c, 32), Operand.of(c), Operand.of(c, 40)},
+          "c[0] (offset 32) and c[2] (offset 40) overlap", false);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c), Operand.of(a, 48), Operand.of(c, 32)},
+          "c[1] must not share storage with a[1] or b[1]", true);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c), Operand.of(c, 16), Operand.of(d)},
+          "item 2: a, b and c must have one element type", true);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c), Operand.of(c, 16), Operand.of(c, 49)},
+          "c[2] holds 64 elements but the call needs 65", true);
       float[] out = new float[64];
       c.copyTo(out);
       for (float v : out) {
@@ -286,17 +287,7 @@ class GemmBatchedGpuTest {
   }
 
   static double[] read(DeviceArray d) {
-    double[] out = new double[(int) d.length()];
-    if (d.dtype() == DType.FLOAT64) {
-      d.copyTo(out);
-    } else {
-      float[] f = new float[out.length];
-      d.copyTo(f);
-      for (int i = 0; i < f.length; i++) {
-        out[i] = f[i];
-      }
-    }
-    return out;
+    return GpuTests.download(d, (int) d.length());
   }
 
   /** Where one operand of one item is. */

@@ -5,11 +5,11 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.cpu.GemmPropertyTest;
-import dev.gpucore.cpu.GemmPropertyTest.Breakage;
-import dev.gpucore.cpu.GemmPropertyTest.Case;
-import dev.gpucore.cpu.GemmPropertyTest.Store;
 import dev.gpucore.memory.DeviceArray;
+import dev.gpucore.testkit.GemmProperties;
+import dev.gpucore.testkit.GemmProperties.Breakage;
+import dev.gpucore.testkit.GemmProperties.Case;
+import dev.gpucore.testkit.GemmProperties.Store;
 import dev.gpucore.testkit.GpuTests;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,7 +30,8 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
 import net.jqwik.api.lifecycle.SkipExecutionHook;
 
 /**
- * The GEMM properties of {@code dev.gpucore.cpu.GemmPropertyTest} on the GPU: device arrays in
+ * The GEMM properties of {@link GemmProperties} (the CPU module runs them too) on the GPU:
+ * device arrays in
  * strict FP32, in TF32, BF16 and FP16 on fp32 data (bounds from their input rounding) and in
  * FP64, host arrays routed to the GPU's tiled pipeline (1 MiB panels, so several tiles), the
  * same split with the CPU by {@code gpucore.gemm.cpuRatio}, and
@@ -109,15 +110,7 @@ class GemmPropertyGpuTest {
     public Operand put(DType t, double[] values, int offset, Case c, String role) {
       DeviceArray d = core.allocate(0, t, Math.max(1, values.length));
       open.add(d);
-      if (t == DType.FLOAT64) {
-        d.copyFrom(values, 0, 0, values.length);
-      } else {
-        float[] f = new float[values.length];
-        for (int i = 0; i < f.length; i++) {
-          f[i] = (float) values[i];
-        }
-        d.copyFrom(f, 0, 0, f.length);
-      }
+      GpuTests.upload(d, values);
       return Operand.of(d, offset);
     }
 
@@ -147,57 +140,54 @@ class GemmPropertyGpuTest {
 
   @Provide
   Arbitrary<Case> fp32Strict() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT32), List.of(Precision.FP32));
+    return GemmProperties.cases(List.of(DType.FLOAT32), List.of(Precision.FP32));
   }
 
   @Provide
   Arbitrary<Case> fp32Reduced() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT32),
+    return GemmProperties.cases(List.of(DType.FLOAT32),
         List.of(Precision.TF32, Precision.BF16, Precision.FP16));
   }
 
   @Provide
   Arbitrary<Case> fp64() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT64), List.of(Precision.FP64));
+    return GemmProperties.cases(List.of(DType.FLOAT64), List.of(Precision.FP64));
   }
 
   @Provide
   Arbitrary<Case> any() {
-    return GemmPropertyTest.cases(List.of(DType.FLOAT32, DType.FLOAT64),
+    return GemmProperties.cases(List.of(DType.FLOAT32, DType.FLOAT64),
         List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16));
   }
 
   @Property(tries = 200)
   void deviceArraysStrictFp32(@ForAll("fp32Strict") Case c) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("deviceArraysStrictFp32")) {
-      return;
-    }
-    try (Store s = new DeviceStore()) {
-      GemmPropertyTest.check(core, s, c, Precision.FP32, 4);
-    }
+    deviceArrays("deviceArraysStrictFp32", c, Precision.FP32);
   }
 
   @Property(tries = 200)
   void deviceArraysTf32Bf16Fp16(@ForAll("fp32Reduced") Case c) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("deviceArraysTf32Bf16Fp16")) {
-      return;
-    }
-    try (Store s = new DeviceStore()) {
-      GemmPropertyTest.check(core, s, c, c.precision(), 4);
-    }
+    deviceArrays("deviceArraysTf32Bf16Fp16", c, c.precision());
   }
 
   @Property(tries = 200)
   void deviceArraysFp64(@ForAll("fp64") Case c) {
+    deviceArrays("deviceArraysFp64", c, Precision.FP64);
+  }
+
+  /** One case on device arrays, bounded as {@code boundAs}. */
+  private static void deviceArrays(String property, Case c, Precision boundAs) {
+    if (runs(property)) {
+      try (Store s = new DeviceStore()) {
+        GemmProperties.check(core, s, c, boundAs, 4);
+      }
+    }
+  }
+
+  /** Fails without a GPU where one is required; false past the sanitizer's tries. */
+  private static boolean runs(String property) {
     GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("deviceArraysFp64")) {
-      return;
-    }
-    try (Store s = new DeviceStore()) {
-      GemmPropertyTest.check(core, s, c, Precision.FP64, 4);
-    }
+    return !GpuTests.pastSanitizerTries(property);
   }
 
   @Property(tries = 100)
@@ -215,25 +205,23 @@ class GemmPropertyGpuTest {
   /** One case on host operands (Java arrays, or pinned/pageable host arrays) through {@code on}. */
   private static void hostArrays(String property, GpuCore on, Case c, boolean javaArrays,
       boolean pinned) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries(property)) {
+    if (!runs(property)) {
       return;
     }
-    try (Store s = javaArrays ? new GemmPropertyTest.JavaStore()
-        : new GemmPropertyTest.HostStore(on, pinned)) {
-      GemmPropertyTest.check(on, s, c, c.precision(), 4);
+    try (Store s = javaArrays ? new GemmProperties.JavaStore()
+        : new GemmProperties.HostStore(on, pinned)) {
+      GemmProperties.check(on, s, c, c.precision(), 4);
     }
   }
 
   @Property(tries = 200, maxDiscardRatio = 10)
   void invalidArgumentsOnDeviceArrays(@ForAll("any") Case c, @ForAll Breakage how,
       @ForAll @IntRange(min = 1, max = 1000) int amount) {
-    GpuTests.require(core);
-    if (GpuTests.pastSanitizerTries("invalidArgumentsOnDeviceArrays")) {
+    if (!runs("invalidArgumentsOnDeviceArrays")) {
       return;
     }
     try (Store s = new DeviceStore()) {
-      Assume.that(GemmPropertyTest.checkRejected(core, s, c, how, amount));
+      Assume.that(GemmProperties.checkRejected(core, s, c, how, amount));
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import static dev.gpucore.testkit.ReduceContract.SINGLE;
 import static dev.gpucore.testkit.ReduceContract.randomDoubles;
 import static dev.gpucore.testkit.ReduceContract.randomFloats;
 import static dev.gpucore.testkit.ReduceContract.ref;
@@ -46,9 +47,6 @@ class ReduceGpuTest {
     core = gpu;
     r = core.reduce();
   }
-
-  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
-      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference and bounds
 

@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.cpu.ReducePropertyTest;
-import dev.gpucore.cpu.ReducePropertyTest.Case;
-import dev.gpucore.cpu.ReducePropertyTest.Mode;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.ReduceProperties;
+import dev.gpucore.testkit.ReduceProperties.Case;
+import dev.gpucore.testkit.ReduceProperties.Mode;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import net.jqwik.api.Arbitrary;
@@ -26,7 +26,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 import net.jqwik.api.lifecycle.PropagationMode;
 
 /**
- * The reduction properties of {@code dev.gpucore.cpu.ReducePropertyTest} on device arrays:
+ * The reduction properties of {@link ReduceProperties} on device arrays:
  * gpucore's kernels, whole range (result on the host, and into a device output), per row and
  * per column into a poisoned device output, against the same float64 reference and the
  * bounds stated on {@link Reduce}. Skipped with the reason without a GPU, failed under
@@ -49,20 +49,12 @@ class ReducePropertyGpuTest {
 
   @Provide
   Arbitrary<Case> cases() {
-    return ReducePropertyTest.cases();
+    return ReduceProperties.cases();
   }
 
   static DeviceArray upload(DType t, double[] v) {
     DeviceArray d = core.allocate(0, t, Math.max(1, v.length));
-    if (t == DType.FLOAT64) {
-      d.copyFrom(v, 0, 0, v.length);
-    } else {
-      float[] f = new float[v.length];
-      for (int i = 0; i < f.length; i++) {
-        f[i] = (float) v[i];
-      }
-      d.copyFrom(f, 0, 0, f.length);
-    }
+    GpuTests.upload(d, v);
     return d;
   }
 
@@ -70,9 +62,9 @@ class ReducePropertyGpuTest {
   void deviceReductionsMatchTheFloat64Reference(@ForAll("cases") Case c) {
     GpuTests.require(core);
     SplittableRandom g = new SplittableRandom(c.seed());
-    double[] x = ReducePropertyTest.data(g, c, c.offX() + c.extent() + 1, c.kind(), c.specials());
+    double[] x = ReduceProperties.data(g, c, c.offX() + c.extent() + 1, c.kind(), c.specials());
     double[] y = c.op() == ReduceOp.DOT
-        ? ReducePropertyTest.data(g, c, c.offY() + c.extent() + 2, 0, 0) : null;
+        ? ReduceProperties.data(g, c, c.offY() + c.extent() + 2, 0, 0) : null;
     DType t = c.fp64() ? DType.FLOAT64 : DType.FLOAT32;
     int outLen = c.offOut() + c.outputs() + 2;
     double[] out0 = new double[outLen];
@@ -131,14 +123,14 @@ class ReducePropertyGpuTest {
           fail("out[" + i + "] outside the results changed to " + out[i] + ": " + c);
         }
         if (result) {
-          String err = ReducePropertyTest.check(c, x, y, i - oo, out[i], 1);
+          String err = ReduceProperties.check(c, x, y, i - oo, out[i], 1);
           if (err != null) {
             fail("output " + (i - oo) + ": " + err + ": " + c);
           }
         }
       }
       if (c.mode() == Mode.WHOLE) {
-        String err = ReducePropertyTest.check(c, x, y, 0, host[0], 1);
+        String err = ReduceProperties.check(c, x, y, 0, host[0], 1);
         if (err != null) {
           fail("result on the host: " + err + ": " + c);
         }

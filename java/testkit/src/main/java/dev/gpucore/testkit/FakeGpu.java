@@ -6,6 +6,7 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Half;
 import dev.gpucore.Setting;
+import dev.gpucore.Settings;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
@@ -13,6 +14,12 @@ import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.p2p.CopyPath;
+import dev.gpucore.p2p.PeerConfig;
+import dev.gpucore.p2p.PeerLink;
+import dev.gpucore.p2p.Route;
+import dev.gpucore.p2p.Topology;
+import dev.gpucore.p2p.Transfer;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.spi.Backend;
@@ -23,6 +30,7 @@ import dev.gpucore.spi.DeviceMemory;
 import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GemmCall;
 import dev.gpucore.spi.GpuBackend;
+import dev.gpucore.spi.PeerOps;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.spi.StreamResource;
 import java.util.ArrayList;
@@ -47,6 +55,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       is written, panels spread over the healthy devices, tiles 1/4 then 1/16 after running
  *       out of memory — each panel computed by the CPU backend given to {@link #core}, or by the
  *       loops when there is none or a bug is set. Host reductions go to that CPU backend.
+ *   <li>Peer copies, once {@link #withPeerCopies} is called: every pair of fake GPUs is a
+ *       direct link; copies are recorded and done at once.
  *   <li>Faults: the core's {@link FaultPlan} ({@code gpucore.fault}): scratch out-of-memory,
  *       sticky GEMM faults (the device is then marked faulted); a device marked faulted by hand
  *       ({@link #fault}); a {@link #health} reading; driver and runtime CUDA versions.
@@ -55,7 +65,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  *
  * <p>What ran is recorded: {@link #panels} per device, and the tile {@link #divisors} and
- * {@link #rows} of C of each host GEMM received.
+ * {@link #rows} of C of each host GEMM received, and the {@link #peerCopies}.
  */
 public final class FakeGpu implements GpuBackend {
   private static final AtomicLong NEXT = new AtomicLong(1L << 40);
@@ -66,6 +76,7 @@ public final class FakeGpu implements GpuBackend {
   private volatile long panelBytes = 16L << 20;
 
   /** Health every device reports. */
+  private volatile Settings settings = Settings.from(Map.of(), Map.of());
   public volatile DeviceHealth health = DeviceHealth.unknown("fake GPU");
   /** A GEMM bug: also writes the element after each row of C (the padding checks keep). */
   public volatile boolean writesPadding;
@@ -116,6 +127,7 @@ public final class FakeGpu implements GpuBackend {
    */
   public FakeGpu configure(Config config, Backend cpu) {
     this.cpu = cpu;
+    this.settings = config.settings();
     this.faults = FaultPlan.from(config.settings());
     this.panelBytes = (long) (config.settings().get(Setting.GEMM_PANEL_MIB) * (1 << 20));
     return this;
@@ -250,6 +262,77 @@ public final class FakeGpu implements GpuBackend {
         }
       }
     };
+  }
+
+  /** Every peer copy that reached the fake (after the facade's checks), in order. */
+  public final List<Transfer> peerCopies = Collections.synchronizedList(new ArrayList<>());
+  private volatile boolean peer;
+
+  /**
+   * Offers peer copies between the fake GPUs (by default it has none, as a backend without
+   * them): every pair is a direct link, each copy is recorded in {@link #peerCopies} and done
+   * at once.
+   */
+  public FakeGpu withPeerCopies() {
+    peer = true;
+    return this;
+  }
+
+  @Override
+  public PeerOps peer() {
+    if (!peer) {
+      return GpuBackend.super.peer();
+    }
+    return new PeerOps() {
+      @Override
+      public PeerConfig config() {
+        return PeerConfig.from(settings);
+      }
+
+      @Override
+      public Topology topology() {
+        throw new GpuCoreException.DeviceUnavailable("the fake GPUs have no topology");
+      }
+
+      @Override
+      public PeerLink link(int srcDevice, int dstDevice) {
+        return new PeerLink(srcDevice, dstDevice,
+            srcDevice == dstDevice ? CopyPath.SAME_DEVICE : CopyPath.PEER, "fake GPUs");
+      }
+
+      @Override
+      public void copy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset,
+          long count, Route route, GpuStream stream) {
+        peerCopy(new Transfer(src, srcOffset, dst, dstOffset, count));
+      }
+
+      @Override
+      public void copyAll(List<Transfer> transfers, Route route) {
+        for (Transfer t : transfers) {
+          peerCopy(t);
+        }
+      }
+    };
+  }
+
+  private void peerCopy(Transfer t) {
+    peerCopies.add(t);
+    System.arraycopy(((Arr) t.src()).v, (int) t.srcOffset(), ((Arr) t.dst()).v,
+        (int) t.dstOffset(), (int) t.count());
+  }
+
+  /**
+   * A fake device array of {@code length} elements that claims to lie at {@code address} on
+   * {@code device}, for checks that look at where arrays lie (two arrays overlapping on one
+   * device, the same address on two devices).
+   */
+  public static DeviceArray arrayAt(int device, DType dtype, long length, long address) {
+    return new Arr(device, dtype, length, address);
+  }
+
+  /** A fake stream of {@code device} that orders nothing. */
+  public static GpuStream stream(int device) {
+    return new Stream(device);
   }
 
   @Override

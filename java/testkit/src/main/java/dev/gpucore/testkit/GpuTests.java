@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gpucore.Config;
+import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
+import dev.gpucore.memory.DeviceArray;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -110,5 +112,36 @@ public final class GpuTests {
       }
       assumeTrue(false, why);
     }
+  }
+
+  /**
+   * Writes {@code values} into {@code d} from element 0: as they are into a FLOAT64 array,
+   * rounded to float into any other.
+   */
+  public static void upload(DeviceArray d, double[] values) {
+    if (d.dtype() == DType.FLOAT64) {
+      d.copyFrom(values, 0, 0, values.length);
+      return;
+    }
+    float[] f = new float[values.length];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = (float) values[i];
+    }
+    d.copyFrom(f, 0, 0, f.length);
+  }
+
+  /** The first {@code n} elements of {@code d} as doubles (read as floats unless FLOAT64). */
+  public static double[] download(DeviceArray d, int n) {
+    double[] x = new double[n];
+    if (d.dtype() == DType.FLOAT64) {
+      d.copyTo(0, x, 0, n);
+      return x;
+    }
+    float[] f = new float[n];
+    d.copyTo(0, f, 0, n);
+    for (int i = 0; i < n; i++) {
+      x[i] = f[i];
+    }
+    return x;
   }
 }

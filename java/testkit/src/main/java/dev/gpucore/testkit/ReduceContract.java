@@ -39,7 +39,8 @@ public abstract class ReduceContract {
     r = core.reduce();
   }
 
-  static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+  /** The reductions of one array (not DOT); callers do not change it. */
+  public static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
       ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference

@@ -20,6 +20,27 @@ public final class SoakCases {
 
   /** Fills padding, gaps and tails: a finite value no result can produce by chance. */
   public static final double SENTINEL = -7777.25;
+
+  /**
+   * One of {@code kinds}' constants at random, each with its share in thousandths given in
+   * declaration order (the shares add up to 1000).
+   */
+  public static <E extends Enum<E>> E pick(SplittableRandom r, Class<E> kinds, int... perMille) {
+    E[] all = kinds.getEnumConstants();
+    if (perMille.length != all.length) {
+      throw new IllegalArgumentException(all.length + " kinds but " + perMille.length
+          + " shares");
+    }
+    int p = r.nextInt(1000);
+    int upTo = 0;
+    for (int i = 0; i < all.length; i++) {
+      upTo += perMille[i];
+      if (p < upTo) {
+        return all[i];
+      }
+    }
+    throw new IllegalArgumentException("the shares add up to " + upTo + ", not 1000");
+  }
   /** Scales exactly representable in fp32, zero included. */
   private static final double[] SCALES = {1, -1, 0.5, 2, 0.75, -1.25};
 
