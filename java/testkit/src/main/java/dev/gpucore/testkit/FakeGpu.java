@@ -5,6 +5,7 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Half;
+import dev.gpucore.Setting;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
@@ -116,8 +117,7 @@ public final class FakeGpu implements GpuBackend {
   public FakeGpu configure(Config config, Backend cpu) {
     this.cpu = cpu;
     this.faults = FaultPlan.from(config.settings());
-    this.panelBytes = (long) (config.settings().getDouble("gpucore.gemm.panelMiB", 16, 1,
-        1 << 16) * (1 << 20));
+    this.panelBytes = (long) (config.settings().get(Setting.GEMM_PANEL_MIB) * (1 << 20));
     return this;
   }
 
