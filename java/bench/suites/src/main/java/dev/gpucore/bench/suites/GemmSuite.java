@@ -44,7 +44,7 @@ import java.util.function.IntConsumer;
  * GPU and router routes also element by element against the CPU's C. A result that fails is not
  * timed: the row says MISMATCH and the run exits 2.
  */
-final class GemmSuite implements Suite {
+final class GemmSuite extends NamedSuite {
   static final List<String> PRECISIONS = List.of("fp32", "tf32", "bf16", "fp16", "fp64");
   static final List<Long> DEVICE_SIZES = List.of(1024L, 4096L, 8192L);
   static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
@@ -64,20 +64,11 @@ final class GemmSuite implements Suite {
   /** At most this many calls in one sample. */
   static final int MAX_CALLS = 5000;
 
-  @Override
-  public String name() {
-    return "gemm";
-  }
-
-  @Override
-  public String description() {
-    return "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
-        + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C";
-  }
-
-  @Override
-  public List<Long> defaultSizes() {
-    return HOST_SIZES;
+  GemmSuite() {
+    super("gemm",
+        "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
+            + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C",
+        HOST_SIZES);
   }
 
   /** Device-resident sizes: {@code --device-sizes}, else {@code --sizes}, else the defaults. */

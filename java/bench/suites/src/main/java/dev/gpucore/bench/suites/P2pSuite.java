@@ -31,7 +31,7 @@ import java.util.Map;
  * are printed above the table and written to the JSON summary; the large copy is the table's
  * rows. With fewer than two GPUs the peer cases are skipped with the reason.
  */
-final class P2pSuite implements Suite {
+final class P2pSuite extends NamedSuite {
   static final int DEFAULT_MIB = 256;
   static final int DEFAULT_BIG_MIB = 1024;
   static final int DEFAULT_REPS = 10;
@@ -50,15 +50,11 @@ final class P2pSuite implements Suite {
   /** The samples of the last {@link #time} call, in nanoseconds. */
   private long[] lastNs;
 
-  @Override
-  public String name() {
-    return "p2p";
-  }
-
-  @Override
-  public String description() {
-    return "copies between GPUs: bandwidth and latency matrices P2P on and off (staged), the "
-        + "large peer copy vs PyTorch";
+  P2pSuite() {
+    super("p2p",
+        "copies between GPUs: bandwidth and latency matrices P2P on and off (staged), the "
+            + "large peer copy vs PyTorch",
+        List.of());
   }
 
   @Override
