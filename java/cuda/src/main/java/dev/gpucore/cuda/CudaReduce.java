@@ -82,6 +82,39 @@ final class CudaReduce implements ReduceOps {
     return a == null ? 0 : a.address() + offset * a.dtype().bytes();
   }
 
+  /**
+   * Enters the device (injecting a sticky fault where the fault plan asks for one) and picks the
+   * stream of the call: the caller's, or one of the device's pool when the caller gave none.
+   */
+  private static CudaStream begin(DeviceState dev, ReduceOp op, GpuStream stream) {
+    dev.enter();
+    if (dev.faults.stickyReduceNow()) {
+      dev.injectSticky("gc_reduce(" + op + ")");
+    }
+    return stream != null ? (CudaStream) stream : dev.acquire();
+  }
+
+  /** Gives a pool stream back to the device; the caller's own stream stays with the caller. */
+  private static void end(DeviceState dev, CudaStream s, GpuStream stream) {
+    if (stream == null) {
+      dev.release(s);
+    }
+  }
+
+  /**
+   * Checks a launch's status (naming {@code function(op)} on failure) and, on a pool stream,
+   * waits for the result, since the caller has no stream to wait on.
+   */
+  private static void finish(CudaStream s, int st, String function, ReduceOp op,
+      GpuStream stream) {
+    if (st != 0) {
+      s.check(st, function + "(" + op + ")");
+    }
+    if (stream == null) {
+      s.synchronize();
+    }
+  }
+
   @Override
   public double reduceHost(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
       long yOffset, long count) {
@@ -99,11 +132,7 @@ final class CudaReduce implements ReduceOps {
       DeviceArray y, long yOffset, long count, GpuStream stream) {
     long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
-    dev.enter();
-    if (dev.faults.stickyReduceNow()) {
-      dev.injectSticky("gc_reduce(" + op + ")");
-    }
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = begin(dev, op, stream);
     try {
       long slot = s.resultSlot();
       long h = s.handle();
@@ -118,9 +147,7 @@ final class CudaReduce implements ReduceOps {
       }
       return ReduceNative.gc_reduce_read_f64(slot);
     } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
+      end(dev, s, stream);
     }
   }
 
@@ -130,25 +157,14 @@ final class CudaReduce implements ReduceOps {
       GpuStream stream) {
     long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
-    dev.enter();
-    if (dev.faults.stickyReduceNow()) {
-      dev.injectSticky("gc_reduce(" + op + ")");
-    }
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = begin(dev, op, stream);
     try {
       int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
           at(y, yOffset), count, at(out, outOffset), type(out.dtype()), s.workspace(), wsBytes,
           s.handle());
-      if (st != 0) {
-        s.check(st, "gc_reduce(" + op + ")");
-      }
-      if (stream == null) {
-        s.synchronize();
-      }
+      finish(s, st, "gc_reduce", op, stream);
     } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
+      end(dev, s, stream);
     }
   }
 
@@ -163,11 +179,7 @@ final class CudaReduce implements ReduceOps {
     long cols = rowMajor ? shape.cols() : shape.rows();
     boolean contiguous = perRow == rowMajor;
     DeviceState dev = backend.device(x.device());
-    dev.enter();
-    if (dev.faults.stickyReduceNow()) {
-      dev.injectSticky("gc_reduce(" + op + ")");
-    }
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = begin(dev, op, stream);
     try {
       int st = contiguous
           ? ReduceNative.gc_reduce_rows(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
@@ -176,16 +188,9 @@ final class CudaReduce implements ReduceOps {
           : ReduceNative.gc_reduce_cols(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
               at(y, yOffset), rows, cols, shape.ld(), at(out, outOffset), type(out.dtype()),
               s.workspace(), wsBytes, s.handle());
-      if (st != 0) {
-        s.check(st, (contiguous ? "gc_reduce_rows(" : "gc_reduce_cols(") + op + ")");
-      }
-      if (stream == null) {
-        s.synchronize();
-      }
+      finish(s, st, contiguous ? "gc_reduce_rows" : "gc_reduce_cols", op, stream);
     } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
+      end(dev, s, stream);
     }
   }
 }
