@@ -419,18 +419,23 @@ gc_status dispatch(int op, int type, int acc, F& f) {
   return GC_ERR_INVALID_ARGUMENT;  // unreachable after check_common
 }
 
-// What a per-row or per-column launch reads: a row-major rows x cols matrix x with row stride ld
-// (y the second operand of DOT, else null), where its results go, and the stream's workspace.
-struct MatrixLaunch {
-  const void* x;
-  const void* y;
-  size_t rows, cols, ld;
+// What every launch writes to and runs on: the output and its type, whether the result is a
+// mean, the stream's workspace, the stream, and the device's multiprocessor count.
+struct LaunchTarget {
   void* out;
   int out_type;
   bool mean;
   char* ws;
   cudaStream_t stream;
   int sms;
+};
+
+// A launch target and what a per-row or per-column launch reads: a row-major rows x cols matrix
+// x with row stride ld, and y, the second operand of DOT (else null).
+struct MatrixLaunch : LaunchTarget {
+  const void* x;
+  const void* y;
+  size_t rows, cols, ld;
 };
 
 // The body of gc_reduce_rows (per_row) and gc_reduce_cols: checks the arguments, returns at once
@@ -452,8 +457,9 @@ gc_status matrix_entry(const char* name, bool per_row, int op, int type, int acc
     snprintf(where, sizeof where, "%s (multiprocessor count)", name);
     return gc_check(cudaErrorInvalidDevice, where);
   }
-  L l{{x, op == GC_REDUCE_DOT ? y : nullptr, rows, cols, ld, out, out_type, op == GC_REDUCE_MEAN,
-        static_cast<char*>(workspace), (cudaStream_t)stream, sms}};
+  L l{{{out, out_type, op == GC_REDUCE_MEAN, static_cast<char*>(workspace), (cudaStream_t)stream,
+         sms},
+        x, op == GC_REDUCE_DOT ? y : nullptr, rows, cols, ld}};
   return dispatch(op, type, acc, l);
 }
 
