@@ -130,15 +130,22 @@ def timed(torch, dev, op, reps, warmup, events):
     return host, (ev if events else None)
 
 
+def each_size(req, label, run):
+    """run(size) for each of the request's sizes; a size that fails is reported (label(size), the
+    error) as the peer being unavailable there, and the next size runs."""
+    for size in req["sizes"]:
+        try:
+            run(size)
+        except Exception as e:
+            emit(peer="torch", unavailable="%s: %s: %s" % (label(size), type(e).__name__, e))
+
+
 def transfer(req, np, torch, why_torch):
     reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
     fp64 = req.get("dtype") == "fp64"
     dev, why_cuda = cuda_state(torch, req["cuda_ordinal"]) if torch is not None else (None, why_torch)
-    for size in req["sizes"]:
-        try:
-            transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64)
-        except Exception as e:  # report and go on with the next size
-            emit(peer="torch", unavailable="transfer %s bytes: %s: %s" % (size["x"], type(e).__name__, e))
+    each_size(req, lambda size: "transfer %s bytes" % size["x"],
+              lambda size: transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64))
 
 
 def transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64):
@@ -194,11 +201,8 @@ def e2e(req, np, torch, why_torch):
     prec = req.get("precision") or ("fp64" if fp64 else "fp32")
     # fp32 means fp32, as in gpucore; tf32 only when asked for
     torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
-    for size in req["sizes"]:
-        try:
-            e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec)
-        except Exception as e:  # report and go on with the next size
-            emit(peer="torch", unavailable="e2e n=%s: %s: %s" % (size["x"], type(e).__name__, e))
+    each_size(req, lambda size: "e2e n=%s" % size["x"],
+              lambda size: e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec))
 
 
 def e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec):
