@@ -1,6 +1,7 @@
 package dev.gpucore.bench.suites;
 
 import dev.gpucore.GpuCore;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,6 +31,19 @@ public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, 
   /** The CUDA ordinal of the selected device (what peers use), 0 without a GPU. */
   public int cudaOrdinal() {
     return gpu() ? Math.max(0, core.devices().get(options.device()).cudaOrdinal()) : 0;
+  }
+
+  /**
+   * A request to the peers holding what every suite sends: its sizes, the samples and warm-up
+   * runs per case, and the seed of the inputs; the suite adds its own keys.
+   */
+  public Map<String, Object> peerRequest(List<?> sizes, int reps, int warmup) {
+    Map<String, Object> req = new LinkedHashMap<>();
+    req.put("sizes", sizes);
+    req.put("reps", reps);
+    req.put("warmup", warmup);
+    req.put("seed", options.seed());
+    return req;
   }
 
   /**

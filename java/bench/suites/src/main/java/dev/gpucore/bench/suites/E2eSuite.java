@@ -215,13 +215,9 @@ final class E2eSuite extends NamedSuite {
     res.summary().put("per_n", summaries);
     if (ctx.peers() != null) {
       ctx.progress().step("e2e: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
       req.put("precision", pname);
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       ctx.runPeers(res, req, (row, line) -> {
         double ps = JsonText.num(line, "sum");
         Double ours = cpuSums.get((long) row.x());

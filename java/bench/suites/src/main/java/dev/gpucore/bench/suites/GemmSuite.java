@@ -73,24 +73,26 @@ final class GemmSuite extends NamedSuite {
 
   /** Device-resident sizes: {@code --device-sizes}, else {@code --sizes}, else the defaults. */
   static List<Long> deviceSizes(BenchOptions o) {
-    if (o.gemm() != null && o.gemm().noDevice()) {
-      return List.of();
-    }
-    if (o.gemm() != null && o.gemm().deviceSizes() != null) {
-      return o.gemm().deviceSizes();
-    }
-    return o.sizes() != null ? o.sizes() : DEVICE_SIZES;
+    BenchOptions.Gemm g = o.gemm();
+    return sizes(o, g != null && g.noDevice(), g == null ? null : g.deviceSizes(), DEVICE_SIZES);
   }
 
   /** Host-array sizes: {@code --host-sizes}, else {@code --sizes}, else the defaults. */
   static List<Long> hostSizes(BenchOptions o) {
-    if (o.gemm() != null && o.gemm().noHost()) {
+    BenchOptions.Gemm g = o.gemm();
+    return sizes(o, g != null && g.noHost(), g == null ? null : g.hostSizes(), HOST_SIZES);
+  }
+
+  /** None when skipped, else the group's own sizes, else {@code --sizes}, else the defaults. */
+  private static List<Long> sizes(BenchOptions o, boolean skip, List<Long> own,
+      List<Long> defaults) {
+    if (skip) {
       return List.of();
     }
-    if (o.gemm() != null && o.gemm().hostSizes() != null) {
-      return o.gemm().hostSizes();
+    if (own != null) {
+      return own;
     }
-    return o.sizes() != null ? o.sizes() : HOST_SIZES;
+    return o.sizes() != null ? o.sizes() : defaults;
   }
 
   /** The device rows' precisions: {@code --precision} (a comma list here), else all five. */
@@ -274,12 +276,8 @@ final class GemmSuite extends NamedSuite {
     }
     if (ctx.peers() != null) {
       ctx.progress().step("gemm: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("device", deviceCases);
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
       ctx.runPeers(res, req, (row, line) -> {

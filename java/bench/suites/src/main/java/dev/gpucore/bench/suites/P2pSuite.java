@@ -578,14 +578,11 @@ final class P2pSuite extends NamedSuite {
       return;
     }
     ctx.progress().step("p2p: peers");
-    Map<String, Object> req = new LinkedHashMap<>();
+    Map<String, Object> req =
+        ctx.peerRequest(List.of(Map.of("x", (long) bigMib << 20, "buffers", 1)), reps, warmup);
     req.put("suite", name());
-    req.put("sizes", List.of(Map.of("x", (long) bigMib << 20, "buffers", 1)));
     req.put("from", from);
     req.put("to", to);
-    req.put("reps", reps);
-    req.put("warmup", warmup);
-    req.put("seed", ctx.options().seed());
     req.put("cuda_ordinal", ctx.cudaOrdinal());
     if (from < 0) {
       req.put("no_gpu", ctx.noGpu());

@@ -192,14 +192,10 @@ final class ReduceSuite extends NamedSuite {
     }
     if (ctx.peers() != null) {
       ctx.progress().step("reduce: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("ops", ops);
       req.put("modes", modes);
       req.put("dtypes", dtypes);
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       req.put("sample_ms", SAMPLE_MS);
       req.put("cuda_ordinal", ctx.cudaOrdinal());
       ctx.runPeers(res, req, null);

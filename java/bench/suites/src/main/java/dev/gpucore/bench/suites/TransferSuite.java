@@ -160,12 +160,8 @@ final class TransferSuite extends NamedSuite {
     }
     if (ctx.peers() != null) {
       ctx.progress().step("transfer: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       ctx.runPeers(res, req, null);
       ctx.progress().stepDone();
     }
