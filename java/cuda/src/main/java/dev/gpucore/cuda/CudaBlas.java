@@ -306,32 +306,22 @@ final class CudaBlas implements BlasOps {
   }
 
   static int cudaType(DType t) {
-    switch (t) {
-      case FLOAT64:
-        return CUDA_R_64F;
-      case BFLOAT16:
-        return CUDA_R_16BF;
-      case FLOAT16:
-        return CUDA_R_16F;
-      default:
-        return CUDA_R_32F;
-    }
+    return switch (t) {
+      case FLOAT64 -> CUDA_R_64F;
+      case BFLOAT16 -> CUDA_R_16BF;
+      case FLOAT16 -> CUDA_R_16F;
+      default -> CUDA_R_32F;
+    };
   }
 
   static int computeType(Precision p) {
-    switch (p) {
-      case FP32:
-        return cublas.CUBLAS_COMPUTE_32F;
-      case TF32:
-        return cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
-      case BF16:
-        return cublas.CUBLAS_COMPUTE_32F_FAST_16BF;
-      case FP16:
-        return cublas.CUBLAS_COMPUTE_32F_FAST_16F;
-      case FP64:
-        return cublas.CUBLAS_COMPUTE_64F;
-      default:
-        throw new GpuCoreException.InvalidArgument("unresolved precision " + p);
-    }
+    return switch (p) {
+      case FP32 -> cublas.CUBLAS_COMPUTE_32F;
+      case TF32 -> cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
+      case BF16 -> cublas.CUBLAS_COMPUTE_32F_FAST_16BF;
+      case FP16 -> cublas.CUBLAS_COMPUTE_32F_FAST_16F;
+      case FP64 -> cublas.CUBLAS_COMPUTE_64F;
+      default -> throw new GpuCoreException.InvalidArgument("unresolved precision " + p);
+    };
   }
 }

@@ -48,26 +48,17 @@ final class CudaReduce implements ReduceOps {
   }
 
   static int code(ReduceOp op) {
-    switch (op) {
-      case SUM:
-        return ReduceNative.GC_REDUCE_SUM;
-      case MEAN:
-        return ReduceNative.GC_REDUCE_MEAN;
-      case MIN:
-        return ReduceNative.GC_REDUCE_MIN;
-      case MAX:
-        return ReduceNative.GC_REDUCE_MAX;
-      case ARGMIN:
-        return ReduceNative.GC_REDUCE_ARGMIN;
-      case ARGMAX:
-        return ReduceNative.GC_REDUCE_ARGMAX;
-      case NORM2:
-        return ReduceNative.GC_REDUCE_NORM2;
-      case DOT:
-        return ReduceNative.GC_REDUCE_DOT;
-      default:
-        throw new IllegalArgumentException(String.valueOf(op));
-    }
+    return switch (op) {
+      case SUM -> ReduceNative.GC_REDUCE_SUM;
+      case MEAN -> ReduceNative.GC_REDUCE_MEAN;
+      case MIN -> ReduceNative.GC_REDUCE_MIN;
+      case MAX -> ReduceNative.GC_REDUCE_MAX;
+      case ARGMIN -> ReduceNative.GC_REDUCE_ARGMIN;
+      case ARGMAX -> ReduceNative.GC_REDUCE_ARGMAX;
+      case NORM2 -> ReduceNative.GC_REDUCE_NORM2;
+      case DOT -> ReduceNative.GC_REDUCE_DOT;
+      default -> throw new IllegalArgumentException(String.valueOf(op));
+    };
   }
 
   static int type(DType t) {
