@@ -24,35 +24,30 @@ def emit(**kw):
     print(json.dumps(kw), flush=True)
 
 
-def splitmix(np, seed, s, e):
-    """splitmix64(seed + (i+1)*GOLDEN) for i in [s, e), as uint64."""
+def splitmix_values(np, seed, n, dtype, value):
+    """Element i = value(splitmix64(seed + (i+1)*GOLDEN)) for uint64 arrays, in chunks of 2^22."""
+    out = np.empty(n, dtype=dtype)
     u = np.uint64
-    z = u(seed & M64) + np.arange(s + 1, e + 1, dtype=np.uint64) * u(GOLDEN)
-    z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
-    return z ^ (z >> u(31))
+    step = 1 << 22
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        z = u(seed & M64) + np.arange(s + 1, e + 1, dtype=np.uint64) * u(GOLDEN)
+        z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
+        out[s:e] = value(z ^ (z >> u(31)))
+    return out
 
 
 def gen(np, seed, n):
     """Element i = ((splitmix64(seed + (i+1)*GOLDEN) >> 40) + 0.5) * 2^-24, as float32."""
-    out = np.empty(n, dtype=np.float32)
-    step = 1 << 22
-    for s in range(0, n, step):
-        e = min(n, s + step)
-        z = splitmix(np, seed, s, e)
-        out[s:e] = (((z >> np.uint64(40)).astype(np.float64) + 0.5) * 2.0 ** -24).astype(np.float32)
-    return out
+    return splitmix_values(np, seed, n, np.float32, lambda z: (
+        ((z >> np.uint64(40)).astype(np.float64) + 0.5) * 2.0 ** -24).astype(np.float32))
 
 
 def gen64(np, seed, n):
     """fp64 inputs with full mantissas: ((splitmix64(...) >> 12) + 0.5) * 2^-52, as GemmSuite.java."""
-    out = np.empty(n, dtype=np.float64)
-    step = 1 << 22
-    for s in range(0, n, step):
-        e = min(n, s + step)
-        z = splitmix(np, seed, s, e)
-        out[s:e] = ((z >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0 ** -52
-    return out
+    return splitmix_values(np, seed, n, np.float64, lambda z: (
+        (z >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0 ** -52)
 
 
 def imports():
