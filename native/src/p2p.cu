@@ -269,18 +269,14 @@ extern "C" gc_status gc_p2p_stream_create(int device, void** out) {
   if (!out) return gc_invalid("gc_p2p_stream_create", "null output");
   *out = nullptr;
   gc_status s = gc_check(cudaSetDevice(device), "cudaSetDevice");
-  if (s != GC_OK) return s;
-  return gc_check(cudaStreamCreateWithFlags((cudaStream_t*)out, cudaStreamNonBlocking),
-                  "cudaStreamCreateWithFlags");
+  return s != GC_OK ? s : gc_stream_create(out);  // on the device now current
 }
 
 extern "C" gc_status gc_p2p_event_create(int device, void** out) {
   if (!out) return gc_invalid("gc_p2p_event_create", "null output");
   *out = nullptr;
   gc_status s = gc_check(cudaSetDevice(device), "cudaSetDevice");
-  if (s != GC_OK) return s;
-  return gc_check(cudaEventCreateWithFlags((cudaEvent_t*)out, cudaEventDisableTiming),
-                  "cudaEventCreateWithFlags");
+  return s != GC_OK ? s : gc_event_create(out);  // on the device now current
 }
 
 extern "C" gc_status gc_p2p_stream_destroy(int device, void* stream) {
