@@ -322,10 +322,13 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
         op(i)
     torch.cuda.synchronize(dev)
 
-    def loop(r):
-        t0 = time.perf_counter_ns()
+    def run(r):
         for i in range(r):
             op(i)
+
+    def loop(r):
+        t0 = time.perf_counter_ns()
+        run(r)
         torch.cuda.synchronize(dev)
         return time.perf_counter_ns() - t0
 
@@ -338,18 +341,7 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
         if t < 2 * target:  # the faster of two: one hiccup must not set R
             t = min(t, loop(calls))
         calls = max(1, min(5000, -(-target * calls // max(1, t))))
-    host_ns, ev_ns = [], []
-    for _ in range(reps):
-        ea = torch.cuda.Event(enable_timing=True)
-        eb = torch.cuda.Event(enable_timing=True)
-        t0 = time.perf_counter_ns()
-        ea.record()
-        for i in range(calls):
-            op(i)
-        eb.record()
-        torch.cuda.synchronize(dev)
-        host_ns.append(round((time.perf_counter_ns() - t0) / calls))
-        ev_ns.append(round(ea.elapsed_time(eb) * 1e6 / calls))
+    host_ns, ev_ns = event_samples(torch, dev, reps, calls, run)
     m = torch.backends.cuda.matmul
     emit(peer="torch", suite="gemm", group="device", case=prec, x=n, calls_per_sample=calls,
          timing="host-sync (perf_counter_ns around %d matmuls + synchronize) / %d" % (calls, calls),
@@ -368,30 +360,40 @@ def calibrated(torch, dev, op, reps, warmup, target_ns, max_calls=20000):
     for i in range(warmup):
         op()
     torch.cuda.synchronize(dev)
+
+    def run(r):
+        for _ in range(r):
+            op()
+
     calls = 1
     while True:
         t0 = time.perf_counter_ns()
-        for _ in range(calls):
-            op()
+        run(calls)
         torch.cuda.synchronize(dev)
         t = time.perf_counter_ns() - t0
         if t >= target_ns // 4 or calls >= max_calls:
             break
         calls = min(max_calls, calls * 4)
     calls = max(1, min(max_calls, -(-target_ns * calls // max(1, t))))
+    host, ev = event_samples(torch, dev, reps, calls, run)
+    return calls, host, ev
+
+
+def event_samples(torch, dev, reps, calls, run):
+    """reps samples of run(calls), which makes that many calls: the host time of the calls and
+    one synchronize, and CUDA events around the same loop, each per call in ns."""
     host, ev = [], []
     for _ in range(reps):
         a = torch.cuda.Event(enable_timing=True)
         b = torch.cuda.Event(enable_timing=True)
         t0 = time.perf_counter_ns()
         a.record()
-        for _ in range(calls):
-            op()
+        run(calls)
         b.record()
         torch.cuda.synchronize(dev)
         host.append(round((time.perf_counter_ns() - t0) / calls))
         ev.append(round(a.elapsed_time(b) * 1e6 / calls))
-    return calls, host, ev
+    return host, ev
 
 
 def reduce_suite(req, np, torch):
