@@ -47,14 +47,16 @@ public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, 
   }
 
   /**
-   * Runs the peers for {@code suite}, reading GPU telemetry around them, and attaches their
-   * figures to the matching rows; peer lines that match no row are kept in the result's summary.
+   * Runs the peers for {@code result}'s suite as one progress step ("SUITE: peers"), reading GPU
+   * telemetry around them, and attaches their figures to the matching rows; peer lines that
+   * match no row are kept in the result's summary.
    */
   public List<Map<String, Object>> runPeers(SuiteResult result, Map<String, Object> request,
       PeerMerge.Checker checker) throws java.io.IOException {
     if (peers == null) {
       return List.of();
     }
+    progress.step(result.name() + ": peers");
     Map<String, Object> before = telemetry.sample(options.device());
     List<Map<String, Object>> lines = peers.run(result.name(), request, progress::detail);
     Map<String, Object> after = telemetry.sample(options.device());
@@ -62,6 +64,7 @@ public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, 
       result.peerTelemetry().add(Map.of("before", before, "after", after));
     }
     PeerMerge.attach(result, lines, peers, checker);
+    progress.stepDone();
     return lines;
   }
 }

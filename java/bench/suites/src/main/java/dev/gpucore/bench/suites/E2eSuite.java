@@ -214,7 +214,6 @@ final class E2eSuite extends NamedSuite {
     }
     res.summary().put("per_n", summaries);
     if (ctx.peers() != null) {
-      ctx.progress().step("e2e: peers");
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
       req.put("precision", pname);
@@ -231,7 +230,6 @@ final class E2eSuite extends NamedSuite {
         return new PeerMerge.Verdict(String.format(Locale.ROOT, "%s: sum rel. diff %.1e vs "
             + "gpucore CPU", ok ? "ok" : "MISMATCH", rel), ok);
       });
-      ctx.progress().stepDone();
     }
     return res;
   }

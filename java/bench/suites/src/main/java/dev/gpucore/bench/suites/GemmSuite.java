@@ -275,7 +275,6 @@ final class GemmSuite extends NamedSuite {
       }
     }
     if (ctx.peers() != null) {
-      ctx.progress().step("gemm: peers");
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("device", deviceCases);
       req.put("sample_ms", SAMPLE_MS);
@@ -297,7 +296,6 @@ final class GemmSuite extends NamedSuite {
             "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)", ok ? "ok" : "MISMATCH", rel,
             bound), ok);
       });
-      ctx.progress().stepDone();
     }
     // ratios, now that the peers' figures are in
     for (Map.Entry<String, Row> e : deviceRows.entrySet()) {

@@ -577,7 +577,6 @@ final class P2pSuite extends NamedSuite {
     if (ctx.peers() == null || bigMib == 0) {
       return;
     }
-    ctx.progress().step("p2p: peers");
     Map<String, Object> req =
         ctx.peerRequest(List.of(Map.of("x", (long) bigMib << 20, "buffers", 1)), reps, warmup);
     req.put("suite", name());
@@ -588,7 +587,6 @@ final class P2pSuite extends NamedSuite {
       req.put("no_gpu", ctx.noGpu());
     }
     ctx.runPeers(result, req, null);
-    ctx.progress().stepDone();
   }
 
   @Override

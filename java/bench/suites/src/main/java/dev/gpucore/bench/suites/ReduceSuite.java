@@ -191,7 +191,6 @@ final class ReduceSuite extends NamedSuite {
       }
     }
     if (ctx.peers() != null) {
-      ctx.progress().step("reduce: peers");
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("ops", ops);
       req.put("modes", modes);
@@ -199,7 +198,6 @@ final class ReduceSuite extends NamedSuite {
       req.put("sample_ms", SAMPLE_MS);
       req.put("cuda_ordinal", ctx.cudaOrdinal());
       ctx.runPeers(res, req, null);
-      ctx.progress().stepDone();
     }
     footer(res, rows, dtypes, sizes, modes, ops);
     return res;

@@ -159,11 +159,9 @@ final class TransferSuite extends NamedSuite {
           gpuRows.get(2).throughput() / pinH2d, gpuRows.get(5).throughput() / pinD2h));
     }
     if (ctx.peers() != null) {
-      ctx.progress().step("transfer: peers");
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
       ctx.runPeers(res, req, null);
-      ctx.progress().stepDone();
     }
     return res;
   }
