@@ -26,7 +26,10 @@ command -v buildah >/dev/null || ct_skip "buildah is not installed"
 runtime_tag=localhost/gpucore-standin/cuda:13.0.1-runtime-ubuntu24.04
 devel_tag=localhost/gpucore-standin/cuda:13.0.1-devel-ubuntu24.04
 image=localhost/gpucore-runtime:full
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/gpucore-build-stage.XXXXXX")
+mkdir -p "$here/../../target"
+work=$(mktemp -d "$here/../../target/gpucore-build-stage.XXXXXX")
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
 export CT_STORAGE=$work/storage CT_RUNROOT=$work/runroot   # this run's own, deleted at the end
 ctrs=()
 cleanup() {
@@ -34,6 +37,7 @@ cleanup() {
   for c in "${ctrs[@]}"; do ct_buildah rm "$c" >/dev/null 2>&1 || true; done
   ct_buildah rmi --all --force >/dev/null 2>&1 || true
   rm -rf "$CT_STORAGE" "$CT_RUNROOT"
+  ct_restore_system
 }
 trap cleanup EXIT
 

@@ -7,13 +7,25 @@
 #       Debian mirror...); the reason is printed as "SKIP: ..." and written to $CT_SKIP_FILE
 #   other  failed: the image was built (or was being built) and is wrong, or a step broke
 
-CT_CACHE=${GPUCORE_CT_CACHE:-/var/tmp/gpucore-containers-test}
+# The stand-in base's root file system (minutes of debootstrap) is cached under the checkout,
+# target/containers-test-cache (`mvn clean` at the top removes it), or where GPUCORE_CT_CACHE
+# says (.ci/run may keep it elsewhere between runs). Nothing is written outside these.
+CT_CACHE=${GPUCORE_CT_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/containers-test-cache}
 # buildah keeps its own storage (vfs driver), apart from the machine's default storage: no clash
 # with another storage driver configured there, and nothing left behind elsewhere. The container
 # test gives each run its own (under its work folder) and deletes it at the end.
 CT_STORAGE=${CT_STORAGE:-$CT_CACHE/storage}
 CT_RUNROOT=${CT_RUNROOT:-$CT_CACHE/run}
 CT_SKIP_FILE=${CT_SKIP_FILE:-}
+# buildah run as root keeps a blob-info cache in /var/lib/containers/cache, which no flag moves:
+# ct_restore_system (called by the scripts' cleanup) removes that folder again when it did not
+# exist before the run.
+CT_SYSTEM_CACHE=/var/lib/containers
+CT_SYSTEM_CACHE_NEW=0
+[ -e "$CT_SYSTEM_CACHE" ] || CT_SYSTEM_CACHE_NEW=1
+ct_restore_system() {
+  if [ "$CT_SYSTEM_CACHE_NEW" = 1 ]; then rm -rf "$CT_SYSTEM_CACHE"; fi
+}
 
 ct_log() { printf '[container-test %(%H:%M:%S)T] %s\n' -1 "$*"; }
 

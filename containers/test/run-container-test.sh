@@ -17,8 +17,8 @@
 #                      file tree, for containers/gpu-smoke.sh on a GPU machine)
 #   --keep-images      leave the built images in the test's buildah storage
 #
-# Run as root (debootstrap, buildah with vfs storage). Missing buildah or debootstrap are
-# installed with apt-get when possible. Exit codes: 0 passed; 77 skipped (the environment cannot
+# Run as root (debootstrap, buildah with vfs storage). It installs nothing: without buildah or
+# debootstrap it skips (.ci/run installs them in CI). Exit codes: 0 passed; 77 skipped (the environment cannot
 # run it: the reason follows "SKIP:"); anything else failed ("FAIL:" says what).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,12 +61,10 @@ pass() { echo "  ok: $*"; }
 missing=()
 command -v buildah >/dev/null || missing+=(buildah)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
-if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || ct_skip "${missing[*]} not installed and no apt-get to install them"
-  step "installing ${missing[*]} with apt-get (log: $work/apt.log)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-    >"$work/apt.log" 2>&1 || ct_skip "could not install ${missing[*]} with apt-get: $(tail -n 1 "$work/apt.log")"
-fi
+[ ${#missing[@]} -eq 0 ] || ct_skip "${missing[*]} not installed (.ci/run installs them: apt-get install buildah debootstrap)"
+# buildah's large temporary files go to TMPDIR (default /var/tmp): keep them in the work folder
+export TMPDIR=$work/tmp
+mkdir -p "$TMPDIR"
 java_home=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}
 [ -x "$java_home/bin/javac" ] || ct_fail "no JDK: set JAVA_HOME (javac and jlink are needed)"
 mkdir -p "$CT_CACHE"
@@ -81,6 +79,7 @@ cleanup() {
   else
     echo "images kept: buildah --root $CT_STORAGE --runroot $CT_RUNROOT --storage-driver vfs images"
   fi
+  ct_restore_system
 }
 trap cleanup EXIT
 

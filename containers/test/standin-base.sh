@@ -11,7 +11,7 @@
 # (GPUCORE_CT_MIRROR overrides it); nothing names a host here.
 #
 # Cached: the root file system as a tarball under $GPUCORE_CT_CACHE (default
-# /var/tmp/gpucore-containers-test), keyed by this script's content; the image is kept in the
+# target/containers-test-cache in the checkout), keyed by this script's content; the image is kept in the
 # test's storage and made again only when the key changes.
 #
 # Exit codes as in lib.sh: 0 done, 77 cannot be done here (reason printed), other: failure.

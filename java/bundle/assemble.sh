@@ -6,6 +6,7 @@
 #   tests/  the test jars of every module
 #   junit/  the JUnit console launcher
 #   bin/gpucore      the CLI
+#   bin/stop-test    the CLI with GPU GEMMs in flight stops within 5 s of SIGINT/SIGTERM
 #   bin/run-tests    the whole suite with GPU tests enabled; --require-gpu fails without a GPU
 set -euo pipefail
 deps=$1
@@ -149,6 +150,7 @@ for tool in "${tools[@]}"; do
 done
 exit $status
 SH
+cp "$(dirname "$0")/stop-test.sh" "$out/bin/stop-test"
 chmod +x "$out/bin/"*
 
 # the benchmark libraries stay with the JMH benchmarks (java/bench), never in the bundle

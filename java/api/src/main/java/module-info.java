@@ -5,6 +5,8 @@
  */
 module dev.gpucore {
   requires org.bytedeco.javacpp;
+  // sun.misc.Signal: the opt-in prompt exit (gpucore.exit.prompt)
+  requires jdk.unsupported;
 
   exports dev.gpucore;
   exports dev.gpucore.blas;

@@ -82,6 +82,7 @@ public final class GpuCore implements AutoCloseable {
   public static GpuCore open(Config config) {
     Check.notNull(config, "config");
     config.settings().validate();
+    dev.gpucore.spi.PromptExit.install(config.settings());
     List<BackendProvider> providers = new ArrayList<>();
     ServiceLoader.load(BackendProvider.class, GpuCore.class.getClassLoader())
         .forEach(providers::add);

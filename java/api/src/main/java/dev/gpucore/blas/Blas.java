@@ -69,7 +69,13 @@ public final class Blas {
    */
   public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
       GpuStream stream) {
-    run(check(g, a, lda, b, ldb, c, ldc, stream));
+    GemmCall call = check(g, a, lda, b, ldb, c, ldc, stream);
+    boolean counted = dev.gpucore.spi.PromptExit.enter();
+    try {
+      run(call);
+    } finally {
+      dev.gpucore.spi.PromptExit.leave(counted);
+    }
   }
 
   /** Runs a checked call where it belongs. */
@@ -195,12 +201,17 @@ public final class Blas {
     if (items.length == 0 || items[0].m() == 0 || items[0].n() == 0) {
       return;
     }
-    if (items[0].onDevice()) {
-      core.gpu().blas().gemmBatched(items);
-      return;
-    }
-    for (int i = 0; i < items.length; i++) {
-      run(items[i]); // checked above
+    boolean counted = dev.gpucore.spi.PromptExit.enter();
+    try {
+      if (items[0].onDevice()) {
+        core.gpu().blas().gemmBatched(items);
+        return;
+      }
+      for (int i = 0; i < items.length; i++) {
+        run(items[i]); // checked above
+      }
+    } finally {
+      dev.gpucore.spi.PromptExit.leave(counted);
     }
   }
 

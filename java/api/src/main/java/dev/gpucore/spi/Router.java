@@ -1,17 +1,14 @@
 package dev.gpucore.spi;
 
 import dev.gpucore.DType;
+import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.device.DeviceInfo;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +44,7 @@ public final class Router {
   private final boolean fallback;
   private final double cpuRatio;
   private final boolean trace;
-  private final Path logFile;
+  private final LogFile logFile;
   private final double cpuGflops;
   private final double gpuGflops;
   private final double busGBs;
@@ -81,7 +78,12 @@ public final class Router {
     this.cpuRatio = s.get(Setting.GEMM_CPU_RATIO);
     this.trace = s.get(Setting.TRACE);
     String lf = s.get(Setting.LOG_FILE);
-    this.logFile = lf == null ? null : Path.of(lf);
+    try {
+      this.logFile = lf == null ? null : LogFile.of(Path.of(lf));
+    } catch (InvalidPathException e) {
+      throw new GpuCoreException.InvalidArgument(
+          "gpucore.log.file is not a path: " + e.getMessage());
+    }
     this.cpuGflops = s.get(Setting.GEMM_CPU_GFLOPS);
     this.gpuGflops = s.get(Setting.GEMM_GPU_GFLOPS);
     this.busGBs = s.get(Setting.GEMM_BUS_GBS);
@@ -136,7 +138,7 @@ public final class Router {
 
   /** The decision for a checked call, logged when tracing. */
   public Decision decide(GemmCall call) {
-    boolean log = trace || logFile != null;
+    boolean log = trace || (logFile != null && logFile.usable());
     Decision d = decision(call, log); // the reason text only when someone reads it
     if (log) {
       d = withSplit(d, call);
@@ -155,12 +157,7 @@ public final class Router {
       LOG.log(System.Logger.Level.INFO, line);
     }
     if (logFile != null) {
-      // a FileOutputStream, not a channel: an interrupted caller must still get its line
-      try (var out = new java.io.FileOutputStream(logFile.toFile(), true)) {
-        out.write((line + System.lineSeparator()).getBytes(StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        throw new UncheckedIOException("gpucore.log.file " + logFile + ": " + e.getMessage(), e);
-      }
+      logFile.append(line, System.err); // never throws: a failure is reported once, then dropped
     }
   }
 

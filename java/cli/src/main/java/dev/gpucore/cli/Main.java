@@ -1,6 +1,8 @@
 package dev.gpucore.cli;
 
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
+import dev.gpucore.Settings;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -113,8 +115,23 @@ public final class Main implements Runnable {
     return null;
   }
 
+  /** Turns {@code gpucore.exit.prompt} on for the CLI unless the user set it either way. */
+  private static void promptExitByDefault() {
+    try {
+      if (Settings.fromEnvironment().value(Setting.EXIT_PROMPT).source()
+          == Settings.Source.DEFAULT) {
+        System.setProperty(Setting.EXIT_PROMPT.key(), "true");
+      }
+    } catch (GpuCoreException e) {
+      // an unreadable configuration file is reported by the command that opens the core
+    }
+  }
+
   /** Entry point. */
   public static void main(String[] args) {
+    // Ctrl-C, docker stop, timeout: exit at once even with a native GEMM in flight
+    // (installed when the first core opens)
+    promptExitByDefault();
     PrintWriter out = new PrintWriter(System.out, true);
     PrintWriter err = new PrintWriter(System.err, true);
     System.exit(run(out, err, args));

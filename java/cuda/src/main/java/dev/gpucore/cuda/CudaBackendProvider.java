@@ -31,12 +31,20 @@ public final class CudaBackendProvider implements BackendProvider {
     return 100;
   }
 
+  /** The platforms (JavaCPP's names) gpucore's native libraries are built for. */
+  static final java.util.List<String> NATIVE_PLATFORMS = java.util.List.of("linux-x86_64");
+
   /** Loads the native libraries once per process; returns empty or the reason they did not. */
   static String load() {
     synchronized (LOCK) {
       if (!loaded && loadFailure == null) {
         // on a thread of its own: an interrupt must not poison the one-time load
         String failure = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-cuda-load", () -> {
+          String platform = Loader.getPlatform();
+          if (!NATIVE_PLATFORMS.contains(platform)) {
+            return "gpucore's GPU libraries are built for " + String.join(", ", NATIVE_PLATFORMS)
+                + " only; this is " + platform;
+          }
           try {
             Loader.load(cudart.class);
           } catch (Throwable t) {

@@ -1,0 +1,86 @@
+package dev.gpucore.bench;
+
+import dev.gpucore.Config;
+import dev.gpucore.GpuCore;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What {@code gpucore.log.file} costs an 8x8x8 SGEMM on the CPU backend: {@code noLog} without
+ * it, {@code unwritableLog} with a file that cannot be created (reported once on stderr, then
+ * dropped: should be within a few percent of {@code noLog}), {@code writableLog} with every
+ * decision appended to a file opened once. Runs anywhere.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(1)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class LogOverheadBench {
+  private GpuCore plain;
+  private GpuCore unwritable;
+  private GpuCore writable;
+  private java.nio.file.Path dir;
+  private final float[] a = new float[64];
+  private final float[] b = new float[64];
+  private final float[] c = new float[64];
+
+  private static GpuCore cpu(String logFile) {
+    return GpuCore.open(logFile == null
+        ? Config.from(Map.of("gpucore.backend", "cpu"), Map.of())
+        : Config.from(Map.of("gpucore.backend", "cpu", "gpucore.log.file", logFile), Map.of()));
+  }
+
+  @Setup(Level.Trial)
+  public void setup() throws java.io.IOException {
+    dir = java.nio.file.Files.createTempDirectory("gpucore-logbench");
+    plain = cpu(null);
+    unwritable = cpu(dir.resolve("missing").resolve("route.log").toString());
+    writable = cpu(dir.resolve("route.log").toString());
+    for (int i = 0; i < 64; i++) {
+      a[i] = (i % 7) * 0.25f + 0.5f;
+      b[i] = (i % 5) * 0.5f + 0.25f;
+    }
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() throws java.io.IOException {
+    plain.close();
+    unwritable.close();
+    writable.close();
+    java.nio.file.Path log = dir.resolve("route.log");
+    java.nio.file.Files.deleteIfExists(log);
+    java.nio.file.Files.deleteIfExists(dir);
+  }
+
+  @Benchmark
+  public float[] noLog() {
+    plain.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] unwritableLog() {
+    unwritable.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] writableLog() {
+    writable.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+}

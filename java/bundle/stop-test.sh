@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bin/stop-test: the CLI with GPU GEMMs in flight is stopped by SIGINT and by SIGTERM; each run
+# must exit within 5 s with 130 / 143 and leave no process of it in nvidia-smi.
+#
+#   bin/stop-test [-n RUNS] [-w SECONDS] [-- CLI ARGS...]
+#
+#   -n RUNS     runs per signal (default 3)
+#   -w SECONDS  how long the command runs before the signal (default 20)
+#   CLI ARGS    the command (default: bench gemm --sizes 16384 --reps 100000 --peers none,
+#               a loop of GPU SGEMMs)
+# Exit 0 when every run passed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=3 wait_s=20
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) runs=$2; shift 2 ;;
+    -w) wait_s=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "stop-test: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || set -- bench gemm --sizes 16384 --reps 100000 --peers none
+command -v nvidia-smi >/dev/null || { echo "stop-test: nvidia-smi not found" >&2; exit 2; }
+gpu_pids() { nvidia-smi --query-compute-apps=pid --format=csv,noheader 2>/dev/null | tr -d ' '; }
+
+status=0
+for sig in INT TERM; do
+  want=$(( 128 + $(kill -l "$sig") ))
+  for i in $(seq 1 "$runs"); do
+    log=$(mktemp)
+    "$here/bin/gpucore" "$@" >"$log" 2>&1 &
+    pid=$!
+    # the JVM's pid is the script's (bin/gpucore execs java)
+    sleep "$wait_s"
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "FAIL $sig run $i: the command ended before the signal:"; tail -n 5 "$log"; status=1; rm -f "$log"; continue
+    fi
+    on_gpu=no
+    gpu_pids | grep -qx "$pid" && on_gpu=yes
+    t0=$(date +%s%N)
+    kill -s "$sig" "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "FAIL $sig run $i: still running 5 s after SIG$sig (GPU process before: $on_gpu)"
+      kill -9 "$pid"; status=1; wait "$pid" 2>/dev/null; rm -f "$log"; continue
+    fi
+    wait "$pid"; rc=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    sleep 1
+    left=no
+    gpu_pids | grep -qx "$pid" && left=yes
+    verdict=ok
+    { [ "$rc" -eq "$want" ] && [ "$left" = no ]; } || { verdict=FAIL; status=1; }
+    echo "$verdict $sig run $i: exit $rc (want $want) after $ms ms; GPU process before the signal: $on_gpu, after: $left"
+    rm -f "$log"
+  done
+done
+exit $status
