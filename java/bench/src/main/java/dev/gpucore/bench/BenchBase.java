@@ -42,4 +42,12 @@ public abstract class BenchBase {
     }
     return core;
   }
+
+  /** The inputs of the 8x8x8 SGEMM benchmarks, a and b of 64: fixed values from 0.25 to 2.25. */
+  protected static void fill8x8(float[] a, float[] b) {
+    for (int i = 0; i < 64; i++) {
+      a[i] = (i % 7) * 0.25f + 0.5f;
+      b[i] = (i % 5) * 0.5f + 0.25f;
+    }
+  }
 }

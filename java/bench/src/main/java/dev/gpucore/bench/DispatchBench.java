@@ -31,10 +31,7 @@ public class DispatchBench extends BenchBase {
   public void setup() {
     cpu = openCpu();
     routed = GpuCore.open();
-    for (int i = 0; i < 64; i++) {
-      a[i] = (i % 7) * 0.25f + 0.5f;
-      b[i] = (i % 5) * 0.5f + 0.25f;
-    }
+    fill8x8(a, b);
   }
 
   @TearDown(Level.Trial)
