@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpucore_status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef int gc_status;
 
 #define GC_OK 0
 #define GC_ERR_INVALID_ARGUMENT (-1)

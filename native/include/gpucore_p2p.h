@@ -18,13 +18,10 @@
 
 #include <stddef.h>
 
+#include "gpucore_status.h"
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef GPUCORE_STATUS_DEFINED
-#define GPUCORE_STATUS_DEFINED
-typedef int gc_status;
 #endif
 
 /* How gc_p2p_wait / gc_p2p_copy_wait wait for the stream. */

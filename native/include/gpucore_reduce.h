@@ -39,13 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gpucore_status.h"
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef GPUCORE_STATUS_DEFINED
-#define GPUCORE_STATUS_DEFINED
-typedef int gc_status;
 #endif
 
 /* Operations. */

@@ -82,26 +82,23 @@ int poll_event(cudaEvent_t e, int timeout_ms, gc_status* status, const char* wha
   }
 }
 
+// Spins on query(h) (cudaStreamQuery or cudaEventQuery, named by what) until the work is done.
 // A query that finds the work unfinished returns cudaErrorNotReady, which also lands in the
 // thread's last-error slot: clear it (as PyTorch's CUDAStream::query does), or the next
 // unrelated cudaGetLastError() check would report it.
-gc_status spin_stream(cudaStream_t s) {
-  cudaError_t r = cudaStreamQuery(s);
+template <typename H>
+gc_status spin(cudaError_t (*query)(H), H h, const char* what) {
+  cudaError_t r = query(h);
   if (r == cudaSuccess) return GC_OK;
-  while (r == cudaErrorNotReady) r = cudaStreamQuery(s);
-  if (r != cudaSuccess) return gc_check(r, "cudaStreamQuery");
+  while (r == cudaErrorNotReady) r = query(h);
+  if (r != cudaSuccess) return gc_check(r, what);
   (void)cudaGetLastError();
   return GC_OK;
 }
 
-gc_status spin_event(cudaEvent_t e) {
-  cudaError_t r = cudaEventQuery(e);
-  if (r == cudaSuccess) return GC_OK;
-  while (r == cudaErrorNotReady) r = cudaEventQuery(e);
-  if (r != cudaSuccess) return gc_check(r, "cudaEventQuery");
-  (void)cudaGetLastError();
-  return GC_OK;
-}
+gc_status spin_stream(cudaStream_t s) { return spin(cudaStreamQuery, s, "cudaStreamQuery"); }
+
+gc_status spin_event(cudaEvent_t e) { return spin(cudaEventQuery, e, "cudaEventQuery"); }
 
 gc_status wait_stream(cudaStream_t s, cudaEvent_t e, int mode) {
   switch (mode) {
@@ -272,18 +269,14 @@ extern "C" gc_status gc_p2p_stream_create(int device, void** out) {
   if (!out) return gc_invalid("gc_p2p_stream_create", "null output");
   *out = nullptr;
   gc_status s = gc_check(cudaSetDevice(device), "cudaSetDevice");
-  if (s != GC_OK) return s;
-  return gc_check(cudaStreamCreateWithFlags((cudaStream_t*)out, cudaStreamNonBlocking),
-                  "cudaStreamCreateWithFlags");
+  return s != GC_OK ? s : gc_stream_create(out);  // on the device now current
 }
 
 extern "C" gc_status gc_p2p_event_create(int device, void** out) {
   if (!out) return gc_invalid("gc_p2p_event_create", "null output");
   *out = nullptr;
   gc_status s = gc_check(cudaSetDevice(device), "cudaSetDevice");
-  if (s != GC_OK) return s;
-  return gc_check(cudaEventCreateWithFlags((cudaEvent_t*)out, cudaEventDisableTiming),
-                  "cudaEventCreateWithFlags");
+  return s != GC_OK ? s : gc_event_create(out);  // on the device now current
 }
 
 extern "C" gc_status gc_p2p_stream_destroy(int device, void* stream) {

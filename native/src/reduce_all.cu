@@ -42,16 +42,10 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   }
 }
 
-struct AllLaunch {
+struct AllLaunch : LaunchTarget {
   const void* x;
   const void* y;
   size_t n;
-  void* out;
-  int out_type;
-  bool mean;
-  char* ws;
-  cudaStream_t stream;
-  int sms;
 
   template <typename R, typename T, bool kTwo>
   gc_status run() {
@@ -79,7 +73,8 @@ extern "C" gc_status gc_reduce(int op, int type, int acc, const void* x, const v
   if (st != GC_OK) return st;
   int sms = sm_count();
   if (sms <= 0) return gc_check(cudaErrorInvalidDevice, "gc_reduce (multiprocessor count)");
-  AllLaunch l{x, op == GC_REDUCE_DOT ? y : nullptr, n, out, out_type, op == GC_REDUCE_MEAN,
-              static_cast<char*>(workspace), (cudaStream_t)stream, sms};
+  AllLaunch l{{out, out_type, op == GC_REDUCE_MEAN, static_cast<char*>(workspace),
+               (cudaStream_t)stream, sms},
+              x, op == GC_REDUCE_DOT ? y : nullptr, n};
   return dispatch(op, type, acc, l);
 }

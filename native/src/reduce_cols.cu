@@ -172,17 +172,7 @@ inline size_t choose_splits(size_t rows, size_t cols, size_t tiles, size_t resid
   return ceil_div(rows, per);
 }
 
-struct ColsLaunch {
-  const void* x;
-  const void* y;
-  size_t rows, cols, ld;
-  void* out;
-  int out_type;
-  bool mean;
-  char* ws;
-  cudaStream_t stream;
-  int sms;
-
+struct ColsLaunch : MatrixLaunch {
   template <typename R, typename T, bool kTwo, bool kVec>
   gc_status go() {
     typedef typename R::S S;
@@ -214,15 +204,6 @@ struct ColsLaunch {
 extern "C" gc_status gc_reduce_cols(int op, int type, int acc, const void* x, const void* y,
                                     size_t rows, size_t cols, size_t ld, void* out, int out_type,
                                     void* workspace, size_t workspace_bytes, void* stream) {
-  using namespace gcr;
-  gc_status st = check_common("gc_reduce_cols", op, type, acc, x, y, rows, cols, out, out_type,
-                              workspace, workspace_bytes);
-  if (st != GC_OK) return st;
-  if (ld < cols || ld == 0) return gc_invalid("gc_reduce_cols", "ld must be >= max(1, cols)");
-  if (cols == 0) return GC_OK;
-  int sms = sm_count();
-  if (sms <= 0) return gc_check(cudaErrorInvalidDevice, "gc_reduce_cols (multiprocessor count)");
-  ColsLaunch l{x, op == GC_REDUCE_DOT ? y : nullptr, rows, cols, ld, out, out_type,
-               op == GC_REDUCE_MEAN, static_cast<char*>(workspace), (cudaStream_t)stream, sms};
-  return dispatch(op, type, acc, l);
+  return gcr::matrix_entry<gcr::ColsLaunch>("gc_reduce_cols", false, op, type, acc, x, y, rows, cols, ld,
+                                           out, out_type, workspace, workspace_bytes, stream);
 }

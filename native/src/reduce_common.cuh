@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gpucore.h"
@@ -416,6 +417,50 @@ gc_status dispatch(int op, int type, int acc, F& f) {
     }
   }
   return GC_ERR_INVALID_ARGUMENT;  // unreachable after check_common
+}
+
+// What every launch writes to and runs on: the output and its type, whether the result is a
+// mean, the stream's workspace, the stream, and the device's multiprocessor count.
+struct LaunchTarget {
+  void* out;
+  int out_type;
+  bool mean;
+  char* ws;
+  cudaStream_t stream;
+  int sms;
+};
+
+// A launch target and what a per-row or per-column launch reads: a row-major rows x cols matrix
+// x with row stride ld, and y, the second operand of DOT (else null).
+struct MatrixLaunch : LaunchTarget {
+  const void* x;
+  const void* y;
+  size_t rows, cols, ld;
+};
+
+// The body of gc_reduce_rows (per_row) and gc_reduce_cols: checks the arguments, returns at once
+// when there is no output, and dispatches a launch L (a MatrixLaunch with run<R, T, kTwo>()).
+template <typename L>
+gc_status matrix_entry(const char* name, bool per_row, int op, int type, int acc, const void* x,
+                       const void* y, size_t rows, size_t cols, size_t ld, void* out,
+                       int out_type, void* workspace, size_t workspace_bytes, void* stream) {
+  const size_t reduced = per_row ? cols : rows;
+  const size_t outputs = per_row ? rows : cols;
+  gc_status st = check_common(name, op, type, acc, x, y, reduced, outputs, out, out_type,
+                              workspace, workspace_bytes);
+  if (st != GC_OK) return st;
+  if (ld < cols || ld == 0) return gc_invalid(name, "ld must be >= max(1, cols)");
+  if (outputs == 0) return GC_OK;
+  int sms = sm_count();
+  if (sms <= 0) {
+    char where[64];
+    snprintf(where, sizeof where, "%s (multiprocessor count)", name);
+    return gc_check(cudaErrorInvalidDevice, where);
+  }
+  L l{{{out, out_type, op == GC_REDUCE_MEAN, static_cast<char*>(workspace), (cudaStream_t)stream,
+         sms},
+        x, op == GC_REDUCE_DOT ? y : nullptr, rows, cols, ld}};
+  return dispatch(op, type, acc, l);
 }
 
 }  // namespace gcr

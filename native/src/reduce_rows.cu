@@ -76,17 +76,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   }
 }
 
-struct RowsLaunch {
-  const void* x;
-  const void* y;
-  size_t rows, cols, ld;
-  void* out;
-  int out_type;
-  bool mean;
-  char* ws;
-  cudaStream_t stream;
-  int sms;
-
+struct RowsLaunch : MatrixLaunch {
   template <typename R, typename T, bool kTwo, int kTpr>
   gc_status per_row() {
     constexpr size_t kRpb = kThreads / kTpr;
@@ -132,15 +122,6 @@ struct RowsLaunch {
 extern "C" gc_status gc_reduce_rows(int op, int type, int acc, const void* x, const void* y,
                                     size_t rows, size_t cols, size_t ld, void* out, int out_type,
                                     void* workspace, size_t workspace_bytes, void* stream) {
-  using namespace gcr;
-  gc_status st = check_common("gc_reduce_rows", op, type, acc, x, y, cols, rows, out, out_type,
-                              workspace, workspace_bytes);
-  if (st != GC_OK) return st;
-  if (ld < cols || ld == 0) return gc_invalid("gc_reduce_rows", "ld must be >= max(1, cols)");
-  if (rows == 0) return GC_OK;
-  int sms = sm_count();
-  if (sms <= 0) return gc_check(cudaErrorInvalidDevice, "gc_reduce_rows (multiprocessor count)");
-  RowsLaunch l{x, op == GC_REDUCE_DOT ? y : nullptr, rows, cols, ld, out, out_type,
-               op == GC_REDUCE_MEAN, static_cast<char*>(workspace), (cudaStream_t)stream, sms};
-  return dispatch(op, type, acc, l);
+  return gcr::matrix_entry<gcr::RowsLaunch>("gc_reduce_rows", true, op, type, acc, x, y, rows, cols, ld,
+                                           out, out_type, workspace, workspace_bytes, stream);
 }

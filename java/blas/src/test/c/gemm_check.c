@@ -9,16 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dgemm_(const char *, const char *, const int *, const int *, const int *, const double *,
-            const double *, const int *, const double *, const int *, const double *, double *,
-            const int *);
-void sgemm_(const char *, const char *, const int *, const int *, const int *, const float *,
-            const float *, const int *, const float *, const int *, const float *, float *,
-            const int *);
-void cblas_dgemm(int, int, int, int, int, int, double, const double *, int, const double *, int,
-                 double, double *, int);
-void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int,
-                 float, float *, int);
+#include "gemm_decls.h"
 
 static int passed, failed;
 static __thread unsigned long long seed = 11;

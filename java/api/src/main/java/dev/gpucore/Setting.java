@@ -345,24 +345,22 @@ public final class Setting<T> {
   }
 
   private static Boolean bool(String v) {
+    return onOff(v, "must be true or false");
+  }
+
+  private static Boolean p2pMode(String v) {
+    return v.equalsIgnoreCase("auto") || onOff(v, "must be auto or off");
+  }
+
+  /** true for true, 1, yes, on; false for false, 0, no, off (any case); else fails with why. */
+  private static boolean onOff(String v, String why) {
     switch (v.toLowerCase(Locale.ROOT)) {
       case "true", "1", "yes", "on":
         return true;
       case "false", "0", "no", "off":
         return false;
       default:
-        throw new IllegalArgumentException("must be true or false");
-    }
-  }
-
-  private static Boolean p2pMode(String v) {
-    switch (v.toLowerCase(Locale.ROOT)) {
-      case "auto", "on", "true", "1", "yes":
-        return true;
-      case "off", "false", "0", "no":
-        return false;
-      default:
-        throw new IllegalArgumentException("must be auto or off");
+        throw new IllegalArgumentException(why);
     }
   }
 

@@ -109,16 +109,8 @@ public final class Blas {
       gpuFailure = e;
     }
     Throwable cpuFailure = dev.gpucore.spi.Uninterruptible.await(cpu);
-    Throwable first = gpuFailure != null ? gpuFailure : cpuFailure;
-    if (first instanceof RuntimeException r) {
-      throw r;
-    }
-    if (first instanceof Error e) {
-      throw e;
-    }
-    if (first != null) {
-      throw new GpuCoreException("CPU share of a split GEMM failed", first);
-    }
+    dev.gpucore.spi.Uninterruptible.rethrow(gpuFailure != null ? gpuFailure : cpuFailure,
+        "CPU share of a split GEMM failed");
   }
 
   /** Threads for the CPU share of split host GEMMs (gpucore.gemm.cpuRatio). */

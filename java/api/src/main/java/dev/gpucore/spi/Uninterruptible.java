@@ -1,5 +1,6 @@
 package dev.gpucore.spi;
 
+import dev.gpucore.GpuCoreException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.function.Supplier;
@@ -72,6 +73,23 @@ public final class Uninterruptible {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
+    }
+  }
+
+  /**
+   * Rethrows what a task threw (as {@link #await} returns it): a RuntimeException or an Error
+   * as it is, anything else wrapped in a {@link GpuCoreException} with {@code message}. Does
+   * nothing when {@code failure} is null.
+   */
+  public static void rethrow(Throwable failure, String message) {
+    if (failure instanceof RuntimeException e) {
+      throw e;
+    }
+    if (failure instanceof Error e) {
+      throw e;
+    }
+    if (failure != null) {
+      throw new GpuCoreException(message, failure);
     }
   }
 }

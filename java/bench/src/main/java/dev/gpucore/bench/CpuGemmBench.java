@@ -1,39 +1,23 @@
 package dev.gpucore.bench;
 
-import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.ejml.data.FMatrixRMaj;
 import org.ejml.dense.row.CommonOps_FDRM;
 import org.ejml.dense.row.CommonOps_MT_FDRM;
 import org.ojalgo.matrix.store.R032Store;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * fp32 C = A·B on the CPU, n×n: gpucore's CPU backend (OpenBLAS, on gpucore's thread count)
  * against the pure-Java libraries EJML (single-threaded and its concurrent ops) and ojAlgo
  * (which threads by itself). Time per multiply; GFLOP/s = 2n^3 / time.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class CpuGemmBench {
+public class CpuGemmBench extends BenchBase {
   @Param({"64", "256", "1024"})
   public int n;
 
@@ -50,7 +34,7 @@ public class CpuGemmBench {
 
   @Setup(Level.Trial)
   public void setup() {
-    core = GpuCore.open(Config.fromEnvironment().withBackend(Config.Backend.CPU));
+    core = openCpu();
     SplittableRandom r = new SplittableRandom(42);
     a = new float[n * n];
     b = new float[n * n];

@@ -1,23 +1,15 @@
 package dev.gpucore.bench;
 
-import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What a call costs before any arithmetic: {@code checksOnly} is a GEMM with m = 0 (every
@@ -27,13 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * is OpenBLAS's cblas_sgemm called bare on the same arrays. The differences are the Java-side
  * cost of validation, routing and dispatch. Runs anywhere.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class DispatchBench {
+public class DispatchBench extends BenchBase {
   private GpuCore cpu;
   private GpuCore routed;
   private final float[] a = new float[64];
@@ -42,12 +29,9 @@ public class DispatchBench {
 
   @Setup(Level.Trial)
   public void setup() {
-    cpu = GpuCore.open(Config.fromEnvironment().withBackend(Config.Backend.CPU));
+    cpu = openCpu();
     routed = GpuCore.open();
-    for (int i = 0; i < 64; i++) {
-      a[i] = (i % 7) * 0.25f + 0.5f;
-      b[i] = (i % 5) * 0.5f + 0.25f;
-    }
+    fill8x8(a, b);
   }
 
   @TearDown(Level.Trial)

@@ -13,18 +13,11 @@ import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Per-call overhead of a tiny GPU operation through gpucore's API against the same work called
@@ -34,13 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code *Sync} includes the stream synchronisation (round trip to the GPU); {@code *Async}
  * queues 100 launches and synchronises once (host-side launch cost per call).
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class GpuCallOverheadBench {
+public class GpuCallOverheadBench extends BenchBase {
   private GpuCore core;
   private GpuStream stream;
   private DeviceArray one;
@@ -61,13 +49,7 @@ public class GpuCallOverheadBench {
 
   @Setup(Level.Trial)
   public void setup() {
-    core = GpuCore.open();
-    if (!core.hasGpu()) {
-      String why = core.noGpuReason();
-      core.close();
-      throw new IllegalStateException("No GPU visible: " + why
-          + " (run through dev.gpucore.bench.BenchMain, which skips GPU benchmarks)");
-    }
+    core = openGpu();
     stream = core.stream(0);
     one = core.allocate(0, DType.FLOAT32, 1);
     a4 = core.allocate(0, DType.FLOAT32, 16);

@@ -4,33 +4,18 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Copies from and to Java arrays through gpucore's pipelined staging, against a pinned
  * {@link HostArray} (the floor: one DMA) and against staging by hand (put into the pinned array,
  * then one copy: what a user would write without gpucore's pipeline). Time per copy.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class GpuStagingBench {
+public class GpuStagingBench extends BenchBase {
   @Param({"65536", "1048576", "16777216", "268435456"})
   public int bytes;
 
@@ -41,13 +26,7 @@ public class GpuStagingBench {
 
   @Setup(Level.Trial)
   public void setup() {
-    core = GpuCore.open();
-    if (!core.hasGpu()) {
-      String why = core.noGpuReason();
-      core.close();
-      throw new IllegalStateException("No GPU visible: " + why
-          + " (run through dev.gpucore.bench.BenchMain, which skips GPU benchmarks)");
-    }
+    core = openGpu();
     int n = bytes / 4;
     d = core.allocate(0, DType.FLOAT32, n);
     pinned = core.allocateHost(DType.FLOAT32, n, true);

@@ -5,17 +5,10 @@ import dev.gpucore.GpuCore;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What {@code gpucore.log.file} costs an 8x8x8 SGEMM on the CPU backend: {@code noLog} without
@@ -23,13 +16,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * dropped: should be within a few percent of {@code noLog}), {@code writableLog} with every
  * decision appended to a file opened once. Runs anywhere.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class LogOverheadBench {
+public class LogOverheadBench extends BenchBase {
   private GpuCore plain;
   private GpuCore unwritable;
   private GpuCore writable;
@@ -50,10 +38,7 @@ public class LogOverheadBench {
     plain = cpu(null);
     unwritable = cpu(dir.resolve("missing").resolve("route.log").toString());
     writable = cpu(dir.resolve("route.log").toString());
-    for (int i = 0; i < 64; i++) {
-      a[i] = (i % 7) * 0.25f + 0.5f;
-      b[i] = (i % 5) * 0.5f + 0.25f;
-    }
+    fill8x8(a, b);
   }
 
   @TearDown(Level.Trial)

@@ -1,26 +1,16 @@
 package dev.gpucore.bench;
 
-import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.memory.HostArray;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The host half of staging: copying a Java array into off-heap memory and back
@@ -28,13 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * ({@code System.arraycopy} between arrays, a direct {@link FloatBuffer}). Runs anywhere; time
  * per copy, so bytes / time is the bandwidth.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class StagingBench {
+public class StagingBench extends BenchBase {
   @Param({"65536", "1048576", "16777216"})
   public int bytes;
 
@@ -46,7 +30,7 @@ public class StagingBench {
 
   @Setup(Level.Trial)
   public void setup() {
-    core = GpuCore.open(Config.fromEnvironment().withBackend(Config.Backend.CPU));
+    core = openCpu();
     int n = bytes / 4;
     host = core.allocateHost(DType.FLOAT32, n, false);
     java = new float[n];

@@ -79,15 +79,7 @@ public final class Main implements Runnable {
         return 1;
       }
     });
-    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      // expected failures print one line, never a stack trace
-      if (e instanceof IllegalArgumentException || e instanceof GpuCoreException) {
-        cmd.getErr().println("gpucore: " + e.getMessage());
-        cmd.getErr().flush();
-        return 2;
-      }
-      throw e;
-    });
+    cl.setExecutionExceptionHandler(new OneLineErrors());
     return cl.execute(args);
   }
 

@@ -173,17 +173,9 @@ final class CudaBlas implements BlasOps {
       s.check(GpuCoreNative.gc_memcpy_async(arrays, host, bytes, CudaStream.H2D, s.handle()),
           "cudaMemcpyAsync(H2D, GEMM pointer arrays)");
       s.pointerStagingQueued();
-      boolean f64 = call.dtype() == DType.FLOAT64;
-      long sc = s.scalars(); // host pointer mode: read when the call is queued
-      Pointer alpha;
-      Pointer beta;
-      if (f64) {
-        alpha = new DoublePointer(Native.at(sc)).put(0, call.alpha());
-        beta = new DoublePointer(Native.at(sc + 8)).put(0, call.beta());
-      } else {
-        alpha = new FloatPointer(Native.at(sc)).put(0, (float) call.alpha());
-        beta = new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta());
-      }
+      Pointer[] ab = scalars(s, call);
+      Pointer alpha = ab[0];
+      Pointer beta = ab[1];
       int dt = cudaType(call.dtype());
       int ctype = cudaType(call.c().dtype());
       int compute = call.dtype().isHalf() ? cublas.CUBLAS_COMPUTE_32F
@@ -265,17 +257,9 @@ final class CudaBlas implements BlasOps {
       }
       return;
     }
-    // alpha and beta in the stream's pinned scratch: host pointer mode reads them at the call
-    long sc = s.scalars();
-    Pointer alpha;
-    Pointer beta;
-    if (f64) {
-      alpha = new DoublePointer(Native.at(sc)).put(0, call.alpha());
-      beta = new DoublePointer(Native.at(sc + 8)).put(0, call.beta());
-    } else {
-      alpha = new FloatPointer(Native.at(sc)).put(0, (float) call.alpha());
-      beta = new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta());
-    }
+    Pointer[] ab = scalars(s, call);
+    Pointer alpha = ab[0];
+    Pointer beta = ab[1];
     int dt = cudaType(call.dtype());
     int ctype = cudaType(ct);
     // 16-bit operands are already rounded: multiply them exactly with fp32 accumulation
@@ -306,33 +290,38 @@ final class CudaBlas implements BlasOps {
         dev);
   }
 
-  static int cudaType(DType t) {
-    switch (t) {
-      case FLOAT64:
-        return CUDA_R_64F;
-      case BFLOAT16:
-        return CUDA_R_16BF;
-      case FLOAT16:
-        return CUDA_R_16F;
-      default:
-        return CUDA_R_32F;
+  /**
+   * The call's alpha and beta, in its element precision (fp64 for FLOAT64, else fp32), written
+   * into the stream's pinned scalar slots: cuBLAS in host pointer mode reads them when the call
+   * is queued. Returns {alpha, beta}.
+   */
+  private static Pointer[] scalars(CudaStream s, GemmCall call) {
+    long sc = s.scalars();
+    if (call.dtype() == DType.FLOAT64) {
+      return new Pointer[] {new DoublePointer(Native.at(sc)).put(0, call.alpha()),
+          new DoublePointer(Native.at(sc + 8)).put(0, call.beta())};
     }
+    return new Pointer[] {new FloatPointer(Native.at(sc)).put(0, (float) call.alpha()),
+        new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta())};
+  }
+
+  static int cudaType(DType t) {
+    return switch (t) {
+      case FLOAT64 -> CUDA_R_64F;
+      case BFLOAT16 -> CUDA_R_16BF;
+      case FLOAT16 -> CUDA_R_16F;
+      default -> CUDA_R_32F;
+    };
   }
 
   static int computeType(Precision p) {
-    switch (p) {
-      case FP32:
-        return cublas.CUBLAS_COMPUTE_32F;
-      case TF32:
-        return cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
-      case BF16:
-        return cublas.CUBLAS_COMPUTE_32F_FAST_16BF;
-      case FP16:
-        return cublas.CUBLAS_COMPUTE_32F_FAST_16F;
-      case FP64:
-        return cublas.CUBLAS_COMPUTE_64F;
-      default:
-        throw new GpuCoreException.InvalidArgument("unresolved precision " + p);
-    }
+    return switch (p) {
+      case FP32 -> cublas.CUBLAS_COMPUTE_32F;
+      case TF32 -> cublas.CUBLAS_COMPUTE_32F_FAST_TF32;
+      case BF16 -> cublas.CUBLAS_COMPUTE_32F_FAST_16BF;
+      case FP16 -> cublas.CUBLAS_COMPUTE_32F_FAST_16F;
+      case FP64 -> cublas.CUBLAS_COMPUTE_64F;
+      default -> throw new GpuCoreException.InvalidArgument("unresolved precision " + p);
+    };
   }
 }

@@ -48,30 +48,35 @@ final class CudaDeviceArray extends DeviceArray {
 
   @Override
   protected void fromJava(Object src, int srcOffset, long dstOffset, int count) {
-    if (dtype().isHalf()) {
-      short[] bits = new short[Math.min(count, HALF_STEP)];
-      for (int done = 0; done < count; done += bits.length) {
-        int n = Math.min(bits.length, count - done);
-        Half.encode(dtype(), (float[]) src, srcOffset + done, bits, 0, n);
-        stage(bits, 0, dstOffset + done, n, true);
-      }
-      return;
-    }
-    stage(src, srcOffset, dstOffset, count, true);
+    copyJava(src, srcOffset, dstOffset, count, true);
   }
 
   @Override
   protected void toJava(long srcOffset, Object dst, int dstOffset, int count) {
-    if (dtype().isHalf()) {
-      short[] bits = new short[Math.min(count, HALF_STEP)];
-      for (int done = 0; done < count; done += bits.length) {
-        int n = Math.min(bits.length, count - done);
-        stage(bits, 0, srcOffset + done, n, false);
-        Half.decode(dtype(), bits, 0, (float[]) dst, dstOffset + done, n);
-      }
+    copyJava(dst, dstOffset, srcOffset, count, false);
+  }
+
+  /**
+   * Copies between a Java array and this array, one way or the other; a float[] for a 16-bit
+   * array is converted through a short[] in steps of {@link #HALF_STEP} elements.
+   */
+  private void copyJava(Object array, int arrayOffset, long devOffset, int count,
+      boolean toDevice) {
+    if (!dtype().isHalf()) {
+      stage(array, arrayOffset, devOffset, count, toDevice);
       return;
     }
-    stage(dst, dstOffset, srcOffset, count, false);
+    short[] bits = new short[Math.min(count, HALF_STEP)];
+    for (int done = 0; done < count; done += bits.length) {
+      int n = Math.min(bits.length, count - done);
+      if (toDevice) {
+        Half.encode(dtype(), (float[]) array, arrayOffset + done, bits, 0, n);
+      }
+      stage(bits, 0, devOffset + done, n, toDevice);
+      if (!toDevice) {
+        Half.decode(dtype(), bits, 0, (float[]) array, arrayOffset + done, n);
+      }
+    }
   }
 
   private void stage(Object array, int arrayOffset, long devOffset, int count, boolean toDevice) {

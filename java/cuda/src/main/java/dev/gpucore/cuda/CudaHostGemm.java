@@ -349,15 +349,7 @@ final class CudaHostGemm {
         if (failure == null) {
           failure = downErr;
         }
-        if (failure instanceof RuntimeException r) {
-          throw r;
-        }
-        if (failure instanceof Error er) {
-          throw er;
-        }
-        if (failure != null) {
-          throw new GpuCoreException("GEMM download failed", failure);
-        }
+        Uninterruptible.rethrow(failure, "GEMM download failed");
       }
     }
 

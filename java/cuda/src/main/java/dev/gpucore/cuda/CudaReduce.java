@@ -48,26 +48,17 @@ final class CudaReduce implements ReduceOps {
   }
 
   static int code(ReduceOp op) {
-    switch (op) {
-      case SUM:
-        return ReduceNative.GC_REDUCE_SUM;
-      case MEAN:
-        return ReduceNative.GC_REDUCE_MEAN;
-      case MIN:
-        return ReduceNative.GC_REDUCE_MIN;
-      case MAX:
-        return ReduceNative.GC_REDUCE_MAX;
-      case ARGMIN:
-        return ReduceNative.GC_REDUCE_ARGMIN;
-      case ARGMAX:
-        return ReduceNative.GC_REDUCE_ARGMAX;
-      case NORM2:
-        return ReduceNative.GC_REDUCE_NORM2;
-      case DOT:
-        return ReduceNative.GC_REDUCE_DOT;
-      default:
-        throw new IllegalArgumentException(String.valueOf(op));
-    }
+    return switch (op) {
+      case SUM -> ReduceNative.GC_REDUCE_SUM;
+      case MEAN -> ReduceNative.GC_REDUCE_MEAN;
+      case MIN -> ReduceNative.GC_REDUCE_MIN;
+      case MAX -> ReduceNative.GC_REDUCE_MAX;
+      case ARGMIN -> ReduceNative.GC_REDUCE_ARGMIN;
+      case ARGMAX -> ReduceNative.GC_REDUCE_ARGMAX;
+      case NORM2 -> ReduceNative.GC_REDUCE_NORM2;
+      case DOT -> ReduceNative.GC_REDUCE_DOT;
+      default -> throw new IllegalArgumentException(String.valueOf(op));
+    };
   }
 
   static int type(DType t) {
@@ -80,6 +71,39 @@ final class CudaReduce implements ReduceOps {
 
   private static long at(DeviceArray a, long offset) {
     return a == null ? 0 : a.address() + offset * a.dtype().bytes();
+  }
+
+  /**
+   * Enters the device (injecting a sticky fault where the fault plan asks for one) and picks the
+   * stream of the call: the caller's, or one of the device's pool when the caller gave none.
+   */
+  private static CudaStream begin(DeviceState dev, ReduceOp op, GpuStream stream) {
+    dev.enter();
+    if (dev.faults.stickyReduceNow()) {
+      dev.injectSticky("gc_reduce(" + op + ")");
+    }
+    return stream != null ? (CudaStream) stream : dev.acquire();
+  }
+
+  /** Gives a pool stream back to the device; the caller's own stream stays with the caller. */
+  private static void end(DeviceState dev, CudaStream s, GpuStream stream) {
+    if (stream == null) {
+      dev.release(s);
+    }
+  }
+
+  /**
+   * Checks a launch's status (naming {@code function(op)} on failure) and, on a pool stream,
+   * waits for the result, since the caller has no stream to wait on.
+   */
+  private static void finish(CudaStream s, int st, String function, ReduceOp op,
+      GpuStream stream) {
+    if (st != 0) {
+      s.check(st, function + "(" + op + ")");
+    }
+    if (stream == null) {
+      s.synchronize();
+    }
   }
 
   @Override
@@ -99,11 +123,7 @@ final class CudaReduce implements ReduceOps {
       DeviceArray y, long yOffset, long count, GpuStream stream) {
     long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
-    dev.enter();
-    if (dev.faults.stickyReduceNow()) {
-      dev.injectSticky("gc_reduce(" + op + ")");
-    }
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = begin(dev, op, stream);
     try {
       long slot = s.resultSlot();
       long h = s.handle();
@@ -118,9 +138,7 @@ final class CudaReduce implements ReduceOps {
       }
       return ReduceNative.gc_reduce_read_f64(slot);
     } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
+      end(dev, s, stream);
     }
   }
 
@@ -130,25 +148,14 @@ final class CudaReduce implements ReduceOps {
       GpuStream stream) {
     long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
-    dev.enter();
-    if (dev.faults.stickyReduceNow()) {
-      dev.injectSticky("gc_reduce(" + op + ")");
-    }
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = begin(dev, op, stream);
     try {
       int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
           at(y, yOffset), count, at(out, outOffset), type(out.dtype()), s.workspace(), wsBytes,
           s.handle());
-      if (st != 0) {
-        s.check(st, "gc_reduce(" + op + ")");
-      }
-      if (stream == null) {
-        s.synchronize();
-      }
+      finish(s, st, "gc_reduce", op, stream);
     } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
+      end(dev, s, stream);
     }
   }
 
@@ -163,11 +170,7 @@ final class CudaReduce implements ReduceOps {
     long cols = rowMajor ? shape.cols() : shape.rows();
     boolean contiguous = perRow == rowMajor;
     DeviceState dev = backend.device(x.device());
-    dev.enter();
-    if (dev.faults.stickyReduceNow()) {
-      dev.injectSticky("gc_reduce(" + op + ")");
-    }
-    CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
+    CudaStream s = begin(dev, op, stream);
     try {
       int st = contiguous
           ? ReduceNative.gc_reduce_rows(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
@@ -176,16 +179,9 @@ final class CudaReduce implements ReduceOps {
           : ReduceNative.gc_reduce_cols(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
               at(y, yOffset), rows, cols, shape.ld(), at(out, outOffset), type(out.dtype()),
               s.workspace(), wsBytes, s.handle());
-      if (st != 0) {
-        s.check(st, (contiguous ? "gc_reduce_rows(" : "gc_reduce_cols(") + op + ")");
-      }
-      if (stream == null) {
-        s.synchronize();
-      }
+      finish(s, st, contiguous ? "gc_reduce_rows" : "gc_reduce_cols", op, stream);
     } finally {
-      if (stream == null) {
-        dev.release(s);
-      }
+      end(dev, s, stream);
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.gpucore.bench.suites;
 
 import dev.gpucore.GpuCore;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,14 +34,29 @@ public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, 
   }
 
   /**
-   * Runs the peers for {@code suite}, reading GPU telemetry around them, and attaches their
-   * figures to the matching rows; peer lines that match no row are kept in the result's summary.
+   * A request to the peers holding what every suite sends: its sizes, the samples and warm-up
+   * runs per case, and the seed of the inputs; the suite adds its own keys.
+   */
+  public Map<String, Object> peerRequest(List<?> sizes, int reps, int warmup) {
+    Map<String, Object> req = new LinkedHashMap<>();
+    req.put("sizes", sizes);
+    req.put("reps", reps);
+    req.put("warmup", warmup);
+    req.put("seed", options.seed());
+    return req;
+  }
+
+  /**
+   * Runs the peers for {@code result}'s suite as one progress step ("SUITE: peers"), reading GPU
+   * telemetry around them, and attaches their figures to the matching rows; peer lines that
+   * match no row are kept in the result's summary.
    */
   public List<Map<String, Object>> runPeers(SuiteResult result, Map<String, Object> request,
       PeerMerge.Checker checker) throws java.io.IOException {
     if (peers == null) {
       return List.of();
     }
+    progress.step(result.name() + ": peers");
     Map<String, Object> before = telemetry.sample(options.device());
     List<Map<String, Object>> lines = peers.run(result.name(), request, progress::detail);
     Map<String, Object> after = telemetry.sample(options.device());
@@ -48,6 +64,7 @@ public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, 
       result.peerTelemetry().add(Map.of("before", before, "after", after));
     }
     PeerMerge.attach(result, lines, peers, checker);
+    progress.stepDone();
     return lines;
   }
 }

@@ -1,7 +1,7 @@
 package dev.gpucore.bench.suites;
 
-import dev.gpucore.GpuCoreException;
 import dev.gpucore.cli.BenchSuites;
+import dev.gpucore.cli.OneLineErrors;
 import java.io.PrintWriter;
 import java.util.List;
 import picocli.CommandLine;
@@ -17,14 +17,7 @@ public final class BenchSuitesProvider implements BenchSuites {
     cl.setExpandAtFiles(false);
     cl.setOut(out);
     cl.setErr(err);
-    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      if (e instanceof IllegalArgumentException || e instanceof GpuCoreException) {
-        cmd.getErr().println("gpucore: " + e.getMessage());
-        cmd.getErr().flush();
-        return 2;
-      }
-      throw e;
-    });
+    cl.setExecutionExceptionHandler(new OneLineErrors());
     return cl.execute(args.toArray(new String[0]));
   }
 }

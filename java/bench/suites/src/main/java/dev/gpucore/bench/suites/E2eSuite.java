@@ -22,25 +22,16 @@ import java.util.Map;
  * the CPU and the GPU, OpenBLAS from C (CPU), nvBLAS from C (GPU, host arrays; C comes back and
  * is summed on the CPU, as nvBLAS works).
  */
-final class E2eSuite implements Suite {
+final class E2eSuite extends NamedSuite {
   static final int DEFAULT_REPS = 5;
   static final int DEFAULT_WARMUP = 1;
   /** n up to which the whole of C is also brought back and compared element by element. */
   static final int FULL_CHECK_MAX_N = 4096;
 
-  @Override
-  public String name() {
-    return "e2e";
-  }
-
-  @Override
-  public String description() {
-    return "C = A*A^T then sum(C) from a Java array, CPU vs GPU: time, speedup, agreement";
-  }
-
-  @Override
-  public List<Long> defaultSizes() {
-    return List.of(10000L);
+  E2eSuite() {
+    super("e2e",
+        "C = A*A^T then sum(C) from a Java array, CPU vs GPU: time, speedup, agreement",
+        List.of(10000L));
   }
 
   /** The GPU GEMM's precision for these options. */
@@ -223,14 +214,9 @@ final class E2eSuite implements Suite {
     }
     res.summary().put("per_n", summaries);
     if (ctx.peers() != null) {
-      ctx.progress().step("e2e: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
       req.put("precision", pname);
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       ctx.runPeers(res, req, (row, line) -> {
         double ps = JsonText.num(line, "sum");
         Double ours = cpuSums.get((long) row.x());
@@ -244,7 +230,6 @@ final class E2eSuite implements Suite {
         return new PeerMerge.Verdict(String.format(Locale.ROOT, "%s: sum rel. diff %.1e vs "
             + "gpucore CPU", ok ? "ok" : "MISMATCH", rel), ok);
       });
-      ctx.progress().stepDone();
     }
     return res;
   }

@@ -44,7 +44,7 @@ import java.util.function.IntConsumer;
  * GPU and router routes also element by element against the CPU's C. A result that fails is not
  * timed: the row says MISMATCH and the run exits 2.
  */
-final class GemmSuite implements Suite {
+final class GemmSuite extends NamedSuite {
   static final List<String> PRECISIONS = List.of("fp32", "tf32", "bf16", "fp16", "fp64");
   static final List<Long> DEVICE_SIZES = List.of(1024L, 4096L, 8192L);
   static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
@@ -64,42 +64,35 @@ final class GemmSuite implements Suite {
   /** At most this many calls in one sample. */
   static final int MAX_CALLS = 5000;
 
-  @Override
-  public String name() {
-    return "gemm";
-  }
-
-  @Override
-  public String description() {
-    return "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
-        + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C";
-  }
-
-  @Override
-  public List<Long> defaultSizes() {
-    return HOST_SIZES;
+  GemmSuite() {
+    super("gemm",
+        "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
+            + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C",
+        HOST_SIZES);
   }
 
   /** Device-resident sizes: {@code --device-sizes}, else {@code --sizes}, else the defaults. */
   static List<Long> deviceSizes(BenchOptions o) {
-    if (o.gemm() != null && o.gemm().noDevice()) {
-      return List.of();
-    }
-    if (o.gemm() != null && o.gemm().deviceSizes() != null) {
-      return o.gemm().deviceSizes();
-    }
-    return o.sizes() != null ? o.sizes() : DEVICE_SIZES;
+    BenchOptions.Gemm g = o.gemm();
+    return sizes(o, g != null && g.noDevice(), g == null ? null : g.deviceSizes(), DEVICE_SIZES);
   }
 
   /** Host-array sizes: {@code --host-sizes}, else {@code --sizes}, else the defaults. */
   static List<Long> hostSizes(BenchOptions o) {
-    if (o.gemm() != null && o.gemm().noHost()) {
+    BenchOptions.Gemm g = o.gemm();
+    return sizes(o, g != null && g.noHost(), g == null ? null : g.hostSizes(), HOST_SIZES);
+  }
+
+  /** None when skipped, else the group's own sizes, else {@code --sizes}, else the defaults. */
+  private static List<Long> sizes(BenchOptions o, boolean skip, List<Long> own,
+      List<Long> defaults) {
+    if (skip) {
       return List.of();
     }
-    if (o.gemm() != null && o.gemm().hostSizes() != null) {
-      return o.gemm().hostSizes();
+    if (own != null) {
+      return own;
     }
-    return o.sizes() != null ? o.sizes() : HOST_SIZES;
+    return o.sizes() != null ? o.sizes() : defaults;
   }
 
   /** The device rows' precisions: {@code --precision} (a comma list here), else all five. */
@@ -282,13 +275,8 @@ final class GemmSuite implements Suite {
       }
     }
     if (ctx.peers() != null) {
-      ctx.progress().step("gemm: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("device", deviceCases);
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
       ctx.runPeers(res, req, (row, line) -> {
@@ -308,7 +296,6 @@ final class GemmSuite implements Suite {
             "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)", ok ? "ok" : "MISMATCH", rel,
             bound), ok);
       });
-      ctx.progress().stepDone();
     }
     // ratios, now that the peers' figures are in
     for (Map.Entry<String, Row> e : deviceRows.entrySet()) {

@@ -31,7 +31,7 @@ import java.util.Map;
  * are printed above the table and written to the JSON summary; the large copy is the table's
  * rows. With fewer than two GPUs the peer cases are skipped with the reason.
  */
-final class P2pSuite implements Suite {
+final class P2pSuite extends NamedSuite {
   static final int DEFAULT_MIB = 256;
   static final int DEFAULT_BIG_MIB = 1024;
   static final int DEFAULT_REPS = 10;
@@ -50,15 +50,11 @@ final class P2pSuite implements Suite {
   /** The samples of the last {@link #time} call, in nanoseconds. */
   private long[] lastNs;
 
-  @Override
-  public String name() {
-    return "p2p";
-  }
-
-  @Override
-  public String description() {
-    return "copies between GPUs: bandwidth and latency matrices P2P on and off (staged), the "
-        + "large peer copy vs PyTorch";
+  P2pSuite() {
+    super("p2p",
+        "copies between GPUs: bandwidth and latency matrices P2P on and off (staged), the "
+            + "large peer copy vs PyTorch",
+        List.of());
   }
 
   @Override
@@ -581,21 +577,16 @@ final class P2pSuite implements Suite {
     if (ctx.peers() == null || bigMib == 0) {
       return;
     }
-    ctx.progress().step("p2p: peers");
-    Map<String, Object> req = new LinkedHashMap<>();
+    Map<String, Object> req =
+        ctx.peerRequest(List.of(Map.of("x", (long) bigMib << 20, "buffers", 1)), reps, warmup);
     req.put("suite", name());
-    req.put("sizes", List.of(Map.of("x", (long) bigMib << 20, "buffers", 1)));
     req.put("from", from);
     req.put("to", to);
-    req.put("reps", reps);
-    req.put("warmup", warmup);
-    req.put("seed", ctx.options().seed());
     req.put("cuda_ordinal", ctx.cudaOrdinal());
     if (from < 0) {
       req.put("no_gpu", ctx.noGpu());
     }
     ctx.runPeers(result, req, null);
-    ctx.progress().stepDone();
   }
 
   @Override

@@ -35,7 +35,7 @@ import java.util.Map;
  * default; PyTorch accumulates fp32 sums in fp32). Every gpucore result is checked against an
  * fp64 sum on the host before anything is timed.
  */
-final class ReduceSuite implements Suite {
+final class ReduceSuite extends NamedSuite {
   static final List<String> OPS = List.of("sum", "max", "argmax", "norm2", "dot", "rowsum",
       "colsum");
   static final List<String> MODES = List.of("sync", "queued");
@@ -51,20 +51,11 @@ final class ReduceSuite implements Suite {
   /** Host chunk for filling and checking device arrays (no Java array of the whole size). */
   private static final int CHUNK = 1 << 22;
 
-  @Override
-  public String name() {
-    return "reduce";
-  }
-
-  @Override
-  public String description() {
-    return "reductions of the Java API (sum, max, argmax, norm2, dot, per-row and per-column "
-        + "sums), sync and queued, vs PyTorch and the device copy";
-  }
-
-  @Override
-  public List<Long> defaultSizes() {
-    return SIZES;
+  ReduceSuite() {
+    super("reduce",
+        "reductions of the Java API (sum, max, argmax, norm2, dot, per-row and per-column "
+            + "sums), sync and queued, vs PyTorch and the device copy",
+        SIZES);
   }
 
   static List<String> ops(BenchOptions o) {
@@ -200,19 +191,13 @@ final class ReduceSuite implements Suite {
       }
     }
     if (ctx.peers() != null) {
-      ctx.progress().step("reduce: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("ops", ops);
       req.put("modes", modes);
       req.put("dtypes", dtypes);
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       req.put("sample_ms", SAMPLE_MS);
       req.put("cuda_ordinal", ctx.cudaOrdinal());
       ctx.runPeers(res, req, null);
-      ctx.progress().stepDone();
     }
     footer(res, rows, dtypes, sizes, modes, ops);
     return res;

@@ -19,23 +19,14 @@ import java.util.function.IntConsumer;
  * Beside it: PyTorch (pinned and pageable tensors, numpy arrays), numpy's copyto, and the bare
  * CUDA runtime from C.
  */
-final class TransferSuite implements Suite {
+final class TransferSuite extends NamedSuite {
   static final int DEFAULT_REPS = 10;
   static final int DEFAULT_WARMUP = 2;
 
-  @Override
-  public String name() {
-    return "transfer";
-  }
-
-  @Override
-  public String description() {
-    return "host<->device copies: pinned, pageable, Java arrays (staged); host-side Java<->off-heap copies";
-  }
-
-  @Override
-  public List<Long> defaultSizes() {
-    return List.of(1L, 16L, 256L, 1024L);
+  TransferSuite() {
+    super("transfer",
+        "host<->device copies: pinned, pageable, Java arrays (staged); host-side Java<->off-heap copies",
+        List.of(1L, 16L, 256L, 1024L));
   }
 
   @Override
@@ -168,15 +159,9 @@ final class TransferSuite implements Suite {
           gpuRows.get(2).throughput() / pinH2d, gpuRows.get(5).throughput() / pinD2h));
     }
     if (ctx.peers() != null) {
-      ctx.progress().step("transfer: peers");
-      Map<String, Object> req = new LinkedHashMap<>();
-      req.put("sizes", peerSizes);
+      Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
-      req.put("reps", reps);
-      req.put("warmup", warmup);
-      req.put("seed", o.seed());
       ctx.runPeers(res, req, null);
-      ctx.progress().stepDone();
     }
     return res;
   }

@@ -222,18 +222,22 @@ int openblas_get_num_threads(void) __attribute__((weak));
 
 
 
-static double sumd(const double *x, size_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += x[i];
-    s1 += x[i + 1];
-    s2 += x[i + 2];
-    s3 += x[i + 3];
+/* The sum of x[0..n) in fp64, over four interleaved partial sums: one body for both types */
+#define DEFINE_SUM(name, T)                                                                   \
+  static double name(const T *x, size_t n) {                                                 \
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                    \
+    size_t i = 0;                                                                             \
+    for (; i + 3 < n; i += 4) {                                                               \
+      s0 += x[i];                                                                             \
+      s1 += x[i + 1];                                                                         \
+      s2 += x[i + 2];                                                                         \
+      s3 += x[i + 3];                                                                         \
+    }                                                                                         \
+    for (; i < n; i++) s0 += x[i];                                                            \
+    return (s0 + s1) + (s2 + s3);                                                             \
   }
-  for (; i < n; i++) s0 += x[i];
-  return (s0 + s1) + (s2 + s3);
-}
+DEFINE_SUM(sum, float)
+DEFINE_SUM(sumd, double)
 
 /* C = A*A^T for row-major A (the column-major call ("T", "N") on the same storage), then sum */
 static void gemm(int fp64, int n, void *a, void *c) {
@@ -244,19 +248,6 @@ static void gemm(int fp64, int n, void *a, void *c) {
     float one = 1, zero = 0;
     sgemm_("T", "N", &n, &n, &n, &one, a, &n, a, &n, &zero, c, &n);
   }
-}
-
-static double sum(const float *x, size_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += x[i];
-    s1 += x[i + 1];
-    s2 += x[i + 2];
-    s3 += x[i + 3];
-  }
-  for (; i < n; i++) s0 += x[i];
-  return (s0 + s1) + (s2 + s3);
 }
 
 static void print_samples(const char *key, const int64_t *t, int n) {

@@ -24,9 +24,9 @@ def emit(**kw):
     print(json.dumps(kw), flush=True)
 
 
-def gen(np, seed, n):
-    """Element i = ((splitmix64(seed + (i+1)*GOLDEN) >> 40) + 0.5) * 2^-24, as float32."""
-    out = np.empty(n, dtype=np.float32)
+def splitmix_values(np, seed, n, dtype, value):
+    """Element i = value(splitmix64(seed + (i+1)*GOLDEN)) for uint64 arrays, in chunks of 2^22."""
+    out = np.empty(n, dtype=dtype)
     u = np.uint64
     step = 1 << 22
     for s in range(0, n, step):
@@ -34,24 +34,20 @@ def gen(np, seed, n):
         z = u(seed & M64) + np.arange(s + 1, e + 1, dtype=np.uint64) * u(GOLDEN)
         z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
-        z = z ^ (z >> u(31))
-        out[s:e] = (((z >> u(40)).astype(np.float64) + 0.5) * 2.0 ** -24).astype(np.float32)
+        out[s:e] = value(z ^ (z >> u(31)))
     return out
+
+
+def gen(np, seed, n):
+    """Element i = ((splitmix64(seed + (i+1)*GOLDEN) >> 40) + 0.5) * 2^-24, as float32."""
+    return splitmix_values(np, seed, n, np.float32, lambda z: (
+        ((z >> np.uint64(40)).astype(np.float64) + 0.5) * 2.0 ** -24).astype(np.float32))
 
 
 def gen64(np, seed, n):
     """fp64 inputs with full mantissas: ((splitmix64(...) >> 12) + 0.5) * 2^-52, as GemmSuite.java."""
-    out = np.empty(n, dtype=np.float64)
-    u = np.uint64
-    step = 1 << 22
-    for s in range(0, n, step):
-        e = min(n, s + step)
-        z = u(seed & M64) + np.arange(s + 1, e + 1, dtype=np.uint64) * u(GOLDEN)
-        z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
-        z = z ^ (z >> u(31))
-        out[s:e] = ((z >> u(12)).astype(np.float64) + 0.5) * 2.0 ** -52
-    return out
+    return splitmix_values(np, seed, n, np.float64, lambda z: (
+        (z >> np.uint64(12)).astype(np.float64) + 0.5) * 2.0 ** -52)
 
 
 def imports():
@@ -129,15 +125,22 @@ def timed(torch, dev, op, reps, warmup, events):
     return host, (ev if events else None)
 
 
+def each_size(req, label, run):
+    """run(size) for each of the request's sizes; a size that fails is reported (label(size), the
+    error) as the peer being unavailable there, and the next size runs."""
+    for size in req["sizes"]:
+        try:
+            run(size)
+        except Exception as e:
+            emit(peer="torch", unavailable="%s: %s: %s" % (label(size), type(e).__name__, e))
+
+
 def transfer(req, np, torch, why_torch):
     reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
     fp64 = req.get("dtype") == "fp64"
     dev, why_cuda = cuda_state(torch, req["cuda_ordinal"]) if torch is not None else (None, why_torch)
-    for size in req["sizes"]:
-        try:
-            transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64)
-        except Exception as e:  # report and go on with the next size
-            emit(peer="torch", unavailable="transfer %s bytes: %s: %s" % (size["x"], type(e).__name__, e))
+    each_size(req, lambda size: "transfer %s bytes" % size["x"],
+              lambda size: transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64))
 
 
 def transfer_size(req, np, torch, dev, why_cuda, size, reps, warmup, seed, fp64):
@@ -193,11 +196,8 @@ def e2e(req, np, torch, why_torch):
     prec = req.get("precision") or ("fp64" if fp64 else "fp32")
     # fp32 means fp32, as in gpucore; tf32 only when asked for
     torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
-    for size in req["sizes"]:
-        try:
-            e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec)
-        except Exception as e:  # report and go on with the next size
-            emit(peer="torch", unavailable="e2e n=%s: %s: %s" % (size["x"], type(e).__name__, e))
+    each_size(req, lambda size: "e2e n=%s" % size["x"],
+              lambda size: e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec))
 
 
 def e2e_size(np, torch, dev, why_cuda, size, reps, warmup, seed, fp64, prec):
@@ -322,10 +322,13 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
         op(i)
     torch.cuda.synchronize(dev)
 
-    def loop(r):
-        t0 = time.perf_counter_ns()
+    def run(r):
         for i in range(r):
             op(i)
+
+    def loop(r):
+        t0 = time.perf_counter_ns()
+        run(r)
         torch.cuda.synchronize(dev)
         return time.perf_counter_ns() - t0
 
@@ -338,18 +341,7 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
         if t < 2 * target:  # the faster of two: one hiccup must not set R
             t = min(t, loop(calls))
         calls = max(1, min(5000, -(-target * calls // max(1, t))))
-    host_ns, ev_ns = [], []
-    for _ in range(reps):
-        ea = torch.cuda.Event(enable_timing=True)
-        eb = torch.cuda.Event(enable_timing=True)
-        t0 = time.perf_counter_ns()
-        ea.record()
-        for i in range(calls):
-            op(i)
-        eb.record()
-        torch.cuda.synchronize(dev)
-        host_ns.append(round((time.perf_counter_ns() - t0) / calls))
-        ev_ns.append(round(ea.elapsed_time(eb) * 1e6 / calls))
+    host_ns, ev_ns = event_samples(torch, dev, reps, calls, run)
     m = torch.backends.cuda.matmul
     emit(peer="torch", suite="gemm", group="device", case=prec, x=n, calls_per_sample=calls,
          timing="host-sync (perf_counter_ns around %d matmuls + synchronize) / %d" % (calls, calls),
@@ -368,30 +360,40 @@ def calibrated(torch, dev, op, reps, warmup, target_ns, max_calls=20000):
     for i in range(warmup):
         op()
     torch.cuda.synchronize(dev)
+
+    def run(r):
+        for _ in range(r):
+            op()
+
     calls = 1
     while True:
         t0 = time.perf_counter_ns()
-        for _ in range(calls):
-            op()
+        run(calls)
         torch.cuda.synchronize(dev)
         t = time.perf_counter_ns() - t0
         if t >= target_ns // 4 or calls >= max_calls:
             break
         calls = min(max_calls, calls * 4)
     calls = max(1, min(max_calls, -(-target_ns * calls // max(1, t))))
+    host, ev = event_samples(torch, dev, reps, calls, run)
+    return calls, host, ev
+
+
+def event_samples(torch, dev, reps, calls, run):
+    """reps samples of run(calls), which makes that many calls: the host time of the calls and
+    one synchronize, and CUDA events around the same loop, each per call in ns."""
     host, ev = [], []
     for _ in range(reps):
         a = torch.cuda.Event(enable_timing=True)
         b = torch.cuda.Event(enable_timing=True)
         t0 = time.perf_counter_ns()
         a.record()
-        for _ in range(calls):
-            op()
+        run(calls)
         b.record()
         torch.cuda.synchronize(dev)
         host.append(round((time.perf_counter_ns() - t0) / calls))
         ev.append(round(a.elapsed_time(b) * 1e6 / calls))
-    return calls, host, ev
+    return host, ev
 
 
 def reduce_suite(req, np, torch):
