@@ -108,14 +108,21 @@ public abstract class GemmContract {
     }
     float[] c0 = c.clone();
     double[] ref = new double[p.m() * p.n()];
+    // |alpha|·|op(A)|·|op(B)| + |beta·C|: the scale of the rounding errors, which a cancelling
+    // sum (ref near 0) does not shrink
+    double[] scale = new double[p.m() * p.n()];
     for (int i = 0; i < p.m(); i++) {
       for (int j = 0; j < p.n(); j++) {
         double s = 0;
+        double abs = 0;
         for (int q = 0; q < p.k(); q++) {
-          s += p.opA(a, i, q) * p.opB(b, q, j);
+          double t = p.opA(a, i, q) * p.opB(b, q, j);
+          s += t;
+          abs += Math.abs(t);
         }
         double prior = p.beta() == 0f ? 0 : (double) p.beta() * c0[i * p.ldc() + j];
         ref[i * p.n() + j] = p.alpha() * s + prior;
+        scale[i * p.n() + j] = Math.abs(p.alpha()) * abs + Math.abs(prior);
       }
     }
     float[] a0 = a.clone();
@@ -140,13 +147,14 @@ public abstract class GemmContract {
         }
         double d = got - ref[i * p.n() + j];
         errSq += d * d;
-        refSq += ref[i * p.n() + j] * ref[i * p.n() + j];
+        refSq += scale[i * p.n() + j] * scale[i * p.n() + j];
       }
     }
     double bound = 1e-5 * Math.sqrt(Math.max(1, p.k()));
     double rel = Math.sqrt(errSq) / Math.max(Math.sqrt(refSq), Double.MIN_NORMAL);
     assertTrue(rel <= bound || Math.sqrt(errSq) <= 1e-30,
-        "relative Frobenius error " + rel + " > " + bound + ": " + ctx);
+        "Frobenius error relative to |alpha||A||B| + |beta C| " + rel + " > " + bound + ": "
+            + ctx);
   }
 
   static Stream<Arguments> shapes() {
