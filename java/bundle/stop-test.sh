@@ -24,6 +24,9 @@ done
 command -v nvidia-smi >/dev/null || { echo "stop-test: nvidia-smi not found" >&2; exit 2; }
 gpu_pids() { nvidia-smi --query-compute-apps=pid --format=csv,noheader 2>/dev/null | tr -d ' '; }
 
+# job control: without it bash starts background jobs with SIGINT ignored, and a signal ignored
+# at start stays ignored in the JVM (a foreground Ctrl-C, docker stop or kill are not affected)
+set -m
 status=0
 for sig in INT TERM; do
   want=$(( 128 + $(kill -l "$sig") ))

@@ -3,6 +3,7 @@ package dev.gpucore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -50,12 +51,15 @@ class ConfigurationDocTest {
         return f;
       }
     }
-    throw new AssertionError("docs/configuration.md not found above " + dir);
+    return null;
   }
 
   @Test
   void theDocumentedTableIsTheRegistry() throws IOException {
     Path doc = doc();
+    // a checkout always has it; the GPU test bundle carries no docs
+    assumeTrue(doc != null, "docs/configuration.md is not above " + Path.of("").toAbsolutePath()
+        + ": this check runs from a source checkout");
     String text = Files.readString(doc, StandardCharsets.UTF_8);
     int a = text.indexOf(BEGIN);
     int z = text.indexOf(END);

@@ -212,8 +212,12 @@ class BenchCommandTest {
 
   @Test
   void argumentsAreCheckedBeforeAnyWork(@TempDir Path dir) throws Exception {
+    // a size past this JVM's heap (e2e holds about 12 n^2 bytes), or past an int index where the
+    // heap is large enough for any array (a GPU host's JVM takes a quarter of 128 GiB)
+    long heapN = (long) Math.ceil(Math.sqrt(Runtime.getRuntime().maxMemory() / 12.0) * 1.5);
+    String tooBig = String.valueOf(Math.min(heapN, 46341));
     String[][] cases = {
-        {"e2e", "--n", "40000"},
+        {"e2e", "--n", tooBig},
         {"gemm", "--host-sizes", "50000"},
         {"gemm", "--sizes", "50000"},
         {"gemm", "--device-sizes", "46340", "--no-host"},
