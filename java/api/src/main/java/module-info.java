@@ -1,6 +1,7 @@
 /**
  * gpucore's public API: {@code GpuCore}, devices, memory, BLAS, reductions and peer copies. The
- * backend SPI ({@code dev.gpucore.spi}) is exported to the backend modules and the test kit alone.
+ * backend SPI ({@code dev.gpucore.spi}) is exported to the backend modules and the test kit
+ * alone.
  */
 module dev.gpucore {
   requires org.bytedeco.javacpp;
@@ -13,10 +14,7 @@ module dev.gpucore {
   exports dev.gpucore.memory;
   exports dev.gpucore.p2p;
   exports dev.gpucore.reduce;
-  exports dev.gpucore.spi to
-      dev.gpucore.cpu,
-      dev.gpucore.cuda,
-      dev.gpucore.testkit;
+  exports dev.gpucore.spi to dev.gpucore.cpu, dev.gpucore.cuda, dev.gpucore.testkit;
 
   uses dev.gpucore.spi.BackendProvider;
 }

@@ -11,6 +11,5 @@ module dev.gpucore.cli {
   uses dev.gpucore.cli.BenchSuites;
 
   // picocli reads and sets the commands' annotated fields
-  opens dev.gpucore.cli to
-      info.picocli;
+  opens dev.gpucore.cli to info.picocli;
 }

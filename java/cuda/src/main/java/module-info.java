@@ -5,9 +5,7 @@ module dev.gpucore.cuda {
   requires org.bytedeco.cuda;
 
   // JavaCPP reads the bindings' annotations and loads their native glue
-  opens dev.gpucore.cuda.bindings to
-      org.bytedeco.javacpp;
+  opens dev.gpucore.cuda.bindings to org.bytedeco.javacpp;
 
-  provides dev.gpucore.spi.BackendProvider with
-      dev.gpucore.cuda.CudaBackendProvider;
+  provides dev.gpucore.spi.BackendProvider with dev.gpucore.cuda.CudaBackendProvider;
 }

@@ -1,7 +1,7 @@
 /**
  * gpucore's test kit, used by the other modules' tests: the {@code @RequiresGpu} and
- * {@code @OnCpuBackend} JUnit extension, contract tests every backend runs, the soak harness and a
- * configurable fake GPU backend.
+ * {@code @OnCpuBackend} JUnit extension, contract tests every backend runs, the soak harness and
+ * a configurable fake GPU backend.
  */
 module dev.gpucore.testkit {
   requires transitive dev.gpucore;
@@ -12,5 +12,5 @@ module dev.gpucore.testkit {
   requires java.management;
 
   exports dev.gpucore.testkit;
-// FakeGpuProvider is never provided here: a test names it in a child JVM's services file
+  // FakeGpuProvider is never provided here: a test names it in a child JVM's services file
 }

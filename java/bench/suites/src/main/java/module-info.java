@@ -9,10 +9,8 @@ module dev.gpucore.bench {
   requires dev.gpucore.cli;
   requires info.picocli;
 
-  provides dev.gpucore.cli.BenchSuites with
-      dev.gpucore.bench.suites.BenchSuitesProvider;
+  provides dev.gpucore.cli.BenchSuites with dev.gpucore.bench.suites.BenchSuitesProvider;
 
   // picocli reads and sets the bench command's annotated fields
-  opens dev.gpucore.bench.suites to
-      info.picocli;
+  opens dev.gpucore.bench.suites to info.picocli;
 }

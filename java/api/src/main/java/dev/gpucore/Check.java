@@ -26,28 +26,21 @@ public final class Check {
   /** Requires {@code value >= min}. */
   public static long atLeast(long value, long min, String name) {
     if (value < min) {
-      throw new GpuCoreException.InvalidArgument(name + " must be >= " + min + ", got " + value);
+      throw new GpuCoreException.InvalidArgument(
+          name + " must be >= " + min + ", got " + value);
     }
     return value;
   }
 
   /**
-   * Requires the range [offset, offset + length) to lie inside [0, capacity): both non-negative and
-   * no overflow.
+   * Requires the range [offset, offset + length) to lie inside [0, capacity): both
+   * non-negative and no overflow.
    */
   public static void range(long offset, long length, long capacity, String what) {
     if (offset < 0 || length < 0 || offset > capacity || length > capacity - offset) {
       throw new GpuCoreException.InvalidArgument(
-          what
-              + ": range ["
-              + offset
-              + ", "
-              + offset
-              + " + "
-              + length
-              + ") is outside [0, "
-              + capacity
-              + ")");
+          what + ": range [" + offset + ", " + offset + " + " + length
+              + ") is outside [0, " + capacity + ")");
     }
   }
 
@@ -56,8 +49,7 @@ public final class Check {
     try {
       return Math.multiplyExact(a, b);
     } catch (ArithmeticException e) {
-      throw new GpuCoreException.InvalidArgument(
-          what + " overflows a 64-bit count: " + a + " * " + b);
+      throw new GpuCoreException.InvalidArgument(what + " overflows a 64-bit count: " + a + " * " + b);
     }
   }
 }

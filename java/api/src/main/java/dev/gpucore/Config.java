@@ -3,17 +3,18 @@ package dev.gpucore;
 import java.util.Map;
 
 /**
- * Settings of a {@link GpuCore}: the backend, the CPU thread count and every other setting of the
- * {@link Setting} registry. The backend and thread count given to the constructor win; {@link
- * #from} and {@link #fromEnvironment()} read them, like every setting, from the system property,
- * the environment variable, the configuration file or the default (see {@link Settings} and {@code
- * docs/configuration.md}).
+ * Settings of a {@link GpuCore}: the backend, the CPU thread count and every other setting of
+ * the {@link Setting} registry. The backend and thread count given to the constructor win;
+ * {@link #from} and {@link #fromEnvironment()} read them, like every setting, from the system
+ * property, the environment variable, the configuration file or the default (see
+ * {@link Settings} and {@code docs/configuration.md}).
  *
  * <p>The CPU thread count is OpenBLAS's, which is process-wide: the last {@code GpuCore} opened
  * sets it for all.
  *
- * <p>{@code cuda} makes {@link GpuCore#open(Config)} fail with {@link
- * GpuCoreException.DeviceUnavailable} when no GPU is usable, instead of coming up on the CPU.
+ * <p>{@code cuda} makes {@link GpuCore#open(Config)} fail with
+ * {@link GpuCoreException.DeviceUnavailable} when no GPU is usable, instead of coming up on the
+ * CPU.
  *
  * @param backend requested backend ({@link Setting#BACKEND})
  * @param cpuThreads CPU backend threads, 0 for automatic ({@link Setting#CPU_THREADS})
@@ -34,8 +35,8 @@ public record Config(Backend backend, int cpuThreads, Settings settings) {
   public Config {
     Check.notNull(backend, "backend");
     if (cpuThreads < 0 || cpuThreads > Setting.MAX_CPU_THREADS) {
-      throw new GpuCoreException.InvalidArgument(
-          "cpuThreads must be from 0 to " + Setting.MAX_CPU_THREADS + "; got " + cpuThreads);
+      throw new GpuCoreException.InvalidArgument("cpuThreads must be from 0 to "
+          + Setting.MAX_CPU_THREADS + "; got " + cpuThreads);
     }
     Check.notNull(settings, "settings");
   }

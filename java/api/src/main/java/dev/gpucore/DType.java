@@ -1,9 +1,9 @@
 package dev.gpucore;
 
 /**
- * Element types of gpucore arrays. {@link #BFLOAT16} and {@link #FLOAT16} are device-array types
- * for half-precision GEMM operands: they are filled from and read into {@code float[]} (rounded to
- * nearest even on the way in) and have no host-array or CPU form.
+ * Element types of gpucore arrays. {@link #BFLOAT16} and {@link #FLOAT16} are device-array
+ * types for half-precision GEMM operands: they are filled from and read into {@code float[]}
+ * (rounded to nearest even on the way in) and have no host-array or CPU form.
  */
 public enum DType {
   /** IEEE 754 binary32. */

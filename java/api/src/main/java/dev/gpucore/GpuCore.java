@@ -30,34 +30,27 @@ import java.util.ServiceLoader;
  * }
  * }</pre>
  *
- * <p>{@link #open()} works on every machine: with no GPU, no driver or no native library it comes
- * up on the CPU backend and {@link #noGpuReason()} says why in one line. Closing the core closes
- * the backends; arrays and streams should be closed before it.
+ * <p>{@link #open()} works on every machine: with no GPU, no driver or no native library it
+ * comes up on the CPU backend and {@link #noGpuReason()} says why in one line. Closing the core
+ * closes the backends; arrays and streams should be closed before it.
  */
 public final class GpuCore implements AutoCloseable {
   static {
-    Cores.register(
-        new Cores.Access() {
-          @Override
-          public GpuCore of(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
-            Check.notNull(config, "config");
-            Check.notNull(cpu, "cpu");
-            return new GpuCore(
-                config,
-                cpu,
-                gpu,
-                gpu != null
-                    ? ""
-                    : noGpuReason == null || noGpuReason.isBlank()
-                        ? "no GPU backend was given"
-                        : noGpuReason);
-          }
+    Cores.register(new Cores.Access() {
+      @Override
+      public GpuCore of(Config config, Backend cpu, GpuBackend gpu, String noGpuReason) {
+        Check.notNull(config, "config");
+        Check.notNull(cpu, "cpu");
+        return new GpuCore(config, cpu, gpu, gpu != null ? ""
+            : noGpuReason == null || noGpuReason.isBlank() ? "no GPU backend was given"
+                : noGpuReason);
+      }
 
-          @Override
-          public Backends backends(GpuCore core) {
-            return core.backends;
-          }
-        });
+      @Override
+      public Backends backends(GpuCore core) {
+        return core.backends;
+      }
+    });
   }
 
   private final Backends backends;
@@ -78,13 +71,13 @@ public final class GpuCore implements AutoCloseable {
   }
 
   /**
-   * Opens the CPU backend and, unless the configuration says {@code cpu}, the best GPU backend that
-   * loads.
+   * Opens the CPU backend and, unless the configuration says {@code cpu}, the best GPU backend
+   * that loads.
    *
    * @throws GpuCoreException.InvalidArgument when a setting is malformed or out of range (every
    *     setting is checked here, whichever backends come up)
-   * @throws GpuCoreException.DeviceUnavailable when the configuration requires a GPU and none is
-   *     usable, or when no CPU backend is on the class path
+   * @throws GpuCoreException.DeviceUnavailable when the configuration requires a GPU and none
+   *     is usable, or when no CPU backend is on the class path
    */
   public static GpuCore open(Config config) {
     Check.notNull(config, "config");
@@ -129,12 +122,8 @@ public final class GpuCore implements AutoCloseable {
     String reason = "";
     if (gpu == null) {
       if (config.backend() == Config.Backend.CPU) {
-        reason =
-            "the CPU backend was requested ("
-                + Setting.BACKEND.key()
-                + " / "
-                + Setting.BACKEND.envName()
-                + " = cpu)";
+        reason = "the CPU backend was requested (" + Setting.BACKEND.key() + " / "
+            + Setting.BACKEND.envName() + " = cpu)";
       } else if (reasons.isEmpty()) {
         reason = "no GPU backend on the class path (add gpucore-cuda)";
       } else {
@@ -154,6 +143,7 @@ public final class GpuCore implements AutoCloseable {
     }
     return new GpuCore(config, cpu, gpu, reason);
   }
+
 
   /** The configuration in force. */
   public Config config() {
@@ -202,8 +192,8 @@ public final class GpuCore implements AutoCloseable {
   }
 
   /**
-   * Why GPU {@code device} is faulted (a sticky error poisoned its context: the router sends it no
-   * more work), or null while it is healthy.
+   * Why GPU {@code device} is faulted (a sticky error poisoned its context: the router sends it
+   * no more work), or null while it is healthy.
    *
    * @throws GpuCoreException.DeviceUnavailable without a GPU
    */
@@ -213,8 +203,8 @@ public final class GpuCore implements AutoCloseable {
   }
 
   /**
-   * NVML's health counters of GPU {@code device} (ECC errors, retired pages, remapped rows and the
-   * like), or why they are unknown.
+   * NVML's health counters of GPU {@code device} (ECC errors, retired pages, remapped rows and
+   * the like), or why they are unknown.
    *
    * @throws GpuCoreException.DeviceUnavailable without a GPU
    */
@@ -234,8 +224,8 @@ public final class GpuCore implements AutoCloseable {
   }
 
   /**
-   * Allocates off-heap host memory. Pinned memory needs a GPU; without one the array is pageable
-   * and {@link HostArray#isPinned()} says so.
+   * Allocates off-heap host memory. Pinned memory needs a GPU; without one the array is
+   * pageable and {@link HostArray#isPinned()} says so.
    */
   public HostArray allocateHost(DType dtype, long length, boolean pinned) {
     backends.ensureOpen();
@@ -244,8 +234,7 @@ public final class GpuCore implements AutoCloseable {
     Check.nonNegative(length, "length");
     Check.multiply(length, dtype.bytes(), "length in bytes");
     GpuBackend g = backends.gpuOrNull();
-    return g != null && pinned
-        ? g.allocateHost(dtype, length, true)
+    return g != null && pinned ? g.allocateHost(dtype, length, true)
         : backends.cpu().allocateHost(dtype, length, false);
   }
 

@@ -1,16 +1,14 @@
 package dev.gpucore;
 
 /**
- * The root of every exception gpucore throws. Messages name the operation, the native code and its
- * name where there is one, and the device; the native status is also kept as data ({@link #code()},
- * {@link #codeName()}).
+ * The root of every exception gpucore throws. Messages name the operation, the native code and
+ * its name where there is one, and the device; the native status is also kept as data
+ * ({@link #code()}, {@link #codeName()}).
  */
 public class GpuCoreException extends RuntimeException {
   private static final long serialVersionUID = 1L;
-
   /** {@link #code()} of an exception that no native status caused. */
   public static final int NO_CODE = -1;
-
   private final boolean outputPartlyWritten;
   private final int code;
   private final String codeName;
@@ -29,8 +27,8 @@ public class GpuCoreException extends RuntimeException {
   }
 
   /**
-   * Creates an exception caused by a native status: {@code code} as the native library returned it
-   * and its name ({@code cudaErrorLaunchTimeout}, {@code CUBLAS_STATUS_EXECUTION_FAILED}; the
+   * Creates an exception caused by a native status: {@code code} as the native library returned
+   * it and its name ({@code cudaErrorLaunchTimeout}, {@code CUBLAS_STATUS_EXECUTION_FAILED}; the
    * name's prefix tells which library's codes it is among).
    */
   public GpuCoreException(String message, int code, String codeName) {
@@ -38,17 +36,17 @@ public class GpuCoreException extends RuntimeException {
   }
 
   /**
-   * Creates an exception, saying whether the failed call had already written part of its output
-   * (then it is not rerun elsewhere when it also reads that output, as a GEMM with {@code beta !=
-   * 0} does).
+   * Creates an exception, saying whether the failed call had already written part of its
+   * output (then it is not rerun elsewhere when it also reads that output, as a GEMM with
+   * {@code beta != 0} does).
    */
   protected GpuCoreException(String message, boolean outputPartlyWritten) {
     this(message, outputPartlyWritten, NO_CODE, null);
   }
 
   /** Creates an exception with all its data (see the other constructors). */
-  protected GpuCoreException(
-      String message, boolean outputPartlyWritten, int code, String codeName) {
+  protected GpuCoreException(String message, boolean outputPartlyWritten, int code,
+      String codeName) {
     super(message);
     this.outputPartlyWritten = outputPartlyWritten;
     this.code = codeName == null ? NO_CODE : code;
@@ -61,9 +59,9 @@ public class GpuCoreException extends RuntimeException {
   }
 
   /**
-   * The native status that caused this exception (a CUDA runtime error, a cuBLAS or NVML status, or
-   * a negative gpucore status; {@link #codeName()} says which), or {@link #NO_CODE} when no native
-   * status did (a rejected argument, a failure found in Java).
+   * The native status that caused this exception (a CUDA runtime error, a cuBLAS or NVML
+   * status, or a negative gpucore status; {@link #codeName()} says which), or {@link #NO_CODE}
+   * when no native status did (a rejected argument, a failure found in Java).
    */
   public int code() {
     return code;
@@ -130,8 +128,8 @@ public class GpuCoreException extends RuntimeException {
   }
 
   /**
-   * A sticky CUDA error (illegal address and the like) poisoned the device's context: the device
-   * stays unusable until the process ends.
+   * A sticky CUDA error (illegal address and the like) poisoned the device's context: the
+   * device stays unusable until the process ends.
    */
   public static class DeviceFaulted extends GpuCoreException {
     private static final long serialVersionUID = 1L;

@@ -14,15 +14,14 @@ import java.util.function.Function;
  * One gpucore setting, declared once: its key ({@code gpucore.gemm.route}), its environment
  * variable ({@code GPUCORE_GEMM_ROUTE}), its type, default, accepted range and a line of
  * documentation. Every setting the library reads is a constant of this class and is read with
- * {@link Settings#get(Setting)}; {@link #all()} lists them in the order of {@code
- * docs/configuration.md}, which is generated from this registry.
+ * {@link Settings#get(Setting)}; {@link #all()} lists them in the order of
+ * {@code docs/configuration.md}, which is generated from this registry.
  *
  * @param <T> the type of the parsed value
  */
 public final class Setting<T> {
   /** Largest CPU thread count accepted ({@code gpucore.cpu.threads}). */
   public static final int MAX_CPU_THREADS = 1024;
-
   /** Largest GPU index accepted in {@code gpucore.gpu.list}. */
   public static final int MAX_GPU_INDEX = 1023;
 
@@ -34,298 +33,128 @@ public final class Setting<T> {
   // ---- the registry; docs/configuration.md lists these in this order ----
 
   /** The configuration file (read from a system property or the environment only). */
-  public static final Setting<String> CONFIG =
-      path(
-          "gpucore.config",
-          "configuration file of `key = value` lines (only as a system property or environment "
-              + "variable)");
-
+  public static final Setting<String> CONFIG = path("gpucore.config",
+      "configuration file of `key = value` lines (only as a system property or environment "
+          + "variable)");
   /** Which backend to use. */
-  public static final Setting<Config.Backend> BACKEND =
-      choice(
-          "gpucore.backend",
-          "auto",
-          Map.of(
-              "auto", Config.Backend.AUTO, "cpu", Config.Backend.CPU, "cuda", Config.Backend.CUDA),
-          "auto, cpu, cuda",
-          "`auto`: a GPU when one is usable, else the CPU; `cpu`: never load a GPU "
-              + "library; `cuda`: a GPU or fail");
-
+  public static final Setting<Config.Backend> BACKEND = choice("gpucore.backend", "auto",
+      Map.of("auto", Config.Backend.AUTO, "cpu", Config.Backend.CPU, "cuda", Config.Backend.CUDA),
+      "auto, cpu, cuda", "`auto`: a GPU when one is usable, else the CPU; `cpu`: never load a GPU "
+          + "library; `cuda`: a GPU or fail");
   /** CPU backend threads, 0 for automatic. */
-  public static final Setting<Integer> CPU_THREADS =
-      integer(
-          "gpucore.cpu.threads",
-          0,
-          0,
-          MAX_CPU_THREADS,
-          "OpenBLAS threads, process-wide (0: the cgroup CPU quota, else the core "
-              + "count; more than the cores available is warned about)");
-
+  public static final Setting<Integer> CPU_THREADS = integer("gpucore.cpu.threads", 0, 0,
+      MAX_CPU_THREADS, "OpenBLAS threads, process-wide (0: the cgroup CPU quota, else the core "
+          + "count; more than the cores available is warned about)");
   /** Longest CPU GEMM call run on Java arrays in place. */
-  public static final Setting<Double> CPU_IN_PLACE_MAX_MS =
-      decimal(
-          "gpucore.cpu.inPlaceMaxMs",
-          20,
-          0,
-          1e6,
-          "longest native CPU GEMM call (estimated ms) run on Java arrays in place; longer "
-              + "ones run in panels of C or on copies (0: always copy)");
-
+  public static final Setting<Double> CPU_IN_PLACE_MAX_MS = decimal("gpucore.cpu.inPlaceMaxMs", 20,
+      0, 1e6, "longest native CPU GEMM call (estimated ms) run on Java arrays in place; longer "
+          + "ones run in panels of C or on copies (0: always copy)");
   /** Where host GEMMs run. */
-  public static final Setting<String> GEMM_ROUTE =
-      choice(
-          "gpucore.gemm.route",
-          "auto",
-          words("auto", "cpu", "gpu"),
-          "auto, cpu, gpu",
-          "where host GEMMs run: `auto` by the cost model, or always on the `cpu` or the `gpu`");
-
+  public static final Setting<String> GEMM_ROUTE = choice("gpucore.gemm.route", "auto",
+      words("auto", "cpu", "gpu"), "auto, cpu, gpu",
+      "where host GEMMs run: `auto` by the cost model, or always on the `cpu` or the `gpu`");
   /** Routines kept on the CPU. */
-  public static final Setting<List<String>> GEMM_DISABLE =
-      new Setting<>(
-          "gpucore.gemm.disable",
-          null,
-          "list",
-          "",
-          "sgemm, dgemm, sgemm_batched, dgemm_batched, comma-separated",
-          "routines whose host calls stay on the CPU (as nvBLAS's per-routine disable)",
-          List.of(),
-          Setting::routines);
-
+  public static final Setting<List<String>> GEMM_DISABLE = new Setting<>("gpucore.gemm.disable",
+      null, "list", "", "sgemm, dgemm, sgemm_batched, dgemm_batched, comma-separated",
+      "routines whose host calls stay on the CPU (as nvBLAS's per-routine disable)", List.of(),
+      Setting::routines);
   /** Whether a failed GPU GEMM is rerun on the CPU. */
-  public static final Setting<Boolean> GEMM_FALLBACK =
-      bool(
-          "gpucore.gemm.fallback",
-          true,
-          "rerun a host GEMM on the CPU when the GPU runs out of memory (after retries with tiles "
-              + "1/4 and 1/16 of panelMiB) or faults");
-
+  public static final Setting<Boolean> GEMM_FALLBACK = bool("gpucore.gemm.fallback", true,
+      "rerun a host GEMM on the CPU when the GPU runs out of memory (after retries with tiles "
+          + "1/4 and 1/16 of panelMiB) or faults");
   /** Share of C's rows a GPU-routed host GEMM computes on the CPU. */
-  public static final Setting<Double> GEMM_CPU_RATIO =
-      decimal(
-          "gpucore.gemm.cpuRatio",
-          0,
-          0,
-          0.99,
-          "share of C's rows that a host GEMM sent to the GPU computes on the CPU meanwhile "
-              + "(nvBLAS's NVBLAS_CPU_RATIO)");
-
+  public static final Setting<Double> GEMM_CPU_RATIO = decimal("gpucore.gemm.cpuRatio", 0, 0,
+      0.99, "share of C's rows that a host GEMM sent to the GPU computes on the CPU meanwhile "
+          + "(nvBLAS's NVBLAS_CPU_RATIO)");
   /** Panel (tile) size of host GEMMs on the GPU. */
-  public static final Setting<Double> GEMM_PANEL_MIB =
-      decimal(
-          "gpucore.gemm.panelMiB",
-          16,
-          1,
-          65536,
-          "size in MiB of the row panels of A streamed to the GPU by a host GEMM (the tile "
-              + "size)");
-
+  public static final Setting<Double> GEMM_PANEL_MIB = decimal("gpucore.gemm.panelMiB", 16, 1,
+      65536, "size in MiB of the row panels of A streamed to the GPU by a host GEMM (the tile "
+          + "size)");
   /** Which GEMMs go through cuBLASLt. */
-  public static final Setting<String> GEMM_LT =
-      choice(
-          "gpucore.gemm.lt",
-          "fp64",
-          words("fp64", "all", "none"),
-          "fp64, all, none",
-          "which device GEMMs go through cuBLASLt: fp64 ones, all, or none");
-
+  public static final Setting<String> GEMM_LT = choice("gpucore.gemm.lt", "fp64",
+      words("fp64", "all", "none"), "fp64, all, none",
+      "which device GEMMs go through cuBLASLt: fp64 ones, all, or none");
   /** CPU rate of the routing model. */
-  public static final Setting<Double> GEMM_CPU_GFLOPS =
-      decimal(
-          "gpucore.gemm.cpuGflops",
-          0,
-          0,
-          1e9,
-          "the routing model's CPU rate in GFLOP/s (0: the measured model)");
-
+  public static final Setting<Double> GEMM_CPU_GFLOPS = decimal("gpucore.gemm.cpuGflops", 0, 0,
+      1e9, "the routing model's CPU rate in GFLOP/s (0: the measured model)");
   /** GPU rate of the routing model. */
-  public static final Setting<Double> GEMM_GPU_GFLOPS =
-      decimal(
-          "gpucore.gemm.gpuGflops",
-          0,
-          0,
-          1e9,
-          "the routing model's GPU rate in GFLOP/s (0: by architecture and precision)");
-
+  public static final Setting<Double> GEMM_GPU_GFLOPS = decimal("gpucore.gemm.gpuGflops", 0, 0,
+      1e9, "the routing model's GPU rate in GFLOP/s (0: by architecture and precision)");
   /** Host-device bandwidth of the routing model. */
-  public static final Setting<Double> GEMM_BUS_GBS =
-      decimal(
-          "gpucore.gemm.busGBs",
-          35,
-          0.001,
-          1e6,
-          "the routing model's host-device bandwidth in GB/s, each way");
-
+  public static final Setting<Double> GEMM_BUS_GBS = decimal("gpucore.gemm.busGBs", 35, 0.001,
+      1e6, "the routing model's host-device bandwidth in GB/s, each way");
   /** Fixed GPU overhead of the routing model. */
-  public static final Setting<Double> GEMM_OVERHEAD_MS =
-      decimal(
-          "gpucore.gemm.overheadMs",
-          0.5,
-          0,
-          1e6,
-          "the routing model's fixed cost in ms of a host GEMM on the GPU");
-
+  public static final Setting<Double> GEMM_OVERHEAD_MS = decimal("gpucore.gemm.overheadMs", 0.5,
+      0, 1e6, "the routing model's fixed cost in ms of a host GEMM on the GPU");
   /**
-   * GPUs for host GEMMs: an empty list means all. An index of a GPU that is not present is warned
-   * about and ignored.
+   * GPUs for host GEMMs: an empty list means all. An index of a GPU that is not present is
+   * warned about and ignored.
    */
-  public static final Setting<List<Integer>> GPU_LIST =
-      new Setting<>(
-          "gpucore.gpu.list",
-          null,
-          "list",
-          "all",
-          "all, or GPU indices 0 to " + MAX_GPU_INDEX + " like 0,1",
-          "GPUs that host GEMMs may use; an index not present is warned about and ignored",
-          List.of(),
-          Setting::gpuIndices);
-
+  public static final Setting<List<Integer>> GPU_LIST = new Setting<>("gpucore.gpu.list", null,
+      "list", "all", "all, or GPU indices 0 to " + MAX_GPU_INDEX + " like 0,1",
+      "GPUs that host GEMMs may use; an index not present is warned about and ignored",
+      List.of(), Setting::gpuIndices);
   /** Log every routing decision. */
-  public static final Setting<Boolean> TRACE =
-      bool("gpucore.trace", false, "log every routing decision (System.Logger dev.gpucore.router)");
-
+  public static final Setting<Boolean> TRACE = bool("gpucore.trace", false,
+      "log every routing decision (System.Logger dev.gpucore.router)");
   /** File that every routing decision is appended to. */
-  public static final Setting<String> LOG_FILE =
-      path(
-          "gpucore.log.file",
-          "append every routing decision to this file (opened once; if it cannot be written, one"
-              + " line on stderr and no more logging)");
-
+  public static final Setting<String> LOG_FILE = path("gpucore.log.file",
+      "append every routing decision to this file (opened once; if it cannot be written, one"
+          + " line on stderr and no more logging)");
   /** Prompt exit on SIGINT, SIGTERM and SIGHUP with GEMMs in flight (see spi.PromptExit). */
-  public static final Setting<Boolean> EXIT_PROMPT =
-      bool(
-          "gpucore.exit.prompt",
-          false,
-          "on SIGINT/SIGTERM/SIGHUP end the process promptly even with GEMMs in flight (the CLI"
-              + " turns it on); read at the first open");
-
+  public static final Setting<Boolean> EXIT_PROMPT = bool("gpucore.exit.prompt", false,
+      "on SIGINT/SIGTERM/SIGHUP end the process promptly even with GEMMs in flight (the CLI"
+          + " turns it on); read at the first open");
   /** Idle device scratch kept for reuse. */
-  public static final Setting<Long> SCRATCH_CACHE_MIB =
-      longInteger(
-          "gpucore.scratch.cacheMiB",
-          4096,
-          0,
-          1L << 20,
-          "idle device scratch (host-GEMM panels) kept for reuse per GPU, in MiB");
-
+  public static final Setting<Long> SCRATCH_CACHE_MIB = longInteger("gpucore.scratch.cacheMiB",
+      4096, 0, 1L << 20, "idle device scratch (host-GEMM panels) kept for reuse per GPU, in MiB");
   /** Chunk of a staged copy between Java arrays and a GPU. */
-  public static final Setting<Integer> STAGING_CHUNK_MIB =
-      integer(
-          "gpucore.staging.chunkMiB",
-          2,
-          1,
-          1024,
-          "chunk in MiB of copies between Java arrays and a GPU (small chunks stay in the "
-              + "CPU's last-level cache)");
-
+  public static final Setting<Integer> STAGING_CHUNK_MIB = integer("gpucore.staging.chunkMiB", 2,
+      1, 1024, "chunk in MiB of copies between Java arrays and a GPU (small chunks stay in the "
+          + "CPU's last-level cache)");
   /** Threads staging copies between Java arrays and a GPU. */
-  public static final Setting<Integer> STAGING_THREADS =
-      integer(
-          "gpucore.staging.threads",
-          0,
-          0,
-          64,
-          "threads staging copies between Java arrays and a GPU (0: half the cores, at most 8)");
-
+  public static final Setting<Integer> STAGING_THREADS = integer("gpucore.staging.threads", 0, 0,
+      64, "threads staging copies between Java arrays and a GPU (0: half the cores, at most 8)");
   /** Peer access between GPUs. */
-  public static final Setting<Boolean> P2P =
-      new Setting<>(
-          "gpucore.p2p",
-          null,
-          "choice",
-          "auto",
-          "auto, off (also on/off, true/false, yes/no, 1/0)",
-          "`auto`: direct copies where a pair allows peer access and its probe passes; `off`: every "
-              + "copy between GPUs is staged through host memory",
-          true,
-          Setting::p2pMode);
-
+  public static final Setting<Boolean> P2P = new Setting<>("gpucore.p2p", null, "choice", "auto",
+      "auto, off (also on/off, true/false, yes/no, 1/0)",
+      "`auto`: direct copies where a pair allows peer access and its probe passes; `off`: every "
+          + "copy between GPUs is staged through host memory", true, Setting::p2pMode);
   /** Probe pairs before trusting them. */
-  public static final Setting<Boolean> P2P_PROBE =
-      bool(
-          "gpucore.p2p.probe",
-          true,
-          "write-then-checksum probe of a GPU pair before it is trusted (false: trust CUDA's word)");
-
+  public static final Setting<Boolean> P2P_PROBE = bool("gpucore.p2p.probe", true,
+      "write-then-checksum probe of a GPU pair before it is trusted (false: trust CUDA's word)");
   /** Time limit of each probe step. */
-  public static final Setting<Integer> P2P_PROBE_TIMEOUT_MS =
-      integer(
-          "gpucore.p2p.probeTimeoutMs",
-          2000,
-          1,
-          600_000,
-          "time in ms each step of the probe may take before the pair is staged");
-
+  public static final Setting<Integer> P2P_PROBE_TIMEOUT_MS = integer("gpucore.p2p.probeTimeoutMs",
+      2000, 1, 600_000, "time in ms each step of the probe may take before the pair is staged");
   /** Chunk of a staged peer copy. */
-  public static final Setting<Double> P2P_STAGED_CHUNK_MIB =
-      decimal(
-          "gpucore.p2p.stagedChunkMiB",
-          8,
-          0.0625,
-          1024,
-          "chunk in MiB of a staged copy between GPUs");
-
+  public static final Setting<Double> P2P_STAGED_CHUNK_MIB = decimal(
+      "gpucore.p2p.stagedChunkMiB", 8, 0.0625, 1024, "chunk in MiB of a staged copy between GPUs");
   /** Page-locked buffers per direction of a pair. */
-  public static final Setting<Integer> P2P_STAGED_BUFFERS =
-      integer(
-          "gpucore.p2p.stagedBuffers",
-          4,
-          2,
-          64,
-          "page-locked buffers per direction of a staged pair (2: double buffering)");
-
+  public static final Setting<Integer> P2P_STAGED_BUFFERS = integer("gpucore.p2p.stagedBuffers",
+      4, 2, 64, "page-locked buffers per direction of a staged pair (2: double buffering)");
   /** How synchronous peer copies wait. */
-  public static final Setting<String> P2P_WAIT =
-      choice(
-          "gpucore.p2p.wait",
-          "spin",
-          words("spin", "event", "block"),
-          "spin, event, block",
-          "how synchronous copies wait: cudaStreamQuery in a loop, cudaEventQuery in a loop, or "
-              + "cudaStreamSynchronize");
-
+  public static final Setting<String> P2P_WAIT = choice("gpucore.p2p.wait", "spin",
+      words("spin", "event", "block"), "spin, event, block",
+      "how synchronous copies wait: cudaStreamQuery in a loop, cudaEventQuery in a loop, or "
+          + "cudaStreamSynchronize");
   /** Largest synchronous peer copy done by a kernel. */
-  public static final Setting<Long> P2P_KERNEL_MAX_BYTES =
-      longInteger(
-          "gpucore.p2p.kernelMaxBytes",
-          0,
-          0,
-          1L << 30,
-          "synchronous peer copies up to this many bytes are done by a kernel through the peer "
-              + "mapping instead of a copy engine (0: never)");
-
+  public static final Setting<Long> P2P_KERNEL_MAX_BYTES = longInteger(
+      "gpucore.p2p.kernelMaxBytes", 0, 0, 1L << 30,
+      "synchronous peer copies up to this many bytes are done by a kernel through the peer "
+          + "mapping instead of a copy engine (0: never)");
   /** Faults to inject (tests and drills). */
-  public static final Setting<String> FAULT =
-      new Setting<>(
-          "gpucore.fault",
-          null,
-          "list",
-          "",
-          "driver, oom:scratch[:MiB], oom:alloc[:MiB], sticky:gemm[:N], sticky:reduce[:N], "
-              + "comma-separated",
-          "faults to inject, for tests and drills (see docs/reliability.md)",
-          "",
-          Setting::faults);
-
+  public static final Setting<String> FAULT = new Setting<>("gpucore.fault", null, "list", "",
+      "driver, oom:scratch[:MiB], oom:alloc[:MiB], sticky:gemm[:N], sticky:reduce[:N], "
+          + "comma-separated",
+      "faults to inject, for tests and drills (see docs/reliability.md)", "", Setting::faults);
   /** Record allocation sites of native resources (read once per JVM). */
-  public static final Setting<Boolean> LEAK_SITES =
-      bool(
-          "gpucore.leakSites",
-          false,
-          "record where each native resource was allocated, for leak reports (read once per JVM)");
-
+  public static final Setting<Boolean> LEAK_SITES = bool("gpucore.leakSites", false,
+      "record where each native resource was allocated, for leak reports (read once per JVM)");
   /** Whether gpucore runs in a container; unset: detected. */
-  public static final Setting<Boolean> IN_CONTAINER =
-      new Setting<>(
-          "gpucore.inContainer",
-          "GPUCORE_IN_CONTAINER",
-          "boolean",
-          "detected",
-          BOOL_RANGE,
-          "whether this process runs in a container (default: /.dockerenv, /run/.containerenv or "
-              + "the `container` variable)",
-          null,
-          Setting::bool);
+  public static final Setting<Boolean> IN_CONTAINER = new Setting<>("gpucore.inContainer",
+      "GPUCORE_IN_CONTAINER", "boolean", "detected", BOOL_RANGE,
+      "whether this process runs in a container (default: /.dockerenv, /run/.containerenv or "
+          + "the `container` variable)", null, Setting::bool);
 
   private final String key;
   private final String env;
@@ -336,15 +165,8 @@ public final class Setting<T> {
   private final T defaultValue;
   private final Function<String, T> parser;
 
-  private Setting(
-      String key,
-      String env,
-      String type,
-      String defaultText,
-      String range,
-      String doc,
-      T defaultValue,
-      Function<String, T> parser) {
+  private Setting(String key, String env, String type, String defaultText, String range,
+      String doc, T defaultValue, Function<String, T> parser) {
     this.key = key;
     this.env = env != null ? env : Settings.envName(key);
     this.type = type;
@@ -447,24 +269,16 @@ public final class Setting<T> {
     return new Setting<>(key, null, "path", "", "a file path", doc, null, Setting::pathText);
   }
 
-  private static <T> Setting<T> choice(
-      String key, String def, Map<String, T> values, String range, String doc) {
+  private static <T> Setting<T> choice(String key, String def, Map<String, T> values,
+      String range, String doc) {
     T d = values.get(def);
-    return new Setting<>(
-        key,
-        null,
-        "choice",
-        def,
-        range,
-        doc,
-        d,
-        v -> {
-          T t = values.get(v.toLowerCase(Locale.ROOT));
-          if (t == null) {
-            throw new IllegalArgumentException("must be one of " + range);
-          }
-          return t;
-        });
+    return new Setting<>(key, null, "choice", def, range, doc, d, v -> {
+      T t = values.get(v.toLowerCase(Locale.ROOT));
+      if (t == null) {
+        throw new IllegalArgumentException("must be one of " + range);
+      }
+      return t;
+    });
   }
 
   private static Map<String, String> words(String... w) {
@@ -476,55 +290,34 @@ public final class Setting<T> {
   }
 
   private static Setting<Boolean> bool(String key, boolean def, String doc) {
-    return new Setting<>(
-        key, null, "boolean", Boolean.toString(def), BOOL_RANGE, doc, def, Setting::bool);
+    return new Setting<>(key, null, "boolean", Boolean.toString(def), BOOL_RANGE, doc, def,
+        Setting::bool);
   }
 
   private static Setting<Integer> integer(String key, int def, int min, int max, String doc) {
-    return new Setting<>(
-        key,
-        null,
-        "integer",
-        Integer.toString(def),
-        min + " to " + max,
-        doc,
-        def,
-        v -> (int) wholeNumber(v, min, max));
+    return new Setting<>(key, null, "integer", Integer.toString(def), min + " to " + max, doc,
+        def, v -> (int) wholeNumber(v, min, max));
   }
 
   private static Setting<Long> longInteger(String key, long def, long min, long max, String doc) {
-    return new Setting<>(
-        key,
-        null,
-        "integer",
-        Long.toString(def),
-        min + " to " + max,
-        doc,
-        def,
+    return new Setting<>(key, null, "integer", Long.toString(def), min + " to " + max, doc, def,
         v -> wholeNumber(v, min, max));
   }
 
-  private static Setting<Double> decimal(
-      String key, double def, double min, double max, String doc) {
-    return new Setting<>(
-        key,
-        null,
-        "decimal",
-        number(def),
-        number(min) + " to " + number(max),
-        doc,
-        def,
-        v -> {
+  private static Setting<Double> decimal(String key, double def, double min, double max,
+      String doc) {
+    return new Setting<>(key, null, "decimal", number(def), number(min) + " to " + number(max),
+        doc, def, v -> {
           double d;
           try {
             d = Double.parseDouble(v);
           } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(
-                "must be a number from " + number(min) + " to " + number(max));
+            throw new IllegalArgumentException("must be a number from " + number(min) + " to "
+                + number(max));
           }
           if (!(d >= min && d <= max)) {
-            throw new IllegalArgumentException(
-                "must be from " + number(min) + " to " + number(max));
+            throw new IllegalArgumentException("must be from " + number(min) + " to "
+                + number(max));
           }
           return d;
         });
@@ -591,11 +384,8 @@ public final class Setting<T> {
         continue;
       }
       if (!ROUTINES.contains(t)) {
-        throw new IllegalArgumentException(
-            "names the unknown routine \""
-                + t
-                + "\"; expected "
-                + "sgemm, dgemm, sgemm_batched, dgemm_batched, comma-separated");
+        throw new IllegalArgumentException("names the unknown routine \"" + t + "\"; expected "
+            + "sgemm, dgemm, sgemm_batched, dgemm_batched, comma-separated");
       }
       out.add(t);
     }
@@ -616,8 +406,8 @@ public final class Setting<T> {
         i = -1;
       }
       if (i < 0 || i > MAX_GPU_INDEX || !t.chars().allMatch(Character::isDigit)) {
-        throw new IllegalArgumentException(
-            "must be all or GPU indices (0 to " + MAX_GPU_INDEX + ") like 0,1");
+        throw new IllegalArgumentException("must be all or GPU indices (0 to " + MAX_GPU_INDEX
+            + ") like 0,1");
       }
       out.add(i);
     }
@@ -629,8 +419,8 @@ public final class Setting<T> {
       dev.gpucore.spi.FaultPlan.parse(v);
     } catch (GpuCoreException.InvalidArgument e) {
       String m = e.getMessage();
-      throw new IllegalArgumentException(
-          m.startsWith("gpucore.fault: ") ? m.substring("gpucore.fault: ".length()) : m);
+      throw new IllegalArgumentException(m.startsWith("gpucore.fault: ")
+          ? m.substring("gpucore.fault: ".length()) : m);
     }
     return v;
   }

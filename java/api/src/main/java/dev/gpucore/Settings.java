@@ -23,16 +23,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * gpucore's settings, in the manner of {@code nvblas.conf}: the values of the {@link Setting}
  * registry. Each setting is looked up, first found wins, as: a Java system property of its key
  * ({@code gpucore.gemm.route}); its environment variable ({@code GPUCORE_GEMM_ROUTE}); the
- * configuration file; the default. A blank value counts as unset. The file is named by {@code
- * gpucore.config} / {@code GPUCORE_CONFIG} and holds {@code key = value} lines; a line starting
- * with {@code #} is a comment, and values are read literally (no escapes). A line that is not
- * {@code key = value}, an unknown or wrongly cased key or an nvBLAS key is warned about ({@link
- * #warnings()}) and ignored.
+ * configuration file; the default. A blank value counts as unset. The file is named by
+ * {@code gpucore.config} / {@code GPUCORE_CONFIG} and holds {@code key = value} lines; a line
+ * starting with {@code #} is a comment, and values are read literally (no escapes). A line that
+ * is not {@code key = value}, an unknown or wrongly cased key or an nvBLAS key is warned about
+ * ({@link #warnings()}) and ignored.
  *
- * <p>Values are parsed when first read and all of them by {@link #validate()}, which {@link
- * GpuCore#open(Config)} calls: a malformed or out-of-range value is a {@link
- * GpuCoreException.InvalidArgument} that names the setting as it was written (the environment
- * variable, the system property, or the file's key, path and line).
+ * <p>Values are parsed when first read and all of them by {@link #validate()}, which
+ * {@link GpuCore#open(Config)} calls: a malformed or out-of-range value is a
+ * {@link GpuCoreException.InvalidArgument} that names the setting as it was written (the
+ * environment variable, the system property, or the file's key, path and line).
  */
 public final class Settings {
   private static final System.Logger LOG = System.getLogger("dev.gpucore.settings");
@@ -56,8 +56,8 @@ public final class Settings {
    * @param text the value as written, trimmed (the default's text for {@link Source#DEFAULT})
    * @param source where it came from
    * @param where the setting as the user wrote it: {@code GPUCORE_CPU_THREADS (environment)},
-   *     {@code gpucore.cpu.threads (system property)}, {@code gpucore.cpu.threads (gpucore.conf
-   *     line 3)}, or {@code default}
+   *     {@code gpucore.cpu.threads (system property)}, {@code gpucore.cpu.threads
+   *     (gpucore.conf line 3)}, or {@code default}
    */
   public record Value(Setting<?> setting, String text, Source source, String where) {}
 
@@ -71,8 +71,8 @@ public final class Settings {
   private final Map<Setting<?>, Object> parsed = new ConcurrentHashMap<>();
   private volatile boolean warned;
 
-  private Settings(
-      Map<?, ?> props, Map<String, String> env, Map<String, Line> file, String fileName) {
+  private Settings(Map<?, ?> props, Map<String, String> env, Map<String, Line> file,
+      String fileName) {
     this.props = props;
     this.env = env;
     this.file = file;
@@ -87,8 +87,8 @@ public final class Settings {
   /**
    * Settings from the given maps and the file they name.
    *
-   * @throws GpuCoreException.InvalidArgument when the named file cannot be read, naming the setting
-   *     that named it and the cause ("no such file")
+   * @throws GpuCoreException.InvalidArgument when the named file cannot be read, naming the
+   *     setting that named it and the cause ("no such file")
    */
   public static Settings from(Map<?, ?> props, Map<String, String> env) {
     Map<String, Line> lines = new LinkedHashMap<>();
@@ -109,8 +109,8 @@ public final class Settings {
       try {
         text = read(Path.of(name));
       } catch (InvalidPathException | IOException ex) {
-        throw new GpuCoreException.InvalidArgument(
-            where + " is \"" + name + "\": cannot read the configuration file: " + cause(ex));
+        throw new GpuCoreException.InvalidArgument(where + " is \"" + name
+            + "\": cannot read the configuration file: " + cause(ex));
       }
       parseFile(text, name, lines, warn);
     }
@@ -125,12 +125,10 @@ public final class Settings {
     }
     byte[] bytes = Files.readAllBytes(path);
     try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
+      return StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes))
-          .toString();
+          .decode(ByteBuffer.wrap(bytes)).toString();
     } catch (CharacterCodingException ex) {
       throw new IOException("not UTF-8 text");
     }
@@ -150,8 +148,8 @@ public final class Settings {
   }
 
   /** Reads {@code key = value} lines literally; everything else is warned about. */
-  private static void parseFile(
-      String text, String name, Map<String, Line> out, List<String> warn) {
+  private static void parseFile(String text, String name, Map<String, Line> out,
+      List<String> warn) {
     String[] lines = text.split("\r\n|\n|\r", -1);
     for (int i = 0; i < lines.length; i++) {
       String raw = lines[i];
@@ -182,13 +180,8 @@ public final class Settings {
       }
       Line before = out.put(key, new Line(value, n));
       if (before != null) {
-        warn.add(
-            at
-                + ": "
-                + key
-                + " was already set on line "
-                + before.line()
-                + "; the later line wins");
+        warn.add(at + ": " + key + " was already set on line " + before.line()
+            + "; the later line wins");
       }
     }
   }
@@ -214,8 +207,7 @@ public final class Settings {
     }
     if (key.toUpperCase(Locale.ROOT).startsWith("NVBLAS_")) {
       String ours = nvblas(key.toUpperCase(Locale.ROOT));
-      return key
-          + " is an nvBLAS setting, which gpucore does not read"
+      return key + " is an nvBLAS setting, which gpucore does not read"
           + (ours == null ? "" : " (gpucore's own: " + ours + ")");
     }
     Setting<?> near = null;
@@ -227,9 +219,8 @@ public final class Settings {
         near = s;
       }
     }
-    return "unknown setting "
-        + shown(key)
-        + (near == null ? "" : " (did you mean " + near.key() + "?)");
+    return "unknown setting " + shown(key) + (near == null ? "" : " (did you mean " + near.key()
+        + "?)");
   }
 
   private static String nvblas(String key) {
@@ -299,10 +290,7 @@ public final class Settings {
     }
     Line f = file.get(s.key());
     if (f != null && nonEmpty(f.value()) != null) {
-      return new Value(
-          s,
-          nonEmpty(f.value()),
-          Source.FILE,
+      return new Value(s, nonEmpty(f.value()), Source.FILE,
           s.key() + " (" + fileName + " line " + f.line() + ")");
     }
     return new Value(s, s.defaultText(), Source.DEFAULT, "default");
@@ -320,8 +308,8 @@ public final class Settings {
   /**
    * The value of {@code s}: parsed from where it was set, else its default.
    *
-   * @throws GpuCoreException.InvalidArgument when the value is malformed or out of range, naming
-   *     the setting as it was written and what it must be
+   * @throws GpuCoreException.InvalidArgument when the value is malformed or out of range,
+   *     naming the setting as it was written and what it must be
    */
   @SuppressWarnings("unchecked")
   public <T> T get(Setting<T> s) {
@@ -338,8 +326,8 @@ public final class Settings {
       try {
         t = s.parse(val.text());
       } catch (IllegalArgumentException e) {
-        throw new GpuCoreException.InvalidArgument(
-            val.where() + " is " + shown(val.text()) + ": " + e.getMessage());
+        throw new GpuCoreException.InvalidArgument(val.where() + " is " + shown(val.text())
+            + ": " + e.getMessage());
       }
     }
     parsed.put(s, t == null ? NONE : t);
@@ -349,19 +337,18 @@ public final class Settings {
   private static final Object NONE = new Object();
 
   /**
-   * Parses every setting, so that a malformed value fails here rather than when a backend first
-   * reads it, and logs the warnings (once per instance).
+   * Parses every setting, so that a malformed value fails here rather than when a backend
+   * first reads it, and logs the warnings (once per instance).
    *
-   * @throws GpuCoreException.InvalidArgument naming each setting whose value is malformed or out of
-   *     range
+   * @throws GpuCoreException.InvalidArgument naming each setting whose value is malformed or
+   *     out of range
    */
   public void validate() {
     Map<Setting<?>, String> errors = check();
     if (!errors.isEmpty()) {
-      throw new GpuCoreException.InvalidArgument(
-          errors.size() == 1
-              ? errors.values().iterator().next()
-              : errors.size() + " settings are invalid: " + String.join("; ", errors.values()));
+      throw new GpuCoreException.InvalidArgument(errors.size() == 1
+          ? errors.values().iterator().next()
+          : errors.size() + " settings are invalid: " + String.join("; ", errors.values()));
     }
     if (!warned) {
       warned = true;
@@ -372,9 +359,9 @@ public final class Settings {
   }
 
   /**
-   * Parses every setting without throwing: the error of each one that is malformed or out of range
-   * (as {@link #get} would throw it), in the registry's order; warnings found on the way are
-   * recorded ({@link #warnings()}) but not logged.
+   * Parses every setting without throwing: the error of each one that is malformed or out of
+   * range (as {@link #get} would throw it), in the registry's order; warnings found on the way
+   * are recorded ({@link #warnings()}) but not logged.
    */
   public Map<Setting<?>, String> check() {
     Map<Setting<?>, String> errors = new LinkedHashMap<>();
@@ -389,21 +376,16 @@ public final class Settings {
       int threads = get(Setting.CPU_THREADS);
       int cores = Runtime.getRuntime().availableProcessors();
       if (threads > cores) {
-        warn(
-            value(Setting.CPU_THREADS).where()
-                + " is "
-                + threads
-                + ", more than the "
-                + cores
-                + " processors available: OpenBLAS's threads will compete for them");
+        warn(value(Setting.CPU_THREADS).where() + " is " + threads + ", more than the " + cores
+            + " processors available: OpenBLAS's threads will compete for them");
       }
     }
     return errors;
   }
 
   /**
-   * Records a warning about a setting (a well-formed value naming hardware that is not present, for
-   * instance) and logs it once; repeats are dropped.
+   * Records a warning about a setting (a well-formed value naming hardware that is not present,
+   * for instance) and logs it once; repeats are dropped.
    */
   public void warn(String message) {
     boolean added;

@@ -10,11 +10,9 @@ import org.junit.jupiter.api.Test;
 
 class CheckTest {
   private static String rangeFails(long offset, long length, long capacity) {
-    return assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> Check.range(offset, length, capacity, "myParam"),
-            "range(" + offset + ", " + length + ", " + capacity + ")")
-        .getMessage();
+    return assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Check.range(offset, length, capacity, "myParam"),
+        "range(" + offset + ", " + length + ", " + capacity + ")").getMessage();
   }
 
   @Test
@@ -67,19 +65,10 @@ class CheckTest {
 
   @Test
   void multiplyOverflowNamesWhat() {
-    for (long[] ab :
-        new long[][] {
-          {Long.MAX_VALUE, 2},
-          {Long.MAX_VALUE / 8 + 1, 8},
-          {1L << 32, 1L << 31},
-          {Long.MIN_VALUE, -1},
-          {-(1L << 62), 4}
-        }) {
-      GpuCoreException.InvalidArgument e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () -> Check.multiply(ab[0], ab[1], "length in bytes"),
-              ab[0] + " * " + ab[1]);
+    for (long[] ab : new long[][] {{Long.MAX_VALUE, 2}, {Long.MAX_VALUE / 8 + 1, 8},
+        {1L << 32, 1L << 31}, {Long.MIN_VALUE, -1}, {-(1L << 62), 4}}) {
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> Check.multiply(ab[0], ab[1], "length in bytes"), ab[0] + " * " + ab[1]);
       assertTrue(e.getMessage().startsWith("length in bytes"), e.getMessage());
       assertTrue(e.getMessage().contains("overflow"), e.getMessage());
     }
@@ -89,21 +78,18 @@ class CheckTest {
   void notNullNonNegativeAtLeast() {
     Object o = new Object();
     assertSame(o, Check.notNull(o, "o"));
-    String m =
-        assertThrows(GpuCoreException.InvalidArgument.class, () -> Check.notNull(null, "widget"))
-            .getMessage();
+    String m = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Check.notNull(null, "widget")).getMessage();
     assertTrue(m.contains("widget") && m.contains("null"), m);
 
     assertEquals(0, Check.nonNegative(0, "n"));
-    m =
-        assertThrows(GpuCoreException.InvalidArgument.class, () -> Check.nonNegative(-3, "count"))
-            .getMessage();
+    m = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Check.nonNegative(-3, "count")).getMessage();
     assertTrue(m.contains("count") && m.contains("-3"), m);
 
     assertEquals(5, Check.atLeast(5, 5, "lda"));
-    m =
-        assertThrows(GpuCoreException.InvalidArgument.class, () -> Check.atLeast(4, 5, "lda"))
-            .getMessage();
+    m = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Check.atLeast(4, 5, "lda")).getMessage();
     assertTrue(m.contains("lda") && m.contains(">= 5") && m.contains("4"), m);
   }
 }

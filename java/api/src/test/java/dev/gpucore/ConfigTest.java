@@ -18,7 +18,8 @@ class ConfigTest {
 
   @Test
   void environmentOverridesDefault() {
-    Config c = Config.from(Map.of(), Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "3"));
+    Config c = Config.from(Map.of(),
+        Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "3"));
     assertEquals(Config.Backend.CPU, c.backend());
     assertEquals(3, c.cpuThreads());
   }
@@ -28,27 +29,24 @@ class ConfigTest {
     Properties props = new Properties();
     props.setProperty("gpucore.backend", "cuda");
     props.setProperty("gpucore.cpu.threads", "7");
-    Config c = Config.from(props, Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "3"));
+    Config c = Config.from(props,
+        Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "3"));
     assertEquals(Config.Backend.CUDA, c.backend());
     assertEquals(7, c.cpuThreads());
   }
 
   @Test
   void eachSettingIsResolvedIndependently() {
-    Config c =
-        Config.from(
-            Map.of("gpucore.backend", "cpu"),
-            Map.of("GPUCORE_BACKEND", "cuda", "GPUCORE_CPU_THREADS", "5"));
+    Config c = Config.from(Map.of("gpucore.backend", "cpu"),
+        Map.of("GPUCORE_BACKEND", "cuda", "GPUCORE_CPU_THREADS", "5"));
     assertEquals(Config.Backend.CPU, c.backend());
     assertEquals(5, c.cpuThreads(), "threads come from the environment");
   }
 
   @Test
   void blankPropertyFallsThroughToEnvironment() {
-    Config c =
-        Config.from(
-            Map.of("gpucore.backend", "  ", "gpucore.cpu.threads", ""),
-            Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "2"));
+    Config c = Config.from(Map.of("gpucore.backend", "  ", "gpucore.cpu.threads", ""),
+        Map.of("GPUCORE_BACKEND", "cpu", "GPUCORE_CPU_THREADS", "2"));
     assertEquals(Config.Backend.CPU, c.backend());
     assertEquals(2, c.cpuThreads());
     Config d = Config.from(Map.of(), Map.of("GPUCORE_BACKEND", " ", "GPUCORE_CPU_THREADS", ""));
@@ -58,34 +56,28 @@ class ConfigTest {
 
   @Test
   void valuesAreTrimmedAndCaseInsensitive() {
-    Config c =
-        Config.from(Map.of("gpucore.backend", " CuDa ", "gpucore.cpu.threads", " 4 "), Map.of());
+    Config c = Config.from(Map.of("gpucore.backend", " CuDa ", "gpucore.cpu.threads", " 4 "),
+        Map.of());
     assertEquals(Config.Backend.CUDA, c.backend());
     assertEquals(4, c.cpuThreads());
   }
 
   @Test
   void invalidBackendNamesTheSettingAsWrittenAndTheChoices() {
-    GpuCoreException.InvalidArgument e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> Config.from(Map.of(), Map.of("GPUCORE_BACKEND", "opencl")));
-    assertEquals(
-        "GPUCORE_BACKEND (environment) is \"opencl\": must be one of auto, cpu, cuda",
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Config.from(Map.of(), Map.of("GPUCORE_BACKEND", "opencl")));
+    assertEquals("GPUCORE_BACKEND (environment) is \"opencl\": must be one of auto, cpu, cuda",
         e.getMessage());
   }
 
   @Test
   void invalidThreadCountNamesWhatWasExpected() {
     for (String bad : new String[] {"four", "1.5", "99999999999", "0x10", "32768", "1025"}) {
-      GpuCoreException.InvalidArgument e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () -> Config.from(Map.of("gpucore.cpu.threads", bad), Map.of()),
-              bad);
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> Config.from(Map.of("gpucore.cpu.threads", bad), Map.of()), bad);
       String m = e.getMessage();
-      assertTrue(
-          m.startsWith("gpucore.cpu.threads (system property) is \"" + bad + "\": must be"), m);
+      assertTrue(m.startsWith("gpucore.cpu.threads (system property) is \"" + bad + "\": must be"),
+          m);
       assertTrue(m.endsWith("from 0 to 1024"), m);
     }
     assertEquals(1024, Config.from(Map.of("gpucore.cpu.threads", "1024"), Map.of()).cpuThreads());
@@ -93,24 +85,21 @@ class ConfigTest {
 
   @Test
   void negativeThreadsRejected() {
-    GpuCoreException.InvalidArgument e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> Config.from(Map.of(), Map.of("GPUCORE_CPU_THREADS", "-2")));
-    assertEquals(
-        "GPUCORE_CPU_THREADS (environment) is \"-2\": must be from 0 to 1024", e.getMessage());
-    GpuCoreException.InvalidArgument e2 =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class, () -> new Config(Config.Backend.CPU, -1));
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Config.from(Map.of(), Map.of("GPUCORE_CPU_THREADS", "-2")));
+    assertEquals("GPUCORE_CPU_THREADS (environment) is \"-2\": must be from 0 to 1024",
+        e.getMessage());
+    GpuCoreException.InvalidArgument e2 = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Config(Config.Backend.CPU, -1));
     assertTrue(e2.getMessage().contains("cpuThreads"), e2.getMessage());
-    assertThrows(
-        GpuCoreException.InvalidArgument.class, () -> new Config(Config.Backend.CPU, 32768));
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Config(Config.Backend.CPU, 32768));
   }
 
   @Test
   void nullBackendRejected() {
-    GpuCoreException.InvalidArgument e =
-        assertThrows(GpuCoreException.InvalidArgument.class, () -> new Config(null, 0));
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Config(null, 0));
     assertTrue(e.getMessage().contains("backend"), e.getMessage());
   }
 

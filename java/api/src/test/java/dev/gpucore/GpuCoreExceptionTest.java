@@ -9,9 +9,8 @@ import org.junit.jupiter.api.Test;
 class GpuCoreExceptionTest {
   @Test
   void nativeStatusIsKeptAsData() {
-    var e =
-        new GpuCoreException.DeviceFaulted(
-            "cublasGemmEx failed", true, 700, "cudaErrorIllegalAddress");
+    var e = new GpuCoreException.DeviceFaulted("cublasGemmEx failed", true, 700,
+        "cudaErrorIllegalAddress");
     assertEquals(700, e.code());
     assertEquals("cudaErrorIllegalAddress", e.codeName());
     assertTrue(e.outputPartlyWritten());
@@ -22,13 +21,9 @@ class GpuCoreExceptionTest {
 
   @Test
   void noStatusMeansNoCode() {
-    for (GpuCoreException e :
-        new GpuCoreException[] {
-          new GpuCoreException("x"),
-          new GpuCoreException.InvalidArgument("lda must be at least 4"),
-          new GpuCoreException.OutOfMemory("x", true),
-          new GpuCoreException("x", 5, null)
-        }) {
+    for (GpuCoreException e : new GpuCoreException[] {new GpuCoreException("x"),
+        new GpuCoreException.InvalidArgument("lda must be at least 4"),
+        new GpuCoreException.OutOfMemory("x", true), new GpuCoreException("x", 5, null)}) {
       assertEquals(GpuCoreException.NO_CODE, e.code(), e.getMessage());
       assertNull(e.codeName());
     }

@@ -24,19 +24,20 @@ import org.junit.jupiter.api.AfterAll;
 
 /**
  * Fuzzes the settings: the configuration file ({@code gpucore.config}), system properties and
- * environment variables with their precedence, {@link Config}, every {@link Setting}'s parser and
- * range, the router's settings ({@link Router}, {@link Router#gpuList}) and the peer-copy settings
- * ({@link PeerConfig}). Every input must end in a value or in {@link
- * GpuCoreException.InvalidArgument} with a message: never another exception, never a hang.
+ * environment variables with their precedence, {@link Config}, every {@link Setting}'s
+ * parser and range, the router's settings ({@link Router}, {@link Router#gpuList}) and the
+ * peer-copy settings ({@link PeerConfig}). Every input must end in a value or in
+ * {@link GpuCoreException.InvalidArgument} with a message: never another exception, never a
+ * hang.
  *
  * <p>Input format (so seeds stay readable): the text up to the first {@code \u0001} is the
  * configuration file; each later {@code \u0001}-separated part is {@code P key=value} (a system
  * property) or {@code E key=value} (an environment variable). The file is always one the test
- * writes (a fuzzed {@code gpucore.config} is ignored: reading arbitrary paths is not the point); a
- * file text starting with {@code \u0002} names a file that does not exist.
+ * writes (a fuzzed {@code gpucore.config} is ignored: reading arbitrary paths is not the point);
+ * a file text starting with {@code \u0002} names a file that does not exist.
  *
- * <p>{@code mvn verify} runs the seeds in {@code SettingsFuzzTestInputs/}; fuzz with {@code
- * JAZZER_FUZZ=1 mvn -pl java/api test -Dtest=SettingsFuzzTest#settings}.
+ * <p>{@code mvn verify} runs the seeds in {@code SettingsFuzzTestInputs/}; fuzz with
+ * {@code JAZZER_FUZZ=1 mvn -pl java/api test -Dtest=SettingsFuzzTest#settings}.
  */
 class SettingsFuzzTest {
   private static Path dir;
@@ -78,46 +79,13 @@ class SettingsFuzzTest {
 
   @FuzzTest(maxDuration = "3m")
   // no control characters here: a newline in an entry breaks the dictionary file Jazzer writes
-  @DictionaryEntries({
-    "gpucore.backend",
-    "gpucore.cpu.threads",
-    "gpucore.gemm.route",
-    "gpucore.gemm.disable",
-    "gpucore.gpu.list",
-    "gpucore.gemm.panelMiB",
-    "gpucore.gemm.fallback",
-    "gpucore.trace",
-    "gpucore.log.file",
-    "gpucore.gemm.cpuGflops",
-    "gpucore.gemm.busGBs",
-    "gpucore.gemm.overheadMs",
-    "gpucore.p2p",
-    "gpucore.p2p.wait",
-    "gpucore.p2p.stagedChunkMiB",
-    "GPUCORE_GEMM_ROUTE",
-    "GPUCORE_GPU_LIST",
-    "GPUCORE_BACKEND",
-    "=",
-    " = ",
-    "#",
-    "!",
-    "all",
-    "auto",
-    "cpu",
-    "gpu",
-    "cuda",
-    "sgemm,dgemm",
-    "dgemm_batched",
-    "true",
-    "false",
-    "yes",
-    "0,1",
-    "1e9",
-    "NaN",
-    "Infinity",
-    "-0",
-    "0x1p3"
-  })
+  @DictionaryEntries({"gpucore.backend", "gpucore.cpu.threads", "gpucore.gemm.route",
+      "gpucore.gemm.disable", "gpucore.gpu.list", "gpucore.gemm.panelMiB", "gpucore.gemm.fallback",
+      "gpucore.trace", "gpucore.log.file", "gpucore.gemm.cpuGflops", "gpucore.gemm.busGBs",
+      "gpucore.gemm.overheadMs", "gpucore.p2p", "gpucore.p2p.wait", "gpucore.p2p.stagedChunkMiB",
+      "GPUCORE_GEMM_ROUTE", "GPUCORE_GPU_LIST", "GPUCORE_BACKEND", "=",
+      " = ", "#", "!", "all", "auto", "cpu", "gpu", "cuda", "sgemm,dgemm",
+      "dgemm_batched", "true", "false", "yes", "0,1", "1e9", "NaN", "Infinity", "-0", "0x1p3"})
   void settings(byte[] input) throws IOException {
     String text = new String(input, StandardCharsets.UTF_8);
     String[] parts = text.split("\u0001", -1);
@@ -157,12 +125,11 @@ class SettingsFuzzTest {
       // every warning about the file names its line
       assertTrue(w.matches("\\Q" + settings.fileName() + "\\E line [1-9][0-9]*: .+"), w);
     }
-    accepted(
-        () -> {
-          Config c = Config.from(props, env);
-          assertTrue(c.cpuThreads() >= 0);
-          assertNotNull(c.backend());
-        });
+    accepted(() -> {
+      Config c = Config.from(props, env);
+      assertTrue(c.cpuThreads() >= 0);
+      assertNotNull(c.backend());
+    });
     // precedence: a non-blank system property wins, then the environment variable
     for (Setting<?> key : Setting.all()) {
       Settings.Value got = settings.value(key);
@@ -175,14 +142,12 @@ class SettingsFuzzTest {
         assertEquals(e.trim(), got.text(), key.key());
         assertEquals(Settings.Source.ENVIRONMENT, got.source(), key.key());
       }
-      assertTrue(
-          got.source() == Settings.Source.DEFAULT || !got.text().isBlank(),
+      assertTrue(got.source() == Settings.Source.DEFAULT || !got.text().isBlank(),
           key + " must not come back blank");
       if (!accepted(() -> settings.get(key))) {
         // the error names the setting as it was written
-        String m =
-            assertThrows(GpuCoreException.InvalidArgument.class, () -> settings.get(key))
-                .getMessage();
+        String m = assertThrows(GpuCoreException.InvalidArgument.class, () -> settings.get(key))
+            .getMessage();
         assertTrue(m.startsWith(got.where()), m);
       }
     }
@@ -190,14 +155,13 @@ class SettingsFuzzTest {
     for (int gpus = 0; gpus <= 3; gpus++) {
       int g = gpus;
       accepted(() -> new Router(settings, g, null, g));
-      accepted(
-          () -> {
-            List<Integer> list = Router.gpuList(settings, g);
-            assertEquals(list.size(), new HashSet<>(list).size(), "repeated GPU in " + list);
-            for (int i : list) {
-              assertTrue(i >= 0 && i < g, "GPU " + i + " of " + g);
-            }
-          });
+      accepted(() -> {
+        List<Integer> list = Router.gpuList(settings, g);
+        assertEquals(list.size(), new HashSet<>(list).size(), "repeated GPU in " + list);
+        for (int i : list) {
+          assertTrue(i >= 0 && i < g, "GPU " + i + " of " + g);
+        }
+      });
     }
     accepted(() -> PeerConfig.from(settings));
     Visibility v = Visibility.of(env, false);

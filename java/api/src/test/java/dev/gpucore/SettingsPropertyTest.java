@@ -45,10 +45,8 @@ class SettingsPropertyTest {
 
   @Provide
   Arbitrary<Setting<?>> numeric() {
-    return Arbitraries.of(
-        Setting.all().stream()
-            .filter(s -> s.type().equals("integer") || s.type().equals("decimal"))
-            .toList());
+    return Arbitraries.of(Setting.all().stream()
+        .filter(s -> s.type().equals("integer") || s.type().equals("decimal")).toList());
   }
 
   /** Bounds from the documented range "min to max". */
@@ -58,8 +56,8 @@ class SettingsPropertyTest {
   }
 
   @Property(tries = 500)
-  void aNumberIsAcceptedExactlyWithinItsRange(
-      @ForAll("numeric") Setting<?> s, @ForAll long whole, @ForAll boolean nearTheEdge) {
+  void aNumberIsAcceptedExactlyWithinItsRange(@ForAll("numeric") Setting<?> s,
+      @ForAll long whole, @ForAll boolean nearTheEdge) {
     double[] b = bounds(s);
     long v = nearTheEdge ? (long) b[whole % 2 == 0 ? 0 : 1] + whole % 3 : whole;
     String text = Long.toString(v);
@@ -69,16 +67,16 @@ class SettingsPropertyTest {
       settings.validate();
       assertEquals(v, ((Number) settings.get(s)).doubleValue(), 0.0, s.key());
     } else {
-      String m =
-          assertThrows(GpuCoreException.InvalidArgument.class, settings::validate).getMessage();
-      assertEquals(
-          s.envName() + " (environment) is \"" + text + "\": must be from " + s.range(), m);
+      String m = assertThrows(GpuCoreException.InvalidArgument.class, settings::validate)
+          .getMessage();
+      assertEquals(s.envName() + " (environment) is \"" + text + "\": must be from "
+          + s.range(), m);
     }
   }
 
   @Property(tries = 300)
-  void decimalsOutsideTheirRangeOrNotFiniteAreRejected(
-      @ForAll("numeric") Setting<?> s, @ForAll double d) {
+  void decimalsOutsideTheirRangeOrNotFiniteAreRejected(@ForAll("numeric") Setting<?> s,
+      @ForAll double d) {
     double[] b = bounds(s);
     String text = Double.toString(d);
     boolean ok = s.type().equals("decimal") && d >= b[0] && d <= b[1];
@@ -86,18 +84,17 @@ class SettingsPropertyTest {
     if (ok) {
       assertEquals(d, settings.get(s));
     } else {
-      String m =
-          assertThrows(GpuCoreException.InvalidArgument.class, () -> settings.get(s)).getMessage();
+      String m = assertThrows(GpuCoreException.InvalidArgument.class, () -> settings.get(s))
+          .getMessage();
       assertTrue(m.startsWith(s.key() + " (system property) is \"" + text + "\": must be"), m);
     }
   }
 
   @Provide
   Arbitrary<String> lines() {
-    Arbitrary<String> keys =
-        Arbitraries.oneOf(
-            Arbitraries.of(Setting.all().stream().map(Setting::key).toList()),
-            Arbitraries.strings().withCharRange(' ', '~').ofMaxLength(30));
+    Arbitrary<String> keys = Arbitraries.oneOf(
+        Arbitraries.of(Setting.all().stream().map(Setting::key).toList()),
+        Arbitraries.strings().withCharRange(' ', '~').ofMaxLength(30));
     Arbitrary<String> sep = Arbitraries.of("=", " = ", "\t=\t", " ", ":", "");
     Arbitrary<String> values = Arbitraries.strings().withCharRange(' ', '~').ofMaxLength(30);
     return net.jqwik.api.Combinators.combine(keys, sep, values).as((k, e, v) -> k + e + v);
@@ -116,11 +113,9 @@ class SettingsPropertyTest {
       assertTrue(w.isEmpty(), w.toString());
     } else {
       int eq = t.indexOf('=');
-      boolean blankValue =
-          eq > 0
-              && Setting.byKey(t.substring(0, eq).trim()) != null
-              && Setting.byKey(t.substring(0, eq).trim()) != Setting.CONFIG
-              && t.substring(eq + 1).trim().isEmpty();
+      boolean blankValue = eq > 0 && Setting.byKey(t.substring(0, eq).trim()) != null
+          && Setting.byKey(t.substring(0, eq).trim()) != Setting.CONFIG
+          && t.substring(eq + 1).trim().isEmpty();
       if (!blankValue) {
         assertEquals(1, w.size(), line + " -> " + w);
         assertTrue(w.get(0).startsWith(f + " line 2: "), w.get(0));
@@ -138,10 +133,7 @@ class SettingsPropertyTest {
 
   @Provide
   Arbitrary<String> values() {
-    return Arbitraries.strings()
-        .withChars("\\tnru0:=#! C/aé\"'")
-        .ofMinLength(1)
-        .ofMaxLength(20)
+    return Arbitraries.strings().withChars("\\tnru0:=#! C/aé\"'").ofMinLength(1).ofMaxLength(20)
         .filter(v -> !v.isBlank());
   }
 }

@@ -13,28 +13,29 @@ import dev.gpucore.spi.Router;
 
 /**
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
- * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}), row-
- * or column-major, with transposes, leading dimensions, sub-matrix views, strided batches (see
- * {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
+ * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
+ * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
+ * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
  *
- * <p>Where it runs: device operands on their GPU; host operands where the router (see {@code
- * gpucore.gemm.route}) decides (the CPU for small calls, the GPU, tiled and pipelined, for large
- * ones); {@link #explain} says which and why.
+ * <p>Where it runs: device operands on their GPU; host operands where the router (see {@code gpucore.gemm.route})
+ * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
+ * {@link #explain} says which and why.
  *
- * <p>Failures of a host-operand call on the GPU: out of device memory is retried with tiles 1/4 and
- * then 1/16 of {@code gpucore.gemm.panelMiB} (nothing of C is written before the device memory is
- * in hand), then the call runs on the CPU if {@code gpucore.gemm.fallback} allows (default) or
- * throws {@link GpuCoreException.OutOfMemory}; a sticky fault marks the GPU faulted, the router
- * sends no more work to it, and the call is rerun on the CPU unless it had already written part of
- * a C that it also reads ({@code beta != 0}), in which case the {@link
- * GpuCoreException.DeviceFaulted} is thrown.
+ * <p>Failures of a host-operand call on the GPU: out of device memory is retried with tiles
+ * 1/4 and then 1/16 of {@code gpucore.gemm.panelMiB} (nothing of C is written before the
+ * device memory is in hand), then the call runs on the CPU if {@code gpucore.gemm.fallback}
+ * allows (default) or throws {@link GpuCoreException.OutOfMemory}; a sticky fault marks the
+ * GPU faulted, the router sends no more work to it, and the call is rerun on the CPU unless it
+ * had already written part of a C that it also reads ({@code beta != 0}), in which case the
+ * {@link GpuCoreException.DeviceFaulted} is thrown.
  *
  * <p>Every argument is checked here, before any native call, and a rejected call leaves C
- * untouched: sizes and strides non-negative, leading dimensions at least the stored row (or column)
- * length, every operand large enough for its matrices (all index arithmetic in 64 bits), one
- * element type, one place (all on one device, or all on the host), C sharing storage with neither A
- * nor B, batch outputs not overlapping. BLAS semantics: {@code beta = 0} never reads C (NaN there
- * is ignored); {@code k = 0} or {@code alpha = 0} gives {@code beta·C} without reading A or B.
+ * untouched: sizes and strides non-negative, leading dimensions at least the stored row (or
+ * column) length, every operand large enough for its matrices (all index arithmetic in 64 bits),
+ * one element type, one place (all on one device, or all on the host), C sharing storage with
+ * neither A nor B, batch outputs not overlapping. BLAS semantics: {@code beta = 0} never reads C
+ * (NaN there is ignored); {@code k = 0} or {@code alpha = 0} gives {@code beta·C} without reading
+ * A or B.
  */
 public final class Blas {
   static {
@@ -50,8 +51,8 @@ public final class Blas {
   }
 
   /**
-   * How GEMMs on Java arrays reach the CPU's BLAS: in place or copied, and why; null when the CPU
-   * backend has nothing to say.
+   * How GEMMs on Java arrays reach the CPU's BLAS: in place or copied, and why; null when the
+   * CPU backend has nothing to say.
    */
   public JavaArrayPath javaArrayPath() {
     return core.cpu().blas().javaArrayPath();
@@ -66,8 +67,8 @@ public final class Blas {
    * Runs a GEMM; with device operands and a {@code stream} it is queued there and may still run
    * when this returns. Host operands always complete before it returns.
    */
-  public void gemm(
-      Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc, GpuStream stream) {
+  public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
+      GpuStream stream) {
     GemmCall call = check(g, a, lda, b, ldb, c, ldc, stream);
     boolean counted = dev.gpucore.spi.PromptExit.enter();
     try {
@@ -108,31 +109,30 @@ public final class Blas {
       gpuFailure = e;
     }
     Throwable cpuFailure = dev.gpucore.spi.Uninterruptible.await(cpu);
-    dev.gpucore.spi.Uninterruptible.rethrow(
-        gpuFailure != null ? gpuFailure : cpuFailure, "CPU share of a split GEMM failed");
+    dev.gpucore.spi.Uninterruptible.rethrow(gpuFailure != null ? gpuFailure : cpuFailure,
+        "CPU share of a split GEMM failed");
   }
 
   /** Threads for the CPU share of split host GEMMs (gpucore.gemm.cpuRatio). */
   private static final java.util.concurrent.ExecutorService SPLIT =
-      java.util.concurrent.Executors.newCachedThreadPool(
-          r -> {
-            Thread t = new Thread(r, "gpucore-gemm-cpu-share");
-            t.setDaemon(true);
-            return t;
-          });
+      java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "gpucore-gemm-cpu-share");
+        t.setDaemon(true);
+        return t;
+      });
 
   /** Rows {@code [row0, row0 + count)} of C of a single checked row-major call. */
   private static GemmCall rows(GemmCall call, int row0, int count) {
     // op(A)'s row i is A's row i, or with A transposed A's column i
     long aShift = call.transA() ? row0 : (long) row0 * call.lda();
-    return call.with(
-        count, call.a().shifted(aShift), call.c().shifted((long) row0 * call.ldc()), 1);
+    return call.with(count, call.a().shifted(aShift), call.c().shifted((long) row0 * call.ldc()),
+        1);
   }
 
   /**
-   * A host-operand call on the GPU (which retries with smaller tiles when device memory is short),
-   * then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same or its GPU
-   * faulted.
+   * A host-operand call on the GPU (which retries with smaller tiles when device memory is
+   * short), then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same
+   * or its GPU faulted.
    */
   private void onGpu(GemmCall call) {
     GpuCoreException failure;
@@ -158,44 +158,45 @@ public final class Blas {
   }
 
   /**
-   * Runs a batch of independent GEMMs and returns when every C holds its result; see {@link
-   * #gemmBatched(Gemm, Operand[], int, Operand[], int, Operand[], int, GpuStream)}.
+   * Runs a batch of independent GEMMs and returns when every C holds its result; see
+   * {@link #gemmBatched(Gemm, Operand[], int, Operand[], int, Operand[], int, GpuStream)}.
    */
-  public void gemmBatched(
-      Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c, int ldc) {
+  public void gemmBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c,
+      int ldc) {
     gemmBatched(g, a, lda, b, ldb, c, ldc, null);
   }
 
   /**
    * Runs a batch of independent GEMMs given by arrays of operands (the pointer-array form of
-   * batched GEMM): item {@code i} computes {@code c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i]}. All
-   * items share {@code g}'s shape, layout, transposes, scale and precision, and the leading
-   * dimensions {@code lda}, {@code ldb}, {@code ldc}; each operand may be a different array, at a
-   * different offset, or a view into a shared array. The batch size is the arrays' length (0:
-   * nothing to do), so {@code g.batch()} must be 1; for matrices at a fixed distance apart, {@link
-   * Gemm#batch(int, long, long, long)} with {@link #gemm} is the cheaper form.
+   * batched GEMM): item {@code i} computes {@code c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i]}.
+   * All items share {@code g}'s shape, layout, transposes, scale and precision, and the leading
+   * dimensions {@code lda}, {@code ldb}, {@code ldc}; each operand may be a different array, at
+   * a different offset, or a view into a shared array. The batch size is the arrays' length
+   * (0: nothing to do), so {@code g.batch()} must be 1; for matrices at a fixed distance apart,
+   * {@link Gemm#batch(int, long, long, long)} with {@link #gemm} is the cheaper form.
    *
-   * <p>Every item is checked like {@link #gemm} (messages name the item, e.g. {@code c[3]}), and
-   * the batch as a whole: {@code a}, {@code b} and {@code c} non-null, of one length and without
-   * null elements; all items of one element type and in one place (all on one GPU, or all on the
-   * host); no {@code c[i]} sharing storage with any {@code a[j]} or {@code b[j]}; no two C matrices
-   * in one storage overlapping (the element ranges {@code [offset, offset + span)} of C, span being
-   * the distance from C's first to its last element plus one). All checks come before any native
-   * call, and a rejected call leaves every C untouched.
+   * <p>Every item is checked like {@link #gemm} (messages name the item, e.g. {@code c[3]}),
+   * and the batch as a whole: {@code a}, {@code b} and {@code c} non-null, of one length and
+   * without null elements; all items of one element type and in one place (all on one GPU, or
+   * all on the host); no {@code c[i]} sharing storage with any {@code a[j]} or {@code b[j]};
+   * no two C matrices in one storage overlapping (the element ranges
+   * {@code [offset, offset + span)} of C, span being the distance from C's first to its last
+   * element plus one). All checks come before any native call, and a rejected call leaves every
+   * C untouched.
    *
-   * <p>Device operands: one batched cuBLAS call on their GPU ({@code cublasGemmBatchedEx}, with the
-   * operands' device addresses uploaded per call), queued on {@code stream} when one is given (then
-   * it may still run when this returns; the operands must stay open until the stream is
-   * synchronized) or waited for when it is null. Where an operand's address is not 16-byte aligned
-   * the items are queued one by one instead (same stream, same results).
+   * <p>Device operands: one batched cuBLAS call on their GPU ({@code cublasGemmBatchedEx},
+   * with the operands' device addresses uploaded per call), queued on {@code stream} when one
+   * is given (then it may still run when this returns; the operands must stay open until the
+   * stream is synchronized) or waited for when it is null. Where an operand's address is not
+   * 16-byte aligned the items are queued one by one instead (same stream, same results).
    *
-   * <p>Host operands ({@code stream} must be null): each item goes, in order, through the normal
-   * routed path of {@link #gemm} as a single GEMM (the router (see {@code gpucore.gemm.route})
-   * decides CPU or GPU per item); if item {@code i} fails, items before it have been computed and
-   * the others are untouched.
+   * <p>Host operands ({@code stream} must be null): each item goes, in order, through the
+   * normal routed path of {@link #gemm} as a single GEMM (the router (see {@code gpucore.gemm.route}) decides CPU or GPU
+   * per item); if item {@code i} fails, items before it have been computed and the others
+   * are untouched.
    */
-  public void gemmBatched(
-      Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c, int ldc, GpuStream stream) {
+  public void gemmBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c,
+      int ldc, GpuStream stream) {
     GemmCall[] items = checkBatched(g, a, lda, b, ldb, c, ldc, stream);
     if (items.length == 0 || items[0].m() == 0 || items[0].n() == 0) {
       return;
@@ -215,30 +216,20 @@ public final class Blas {
   }
 
   /** Checks a pointer-array batch and returns its items in row-major form. */
-  static GemmCall[] checkBatched(
-      Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c, int ldc, GpuStream stream) {
+  static GemmCall[] checkBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb,
+      Operand[] c, int ldc, GpuStream stream) {
     Check.notNull(g, "gemm");
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
     if (a.length != b.length || a.length != c.length) {
-      throw new GpuCoreException.InvalidArgument(
-          "a, b and c must have one length (the batch "
-              + "size); got "
-              + a.length
-              + ", "
-              + b.length
-              + ", "
-              + c.length);
+      throw new GpuCoreException.InvalidArgument("a, b and c must have one length (the batch "
+          + "size); got " + a.length + ", " + b.length + ", " + c.length);
     }
     if (g.batch() != 1) {
-      throw new GpuCoreException.InvalidArgument(
-          "gemm.batch() must be 1 for gemmBatched (the "
-              + "batch size is the length of a, b and c, here "
-              + c.length
-              + "); got "
-              + g.batch()
-              + " (a strided batch is gemm with Gemm.batch)");
+      throw new GpuCoreException.InvalidArgument("gemm.batch() must be 1 for gemmBatched (the "
+          + "batch size is the length of a, b and c, here " + c.length + "); got " + g.batch()
+          + " (a strided batch is gemm with Gemm.batch)");
     }
     int n = c.length;
     for (int i = 0; i < n; i++) {
@@ -272,8 +263,8 @@ public final class Blas {
     for (int i = 0; i < n; i++) {
       String in = inputs.get(c[i].storage());
       if (in != null) {
-        throw new GpuCoreException.InvalidArgument(
-            "c[" + i + "] shares storage with " + in + ": no c may share storage with any a or b");
+        throw new GpuCoreException.InvalidArgument("c[" + i + "] shares storage with " + in
+            + ": no c may share storage with any a or b");
       }
     }
     // no two C matrices overlapping: per storage, sorted by offset, neighbours at least one
@@ -289,28 +280,17 @@ public final class Blas {
         if (idx.size() < 2) {
           continue;
         }
-        idx.sort(
-            java.util.Comparator.comparingLong((Integer i) -> c[i].offset())
-                .thenComparingInt(i -> i));
+        idx.sort(java.util.Comparator.comparingLong((Integer i) -> c[i].offset())
+            .thenComparingInt(i -> i));
         for (int t = 1; t < idx.size(); t++) {
           int p = idx.get(t - 1);
           int q = idx.get(t);
           if (c[q].offset() - c[p].offset() < span) {
             int lo = Math.min(p, q);
             int hi = Math.max(p, q);
-            throw new GpuCoreException.InvalidArgument(
-                "c["
-                    + lo
-                    + "] (offset "
-                    + c[lo].offset()
-                    + ") and c["
-                    + hi
-                    + "] (offset "
-                    + c[hi].offset()
-                    + ") overlap in one storage: "
-                    + "each C matrix spans "
-                    + span
-                    + " elements");
+            throw new GpuCoreException.InvalidArgument("c[" + lo + "] (offset " + c[lo].offset()
+                + ") and c[" + hi + "] (offset " + c[hi].offset() + ") overlap in one storage: "
+                + "each C matrix spans " + span + " elements");
           }
         }
       }
@@ -323,31 +303,13 @@ public final class Blas {
     Operand o = x[i];
     Operand f = x[0];
     if (o.dtype() != f.dtype()) {
-      throw new GpuCoreException.InvalidArgument(
-          name
-              + "["
-              + i
-              + "] holds "
-              + o.dtype()
-              + " but "
-              + name
-              + "[0] holds "
-              + f.dtype()
-              + ": all items must have one element type");
+      throw new GpuCoreException.InvalidArgument(name + "[" + i + "] holds " + o.dtype()
+          + " but " + name + "[0] holds " + f.dtype() + ": all items must have one element type");
     }
     boolean dev = o.kind() == Operand.Kind.DEVICE;
     if (dev != (f.kind() == Operand.Kind.DEVICE) || o.device() != f.device()) {
-      throw new GpuCoreException.InvalidArgument(
-          name
-              + "["
-              + i
-              + "] is "
-              + where(o)
-              + " but "
-              + name
-              + "[0] is "
-              + where(f)
-              + ": all items must be on one GPU or all on the host");
+      throw new GpuCoreException.InvalidArgument(name + "[" + i + "] is " + where(o) + " but "
+          + name + "[0] is " + where(f) + ": all items must be on one GPU or all on the host");
     }
   }
 
@@ -360,10 +322,8 @@ public final class Blas {
    * anything else is prefixed with the item.
    */
   private static String itemMessage(String msg, int i) {
-    String m =
-        msg.replace(
-            "c must not share storage with a or b",
-            "c must not share storage with a[" + i + "] or b[" + i + "]");
+    String m = msg.replace("c must not share storage with a or b",
+        "c must not share storage with a[" + i + "] or b[" + i + "]");
     for (String name : new String[] {"a", "b", "c"}) {
       if (m.startsWith(name + " ") || m.startsWith(name + ":")) {
         return name + "[" + i + "]" + m.substring(name.length());
@@ -373,7 +333,8 @@ public final class Blas {
   }
 
   /** Where a call with these arguments would run, and why (arguments are checked). */
-  public Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc) {
+  public Decision explain(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c,
+      int ldc) {
     GemmCall call = check(g, a, lda, b, ldb, c, ldc, null);
     if (call.onDevice()) {
       return new Decision(true, -1, "operands are on GPU " + c.device());
@@ -382,97 +343,42 @@ public final class Blas {
   }
 
   /** Row-major single-precision GEMM on Java arrays (the classic BLAS argument list). */
-  public void sgemm(
-      boolean transA,
-      boolean transB,
-      int m,
-      int n,
-      int k,
-      float alpha,
-      float[] a,
-      int lda,
-      float[] b,
-      int ldb,
-      float beta,
-      float[] c,
-      int ldc) {
+  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
+      int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    gemm(
-        Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta),
-        Operand.of(a),
-        lda,
-        Operand.of(b),
-        ldb,
-        Operand.of(c),
-        ldc);
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc);
   }
 
   /** Row-major double-precision GEMM on Java arrays. */
-  public void dgemm(
-      boolean transA,
-      boolean transB,
-      int m,
-      int n,
-      int k,
-      double alpha,
-      double[] a,
-      int lda,
-      double[] b,
-      int ldb,
-      double beta,
-      double[] c,
-      int ldc) {
+  public void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha, double[] a,
+      int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    gemm(
-        Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta),
-        Operand.of(a),
-        lda,
-        Operand.of(b),
-        ldb,
-        Operand.of(c),
-        ldc);
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc);
   }
 
   /**
-   * Row-major single-precision GEMM on device arrays of one GPU, queued on {@code stream} (null:
-   * waits for the result).
+   * Row-major single-precision GEMM on device arrays of one GPU, queued on {@code stream}
+   * (null: waits for the result).
    */
-  public void sgemm(
-      boolean transA,
-      boolean transB,
-      int m,
-      int n,
-      int k,
-      float alpha,
-      DeviceArray a,
-      int lda,
-      DeviceArray b,
-      int ldb,
-      float beta,
-      DeviceArray c,
-      int ldc,
+  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      DeviceArray a, int lda, DeviceArray b, int ldb, float beta, DeviceArray c, int ldc,
       GpuStream stream) {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    gemm(
-        Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta),
-        Operand.of(a),
-        lda,
-        Operand.of(b),
-        ldb,
-        Operand.of(c),
-        ldc,
-        stream);
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
+        Operand.of(b), ldb, Operand.of(c), ldc, stream);
   }
 
   /** Checks everything and returns the row-major form. */
-  static GemmCall check(
-      Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc, GpuStream stream) {
+  static GemmCall check(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc,
+      GpuStream stream) {
     Check.notNull(g, "gemm");
     Check.notNull(a, "a");
     Check.notNull(b, "b");
@@ -484,33 +390,19 @@ public final class Blas {
     }
     DType t = a.dtype();
     if (b.dtype() != t || (c.dtype() != t && !(t.isHalf() && c.dtype() == DType.FLOAT32))) {
-      throw new GpuCoreException.InvalidArgument(
-          "a, b and c must have one element type (or "
-              + "16-bit a and b with a FLOAT32 c); got "
-              + a.dtype()
-              + ", "
-              + b.dtype()
-              + ", "
-              + c.dtype());
+      throw new GpuCoreException.InvalidArgument("a, b and c must have one element type (or "
+          + "16-bit a and b with a FLOAT32 c); got " + a.dtype() + ", " + b.dtype() + ", "
+          + c.dtype());
     }
     boolean dev = c.kind() == Operand.Kind.DEVICE;
     if ((a.kind() == Operand.Kind.DEVICE) != dev || (b.kind() == Operand.Kind.DEVICE) != dev) {
       throw new GpuCoreException.InvalidArgument(
-          "a, b and c must all be on a GPU or all on the host; got "
-              + a.kind()
-              + ", "
-              + b.kind()
-              + ", "
-              + c.kind());
+          "a, b and c must all be on a GPU or all on the host; got " + a.kind() + ", " + b.kind()
+              + ", " + c.kind());
     }
     if (dev && (a.device() != c.device() || b.device() != c.device())) {
-      throw new GpuCoreException.InvalidArgument(
-          "a, b and c must be on one GPU; got devices "
-              + a.device()
-              + ", "
-              + b.device()
-              + ", "
-              + c.device());
+      throw new GpuCoreException.InvalidArgument("a, b and c must be on one GPU; got devices "
+          + a.device() + ", " + b.device() + ", " + c.device());
     }
     if (stream != null) {
       if (!dev) {
@@ -523,28 +415,19 @@ public final class Blas {
     }
     Precision p = g.precision();
     if (p == Precision.DEFAULT) {
-      p =
-          t == DType.FLOAT64
-              ? Precision.FP64
-              : t == DType.BFLOAT16
-                  ? Precision.BF16
-                  : t == DType.FLOAT16 ? Precision.FP16 : Precision.FP32;
+      p = t == DType.FLOAT64 ? Precision.FP64 : t == DType.BFLOAT16 ? Precision.BF16
+          : t == DType.FLOAT16 ? Precision.FP16 : Precision.FP32;
     }
-    boolean ok =
-        switch (t) {
-          case FLOAT64 -> p == Precision.FP64;
-          case BFLOAT16 -> p == Precision.BF16;
-          case FLOAT16 -> p == Precision.FP16;
-          default -> p != Precision.FP64;
-        };
+    boolean ok = switch (t) {
+      case FLOAT64 -> p == Precision.FP64;
+      case BFLOAT16 -> p == Precision.BF16;
+      case FLOAT16 -> p == Precision.FP16;
+      default -> p != Precision.FP64;
+    };
     if (!ok) {
-      throw new GpuCoreException.InvalidArgument(
-          "precision "
-              + p
-              + " does not apply to "
-              + t
-              + " operands (FP64 is for FLOAT64; BF16 for BFLOAT16; FP16 for FLOAT16; FP32, TF32, "
-              + "BF16, FP16 for FLOAT32)");
+      throw new GpuCoreException.InvalidArgument("precision " + p + " does not apply to " + t
+          + " operands (FP64 is for FLOAT64; BF16 for BFLOAT16; FP16 for FLOAT16; FP32, TF32, "
+          + "BF16, FP16 for FLOAT32)");
     }
     if (c.sameStorage(a) || c.sameStorage(b)) {
       throw new GpuCoreException.InvalidArgument("c must not share storage with a or b");
@@ -560,52 +443,13 @@ public final class Blas {
     Check.atLeast(ldc, Math.max(1, rowMajor ? g.n() : g.m()), "ldc");
     // row-major form: a column-major C = op(A)op(B) is the row-major C^T = op(B)^T op(A)^T
     GemmCall.Place place = GemmCall.Place.of(c.kind(), c.device());
-    GemmCall call =
-        rowMajor
-            ? new GemmCall(
-                g.transA(),
-                g.transB(),
-                g.m(),
-                g.n(),
-                g.k(),
-                g.alpha(),
-                g.beta(),
-                p,
-                t,
-                a,
-                lda,
-                b,
-                ldb,
-                c,
-                ldc,
-                g.batch(),
-                g.strideA(),
-                g.strideB(),
-                g.strideC(),
-                stream,
-                place)
-            : new GemmCall(
-                g.transB(),
-                g.transA(),
-                g.n(),
-                g.m(),
-                g.k(),
-                g.alpha(),
-                g.beta(),
-                p,
-                t,
-                b,
-                ldb,
-                a,
-                lda,
-                c,
-                ldc,
-                g.batch(),
-                g.strideB(),
-                g.strideA(),
-                g.strideC(),
-                stream,
-                place);
+    GemmCall call = rowMajor
+        ? new GemmCall(g.transA(), g.transB(), g.m(), g.n(), g.k(), g.alpha(), g.beta(), p, t,
+            a, lda, b, ldb, c, ldc, g.batch(), g.strideA(), g.strideB(), g.strideC(), stream,
+            place)
+        : new GemmCall(g.transB(), g.transA(), g.n(), g.m(), g.k(), g.alpha(), g.beta(), p, t,
+            b, ldb, a, lda, c, ldc, g.batch(), g.strideB(), g.strideA(), g.strideC(), stream,
+            place);
     Operand ra = rowMajor ? a : b;
     Operand rb = rowMajor ? b : a;
     if (!call.scaleOnly()) {
@@ -614,12 +458,8 @@ public final class Blas {
     }
     fits(c, call.spanC(), call.strideC(), call.batch(), "c");
     if (call.batch() > 1 && call.spanC() > 0 && call.strideC() < call.spanC()) {
-      throw new GpuCoreException.InvalidArgument(
-          "strideC "
-              + call.strideC()
-              + " is smaller than one C matrix ("
-              + call.spanC()
-              + " elements): batch outputs would overlap");
+      throw new GpuCoreException.InvalidArgument("strideC " + call.strideC()
+          + " is smaller than one C matrix (" + call.spanC() + " elements): batch outputs would overlap");
     }
     return call;
   }
@@ -639,18 +479,10 @@ public final class Blas {
       throw new GpuCoreException.InvalidArgument(name + ": the matrices' extent overflows 64 bits");
     }
     if (need > o.capacity()) {
-      throw new GpuCoreException.InvalidArgument(
-          name
-              + " holds "
-              + o.capacity()
-              + " elements but the call needs "
-              + need
-              + " (offset "
-              + o.offset()
-              + ", "
-              + (batch > 1 ? batch + " matrices " + stride + " apart, " : "")
-              + span
-              + " elements per matrix)");
+      throw new GpuCoreException.InvalidArgument(name + " holds " + o.capacity()
+          + " elements but the call needs " + need + " (offset " + o.offset() + ", "
+          + (batch > 1 ? batch + " matrices " + stride + " apart, " : "") + span
+          + " elements per matrix)");
     }
   }
 }

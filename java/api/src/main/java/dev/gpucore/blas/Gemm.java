@@ -4,8 +4,8 @@ import dev.gpucore.Check;
 import dev.gpucore.Layout;
 
 /**
- * The shape and options of a GEMM, {@code C = alpha·op(A)·op(B) + beta·C}: {@code op(A)} is m×k,
- * {@code op(B)} is k×n, C is m×n. Immutable; each {@code with}-style method returns a copy.
+ * The shape and options of a GEMM, {@code C = alpha·op(A)·op(B) + beta·C}: {@code op(A)} is
+ * m×k, {@code op(B)} is k×n, C is m×n. Immutable; each {@code with}-style method returns a copy.
  *
  * <pre>{@code
  * Gemm g = Gemm.of(m, n, k).transB(true).precision(Precision.TF32);
@@ -29,19 +29,8 @@ import dev.gpucore.Layout;
  * @param strideB elements between consecutive B matrices
  * @param strideC elements between consecutive C matrices
  */
-public record Gemm(
-    int m,
-    int n,
-    int k,
-    Layout layout,
-    boolean transA,
-    boolean transB,
-    double alpha,
-    double beta,
-    Precision precision,
-    int batch,
-    long strideA,
-    long strideB,
+public record Gemm(int m, int n, int k, Layout layout, boolean transA, boolean transB,
+    double alpha, double beta, Precision precision, int batch, long strideA, long strideB,
     long strideC) {
 
   /** Checks the values that need no operands. */
@@ -64,33 +53,32 @@ public record Gemm(
 
   /** With another layout. */
   public Gemm layout(Layout l) {
-    return new Gemm(
-        m, n, k, l, transA, transB, alpha, beta, precision, batch, strideA, strideB, strideC);
+    return new Gemm(m, n, k, l, transA, transB, alpha, beta, precision, batch, strideA, strideB,
+        strideC);
   }
 
   /** With A transposed or not. */
   public Gemm transA(boolean t) {
-    return new Gemm(
-        m, n, k, layout, t, transB, alpha, beta, precision, batch, strideA, strideB, strideC);
+    return new Gemm(m, n, k, layout, t, transB, alpha, beta, precision, batch, strideA, strideB,
+        strideC);
   }
 
   /** With B transposed or not. */
   public Gemm transB(boolean t) {
-    return new Gemm(
-        m, n, k, layout, transA, t, alpha, beta, precision, batch, strideA, strideB, strideC);
+    return new Gemm(m, n, k, layout, transA, t, alpha, beta, precision, batch, strideA, strideB,
+        strideC);
   }
 
   /** With alpha and beta. */
   public Gemm scale(double newAlpha, double newBeta) {
-    return new Gemm(
-        m, n, k, layout, transA, transB, newAlpha, newBeta, precision, batch, strideA, strideB,
-        strideC);
+    return new Gemm(m, n, k, layout, transA, transB, newAlpha, newBeta, precision, batch, strideA,
+        strideB, strideC);
   }
 
   /** With a compute precision. */
   public Gemm precision(Precision p) {
-    return new Gemm(
-        m, n, k, layout, transA, transB, alpha, beta, p, batch, strideA, strideB, strideC);
+    return new Gemm(m, n, k, layout, transA, transB, alpha, beta, p, batch, strideA, strideB,
+        strideC);
   }
 
   /** As a strided batch of {@code count} GEMMs. */

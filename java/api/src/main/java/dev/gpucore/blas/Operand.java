@@ -8,9 +8,9 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.HostArray;
 
 /**
- * Where a GEMM operand lives: a Java array, an off-heap {@link HostArray} or a {@link DeviceArray},
- * with the element offset of the matrix's first element. Together with the call's leading dimension
- * this describes dense matrices and sub-matrix views alike.
+ * Where a GEMM operand lives: a Java array, an off-heap {@link HostArray} or a
+ * {@link DeviceArray}, with the element offset of the matrix's first element. Together with the
+ * call's leading dimension this describes dense matrices and sub-matrix views alike.
  */
 public final class Operand {
   /** Where the data is. */

@@ -2,8 +2,8 @@ package dev.gpucore.blas;
 
 /**
  * Compute precision of a GEMM. Operands keep their storage type; the precision says how the
- * products are formed. The CPU backend computes every fp32 precision in strict fp32 (at least as
- * accurate as asked).
+ * products are formed. The CPU backend computes every fp32 precision in strict fp32 (at least
+ * as accurate as asked).
  *
  * <table>
  *   <caption>Precisions, their cuBLAS compute type, and the error bound gpucore tests them to

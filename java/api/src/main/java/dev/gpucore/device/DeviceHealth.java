@@ -6,17 +6,17 @@ import java.util.Map;
 
 /**
  * NVML's health counters of one GPU, as {@code nvidia-smi -q -d ECC,PAGE_RETIREMENT,ROW_REMAPPER,
- * PERFORMANCE} shows them. Immutable; read on demand through {@link
- * dev.gpucore.spi.GpuBackend#health(int)}.
+ * PERFORMANCE} shows them. Immutable; read on demand through
+ * {@link dev.gpucore.spi.GpuBackend#health(int)}.
  *
- * <p>Each part is a {@link Reading}: a value, or one line saying why it could not be read ({@code
- * "not supported"} on GPUs without the feature, {@code "no permission"}, NVML missing). An
- * unreadable part is normal (consumer GPUs have no ECC; GPUs since the A100 remap rows instead of
- * retiring pages) and never an exception.
+ * <p>Each part is a {@link Reading}: a value, or one line saying why it could not be read
+ * ({@code "not supported"} on GPUs without the feature, {@code "no permission"}, NVML missing).
+ * An unreadable part is normal (consumer GPUs have no ECC; GPUs since the A100 remap rows
+ * instead of retiring pages) and never an exception.
  *
  * <p>How to read it: a pending page retirement or row remapping needs a GPU reset before the
- * device's results can be trusted; a failed row remapping means the GPU needs service. Volatile ECC
- * counts restart at driver load, aggregate ones persist for the GPU's life.
+ * device's results can be trusted; a failed row remapping means the GPU needs service.
+ * Volatile ECC counts restart at driver load, aggregate ones persist for the GPU's life.
  *
  * @param ecc ECC mode and error counts
  * @param retiredPages pages retired for ECC errors (GPUs before the A100)
@@ -38,11 +38,8 @@ public record DeviceHealth(
 
   /** Health with every part unreadable for the same reason (no NVML, a backend without it). */
   public static DeviceHealth unknown(String why) {
-    return new DeviceHealth(
-        Reading.unavailable(why),
-        Reading.unavailable(why),
-        Reading.unavailable(why),
-        Reading.unavailable(why));
+    return new DeviceHealth(Reading.unavailable(why), Reading.unavailable(why),
+        Reading.unavailable(why), Reading.unavailable(why));
   }
 
   /**
@@ -90,19 +87,15 @@ public record DeviceHealth(
    * @param aggregateCorrected corrected errors over the GPU's life
    * @param aggregateUncorrected uncorrected errors over the GPU's life
    */
-  public record Ecc(
-      boolean enabled,
-      long volatileCorrected,
-      long volatileUncorrected,
-      long aggregateCorrected,
-      long aggregateUncorrected) {
+  public record Ecc(boolean enabled, long volatileCorrected, long volatileUncorrected,
+      long aggregateCorrected, long aggregateUncorrected) {
     /** Marker for a count that could not be read. */
     public static final long UNKNOWN = -1;
   }
 
   /**
-   * Retired pages ({@code nvmlDeviceGetRetiredPages}, {@code
-   * nvmlDeviceGetRetiredPagesPendingStatus}).
+   * Retired pages ({@code nvmlDeviceGetRetiredPages},
+   * {@code nvmlDeviceGetRetiredPagesPendingStatus}).
    *
    * @param multipleSingleBit pages retired after repeated single-bit errors
    * @param doubleBit pages retired after a double-bit error
@@ -118,7 +111,8 @@ public record DeviceHealth(
    * @param pending whether a remapping waits for a GPU reset
    * @param failed whether a remapping failed (no spare rows left: the GPU needs service)
    */
-  public record RemappedRows(int correctable, int uncorrectable, boolean pending, boolean failed) {}
+  public record RemappedRows(int correctable, int uncorrectable, boolean pending,
+      boolean failed) {}
 
   /**
    * Why the clocks are held below their maximum ({@code nvmlDeviceGetCurrentClocksEventReasons},
@@ -128,17 +122,16 @@ public record DeviceHealth(
    */
   public record ClockEvents(long mask) {
     /** NVML's reason bits and their names (as in {@code nvidia-smi -q -d PERFORMANCE}). */
-    private static final Map<Long, String> NAMES =
-        Map.of(
-            0x1L, "gpu_idle",
-            0x2L, "applications_clocks_setting",
-            0x4L, "sw_power_cap",
-            0x8L, "hw_slowdown",
-            0x10L, "sync_boost",
-            0x20L, "sw_thermal_slowdown",
-            0x40L, "hw_thermal_slowdown",
-            0x80L, "hw_power_brake_slowdown",
-            0x100L, "display_clock_setting");
+    private static final Map<Long, String> NAMES = Map.of(
+        0x1L, "gpu_idle",
+        0x2L, "applications_clocks_setting",
+        0x4L, "sw_power_cap",
+        0x8L, "hw_slowdown",
+        0x10L, "sync_boost",
+        0x20L, "sw_thermal_slowdown",
+        0x40L, "hw_thermal_slowdown",
+        0x80L, "hw_power_brake_slowdown",
+        0x100L, "display_clock_setting");
 
     /** Reasons that mean the hardware is slowed by heat, power delivery or an external signal. */
     private static final long SLOWDOWNS = 0x8L | 0x20L | 0x40L | 0x80L;

@@ -3,17 +3,17 @@ package dev.gpucore.device;
 import java.util.List;
 
 /**
- * A snapshot of one GPU as gpucore sees it: identity and capability from the CUDA runtime, state
- * from NVML (what {@code nvidia-smi} shows). Immutable.
+ * A snapshot of one GPU as gpucore sees it: identity and capability from the CUDA runtime,
+ * state from NVML (what {@code nvidia-smi} shows). Immutable.
  *
- * <p>Numeric fields that could not be read (no NVML in the container, a query the device does not
- * support) hold {@link #UNKNOWN}; strings that could not be read are empty.
+ * <p>Numeric fields that could not be read (no NVML in the container, a query the device does
+ * not support) hold {@link #UNKNOWN}; strings that could not be read are empty.
  *
  * @param index gpucore's index: position in the list of devices gpucore may use
- * @param cudaOrdinal the CUDA runtime's device ordinal (after {@code CUDA_VISIBLE_DEVICES} and in
- *     {@code CUDA_DEVICE_ORDER}), or {@link #UNKNOWN}
- * @param nvmlIndex NVML's index (PCI order, ignores {@code CUDA_VISIBLE_DEVICES}), or {@link
- *     #UNKNOWN} where NVML is missing
+ * @param cudaOrdinal the CUDA runtime's device ordinal (after {@code CUDA_VISIBLE_DEVICES} and
+ *     in {@code CUDA_DEVICE_ORDER}), or {@link #UNKNOWN}
+ * @param nvmlIndex NVML's index (PCI order, ignores {@code CUDA_VISIBLE_DEVICES}), or
+ *     {@link #UNKNOWN} where NVML is missing
  * @param uuid the GPU's UUID as {@code GPU-xxxxxxxx-...}
  * @param name the product name
  * @param pciBusId PCI bus id as {@code 00000000:65:00.0}
@@ -68,25 +68,9 @@ public record DeviceInfo(
 
   /** Returns a copy with gpucore's index replaced. */
   public DeviceInfo withIndex(int newIndex) {
-    return new DeviceInfo(
-        newIndex,
-        cudaOrdinal,
-        nvmlIndex,
-        uuid,
-        name,
-        pciBusId,
-        ccMajor,
-        ccMinor,
-        multiprocessors,
-        memoryTotal,
-        memoryUsed,
-        memoryFree,
-        utilizationGpu,
-        utilizationMemory,
-        temperatureC,
-        powerDrawW,
-        powerLimitW,
-        processes);
+    return new DeviceInfo(newIndex, cudaOrdinal, nvmlIndex, uuid, name, pciBusId, ccMajor,
+        ccMinor, multiprocessors, memoryTotal, memoryUsed, memoryFree, utilizationGpu,
+        utilizationMemory, temperatureC, powerDrawW, powerLimitW, processes);
   }
 
   /**

@@ -3,8 +3,8 @@ package dev.gpucore.device;
 import java.util.List;
 
 /**
- * What device discovery found: the devices gpucore may use, the driver and CUDA versions, and notes
- * explaining anything degraded (NVML missing, devices hidden by visibility variables).
+ * What device discovery found: the devices gpucore may use, the driver and CUDA versions, and
+ * notes explaining anything degraded (NVML missing, devices hidden by visibility variables).
  *
  * @param devices the usable devices, in gpucore's index order
  * @param driverVersion the NVIDIA driver version (e.g. {@code 580.159.04}), empty if unknown

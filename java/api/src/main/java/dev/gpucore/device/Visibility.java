@@ -13,17 +13,17 @@ import java.util.Map;
  *
  * <ul>
  *   <li>{@code CUDA_VISIBLE_DEVICES}: applied by the CUDA runtime itself. A list of indices or
- *       UUIDs (a unique prefix of {@code GPU-...} is enough); the first entry that is invalid, out
- *       of range, repeated or unmatched hides itself and every entry after it; set but empty hides
- *       every device. gpucore reproduces these rules only to explain the result.
+ *       UUIDs (a unique prefix of {@code GPU-...} is enough); the first entry that is invalid,
+ *       out of range, repeated or unmatched hides itself and every entry after it; set but empty
+ *       hides every device. gpucore reproduces these rules only to explain the result.
  *   <li>{@code CUDA_DEVICE_ORDER}: {@code FASTEST_FIRST} (CUDA's default) or {@code PCI_BUS_ID}
  *       (NVML's order); applied by the CUDA runtime.
  *   <li>{@code NVIDIA_VISIBLE_DEVICES}: {@code all}, {@code none}, {@code void}, or a list of NVML
- *       indices or UUIDs. The container runtime applies it when a container starts; gpucore applies
- *       it too (see {@link #nvidiaAllows}), so the same setting means the same thing on a bare
- *       host: {@code none}, {@code void} and the empty string hide every GPU.
- *   <li>{@code NV_GPU}: the legacy nvidia-docker variable, read like {@code NVIDIA_VISIBLE_DEVICES}
- *       when that is unset.
+ *       indices or UUIDs. The container runtime applies it when a container starts; gpucore
+ *       applies it too (see {@link #nvidiaAllows}), so the same setting means the same thing on a
+ *       bare host: {@code none}, {@code void} and the empty string hide every GPU.
+ *   <li>{@code NV_GPU}: the legacy nvidia-docker variable, read like
+ *       {@code NVIDIA_VISIBLE_DEVICES} when that is unset.
  * </ul>
  */
 public final class Visibility {
@@ -45,12 +45,8 @@ public final class Visibility {
   private final String cudaDeviceOrder;
   private final boolean inContainer;
 
-  private Visibility(
-      String nvidiaVariable,
-      String nvidiaRaw,
-      String cudaVisible,
-      String cudaDeviceOrder,
-      boolean inContainer) {
+  private Visibility(String nvidiaVariable, String nvidiaRaw, String cudaVisible,
+      String cudaDeviceOrder, boolean inContainer) {
     this.nvidiaVariable = nvidiaVariable;
     this.nvidiaRaw = nvidiaRaw;
     this.cudaVisible = cudaVisible;
@@ -93,8 +89,8 @@ public final class Visibility {
       var = "NV_GPU";
       raw = env.get("NV_GPU");
     }
-    return new Visibility(
-        var, raw, env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"), inContainer);
+    return new Visibility(var, raw, env.get("CUDA_VISIBLE_DEVICES"),
+        env.get("CUDA_DEVICE_ORDER"), inContainer);
   }
 
   /**
@@ -137,8 +133,8 @@ public final class Visibility {
   }
 
   /**
-   * Whether a device with this NVML index and UUID passes {@code NVIDIA_VISIBLE_DEVICES} (or {@code
-   * NV_GPU}) as gpucore applies it:
+   * Whether a device with this NVML index and UUID passes {@code NVIDIA_VISIBLE_DEVICES} (or
+   * {@code NV_GPU}) as gpucore applies it:
    *
    * <ul>
    *   <li>unset or {@code all}: every device;
@@ -146,8 +142,8 @@ public final class Visibility {
    *       container runtime applied it there is no GPU to hide anyway; where it did not, as in a
    *       process started with the variable set, gpucore honours it);
    *   <li>a list: UUID entries always select by UUID; index entries are NVML indices and are
-   *       applied only outside a container, since inside one the runtime has already renumbered the
-   *       devices it passed in (a list with an index entry is then left to the runtime).
+   *       applied only outside a container, since inside one the runtime has already renumbered
+   *       the devices it passed in (a list with an index entry is then left to the runtime).
    * </ul>
    */
   public boolean nvidiaAllows(int nvmlIndex, String uuid) {
@@ -175,8 +171,8 @@ public final class Visibility {
 
   /**
    * CUDA's rule for {@code CUDA_VISIBLE_DEVICES}: given the UUIDs of the devices in CUDA's
-   * enumeration order, returns the positions that stay visible, in the order the variable names
-   * them. {@code spec == null} keeps every device; an empty spec hides every device.
+   * enumeration order, returns the positions that stay visible, in the order the variable
+   * names them. {@code spec == null} keeps every device; an empty spec hides every device.
    */
   public static List<Integer> applyCudaVisibleDevices(String spec, List<String> uuidsInOrder) {
     List<Integer> out = new ArrayList<>();
@@ -217,9 +213,9 @@ public final class Visibility {
   }
 
   /**
-   * One line explaining why the variables leave the CUDA runtime no device, or empty when they do
-   * not explain it. {@code uuids} are the UUIDs of the GPUs the driver has (from NVML), or null
-   * when unknown.
+   * One line explaining why the variables leave the CUDA runtime no device, or empty when they
+   * do not explain it. {@code uuids} are the UUIDs of the GPUs the driver has (from NVML), or
+   * null when unknown.
    */
   public String explainNoDevice(List<String> uuids) {
     if (nvidiaRaw != null && nvidiaMode == Mode.NONE) {
@@ -233,11 +229,8 @@ public final class Visibility {
     }
     String first = cudaVisible.split(",", -1)[0].trim();
     if (uuids == null || applyCudaVisibleDevices(cudaVisible, uuids).isEmpty()) {
-      return "CUDA_VISIBLE_DEVICES="
-          + quote(cudaVisible)
-          + " matches no device: its first entry "
-          + quote(first)
-          + " is not a valid index or UUID here, and CUDA hides an invalid entry "
+      return "CUDA_VISIBLE_DEVICES=" + quote(cudaVisible) + " matches no device: its first entry "
+          + quote(first) + " is not a valid index or UUID here, and CUDA hides an invalid entry "
           + "and every entry after it";
     }
     return "";
@@ -251,14 +244,8 @@ public final class Visibility {
     if (nvidiaMode == Mode.NONE) {
       return nvidiaVariable + "=" + quote(nvidiaRaw) + " hides every GPU";
     }
-    return nvidiaVariable
-        + "="
-        + quote(nvidiaRaw)
-        + " matches none of the "
-        + cudaCount
-        + " GPU(s) the CUDA runtime sees ("
-        + describe()
-        + ")";
+    return nvidiaVariable + "=" + quote(nvidiaRaw) + " matches none of the " + cudaCount
+        + " GPU(s) the CUDA runtime sees (" + describe() + ")";
   }
 
   /** Describes the variables in force, for reports. */
@@ -266,9 +253,7 @@ public final class Visibility {
     StringBuilder sb = new StringBuilder();
     sb.append("CUDA_VISIBLE_DEVICES=").append(cudaVisible == null ? "(unset)" : quote(cudaVisible));
     sb.append(", CUDA_DEVICE_ORDER=").append(cudaDeviceOrder());
-    sb.append(", ")
-        .append(nvidiaVariable)
-        .append('=')
+    sb.append(", ").append(nvidiaVariable).append('=')
         .append(nvidiaRaw == null ? "(unset)" : quote(nvidiaRaw));
     if (nvidiaRaw != null) {
       sb.append(inContainer ? " (in a container)" : " (outside a container)");

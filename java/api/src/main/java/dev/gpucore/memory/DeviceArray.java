@@ -5,16 +5,16 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 
 /**
- * A one-dimensional array in GPU memory. Arguments are checked here, before any native call; a
- * failed check leaves both sides untouched.
+ * A one-dimensional array in GPU memory. Arguments are checked here, before any native call;
+ * a failed check leaves both sides untouched.
  *
- * <p>{@link DType#BFLOAT16} and {@link DType#FLOAT16} arrays are filled from and read into {@code
- * float[]}, rounded to nearest even on the way in; they take no host-array copies.
+ * <p>{@link DType#BFLOAT16} and {@link DType#FLOAT16} arrays are filled from and read into
+ * {@code float[]}, rounded to nearest even on the way in; they take no host-array copies.
  *
- * <p>Copies from and to Java arrays are synchronous (the array may be changed as soon as the call
- * returns) and go through pinned staging buffers, chunked and overlapped. Copies from and to {@link
- * HostArray}s can be asynchronous on a {@link GpuStream}; the host array must then stay open and
- * unchanged until the stream has been synchronized.
+ * <p>Copies from and to Java arrays are synchronous (the array may be changed as soon as the
+ * call returns) and go through pinned staging buffers, chunked and overlapped. Copies from and
+ * to {@link HostArray}s can be asynchronous on a {@link GpuStream}; the host array must then
+ * stay open and unchanged until the stream has been synchronized.
  */
 public abstract class DeviceArray extends NativeResource {
   private final int device;
@@ -24,16 +24,9 @@ public abstract class DeviceArray extends NativeResource {
 
   /** An array over the memory a backend allocated. */
   protected DeviceArray(dev.gpucore.spi.DeviceMemory memory) {
-    super(
-        NativeMemory.Kind.DEVICE,
-        memory.length() * memory.dtype().bytes(),
-        "DeviceArray of "
-            + memory.length()
-            + " "
-            + memory.dtype()
-            + " on device "
-            + memory.device(),
-        memory.free());
+    super(NativeMemory.Kind.DEVICE, memory.length() * memory.dtype().bytes(),
+        "DeviceArray of " + memory.length() + " " + memory.dtype() + " on device "
+            + memory.device(), memory.free());
     this.device = memory.device();
     this.dtype = memory.dtype();
     this.length = memory.length();
@@ -61,8 +54,8 @@ public abstract class DeviceArray extends NativeResource {
   }
 
   /**
-   * Device address of element 0 (for passing the array to other CUDA code). Valid until {@link
-   * #close()}.
+   * Device address of element 0 (for passing the array to other CUDA code). Valid until
+   * {@link #close()}.
    */
   public final long address() {
     ensureOpen();
@@ -76,9 +69,7 @@ public abstract class DeviceArray extends NativeResource {
     copyFrom(src, 0, 0, src == null ? 0 : src.length);
   }
 
-  /**
-   * Copies {@code count} floats from {@code src[srcOffset..]} to this array at {@code dstOffset}.
-   */
+  /** Copies {@code count} floats from {@code src[srcOffset..]} to this array at {@code dstOffset}. */
   public final void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
     checkJava(DType.FLOAT32, src, src == null ? 0 : src.length, srcOffset, dstOffset, count, "src");
     if (count > 0) {
@@ -91,9 +82,7 @@ public abstract class DeviceArray extends NativeResource {
     copyFrom(src, 0, 0, src == null ? 0 : src.length);
   }
 
-  /**
-   * Copies {@code count} doubles from {@code src[srcOffset..]} to this array at {@code dstOffset}.
-   */
+  /** Copies {@code count} doubles from {@code src[srcOffset..]} to this array at {@code dstOffset}. */
   public final void copyFrom(double[] src, int srcOffset, long dstOffset, int count) {
     checkJava(DType.FLOAT64, src, src == null ? 0 : src.length, srcOffset, dstOffset, count, "src");
     if (count > 0) {
@@ -106,9 +95,7 @@ public abstract class DeviceArray extends NativeResource {
     copyTo(0, dst, 0, dst == null ? 0 : dst.length);
   }
 
-  /**
-   * Copies {@code count} floats from this array at {@code srcOffset} to {@code dst[dstOffset..]}.
-   */
+  /** Copies {@code count} floats from this array at {@code srcOffset} to {@code dst[dstOffset..]}. */
   public final void copyTo(long srcOffset, float[] dst, int dstOffset, int count) {
     checkJava(DType.FLOAT32, dst, dst == null ? 0 : dst.length, dstOffset, srcOffset, count, "dst");
     if (count > 0) {
@@ -121,9 +108,7 @@ public abstract class DeviceArray extends NativeResource {
     copyTo(0, dst, 0, dst == null ? 0 : dst.length);
   }
 
-  /**
-   * Copies {@code count} doubles from this array at {@code srcOffset} to {@code dst[dstOffset..]}.
-   */
+  /** Copies {@code count} doubles from this array at {@code srcOffset} to {@code dst[dstOffset..]}. */
   public final void copyTo(long srcOffset, double[] dst, int dstOffset, int count) {
     checkJava(DType.FLOAT64, dst, dst == null ? 0 : dst.length, dstOffset, srcOffset, count, "dst");
     if (count > 0) {
@@ -134,11 +119,11 @@ public abstract class DeviceArray extends NativeResource {
   // ---- host arrays (asynchronous on a stream, or synchronous) ----
 
   /**
-   * Queues a copy of {@code count} elements from {@code src} at {@code srcOffset} to this array at
-   * {@code dstOffset} on {@code stream}. Truly asynchronous only when {@code src} is pinned.
+   * Queues a copy of {@code count} elements from {@code src} at {@code srcOffset} to this array
+   * at {@code dstOffset} on {@code stream}. Truly asynchronous only when {@code src} is pinned.
    */
-  public final void copyFromAsync(
-      HostArray src, long srcOffset, long dstOffset, long count, GpuStream stream) {
+  public final void copyFromAsync(HostArray src, long srcOffset, long dstOffset, long count,
+      GpuStream stream) {
     checkHost(src, srcOffset, dstOffset, count, stream, "src");
     if (count > 0) {
       hostCopy(src, srcOffset, dstOffset, count, stream, true);
@@ -146,11 +131,11 @@ public abstract class DeviceArray extends NativeResource {
   }
 
   /**
-   * Queues a copy of {@code count} elements from this array at {@code srcOffset} to {@code dst} at
-   * {@code dstOffset} on {@code stream}.
+   * Queues a copy of {@code count} elements from this array at {@code srcOffset} to {@code dst}
+   * at {@code dstOffset} on {@code stream}.
    */
-  public final void copyToAsync(
-      long srcOffset, HostArray dst, long dstOffset, long count, GpuStream stream) {
+  public final void copyToAsync(long srcOffset, HostArray dst, long dstOffset, long count,
+      GpuStream stream) {
     checkHost(dst, dstOffset, srcOffset, count, stream, "dst");
     if (count > 0) {
       hostCopy(dst, dstOffset, srcOffset, count, stream, false);
@@ -178,12 +163,12 @@ public abstract class DeviceArray extends NativeResource {
   // ---- device to device ----
 
   /**
-   * Queues a copy of {@code count} elements from {@code src} (on the same device) at {@code
-   * srcOffset} to this array at {@code dstOffset}; {@code stream} null means synchronous.
-   * Overlapping ranges of the same array are rejected.
+   * Queues a copy of {@code count} elements from {@code src} (on the same device) at
+   * {@code srcOffset} to this array at {@code dstOffset}; {@code stream} null means
+   * synchronous. Overlapping ranges of the same array are rejected.
    */
-  public final void copyFrom(
-      DeviceArray src, long srcOffset, long dstOffset, long count, GpuStream stream) {
+  public final void copyFrom(DeviceArray src, long srcOffset, long dstOffset, long count,
+      GpuStream stream) {
     ensureOpen();
     Check.notNull(src, "src");
     src.ensureOpen();
@@ -192,20 +177,13 @@ public abstract class DeviceArray extends NativeResource {
           "src holds " + src.dtype + " but this array holds " + dtype);
     }
     if (src.device != device) {
-      throw new GpuCoreException.InvalidArgument(
-          "src is on device "
-              + src.device
-              + " but this array is on device "
-              + device
-              + "; use a peer copy");
+      throw new GpuCoreException.InvalidArgument("src is on device " + src.device
+          + " but this array is on device " + device + "; use a peer copy");
     }
     checkStream(stream);
     Check.range(srcOffset, count, src.length, "src");
     Check.range(dstOffset, count, length, "this array");
-    if (src == this
-        && count > 0
-        && srcOffset < dstOffset + count
-        && dstOffset < srcOffset + count
+    if (src == this && count > 0 && srcOffset < dstOffset + count && dstOffset < srcOffset + count
         && srcOffset != dstOffset) {
       throw new GpuCoreException.InvalidArgument("src and destination ranges overlap");
     }
@@ -227,14 +205,8 @@ public abstract class DeviceArray extends NativeResource {
     doFill(value, stream);
   }
 
-  private void checkJava(
-      DType want,
-      Object array,
-      int javaLength,
-      int javaOffset,
-      long offset,
-      int count,
-      String name) {
+  private void checkJava(DType want, Object array, int javaLength, int javaOffset, long offset,
+      int count, String name) {
     ensureOpen();
     Check.notNull(array, name);
     // float[] also fills and reads the 16-bit types (converted on the host)
@@ -246,8 +218,8 @@ public abstract class DeviceArray extends NativeResource {
     Check.range(offset, count, length, "DeviceArray offset");
   }
 
-  private void checkHost(
-      HostArray h, long hostOffset, long devOffset, long count, GpuStream stream, String name) {
+  private void checkHost(HostArray h, long hostOffset, long devOffset, long count,
+      GpuStream stream, String name) {
     ensureOpen();
     Check.notNull(h, name);
     if (h.isClosed()) {
@@ -255,11 +227,7 @@ public abstract class DeviceArray extends NativeResource {
     }
     if (h.dtype() != dtype) {
       throw new GpuCoreException.InvalidArgument(
-          name
-              + " holds "
-              + h.dtype()
-              + " but this DeviceArray holds "
-              + dtype
+          name + " holds " + h.dtype() + " but this DeviceArray holds " + dtype
               + (dtype.isHalf() ? " (16-bit arrays are copied from and to float[])" : ""));
     }
     checkStream(stream);
@@ -275,8 +243,8 @@ public abstract class DeviceArray extends NativeResource {
       throw new GpuCoreException.InvalidArgument("stream is closed");
     }
     if (stream.device() != device) {
-      throw new GpuCoreException.InvalidArgument(
-          "stream belongs to device " + stream.device() + " but this array is on device " + device);
+      throw new GpuCoreException.InvalidArgument("stream belongs to device " + stream.device()
+          + " but this array is on device " + device);
     }
   }
 
@@ -287,17 +255,12 @@ public abstract class DeviceArray extends NativeResource {
   protected abstract void toJava(long srcOffset, Object dst, int dstOffset, int count);
 
   /** Unchecked host copy; {@code stream} null means synchronous. */
-  protected abstract void hostCopy(
-      HostArray host,
-      long hostOffset,
-      long devOffset,
-      long count,
-      GpuStream stream,
-      boolean toDevice);
+  protected abstract void hostCopy(HostArray host, long hostOffset, long devOffset, long count,
+      GpuStream stream, boolean toDevice);
 
   /** Unchecked device copy; {@code stream} null means synchronous. */
-  protected abstract void deviceCopy(
-      DeviceArray src, long srcOffset, long dstOffset, long count, GpuStream stream);
+  protected abstract void deviceCopy(DeviceArray src, long srcOffset, long dstOffset, long count,
+      GpuStream stream);
 
   /** Unchecked fill; {@code stream} null means synchronous. */
   protected abstract void doFill(double value, GpuStream stream);

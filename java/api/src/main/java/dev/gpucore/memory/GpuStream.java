@@ -1,15 +1,16 @@
 package dev.gpucore.memory;
 
 /**
- * A CUDA stream on one device: work queued on it runs in order, asynchronously to the host. Obtain
- * one from {@code GpuCore.stream(device)}; close it when done.
+ * A CUDA stream on one device: work queued on it runs in order, asynchronously to the host.
+ * Obtain one from {@code GpuCore.stream(device)}; close it when done.
  */
 public abstract class GpuStream extends NativeResource {
   private final int device;
 
   /** A stream a backend created. */
   protected GpuStream(dev.gpucore.spi.StreamResource resource) {
-    super(NativeMemory.Kind.HANDLE, 0, "GpuStream on device " + resource.device(), resource.free());
+    super(NativeMemory.Kind.HANDLE, 0, "GpuStream on device " + resource.device(),
+        resource.free());
     this.device = resource.device();
   }
 
@@ -19,8 +20,8 @@ public abstract class GpuStream extends NativeResource {
   }
 
   /**
-   * The native handle ({@code cudaStream_t}) as an address (for queueing other CUDA work on this
-   * stream).
+   * The native handle ({@code cudaStream_t}) as an address (for queueing other CUDA work on
+   * this stream).
    */
   public abstract long handle();
 

@@ -8,9 +8,9 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * Off-heap host memory: pinned (page-locked, the fast path for transfers and the only one that can
- * be truly asynchronous) or pageable. Element access by index is for convenience; bulk copies to
- * and from Java arrays are the fast path.
+ * Off-heap host memory: pinned (page-locked, the fast path for transfers and the only one that
+ * can be truly asynchronous) or pageable. Element access by index is for convenience; bulk
+ * copies to and from Java arrays are the fast path.
  */
 public final class HostArray extends NativeResource {
   private final DType dtype;
@@ -25,20 +25,16 @@ public final class HostArray extends NativeResource {
 
   /** Wraps {@code length} elements at {@code address}; {@code free} releases it. */
   private HostArray(DType dtype, long length, long address, boolean pinned, Runnable free) {
-    super(
-        pinned ? NativeMemory.Kind.PINNED : NativeMemory.Kind.PAGEABLE,
-        length * dtype.bytes(),
-        (pinned ? "pinned" : "pageable") + " HostArray of " + length + " " + dtype,
-        free);
+    super(pinned ? NativeMemory.Kind.PINNED : NativeMemory.Kind.PAGEABLE,
+        length * dtype.bytes(), (pinned ? "pinned" : "pageable") + " HostArray of " + length
+            + " " + dtype, free);
     this.dtype = dtype;
     this.length = length;
     this.address = address;
     this.pinned = pinned;
     Pointer base = at(address);
-    this.view =
-        dtype == DType.FLOAT32
-            ? new FloatPointer(base).capacity(length)
-            : new DoublePointer(base).capacity(length);
+    this.view = dtype == DType.FLOAT32 ? new FloatPointer(base).capacity(length)
+        : new DoublePointer(base).capacity(length);
   }
 
   /**
@@ -123,8 +119,8 @@ public final class HostArray extends NativeResource {
     write(index, value);
   }
 
-  private void checkJava(
-      DType want, int javaLength, int javaOffset, long offset, int count, String name) {
+  private void checkJava(DType want, int javaLength, int javaOffset, long offset, int count,
+      String name) {
     ensureOpen();
     if (javaLength < 0) {
       throw new GpuCoreException.InvalidArgument(name + " must not be null");
@@ -140,11 +136,8 @@ public final class HostArray extends NativeResource {
   /** Host arrays hold FLOAT32 or FLOAT64; the 16-bit types are device-only. */
   public static void requireHostType(DType dtype) {
     if (dtype.isHalf()) {
-      throw new GpuCoreException.InvalidArgument(
-          "dtype "
-              + dtype
-              + " is a device-array type: "
-              + "host arrays hold FLOAT32 or FLOAT64 (fill 16-bit device arrays from float[])");
+      throw new GpuCoreException.InvalidArgument("dtype " + dtype + " is a device-array type: "
+          + "host arrays hold FLOAT32 or FLOAT64 (fill 16-bit device arrays from float[])");
     }
   }
 
@@ -173,8 +166,7 @@ public final class HostArray extends NativeResource {
   }
 
   private double read(long index) {
-    return dtype == DType.FLOAT32
-        ? ((FloatPointer) view).get(index)
+    return dtype == DType.FLOAT32 ? ((FloatPointer) view).get(index)
         : ((DoublePointer) view).get(index);
   }
 

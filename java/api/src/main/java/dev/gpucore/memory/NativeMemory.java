@@ -3,9 +3,9 @@ package dev.gpucore.memory;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Live counts of native memory and handles held through gpucore, per kind. Every {@link
- * NativeResource} adds itself when created and removes itself when released, so tests can assert
- * that the counts come back to where they started.
+ * Live counts of native memory and handles held through gpucore, per kind. Every
+ * {@link NativeResource} adds itself when created and removes itself when released, so tests
+ * can assert that the counts come back to where they started.
  */
 public final class NativeMemory {
   /** Kinds of native resource gpucore tracks. */
@@ -66,12 +66,8 @@ public final class NativeMemory {
   public static String summary() {
     StringBuilder sb = new StringBuilder();
     for (Kind k : Kind.values()) {
-      sb.append(k.name().toLowerCase(java.util.Locale.ROOT))
-          .append('=')
-          .append(liveCount(k))
-          .append('/')
-          .append(liveBytes(k))
-          .append("B ");
+      sb.append(k.name().toLowerCase(java.util.Locale.ROOT)).append('=')
+          .append(liveCount(k)).append('/').append(liveBytes(k)).append("B ");
     }
     return sb.append("leaks=").append(leaks()).toString();
   }

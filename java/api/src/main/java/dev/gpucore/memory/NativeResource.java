@@ -6,9 +6,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Base of every native resource gpucore hands out. {@link #close()} releases it at once and is
- * idempotent; a {@link Cleaner} is only the safety net, and a resource it has to release is logged
- * as a leak (with the allocation site when {@code -Dgpucore.leakSites=true}) and counted in {@link
- * NativeMemory#leaks()}.
+ * idempotent; a {@link Cleaner} is only the safety net, and a resource it has to release is
+ * logged as a leak (with the allocation site when {@code -Dgpucore.leakSites=true}) and counted
+ * in {@link NativeMemory#leaks()}.
  */
 public abstract class NativeResource implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
@@ -22,7 +22,6 @@ public abstract class NativeResource implements AutoCloseable {
       return false;
     }
   }
-
   private static final System.Logger LOG = System.getLogger("dev.gpucore.leaks");
 
   private final Release release;
@@ -33,8 +32,8 @@ public abstract class NativeResource implements AutoCloseable {
    * unreachable); it is called exactly once.
    */
   protected NativeResource(NativeMemory.Kind kind, long bytes, String what, Runnable free) {
-    this.release =
-        new Release(kind, bytes, what, free, SITES ? new Throwable("allocated here") : null);
+    this.release = new Release(kind, bytes, what, free,
+        SITES ? new Throwable("allocated here") : null);
     NativeMemory.added(kind, bytes);
     this.cleanable = CLEANER.register(this, release);
   }
@@ -79,14 +78,9 @@ public abstract class NativeResource implements AutoCloseable {
     public void run() {
       if (closed.compareAndSet(false, true)) {
         NativeMemory.leaked();
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "gpucore: "
-                + what
-                + " was not closed; released by the garbage collector"
-                + (site == null
-                    ? " (run with -Dgpucore.leakSites=true to see where it was allocated)"
-                    : ""),
+        LOG.log(System.Logger.Level.WARNING,
+            "gpucore: " + what + " was not closed; released by the garbage collector"
+                + (site == null ? " (run with -Dgpucore.leakSites=true to see where it was allocated)" : ""),
             site);
       }
       try {

@@ -1,8 +1,8 @@
 package dev.gpucore.p2p;
 
 /**
- * The PCIe path between two GPUs, as {@code nvidia-smi topo -m} names it (NVML's {@code
- * nvmlDeviceGetTopologyCommonAncestor}).
+ * The PCIe path between two GPUs, as {@code nvidia-smi topo -m} names it (NVML's
+ * {@code nvmlDeviceGetTopologyCommonAncestor}).
  */
 public enum PciPath {
   /** The same GPU. */
@@ -10,21 +10,15 @@ public enum PciPath {
   /** At most a single PCIe bridge (NVML_TOPOLOGY_SINGLE, and INTERNAL: one board). */
   PIX("PIX", "Connection traversing at most a single PCIe bridge"),
   /** Several PCIe bridges, without the host bridge (NVML_TOPOLOGY_MULTIPLE). */
-  PXB(
-      "PXB",
-      "Connection traversing multiple PCIe bridges (without traversing the PCIe Host Bridge)"),
+  PXB("PXB", "Connection traversing multiple PCIe bridges (without traversing the PCIe Host Bridge)"),
   /** A PCIe host bridge, typically the CPU (NVML_TOPOLOGY_HOSTBRIDGE). */
   PHB("PHB", "Connection traversing PCIe as well as a PCIe Host Bridge (typically the CPU)"),
   /** Host bridges within a NUMA node (NVML_TOPOLOGY_NODE). */
-  NODE(
-      "NODE",
-      "Connection traversing PCIe as well as the interconnect between PCIe Host Bridges "
-          + "within a NUMA node"),
+  NODE("NODE", "Connection traversing PCIe as well as the interconnect between PCIe Host Bridges "
+      + "within a NUMA node"),
   /** The interconnect between NUMA nodes, e.g. QPI/UPI (NVML_TOPOLOGY_SYSTEM). */
-  SYS(
-      "SYS",
-      "Connection traversing PCIe as well as the SMP interconnect between NUMA nodes "
-          + "(e.g., QPI/UPI)"),
+  SYS("SYS", "Connection traversing PCIe as well as the SMP interconnect between NUMA nodes "
+      + "(e.g., QPI/UPI)"),
   /** Not known (no NVML, or the query failed). */
   UNKNOWN("?", "Unknown (NVML not available or the query failed)");
 

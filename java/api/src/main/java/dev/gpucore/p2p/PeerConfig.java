@@ -6,8 +6,8 @@ import dev.gpucore.Settings;
 import java.util.Locale;
 
 /**
- * The peer-copy settings: the {@code gpucore.p2p.*} entries of the {@link Setting} registry (listed
- * with their defaults and ranges in {@code docs/configuration.md}).
+ * The peer-copy settings: the {@code gpucore.p2p.*} entries of the {@link Setting} registry
+ * (listed with their defaults and ranges in {@code docs/configuration.md}).
  *
  * @param enabled whether peer access may be used at all ({@code gpucore.p2p})
  * @param probe whether pairs are probed before they are trusted
@@ -17,14 +17,8 @@ import java.util.Locale;
  * @param waitMode how synchronous copies wait
  * @param kernelMaxBytes largest synchronous peer copy done by a kernel, 0 for none
  */
-public record PeerConfig(
-    boolean enabled,
-    boolean probe,
-    int probeTimeoutMs,
-    long stagedChunkBytes,
-    int stagedBuffers,
-    Wait waitMode,
-    long kernelMaxBytes) {
+public record PeerConfig(boolean enabled, boolean probe, int probeTimeoutMs,
+    long stagedChunkBytes, int stagedBuffers, Wait waitMode, long kernelMaxBytes) {
 
   /** How a synchronous copy waits for its stream. */
   public enum Wait {

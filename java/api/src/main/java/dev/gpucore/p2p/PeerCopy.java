@@ -13,8 +13,8 @@ import java.util.Deque;
 import java.util.List;
 
 /**
- * Copies of device arrays between GPUs — one to one, several at once, broadcast and gather — and
- * the topology that decides how they travel. Obtain it from {@code GpuCore.peer()}.
+ * Copies of device arrays between GPUs — one to one, several at once, broadcast and gather —
+ * and the topology that decides how they travel. Obtain it from {@code GpuCore.peer()}.
  *
  * <pre>{@code
  * try (GpuCore core = GpuCore.open();
@@ -30,16 +30,16 @@ import java.util.List;
  *
  * <ul>
  *   <li><b>Peer</b> ({@link CopyPath#PEER}): directly over NVLink or PCIe. The first copy between
- *       two GPUs enables peer access both ways ({@code cudaDeviceEnablePeerAccess}, where {@code
- *       cudaDeviceCanAccessPeer} allows it) and runs a write-then-checksum probe each way with a
- *       time limit: peer access can claim to work and drop data, or hang, behind an IOMMU. A pair
- *       that fails is staged from then on and {@link #link} says why. Copies are issued on a stream
- *       of the source device.
+ *       two GPUs enables peer access both ways ({@code cudaDeviceEnablePeerAccess}, where
+ *       {@code cudaDeviceCanAccessPeer} allows it) and runs a write-then-checksum probe each way
+ *       with a time limit: peer access can claim to work and drop data, or hang, behind an
+ *       IOMMU. A pair that fails is staged from then on and {@link #link} says why. Copies are
+ *       issued on a stream of the source device.
  *   <li><b>Staged</b> ({@link CopyPath#STAGED}): through page-locked host memory in chunks, the
  *       device-to-host copy of one chunk on the source overlapping the host-to-device copy of the
  *       previous one on the destination (events order the two streams; the host does not wait
- *       between chunks). Used where peer access is missing or failed its probe, when {@code
- *       gpucore.p2p = off}, or when asked for with {@link Route#STAGED}.
+ *       between chunks). Used where peer access is missing or failed its probe, when
+ *       {@code gpucore.p2p = off}, or when asked for with {@link Route#STAGED}.
  *   <li><b>Same device</b>: a device-to-device copy.
  * </ul>
  *
@@ -48,17 +48,17 @@ import java.util.List;
  *
  * <h2>Synchronous or not</h2>
  *
- * <p>{@code copy}, {@code copyAll}, {@code broadcast} and {@code gather} return when the data is in
- * place. They run on internal streams and are not ordered after work queued on the caller's
+ * <p>{@code copy}, {@code copyAll}, {@code broadcast} and {@code gather} return when the data is
+ * in place. They run on internal streams and are not ordered after work queued on the caller's
  * streams: synchronize those first. {@code copyAsync} queues the copy on a stream of the source's
  * or the destination's device and returns at once; the copy starts after the work queued on that
  * stream before it, and work queued there after it starts after it (staged copies included). A
- * synchronous copy of a few KiB over NVLink takes microseconds: it allocates nothing and spins on
- * the stream instead of sleeping ({@code gpucore.p2p.wait}).
+ * synchronous copy of a few KiB over NVLink takes microseconds: it allocates nothing and spins
+ * on the stream instead of sleeping ({@code gpucore.p2p.wait}).
  *
  * <p>Every argument is checked before any native call: both arrays open and of one type, ranges
- * inside them, no overlap between a range written and any range read or written by the same call,
- * streams on one of the two devices.
+ * inside them, no overlap between a range written and any range read or written by the same
+ * call, streams on one of the two devices.
  */
 public final class PeerCopy {
   static {
@@ -115,15 +115,15 @@ public final class PeerCopy {
     Check.notNull(src, "src");
     Check.notNull(dst, "dst");
     if (src.length() != dst.length()) {
-      throw new GpuCoreException.InvalidArgument(
-          "src has " + src.length() + " elements but dst has " + dst.length());
+      throw new GpuCoreException.InvalidArgument("src has " + src.length()
+          + " elements but dst has " + dst.length());
     }
     copy(src, 0, dst, 0, src.length(), route);
   }
 
   /**
-   * Copies {@code count} elements from {@code src} at {@code srcOffset} to {@code dst} at {@code
-   * dstOffset}, on any devices, and waits.
+   * Copies {@code count} elements from {@code src} at {@code srcOffset} to {@code dst} at
+   * {@code dstOffset}, on any devices, and waits.
    */
   public void copy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count) {
     copy(src, srcOffset, dst, dstOffset, count, Route.AUTO);
@@ -132,11 +132,11 @@ public final class PeerCopy {
   /**
    * As {@link #copy(DeviceArray, long, DeviceArray, long, long)}, along {@code route}.
    *
-   * @throws GpuCoreException.InvalidArgument for {@link Route#PEER} on a pair without working peer
-   *     access, naming the reason
+   * @throws GpuCoreException.InvalidArgument for {@link Route#PEER} on a pair without working
+   *     peer access, naming the reason
    */
-  public void copy(
-      DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count, Route route) {
+  public void copy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count,
+      Route route) {
     PeerOps ops = ops();
     Check.notNull(route, "route");
     checkCopy(src, srcOffset, dst, dstOffset, count, devices());
@@ -150,28 +150,14 @@ public final class PeerCopy {
    * destination's device, and returns. Both arrays must stay open until the stream has been
    * synchronized.
    */
-  public void copyAsync(
-      DeviceArray src,
-      long srcOffset,
-      DeviceArray dst,
-      long dstOffset,
-      long count,
-      GpuStream stream) {
+  public void copyAsync(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset,
+      long count, GpuStream stream) {
     copyAsync(src, srcOffset, dst, dstOffset, count, stream, Route.AUTO);
   }
 
-  /**
-   * As {@link #copyAsync(DeviceArray, long, DeviceArray, long, long, GpuStream)}, along {@code
-   * route}.
-   */
-  public void copyAsync(
-      DeviceArray src,
-      long srcOffset,
-      DeviceArray dst,
-      long dstOffset,
-      long count,
-      GpuStream stream,
-      Route route) {
+  /** As {@link #copyAsync(DeviceArray, long, DeviceArray, long, long, GpuStream)}, along {@code route}. */
+  public void copyAsync(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset,
+      long count, GpuStream stream, Route route) {
     PeerOps ops = ops();
     Check.notNull(route, "route");
     checkCopy(src, srcOffset, dst, dstOffset, count, devices());
@@ -182,9 +168,9 @@ public final class PeerCopy {
   }
 
   /**
-   * Runs several copies at once (each on its own stream of its source device: a copy from GPU 0 to
-   * 1 and one from 1 to 0 use both directions of the link) and waits for all. No range written may
-   * overlap another range of the batch.
+   * Runs several copies at once (each on its own stream of its source device: a copy from GPU 0
+   * to 1 and one from 1 to 0 use both directions of the link) and waits for all. No range
+   * written may overlap another range of the batch.
    */
   public void copyAll(List<Transfer> transfers) {
     copyAll(transfers, Route.AUTO);
@@ -208,9 +194,9 @@ public final class PeerCopy {
 
   /**
    * Copies all of {@code src} into each of {@code dsts} (same type and length, any devices) and
-   * waits. The copies go as a tree: every array that has the data feeds one more in each round, so
-   * n destinations take about log2(n + 1) rounds of one copy's time rather than n copies sharing
-   * the source's links.
+   * waits. The copies go as a tree: every array that has the data feeds one more in each round,
+   * so n destinations take about log2(n + 1) rounds of one copy's time rather than n copies
+   * sharing the source's links.
    */
   public void broadcast(DeviceArray src, List<DeviceArray> dsts) {
     broadcast(src, dsts, Route.AUTO);
@@ -226,8 +212,8 @@ public final class PeerCopy {
     for (int i = 0; i < dsts.size(); i++) {
       DeviceArray d = Check.notNull(dsts.get(i), "dsts[" + i + "]");
       if (d.length() != src.length()) {
-        throw new GpuCoreException.InvalidArgument(
-            "dsts[" + i + "] has " + d.length() + " elements but src has " + src.length());
+        throw new GpuCoreException.InvalidArgument("dsts[" + i + "] has " + d.length()
+            + " elements but src has " + src.length());
       }
       all.add(Transfer.of(src, d));
     }
@@ -280,8 +266,8 @@ public final class PeerCopy {
   }
 
   /**
-   * Copies the equal-length {@code parts} (any devices) one after the other into {@code dst}: part
-   * i to elements {@code [i * n, (i + 1) * n)}, all at once, and waits.
+   * Copies the equal-length {@code parts} (any devices) one after the other into {@code dst}:
+   * part i to elements {@code [i * n, (i + 1) * n)}, all at once, and waits.
    */
   public void gather(List<DeviceArray> parts, DeviceArray dst) {
     gather(parts, dst, Route.AUTO);
@@ -305,8 +291,8 @@ public final class PeerCopy {
   }
 
   /**
-   * Gathers {@code parts} into a new array on {@code device} of {@code parts.size() * n} elements
-   * and waits; the caller closes it.
+   * Gathers {@code parts} into a new array on {@code device} of {@code parts.size() * n}
+   * elements and waits; the caller closes it.
    */
   public DeviceArray gather(List<DeviceArray> parts, int device) {
     Check.notNull(parts, "parts");
@@ -336,27 +322,15 @@ public final class PeerCopy {
     long n = Check.notNull(parts.get(0), "parts[0]").length();
     long total = Check.multiply(n, parts.size(), "parts.size() * part length");
     if (dst.length() < total) {
-      throw new GpuCoreException.InvalidArgument(
-          "dst has "
-              + dst.length()
-              + " elements but "
-              + parts.size()
-              + " parts of "
-              + n
-              + " need "
-              + total);
+      throw new GpuCoreException.InvalidArgument("dst has " + dst.length() + " elements but "
+          + parts.size() + " parts of " + n + " need " + total);
     }
     List<Transfer> all = new ArrayList<>(parts.size());
     for (int i = 0; i < parts.size(); i++) {
       DeviceArray p = Check.notNull(parts.get(i), "parts[" + i + "]");
       if (p.length() != n) {
-        throw new GpuCoreException.InvalidArgument(
-            "parts must have equal lengths: parts[0] has "
-                + n
-                + " elements, parts["
-                + i
-                + "] has "
-                + p.length());
+        throw new GpuCoreException.InvalidArgument("parts must have equal lengths: parts[0] has "
+            + n + " elements, parts[" + i + "] has " + p.length());
       }
       all.add(new Transfer(p, 0, dst, i * n, n));
     }
@@ -371,8 +345,8 @@ public final class PeerCopy {
   }
 
   /** Checks one copy; throws {@link GpuCoreException.InvalidArgument} naming what is wrong. */
-  static void checkCopy(
-      DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count, int devices) {
+  static void checkCopy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset,
+      long count, int devices) {
     Check.notNull(src, "src");
     Check.notNull(dst, "dst");
     if (src.isClosed()) {
@@ -409,8 +383,8 @@ public final class PeerCopy {
           continue;
         }
         Transfer b = transfers.get(j);
-        if (j > i
-            && overlap(a.dst(), a.dstOffset(), a.count(), b.dst(), b.dstOffset(), b.count())) {
+        if (j > i && overlap(a.dst(), a.dstOffset(), a.count(), b.dst(), b.dstOffset(),
+            b.count())) {
           throw new GpuCoreException.InvalidArgument(
               "transfers[" + i + "] and transfers[" + j + "] write overlapping ranges");
         }
@@ -428,20 +402,15 @@ public final class PeerCopy {
       throw new GpuCoreException.InvalidArgument("stream is closed");
     }
     if (stream.device() != src.device() && stream.device() != dst.device()) {
-      throw new GpuCoreException.InvalidArgument(
-          "stream belongs to device "
-              + stream.device()
-              + " but the copy goes from device "
-              + src.device()
-              + " to device "
-              + dst.device()
-              + "; use a stream of one of them");
+      throw new GpuCoreException.InvalidArgument("stream belongs to device " + stream.device()
+          + " but the copy goes from device " + src.device() + " to device " + dst.device()
+          + "; use a stream of one of them");
     }
   }
 
   /** Whether two element ranges share bytes (same device, address ranges intersect). */
-  static boolean overlap(
-      DeviceArray a, long aOffset, long aCount, DeviceArray b, long bOffset, long bCount) {
+  static boolean overlap(DeviceArray a, long aOffset, long aCount, DeviceArray b, long bOffset,
+      long bCount) {
     if (aCount == 0 || bCount == 0 || a.device() != b.device()) {
       return false;
     }

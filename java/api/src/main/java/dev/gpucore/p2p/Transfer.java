@@ -4,8 +4,8 @@ import dev.gpucore.Check;
 import dev.gpucore.memory.DeviceArray;
 
 /**
- * One copy of a batch ({@link PeerCopy#copyAll}): {@code count} elements from {@code src} at {@code
- * srcOffset} to {@code dst} at {@code dstOffset}; the arrays may be on any devices.
+ * One copy of a batch ({@link PeerCopy#copyAll}): {@code count} elements from {@code src} at
+ * {@code srcOffset} to {@code dst} at {@code dstOffset}; the arrays may be on any devices.
  *
  * @param src the source array
  * @param srcOffset first element read
@@ -13,8 +13,8 @@ import dev.gpucore.memory.DeviceArray;
  * @param dstOffset first element written
  * @param count number of elements
  */
-public record Transfer(
-    DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count) {
+public record Transfer(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset,
+    long count) {
   /** Checks that the arrays are given (ranges are checked by the copy). */
   public Transfer {
     Check.notNull(src, "src");

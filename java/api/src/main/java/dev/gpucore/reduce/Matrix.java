@@ -7,9 +7,9 @@ import dev.gpucore.Layout;
 /**
  * Shape and storage of a matrix for per-row and per-column reductions: {@code rows x cols}
  * elements, stored row by row ({@link Layout#ROW_MAJOR}: element (i, j) at {@code i*ld + j}) or
- * column by column ({@link Layout#COLUMN_MAJOR}: at {@code i + j*ld}), from an array offset given
- * with the call. The leading dimension {@code ld} is at least {@code max(1, cols)} for row-major
- * and {@code max(1, rows)} for column-major storage (as in BLAS).
+ * column by column ({@link Layout#COLUMN_MAJOR}: at {@code i + j*ld}), from an array offset
+ * given with the call. The leading dimension {@code ld} is at least {@code max(1, cols)} for
+ * row-major and {@code max(1, rows)} for column-major storage (as in BLAS).
  *
  * @param rows number of rows, {@code >= 0}
  * @param cols number of columns, {@code >= 0}
@@ -25,15 +25,9 @@ public record Matrix(long rows, long cols, long ld, Layout layout) {
     Check.notNull(layout, "layout");
     long inner = layout == Layout.ROW_MAJOR ? cols : rows;
     if (ld < Math.max(1, inner)) {
-      throw new GpuCoreException.InvalidArgument(
-          "ld must be >= max(1, "
-              + (layout == Layout.ROW_MAJOR ? "cols" : "rows")
-              + ") = "
-              + Math.max(1, inner)
-              + " for "
-              + layout
-              + ", got "
-              + ld);
+      throw new GpuCoreException.InvalidArgument("ld must be >= max(1, "
+          + (layout == Layout.ROW_MAJOR ? "cols" : "rows") + ") = " + Math.max(1, inner)
+          + " for " + layout + ", got " + ld);
     }
     long outer = layout == Layout.ROW_MAJOR ? rows : cols;
     if (outer > 0 && inner > 0) {

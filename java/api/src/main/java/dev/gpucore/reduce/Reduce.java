@@ -11,51 +11,51 @@ import dev.gpucore.spi.Facades;
 import dev.gpucore.spi.ReduceOps;
 
 /**
- * Reductions — {@link ReduceOp sum, mean, min, max, argmin, argmax, L2 norm and dot} — over a whole
- * range, over each row or over each column of a matrix (row- or column-major, see {@link Matrix}),
- * for fp32 and fp64 data. Host data ({@code float[]}, {@code double[]}, {@link HostArray}) is
- * reduced on the CPU (a reduction cannot pay for the copy to a GPU); {@link DeviceArray}s are
- * reduced on their GPU by gpucore's own CUDA kernels. Both backends have the semantics below and
- * are tested against each other.
+ * Reductions — {@link ReduceOp sum, mean, min, max, argmin, argmax, L2 norm and dot} — over a
+ * whole range, over each row or over each column of a matrix (row- or column-major, see
+ * {@link Matrix}), for fp32 and fp64 data. Host data ({@code float[]}, {@code double[]},
+ * {@link HostArray}) is reduced on the CPU (a reduction cannot pay for the copy to a GPU);
+ * {@link DeviceArray}s are reduced on their GPU by gpucore's own CUDA kernels. Both backends have
+ * the semantics below and are tested against each other.
  *
  * <h2>Semantics</h2>
  *
  * <ul>
- *   <li><b>Accumulation.</b> SUM, MEAN and DOT of fp32 data accumulate in fp64 by default ({@link
- *       Accumulation#FP64}: every element, or product, is added exactly to fp64 running sums and
- *       the result is the fp64 sum, not rounded to fp32), or in fp32 with {@link
- *       Accumulation#INPUT}. fp64 data always accumulates in fp64. MEAN is the sum divided by the
- *       count in the accumulation type.
+ *   <li><b>Accumulation.</b> SUM, MEAN and DOT of fp32 data accumulate in fp64 by default
+ *       ({@link Accumulation#FP64}: every element, or product, is added exactly to fp64 running
+ *       sums and the result is the fp64 sum, not rounded to fp32), or in fp32 with
+ *       {@link Accumulation#INPUT}. fp64 data always accumulates in fp64. MEAN is the sum divided
+ *       by the count in the accumulation type.
  *   <li><b>Accuracy.</b> With fp64 accumulation, {@code |result - exact| <= (n - 1) * 2^-53 *
- *       sum|x_i|} (for DOT {@code n * 2^-53 * sum|x_i * y_i|}: the products are rounded too); with
- *       fp32 accumulation the same with {@code 2^-24}. These are the worst-case bounds of any
- *       summation order; the CPU backend sums with 4 interleaved partial sums, the GPU with one per
- *       thread and then a tree, so real errors are far smaller, and the two backends agree within
- *       twice the bound. A FLOAT32 output adds one rounding to fp32. NORM2 has a relative error
- *       below {@code (n + 2) * 2^-53}: fp32 data is squared and summed in fp64 (which can neither
- *       overflow nor underflow for fp32 data), fp64 data with Blue's scaled three-accumulator sum
- *       (as LAPACK's dnrm2), so the norm overflows or underflows only when its value does. MIN,
- *       MAX, ARGMIN and ARGMAX are exact and identical on both backends.
- *   <li><b>NaN and infinities.</b> Sums, means and dots follow IEEE arithmetic (a NaN, or {@code
- *       +Inf + -Inf}, gives NaN). NORM2 is NaN when any element is NaN, else +Inf when any is
- *       infinite. MIN and MAX are NaN when any element is NaN; ARGMIN and ARGMAX give the index of
- *       the first NaN when there is one. Ties give the first (lowest) index. {@code -0.0} and
- *       {@code +0.0} compare equal: ARGMIN/ARGMAX give the first of them; which of the two zeros
- *       MIN/MAX return is unspecified.
- *   <li><b>Empty input.</b> SUM, DOT and NORM2 of an empty range are 0; MEAN, MIN, MAX, ARGMIN and
- *       ARGMAX of an empty range throw {@link GpuCoreException.InvalidArgument}. A matrix reduction
- *       with no outputs does nothing; one whose rows (or columns) are empty follows the same rule
- *       per output.
+ *       sum|x_i|} (for DOT {@code n * 2^-53 * sum|x_i * y_i|}: the products are rounded too);
+ *       with fp32 accumulation the same with {@code 2^-24}. These are the worst-case bounds of any summation order; the CPU backend
+ *       sums with 4 interleaved partial sums, the GPU with one per thread and then a tree, so
+ *       real errors are far smaller, and the two backends agree within twice the bound. A
+ *       FLOAT32 output adds one rounding to fp32. NORM2 has a relative error below
+ *       {@code (n + 2) * 2^-53}: fp32 data is squared and summed in fp64 (which can neither
+ *       overflow nor underflow for fp32 data), fp64 data with Blue's scaled three-accumulator
+ *       sum (as LAPACK's dnrm2), so the norm overflows or underflows only when its value does.
+ *       MIN, MAX, ARGMIN and ARGMAX are exact and identical on both backends.
+ *   <li><b>NaN and infinities.</b> Sums, means and dots follow IEEE arithmetic (a NaN, or
+ *       {@code +Inf + -Inf}, gives NaN). NORM2 is NaN when any element is NaN, else +Inf when any
+ *       is infinite. MIN and MAX are NaN when any element is NaN; ARGMIN and ARGMAX give the
+ *       index of the first NaN when there is one. Ties give the first (lowest) index.
+ *       {@code -0.0} and {@code +0.0} compare equal: ARGMIN/ARGMAX give the first of them; which
+ *       of the two zeros MIN/MAX return is unspecified.
+ *   <li><b>Empty input.</b> SUM, DOT and NORM2 of an empty range are 0; MEAN, MIN, MAX, ARGMIN
+ *       and ARGMAX of an empty range throw {@link GpuCoreException.InvalidArgument}. A matrix
+ *       reduction with no outputs does nothing; one whose rows (or columns) are empty follows the
+ *       same rule per output.
  *   <li><b>Determinism.</b> The same input on the same device gives bitwise the same result run
- *       after run, on any stream: the GPU kernels use a grid fixed per device and size, fixed-order
- *       trees and integer tickets, never floating-point atomics. (Devices with different
- *       multiprocessor counts may round differently, within the bounds.)
- *   <li><b>Indices</b> count from the range's offset (whole range), are column indices (per row) or
- *       row indices (per column). Where an index travels as a double (the general {@code reduce}
- *       methods, {@code double[]} and FLOAT64 outputs) it is exact (below 2^53).
- *   <li><b>Synchronous or not.</b> Methods that return a value wait for it (on the given stream, or
- *       an internal one when it is null). Methods with a device {@code out} queue the work on the
- *       given stream and return at once: the result is in {@code out} once the stream is
+ *       after run, on any stream: the GPU kernels use a grid fixed per device and size,
+ *       fixed-order trees and integer tickets, never floating-point atomics. (Devices with
+ *       different multiprocessor counts may round differently, within the bounds.)
+ *   <li><b>Indices</b> count from the range's offset (whole range), are column indices (per row)
+ *       or row indices (per column). Where an index travels as a double (the general
+ *       {@code reduce} methods, {@code double[]} and FLOAT64 outputs) it is exact (below 2^53).
+ *   <li><b>Synchronous or not.</b> Methods that return a value wait for it (on the given stream,
+ *       or an internal one when it is null). Methods with a device {@code out} queue the work on
+ *       the given stream and return at once: the result is in {@code out} once the stream is
  *       synchronized; with a null stream they run on an internal stream and wait.
  * </ul>
  *
@@ -162,8 +162,8 @@ public final class Reduce {
   }
 
   /**
-   * {@code op} (not DOT) over {@code x[offset .. offset + count)}; an index result (ARGMIN, ARGMAX)
-   * is returned as an exact double, counted from {@code offset}.
+   * {@code op} (not DOT) over {@code x[offset .. offset + count)}; an index result (ARGMIN,
+   * ARGMAX) is returned as an exact double, counted from {@code offset}.
    */
   public double reduce(ReduceOp op, float[] x, int offset, int count, Accumulation acc) {
     checkSingle(op);
@@ -184,7 +184,8 @@ public final class Reduce {
   }
 
   /** Dot product of {@code count} elements of {@code x} and {@code y} from their offsets. */
-  public double dot(float[] x, int xOffset, float[] y, int yOffset, int count, Accumulation acc) {
+  public double dot(float[] x, int xOffset, float[] y, int yOffset, int count,
+      Accumulation acc) {
     Check.notNull(x, "x");
     Check.notNull(y, "y");
     Check.notNull(acc, "acc");
@@ -203,23 +204,17 @@ public final class Reduce {
   }
 
   /**
-   * {@code op} (not DOT) over each row of the matrix {@code shape} stored in {@code x} from {@code
-   * offset}: {@code out[outOffset + i]} for row {@code i} (indices are column indices).
+   * {@code op} (not DOT) over each row of the matrix {@code shape} stored in {@code x} from
+   * {@code offset}: {@code out[outOffset + i]} for row {@code i} (indices are column indices).
    */
-  public void perRow(
-      ReduceOp op,
-      float[] x,
-      int offset,
-      Matrix shape,
-      Accumulation acc,
-      double[] out,
-      int outOffset) {
+  public void perRow(ReduceOp op, float[] x, int offset, Matrix shape, Accumulation acc,
+      double[] out, int outOffset) {
     javaMatrix(op, x, len(x), offset, null, 0, 0, shape, acc, out, outOffset, true);
   }
 
   /** {@code op} (not DOT) over each row, as above. */
-  public void perRow(
-      ReduceOp op, double[] x, int offset, Matrix shape, double[] out, int outOffset) {
+  public void perRow(ReduceOp op, double[] x, int offset, Matrix shape, double[] out,
+      int outOffset) {
     javaMatrix(op, x, len(x), offset, null, 0, 0, shape, Accumulation.FP64, out, outOffset, true);
   }
 
@@ -227,89 +222,48 @@ public final class Reduce {
    * {@code op} (not DOT) over each column of the matrix {@code shape} stored in {@code x} from
    * {@code offset}: {@code out[outOffset + j]} for column {@code j} (indices are row indices).
    */
-  public void perColumn(
-      ReduceOp op,
-      float[] x,
-      int offset,
-      Matrix shape,
-      Accumulation acc,
-      double[] out,
-      int outOffset) {
+  public void perColumn(ReduceOp op, float[] x, int offset, Matrix shape, Accumulation acc,
+      double[] out, int outOffset) {
     javaMatrix(op, x, len(x), offset, null, 0, 0, shape, acc, out, outOffset, false);
   }
 
   /** {@code op} (not DOT) over each column, as above. */
-  public void perColumn(
-      ReduceOp op, double[] x, int offset, Matrix shape, double[] out, int outOffset) {
-    javaMatrix(op, x, len(x), offset, null, 0, 0, shape, Accumulation.FP64, out, outOffset, false);
-  }
-
-  /** Dot product of each row of two matrices of the same {@code shape}. */
-  public void dotPerRow(
-      float[] x,
-      int xOffset,
-      float[] y,
-      int yOffset,
-      Matrix shape,
-      Accumulation acc,
-      double[] out,
+  public void perColumn(ReduceOp op, double[] x, int offset, Matrix shape, double[] out,
       int outOffset) {
-    Check.notNull(y, "y");
-    javaMatrix(
-        ReduceOp.DOT, x, len(x), xOffset, y, yOffset, y.length, shape, acc, out, outOffset, true);
-  }
-
-  /** Dot product of each row of two matrices of the same {@code shape}. */
-  public void dotPerRow(
-      double[] x, int xOffset, double[] y, int yOffset, Matrix shape, double[] out, int outOffset) {
-    Check.notNull(y, "y");
-    javaMatrix(
-        ReduceOp.DOT,
-        x,
-        len(x),
-        xOffset,
-        y,
-        yOffset,
-        y.length,
-        shape,
-        Accumulation.FP64,
-        out,
-        outOffset,
-        true);
-  }
-
-  /** Dot product of each column of two matrices of the same {@code shape}. */
-  public void dotPerColumn(
-      float[] x,
-      int xOffset,
-      float[] y,
-      int yOffset,
-      Matrix shape,
-      Accumulation acc,
-      double[] out,
-      int outOffset) {
-    Check.notNull(y, "y");
-    javaMatrix(
-        ReduceOp.DOT, x, len(x), xOffset, y, yOffset, y.length, shape, acc, out, outOffset, false);
-  }
-
-  /** Dot product of each column of two matrices of the same {@code shape}. */
-  public void dotPerColumn(
-      double[] x, int xOffset, double[] y, int yOffset, Matrix shape, double[] out, int outOffset) {
-    Check.notNull(y, "y");
-    javaMatrix(
-        ReduceOp.DOT,
-        x,
-        len(x),
-        xOffset,
-        y,
-        yOffset,
-        y.length,
-        shape,
-        Accumulation.FP64,
-        out,
-        outOffset,
+    javaMatrix(op, x, len(x), offset, null, 0, 0, shape, Accumulation.FP64, out, outOffset,
         false);
+  }
+
+  /** Dot product of each row of two matrices of the same {@code shape}. */
+  public void dotPerRow(float[] x, int xOffset, float[] y, int yOffset, Matrix shape,
+      Accumulation acc, double[] out, int outOffset) {
+    Check.notNull(y, "y");
+    javaMatrix(ReduceOp.DOT, x, len(x), xOffset, y, yOffset, y.length, shape, acc, out,
+        outOffset, true);
+  }
+
+  /** Dot product of each row of two matrices of the same {@code shape}. */
+  public void dotPerRow(double[] x, int xOffset, double[] y, int yOffset, Matrix shape,
+      double[] out, int outOffset) {
+    Check.notNull(y, "y");
+    javaMatrix(ReduceOp.DOT, x, len(x), xOffset, y, yOffset, y.length, shape, Accumulation.FP64,
+        out, outOffset, true);
+  }
+
+  /** Dot product of each column of two matrices of the same {@code shape}. */
+  public void dotPerColumn(float[] x, int xOffset, float[] y, int yOffset, Matrix shape,
+      Accumulation acc, double[] out, int outOffset) {
+    Check.notNull(y, "y");
+    javaMatrix(ReduceOp.DOT, x, len(x), xOffset, y, yOffset, y.length, shape, acc, out,
+        outOffset, false);
+  }
+
+  /** Dot product of each column of two matrices of the same {@code shape}. */
+  public void dotPerColumn(double[] x, int xOffset, double[] y, int yOffset, Matrix shape,
+      double[] out, int outOffset) {
+    Check.notNull(y, "y");
+    javaMatrix(ReduceOp.DOT, x, len(x), xOffset, y, yOffset, y.length, shape, Accumulation.FP64,
+        out, outOffset, false);
   }
 
   // =============================================================== host arrays (CPU)
@@ -328,8 +282,8 @@ public final class Reduce {
   }
 
   /** Dot product of {@code count} elements of two host arrays of the same type, on the CPU. */
-  public double dot(
-      HostArray x, long xOffset, HostArray y, long yOffset, long count, Accumulation acc) {
+  public double dot(HostArray x, long xOffset, HostArray y, long yOffset, long count,
+      Accumulation acc) {
     openHost(x, "x");
     openHost(y, "y");
     Check.notNull(acc, "acc");
@@ -343,53 +297,27 @@ public final class Reduce {
    * {@code op} (not DOT) over each row of a host matrix into host array {@code out} (FLOAT32 or
    * FLOAT64; FLOAT64 for ARGMIN/ARGMAX, whose indices it holds as exact doubles).
    */
-  public void perRow(
-      ReduceOp op,
-      HostArray x,
-      long offset,
-      Matrix shape,
-      Accumulation acc,
-      HostArray out,
-      long outOffset) {
+  public void perRow(ReduceOp op, HostArray x, long offset, Matrix shape, Accumulation acc,
+      HostArray out, long outOffset) {
     hostMatrix(op, x, offset, null, 0, shape, acc, out, outOffset, true);
   }
 
   /** {@code op} (not DOT) over each column of a host matrix into {@code out}, as above. */
-  public void perColumn(
-      ReduceOp op,
-      HostArray x,
-      long offset,
-      Matrix shape,
-      Accumulation acc,
-      HostArray out,
-      long outOffset) {
+  public void perColumn(ReduceOp op, HostArray x, long offset, Matrix shape, Accumulation acc,
+      HostArray out, long outOffset) {
     hostMatrix(op, x, offset, null, 0, shape, acc, out, outOffset, false);
   }
 
   /** Dot product of each row of two host matrices of the same {@code shape} and type. */
-  public void dotPerRow(
-      HostArray x,
-      long xOffset,
-      HostArray y,
-      long yOffset,
-      Matrix shape,
-      Accumulation acc,
-      HostArray out,
-      long outOffset) {
+  public void dotPerRow(HostArray x, long xOffset, HostArray y, long yOffset, Matrix shape,
+      Accumulation acc, HostArray out, long outOffset) {
     openHost(y, "y");
     hostMatrix(ReduceOp.DOT, x, xOffset, y, yOffset, shape, acc, out, outOffset, true);
   }
 
   /** Dot product of each column of two host matrices of the same {@code shape} and type. */
-  public void dotPerColumn(
-      HostArray x,
-      long xOffset,
-      HostArray y,
-      long yOffset,
-      Matrix shape,
-      Accumulation acc,
-      HostArray out,
-      long outOffset) {
+  public void dotPerColumn(HostArray x, long xOffset, HostArray y, long yOffset, Matrix shape,
+      Accumulation acc, HostArray out, long outOffset) {
     openHost(y, "y");
     hostMatrix(ReduceOp.DOT, x, xOffset, y, yOffset, shape, acc, out, outOffset, false);
   }
@@ -402,14 +330,15 @@ public final class Reduce {
   }
 
   /**
-   * Sum of {@code count} elements from {@code offset} of a device array (fp32 accumulated in fp64),
-   * queued on {@code stream} (an internal stream when null) and waited for.
+   * Sum of {@code count} elements from {@code offset} of a device array (fp32 accumulated in
+   * fp64), queued on {@code stream} (an internal stream when null) and waited for.
    */
   public double sum(DeviceArray x, long offset, long count, GpuStream stream) {
     openDevice(x, "x");
     Check.range(offset, count, x.length(), "x");
     checkStream(stream, x.device());
-    return gpu().reduceDevice(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count, stream);
+    return gpu().reduceDevice(ReduceOp.SUM, Accumulation.FP64, x, offset, null, 0, count,
+        stream);
   }
 
   /** Mean of all elements of a device array (fp32 accumulated in fp64); rejects an empty one. */
@@ -450,12 +379,12 @@ public final class Reduce {
   }
 
   /**
-   * {@code op} (not DOT) over {@code count} elements of a device array from {@code offset}, brought
-   * to the host: queued on {@code stream} (an internal stream when null) and waited for. Index
-   * results as exact doubles.
+   * {@code op} (not DOT) over {@code count} elements of a device array from {@code offset},
+   * brought to the host: queued on {@code stream} (an internal stream when null) and waited for.
+   * Index results as exact doubles.
    */
-  public double reduce(
-      ReduceOp op, DeviceArray x, long offset, long count, Accumulation acc, GpuStream stream) {
+  public double reduce(ReduceOp op, DeviceArray x, long offset, long count, Accumulation acc,
+      GpuStream stream) {
     checkSingle(op);
     openDevice(x, "x");
     Check.notNull(acc, "acc");
@@ -466,19 +395,12 @@ public final class Reduce {
   }
 
   /**
-   * {@code op} (not DOT) over {@code count} elements of a device array into {@code out[outOffset]}
-   * (same device; FLOAT32 or FLOAT64, FLOAT64 for ARGMIN/ARGMAX), queued on {@code stream}; with a
-   * null stream, on an internal stream and waited for.
+   * {@code op} (not DOT) over {@code count} elements of a device array into
+   * {@code out[outOffset]} (same device; FLOAT32 or FLOAT64, FLOAT64 for ARGMIN/ARGMAX), queued
+   * on {@code stream}; with a null stream, on an internal stream and waited for.
    */
-  public void reduce(
-      ReduceOp op,
-      DeviceArray x,
-      long offset,
-      long count,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void reduce(ReduceOp op, DeviceArray x, long offset, long count, Accumulation acc,
+      DeviceArray out, long outOffset, GpuStream stream) {
     checkSingle(op);
     openDevice(x, "x");
     Check.notNull(acc, "acc");
@@ -491,14 +413,8 @@ public final class Reduce {
   }
 
   /** Dot product of {@code count} elements of two device arrays, brought to the host. */
-  public double dot(
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      long count,
-      Accumulation acc,
-      GpuStream stream) {
+  public double dot(DeviceArray x, long xOffset, DeviceArray y, long yOffset, long count,
+      Accumulation acc, GpuStream stream) {
     checkDevicePair(x, xOffset, y, yOffset, count);
     Check.notNull(acc, "acc");
     checkStream(stream, x.device());
@@ -506,84 +422,47 @@ public final class Reduce {
   }
 
   /** Dot product of two device ranges into {@code out[outOffset]}, queued on {@code stream}. */
-  public void dot(
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      long count,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void dot(DeviceArray x, long xOffset, DeviceArray y, long yOffset, long count,
+      Accumulation acc, DeviceArray out, long outOffset, GpuStream stream) {
     checkDevicePair(x, xOffset, y, yOffset, count);
     Check.notNull(acc, "acc");
     checkDeviceOut(ReduceOp.DOT, out, outOffset, 1, x.device());
     checkStream(stream, x.device());
     noOverlap(out, outOffset, 1, x, xOffset, count, "x");
     noOverlap(out, outOffset, 1, y, yOffset, count, "y");
-    gpu()
-        .reduceDeviceInto(ReduceOp.DOT, acc, x, xOffset, y, yOffset, count, out, outOffset, stream);
+    gpu().reduceDeviceInto(ReduceOp.DOT, acc, x, xOffset, y, yOffset, count, out, outOffset,
+        stream);
   }
 
   /**
    * {@code op} (not DOT) over each row of a device matrix into {@code out[outOffset + i]} (same
-   * device; FLOAT32 or FLOAT64, FLOAT64 for ARGMIN/ARGMAX), queued on {@code stream}; with a null
-   * stream, on an internal stream and waited for.
+   * device; FLOAT32 or FLOAT64, FLOAT64 for ARGMIN/ARGMAX), queued on {@code stream}; with a
+   * null stream, on an internal stream and waited for.
    */
-  public void perRow(
-      ReduceOp op,
-      DeviceArray x,
-      long offset,
-      Matrix shape,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void perRow(ReduceOp op, DeviceArray x, long offset, Matrix shape, Accumulation acc,
+      DeviceArray out, long outOffset, GpuStream stream) {
     deviceMatrix(op, x, offset, null, 0, shape, acc, out, outOffset, stream, true);
   }
 
   /** {@code op} (not DOT) over each column of a device matrix, as {@link #perRow}. */
-  public void perColumn(
-      ReduceOp op,
-      DeviceArray x,
-      long offset,
-      Matrix shape,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void perColumn(ReduceOp op, DeviceArray x, long offset, Matrix shape,
+      Accumulation acc, DeviceArray out, long outOffset, GpuStream stream) {
     deviceMatrix(op, x, offset, null, 0, shape, acc, out, outOffset, stream, false);
   }
 
   /** Dot product of each row of two device matrices of the same {@code shape}. */
-  public void dotPerRow(
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      Matrix shape,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void dotPerRow(DeviceArray x, long xOffset, DeviceArray y, long yOffset, Matrix shape,
+      Accumulation acc, DeviceArray out, long outOffset, GpuStream stream) {
     openDevice(y, "y");
     deviceMatrix(ReduceOp.DOT, x, xOffset, y, yOffset, shape, acc, out, outOffset, stream, true);
   }
 
   /** Dot product of each column of two device matrices of the same {@code shape}. */
-  public void dotPerColumn(
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      Matrix shape,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void dotPerColumn(DeviceArray x, long xOffset, DeviceArray y, long yOffset,
+      Matrix shape, Accumulation acc, DeviceArray out, long outOffset, GpuStream stream) {
     openDevice(y, "y");
-    deviceMatrix(ReduceOp.DOT, x, xOffset, y, yOffset, shape, acc, out, outOffset, stream, false);
+    deviceMatrix(ReduceOp.DOT, x, xOffset, y, yOffset, shape, acc, out, outOffset, stream,
+        false);
   }
 
   // =============================================================== checks
@@ -632,10 +511,8 @@ public final class Reduce {
 
   private static void checkCount(ReduceOp op, long count) {
     if (count == 0 && !op.definedOnEmpty()) {
-      throw new GpuCoreException.InvalidArgument(
-          op
-              + " of an empty range is undefined "
-              + "(only SUM, DOT and NORM2 are defined there: 0)");
+      throw new GpuCoreException.InvalidArgument(op + " of an empty range is undefined "
+          + "(only SUM, DOT and NORM2 are defined there: 0)");
     }
   }
 
@@ -659,23 +536,20 @@ public final class Reduce {
 
   private static void checkStream(GpuStream stream, int device) {
     if (stream != null && (stream.isClosed() || stream.device() != device)) {
-      throw new GpuCoreException.InvalidArgument("stream must be open and on device " + device);
+      throw new GpuCoreException.InvalidArgument(
+          "stream must be open and on device " + device);
     }
   }
 
   private static void checkOutType(ReduceOp op, DType t, String name) {
     if (op.isIndex() && t != DType.FLOAT64) {
-      throw new GpuCoreException.InvalidArgument(
-          name
-              + " must hold FLOAT64 for "
-              + op
-              + " (indices are written as exact doubles), got "
-              + t);
+      throw new GpuCoreException.InvalidArgument(name + " must hold FLOAT64 for " + op
+          + " (indices are written as exact doubles), got " + t);
     }
   }
 
-  private static void checkDeviceOut(
-      ReduceOp op, DeviceArray out, long outOffset, long count, int device) {
+  private static void checkDeviceOut(ReduceOp op, DeviceArray out, long outOffset, long count,
+      int device) {
     openDevice(out, "out");
     if (out.device() != device) {
       throw new GpuCoreException.InvalidArgument(
@@ -685,25 +559,16 @@ public final class Reduce {
     Check.range(outOffset, count, out.length(), "out");
   }
 
-  private static void noOverlap(
-      DeviceArray out,
-      long outOffset,
-      long outCount,
-      DeviceArray in,
-      long inOffset,
-      long inCount,
-      String name) {
-    if (out == in
-        && outCount > 0
-        && inCount > 0
-        && outOffset < inOffset + inCount
+  private static void noOverlap(DeviceArray out, long outOffset, long outCount, DeviceArray in,
+      long inOffset, long inCount, String name) {
+    if (out == in && outCount > 0 && inCount > 0 && outOffset < inOffset + inCount
         && inOffset < outOffset + outCount) {
       throw new GpuCoreException.InvalidArgument("out overlaps " + name);
     }
   }
 
-  private static void checkDevicePair(
-      DeviceArray x, long xOffset, DeviceArray y, long yOffset, long count) {
+  private static void checkDevicePair(DeviceArray x, long xOffset, DeviceArray y, long yOffset,
+      long count) {
     openDevice(x, "x");
     openDevice(y, "y");
     sameType(x.dtype(), y.dtype());
@@ -715,19 +580,8 @@ public final class Reduce {
     Check.range(yOffset, count, y.length(), "y");
   }
 
-  private void javaMatrix(
-      ReduceOp op,
-      Object x,
-      int xLength,
-      int xOffset,
-      Object y,
-      int yOffset,
-      int yLength,
-      Matrix shape,
-      Accumulation acc,
-      double[] out,
-      int outOffset,
-      boolean perRow) {
+  private void javaMatrix(ReduceOp op, Object x, int xLength, int xOffset, Object y, int yOffset,
+      int yLength, Matrix shape, Accumulation acc, double[] out, int outOffset, boolean perRow) {
     Check.notNull(op, "op");
     if (y == null) {
       checkSingle(op);
@@ -748,17 +602,8 @@ public final class Reduce {
     cpu().reduceHostMatrix(op, acc, x, xOffset, y, yOffset, shape, perRow, out, outOffset);
   }
 
-  private void hostMatrix(
-      ReduceOp op,
-      HostArray x,
-      long xOffset,
-      HostArray y,
-      long yOffset,
-      Matrix shape,
-      Accumulation acc,
-      HostArray out,
-      long outOffset,
-      boolean perRow) {
+  private void hostMatrix(ReduceOp op, HostArray x, long xOffset, HostArray y, long yOffset,
+      Matrix shape, Accumulation acc, HostArray out, long outOffset, boolean perRow) {
     Check.notNull(op, "op");
     if (y == null) {
       checkSingle(op);
@@ -782,18 +627,9 @@ public final class Reduce {
     cpu().reduceHostMatrix(op, acc, x, xOffset, y, yOffset, shape, perRow, out, outOffset);
   }
 
-  private void deviceMatrix(
-      ReduceOp op,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      Matrix shape,
-      Accumulation acc,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream,
-      boolean perRow) {
+  private void deviceMatrix(ReduceOp op, DeviceArray x, long xOffset, DeviceArray y,
+      long yOffset, Matrix shape, Accumulation acc, DeviceArray out, long outOffset,
+      GpuStream stream, boolean perRow) {
     Check.notNull(op, "op");
     if (y == null) {
       checkSingle(op);
@@ -816,7 +652,7 @@ public final class Reduce {
       return;
     }
     checkCount(op, perRow ? shape.cols() : shape.rows());
-    gpu()
-        .reduceDeviceMatrix(op, acc, x, xOffset, y, yOffset, shape, perRow, out, outOffset, stream);
+    gpu().reduceDeviceMatrix(op, acc, x, xOffset, y, yOffset, shape, perRow, out, outOffset,
+        stream);
   }
 }

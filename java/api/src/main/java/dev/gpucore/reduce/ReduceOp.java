@@ -7,9 +7,7 @@ package dev.gpucore.reduce;
 public enum ReduceOp {
   /** Sum of the elements; 0 for an empty range. */
   SUM,
-  /**
-   * Sum divided by the count, in the accumulation type; undefined (rejected) for an empty range.
-   */
+  /** Sum divided by the count, in the accumulation type; undefined (rejected) for an empty range. */
   MEAN,
   /** Smallest element; NaN when any element is NaN; rejected for an empty range. */
   MIN,

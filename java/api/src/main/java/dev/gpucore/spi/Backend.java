@@ -5,9 +5,9 @@ import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.HostArray;
 
 /**
- * A compute backend. Implementations live in their own modules ({@code gpucore-cpu}, {@code
- * gpucore-cuda}) and are found through {@link BackendProvider}. Methods here receive arguments
- * already checked by the API.
+ * A compute backend. Implementations live in their own modules ({@code gpucore-cpu},
+ * {@code gpucore-cuda}) and are found through {@link BackendProvider}. Methods here receive
+ * arguments already checked by the API.
  */
 public interface Backend extends AutoCloseable {
   /** Short name: {@code cpu} or {@code cuda}. */

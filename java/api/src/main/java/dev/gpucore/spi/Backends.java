@@ -10,9 +10,9 @@ import dev.gpucore.memory.DeviceArray;
 import java.util.List;
 
 /**
- * The backends of one open core as the API's facades ({@code Blas}, {@code Reduce}, {@code
- * PeerCopy}) reach them: the CPU backend, the GPU backend if there is one, and whether the core is
- * still open. The core owns them and closes them.
+ * The backends of one open core as the API's facades ({@code Blas}, {@code Reduce},
+ * {@code PeerCopy}) reach them: the CPU backend, the GPU backend if there is one, and whether
+ * the core is still open. The core owns them and closes them.
  */
 public final class Backends {
   private final Config config;
@@ -34,19 +34,11 @@ public final class Backends {
     this.gpu = gpu;
     this.noGpuReason = noGpuReason;
     // checked on every machine: a GPU index that is not there is a warning even without a GPU
-    List<Integer> gpus =
-        Router.gpuList(
-            config.settings(),
-            gpu == null || gpu.discovery().devices().isEmpty()
-                ? 0
-                : gpu.discovery().devices().size());
-    this.router =
-        new Router(
-            config.settings(),
-            gpus,
-            i -> gpu.faulted(i),
-            gpu == null ? null : gpu.discovery().devices().get(0),
-            cpu.cpuThreads());
+    List<Integer> gpus = Router.gpuList(config.settings(),
+        gpu == null || gpu.discovery().devices().isEmpty() ? 0
+            : gpu.discovery().devices().size());
+    this.router = new Router(config.settings(), gpus, i -> gpu.faulted(i),
+        gpu == null ? null : gpu.discovery().devices().get(0), cpu.cpuThreads());
   }
 
   /** The router deciding where GEMMs on host operands run. */
@@ -108,7 +100,8 @@ public final class Backends {
   public void checkDevice(int device) {
     int n = gpu().discovery().devices().size();
     if (device < 0 || device >= n) {
-      throw new GpuCoreException.InvalidArgument("device must be in [0, " + n + "), got " + device);
+      throw new GpuCoreException.InvalidArgument(
+          "device must be in [0, " + n + "), got " + device);
     }
   }
 

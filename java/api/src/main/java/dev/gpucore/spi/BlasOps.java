@@ -1,24 +1,25 @@
 package dev.gpucore.spi;
 
+
 /** BLAS a backend provides. Calls arrive checked and in row-major form. */
 public interface BlasOps {
   /**
    * Runs a GEMM on the operands this backend computes on directly: host operands for the CPU
-   * backend ({@link GemmCall.OnHost}), device operands for a GPU backend ({@link
-   * GemmCall.OnDevice}: queued on the call's stream, or synchronous).
+   * backend ({@link GemmCall.OnHost}), device operands for a GPU backend
+   * ({@link GemmCall.OnDevice}: queued on the call's stream, or synchronous).
    */
   void gemm(GemmCall call);
 
   /**
-   * Runs a GEMM on host operands ({@link GemmCall.OnHost}) on a GPU backend, through device memory,
-   * and returns when C holds the result. Where device memory is short the backend retries with
-   * smaller tiles itself; it throws {@link dev.gpucore.GpuCoreException.OutOfMemory} when that
-   * failed too, and like {@link dev.gpucore.GpuCoreException.DeviceFaulted} with {@code
-   * outputPartlyWritten} set once any of C was written. The default runs {@link #gemm(GemmCall)} (a
-   * backend that computes on host operands directly).
+   * Runs a GEMM on host operands ({@link GemmCall.OnHost}) on a GPU backend, through device
+   * memory, and returns when C holds the result. Where device memory is short the backend
+   * retries with smaller tiles itself; it throws {@link dev.gpucore.GpuCoreException.OutOfMemory}
+   * when that failed too, and like {@link dev.gpucore.GpuCoreException.DeviceFaulted} with
+   * {@code outputPartlyWritten} set once any of C was written. The default runs
+   * {@link #gemm(GemmCall)} (a backend that computes on host operands directly).
    *
-   * @return null, or one line for the router's trace on how the call ran (e.g. with smaller tiles
-   *     after running out of device memory)
+   * @return null, or one line for the router's trace on how the call ran (e.g. with smaller
+   *     tiles after running out of device memory)
    */
   default String gemmFromHost(GemmCall call) {
     gemm(call);
@@ -27,10 +28,10 @@ public interface BlasOps {
 
   /**
    * Runs a pointer-array batch of device operands: independent GEMMs of one shape, options and
-   * leading dimensions on operands that may each be anywhere on one GPU (see {@code
-   * Blas.gemmBatched}; host batches run item by item through the router). The items arrive checked,
-   * in row-major form, on one GPU and one stream, with no C overlapping another item's operands.
-   * The default runs {@link #gemm(GemmCall)} on each item in order.
+   * leading dimensions on operands that may each be anywhere on one GPU (see
+   * {@code Blas.gemmBatched}; host batches run item by item through the router). The items
+   * arrive checked, in row-major form, on one GPU and one stream, with no C overlapping another
+   * item's operands. The default runs {@link #gemm(GemmCall)} on each item in order.
    */
   default void gemmBatched(GemmCall[] items) {
     for (GemmCall item : items) {

@@ -4,8 +4,8 @@ import dev.gpucore.DType;
 
 /**
  * What a backend hands a {@code DeviceArray} it creates: the memory it allocated. The array's
- * constructor takes it, so only code that reaches the SPI (the backends, the test kit) makes device
- * arrays; applications get them from {@code GpuCore.allocate}.
+ * constructor takes it, so only code that reaches the SPI (the backends, the test kit) makes
+ * device arrays; applications get them from {@code GpuCore.allocate}.
  *
  * @param device gpucore index of the device holding the memory
  * @param dtype element type

@@ -6,9 +6,9 @@ import dev.gpucore.reduce.Reduce;
 import java.util.function.Function;
 
 /**
- * Creates the API's facades over a core's {@link Backends}: their constructors are not public, so
- * each facade class registers its factory here once, when it is initialized. Applications obtain
- * the facades from {@code GpuCore}.
+ * Creates the API's facades over a core's {@link Backends}: their constructors are not public,
+ * so each facade class registers its factory here once, when it is initialized. Applications
+ * obtain the facades from {@code GpuCore}.
  */
 public final class Facades {
   private static volatile Function<Backends, Blas> blas;

@@ -7,14 +7,13 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Faults injected on purpose, so that every recovery path can be exercised on demand: in CI without
- * a GPU (against a simulated GPU backend) and on a GPU machine (in the CUDA backend, at the same
- * points where the real errors arise). Read from the setting {@code gpucore.fault} (system
- * property, or {@code GPUCORE_FAULT}); empty by default, and then every check here is a read of a
- * final field.
+ * Faults injected on purpose, so that every recovery path can be exercised on demand: in CI
+ * without a GPU (against a simulated GPU backend) and on a GPU machine (in the CUDA backend, at
+ * the same points where the real errors arise). Read from the setting {@code gpucore.fault}
+ * (system property, or {@code GPUCORE_FAULT}); empty by default, and then every check here is a
+ * read of a final field.
  *
  * <p>The value is a comma-separated list of:
- *
  * <table>
  *   <caption>Injectable faults</caption>
  *   <tr><th>entry</th><th>effect</th></tr>
@@ -36,7 +35,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FaultPlan {
   /** The sticky CUDA status injected ({@code cudaErrorIllegalAddress}). */
   public static final int ILLEGAL_ADDRESS = 700;
-
   /** The driver status injected ({@code cudaErrorInsufficientDriver}). */
   public static final int INSUFFICIENT_DRIVER = 35;
 
@@ -49,13 +47,8 @@ public final class FaultPlan {
   private final AtomicInteger stickyGemm;
   private final AtomicInteger stickyReduce;
 
-  private FaultPlan(
-      String text,
-      boolean driver,
-      long oomScratchOver,
-      long oomAllocOver,
-      int stickyGemm,
-      int stickyReduce) {
+  private FaultPlan(String text, boolean driver, long oomScratchOver, long oomAllocOver,
+      int stickyGemm, int stickyReduce) {
     this.text = text;
     this.driver = driver;
     this.oomScratchOver = oomScratchOver;
@@ -112,12 +105,9 @@ public final class FaultPlan {
   }
 
   private static GpuCoreException.InvalidArgument bad(String entry) {
-    return new GpuCoreException.InvalidArgument(
-        "gpucore.fault: \""
-            + entry
-            + "\" is not a fault;"
-            + " expected driver, oom:scratch[:MiB], oom:alloc[:MiB], sticky:gemm[:N] or"
-            + " sticky:reduce[:N], separated by commas");
+    return new GpuCoreException.InvalidArgument("gpucore.fault: \"" + entry + "\" is not a fault;"
+        + " expected driver, oom:scratch[:MiB], oom:alloc[:MiB], sticky:gemm[:N] or"
+        + " sticky:reduce[:N], separated by commas");
   }
 
   private static long mib(String arg, String entry) {

@@ -6,8 +6,8 @@ import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.GpuStream;
 
 /**
- * A checked GEMM as backends receive it: always row-major (a column-major call arrives with A and
- * B, m and n swapped), precision resolved, every operand known to be large enough.
+ * A checked GEMM as backends receive it: always row-major (a column-major call arrives with
+ * A and B, m and n swapped), precision resolved, every operand known to be large enough.
  *
  * @param transA A stored transposed
  * @param transB B stored transposed
@@ -17,8 +17,8 @@ import dev.gpucore.memory.GpuStream;
  * @param alpha product scale
  * @param beta C scale
  * @param precision resolved precision (never DEFAULT)
- * @param dtype element type of A and B (C's is {@code c.dtype()}: the same, or FLOAT32 for 16-bit A
- *     and B)
+ * @param dtype element type of A and B (C's is {@code c.dtype()}: the same, or FLOAT32 for
+ *     16-bit A and B)
  * @param a A
  * @param lda row-major leading dimension of A
  * @param b B
@@ -32,27 +32,9 @@ import dev.gpucore.memory.GpuStream;
  * @param stream stream for device operands, or null (synchronous)
  * @param place where all three operands live, decided once when the call is checked
  */
-public record GemmCall(
-    boolean transA,
-    boolean transB,
-    int m,
-    int n,
-    int k,
-    double alpha,
-    double beta,
-    Precision precision,
-    DType dtype,
-    Operand a,
-    int lda,
-    Operand b,
-    int ldb,
-    Operand c,
-    int ldc,
-    int batch,
-    long strideA,
-    long strideB,
-    long strideC,
-    GpuStream stream,
+public record GemmCall(boolean transA, boolean transB, int m, int n, int k, double alpha,
+    double beta, Precision precision, DType dtype, Operand a, int lda, Operand b, int ldb,
+    Operand c, int ldc, int batch, long strideA, long strideB, long strideC, GpuStream stream,
     Place place) {
 
   /** Where a checked call's operands live: all on one GPU, or all on the host. */
@@ -71,8 +53,8 @@ public record GemmCall(
   public record OnDevice(int device) implements Place {}
 
   /**
-   * Java arrays and host arrays (mixed freely): the router sends the call to the CPU, or to the GPU
-   * through device memory.
+   * Java arrays and host arrays (mixed freely): the router sends the call to the CPU, or to
+   * the GPU through device memory.
    */
   public enum OnHost implements Place {
     /** The one host place. */
@@ -130,11 +112,8 @@ public record GemmCall(
 
   /** This call as a single GEMM (batch 1), for backends that loop over batch items. */
   public GemmCall single() {
-    return batch == 1
-        ? this
-        : new GemmCall(
-            transA, transB, m, n, k, alpha, beta, precision, dtype, a, lda, b, ldb, c, ldc, 1,
-            strideA, strideB, strideC, stream, place);
+    return batch == 1 ? this : new GemmCall(transA, transB, m, n, k, alpha, beta, precision,
+        dtype, a, lda, b, ldb, c, ldc, 1, strideA, strideB, strideC, stream, place);
   }
 
   /** Floating-point operations, {@code 2·m·n·k·batch}. */
@@ -143,8 +122,8 @@ public record GemmCall(
   }
 
   /**
-   * Whether a host-operand call can be split into row panels of A and C, whose size a backend may
-   * shrink when device memory is short: one GEMM, A not transposed, a product to compute.
+   * Whether a host-operand call can be split into row panels of A and C, whose size a backend
+   * may shrink when device memory is short: one GEMM, A not transposed, a product to compute.
    */
   public boolean rowPanels() {
     return !transA && batch == 1 && !scaleOnly();
@@ -157,8 +136,7 @@ public record GemmCall(
 
   /** The same call on other operands (used to split work across devices and tiles). */
   public GemmCall with(int newM, Operand newA, Operand newC, int newBatch) {
-    return new GemmCall(
-        transA, transB, newM, n, k, alpha, beta, precision, dtype, newA, lda, b, ldb, newC, ldc,
-        newBatch, strideA, strideB, strideC, stream, place);
+    return new GemmCall(transA, transB, newM, n, k, alpha, beta, precision, dtype, newA, lda, b,
+        ldb, newC, ldc, newBatch, strideA, strideB, strideC, stream, place);
   }
 }

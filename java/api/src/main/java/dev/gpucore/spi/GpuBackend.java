@@ -14,9 +14,9 @@ public interface GpuBackend extends Backend {
   GpuStream createStream(int device);
 
   /**
-   * Why device {@code device} is unusable (a sticky error poisoned its context), or null while it
-   * is healthy. The router stops sending work to a faulted device; {@code gpucore doctor} reports
-   * it.
+   * Why device {@code device} is unusable (a sticky error poisoned its context), or null while
+   * it is healthy. The router stops sending work to a faulted device; {@code gpucore doctor}
+   * reports it.
    */
   default String faulted(int device) {
     return null;
@@ -36,4 +36,5 @@ public interface GpuBackend extends Backend {
     throw new dev.gpucore.GpuCoreException.DeviceUnavailable(
         "the " + name() + " backend has no peer-to-peer copies");
   }
+
 }

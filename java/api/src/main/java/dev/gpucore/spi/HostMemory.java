@@ -5,7 +5,8 @@ import dev.gpucore.memory.HostArray;
 
 /**
  * Host arrays over memory a backend allocated (pinned memory, for one). {@link HostArray}'s
- * constructor is not public: the class registers its factory here once, when it is initialized.
+ * constructor is not public: the class registers its factory here once, when it is
+ * initialized.
  */
 public final class HostMemory {
   /** Wraps native memory as a host array. */
@@ -27,11 +28,11 @@ public final class HostMemory {
   }
 
   /**
-   * A host array of {@code length} elements of {@code dtype} at {@code address}, which must stay
-   * valid until {@code free} runs (when the array is closed or collected).
+   * A host array of {@code length} elements of {@code dtype} at {@code address}, which must
+   * stay valid until {@code free} runs (when the array is closed or collected).
    */
-  public static HostArray wrap(
-      DType dtype, long length, long address, boolean pinned, Runnable free) {
+  public static HostArray wrap(DType dtype, long length, long address, boolean pinned,
+      Runnable free) {
     Facades.init(HostArray.class);
     return wrapper.wrap(dtype, length, address, pinned, free);
   }

@@ -8,10 +8,10 @@ import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The router's log file ({@code gpucore.log.file}): opened once per path for the life of the JVM,
- * at the first line, and shared by every core that names it (so rotate it by copying and
- * truncating, not by renaming). Logging never fails a computation: when the file cannot be opened
- * or written, one line says so on stderr and later lines are dropped.
+ * The router's log file ({@code gpucore.log.file}): opened once per path for the life of the
+ * JVM, at the first line, and shared by every core that names it (so rotate it by copying and
+ * truncating, not by renaming). Logging never fails a computation: when the file cannot be
+ * opened or written, one line says so on stderr and later lines are dropped.
  */
 final class LogFile {
   private static final ConcurrentHashMap<Path, LogFile> FILES = new ConcurrentHashMap<>();
@@ -55,12 +55,8 @@ final class LogFile {
         // already failing
       }
       out = null;
-      err.println(
-          "gpucore: gpucore.log.file "
-              + path
-              + ": "
-              + e.getMessage()
-              + "; the router's log is off for this JVM");
+      err.println("gpucore: gpucore.log.file " + path + ": " + e.getMessage()
+          + "; the router's log is off for this JVM");
       err.flush();
     }
   }

@@ -10,9 +10,10 @@ import dev.gpucore.p2p.Transfer;
 import java.util.List;
 
 /**
- * Copies between GPUs and their topology, as a GPU backend provides them. Arguments arrive checked
- * by {@link dev.gpucore.p2p.PeerCopy}: arrays open, of one type, ranges inside them, no overlap
- * between what is written and what is read, streams on the source's or the destination's device.
+ * Copies between GPUs and their topology, as a GPU backend provides them. Arguments arrive
+ * checked by {@link dev.gpucore.p2p.PeerCopy}: arrays open, of one type, ranges inside them, no
+ * overlap between what is written and what is read, streams on the source's or the
+ * destination's device.
  */
 public interface PeerOps {
   /** The settings in force. */
@@ -28,17 +29,11 @@ public interface PeerOps {
   PeerLink link(int srcDevice, int dstDevice);
 
   /**
-   * Copies {@code count} elements; {@code stream} null: returns when the data is there, else queues
-   * the copy on {@code stream} (on the source's or the destination's device).
+   * Copies {@code count} elements; {@code stream} null: returns when the data is there, else
+   * queues the copy on {@code stream} (on the source's or the destination's device).
    */
-  void copy(
-      DeviceArray src,
-      long srcOffset,
-      DeviceArray dst,
-      long dstOffset,
-      long count,
-      Route route,
-      GpuStream stream);
+  void copy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count,
+      Route route, GpuStream stream);
 
   /** Runs the copies at once, each on its own internal stream, and returns when all are done. */
   void copyAll(List<Transfer> transfers, Route route);

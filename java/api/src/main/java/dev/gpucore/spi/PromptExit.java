@@ -7,30 +7,32 @@ import java.util.concurrent.atomic.AtomicInteger;
 import sun.misc.Signal;
 
 /**
- * Prompt exit on SIGINT, SIGTERM and SIGHUP while native work is in flight: the opt-in {@code
- * gpucore.exit.prompt} ({@code GPUCORE_EXIT_PROMPT}, default false; the CLI turns it on).
+ * Prompt exit on SIGINT, SIGTERM and SIGHUP while native work is in flight: the opt-in
+ * {@code gpucore.exit.prompt} ({@code GPUCORE_EXIT_PROMPT}, default false; the CLI turns it
+ * on).
  *
- * <p>Why: the JVM's final step is the C library's {@code exit()}, which runs the native libraries'
- * destructors. OpenBLAS's destructor joins its worker threads; when a BLAS call is still running in
- * another thread at that moment, the shutdown request of a worker is lost and the join waits for
- * ever (0% CPU, only {@code kill -9} ends the process). An exit after the work finished (no call in
- * flight) is not affected.
+ * <p>Why: the JVM's final step is the C library's {@code exit()}, which runs the native
+ * libraries' destructors. OpenBLAS's destructor joins its worker threads; when a BLAS call is
+ * still running in another thread at that moment, the shutdown request of a worker is lost
+ * and the join waits for ever (0% CPU, only {@code kill -9} ends the process). An exit after
+ * the work finished (no call in flight) is not affected.
  *
- * <p>With the opt-in, {@link #install} replaces the JVM's handlers of the three signals. The first
- * signal restores their default action (so a second signal ends the process at once, even while the
- * JVM is inside {@code exit()}) and starts the normal shutdown with status 128 + signal (130, 143,
- * 129). gpucore's shutdown hook then refuses new GEMM calls ({@link
- * GpuCoreException.DeviceUnavailable}; {@link dev.gpucore.blas.Blas} counts its calls through
- * {@link #enter()}) and waits up to {@link #GRACE_MS} ms for the calls in flight; if they end, the
- * JVM exits normally. If not, it ends the process by the signal's default action, which skips: the
- * rest of the other shutdown hooks (they ran for the grace time beside gpucore's), the native
- * {@code atexit} handlers and library destructors (OpenBLAS's thread shutdown, CUDA's context
- * teardown: the driver frees the process's GPU memory as it exits), the JVM's own exit steps (e.g.
- * flushing unified logging, removing its {@code hsperfdata} file) and the rest of the native call.
- * An exit by {@code System.exit} or the end of {@code main} with a call still in flight after the
- * grace time ends the same way, as by SIGTERM (status 143: the requested status cannot be seen from
- * a hook). A signal that was ignored when the JVM started (e.g. SIGINT of a background job of a
- * script) stays ignored.
+ * <p>With the opt-in, {@link #install} replaces the JVM's handlers of the three signals. The
+ * first signal restores their default action (so a second signal ends the process at once,
+ * even while the JVM is inside {@code exit()}) and starts the normal shutdown with status
+ * 128 + signal (130, 143, 129). gpucore's shutdown hook then refuses new GEMM calls
+ * ({@link GpuCoreException.DeviceUnavailable}; {@link dev.gpucore.blas.Blas} counts its calls
+ * through {@link #enter()}) and waits up to {@link #GRACE_MS} ms for the calls in flight; if
+ * they end, the JVM exits normally. If not, it ends the process by the signal's default
+ * action, which skips: the rest of the other shutdown hooks (they ran for the grace
+ * time beside gpucore's), the native {@code atexit} handlers and library destructors
+ * (OpenBLAS's thread shutdown, CUDA's context teardown: the driver frees the process's GPU
+ * memory as it exits), the JVM's own exit steps (e.g. flushing unified logging, removing its
+ * {@code hsperfdata} file) and the rest of the native call. An exit by {@code System.exit} or
+ * the end of {@code main} with a call still in flight after the grace time ends the same way,
+ * as by SIGTERM (status 143: the requested status cannot be seen from a hook). A signal that
+ * was ignored when the JVM started (e.g. SIGINT of a background job of a script) stays
+ * ignored.
  */
 public final class PromptExit {
   private PromptExit() {}
@@ -45,7 +47,6 @@ public final class PromptExit {
   private static final AtomicInteger IN_FLIGHT = new AtomicInteger();
   private static volatile boolean installed;
   private static volatile boolean stopping;
-
   /** The signal that started the shutdown, or null. */
   private static volatile Signal cause;
 
@@ -87,8 +88,8 @@ public final class PromptExit {
   }
 
   /**
-   * Marks the start of a gpucore call that may run native work; pass what it returns to {@link
-   * #leave(boolean)} in a finally block. Free when prompt exit is not installed.
+   * Marks the start of a gpucore call that may run native work; pass what it returns to
+   * {@link #leave(boolean)} in a finally block. Free when prompt exit is not installed.
    *
    * @return whether the call was counted
    * @throws GpuCoreException.DeviceUnavailable once the JVM is shutting down with prompt exit
@@ -178,11 +179,8 @@ public final class PromptExit {
   private static void kill(String signal) {
     long pid = ProcessHandle.current().pid();
     try {
-      Process p =
-          new ProcessBuilder("/bin/sh", "-c", "kill -s " + signal + " " + pid)
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
+      Process p = new ProcessBuilder("/bin/sh", "-c", "kill -s " + signal + " " + pid)
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
       Thread.sleep(2000); // the signal ends the process meanwhile
     } catch (java.io.IOException | RuntimeException e) {

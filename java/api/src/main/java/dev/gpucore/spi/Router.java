@@ -15,20 +15,21 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Decides where a GEMM on host operands runs, in the manner of nvBLAS but from a cost model: the
- * CPU's time ({@code flops / CPU rate}) against the GPU's (moving A, B and C over the bus,
+ * Decides where a GEMM on host operands runs, in the manner of nvBLAS but from a cost model:
+ * the CPU's time ({@code flops / CPU rate}) against the GPU's (moving A, B and C over the bus,
  * overlapped with the multiply, plus a fixed overhead). Device operands always run on their GPU.
  *
- * <p>Its settings are the {@code gpucore.gemm.*} entries, {@code gpucore.gpu.list}, {@code
- * gpucore.trace} and {@code gpucore.log.file} of the {@link Setting} registry (listed with their
- * defaults and ranges in {@code docs/configuration.md}).
+ * <p>Its settings are the {@code gpucore.gemm.*} entries, {@code gpucore.gpu.list},
+ * {@code gpucore.trace} and {@code gpucore.log.file} of the {@link Setting} registry (listed
+ * with their defaults and ranges in {@code docs/configuration.md}).
  *
- * <p>The model's defaults: the CPU at 69 GFLOP/s per thread in fp32 (half in fp64) on large calls,
- * less on small ones (the rate falls as the fourth root of the work below 0.26 GFLOP per thread);
- * the GPU rate by architecture and precision (compute capability 9 and newer: fp32 48 TFLOP/s, TF32
- * 250, BF16/FP16 300, fp64 50, scaled by SM count); Java arrays through the staging pipeline at 35
- * GB/s each way; 0.5 ms of fixed overhead per host GEMM. They were fitted to {@code gpucore bench
- * gemm} (host SGEMM per route against OpenBLAS from C); the measurements are in docs/benchmarks.md.
+ * <p>The model's defaults: the CPU at 69 GFLOP/s per thread in fp32 (half in fp64) on large
+ * calls, less on small ones (the rate falls as the fourth root of the work below 0.26 GFLOP per
+ * thread); the GPU rate by architecture and precision (compute capability 9 and newer: fp32
+ * 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50, scaled by SM count); Java arrays through the
+ * staging pipeline at 35 GB/s each way; 0.5 ms of fixed overhead per host GEMM. They were fitted
+ * to {@code gpucore bench gemm} (host SGEMM per route against OpenBLAS from C); the measurements
+ * are in docs/benchmarks.md.
  */
 public final class Router {
   private static final System.Logger LOG = System.getLogger("dev.gpucore.router");
@@ -50,25 +51,21 @@ public final class Router {
   private final double overheadMs;
 
   /**
-   * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by {@code
-   * gpu0}, null without a GPU) and {@code cpuThreads} CPU threads.
+   * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by
+   * {@code gpu0}, null without a GPU) and {@code cpuThreads} CPU threads.
    */
   public Router(Settings s, int gpus, DeviceInfo gpu0, int cpuThreads) {
-    this(
-        s, java.util.stream.IntStream.range(0, gpus).boxed().toList(), i -> null, gpu0, cpuThreads);
+    this(s, java.util.stream.IntStream.range(0, gpus).boxed().toList(), i -> null, gpu0,
+        cpuThreads);
   }
 
   /**
    * A router for the GPUs {@code gpuIndices} (from {@link #gpuList}), whose health is asked of
-   * {@code faulted} on every decision (a reason when the device is faulted, else null): a faulted
-   * GPU gets no more host GEMMs, and with none healthy they run on the CPU.
+   * {@code faulted} on every decision (a reason when the device is faulted, else null): a
+   * faulted GPU gets no more host GEMMs, and with none healthy they run on the CPU.
    */
-  public Router(
-      Settings s,
-      List<Integer> gpuIndices,
-      java.util.function.IntFunction<String> faulted,
-      DeviceInfo gpu0,
-      int cpuThreads) {
+  public Router(Settings s, List<Integer> gpuIndices, java.util.function.IntFunction<String> faulted,
+      DeviceInfo gpu0, int cpuThreads) {
     int gpus = gpuIndices.size();
     this.route = s.get(Setting.GEMM_ROUTE);
     this.disabled = s.get(Setting.GEMM_DISABLE);
@@ -95,9 +92,9 @@ public final class Router {
 
   /**
    * The GPUs {@code gpucore.gpu.list} names for host GEMMs ({@code all}, or indices) among the
-   * {@code deviceCount} usable ones. An index of a GPU that is not present is a warning ({@link
-   * Settings#warn}) and is ignored; when it leaves no GPU named, the setting is ignored and every
-   * GPU is used.
+   * {@code deviceCount} usable ones. An index of a GPU that is not present is a warning
+   * ({@link Settings#warn}) and is ignored; when it leaves no GPU named, the setting is ignored
+   * and every GPU is used.
    */
   public static List<Integer> gpuList(Settings s, int deviceCount) {
     List<Integer> named = s.get(Setting.GPU_LIST);
@@ -111,31 +108,20 @@ public final class Router {
       (i < deviceCount ? out : absent).add(i);
     }
     if (!absent.isEmpty()) {
-      s.warn(
-          s.value(Setting.GPU_LIST).where()
-              + " names GPU"
-              + (absent.size() > 1 ? "s " : " ")
-              + absent.stream()
-                  .map(String::valueOf)
-                  .collect(java.util.stream.Collectors.joining(","))
-              + " but "
-              + (deviceCount == 0
-                  ? "no GPU is"
-                  : deviceCount == 1
-                      ? "only GPU 0 is"
-                      : "only GPUs 0 to " + (deviceCount - 1) + " are")
-              + " usable; "
-              + (out.isEmpty()
-                  ? (deviceCount == 0 ? "ignored" : "the setting is ignored (all GPUs)")
-                  : "ignored"));
+      s.warn(s.value(Setting.GPU_LIST).where() + " names GPU" + (absent.size() > 1 ? "s " : " ")
+          + absent.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","))
+          + " but " + (deviceCount == 0 ? "no GPU is" : deviceCount == 1 ? "only GPU 0 is"
+              : "only GPUs 0 to " + (deviceCount - 1) + " are") + " usable; "
+          + (out.isEmpty() ? (deviceCount == 0 ? "ignored" : "the setting is ignored (all GPUs)")
+              : "ignored"));
     }
     return out.isEmpty() ? all : out;
   }
 
   /**
-   * Rows of C that a host GEMM sent to the GPU computes on the CPU meanwhile ({@code
-   * gpucore.gemm.cpuRatio} of them, as nvBLAS's {@code NVBLAS_CPU_RATIO}): 0 when the ratio is 0,
-   * for batches and for calls with nothing to multiply.
+   * Rows of C that a host GEMM sent to the GPU computes on the CPU meanwhile
+   * ({@code gpucore.gemm.cpuRatio} of them, as nvBLAS's {@code NVBLAS_CPU_RATIO}): 0 when the
+   * ratio is 0, for batches and for calls with nothing to multiply.
    */
   public int cpuRows(GemmCall call) {
     if (cpuRatio <= 0 || call.batch() != 1 || call.scaleOnly()) {
@@ -165,22 +151,8 @@ public final class Router {
 
   /** Writes one line about a call to the trace and the log file. */
   public void record(GemmCall call, String what) {
-    String line =
-        Instant.now()
-            + " "
-            + routine(call)
-            + " m="
-            + call.m()
-            + " n="
-            + call.n()
-            + " k="
-            + call.k()
-            + " batch="
-            + call.batch()
-            + " "
-            + call.precision()
-            + " -> "
-            + what;
+    String line = Instant.now() + " " + routine(call) + " m=" + call.m() + " n=" + call.n()
+        + " k=" + call.k() + " batch=" + call.batch() + " " + call.precision() + " -> " + what;
     if (trace) {
       LOG.log(System.Logger.Level.INFO, line);
     }
@@ -201,19 +173,8 @@ public final class Router {
 
   private Decision withSplit(Decision d, GemmCall call) {
     int rows = d.gpu() ? cpuRows(call) : 0;
-    return rows == 0
-        ? d
-        : new Decision(
-            true,
-            d.devices(),
-            d.reason()
-                + "; gpucore.gemm.cpuRatio="
-                + cpuRatio
-                + ": "
-                + rows
-                + " of "
-                + call.m()
-                + " rows of C on the CPU meanwhile");
+    return rows == 0 ? d : new Decision(true, d.devices(), d.reason() + "; gpucore.gemm.cpuRatio="
+        + cpuRatio + ": " + rows + " of " + call.m() + " rows of C on the CPU meanwhile");
   }
 
   /** GPUs for host GEMMs that are not faulted; {@code why[0]} gets a fault reason. */
@@ -250,8 +211,7 @@ public final class Router {
       return new Decision(true, gpus, "gpucore.gemm.route=gpu");
     }
     if (call.scaleOnly()) {
-      return new Decision(
-          false, 0, "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU");
+      return new Decision(false, 0, "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU");
     }
     double flops = call.flops();
     double cpuRate = cpuRate(call.dtype(), flops) * 1e9;
@@ -266,34 +226,21 @@ public final class Router {
     double tCompute = flops / gpuRate;
     double tDown = bytesC / (bus * Math.min(gpus, 2));
     double tB = bytesB / bus;
-    double tGpu =
-        overheadMs / 1e3 + tB + Math.max(tCompute, Math.max(tUp, tDown)) + Math.min(tUp, tDown) / 8;
+    double tGpu = overheadMs / 1e3 + tB + Math.max(tCompute, Math.max(tUp, tDown))
+        + Math.min(tUp, tDown) / 8;
     boolean gpu = tGpu < tCpu;
     if (!withReason) {
       return new Decision(gpu, gpu ? gpus : 0, "");
     }
-    String why =
-        String.format(
-            Locale.ROOT,
-            "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
-                + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
-            tGpu * 1e3,
-            tB * 1e3,
-            tUp * 1e3,
-            tCompute * 1e3,
-            gpuRate / 1e9,
-            tDown * 1e3,
-            overheadMs,
-            gpus,
-            gpus > 1 ? "s" : "",
-            tCpu * 1e3,
-            cpuRate / 1e9);
+    String why = String.format(Locale.ROOT,
+        "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
+            + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
+        tGpu * 1e3, tB * 1e3, tUp * 1e3, tCompute * 1e3, gpuRate / 1e9, tDown * 1e3, overheadMs,
+        gpus, gpus > 1 ? "s" : "", tCpu * 1e3, cpuRate / 1e9);
     return new Decision(gpu, gpu ? gpus : 0, why);
   }
 
-  /**
-   * CPU GFLOP/s for this type at full speed: the override, else 69 (fp32) or 34 (fp64) per thread.
-   */
+  /** CPU GFLOP/s for this type at full speed: the override, else 69 (fp32) or 34 (fp64) per thread. */
   double cpuRate(DType t) {
     if (cpuGflops > 0) {
       return t == DType.FLOAT64 ? cpuGflops / 2 : cpuGflops;
@@ -302,9 +249,9 @@ public final class Router {
   }
 
   /**
-   * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large calls;
-   * below 0.26 GFLOP of work per thread the rate falls as the fourth root of the work (fitted to
-   * OpenBLAS SGEMM from C; the fit and the measurements are in docs/benchmarks.md).
+   * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large
+   * calls; below 0.26 GFLOP of work per thread the rate falls as the fourth root of the work
+   * (fitted to OpenBLAS SGEMM from C; the fit and the measurements are in docs/benchmarks.md).
    */
   double cpuRate(DType t, double flops) {
     double full = cpuRate(t);

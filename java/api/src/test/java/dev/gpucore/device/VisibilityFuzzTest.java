@@ -16,44 +16,24 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Fuzzes the parsing of {@code CUDA_VISIBLE_DEVICES}, {@code CUDA_DEVICE_ORDER}, {@code
- * NVIDIA_VISIBLE_DEVICES} / {@code NV_GPU} and {@code GPUCORE_IN_CONTAINER}: nothing in {@link
- * Visibility} may throw for any value, and the results keep CUDA's rules (positions in range, none
- * twice, none for an empty value, every device for an unset one).
+ * Fuzzes the parsing of {@code CUDA_VISIBLE_DEVICES}, {@code CUDA_DEVICE_ORDER},
+ * {@code NVIDIA_VISIBLE_DEVICES} / {@code NV_GPU} and {@code GPUCORE_IN_CONTAINER}: nothing in
+ * {@link Visibility} may throw for any value, and the results keep CUDA's rules (positions in
+ * range, none twice, none for an empty value, every device for an unset one).
  *
  * <p>Input: {@code \u0001}-separated parts, in order NVIDIA_VISIBLE_DEVICES, NV_GPU,
- * CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, GPUCORE_IN_CONTAINER (a part that is exactly {@code
- * \u0002}, or missing, leaves the variable unset), then the UUIDs of the devices, one per part.
- * {@code mvn verify} runs the seeds in {@code VisibilityFuzzTestInputs/}.
+ * CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, GPUCORE_IN_CONTAINER (a part that is exactly
+ * {@code \u0002}, or missing, leaves the variable unset), then the UUIDs of the devices, one per
+ * part. {@code mvn verify} runs the seeds in {@code VisibilityFuzzTestInputs/}.
  */
 class VisibilityFuzzTest {
-  static final String[] VARS = {
-    "NVIDIA_VISIBLE_DEVICES",
-    "NV_GPU",
-    "CUDA_VISIBLE_DEVICES",
-    "CUDA_DEVICE_ORDER",
-    "GPUCORE_IN_CONTAINER"
-  };
+  static final String[] VARS = {"NVIDIA_VISIBLE_DEVICES", "NV_GPU", "CUDA_VISIBLE_DEVICES",
+      "CUDA_DEVICE_ORDER", "GPUCORE_IN_CONTAINER"};
 
   @FuzzTest(maxDuration = "3m")
   // no control characters here: a newline in an entry breaks the dictionary file Jazzer writes
-  @DictionaryEntries({
-    ",",
-    "GPU-",
-    "MIG-",
-    "all",
-    "none",
-    "void",
-    "0",
-    "1",
-    "PCI_BUS_ID",
-    "FASTEST_FIRST",
-    "true",
-    "GPU-8a2c",
-    "4294967296",
-    "-1",
-    " "
-  })
+  @DictionaryEntries({",", "GPU-", "MIG-", "all", "none", "void", "0", "1",
+      "PCI_BUS_ID", "FASTEST_FIRST", "true", "GPU-8a2c", "4294967296", "-1", " "})
   void variables(byte[] input) {
     String[] parts = new String(input, StandardCharsets.UTF_8).split("\u0001", -1);
     Map<String, String> env = new HashMap<>();
@@ -62,10 +42,9 @@ class VisibilityFuzzTest {
         env.put(VARS[i], parts[i]);
       }
     }
-    List<String> uuids =
-        parts.length > VARS.length
-            ? new ArrayList<>(Arrays.asList(parts).subList(VARS.length, parts.length))
-            : new ArrayList<>();
+    List<String> uuids = parts.length > VARS.length
+        ? new ArrayList<>(Arrays.asList(parts).subList(VARS.length, parts.length))
+        : new ArrayList<>();
     if (uuids.size() > 64) {
       uuids = uuids.subList(0, 64);
     }

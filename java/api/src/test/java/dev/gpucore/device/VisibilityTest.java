@@ -11,17 +11,15 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
 class VisibilityTest {
-  static final List<String> TWO =
-      List.of(
-          "GPU-aaaaaaaa-0000-0000-0000-000000000000", "GPU-bbbbbbbb-0000-0000-0000-000000000000");
+  static final List<String> TWO = List.of("GPU-aaaaaaaa-0000-0000-0000-000000000000",
+      "GPU-bbbbbbbb-0000-0000-0000-000000000000");
 
   /** Four devices in CUDA order; two share the prefix GPU-ab, one is GPU-c..., one GPU-d.... */
-  static final List<String> UUIDS =
-      List.of(
-          "GPU-ab12cdef-0000-0000-0000-000000000000",
-          "GPU-cafe0001-0000-0000-0000-000000000000",
-          "GPU-ab99beef-0000-0000-0000-000000000000",
-          "GPU-dead0002-0000-0000-0000-000000000000");
+  static final List<String> UUIDS = List.of(
+      "GPU-ab12cdef-0000-0000-0000-000000000000",
+      "GPU-cafe0001-0000-0000-0000-000000000000",
+      "GPU-ab99beef-0000-0000-0000-000000000000",
+      "GPU-dead0002-0000-0000-0000-000000000000");
 
   static List<Integer> apply(String spec) {
     return Visibility.applyCudaVisibleDevices(spec, UUIDS);
@@ -81,9 +79,7 @@ class VisibilityTest {
     @Test
     void fullUuidMatches() {
       assertEquals(List.of(3, 1), apply(UUIDS.get(3) + "," + UUIDS.get(1)));
-      assertEquals(
-          List.of(3),
-          apply(UUIDS.get(3).toUpperCase(java.util.Locale.ROOT)),
+      assertEquals(List.of(3), apply(UUIDS.get(3).toUpperCase(java.util.Locale.ROOT)),
           "UUIDs match case-insensitively");
     }
 
@@ -254,8 +250,8 @@ class VisibilityTest {
 
     @Test
     void invalidUuidInCudaVisibleDevices() {
-      String msg =
-          Visibility.of(env("CUDA_VISIBLE_DEVICES", "GPU-nope,0"), false).explainNoDevice(TWO);
+      String msg = Visibility.of(env("CUDA_VISIBLE_DEVICES", "GPU-nope,0"), false)
+          .explainNoDevice(TWO);
       assertTrue(msg.contains("CUDA_VISIBLE_DEVICES"), msg);
       assertTrue(msg.contains("GPU-nope"), msg);
     }
@@ -265,9 +261,7 @@ class VisibilityTest {
       String msg = Visibility.of(env("CUDA_VISIBLE_DEVICES", "5"), false).explainNoDevice(TWO);
       assertTrue(msg.contains("CUDA_VISIBLE_DEVICES"), msg);
       assertTrue(msg.contains("\"5\""), msg);
-      assertEquals(
-          "",
-          Visibility.of(env("CUDA_VISIBLE_DEVICES", "1"), false).explainNoDevice(TWO),
+      assertEquals("", Visibility.of(env("CUDA_VISIBLE_DEVICES", "1"), false).explainNoDevice(TWO),
           "a valid first index explains nothing");
       String minus = Visibility.of(env("CUDA_VISIBLE_DEVICES", "-1"), false).explainNoDevice(null);
       assertTrue(minus.contains("CUDA_VISIBLE_DEVICES"), minus);
@@ -276,8 +270,8 @@ class VisibilityTest {
     @Test
     void nvidiaVisibleDevicesNone() {
       for (boolean container : new boolean[] {false, true}) {
-        String msg =
-            Visibility.of(env("NVIDIA_VISIBLE_DEVICES", "none"), container).explainNoDevice(TWO);
+        String msg = Visibility.of(env("NVIDIA_VISIBLE_DEVICES", "none"), container)
+            .explainNoDevice(TWO);
         assertTrue(msg.contains("NVIDIA_VISIBLE_DEVICES"), msg);
         assertTrue(msg.contains("none"), msg);
       }
@@ -287,20 +281,16 @@ class VisibilityTest {
 
     @Test
     void validUuidOrNoGpuAtAllExplainsNothing() {
-      assertEquals(
-          "",
-          Visibility.of(env("CUDA_VISIBLE_DEVICES", TWO.get(1)), false).explainNoDevice(TWO),
-          "a valid UUID is not to blame");
-      assertEquals(
-          "",
-          Visibility.of(env("CUDA_VISIBLE_DEVICES", "0"), false).explainNoDevice(List.of()),
-          "with no GPU at all the variable is not to blame");
+      assertEquals("", Visibility.of(env("CUDA_VISIBLE_DEVICES", TWO.get(1)), false)
+          .explainNoDevice(TWO), "a valid UUID is not to blame");
+      assertEquals("", Visibility.of(env("CUDA_VISIBLE_DEVICES", "0"), false)
+          .explainNoDevice(List.of()), "with no GPU at all the variable is not to blame");
     }
 
     @Test
     void allHiddenNamesTheVariable() {
-      String list =
-          Visibility.of(env("NVIDIA_VISIBLE_DEVICES", "GPU-zzz"), false).explainAllHidden(2);
+      String list = Visibility.of(env("NVIDIA_VISIBLE_DEVICES", "GPU-zzz"), false)
+          .explainAllHidden(2);
       assertTrue(list.contains("NVIDIA_VISIBLE_DEVICES=\"GPU-zzz\" matches none of the 2"), list);
       String none = Visibility.of(env("NV_GPU", "none"), true).explainAllHidden(1);
       assertTrue(none.contains("NV_GPU=\"none\" hides every GPU"), none);
@@ -316,9 +306,8 @@ class VisibilityTest {
     @Test
     void nothingToExplain() {
       assertEquals("", Visibility.of(env(), false).explainNoDevice(List.of()));
-      assertEquals(
-          "",
-          Visibility.of(env("NVIDIA_VISIBLE_DEVICES", "all"), false).explainNoDevice(List.of()));
+      assertEquals("", Visibility.of(env("NVIDIA_VISIBLE_DEVICES", "all"), false)
+          .explainNoDevice(List.of()));
     }
   }
 
@@ -327,18 +316,17 @@ class VisibilityTest {
     @Test
     void cudaDeviceOrderDefaultsToFastestFirst() {
       assertEquals("FASTEST_FIRST", Visibility.of(env(), false).cudaDeviceOrder());
-      assertEquals(
-          "FASTEST_FIRST", Visibility.of(env("CUDA_DEVICE_ORDER", " "), false).cudaDeviceOrder());
-      assertEquals(
-          "PCI_BUS_ID",
+      assertEquals("FASTEST_FIRST",
+          Visibility.of(env("CUDA_DEVICE_ORDER", " "), false).cudaDeviceOrder());
+      assertEquals("PCI_BUS_ID",
           Visibility.of(env("CUDA_DEVICE_ORDER", "PCI_BUS_ID"), false).cudaDeviceOrder());
     }
 
     @Test
     void cudaVisibleDevicesIsReportedAsSet() {
       assertEquals(null, Visibility.of(env(), false).cudaVisibleDevices());
-      assertEquals(
-          "1,0", Visibility.of(env("CUDA_VISIBLE_DEVICES", "1,0"), false).cudaVisibleDevices());
+      assertEquals("1,0", Visibility.of(env("CUDA_VISIBLE_DEVICES", "1,0"), false)
+          .cudaVisibleDevices());
       String d = Visibility.of(env("CUDA_VISIBLE_DEVICES", "1,0"), false).describe();
       assertTrue(d.contains("CUDA_VISIBLE_DEVICES=\"1,0\""), d);
       assertTrue(d.contains("FASTEST_FIRST"), d);
@@ -351,8 +339,8 @@ class VisibilityTest {
       assertTrue(Visibility.detectContainer(env("GPUCORE_IN_CONTAINER", "1")));
       // false wins even over the container variable and any /.dockerenv on this machine
       assertFalse(Visibility.detectContainer(env("GPUCORE_IN_CONTAINER", "false")));
-      assertFalse(
-          Visibility.detectContainer(env("GPUCORE_IN_CONTAINER", "false", "container", "podman")));
+      assertFalse(Visibility.detectContainer(
+          env("GPUCORE_IN_CONTAINER", "false", "container", "podman")));
       assertFalse(Visibility.detectContainer(env("GPUCORE_IN_CONTAINER", "0")));
     }
 

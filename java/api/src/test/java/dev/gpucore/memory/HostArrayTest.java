@@ -30,10 +30,10 @@ class HostArrayTest {
 
   @AfterEach
   void countsComeBack() {
-    assertEquals(
-        bytesBefore, NativeMemory.liveBytes(NativeMemory.Kind.PAGEABLE), NativeMemory.summary());
-    assertEquals(
-        countBefore, NativeMemory.liveCount(NativeMemory.Kind.PAGEABLE), NativeMemory.summary());
+    assertEquals(bytesBefore, NativeMemory.liveBytes(NativeMemory.Kind.PAGEABLE),
+        NativeMemory.summary());
+    assertEquals(countBefore, NativeMemory.liveCount(NativeMemory.Kind.PAGEABLE),
+        NativeMemory.summary());
   }
 
   private static String seed() {
@@ -53,9 +53,7 @@ class HostArrayTest {
   }
 
   @ParameterizedTest
-  @EnumSource(
-      value = DType.class,
-      names = {"FLOAT32", "FLOAT64"})
+  @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
   void allocationIsZeroedAndTracked(DType t) {
     int n = 1000;
     try (HostArray h = HostArray.allocatePageable(t, n)) {
@@ -65,8 +63,8 @@ class HostArrayTest {
       assertFalse(h.isPinned());
       assertFalse(h.isClosed());
       assertTrue(h.address() != 0);
-      assertEquals(
-          bytesBefore + (long) n * t.bytes(), NativeMemory.liveBytes(NativeMemory.Kind.PAGEABLE));
+      assertEquals(bytesBefore + (long) n * t.bytes(),
+          NativeMemory.liveBytes(NativeMemory.Kind.PAGEABLE));
       assertEquals(countBefore + 1, NativeMemory.liveCount(NativeMemory.Kind.PAGEABLE));
       assertArrayEquals(new double[n], contents(h));
     }
@@ -169,10 +167,11 @@ class HostArrayTest {
       d.setDouble(2, 5);
       double[] fBefore = contents(f);
       double[] dBefore = contents(d);
-      String m =
-          invalid(() -> f.put(0, new double[] {1, 2, 3}, 0, 3), "double into FLOAT32").getMessage();
+      String m = invalid(() -> f.put(0, new double[] {1, 2, 3}, 0, 3), "double into FLOAT32")
+          .getMessage();
       assertTrue(m.contains("src") && m.contains("FLOAT32"), m);
-      m = invalid(() -> d.put(0, new float[] {1, 2, 3}, 0, 3), "float into FLOAT64").getMessage();
+      m = invalid(() -> d.put(0, new float[] {1, 2, 3}, 0, 3), "float into FLOAT64")
+          .getMessage();
       assertTrue(m.contains("src") && m.contains("FLOAT64"), m);
       double[] dd = new double[] {9, 9, 9};
       m = invalid(() -> f.get(0, dd, 0, 3), "FLOAT32 into double[]").getMessage();
@@ -193,7 +192,8 @@ class HostArrayTest {
       java.util.Arrays.fill(ones, 1f);
       h.put(0, new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0, 10);
       double[] before = contents(h);
-      String m = invalid(() -> h.put(5, ones, 0, 6), "past the end of the HostArray").getMessage();
+      String m = invalid(() -> h.put(5, ones, 0, 6), "past the end of the HostArray")
+          .getMessage();
       assertTrue(m.contains("HostArray offset"), m);
       invalid(() -> h.put(-1, ones, 0, 1), "negative offset");
       invalid(() -> h.put(11, ones, 0, 0), "offset past the end");
@@ -271,24 +271,17 @@ class HostArrayTest {
 
   @Test
   void overflowingLengthIsRejected() {
-    String m =
-        invalid(
-                () -> HostArray.allocatePageable(DType.FLOAT64, Long.MAX_VALUE / 4),
-                "byte size overflow")
-            .getMessage();
+    String m = invalid(() -> HostArray.allocatePageable(DType.FLOAT64, Long.MAX_VALUE / 4),
+        "byte size overflow").getMessage();
     assertTrue(m.contains("length in bytes"), m);
   }
 
   @ParameterizedTest
-  @EnumSource(
-      value = DType.class,
-      names = {"BFLOAT16", "FLOAT16"})
+  @EnumSource(value = DType.class, names = {"BFLOAT16", "FLOAT16"})
   void sixteenBitTypesAreDeviceOnly(DType t) {
-    dev.gpucore.GpuCoreException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            dev.gpucore.GpuCoreException.InvalidArgument.class,
-            () -> HostArray.allocatePageable(t, 4));
-    org.junit.jupiter.api.Assertions.assertTrue(
-        e.getMessage().contains("device-array type"), e.getMessage());
+    dev.gpucore.GpuCoreException e = org.junit.jupiter.api.Assertions.assertThrows(
+        dev.gpucore.GpuCoreException.InvalidArgument.class, () -> HostArray.allocatePageable(t, 4));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("device-array type"),
+        e.getMessage());
   }
 }

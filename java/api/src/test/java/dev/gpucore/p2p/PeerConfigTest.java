@@ -39,21 +39,9 @@ class PeerConfigTest {
 
   @Test
   void otherSettings() {
-    PeerConfig c =
-        read(
-            Map.of(
-                "gpucore.p2p.probe",
-                "false",
-                "gpucore.p2p.probeTimeoutMs",
-                "500",
-                "gpucore.p2p.stagedChunkMiB",
-                "64",
-                "gpucore.p2p.stagedBuffers",
-                "2",
-                "gpucore.p2p.wait",
-                "block",
-                "gpucore.p2p.kernelMaxBytes",
-                "65536"));
+    PeerConfig c = read(Map.of("gpucore.p2p.probe", "false", "gpucore.p2p.probeTimeoutMs", "500",
+        "gpucore.p2p.stagedChunkMiB", "64", "gpucore.p2p.stagedBuffers", "2",
+        "gpucore.p2p.wait", "block", "gpucore.p2p.kernelMaxBytes", "65536"));
     assertFalse(c.probe());
     assertEquals(500, c.probeTimeoutMs());
     assertEquals(64L << 20, c.stagedChunkBytes());
@@ -65,19 +53,13 @@ class PeerConfigTest {
 
   @Test
   void rejectsWhatItDoesNotUnderstandNamingTheSetting() {
-    for (Map<String, String> bad :
-        new Map[] {
-          Map.of("gpucore.p2p", "maybe"),
-          Map.of("gpucore.p2p.wait", "sleep"),
-          Map.of("gpucore.p2p.stagedBuffers", "1"),
-          Map.of("gpucore.p2p.stagedChunkMiB", "0"),
-          Map.of("gpucore.p2p.probeTimeoutMs", "0"),
-          Map.of("gpucore.p2p.probe", "perhaps"),
-          Map.of("gpucore.p2p.kernelMaxBytes", "-1")
-        }) {
+    for (Map<String, String> bad : new Map[] {Map.of("gpucore.p2p", "maybe"),
+        Map.of("gpucore.p2p.wait", "sleep"), Map.of("gpucore.p2p.stagedBuffers", "1"),
+        Map.of("gpucore.p2p.stagedChunkMiB", "0"), Map.of("gpucore.p2p.probeTimeoutMs", "0"),
+        Map.of("gpucore.p2p.probe", "perhaps"), Map.of("gpucore.p2p.kernelMaxBytes", "-1")}) {
       String key = bad.keySet().iterator().next();
-      String msg =
-          assertThrows(GpuCoreException.InvalidArgument.class, () -> read(bad)).getMessage();
+      String msg = assertThrows(GpuCoreException.InvalidArgument.class, () -> read(bad))
+          .getMessage();
       assertTrue(msg.contains(key), msg);
     }
   }

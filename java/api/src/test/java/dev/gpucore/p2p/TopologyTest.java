@@ -12,11 +12,10 @@ import org.junit.jupiter.api.Test;
 class TopologyTest {
   /** Two GPUs joined by 18 NVLinks, and a third on PCIe across the socket. */
   static Topology machine() {
-    List<Topology.Gpu> gpus =
-        List.of(
-            new Topology.Gpu(0, 0, 0, "NVIDIA H200", "00000000:19:00.0", "0-47", 0),
-            new Topology.Gpu(1, 1, 1, "NVIDIA H200", "00000000:3B:00.0", "0-47", 0),
-            new Topology.Gpu(2, 2, Topology.UNKNOWN, "NVIDIA H200", "00000000:9B:00.0", "", -1));
+    List<Topology.Gpu> gpus = List.of(
+        new Topology.Gpu(0, 0, 0, "NVIDIA H200", "00000000:19:00.0", "0-47", 0),
+        new Topology.Gpu(1, 1, 1, "NVIDIA H200", "00000000:3B:00.0", "0-47", 0),
+        new Topology.Gpu(2, 2, Topology.UNKNOWN, "NVIDIA H200", "00000000:9B:00.0", "", -1));
     List<Topology.Link> links = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       for (int j = 0; j < 3; j++) {
@@ -48,8 +47,8 @@ class TopologyTest {
   void matrixHasAHeaderRowPerGpuAndAffinities() {
     String[] lines = machine().matrix().split("\\R");
     assertEquals(4, lines.length);
-    assertTrue(
-        lines[0].matches("\\s+GPU0\\s+GPU1\\s+GPU2\\s+CPU Affinity\\s+NUMA Affinity"), lines[0]);
+    assertTrue(lines[0].matches("\\s+GPU0\\s+GPU1\\s+GPU2\\s+CPU Affinity\\s+NUMA Affinity"),
+        lines[0]);
     assertTrue(lines[1].matches("GPU0\\s+X\\s+NV18\\s+SYS\\s+0-47\\s+0"), lines[1]);
     assertTrue(lines[3].matches("GPU2\\s+SYS\\s+SYS\\s+X\\s+N/A\\s+N/A"), lines[3]);
     for (String l : lines) {
@@ -84,13 +83,13 @@ class TopologyTest {
     Topology t = machine();
     List<Topology.Link> fewer = new ArrayList<>(t.links());
     fewer.remove(0);
-    assertThrows(
-        IllegalArgumentException.class, () -> new Topology(t.gpus(), fewer, true, List.of()));
+    assertThrows(IllegalArgumentException.class,
+        () -> new Topology(t.gpus(), fewer, true, List.of()));
     List<Topology.Link> swapped = new ArrayList<>(t.links());
     swapped.set(1, t.links().get(3));
     swapped.set(3, t.links().get(1));
-    assertThrows(
-        IllegalArgumentException.class, () -> new Topology(t.gpus(), swapped, true, List.of()));
+    assertThrows(IllegalArgumentException.class,
+        () -> new Topology(t.gpus(), swapped, true, List.of()));
     assertThrows(IndexOutOfBoundsException.class, () -> t.link(3, 0));
   }
 

@@ -35,26 +35,23 @@ class MatrixTest {
   void invalidShapesAreRejected() {
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.rowMajor(-1, 3));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.rowMajor(3, -1));
-    GpuCoreException e =
-        assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.rowMajor(3, 5, 4));
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Matrix.rowMajor(3, 5, 4));
     assertTrue(e.getMessage().contains("ld"), e.getMessage());
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.columnMajor(5, 3, 4));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.rowMajor(3, 0, 0));
-    assertThrows(GpuCoreException.InvalidArgument.class, () -> new Matrix(2, 2, 2, null));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () -> Matrix.rowMajor(Long.MAX_VALUE / 2, 4, Long.MAX_VALUE / 2),
-        "extent overflow");
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Matrix(2, 2, 2, null));
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Matrix.rowMajor(Long.MAX_VALUE / 2, 4, Long.MAX_VALUE / 2), "extent overflow");
   }
 
   @Test
   void opProperties() {
     for (ReduceOp op : ReduceOp.values()) {
       assertEquals(op == ReduceOp.ARGMIN || op == ReduceOp.ARGMAX, op.isIndex(), op.name());
-      assertEquals(
-          op == ReduceOp.SUM || op == ReduceOp.DOT || op == ReduceOp.NORM2,
-          op.definedOnEmpty(),
-          op.name());
+      assertEquals(op == ReduceOp.SUM || op == ReduceOp.DOT || op == ReduceOp.NORM2,
+          op.definedOnEmpty(), op.name());
     }
     assertTrue(ReduceOp.MEAN.usesAccumulation());
     assertFalse(ReduceOp.NORM2.usesAccumulation());

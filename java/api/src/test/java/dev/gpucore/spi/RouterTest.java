@@ -1,5 +1,8 @@
 package dev.gpucore.spi;
 
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -9,9 +12,6 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
 import dev.gpucore.Settings;
-import dev.gpucore.blas.Decision;
-import dev.gpucore.blas.Operand;
-import dev.gpucore.blas.Precision;
 import dev.gpucore.device.DeviceInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,26 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The router's decisions and settings, with a made-up H100 (no GPU needed). */
 class RouterTest {
-  static final DeviceInfo H100 =
-      new DeviceInfo(
-          0,
-          0,
-          0,
-          "GPU-x",
-          "H100",
-          "00000000:01:00.0",
-          9,
-          0,
-          132,
-          80L << 30,
-          0,
-          80L << 30,
-          0,
-          0,
-          40,
-          100,
-          700,
-          List.of());
+  static final DeviceInfo H100 = new DeviceInfo(0, 0, 0, "GPU-x", "H100", "00000000:01:00.0", 9,
+      0, 132, 80L << 30, 0, 80L << 30, 0, 0, 40, 100, 700, List.of());
 
   static Settings settings(String... kv) {
     Map<String, String> p = new HashMap<>();
@@ -54,27 +36,7 @@ class RouterTest {
 
   static GemmCall call(int n, DType t, Precision p, int batch) {
     Operand o = t == DType.FLOAT64 ? Operand.of(new double[1]) : Operand.of(new float[1]);
-    return new GemmCall(
-        false,
-        true,
-        n,
-        n,
-        n,
-        1,
-        0,
-        p,
-        t,
-        o,
-        n,
-        o,
-        n,
-        o,
-        n,
-        batch,
-        0,
-        0,
-        0,
-        null,
+    return new GemmCall(false, true, n, n, n, 1, 0, p, t, o, n, o, n, o, n, batch, 0, 0, 0, null,
         GemmCall.OnHost.INSTANCE);
   }
 
@@ -99,14 +61,10 @@ class RouterTest {
 
   @Test
   void forcedRoutesAndDisabledRoutines() {
-    assertTrue(
-        new Router(settings("gpucore.gemm.route", "gpu"), 1, H100, 16)
-            .explain(call(8, DType.FLOAT32, Precision.FP32, 1))
-            .gpu());
-    assertFalse(
-        new Router(settings("gpucore.gemm.route", "cpu"), 1, H100, 16)
-            .explain(call(8192, DType.FLOAT32, Precision.FP32, 1))
-            .gpu());
+    assertTrue(new Router(settings("gpucore.gemm.route", "gpu"), 1, H100, 16)
+        .explain(call(8, DType.FLOAT32, Precision.FP32, 1)).gpu());
+    assertFalse(new Router(settings("gpucore.gemm.route", "cpu"), 1, H100, 16)
+        .explain(call(8192, DType.FLOAT32, Precision.FP32, 1)).gpu());
     Router dis = new Router(settings("gpucore.gemm.disable", "dgemm, sgemm_batched"), 1, H100, 16);
     Decision d = dis.explain(call(8192, DType.FLOAT64, Precision.FP64, 1));
     assertFalse(d.gpu());
@@ -118,56 +76,24 @@ class RouterTest {
   @Test
   void scaleOnlyStaysOnTheCpu() {
     Operand o = Operand.of(new float[1]);
-    GemmCall k0 =
-        new GemmCall(
-            false,
-            false,
-            4096,
-            4096,
-            0,
-            1,
-            2,
-            Precision.FP32,
-            DType.FLOAT32,
-            o,
-            1,
-            o,
-            4096,
-            o,
-            4096,
-            1,
-            0,
-            0,
-            0,
-            null,
-            GemmCall.OnHost.INSTANCE);
+    GemmCall k0 = new GemmCall(false, false, 4096, 4096, 0, 1, 2, Precision.FP32, DType.FLOAT32,
+        o, 1, o, 4096, o, 4096, 1, 0, 0, 0, null, GemmCall.OnHost.INSTANCE);
     assertFalse(new Router(settings(), 1, H100, 16).explain(k0).gpu());
   }
 
   @Test
   void badSettingsAreClearErrors() {
-    GpuCoreException e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> new Router(settings("gpucore.gemm.route", "fast"), 1, H100, 16));
-    assertEquals(
-        "gpucore.gemm.route (system property) is \"fast\": must be one of auto, cpu, " + "gpu",
-        e.getMessage());
-    e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> new Router(settings("gpucore.gemm.disable", "zgemm"), 1, H100, 16));
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Router(settings("gpucore.gemm.route", "fast"), 1, H100, 16));
+    assertEquals("gpucore.gemm.route (system property) is \"fast\": must be one of auto, cpu, "
+        + "gpu", e.getMessage());
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Router(settings("gpucore.gemm.disable", "zgemm"), 1, H100, 16));
     assertTrue(e.getMessage().contains("unknown routine \"zgemm\""), e.getMessage());
-    e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> new Router(settings("gpucore.gemm.busGBs", "-1"), 1, H100, 16));
-    assertTrue(
-        e.getMessage()
-            .startsWith(
-                "gpucore.gemm.busGBs (system property) is \"-1\": must "
-                    + "be from 0.001 to 1000000"),
-        e.getMessage());
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> new Router(settings("gpucore.gemm.busGBs", "-1"), 1, H100, 16));
+    assertTrue(e.getMessage().startsWith("gpucore.gemm.busGBs (system property) is \"-1\": must "
+        + "be from 0.001 to 1000000"), e.getMessage());
     assertEquals(List.of(1, 0), Router.gpuList(settings("gpucore.gpu.list", "1,0,1"), 2));
     assertEquals(List.of(0, 1), Router.gpuList(settings(), 2));
   }
@@ -176,18 +102,14 @@ class RouterTest {
   void gpuListNamingAnAbsentGpuIsAWarningAndIgnored() {
     Settings s = settings("gpucore.gpu.list", "0,3");
     assertEquals(List.of(0), Router.gpuList(s, 2));
-    assertEquals(
-        List.of(
-            "gpucore.gpu.list (system property) names GPU 3 but only GPUs 0 to 1 "
-                + "are usable; ignored"),
-        s.warnings());
+    assertEquals(List.of("gpucore.gpu.list (system property) names GPU 3 but only GPUs 0 to 1 "
+        + "are usable; ignored"), s.warnings());
     Settings none = settings("gpucore.gpu.list", "7");
     assertEquals(List.of(), Router.gpuList(none, 0), "no GPU: nothing to route to");
     assertEquals(List.of(0, 1), Router.gpuList(none, 2), "nothing left named: every GPU");
     assertEquals(2, none.warnings().size(), none.warnings().toString());
     assertTrue(none.warnings().get(0).contains("no GPU is usable"), none.warnings().toString());
-    assertTrue(
-        none.warnings().get(1).contains("the setting is ignored (all GPUs)"),
+    assertTrue(none.warnings().get(1).contains("the setting is ignored (all GPUs)"),
         none.warnings().toString());
   }
 
@@ -199,34 +121,27 @@ class RouterTest {
     r.decide(call(8192, DType.FLOAT32, Precision.FP32, 1));
     List<String> lines = Files.readAllLines(log);
     assertEquals(2, lines.size());
-    assertTrue(
-        lines.get(0).contains("sgemm m=64") && lines.get(0).contains("-> cpu"), lines.get(0));
+    assertTrue(lines.get(0).contains("sgemm m=64") && lines.get(0).contains("-> cpu"), lines.get(0));
     assertTrue(lines.get(1).contains("-> gpu"), lines.get(1));
   }
 
   @Test
   void settingsPrecedencePropertyEnvironmentFile(@TempDir Path dir) throws Exception {
     Path conf = dir.resolve("gpucore.conf");
-    Files.writeString(
-        conf,
-        "# nvblas.conf style\ngpucore.gemm.route = cpu\ngpucore.trace = true\n"
-            + "gpucore.gemm.panelMiB=8\n");
-    Map<String, String> env =
-        Map.of("GPUCORE_CONFIG", conf.toString(), "GPUCORE_GEMM_PANELMIB", "32");
+    Files.writeString(conf, "# nvblas.conf style\ngpucore.gemm.route = cpu\ngpucore.trace = true\n"
+        + "gpucore.gemm.panelMiB=8\n");
+    Map<String, String> env = Map.of("GPUCORE_CONFIG", conf.toString(),
+        "GPUCORE_GEMM_PANELMIB", "32");
     Settings s = Settings.from(Map.of("gpucore.trace", "false"), env);
     assertEquals("cpu", s.get(Setting.GEMM_ROUTE), "from the file");
     assertEquals(32.0, s.get(Setting.GEMM_PANEL_MIB), "environment beats the file");
     assertFalse(s.get(Setting.TRACE), "property beats the file");
     assertEquals(conf.toString(), s.fileName());
-    GpuCoreException e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () ->
-                Settings.from(
-                    Map.of("gpucore.config", dir.resolve("missing.conf").toString()), Map.of()));
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Settings.from(Map.of("gpucore.config", dir.resolve("missing.conf").toString()),
+            Map.of()));
     assertTrue(e.getMessage().startsWith("gpucore.config (system property) is"), e.getMessage());
-    assertTrue(
-        e.getMessage().endsWith("cannot read the configuration file: no such file"),
+    assertTrue(e.getMessage().endsWith("cannot read the configuration file: no such file"),
         e.getMessage());
   }
 }

@@ -13,10 +13,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The settings every benchmark here shares (JMH reads them from the superclass): average time per
- * operation in microseconds (a subclass may state its own {@link OutputTimeUnit}), one fork, three
- * warm-up and five measured iterations of one second, one state per thread. Also the two ways the
- * benchmarks open gpucore.
+ * The settings every benchmark here shares (JMH reads them from the superclass): average time
+ * per operation in microseconds (a subclass may state its own {@link OutputTimeUnit}), one fork,
+ * three warm-up and five measured iterations of one second, one state per thread. Also the two
+ * ways the benchmarks open gpucore.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,10 +37,8 @@ public abstract class BenchBase {
     if (!core.hasGpu()) {
       String why = core.noGpuReason();
       core.close();
-      throw new IllegalStateException(
-          "No GPU visible: "
-              + why
-              + " (run through dev.gpucore.bench.BenchMain, which skips GPU benchmarks)");
+      throw new IllegalStateException("No GPU visible: " + why
+          + " (run through dev.gpucore.bench.BenchMain, which skips GPU benchmarks)");
     }
     return core;
   }

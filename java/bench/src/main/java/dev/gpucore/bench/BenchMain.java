@@ -6,10 +6,10 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
- * Entry point of {@code benchmarks.jar}: JMH's command line (same options as {@code
- * org.openjdk.jmh.Main}, e.g. {@code -rf json -rff results.json}, a regexp to select), with the GPU
- * benchmarks ({@code Gpu*Bench}) excluded, and the reason printed, when gpucore sees no GPU.
- * Without a regexp it runs every gpucore benchmark.
+ * Entry point of {@code benchmarks.jar}: JMH's command line (same options as
+ * {@code org.openjdk.jmh.Main}, e.g. {@code -rf json -rff results.json}, a regexp to select), with
+ * the GPU benchmarks ({@code Gpu*Bench}) excluded, and the reason printed, when gpucore sees no
+ * GPU. Without a regexp it runs every gpucore benchmark.
  */
 public final class BenchMain {
   private BenchMain() {}
@@ -17,11 +17,8 @@ public final class BenchMain {
   /** Runs JMH. */
   public static void main(String[] args) throws Exception {
     CommandLineOptions cl = new CommandLineOptions(args);
-    if (cl.shouldHelp()
-        || cl.shouldList()
-        || cl.shouldListWithParams()
-        || cl.shouldListProfilers()
-        || cl.shouldListResultFormats()) {
+    if (cl.shouldHelp() || cl.shouldList() || cl.shouldListWithParams()
+        || cl.shouldListProfilers() || cl.shouldListResultFormats()) {
       org.openjdk.jmh.Main.main(args);
       return;
     }

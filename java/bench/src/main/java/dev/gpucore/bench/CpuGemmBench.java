@@ -13,9 +13,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * fp32 C = A·B on the CPU, n×n: gpucore's CPU backend (OpenBLAS, on gpucore's thread count) against
- * the pure-Java libraries EJML (single-threaded and its concurrent ops) and ojAlgo (which threads
- * by itself). Time per multiply; GFLOP/s = 2n^3 / time.
+ * fp32 C = A·B on the CPU, n×n: gpucore's CPU backend (OpenBLAS, on gpucore's thread count)
+ * against the pure-Java libraries EJML (single-threaded and its concurrent ops) and ojAlgo
+ * (which threads by itself). Time per multiply; GFLOP/s = 2n^3 / time.
  */
 public class CpuGemmBench extends BenchBase {
   @Param({"64", "256", "1024"})

@@ -12,12 +12,12 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * What a call costs before any arithmetic: {@code checksOnly} is a GEMM with m = 0 (every argument
- * checked, nothing computed); {@code explain} adds the router's decision; {@code gpucoreSgemm8} is
- * a whole 8x8x8 SGEMM on Java arrays through the CPU backend and {@code routedSgemm8} the same
- * through the default (routing) GpuCore; {@code openblasSgemm8} is OpenBLAS's cblas_sgemm called
- * bare on the same arrays. The differences are the Java-side cost of validation, routing and
- * dispatch. Runs anywhere.
+ * What a call costs before any arithmetic: {@code checksOnly} is a GEMM with m = 0 (every
+ * argument checked, nothing computed); {@code explain} adds the router's decision;
+ * {@code gpucoreSgemm8} is a whole 8x8x8 SGEMM on Java arrays through the CPU backend and
+ * {@code routedSgemm8} the same through the default (routing) GpuCore; {@code openblasSgemm8}
+ * is OpenBLAS's cblas_sgemm called bare on the same arrays. The differences are the Java-side
+ * cost of validation, routing and dispatch. Runs anywhere.
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class DispatchBench extends BenchBase {
@@ -48,9 +48,8 @@ public class DispatchBench extends BenchBase {
 
   @Benchmark
   public Object explain() {
-    return routed
-        .blas()
-        .explain(Gemm.of(8, 8, 8), Operand.of(a), 8, Operand.of(b), 8, Operand.of(c), 8);
+    return routed.blas().explain(Gemm.of(8, 8, 8), Operand.of(a), 8, Operand.of(b), 8,
+        Operand.of(c), 8);
   }
 
   @Benchmark
@@ -67,21 +66,8 @@ public class DispatchBench extends BenchBase {
 
   @Benchmark
   public float[] openblasSgemm8() {
-    openblas_nolapack.cblas_sgemm(
-        openblas_nolapack.CblasRowMajor,
-        openblas_nolapack.CblasNoTrans,
-        openblas_nolapack.CblasNoTrans,
-        8,
-        8,
-        8,
-        1f,
-        a,
-        8,
-        b,
-        8,
-        0f,
-        c,
-        8);
+    openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
+        openblas_nolapack.CblasNoTrans, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
     return c;
   }
 }

@@ -23,9 +23,9 @@ import org.openjdk.jmh.annotations.TearDown;
  * Per-call overhead of a tiny GPU operation through gpucore's API against the same work called
  * bare: gpucore's own C entry point through JNI ({@code jni*}), and the CUDA runtime / cuBLAS
  * through JavaCPP on a stream and handle made here ({@code cudart*}, {@code cublas*}). The
- * difference is what the API adds: checks, lane selection, stream and handle lookup. {@code *Sync}
- * includes the stream synchronisation (round trip to the GPU); {@code *Async} queues 100 launches
- * and synchronises once (host-side launch cost per call).
+ * difference is what the API adds: checks, lane selection, stream and handle lookup.
+ * {@code *Sync} includes the stream synchronisation (round trip to the GPU); {@code *Async}
+ * queues 100 launches and synchronises once (host-side launch cost per call).
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class GpuCallOverheadBench extends BenchBase {
@@ -74,23 +74,8 @@ public class GpuCallOverheadBench extends BenchBase {
     check(GpuCoreNative.gc_fill_f32(addr, 1, 0f, handle), "gc_fill_f32");
     check(GpuCoreNative.gc_stream_sync(handle), "gc_stream_sync");
     check(cudart.cudaMemsetAsync(oneBare, 0, 4, bareStream), "cudaMemsetAsync");
-    check(
-        cublas.cublasSgemm_v2(
-            cublasHandle,
-            cublas.CUBLAS_OP_N,
-            cublas.CUBLAS_OP_N,
-            4,
-            4,
-            4,
-            alpha,
-            pa,
-            4,
-            pb,
-            4,
-            beta,
-            pc,
-            4),
-        "cublasSgemm");
+    check(cublas.cublasSgemm_v2(cublasHandle, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, 4, 4, 4,
+        alpha, pa, 4, pb, 4, beta, pc, 4), "cublasSgemm");
     check(cudart.cudaStreamSynchronize(bareStream), "cudaStreamSynchronize");
     float[] c = new float[16];
     c4.copyTo(c);
@@ -180,22 +165,8 @@ public class GpuCallOverheadBench extends BenchBase {
   /** cuBLAS bare: cublasSgemm_v2 on a handle and stream made here, then synchronise. */
   @Benchmark
   public int cublasSgemm4Sync() {
-    return cublas.cublasSgemm_v2(
-            cublasHandle,
-            cublas.CUBLAS_OP_N,
-            cublas.CUBLAS_OP_N,
-            4,
-            4,
-            4,
-            alpha,
-            pa,
-            4,
-            pb,
-            4,
-            beta,
-            pc,
-            4)
-        | cudart.cudaStreamSynchronize(bareStream);
+    return cublas.cublasSgemm_v2(cublasHandle, cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, 4, 4, 4,
+        alpha, pa, 4, pb, 4, beta, pc, 4) | cudart.cudaStreamSynchronize(bareStream);
   }
 
   /** gpucore: sum of one element, result brought to the host. */

@@ -11,9 +11,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Copies from and to Java arrays through gpucore's pipelined staging, against a pinned {@link
- * HostArray} (the floor: one DMA) and against staging by hand (put into the pinned array, then one
- * copy: what a user would write without gpucore's pipeline). Time per copy.
+ * Copies from and to Java arrays through gpucore's pipelined staging, against a pinned
+ * {@link HostArray} (the floor: one DMA) and against staging by hand (put into the pinned array,
+ * then one copy: what a user would write without gpucore's pipeline). Time per copy.
  */
 public class GpuStagingBench extends BenchBase {
   @Param({"65536", "1048576", "16777216", "268435456"})

@@ -11,10 +11,10 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * What {@code gpucore.log.file} costs an 8x8x8 SGEMM on the CPU backend: {@code noLog} without it,
- * {@code unwritableLog} with a file that cannot be created (reported once on stderr, then dropped:
- * should be within a few percent of {@code noLog}), {@code writableLog} with every decision
- * appended to a file opened once. Runs anywhere.
+ * What {@code gpucore.log.file} costs an 8x8x8 SGEMM on the CPU backend: {@code noLog} without
+ * it, {@code unwritableLog} with a file that cannot be created (reported once on stderr, then
+ * dropped: should be within a few percent of {@code noLog}), {@code writableLog} with every
+ * decision appended to a file opened once. Runs anywhere.
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class LogOverheadBench extends BenchBase {
@@ -27,10 +27,9 @@ public class LogOverheadBench extends BenchBase {
   private final float[] c = new float[64];
 
   private static GpuCore cpu(String logFile) {
-    return GpuCore.open(
-        logFile == null
-            ? Config.from(Map.of("gpucore.backend", "cpu"), Map.of())
-            : Config.from(Map.of("gpucore.backend", "cpu", "gpucore.log.file", logFile), Map.of()));
+    return GpuCore.open(logFile == null
+        ? Config.from(Map.of("gpucore.backend", "cpu"), Map.of())
+        : Config.from(Map.of("gpucore.backend", "cpu", "gpucore.log.file", logFile), Map.of()));
   }
 
   @Setup(Level.Trial)

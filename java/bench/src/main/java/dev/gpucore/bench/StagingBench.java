@@ -13,10 +13,10 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * The host half of staging: copying a Java array into off-heap memory and back ({@link
- * HostArray#put} / {@link HostArray#get}), against the JDK's own copies ({@code System.arraycopy}
- * between arrays, a direct {@link FloatBuffer}). Runs anywhere; time per copy, so bytes / time is
- * the bandwidth.
+ * The host half of staging: copying a Java array into off-heap memory and back
+ * ({@link HostArray#put} / {@link HostArray#get}), against the JDK's own copies
+ * ({@code System.arraycopy} between arrays, a direct {@link FloatBuffer}). Runs anywhere; time
+ * per copy, so bytes / time is the bandwidth.
  */
 public class StagingBench extends BenchBase {
   @Param({"65536", "1048576", "16777216"})

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * C programs against libgpucore_blas.so: one linked against OpenBLAS with the library in
- * LD_PRELOAD, one linked against libblas.so.3 that finds the library under that name; the routing
- * trace and the settings; a missing OpenBLAS.
+ * LD_PRELOAD, one linked against libblas.so.3 that finds the library under that name; the
+ * routing trace and the settings; a missing OpenBLAS.
  */
 class CProgramTest {
   @TempDir static Path work;
@@ -33,15 +33,8 @@ class CProgramTest {
     Path libDir = Native.library().getParent();
     // 1. linked against OpenBLAS itself; the library comes in through LD_PRELOAD
     preloadProgram = work.resolve("blas_check_openblas");
-    gcc(
-        List.of(
-            src.toString(),
-            "-o",
-            preloadProgram.toString(),
-            "-L" + libDir,
-            "-l:libopenblas.so.0",
-            "-Wl,-rpath," + libDir,
-            "-lm"));
+    gcc(List.of(src.toString(), "-o", preloadProgram.toString(), "-L" + libDir,
+        "-l:libopenblas.so.0", "-Wl,-rpath," + libDir, "-lm"));
     // 2. linked against "libblas.so.3" (a stub with that soname stands in for the system BLAS
     //    at link time); at run time the name resolves to libgpucore_blas.so
     Path stubDir = Files.createDirectories(work.resolve("stub"));
@@ -51,23 +44,11 @@ class CProgramTest {
     }
     Path stubSrc = stubDir.resolve("stub.c");
     Files.writeString(stubSrc, stub);
-    gcc(
-        List.of(
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libblas.so.3",
-            "-o",
-            stubDir.resolve("libblas.so.3").toString(),
-            stubSrc.toString()));
+    gcc(List.of("-shared", "-fPIC", "-Wl,-soname,libblas.so.3", "-o",
+        stubDir.resolve("libblas.so.3").toString(), stubSrc.toString()));
     blas3Program = work.resolve("blas_check_blas3");
-    gcc(
-        List.of(
-            src.toString(),
-            "-o",
-            blas3Program.toString(),
-            "-L" + stubDir,
-            "-l:libblas.so.3",
-            "-lm"));
+    gcc(List.of(src.toString(), "-o", blas3Program.toString(), "-L" + stubDir, "-l:libblas.so.3",
+        "-lm"));
     blas3Dir = Files.createDirectories(work.resolve("blas3"));
     Files.createSymbolicLink(blas3Dir.resolve("libblas.so.3"), Native.library().toAbsolutePath());
   }
@@ -98,46 +79,28 @@ class CProgramTest {
   @Test
   void programLinkedAgainstOpenBlasGetsTheLibraryThroughLdPreload() throws Exception {
     Path log = work.resolve("preload.trace");
-    Native.Result r =
-        Native.run(
-            List.of(preloadProgram.toString()),
-            env(
-                "LD_PRELOAD",
-                Native.library().toAbsolutePath().toString(),
-                "GPUCORE_LOG_FILE",
-                log.toString()),
-            null);
+    Native.Result r = Native.run(List.of(preloadProgram.toString()),
+        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_LOG_FILE",
+            log.toString()), null);
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("20 passed, 0 failed"), r.out());
     List<String> lines = trace(log);
     // the library's own GEMMs intercepted every GEMM the program made (4 dgemm_, 1 sgemm_, 2 CBLAS)
-    assertEquals(
-        4, lines.stream().filter(l -> l.contains(" dgemm_ ")).count(), String.join("\n", lines));
+    assertEquals(4, lines.stream().filter(l -> l.contains(" dgemm_ ")).count(), String.join("\n", lines));
     assertEquals(1, lines.stream().filter(l -> l.contains(" sgemm_ ")).count());
     assertEquals(1, lines.stream().filter(l -> l.contains(" cblas_dgemm ")).count());
     assertEquals(1, lines.stream().filter(l -> l.contains(" cblas_sgemm ")).count());
-    assertTrue(
-        lines.stream().anyMatch(l -> l.contains(" dgemm_ m=300 n=200 k=100 route=")),
-        String.join("\n", lines));
+    assertTrue(lines.stream().anyMatch(l -> l.contains(" dgemm_ m=300 n=200 k=100 route=")), String.join("\n", lines));
   }
 
   @Test
   void programLinkedAgainstLibblasSo3RunsOnTheLibrary() throws Exception {
-    Native.Result elf =
-        Native.run(List.of("readelf", "-d", blas3Program.toString()), Map.of(), null);
+    Native.Result elf = Native.run(List.of("readelf", "-d", blas3Program.toString()), Map.of(), null);
     assertTrue(elf.out().contains("[libblas.so.3]"), elf.out());
     Path log = work.resolve("blas3.trace");
-    Native.Result r =
-        Native.run(
-            List.of(blas3Program.toString()),
-            env(
-                "LD_LIBRARY_PATH",
-                blas3Dir.toString(),
-                "GPUCORE_OPENBLAS",
-                Native.openblas().toAbsolutePath().toString(),
-                "GPUCORE_LOG_FILE",
-                log.toString()),
-            null);
+    Native.Result r = Native.run(List.of(blas3Program.toString()),
+        env("LD_LIBRARY_PATH", blas3Dir.toString(), "GPUCORE_OPENBLAS",
+            Native.openblas().toAbsolutePath().toString(), "GPUCORE_LOG_FILE", log.toString()), null);
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("20 passed, 0 failed"), r.out());
     assertEquals(7, trace(log).size(), String.join("\n", trace(log)));
@@ -148,40 +111,23 @@ class CProgramTest {
     assumeTrue(gpuAbsent(), "a GPU device node exists here: the no-GPU route cannot be shown");
     Path log = work.resolve("nogpu.trace");
     // even when the GPU route is forced
-    Native.Result r =
-        Native.run(
-            List.of(preloadProgram.toString()),
-            env(
-                "LD_PRELOAD",
-                Native.library().toAbsolutePath().toString(),
-                "GPUCORE_LOG_FILE",
-                log.toString(),
-                "GPUCORE_GEMM_ROUTE",
-                "gpu"),
-            null);
+    Native.Result r = Native.run(List.of(preloadProgram.toString()),
+        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_LOG_FILE",
+            log.toString(), "GPUCORE_GEMM_ROUTE", "gpu"), null);
     assertEquals(0, r.code(), r.all());
     List<String> lines = trace(log);
     assertEquals(7, lines.size());
     for (String l : lines) {
-      assertTrue(
-          l.matches(
-              ".* (s|d|cblas_s|cblas_d)gemm_? m=\\d+ n=\\d+ k=\\d+ route=cpu reason=no GPU: .+"),
-          l);
+      assertTrue(l.matches(".* (s|d|cblas_s|cblas_d)gemm_? m=\\d+ n=\\d+ k=\\d+ route=cpu reason=no GPU: .+"), l);
     }
   }
 
   @Test
   void cblasRowMajorTraceGivesTheCallersShape() throws Exception {
     Path log = work.resolve("shape.trace");
-    Native.Result r =
-        Native.run(
-            List.of(preloadProgram.toString()),
-            env(
-                "LD_PRELOAD",
-                Native.library().toAbsolutePath().toString(),
-                "GPUCORE_LOG_FILE",
-                log.toString()),
-            null);
+    Native.Result r = Native.run(List.of(preloadProgram.toString()),
+        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_LOG_FILE",
+            log.toString()), null);
     assertEquals(0, r.code(), r.all());
     assertTrue(trace(log).stream().anyMatch(l -> l.contains(" cblas_dgemm m=2 n=2 k=2 route=")));
     assertTrue(trace(log).stream().anyMatch(l -> l.contains(" dgemm_ m=37 n=29 k=41 route=")));
@@ -190,72 +136,43 @@ class CProgramTest {
   @Test
   void settingsComeFromTheFileAndTheEnvironmentWins() throws Exception {
     Path conf = work.resolve("gpucore.conf");
-    Files.writeString(
-        conf,
-        "# routing\ngpucore.gemm.route = sideways\ngpucore.gpu.list 0,x\n"
-            + "gpucore.gemm.cpuRatio: 2\n");
-    Map<String, String> e =
-        env(
-            "LD_PRELOAD",
-            Native.library().toAbsolutePath().toString(),
-            "GPUCORE_CONFIG",
-            conf.toString());
+    Files.writeString(conf, "# routing\ngpucore.gemm.route = sideways\ngpucore.gpu.list 0,x\n"
+        + "gpucore.gemm.cpuRatio: 2\n");
+    Map<String, String> e = env("LD_PRELOAD", Native.library().toAbsolutePath().toString(),
+        "GPUCORE_CONFIG", conf.toString());
     Native.Result fromFile = Native.run(List.of(preloadProgram.toString()), e, null);
     assertEquals(0, fromFile.code(), fromFile.all());
-    assertTrue(
-        fromFile.err().contains("gpucore.gemm.route must be auto, cpu or gpu; got \"sideways\""),
+    assertTrue(fromFile.err().contains("gpucore.gemm.route must be auto, cpu or gpu; got \"sideways\""),
         fromFile.err());
-    assertTrue(
-        fromFile
-            .err()
-            .contains("gpucore.gpu.list must be all or GPU indices like 0,1; got \"0,x\""),
+    assertTrue(fromFile.err().contains("gpucore.gpu.list must be all or GPU indices like 0,1; got \"0,x\""),
         fromFile.err());
-    assertTrue(
-        fromFile.err().contains("gpucore.gemm.cpuRatio must be a number from 0 to 0.99; got \"2\""),
+    assertTrue(fromFile.err().contains("gpucore.gemm.cpuRatio must be a number from 0 to 0.99; got \"2\""),
         fromFile.err());
     e.put("GPUCORE_GEMM_ROUTE", "upwards");
     Native.Result fromEnv = Native.run(List.of(preloadProgram.toString()), e, null);
     assertTrue(fromEnv.err().contains("got \"upwards\""), fromEnv.err());
     assertFalse(fromEnv.err().contains("sideways"), fromEnv.err());
-    Native.Result noFile =
-        Native.run(
-            List.of(preloadProgram.toString()),
-            env(
-                "LD_PRELOAD",
-                Native.library().toAbsolutePath().toString(),
-                "GPUCORE_CONFIG",
-                work.resolve("absent.conf").toString()),
-            null);
+    Native.Result noFile = Native.run(List.of(preloadProgram.toString()),
+        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_CONFIG",
+            work.resolve("absent.conf").toString()), null);
     assertEquals(0, noFile.code(), noFile.all());
-    assertTrue(
-        noFile.err().contains("GPUCORE_CONFIG=" + work.resolve("absent.conf") + " cannot be read"),
+    assertTrue(noFile.err().contains("GPUCORE_CONFIG=" + work.resolve("absent.conf") + " cannot be read"),
         noFile.err());
   }
 
   @Test
   void missingOpenBlasIsOneClearLineAndNoCrash() throws Exception {
-    Native.Result r =
-        Native.run(
-            List.of(blas3Program.toString()),
-            env(
-                "LD_LIBRARY_PATH",
-                blas3Dir.toString(),
-                "GPUCORE_OPENBLAS",
-                "/nonexistent/libopenblas.so.0"),
-            null);
+    Native.Result r = Native.run(List.of(blas3Program.toString()),
+        env("LD_LIBRARY_PATH", blas3Dir.toString(), "GPUCORE_OPENBLAS", "/nonexistent/libopenblas.so.0"),
+        null);
     // the checks fail (nothing was computed) but the program ran to its end
     assertEquals(1, r.code(), r.all());
     assertTrue(r.out().contains("passed,"), r.out());
-    assertTrue(
-        r.err()
-            .contains(
-                "gpucore_blas: no OpenBLAS: GPUCORE_OPENBLAS=/nonexistent/libopenblas.so.0 cannot be loaded"),
+    assertTrue(r.err().contains("gpucore_blas: no OpenBLAS: GPUCORE_OPENBLAS=/nonexistent/libopenblas.so.0 cannot be loaded"),
         r.err());
     assertTrue(r.err().contains("gpucore_blas: dgemm_ cannot run:"), r.err());
     assertTrue(r.err().contains("gpucore_blas: ddot_ cannot run:"), r.err());
-    assertEquals(
-        1,
-        r.err().lines().filter(l -> l.contains("ddot_ cannot run")).count(),
+    assertEquals(1, r.err().lines().filter(l -> l.contains("ddot_ cannot run")).count(),
         "each missing routine is reported once");
   }
 
@@ -263,15 +180,9 @@ class CProgramTest {
   void openBlasIsFoundBesideTheLibraryWithoutAnySetting() throws Exception {
     // the tarball layout, lib/libgpucore_blas.so next to lib/libopenblas.so.0, with that folder on
     // no search path: the program's libblas.so.3 is the stub, the library comes in by LD_PRELOAD
-    Native.Result r =
-        Native.run(
-            List.of(blas3Program.toString()),
-            env(
-                "LD_LIBRARY_PATH",
-                work.resolve("stub").toString(),
-                "LD_PRELOAD",
-                Native.library().toAbsolutePath().toString()),
-            null);
+    Native.Result r = Native.run(List.of(blas3Program.toString()),
+        env("LD_LIBRARY_PATH", work.resolve("stub").toString(), "LD_PRELOAD",
+            Native.library().toAbsolutePath().toString()), null);
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("20 passed, 0 failed"), r.out());
     assertFalse(r.err().contains("gpucore_blas:"), r.err());

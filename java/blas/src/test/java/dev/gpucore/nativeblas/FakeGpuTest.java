@@ -16,11 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The GPU path of libgpucore_blas.so without a GPU: a stand-in CUDA runtime and cuBLAS
  * (src/test/c/fake_cuda.c, built as libcudart.so.13 and libcublas.so.13, host memory as device
- * memory, naive GEMMs) on the library path. Checks routing, tiling (row blocks of A, column blocks
- * of C, several streams), operand layouts (Fortran, CBLAS row- and column-major, every transpose,
- * padded leading dimensions), the CPU share, out-of-memory and mid-call faults (C as it was, the
- * rerun on OpenBLAS) and concurrent callers. It cannot check timing or the overlap of copies with
- * GEMMs: that needs a GPU (native/blas/gpu-check.sh).
+ * memory, naive GEMMs) on the library path. Checks routing, tiling (row blocks of A, column
+ * blocks of C, several streams), operand layouts (Fortran, CBLAS row- and column-major, every
+ * transpose, padded leading dimensions), the CPU share, out-of-memory and mid-call faults (C as
+ * it was, the rerun on OpenBLAS) and concurrent callers. It cannot check timing or the overlap of
+ * copies with GEMMs: that needs a GPU (native/blas/gpu-check.sh).
  */
 class FakeGpuTest {
   @TempDir static Path work;
@@ -32,28 +32,13 @@ class FakeGpuTest {
     fake = Files.createDirectories(work.resolve("fake"));
     Path src = Native.cSources().resolve("fake_cuda.c");
     for (String so : List.of("libcudart.so.13", "libcublas.so.13")) {
-      gcc(
-          List.of(
-              "-shared",
-              "-fPIC",
-              "-O2",
-              "-Wl,-soname," + so,
-              "-o",
-              fake.resolve(so).toString(),
-              src.toString()));
+      gcc(List.of("-shared", "-fPIC", "-O2", "-Wl,-soname," + so, "-o", fake.resolve(so).toString(),
+          src.toString()));
     }
     program = work.resolve("gemm_check");
     Path libDir = Native.library().getParent().toAbsolutePath();
-    gcc(
-        List.of(
-            Native.cSources().resolve("gemm_check.c").toString(),
-            "-o",
-            program.toString(),
-            "-L" + libDir,
-            "-l:libopenblas.so.0",
-            "-Wl,-rpath," + libDir,
-            "-lm",
-            "-lpthread"));
+    gcc(List.of(Native.cSources().resolve("gemm_check.c").toString(), "-o", program.toString(),
+        "-L" + libDir, "-l:libopenblas.so.0", "-Wl,-rpath," + libDir, "-lm", "-lpthread"));
   }
 
   private static void gcc(List<String> args) throws Exception {
@@ -71,9 +56,7 @@ class FakeGpuTest {
 
   private static int runs;
 
-  /**
-   * gemm_check under LD_PRELOAD with the stand-in GPU; kv: extra environment, args: the program's.
-   */
+  /** gemm_check under LD_PRELOAD with the stand-in GPU; kv: extra environment, args: the program's. */
   private static Run run(List<String> args, String... kv) throws Exception {
     int id = ++runs;
     Path trace = work.resolve("trace-" + id);
@@ -89,9 +72,7 @@ class FakeGpuTest {
     List<String> cmd = new ArrayList<>(List.of(program.toString()));
     cmd.addAll(args);
     Native.Result r = Native.run(cmd, env, null);
-    return new Run(
-        r,
-        Files.exists(trace) ? Files.readAllLines(trace) : List.of(),
+    return new Run(r, Files.exists(trace) ? Files.readAllLines(trace) : List.of(),
         Files.exists(gemms) ? Files.readAllLines(gemms) : List.of());
   }
 
@@ -112,51 +93,28 @@ class FakeGpuTest {
 
   @Test
   void smallStagingAndDeviceMemoryCutTheCallIntoTiles() throws Exception {
-    Run r =
-        run(
-            List.of(),
-            "GPUCORE_GEMM_ROUTE",
-            "gpu",
-            "GPUCORE_BLAS_STAGEMIB",
-            "0.125",
-            "FAKE_CUDA_MEM",
-            String.valueOf(4 << 20));
+    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
+        "FAKE_CUDA_MEM", String.valueOf(4 << 20));
     allPass(r, 24);
     assertEquals(24, r.routes("gpu"));
     assertTrue(r.gemms().size() > 200, "tiles: " + r.gemms().size());
     // row blocks of A (m < 310, and m < 270 where C is row-major) and column blocks of C
-    assertTrue(
-        r.gemms().stream()
-            .map(g -> g.split(" "))
-            .allMatch(g -> Integer.parseInt(g[3]) < 270 && Integer.parseInt(g[4]) < 270),
-        r.gemms().get(0));
+    assertTrue(r.gemms().stream().map(g -> g.split(" ")).allMatch(
+        g -> Integer.parseInt(g[3]) < 270 && Integer.parseInt(g[4]) < 270), r.gemms().get(0));
   }
 
   @Test
   void faultMidCallRerunsOnTheCpuWithCAsItWasThenTheGpuStaysOff() throws Exception {
     // 128 KiB staging: 3 tiles per sgemm call, 6 per dgemm; GEMM 41 is the fifth tile of the
     // first dgemm_ (beta = 0.5), after earlier tiles were written into C
-    Run r =
-        run(
-            List.of(),
-            "GPUCORE_GEMM_ROUTE",
-            "gpu",
-            "GPUCORE_BLAS_STAGEMIB",
-            "0.125",
-            "FAKE_CUBLAS_FAIL_AT",
-            "41");
+    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
+        "FAKE_CUBLAS_FAIL_AT", "41");
     allPass(r, 24);
     assertEquals(40, r.gemms().size());
-    assertTrue(
-        r.trace()
-            .get(12)
-            .contains(
-                "dgemm_ m=310 n=270 k=150 route=cpu reason=GPU failed "
-                    + "(cublasDgemm: status 13); rerun on OpenBLAS with C as it was"),
-        r.trace().get(12));
+    assertTrue(r.trace().get(12).contains("dgemm_ m=310 n=270 k=150 route=cpu reason=GPU failed "
+        + "(cublasDgemm: status 13); rerun on OpenBLAS with C as it was"), r.trace().get(12));
     for (String l : r.trace().subList(13, 24)) {
-      assertTrue(
-          l.contains("route=cpu reason=no GPU: disabled after a GPU failure: cublasDgemm"), l);
+      assertTrue(l.contains("route=cpu reason=no GPU: disabled after a GPU failure: cublasDgemm"), l);
     }
   }
 
@@ -165,47 +123,26 @@ class FakeGpuTest {
     Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_MEM", "1000");
     allPass(r, 24);
     assertEquals(0, r.gemms().size());
-    assertTrue(
-        r.trace().stream()
-            .allMatch(
-                l ->
-                    l.contains(
-                        "route=cpu reason=GPU failed (cudaMalloc: out of memory); rerun on OpenBLAS with C as it was")),
+    assertTrue(r.trace().stream().allMatch(l -> l.contains(
+        "route=cpu reason=GPU failed (cudaMalloc: out of memory); rerun on OpenBLAS with C as it was")),
         String.join("\n", r.trace()));
   }
 
   @Test
   void fallbackOffLeavesTheFailureVisible() throws Exception {
-    Run r =
-        run(
-            List.of(),
-            "GPUCORE_GEMM_ROUTE",
-            "gpu",
-            "FAKE_CUBLAS_FAIL_AT",
-            "1",
-            "GPUCORE_GEMM_FALLBACK",
-            "false");
+    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUBLAS_FAIL_AT", "1",
+        "GPUCORE_GEMM_FALLBACK", "false");
     assertEquals(1, r.result().code(), r.result().all());
-    assertTrue(
-        r.trace().get(0).contains("route=gpu-failed reason=cublasSgemm: status 13"),
-        r.trace().get(0));
-    assertTrue(
-        r.result()
-            .err()
-            .contains(
-                "sgemm_ failed on the GPU (cublasSgemm: status 13) and "
-                    + "gpucore.gemm.fallback=false"),
-        r.result().err());
+    assertTrue(r.trace().get(0).contains("route=gpu-failed reason=cublasSgemm: status 13"), r.trace().get(0));
+    assertTrue(r.result().err().contains("sgemm_ failed on the GPU (cublasSgemm: status 13) and "
+        + "gpucore.gemm.fallback=false"), r.result().err());
   }
 
   @Test
   void cpuRatioSharesRowsOfCWithOpenBlas() throws Exception {
     Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GEMM_CPURATIO", "0.3");
     allPass(r, 24);
-    assertTrue(
-        r.trace()
-            .get(0)
-            .contains("gpucore.gemm.cpuRatio=0.3: 93 of 310 rows of C on the CPU meanwhile"),
+    assertTrue(r.trace().get(0).contains("gpucore.gemm.cpuRatio=0.3: 93 of 310 rows of C on the CPU meanwhile"),
         r.trace().get(0));
     assertTrue(r.gemms().get(0).startsWith("gemm 0 0 217 270 150"), r.gemms().get(0));
   }
@@ -220,18 +157,10 @@ class FakeGpuTest {
   @Test
   void copyPoolPacksAndUnpacksLargeCallsFromTwoCallers() throws Exception {
     // scale 2: C of the double calls is 2.7 MB, past the size the copy pool takes on
-    Run r =
-        run(
-            List.of("2", "2"),
-            "GPUCORE_GEMM_ROUTE",
-            "gpu",
-            "GPUCORE_BLAS_COPYTHREADS",
-            "4",
-            "FAKE_CUBLAS_FAIL_AT",
-            "40");
+    Run r = run(List.of("2", "2"), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_COPYTHREADS", "4",
+        "FAKE_CUBLAS_FAIL_AT", "40");
     allPass(r, 48);
-    assertTrue(
-        r.trace().stream().anyMatch(l -> l.contains("rerun on OpenBLAS with C as it was")),
+    assertTrue(r.trace().stream().anyMatch(l -> l.contains("rerun on OpenBLAS with C as it was")),
         String.join("\n", r.trace()));
   }
 
@@ -240,12 +169,8 @@ class FakeGpuTest {
     // the model with the CPU's rate set: a fast CPU keeps these calls, a slow one gives them away
     Run fast = run(List.of(), "GPUCORE_GEMM_CPUGFLOPS", "1e6");
     allPass(fast, 24);
-    assertTrue(
-        fast.trace().stream()
-            .allMatch(
-                l ->
-                    l.matches(
-                        ".* route=cpu reason=estimated GPU [0-9.]+ ms vs CPU [0-9.]+ ms at [0-9]+ GFLOP/s")),
+    assertTrue(fast.trace().stream().allMatch(l -> l.matches(
+        ".* route=cpu reason=estimated GPU [0-9.]+ ms vs CPU [0-9.]+ ms at [0-9]+ GFLOP/s")),
         String.join("\n", fast.trace()));
     Run slow = run(List.of(), "GPUCORE_GEMM_CPUGFLOPS", "1");
     allPass(slow, 24);
@@ -253,8 +178,7 @@ class FakeGpuTest {
     Run flops = run(List.of(), "GPUCORE_GEMM_MINFLOPS", "1e6");
     allPass(flops, 24);
     assertEquals(24, flops.routes("gpu"));
-    assertTrue(
-        flops.trace().get(0).endsWith("reason=2.51e+07 flops >= gpucore.gemm.minFlops=1e+06"),
+    assertTrue(flops.trace().get(0).endsWith("reason=2.51e+07 flops >= gpucore.gemm.minFlops=1e+06"),
         flops.trace().get(0));
   }
 
@@ -263,12 +187,10 @@ class FakeGpuTest {
     Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GEMM_DISABLE", "sgemm");
     allPass(r, 24);
     assertEquals(12, r.routes("gpu"));
-    assertTrue(
-        r.trace().get(0).endsWith("reason=sgemm is disabled for the GPU by gpucore.gemm.disable"));
+    assertTrue(r.trace().get(0).endsWith("reason=sgemm is disabled for the GPU by gpucore.gemm.disable"));
     Run cpu = run(List.of(), "GPUCORE_GEMM_ROUTE", "cpu");
     allPass(cpu, 24);
-    assertTrue(
-        cpu.trace().stream().allMatch(l -> l.endsWith("route=cpu reason=gpucore.gemm.route=cpu")));
+    assertTrue(cpu.trace().stream().allMatch(l -> l.endsWith("route=cpu reason=gpucore.gemm.route=cpu")));
     assertEquals(0, cpu.gemms().size());
   }
 
@@ -276,18 +198,11 @@ class FakeGpuTest {
   void gpuListBeyondTheVisibleGpusAndNoDeviceMeanNoGpu() throws Exception {
     Run list = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GPU_LIST", "3");
     allPass(list, 24);
-    assertTrue(
-        list.trace()
-            .get(0)
-            .endsWith("route=cpu reason=no GPU: gpucore.gpu.list names GPU 3 but 1 are visible"),
+    assertTrue(list.trace().get(0).endsWith("route=cpu reason=no GPU: gpucore.gpu.list names GPU 3 but 1 are visible"),
         list.trace().get(0));
     Run none = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_DEVICES", "0");
     allPass(none, 24);
-    assertTrue(
-        none.trace()
-            .get(0)
-            .endsWith(
-                "route=cpu reason=no GPU: cudaGetDeviceCount: no CUDA-capable device is detected"),
-        none.trace().get(0));
+    assertTrue(none.trace().get(0).endsWith(
+        "route=cpu reason=no GPU: cudaGetDeviceCount: no CUDA-capable device is detected"), none.trace().get(0));
   }
 }

@@ -66,8 +66,8 @@ final class Native {
     }
   }
 
-  static Result run(List<String> cmd, Map<String, String> env, Path dir)
-      throws IOException, InterruptedException {
+  static Result run(List<String> cmd, Map<String, String> env, Path dir) throws IOException,
+      InterruptedException {
     ProcessBuilder pb = new ProcessBuilder(cmd);
     if (dir != null) {
       pb.directory(dir.toFile());
@@ -82,9 +82,7 @@ final class Native {
       pb.redirectOutput(out.toFile()).redirectError(err.toFile());
       Process p = pb.start();
       assertTrue(p.waitFor(120, TimeUnit.SECONDS), "timed out: " + cmd);
-      return new Result(
-          p.exitValue(),
-          Files.readString(out, StandardCharsets.UTF_8),
+      return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
           Files.readString(err, StandardCharsets.UTF_8));
     } finally {
       Files.deleteIfExists(out);
@@ -122,18 +120,12 @@ final class Native {
    * routines (reference BLAS and OpenBLAS's extensions, in single, double, extended (q/x) and
    * complex precision), xerbla_ and lsame_; and OpenBLAS's thread controls. LAPACK is not.
    */
-  static final Pattern BLAS =
-      Pattern.compile(
-          "^(?:cblas_.*"
-              + "|(?:[sdq](?:"
-              + REAL
-              + ")|[czx](?:"
-              + COMPLEX
-              + ")|sdsdot|dsdot|csscal|zdscal|csrot|zdrot"
-              + "|qrot|xqrot|xqscal|i[sdqcxz]?amax|i[sdqcxz]?amin|i[sdq]max|i[sdq]min"
-              + "|[sd]c(?:asum|nrm2|amax|amin|sum)|dz(?:asum|nrm2|amax|amin|sum)"
-              + "|qx(?:asum|nrm2|amax|amin|sum)|xerbla|xerbla_array|lsame)_"
-              + "|openblas_(?:set_num_threads|get_num_threads|get_num_procs|get_parallel)_?"
-              + "|openblas_get_config|openblas_get_corename|openblas_set_num_threads_local"
-              + "|openblas_set_threads_callback_function|goto_set_num_threads)$");
+  static final Pattern BLAS = Pattern.compile("^(?:cblas_.*"
+      + "|(?:[sdq](?:" + REAL + ")|[czx](?:" + COMPLEX + ")|sdsdot|dsdot|csscal|zdscal|csrot|zdrot"
+      + "|qrot|xqrot|xqscal|i[sdqcxz]?amax|i[sdqcxz]?amin|i[sdq]max|i[sdq]min"
+      + "|[sd]c(?:asum|nrm2|amax|amin|sum)|dz(?:asum|nrm2|amax|amin|sum)"
+      + "|qx(?:asum|nrm2|amax|amin|sum)|xerbla|xerbla_array|lsame)_"
+      + "|openblas_(?:set_num_threads|get_num_threads|get_num_procs|get_parallel)_?"
+      + "|openblas_get_config|openblas_get_corename|openblas_set_num_threads_local"
+      + "|openblas_set_threads_callback_function|goto_set_num_threads)$");
 }

@@ -29,35 +29,16 @@ class SymbolListTest {
   @Test
   void everyBlasSymbolOfOpenBlasIsListed() throws Exception {
     Set<String> openblas = Native.exports(Native.openblas());
-    Set<String> blas =
-        openblas.stream()
-            .filter(s -> Native.BLAS.matcher(s).matches())
-            .collect(Collectors.toCollection(TreeSet::new));
+    Set<String> blas = openblas.stream().filter(s -> Native.BLAS.matcher(s).matches())
+        .collect(Collectors.toCollection(TreeSet::new));
     Set<String> listed = new TreeSet<>(Native.listedSymbols());
     Set<String> missing = new TreeSet<>(blas);
     missing.removeAll(listed);
     assertEquals(Set.of(), missing, "OpenBLAS exports BLAS routines the list lacks");
     // the families are all there
-    for (String s :
-        List.of(
-            "dgemm_",
-            "zgemm_",
-            "cblas_zgemm",
-            "daxpby_",
-            "domatcopy_",
-            "zimatcopy_",
-            "dgemmt_",
-            "idamin_",
-            "xerbla_",
-            "lsame_",
-            "cblas_xerbla",
-            "srotmg_",
-            "cdotc_",
-            "cblas_cdotc_sub",
-            "scasum_",
-            "zhpr2_",
-            "cgemm3m_",
-            "sgeadd_")) {
+    for (String s : List.of("dgemm_", "zgemm_", "cblas_zgemm", "daxpby_", "domatcopy_",
+        "zimatcopy_", "dgemmt_", "idamin_", "xerbla_", "lsame_", "cblas_xerbla", "srotmg_",
+        "cdotc_", "cblas_cdotc_sub", "scasum_", "zhpr2_", "cgemm3m_", "sgeadd_")) {
       assertTrue(listed.contains(s), s + " is not listed");
     }
   }
@@ -70,8 +51,7 @@ class SymbolListTest {
       assertTrue(Native.BLAS.matcher(s).matches(), s + " is listed but is not BLAS");
     }
     Set<String> listed = new TreeSet<>(Native.listedSymbols());
-    for (String lapack :
-        List.of("dgetrf_", "dpotrf_", "zheev_", "dlaswp_", "crot_", "LAPACKE_dgesv")) {
+    for (String lapack : List.of("dgetrf_", "dpotrf_", "zheev_", "dlaswp_", "crot_", "LAPACKE_dgesv")) {
       assertTrue(openblas.contains(lapack), "OpenBLAS should carry LAPACK's " + lapack);
       assertTrue(!listed.contains(lapack), lapack + " (LAPACK) is listed");
     }

@@ -11,15 +11,15 @@ import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 
 /**
- * Checks for {@link Validated#validate()}: each returns normally or throws an {@link
- * ArgumentException} naming the argument. None of them does the work itself: the file checks open a
- * file without writing to it (or create an empty one and delete it again), the size checks only
- * compute.
+ * Checks for {@link Validated#validate()}: each returns normally or throws an
+ * {@link ArgumentException} naming the argument. None of them does the work itself: the file
+ * checks open a file without writing to it (or create an empty one and delete it again), the
+ * size checks only compute.
  */
 public final class Arguments {
   /**
-   * The longest array every JVM allocates: HotSpot refuses lengths within a few elements of {@link
-   * Integer#MAX_VALUE} ("Requested array size exceeds VM limit").
+   * The longest array every JVM allocates: HotSpot refuses lengths within a few elements of
+   * {@link Integer#MAX_VALUE} ("Requested array size exceeds VM limit").
    */
   public static final int MAX_ARRAY_LENGTH = Integer.MAX_VALUE - 8;
 
@@ -40,29 +40,22 @@ public final class Arguments {
   }
 
   /**
-   * Requires that one Java array of {@code elements} elements can exist (a length that is an {@code
-   * int} index, at most {@link #MAX_ARRAY_LENGTH}), and returns it as an {@code int}.
+   * Requires that one Java array of {@code elements} elements can exist (a length that is an
+   * {@code int} index, at most {@link #MAX_ARRAY_LENGTH}), and returns it as an {@code int}.
    *
    * @param what the array, for the message ({@code "A (n*n floats)"})
    */
   public static int arrayLength(String argument, long elements, String what) {
     if (elements < 0 || elements > MAX_ARRAY_LENGTH) {
-      throw new ArgumentException(
-          argument,
-          "gives "
-              + what
-              + " "
-              + elements
-              + " elements, more than a Java array holds ("
-              + MAX_ARRAY_LENGTH
-              + ")");
+      throw new ArgumentException(argument, "gives " + what + " " + elements
+          + " elements, more than a Java array holds (" + MAX_ARRAY_LENGTH + ")");
     }
     return (int) elements;
   }
 
   /**
-   * Requires that {@code bytes} more of Java heap can be allocated: the JVM's maximum heap ({@code
-   * -Xmx}) less what is in use now and a small reserve.
+   * Requires that {@code bytes} more of Java heap can be allocated: the JVM's maximum heap
+   * ({@code -Xmx}) less what is in use now and a small reserve.
    *
    * @param what what the bytes hold, for the message ({@code "A and C (2 x n*n floats)"})
    */
@@ -74,26 +67,17 @@ public final class Arguments {
   static void fitsHeap(String argument, long bytes, String what, long maxHeap, long used) {
     long free = Math.max(0, maxHeap - used - HEAP_RESERVE);
     if (bytes < 0 || bytes > free) {
-      throw new ArgumentException(
-          argument,
-          "needs "
-              + (bytes < 0 ? "more than 8 EiB" : size(bytes))
-              + " of Java heap for "
-              + what
-              + ", but only "
-              + size(free)
-              + " of the "
-              + size(maxHeap)
-              + " heap is free (give the JVM more with -Xmx, or choose a smaller "
-              + argument
-              + ")");
+      throw new ArgumentException(argument, "needs " + (bytes < 0 ? "more than 8 EiB"
+          : size(bytes)) + " of Java heap for " + what + ", but only " + size(free) + " of the "
+          + size(maxHeap) + " heap is free (give the JVM more with -Xmx, or choose a smaller "
+          + argument + ")");
     }
   }
 
   /**
-   * Requires that {@code file} can be written: an existing file is opened for appending and closed
-   * again (its contents stay), a new one is created empty and deleted again, so that permissions,
-   * read-only file systems and missing folders all show here.
+   * Requires that {@code file} can be written: an existing file is opened for appending and
+   * closed again (its contents stay), a new one is created empty and deleted again, so that
+   * permissions, read-only file systems and missing folders all show here.
    */
   public static void writableFile(String argument, Path file) {
     if (Files.isDirectory(file)) {
@@ -106,14 +90,14 @@ public final class Arguments {
       }
       Path parent = file.toAbsolutePath().getParent();
       if (parent == null || !Files.isDirectory(parent)) {
-        throw new ArgumentException(
-            argument, "names a file in a folder that does not exist: " + file);
+        throw new ArgumentException(argument, "names a file in a folder that does not exist: "
+            + file);
       }
       Files.createFile(file);
       Files.deleteIfExists(file);
     } catch (IOException | SecurityException e) {
-      throw new ArgumentException(
-          argument, "names a file that cannot be written: " + file + " (" + reason(e) + ")");
+      throw new ArgumentException(argument, "names a file that cannot be written: " + file
+          + " (" + reason(e) + ")");
     }
   }
 
@@ -128,8 +112,8 @@ public final class Arguments {
     try {
       FileChannel.open(file, StandardOpenOption.READ).close();
     } catch (IOException | SecurityException e) {
-      throw new ArgumentException(
-          argument, "names a file that cannot be read: " + file + " (" + reason(e) + ")");
+      throw new ArgumentException(argument, "names a file that cannot be read: " + file + " ("
+          + reason(e) + ")");
     }
   }
 

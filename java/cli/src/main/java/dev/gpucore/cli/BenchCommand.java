@@ -13,28 +13,22 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code gpucore bench ...}: hands its arguments to the benchmark suites ({@link BenchSuites}),
- * which come in their own jar. Its options and suites are those of that jar ({@code gpucore bench
- * --help}).
+ * which come in their own jar. Its options and suites are those of that jar
+ * ({@code gpucore bench --help}).
  */
-@Command(
-    name = "bench",
-    description = {
-      "Benchmarks beside the peers on this machine (PyTorch, numpy, OpenBLAS, "
-          + "nvBLAS, the CUDA runtime): suites transfer, e2e, gemm, reduce, p2p.",
-      "Needs the gpucore-bench-suites jar on the class path; gpucore bench --help lists "
-          + "its options."
-    })
+@Command(name = "bench",
+    description = {"Benchmarks beside the peers on this machine (PyTorch, numpy, OpenBLAS, "
+        + "nvBLAS, the CUDA runtime): suites transfer, e2e, gemm, reduce, p2p.",
+        "Needs the gpucore-bench-suites jar on the class path; gpucore bench --help lists "
+            + "its options."})
 final class BenchCommand implements Callable<Integer> {
   /** The one line printed when the suites jar is missing. */
-  static final String NOT_INSTALLED =
-      "gpucore: bench: the benchmark suites are not installed "
-          + "(put the gpucore-bench-suites jar on the class path, as the GPU bundle does)";
+  static final String NOT_INSTALLED = "gpucore: bench: the benchmark suites are not installed "
+      + "(put the gpucore-bench-suites jar on the class path, as the GPU bundle does)";
 
   @Spec CommandSpec spec;
 
-  @Parameters(
-      paramLabel = "ARGS",
-      arity = "0..*",
+  @Parameters(paramLabel = "ARGS", arity = "0..*",
       description = "Suites and options, passed to the benchmark suites.")
   List<String> args = new ArrayList<>();
 

@@ -16,8 +16,8 @@ public interface BenchSuites {
    * @param args the arguments after {@code bench}, as typed
    * @param out where tables and reports go
    * @param err where errors and progress go
-   * @return the exit code: 0, 1 when a suite failed to run, 2 for a wrong argument or a result that
-   *     disagrees with its reference
+   * @return the exit code: 0, 1 when a suite failed to run, 2 for a wrong argument or a result
+   *     that disagrees with its reference
    */
   int run(List<String> args, PrintWriter out, PrintWriter err);
 }

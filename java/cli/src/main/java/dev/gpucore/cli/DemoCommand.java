@@ -14,21 +14,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gpucore demo}: the classic check. C = A·Aᵀ and sum(C) on the CPU and, when one is visible,
- * on the GPU; prints times, speedup and agreement. Exits 2 when the results disagree. Every time is
- * taken after a warm-up call; calls shorter than {@link #MIN_TIMED_NANOS} are repeated and their
- * mean is shown.
+ * {@code gpucore demo}: the classic check. C = A·Aᵀ and sum(C) on the CPU and, when one is
+ * visible, on the GPU; prints times, speedup and agreement. Exits 2 when the results disagree.
+ * Every time is taken after a warm-up call; calls shorter than {@link #MIN_TIMED_NANOS} are
+ * repeated and their mean is shown.
  */
-@Command(
-    name = "demo",
-    mixinStandardHelpOptions = true,
-    description =
-        "C = A*A^T and sum(C) on the CPU and on the GPU if one is visible; "
-            + "prints times (after a warm-up) and agreement.")
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "C = A*A^T and sum(C) on the CPU and on the GPU if one is visible; "
+        + "prints times (after a warm-up) and agreement.")
 final class DemoCommand implements Callable<Integer>, Validated {
   /** Timed calls are repeated until they took this long together (or {@link #MAX_REPS}). */
   static final long MIN_TIMED_NANOS = 50_000_000L;
-
   static final int MAX_REPS = 1000;
 
   @Spec CommandSpec spec;
@@ -79,18 +75,11 @@ final class DemoCommand implements Callable<Integer>, Validated {
     }
     double flops = 2.0 * n * (double) n * n;
     try (GpuCore core = GpuCore.open()) {
-      out.printf(
-          Locale.ROOT, "gpucore demo: C = A*A^T (n=%d, fp32, seed %d), then sum(C)%n", n, seed);
+      out.printf(Locale.ROOT, "gpucore demo: C = A*A^T (n=%d, fp32, seed %d), then sum(C)%n", n, seed);
       if (core.hasGpu()) {
         for (DeviceInfo g : core.devices()) {
-          out.printf(
-              Locale.ROOT,
-              "GPU %d: %s (%s, cc %s, %d MiB)%n",
-              g.index(),
-              g.name(),
-              g.pciBusId(),
-              g.computeCapability(),
-              g.memoryTotal() >> 20);
+          out.printf(Locale.ROOT, "GPU %d: %s (%s, cc %s, %d MiB)%n", g.index(), g.name(),
+              g.pciBusId(), g.computeCapability(), g.memoryTotal() >> 20);
         }
       } else {
         out.println("No GPU visible: " + core.noGpuReason());
@@ -107,15 +96,9 @@ final class DemoCommand implements Callable<Integer>, Validated {
         cpuSum = cpu.reduce().sum(cpuC);
         sum = time(() -> cpu.reduce().sum(cpuC));
       }
-      out.printf(
-          Locale.ROOT,
-          "cpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e%n",
-          ms(gemm.nanos()),
-          rate(flops, gemm.nanos()),
-          gemm.label(),
-          ms(sum.nanos()),
-          sum.label(),
-          cpuSum);
+      out.printf(Locale.ROOT, "cpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e%n",
+          ms(gemm.nanos()), rate(flops, gemm.nanos()), gemm.label(), ms(sum.nanos()),
+          sum.label(), cpuSum);
       if (!core.hasGpu()) {
         out.println("gpu : skipped (" + core.noGpuReason() + ")");
         out.flush();
@@ -128,24 +111,18 @@ final class DemoCommand implements Callable<Integer>, Validated {
         core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n, 0f, dc, n, null);
         core.reduce().sum(dc);
         Timing upload = time(() -> da.copyFrom(a));
-        Timing gpuGemm =
-            time(() -> core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n, 0f, dc, n, null));
+        Timing gpuGemm = time(() -> core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n,
+            0f, dc, n, null));
         Timing gpuSumTime = time(() -> core.reduce().sum(dc));
         dc.fill(Double.NaN); // poison: every element must be written again
         core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n, 0f, dc, n, null);
         double gpuSum = core.reduce().sum(dc);
         float[] gpuC = a; // A is on the GPU now: its array takes C back (one n*n array less)
         dc.copyTo(gpuC);
-        out.printf(
-            Locale.ROOT,
+        out.printf(Locale.ROOT,
             "gpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e  (upload of A %.3f ms)%n",
-            ms(gpuGemm.nanos()),
-            rate(flops, gpuGemm.nanos()),
-            gpuGemm.label(),
-            ms(gpuSumTime.nanos()),
-            gpuSumTime.label(),
-            gpuSum,
-            ms(upload.nanos()));
+            ms(gpuGemm.nanos()), rate(flops, gpuGemm.nanos()), gpuGemm.label(),
+            ms(gpuSumTime.nanos()), gpuSumTime.label(), gpuSum, ms(upload.nanos()));
         double maxErr = 0;
         double maxRef = 0;
         for (int i = 0; i < cpuC.length; i++) {
@@ -159,18 +136,10 @@ final class DemoCommand implements Callable<Integer>, Validated {
         double cRel = maxErr / maxRef;
         double bound = 1e-5 * Math.sqrt(n);
         boolean ok = sumRel <= bound && cRel <= bound;
-        out.printf(
-            Locale.ROOT,
-            "agreement: sum rel. diff %.2e, max |C_gpu - C_cpu| / max|C| %.2e "
-                + "(bound %.1e): %s%n",
-            sumRel,
-            cRel,
-            bound,
-            ok ? "OK" : "MISMATCH");
-        out.printf(
-            Locale.ROOT,
-            "speedup: gemm %.1fx, gemm+sum %.1fx (all times after a " + "warm-up)%n",
-            gemm.nanos() / gpuGemm.nanos(),
+        out.printf(Locale.ROOT, "agreement: sum rel. diff %.2e, max |C_gpu - C_cpu| / max|C| %.2e "
+            + "(bound %.1e): %s%n", sumRel, cRel, bound, ok ? "OK" : "MISMATCH");
+        out.printf(Locale.ROOT, "speedup: gemm %.1fx, gemm+sum %.1fx (all times after a "
+            + "warm-up)%n", gemm.nanos() / gpuGemm.nanos(),
             (gemm.nanos() + sum.nanos()) / (gpuGemm.nanos() + gpuSumTime.nanos()));
         out.flush();
         return ok ? 0 : 2;

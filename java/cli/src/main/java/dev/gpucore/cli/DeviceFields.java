@@ -15,13 +15,12 @@ import java.util.function.BiFunction;
  */
 final class DeviceFields {
   /** A field: its unit for CSV headers (empty for none) and how to read it. */
-  record Field(
-      String name, String unit, String help, BiFunction<Discovery, DeviceInfo, Object> read) {}
+  record Field(String name, String unit, String help, BiFunction<Discovery, DeviceInfo, Object> read) {}
 
   static final Map<String, Field> ALL = new LinkedHashMap<>();
 
-  private static void add(
-      String name, String unit, String help, BiFunction<Discovery, DeviceInfo, Object> read) {
+  private static void add(String name, String unit, String help,
+      BiFunction<Discovery, DeviceInfo, Object> read) {
     ALL.put(name, new Field(name, unit, help, read));
   }
 
@@ -38,25 +37,16 @@ final class DeviceFields {
     add("memory.used", "MiB", "memory in use", (d, g) -> mib(g.memoryUsed()));
     add("memory.free", "MiB", "free memory", (d, g) -> mib(g.memoryFree()));
     add("utilization.gpu", "%", "GPU utilisation", (d, g) -> g.utilizationGpu());
-    add(
-        "utilization.memory",
-        "%",
-        "memory controller utilisation",
+    add("utilization.memory", "%", "memory controller utilisation",
         (d, g) -> g.utilizationMemory());
     add("temperature.gpu", "", "temperature, degrees C", (d, g) -> g.temperatureC());
     add("power.draw", "W", "power draw", (d, g) -> g.powerDrawW());
     add("power.limit", "W", "enforced power limit", (d, g) -> g.powerLimitW());
     add("processes", "", "processes using the GPU (pid:name:MiB)", (d, g) -> processes(g));
     add("driver_version", "", "NVIDIA driver version", (d, g) -> d.driverVersion());
-    add(
-        "cuda_driver_version",
-        "",
-        "CUDA version the driver supports",
+    add("cuda_driver_version", "", "CUDA version the driver supports",
         (d, g) -> Discovery.cudaVersionString(d.cudaDriverVersion()));
-    add(
-        "cuda_runtime_version",
-        "",
-        "CUDA runtime version",
+    add("cuda_runtime_version", "", "CUDA runtime version",
         (d, g) -> Discovery.cudaVersionString(d.cudaRuntimeVersion()));
   }
 
@@ -72,10 +62,7 @@ final class DeviceFields {
       if (sb.length() > 0) {
         sb.append(' ');
       }
-      sb.append(p.pid())
-          .append(':')
-          .append(p.name().isEmpty() ? "?" : p.name())
-          .append(':')
+      sb.append(p.pid()).append(':').append(p.name().isEmpty() ? "?" : p.name()).append(':')
           .append(mib(p.usedMemory()));
     }
     return sb.toString();
@@ -87,11 +74,9 @@ final class DeviceFields {
       if (d.isNaN()) {
         return "[N/A]";
       }
-      return String.format(Locale.ROOT, "%.2f", d)
-          + (noUnits || f.unit().isEmpty() ? "" : " " + f.unit());
+      return String.format(Locale.ROOT, "%.2f", d) + (noUnits || f.unit().isEmpty() ? "" : " " + f.unit());
     }
-    if (v instanceof Number n
-        && n.longValue() == DeviceInfo.UNKNOWN
+    if (v instanceof Number n && n.longValue() == DeviceInfo.UNKNOWN
         && !f.name().endsWith("index")) {
       return "[N/A]";
     }
@@ -112,9 +97,8 @@ final class DeviceFields {
       }
       Field f = ALL.get(n);
       if (f == null) {
-        throw new ArgumentException(
-            "--query",
-            "has an unknown field '" + n + "'; known fields: " + String.join(", ", ALL.keySet()));
+        throw new ArgumentException("--query", "has an unknown field '" + n
+            + "'; known fields: " + String.join(", ", ALL.keySet()));
       }
       out.add(f);
     }

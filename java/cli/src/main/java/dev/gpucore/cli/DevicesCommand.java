@@ -11,40 +11,32 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code gpucore devices}: what nvidia-smi shows, as gpucore sees it. With {@code --query} and no
- * GPU visible, standard output holds only the CSV header (nothing with {@code noheader}), so that a
- * script reads zero rows; the reason goes to standard error.
+ * {@code gpucore devices}: what nvidia-smi shows, as gpucore sees it. With {@code --query} and
+ * no GPU visible, standard output holds only the CSV header (nothing with {@code noheader}), so
+ * that a script reads zero rows; the reason goes to standard error.
  */
-@Command(
-    name = "devices",
-    mixinStandardHelpOptions = true,
-    description = {
-      "List the GPUs gpucore can use (like nvidia-smi).",
-      "With no GPU visible prints 'No GPU visible: <reason>' and exits 0 (1 with --require-gpu).",
-      "With --query and no GPU visible, standard output has no rows (only the header, unless "
-          + "noheader) and the 'No GPU visible' line goes to standard error; the exit status "
-          + "is the same."
-    })
+@Command(name = "devices", mixinStandardHelpOptions = true,
+    description = {"List the GPUs gpucore can use (like nvidia-smi).",
+        "With no GPU visible prints 'No GPU visible: <reason>' and exits 0 (1 with --require-gpu).",
+        "With --query and no GPU visible, standard output has no rows (only the header, unless "
+            + "noheader) and the 'No GPU visible' line goes to standard error; the exit status "
+            + "is the same."})
 final class DevicesCommand implements Callable<Integer>, Validated {
   @Spec CommandSpec spec;
 
   @Option(names = "--json", description = "Print JSON (not with --query or --format).")
   boolean json;
 
-  @Option(
-      names = "--query",
-      paramLabel = "FIELD,...",
+  @Option(names = "--query", paramLabel = "FIELD,...",
       description = "Print only these fields, one line per GPU (see --list-fields).")
   String query;
 
-  @Option(
-      names = "--format",
-      paramLabel = "csv[,noheader][,nounits]",
+  @Option(names = "--format", paramLabel = "csv[,noheader][,nounits]",
       description = "Format for --query: csv (the default), with options noheader and nounits.")
   String format;
 
@@ -65,28 +57,26 @@ final class DevicesCommand implements Callable<Integer>, Validated {
       throw new ArgumentException("--list-fields", "takes no --json, --query or --format");
     }
     if (json && query != null) {
-      throw new ArgumentException(
-          "--json", "and --query exclude each other: --json prints " + "every field");
+      throw new ArgumentException("--json", "and --query exclude each other: --json prints "
+          + "every field");
     }
     if (json && format != null) {
       throw new ArgumentException("--json", "and --format exclude each other");
     }
     if (format != null && query == null) {
-      throw new ArgumentException(
-          "--format", "applies to --query only: name the fields with " + "--query=FIELD,...");
+      throw new ArgumentException("--format", "applies to --query only: name the fields with "
+          + "--query=FIELD,...");
     }
     fields = query == null ? null : DeviceFields.parse(query);
     noHeader = false;
     noUnits = false;
     for (String f : (format == null ? "csv" : format).split(",")) {
       switch (f.trim()) {
-        case "csv" -> {}
+        case "csv" -> { }
         case "noheader" -> noHeader = true;
         case "nounits" -> noUnits = true;
-        default ->
-            throw new ArgumentException(
-                "--format",
-                "has an unknown option '" + f.trim() + "'; expected csv, noheader, nounits");
+        default -> throw new ArgumentException("--format",
+            "has an unknown option '" + f.trim() + "'; expected csv, noheader, nounits");
       }
     }
   }
@@ -96,11 +86,7 @@ final class DevicesCommand implements Callable<Integer>, Validated {
     PrintWriter out = spec.commandLine().getOut();
     if (listFields) {
       for (DeviceFields.Field f : DeviceFields.ALL.values()) {
-        out.printf(
-            Locale.ROOT,
-            "%-22s %s%s%n",
-            f.name(),
-            f.help(),
+        out.printf(Locale.ROOT, "%-22s %s%s%n", f.name(), f.help(),
             f.unit().isEmpty() ? "" : " [" + f.unit() + "]");
       }
       out.flush();
@@ -175,13 +161,9 @@ final class DevicesCommand implements Callable<Integer>, Validated {
           continue;
         }
         Object v = f.read().apply(d, g);
-        o.put(
-            f.name() + (f.unit().equals("MiB") ? "_mib" : ""),
-            v instanceof Number n
-                    && n.longValue() == DeviceInfo.UNKNOWN
-                    && !f.name().endsWith("index")
-                ? null
-                : v);
+        o.put(f.name() + (f.unit().equals("MiB") ? "_mib" : ""),
+            v instanceof Number n && n.longValue() == DeviceInfo.UNKNOWN
+                && !f.name().endsWith("index") ? null : v);
       }
       o.put("memory.total_bytes", g.memoryTotal());
       devs.add(o);
@@ -193,55 +175,27 @@ final class DevicesCommand implements Callable<Integer>, Validated {
   private static void table(PrintWriter out, Discovery d) {
     String line = "+" + "-".repeat(96) + "+";
     out.println(line);
-    out.printf(
-        Locale.ROOT,
-        "| gpucore devices   Driver Version: %-14s CUDA (driver): %-6s CUDA (runtime): %-6s |%n",
+    out.printf(Locale.ROOT, "| gpucore devices   Driver Version: %-14s CUDA (driver): %-6s CUDA (runtime): %-6s |%n",
         d.driverVersion().isEmpty() ? "[N/A]" : d.driverVersion(),
         Discovery.cudaVersionString(d.cudaDriverVersion()),
         Discovery.cudaVersionString(d.cudaRuntimeVersion()));
     out.println(line);
-    out.printf(
-        Locale.ROOT,
-        "| %-3s %-4s %-4s %-28s %-16s %-4s %-4s %-23s |%n",
-        "GPU",
-        "CUDA",
-        "NVML",
-        "Name",
-        "Bus-Id",
-        "CC",
-        "SMs",
-        "Memory-Usage");
-    out.printf(
-        Locale.ROOT,
-        "| %-4s %-9s %-18s %-6s %-52s |%n",
-        "Temp",
-        "Util",
-        "Power (draw/limit)",
-        "",
-        "UUID");
+    out.printf(Locale.ROOT, "| %-3s %-4s %-4s %-28s %-16s %-4s %-4s %-23s |%n",
+        "GPU", "CUDA", "NVML", "Name", "Bus-Id", "CC", "SMs", "Memory-Usage");
+    out.printf(Locale.ROOT, "| %-4s %-9s %-18s %-6s %-52s |%n",
+        "Temp", "Util", "Power (draw/limit)", "", "UUID");
     out.println(line);
     for (DeviceInfo g : d.devices()) {
-      String mem =
-          g.memoryUsed() >= 0
-              ? (g.memoryUsed() >> 20) + "MiB / " + (g.memoryTotal() >> 20) + "MiB"
-              : "? / " + (g.memoryTotal() >> 20) + "MiB";
-      out.printf(
-          Locale.ROOT,
-          "| %-3d %-4s %-4s %-28s %-16s %-4s %-4d %-23s |%n",
-          g.index(),
-          g.cudaOrdinal(),
-          g.nvmlIndex() < 0 ? "-" : String.valueOf(g.nvmlIndex()),
-          clip(g.name(), 28),
-          g.pciBusId(),
-          g.computeCapability(),
-          g.multiprocessors(),
-          mem);
+      String mem = g.memoryUsed() >= 0
+          ? (g.memoryUsed() >> 20) + "MiB / " + (g.memoryTotal() >> 20) + "MiB"
+          : "? / " + (g.memoryTotal() >> 20) + "MiB";
+      out.printf(Locale.ROOT, "| %-3d %-4s %-4s %-28s %-16s %-4s %-4d %-23s |%n",
+          g.index(), g.cudaOrdinal(), g.nvmlIndex() < 0 ? "-" : String.valueOf(g.nvmlIndex()),
+          clip(g.name(), 28), g.pciBusId(), g.computeCapability(), g.multiprocessors(), mem);
       String temp = g.temperatureC() < 0 ? "N/A" : g.temperatureC() + "C";
       String util = g.utilizationGpu() < 0 ? "N/A" : g.utilizationGpu() + "%";
-      String pw =
-          Double.isNaN(g.powerDrawW())
-              ? "N/A"
-              : String.format(Locale.ROOT, "%.0fW / %.0fW", g.powerDrawW(), g.powerLimitW());
+      String pw = Double.isNaN(g.powerDrawW()) ? "N/A"
+          : String.format(Locale.ROOT, "%.0fW / %.0fW", g.powerDrawW(), g.powerLimitW());
       out.printf(Locale.ROOT, "| %-4s %-9s %-18s %-6s %-52s |%n", temp, util, pw, "", g.uuid());
       out.println(line);
     }
@@ -252,11 +206,7 @@ final class DevicesCommand implements Callable<Integer>, Validated {
     }
     for (DeviceInfo g : d.devices()) {
       for (DeviceInfo.GpuProcess p : g.processes()) {
-        out.printf(
-            Locale.ROOT,
-            "|  GPU %-3d PID %-10d %-56s %9s |%n",
-            g.index(),
-            p.pid(),
+        out.printf(Locale.ROOT, "|  GPU %-3d PID %-10d %-56s %9s |%n", g.index(), p.pid(),
             clip(p.name().isEmpty() ? "?" : p.name(), 56),
             p.usedMemory() < 0 ? "N/A" : (p.usedMemory() >> 20) + "MiB");
       }

@@ -27,20 +27,17 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code gpucore doctor}: is this machine fit to compute? Driver and CUDA versions, the visibility
- * variables, the container, NVML health per GPU (ECC, retired pages, remapped rows, clock-event
- * reasons), faulted devices, and a numeric self-test on every GPU and on the CPU ({@link
- * SelfTest}). Each finding is a check with status ok, warn, fail or skip; exit 1 when any failed.
+ * {@code gpucore doctor}: is this machine fit to compute? Driver and CUDA versions, the
+ * visibility variables, the container, NVML health per GPU (ECC, retired pages, remapped rows,
+ * clock-event reasons), faulted devices, and a numeric self-test on every GPU and on the CPU
+ * ({@link SelfTest}). Each finding is a check with status ok, warn, fail or skip; exit 1 when any
+ * failed.
  */
-@Command(
-    name = "doctor",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Check drivers, visibility, GPU health and numerics (a self-test against a "
-          + "float64 reference on every GPU and the CPU).",
-      "Exit 0 when every check passed (warnings allowed), 1 when one failed. Without a GPU it "
-          + "says why, tests the CPU and exits 0 (1 with --require-gpu)."
-    })
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+    description = {"Check drivers, visibility, GPU health and numerics (a self-test against a "
+        + "float64 reference on every GPU and the CPU).",
+        "Exit 0 when every check passed (warnings allowed), 1 when one failed. Without a GPU it "
+            + "says why, tests the CPU and exits 0 (1 with --require-gpu)."})
 final class DoctorCommand implements Callable<Integer> {
   static final String SCHEMA = "gpucore-doctor/1";
 
@@ -55,20 +52,15 @@ final class DoctorCommand implements Callable<Integer> {
   @Option(names = "--skip-selftest", description = "Skip the numeric self-test.")
   boolean skipSelftest;
 
-  @Option(
-      names = "--settings",
-      description =
-          "List every setting's value and where it came "
-              + "from (default, file and line, environment, system property), then exit: 1 when one is "
-              + "invalid.")
+  @Option(names = "--settings", description = "List every setting's value and where it came "
+      + "from (default, file and line, environment, system property), then exit: 1 when one is "
+      + "invalid.")
   boolean settings;
 
   /** The settings {@code --settings} lists (tests hand in their own). */
   Supplier<dev.gpucore.Settings> settingsSource = dev.gpucore.Settings::fromEnvironment;
 
-  @Option(
-      names = "--seed",
-      paramLabel = "SEED",
+  @Option(names = "--seed", paramLabel = "SEED",
       description = "Seed of the self-test's random data (default: from the clock; printed).")
   Long seed;
 
@@ -90,11 +82,9 @@ final class DoctorCommand implements Callable<Integer> {
     if (settings) {
       return SettingsReport.print(settingsSource, out, json);
     }
-    long s =
-        seed != null
-            ? seed
-            : Math.floorMod(
-                System.currentTimeMillis() * 1_000_003L ^ System.nanoTime(), 1_000_000_000_000L);
+    long s = seed != null ? seed
+        : Math.floorMod(System.currentTimeMillis() * 1_000_003L ^ System.nanoTime(),
+            1_000_000_000_000L);
     Report r = examine(s);
     if (json) {
       out.println(JsonText.write(r.toJson()));
@@ -106,14 +96,8 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   /** Everything the doctor found. */
-  record Report(
-      long seed,
-      boolean selfTested,
-      boolean gpuVisible,
-      String noGpuReason,
-      Discovery discovery,
-      List<DoctorCheck> checks,
-      List<Map<String, Object>> devices) {
+  record Report(long seed, boolean selfTested, boolean gpuVisible, String noGpuReason,
+      Discovery discovery, List<DoctorCheck> checks, List<Map<String, Object>> devices) {
     boolean failed() {
       return checks.stream().anyMatch(c -> c.status() == Status.FAIL);
     }
@@ -139,10 +123,8 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     void print(PrintWriter out) {
-      out.println(
-          selfTested
-              ? "gpucore doctor: self-test seed " + seed + " (--seed " + seed + " repeats its data)"
-              : "gpucore doctor: self-test skipped");
+      out.println(selfTested ? "gpucore doctor: self-test seed " + seed + " (--seed " + seed
+          + " repeats its data)" : "gpucore doctor: self-test skipped");
       if (!gpuVisible) {
         out.println("No GPU visible: " + noGpuReason);
       }
@@ -214,15 +196,10 @@ final class DoctorCommand implements Callable<Integer> {
       checks.add(javaArrays(c.blas().javaArrayPath()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
-        checks.add(
-            d.nvmlAvailable()
-                ? DoctorCheck.ok("nvml", "answered")
-                : DoctorCheck.warn(
-                    "nvml",
-                    "not available: no driver version and no health counters"
-                        + (vis.inContainer()
-                            ? " (in a container: add 'utility' to " + "NVIDIA_DRIVER_CAPABILITIES)"
-                            : "")));
+        checks.add(d.nvmlAvailable() ? DoctorCheck.ok("nvml", "answered")
+            : DoctorCheck.warn("nvml", "not available: no driver version and no health counters"
+                + (vis.inContainer() ? " (in a container: add 'utility' to "
+                    + "NVIDIA_DRIVER_CAPABILITIES)" : "")));
         for (DeviceInfo g : d.devices()) {
           int i = g.index();
           String pre = "gpu" + i + ".";
@@ -238,18 +215,10 @@ final class DoctorCommand implements Callable<Integer> {
             checks.addAll(gpuSelfTest(st, c, i));
           }
           String f = c.faulted(i);
-          checks.add(
-              f == null
-                  ? DoctorCheck.ok(
-                      pre + "faulted",
-                      "no sticky CUDA error in this "
-                          + "process"
-                          + (skipSelftest ? "" : ", also after the self-test"))
-                  : DoctorCheck.fail(
-                      pre + "faulted",
-                      f
-                          + (before == null ? " (during the self-test)" : "")
-                          + "; the device is unusable until the process ends"));
+          checks.add(f == null ? DoctorCheck.ok(pre + "faulted", "no sticky CUDA error in this "
+                  + "process" + (skipSelftest ? "" : ", also after the self-test"))
+              : DoctorCheck.fail(pre + "faulted", f + (before == null ? " (during the self-test)"
+                  : "") + "; the device is unusable until the process ends"));
           devices.add(deviceJson(g, f, h));
         }
       }
@@ -268,16 +237,13 @@ final class DoctorCommand implements Callable<Integer> {
       // the routed core is a second backend on the same GPU: a fault it met is reported here
       String f = routed.hasGpu() ? routed.faulted(device) : null;
       if (f != null) {
-        out.add(
-            DoctorCheck.fail(
-                "gpu" + device + ".faulted-routed",
-                f
-                    + " (in the self-test's routed core); the device is unusable until the process ends"));
+        out.add(DoctorCheck.fail("gpu" + device + ".faulted-routed", f
+            + " (in the self-test's routed core); the device is unusable until the process ends"));
       }
       return out;
     } catch (RuntimeException e) {
-      return List.of(
-          DoctorCheck.fail("gpu" + device + ".selftest", "could not run: " + SelfTest.threw(e)));
+      return List.of(DoctorCheck.fail("gpu" + device + ".selftest",
+          "could not run: " + SelfTest.threw(e)));
     }
   }
 
@@ -294,29 +260,14 @@ final class DoctorCommand implements Callable<Integer> {
 
   static DoctorCheck gpus(Discovery d, boolean gpu, String reason, Status noGpu) {
     if (!gpu) {
-      return new DoctorCheck(
-          "gpus",
-          noGpu,
-          "none visible"
-              + (noGpu == Status.WARN
-                  ? "; only the CPU is checked (--require-gpu makes this fail)"
-                  : ""));
+      return new DoctorCheck("gpus", noGpu, "none visible"
+          + (noGpu == Status.WARN ? "; only the CPU is checked (--require-gpu makes this fail)"
+              : ""));
     }
     List<String> names = new ArrayList<>();
     for (DeviceInfo g : d.devices()) {
-      names.add(
-          g.index()
-              + ": "
-              + g.name()
-              + " (cc "
-              + g.computeCapability()
-              + ", "
-              + (g.memoryTotal() >> 20)
-              + " MiB, "
-              + g.pciBusId()
-              + ", "
-              + g.uuid()
-              + ")");
+      names.add(g.index() + ": " + g.name() + " (cc " + g.computeCapability() + ", "
+          + (g.memoryTotal() >> 20) + " MiB, " + g.pciBusId() + ", " + g.uuid() + ")");
     }
     return DoctorCheck.ok("gpus", d.devices().size() + " visible: " + String.join("; ", names));
   }
@@ -330,20 +281,14 @@ final class DoctorCommand implements Callable<Integer> {
           || reason.contains("cudaErrorCompatNotSupportedOnDevice")) {
         return new DoctorCheck(name, Status.FAIL, reason);
       }
-      return DoctorCheck.skip(
-          name, "not read: no CUDA backend came up (see the No GPU visible line)");
+      return DoctorCheck.skip(name,
+          "not read: no CUDA backend came up (see the No GPU visible line)");
     }
     int dv = d.cudaDriverVersion();
     int rv = d.cudaRuntimeVersion();
-    String line =
-        (d.driverVersion().isEmpty()
-                ? "driver version unknown (no NVML)"
-                : "driver " + d.driverVersion())
-            + " supports CUDA "
-            + ver(dv)
-            + ", CUDA runtime "
-            + ver(rv)
-            + " loaded";
+    String line = (d.driverVersion().isEmpty() ? "driver version unknown (no NVML)"
+        : "driver " + d.driverVersion()) + " supports CUDA " + ver(dv) + ", CUDA runtime "
+        + ver(rv) + " loaded";
     if (dv <= 0 || rv <= 0) {
       return DoctorCheck.warn(name, line + ": compatibility not known");
     }
@@ -351,19 +296,11 @@ final class DoctorCommand implements Callable<Integer> {
       return DoctorCheck.ok(name, line + ": the driver is new enough");
     }
     if (dv / 1000 == rv / 1000) {
-      return DoctorCheck.warn(
-          name,
-          line
-              + ": runs through CUDA minor-version compatibility "
-              + "(features and PTX of the newer minor version need a newer driver)");
+      return DoctorCheck.warn(name, line + ": runs through CUDA minor-version compatibility "
+          + "(features and PTX of the newer minor version need a newer driver)");
     }
-    return DoctorCheck.fail(
-        name,
-        line
-            + ": the driver is older than this runtime needs "
-            + "(cudaErrorInsufficientDriver): install a driver for CUDA "
-            + ver(rv)
-            + " or newer");
+    return DoctorCheck.fail(name, line + ": the driver is older than this runtime needs "
+        + "(cudaErrorInsufficientDriver): install a driver for CUDA " + ver(rv) + " or newer");
   }
 
   private static String ver(int v) {
@@ -371,12 +308,12 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   /**
-   * The visibility variables as CUDA and the container toolkit apply them: ok; warn when a value is
-   * malformed (see {@link #visibilityProblems}); {@code noGpu} when no GPU came up and a variable
-   * hides every GPU on purpose ({@code none}, {@code void}, empty).
+   * The visibility variables as CUDA and the container toolkit apply them: ok; warn when a value
+   * is malformed (see {@link #visibilityProblems}); {@code noGpu} when no GPU came up and a
+   * variable hides every GPU on purpose ({@code none}, {@code void}, empty).
    */
-  static DoctorCheck visibility(
-      Visibility vis, List<String> problems, Discovery d, boolean gpu, Status noGpu) {
+  static DoctorCheck visibility(Visibility vis, List<String> problems, Discovery d, boolean gpu,
+      Status noGpu) {
     String desc = vis.describe();
     String cvd = vis.cudaVisibleDevices();
     if (!gpu && (vis.nvidiaMode() == Visibility.Mode.NONE || (cvd != null && cvd.isBlank()))) {
@@ -390,23 +327,19 @@ final class DoctorCommand implements Callable<Integer> {
     }
     List<String> map = new ArrayList<>();
     for (DeviceInfo g : d.devices()) {
-      map.add(
-          "GPU "
-              + g.index()
-              + " = CUDA ordinal "
-              + g.cudaOrdinal()
-              + " = NVML index "
-              + (g.nvmlIndex() < 0 ? "?" : Integer.toString(g.nvmlIndex())));
+      map.add("GPU " + g.index() + " = CUDA ordinal " + g.cudaOrdinal() + " = NVML index "
+          + (g.nvmlIndex() < 0 ? "?" : Integer.toString(g.nvmlIndex())));
     }
     return DoctorCheck.ok("visibility", desc + "; " + String.join(", ", map));
   }
 
   /**
-   * Values of the visibility variables that do not say what their user meant, one line each: a
-   * {@code CUDA_VISIBLE_DEVICES} entry that is not an index or a GPU/MIG UUID (prefix), or repeats
-   * one (CUDA hides it and every entry after it); a {@code CUDA_DEVICE_ORDER} other than {@code
-   * FASTEST_FIRST} or {@code PCI_BUS_ID}; an {@code NVIDIA_VISIBLE_DEVICES} (or {@code NV_GPU})
-   * entry that is none of an index, {@code GPU:MIG} indices or a UUID (it matches no GPU).
+   * Values of the visibility variables that do not say what their user meant, one line each:
+   * a {@code CUDA_VISIBLE_DEVICES} entry that is not an index or a GPU/MIG UUID (prefix), or
+   * repeats one (CUDA hides it and every entry after it); a {@code CUDA_DEVICE_ORDER} other
+   * than {@code FASTEST_FIRST} or {@code PCI_BUS_ID}; an {@code NVIDIA_VISIBLE_DEVICES} (or
+   * {@code NV_GPU}) entry that is none of an index, {@code GPU:MIG} indices or a UUID (it
+   * matches no GPU).
    */
   static List<String> visibilityProblems(Map<String, String> env) {
     List<String> out = new ArrayList<>();
@@ -421,46 +354,32 @@ final class DoctorCommand implements Callable<Integer> {
           why = i == entries.length - 1 ? null : "is empty";
         } else if (!digits(e) && !uuid(e)) {
           why = "is neither a GPU index nor a GPU or MIG UUID";
-        } else if (!seen.add(
-            digits(e) ? e.replaceFirst("^0+(?=.)", "") : e.toUpperCase(Locale.ROOT))) {
+        } else if (!seen.add(digits(e) ? e.replaceFirst("^0+(?=.)", "")
+            : e.toUpperCase(Locale.ROOT))) {
           why = "repeats an earlier entry";
         }
         if (why != null) {
-          out.add(
-              "CUDA_VISIBLE_DEVICES=\""
-                  + cvd
-                  + "\": entry "
-                  + (i + 1)
-                  + " (\""
-                  + e
-                  + "\") "
-                  + why
-                  + ", and CUDA hides it and every entry after it"
-                  + (i == 0 ? ": no GPU is visible to CUDA" : ""));
+          out.add("CUDA_VISIBLE_DEVICES=\"" + cvd + "\": entry " + (i + 1) + " (\"" + e + "\") "
+              + why + ", and CUDA hides it and every entry after it"
+              + (i == 0 ? ": no GPU is visible to CUDA" : ""));
           break;
         }
       }
     }
     String order = env.get("CUDA_DEVICE_ORDER");
-    if (order != null
-        && !order.isBlank()
-        && !order.trim().equals("FASTEST_FIRST")
+    if (order != null && !order.isBlank() && !order.trim().equals("FASTEST_FIRST")
         && !order.trim().equals("PCI_BUS_ID")) {
-      out.add(
-          "CUDA_DEVICE_ORDER=\""
-              + order
-              + "\" is neither FASTEST_FIRST nor PCI_BUS_ID, the "
-              + "values CUDA documents: the GPU numbering may not be the one intended (CUDA's "
-              + "default is FASTEST_FIRST)");
+      out.add("CUDA_DEVICE_ORDER=\"" + order + "\" is neither FASTEST_FIRST nor PCI_BUS_ID, the "
+          + "values CUDA documents: the GPU numbering may not be the one intended (CUDA's "
+          + "default is FASTEST_FIRST)");
     }
-    String var =
-        env.get("NVIDIA_VISIBLE_DEVICES") != null
-            ? "NVIDIA_VISIBLE_DEVICES"
-            : env.get("NV_GPU") != null ? "NV_GPU" : null;
+    String var = env.get("NVIDIA_VISIBLE_DEVICES") != null ? "NVIDIA_VISIBLE_DEVICES"
+        : env.get("NV_GPU") != null ? "NV_GPU" : null;
     if (var != null) {
       String raw = env.get(var);
       String mode = raw.trim().toLowerCase(Locale.ROOT);
-      if (!mode.isEmpty() && !mode.equals("all") && !mode.equals("none") && !mode.equals("void")) {
+      if (!mode.isEmpty() && !mode.equals("all") && !mode.equals("none")
+          && !mode.equals("void")) {
         List<String> bad = new ArrayList<>();
         for (String e : raw.split(",")) {
           String t = e.trim();
@@ -469,18 +388,10 @@ final class DoctorCommand implements Callable<Integer> {
           }
         }
         if (!bad.isEmpty()) {
-          out.add(
-              var
-                  + "=\""
-                  + raw
-                  + "\": "
-                  + (bad.size() == 1 ? "entry " : "entries ")
-                  + String.join(", ", bad)
-                  + (bad.size() == 1 ? " is" : " are")
-                  + " neither a GPU "
-                  + "index nor a UUID (nor all, none or void), and match"
-                  + (bad.size() == 1 ? "es" : "")
-                  + " no GPU");
+          out.add(var + "=\"" + raw + "\": " + (bad.size() == 1 ? "entry " : "entries ")
+              + String.join(", ", bad) + (bad.size() == 1 ? " is" : " are") + " neither a GPU "
+              + "index nor a UUID (nor all, none or void), and match" + (bad.size() == 1 ? "es" : "")
+              + " no GPU");
         }
       }
     }
@@ -492,8 +403,8 @@ final class DoctorCommand implements Callable<Integer> {
   }
 
   private static boolean uuid(String s) {
-    return s.length() > 4
-        && (s.regionMatches(true, 0, "GPU-", 0, 4) || s.regionMatches(true, 0, "MIG-", 0, 4));
+    return s.length() > 4 && (s.regionMatches(true, 0, "GPU-", 0, 4)
+        || s.regionMatches(true, 0, "MIG-", 0, 4));
   }
 
   static DoctorCheck container(Visibility vis, Map<String, String> env, boolean gpu) {
@@ -501,20 +412,12 @@ final class DoctorCommand implements Callable<Integer> {
       return DoctorCheck.ok("container", "not in a container");
     }
     String caps = env.get("NVIDIA_DRIVER_CAPABILITIES");
-    String hint =
-        !gpu
-                && vis.nvidiaMode() == Visibility.Mode.ALL
-                && env.get("NVIDIA_VISIBLE_DEVICES") == null
-                && env.get("NV_GPU") == null
-            ? "; NVIDIA_VISIBLE_DEVICES is unset: was the container started with the NVIDIA "
-                + "runtime (e.g. --gpus all)?"
-            : "";
-    return DoctorCheck.ok(
-        "container",
-        "in a container (NVIDIA_DRIVER_CAPABILITIES="
-            + (caps == null ? "(unset)" : caps)
-            + ")"
-            + hint);
+    String hint = !gpu && vis.nvidiaMode() == Visibility.Mode.ALL
+        && env.get("NVIDIA_VISIBLE_DEVICES") == null && env.get("NV_GPU") == null
+        ? "; NVIDIA_VISIBLE_DEVICES is unset: was the container started with the NVIDIA "
+            + "runtime (e.g. --gpus all)?" : "";
+    return DoctorCheck.ok("container", "in a container (NVIDIA_DRIVER_CAPABILITIES="
+        + (caps == null ? "(unset)" : caps) + ")" + hint);
   }
 
   /**
@@ -525,8 +428,7 @@ final class DoctorCommand implements Callable<Integer> {
     if (p == null) {
       return DoctorCheck.skip("cpu.java-arrays", "the CPU backend does not say");
     }
-    return p.degraded()
-        ? DoctorCheck.warn("cpu.java-arrays", p.detail())
+    return p.degraded() ? DoctorCheck.warn("cpu.java-arrays", p.detail())
         : DoctorCheck.ok("cpu.java-arrays", p.detail());
   }
 
@@ -542,45 +444,27 @@ final class DoctorCommand implements Callable<Integer> {
       out.add(DoctorCheck.ok(pre + "ecc", "ECC is disabled"));
     } else {
       DeviceHealth.Ecc e = ecc.value();
-      String counts =
-          "volatile corrected "
-              + count(e.volatileCorrected())
-              + ", uncorrected "
-              + count(e.volatileUncorrected())
-              + "; aggregate corrected "
-              + count(e.aggregateCorrected())
-              + ", uncorrected "
-              + count(e.aggregateUncorrected());
-      out.add(
-          e.volatileUncorrected() > 0
-              ? DoctorCheck.warn(
-                  pre + "ecc",
-                  counts
-                      + ": uncorrectable errors since the driver "
-                      + "loaded (a pending page retirement or row remapping needs a GPU reset)")
-              : DoctorCheck.ok(pre + "ecc", "enabled; " + counts));
+      String counts = "volatile corrected " + count(e.volatileCorrected()) + ", uncorrected "
+          + count(e.volatileUncorrected()) + "; aggregate corrected "
+          + count(e.aggregateCorrected()) + ", uncorrected " + count(e.aggregateUncorrected());
+      out.add(e.volatileUncorrected() > 0
+          ? DoctorCheck.warn(pre + "ecc", counts + ": uncorrectable errors since the driver "
+              + "loaded (a pending page retirement or row remapping needs a GPU reset)")
+          : DoctorCheck.ok(pre + "ecc", "enabled; " + counts));
     }
     var pages = h.retiredPages();
     if (!pages.available()) {
-      out.add(
-          DoctorCheck.skip(
-              pre + "retired-pages",
-              pages.unavailable()
-                  + ("not supported".equals(pages.unavailable())
-                      ? " (GPUs since the A100 remap rows instead)"
-                      : "")));
+      out.add(DoctorCheck.skip(pre + "retired-pages", pages.unavailable()
+          + ("not supported".equals(pages.unavailable())
+              ? " (GPUs since the A100 remap rows instead)" : "")));
     } else {
       DeviceHealth.RetiredPages p = pages.value();
-      String counts =
-          "multiple single-bit " + p.multipleSingleBit() + ", double-bit " + p.doubleBit();
-      out.add(
-          p.pending()
-              ? DoctorCheck.fail(
-                  pre + "retired-pages",
-                  counts
-                      + "; a retirement is pending: reset "
-                      + "the GPU (nvidia-smi -r, or reboot) before trusting its results")
-              : DoctorCheck.ok(pre + "retired-pages", counts + ", none pending"));
+      String counts = "multiple single-bit " + p.multipleSingleBit() + ", double-bit "
+          + p.doubleBit();
+      out.add(p.pending()
+          ? DoctorCheck.fail(pre + "retired-pages", counts + "; a retirement is pending: reset "
+              + "the GPU (nvidia-smi -r, or reboot) before trusting its results")
+          : DoctorCheck.ok(pre + "retired-pages", counts + ", none pending"));
     }
     var rows = h.remappedRows();
     if (!rows.available()) {
@@ -589,17 +473,11 @@ final class DoctorCommand implements Callable<Integer> {
       DeviceHealth.RemappedRows r = rows.value();
       String counts = "correctable " + r.correctable() + ", uncorrectable " + r.uncorrectable();
       if (r.failed()) {
-        out.add(
-            DoctorCheck.fail(
-                pre + "remapped-rows",
-                counts + "; a remapping FAILED (no " + "spare rows left): the GPU needs service"));
+        out.add(DoctorCheck.fail(pre + "remapped-rows", counts + "; a remapping FAILED (no "
+            + "spare rows left): the GPU needs service"));
       } else if (r.pending()) {
-        out.add(
-            DoctorCheck.fail(
-                pre + "remapped-rows",
-                counts
-                    + "; a remapping is pending: "
-                    + "reset the GPU (nvidia-smi -r, or reboot) before trusting its results"));
+        out.add(DoctorCheck.fail(pre + "remapped-rows", counts + "; a remapping is pending: "
+            + "reset the GPU (nvidia-smi -r, or reboot) before trusting its results"));
       } else {
         out.add(DoctorCheck.ok(pre + "remapped-rows", counts + ", none pending"));
       }
@@ -610,15 +488,10 @@ final class DoctorCommand implements Callable<Integer> {
     } else {
       List<String> names = clocks.value().names();
       String list = names.isEmpty() ? "none" : String.join(", ", names);
-      out.add(
-          clocks.value().slowdown()
-              ? DoctorCheck.warn(
-                  pre + "clocks",
-                  "held down by "
-                      + list
-                      + ": heat or power slows "
-                      + "the GPU (results stay right, timings do not)")
-              : DoctorCheck.ok(pre + "clocks", "clock-event reasons: " + list));
+      out.add(clocks.value().slowdown()
+          ? DoctorCheck.warn(pre + "clocks", "held down by " + list + ": heat or power slows "
+              + "the GPU (results stay right, timings do not)")
+          : DoctorCheck.ok(pre + "clocks", "clock-event reasons: " + list));
     }
     return out;
   }
@@ -637,58 +510,42 @@ final class DoctorCommand implements Callable<Integer> {
     m.put("nvml_index", g.nvmlIndex());
     m.put("faulted", faulted);
     Map<String, Object> hm = new LinkedHashMap<>();
-    hm.put(
-        "ecc",
-        reading(
-            h.ecc(),
-            e -> {
-              Map<String, Object> o = new LinkedHashMap<>();
-              o.put("enabled", e.enabled());
-              o.put("volatile_corrected", e.volatileCorrected());
-              o.put("volatile_uncorrected", e.volatileUncorrected());
-              o.put("aggregate_corrected", e.aggregateCorrected());
-              o.put("aggregate_uncorrected", e.aggregateUncorrected());
-              return o;
-            }));
-    hm.put(
-        "retired_pages",
-        reading(
-            h.retiredPages(),
-            p -> {
-              Map<String, Object> o = new LinkedHashMap<>();
-              o.put("multiple_single_bit", p.multipleSingleBit());
-              o.put("double_bit", p.doubleBit());
-              o.put("pending", p.pending());
-              return o;
-            }));
-    hm.put(
-        "remapped_rows",
-        reading(
-            h.remappedRows(),
-            r -> {
-              Map<String, Object> o = new LinkedHashMap<>();
-              o.put("correctable", r.correctable());
-              o.put("uncorrectable", r.uncorrectable());
-              o.put("pending", r.pending());
-              o.put("failed", r.failed());
-              return o;
-            }));
-    hm.put(
-        "clock_events",
-        reading(
-            h.clockEvents(),
-            c -> {
-              Map<String, Object> o = new LinkedHashMap<>();
-              o.put("mask", c.mask());
-              o.put("reasons", c.names());
-              return o;
-            }));
+    hm.put("ecc", reading(h.ecc(), e -> {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("enabled", e.enabled());
+      o.put("volatile_corrected", e.volatileCorrected());
+      o.put("volatile_uncorrected", e.volatileUncorrected());
+      o.put("aggregate_corrected", e.aggregateCorrected());
+      o.put("aggregate_uncorrected", e.aggregateUncorrected());
+      return o;
+    }));
+    hm.put("retired_pages", reading(h.retiredPages(), p -> {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("multiple_single_bit", p.multipleSingleBit());
+      o.put("double_bit", p.doubleBit());
+      o.put("pending", p.pending());
+      return o;
+    }));
+    hm.put("remapped_rows", reading(h.remappedRows(), r -> {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("correctable", r.correctable());
+      o.put("uncorrectable", r.uncorrectable());
+      o.put("pending", r.pending());
+      o.put("failed", r.failed());
+      return o;
+    }));
+    hm.put("clock_events", reading(h.clockEvents(), c -> {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("mask", c.mask());
+      o.put("reasons", c.names());
+      return o;
+    }));
     m.put("health", hm);
     return m;
   }
 
-  private static <T> Map<String, Object> reading(
-      DeviceHealth.Reading<T> r, Function<T, Map<String, Object>> f) {
+  private static <T> Map<String, Object> reading(DeviceHealth.Reading<T> r,
+      Function<T, Map<String, Object>> f) {
     if (r.available()) {
       return f.apply(r.value());
     }

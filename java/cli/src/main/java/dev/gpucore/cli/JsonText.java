@@ -7,10 +7,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Minimal JSON for the harness: writes maps, lists, strings, numbers, booleans, null and {@code
- * long[]}/{@code double[]} (pretty, with arrays of numbers on one line), and parses what the peers
- * print (objects become {@link LinkedHashMap}s, arrays {@link ArrayList}s, integers {@link Long}s,
- * other numbers {@link Double}s). Non-finite doubles are written as null.
+ * Minimal JSON for the harness: writes maps, lists, strings, numbers, booleans, null and
+ * {@code long[]}/{@code double[]} (pretty, with arrays of numbers on one line), and parses what
+ * the peers print (objects become {@link LinkedHashMap}s, arrays {@link ArrayList}s, integers
+ * {@link Long}s, other numbers {@link Double}s). Non-finite doubles are written as null.
  */
 public final class JsonText {
   private JsonText() {}
@@ -153,52 +153,50 @@ public final class JsonText {
     Object value() {
       char c = peek();
       switch (c) {
-        case '{':
-          {
+        case '{': {
+          i++;
+          Map<String, Object> m = new LinkedHashMap<>();
+          ws();
+          if (peek() == '}') {
             i++;
-            Map<String, Object> m = new LinkedHashMap<>();
-            ws();
-            if (peek() == '}') {
-              i++;
-              return m;
-            }
-            while (true) {
-              ws();
-              String k = str();
-              ws();
-              expect(':');
-              ws();
-              m.put(k, value());
-              ws();
-              if (peek() == ',') {
-                i++;
-                continue;
-              }
-              expect('}');
-              return m;
-            }
+            return m;
           }
-        case '[':
-          {
+          while (true) {
+            ws();
+            String k = str();
+            ws();
+            expect(':');
+            ws();
+            m.put(k, value());
+            ws();
+            if (peek() == ',') {
+              i++;
+              continue;
+            }
+            expect('}');
+            return m;
+          }
+        }
+        case '[': {
+          i++;
+          List<Object> l = new ArrayList<>();
+          ws();
+          if (peek() == ']') {
             i++;
-            List<Object> l = new ArrayList<>();
-            ws();
-            if (peek() == ']') {
-              i++;
-              return l;
-            }
-            while (true) {
-              ws();
-              l.add(value());
-              ws();
-              if (peek() == ',') {
-                i++;
-                continue;
-              }
-              expect(']');
-              return l;
-            }
+            return l;
           }
+          while (true) {
+            ws();
+            l.add(value());
+            ws();
+            if (peek() == ',') {
+              i++;
+              continue;
+            }
+            expect(']');
+            return l;
+          }
+        }
         case '"':
           return str();
         case 't':

@@ -12,26 +12,17 @@ import picocli.CommandLine.ParseResult;
 /**
  * The {@code gpucore} command.
  *
- * <p>Every command line goes through the same steps: picocli parses it (a parse error prints one
- * line, with picocli's suggestions, exit 2); {@code --help}, {@code --version} and {@code help
- * [COMMAND]} are answered; every command of the chain that is {@link Validated} checks its
- * arguments (one line, exit 2); only then does the command run. Exit statuses: 0 success, 1 a
- * failed check or a required GPU missing (each command's help says which), 2 invalid arguments or
- * an error.
+ * <p>Every command line goes through the same steps: picocli parses it (a parse error prints
+ * one line, with picocli's suggestions, exit 2); {@code --help}, {@code --version} and
+ * {@code help [COMMAND]}
+ * are answered; every command of the chain that is {@link Validated} checks its arguments (one
+ * line, exit 2); only then does the command run. Exit statuses: 0 success, 1 a failed check or a
+ * required GPU missing (each command's help says which), 2 invalid arguments or an error.
  */
-@Command(
-    name = "gpucore",
-    mixinStandardHelpOptions = true,
-    version = "gpucore 0.1.0",
+@Command(name = "gpucore", mixinStandardHelpOptions = true, version = "gpucore 0.1.0",
     description = "Direct, fast GPU math for Java: devices and checks.",
-    subcommands = {
-      HelpCommand.class,
-      DevicesCommand.class,
-      DemoCommand.class,
-      BenchCommand.class,
-      TopoCommand.class,
-      DoctorCommand.class
-    })
+    subcommands = {HelpCommand.class, DevicesCommand.class, DemoCommand.class,
+        BenchCommand.class, TopoCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -46,54 +37,48 @@ public final class Main implements Runnable {
   }
 
   /**
-   * Parses the command line and runs its validation (help and version are answered), but runs no
-   * command: 0 when the command would run, else the exit code and message {@link #run} would give.
-   * For tests that feed arbitrary arguments to every command.
+   * Parses the command line and runs its validation (help and version are answered), but runs
+   * no command: 0 when the command would run, else the exit code and message {@link #run} would
+   * give. For tests that feed arbitrary arguments to every command.
    */
   public static int validate(PrintWriter out, PrintWriter err, String... args) {
     return execute(out, err, true, args);
   }
 
-  private static int execute(
-      PrintWriter out, PrintWriter err, boolean validateOnly, String... args) {
+  private static int execute(PrintWriter out, PrintWriter err, boolean validateOnly,
+      String... args) {
     return execute(new CommandLine(new Main()), out, err, validateOnly, args);
   }
 
   /** Runs {@code args} on {@code cl}, a {@code Main} with any further subcommands (tests). */
-  static int execute(
-      CommandLine cl, PrintWriter out, PrintWriter err, boolean validateOnly, String... args) {
+  static int execute(CommandLine cl, PrintWriter out, PrintWriter err, boolean validateOnly,
+      String... args) {
     cl.setExpandAtFiles(false); // "@/dev/zero" would be read for ever; no command takes @files
     cl.setOut(out);
     cl.setErr(err);
     // bench passes every argument, options included, to the suites jar
     cl.getSubcommands().get("bench").setUnmatchedOptionsArePositionalParams(true);
     cl.setParameterExceptionHandler(Main::parseError);
-    cl.setExecutionStrategy(
-        parsed -> {
-          Integer help = CommandLine.executeHelpRequest(parsed);
-          if (help != null) {
-            return help;
-          }
-          Integer invalid = validateAll(parsed);
-          if (invalid != null || validateOnly) {
-            return invalid == null ? 0 : invalid;
-          }
-          try {
-            return new CommandLine.RunLast().execute(parsed);
-          } catch (OutOfMemoryError e) {
-            CommandLine last =
-                parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
-            last.getErr()
-                .println(
-                    last.getCommandSpec().qualifiedName()
-                        + ": out of Java heap ("
-                        + Arguments.size(Runtime.getRuntime().maxMemory())
-                        + "): give the JVM more with "
-                        + "-Xmx, or choose smaller sizes");
-            last.getErr().flush();
-            return 1;
-          }
-        });
+    cl.setExecutionStrategy(parsed -> {
+      Integer help = CommandLine.executeHelpRequest(parsed);
+      if (help != null) {
+        return help;
+      }
+      Integer invalid = validateAll(parsed);
+      if (invalid != null || validateOnly) {
+        return invalid == null ? 0 : invalid;
+      }
+      try {
+        return new CommandLine.RunLast().execute(parsed);
+      } catch (OutOfMemoryError e) {
+        CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
+        last.getErr().println(last.getCommandSpec().qualifiedName() + ": out of Java heap ("
+            + Arguments.size(Runtime.getRuntime().maxMemory()) + "): give the JVM more with "
+            + "-Xmx, or choose smaller sizes");
+        last.getErr().flush();
+        return 1;
+      }
+    });
     cl.setExecutionExceptionHandler(new OneLineErrors());
     return cl.execute(args);
   }

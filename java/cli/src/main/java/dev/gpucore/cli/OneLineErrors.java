@@ -7,9 +7,9 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * How the {@code gpucore} commands (and the benchmark suites behind {@code gpucore bench}) end on
- * an expected failure, a wrong argument or a {@link GpuCoreException}: one line {@code gpucore:
- * MESSAGE} on the command's error stream, never a stack trace, and exit code 2. Any other exception
- * propagates.
+ * an expected failure, a wrong argument or a {@link GpuCoreException}: one line
+ * {@code gpucore: MESSAGE} on the command's error stream, never a stack trace, and exit code 2.
+ * Any other exception propagates.
  */
 public final class OneLineErrors implements IExecutionExceptionHandler {
   @Override

@@ -1,8 +1,8 @@
 package dev.gpucore.cli;
 
+import dev.gpucore.blas.Decision;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
-import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
@@ -17,32 +17,34 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * The doctor's known-answer self-test, through the public API only: GEMM in every precision and the
- * reductions, each against a float64 reference computed here in plain Java, on fresh random data
- * (one seed per run, a stream per check), with every output poisoned (NaN) first.
+ * The doctor's known-answer self-test, through the public API only: GEMM in every precision and
+ * the reductions, each against a float64 reference computed here in plain Java, on fresh random
+ * data (one seed per run, a stream per check), with every output poisoned (NaN) first.
  *
  * <p>GEMM: C (m×n, row-major, a padding column) = A·Bᵀ, odd sizes so no tile fits exactly; the
- * relative Frobenius error against the reference must stay within the bound gpucore's GPU tests use
- * for the precision (see {@link dev.gpucore.blas.Precision}): FP32 1e-5·√k (fp32's unit roundoff
- * 6e-8 times √k times a margin), TF32 1e-3 (10-bit mantissa inputs), BF16 and FP16 1e-2 (8- and
- * 11-bit inputs), FP64 1e-13·√k. Each element must also be within its own componentwise bound
- * ({@link #elementFactor}), so one wrong element cannot hide in the norm. Every element of C must
- * be written and the padding column left alone. 16-bit storage is checked against the rounded
- * values read back, so its products are exact and its bounds are FP32's. A separate guard catches
- * strict FP32 silently computed in TF32 (1.0001² summed 1024 times is 1024.2 in fp32, 1024.0 in
- * TF32).
+ * relative Frobenius error against the reference must stay within the bound gpucore's GPU tests
+ * use for the precision (see {@link dev.gpucore.blas.Precision}): FP32 1e-5·√k (fp32's unit
+ * roundoff 6e-8 times √k times a margin), TF32 1e-3 (10-bit mantissa inputs), BF16 and FP16
+ * 1e-2 (8- and 11-bit inputs), FP64 1e-13·√k. Each element must also be within its own
+ * componentwise bound ({@link #elementFactor}), so one wrong element cannot hide in the norm.
+ * Every element of C must be written and the padding column left alone. 16-bit storage is
+ * checked against the rounded values read back, so its products are exact and its bounds are
+ * FP32's. A separate guard catches strict FP32 silently computed in TF32 (1.0001² summed 1024
+ * times is 1024.2 in fp32, 1024.0 in TF32).
  *
- * <p>Reductions (sum, max, argmax, L2 norm, dot; fp32 and fp64 data): the bounds stated on {@link
- * dev.gpucore.reduce.Reduce}, doubled for the reference's own rounding: sums and dots within {@code
- * 2·(n+1)·2^-53·Σ|terms|}, the norm within a relative {@code 2·(n+2)·2^-53}, max and argmax exact
- * (with a planted tie, which argmax must resolve to the first index). On a GPU the result goes to
- * element 1 of a 3-element device array poisoned with NaN; elements 0 and 2 must stay NaN.
+ * <p>Reductions (sum, max, argmax, L2 norm, dot; fp32 and fp64 data): the bounds stated on
+ * {@link dev.gpucore.reduce.Reduce}, doubled for the reference's own rounding: sums and dots
+ * within {@code 2·(n+1)·2^-53·Σ|terms|}, the norm within a relative
+ * {@code 2·(n+2)·2^-53}, max
+ * and argmax exact (with a planted tie, which argmax must resolve to the first index). On a GPU
+ * the result goes to element 1 of a 3-element device array poisoned with NaN; elements 0 and 2
+ * must stay NaN.
  */
 final class SelfTest {
   /** Changes a result before it is checked: lets tests see a corrupted result fail. */
   interface Tamper {
     /** No change. */
-    Tamper NONE = (check, result) -> {};
+    Tamper NONE = (check, result) -> { };
 
     /** Called with the check's name and its raw result (C with padding, or 3 scalars). */
     void apply(String check, double[] result);
@@ -68,23 +70,16 @@ final class SelfTest {
   List<DoctorCheck> cpu(GpuCore cpu) {
     List<DoctorCheck> out = new ArrayList<>();
     GemmRun java = (g, a, b, c, f64) -> javaArrays(cpu, g, a, b, c, f64);
-    for (Precision p :
-        List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16, Precision.FP64)) {
+    for (Precision p : List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16,
+        Precision.FP64)) {
       out.add(gemm("cpu.gemm." + name(p), "Java arrays", p, M, N, K, java));
     }
-    out.add(
-        gemm(
-            "cpu.gemm.host-array",
-            "pageable HostArrays, fp32",
-            Precision.FP32,
-            M,
-            N,
-            K,
-            (g, a, b, c, f64) -> hostArrays(cpu, g, a, b, c, false)));
+    out.add(gemm("cpu.gemm.host-array", "pageable HostArrays, fp32", Precision.FP32, M, N, K,
+        (g, a, b, c, f64) -> hostArrays(cpu, g, a, b, c, false)));
     out.add(tf32Guard("cpu.gemm.fp32-not-tf32", "Java arrays", java));
     for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
-      for (ReduceOp op :
-          List.of(ReduceOp.SUM, ReduceOp.MAX, ReduceOp.ARGMAX, ReduceOp.NORM2, ReduceOp.DOT)) {
+      for (ReduceOp op : List.of(ReduceOp.SUM, ReduceOp.MAX, ReduceOp.ARGMAX, ReduceOp.NORM2,
+          ReduceOp.DOT)) {
         out.add(reduction("cpu", op, t, "Java arrays", (o, x, y) -> cpuReduce(cpu, o, x, y, t)));
       }
     }
@@ -92,60 +87,34 @@ final class SelfTest {
   }
 
   /**
-   * The self-test on GPU {@code device} of {@code core}; {@code hostRouted} is a core whose router
-   * sends host GEMMs to that GPU ({@code gpucore.gemm.route=gpu}, {@code gpucore.gpu.list} naming
-   * it).
+   * The self-test on GPU {@code device} of {@code core}; {@code hostRouted} is a core whose
+   * router sends host GEMMs to that GPU ({@code gpucore.gemm.route=gpu}, {@code gpucore.gpu.list}
+   * naming it).
    */
   List<DoctorCheck> gpu(GpuCore core, GpuCore hostRouted, int device) {
     List<DoctorCheck> out = new ArrayList<>();
     String pre = "gpu" + device + ".";
-    GemmRun dev =
-        (g, a, b, c, f64) ->
-            deviceArrays(core, device, g, a, b, c, f64 ? DType.FLOAT64 : DType.FLOAT32);
-    for (Precision p :
-        List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16, Precision.FP64)) {
+    GemmRun dev = (g, a, b, c, f64) -> deviceArrays(core, device, g, a, b, c,
+        f64 ? DType.FLOAT64 : DType.FLOAT32);
+    for (Precision p : List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16,
+        Precision.FP64)) {
       out.add(gemm(pre + "gemm." + name(p), "device arrays", p, M, N, K, dev));
     }
     for (DType half : List.of(DType.BFLOAT16, DType.FLOAT16)) {
-      out.add(
-          gemm(
-              pre + "gemm." + (half == DType.BFLOAT16 ? "bf16" : "fp16") + "-storage",
-              half + " device arrays, FLOAT32 C",
-              Precision.DEFAULT,
-              M,
-              N,
-              K,
-              (g, a, b, c, f64) -> deviceArrays(core, device, g, a, b, c, half)));
+      out.add(gemm(pre + "gemm." + (half == DType.BFLOAT16 ? "bf16" : "fp16") + "-storage",
+          half + " device arrays, FLOAT32 C", Precision.DEFAULT, M, N, K,
+          (g, a, b, c, f64) -> deviceArrays(core, device, g, a, b, c, half)));
     }
-    out.add(
-        gemm(
-            pre + "gemm.host-array",
-            "pinned HostArrays through the GPU pipeline, fp32",
-            Precision.FP32,
-            M,
-            N,
-            K,
-            (g, a, b, c, f64) -> hostArrays(hostRouted, g, a, b, c, true)));
-    out.add(
-        gemm(
-            pre + "gemm.java-array",
-            "Java arrays through the GPU pipeline, fp32",
-            Precision.FP32,
-            M,
-            N,
-            K,
-            (g, a, b, c, f64) -> javaArrays(hostRouted, g, a, b, c, f64)));
+    out.add(gemm(pre + "gemm.host-array", "pinned HostArrays through the GPU pipeline, fp32",
+        Precision.FP32, M, N, K, (g, a, b, c, f64) -> hostArrays(hostRouted, g, a, b, c, true)));
+    out.add(gemm(pre + "gemm.java-array", "Java arrays through the GPU pipeline, fp32",
+        Precision.FP32, M, N, K, (g, a, b, c, f64) -> javaArrays(hostRouted, g, a, b, c, f64)));
     out.add(tf32Guard(pre + "gemm.fp32-not-tf32", "device arrays", dev));
     for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
-      for (ReduceOp op :
-          List.of(ReduceOp.SUM, ReduceOp.MAX, ReduceOp.ARGMAX, ReduceOp.NORM2, ReduceOp.DOT)) {
-        out.add(
-            reduction(
-                "gpu" + device,
-                op,
-                t,
-                "device arrays",
-                (o, x, y) -> gpuReduce(core, device, o, x, y, t)));
+      for (ReduceOp op : List.of(ReduceOp.SUM, ReduceOp.MAX, ReduceOp.ARGMAX, ReduceOp.NORM2,
+          ReduceOp.DOT)) {
+        out.add(reduction("gpu" + device, op, t, "device arrays",
+            (o, x, y) -> gpuReduce(core, device, o, x, y, t)));
       }
     }
     return out;
@@ -163,8 +132,8 @@ final class SelfTest {
   }
 
   /**
-   * What a GEMM produced: C (with padding), and the A and B values the backend multiplied (null: as
-   * given; 16-bit storage rounds them).
+   * What a GEMM produced: C (with padding), and the A and B values the backend multiplied
+   * (null: as given; 16-bit storage rounds them).
    */
   record Result(double[] c, double[] aSeen, double[] bSeen) {}
 
@@ -187,9 +156,8 @@ final class SelfTest {
       return DoctorCheck.fail(check, what + ": " + threw(e));
     }
     tamper.apply(check, res.c());
-    double[][] ref =
-        reference(
-            res.aSeen() == null ? a : res.aSeen(), res.bSeen() == null ? b : res.bSeen(), m, n, k);
+    double[][] ref = reference(res.aSeen() == null ? a : res.aSeen(),
+        res.bSeen() == null ? b : res.bSeen(), m, n, k);
     // 16-bit storage: the reference multiplies the rounded values, so the products are exact
     Precision rule = res.aSeen() != null ? Precision.FP32 : p;
     return verdict(check, what, compareGemm(res.c(), ref, m, n, k, rule));
@@ -207,8 +175,8 @@ final class SelfTest {
   }
 
   /**
-   * C = A·Bᵀ in float64 (A m×k and B n×k, row-major), and |A|·|B|ᵀ, the scale of each element's
-   * rounding error: two m×n arrays without padding.
+   * C = A·Bᵀ in float64 (A m×k and B n×k, row-major), and |A|·|B|ᵀ, the scale of each
+   * element's rounding error: two m×n arrays without padding.
    */
   static double[][] reference(double[] a, double[] b, int m, int n, int k) {
     double[] ref = new double[m * n];
@@ -230,10 +198,10 @@ final class SelfTest {
   }
 
   /**
-   * The componentwise bound: {@code |C - ref| <= f·(|A|·|B|ᵀ) + slack} with f twice the worst case
-   * of the inputs' rounding (twice their unit roundoff, as if truncated) plus k additions in the
-   * accumulation type (fp32 taken as 2^-23: tensor cores may truncate). It catches a single wrong
-   * element that the Frobenius norm of a large C would average away.
+   * The componentwise bound: {@code |C - ref| <= f·(|A|·|B|ᵀ) + slack} with f twice the worst
+   * case of the inputs' rounding (twice their unit roundoff, as if truncated) plus k additions
+   * in the accumulation type (fp32 taken as 2^-23: tensor cores may truncate). It catches a
+   * single wrong element that the Frobenius norm of a large C would average away.
    */
   static double elementFactor(Precision p, int k) {
     return switch (p) {
@@ -254,12 +222,13 @@ final class SelfTest {
   record Verdict(boolean ok, String detail) {}
 
   /**
-   * Checks a computed C (row-major, {@code ldc = n + 1}, poisoned with NaN before the call) against
-   * the reference ({@link #reference}): every element written, finite and within the componentwise
-   * bound of precision {@code p}, the padding column still NaN, and the relative Frobenius error
-   * within {@link #gemmBound}.
+   * Checks a computed C (row-major, {@code ldc = n + 1}, poisoned with NaN before the call)
+   * against the reference ({@link #reference}): every element written, finite and within the
+   * componentwise bound of precision {@code p}, the padding column still NaN, and the relative
+   * Frobenius error within {@link #gemmBound}.
    */
-  static Verdict compareGemm(double[] got, double[][] reference, int m, int n, int k, Precision p) {
+  static Verdict compareGemm(double[] got, double[][] reference, int m, int n, int k,
+      Precision p) {
     double[] ref = reference[0];
     double[] abs = reference[1];
     double f = elementFactor(p, k);
@@ -284,37 +253,22 @@ final class SelfTest {
         double d = Math.abs(v - r);
         double eb = f * abs[i * n + j] + slack;
         if (d > eb) {
-          return new Verdict(
-              false,
-              String.format(
-                  Locale.ROOT,
-                  "%s = %s, reference %s: error %.2e > bound %.2e",
-                  at,
-                  fmt(v),
-                  fmt(r),
-                  d,
-                  eb));
+          return new Verdict(false, String.format(Locale.ROOT,
+              "%s = %s, reference %s: error %.2e > bound %.2e", at, fmt(v), fmt(r), d, eb));
         }
         num += d * d;
         den += r * r;
       }
       if (!Double.isNaN(got[i * ldc + n])) {
-        return new Verdict(
-            false, "C's padding at (" + i + "," + n + ") was overwritten with " + got[i * ldc + n]);
+        return new Verdict(false, "C's padding at (" + i + "," + n + ") was overwritten with "
+            + got[i * ldc + n]);
       }
     }
     double bound = gemmBound(p, k);
     double rel = Math.sqrt(num / Math.max(den, Double.MIN_NORMAL));
     boolean ok = rel <= bound;
-    return new Verdict(
-        ok,
-        String.format(
-            Locale.ROOT,
-            "relative error %.2e %s %.2e%s",
-            rel,
-            ok ? "<=" : "> bound",
-            bound,
-            ok ? ", every element within its bound" : ""));
+    return new Verdict(ok, String.format(Locale.ROOT, "relative error %.2e %s %.2e%s", rel,
+        ok ? "<=" : "> bound", bound, ok ? ", every element within its bound" : ""));
   }
 
   /** Strict FP32 must see the 1e-4 that TF32 rounds away. */
@@ -346,25 +300,26 @@ final class SelfTest {
     }
     String what = "1.0001*1.0001 summed " + k + " times, " + where;
     if (worst <= 0.01) {
-      return DoctorCheck.ok(
-          check, String.format(Locale.ROOT, "%s: %.4f (TF32 would give 1024.0)", what, exact));
+      return DoctorCheck.ok(check, String.format(Locale.ROOT,
+          "%s: %.4f (TF32 would give 1024.0)", what, exact));
     }
     String override = System.getenv("NVIDIA_TF32_OVERRIDE");
-    String why =
-        Math.abs(at - 1024.0) <= 0.01
-            ? ": the inputs were rounded to TF32 although strict FP32 was asked for"
-                + (override == null ? "" : " (NVIDIA_TF32_OVERRIDE=" + override + ")")
-            : "";
-    return DoctorCheck.fail(
-        check, String.format(Locale.ROOT, "%s: got %s, expected %.4f%s", what, at, exact, why));
+    String why = Math.abs(at - 1024.0) <= 0.01
+        ? ": the inputs were rounded to TF32 although strict FP32 was asked for"
+            + (override == null ? "" : " (NVIDIA_TF32_OVERRIDE=" + override + ")")
+        : "";
+    return DoctorCheck.fail(check, String.format(Locale.ROOT, "%s: got %s, expected %.4f%s",
+        what, at, exact, why));
   }
 
-  static Result javaArrays(GpuCore core, Gemm g, double[] a, double[] b, double[] c, boolean f64) {
+  static Result javaArrays(GpuCore core, Gemm g, double[] a, double[] b, double[] c,
+      boolean f64) {
     int k = g.k();
     int ldc = ldc(g.n());
     if (f64) {
       double[] jc = c.clone();
-      core.blas().gemm(g, Operand.of(a.clone()), k, Operand.of(b.clone()), k, Operand.of(jc), ldc);
+      core.blas().gemm(g, Operand.of(a.clone()), k, Operand.of(b.clone()), k, Operand.of(jc),
+          ldc);
       return new Result(jc, null, null);
     }
     Operand fa = Operand.of(toFloat(a));
@@ -386,8 +341,8 @@ final class SelfTest {
     }
   }
 
-  static Result hostArrays(
-      GpuCore core, Gemm g, double[] a, double[] b, double[] c, boolean pinned) {
+  static Result hostArrays(GpuCore core, Gemm g, double[] a, double[] b, double[] c,
+      boolean pinned) {
     try (HostArray ha = core.allocateHost(DType.FLOAT32, a.length, pinned);
         HostArray hb = core.allocateHost(DType.FLOAT32, b.length, pinned);
         HostArray hc = core.allocateHost(DType.FLOAT32, c.length, pinned)) {
@@ -395,9 +350,8 @@ final class SelfTest {
       hb.put(0, toFloat(b), 0, b.length);
       hc.put(0, toFloat(c), 0, c.length);
       requireGpuRoute(core, g, Operand.of(ha, 0), Operand.of(hb, 0), Operand.of(hc, 0));
-      core.blas()
-          .gemm(
-              g, Operand.of(ha, 0), g.k(), Operand.of(hb, 0), g.k(), Operand.of(hc, 0), ldc(g.n()));
+      core.blas().gemm(g, Operand.of(ha, 0), g.k(), Operand.of(hb, 0), g.k(), Operand.of(hc, 0),
+          ldc(g.n()));
       float[] out = new float[c.length];
       hc.get(0, out, 0, out.length);
       return new Result(toDouble(out), null, null);
@@ -405,11 +359,11 @@ final class SelfTest {
   }
 
   /**
-   * On GPU {@code device}: A and B of type {@code t}, C of {@code t} (FLOAT32 for 16-bit A and B),
-   * C poisoned on the device.
+   * On GPU {@code device}: A and B of type {@code t}, C of {@code t} (FLOAT32 for 16-bit A and
+   * B), C poisoned on the device.
    */
-  static Result deviceArrays(
-      GpuCore core, int device, Gemm g, double[] a, double[] b, double[] c, DType t) {
+  static Result deviceArrays(GpuCore core, int device, Gemm g, double[] a, double[] b,
+      double[] c, DType t) {
     DType ct = t.isHalf() ? DType.FLOAT32 : t;
     try (DeviceArray da = core.allocate(device, t, a.length);
         DeviceArray db = core.allocate(device, t, b.length);
@@ -432,7 +386,8 @@ final class SelfTest {
         }
       }
       dc.fill(Double.NaN);
-      core.blas().gemm(g, Operand.of(da), g.k(), Operand.of(db), g.k(), Operand.of(dc), ldc(g.n()));
+      core.blas().gemm(g, Operand.of(da), g.k(), Operand.of(db), g.k(), Operand.of(dc),
+          ldc(g.n()));
       double[] out = new double[c.length];
       if (ct == DType.FLOAT64) {
         dc.copyTo(out);
@@ -476,8 +431,8 @@ final class SelfTest {
   }
 
   /**
-   * Checks {@code got} = {poison, result, poison} against the float64 reference of {@code op} over
-   * {@code x} (and {@code y} for DOT), within the bounds stated on {@code Reduce}.
+   * Checks {@code got} = {poison, result, poison} against the float64 reference of {@code op}
+   * over {@code x} (and {@code y} for DOT), within the bounds stated on {@code Reduce}.
    */
   static Verdict compareScalar(ReduceOp op, double[] got, double[] x, double[] y) {
     if (got.length != 3 || !Double.isNaN(got[0]) || !Double.isNaN(got[2])) {
@@ -497,8 +452,8 @@ final class SelfTest {
           }
         }
         double want = op == ReduceOp.MAX ? x[best] : best;
-        return new Verdict(
-            v == want, (v == want ? "exact: " : "got " + fmt(v) + ", expected ") + fmt(want));
+        return new Verdict(v == want, (v == want ? "exact: " : "got " + fmt(v) + ", expected ")
+            + fmt(want));
       }
       case NORM2 -> {
         double s = 0;
@@ -512,14 +467,8 @@ final class SelfTest {
         double want = Math.sqrt(s + c);
         double rel = Math.abs(v - want) / want;
         double bound = 2 * (n + 2) * U;
-        return new Verdict(
-            rel <= bound,
-            String.format(
-                Locale.ROOT,
-                "relative error %.2e %s %.2e",
-                rel,
-                rel <= bound ? "<=" : "> bound",
-                bound));
+        return new Verdict(rel <= bound, String.format(Locale.ROOT,
+            "relative error %.2e %s %.2e", rel, rel <= bound ? "<=" : "> bound", bound));
       }
       default -> { // SUM, DOT
         double s = 0;
@@ -535,15 +484,8 @@ final class SelfTest {
         double want = s + c;
         double err = Math.abs(v - want);
         double bound = 2 * (n + 1) * U * abs;
-        return new Verdict(
-            err <= bound,
-            String.format(
-                Locale.ROOT,
-                "error %.2e %s %.2e (value %s)",
-                err,
-                err <= bound ? "<=" : "> bound",
-                bound,
-                fmt(v)));
+        return new Verdict(err <= bound, String.format(Locale.ROOT,
+            "error %.2e %s %.2e (value %s)", err, err <= bound ? "<=" : "> bound", bound, fmt(v)));
       }
     }
   }
@@ -551,32 +493,30 @@ final class SelfTest {
   static double[] cpuReduce(GpuCore core, ReduceOp op, double[] x, double[] y, DType t) {
     double v;
     if (t == DType.FLOAT64) {
-      v =
-          switch (op) {
-            case SUM -> core.reduce().sum(x);
-            case MAX -> core.reduce().max(x);
-            case ARGMAX -> core.reduce().argmax(x);
-            case NORM2 -> core.reduce().norm2(x);
-            case DOT -> core.reduce().dot(x, y);
-            default -> throw new IllegalArgumentException(op.name());
-          };
+      v = switch (op) {
+        case SUM -> core.reduce().sum(x);
+        case MAX -> core.reduce().max(x);
+        case ARGMAX -> core.reduce().argmax(x);
+        case NORM2 -> core.reduce().norm2(x);
+        case DOT -> core.reduce().dot(x, y);
+        default -> throw new IllegalArgumentException(op.name());
+      };
     } else {
       float[] fx = toFloat(x);
-      v =
-          switch (op) {
-            case SUM -> core.reduce().sum(fx);
-            case MAX -> core.reduce().max(fx);
-            case ARGMAX -> core.reduce().argmax(fx);
-            case NORM2 -> core.reduce().norm2(fx);
-            case DOT -> core.reduce().dot(fx, toFloat(y));
-            default -> throw new IllegalArgumentException(op.name());
-          };
+      v = switch (op) {
+        case SUM -> core.reduce().sum(fx);
+        case MAX -> core.reduce().max(fx);
+        case ARGMAX -> core.reduce().argmax(fx);
+        case NORM2 -> core.reduce().norm2(fx);
+        case DOT -> core.reduce().dot(fx, toFloat(y));
+        default -> throw new IllegalArgumentException(op.name());
+      };
     }
     return new double[] {Double.NaN, v, Double.NaN};
   }
 
-  static double[] gpuReduce(
-      GpuCore core, int device, ReduceOp op, double[] x, double[] y, DType t) {
+  static double[] gpuReduce(GpuCore core, int device, ReduceOp op, double[] x, double[] y,
+      DType t) {
     try (DeviceArray dx = core.allocate(device, t, x.length);
         DeviceArray dy = y == null ? null : core.allocate(device, t, y.length);
         DeviceArray out = core.allocate(device, DType.FLOAT64, 3)) {
@@ -607,8 +547,7 @@ final class SelfTest {
   // ------------------------------------------------------------------------------ helpers
 
   private DoctorCheck verdict(String check, String what, Verdict v) {
-    return v.ok()
-        ? DoctorCheck.ok(check, what + ": " + v.detail())
+    return v.ok() ? DoctorCheck.ok(check, what + ": " + v.detail())
         : DoctorCheck.fail(check, what + ": " + v.detail() + " (seed " + seed + ")");
   }
 

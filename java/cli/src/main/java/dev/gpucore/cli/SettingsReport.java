@@ -11,9 +11,9 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * {@code gpucore doctor --settings}: every setting's value in force, where it came from (default,
- * the configuration file and line, the environment variable, the system property), the warnings
- * about the configuration, and the error of each value that is not valid.
+ * {@code gpucore doctor --settings}: every setting's value in force, where it came from
+ * (default, the configuration file and line, the environment variable, the system property), the
+ * warnings about the configuration, and the error of each value that is not valid.
  */
 final class SettingsReport {
   static final String SCHEMA = "gpucore-settings/1";
@@ -61,10 +61,8 @@ final class SettingsReport {
       out.println(JsonText.write(m));
       return errors.isEmpty() ? 0 : 1;
     }
-    out.println(
-        "gpucore settings (configuration file: "
-            + (s.fileName() == null ? "none" : s.fileName())
-            + ")");
+    out.println("gpucore settings (configuration file: "
+        + (s.fileName() == null ? "none" : s.fileName()) + ")");
     out.println();
     int kw = "setting".length();
     int vw = "value".length();

@@ -15,23 +15,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code gpucore topo}: the GPU topology matrix, CUDA's peer access, and gpucore's copy paths. */
-@Command(
-    name = "topo",
-    mixinStandardHelpOptions = true,
-    description = {
-      "GPU topology (like nvidia-smi topo -m): NVLinks and PCIe path per pair, "
-          + "whether CUDA allows peer access and its performance rank, and how gpucore copies "
-          + "between the GPUs (peer after a write-then-checksum probe, or staged).",
-      "With no GPU visible prints 'No GPU visible: <reason>' and exits 0."
-    })
+@Command(name = "topo", mixinStandardHelpOptions = true,
+    description = {"GPU topology (like nvidia-smi topo -m): NVLinks and PCIe path per pair, "
+        + "whether CUDA allows peer access and its performance rank, and how gpucore copies "
+        + "between the GPUs (peer after a write-then-checksum probe, or staged).",
+        "With no GPU visible prints 'No GPU visible: <reason>' and exits 0."})
 final class TopoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
-  @Option(
-      names = "--no-probe",
+  @Option(names = "--no-probe",
       description = "Do not enable and probe peer access; show only what NVML and CUDA report.")
   boolean noProbe;
 
@@ -111,13 +106,8 @@ final class TopoCommand implements Callable<Integer> {
 
   private static void text(PrintWriter out, Topology t, PeerLink[][] paths) {
     for (Topology.Gpu g : t.gpus()) {
-      out.printf(
-          java.util.Locale.ROOT,
-          "GPU%d: %s (bus %s, CUDA %d, NVML %s)%n",
-          g.index(),
-          g.name(),
-          g.pciBusId(),
-          g.cudaOrdinal(),
+      out.printf(java.util.Locale.ROOT, "GPU%d: %s (bus %s, CUDA %d, NVML %s)%n", g.index(),
+          g.name(), g.pciBusId(), g.cudaOrdinal(),
           g.nvmlIndex() < 0 ? "-" : String.valueOf(g.nvmlIndex()));
     }
     out.println();
@@ -125,23 +115,22 @@ final class TopoCommand implements Callable<Integer> {
     out.println();
     out.print(Topology.legend());
     out.println();
-    out.println(
-        "CUDA peer access (cudaDeviceCanAccessPeer, row GPU reads/writes column GPU; "
-            + "rN = cudaDevP2PAttrPerformanceRank, lower is faster; NS = not supported):");
+    out.println("CUDA peer access (cudaDeviceCanAccessPeer, row GPU reads/writes column GPU; "
+        + "rN = cudaDevP2PAttrPerformanceRank, lower is faster; NS = not supported):");
     out.println();
     out.print(t.cudaMatrix());
     if (paths != null) {
       out.println();
-      out.println(
-          "gpucore copy path (PEER: peer access enabled and a write-then-checksum probe "
-              + "passed; STAGED: through pinned host memory):");
+      out.println("gpucore copy path (PEER: peer access enabled and a write-then-checksum probe "
+          + "passed; STAGED: through pinned host memory):");
       out.println();
-      out.print(
-          t.grid("", null, l -> l.from() == l.to() ? "X" : paths[l.from()][l.to()].path().name()));
+      out.print(t.grid("", null, l -> l.from() == l.to() ? "X"
+          : paths[l.from()][l.to()].path().name()));
       out.println();
       for (int i = 0; i < t.size(); i++) {
         for (int j = i + 1; j < t.size(); j++) {
-          out.printf(java.util.Locale.ROOT, "  GPU%d <-> GPU%d: %s%n", i, j, paths[i][j].reason());
+          out.printf(java.util.Locale.ROOT, "  GPU%d <-> GPU%d: %s%n", i, j,
+              paths[i][j].reason());
         }
       }
     }

@@ -32,21 +32,19 @@ class ArgumentsTest {
   void ranges() {
     Arguments.inRange("--reps", 1, 1, 10);
     Arguments.inRange("--reps", 10, 1, 10);
-    assertEquals(
-        "--reps must be in [1, 10], got 11",
+    assertEquals("--reps must be in [1, 10], got 11",
         fails(() -> Arguments.inRange("--reps", 11, 1, 10)).getMessage());
     assertEquals("--reps", fails(() -> Arguments.inRange("--reps", 0, 1, 10)).argument());
   }
 
   @Test
   void arrayLengthIsAnIntIndexTheJvmAllocates() {
-    assertEquals(
-        Arguments.MAX_ARRAY_LENGTH, Arguments.arrayLength("--n", Arguments.MAX_ARRAY_LENGTH, "A"));
+    assertEquals(Arguments.MAX_ARRAY_LENGTH,
+        Arguments.arrayLength("--n", Arguments.MAX_ARRAY_LENGTH, "A"));
     assertEquals(46340 * 46340, Arguments.arrayLength("--n", 46340L * 46340, "A"));
     ArgumentException e = fails(() -> Arguments.arrayLength("--n", 46341L * 46341, "A of"));
-    assertEquals(
-        "--n gives A of 2147488281 elements, more than a Java array holds " + "(2147483639)",
-        e.getMessage());
+    assertEquals("--n gives A of 2147488281 elements, more than a Java array holds "
+        + "(2147483639)", e.getMessage());
     fails(() -> Arguments.arrayLength("--n", -1, "A"));
   }
 
@@ -54,12 +52,10 @@ class ArgumentsTest {
   void heapChecksCountWhatIsInUse() {
     long gib = 1L << 30;
     Arguments.fitsHeap("--n", 3 * gib, "A", 4 * gib, 512L << 20);
-    ArgumentException e =
-        fails(() -> Arguments.fitsHeap("--n", 7 * gib / 2, "A and C", 4 * gib, gib));
-    assertEquals(
-        "--n needs 3.5 GiB of Java heap for A and C, but only 3.0 GiB of the 4.0 GiB "
-            + "heap is free (give the JVM more with -Xmx, or choose a smaller --n)",
-        e.getMessage());
+    ArgumentException e = fails(() -> Arguments.fitsHeap("--n", 7 * gib / 2, "A and C", 4 * gib,
+        gib));
+    assertEquals("--n needs 3.5 GiB of Java heap for A and C, but only 3.0 GiB of the 4.0 GiB "
+        + "heap is free (give the JVM more with -Xmx, or choose a smaller --n)", e.getMessage());
     fails(() -> Arguments.fitsHeap("--n", 3 * gib, "A", 4 * gib, 2 * gib));
     fails(() -> Arguments.fitsHeap("--n", -1, "A", 4 * gib, 0)); // an overflowed product
     Arguments.fitsHeap("--n", 1 << 20, "A"); // this JVM
@@ -78,18 +74,15 @@ class ArgumentsTest {
 
   @Test
   void writableFileRejectsFoldersMissingFoldersAndUnwritablePlaces() {
-    assertEquals(
-        "--json names a folder, not a file: " + dir,
+    assertEquals("--json names a folder, not a file: " + dir,
         fails(() -> Arguments.writableFile("--json", dir)).getMessage());
     Path missing = dir.resolve("no-such-folder").resolve("out.json");
-    assertEquals(
-        "--json names a file in a folder that does not exist: " + missing,
+    assertEquals("--json names a file in a folder that does not exist: " + missing,
         fails(() -> Arguments.writableFile("--json", missing)).getMessage());
     assumeTrue(Files.isDirectory(Path.of("/proc/self")), "needs Linux's /proc");
     ArgumentException e = fails(() -> Arguments.writableFile("--plot", Path.of("/proc/x.svg")));
-    assertTrue(
-        e.getMessage().startsWith("--plot names a file that cannot be written: " + "/proc/x.svg ("),
-        e.getMessage());
+    assertTrue(e.getMessage().startsWith("--plot names a file that cannot be written: "
+        + "/proc/x.svg ("), e.getMessage());
     assertFalse(MainFuzzTest.TRACE.matcher(e.getMessage()).find(), e.getMessage());
   }
 
@@ -98,11 +91,9 @@ class ArgumentsTest {
     Path f = Files.writeString(dir.resolve("peer.txt"), "sgemm n=64 T 0.1 ms\n");
     Arguments.readableFile("--torch", f);
     Path missing = dir.resolve("missing.txt");
-    assertEquals(
-        "--torch names a file that does not exist: " + missing,
+    assertEquals("--torch names a file that does not exist: " + missing,
         fails(() -> Arguments.readableFile("--torch", missing)).getMessage());
-    assertEquals(
-        "--torch names a folder, not a file: " + dir,
+    assertEquals("--torch names a folder, not a file: " + dir,
         fails(() -> Arguments.readableFile("--torch", dir)).getMessage());
   }
 

@@ -11,10 +11,8 @@ import org.junit.jupiter.api.Test;
 class BenchCommandTest {
   @Test
   void withoutTheSuitesJarBenchSaysSoInOneLine() {
-    for (String[] args :
-        new String[][] {
-          {"bench"}, {"bench", "--list"}, {"bench", "gemm", "--plot", "x.svg"}, {"bench", "--help"}
-        }) {
+    for (String[] args : new String[][] {{"bench"}, {"bench", "--list"},
+        {"bench", "gemm", "--plot", "x.svg"}, {"bench", "--help"}}) {
       StringWriter out = new StringWriter();
       StringWriter err = new StringWriter();
       int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
@@ -30,8 +28,7 @@ class BenchCommandTest {
       StringWriter err = new StringWriter();
       int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err), c);
       assertEquals(2, code, c);
-      assertTrue(
-          err.toString().contains("Unmatched argument") || err.toString().contains(c),
+      assertTrue(err.toString().contains("Unmatched argument") || err.toString().contains(c),
           err.toString());
     }
   }

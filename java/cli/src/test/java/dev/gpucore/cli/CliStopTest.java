@@ -16,9 +16,9 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
 /**
- * {@code gpucore demo --n 8000} in a child JVM, stopped by SIGINT and by SIGTERM while its CPU GEMM
- * runs (about 1 TFLOP: many seconds on a CI machine): it must exit within 5 s with 130 or 143, not
- * hang in OpenBLAS's exit-time thread join.
+ * {@code gpucore demo --n 8000} in a child JVM, stopped by SIGINT and by SIGTERM while its CPU
+ * GEMM runs (about 1 TFLOP: many seconds on a CI machine): it must exit within 5 s with 130 or
+ * 143, not hang in OpenBLAS's exit-time thread join.
  */
 @EnabledOnOs(OS.LINUX)
 class CliStopTest {
@@ -35,20 +35,14 @@ class CliStopTest {
 
   private static void stop(String signal, int status) throws Exception {
     List<String> cmd = new ArrayList<>(resetSignals());
-    cmd.addAll(
-        List.of(
-            System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-            "-Xmx1g",
-            "-cp",
-            System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")),
-            Main.class.getName(),
-            "demo",
-            "--n",
-            "8000"));
+    cmd.addAll(List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator
+        + "java", "-Xmx1g", "-cp",
+        System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")),
+        Main.class.getName(), "demo", "--n", "8000"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try {
-      BufferedReader r =
-          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader r = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
       StringBuilder seen = new StringBuilder();
       boolean started = false;
       for (String l; (l = r.readLine()) != null; ) {
@@ -59,17 +53,15 @@ class CliStopTest {
         }
       }
       assertTrue(started, "demo did not start:\n" + seen);
-      Thread drain =
-          new Thread(
-              () -> {
-                try {
-                  while (r.readLine() != null) {
-                    // keep the pipe empty
-                  }
-                } catch (IOException e) {
-                  // ended
-                }
-              });
+      Thread drain = new Thread(() -> {
+        try {
+          while (r.readLine() != null) {
+            // keep the pipe empty
+          }
+        } catch (IOException e) {
+          // ended
+        }
+      });
       drain.setDaemon(true);
       drain.start();
       Thread.sleep(1500); // the CPU GEMM runs

@@ -12,9 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /** {@code gpucore demo}'s timings: after a warm-up, repeated when short, never a zero rate. */
 class DemoCommandTest {
-  static final Pattern CPU_ROW =
-      Pattern.compile(
-          "cpu : gemm +([0-9.]+) ms \\( *([0-9.]+) (GFLOP/s|MFLOP/s)\\)( \\(mean of (\\d+)\\))?");
+  static final Pattern CPU_ROW = Pattern.compile(
+      "cpu : gemm +([0-9.]+) ms \\( *([0-9.]+) (GFLOP/s|MFLOP/s)\\)( \\(mean of (\\d+)\\))?");
 
   @Test
   void aSmallDemoShowsARealRate() {
@@ -47,15 +46,13 @@ class DemoCommandTest {
     assertEquals(DemoCommand.MAX_REPS, quick.reps());
     assertEquals(DemoCommand.MAX_REPS, calls[0]);
     assertEquals(" (mean of " + DemoCommand.MAX_REPS + ")", quick.label());
-    DemoCommand.Timing slow =
-        DemoCommand.time(
-            () -> {
-              try {
-                Thread.sleep(DemoCommand.MIN_TIMED_NANOS / 1_000_000 + 5);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            });
+    DemoCommand.Timing slow = DemoCommand.time(() -> {
+      try {
+        Thread.sleep(DemoCommand.MIN_TIMED_NANOS / 1_000_000 + 5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
     assertEquals(1, slow.reps());
     assertEquals("", slow.label());
     assertTrue(slow.nanos() >= DemoCommand.MIN_TIMED_NANOS, String.valueOf(slow.nanos()));

@@ -26,10 +26,10 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /**
- * {@code gpucore doctor}: on this machine (no GPU: the no-GPU line, the CPU self-test, exit codes,
- * JSON; with a GPU: every GPU check), with results corrupted on purpose (they must fail), and on a
- * stand-in GPU (faults, health counters, the GPU self-test's paths and a GEMM that writes outside
- * C).
+ * {@code gpucore doctor}: on this machine (no GPU: the no-GPU line, the CPU self-test, exit
+ * codes, JSON; with a GPU: every GPU check), with results corrupted on purpose (they must fail),
+ * and on a stand-in GPU (faults, health counters, the GPU self-test's paths and a GEMM that
+ * writes outside C).
  */
 class DoctorCommandTest {
   record Result(int code, String out, String err) {
@@ -45,48 +45,17 @@ class DoctorCommandTest {
     }
   }
 
-  static final List<String> CPU_CHECKS =
-      List.of(
-          "cpu.gemm.fp32",
-          "cpu.gemm.tf32",
-          "cpu.gemm.bf16",
-          "cpu.gemm.fp16",
-          "cpu.gemm.fp64",
-          "cpu.gemm.host-array",
-          "cpu.gemm.fp32-not-tf32",
-          "cpu.sum.fp32",
-          "cpu.max.fp32",
-          "cpu.argmax.fp32",
-          "cpu.norm2.fp32",
-          "cpu.dot.fp32",
-          "cpu.sum.fp64",
-          "cpu.max.fp64",
-          "cpu.argmax.fp64",
-          "cpu.norm2.fp64",
-          "cpu.dot.fp64");
+  static final List<String> CPU_CHECKS = List.of("cpu.gemm.fp32", "cpu.gemm.tf32",
+      "cpu.gemm.bf16", "cpu.gemm.fp16", "cpu.gemm.fp64", "cpu.gemm.host-array",
+      "cpu.gemm.fp32-not-tf32", "cpu.sum.fp32", "cpu.max.fp32", "cpu.argmax.fp32",
+      "cpu.norm2.fp32", "cpu.dot.fp32", "cpu.sum.fp64", "cpu.max.fp64", "cpu.argmax.fp64",
+      "cpu.norm2.fp64", "cpu.dot.fp64");
 
-  static final List<String> GPU_SELFTEST =
-      List.of(
-          "gemm.fp32",
-          "gemm.tf32",
-          "gemm.bf16",
-          "gemm.fp16",
-          "gemm.fp64",
-          "gemm.bf16-storage",
-          "gemm.fp16-storage",
-          "gemm.host-array",
-          "gemm.java-array",
-          "gemm.fp32-not-tf32",
-          "sum.fp32",
-          "max.fp32",
-          "argmax.fp32",
-          "norm2.fp32",
-          "dot.fp32",
-          "sum.fp64",
-          "max.fp64",
-          "argmax.fp64",
-          "norm2.fp64",
-          "dot.fp64");
+  static final List<String> GPU_SELFTEST = List.of("gemm.fp32", "gemm.tf32", "gemm.bf16",
+      "gemm.fp16", "gemm.fp64", "gemm.bf16-storage", "gemm.fp16-storage", "gemm.host-array",
+      "gemm.java-array", "gemm.fp32-not-tf32", "sum.fp32", "max.fp32", "argmax.fp32",
+      "norm2.fp32", "dot.fp32", "sum.fp64", "max.fp64", "argmax.fp64", "norm2.fp64",
+      "dot.fp64");
 
   static Result run(String... args) {
     StringWriter out = new StringWriter();
@@ -151,15 +120,10 @@ class DoctorCommandTest {
 
   @Test
   void javaArrayPathBecomesACheck() {
-    assertEquals(
-        DoctorCheck.Status.WARN,
-        DoctorCommand.javaArrays(new dev.gpucore.blas.JavaArrayPath(false, true, "copied: glue"))
-            .status());
-    assertEquals(
-        DoctorCheck.Status.OK,
-        DoctorCommand.javaArrays(
-                new dev.gpucore.blas.JavaArrayPath(false, false, "copied: setting 0"))
-            .status());
+    assertEquals(DoctorCheck.Status.WARN, DoctorCommand.javaArrays(
+        new dev.gpucore.blas.JavaArrayPath(false, true, "copied: glue")).status());
+    assertEquals(DoctorCheck.Status.OK, DoctorCommand.javaArrays(
+        new dev.gpucore.blas.JavaArrayPath(false, false, "copied: setting 0")).status());
     assertEquals(DoctorCheck.Status.SKIP, DoctorCommand.javaArrays(null).status());
   }
 
@@ -224,9 +188,8 @@ class DoctorCommandTest {
     for (String check : List.of("cpu.gemm.fp32", "cpu.sum.fp32", "cpu.argmax.fp64")) {
       assertEquals(a.row(check)[1], b.row(check)[1], check);
     }
-    assertFalse(
-        a.row("cpu.gemm.fp32")[1].equals(c.row("cpu.gemm.fp32")[1])
-            && a.row("cpu.argmax.fp64")[1].equals(c.row("cpu.argmax.fp64")[1]),
+    assertFalse(a.row("cpu.gemm.fp32")[1].equals(c.row("cpu.gemm.fp32")[1])
+        && a.row("cpu.argmax.fp64")[1].equals(c.row("cpu.argmax.fp64")[1]),
         "another seed, other data");
   }
 
@@ -235,20 +198,19 @@ class DoctorCommandTest {
   @Test
   void aCorruptedResultFailsTheDoctor() {
     DoctorCommand cmd = new DoctorCommand();
-    cmd.tamper =
-        (check, result) -> {
-          if (check.equals("cpu.gemm.fp32")) {
-            result[3] *= 1.01; // one element of C off by 1%
-          } else if (check.equals("cpu.gemm.fp64")) {
-            result[5] = Double.NaN; // one element of C not written
-          } else if (check.equals("cpu.argmax.fp32")) {
-            result[1] += 1; // the second of the tied maxima
-          } else if (check.equals("cpu.sum.fp64")) {
-            result[2] = 0; // written outside the output element
-          } else if (check.equals("cpu.gemm.fp32-not-tf32")) {
-            java.util.Arrays.fill(result, 1024.0); // what TF32 computes
-          }
-        };
+    cmd.tamper = (check, result) -> {
+      if (check.equals("cpu.gemm.fp32")) {
+        result[3] *= 1.01; // one element of C off by 1%
+      } else if (check.equals("cpu.gemm.fp64")) {
+        result[5] = Double.NaN; // one element of C not written
+      } else if (check.equals("cpu.argmax.fp32")) {
+        result[1] += 1; // the second of the tied maxima
+      } else if (check.equals("cpu.sum.fp64")) {
+        result[2] = 0; // written outside the output element
+      } else if (check.equals("cpu.gemm.fp32-not-tf32")) {
+        java.util.Arrays.fill(result, 1024.0); // what TF32 computes
+      }
+    };
     Result r = run(cmd, "--seed", "99");
     assertEquals(1, r.code(), r.out());
     assertTrue(r.out().contains("FAILED (exit 1)"), r.out());
@@ -302,14 +264,12 @@ class DoctorCommandTest {
     assertFalse(SelfTest.compareGemm(inf, ref, m, n, k, Precision.FP64).ok());
     double[] nan = good.clone();
     nan[1] = Double.NaN;
-    assertTrue(
-        SelfTest.compareGemm(nan, ref, m, n, k, Precision.BF16)
-            .detail()
-            .contains("C(0,1) was not written"));
+    assertTrue(SelfTest.compareGemm(nan, ref, m, n, k, Precision.BF16).detail()
+        .contains("C(0,1) was not written"));
     assertTrue(SelfTest.gemmBound(Precision.TF32, 100) > SelfTest.gemmBound(Precision.FP32, 100));
     assertTrue(SelfTest.gemmBound(Precision.FP64, 100) < SelfTest.gemmBound(Precision.FP32, 100));
-    assertTrue(
-        SelfTest.elementFactor(Precision.BF16, 100) > SelfTest.elementFactor(Precision.FP16, 100));
+    assertTrue(SelfTest.elementFactor(Precision.BF16, 100)
+        > SelfTest.elementFactor(Precision.FP16, 100));
   }
 
   @Test
@@ -318,24 +278,21 @@ class DoctorCommandTest {
     double[] y = {1, 1, 1, 1, 1};
     double nan = Double.NaN;
     assertTrue(SelfTest.compareScalar(ReduceOp.SUM, new double[] {nan, 5.5, nan}, x, null).ok());
-    assertFalse(
-        SelfTest.compareScalar(ReduceOp.SUM, new double[] {nan, 5.5 + 1e-9, nan}, x, null).ok());
+    assertFalse(SelfTest.compareScalar(ReduceOp.SUM, new double[] {nan, 5.5 + 1e-9, nan}, x,
+        null).ok());
     assertTrue(SelfTest.compareScalar(ReduceOp.ARGMAX, new double[] {nan, 2, nan}, x, null).ok());
-    assertFalse(
-        SelfTest.compareScalar(ReduceOp.ARGMAX, new double[] {nan, 3, nan}, x, null).ok(),
+    assertFalse(SelfTest.compareScalar(ReduceOp.ARGMAX, new double[] {nan, 3, nan}, x, null).ok(),
         "ties go to the first index");
     assertTrue(SelfTest.compareScalar(ReduceOp.MAX, new double[] {nan, 3, nan}, x, null).ok());
     assertTrue(SelfTest.compareScalar(ReduceOp.DOT, new double[] {nan, 5.5, nan}, x, y).ok());
     double norm = Math.sqrt(0.25 + 4 + 9 + 9 + 1);
-    assertTrue(SelfTest.compareScalar(ReduceOp.NORM2, new double[] {nan, norm, nan}, x, null).ok());
-    assertFalse(
-        SelfTest.compareScalar(ReduceOp.NORM2, new double[] {nan, norm * (1 + 1e-12), nan}, x, null)
-            .ok());
-    assertFalse(
-        SelfTest.compareScalar(ReduceOp.SUM, new double[] {nan, nan, nan}, x, null).ok(),
+    assertTrue(SelfTest.compareScalar(ReduceOp.NORM2, new double[] {nan, norm, nan}, x, null)
+        .ok());
+    assertFalse(SelfTest.compareScalar(ReduceOp.NORM2, new double[] {nan, norm * (1 + 1e-12),
+        nan}, x, null).ok());
+    assertFalse(SelfTest.compareScalar(ReduceOp.SUM, new double[] {nan, nan, nan}, x, null).ok(),
         "not written");
-    assertFalse(
-        SelfTest.compareScalar(ReduceOp.SUM, new double[] {0, 5.5, nan}, x, null).ok(),
+    assertFalse(SelfTest.compareScalar(ReduceOp.SUM, new double[] {0, 5.5, nan}, x, null).ok(),
         "written outside");
   }
 
@@ -344,17 +301,8 @@ class DoctorCommandTest {
   static DoctorCommand on(FakeGpu gpu) {
     DoctorCommand cmd = new DoctorCommand();
     cmd.opener = () -> gpu.core(Map.of(), new CpuBackendProvider());
-    cmd.routedOpener =
-        i ->
-            gpu.core(
-                Map.of(
-                    "gpucore.gemm.route",
-                    "gpu",
-                    "gpucore.gpu.list",
-                    Integer.toString(i),
-                    "gpucore.gemm.fallback",
-                    "false"),
-                new CpuBackendProvider());
+    cmd.routedOpener = i -> gpu.core(Map.of("gpucore.gemm.route", "gpu", "gpucore.gpu.list",
+        Integer.toString(i), "gpucore.gemm.fallback", "false"), new CpuBackendProvider());
     return cmd;
   }
 
@@ -383,12 +331,8 @@ class DoctorCommandTest {
     gpu.writesPadding = true;
     Result r = run(on(gpu));
     assertEquals(1, r.code(), r.out());
-    for (String c :
-        List.of(
-            "gpu0.gemm.fp32",
-            "gpu0.gemm.bf16-storage",
-            "gpu0.gemm.host-array",
-            "gpu0.gemm.java-array")) {
+    for (String c : List.of("gpu0.gemm.fp32", "gpu0.gemm.bf16-storage", "gpu0.gemm.host-array",
+        "gpu0.gemm.java-array")) {
       assertEquals("fail", r.row(c)[0], c);
       assertTrue(r.row(c)[1].contains("padding"), r.row(c)[1]);
     }
@@ -402,8 +346,8 @@ class DoctorCommandTest {
     Result r = run(on(gpu));
     assertEquals(1, r.code(), r.out());
     assertEquals("fail", r.row("gpu0.faulted")[0]);
-    assertTrue(
-        r.row("gpu0.faulted")[1].startsWith("cudaErrorIllegalAddress (700) in a test"), r.out());
+    assertTrue(r.row("gpu0.faulted")[1].startsWith("cudaErrorIllegalAddress (700) in a test"),
+        r.out());
     assertFalse(r.out().contains("gpu0.gemm"), "no self-test on a faulted device");
     assertEquals("ok", r.row("cpu.gemm.fp32")[0]);
   }
@@ -412,12 +356,10 @@ class DoctorCommandTest {
   @SuppressWarnings("unchecked")
   void healthCountersBecomeChecks() {
     FakeGpu gpu = new FakeGpu();
-    gpu.health =
-        new DeviceHealth(
-            Reading.unavailable("not supported"),
-            Reading.unavailable("not supported"),
-            Reading.of(new DeviceHealth.RemappedRows(2, 1, true, false)),
-            Reading.of(new DeviceHealth.ClockEvents(0x4L | 0x40L)));
+    gpu.health = new DeviceHealth(Reading.unavailable("not supported"),
+        Reading.unavailable("not supported"),
+        Reading.of(new DeviceHealth.RemappedRows(2, 1, true, false)),
+        Reading.of(new DeviceHealth.ClockEvents(0x4L | 0x40L)));
     Result r = run(on(gpu), "--skip-selftest");
     assertEquals(1, r.code(), r.out());
     assertEquals("skip", r.row("gpu0.ecc")[0]);
@@ -447,29 +389,22 @@ class DoctorCommandTest {
 
   @Test
   void healthRules() {
-    List<DoctorCheck> fine =
-        DoctorCommand.health(
-            "g.",
-            new DeviceHealth(
-                Reading.of(new DeviceHealth.Ecc(true, 3, 0, 10, 1)),
-                Reading.of(new DeviceHealth.RetiredPages(1, 0, false)),
-                Reading.of(new DeviceHealth.RemappedRows(0, 0, false, false)),
-                Reading.of(new DeviceHealth.ClockEvents(0x1))));
+    List<DoctorCheck> fine = DoctorCommand.health("g.", new DeviceHealth(
+        Reading.of(new DeviceHealth.Ecc(true, 3, 0, 10, 1)),
+        Reading.of(new DeviceHealth.RetiredPages(1, 0, false)),
+        Reading.of(new DeviceHealth.RemappedRows(0, 0, false, false)),
+        Reading.of(new DeviceHealth.ClockEvents(0x1))));
     for (DoctorCheck c : fine) {
       assertEquals(Status.OK, c.status(), c.toString());
     }
     assertTrue(fine.get(0).detail().contains("volatile corrected 3"), fine.get(0).detail());
     assertTrue(fine.get(3).detail().contains("gpu_idle"), fine.get(3).detail());
-    List<DoctorCheck> bad =
-        DoctorCommand.health(
-            "g.",
-            new DeviceHealth(
-                Reading.of(new DeviceHealth.Ecc(true, 0, 2, 0, 2)),
-                Reading.of(new DeviceHealth.RetiredPages(0, 1, true)),
-                Reading.of(new DeviceHealth.RemappedRows(0, 1, false, true)),
-                Reading.of(new DeviceHealth.ClockEvents(0x8 | (1L << 40)))));
-    assertEquals(
-        List.of(Status.WARN, Status.FAIL, Status.FAIL, Status.WARN),
+    List<DoctorCheck> bad = DoctorCommand.health("g.", new DeviceHealth(
+        Reading.of(new DeviceHealth.Ecc(true, 0, 2, 0, 2)),
+        Reading.of(new DeviceHealth.RetiredPages(0, 1, true)),
+        Reading.of(new DeviceHealth.RemappedRows(0, 1, false, true)),
+        Reading.of(new DeviceHealth.ClockEvents(0x8 | (1L << 40)))));
+    assertEquals(List.of(Status.WARN, Status.FAIL, Status.FAIL, Status.WARN),
         bad.stream().map(DoctorCheck::status).toList());
     assertTrue(bad.get(2).detail().contains("FAILED"), bad.get(2).detail());
     assertTrue(bad.get(3).detail().contains("hw_slowdown, bit_40"), bad.get(3).detail());
@@ -485,17 +420,17 @@ class DoctorCommandTest {
     assertEquals(Status.WARN, DoctorCommand.versions(minor, true, "").status());
     DoctorCheck old = DoctorCommand.versions(major, true, "");
     assertEquals(Status.FAIL, old.status());
-    assertTrue(
-        old.detail().contains("driver 570.1 supports CUDA 12.8, CUDA runtime 13.0"), old.detail());
+    assertTrue(old.detail().contains("driver 570.1 supports CUDA 12.8, CUDA runtime 13.0"),
+        old.detail());
     assertEquals(Status.WARN, DoctorCommand.versions(unknown, true, "").status());
-    String why =
-        "the NVIDIA driver is older than this CUDA 13 runtime needs "
-            + "(cudaErrorInsufficientDriver, 35): install driver 580 or newer";
+    String why = "the NVIDIA driver is older than this CUDA 13 runtime needs "
+        + "(cudaErrorInsufficientDriver, 35): install driver 580 or newer";
     Discovery none = Discovery.none(why, List.of());
     // a driver that is there but too old fails even where no GPU is required
     assertEquals(Status.FAIL, DoctorCommand.versions(none, false, why).status());
     assertEquals(why, DoctorCommand.versions(none, false, why).detail());
-    assertEquals(Status.SKIP, DoctorCommand.versions(none, false, "no driver").status());
+    assertEquals(Status.SKIP, DoctorCommand.versions(none, false, "no driver")
+        .status());
     FakeGpu gpu = new FakeGpu();
     gpu.driverCuda = 12080;
     Result r = run(on(gpu), "--skip-selftest");
@@ -511,10 +446,8 @@ class DoctorCommandTest {
       Result r = run("doctor", "--skip-selftest");
       assertEquals(1, r.code(), r.out());
       assertEquals("fail", r.row("cuda.versions")[0]);
-      assertTrue(
-          r.row("cuda.versions")[1].contains("older than this CUDA 13 runtime")
-              && r.row("cuda.versions")[1].contains("install driver 580"),
-          r.out());
+      assertTrue(r.row("cuda.versions")[1].contains("older than this CUDA 13 runtime")
+          && r.row("cuda.versions")[1].contains("install driver 580"), r.out());
     } finally {
       System.clearProperty("gpucore.fault");
     }
@@ -542,13 +475,9 @@ class DoctorCommandTest {
 
   @Test
   void malformedVisibilityVariablesWarn() {
-    for (Map<String, String> env :
-        List.of(
-            Map.of("CUDA_VISIBLE_DEVICES", "garbage"),
-            Map.of("CUDA_DEVICE_ORDER", "bogus"),
-            Map.of("NV_GPU", "x"),
-            Map.of("NVIDIA_VISIBLE_DEVICES", "0,gpu"),
-            Map.of("CUDA_VISIBLE_DEVICES", "0,0,1"))) {
+    for (Map<String, String> env : List.of(Map.of("CUDA_VISIBLE_DEVICES", "garbage"),
+        Map.of("CUDA_DEVICE_ORDER", "bogus"), Map.of("NV_GPU", "x"),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "0,gpu"), Map.of("CUDA_VISIBLE_DEVICES", "0,0,1"))) {
       Result r = run(withEnv(env), "--skip-selftest");
       assertEquals(0, r.code(), r.out() + r.err());
       String[] row = r.row("visibility");
@@ -571,46 +500,31 @@ class DoctorCommandTest {
   void visibilityProblemsSayWhatCudaAndTheToolkitDo() {
     List<String> p = DoctorCommand.visibilityProblems(Map.of("CUDA_VISIBLE_DEVICES", "garbage"));
     assertEquals(1, p.size(), p.toString());
-    assertTrue(
-        p.get(0).contains("entry 1 (\"garbage\") is neither a GPU index nor a GPU or MIG " + "UUID")
-            && p.get(0).contains("no GPU is visible to CUDA"),
-        p.get(0));
+    assertTrue(p.get(0).contains("entry 1 (\"garbage\") is neither a GPU index nor a GPU or MIG "
+        + "UUID") && p.get(0).contains("no GPU is visible to CUDA"), p.get(0));
     p = DoctorCommand.visibilityProblems(Map.of("CUDA_VISIBLE_DEVICES", "1, 01"));
     assertTrue(p.get(0).contains("entry 2 (\"01\") repeats an earlier entry"), p.toString());
     p = DoctorCommand.visibilityProblems(Map.of("CUDA_VISIBLE_DEVICES", "0,,1"));
     assertTrue(p.get(0).contains("entry 2 (\"\") is empty"), p.toString());
     p = DoctorCommand.visibilityProblems(Map.of("CUDA_DEVICE_ORDER", "bogus"));
-    assertTrue(
-        p.get(0)
-            .startsWith("CUDA_DEVICE_ORDER=\"bogus\" is neither FASTEST_FIRST nor " + "PCI_BUS_ID"),
-        p.toString());
+    assertTrue(p.get(0).startsWith("CUDA_DEVICE_ORDER=\"bogus\" is neither FASTEST_FIRST nor "
+        + "PCI_BUS_ID"), p.toString());
     p = DoctorCommand.visibilityProblems(Map.of("NV_GPU", "x"));
-    assertEquals(
-        List.of(
-            "NV_GPU=\"x\": entry \"x\" is neither a GPU index nor a UUID (nor all, "
-                + "none or void), and matches no GPU"),
-        p);
+    assertEquals(List.of("NV_GPU=\"x\": entry \"x\" is neither a GPU index nor a UUID (nor all, "
+        + "none or void), and matches no GPU"), p);
     p = DoctorCommand.visibilityProblems(Map.of("NVIDIA_VISIBLE_DEVICES", "a, b"));
     assertTrue(p.get(0).contains("entries \"a\", \"b\" are neither"), p.toString());
     // NV_GPU is read only when NVIDIA_VISIBLE_DEVICES is unset
-    assertEquals(
-        List.of(),
-        DoctorCommand.visibilityProblems(Map.of("NVIDIA_VISIBLE_DEVICES", "all", "NV_GPU", "x")));
+    assertEquals(List.of(), DoctorCommand.visibilityProblems(
+        Map.of("NVIDIA_VISIBLE_DEVICES", "all", "NV_GPU", "x")));
     // well-formed values, including the ones that hide every GPU on purpose
-    for (Map<String, String> ok :
-        List.of(
-            Map.<String, String>of(),
-            Map.of("CUDA_VISIBLE_DEVICES", "0,1"),
-            Map.of("CUDA_VISIBLE_DEVICES", "GPU-8f3a, MIG-1"),
-            Map.of("CUDA_VISIBLE_DEVICES", "0,"),
-            Map.of("CUDA_VISIBLE_DEVICES", ""),
-            Map.of("CUDA_DEVICE_ORDER", "PCI_BUS_ID"),
-            Map.of("CUDA_DEVICE_ORDER", " FASTEST_FIRST"),
-            Map.of("NVIDIA_VISIBLE_DEVICES", "all"),
-            Map.of("NVIDIA_VISIBLE_DEVICES", "none"),
-            Map.of("NVIDIA_VISIBLE_DEVICES", "void"),
-            Map.of("NV_GPU", ""),
-            Map.of("NVIDIA_VISIBLE_DEVICES", "0:1, GPU-8f3a,2"))) {
+    for (Map<String, String> ok : List.of(Map.<String, String>of(),
+        Map.of("CUDA_VISIBLE_DEVICES", "0,1"), Map.of("CUDA_VISIBLE_DEVICES", "GPU-8f3a, MIG-1"),
+        Map.of("CUDA_VISIBLE_DEVICES", "0,"), Map.of("CUDA_VISIBLE_DEVICES", ""),
+        Map.of("CUDA_DEVICE_ORDER", "PCI_BUS_ID"), Map.of("CUDA_DEVICE_ORDER", " FASTEST_FIRST"),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "all"), Map.of("NVIDIA_VISIBLE_DEVICES", "none"),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "void"), Map.of("NV_GPU", ""),
+        Map.of("NVIDIA_VISIBLE_DEVICES", "0:1, GPU-8f3a,2"))) {
       assertEquals(List.of(), DoctorCommand.visibilityProblems(ok), ok.toString());
     }
   }

@@ -33,10 +33,9 @@ class DoctorSettingsTest {
   static Result run(Map<String, String> props, Map<String, String> env, String... args) {
     DoctorCommand cmd = new DoctorCommand();
     cmd.settingsSource = () -> Settings.from(props, env);
-    cmd.opener =
-        () -> {
-          throw new AssertionError("--settings must not open a core");
-        };
+    cmd.opener = () -> {
+      throw new AssertionError("--settings must not open a core");
+    };
     StringWriter out = new StringWriter();
     CommandLine cl = new CommandLine(cmd);
     cl.setOut(new PrintWriter(out));
@@ -48,53 +47,42 @@ class DoctorSettingsTest {
   void listsEverySettingWithItsSource(@TempDir Path dir) throws Exception {
     Path conf = dir.resolve("gpucore.conf");
     Files.writeString(conf, "# test\ngpucore.gemm.lt = all\ngpucore.gemm.rout = gpu\n");
-    Result r =
-        run(
-            Map.of("gpucore.trace", "true"),
-            Map.of("GPUCORE_CONFIG", conf.toString(), "GPUCORE_GEMM_ROUTE", "cpu"),
-            "--settings");
+    Result r = run(Map.of("gpucore.trace", "true"),
+        Map.of("GPUCORE_CONFIG", conf.toString(), "GPUCORE_GEMM_ROUTE", "cpu"),
+        "--settings");
     assertEquals(0, r.code(), r.out());
-    assertTrue(r.out().startsWith("gpucore settings (configuration file: " + conf + ")"), r.out());
-    assertEquals(
-        "gpucore.gemm.lt all gpucore.gemm.lt (" + conf + " line 2)", r.row("gpucore.gemm.lt"));
-    assertEquals(
-        "gpucore.gemm.route cpu GPUCORE_GEMM_ROUTE (environment)", r.row("gpucore.gemm.route"));
+    assertTrue(r.out().startsWith("gpucore settings (configuration file: " + conf + ")"),
+        r.out());
+    assertEquals("gpucore.gemm.lt all gpucore.gemm.lt (" + conf + " line 2)",
+        r.row("gpucore.gemm.lt"));
+    assertEquals("gpucore.gemm.route cpu GPUCORE_GEMM_ROUTE (environment)",
+        r.row("gpucore.gemm.route"));
     assertEquals("gpucore.trace true gpucore.trace (system property)", r.row("gpucore.trace"));
     assertEquals("gpucore.p2p.wait spin default", r.row("gpucore.p2p.wait"));
     for (Setting<?> s : Setting.all()) {
       r.row(s.key());
     }
-    assertTrue(
-        r.out()
-            .contains(
-                "warnings:\n  "
-                    + conf
-                    + " line 3: unknown setting "
-                    + "\"gpucore.gemm.rout\" (did you mean gpucore.gemm.route?), ignored"),
-        r.out());
+    assertTrue(r.out().contains("warnings:\n  " + conf + " line 3: unknown setting "
+        + "\"gpucore.gemm.rout\" (did you mean gpucore.gemm.route?), ignored"), r.out());
   }
 
   @Test
   void anInvalidValueIsShownAndExitsOne() {
     Result r = run(Map.of(), Map.of("GPUCORE_GEMM_PANELMIB", "-3"), "--settings");
     assertEquals(1, r.code(), r.out());
-    assertEquals(
-        "gpucore.gemm.panelMiB -3 GPUCORE_GEMM_PANELMIB (environment) INVALID",
+    assertEquals("gpucore.gemm.panelMiB -3 GPUCORE_GEMM_PANELMIB (environment) INVALID",
         r.row("gpucore.gemm.panelMiB"));
-    assertTrue(
-        r.out()
-            .contains(
-                "  GPUCORE_GEMM_PANELMIB (environment) is \"-3\": must be from " + "1 to 65536"),
-        r.out());
+    assertTrue(r.out().contains("  GPUCORE_GEMM_PANELMIB (environment) is \"-3\": must be from "
+        + "1 to 65536"), r.out());
   }
 
   @Test
   void aMissingConfigurationFileIsReported(@TempDir Path dir) {
-    Result r =
-        run(Map.of(), Map.of("GPUCORE_CONFIG", dir.resolve("none.conf").toString()), "--settings");
+    Result r = run(Map.of(), Map.of("GPUCORE_CONFIG", dir.resolve("none.conf").toString()),
+        "--settings");
     assertEquals(1, r.code());
-    assertTrue(
-        r.out().trim().endsWith("cannot read the configuration file: no such file"), r.out());
+    assertTrue(r.out().trim().endsWith("cannot read the configuration file: no such file"),
+        r.out());
   }
 
   @Test
@@ -106,12 +94,8 @@ class DoctorSettingsTest {
     assertEquals(SettingsReport.SCHEMA, m.get("schema"));
     List<Object> rows = (List<Object>) m.get("settings");
     assertEquals(Setting.all().size(), rows.size());
-    Map<String, Object> p2p =
-        rows.stream()
-            .map(JsonText::object)
-            .filter(o -> o.get("key").equals("gpucore.p2p"))
-            .findFirst()
-            .orElseThrow();
+    Map<String, Object> p2p = rows.stream().map(JsonText::object)
+        .filter(o -> o.get("key").equals("gpucore.p2p")).findFirst().orElseThrow();
     assertEquals("off", p2p.get("value"));
     assertEquals("environment", p2p.get("source"));
     assertEquals("GPUCORE_P2P (environment)", p2p.get("from"));

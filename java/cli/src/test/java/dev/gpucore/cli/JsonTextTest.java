@@ -53,10 +53,8 @@ class JsonTextTest {
 
   @Test
   void parsesPeerLines() {
-    Map<String, Object> m =
-        JsonText.object(
-            JsonText.parse(
-                "{\"peer\":\"cudart\",\"x\":1048576,\"samples_ns\":[5,6,7],\"sum\":1.5e+09,\"esc\":\"a\\u00b5\\/\"}"));
+    Map<String, Object> m = JsonText.object(JsonText.parse(
+        "{\"peer\":\"cudart\",\"x\":1048576,\"samples_ns\":[5,6,7],\"sum\":1.5e+09,\"esc\":\"a\\u00b5\\/\"}"));
     assertEquals("cudart", JsonText.str(m, "peer", ""));
     assertEquals(1048576.0, JsonText.num(m, "x"));
     assertEquals(1.5e9, JsonText.num(m, "sum"));
@@ -68,8 +66,7 @@ class JsonTextTest {
 
   @Test
   void rejectsMalformedInput() {
-    for (String bad :
-        new String[] {"{", "{\"a\" 1}", "[1,]", "{\"a\":1} x", "tru", "\"open", "-"}) {
+    for (String bad : new String[] {"{", "{\"a\" 1}", "[1,]", "{\"a\":1} x", "tru", "\"open", "-"}) {
       assertThrows(IllegalArgumentException.class, () -> JsonText.parse(bad), bad);
     }
   }

@@ -62,8 +62,8 @@ class MainTest {
       assertEquals(run(c, "--help").out(), r.out());
       assertTrue(r.out().startsWith("Usage: gpucore " + c), r.out());
     }
-    assertArgumentError(
-        run("help", "bogus"), "gpucore: Unknown subcommand 'bogus'; see 'gpucore --help'");
+    assertArgumentError(run("help", "bogus"),
+        "gpucore: Unknown subcommand 'bogus'; see 'gpucore --help'");
   }
 
   @Test

@@ -27,9 +27,9 @@ import org.junit.jupiter.api.Test;
  * runtime stage of containers/Dockerfile with buildah on a stand-in for the nvidia/cuda runtime
  * image, from the GPU test bundle of this very build, runs it (devices, HEALTHCHECK, demo, test
  * suite, user and environment checks), measures the layer it adds and builds and runs the example
- * application image on it. Exit 77 from the script means the environment cannot run it (no root, no
- * buildah, no Debian mirror...): the test is then skipped with that reason. Any other non-zero exit
- * is a failure.
+ * application image on it. Exit 77 from the script means the environment cannot run it (no root,
+ * no buildah, no Debian mirror...): the test is then skipped with that reason. Any other non-zero
+ * exit is a failure.
  */
 class ContainerImageTest {
   private static final int DEMO_N = 300;
@@ -51,28 +51,16 @@ class ContainerImageTest {
     assertTrue(Files.isRegularFile(script), "missing " + script);
     Path deps = Path.of(property("gpucore.containers.deps"));
     try (Stream<Path> jars = Files.list(deps)) {
-      assertTrue(
-          jars.anyMatch(p -> p.getFileName().toString().startsWith("gpucore-cli-")),
-          "no gpucore-cli jar in "
-              + deps
-              + " (maven-dependency-plugin copies the bundle's jars there)");
+      assertTrue(jars.anyMatch(p -> p.getFileName().toString().startsWith("gpucore-cli-")),
+          "no gpucore-cli jar in " + deps + " (maven-dependency-plugin copies the bundle's jars there)");
     }
     Path work = Path.of(property("gpucore.containers.work"));
     Path tree = Path.of(property("gpucore.containers.tree"));
     double expected = demoSum(DEMO_N, DEMO_SEED);
 
-    List<String> cmd =
-        List.of(
-            "bash",
-            script.toString(),
-            "--deps",
-            deps.toString(),
-            "--work",
-            work.toString(),
-            "--expect-sum",
-            Double.toString(expected),
-            "--export-tree",
-            tree.toString());
+    List<String> cmd = List.of("bash", script.toString(), "--deps", deps.toString(),
+        "--work", work.toString(), "--expect-sum", Double.toString(expected),
+        "--export-tree", tree.toString());
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     Path javaHome = Path.of(System.getProperty("java.home"));
     if (Files.isExecutable(javaHome.resolve("bin/jlink"))) {
@@ -81,23 +69,19 @@ class ContainerImageTest {
     System.out.println("container test: " + String.join(" ", cmd));
     Process p = pb.start();
     List<String> output = new ArrayList<>();
-    Thread reader =
-        new Thread(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                  System.out.println(line);
-                  synchronized (output) {
-                    output.add(line);
-                  }
-                }
-              } catch (IOException e) {
-                // the process went away; its exit code says the rest
-              }
-            },
-            "container-test-output");
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          System.out.println(line);
+          synchronized (output) {
+            output.add(line);
+          }
+        }
+      } catch (IOException e) {
+        // the process went away; its exit code says the rest
+      }
+    }, "container-test-output");
     reader.start();
     if (!p.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
       p.descendants().forEach(ProcessHandle::destroy);
@@ -110,36 +94,20 @@ class ContainerImageTest {
       String reason = last(output, "SKIP: ");
       skip(reason != null ? reason : "the script gave no reason (exit 77)");
     }
-    assertEquals(
-        0,
-        rc,
-        () ->
-            "container test failed (exit "
-                + rc
-                + "): "
-                + (last(output, "FAIL: ") != null ? last(output, "FAIL: ") : "see the output")
-                + "\n"
-                + tail(output));
+    assertEquals(0, rc, () -> "container test failed (exit " + rc + "): "
+        + (last(output, "FAIL: ") != null ? last(output, "FAIL: ") : "see the output") + "\n" + tail(output));
 
     // The script checked these; check the outputs it kept once more, independently.
     String devices = Files.readString(work.resolve("devices.out"));
-    assertTrue(
-        devices.startsWith("No GPU visible: "),
+    assertTrue(devices.startsWith("No GPU visible: "),
         "gpucore devices in the container without a GPU printed: " + devices);
     String demo = Files.readString(work.resolve("demo.out"));
     Matcher m = Pattern.compile("(?m)^cpu : gemm .*sum\\(C\\) = ([-+0-9.eE]+)").matcher(demo);
-    assertTrue(
-        m.find(), "no 'cpu : gemm ... sum(C) = ...' line in the container's demo output:\n" + demo);
+    assertTrue(m.find(), "no 'cpu : gemm ... sum(C) = ...' line in the container's demo output:\n" + demo);
     double sum = Double.parseDouble(m.group(1));
-    assertEquals(
-        expected,
-        sum,
-        1e-5 * expected,
-        () ->
-            "sum(C) of gpucore demo --n "
-                + DEMO_N
-                + " in the container; the reference assumes DemoCommand fills A row-major with "
-                + "(float) SplittableRandom(seed).nextDouble()");
+    assertEquals(expected, sum, 1e-5 * expected, () -> "sum(C) of gpucore demo --n " + DEMO_N
+        + " in the container; the reference assumes DemoCommand fills A row-major with "
+        + "(float) SplittableRandom(seed).nextDouble()");
     List<String> inside = Files.readAllLines(work.resolve("inside.out"));
     assertNotEquals("0", inside.get(0), "the container runs as root");
     assertTrue(inside.contains("NVIDIA_VISIBLE_DEVICES=all"), "inside: " + inside);
@@ -149,23 +117,16 @@ class ContainerImageTest {
     Matcher s = Pattern.compile("added layer\\(s\\): (\\d+) bytes uncompressed").matcher(size);
     assertTrue(s.find(), "no layer size in " + size);
     long raw = Long.parseLong(s.group(1));
-    assertTrue(
-        raw > 10_000_000L && raw <= LAYER_BUDGET_BYTES,
-        "layer gpucore adds: "
-            + raw
-            + " bytes, expected a JRE and jars under "
-            + LAYER_BUDGET_BYTES);
+    assertTrue(raw > 10_000_000L && raw <= LAYER_BUDGET_BYTES,
+        "layer gpucore adds: " + raw + " bytes, expected a JRE and jars under " + LAYER_BUDGET_BYTES);
     assertTrue(Files.size(tree) > 10_000_000L, "runtime tree " + tree + " is too small");
-    System.out.println(
-        "container test passed; "
-            + size.lines().skip(1).findFirst().orElse("")
-            + "; runtime tree: "
-            + tree);
+    System.out.println("container test passed; " + size.lines().skip(1).findFirst().orElse("")
+        + "; runtime tree: " + tree);
   }
 
   /**
-   * sum(A·Aᵀ) for the demo's matrix, exactly in double: the sum over columns k of (sum over rows i
-   * of a[i][k])². The demo fills A row-major with uniform [0, 1) floats from
+   * sum(A·Aᵀ) for the demo's matrix, exactly in double: the sum over columns k of (sum over rows
+   * i of a[i][k])². The demo fills A row-major with uniform [0, 1) floats from
    * SplittableRandom(seed).
    */
   static double demoSum(int n, long seed) {
@@ -193,8 +154,7 @@ class ContainerImageTest {
 
   private static String property(String name) {
     String v = System.getProperty(name);
-    assertTrue(
-        v != null && !v.isBlank(), "system property " + name + " is not set (the pom sets it)");
+    assertTrue(v != null && !v.isBlank(), "system property " + name + " is not set (the pom sets it)");
     return v;
   }
 

@@ -15,83 +15,72 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 /**
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
  * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays,
- * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}), each
- * native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split into even
- * panels of C's rows (or columns, when it has more of them), one call each, so the JVM may collect
- * garbage between them, where the limit allows panels {@link #PANEL_MIN} wide and they cost less
- * than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for such panels, host arrays
- * in the call, or where that glue cannot load, or the JVM would copy): small Java arrays at offset
- * 0 go to OpenBLAS directly (JavaCPP copies them in and out through JNI, which is cheap for them);
- * larger ones, and arrays at an offset (JavaCPP cannot pass an array offset), are copied to
- * off-heap scratch covering just the matrices' extent, split over the CPU threads, and C's extent
- * is copied back the same way, which costs less than JavaCPP's array path for all but small arrays
- * (figures in docs/benchmarks.md).
+ * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}),
+ * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
+ * into even panels of C's rows (or columns, when it has more of them), one call each, so the
+ * JVM may collect garbage between them, where the limit allows panels {@link #PANEL_MIN} wide
+ * and they cost less than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for
+ * such panels, host arrays in the call, or where that glue cannot load, or the JVM would
+ * copy): small Java arrays at offset 0 go to OpenBLAS
+ * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
+ * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
+ * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
+ * the same way, which costs less than JavaCPP's array path for all but small arrays (figures in
+ * docs/benchmarks.md).
  */
 final class CpuBlas implements BlasOps {
   /** Below this many elements a Java array goes to OpenBLAS directly. */
   static final long DIRECT_MAX = 1 << 16;
-
   /** Parts of a parallel copy are at least this many elements. */
   static final int COPY_PART = 1 << 18;
 
   /**
-   * Default of {@code gpucore.cpu.inPlaceMaxMs}: no native call on Java arrays in place (a critical
-   * region, which may hold off the JVM's garbage collection while it runs) is estimated longer (at
-   * {@link #IN_PLACE_GFLOPS_PER_THREAD} per CPU thread). A longer item runs in panels of C, or on
-   * copies of its Java arrays when panels would cost more.
+   * Default of {@code gpucore.cpu.inPlaceMaxMs}: no native call on Java arrays in place (a
+   * critical region, which may hold off the JVM's garbage collection while it runs) is
+   * estimated longer (at {@link #IN_PLACE_GFLOPS_PER_THREAD} per CPU thread). A longer item runs
+   * in panels of C, or on copies of its Java arrays when panels would cost more.
    */
   static final double IN_PLACE_MAX_MS = 20;
-
   /** A conservative OpenBLAS SGEMM rate per thread for that estimate (fp64: half). */
   static final double IN_PLACE_GFLOPS_PER_THREAD = 50;
-
   /**
-   * Items above this many flops take {@link #SERIAL} before entering the critical region: OpenBLAS
-   * runs such (multi-threaded) GEMMs one at a time anyway, and a caller queued inside a critical
-   * region would hold off garbage collection for the calls ahead of it too.
+   * Items above this many flops take {@link #SERIAL} before entering the critical region:
+   * OpenBLAS runs such (multi-threaded) GEMMs one at a time anyway, and a caller queued inside
+   * a critical region would hold off garbage collection for the calls ahead of it too.
    */
   static final double SERIAL_FLOPS = 2.0 * 128 * 128 * 128;
-
   /**
-   * Panels are used only where the limit allows them at least this many rows (or columns) of C:
-   * OpenBLAS runs thin GEMMs at a lower rate. (The panels of an item are then made even, so they
-   * may be a little thinner.)
+   * Panels are used only where the limit allows them at least this many rows (or columns) of
+   * C: OpenBLAS runs thin GEMMs at a lower rate. (The panels of an item are then made even, so
+   * they may be a little thinner.)
    */
   static final int PANEL_MIN = 128;
-
   /**
    * Panels are used while the elements OpenBLAS packs again for them (the operand every panel
-   * shares, once per panel after the first) are at most this many times the elements the copying
-   * path would move (A, B and C out, and C in when beta != 0); otherwise the item is copied. For
-   * square matrices: 2 panels (3 when beta != 0); more panels did not beat the copies
-   * (docs/benchmarks.md).
+   * shares, once per panel after the first) are at most this many times the elements the
+   * copying path would move (A, B and C out, and C in when beta != 0); otherwise the item is
+   * copied. For square matrices: 2 panels (3 when beta != 0); more panels did not beat the
+   * copies (docs/benchmarks.md).
    */
   static final double REPACK_MAX = 0.5;
-
   private static final java.util.concurrent.locks.ReentrantLock SERIAL =
       new java.util.concurrent.locks.ReentrantLock();
 
   private final java.util.concurrent.ForkJoinPool pool;
-
   /**
    * The most flops (fp32; fp64 counts twice) of one native call on Java arrays in place; 0 when
    * none runs in place (the glue did not load, the JVM copies arrays, or the setting is 0).
    */
   private final double inPlaceMaxFlops;
-
   /** The fewest rows or columns of C per in-place call ({@link #PANEL_MIN}; tests use less). */
   private final int panelMin;
-
   /** Panels' extra packing allowed, against the copies' elements ({@link #REPACK_MAX}). */
   private final double repackMax;
-
   /** What {@link #javaArrayPath()} says (for doctor). */
   private final JavaArrayPath path;
-
   /** GEMM items run in place so far (tests check that the path is taken). */
   final java.util.concurrent.atomic.LongAdder inPlaceItems =
       new java.util.concurrent.atomic.LongAdder();
-
   /** Native in-place calls so far: one per item, or one per panel of a split item. */
   final java.util.concurrent.atomic.LongAdder inPlaceCalls =
       new java.util.concurrent.atomic.LongAdder();
@@ -109,36 +98,21 @@ final class CpuBlas implements BlasOps {
       throw new IllegalArgumentException("panelMin must be at least 1, got " + panelMin);
     }
     this.pool = threads > 1 ? new java.util.concurrent.ForkJoinPool(threads) : null;
-    this.inPlaceMaxFlops =
-        critical ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
+    this.inPlaceMaxFlops = critical
+        ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
     this.panelMin = panelMin;
     this.repackMax = repackMax;
-    this.path =
-        inPlaceMaxMs <= 0
-            ? new JavaArrayPath(false, false, "copied off-heap: gpucore.cpu.inPlaceMaxMs is 0")
-            : critical
-                ? new JavaArrayPath(
-                    true,
-                    false,
-                    String.format(
-                        java.util.Locale.ROOT,
-                        "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
-                            + " at %.0f GFLOP/s per thread, %d threads); longer items in panels of C or"
-                            + " copied",
-                        trim(inPlaceMaxMs),
-                        inPlaceMaxFlops,
-                        IN_PLACE_GFLOPS_PER_THREAD,
-                        Math.max(1, threads)))
-                : new JavaArrayPath(
-                    false,
-                    true,
-                    "copied off-heap although gpucore.cpu.inPlaceMaxMs"
-                        + " is "
-                        + trim(inPlaceMaxMs)
-                        + ": "
-                        + (Critical.WHY_NOT != null
-                            ? Critical.WHY_NOT
-                            : "the in-place path is off"));
+    this.path = inPlaceMaxMs <= 0
+        ? new JavaArrayPath(false, false, "copied off-heap: gpucore.cpu.inPlaceMaxMs is 0")
+        : critical
+            ? new JavaArrayPath(true, false, String.format(java.util.Locale.ROOT,
+                "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
+                    + " at %.0f GFLOP/s per thread, %d threads); longer items in panels of C or"
+                    + " copied", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
+                Math.max(1, threads)))
+            : new JavaArrayPath(false, true, "copied off-heap although gpucore.cpu.inPlaceMaxMs"
+                + " is " + trim(inPlaceMaxMs) + ": "
+                + (Critical.WHY_NOT != null ? Critical.WHY_NOT : "the in-place path is off"));
   }
 
   private static String trim(double v) {
@@ -154,11 +128,12 @@ final class CpuBlas implements BlasOps {
   static final int PROBE_LARGE = 1 << 22;
 
   /**
-   * Loads the critical-region glue and checks that the JVM hands native code the arrays themselves
-   * (two critical views of one array at one address), not copies: a copy would be written back
-   * whole, over rows other threads write in the same array. Probed on a small and a 16 MiB array
-   * (some JVMs store large arrays apart). False, and the copying path serves, when the glue does
-   * not load or either probe sees a copy (as under {@code -Xcheck:jni}). Probed once per JVM.
+   * Loads the critical-region glue and checks that the JVM hands native code the arrays
+   * themselves (two critical views of one array at one address), not copies: a copy would be
+   * written back whole, over rows other threads write in the same array. Probed on a small and
+   * a 16 MiB array (some JVMs store large arrays apart). False, and the copying path serves,
+   * when the glue does not load or either probe sees a copy (as under {@code -Xcheck:jni}).
+   * Probed once per JVM.
    */
   static boolean criticalAvailable() {
     return Critical.AVAILABLE;
@@ -168,7 +143,6 @@ final class CpuBlas implements BlasOps {
   private static final class Critical {
     /** Why the glue cannot be used; null when it can. */
     static final String WHY_NOT = probe();
-
     static final boolean AVAILABLE = WHY_NOT == null;
   }
 
@@ -181,8 +155,7 @@ final class CpuBlas implements BlasOps {
             + " -Xcheck:jni)";
       }
       float[] large = new float[PROBE_LARGE];
-      return CpuBlasNative.gc_cpu_same(large, large) == 1
-          ? null
+      return CpuBlasNative.gc_cpu_same(large, large) == 1 ? null
           : "this JVM hands native code copies of large arrays in critical regions";
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
       return "the native glue did not load (" + e + ")";
@@ -205,12 +178,12 @@ final class CpuBlas implements BlasOps {
   }
 
   /**
-   * Idle off-heap scratch blocks, reused across calls: fresh memory costs a page fault per 4 KiB on
-   * first touch (at n = 1024 that was most of the call). At most {@link #SCRATCH_KEEP} are kept.
+   * Idle off-heap scratch blocks, reused across calls: fresh memory costs a page fault per 4 KiB
+   * on first touch (at n = 1024 that was most of the call). At most {@link #SCRATCH_KEEP} are
+   * kept.
    */
   private final java.util.concurrent.ConcurrentLinkedQueue<Pointer> scratch =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
-
   private static final int SCRATCH_KEEP = 6;
 
   Pointer takeScratch(long bytes) {
@@ -253,8 +226,8 @@ final class CpuBlas implements BlasOps {
 
   /** Copies count elements between a Java array and off-heap memory, split over the pool. */
   void copy(Object array, int arrayOffset, Pointer mem, long count, boolean toMem) {
-    int parts =
-        pool == null ? 1 : (int) Math.min(pool.getParallelism(), Math.max(1, count / COPY_PART));
+    int parts = pool == null ? 1 : (int) Math.min(pool.getParallelism(),
+        Math.max(1, count / COPY_PART));
     if (parts <= 1) {
       copyPart(array, arrayOffset, mem, 0, (int) count, toMem);
       return;
@@ -274,8 +247,8 @@ final class CpuBlas implements BlasOps {
     }
   }
 
-  private static void copyPart(
-      Object array, int arrayOffset, Pointer mem, long start, int len, boolean toMem) {
+  private static void copyPart(Object array, int arrayOffset, Pointer mem, long start, int len,
+      boolean toMem) {
     int from = arrayOffset + (int) start;
     if (array instanceof float[] f) {
       FloatPointer p = new FloatPointer(at(mem.address() + start * 4));
@@ -294,7 +267,6 @@ final class CpuBlas implements BlasOps {
       }
     }
   }
-
   @Override
   public void gemm(GemmCall call) {
     if (call.onDevice()) {
@@ -315,15 +287,12 @@ final class CpuBlas implements BlasOps {
     }
     // the Java arrays themselves go to OpenBLAS only when all three can (one GEMM, offsets 0,
     // small): the call below takes either three arrays or three pointers
-    boolean allDirect =
-        call.batch() == 1
-            && direct(call.a(), extA)
-            && direct(call.b(), extB)
-            && direct(call.c(), extC);
+    boolean allDirect = call.batch() == 1 && direct(call.a(), extA) && direct(call.b(), extB)
+        && direct(call.c(), extC);
     // C's scratch need not be filled first when beta = 0 and C's extent has no gaps (every
     // element of it is written); otherwise the gaps must come back unchanged
-    boolean cDense =
-        call.ldc() == call.n() && (call.batch() == 1 || call.strideC() == call.spanC());
+    boolean cDense = call.ldc() == call.n()
+        && (call.batch() == 1 || call.strideC() == call.spanC());
     try (Buf a = Buf.of(this, call.a(), extA, f64, false, allDirect, true);
         Buf b = Buf.of(this, call.b(), extB, f64, false, allDirect, true);
         Buf c = Buf.of(this, call.c(), extC, f64, true, allDirect, call.beta() != 0 || !cDense)) {
@@ -335,70 +304,22 @@ final class CpuBlas implements BlasOps {
         long oc = i * call.strideC();
         if (f64) {
           if (a.d != null) {
-            openblas_nolapack.cblas_dgemm(
-                openblas_nolapack.CblasRowMajor,
-                ta,
-                tb,
-                call.m(),
-                call.n(),
-                call.k(),
-                call.alpha(),
-                a.d,
-                call.lda(),
-                b.d,
-                call.ldb(),
-                call.beta(),
-                c.d,
-                call.ldc());
+            openblas_nolapack.cblas_dgemm(openblas_nolapack.CblasRowMajor, ta, tb, call.m(),
+                call.n(), call.k(), call.alpha(), a.d, call.lda(), b.d, call.ldb(), call.beta(),
+                c.d, call.ldc());
           } else {
-            openblas_nolapack.cblas_dgemm(
-                openblas_nolapack.CblasRowMajor,
-                ta,
-                tb,
-                call.m(),
-                call.n(),
-                call.k(),
-                call.alpha(),
-                a.dp(oa),
-                call.lda(),
-                b.dp(ob),
-                call.ldb(),
-                call.beta(),
-                c.dp(oc),
-                call.ldc());
+            openblas_nolapack.cblas_dgemm(openblas_nolapack.CblasRowMajor, ta, tb, call.m(),
+                call.n(), call.k(), call.alpha(), a.dp(oa), call.lda(), b.dp(ob), call.ldb(),
+                call.beta(), c.dp(oc), call.ldc());
           }
         } else if (a.f != null) {
-          openblas_nolapack.cblas_sgemm(
-              openblas_nolapack.CblasRowMajor,
-              ta,
-              tb,
-              call.m(),
-              call.n(),
-              call.k(),
-              (float) call.alpha(),
-              a.f,
-              call.lda(),
-              b.f,
-              call.ldb(),
-              (float) call.beta(),
-              c.f,
-              call.ldc());
+          openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, ta, tb, call.m(),
+              call.n(), call.k(), (float) call.alpha(), a.f, call.lda(), b.f, call.ldb(),
+              (float) call.beta(), c.f, call.ldc());
         } else {
-          openblas_nolapack.cblas_sgemm(
-              openblas_nolapack.CblasRowMajor,
-              ta,
-              tb,
-              call.m(),
-              call.n(),
-              call.k(),
-              (float) call.alpha(),
-              a.fp(oa),
-              call.lda(),
-              b.fp(ob),
-              call.ldb(),
-              (float) call.beta(),
-              c.fp(oc),
-              call.ldc());
+          openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, ta, tb, call.m(),
+              call.n(), call.k(), (float) call.alpha(), a.fp(oa), call.lda(), b.fp(ob), call.ldb(),
+              (float) call.beta(), c.fp(oc), call.ldc());
         }
       }
       c.writeBack();
@@ -406,12 +327,13 @@ final class CpuBlas implements BlasOps {
   }
 
   /**
-   * How the call runs on its Java arrays in place: C's rows per native call (positive), its columns
-   * per call (negative), or 0 when it does not run in place. In place needs all three operands Java
-   * arrays of the call's type, each extent inside its array (checked again here: the glue indexes
-   * raw memory), and each native call estimated within the limit: a whole item, else even panels
-   * along the longer of m and n, where the limit allows panels {@code panelMin} wide and the
-   * panels' repacking is at most {@code repackMax} times the elements copies would move.
+   * How the call runs on its Java arrays in place: C's rows per native call (positive), its
+   * columns per call (negative), or 0 when it does not run in place. In place needs all three
+   * operands Java arrays of the call's type, each extent inside its array (checked again here:
+   * the glue indexes raw memory), and each native call estimated within the limit: a whole
+   * item, else even panels along the longer of m and n, where the limit allows panels
+   * {@code panelMin} wide and the panels' repacking is at most {@code repackMax} times the
+   * elements copies would move.
    */
   private long inPlacePanel(GemmCall call, long extA, long extB, long extC) {
     boolean f64 = call.dtype() == DType.FLOAT64;
@@ -433,9 +355,8 @@ final class CpuBlas implements BlasOps {
       // columns): worth it only while that is at most repackMax of what copies would move
       long panels = ((rows ? call.m() : call.n()) + lines - 1) / lines;
       double repacked = (panels - 1.0) * call.k() * (rows ? call.n() : call.m());
-      double copied =
-          (double) call.k() * (call.m() + call.n())
-              + (double) call.m() * call.n() * (call.beta() != 0 ? 2 : 1);
+      double copied = (double) call.k() * (call.m() + call.n())
+          + (double) call.m() * call.n() * (call.beta() != 0 ? 2 : 1);
       if (repacked > repackMax * copied) {
         return 0;
       }
@@ -443,16 +364,15 @@ final class CpuBlas implements BlasOps {
       long even = ((rows ? call.m() : call.n()) + panels - 1) / panels;
       panel = rows ? even : -even;
     }
-    return inside(call.a(), extA, f64) && inside(call.b(), extB, f64) && inside(call.c(), extC, f64)
-        ? panel
-        : 0;
+    return inside(call.a(), extA, f64) && inside(call.b(), extB, f64)
+        && inside(call.c(), extC, f64) ? panel : 0;
   }
 
   /**
-   * Runs the call on its Java arrays in place, one native call per item or per panel of an item
-   * ({@code panel}: rows of C per call, or columns when negative). Each call is its own critical
-   * region: the JVM may collect garbage between them. Rows r of op(A) start at r·lda (A not
-   * transposed) or r (transposed); columns j of op(B) at j (B not transposed) or j·ldb.
+   * Runs the call on its Java arrays in place, one native call per item or per panel of an
+   * item ({@code panel}: rows of C per call, or columns when negative). Each call is its own
+   * critical region: the JVM may collect garbage between them. Rows r of op(A) start at r·lda
+   * (A not transposed) or r (transposed); columns j of op(B) at j (B not transposed) or j·ldb.
    */
   private void gemmInPlace(GemmCall call, long panel) {
     boolean f64 = call.dtype() == DType.FLOAT64;
@@ -486,41 +406,15 @@ final class CpuBlas implements BlasOps {
         }
         try {
           if (f64) {
-            CpuBlasNative.gc_cpu_dgemm(
-                ta,
-                tb,
-                m,
-                n,
-                call.k(),
-                call.alpha(),
-                (double[]) call.a().storage(),
-                oa,
-                call.lda(),
-                (double[]) call.b().storage(),
-                ob,
-                call.ldb(),
-                call.beta(),
-                (double[]) call.c().storage(),
-                oc,
-                call.ldc());
+            CpuBlasNative.gc_cpu_dgemm(ta, tb, m, n, call.k(), call.alpha(),
+                (double[]) call.a().storage(), oa, call.lda(),
+                (double[]) call.b().storage(), ob, call.ldb(), call.beta(),
+                (double[]) call.c().storage(), oc, call.ldc());
           } else {
-            CpuBlasNative.gc_cpu_sgemm(
-                ta,
-                tb,
-                m,
-                n,
-                call.k(),
-                (float) call.alpha(),
-                (float[]) call.a().storage(),
-                oa,
-                call.lda(),
-                (float[]) call.b().storage(),
-                ob,
-                call.ldb(),
-                (float) call.beta(),
-                (float[]) call.c().storage(),
-                oc,
-                call.ldc());
+            CpuBlasNative.gc_cpu_sgemm(ta, tb, m, n, call.k(),
+                (float) call.alpha(), (float[]) call.a().storage(), oa, call.lda(),
+                (float[]) call.b().storage(), ob, call.ldb(), (float) call.beta(),
+                (float[]) call.c().storage(), oc, call.ldc());
           }
         } finally {
           if (serial) {
@@ -535,29 +429,23 @@ final class CpuBlas implements BlasOps {
 
   private static boolean inside(Operand o, long extent, boolean f64) {
     Object s = o.storage();
-    long length =
-        f64 ? (s instanceof double[] d ? d.length : -1) : (s instanceof float[] f ? f.length : -1);
+    long length = f64 ? (s instanceof double[] d ? d.length : -1)
+        : (s instanceof float[] f ? f.length : -1);
     if (length < 0) {
       return false;
     }
     if (o.offset() < 0 || o.offset() + extent > length) {
-      throw new IllegalStateException(
-          "operand extent "
-              + o.offset()
-              + "+"
-              + extent
-              + " past its array of "
-              + length
-              + " (the call was not checked)");
+      throw new IllegalStateException("operand extent " + o.offset() + "+" + extent
+          + " past its array of " + length + " (the call was not checked)");
     }
     return true;
   }
 
   /**
-   * Whether OpenBLAS can take this operand's Java array itself: small, and the whole array. JNI
-   * hands native code a copy of a Java array and writes all of it back afterwards, so a call on
-   * part of an array would overwrite the rest with what it held at the start, under another thread
-   * writing elsewhere in the same array (as two halves of one C).
+   * Whether OpenBLAS can take this operand's Java array itself: small, and the whole array.
+   * JNI hands native code a copy of a Java array and writes all of it back afterwards, so a
+   * call on part of an array would overwrite the rest with what it held at the start, under
+   * another thread writing elsewhere in the same array (as two halves of one C).
    */
   private static boolean direct(Operand o, long extent) {
     Object s = o.storage();
@@ -570,8 +458,8 @@ final class CpuBlas implements BlasOps {
   }
 
   /**
-   * An operand as OpenBLAS takes it: the Java array itself (offset 0, one GEMM), or a pointer (a
-   * host array's memory, or an off-heap copy of a Java array's extent).
+   * An operand as OpenBLAS takes it: the Java array itself (offset 0, one GEMM), or a pointer
+   * (a host array's memory, or an off-heap copy of a Java array's extent).
    */
   private static final class Buf implements AutoCloseable {
     float[] f;
@@ -584,14 +472,8 @@ final class CpuBlas implements BlasOps {
 
     CpuBlas owner;
 
-    static Buf of(
-        CpuBlas owner,
-        Operand o,
-        long extent,
-        boolean f64,
-        boolean out,
-        boolean single,
-        boolean copyIn) {
+    static Buf of(CpuBlas owner, Operand o, long extent, boolean f64, boolean out,
+        boolean single, boolean copyIn) {
       Buf b = new Buf();
       b.owner = owner;
       boolean small = extent <= DIRECT_MAX;

@@ -11,46 +11,35 @@ import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.spi.ReduceOps;
 
 /**
- * Reductions on the CPU, in Java, with the semantics written down on {@link
- * dev.gpucore.reduce.Reduce}.
+ * Reductions on the CPU, in Java, with the semantics written down on
+ * {@link dev.gpucore.reduce.Reduce}.
  *
  * <p>Every operation is an accumulator ({@link Acc}) fed with contiguous segments in increasing
- * index order. An accumulator's result does not depend on how the elements were cut into segments
- * (sums keep four partial sums chosen by the element's global index modulo 4), so a {@link
- * HostArray} read in chunks, a Java array read in one go and a matrix column gathered block by
- * block all give bitwise the same result as the same elements in one array.
+ * index order. An accumulator's result does not depend on how the elements were cut into
+ * segments (sums keep four partial sums chosen by the element's global index modulo 4), so a
+ * {@link HostArray} read in chunks, a Java array read in one go and a matrix column gathered
+ * block by block all give bitwise the same result as the same elements in one array.
  */
 final class CpuReduce implements ReduceOps {
   /** Elements per chunk copied out of a HostArray. */
   static final int CHUNK = 8192;
-
   /** Columns per block and rows per block when gathering strided vectors. */
   static final int BLOCK_COLS = 64;
-
   static final int BLOCK_ROWS = 1024;
 
   // =============================================================== SPI
 
   @Override
-  public double reduceHost(
-      ReduceOp op, Accumulation acc, Object x, long xOffset, Object y, long yOffset, long count) {
+  public double reduceHost(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, long count) {
     Acc a = Acc.of(op, acc, isFloat(x));
     feed(a, x, xOffset, y, yOffset, count, 0, new Scratch());
     return a.result(count);
   }
 
   @Override
-  public void reduceHostMatrix(
-      ReduceOp op,
-      Accumulation acc,
-      Object x,
-      long xOffset,
-      Object y,
-      long yOffset,
-      Matrix m,
-      boolean perRow,
-      Object out,
-      long outOffset) {
+  public void reduceHostMatrix(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, Matrix m, boolean perRow, Object out, long outOffset) {
     boolean f32 = isFloat(x);
     long outputs = perRow ? m.rows() : m.cols();
     long len = perRow ? m.cols() : m.rows();
@@ -99,46 +88,22 @@ final class CpuReduce implements ReduceOps {
   }
 
   @Override
-  public double reduceDevice(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      long count,
+  public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, GpuStream stream) {
+    throw new UnsupportedOperationException("the CPU backend has no device arrays");
+  }
+
+  @Override
+  public void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, DeviceArray out, long outOffset,
       GpuStream stream) {
     throw new UnsupportedOperationException("the CPU backend has no device arrays");
   }
 
   @Override
-  public void reduceDeviceInto(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      long count,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
-    throw new UnsupportedOperationException("the CPU backend has no device arrays");
-  }
-
-  @Override
-  public void reduceDeviceMatrix(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      Matrix shape,
-      boolean perRow,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, Matrix shape, boolean perRow, DeviceArray out,
+      long outOffset, GpuStream stream) {
     throw new UnsupportedOperationException("the CPU backend has no device arrays");
   }
 
@@ -155,8 +120,8 @@ final class CpuReduce implements ReduceOps {
   }
 
   /** Feeds {@code count} elements from the offsets to {@code a}; indices start at {@code base}. */
-  private static void feed(
-      Acc a, Object x, long xOffset, Object y, long yOffset, long count, long base, Scratch sc) {
+  private static void feed(Acc a, Object x, long xOffset, Object y, long yOffset, long count,
+      long base, Scratch sc) {
     if (x instanceof float[] fx) {
       a.add(fx, (int) xOffset, (float[]) y, (int) yOffset, (int) count, base);
     } else if (x instanceof double[] dx) {
@@ -215,8 +180,8 @@ final class CpuReduce implements ReduceOps {
     }
 
     /**
-     * Copies {@code rows x cols} elements at {@code src[offset + i*ld + c]} into the gather buffer
-     * (x or, with {@code second}, y) at {@code c * rows + i}.
+     * Copies {@code rows x cols} elements at {@code src[offset + i*ld + c]} into the gather
+     * buffer (x or, with {@code second}, y) at {@code c * rows + i}.
      */
     void gather(Object src, long offset, long ld, int rows, int cols, boolean second) {
       int size = BLOCK_ROWS * BLOCK_COLS;
@@ -342,8 +307,7 @@ final class CpuReduce implements ReduceOps {
         case SUM:
         case MEAN:
         case DOT:
-          return f32 && acc == Accumulation.INPUT
-              ? new Sum32(op == ReduceOp.MEAN)
+          return f32 && acc == Accumulation.INPUT ? new Sum32(op == ReduceOp.MEAN)
               : new Sum64(op == ReduceOp.MEAN);
         case MIN:
           return new MinMax(false);
@@ -745,8 +709,8 @@ final class CpuReduce implements ReduceOps {
   }
 
   /**
-   * fp64 norm: Blue's algorithm with LAPACK 3.10 dnrm2's constants (tsml = 2^-511, tbig = 2^486,
-   * ssml = 2^537, sbig = 2^-538): three sums of scaled squares, combined at the end.
+   * fp64 norm: Blue's algorithm with LAPACK 3.10 dnrm2's constants (tsml = 2^-511,
+   * tbig = 2^486, ssml = 2^537, sbig = 2^-538): three sums of scaled squares, combined at the end.
    */
   static final class Norm64 extends Acc {
     static final double TSML = 0x1p-511;

@@ -6,15 +6,15 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Sizes the CPU backend's thread count. OpenBLAS ignores the cgroup CPU quota and starts one thread
- * per core it sees, oversubscribing containers; gpucore caps it at the quota.
+ * Sizes the CPU backend's thread count. OpenBLAS ignores the cgroup CPU quota and starts one
+ * thread per core it sees, oversubscribing containers; gpucore caps it at the quota.
  */
 public final class CpuThreads {
   private CpuThreads() {}
 
   /**
-   * The thread count to use: {@code configured} when positive, else the smaller of the core count
-   * and the cgroup CPU quota (rounded up), at least 1.
+   * The thread count to use: {@code configured} when positive, else the smaller of the core
+   * count and the cgroup CPU quota (rounded up), at least 1.
    */
   public static int choose(int configured, int cores, Path cgroupRoot) {
     if (configured > 0) {

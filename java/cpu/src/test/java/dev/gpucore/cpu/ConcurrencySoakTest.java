@@ -12,6 +12,7 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Layout;
 import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.memory.HostArray;
@@ -25,32 +26,22 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * Many threads on one CPU core at once: 16 threads x 1000 mixed operations (GEMMs on Java arrays
- * and host arrays with random shapes, layouts, transposes, views and batches; reductions of every
- * kind; host-array allocation, copies and close; router explanations; rejected calls), each checked
- * against a float64 reference with fresh random data and poisoned outputs; a deadline turns a
- * deadlock into a failure with a thread dump; the live native counts come back to where they
- * started. A second run interrupts the threads while they work, and before calls, and checks that
- * every call still completes correctly (gpucore calls are not interruptible: the work finishes and
- * the interrupt flag stays set), that no interrupt is swallowed, and that the core serves right
- * answers afterwards.
+ * Many threads on one CPU core at once: 16 threads x 1000 mixed operations (GEMMs on Java
+ * arrays and host arrays with random shapes, layouts, transposes, views and batches;
+ * reductions of every kind; host-array allocation, copies and close; router explanations;
+ * rejected calls), each checked against a float64 reference with fresh random data and
+ * poisoned outputs; a deadline turns a deadlock into a failure with a thread dump; the live
+ * native counts come back to where they started. A second run interrupts the threads while
+ * they work, and before calls, and checks that every call still completes correctly (gpucore
+ * calls are not interruptible: the work finishes and the interrupt flag stays set), that no
+ * interrupt is swallowed, and that the core serves right answers afterwards.
  */
 class ConcurrencySoakTest extends SoakContract {
   static final int MAX_DIM = 64;
 
   /** Operation kinds, by weight out of 100 (the rest: rare kinds, see {@link #op}). */
-  enum Kind {
-    SGEMM,
-    DGEMM,
-    GEMM,
-    REDUCE_JAVA,
-    REDUCE_HOST,
-    HOST_ARRAY,
-    EXPLAIN,
-    REJECTED,
-    NO_GPU,
-    LARGE_GEMM
-  }
+  enum Kind { SGEMM, DGEMM, GEMM, REDUCE_JAVA, REDUCE_HOST, HOST_ARRAY, EXPLAIN, REJECTED,
+    NO_GPU, LARGE_GEMM }
 
   ConcurrencySoakTest() {
     super("cpu", Kind.class, 180, 200);
@@ -107,21 +98,8 @@ class ConcurrencySoakTest extends SoakContract {
       float[] a = SoakCases.floats(g.a);
       float[] b = SoakCases.floats(g.b);
       float[] c = SoakCases.floats(g.c0);
-      core.blas()
-          .sgemm(
-              g.ta,
-              g.tb,
-              g.m,
-              g.n,
-              g.k,
-              (float) g.alpha,
-              a,
-              g.lda,
-              b,
-              g.ldb,
-              (float) g.beta,
-              c,
-              g.ldc);
+      core.blas().sgemm(g.ta, g.tb, g.m, g.n, g.k, (float) g.alpha, a, g.lda, b, g.ldb,
+          (float) g.beta, c, g.ldc);
       g.check(SoakCases.doubles(c), what);
       GemmCase.checkUnchanged(g.a, SoakCases.doubles(a), what + " A");
       GemmCase.checkUnchanged(g.b, SoakCases.doubles(b), what + " B");
@@ -162,15 +140,8 @@ class ConcurrencySoakTest extends SoakContract {
     Object b = store(core, r, g.b, t);
     Object c = store(core, r, g.c0, t);
     try {
-      core.blas()
-          .gemm(
-              g.gemm(),
-              operand(a, g.offA),
-              g.lda,
-              operand(b, g.offB),
-              g.ldb,
-              operand(c, g.offC),
-              g.ldc);
+      core.blas().gemm(g.gemm(), operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
+          operand(c, g.offC), g.ldc);
       g.check(read(c), what);
       GemmCase.checkUnchanged(g.a, read(a), what + " A");
       GemmCase.checkUnchanged(g.b, read(b), what + " B");
@@ -180,8 +151,8 @@ class ConcurrencySoakTest extends SoakContract {
   }
 
   /**
-   * A GEMM whose A is large enough that the CPU backend copies it to scratch in parallel parts (a
-   * fork-join pool the calling thread waits on), with a small result.
+   * A GEMM whose A is large enough that the CPU backend copies it to scratch in parallel parts
+   * (a fork-join pool the calling thread waits on), with a small result.
    */
   static void largeGemm(GpuCore core, SplittableRandom r, String what) {
     int m = 1024 + r.nextInt(512);
@@ -209,9 +180,8 @@ class ConcurrencySoakTest extends SoakContract {
     if (f32) {
       float[] cf = new float[m * n];
       java.util.Arrays.fill(cf, Float.NaN);
-      core.blas()
-          .sgemm(
-              false, false, m, n, k, 1f, SoakCases.floats(a), k, SoakCases.floats(b), n, 0f, cf, n);
+      core.blas().sgemm(false, false, m, n, k, 1f, SoakCases.floats(a), k, SoakCases.floats(b), n,
+          0f, cf, n);
       c = SoakCases.doubles(cf);
     } else {
       c = new double[m * n];
@@ -220,24 +190,8 @@ class ConcurrencySoakTest extends SoakContract {
     }
     for (int i = 0; i < c.length; i++) {
       if (!(Math.abs(c[i] - ref[i]) <= bound[i])) {
-        throw new AssertionError(
-            what
-                + ": m="
-                + m
-                + " n="
-                + n
-                + " k="
-                + k
-                + " f32="
-                + f32
-                + " element "
-                + i
-                + " is "
-                + c[i]
-                + ", expected "
-                + ref[i]
-                + " within "
-                + bound[i]);
+        throw new AssertionError(what + ": m=" + m + " n=" + n + " k=" + k + " f32=" + f32
+            + " element " + i + " is " + c[i] + ", expected " + ref[i] + " within " + bound[i]);
       }
     }
   }
@@ -254,23 +208,17 @@ class ConcurrencySoakTest extends SoakContract {
       double[] x = SoakCases.vector(r, xo + count + r.nextInt(3), f32);
       double[] y = SoakCases.vector(r, yo + count + r.nextInt(3), f32);
       boolean dot = r.nextInt(8) == 0;
-      ReduceOp op =
-          dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
+      ReduceOp op = dot ? ReduceOp.DOT
+          : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
       double got;
       if (dot) {
-        got =
-            f32
-                ? core.reduce().dot(SoakCases.floats(x), xo, SoakCases.floats(y), yo, count, acc)
-                : core.reduce().dot(x, xo, y, yo, count);
+        got = f32 ? core.reduce().dot(SoakCases.floats(x), xo, SoakCases.floats(y), yo, count, acc)
+            : core.reduce().dot(x, xo, y, yo, count);
       } else {
-        got =
-            f32
-                ? core.reduce().reduce(op, SoakCases.floats(x), xo, count, acc)
-                : core.reduce().reduce(op, x, xo, count);
+        got = f32 ? core.reduce().reduce(op, SoakCases.floats(x), xo, count, acc)
+            : core.reduce().reduce(op, x, xo, count);
       }
-      SoakCases.checkValue(
-          what + " " + op + " f32=" + f32 + " " + acc + " n=" + count,
-          got,
+      SoakCases.checkValue(what + " " + op + " f32=" + f32 + " " + acc + " n=" + count, got,
           SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
       return;
     }
@@ -313,55 +261,22 @@ class ConcurrencySoakTest extends SoakContract {
     } else {
       red.perColumn(op, x, xo, shape, out, oo);
     }
-    checkOutputs(
-        what
-            + " "
-            + op
-            + (perRow ? " per row " : " per column ")
-            + shape
-            + " f32="
-            + f32
-            + " "
-            + acc,
-        op,
-        x,
-        xo,
-        y,
-        yo,
-        shape,
-        perRow,
-        f32Acc,
-        false,
-        out,
-        oo,
-        outputs);
+    checkOutputs(what + " " + op + (perRow ? " per row " : " per column ") + shape + " f32="
+        + f32 + " " + acc, op, x, xo, y, yo, shape, perRow, f32Acc, false, out, oo, outputs);
   }
 
-  static void checkOutputs(
-      String what,
-      ReduceOp op,
-      double[] x,
-      int xo,
-      double[] y,
-      int yo,
-      Matrix shape,
-      boolean perRow,
-      boolean f32Acc,
-      boolean f32Out,
-      double[] out,
-      int oo,
+  static void checkOutputs(String what, ReduceOp op, double[] x, int xo, double[] y, int yo,
+      Matrix shape, boolean perRow, boolean f32Acc, boolean f32Out, double[] out, int oo,
       int outputs) {
     for (int o = 0; o < out.length; o++) {
       if (o < oo || o >= oo + outputs) {
         if (Double.compare(out[o], SoakCases.SENTINEL) != 0) {
-          throw new AssertionError(
-              what + ": out[" + o + "] outside the outputs changed to " + out[o]);
+          throw new AssertionError(what + ": out[" + o + "] outside the outputs changed to "
+              + out[o]);
         }
       } else {
-        SoakCases.checkValue(
-            what + " output " + (o - oo),
-            out[o],
-            SoakCases.matrixReference(op, x, xo, y, yo, shape, perRow, o - oo, f32Acc, f32Out));
+        SoakCases.checkValue(what + " output " + (o - oo), out[o], SoakCases.matrixReference(op,
+            x, xo, y, yo, shape, perRow, o - oo, f32Acc, f32Out));
       }
     }
   }
@@ -385,13 +300,9 @@ class ConcurrencySoakTest extends SoakContract {
           HostArray hy = core.allocateHost(t, y.length, pinned)) {
         put(hx, x);
         put(hy, y);
-        double got =
-            dot
-                ? core.reduce().dot(hx, xo, hy, yo, count, acc)
-                : core.reduce().reduce(op, hx, xo, count, acc);
-        SoakCases.checkValue(
-            what + " " + op + " f32=" + f32 + " " + acc + " n=" + count,
-            got,
+        double got = dot ? core.reduce().dot(hx, xo, hy, yo, count, acc)
+            : core.reduce().reduce(op, hx, xo, count, acc);
+        SoakCases.checkValue(what + " " + op + " f32=" + f32 + " " + acc + " n=" + count, got,
             SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
       }
       return;
@@ -425,30 +336,9 @@ class ConcurrencySoakTest extends SoakContract {
       } else {
         red.perColumn(op, hx, xo, shape, acc, ho, oo);
       }
-      checkOutputs(
-          what
-              + " "
-              + op
-              + (perRow ? " per row " : " per column ")
-              + shape
-              + " f32="
-              + f32
-              + " "
-              + acc
-              + " out "
-              + outType,
-          op,
-          x,
-          xo,
-          y,
-          yo,
-          shape,
-          perRow,
-          f32Acc,
-          outType == DType.FLOAT32,
-          read(ho),
-          oo,
-          outputs);
+      checkOutputs(what + " " + op + (perRow ? " per row " : " per column ") + shape + " f32="
+              + f32 + " " + acc + " out " + outType, op, x, xo, y, yo, shape, perRow, f32Acc,
+          outType == DType.FLOAT32, read(ho), oo, outputs);
     }
   }
 
@@ -478,14 +368,8 @@ class ConcurrencySoakTest extends SoakContract {
       }
       for (int i = 0; i < count; i++) {
         if (Double.compare(back[i], v[srcOff + i]) != 0) {
-          throw new AssertionError(
-              what
-                  + ": element "
-                  + (off + i)
-                  + " read back "
-                  + back[i]
-                  + ", wrote "
-                  + v[srcOff + i]);
+          throw new AssertionError(what + ": element " + (off + i) + " read back " + back[i]
+              + ", wrote " + v[srcOff + i]);
         }
       }
       int idx = r.nextInt(len);
@@ -497,9 +381,7 @@ class ConcurrencySoakTest extends SoakContract {
     }
     assertTrue(h.isClosed(), what);
     h.close(); // idempotent
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () -> h.getDouble(0),
+    assertThrows(GpuCoreException.InvalidArgument.class, () -> h.getDouble(0),
         what + ": use after close is rejected");
   }
 
@@ -510,16 +392,8 @@ class ConcurrencySoakTest extends SoakContract {
     Object b = store(core, r, g.b, g.dtype);
     Object c = store(core, r, g.c0, g.dtype);
     try {
-      Decision d =
-          core.blas()
-              .explain(
-                  g.gemm(),
-                  operand(a, g.offA),
-                  g.lda,
-                  operand(b, g.offB),
-                  g.ldb,
-                  operand(c, g.offC),
-                  g.ldc);
+      Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
+          operand(b, g.offB), g.ldb, operand(c, g.offC), g.ldc);
       assertFalse(d.gpu(), what + ": " + d);
       assertFalse(d.reason().isBlank(), what + ": a reason");
       GemmCase.checkUnchanged(g.c0, read(c), what + ": explain does not run the call");
@@ -537,20 +411,9 @@ class ConcurrencySoakTest extends SoakContract {
     try {
       Gemm gemm = g.gemm();
       int badLdc = (g.layout == dev.gpucore.Layout.ROW_MAJOR ? g.n : g.m) - 1;
-      GpuCoreException.InvalidArgument e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () ->
-                  core.blas()
-                      .gemm(
-                          gemm,
-                          operand(a, g.offA),
-                          g.lda,
-                          operand(b, g.offB),
-                          g.ldb,
-                          operand(c, g.offC),
-                          badLdc),
-              what);
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(gemm, operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
+              operand(c, g.offC), badLdc), what);
       assertTrue(e.getMessage().contains("ldc"), what + ": " + e.getMessage());
       GemmCase.checkUnchanged(g.c0, read(c), what + ": a rejected call leaves C untouched");
     } finally {
@@ -560,17 +423,14 @@ class ConcurrencySoakTest extends SoakContract {
 
   /** GPU-only calls on a CPU core: DeviceUnavailable, naming why. */
   static void noGpu(GpuCore core, SplittableRandom r, String what) {
-    GpuCoreException.DeviceUnavailable e =
-        assertThrows(
-            GpuCoreException.DeviceUnavailable.class,
-            () -> {
-              if (r.nextBoolean()) {
-                core.allocate(0, DType.FLOAT32, 16).close();
-              } else {
-                core.stream(0).close();
-              }
-            },
-            what);
+    GpuCoreException.DeviceUnavailable e = assertThrows(GpuCoreException.DeviceUnavailable.class,
+        () -> {
+          if (r.nextBoolean()) {
+            core.allocate(0, DType.FLOAT32, 16).close();
+          } else {
+            core.stream(0).close();
+          }
+        }, what);
     assertTrue(e.getMessage().contains("No GPU visible"), what + ": " + e.getMessage());
   }
 }

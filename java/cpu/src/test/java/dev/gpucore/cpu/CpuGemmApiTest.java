@@ -21,8 +21,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The general GEMM API on the CPU backend: layouts, fp64, strided batches, host arrays, views, and
- * the off-heap scratch path for large arrays, against a float64 reference.
+ * The general GEMM API on the CPU backend: layouts, fp64, strided batches, host arrays, views,
+ * and the off-heap scratch path for large arrays, against a float64 reference.
  */
 @OnCpuBackend
 class CpuGemmApiTest {
@@ -41,13 +41,12 @@ class CpuGemmApiTest {
 
   @ParameterizedTest
   @CsvSource({
-    "ROW_MAJOR,false,false,1,33,17,9,0", "COLUMN_MAJOR,false,false,1,33,17,9,1",
-    "COLUMN_MAJOR,true,false,3,20,30,40,2", "COLUMN_MAJOR,false,true,2,5,7,3,0",
-    "ROW_MAJOR,true,true,4,12,13,14,3", "COLUMN_MAJOR,true,true,1,300,290,270,1",
-    "ROW_MAJOR,false,true,1,400,300,200,0"
-  })
-  void doublesInBothLayoutsWithBatchesAndPadding(
-      Layout l, boolean ta, boolean tb, int batch, int m, int n, int k, int pad) {
+      "ROW_MAJOR,false,false,1,33,17,9,0", "COLUMN_MAJOR,false,false,1,33,17,9,1",
+      "COLUMN_MAJOR,true,false,3,20,30,40,2", "COLUMN_MAJOR,false,true,2,5,7,3,0",
+      "ROW_MAJOR,true,true,4,12,13,14,3", "COLUMN_MAJOR,true,true,1,300,290,270,1",
+      "ROW_MAJOR,false,true,1,400,300,200,0"})
+  void doublesInBothLayoutsWithBatchesAndPadding(Layout l, boolean ta, boolean tb, int batch,
+      int m, int n, int k, int pad) {
     SplittableRandom r = new SplittableRandom(SEED + m + n + k);
     int ar = ta ? k : m;
     int ac = ta ? m : k;
@@ -65,13 +64,8 @@ class CpuGemmApiTest {
     double[] c0 = c.clone();
     double alpha = 0.75;
     double beta = -1.25;
-    Gemm g =
-        Gemm.of(m, n, k)
-            .layout(l)
-            .transA(ta)
-            .transB(tb)
-            .scale(alpha, beta)
-            .batch(batch, sa, sb, sc);
+    Gemm g = Gemm.of(m, n, k).layout(l).transA(ta).transB(tb).scale(alpha, beta)
+        .batch(batch, sa, sb, sc);
     core.blas().gemm(g, Operand.of(a, 3), lda, Operand.of(b, 1), ldb, Operand.of(c, 7), ldc);
     boolean[] inside = new boolean[c.length];
     for (int q = 0; q < batch; q++) {
@@ -79,10 +73,8 @@ class CpuGemmApiTest {
         for (int j = 0; j < n; j++) {
           double s = 0;
           for (int p = 0; p < k; p++) {
-            double av =
-                ta ? a[(int) at(l, 3 + q * sa, lda, p, i)] : a[(int) at(l, 3 + q * sa, lda, i, p)];
-            double bv =
-                tb ? b[(int) at(l, 1 + q * sb, ldb, j, p)] : b[(int) at(l, 1 + q * sb, ldb, p, j)];
+            double av = ta ? a[(int) at(l, 3 + q * sa, lda, p, i)] : a[(int) at(l, 3 + q * sa, lda, i, p)];
+            double bv = tb ? b[(int) at(l, 1 + q * sb, ldb, j, p)] : b[(int) at(l, 1 + q * sb, ldb, p, j)];
             s += av * bv;
           }
           int idx = (int) at(l, 7 + q * sc, ldc, i, j);
@@ -138,15 +130,8 @@ class CpuGemmApiTest {
     Arrays.fill(a, 1.0001f);
     float[] c = new float[64 * 64];
     for (Precision p : new Precision[] {Precision.TF32, Precision.BF16, Precision.FP16}) {
-      core.blas()
-          .gemm(
-              Gemm.of(64, 64, 64).transB(true).precision(p),
-              Operand.of(a),
-              64,
-              Operand.of(a.clone()),
-              64,
-              Operand.of(c),
-              64);
+      core.blas().gemm(Gemm.of(64, 64, 64).transB(true).precision(p), Operand.of(a), 64,
+          Operand.of(a.clone()), 64, Operand.of(c), 64);
       assertEquals(64 * 1.0001f * 1.0001f, c[0], 1e-3, p + " on the CPU keeps fp32 accuracy");
     }
   }
@@ -157,68 +142,27 @@ class CpuGemmApiTest {
     float[] c = new float[100];
     c[3] = 42;
     float[] before = c.clone();
-    GpuCoreException e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () ->
-                core.blas()
-                    .gemm(
-                        Gemm.of(10, 10, 10).layout(Layout.COLUMN_MAJOR),
-                        Operand.of(a),
-                        9,
-                        Operand.of(a.clone()),
-                        10,
-                        Operand.of(c),
-                        10));
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemm(Gemm.of(10, 10, 10).layout(Layout.COLUMN_MAJOR), Operand.of(a),
+            9, Operand.of(a.clone()), 10, Operand.of(c), 10));
     assertTrue(e.getMessage().startsWith("lda"), e.getMessage());
-    e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () ->
-                core.blas()
-                    .gemm(
-                        Gemm.of(10, 10, 10).batch(2, 100, 100, 100),
-                        Operand.of(a),
-                        10,
-                        Operand.of(a.clone()),
-                        10,
-                        Operand.of(c),
-                        10));
-    assertTrue(
-        e.getMessage().startsWith("a holds 100 elements but the call needs 200"), e.getMessage());
-    e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () ->
-                core.blas()
-                    .gemm(
-                        Gemm.of(10, 10, 10).precision(Precision.FP64),
-                        Operand.of(a),
-                        10,
-                        Operand.of(a.clone()),
-                        10,
-                        Operand.of(c),
-                        10));
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemm(Gemm.of(10, 10, 10).batch(2, 100, 100, 100), Operand.of(a), 10,
+            Operand.of(a.clone()), 10, Operand.of(c), 10));
+    assertTrue(e.getMessage().startsWith("a holds 100 elements but the call needs 200"),
+        e.getMessage());
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemm(Gemm.of(10, 10, 10).precision(Precision.FP64), Operand.of(a), 10,
+            Operand.of(a.clone()), 10, Operand.of(c), 10));
     assertTrue(e.getMessage().startsWith("precision FP64 does not apply"), e.getMessage());
-    e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () ->
-                core.blas()
-                    .gemm(
-                        Gemm.of(10, 10, 10),
-                        Operand.of(a),
-                        10,
-                        Operand.of(new double[100]),
-                        10,
-                        Operand.of(c),
-                        10));
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemm(Gemm.of(10, 10, 10), Operand.of(a), 10, Operand.of(new double[100]),
+            10, Operand.of(c), 10));
     assertTrue(e.getMessage().startsWith("a, b and c must have one element type"), e.getMessage());
     e = assertThrows(GpuCoreException.InvalidArgument.class, () -> Gemm.of(10, -1, 10));
     assertTrue(e.getMessage().startsWith("n must be >= 0"), e.getMessage());
-    e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class, () -> Gemm.of(1, 1, 1).batch(0, 0, 0, 0));
+    e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Gemm.of(1, 1, 1).batch(0, 0, 0, 0));
     assertTrue(e.getMessage().startsWith("batch must be >= 1"), e.getMessage());
     assertEquals(Arrays.toString(before), Arrays.toString(c), "C untouched");
   }

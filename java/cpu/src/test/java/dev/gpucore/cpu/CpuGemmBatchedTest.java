@@ -30,9 +30,9 @@ import org.junit.jupiter.api.function.Executable;
 
 /**
  * Pointer-array batched GEMM ({@code Blas.gemmBatched}) on host operands: random shapes, both
- * layouts, all transposes, every item in a storage of its own, at offsets in shared storages or a
- * sub-matrix view, against a float64 reference; and every rejected input, which must name the
- * parameter and item and leave every C bit-for-bit as it was.
+ * layouts, all transposes, every item in a storage of its own, at offsets in shared storages or
+ * a sub-matrix view, against a float64 reference; and every rejected input, which must name
+ * the parameter and item and leave every C bit-for-bit as it was.
  */
 @OnCpuBackend
 class CpuGemmBatchedTest {
@@ -106,10 +106,8 @@ class CpuGemmBatchedTest {
       }
       for (int i = 0; i < length; i++) {
         double v = get(i);
-        out[i] =
-            dtype == DType.FLOAT32
-                ? Float.floatToRawIntBits((float) v)
-                : Double.doubleToRawLongBits(v);
+        out[i] = dtype == DType.FLOAT32 ? Float.floatToRawIntBits((float) v)
+            : Double.doubleToRawLongBits(v);
       }
       return out;
     }
@@ -139,32 +137,16 @@ class CpuGemmBatchedTest {
       if (rows == 0 || cols == 0) {
         return 0;
       }
-      return layout == Layout.ROW_MAJOR
-          ? (long) (rows - 1) * ld + cols
+      return layout == Layout.ROW_MAJOR ? (long) (rows - 1) * ld + cols
           : (long) (cols - 1) * ld + rows;
     }
   }
 
   /** One random batch problem. */
-  record Shape(
-      int m,
-      int n,
-      int k,
-      Layout layout,
-      boolean ta,
-      boolean tb,
-      int lda,
-      int ldb,
-      int ldc,
-      double alpha,
-      double beta,
-      DType dtype) {
+  record Shape(int m, int n, int k, Layout layout, boolean ta, boolean tb, int lda, int ldb,
+      int ldc, double alpha, double beta, DType dtype) {
     Gemm gemm() {
-      return Gemm.of(m, n, k)
-          .layout(layout)
-          .transA(ta)
-          .transB(tb)
-          .scale(alpha, beta)
+      return Gemm.of(m, n, k).layout(layout).transA(ta).transB(tb).scale(alpha, beta)
           .precision(dtype == DType.FLOAT64 ? Precision.FP64 : Precision.FP32);
     }
   }
@@ -334,16 +316,15 @@ class CpuGemmBatchedTest {
       for (int x = 0; x < m; x++) {
         for (int y = 0; y < n; y++) {
           double got = mc[i].get(x, y);
-          assertTrue(
-              Double.isFinite(got), "c[" + i + "](" + x + "," + y + ") = " + got + ": " + ctx);
+          assertTrue(Double.isFinite(got), "c[" + i + "](" + x + "," + y + ") = " + got + ": "
+              + ctx);
           double d = got - ref[i][x * n + y];
           errSq += d * d;
           refSq += ref[i][x * n + y] * ref[i][x * n + y];
         }
       }
       double rel = Math.sqrt(errSq) / Math.max(Math.sqrt(refSq), Double.MIN_NORMAL);
-      assertTrue(
-          rel <= bound || Math.sqrt(errSq) <= 1e-30,
+      assertTrue(rel <= bound || Math.sqrt(errSq) <= 1e-30,
           "item " + i + ": relative error " + rel + " > " + bound + ": " + ctx);
     }
     // everything of the C storages outside the items' m×n matrices is bit-for-bit unchanged
@@ -382,27 +363,15 @@ class CpuGemmBatchedTest {
     Arrays.fill(c, Float.NaN);
     float[] a = new float[9];
     // m = 0: nothing to compute, C (NaN) untouched even with beta = 0
-    blas.gemmBatched(
-        Gemm.of(0, 3, 3),
-        new Operand[] {Operand.of(a)},
-        3,
-        new Operand[] {Operand.of(a.clone())},
-        3,
-        new Operand[] {Operand.of(c)},
-        3);
+    blas.gemmBatched(Gemm.of(0, 3, 3), new Operand[] {Operand.of(a)}, 3,
+        new Operand[] {Operand.of(a.clone())}, 3, new Operand[] {Operand.of(c)}, 3);
     for (float v : c) {
       assertTrue(Float.isNaN(v));
     }
     // k = 0: C = beta·C, A and B unread (here shorter than nothing at all)
     Arrays.fill(c, 2f);
-    blas.gemmBatched(
-        Gemm.of(3, 3, 0).scale(1, 0.5),
-        new Operand[] {Operand.of(new float[0])},
-        1,
-        new Operand[] {Operand.of(new float[0])},
-        3,
-        new Operand[] {Operand.of(c)},
-        3);
+    blas.gemmBatched(Gemm.of(3, 3, 0).scale(1, 0.5), new Operand[] {Operand.of(new float[0])}, 1,
+        new Operand[] {Operand.of(new float[0])}, 3, new Operand[] {Operand.of(c)}, 3);
     for (float v : c) {
       assertEquals(1f, v);
     }
@@ -425,14 +394,8 @@ class CpuGemmBatchedTest {
     float[] c2 = c.clone();
     Gemm g = Gemm.of(m, n, k).transB(true).scale(1.25, -0.5);
     blas.gemm(g, Operand.of(a, 3), k, Operand.of(b, 1), k, Operand.of(c), n);
-    blas.gemmBatched(
-        g,
-        new Operand[] {Operand.of(a, 3)},
-        k,
-        new Operand[] {Operand.of(b, 1)},
-        k,
-        new Operand[] {Operand.of(c2)},
-        n);
+    blas.gemmBatched(g, new Operand[] {Operand.of(a, 3)}, k, new Operand[] {Operand.of(b, 1)}, k,
+        new Operand[] {Operand.of(c2)}, n);
     assertArrayEquals(c, c2);
   }
 
@@ -443,52 +406,12 @@ class CpuGemmBatchedTest {
     double[] b = {5, 6, 7, 8};
     double[] c0 = new double[4];
     double[] c1 = new double[4];
-    GemmCall i0 =
-        new GemmCall(
-            false,
-            false,
-            2,
-            2,
-            2,
-            1,
-            0,
-            Precision.FP64,
-            DType.FLOAT64,
-            Operand.of(a),
-            2,
-            Operand.of(b),
-            2,
-            Operand.of(c0),
-            2,
-            1,
-            0,
-            0,
-            0,
-            null,
-            GemmCall.OnHost.INSTANCE);
-    GemmCall i1 =
-        new GemmCall(
-            false,
-            true,
-            2,
-            2,
-            2,
-            2,
-            0,
-            Precision.FP64,
-            DType.FLOAT64,
-            Operand.of(b),
-            2,
-            Operand.of(a),
-            2,
-            Operand.of(c1),
-            2,
-            1,
-            0,
-            0,
-            0,
-            null,
-            GemmCall.OnHost.INSTANCE);
+    GemmCall i0 = new GemmCall(false, false, 2, 2, 2, 1, 0, Precision.FP64, DType.FLOAT64,
+        Operand.of(a), 2, Operand.of(b), 2, Operand.of(c0), 2, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
+    GemmCall i1 = new GemmCall(false, true, 2, 2, 2, 2, 0, Precision.FP64, DType.FLOAT64,
+        Operand.of(b), 2, Operand.of(a), 2, Operand.of(c1), 2, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
     dev.gpucore.spi.Cores.backends(core).cpu().blas().gemmBatched(new GemmCall[] {i0, i1});
     assertArrayEquals(new double[] {19, 22, 43, 50}, c0);
     assertArrayEquals(new double[] {2 * 17, 2 * 39, 2 * 23, 2 * 53}, c1);
@@ -523,12 +446,11 @@ class CpuGemmBatchedTest {
     }
     GpuCoreException.InvalidArgument e =
         assertThrows(GpuCoreException.InvalidArgument.class, call, expected);
-    assertTrue(
-        e.getMessage().contains(expected),
+    assertTrue(e.getMessage().contains(expected),
         "message should name " + expected + ": " + e.getMessage());
     for (int i = 0; i < arrays.size(); i++) {
-      assertArrayEquals(
-          before.get(i), arrays.get(i), "C changed by a call rejected for " + expected);
+      assertArrayEquals(before.get(i), arrays.get(i), "C changed by a call rejected for "
+          + expected);
     }
   }
 
@@ -545,10 +467,8 @@ class CpuGemmBatchedTest {
     rejects("gemm must not be null", () -> blas.gemmBatched(null, a, N, b, N, c, N), c);
     rejects("one length", () -> blas.gemmBatched(g, Arrays.copyOf(a, 3), N, b, N, c, N), c);
     rejects("one length", () -> blas.gemmBatched(g, a, N, b, N, Arrays.copyOf(c, 5), N), c);
-    rejects(
-        "gemm.batch() must be 1",
-        () -> blas.gemmBatched(g.batch(2, 16, 16, 16), a, N, b, N, c, N),
-        c);
+    rejects("gemm.batch() must be 1", () -> blas.gemmBatched(g.batch(2, 16, 16, 16), a, N, b, N,
+        c, N), c);
 
     Operand[] a2 = a.clone();
     a2[2] = null;
@@ -570,88 +490,67 @@ class CpuGemmBatchedTest {
     float[] shortC = new float[N * N - 1];
     Arrays.fill(shortC, 7);
     cShort[3] = Operand.of(shortC);
-    rejects(
-        "c[3] holds 15 elements but the call needs 16",
-        () -> blas.gemmBatched(g, a, N, b, N, cShort, N),
-        cShort);
+    rejects("c[3] holds 15 elements but the call needs 16", () -> blas.gemmBatched(g, a, N, b,
+        N, cShort, N), cShort);
     Operand[] aShort = a.clone();
     aShort[1] = Operand.of(new float[N * N], 1);
-    rejects(
-        "a[1] holds 16 elements but the call needs 17",
-        () -> blas.gemmBatched(g, aShort, N, b, N, c, N),
-        c);
+    rejects("a[1] holds 16 elements but the call needs 17", () -> blas.gemmBatched(g, aShort, N,
+        b, N, c, N), c);
     Operand[] bShort = b.clone();
     bShort[2] = Operand.of(new float[N * N - 2]);
     rejects("b[2] holds", () -> blas.gemmBatched(g, a, N, bShort, N, c, N), c);
     // column-major: the names are still the caller's
-    rejects(
-        "b[2] holds",
-        () -> blas.gemmBatched(g.layout(Layout.COLUMN_MAJOR), a, N, bShort, N, c, N),
-        c);
+    rejects("b[2] holds", () -> blas.gemmBatched(g.layout(Layout.COLUMN_MAJOR), a, N, bShort, N,
+        c, N), c);
 
     // element types: within an item, and across items
     Operand[] aMixed = a.clone();
     aMixed[1] = Operand.of(new double[N * N]);
-    rejects(
-        "item 1: a, b and c must have one element type",
-        () -> blas.gemmBatched(g, aMixed, N, b, N, c, N),
-        c);
+    rejects("item 1: a, b and c must have one element type",
+        () -> blas.gemmBatched(g, aMixed, N, b, N, c, N), c);
     Operand[] a64 = a.clone();
     Operand[] b64 = b.clone();
     Operand[] c64 = c.clone();
     a64[2] = Operand.of(new double[N * N]);
     b64[2] = Operand.of(new double[N * N]);
     c64[2] = Operand.of(new double[N * N]);
-    rejects(
-        "a[2] holds FLOAT64 but a[0] holds FLOAT32",
-        () -> blas.gemmBatched(g, a64, N, b64, N, c64, N),
-        c64);
-    rejects(
-        "precision FP64", () -> blas.gemmBatched(g.precision(Precision.FP64), a, N, b, N, c, N), c);
+    rejects("a[2] holds FLOAT64 but a[0] holds FLOAT32",
+        () -> blas.gemmBatched(g, a64, N, b64, N, c64, N), c64);
+    rejects("precision FP64", () -> blas.gemmBatched(g.precision(Precision.FP64), a, N, b, N, c,
+        N), c);
 
     // C sharing storage with an A or B: of its own item, and of another item
     Operand[] cSelf = c.clone();
     cSelf[3] = Operand.of((float[]) a[3].storage());
-    rejects(
-        "c[3] must not share storage with a[3] or b[3]",
-        () -> blas.gemmBatched(g, a, N, b, N, cSelf, N),
-        c);
+    rejects("c[3] must not share storage with a[3] or b[3]",
+        () -> blas.gemmBatched(g, a, N, b, N, cSelf, N), c);
     Operand[] cOther = c.clone();
     cOther[2] = Operand.of((float[]) a[0].storage());
     rejects("c[2] shares storage with a[0]", () -> blas.gemmBatched(g, a, N, b, N, cOther, N), c);
     Operand[] cOtherB = c.clone();
     cOtherB[1] = Operand.of((float[]) b[3].storage());
-    rejects("c[1] shares storage with b[3]", () -> blas.gemmBatched(g, a, N, b, N, cOtherB, N), c);
+    rejects("c[1] shares storage with b[3]",
+        () -> blas.gemmBatched(g, a, N, b, N, cOtherB, N), c);
 
     // overlapping C matrices in one storage (offsets out of order, so sorting matters)
     float[] pool = new float[200];
     Arrays.fill(pool, 7);
-    Operand[] cPool = {
-      Operand.of(pool, 100), Operand.of(pool, 0), Operand.of(pool, 50), Operand.of(pool, 40)
-    };
-    rejects(
-        "c[2] (offset 50) and c[3] (offset 40) overlap",
-        () -> blas.gemmBatched(g, a, N, b, N, cPool, N),
-        cPool);
-    Operand[] cSame = {
-      Operand.of(pool, 0), Operand.of(pool, 20), Operand.of(pool, 60), Operand.of(pool, 20)
-    };
-    rejects(
-        "c[1] (offset 20) and c[3] (offset 20) overlap",
-        () -> blas.gemmBatched(g, a, N, b, N, cSame, N),
-        cSame);
+    Operand[] cPool = {Operand.of(pool, 100), Operand.of(pool, 0), Operand.of(pool, 50),
+        Operand.of(pool, 40)};
+    rejects("c[2] (offset 50) and c[3] (offset 40) overlap", () -> blas.gemmBatched(g, a, N, b,
+        N, cPool, N), cPool);
+    Operand[] cSame = {Operand.of(pool, 0), Operand.of(pool, 20), Operand.of(pool, 60),
+        Operand.of(pool, 20)};
+    rejects("c[1] (offset 20) and c[3] (offset 20) overlap", () -> blas.gemmBatched(g, a, N, b,
+        N, cSame, N), cSame);
     // one element apart from touching: with ldc = 5 a C spans 3·5 + 4 = 19 elements
-    Operand[] cTight = {
-      Operand.of(pool, 0), Operand.of(pool, 18), Operand.of(pool, 60), Operand.of(pool, 100)
-    };
-    rejects(
-        "c[0] (offset 0) and c[1] (offset 18) overlap",
-        () -> blas.gemmBatched(g, a, N, b, N, cTight, N + 1),
-        cTight);
+    Operand[] cTight = {Operand.of(pool, 0), Operand.of(pool, 18), Operand.of(pool, 60),
+        Operand.of(pool, 100)};
+    rejects("c[0] (offset 0) and c[1] (offset 18) overlap", () -> blas.gemmBatched(g, a, N, b, N,
+        cTight, N + 1), cTight);
     // the same offsets with room to spare pass, and fill the four matrices
-    Operand[] cFine = {
-      Operand.of(pool, 0), Operand.of(pool, 19), Operand.of(pool, 60), Operand.of(pool, 100)
-    };
+    Operand[] cFine = {Operand.of(pool, 0), Operand.of(pool, 19), Operand.of(pool, 60),
+        Operand.of(pool, 100)};
     blas.gemmBatched(g.scale(1, 0), a, N, b, N, cFine, N + 1);
     assertEquals(4f, pool[0]);
     assertEquals(4f, pool[19 + 3 * 5 + 3]);
@@ -673,10 +572,8 @@ class CpuGemmBatchedTest {
     rejects("c[1] is closed", () -> blas.gemmBatched(g, a, N, b, N, cClosed, N), c);
 
     try (GpuStream s = new FakeStream(0)) {
-      rejects(
-          "item 0: stream is only for device operands",
-          () -> blas.gemmBatched(g, a, N, b, N, c, N, s),
-          c);
+      rejects("item 0: stream is only for device operands",
+          () -> blas.gemmBatched(g, a, N, b, N, c, N, s), c);
     }
 
     // device operands never reach a backend here: every case is rejected by the checks first
@@ -703,10 +600,8 @@ class CpuGemmBatchedTest {
       am[2] = ad[2];
       bm[2] = bd[2];
       cm[2] = cd[2];
-      rejects(
-          "a[2] is on GPU 0 but a[0] is on the host",
-          () -> blas.gemmBatched(g, am, N, bm, N, cm, N),
-          c);
+      rejects("a[2] is on GPU 0 but a[0] is on the host",
+          () -> blas.gemmBatched(g, am, N, bm, N, cm, N), c);
 
       Operand[] a1 = ad.clone();
       Operand[] b1 = bd.clone();
@@ -714,25 +609,23 @@ class CpuGemmBatchedTest {
       a1[2] = Operand.of(d1[0]);
       b1[2] = Operand.of(d1[1]);
       c1[2] = Operand.of(d1[2]);
-      rejects(
-          "a[2] is on GPU 1 but a[0] is on GPU 0", () -> blas.gemmBatched(g, a1, N, b1, N, c1, N));
+      rejects("a[2] is on GPU 1 but a[0] is on GPU 0",
+          () -> blas.gemmBatched(g, a1, N, b1, N, c1, N));
 
       Operand[] cHost = cd.clone();
       cHost[2] = Operand.of(new float[N * N]);
-      rejects(
-          "item 2: a, b and c must all be on a GPU or all on the host",
-          () -> blas.gemmBatched(g, ad, N, bd, N, cHost, N),
-          cHost);
+      rejects("item 2: a, b and c must all be on a GPU or all on the host",
+          () -> blas.gemmBatched(g, ad, N, bd, N, cHost, N), cHost);
 
       Operand[] cOverlap = {Operand.of(d0[2]), Operand.of(d0[2], 15), Operand.of(d0[3])};
-      rejects(
-          "c[0] (offset 0) and c[1] (offset 15) overlap",
+      rejects("c[0] (offset 0) and c[1] (offset 15) overlap",
           () -> blas.gemmBatched(g, ad, N, bd, N, cOverlap, N));
 
       Operand[] aOwn = ad.clone();
       aOwn[2] = Operand.of(d0[3]);
       Operand[] cInA = {Operand.of(d0[2]), Operand.of(d0[2], 16), Operand.of(d0[0], 48)};
-      rejects("c[2] shares storage with a[0]", () -> blas.gemmBatched(g, aOwn, N, bd, N, cInA, N));
+      rejects("c[2] shares storage with a[0]",
+          () -> blas.gemmBatched(g, aOwn, N, bd, N, cInA, N));
       assertFalse(core.hasGpu(), "the fake device arrays never met a GPU");
     } finally {
       for (DeviceArray d : fakes) {
@@ -744,7 +637,8 @@ class CpuGemmBatchedTest {
   /** A device array that holds nothing: for argument checks that must fail before any use. */
   static final class FakeDevice extends DeviceArray {
     FakeDevice(int device, long length) {
-      super(new dev.gpucore.spi.DeviceMemory(device, DType.FLOAT32, length, 1L << 20, () -> {}));
+      super(new dev.gpucore.spi.DeviceMemory(device, DType.FLOAT32, length, 1L << 20,
+          () -> { }));
     }
 
     @Override
@@ -758,19 +652,14 @@ class CpuGemmBatchedTest {
     }
 
     @Override
-    protected void hostCopy(
-        HostArray host,
-        long hostOffset,
-        long devOffset,
-        long count,
-        GpuStream stream,
-        boolean toDevice) {
+    protected void hostCopy(HostArray host, long hostOffset, long devOffset, long count,
+        GpuStream stream, boolean toDevice) {
       throw new AssertionError("a fake device array was used");
     }
 
     @Override
-    protected void deviceCopy(
-        DeviceArray src, long srcOffset, long dstOffset, long count, GpuStream stream) {
+    protected void deviceCopy(DeviceArray src, long srcOffset, long dstOffset, long count,
+        GpuStream stream) {
       throw new AssertionError("a fake device array was used");
     }
 
@@ -783,7 +672,7 @@ class CpuGemmBatchedTest {
   /** A stream that is never used: only for the check that host operands take none. */
   static final class FakeStream extends GpuStream {
     FakeStream(int device) {
-      super(new dev.gpucore.spi.StreamResource(device, () -> {}));
+      super(new dev.gpucore.spi.StreamResource(device, () -> { }));
     }
 
     @Override

@@ -17,19 +17,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * One GEMM whose operands live in different kinds of storage: a small Java array at offset 0 (which
- * OpenBLAS can take as it is), a Java array at an offset, a host array. The CPU backend once took
- * the Java-array path for A alone and passed OpenBLAS a null B or C (a crash).
+ * One GEMM whose operands live in different kinds of storage: a small Java array at offset 0
+ * (which OpenBLAS can take as it is), a Java array at an offset, a host array. The CPU backend
+ * once took the Java-array path for A alone and passed OpenBLAS a null B or C (a crash).
  */
 @OnCpuBackend
 class CpuGemmMixedStorageTest {
   static GpuCore core;
 
-  enum Where {
-    ARRAY,
-    ARRAY_AT_OFFSET,
-    HOST
-  }
+  enum Where { ARRAY, ARRAY_AT_OFFSET, HOST }
 
   @BeforeEach
   void useCore(GpuCore cpu) {
@@ -53,22 +49,14 @@ class CpuGemmMixedStorageTest {
   @ParameterizedTest
   @MethodSource("combinations")
   void operandsInDifferentStorageGiveTheRightResult(DType t, Where wa, Where wb, Where wc) {
-    SplittableRandom r =
-        new SplittableRandom(
-            t.ordinal() * 100 + wa.ordinal() * 9 + wb.ordinal() * 3 + wc.ordinal());
+    SplittableRandom r = new SplittableRandom(t.ordinal() * 100 + wa.ordinal() * 9
+        + wb.ordinal() * 3 + wc.ordinal());
     GemmCase g = new GemmCase(r, t, true, 24); // row-major, offsets 0, one matrix
     List<HostArray> hosts = new ArrayList<>();
     try {
       Object c = storage(g.c0, t, wc, hosts);
-      core.blas()
-          .gemm(
-              g.gemm(),
-              operand(storage(g.a, t, wa, hosts), wa),
-              g.lda,
-              operand(storage(g.b, t, wb, hosts), wb),
-              g.ldb,
-              operand(c, wc),
-              g.ldc);
+      core.blas().gemm(g.gemm(), operand(storage(g.a, t, wa, hosts), wa), g.lda,
+          operand(storage(g.b, t, wb, hosts), wb), g.ldb, operand(c, wc), g.ldc);
       double[] back = SoakCases.read(c);
       if (wc == Where.ARRAY_AT_OFFSET) {
         back = java.util.Arrays.copyOfRange(back, 3, back.length);

@@ -13,20 +13,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Threads computing disjoint row blocks of one C held in a single Java array, at the same time:
- * each call may write only its own rows. (A call on part of a small array once went to OpenBLAS
- * through JNI's copy of the whole array, whose write-back overwrote the other threads' rows.)
+ * Threads computing disjoint row blocks of one C held in a single Java array, at the same
+ * time: each call may write only its own rows. (A call on part of a small array once went to
+ * OpenBLAS through JNI's copy of the whole array, whose write-back overwrote the other
+ * threads' rows.)
  */
 class CpuGemmSharedArrayTest {
   /** In place (critical region, the default) and copied off-heap (0). */
   @ParameterizedTest(name = "gpucore.cpu.inPlaceMaxMs={0}")
   @ValueSource(strings = {"20", "0"})
   void rowBlocksOfOneArrayWrittenConcurrently(String inPlaceMaxMs) throws Exception {
-    try (GpuCore core =
-        GpuCore.open(
-            Config.from(
-                Map.of("gpucore.backend", "cpu", "gpucore.cpu.inPlaceMaxMs", inPlaceMaxMs),
-                Map.of()))) {
+    try (GpuCore core = GpuCore.open(Config.from(Map.of("gpucore.backend", "cpu",
+        "gpucore.cpu.inPlaceMaxMs", inPlaceMaxMs), Map.of()))) {
       for (int round = 0; round < 50; round++) {
         SplittableRandom r = new SplittableRandom(System.nanoTime());
         int threads = 4;
@@ -45,41 +43,30 @@ class CpuGemmSharedArrayTest {
         float[] c = new float[m * n];
         java.util.Arrays.fill(c, Float.NaN);
         AtomicReference<Throwable> failed = new AtomicReference<>();
-        java.util.concurrent.CountDownLatch others =
-            new java.util.concurrent.CountDownLatch(threads - 1);
+        java.util.concurrent.CountDownLatch others = new java.util.concurrent.CountDownLatch(
+            threads - 1);
         Thread[] ts = new Thread[threads];
         for (int t = 0; t < threads; t++) {
           int row0 = t * rows;
           boolean first = t == 0;
-          ts[t] =
-              new Thread(
-                  () -> {
-                    try {
-                      Runnable call =
-                          () ->
-                              core.blas()
-                                  .gemm(
-                                      Gemm.of(rows, n, k),
-                                      Operand.of(a, row0 * k),
-                                      k,
-                                      Operand.of(b),
-                                      n,
-                                      Operand.of(c, row0 * n),
-                                      n);
-                      if (first) {
-                        // the block at offset 0, again and again while the others write theirs once
-                        do {
-                          call.run();
-                        } while (others.getCount() > 0);
-                      } else {
-                        call.run();
-                        others.countDown();
-                      }
-                    } catch (Throwable e) {
-                      failed.compareAndSet(null, e);
-                      others.countDown();
-                    }
-                  });
+          ts[t] = new Thread(() -> {
+            try {
+              Runnable call = () -> core.blas().gemm(Gemm.of(rows, n, k), Operand.of(a, row0 * k),
+                  k, Operand.of(b), n, Operand.of(c, row0 * n), n);
+              if (first) {
+                // the block at offset 0, again and again while the others write theirs once
+                do {
+                  call.run();
+                } while (others.getCount() > 0);
+              } else {
+                call.run();
+                others.countDown();
+              }
+            } catch (Throwable e) {
+              failed.compareAndSet(null, e);
+              others.countDown();
+            }
+          });
         }
         for (Thread t : ts) {
           t.start();
@@ -97,27 +84,9 @@ class CpuGemmSharedArrayTest {
               abs += Math.abs((double) a[i * k + p] * b[p * n + j]);
             }
             double err = Math.abs(c[i * n + j] - s);
-            assertTrue(
-                err <= 4 * k * 0x1p-24 * abs + 1e-30,
-                "round "
-                    + round
-                    + ": C["
-                    + i
-                    + ","
-                    + j
-                    + "] = "
-                    + c[i * n + j]
-                    + ", expected "
-                    + s
-                    + " ("
-                    + m
-                    + "x"
-                    + n
-                    + "x"
-                    + k
-                    + ", blocks of "
-                    + rows
-                    + " rows)");
+            assertTrue(err <= 4 * k * 0x1p-24 * abs + 1e-30, "round " + round + ": C[" + i + ","
+                + j + "] = " + c[i * n + j] + ", expected " + s + " (" + m + "x" + n + "x" + k
+                + ", blocks of " + rows + " rows)");
           }
         }
       }

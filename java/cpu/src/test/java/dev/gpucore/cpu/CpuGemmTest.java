@@ -32,9 +32,7 @@ class CpuGemmTest extends GemmContract {
     assertFalse(core.discovery().hasGpu());
     assertEquals(Config.Backend.CPU, core.config().backend());
     GpuCoreException.DeviceUnavailable e =
-        assertThrows(
-            GpuCoreException.DeviceUnavailable.class,
-            () -> dev.gpucore.spi.Cores.backends(core).gpu());
+        assertThrows(GpuCoreException.DeviceUnavailable.class, () -> dev.gpucore.spi.Cores.backends(core).gpu());
     assertTrue(e.getMessage().contains(core.noGpuReason()), e.getMessage());
     assertTrue(dev.gpucore.spi.Cores.backends(core).cpu() instanceof CpuBackend);
     assertTrue(((CpuBackend) dev.gpucore.spi.Cores.backends(core).cpu()).cpuThreads() >= 1);
@@ -54,10 +52,9 @@ class CpuGemmTest extends GemmContract {
     c.close();
     c.close();
     float[] x = new float[1];
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () ->
-            c.blas().sgemm(false, false, 1, 1, 1, 1f, new float[1], 1, new float[1], 1, 0f, x, 1));
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> c.blas().sgemm(false, false, 1, 1, 1, 1f, new float[1], 1, new float[1], 1, 0f,
+            x, 1));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> c.reduce().sum(new float[3]));
     assertEquals(0f, x[0]);
   }

@@ -96,12 +96,10 @@ class CpuReduceTest {
   @Test
   void specialValues() {
     assertTrue(Double.isNaN(core.reduce().sum(new float[] {1, Float.NaN, 2})));
-    assertEquals(
-        Double.POSITIVE_INFINITY,
+    assertEquals(Double.POSITIVE_INFINITY,
         core.reduce().sum(new float[] {1, Float.POSITIVE_INFINITY, 2, 3, 4}));
-    assertTrue(
-        Double.isNaN(
-            core.reduce().sum(new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY})));
+    assertTrue(Double.isNaN(core.reduce().sum(
+        new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY})));
     // Float.MAX_VALUE * 4 overflows float but not double
     float[] big = new float[4];
     Arrays.fill(big, Float.MAX_VALUE);
@@ -112,9 +110,8 @@ class CpuReduceTest {
 
   @Test
   void nullRejected() {
-    GpuCoreException.InvalidArgument e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class, () -> core.reduce().sum((float[]) null));
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.reduce().sum((float[]) null));
     assertTrue(e.getMessage().startsWith("x "), e.getMessage());
   }
 
@@ -122,8 +119,7 @@ class CpuReduceTest {
   void cpuBackendHasNoGpu() {
     assertFalse(core.hasGpu());
     assertFalse(core.noGpuReason().isEmpty());
-    assertTrue(
-        core.noGpuReason().contains("cpu") || core.noGpuReason().contains("CPU"),
+    assertTrue(core.noGpuReason().contains("cpu") || core.noGpuReason().contains("CPU"),
         core.noGpuReason());
   }
 }

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CpuThreadsTest {
-  @TempDir Path root;
+  @TempDir
+  Path root;
 
   private void v2(String cpuMax) throws IOException {
     Files.writeString(root.resolve("cpu.max"), cpuMax);

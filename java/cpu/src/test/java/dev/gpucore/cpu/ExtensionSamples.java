@@ -13,8 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Sample classes that {@link TestKitExtensionTest} runs through the launcher (named so that neither
- * surefire nor the console launcher's scan picks them up on their own).
+ * Sample classes that {@link TestKitExtensionTest} runs through the launcher (named so that
+ * neither surefire nor the console launcher's scan picks them up on their own).
  */
 final class ExtensionSamples {
   private ExtensionSamples() {}

@@ -25,12 +25,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every recovery path of a host-operand GEMM, driven by the fault-injection seam ({@code
- * gpucore.fault}) against a fake GPU (the test kit's {@link FakeGpu}), so that CI exercises them
- * without one: out of device memory retried with smaller tiles, then the CPU fallback (or a clear
- * error with C untouched when fallback is off); a sticky fault marking the device faulted, the
- * router routing around it, and a half-written C never silently redone. The CUDA backend honours
- * the same plan; FaultGpuTest repeats these on a real GPU.
+ * Every recovery path of a host-operand GEMM, driven by the fault-injection seam
+ * ({@code gpucore.fault}) against a fake GPU (the test kit's {@link FakeGpu}), so that CI exercises them without one: out of
+ * device memory retried with smaller tiles, then the CPU fallback (or a clear error with C
+ * untouched when fallback is off); a sticky fault marking the device faulted, the router
+ * routing around it, and a half-written C never silently redone. The CUDA backend honours the
+ * same plan; FaultGpuTest repeats these on a real GPU.
  */
 class FaultRecoveryTest {
   @TempDir Path tmp;
@@ -67,9 +67,8 @@ class FaultRecoveryTest {
           at[q * m + i] = a[i * k + q];
         }
       }
-      core.blas()
-          .gemm(
-              Gemm.of(m, n, k).transA(true), Operand.of(at), m, Operand.of(b), n, Operand.of(c), n);
+      core.blas().gemm(Gemm.of(m, n, k).transA(true), Operand.of(at), m, Operand.of(b), n,
+          Operand.of(c), n);
     }
 
     Problem(int m, int n, int k, boolean poison) {
@@ -84,15 +83,8 @@ class FaultRecoveryTest {
     }
 
     void run(GpuCore core, double beta) {
-      core.blas()
-          .gemm(
-              Gemm.of(m, n, k).scale(1.0, beta),
-              Operand.of(a),
-              k,
-              Operand.of(b),
-              n,
-              Operand.of(c),
-              n);
+      core.blas().gemm(Gemm.of(m, n, k).scale(1.0, beta), Operand.of(a), k, Operand.of(b), n,
+          Operand.of(c), n);
     }
 
     /** Checks C against a float64 reference of alpha = 1 and this beta. */
@@ -111,8 +103,7 @@ class FaultRecoveryTest {
           scale = Math.max(scale, abs);
         }
       }
-      assertTrue(
-          err <= 4 * k * 0x1p-24 * scale + 1e-30,
+      assertTrue(err <= 4 * k * 0x1p-24 * scale + 1e-30,
           "max error " + err + " exceeds the fp32 bound for k = " + k + " (scale " + scale + ")");
     }
 
@@ -135,15 +126,8 @@ class FaultRecoveryTest {
   void outOfMemoryIsRetriedWithSmallerTiles() throws Exception {
     Path log = tmp.resolve("router.log");
     // panels of A: 4 MiB configured; device scratch over 1 MiB fails
-    try (GpuCore core =
-        core(
-            1,
-            "gpucore.gemm.panelMiB",
-            "4",
-            "gpucore.fault",
-            "oom:scratch:1",
-            "gpucore.log.file",
-            log.toString())) {
+    try (GpuCore core = core(1, "gpucore.gemm.panelMiB", "4", "gpucore.fault", "oom:scratch:1",
+        "gpucore.log.file", log.toString())) {
       Problem p = new Problem(2048, 256, 256, true); // A is 2 MiB: needs tiles of 1/4
       p.run(core, 0);
       p.check(0);
@@ -156,16 +140,15 @@ class FaultRecoveryTest {
   @Test
   void outOfMemoryAtEveryTileFallsBackToTheCpu() throws Exception {
     Path log = tmp.resolve("router.log");
-    try (GpuCore core =
-        core(1, "gpucore.fault", "oom:scratch", "gpucore.log.file", log.toString())) {
+    try (GpuCore core = core(1, "gpucore.fault", "oom:scratch", "gpucore.log.file",
+        log.toString())) {
       Problem p = new Problem(300, 70, 130, false);
       p.run(core, 0.5);
       p.check(0.5);
       assertEquals(java.util.List.of(1, 4, 16), sim.divisors);
       assertEquals(0, sim.panels[0].get(), "nothing ran on the GPU");
       String text = Files.readString(log);
-      assertTrue(
-          text.contains("fell back to the CPU") && text.contains("cudaErrorMemoryAllocation"),
+      assertTrue(text.contains("fell back to the CPU") && text.contains("cudaErrorMemoryAllocation"),
           text);
     }
   }
@@ -183,12 +166,13 @@ class FaultRecoveryTest {
 
   @Test
   void outOfMemoryWithoutFallbackThrowsAndLeavesCUntouched() {
-    try (GpuCore core = core(1, "gpucore.fault", "oom:scratch", "gpucore.gemm.fallback", "false")) {
+    try (GpuCore core = core(1, "gpucore.fault", "oom:scratch", "gpucore.gemm.fallback",
+        "false")) {
       Problem p = new Problem(200, 50, 40, false);
-      GpuCoreException.OutOfMemory e =
-          assertThrows(GpuCoreException.OutOfMemory.class, () -> p.run(core, 1.0));
-      assertTrue(
-          e.getMessage().contains("1/16") && e.getMessage().contains("cudaMalloc"), e.getMessage());
+      GpuCoreException.OutOfMemory e = assertThrows(GpuCoreException.OutOfMemory.class,
+          () -> p.run(core, 1.0));
+      assertTrue(e.getMessage().contains("1/16") && e.getMessage().contains("cudaMalloc"),
+          e.getMessage());
       assertArrayEquals(p.c0, p.c, "C must be untouched");
     }
   }
@@ -196,35 +180,20 @@ class FaultRecoveryTest {
   @Test
   void stickyFaultMarksTheDeviceAndTheRouterStopsUsingIt() {
     // route auto, with a CPU model so slow that every GEMM goes to the GPU on any machine
-    try (GpuCore core =
-        core(
-            1,
-            "gpucore.fault",
-            "sticky:gemm",
-            "gpucore.gemm.route",
-            "auto",
-            "gpucore.gemm.cpuGflops",
-            "0.001")) {
+    try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm", "gpucore.gemm.route", "auto",
+        "gpucore.gemm.cpuGflops", "0.001")) {
       Problem big = new Problem(600, 500, 400, true);
       Decision before = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
       assertTrue(before.gpu(), "a large GEMM goes to the healthy GPU: " + before.reason());
       // the first GPU GEMM faults: the call is rerun on the CPU (C was not read: beta = 0)
-      core.blas()
-          .gemm(
-              Gemm.of(big.m, big.n, big.k),
-              Operand.of(big.a),
-              big.k,
-              Operand.of(big.b),
-              big.n,
-              Operand.of(big.c),
-              big.n);
+      core.blas().gemm(Gemm.of(big.m, big.n, big.k), Operand.of(big.a), big.k,
+          Operand.of(big.b), big.n, Operand.of(big.c), big.n);
       big.check(0);
       assertNotNull(sim.faulted(0), "device 0 is marked faulted");
       assertTrue(sim.faulted(0).contains("cudaErrorIllegalAddress (700)"), sim.faulted(0));
       Decision after = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
       assertFalse(after.gpu(), "the router must stop using a faulted GPU");
-      assertTrue(
-          after.reason().contains("no healthy GPU") && after.reason().contains("faulted"),
+      assertTrue(after.reason().contains("no healthy GPU") && after.reason().contains("faulted"),
           after.reason());
       int gpuPanels = sim.panels[0].get();
       Problem next = new Problem(64, 64, 64, false);
@@ -236,27 +205,9 @@ class FaultRecoveryTest {
 
   private dev.gpucore.spi.GemmCall routerProbe() {
     float[] x = new float[4];
-    return new dev.gpucore.spi.GemmCall(
-        false,
-        false,
-        16384,
-        16384,
-        16384,
-        1,
-        0,
-        dev.gpucore.blas.Precision.FP32,
-        dev.gpucore.DType.FLOAT32,
-        Operand.of(x),
-        16384,
-        Operand.of(x),
-        16384,
-        Operand.of(x),
-        16384,
-        1,
-        0,
-        0,
-        0,
-        null,
+    return new dev.gpucore.spi.GemmCall(false, false, 16384, 16384, 16384, 1, 0,
+        dev.gpucore.blas.Precision.FP32, dev.gpucore.DType.FLOAT32, Operand.of(x), 16384,
+        Operand.of(x), 16384, Operand.of(x), 16384, 1, 0, 0, 0, null,
         dev.gpucore.spi.GemmCall.OnHost.INSTANCE);
   }
 
@@ -284,8 +235,8 @@ class FaultRecoveryTest {
     // the second panel faults after the first was written
     try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm:2", "gpucore.gemm.panelMiB", "1")) {
       Problem p = new Problem(1024, 256, 300, false); // A is 1.2 MiB: at least two panels
-      GpuCoreException.DeviceFaulted e =
-          assertThrows(GpuCoreException.DeviceFaulted.class, () -> p.run(core, 1.5));
+      GpuCoreException.DeviceFaulted e = assertThrows(GpuCoreException.DeviceFaulted.class,
+          () -> p.run(core, 1.5));
       assertTrue(e.outputPartlyWritten(), "the exception says C is partly written");
       assertFalse(java.util.Arrays.equals(p.c0, p.c), "the first panel was written");
     }
@@ -299,19 +250,10 @@ class FaultRecoveryTest {
 
   @Test
   void faultPlanRejectsWhatItDoesNotKnow() {
-    for (String bad :
-        new String[] {
-          "oom",
-          "oom:disk",
-          "sticky:gemm:0",
-          "sticky:gemm:x",
-          "driver:1",
-          "oom:scratch:-1",
-          "oom:scratch:1:2",
-          "sticky:gemm:99999999999"
-        }) {
-      GpuCoreException.InvalidArgument e =
-          assertThrows(GpuCoreException.InvalidArgument.class, () -> FaultPlan.parse(bad), bad);
+    for (String bad : new String[] {"oom", "oom:disk", "sticky:gemm:0", "sticky:gemm:x",
+        "driver:1", "oom:scratch:-1", "oom:scratch:1:2", "sticky:gemm:99999999999"}) {
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> FaultPlan.parse(bad), bad);
       assertTrue(e.getMessage().contains("gpucore.fault"), e.getMessage());
     }
     FaultPlan p = FaultPlan.parse(" driver , oom:scratch:8, sticky:reduce:2 ");
@@ -337,7 +279,8 @@ class FaultRecoveryTest {
       p.check(0.75);
       assertEquals(java.util.List.of(300), sim.rows, "the GPU got the first 3/4 of C's rows");
       Decision d = dev.gpucore.spi.Cores.backends(core).router().explain(routerProbe());
-      assertTrue(d.reason().contains("gpucore.gemm.cpuRatio=0.25: 4096 of 16384 rows"), d.reason());
+      assertTrue(d.reason().contains("gpucore.gemm.cpuRatio=0.25: 4096 of 16384 rows"),
+          d.reason());
     }
   }
 
@@ -364,11 +307,8 @@ class FaultRecoveryTest {
   @Test
   void aBadCpuRatioIsAClearError() {
     for (String bad : new String[] {"1", "-0.1", "half"}) {
-      GpuCoreException.InvalidArgument e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () -> core(1, "gpucore.gemm.cpuRatio", bad).close(),
-              bad);
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core(1, "gpucore.gemm.cpuRatio", bad).close(), bad);
       assertTrue(e.getMessage().contains("gpucore.gemm.cpuRatio"), e.getMessage());
     }
   }

@@ -21,9 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LogFileTest {
 
   private static GpuCore core(Path log) {
-    return GpuCore.open(
-        Config.from(
-            Map.of("gpucore.backend", "cpu", "gpucore.log.file", log.toString()), Map.of()));
+    return GpuCore.open(Config.from(Map.of("gpucore.backend", "cpu", "gpucore.log.file",
+        log.toString()), Map.of()));
   }
 
   private static float[] gemm(GpuCore core) {
@@ -46,22 +45,18 @@ class LogFileTest {
     } finally {
       System.setErr(saved);
     }
-    List<String> lines =
-        err.toString(StandardCharsets.UTF_8)
-            .lines()
-            .filter(l -> l.contains("gpucore.log.file"))
-            .toList();
+    List<String> lines = err.toString(StandardCharsets.UTF_8).lines()
+        .filter(l -> l.contains("gpucore.log.file")).toList();
     assertEquals(1, lines.size(), "one report on stderr: " + lines);
-    assertTrue(
-        lines.get(0).contains(log.toString()) && lines.get(0).contains("log is off"), lines.get(0));
+    assertTrue(lines.get(0).contains(log.toString()) && lines.get(0).contains("log is off"),
+        lines.get(0));
     assertFalse(Files.exists(log));
   }
 
   @Test
   void logFileIsOpenedOnceAndSharedByCores(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("route.log");
-    try (GpuCore a = core(log);
-        GpuCore b = core(log)) {
+    try (GpuCore a = core(log); GpuCore b = core(log)) {
       gemm(a);
       gemm(b);
       assertEquals(2, Files.readAllLines(log).size());

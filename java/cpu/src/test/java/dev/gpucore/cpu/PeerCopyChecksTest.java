@@ -22,9 +22,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Argument checks of peer copies, batches, broadcast and gather on two fake GPUs: every rejection
- * before the backend is asked for anything, and what passes the checks reaches the backend as the
- * copies expected (none for a copy onto itself or of nothing).
+ * Argument checks of peer copies, batches, broadcast and gather on two fake GPUs: every
+ * rejection before the backend is asked for anything, and what passes the checks reaches the
+ * backend as the copies expected (none for a copy onto itself or of nothing).
  */
 class PeerCopyChecksTest {
   private final List<AutoCloseable> made = new ArrayList<>();
@@ -96,10 +96,8 @@ class PeerCopyChecksTest {
     rejected(() -> peer.copy(a, Long.MAX_VALUE, b, 0, 1));
     assertTrue(rejected(() -> peer.copy(a, 0, d, 0, 1)).contains("FLOAT64"));
     try (GpuCore one = new FakeGpu(1).withPeerCopies().core(Map.of(), new CpuBackendProvider())) {
-      assertTrue(
-          assertThrows(GpuCoreException.InvalidArgument.class, () -> one.peer().copy(a, 0, b, 0, 1))
-              .getMessage()
-              .contains("dst device"));
+      assertTrue(assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> one.peer().copy(a, 0, b, 0, 1)).getMessage().contains("dst device"));
     }
     assertTrue(rejected(() -> peer.copy(null, 0, b, 0, 1)).contains("src"));
     assertTrue(rejected(() -> peer.copy(a, 0, null, 0, 1)).contains("dst"));
@@ -125,10 +123,8 @@ class PeerCopyChecksTest {
     DeviceArray c = arr(1, DType.FLOAT32, 100, 1 << 24);
     // both directions at once: fine
     DeviceArray f = arr(0, DType.FLOAT32, 100, 1 << 28);
-    assertEquals(
-        2,
-        accepted(() -> peer.copyAll(List.of(Transfer.of(a, b), new Transfer(c, 0, f, 0, 100))))
-            .size());
+    assertEquals(2, accepted(() -> peer.copyAll(List.of(Transfer.of(a, b),
+        new Transfer(c, 0, f, 0, 100)))).size());
     // no wait: a is read by the first and written by the second
     List<Transfer> readWrite = List.of(Transfer.of(a, b), new Transfer(c, 0, a, 50, 10));
     assertTrue(rejected(() -> peer.copyAll(readWrite)).contains("reads"));
@@ -137,8 +133,8 @@ class PeerCopyChecksTest {
     assertTrue(rejected(() -> peer.copyAll(twoWrites)).contains("overlapping"));
     // reading one source twice is fine
     DeviceArray e = arr(0, DType.FLOAT32, 100, 1 << 26);
-    assertEquals(
-        2, accepted(() -> peer.copyAll(List.of(Transfer.of(b, a), Transfer.of(b, e)))).size());
+    assertEquals(2, accepted(() -> peer.copyAll(List.of(Transfer.of(b, a),
+        Transfer.of(b, e)))).size());
     rejected(() -> peer.copyAll(java.util.Arrays.asList(Transfer.of(a, b), null)));
     rejected(() -> peer.copyAll(null));
   }
@@ -185,10 +181,8 @@ class PeerCopyChecksTest {
   void devicesAreCheckedAgainstTheCount() {
     try (GpuCore one = new FakeGpu(1).withPeerCopies().core(Map.of(), new CpuBackendProvider())) {
       assertEquals(0, one.peer().link(0, 0).dst());
-      assertTrue(
-          assertThrows(GpuCoreException.InvalidArgument.class, () -> one.peer().link(0, 1))
-              .getMessage()
-              .contains("dstDevice"));
+      assertTrue(assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> one.peer().link(0, 1)).getMessage().contains("dstDevice"));
     }
     assertTrue(rejected(() -> peer.link(-1, 0)).contains("srcDevice"));
   }

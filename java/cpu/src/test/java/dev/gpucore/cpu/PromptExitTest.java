@@ -17,9 +17,9 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
 /**
- * An API program in a child JVM, GEMMs on OpenBLAS in flight: with gpucore.exit.prompt it exits
- * within 5 s of SIGINT (130) and SIGTERM (143); without it, an exit after the work finished is not
- * held up by OpenBLAS's threads, whatever their count.
+ * An API program in a child JVM, GEMMs on OpenBLAS in flight: with gpucore.exit.prompt it
+ * exits within 5 s of SIGINT (130) and SIGTERM (143); without it, an exit after the work
+ * finished is not held up by OpenBLAS's threads, whatever their count.
  */
 @EnabledOnOs(OS.LINUX)
 class PromptExitTest {
@@ -59,9 +59,8 @@ class PromptExitTest {
   void exitAfterTheWorkIsNotHeldUpByOpenBlasThreads() throws Exception {
     for (String threads : new String[] {"1", "2", "3"}) {
       Process p = start(List.of("-Dgpucore.cpu.threads=" + threads), "7");
-      assertTrue(
-          p.waitFor(60, TimeUnit.SECONDS),
-          "exit with gpucore.cpu.threads=" + threads + " did not end within 60 s");
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "exit with gpucore.cpu.threads=" + threads
+          + " did not end within 60 s");
       assertEquals(7, p.exitValue(), "gpucore.cpu.threads=" + threads);
     }
   }
@@ -96,8 +95,8 @@ class PromptExitTest {
   }
 
   /**
-   * A process started in the background by a script ignores SIGINT, and so do its children: GNU env
-   * restores the default where it can.
+   * A process started in the background by a script ignores SIGINT, and so do its children:
+   * GNU env restores the default where it can.
    */
   static List<String> resetSignals() {
     try {
@@ -112,8 +111,8 @@ class PromptExitTest {
   }
 
   static void awaitLine(Process p, String line) throws IOException {
-    BufferedReader r =
-        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader r = new BufferedReader(
+        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     StringBuilder seen = new StringBuilder();
     for (String l; (l = r.readLine()) != null; ) {
       if (l.contains(line)) {

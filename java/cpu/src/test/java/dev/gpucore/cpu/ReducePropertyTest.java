@@ -1,11 +1,5 @@
 package dev.gpucore.cpu;
 
-import static dev.gpucore.testkit.ReduceProperties.check;
-import static dev.gpucore.testkit.ReduceProperties.data;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
@@ -27,15 +21,21 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
+import static dev.gpucore.testkit.ReduceProperties.check;
+import static dev.gpucore.testkit.ReduceProperties.data;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 
 /**
- * Reduction properties on the CPU backend: every op (sum, mean, min, max, argmin, argmax, norm,
- * dot) over a whole range, per row and per column of row- or column-major matrices with padded
- * leading dimensions and offsets, fp32 (both accumulations) and fp64, Java and host arrays, random
- * lengths and shapes, data of five magnitudes with NaN and infinities mixed in, against the float64
- * reference and the bounds of {@link CpuReduceOpsTest} (those stated on {@link Reduce}). Outputs
- * are poisoned first; every output element outside the result must stay as it was, and empty
- * reductions that are undefined must be rejected.
+ * Reduction properties on the CPU backend: every op (sum, mean, min, max, argmin, argmax,
+ * norm, dot) over a whole range, per row and per column of row- or column-major matrices with
+ * padded leading dimensions and offsets, fp32 (both accumulations) and fp64, Java and host
+ * arrays, random lengths and shapes, data of five magnitudes with NaN and infinities mixed in,
+ * against the float64 reference and the bounds of {@link CpuReduceOpsTest} (those stated on
+ * {@link Reduce}). Outputs are poisoned first; every output element outside the result must
+ * stay as it was, and empty reductions that are undefined must be rejected.
  */
 class ReducePropertyTest {
   static GpuCore core;
@@ -66,15 +66,14 @@ class ReducePropertyTest {
     double[] out0 = new double[outLen];
     Arrays.fill(out0, 12345.678); // outside the results: must stay
     Arrays.fill(out0, c.offOut(), c.offOut() + c.outputs(), Double.NaN); // poison
-    int perOutput =
-        c.mode() == Mode.WHOLE ? c.count() : c.mode() == Mode.PER_ROW ? c.cols() : c.rows();
+    int perOutput = c.mode() == Mode.WHOLE ? c.count()
+        : c.mode() == Mode.PER_ROW ? c.cols() : c.rows();
     boolean undefined = perOutput == 0 && !c.op().definedOnEmpty() && c.outputs() > 0;
     double[] out = out0.clone();
     try (Io io = new Io(c, x, y, out)) {
       if (undefined) {
-        GpuCoreException e =
-            assertThrows(
-                GpuCoreException.InvalidArgument.class, () -> io.run(core.reduce()), c.toString());
+        GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+            () -> io.run(core.reduce()), c.toString());
         assertTrue(e.getMessage().contains("empty"), e.getMessage());
         io.readOut(out);
         assertTrue(Arrays.equals(out0, out), "output changed by a rejected call: " + c);
@@ -149,17 +148,13 @@ class ReducePropertyTest {
         int n = c.count();
         double v;
         if (c.host()) {
-          v =
-              dot
-                  ? r.dot(hx, c.offX(), hy, c.offY(), n, c.acc())
-                  : r.reduce(op, hx, c.offX(), n, c.acc());
+          v = dot ? r.dot(hx, c.offX(), hy, c.offY(), n, c.acc())
+              : r.reduce(op, hx, c.offX(), n, c.acc());
         } else if (c.fp64()) {
           v = dot ? r.dot(xd, c.offX(), yd, c.offY(), n) : r.reduce(op, xd, c.offX(), n);
         } else {
-          v =
-              dot
-                  ? r.dot(xf, c.offX(), yf, c.offY(), n, c.acc())
-                  : r.reduce(op, xf, c.offX(), n, c.acc());
+          v = dot ? r.dot(xf, c.offX(), yf, c.offY(), n, c.acc())
+              : r.reduce(op, xf, c.offX(), n, c.acc());
         }
         if (c.host()) {
           hout.setDouble(oo, v);
@@ -228,99 +223,44 @@ class ReducePropertyTest {
 
   /** Ranges past the end, negative offsets and overflowing shapes name what is wrong. */
   @Property(tries = 200)
-  void outOfRangeArgumentsAreRejected(
-      @ForAll("cases") Case c,
-      @ForAll @IntRange(min = 1, max = 1 << 20) int by,
-      @ForAll @IntRange(min = 0, max = 3) int how) {
+  void outOfRangeArgumentsAreRejected(@ForAll("cases") Case c,
+      @ForAll @IntRange(min = 1, max = 1 << 20) int by, @ForAll @IntRange(min = 0, max = 3) int how) {
     SplittableRandom g = new SplittableRandom(c.seed());
     double[] x = data(g, c, c.offX() + c.extent(), 0, 0);
     double[] y = data(g, c, c.offY() + c.extent(), 0, 0);
     double[] out0 = new double[c.offOut() + c.outputs()];
     Arrays.fill(out0, 7.5);
-    Case bad =
-        switch (how) {
-          // x one element (or more) too short: its range ends past the end
-          case 0 ->
-              new Case(
-                  c.op(),
-                  c.fp64(),
-                  c.acc(),
-                  c.mode(),
-                  c.layout(),
-                  c.rows(),
-                  c.cols(),
-                  c.pad(),
-                  c.offX() + by,
-                  c.offY(),
-                  c.offOut(),
-                  0,
-                  0,
-                  c.host(),
-                  c.seed());
-          case 1 ->
-              new Case(
-                  c.op(),
-                  c.fp64(),
-                  c.acc(),
-                  c.mode(),
-                  c.layout(),
-                  c.rows(),
-                  c.cols(),
-                  c.pad(),
-                  -by,
-                  c.offY(),
-                  c.offOut(),
-                  0,
-                  0,
-                  c.host(),
-                  c.seed());
-          case 2 ->
-              new Case(
-                  c.op(),
-                  c.fp64(),
-                  c.acc(),
-                  c.mode(),
-                  c.layout(),
-                  c.rows(),
-                  c.cols(),
-                  c.pad(),
-                  c.offX(),
-                  c.offY(),
-                  c.offOut() + by,
-                  0,
-                  0,
-                  c.host(),
-                  c.seed());
-          default -> c;
-        };
+    Case bad = switch (how) {
+      // x one element (or more) too short: its range ends past the end
+      case 0 -> new Case(c.op(), c.fp64(), c.acc(), c.mode(), c.layout(), c.rows(), c.cols(),
+          c.pad(), c.offX() + by, c.offY(), c.offOut(), 0, 0, c.host(), c.seed());
+      case 1 -> new Case(c.op(), c.fp64(), c.acc(), c.mode(), c.layout(), c.rows(), c.cols(),
+          c.pad(), -by, c.offY(), c.offOut(), 0, 0, c.host(), c.seed());
+      case 2 -> new Case(c.op(), c.fp64(), c.acc(), c.mode(), c.layout(), c.rows(), c.cols(),
+          c.pad(), c.offX(), c.offY(), c.offOut() + by, 0, 0, c.host(), c.seed());
+      default -> c;
+    };
     if (how == 3) {
       // a matrix whose extent overflows 64 bits, or a leading dimension too small
-      GpuCoreException e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () -> new Matrix(Long.MAX_VALUE / (by + 1L) + 2, by + 1L, by + 1L, Layout.ROW_MAJOR));
+      GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> new Matrix(Long.MAX_VALUE / (by + 1L) + 2, by + 1L, by + 1L,
+              Layout.ROW_MAJOR));
       assertTrue(e.getMessage().contains("overflows"), e.getMessage());
-      e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class, () -> Matrix.columnMajor(by + 1L, 3, by));
+      e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> Matrix.columnMajor(by + 1L, 3, by));
       assertTrue(e.getMessage().startsWith("ld must be"), e.getMessage());
       return;
     }
     boolean hitsOut = how == 2;
-    if (hitsOut && c.mode() != Mode.WHOLE && c.outputs() > 0
-        || how != 2 && c.extent() > 0
+    if (hitsOut && c.mode() != Mode.WHOLE && c.outputs() > 0 || how != 2 && c.extent() > 0
         || how == 1) {
       double[] out = out0.clone();
       try (Io io = new Io(bad, x, y, out)) {
-        GpuCoreException e =
-            assertThrows(
-                GpuCoreException.InvalidArgument.class,
-                () -> io.run(core.reduce()),
-                bad.toString());
+        GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+            () -> io.run(core.reduce()), bad.toString());
         String want = hitsOut ? "out" : "x";
-        assertTrue(
-            e.getMessage().startsWith(want),
-            "\"" + e.getMessage() + "\" should name " + want + ": " + bad);
+        assertTrue(e.getMessage().startsWith(want), "\"" + e.getMessage() + "\" should name "
+            + want + ": " + bad);
         io.readOut(out);
       }
       assertTrue(Arrays.equals(out0, out), "output changed by a rejected call: " + bad);

@@ -23,27 +23,23 @@ import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
  * The test kit's JUnit extension, run on sample classes: one core per class handed to every
- * parameter, closed after the class, a class failed when it leaves native memory allocated, and GPU
- * tests aborted with the reason where no GPU is visible (run where one is, they pass).
+ * parameter, closed after the class, a class failed when it leaves native memory allocated,
+ * and GPU tests aborted with the reason where no GPU is visible (run where one is, they pass).
  */
 class TestKitExtensionTest {
   /** Results of what ran: tests by display name, classes by simple name. */
   static Map<String, TestExecutionResult> run(Class<?> sample) {
     Map<String, TestExecutionResult> results = new ConcurrentHashMap<>();
-    LauncherFactory.create()
-        .execute(
-            LauncherDiscoveryRequestBuilder.request().selectors(selectClass(sample)).build(),
-            new TestExecutionListener() {
-              @Override
-              public void executionFinished(TestIdentifier id, TestExecutionResult result) {
-                String name =
-                    id.getSource()
-                        .filter(ClassSource.class::isInstance)
-                        .map(c -> ((ClassSource) c).getJavaClass().getSimpleName())
-                        .orElse(id.getDisplayName());
-                results.put(name, result);
-              }
-            });
+    LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request()
+        .selectors(selectClass(sample)).build(), new TestExecutionListener() {
+          @Override
+          public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+            String name = id.getSource().filter(ClassSource.class::isInstance)
+                .map(c -> ((ClassSource) c).getJavaClass().getSimpleName())
+                .orElse(id.getDisplayName());
+            results.put(name, result);
+          }
+        });
     return results;
   }
 
@@ -59,9 +55,7 @@ class TestKitExtensionTest {
       assertSame(ExtensionSamples.SEEN.get(0), c, "the same core everywhere in the class");
     }
     assertFalse(ExtensionSamples.SEEN.get(0).hasGpu(), "the CPU backend");
-    assertThrows(
-        GpuCoreException.class,
-        () -> ExtensionSamples.SEEN.get(0).allocateHost(DType.FLOAT32, 4, false),
+    assertThrows(GpuCoreException.class, () -> ExtensionSamples.SEEN.get(0).allocateHost(DType.FLOAT32, 4, false),
         "closed after the class");
   }
 
@@ -70,15 +64,13 @@ class TestKitExtensionTest {
     long before = NativeMemory.liveBytes(NativeMemory.Kind.PAGEABLE);
     try {
       Map<String, TestExecutionResult> r = run(ExtensionSamples.Leaks.class);
-      assertEquals(
-          TestExecutionResult.Status.SUCCESSFUL, r.get("keepsAHostArray(GpuCore)").getStatus());
+      assertEquals(TestExecutionResult.Status.SUCCESSFUL,
+          r.get("keepsAHostArray(GpuCore)").getStatus());
       TestExecutionResult c = r.get("Leaks");
       assertEquals(TestExecutionResult.Status.FAILED, c.getStatus());
       String why = c.getThrowable().orElseThrow().getMessage();
-      assertTrue(
-          why.startsWith(
-              "native memory left allocated after the test class closed its" + " GpuCore"),
-          why);
+      assertTrue(why.startsWith("native memory left allocated after the test class closed its"
+          + " GpuCore"), why);
       assertEquals(before + 8000, NativeMemory.liveBytes(NativeMemory.Kind.PAGEABLE), why);
     } finally {
       ExtensionSamples.Leaks.kept.close();

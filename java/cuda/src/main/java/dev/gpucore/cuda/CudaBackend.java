@@ -3,7 +3,6 @@ package dev.gpucore.cuda;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.Setting;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
@@ -13,6 +12,8 @@ import dev.gpucore.spi.BlasOps;
 import dev.gpucore.spi.FaultPlan;
 import dev.gpucore.spi.GpuBackend;
 import dev.gpucore.spi.ReduceOps;
+import dev.gpucore.Config;
+import dev.gpucore.Setting;
 import dev.gpucore.spi.Router;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,40 +40,27 @@ final class CudaBackend implements GpuBackend {
     this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
     this.gemmPanelBytes = (long) (config.settings().get(Setting.GEMM_PANEL_MIB) * (1 << 20));
     this.ltMode = config.settings().get(Setting.GEMM_LT);
-    this.workers =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "gpucore-gemm-worker");
-              t.setDaemon(true);
-              return t;
-            });
+    this.workers = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "gpucore-gemm-worker");
+      t.setDaemon(true);
+      return t;
+    });
     StagingConfig staging = StagingConfig.from(config.settings());
     FaultPlan faults = FaultPlan.from(config.settings());
     this.devices = new DeviceState[discovery.devices().size()];
     for (int i = 0; i < devices.length; i++) {
-      devices[i] =
-          new DeviceState(
-              i,
-              discovery.devices().get(i).cudaOrdinal(),
-              staging,
-              faults,
-              config.settings().get(Setting.SCRATCH_CACHE_MIB) << 20);
+      devices[i] = new DeviceState(i, discovery.devices().get(i).cudaOrdinal(), staging,
+          faults, config.settings().get(Setting.SCRATCH_CACHE_MIB) << 20);
     }
     this.peer = new CudaPeer(this, devices, config.settings());
     // room for an upload and a download staging at once (host GEMM pipelines)
-    this.copyPool =
-        staging.threads() > 1
-            ? new ForkJoinPool(
-                2 * staging.threads() - 1,
-                pool -> {
-                  var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                  t.setDaemon(true);
-                  t.setName("gpucore-staging-" + t.getPoolIndex());
-                  return t;
-                },
-                null,
-                false)
-            : null;
+    this.copyPool = staging.threads() > 1 ? new ForkJoinPool(2 * staging.threads() - 1,
+        pool -> {
+          var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+          t.setDaemon(true);
+          t.setName("gpucore-staging-" + t.getPoolIndex());
+          return t;
+        }, null, false) : null;
   }
 
   ForkJoinPool copyPool() {
@@ -111,9 +99,9 @@ final class CudaBackend implements GpuBackend {
   }
 
   /**
-   * Fault drill: provokes a real sticky fault (a kernel storing through a bad address) on {@code
-   * device} and returns the exception it became; the device is then marked faulted and this
-   * process's context on it is lost. For drills in a throw-away process only.
+   * Fault drill: provokes a real sticky fault (a kernel storing through a bad address) on
+   * {@code device} and returns the exception it became; the device is then marked faulted and
+   * this process's context on it is lost. For drills in a throw-away process only.
    */
   GpuCoreException drillIllegalAddress(int device) {
     DeviceState d = devices[device];
@@ -161,18 +149,15 @@ final class CudaBackend implements GpuBackend {
     long[] out = new long[1];
     int s = GpuCoreNative.gc_malloc_host(out, bytes);
     if (s == CudaErrors.MEMORY_ALLOCATION) {
-      throw new GpuCoreException.OutOfMemory(
-          "cudaMallocHost of " + bytes + " bytes failed: cudaErrorMemoryAllocation (" + s + ")",
-          false,
-          s,
+      throw new GpuCoreException.OutOfMemory("cudaMallocHost of " + bytes
+          + " bytes failed: cudaErrorMemoryAllocation (" + s + ")", false, s,
           "cudaErrorMemoryAllocation");
     }
     CudaErrors.check(s, "cudaMallocHost(" + bytes + " bytes)", null);
     long addr = out[0];
     // zero it like the pageable kind, so no host array ever exposes stale memory
     org.bytedeco.javacpp.Pointer.memset(Native.at(addr), 0, Math.max(1, bytes));
-    return dev.gpucore.spi.HostMemory.wrap(
-        dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
+    return dev.gpucore.spi.HostMemory.wrap(dtype, length, addr, true, () -> GpuCoreNative.gc_free_host(addr));
   }
 
   @Override

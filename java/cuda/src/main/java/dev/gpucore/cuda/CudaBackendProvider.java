@@ -12,9 +12,9 @@ import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.Loader;
 
 /**
- * Opens the CUDA backend: loads the CUDA runtime through bytedeco's preset (which names the missing
- * library when there is no driver), then gpucore's own kernels, then discovers devices. No linkage
- * error escapes: each failure becomes a one-line reason.
+ * Opens the CUDA backend: loads the CUDA runtime through bytedeco's preset (which names the
+ * missing library when there is no driver), then gpucore's own kernels, then discovers devices.
+ * No linkage error escapes: each failure becomes a one-line reason.
  */
 public final class CudaBackendProvider implements BackendProvider {
   private static final Object LOCK = new Object();
@@ -39,31 +39,25 @@ public final class CudaBackendProvider implements BackendProvider {
     synchronized (LOCK) {
       if (!loaded && loadFailure == null) {
         // on a thread of its own: an interrupt must not poison the one-time load
-        String failure =
-            dev.gpucore.spi.Uninterruptible.onOwnThread(
-                "gpucore-cuda-load",
-                () -> {
-                  String platform = Loader.getPlatform();
-                  if (!NATIVE_PLATFORMS.contains(platform)) {
-                    return "gpucore's GPU libraries are built for "
-                        + String.join(", ", NATIVE_PLATFORMS)
-                        + " only; this is "
-                        + platform;
-                  }
-                  try {
-                    Loader.load(cudart.class);
-                  } catch (Throwable t) {
-                    return LoadErrors.cudaRuntime(t);
-                  }
-                  try {
-                    GpuCoreNative.load();
-                  } catch (Throwable t) {
-                    return "gpucore's native library could not be loaded ("
-                        + LoadErrors.describe(t)
-                        + ")";
-                  }
-                  return "";
-                });
+        String failure = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-cuda-load", () -> {
+          String platform = Loader.getPlatform();
+          if (!NATIVE_PLATFORMS.contains(platform)) {
+            return "gpucore's GPU libraries are built for " + String.join(", ", NATIVE_PLATFORMS)
+                + " only; this is " + platform;
+          }
+          try {
+            Loader.load(cudart.class);
+          } catch (Throwable t) {
+            return LoadErrors.cudaRuntime(t);
+          }
+          try {
+            GpuCoreNative.load();
+          } catch (Throwable t) {
+            return "gpucore's native library could not be loaded (" + LoadErrors.describe(t)
+                + ")";
+          }
+          return "";
+        });
         if (failure.isEmpty()) {
           loaded = true;
         } else {
@@ -79,10 +73,7 @@ public final class CudaBackendProvider implements BackendProvider {
     FaultPlan faults = FaultPlan.from(config.settings());
     if (faults.driverMismatch()) {
       throw new GpuCoreException.DeviceUnavailable(
-          CudaErrors.explainDiscovery(FaultPlan.INSUFFICIENT_DRIVER)
-              + " ["
-              + faults.describe()
-              + "]");
+          CudaErrors.explainDiscovery(FaultPlan.INSUFFICIENT_DRIVER) + " [" + faults.describe() + "]");
     }
     String failure = load();
     if (!failure.isEmpty()) {

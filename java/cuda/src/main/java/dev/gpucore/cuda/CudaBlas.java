@@ -17,9 +17,9 @@ import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * BLAS on the GPU: cuBLAS ({@code cublasGemmEx}, {@code cublasGemmStridedBatchedEx}, {@code
- * cublasGemmBatchedEx} for pointer-array batches) on device operands, with a handle and workspace
- * per stream. Host operands go through {@link CudaHostGemm}, tiled and pipelined.
+ * BLAS on the GPU: cuBLAS ({@code cublasGemmEx}, {@code cublasGemmStridedBatchedEx},
+ * {@code cublasGemmBatchedEx} for pointer-array batches) on device operands, with a handle and
+ * workspace per stream. Host operands go through {@link CudaHostGemm}, tiled and pipelined.
  */
 final class CudaBlas implements BlasOps {
   private static final int CUDA_R_32F = org.bytedeco.cuda.global.cudart.CUDA_R_32F;
@@ -45,23 +45,20 @@ final class CudaBlas implements BlasOps {
     }
     synchronized (this) {
       if (cublasFailure == null && !cublasLoaded) {
-        cublasFailure =
-            Uninterruptible.onOwnThread(
-                "gpucore-cublas-load",
-                () -> {
-                  try {
-                    Loader.load(cublas.class);
-                    return null;
-                  } catch (Throwable t) {
-                    return LoadErrors.describe(t);
-                  }
-                });
+        cublasFailure = Uninterruptible.onOwnThread("gpucore-cublas-load", () -> {
+          try {
+            Loader.load(cublas.class);
+            return null;
+          } catch (Throwable t) {
+            return LoadErrors.describe(t);
+          }
+        });
         cublasLoaded = cublasFailure == null;
       }
     }
     if (!cublasLoaded) {
-      throw new GpuCoreException.DeviceUnavailable(
-          "cuBLAS could not be loaded on device " + dev.index + ": " + cublasFailure);
+      throw new GpuCoreException.DeviceUnavailable("cuBLAS could not be loaded on device "
+          + dev.index + ": " + cublasFailure);
     }
   }
 
@@ -78,12 +75,7 @@ final class CudaBlas implements BlasOps {
         scaleHalfOnHost(call);
         return;
       }
-      enqueue(
-          s,
-          call,
-          call.m(),
-          addr(call.a(), eb),
-          addr(call.b(), eb),
+      enqueue(s, call, call.m(), addr(call.a(), eb), addr(call.b(), eb),
           addr(call.c(), call.c().dtype().bytes()));
       if (call.stream() == null) {
         s.synchronize();
@@ -96,14 +88,14 @@ final class CudaBlas implements BlasOps {
   }
 
   /**
-   * A pointer-array batch. Device operands: one {@code cublasGemmBatchedEx} on the items' stream,
-   * its three pointer arrays (device addresses of B, A and C of every item: the row-major call is
-   * the column-major one with A and B swapped) copied from the stream's pinned staging ({@link
-   * CudaStream#pointerStaging}) into a stream-ordered device allocation that is freed,
-   * stream-ordered, after the call, so that nothing outlives or is freed under a call still queued
-   * on a user stream. Scale-only batches (k = 0 or alpha = 0) and batches with an operand not
-   * 16-byte aligned (the pointer-array kernels may assume aligned matrices) run item by item as
-   * {@link #gemm} does.
+   * A pointer-array batch. Device operands: one {@code cublasGemmBatchedEx} on the items'
+   * stream, its three pointer arrays (device addresses of B, A and C of every item: the
+   * row-major call is the column-major one with A and B swapped) copied from the stream's pinned
+   * staging ({@link CudaStream#pointerStaging}) into a stream-ordered device allocation that is freed, stream-ordered, after the
+   * call, so that nothing outlives or is freed under a call still queued on a user stream.
+   * Scale-only batches (k = 0 or alpha = 0) and batches with an operand not 16-byte aligned
+   * (the pointer-array kernels may assume aligned matrices) run item by item as {@link #gemm}
+   * does.
    */
   @Override
   public void gemmBatched(GemmCall[] items) {
@@ -160,8 +152,8 @@ final class CudaBlas implements BlasOps {
   private static final long BATCH_ALIGN = 16;
 
   /**
-   * Queues one {@code cublasGemmBatchedEx} for {@code n} items of {@code call}'s shape with {@code
-   * ptrs} = the items' B addresses, then A, then C.
+   * Queues one {@code cublasGemmBatchedEx} for {@code n} items of {@code call}'s shape with
+   * {@code ptrs} = the items' B addresses, then A, then C.
    */
   private void enqueuePointerArrays(CudaStream s, GemmCall call, long[] ptrs, int n) {
     DeviceState dev = s.dev;
@@ -170,8 +162,7 @@ final class CudaBlas implements BlasOps {
     }
     long bytes = 8L * ptrs.length;
     long[] out = new long[1];
-    s.check(
-        GpuCoreNative.gc_malloc_async(out, bytes, s.handle()),
+    s.check(GpuCoreNative.gc_malloc_async(out, bytes, s.handle()),
         "cudaMallocAsync(" + bytes + " bytes of GEMM pointer arrays)");
     long arrays = out[0];
     boolean queued = false;
@@ -179,8 +170,7 @@ final class CudaBlas implements BlasOps {
       // from the stream's pinned staging, which stays untouched until this copy has run
       long host = s.pointerStaging(bytes);
       new LongPointer(Native.at(host)).capacity(ptrs.length).put(ptrs, 0, ptrs.length);
-      s.check(
-          GpuCoreNative.gc_memcpy_async(arrays, host, bytes, CudaStream.H2D, s.handle()),
+      s.check(GpuCoreNative.gc_memcpy_async(arrays, host, bytes, CudaStream.H2D, s.handle()),
           "cudaMemcpyAsync(H2D, GEMM pointer arrays)");
       s.pointerStagingQueued();
       Pointer[] ab = scalars(s, call);
@@ -188,34 +178,16 @@ final class CudaBlas implements BlasOps {
       Pointer beta = ab[1];
       int dt = cudaType(call.dtype());
       int ctype = cudaType(call.c().dtype());
-      int compute =
-          call.dtype().isHalf() ? cublas.CUBLAS_COMPUTE_32F : computeType(call.precision());
+      int compute = call.dtype().isHalf() ? cublas.CUBLAS_COMPUTE_32F
+          : computeType(call.precision());
       int opB = call.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
       int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
       // the PointerPointer overload passes the device arrays' addresses; the Pointer one is
       // @ByPtrPtr (it would pass the address of a host variable holding them)
-      int st =
-          cublas.cublasGemmBatchedEx(
-              s.cublas(),
-              opB,
-              opA,
-              call.n(),
-              call.m(),
-              call.k(),
-              alpha,
-              devicePointers(arrays),
-              dt,
-              call.ldb(),
-              devicePointers(arrays + 8L * n),
-              dt,
-              call.lda(),
-              beta,
-              devicePointers(arrays + 16L * n),
-              ctype,
-              call.ldc(),
-              n,
-              compute,
-              GEMM_DEFAULT_ALGO);
+      int st = cublas.cublasGemmBatchedEx(s.cublas(), opB, opA, call.n(), call.m(), call.k(),
+          alpha, devicePointers(arrays), dt, call.ldb(), devicePointers(arrays + 8L * n), dt,
+          call.lda(), beta, devicePointers(arrays + 16L * n), ctype, call.ldc(), n, compute,
+          GEMM_DEFAULT_ALGO);
       CudaErrors.checkCublas(st, "cublasGemmBatchedEx", dev);
       queued = true;
     } finally {
@@ -229,8 +201,8 @@ final class CudaBlas implements BlasOps {
   }
 
   /**
-   * C = beta*C for a 16-bit C (k = 0 or alpha = 0): a rare edge, done through the host with float
-   * arithmetic and one rounding, as the BLAS definition asks.
+   * C = beta*C for a 16-bit C (k = 0 or alpha = 0): a rare edge, done through the host with
+   * float arithmetic and one rounding, as the BLAS definition asks.
    */
   private static void scaleHalfOnHost(GemmCall call) {
     DeviceArray c = (DeviceArray) call.c().storage();
@@ -271,17 +243,15 @@ final class CudaBlas implements BlasOps {
         if (ct.isHalf()) { // only beta = 0 reaches here: zero bits are +0 in both 16-bit types
           st = 0;
           for (int r = 0; r < rows && st == 0; r++) {
-            st =
-                GpuCoreNative.gc_memset_async(
-                    ci + (long) r * call.ldc() * 2, 0, (long) call.n() * 2, s.handle());
+            st = GpuCoreNative.gc_memset_async(ci + (long) r * call.ldc() * 2, 0,
+                (long) call.n() * 2, s.handle());
           }
         } else if (ct == DType.FLOAT64) {
-          st =
-              GpuCoreNative.gc_scale2d_f64(ci, rows, call.n(), call.ldc(), call.beta(), s.handle());
+          st = GpuCoreNative.gc_scale2d_f64(ci, rows, call.n(), call.ldc(), call.beta(),
+              s.handle());
         } else {
-          st =
-              GpuCoreNative.gc_scale2d_f32(
-                  ci, rows, call.n(), call.ldc(), (float) call.beta(), s.handle());
+          st = GpuCoreNative.gc_scale2d_f32(ci, rows, call.n(), call.ldc(), (float) call.beta(),
+              s.handle());
         }
         s.check(st, "gc_scale2d");
       }
@@ -299,95 +269,40 @@ final class CudaBlas implements BlasOps {
     int opA = call.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
     DeviceState dev = s.dev;
     if (CudaLt.wanted(backend.ltMode(), call)) {
-      CudaLt.Key key =
-          new CudaLt.Key(
-              opB,
-              opA,
-              call.n(),
-              rows,
-              call.k(),
-              call.ldb(),
-              call.lda(),
-              call.ldc(),
-              dt,
-              ctype,
-              compute,
-              f64 ? CUDA_R_64F : CUDA_R_32F);
+      CudaLt.Key key = new CudaLt.Key(opB, opA, call.n(), rows, call.k(), call.ldb(), call.lda(),
+          call.ldc(), dt, ctype, compute, f64 ? CUDA_R_64F : CUDA_R_32F);
       if (CudaLt.matmul(s, key, alpha, b, a, beta, c)) {
         return;
       }
     }
     int st;
     if (call.batch() == 1) {
-      st =
-          cublas.cublasGemmEx(
-              s.cublas(),
-              opB,
-              opA,
-              call.n(),
-              rows,
-              call.k(),
-              alpha,
-              Native.at(b),
-              dt,
-              call.ldb(),
-              Native.at(a),
-              dt,
-              call.lda(),
-              beta,
-              Native.at(c),
-              ctype,
-              call.ldc(),
-              compute,
-              GEMM_DEFAULT_ALGO);
+      st = cublas.cublasGemmEx(s.cublas(), opB, opA, call.n(), rows, call.k(), alpha,
+          Native.at(b), dt, call.ldb(), Native.at(a), dt, call.lda(), beta, Native.at(c), ctype,
+          call.ldc(), compute, GEMM_DEFAULT_ALGO);
     } else {
-      st =
-          cublas.cublasGemmStridedBatchedEx(
-              s.cublas(),
-              opB,
-              opA,
-              call.n(),
-              rows,
-              call.k(),
-              alpha,
-              Native.at(b),
-              dt,
-              call.ldb(),
-              call.strideB(),
-              Native.at(a),
-              dt,
-              call.lda(),
-              call.strideA(),
-              beta,
-              Native.at(c),
-              ctype,
-              call.ldc(),
-              call.strideC(),
-              call.batch(),
-              compute,
-              GEMM_DEFAULT_ALGO);
+      st = cublas.cublasGemmStridedBatchedEx(s.cublas(), opB, opA, call.n(), rows, call.k(),
+          alpha, Native.at(b), dt, call.ldb(), call.strideB(), Native.at(a), dt, call.lda(),
+          call.strideA(), beta, Native.at(c), ctype, call.ldc(), call.strideC(), call.batch(),
+          compute, GEMM_DEFAULT_ALGO);
     }
-    CudaErrors.checkCublas(
-        st, call.batch() == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx", dev);
+    CudaErrors.checkCublas(st, call.batch() == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx",
+        dev);
   }
 
   /**
-   * The call's alpha and beta, in its element precision (fp64 for FLOAT64, else fp32), written into
-   * the stream's pinned scalar slots: cuBLAS in host pointer mode reads them when the call is
-   * queued. Returns {alpha, beta}.
+   * The call's alpha and beta, in its element precision (fp64 for FLOAT64, else fp32), written
+   * into the stream's pinned scalar slots: cuBLAS in host pointer mode reads them when the call
+   * is queued. Returns {alpha, beta}.
    */
   private static Pointer[] scalars(CudaStream s, GemmCall call) {
     long sc = s.scalars();
     if (call.dtype() == DType.FLOAT64) {
-      return new Pointer[] {
-        new DoublePointer(Native.at(sc)).put(0, call.alpha()),
-        new DoublePointer(Native.at(sc + 8)).put(0, call.beta())
-      };
+      return new Pointer[] {new DoublePointer(Native.at(sc)).put(0, call.alpha()),
+          new DoublePointer(Native.at(sc + 8)).put(0, call.beta())};
     }
-    return new Pointer[] {
-      new FloatPointer(Native.at(sc)).put(0, (float) call.alpha()),
-      new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta())
-    };
+    return new Pointer[] {new FloatPointer(Native.at(sc)).put(0, (float) call.alpha()),
+        new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta())};
   }
 
   static int cudaType(DType t) {

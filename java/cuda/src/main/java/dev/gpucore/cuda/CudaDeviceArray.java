@@ -12,11 +12,10 @@ final class CudaDeviceArray extends DeviceArray {
   private final CudaBackend backend;
   private final DeviceState dev;
 
-  private CudaDeviceArray(
-      CudaBackend backend, DeviceState dev, DType dtype, long length, long address) {
-    super(
-        new dev.gpucore.spi.DeviceMemory(
-            dev.index, dtype, length, address, () -> GpuCoreNative.gc_free(address)));
+  private CudaDeviceArray(CudaBackend backend, DeviceState dev, DType dtype, long length,
+      long address) {
+    super(new dev.gpucore.spi.DeviceMemory(dev.index, dtype, length, address,
+        () -> GpuCoreNative.gc_free(address)));
     this.backend = backend;
     this.dev = dev;
   }
@@ -31,17 +30,10 @@ final class CudaDeviceArray extends DeviceArray {
       long[] free = new long[1];
       long[] total = new long[1];
       GpuCoreNative.gc_mem_info(free, total);
-      throw new dev.gpucore.GpuCoreException.OutOfMemory(
-          "cudaMalloc of "
-              + bytes
-              + " bytes failed on device "
-              + dev.index
-              + ": cudaErrorMemoryAllocation (2); "
-              + free[0]
-              + " of "
-              + total[0]
-              + " bytes free"
-              + (injected ? " [" + dev.faults.describe() + "]" : ""));
+      throw new dev.gpucore.GpuCoreException.OutOfMemory("cudaMalloc of " + bytes
+          + " bytes failed on device " + dev.index + ": cudaErrorMemoryAllocation (2); "
+          + free[0] + " of " + total[0] + " bytes free"
+          + (injected ? " [" + dev.faults.describe() + "]" : ""));
     }
     CudaErrors.check(s, "cudaMalloc(" + bytes + " bytes)", dev);
     return new CudaDeviceArray(backend, dev, dtype, length, out[0]);
@@ -65,11 +57,11 @@ final class CudaDeviceArray extends DeviceArray {
   }
 
   /**
-   * Copies between a Java array and this array, one way or the other; a float[] for a 16-bit array
-   * is converted through a short[] in steps of {@link #HALF_STEP} elements.
+   * Copies between a Java array and this array, one way or the other; a float[] for a 16-bit
+   * array is converted through a short[] in steps of {@link #HALF_STEP} elements.
    */
-  private void copyJava(
-      Object array, int arrayOffset, long devOffset, int count, boolean toDevice) {
+  private void copyJava(Object array, int arrayOffset, long devOffset, int count,
+      boolean toDevice) {
     if (!dtype().isHalf()) {
       stage(array, arrayOffset, devOffset, count, toDevice);
       return;
@@ -92,11 +84,11 @@ final class CudaDeviceArray extends DeviceArray {
     CudaStream lane = dev.acquire();
     try {
       if (toDevice) {
-        lane.fromJava(
-            array, arrayOffset, addr(devOffset), count, dtype().bytes(), backend.copyPool());
+        lane.fromJava(array, arrayOffset, addr(devOffset), count, dtype().bytes(),
+            backend.copyPool());
       } else {
-        lane.toJava(
-            addr(devOffset), array, arrayOffset, count, dtype().bytes(), backend.copyPool());
+        lane.toJava(addr(devOffset), array, arrayOffset, count, dtype().bytes(),
+            backend.copyPool());
       }
     } finally {
       dev.release(lane);
@@ -104,60 +96,38 @@ final class CudaDeviceArray extends DeviceArray {
   }
 
   @Override
-  protected void hostCopy(
-      HostArray host,
-      long hostOffset,
-      long devOffset,
-      long count,
-      GpuStream stream,
-      boolean toDevice) {
+  protected void hostCopy(HostArray host, long hostOffset, long devOffset, long count,
+      GpuStream stream, boolean toDevice) {
     long bytes = count * dtype().bytes();
     long h = host.address() + hostOffset * dtype().bytes();
     long d = addr(devOffset);
-    onStream(
-        stream,
-        s ->
-            s.check(
-                GpuCoreNative.gc_memcpy_async(
-                    toDevice ? d : h,
-                    toDevice ? h : d,
-                    bytes,
-                    toDevice ? CudaStream.H2D : CudaStream.D2H,
-                    s.handle()),
-                toDevice ? "cudaMemcpyAsync(H2D)" : "cudaMemcpyAsync(D2H)"));
+    onStream(stream, s -> s.check(GpuCoreNative.gc_memcpy_async(toDevice ? d : h, toDevice ? h : d,
+        bytes, toDevice ? CudaStream.H2D : CudaStream.D2H, s.handle()),
+        toDevice ? "cudaMemcpyAsync(H2D)" : "cudaMemcpyAsync(D2H)"));
   }
 
   @Override
-  protected void deviceCopy(
-      DeviceArray src, long srcOffset, long dstOffset, long count, GpuStream stream) {
+  protected void deviceCopy(DeviceArray src, long srcOffset, long dstOffset, long count,
+      GpuStream stream) {
     long bytes = count * dtype().bytes();
     long from = src.address() + srcOffset * dtype().bytes();
     long to = addr(dstOffset);
-    onStream(
-        stream,
-        s ->
-            s.check(
-                GpuCoreNative.gc_memcpy_async(to, from, bytes, CudaStream.D2D, s.handle()),
-                "cudaMemcpyAsync(D2D)"));
+    onStream(stream, s -> s.check(GpuCoreNative.gc_memcpy_async(to, from, bytes, CudaStream.D2D,
+        s.handle()), "cudaMemcpyAsync(D2D)"));
   }
 
   @Override
   protected void doFill(double value, GpuStream stream) {
     long a = address();
     long n = length();
-    onStream(
-        stream,
-        s ->
-            s.check(
-                switch (dtype()) {
-                  case FLOAT32 -> GpuCoreNative.gc_fill_f32(a, n, (float) value, s.handle());
-                  case FLOAT64 -> GpuCoreNative.gc_fill_f64(a, n, value, s.handle());
-                  case BFLOAT16 ->
-                      GpuCoreNative.gc_fill_u16(a, n, Half.toBfloat16((float) value), s.handle());
-                  case FLOAT16 ->
-                      GpuCoreNative.gc_fill_u16(a, n, Half.toFloat16((float) value), s.handle());
-                },
-                "gc_fill"));
+    onStream(stream, s -> s.check(switch (dtype()) {
+      case FLOAT32 -> GpuCoreNative.gc_fill_f32(a, n, (float) value, s.handle());
+      case FLOAT64 -> GpuCoreNative.gc_fill_f64(a, n, value, s.handle());
+      case BFLOAT16 -> GpuCoreNative.gc_fill_u16(a, n, Half.toBfloat16((float) value),
+          s.handle());
+      case FLOAT16 -> GpuCoreNative.gc_fill_u16(a, n, Half.toFloat16((float) value),
+          s.handle());
+    }, "gc_fill"));
   }
 
   /** Runs {@code op} on the given stream, or on an internal lane and waits for it. */

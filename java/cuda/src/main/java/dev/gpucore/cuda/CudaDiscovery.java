@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Builds the device list: CUDA ordinals (after {@code CUDA_VISIBLE_DEVICES}, in {@code
- * CUDA_DEVICE_ORDER}) matched to NVML devices by UUID, else by PCI bus id, then filtered by {@code
- * NVIDIA_VISIBLE_DEVICES} / {@code NV_GPU} where gpucore applies them.
+ * Builds the device list: CUDA ordinals (after {@code CUDA_VISIBLE_DEVICES}, in
+ * {@code CUDA_DEVICE_ORDER}) matched to NVML devices by UUID, else by PCI bus id, then filtered
+ * by {@code NVIDIA_VISIBLE_DEVICES} / {@code NV_GPU} where gpucore applies them.
  */
 final class CudaDiscovery {
   private CudaDiscovery() {}
@@ -28,8 +28,8 @@ final class CudaDiscovery {
     int[] count = new int[1];
     int s = GpuCoreNative.gc_device_count(count);
     if (s != 0 || count[0] == 0) {
-      String why =
-          vis.explainNoDevice(nv.ok() ? nv.devices().stream().map(Nvml.Dev::uuid).toList() : null);
+      String why = vis.explainNoDevice(nv.ok()
+          ? nv.devices().stream().map(Nvml.Dev::uuid).toList() : null);
       if (why.isEmpty()) {
         why = s != 0 ? CudaErrors.explainDiscovery(s) : "the CUDA runtime reports no device";
       }
@@ -43,17 +43,11 @@ final class CudaDiscovery {
       byte[] name = new byte[256];
       byte[] uuid = new byte[64];
       byte[] bus = new byte[64];
-      int st =
-          GpuCoreNative.gc_device_info(
-              ord, ints, mem, name, name.length, uuid, uuid.length, bus, bus.length);
+      int st = GpuCoreNative.gc_device_info(ord, ints, mem, name, name.length, uuid, uuid.length,
+          bus, bus.length);
       if (st != 0) {
-        notes.add(
-            "CUDA device "
-                + ord
-                + " could not be queried: "
-                + GpuCoreNative.gc_status_name(st)
-                + " "
-                + GpuCoreNative.gc_last_error());
+        notes.add("CUDA device " + ord + " could not be queried: "
+            + GpuCoreNative.gc_status_name(st) + " " + GpuCoreNative.gc_last_error());
         continue;
       }
       String cudaUuid = Native.cString(uuid);
@@ -72,43 +66,24 @@ final class CudaDiscovery {
         free = n.memFree();
       }
       int u = DeviceInfo.UNKNOWN;
-      out.add(
-          new DeviceInfo(
-              out.size(),
-              ord,
-              n == null ? u : n.index(),
-              cudaUuid,
-              n != null && !n.name().isEmpty() ? n.name() : Native.cString(name),
-              n != null && !n.busId().isEmpty() ? n.busId() : normalizeBusId(cudaBus),
-              ints[0],
-              ints[1],
-              ints[2],
-              total,
-              used,
-              free,
-              n == null ? u : n.utilGpu(),
-              n == null ? u : n.utilMem(),
-              n == null ? u : n.tempC(),
-              n == null ? Double.NaN : n.powerW(),
-              n == null ? Double.NaN : n.powerLimitW(),
-              n == null ? List.of() : n.processes()));
+      out.add(new DeviceInfo(out.size(), ord, n == null ? u : n.index(), cudaUuid,
+          n != null && !n.name().isEmpty() ? n.name() : Native.cString(name),
+          n != null && !n.busId().isEmpty() ? n.busId() : normalizeBusId(cudaBus),
+          ints[0], ints[1], ints[2], total, used, free,
+          n == null ? u : n.utilGpu(), n == null ? u : n.utilMem(), n == null ? u : n.tempC(),
+          n == null ? Double.NaN : n.powerW(), n == null ? Double.NaN : n.powerLimitW(),
+          n == null ? List.of() : n.processes()));
       if (n != null && n.index() != ord) {
-        notes.add(
-            "CUDA ordinal "
-                + ord
-                + " is NVML index "
-                + n.index()
-                + " ("
-                + vis.cudaDeviceOrder()
-                + " order; set CUDA_DEVICE_ORDER=PCI_BUS_ID for NVML's)");
+        notes.add("CUDA ordinal " + ord + " is NVML index " + n.index() + " ("
+            + vis.cudaDeviceOrder() + " order; set CUDA_DEVICE_ORDER=PCI_BUS_ID for NVML's)");
       }
     }
     if (hidden > 0) {
       notes.add(hidden + " GPU(s) hidden by " + vis.describe());
     }
     if (nv.ok() && vis.cudaVisibleDevices() != null) {
-      notes.add(
-          "NVML sees " + nv.devices().size() + " GPU(s); CUDA_VISIBLE_DEVICES leaves " + count[0]);
+      notes.add("NVML sees " + nv.devices().size() + " GPU(s); CUDA_VISIBLE_DEVICES leaves "
+          + count[0]);
     }
     if (vis.inContainer() && nv.ok()) {
       notes.add("in a container: NVML's process ids are host PIDs");
@@ -139,13 +114,8 @@ final class CudaDiscovery {
       return s.trim();
     }
     try {
-      return String.format(
-          Locale.ROOT,
-          "%08X:%02X:%02X.%X",
-          Long.parseLong(p[0], 16),
-          Integer.parseInt(p[1], 16),
-          Integer.parseInt(p[2], 16),
-          Integer.parseInt(p[3], 16));
+      return String.format(Locale.ROOT, "%08X:%02X:%02X.%X", Long.parseLong(p[0], 16),
+          Integer.parseInt(p[1], 16), Integer.parseInt(p[2], 16), Integer.parseInt(p[3], 16));
     } catch (NumberFormatException e) {
       return s.trim();
     }

@@ -10,8 +10,8 @@ import dev.gpucore.cuda.bindings.GpuCoreNative;
 import org.bytedeco.cuda.global.cudart;
 
 /**
- * Turns native status codes into gpucore exceptions. Sticky CUDA errors (the context is unusable
- * until the process ends) mark the device faulted.
+ * Turns native status codes into gpucore exceptions. Sticky CUDA errors (the context is
+ * unusable until the process ends) mark the device faulted.
  */
 final class CudaErrors {
   static final int MEMORY_ALLOCATION = cudart.cudaErrorMemoryAllocation;
@@ -20,19 +20,12 @@ final class CudaErrors {
   static final int COMPAT_NOT_SUPPORTED_ON_DEVICE = cudart.cudaErrorCompatNotSupportedOnDevice;
 
   /** CUDA runtime errors that leave the context unusable (cudaErrorUnknown: treated as fatal). */
-  private static final java.util.Set<Integer> STICKY =
-      java.util.Set.of(
-          cudart.cudaErrorECCUncorrectable,
-          cudart.cudaErrorIllegalAddress,
-          cudart.cudaErrorLaunchTimeout,
-          cudart.cudaErrorAssert,
-          cudart.cudaErrorHardwareStackError,
-          cudart.cudaErrorIllegalInstruction,
-          cudart.cudaErrorMisalignedAddress,
-          cudart.cudaErrorInvalidAddressSpace,
-          cudart.cudaErrorInvalidPc,
-          cudart.cudaErrorLaunchFailure,
-          cudart.cudaErrorUnknown);
+  private static final java.util.Set<Integer> STICKY = java.util.Set.of(
+      cudart.cudaErrorECCUncorrectable, cudart.cudaErrorIllegalAddress,
+      cudart.cudaErrorLaunchTimeout, cudart.cudaErrorAssert, cudart.cudaErrorHardwareStackError,
+      cudart.cudaErrorIllegalInstruction, cudart.cudaErrorMisalignedAddress,
+      cudart.cudaErrorInvalidAddressSpace, cudart.cudaErrorInvalidPc,
+      cudart.cudaErrorLaunchFailure, cudart.cudaErrorUnknown);
 
   private CudaErrors() {}
 
@@ -49,22 +42,12 @@ final class CudaErrors {
   }
 
   static GpuCoreException error(int status, String op, DeviceState device) {
-    String where =
-        device == null
-            ? ""
-            : " on device " + device.index + " (CUDA ordinal " + device.ordinal + ")";
+    String where = device == null ? "" : " on device " + device.index + " (CUDA ordinal "
+        + device.ordinal + ")";
     String text = GpuCoreNative.gc_last_error();
     String name = GpuCoreNative.gc_status_name(status);
-    String msg =
-        op
-            + " failed"
-            + where
-            + ": "
-            + name
-            + " ("
-            + status
-            + ")"
-            + (text == null || text.isEmpty() ? "" : ": " + text);
+    String msg = op + " failed" + where + ": " + name + " (" + status + ")"
+        + (text == null || text.isEmpty() ? "" : ": " + text);
     if (status < 0) {
       return new GpuCoreException.InvalidArgument(msg, status, name);
     }
@@ -77,8 +60,7 @@ final class CudaErrors {
       }
       return new GpuCoreException.DeviceFaulted(msg, false, status, name);
     }
-    if (status == INSUFFICIENT_DRIVER
-        || status == NO_DEVICE
+    if (status == INSUFFICIENT_DRIVER || status == NO_DEVICE
         || status == COMPAT_NOT_SUPPORTED_ON_DEVICE) {
       return new GpuCoreException.DeviceUnavailable(msg, status, name);
     }
@@ -86,8 +68,8 @@ final class CudaErrors {
   }
 
   /**
-   * cuBLAS status to exception: out of memory, a bad argument, or (an execution failure may hide a
-   * sticky CUDA error, which the device is probed for) a fault or a plain failure.
+   * cuBLAS status to exception: out of memory, a bad argument, or (an execution failure may
+   * hide a sticky CUDA error, which the device is probed for) a fault or a plain failure.
    */
   static void checkCublas(int status, String op, DeviceState device) {
     if (status == CUBLAS_STATUS_SUCCESS) {
@@ -106,8 +88,8 @@ final class CudaErrors {
     if (probe != cudart.cudaSuccess && isSticky(probe)) {
       String probeName = GpuCoreNative.gc_status_name(probe);
       device.markFaulted(msg + "; " + probeName);
-      throw new GpuCoreException.DeviceFaulted(
-          msg + "; then " + probeName, false, probe, probeName);
+      throw new GpuCoreException.DeviceFaulted(msg + "; then " + probeName, false, probe,
+          probeName);
     }
     throw new GpuCoreException(msg, status, name);
   }
@@ -125,12 +107,8 @@ final class CudaErrors {
       case NO_DEVICE:
         return "the CUDA runtime sees no device (cudaErrorNoDevice, 100)";
       default:
-        return "the CUDA runtime failed to enumerate devices: "
-            + GpuCoreNative.gc_status_name(status)
-            + " ("
-            + status
-            + ") "
-            + GpuCoreNative.gc_last_error();
+        return "the CUDA runtime failed to enumerate devices: " + GpuCoreNative.gc_status_name(status)
+            + " (" + status + ") " + GpuCoreNative.gc_last_error();
     }
   }
 }

@@ -15,17 +15,16 @@ import java.util.concurrent.Semaphore;
 import java.util.function.IntConsumer;
 
 /**
- * GEMMs on host operands (Java arrays and host arrays) on the GPU, tiled and pipelined: B goes up
- * once, then row panels of A go up while earlier panels are multiplied (by {@link
- * CudaBlas#enqueue}) and their C panels come down, each on its own thread and stream, spread over
- * the configured GPUs. A call that runs out of device memory is retried with tiles 1/4 and then
- * 1/16 of {@code gpucore.gemm.panelMiB} (nothing of C is written before every device buffer is in
- * hand); what remains is the API's to handle (the CPU fallback).
+ * GEMMs on host operands (Java arrays and host arrays) on the GPU, tiled and pipelined: B goes
+ * up once, then row panels of A go up while earlier panels are multiplied (by
+ * {@link CudaBlas#enqueue}) and their C panels come down, each on its own thread and stream,
+ * spread over the configured GPUs. A call that runs out of device memory is retried with tiles
+ * 1/4 and then 1/16 of {@code gpucore.gemm.panelMiB} (nothing of C is written before every
+ * device buffer is in hand); what remains is the API's to handle (the CPU fallback).
  */
 final class CudaHostGemm {
   /** Host GEMMs that run out of device memory are retried with tiles this much smaller... */
   static final int TILE_SHRINK = 4;
-
   /** ...down to this fraction of the configured tile, then the out-of-memory is thrown. */
   static final int MAX_TILE_DIVISOR = 16;
 
@@ -59,26 +58,16 @@ final class CudaHostGemm {
     for (int div = 1; ; div *= TILE_SHRINK) {
       try {
         attempt.accept(div);
-        return div == 1
-            ? null
-            : "ran on the GPU with tiles 1/"
-                + div
-                + " of gpucore.gemm.panelMiB after running out of device memory";
+        return div == 1 ? null : "ran on the GPU with tiles 1/" + div
+            + " of gpucore.gemm.panelMiB after running out of device memory";
       } catch (GpuCoreException.OutOfMemory e) {
         if (e.outputPartlyWritten() && call.beta() != 0) {
           throw e; // C = beta*C + ... cannot be redone from a half-written C
         }
         if (div * TILE_SHRINK > maxDiv) {
-          throw div == 1
-              ? e
-              : new GpuCoreException.OutOfMemory(
-                  e.getMessage()
-                      + " (also with tiles down to 1/"
-                      + div
-                      + " of gpucore.gemm.panelMiB)",
-                  e.outputPartlyWritten(),
-                  e.code(),
-                  e.codeName());
+          throw div == 1 ? e : new GpuCoreException.OutOfMemory(e.getMessage()
+              + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)",
+              e.outputPartlyWritten(), e.code(), e.codeName());
         }
       }
     }
@@ -94,9 +83,9 @@ final class CudaHostGemm {
 
   /**
    * A host-operand GEMM with tiles {@code 1/tileDivisor} of the configured size. Every device's
-   * buffers are taken before any work starts, so that an out-of-memory leaves C untouched ({@link
-   * #run} then retries with a larger {@code tileDivisor}); a fault after part of C came down is
-   * reported as such.
+   * buffers are taken before any work starts, so that an out-of-memory leaves C untouched
+   * ({@link #run} then retries with a larger {@code tileDivisor}); a fault after part of C came
+   * down is reported as such.
    */
   void attempt(GemmCall call, int tileDivisor) {
     List<DeviceState> devices = backend.gemmDevices();
@@ -119,8 +108,7 @@ final class CudaHostGemm {
       }
     }
     int nd = Math.max(1, Math.min(devices.size(), jobs.size()));
-    java.util.concurrent.atomic.AtomicBoolean written =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean written = new java.util.concurrent.atomic.AtomicBoolean();
     List<DevicePipeline> pipes = new ArrayList<>();
     for (int d = 0; d < nd; d++) {
       List<Job> mine = new ArrayList<>();
@@ -166,8 +154,8 @@ final class CudaHostGemm {
   }
 
   /**
-   * Waits for every worker, uninterruptibly (a call must not return while its workers still write C
-   * or hold its buffers; the interrupt flag is kept), and throws the first failure.
+   * Waits for every worker, uninterruptibly (a call must not return while its workers still
+   * write C or hold its buffers; the interrupt flag is kept), and throws the first failure.
    */
   static void waitAll(List<Future<?>> futures) {
     RuntimeException first = null;
@@ -187,9 +175,9 @@ final class CudaHostGemm {
 
   /**
    * The work of one device. The calling thread uploads (B once in panel mode, then each job's A
-   * and, when beta != 0, C) and queues the multiply on the compute stream; a second thread waits
-   * for each multiply and brings its C down. Two slots of device buffers alternate, so job j+1 goes
-   * up while job j is multiplied and job j-1 comes down.
+   * and, when beta != 0, C) and queues the multiply on the compute stream; a second thread
+   * waits for each multiply and brings its C down. Two slots of device buffers alternate, so
+   * job j+1 goes up while job j is multiplied and job j-1 comes down.
    */
   private final class DevicePipeline implements Runnable {
     final DeviceState dev;
@@ -208,11 +196,7 @@ final class CudaHostGemm {
     private final long[] cDev = new long[2];
     private boolean released;
 
-    DevicePipeline(
-        DeviceState dev,
-        GemmCall call,
-        List<Job> jobs,
-        boolean panels,
+    DevicePipeline(DeviceState dev, GemmCall call, List<Job> jobs, boolean panels,
         java.util.concurrent.atomic.AtomicBoolean written) {
       this.dev = dev;
       this.call = call;
@@ -288,38 +272,33 @@ final class CudaHostGemm {
         Object done = new Object();
         java.util.concurrent.atomic.AtomicBoolean downFailed =
             new java.util.concurrent.atomic.AtomicBoolean();
-        Future<?> downloader =
-            backend
-                .workers()
-                .submit(
-                    () -> {
-                      try {
-                        dev.enter();
-                        int k = 0;
-                        while (true) {
-                          Object o = queue.take();
-                          if (o == done) {
-                            return null;
-                          }
-                          Job j = (Job) o;
-                          int slot = k++ & 1;
-                          try {
-                            down.check(
-                                GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
-                            written.set(true);
-                            downloadC(down, j, cDev[slot]);
-                          } finally {
-                            free[slot].release();
-                          }
-                        }
-                      } catch (Throwable t) {
-                        // let the uploader run out instead of waiting for slots nobody will free
-                        downFailed.set(true);
-                        free[0].release(jobs.size() + 2);
-                        free[1].release(jobs.size() + 2);
-                        throw t;
-                      }
-                    });
+        Future<?> downloader = backend.workers().submit(() -> {
+          try {
+            dev.enter();
+            int k = 0;
+            while (true) {
+              Object o = queue.take();
+              if (o == done) {
+                return null;
+              }
+              Job j = (Job) o;
+              int slot = k++ & 1;
+              try {
+                down.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
+                written.set(true);
+                downloadC(down, j, cDev[slot]);
+              } finally {
+                free[slot].release();
+              }
+            }
+          } catch (Throwable t) {
+            // let the uploader run out instead of waiting for slots nobody will free
+            downFailed.set(true);
+            free[0].release(jobs.size() + 2);
+            free[1].release(jobs.size() + 2);
+            throw t;
+          }
+        });
         Throwable failure = null;
         try {
           if (panels && !call.scaleOnly()) {
@@ -338,34 +317,22 @@ final class CudaHostGemm {
               aFrom = 0;
             } else if (panels) {
               aFrom = call.a().offset() + (long) j.row0() * call.lda();
-              upload(
-                  up,
-                  call.a(),
-                  aFrom,
-                  GemmCall.spanOf(j.rows(), call.aCols(), call.lda()),
+              upload(up, call.a(), aFrom, GemmCall.spanOf(j.rows(), call.aCols(), call.lda()),
                   aDev[slot]);
             } else {
-              upload(
-                  up,
-                  call.a(),
-                  call.a().offset() + j.item() * call.strideA(),
-                  call.spanA(),
+              upload(up, call.a(), call.a().offset() + j.item() * call.strideA(), call.spanA(),
                   aDev[slot]);
-              upload(
-                  up, call.b(), call.b().offset() + j.item() * call.strideB(), call.spanB(), bDev);
+              upload(up, call.b(), call.b().offset() + j.item() * call.strideB(), call.spanB(),
+                  bDev);
             }
             if (call.beta() != 0) {
-              upload(
-                  up,
-                  call.c(),
-                  cFrom(j),
-                  GemmCall.spanOf(j.rows(), call.n(), call.ldc()),
+              upload(up, call.c(), cFrom(j), GemmCall.spanOf(j.rows(), call.n(), call.ldc()),
                   cDev[slot]);
             }
             GemmCall one = call.single();
             blas.enqueue(compute, one, j.rows(), aDev[slot], bDev, cDev[slot]);
-            compute.check(
-                GpuCoreNative.gc_event_record(events[slot], compute.handle()), "cudaEventRecord");
+            compute.check(GpuCoreNative.gc_event_record(events[slot], compute.handle()),
+                "cudaEventRecord");
             if (!panels) {
               // B's buffer is reused by the next item: wait for this multiply
               compute.check(GpuCoreNative.gc_event_sync(events[slot]), "cudaEventSynchronize");
@@ -397,11 +364,7 @@ final class CudaHostGemm {
       } else {
         // padded rows: bring each row down on its own, so C's padding is never written
         for (int r = 0; r < j.rows(); r++) {
-          download(
-              s,
-              cDev + (long) r * call.ldc() * eb,
-              call.c(),
-              from + (long) r * call.ldc(),
+          download(s, cDev + (long) r * call.ldc() * eb, call.c(), from + (long) r * call.ldc(),
               call.n());
         }
       }
@@ -412,10 +375,8 @@ final class CudaHostGemm {
         return;
       }
       if (o.storage() instanceof HostArray h) {
-        s.check(
-            GpuCoreNative.gc_memcpy_async(
-                dst, h.address() + from * eb, count * eb, CudaStream.H2D, s.handle()),
-            "cudaMemcpyAsync(H2D)");
+        s.check(GpuCoreNative.gc_memcpy_async(dst, h.address() + from * eb, count * eb,
+            CudaStream.H2D, s.handle()), "cudaMemcpyAsync(H2D)");
         s.synchronize();
       } else {
         s.fromJava(o.storage(), (int) from, dst, count, eb, backend.copyPool());
@@ -424,10 +385,8 @@ final class CudaHostGemm {
 
     private void download(CudaStream s, long src, Operand o, long to, long count) {
       if (o.storage() instanceof HostArray h) {
-        s.check(
-            GpuCoreNative.gc_memcpy_async(
-                h.address() + to * eb, src, count * eb, CudaStream.D2H, s.handle()),
-            "cudaMemcpyAsync(D2H)");
+        s.check(GpuCoreNative.gc_memcpy_async(h.address() + to * eb, src, count * eb,
+            CudaStream.D2H, s.handle()), "cudaMemcpyAsync(D2H)");
         s.synchronize();
       } else {
         s.toJava(src, o.storage(), (int) to, count, eb, backend.copyPool());

@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Copies between GPUs for the CUDA backend. A pair is decided once, on its first use: peer access
- * where CUDA allows it both ways, enabled both ways and then trusted only after a
+ * Copies between GPUs for the CUDA backend. A pair is decided once, on its first use: peer
+ * access where CUDA allows it both ways, enabled both ways and then trusted only after a
  * write-then-checksum probe in each direction finished in time; otherwise staged through
  * page-locked host memory, with the reason kept for {@link #link}.
  *
@@ -27,10 +27,8 @@ import java.util.Locale;
  */
 final class CudaPeer implements PeerOps {
   private static final System.Logger LOG = System.getLogger("dev.gpucore.p2p");
-
   /** Bytes the probe writes across each way (a little over 1 MiB, not a multiple of a page). */
   static final long PROBE_BYTES = (1L << 20) + 4100;
-
   private static final Object LOAD_LOCK = new Object();
   private static volatile boolean loaded;
   private static String loadFailure;
@@ -39,22 +37,19 @@ final class CudaPeer implements PeerOps {
   private final DeviceState[] devices;
   private final PeerConfig cfg;
   private final int waitMode;
-
   /** Direct copies up to this many bytes between two devices go by kernel (0: never). */
   private final long kernelMax;
-
   private final CudaPeerPair[][] pairs;
 
   CudaPeer(CudaBackend backend, DeviceState[] devices, Settings settings) {
     this.backend = backend;
     this.devices = devices.clone();
     this.cfg = PeerConfig.from(settings);
-    this.waitMode =
-        switch (cfg.waitMode()) {
-          case SPIN -> PeerNative.GC_P2P_WAIT_SPIN_STREAM;
-          case EVENT -> PeerNative.GC_P2P_WAIT_SPIN_EVENT;
-          case BLOCK -> PeerNative.GC_P2P_WAIT_BLOCK;
-        };
+    this.waitMode = switch (cfg.waitMode()) {
+      case SPIN -> PeerNative.GC_P2P_WAIT_SPIN_STREAM;
+      case EVENT -> PeerNative.GC_P2P_WAIT_SPIN_EVENT;
+      case BLOCK -> PeerNative.GC_P2P_WAIT_BLOCK;
+    };
     this.kernelMax = cfg.kernelMaxBytes();
     int n = devices.length;
     this.pairs = new CudaPeerPair[n][n];
@@ -72,19 +67,15 @@ final class CudaPeer implements PeerOps {
     }
     synchronized (LOAD_LOCK) {
       if (!loaded && loadFailure == null) {
-        loadFailure =
-            dev.gpucore.spi.Uninterruptible.onOwnThread(
-                "gpucore-peer-load",
-                () -> {
-                  try {
-                    PeerNative.load();
-                    return null;
-                  } catch (Throwable t) {
-                    return "gpucore's peer-to-peer library could not be loaded ("
-                        + LoadErrors.describe(t)
-                        + ")";
-                  }
-                });
+        loadFailure = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-peer-load", () -> {
+          try {
+            PeerNative.load();
+            return null;
+          } catch (Throwable t) {
+            return "gpucore's peer-to-peer library could not be loaded ("
+                + LoadErrors.describe(t) + ")";
+          }
+        });
         loaded = loadFailure == null;
       }
       if (!loaded) {
@@ -108,10 +99,7 @@ final class CudaPeer implements PeerOps {
   public PeerLink link(int srcDevice, int dstDevice) {
     CudaPeerPair p = pairs[srcDevice][dstDevice];
     if (p.same) {
-      return new PeerLink(
-          srcDevice,
-          dstDevice,
-          CopyPath.SAME_DEVICE,
+      return new PeerLink(srcDevice, dstDevice, CopyPath.SAME_DEVICE,
           "both arrays on one device: a device-to-device copy");
     }
     PeerLink l = p.link;
@@ -147,26 +135,15 @@ final class CudaPeer implements PeerOps {
       l = p.link;
     }
     if (route == Route.PEER && l.path() != CopyPath.PEER) {
-      throw new GpuCoreException.InvalidArgument(
-          "no peer path from device "
-              + p.src.index
-              + " to device "
-              + p.dst.index
-              + ": "
-              + l.reason());
+      throw new GpuCoreException.InvalidArgument("no peer path from device " + p.src.index
+          + " to device " + p.dst.index + ": " + l.reason());
     }
     return l.path();
   }
 
   @Override
-  public void copy(
-      DeviceArray src,
-      long srcOffset,
-      DeviceArray dst,
-      long dstOffset,
-      long count,
-      Route route,
-      GpuStream stream) {
+  public void copy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset, long count,
+      Route route, GpuStream stream) {
     ensureLoaded();
     int eb = src.dtype().bytes();
     long bytes = count * eb;
@@ -187,24 +164,14 @@ final class CudaPeer implements PeerOps {
       CudaPeerLane lane = p.acquire();
       int st;
       try {
-        st =
-            PeerNative.gc_p2p_copy_wait(
-                to,
-                p.dst.ordinal,
-                from,
-                p.src.ordinal,
-                bytes,
-                lane.ordinal,
-                lane.stream,
-                lane.event,
-                waitMode,
-                kernelMax);
+        st = PeerNative.gc_p2p_copy_wait(to, p.dst.ordinal, from, p.src.ordinal, bytes,
+            lane.ordinal, lane.stream, lane.event, waitMode, kernelMax);
       } finally {
         p.release(lane);
       }
       if (st != 0) {
-        throw CudaErrors.error(
-            st, what(p.same ? "cudaMemcpyAsync(D2D)" : "cudaMemcpyPeerAsync", p, bytes), p.src);
+        throw CudaErrors.error(st, what(p.same ? "cudaMemcpyAsync(D2D)" : "cudaMemcpyPeerAsync",
+            p, bytes), p.src);
       }
       return;
     }
@@ -213,12 +180,11 @@ final class CudaPeer implements PeerOps {
     if (path == CopyPath.STAGED) {
       p.staging(cfg).enqueue(to, from, bytes, handle, cs.dev);
     } else {
-      int st =
-          PeerNative.gc_p2p_copy(
-              to, p.dst.ordinal, from, p.src.ordinal, bytes, cs.dev.ordinal, handle);
+      int st = PeerNative.gc_p2p_copy(to, p.dst.ordinal, from, p.src.ordinal, bytes,
+          cs.dev.ordinal, handle);
       if (st != 0) {
-        throw CudaErrors.error(
-            st, what(p.same ? "cudaMemcpyAsync(D2D)" : "cudaMemcpyPeerAsync", p, bytes), cs.dev);
+        throw CudaErrors.error(st, what(p.same ? "cudaMemcpyAsync(D2D)" : "cudaMemcpyPeerAsync",
+            p, bytes), cs.dev);
       }
     }
   }
@@ -250,12 +216,11 @@ final class CudaPeer implements PeerOps {
           p.staging(cfg).enqueue(to, from, bytes, 0, null);
         } else {
           lanes[i] = p.acquire();
-          int st =
-              PeerNative.gc_p2p_copy(
-                  to, p.dst.ordinal, from, p.src.ordinal, bytes, lanes[i].ordinal, lanes[i].stream);
+          int st = PeerNative.gc_p2p_copy(to, p.dst.ordinal, from, p.src.ordinal, bytes,
+              lanes[i].ordinal, lanes[i].stream);
           if (st != 0) {
-            throw CudaErrors.error(
-                st, what(p.same ? "cudaMemcpyAsync(D2D)" : "cudaMemcpyPeerAsync", p, bytes), p.src);
+            throw CudaErrors.error(st, what(p.same ? "cudaMemcpyAsync(D2D)"
+                : "cudaMemcpyPeerAsync", p, bytes), p.src);
           }
         }
         issued[i] = true;
@@ -270,21 +235,13 @@ final class CudaPeer implements PeerOps {
           continue;
         }
         CudaPeerPair p = ps[i];
-        int st =
-            paths[i] == CopyPath.STAGED
-                ? p.staging(cfg).waitDone(waitMode)
-                : PeerNative.gc_p2p_wait(
-                    lanes[i].ordinal, lanes[i].stream, lanes[i].event, waitMode);
+        int st = paths[i] == CopyPath.STAGED ? p.staging(cfg).waitDone(waitMode)
+            : PeerNative.gc_p2p_wait(lanes[i].ordinal, lanes[i].stream, lanes[i].event,
+                waitMode);
         if (st != 0 && failure == null) {
-          failure =
-              CudaErrors.error(
-                  st,
-                  "waiting for "
-                      + what(
-                          paths[i].name().toLowerCase(Locale.ROOT) + " copy",
-                          p,
-                          transfers.get(i).bytes()),
-                  paths[i] == CopyPath.STAGED ? p.dst : p.src);
+          failure = CudaErrors.error(st, "waiting for " + what(paths[i].name().toLowerCase(
+              Locale.ROOT) + " copy", p, transfers.get(i).bytes()),
+              paths[i] == CopyPath.STAGED ? p.dst : p.src);
         }
       }
     } finally {
@@ -300,7 +257,8 @@ final class CudaPeer implements PeerOps {
   }
 
   private static String what(String op, CudaPeerPair p, long bytes) {
-    return op + " of " + bytes + " bytes from device " + p.src.index + " to device " + p.dst.index;
+    return op + " of " + bytes + " bytes from device " + p.src.index + " to device "
+        + p.dst.index;
   }
 
   // ---- deciding a pair ----
@@ -335,56 +293,26 @@ final class CudaPeer implements PeerOps {
     boolean ba = st2 == 0 && can[0] == 1;
     if (st != 0 || st2 != 0) {
       int bad = st != 0 ? st : st2;
-      why[0] =
-          "cudaDeviceCanAccessPeer failed for "
-              + pair
-              + ": "
-              + GpuCoreNative.gc_status_name(bad)
-              + " ("
-              + bad
-              + "); staged";
+      why[0] = "cudaDeviceCanAccessPeer failed for " + pair + ": "
+          + GpuCoreNative.gc_status_name(bad) + " (" + bad + "); staged";
       return CopyPath.STAGED;
     }
     if (!ab || !ba) {
-      why[0] =
-          "CUDA does not allow peer access between "
-              + pair
-              + " (cudaDeviceCanAccessPeer "
-              + a.index
-              + "->"
-              + b.index
-              + ": "
-              + (ab ? "yes" : "no")
-              + ", "
-              + b.index
-              + "->"
-              + a.index
-              + ": "
-              + (ba ? "yes" : "no")
-              + "); staged through page-locked host memory";
+      why[0] = "CUDA does not allow peer access between " + pair + " (cudaDeviceCanAccessPeer "
+          + a.index + "->" + b.index + ": " + (ab ? "yes" : "no") + ", " + b.index + "->"
+          + a.index + ": " + (ba ? "yes" : "no") + "); staged through page-locked host memory";
       return CopyPath.STAGED;
     }
     for (DeviceState[] dir : new DeviceState[][] {{a, b}, {b, a}}) {
       st = PeerNative.gc_p2p_enable(dir[0].ordinal, dir[1].ordinal);
       if (st != 0) {
         if (CudaErrors.isSticky(st)) {
-          throw CudaErrors.error(
-              st,
-              "cudaDeviceEnablePeerAccess(" + dir[0].index + " -> " + dir[1].index + ")",
-              dir[0]);
+          throw CudaErrors.error(st, "cudaDeviceEnablePeerAccess(" + dir[0].index + " -> "
+              + dir[1].index + ")", dir[0]);
         }
-        why[0] =
-            "cudaDeviceEnablePeerAccess("
-                + dir[0].index
-                + " -> "
-                + dir[1].index
-                + ") failed: "
-                + GpuCoreNative.gc_status_name(st)
-                + " ("
-                + st
-                + ") "
-                + GpuCoreNative.gc_last_error()
-                + "; staged";
+        why[0] = "cudaDeviceEnablePeerAccess(" + dir[0].index + " -> " + dir[1].index
+            + ") failed: " + GpuCoreNative.gc_status_name(st) + " (" + st + ") "
+            + GpuCoreNative.gc_last_error() + "; staged";
         return CopyPath.STAGED;
       }
     }
@@ -398,24 +326,14 @@ final class CudaPeer implements PeerOps {
       fail = probe(b, a, us, 1);
     }
     if (fail != null) {
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "gpucore: copies between " + pair + " are staged through host memory: " + fail);
+      LOG.log(System.Logger.Level.WARNING, "gpucore: copies between " + pair
+          + " are staged through host memory: " + fail);
       why[0] = fail + "; staged through page-locked host memory";
       return CopyPath.STAGED;
     }
-    why[0] =
-        String.format(
-            Locale.ROOT,
-            "peer access enabled both ways; write-then-checksum "
-                + "probe of %d bytes passed (%d->%d in %d us, %d->%d in %d us)",
-            PROBE_BYTES,
-            a.index,
-            b.index,
-            us[0],
-            b.index,
-            a.index,
-            us[1]);
+    why[0] = String.format(Locale.ROOT, "peer access enabled both ways; write-then-checksum "
+        + "probe of %d bytes passed (%d->%d in %d us, %d->%d in %d us)", PROBE_BYTES, a.index,
+        b.index, us[0], b.index, a.index, us[1]);
     return CopyPath.PEER;
   }
 
@@ -423,53 +341,34 @@ final class CudaPeer implements PeerOps {
   private String probe(DeviceState src, DeviceState dst, long[] us, int k) {
     int[] verdict = new int[1];
     long[] detail = new long[1];
-    int st =
-        PeerNative.gc_p2p_probe(
-            src.ordinal, dst.ordinal, PROBE_BYTES, cfg.probeTimeoutMs(), verdict, detail);
+    int st = PeerNative.gc_p2p_probe(src.ordinal, dst.ordinal, PROBE_BYTES, cfg.probeTimeoutMs(),
+        verdict, detail);
     String dir = src.index + "->" + dst.index;
     if (st != 0) {
       if (CudaErrors.isSticky(st)) {
         throw CudaErrors.error(st, "peer probe " + dir, src);
       }
-      return "the peer probe "
-          + dir
-          + " failed: "
-          + GpuCoreNative.gc_status_name(st)
-          + " ("
-          + st
-          + ") "
-          + GpuCoreNative.gc_last_error();
+      return "the peer probe " + dir + " failed: " + GpuCoreNative.gc_status_name(st) + " ("
+          + st + ") " + GpuCoreNative.gc_last_error();
     }
     boolean timedOut = false;
-    String fail =
-        switch (verdict[0]) {
-          case PeerNative.GC_P2P_PROBE_OK -> null;
-          case PeerNative.GC_P2P_PROBE_MISMATCH ->
-              "peer access claims to work but dropped data: "
-                  + detail[0]
-                  + " of "
-                  + (PROBE_BYTES + 3) / 4
-                  + " words differed after a peer copy "
-                  + dir
-                  + " (an IOMMU may be blocking peer traffic; e.g. intel_iommu=off or iommu=pt)";
-          case PeerNative.GC_P2P_PROBE_COPY_TIMEOUT -> {
-            timedOut = true;
-            yield "the peer copy "
-                + dir
-                + " of the probe did not finish within "
-                + cfg.probeTimeoutMs()
-                + " ms (peer traffic may hang behind an IOMMU)";
-          }
-          case PeerNative.GC_P2P_PROBE_CHECK_TIMEOUT -> {
-            timedOut = true;
-            yield "the checksum of the peer probe "
-                + dir
-                + " did not finish within "
-                + cfg.probeTimeoutMs()
-                + " ms";
-          }
-          default -> "the peer probe " + dir + " gave an unknown verdict " + verdict[0];
-        };
+    String fail = switch (verdict[0]) {
+      case PeerNative.GC_P2P_PROBE_OK -> null;
+      case PeerNative.GC_P2P_PROBE_MISMATCH -> "peer access claims to work but dropped data: "
+          + detail[0] + " of " + (PROBE_BYTES + 3) / 4 + " words differed after a peer copy "
+          + dir + " (an IOMMU may be blocking peer traffic; e.g. intel_iommu=off or iommu=pt)";
+      case PeerNative.GC_P2P_PROBE_COPY_TIMEOUT -> {
+        timedOut = true;
+        yield "the peer copy " + dir + " of the probe did not finish within "
+            + cfg.probeTimeoutMs() + " ms (peer traffic may hang behind an IOMMU)";
+      }
+      case PeerNative.GC_P2P_PROBE_CHECK_TIMEOUT -> {
+        timedOut = true;
+        yield "the checksum of the peer probe " + dir + " did not finish within "
+            + cfg.probeTimeoutMs() + " ms";
+      }
+      default -> "the peer probe " + dir + " gave an unknown verdict " + verdict[0];
+    };
     if (fail != null && !timedOut) {
       // leave the pair as it was found (a stuck copy could make this block: not after a timeout)
       PeerNative.gc_p2p_disable(src.ordinal, dst.ordinal);

@@ -3,8 +3,8 @@ package dev.gpucore.cuda;
 import dev.gpucore.cuda.bindings.PeerNative;
 
 /**
- * A stream and an event on one device for synchronous copies between GPUs: made once, reused by one
- * thread at a time, so a copy allocates nothing.
+ * A stream and an event on one device for synchronous copies between GPUs: made once, reused by
+ * one thread at a time, so a copy allocates nothing.
  */
 final class CudaPeerLane {
   final int ordinal;
@@ -19,8 +19,8 @@ final class CudaPeerLane {
 
   static CudaPeerLane create(DeviceState dev) {
     long[] out = new long[1];
-    CudaErrors.check(
-        PeerNative.gc_p2p_stream_create(dev.ordinal, out), "cudaStreamCreate(peer)", dev);
+    CudaErrors.check(PeerNative.gc_p2p_stream_create(dev.ordinal, out), "cudaStreamCreate(peer)",
+        dev);
     long s = out[0];
     int st = PeerNative.gc_p2p_event_create(dev.ordinal, out);
     if (st != 0) {

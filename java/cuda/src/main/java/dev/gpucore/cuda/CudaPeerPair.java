@@ -16,10 +16,8 @@ final class CudaPeerPair {
   final DeviceState src;
   final DeviceState dst;
   final boolean same;
-
   /** Guards the decision of the unordered pair (held on the lower-index pair's object). */
   final Object decideLock = new Object();
-
   volatile PeerLink link;
   private final AtomicReference<CudaPeerLane> cached = new AtomicReference<>();
   private final ConcurrentLinkedQueue<CudaPeerLane> spare = new ConcurrentLinkedQueue<>();

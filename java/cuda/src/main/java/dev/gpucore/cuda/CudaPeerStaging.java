@@ -6,8 +6,8 @@ import dev.gpucore.cuda.bindings.PeerNative;
 /**
  * The staged path of one ordered pair of GPUs: a stream on each, page-locked buffers, and the
  * events that let the source's device-to-host copy of chunk i+1 run while the destination's
- * host-to-device copy of chunk i does (native {@code gc_p2p_staged}). Copies are queued under this
- * object's lock, so their buffer reuse is ordered; nobody waits on the host between chunks.
+ * host-to-device copy of chunk i does (native {@code gc_p2p_staged}). Copies are queued under
+ * this object's lock, so their buffer reuse is ordered; nobody waits on the host between chunks.
  */
 final class CudaPeerStaging {
   final DeviceState src;
@@ -37,21 +37,15 @@ final class CudaPeerStaging {
     CudaPeerStaging s = new CudaPeerStaging(src, dst, chunk, nbuf);
     try {
       long[] out = new long[1];
-      CudaErrors.check(
-          PeerNative.gc_p2p_stream_create(src.ordinal, out),
-          "cudaStreamCreate(staged, source)",
-          src);
+      CudaErrors.check(PeerNative.gc_p2p_stream_create(src.ordinal, out),
+          "cudaStreamCreate(staged, source)", src);
       s.srcStream = out[0];
-      CudaErrors.check(
-          PeerNative.gc_p2p_stream_create(dst.ordinal, out),
-          "cudaStreamCreate(staged, destination)",
-          dst);
+      CudaErrors.check(PeerNative.gc_p2p_stream_create(dst.ordinal, out),
+          "cudaStreamCreate(staged, destination)", dst);
       s.dstStream = out[0];
       for (int b = 0; b < nbuf; b++) {
-        CudaErrors.check(
-            GpuCoreNative.gc_malloc_host(out, chunk),
-            "cudaMallocHost(" + chunk + " bytes, staged copy buffer)",
-            null);
+        CudaErrors.check(GpuCoreNative.gc_malloc_host(out, chunk),
+            "cudaMallocHost(" + chunk + " bytes, staged copy buffer)", null);
         s.buffers[b] = out[0];
         CudaErrors.check(PeerNative.gc_p2p_event_create(src.ordinal, out), "cudaEventCreate", src);
         s.d2h[b] = out[0];
@@ -72,52 +66,30 @@ final class CudaPeerStaging {
   }
 
   /**
-   * Queues a copy of {@code bytes} from {@code from} (source device) to {@code to}; with a user
-   * stream ({@code afterStream} != 0, on {@code afterDev}, the source or the destination) the copy
-   * is ordered after its earlier work and before its later work.
+   * Queues a copy of {@code bytes} from {@code from} (source device) to {@code to}; with a
+   * user stream ({@code afterStream} != 0, on {@code afterDev}, the source or the destination)
+   * the copy is ordered after its earlier work and before its later work.
    */
-  synchronized void enqueue(
-      long to, long from, long bytes, long afterStream, DeviceState afterDev) {
+  synchronized void enqueue(long to, long from, long bytes, long afterStream, DeviceState afterDev) {
     long afterEvent = 0;
     int afterOrdinal = -1;
     if (afterStream != 0) {
       afterEvent = afterDev == src ? afterSrc : afterDst;
       afterOrdinal = afterDev.ordinal;
     }
-    int st =
-        PeerNative.gc_p2p_staged(
-            to,
-            dst.ordinal,
-            dstStream,
-            from,
-            src.ordinal,
-            srcStream,
-            bytes,
-            buffers,
-            d2h,
-            h2d,
-            nbuf,
-            chunk,
-            afterOrdinal,
-            afterStream,
-            afterEvent,
-            afterStream != 0 ? done : 0);
+    int st = PeerNative.gc_p2p_staged(to, dst.ordinal, dstStream, from, src.ordinal, srcStream,
+        bytes, buffers, d2h, h2d, nbuf, chunk, afterOrdinal, afterStream, afterEvent,
+        afterStream != 0 ? done : 0);
     if (st != 0) {
-      throw CudaErrors.error(
-          st,
-          "staged copy of " + bytes + " bytes from device " + src.index + " to device " + dst.index,
-          CudaErrors.isSticky(st) ? dst : null);
+      throw CudaErrors.error(st, "staged copy of " + bytes + " bytes from device " + src.index
+          + " to device " + dst.index, CudaErrors.isSticky(st) ? dst : null);
     }
   }
 
   /** Waits for every staged copy queued so far; returns the status. */
   int waitDone(int waitMode) {
-    return PeerNative.gc_p2p_wait(
-        dst.ordinal,
-        dstStream,
-        0,
-        waitMode == PeerNative.GC_P2P_WAIT_BLOCK
-            ? PeerNative.GC_P2P_WAIT_BLOCK
+    return PeerNative.gc_p2p_wait(dst.ordinal, dstStream, 0,
+        waitMode == PeerNative.GC_P2P_WAIT_BLOCK ? PeerNative.GC_P2P_WAIT_BLOCK
             : PeerNative.GC_P2P_WAIT_SPIN_STREAM);
   }
 

@@ -12,10 +12,10 @@ import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.spi.ReduceOps;
 
 /**
- * Reductions on the GPU: gpucore's own kernels (native/src/reduce*.cu) through {@link
- * ReduceNative}. A call is one kernel launch on the stream's own workspace; a result for the host
- * is written by the kernel straight into the stream's pinned result slot, so the synchronous path
- * is launch, stream synchronize, read: no copy launch, nothing allocated.
+ * Reductions on the GPU: gpucore's own kernels (native/src/reduce*.cu) through
+ * {@link ReduceNative}. A call is one kernel launch on the stream's own workspace; a result for
+ * the host is written by the kernel straight into the stream's pinned result slot, so the
+ * synchronous path is launch, stream synchronize, read: no copy launch, nothing allocated.
  */
 final class CudaReduce implements ReduceOps {
   private final CudaBackend backend;
@@ -40,9 +40,8 @@ final class CudaReduce implements ReduceOps {
   private static long workspaceBytes() {
     long w = workspace;
     if (w < 0) {
-      w =
-          dev.gpucore.spi.Uninterruptible.onOwnThread(
-              "gpucore-reduce-load", () -> Lib.WORKSPACE_BYTES);
+      w = dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-reduce-load",
+          () -> Lib.WORKSPACE_BYTES);
       workspace = w;
     }
     return w;
@@ -94,10 +93,11 @@ final class CudaReduce implements ReduceOps {
   }
 
   /**
-   * Checks a launch's status (naming {@code function(op)} on failure) and, on a pool stream, waits
-   * for the result, since the caller has no stream to wait on.
+   * Checks a launch's status (naming {@code function(op)} on failure) and, on a pool stream,
+   * waits for the result, since the caller has no stream to wait on.
    */
-  private static void finish(CudaStream s, int st, String function, ReduceOp op, GpuStream stream) {
+  private static void finish(CudaStream s, int st, String function, ReduceOp op,
+      GpuStream stream) {
     if (st != 0) {
       s.check(st, function + "(" + op + ")");
     }
@@ -107,55 +107,28 @@ final class CudaReduce implements ReduceOps {
   }
 
   @Override
-  public double reduceHost(
-      ReduceOp op, Accumulation acc, Object x, long xOffset, Object y, long yOffset, long count) {
+  public double reduceHost(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, long count) {
     throw new UnsupportedOperationException("host-array reductions go through the CPU backend");
   }
 
   @Override
-  public void reduceHostMatrix(
-      ReduceOp op,
-      Accumulation acc,
-      Object x,
-      long xOffset,
-      Object y,
-      long yOffset,
-      Matrix shape,
-      boolean perRow,
-      Object out,
-      long outOffset) {
+  public void reduceHostMatrix(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+      long yOffset, Matrix shape, boolean perRow, Object out, long outOffset) {
     throw new UnsupportedOperationException("host-array reductions go through the CPU backend");
   }
 
   @Override
-  public double reduceDevice(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      long count,
-      GpuStream stream) {
+  public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, GpuStream stream) {
     long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
     CudaStream s = begin(dev, op, stream);
     try {
       long slot = s.resultSlot();
       long h = s.handle();
-      int st =
-          ReduceNative.gc_reduce(
-              code(op),
-              type(x.dtype()),
-              acc(acc),
-              at(x, xOffset),
-              at(y, yOffset),
-              count,
-              slot,
-              ReduceNative.GC_TYPE_F64,
-              s.workspace(),
-              wsBytes,
-              h);
+      int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+          at(y, yOffset), count, slot, ReduceNative.GC_TYPE_F64, s.workspace(), wsBytes, h);
       if (st != 0) {
         s.check(st, "gc_reduce(" + op + ")");
       }
@@ -170,34 +143,16 @@ final class CudaReduce implements ReduceOps {
   }
 
   @Override
-  public void reduceDeviceInto(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      long count,
-      DeviceArray out,
-      long outOffset,
+  public void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, long count, DeviceArray out, long outOffset,
       GpuStream stream) {
     long wsBytes = workspaceBytes();
     DeviceState dev = backend.device(x.device());
     CudaStream s = begin(dev, op, stream);
     try {
-      int st =
-          ReduceNative.gc_reduce(
-              code(op),
-              type(x.dtype()),
-              acc(acc),
-              at(x, xOffset),
-              at(y, yOffset),
-              count,
-              at(out, outOffset),
-              type(out.dtype()),
-              s.workspace(),
-              wsBytes,
-              s.handle());
+      int st = ReduceNative.gc_reduce(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+          at(y, yOffset), count, at(out, outOffset), type(out.dtype()), s.workspace(), wsBytes,
+          s.handle());
       finish(s, st, "gc_reduce", op, stream);
     } finally {
       end(dev, s, stream);
@@ -205,18 +160,9 @@ final class CudaReduce implements ReduceOps {
   }
 
   @Override
-  public void reduceDeviceMatrix(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      long xOffset,
-      DeviceArray y,
-      long yOffset,
-      Matrix shape,
-      boolean perRow,
-      DeviceArray out,
-      long outOffset,
-      GpuStream stream) {
+  public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+      DeviceArray y, long yOffset, Matrix shape, boolean perRow, DeviceArray out,
+      long outOffset, GpuStream stream) {
     long wsBytes = workspaceBytes();
     // gc_reduce_rows / _cols take a row-major matrix: a column-major one is its transpose
     boolean rowMajor = shape.layout() == Layout.ROW_MAJOR;
@@ -226,36 +172,13 @@ final class CudaReduce implements ReduceOps {
     DeviceState dev = backend.device(x.device());
     CudaStream s = begin(dev, op, stream);
     try {
-      int st =
-          contiguous
-              ? ReduceNative.gc_reduce_rows(
-                  code(op),
-                  type(x.dtype()),
-                  acc(acc),
-                  at(x, xOffset),
-                  at(y, yOffset),
-                  rows,
-                  cols,
-                  shape.ld(),
-                  at(out, outOffset),
-                  type(out.dtype()),
-                  s.workspace(),
-                  wsBytes,
-                  s.handle())
-              : ReduceNative.gc_reduce_cols(
-                  code(op),
-                  type(x.dtype()),
-                  acc(acc),
-                  at(x, xOffset),
-                  at(y, yOffset),
-                  rows,
-                  cols,
-                  shape.ld(),
-                  at(out, outOffset),
-                  type(out.dtype()),
-                  s.workspace(),
-                  wsBytes,
-                  s.handle());
+      int st = contiguous
+          ? ReduceNative.gc_reduce_rows(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+              at(y, yOffset), rows, cols, shape.ld(), at(out, outOffset), type(out.dtype()),
+              s.workspace(), wsBytes, s.handle())
+          : ReduceNative.gc_reduce_cols(code(op), type(x.dtype()), acc(acc), at(x, xOffset),
+              at(y, yOffset), rows, cols, shape.ld(), at(out, outOffset), type(out.dtype()),
+              s.workspace(), wsBytes, s.handle());
       finish(s, st, contiguous ? "gc_reduce_rows" : "gc_reduce_cols", op, stream);
     } finally {
       end(dev, s, stream);

@@ -12,9 +12,10 @@ import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
 
 /**
- * A CUDA stream with the scratch that calls on it need, each created on first use: the reduction
- * workspace and its pinned result slot, a cuBLAS handle with its own workspace, and pinned staging
- * buffers with events for copies from and to Java arrays. A stream is used by one thread at a time.
+ * A CUDA stream with the scratch that calls on it need, each created on first use: the
+ * reduction workspace and its pinned result slot, a cuBLAS handle with its own workspace, and
+ * pinned staging buffers with events for copies from and to Java arrays. A stream is used by
+ * one thread at a time.
  */
 final class CudaStream extends GpuStream {
   static final int H2D = 1;
@@ -30,11 +31,11 @@ final class CudaStream extends GpuStream {
   private static final class Res implements Runnable {
     final int ordinal;
     long stream;
-    long workspace; // reduce workspace + 16 bytes result at the end
+    long workspace;     // reduce workspace + 16 bytes result at the end
     long workspaceBytes;
-    long resultSlot; // pinned, 16 bytes
-    long scalars; // pinned, 16 bytes: GEMM alpha and beta
-    long pointers; // pinned: pointer arrays of batched GEMMs, on their way up
+    long resultSlot;    // pinned, 16 bytes
+    long scalars;       // pinned, 16 bytes: GEMM alpha and beta
+    long pointers;      // pinned: pointer arrays of batched GEMMs, on their way up
     long pointersBytes;
     long pointersEvent; // recorded after the last copy out of `pointers`
     java.util.Map<?, CudaLt.Plan> plans;
@@ -170,8 +171,8 @@ final class CudaStream extends GpuStream {
    * Pinned host memory of at least {@code bytes} for a batched GEMM's pointer arrays, free to be
    * overwritten: waits until the previous copy out of it (queued on this stream) has run. Call
    * {@link #pointerStagingQueued} after queueing the copy. Pinned, so that the copy is truly
-   * asynchronous (a pageable source may make cudaMemcpyAsync wait for the stream), and reused, so
-   * that a batched call costs no host allocation.
+   * asynchronous (a pageable source may make cudaMemcpyAsync wait for the stream), and reused,
+   * so that a batched call costs no host allocation.
    */
   long pointerStaging(long bytes) {
     if (res.pointersEvent != 0) {
@@ -199,8 +200,7 @@ final class CudaStream extends GpuStream {
       check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
       res.pointersEvent = out[0];
     }
-    check(
-        GpuCoreNative.gc_event_record(res.pointersEvent, res.stream),
+    check(GpuCoreNative.gc_event_record(res.pointersEvent, res.stream),
         "cudaEventRecord(GEMM pointer arrays)");
   }
 
@@ -220,24 +220,20 @@ final class CudaStream extends GpuStream {
       cublasContext h = new cublasContext();
       CudaErrors.checkCublas(cublas.cublasCreate_v2(h), "cublasCreate", dev);
       res.cublasHandle = h;
-      CudaErrors.checkCublas(
-          cublas.cublasSetStream_v2(h, new CUstream_st(Native.at(res.stream))),
-          "cublasSetStream",
-          dev);
+      CudaErrors.checkCublas(cublas.cublasSetStream_v2(h, new CUstream_st(Native.at(res.stream))),
+          "cublasSetStream", dev);
       long[] out = new long[1];
       check(GpuCoreNative.gc_malloc(out, CUBLAS_WORKSPACE), "cudaMalloc(cuBLAS workspace)");
       res.cublasWorkspace = out[0];
-      CudaErrors.checkCublas(
-          cublas.cublasSetWorkspace_v2(h, Native.at(res.cublasWorkspace), CUBLAS_WORKSPACE),
-          "cublasSetWorkspace",
-          dev);
+      CudaErrors.checkCublas(cublas.cublasSetWorkspace_v2(h, Native.at(res.cublasWorkspace),
+          CUBLAS_WORKSPACE), "cublasSetWorkspace", dev);
     }
     return res.cublasHandle;
   }
 
   /**
-   * Staging resources: {@code threads} sub-lanes, each a stream of its own with two pinned buffers
-   * and two events. Sub-lane 0 runs on the calling thread, the others on the copy pool.
+   * Staging resources: {@code threads} sub-lanes, each a stream of its own with two pinned
+   * buffers and two events. Sub-lane 0 runs on the calling thread, the others on the copy pool.
    */
   private void ensureStaging() {
     if (res.bufs == null) {
@@ -274,8 +270,8 @@ final class CudaStream extends GpuStream {
   }
 
   /**
-   * Copies {@code count} elements of a Java array to device address {@code dst}. The array is cut
-   * into chunks; sub-lane t takes chunks t, t+T, t+2T... and, on its own thread and stream,
+   * Copies {@code count} elements of a Java array to device address {@code dst}. The array is
+   * cut into chunks; sub-lane t takes chunks t, t+T, t+2T... and, on its own thread and stream,
    * alternates between its two pinned buffers: filling one (memcpy from the array held in a JNI
    * critical region) while the DMA of the other runs. Returns when the data is on the device.
    */
@@ -288,14 +284,8 @@ final class CudaStream extends GpuStream {
     staged(dst, dstOffset, src, count, elemBytes, pool, false);
   }
 
-  private void staged(
-      Object array,
-      int arrayOffset,
-      long dev,
-      long count,
-      int elemBytes,
-      ForkJoinPool pool,
-      boolean toDevice) {
+  private void staged(Object array, int arrayOffset, long dev, long count, int elemBytes,
+      ForkJoinPool pool, boolean toDevice) {
     ensureStaging();
     long chunk = cfg.chunkBytes() / elemBytes;
     int chunks = (int) ((count + chunk - 1) / chunk);
@@ -303,20 +293,8 @@ final class CudaStream extends GpuStream {
     List<ForkJoinTask<?>> tasks = new ArrayList<>(lanes);
     for (int t = 1; t < lanes; t++) {
       int lane = t;
-      tasks.add(
-          pool.submit(
-              () ->
-                  subLane(
-                      lane,
-                      lanes,
-                      array,
-                      arrayOffset,
-                      dev,
-                      count,
-                      chunk,
-                      chunks,
-                      elemBytes,
-                      toDevice)));
+      tasks.add(pool.submit(() -> subLane(lane, lanes, array, arrayOffset, dev, count, chunk,
+          chunks, elemBytes, toDevice)));
     }
     RuntimeException failure = null;
     try {
@@ -338,17 +316,8 @@ final class CudaStream extends GpuStream {
     }
   }
 
-  private void subLane(
-      int lane,
-      int lanes,
-      Object array,
-      int arrayOffset,
-      long dev,
-      long count,
-      long chunk,
-      int chunks,
-      int elemBytes,
-      boolean toDevice) {
+  private void subLane(int lane, int lanes, Object array, int arrayOffset, long dev, long count,
+      long chunk, int chunks, int elemBytes, boolean toDevice) {
     GpuCoreNative.gc_set_device(dev_ordinal());
     long stream = res.stagingStreams[lane];
     long[] buf = {res.bufs[2 * lane], res.bufs[2 * lane + 1]};
@@ -364,10 +333,8 @@ final class CudaStream extends GpuStream {
           long off = c * chunk;
           int n = (int) Math.min(chunk, count - off);
           copyPart(array, arrayOffset + (int) off, buf[b], n, elemBytes, true);
-          check(
-              GpuCoreNative.gc_memcpy_async(
-                  dev + off * elemBytes, buf[b], (long) n * elemBytes, H2D, stream),
-              "cudaMemcpyAsync(H2D)");
+          check(GpuCoreNative.gc_memcpy_async(dev + off * elemBytes, buf[b], (long) n * elemBytes,
+              H2D, stream), "cudaMemcpyAsync(H2D)");
           check(GpuCoreNative.gc_event_record(ev[b], stream), "cudaEventRecord");
         }
       } else {
@@ -401,40 +368,33 @@ final class CudaStream extends GpuStream {
     return res.ordinal;
   }
 
-  private void enqueueD2H(
-      long dev, int c, long chunk, long count, int elemBytes, long buf, long event, long stream) {
+  private void enqueueD2H(long dev, int c, long chunk, long count, int elemBytes, long buf,
+      long event, long stream) {
     long off = c * chunk;
     long n = Math.min(chunk, count - off);
-    check(
-        GpuCoreNative.gc_memcpy_async(buf, dev + off * elemBytes, n * elemBytes, D2H, stream),
+    check(GpuCoreNative.gc_memcpy_async(buf, dev + off * elemBytes, n * elemBytes, D2H, stream),
         "cudaMemcpyAsync(D2H)");
     check(GpuCoreNative.gc_event_record(event, stream), "cudaEventRecord");
   }
 
   /**
-   * Copies one part between a Java array (in a JNI critical region: no JVM copy of the array) and
-   * pinned memory with the C library's memcpy.
+   * Copies one part between a Java array (in a JNI critical region: no JVM copy of the array)
+   * and pinned memory with the C library's memcpy.
    */
-  private static void copyPart(
-      Object array, int offset, long addr, int n, int elemBytes, boolean toBuffer) {
+  private static void copyPart(Object array, int offset, long addr, int n, int elemBytes,
+      boolean toBuffer) {
     long off = (long) offset * elemBytes;
     long bytes = (long) n * elemBytes;
     int s;
     if (array instanceof float[] f) {
-      s =
-          toBuffer
-              ? GpuCoreNative.gc_host_copy_in(addr, f, off, bytes)
-              : GpuCoreNative.gc_host_copy_out(f, off, addr, bytes);
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, f, off, bytes)
+          : GpuCoreNative.gc_host_copy_out(f, off, addr, bytes);
     } else if (array instanceof double[] d) {
-      s =
-          toBuffer
-              ? GpuCoreNative.gc_host_copy_in(addr, d, off, bytes)
-              : GpuCoreNative.gc_host_copy_out(d, off, addr, bytes);
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, d, off, bytes)
+          : GpuCoreNative.gc_host_copy_out(d, off, addr, bytes);
     } else if (array instanceof short[] h) {
-      s =
-          toBuffer
-              ? GpuCoreNative.gc_host_copy_in(addr, h, off, bytes)
-              : GpuCoreNative.gc_host_copy_out(h, off, addr, bytes);
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, h, off, bytes)
+          : GpuCoreNative.gc_host_copy_out(h, off, addr, bytes);
     } else {
       throw new GpuCoreException.InvalidArgument("unsupported array type " + array.getClass());
     }

@@ -18,12 +18,12 @@ import org.bytedeco.cuda.nvml.nvmlPciInfo_t;
 import org.bytedeco.javacpp.CLongPointer;
 
 /**
- * Reads the topology: NVLinks per pair ({@code nvmlDeviceGetNvLinkState} over links 0 to {@code
- * NVML_NVLINK_MAX_LINKS - 1}, the far end from {@code nvmlDeviceGetNvLinkRemotePciInfo}; links into
- * an NVSwitch count for every pair of GPUs on it), the PCIe path ({@code
- * nvmlDeviceGetTopologyCommonAncestor}), CPU and NUMA affinity (NVML, else sysfs), and CUDA's peer
- * access and performance rank per ordered pair. Like the rest of gpucore's NVML use, best effort:
- * what cannot be read stays unknown, with a note.
+ * Reads the topology: NVLinks per pair ({@code nvmlDeviceGetNvLinkState} over links 0 to
+ * {@code NVML_NVLINK_MAX_LINKS - 1}, the far end from {@code nvmlDeviceGetNvLinkRemotePciInfo};
+ * links into an NVSwitch count for every pair of GPUs on it), the PCIe path
+ * ({@code nvmlDeviceGetTopologyCommonAncestor}), CPU and NUMA affinity (NVML, else sysfs), and
+ * CUDA's peer access and performance rank per ordered pair. Like the rest of gpucore's NVML use,
+ * best effort: what cannot be read stays unknown, with a note.
  */
 final class CudaTopology {
   private static final int NVML_SUCCESS = 0;
@@ -105,15 +105,8 @@ final class CudaTopology {
     List<Topology.Gpu> gpus = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       DeviceInfo d = infos.get(i);
-      gpus.add(
-          new Topology.Gpu(
-              i,
-              d.cudaOrdinal(),
-              d.nvmlIndex(),
-              d.name(),
-              d.pciBusId(),
-              cpuAffinity(handles[i], d.pciBusId()),
-              numaNode(handles[i], d.pciBusId())));
+      gpus.add(new Topology.Gpu(i, d.cudaOrdinal(), d.nvmlIndex(), d.name(), d.pciBusId(),
+          cpuAffinity(handles[i], d.pciBusId()), numaNode(handles[i], d.pciBusId())));
     }
 
     List<Topology.Link> out = new ArrayList<>();
@@ -149,27 +142,12 @@ final class CudaTopology {
         if ((st != 0 || st2 != 0) && !cudaFailed) {
           cudaFailed = true;
           int bad = st != 0 ? st : st2;
-          notes.add(
-              "CUDA's peer queries failed for GPU "
-                  + i
-                  + " -> "
-                  + j
-                  + ": "
-                  + GpuCoreNative.gc_status_name(bad)
-                  + " ("
-                  + bad
-                  + ")");
+          notes.add("CUDA's peer queries failed for GPU " + i + " -> " + j + ": "
+              + GpuCoreNative.gc_status_name(bad) + " (" + bad + ")");
         }
-        out.add(
-            new Topology.Link(
-                i,
-                j,
-                links,
-                viaSwitch,
-                path,
-                peer,
-                attrs[PeerNative.GC_P2P_ATTR_PERFORMANCE_RANK],
-                attrs[PeerNative.GC_P2P_ATTR_NATIVE_ATOMICS] == 1));
+        out.add(new Topology.Link(i, j, links, viaSwitch, path, peer,
+            attrs[PeerNative.GC_P2P_ATTR_PERFORMANCE_RANK],
+            attrs[PeerNative.GC_P2P_ATTR_NATIVE_ATOMICS] == 1));
       }
     }
     boolean anySwitch = false;
@@ -177,8 +155,8 @@ final class CudaTopology {
       anySwitch |= s > 0;
     }
     if (anySwitch) {
-      notes.add(
-          "NVLinks go through NVSwitches: NV# counts each GPU's links into the switch " + "fabric");
+      notes.add("NVLinks go through NVSwitches: NV# counts each GPU's links into the switch "
+          + "fabric");
     }
     return new Topology(gpus, out, nvmlOk, notes);
   }
@@ -263,13 +241,8 @@ final class CudaTopology {
       return "";
     }
     try {
-      return String.format(
-          Locale.ROOT,
-          "%04x:%02x:%02x.%x",
-          Long.parseLong(p[0], 16),
-          Integer.parseInt(p[1], 16),
-          Integer.parseInt(p[2], 16),
-          Integer.parseInt(p[3], 16));
+      return String.format(Locale.ROOT, "%04x:%02x:%02x.%x", Long.parseLong(p[0], 16),
+          Integer.parseInt(p[1], 16), Integer.parseInt(p[2], 16), Integer.parseInt(p[3], 16));
     } catch (NumberFormatException e) {
       return "";
     }

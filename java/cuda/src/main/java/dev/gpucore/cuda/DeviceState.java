@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * Per-device state of the CUDA backend: its ordinal, whether a sticky fault poisoned it, and a pool
- * of internal lanes (stream + scratch) for synchronous calls from any thread.
+ * Per-device state of the CUDA backend: its ordinal, whether a sticky fault poisoned it, and a
+ * pool of internal lanes (stream + scratch) for synchronous calls from any thread.
  */
 final class DeviceState {
   final int index;
@@ -20,8 +20,8 @@ final class DeviceState {
   private final StagingConfig staging;
   final FaultPlan faults;
 
-  DeviceState(
-      int index, int ordinal, StagingConfig staging, FaultPlan faults, long scratchCacheBytes) {
+  DeviceState(int index, int ordinal, StagingConfig staging, FaultPlan faults,
+      long scratchCacheBytes) {
     this.index = index;
     this.ordinal = ordinal;
     this.staging = staging;
@@ -41,24 +41,16 @@ final class DeviceState {
   }
 
   /**
-   * Reports a planned sticky fault ({@code gpucore.fault}) for {@code op} the way a real one is
-   * reported: the device is marked faulted and the exception thrown.
+   * Reports a planned sticky fault ({@code gpucore.fault}) for {@code op} the way a real one
+   * is reported: the device is marked faulted and the exception thrown.
    */
   void injectSticky(String op) {
-    String msg =
-        op
-            + " failed on device "
-            + index
-            + " (CUDA ordinal "
-            + ordinal
-            + "): cudaErrorIllegalAddress ("
-            + FaultPlan.ILLEGAL_ADDRESS
-            + ") ["
-            + faults.describe()
-            + "]";
+    String msg = op + " failed on device " + index + " (CUDA ordinal " + ordinal
+        + "): cudaErrorIllegalAddress (" + FaultPlan.ILLEGAL_ADDRESS + ") [" + faults.describe()
+        + "]";
     markFaulted(msg);
-    throw new GpuCoreException.DeviceFaulted(
-        msg, false, FaultPlan.ILLEGAL_ADDRESS, "cudaErrorIllegalAddress");
+    throw new GpuCoreException.DeviceFaulted(msg, false, FaultPlan.ILLEGAL_ADDRESS,
+        "cudaErrorIllegalAddress");
   }
 
   /** Makes this device current on the calling thread, after checking it is not faulted. */
@@ -97,14 +89,13 @@ final class DeviceState {
   private final java.util.TreeMap<Long, java.util.ArrayDeque<Long>> scratchFree =
       new java.util.TreeMap<>();
   private long scratchCached;
-
   /** Bytes of idle scratch kept for reuse ({@code gpucore.scratch.cacheMiB}). */
   private final long scratchCache;
 
   /**
-   * A device block of at least {@code bytes} (rounded up to 2 MiB): an idle cached block of at most
-   * twice the size, else a new allocation; on out-of-memory the idle cache is freed and the
-   * allocation tried once more. Give it back with {@link #releaseScratch}.
+   * A device block of at least {@code bytes} (rounded up to 2 MiB): an idle cached block of at
+   * most twice the size, else a new allocation; on out-of-memory the idle cache is freed and
+   * the allocation tried once more. Give it back with {@link #releaseScratch}.
    */
   long scratch(long bytes) {
     long size = Math.max(2L << 20, (bytes + (2L << 20) - 1) & ~((2L << 20) - 1));
@@ -122,19 +113,9 @@ final class DeviceState {
     }
     if (faults.failScratch(size)) {
       trimScratch(0); // what a real out-of-memory does first
-      throw new GpuCoreException.OutOfMemory(
-          "cudaMalloc("
-              + size
-              + " bytes of scratch) failed"
-              + " on device "
-              + index
-              + ": cudaErrorMemoryAllocation ("
-              + CudaErrors.MEMORY_ALLOCATION
-              + ") ["
-              + faults.describe()
-              + "]",
-          false,
-          CudaErrors.MEMORY_ALLOCATION,
+      throw new GpuCoreException.OutOfMemory("cudaMalloc(" + size + " bytes of scratch) failed"
+          + " on device " + index + ": cudaErrorMemoryAllocation (" + CudaErrors.MEMORY_ALLOCATION
+          + ") [" + faults.describe() + "]", false, CudaErrors.MEMORY_ALLOCATION,
           "cudaErrorMemoryAllocation");
     }
     long[] out = new long[1];

@@ -39,9 +39,7 @@ final class LoadErrors {
       return "no NVIDIA driver on this machine (" + d + ")";
     }
     if (d.contains("libcudart.so") || d.contains("libcublas")) {
-      return "the CUDA 13 runtime libraries are missing ("
-          + d
-          + "); install the CUDA 13 "
+      return "the CUDA 13 runtime libraries are missing (" + d + "); install the CUDA 13 "
           + "runtime or use an nvidia/cuda:13 image";
     }
     return "the CUDA runtime could not be loaded (" + d + ")";

@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceHealth.Reading;
+import dev.gpucore.device.DeviceHealth;
 import dev.gpucore.device.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,24 +16,13 @@ import org.bytedeco.javacpp.Loader;
 
 /**
  * Best-effort NVML reader: every query may fail on its own (unsupported on the device, no
- * permission, NVML gone mid-run as under systemd cgroup changes) and leaves its field unknown; no
- * NVML failure is an exception. Every string is read into a fixed buffer and bounded.
+ * permission, NVML gone mid-run as under systemd cgroup changes) and leaves its field unknown;
+ * no NVML failure is an exception. Every string is read into a fixed buffer and bounded.
  */
 final class Nvml {
   /** One NVML device as read. */
-  record Dev(
-      int index,
-      String uuid,
-      String name,
-      String busId,
-      long memTotal,
-      long memUsed,
-      long memFree,
-      int utilGpu,
-      int utilMem,
-      int tempC,
-      double powerW,
-      double powerLimitW,
+  record Dev(int index, String uuid, String name, String busId, long memTotal, long memUsed,
+      long memFree, int utilGpu, int utilMem, int tempC, double powerW, double powerLimitW,
       List<DeviceInfo.GpuProcess> processes) {}
 
   /** What NVML gave: devices, driver version, or why it could not be used. */
@@ -55,25 +44,17 @@ final class Nvml {
       if (!initialized) {
         try {
           // on a thread of its own: an interrupt must not poison the one-time load
-          dev.gpucore.spi.Uninterruptible.onOwnThread(
-              "gpucore-nvml-load", () -> Loader.load(nvml.class));
+          dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-nvml-load",
+              () -> Loader.load(nvml.class));
         } catch (Throwable t) { // UnsatisfiedLinkError and friends: NVML is simply absent
-          return fail(
-              "NVML is not available ("
-                  + LoadErrors.describe(t)
-                  + "); a container "
-                  + "started without the 'utility' driver capability has no libnvidia-ml.so.1. "
-                  + "Showing what the CUDA runtime reports");
+          return fail("NVML is not available (" + LoadErrors.describe(t) + "); a container "
+              + "started without the 'utility' driver capability has no libnvidia-ml.so.1. "
+              + "Showing what the CUDA runtime reports");
         }
         int s = nvml.nvmlInit_v2();
         if (s != SUCCESS) {
-          return fail(
-              "NVML failed to initialize: "
-                  + error(s)
-                  + " ("
-                  + s
-                  + "); showing what "
-                  + "the CUDA runtime reports");
+          return fail("NVML failed to initialize: " + error(s) + " (" + s + "); showing what "
+              + "the CUDA runtime reports");
         }
         initialized = true;
       }
@@ -87,8 +68,8 @@ final class Nvml {
         devs.add(readDevice(i));
       }
       byte[] drv = new byte[96];
-      String driver =
-          nvml.nvmlSystemGetDriverVersion(drv, drv.length) == SUCCESS ? Native.cString(drv) : "";
+      String driver = nvml.nvmlSystemGetDriverVersion(drv, drv.length) == SUCCESS
+          ? Native.cString(drv) : "";
       int[] cuda = new int[1];
       int cudaVersion = nvml.nvmlSystemGetCudaDriverVersion(cuda) == SUCCESS ? cuda[0] : 0;
       return new Snapshot(devs, driver, cudaVersion, "");
@@ -96,8 +77,8 @@ final class Nvml {
   }
 
   /**
-   * The health counters of the device at NVML index {@code nvmlIndex}, each query on its own: one
-   * the GPU or driver does not support leaves its part unavailable with the reason.
+   * The health counters of the device at NVML index {@code nvmlIndex}, each query on its own:
+   * one the GPU or driver does not support leaves its part unavailable with the reason.
    */
   static DeviceHealth health(int nvmlIndex) {
     synchronized (LOCK) {
@@ -112,11 +93,8 @@ final class Nvml {
       if (s != SUCCESS) {
         return DeviceHealth.unknown("NVML has no handle for index " + nvmlIndex + ": " + why(s));
       }
-      return new DeviceHealth(
-          guard(() -> ecc(d)),
-          guard(() -> retiredPages(d)),
-          guard(() -> remappedRows(d)),
-          guard(() -> clockEvents(d)));
+      return new DeviceHealth(guard(() -> ecc(d)), guard(() -> retiredPages(d)),
+          guard(() -> remappedRows(d)), guard(() -> clockEvents(d)));
     }
   }
 
@@ -149,16 +127,14 @@ final class Nvml {
     boolean on = current[0] == nvml.NVML_FEATURE_ENABLED;
     // nvmlMemoryErrorType_t: 0 corrected, 1 uncorrected;
     // nvmlEccCounterType_t: 0 volatile, 1 aggregate
-    return Reading.of(
-        new DeviceHealth.Ecc(
-            on, eccCount(d, 0, 0), eccCount(d, 1, 0), eccCount(d, 0, 1), eccCount(d, 1, 1)));
+    return Reading.of(new DeviceHealth.Ecc(on, eccCount(d, 0, 0), eccCount(d, 1, 0),
+        eccCount(d, 0, 1), eccCount(d, 1, 1)));
   }
 
   private static long eccCount(nvmlDevice_st d, int errorType, int counterType) {
     long[] v = new long[1];
     return nvml.nvmlDeviceGetTotalEccErrors(d, errorType, counterType, v) == SUCCESS
-        ? v[0]
-        : DeviceHealth.Ecc.UNKNOWN;
+        ? v[0] : DeviceHealth.Ecc.UNKNOWN;
   }
 
   private static Reading<DeviceHealth.RetiredPages> retiredPages(nvmlDevice_st d) {
@@ -191,8 +167,8 @@ final class Nvml {
     if (s != SUCCESS) {
       return Reading.unavailable(why(s));
     }
-    return Reading.of(
-        new DeviceHealth.RemappedRows(corr[0], unc[0], pending[0] != 0, failed[0] != 0));
+    return Reading.of(new DeviceHealth.RemappedRows(corr[0], unc[0], pending[0] != 0,
+        failed[0] != 0));
   }
 
   private static Reading<DeviceHealth.ClockEvents> clockEvents(nvmlDevice_st d) {
@@ -257,12 +233,13 @@ final class Nvml {
       }
     }
     int[] v = new int[1];
-    int temp = nvml.nvmlDeviceGetTemperature(d, nvml.NVML_TEMPERATURE_GPU, v) == SUCCESS ? v[0] : u;
+    int temp = nvml.nvmlDeviceGetTemperature(d, nvml.NVML_TEMPERATURE_GPU, v) == SUCCESS
+        ? v[0] : u;
     double power = nvml.nvmlDeviceGetPowerUsage(d, v) == SUCCESS ? v[0] / 1000.0 : Double.NaN;
-    double limit =
-        nvml.nvmlDeviceGetEnforcedPowerLimit(d, v) == SUCCESS ? v[0] / 1000.0 : Double.NaN;
-    return new Dev(
-        i, uuid, name, bus, total, used, free, utilGpu, utilMem, temp, power, limit, processes(d));
+    double limit = nvml.nvmlDeviceGetEnforcedPowerLimit(d, v) == SUCCESS ? v[0] / 1000.0
+        : Double.NaN;
+    return new Dev(i, uuid, name, bus, total, used, free, utilGpu, utilMem, temp, power, limit,
+        processes(d));
   }
 
   private static List<DeviceInfo.GpuProcess> processes(nvmlDevice_st d) {
@@ -279,13 +256,11 @@ final class Nvml {
         nvmlProcessInfo_v2_t p = new nvmlProcessInfo_v2_t(infos).position(k);
         int pid = p.pid();
         byte[] nb = new byte[256];
-        String pname =
-            nvml.nvmlSystemGetProcessName(pid, nb, nb.length) == SUCCESS ? Native.cString(nb) : "";
+        String pname = nvml.nvmlSystemGetProcessName(pid, nb, nb.length) == SUCCESS
+            ? Native.cString(nb) : "";
         long mem = p.usedGpuMemory();
         // NVML_VALUE_NOT_AVAILABLE is ULLONG_MAX, i.e. -1 here
-        out.add(
-            new DeviceInfo.GpuProcess(
-                pid & 0xffffffffL, pname, mem < 0 ? DeviceInfo.UNKNOWN : mem));
+        out.add(new DeviceInfo.GpuProcess(pid & 0xffffffffL, pname, mem < 0 ? DeviceInfo.UNKNOWN : mem));
       }
     }
     return out;

@@ -32,43 +32,31 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Many threads on one core with a GPU: 16 threads, each with its own stream, device arrays and
- * pinned host arrays, run mixed operations at once — device GEMMs (fp32, fp64; layouts, transposes,
- * views, batches) synchronous and queued on the thread's stream (or a fresh one) between
- * asynchronous copies; host-operand GEMMs with the router forced to the GPU ({@code
- * gpucore.gemm.route=gpu}) or deciding ({@code auto}); reductions of every kind on device arrays
- * (to the host, into device arrays, per row and column, with and without a stream) and on host
- * data; device and pinned arrays allocated, copied, copied device to device, filled and closed;
- * large staged copies; router explanations; rejected calls. Every result against a float64
- * reference, fresh random data, outputs poisoned. A deadline turns a deadlock into a failure with a
- * thread dump; device, pinned and pageable bytes come back to where they started once the threads
- * closed what they hold, and every count (streams and handles included) once the core is closed. A
- * second test interrupts the threads during and before calls: every call must still complete with
- * the right result (gpucore calls are not interruptible), no interrupt may be swallowed, and the
- * core must give right answers after.
+ * pinned host arrays, run mixed operations at once — device GEMMs (fp32, fp64; layouts,
+ * transposes, views, batches) synchronous and queued on the thread's stream (or a fresh one)
+ * between asynchronous copies; host-operand GEMMs with the router forced to the GPU
+ * ({@code gpucore.gemm.route=gpu}) or deciding ({@code auto}); reductions of every kind on
+ * device arrays (to the host, into device arrays, per row and column, with and without a
+ * stream) and on host data; device and pinned arrays allocated, copied, copied device to
+ * device, filled and closed; large staged copies; router explanations; rejected calls. Every
+ * result against a float64 reference, fresh random data, outputs poisoned. A deadline turns a
+ * deadlock into a failure with a thread dump; device, pinned and pageable bytes come back to
+ * where they started once the threads closed what they hold, and every count (streams and
+ * handles included) once the core is closed. A second test interrupts the threads during and
+ * before calls: every call must still complete with the right result (gpucore calls are not
+ * interruptible), no interrupt may be swallowed, and the core must give right answers after.
  *
- * <p>{@code -Dgpucore.soak.ops=N} sets the operations per thread (1000), {@code
- * -Dgpucore.soak.seed} replays a run, {@code -Dgpucore.soak.deadlineS} the deadline.
+ * <p>{@code -Dgpucore.soak.ops=N} sets the operations per thread (1000),
+ * {@code -Dgpucore.soak.seed} replays a run, {@code -Dgpucore.soak.deadlineS} the deadline.
  */
 @RequiresGpu
 class ConcurrencySoakGpuTest extends SoakContract {
   static final int MAX_DIM = 64;
-
   /** Elements of each per-thread device and pinned array (the largest GEMM case needs 12.9k). */
   static final int CAP = 16384;
 
-  enum Kind {
-    DEVICE_GEMM,
-    STREAM_GEMM,
-    HOST_GEMM,
-    CLASSIC_GEMM,
-    DEVICE_REDUCE,
-    HOST_REDUCE,
-    DEVICE_ARRAY,
-    PINNED_ARRAY,
-    LARGE_COPY,
-    EXPLAIN,
-    REJECTED
-  }
+  enum Kind { DEVICE_GEMM, STREAM_GEMM, HOST_GEMM, CLASSIC_GEMM, DEVICE_REDUCE, HOST_REDUCE,
+    DEVICE_ARRAY, PINNED_ARRAY, LARGE_COPY, EXPLAIN, REJECTED }
 
   ConcurrencySoakGpuTest() {
     super("gpu", Kind.class, 240, 300);
@@ -96,8 +84,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
   }
 
   /**
-   * First uses load cuBLAS and the reduction kernels' library: done before the interrupts, so the
-   * run tests interrupts during work (a load on an interrupted thread is its own issue).
+   * First uses load cuBLAS and the reduction kernels' library: done before the interrupts, so
+   * the run tests interrupts during work (a load on an interrupted thread is its own issue).
    */
   @Override
   protected void warmUp(GpuCore core) {
@@ -125,10 +113,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
   /** What one thread holds for the whole run: a stream, device and pinned arrays per type. */
   static final class Kit implements AutoCloseable {
     final GpuStream stream;
-
     /** Index 0: FLOAT32, 1: FLOAT64. */
     final DeviceArray[] a = new DeviceArray[2];
-
     final DeviceArray[] b = new DeviceArray[2];
     final DeviceArray[] c = new DeviceArray[2];
     final HostArray[] ha = new HostArray[2];
@@ -228,12 +214,12 @@ class ConcurrencySoakGpuTest extends SoakContract {
   }
 
   /**
-   * A GEMM on the thread's device arrays: synchronous with Java-array copies, or queued on a stream
-   * (the thread's, or a fresh one) between asynchronous copies from and to pinned arrays, then
-   * synchronized.
+   * A GEMM on the thread's device arrays: synchronous with Java-array copies, or queued on a
+   * stream (the thread's, or a fresh one) between asynchronous copies from and to pinned
+   * arrays, then synchronized.
    */
-  static void deviceGemm(
-      GpuCore core, Kit kit, SplittableRandom r, String what, DType t, boolean onStream) {
+  static void deviceGemm(GpuCore core, Kit kit, SplittableRandom r, String what, DType t,
+      boolean onStream) {
     GemmCase g = new GemmCase(r, t, false, MAX_DIM);
     int i = ti(t);
     DeviceArray da = kit.a[i];
@@ -243,15 +229,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
       upload(da, g.a);
       upload(db, g.b);
       upload(dc, g.c0);
-      core.blas()
-          .gemm(
-              g.gemm(),
-              Operand.of(da, g.offA),
-              g.lda,
-              Operand.of(db, g.offB),
-              g.ldb,
-              Operand.of(dc, g.offC),
-              g.ldc);
+      core.blas().gemm(g.gemm(), Operand.of(da, g.offA), g.lda, Operand.of(db, g.offB), g.ldb,
+          Operand.of(dc, g.offC), g.ldc);
       g.check(download(dc, g.c0.length), what);
       return;
     }
@@ -264,16 +243,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
       da.copyFromAsync(kit.ha[i], 0, 0, g.a.length, s);
       db.copyFromAsync(kit.hb[i], 0, 0, g.b.length, s);
       dc.copyFromAsync(kit.hc[i], 0, 0, g.c0.length, s);
-      core.blas()
-          .gemm(
-              g.gemm(),
-              Operand.of(da, g.offA),
-              g.lda,
-              Operand.of(db, g.offB),
-              g.ldb,
-              Operand.of(dc, g.offC),
-              g.ldc,
-              s);
+      core.blas().gemm(g.gemm(), Operand.of(da, g.offA), g.lda, Operand.of(db, g.offB), g.ldb,
+          Operand.of(dc, g.offC), g.ldc, s);
       // C comes down into A's pinned array (ordered after A went up from it on this stream):
       // if the copy did not happen, A's values are read and the check fails
       dc.copyToAsync(0, kit.ha[i], 0, g.c0.length, s);
@@ -287,13 +258,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
   }
 
   /** Storage for a host operand: a Java array, the thread's pinned array, or a fresh host array. */
-  static Object hostStorage(
-      GpuCore core,
-      HostArray mine,
-      SplittableRandom r,
-      double[] m,
-      DType t,
-      List<HostArray> fresh) {
+  static Object hostStorage(GpuCore core, HostArray mine, SplittableRandom r, double[] m,
+      DType t, List<HostArray> fresh) {
     int p = r.nextInt(20);
     if (p < 10) {
       return t == DType.FLOAT32 ? SoakCases.floats(m) : m.clone();
@@ -329,9 +295,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
         assertTrue(d.gpu(), what + ": gpucore.gemm.route=gpu sends host GEMMs to the GPU: " + d);
       }
       core.blas().gemm(g.gemm(), oa, g.lda, ob, g.ldb, oc, g.ldc);
-      g.check(
-          read(c, g.c0.length),
-          what + " [storage " + kind(a) + "/" + kind(b) + "/" + kind(c) + "]");
+      g.check(read(c, g.c0.length), what + " [storage " + kind(a) + "/" + kind(b) + "/"
+          + kind(c) + "]");
       GemmCase.checkUnchanged(g.a, read(a, g.a.length), what + " A");
       GemmCase.checkUnchanged(g.b, read(b, g.b.length), what + " B");
     } finally {
@@ -349,46 +314,20 @@ class ConcurrencySoakGpuTest extends SoakContract {
     GemmCase g = new GemmCase(r, t, true, MAX_DIM);
     if (t == DType.FLOAT32) {
       float[] c = SoakCases.floats(g.c0);
-      core.blas()
-          .sgemm(
-              g.ta,
-              g.tb,
-              g.m,
-              g.n,
-              g.k,
-              (float) g.alpha,
-              SoakCases.floats(g.a),
-              g.lda,
-              SoakCases.floats(g.b),
-              g.ldb,
-              (float) g.beta,
-              c,
-              g.ldc);
+      core.blas().sgemm(g.ta, g.tb, g.m, g.n, g.k, (float) g.alpha, SoakCases.floats(g.a), g.lda,
+          SoakCases.floats(g.b), g.ldb, (float) g.beta, c, g.ldc);
       g.check(SoakCases.doubles(c), what);
     } else {
       double[] c = g.c0.clone();
-      core.blas()
-          .dgemm(
-              g.ta,
-              g.tb,
-              g.m,
-              g.n,
-              g.k,
-              g.alpha,
-              g.a.clone(),
-              g.lda,
-              g.b.clone(),
-              g.ldb,
-              g.beta,
-              c,
-              g.ldc);
+      core.blas().dgemm(g.ta, g.tb, g.m, g.n, g.k, g.alpha, g.a.clone(), g.lda, g.b.clone(), g.ldb,
+          g.beta, c, g.ldc);
       g.check(c, what);
     }
   }
 
   /**
-   * Reductions of device arrays: a value to the host, a value into a device array, per row or per
-   * column into a device array; on the thread's stream or an internal one.
+   * Reductions of device arrays: a value to the host, a value into a device array, per row or
+   * per column into a device array; on the thread's stream or an internal one.
    */
   static void deviceReduce(GpuCore core, Kit kit, SplittableRandom r, String what) {
     DType t = randomType(r);
@@ -415,10 +354,10 @@ class ConcurrencySoakGpuTest extends SoakContract {
       upload(dx, x);
       upload(dy, y);
       if (mode == 0) {
-        double got =
-            dot ? red.dot(dx, xo, dy, yo, count, acc, s) : red.reduce(op, dx, xo, count, acc, s);
-        SoakCases.checkValue(
-            w + " n=" + count, got, SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
+        double got = dot ? red.dot(dx, xo, dy, yo, count, acc, s)
+            : red.reduce(op, dx, xo, count, acc, s);
+        SoakCases.checkValue(w + " n=" + count, got,
+            SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
         return;
       }
       int oo = r.nextInt(4);
@@ -436,9 +375,7 @@ class ConcurrencySoakGpuTest extends SoakContract {
       double[] got = download(out, poison.length);
       for (int o = 0; o < got.length; o++) {
         if (o == oo) {
-          SoakCases.checkValue(
-              w + " into " + outType + " n=" + count,
-              got[o],
+          SoakCases.checkValue(w + " into " + outType + " n=" + count, got[o],
               SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, outType == DType.FLOAT32));
         } else if (Double.compare(got[o], SoakCases.SENTINEL) != 0) {
           throw new AssertionError(w + ": out[" + o + "] beside the result changed to " + got[o]);
@@ -478,15 +415,12 @@ class ConcurrencySoakGpuTest extends SoakContract {
     for (int o = 0; o < got.length; o++) {
       if (o < oo || o >= oo + outputs) {
         if (Double.compare(got[o], SoakCases.SENTINEL) != 0) {
-          throw new AssertionError(
-              wm + ": out[" + o + "] outside the outputs changed to " + got[o]);
+          throw new AssertionError(wm + ": out[" + o + "] outside the outputs changed to "
+              + got[o]);
         }
       } else {
-        SoakCases.checkValue(
-            wm + " output " + (o - oo),
-            got[o],
-            SoakCases.matrixReference(
-                op, x, xo, y, yo, shape, perRow, o - oo, f32Acc, outType == DType.FLOAT32));
+        SoakCases.checkValue(wm + " output " + (o - oo), got[o], SoakCases.matrixReference(op, x,
+            xo, y, yo, shape, perRow, o - oo, f32Acc, outType == DType.FLOAT32));
       }
     }
   }
@@ -509,22 +443,16 @@ class ConcurrencySoakGpuTest extends SoakContract {
     if (r.nextBoolean()) {
       SoakCases.put(kit.ha[i], x);
       SoakCases.put(kit.hb[i], y);
-      got =
-          dot
-              ? red.dot(kit.ha[i], xo, kit.hb[i], yo, count, acc)
-              : red.reduce(op, kit.ha[i], xo, count, acc);
+      got = dot ? red.dot(kit.ha[i], xo, kit.hb[i], yo, count, acc)
+          : red.reduce(op, kit.ha[i], xo, count, acc);
     } else if (f32) {
       float[] fx = SoakCases.floats(x);
-      got =
-          dot
-              ? red.dot(fx, xo, SoakCases.floats(y), yo, count, acc)
-              : red.reduce(op, fx, xo, count, acc);
+      got = dot ? red.dot(fx, xo, SoakCases.floats(y), yo, count, acc)
+          : red.reduce(op, fx, xo, count, acc);
     } else {
       got = dot ? red.dot(x, xo, y, yo, count) : red.reduce(op, x, xo, count);
     }
-    SoakCases.checkValue(
-        what + " " + op + " " + t + " " + acc + " n=" + count,
-        got,
+    SoakCases.checkValue(what + " " + op + " " + t + " " + acc + " n=" + count, got,
         SoakCases.reference(op, x, xo, y, yo, count, 1, SoakCases.f32Acc(f32, acc), false));
   }
 
@@ -568,22 +496,9 @@ class ConcurrencySoakGpuTest extends SoakContract {
         double[] got = download(from, len);
         for (int e = 0; e < len; e++) {
           if (Double.compare(got[e], want[e]) != 0) {
-            throw new AssertionError(
-                what
-                    + ": element "
-                    + e
-                    + " of "
-                    + len
-                    + " is "
-                    + got[e]
-                    + ", expected "
-                    + want[e]
-                    + " (copied "
-                    + count
-                    + " at "
-                    + off
-                    + (d2 != null ? ", then device to device" : "")
-                    + ")");
+            throw new AssertionError(what + ": element " + e + " of " + len + " is " + got[e]
+                + ", expected " + want[e] + " (copied " + count + " at " + off
+                + (d2 != null ? ", then device to device" : "") + ")");
           }
         }
       } finally {
@@ -596,9 +511,7 @@ class ConcurrencySoakGpuTest extends SoakContract {
     }
     assertTrue(d.isClosed(), what);
     d.close(); // idempotent
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () -> d.copyTo(new double[1]),
+    assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyTo(new double[1]),
         what + ": use after close is rejected");
   }
 
@@ -617,8 +530,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
       kit.b[i].copyFrom(kit.a[i], 0, 0, len, s);
       kit.b[i].copyToAsync(0, kit.hc[i], 0, len, s);
       s.synchronize();
-      GemmCase.checkUnchanged(
-          v, read(kit.hc[i], len), what + ": pinned -> device -> device ->" + " pinned");
+      GemmCase.checkUnchanged(v, read(kit.hc[i], len), what + ": pinned -> device -> device ->"
+          + " pinned");
     }
   }
 
@@ -654,30 +567,14 @@ class ConcurrencySoakGpuTest extends SoakContract {
     int i = ti(t);
     GemmCase g = new GemmCase(r, t, false, MAX_DIM);
     Gemm gemm = g.gemm();
-    Decision dev =
-        core.blas()
-            .explain(
-                gemm,
-                Operand.of(kit.a[i], g.offA),
-                g.lda,
-                Operand.of(kit.b[i], g.offB),
-                g.ldb,
-                Operand.of(kit.c[i], g.offC),
-                g.ldc);
+    Decision dev = core.blas().explain(gemm, Operand.of(kit.a[i], g.offA), g.lda,
+        Operand.of(kit.b[i], g.offB), g.ldb, Operand.of(kit.c[i], g.offC), g.ldc);
     assertTrue(dev.gpu(), what + ": device operands run on their GPU: " + dev);
     Object a = t == DType.FLOAT32 ? SoakCases.floats(g.a) : g.a.clone();
     Object b = t == DType.FLOAT32 ? SoakCases.floats(g.b) : g.b.clone();
     Object c = t == DType.FLOAT32 ? SoakCases.floats(g.c0) : g.c0.clone();
-    Decision host =
-        core.blas()
-            .explain(
-                gemm,
-                SoakCases.operand(a, g.offA),
-                g.lda,
-                SoakCases.operand(b, g.offB),
-                g.ldb,
-                SoakCases.operand(c, g.offC),
-                g.ldc);
+    Decision host = core.blas().explain(gemm, SoakCases.operand(a, g.offA), g.lda,
+        SoakCases.operand(b, g.offB), g.ldb, SoakCases.operand(c, g.offC), g.ldc);
     assertFalse(host.reason().isBlank(), what + ": a reason");
     if (route.equals("gpu")) {
       assertTrue(host.gpu(), what + ": " + host);
@@ -694,23 +591,11 @@ class ConcurrencySoakGpuTest extends SoakContract {
     int badLdc = (g.layout == Layout.ROW_MAJOR ? g.n : g.m) - 1;
     Gemm gemm = g.gemm();
     GpuStream s = r.nextBoolean() ? kit.stream : null;
-    GpuCoreException.InvalidArgument e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () ->
-                core.blas()
-                    .gemm(
-                        gemm,
-                        Operand.of(kit.a[i], g.offA),
-                        g.lda,
-                        Operand.of(kit.b[i], g.offB),
-                        g.ldb,
-                        Operand.of(kit.c[i], g.offC),
-                        badLdc,
-                        s),
-            what);
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemm(gemm, Operand.of(kit.a[i], g.offA), g.lda,
+            Operand.of(kit.b[i], g.offB), g.ldb, Operand.of(kit.c[i], g.offC), badLdc, s), what);
     assertTrue(e.getMessage().contains("ldc"), what + ": " + e.getMessage());
-    GemmCase.checkUnchanged(
-        g.c0, download(kit.c[i], g.c0.length), what + ": a rejected call leaves C untouched");
+    GemmCase.checkUnchanged(g.c0, download(kit.c[i], g.c0.length),
+        what + ": a rejected call leaves C untouched");
   }
 }

@@ -83,13 +83,11 @@ class DoctorGpuTest {
   @Test
   void aDeviceWithoutAnNvmlMatchSaysSo() {
     DeviceHealth h = Nvml.health(-1);
-    for (DeviceHealth.Reading<?> r :
-        List.of(h.ecc(), h.retiredPages(), h.remappedRows(), h.clockEvents())) {
+    for (DeviceHealth.Reading<?> r : List.of(h.ecc(), h.retiredPages(), h.remappedRows(),
+        h.clockEvents())) {
       assertFalse(r.available());
-      assertTrue(
-          r.unavailable().equals("this GPU was not matched to an NVML device")
-              || r.unavailable().equals("NVML is not available"),
-          r.unavailable());
+      assertTrue(r.unavailable().equals("this GPU was not matched to an NVML device")
+          || r.unavailable().equals("NVML is not available"), r.unavailable());
     }
   }
 }

@@ -11,10 +11,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Child-process side of the real illegal-address drill (FaultGpuTest): provokes a real sticky fault
- * on GPU 0, then checks that the router keeps serving host GEMMs from the CPU with right results,
- * that device work fails loudly, and that closing survives the poisoned context. Prints one line
- * per step; exit status 0 only when every step behaved.
+ * Child-process side of the real illegal-address drill (FaultGpuTest): provokes a real sticky
+ * fault on GPU 0, then checks that the router keeps serving host GEMMs from the CPU with right
+ * results, that device work fails loudly, and that closing survives the poisoned context.
+ * Prints one line per step; exit status 0 only when every step behaved.
  */
 public final class FaultDrillProbe {
   private FaultDrillProbe() {}
@@ -30,22 +30,19 @@ public final class FaultDrillProbe {
       float[] b = rand(n * n, 2);
       float[] c = new float[n * n];
       DeviceArray live = core.allocate(0, DType.FLOAT32, 1 << 20);
-      boolean gpuBefore =
-          core.blas()
-              .explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n, Operand.of(c), n)
-              .gpu();
+      boolean gpuBefore = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
+          Operand.of(c), n).gpu();
       System.out.println("BEFORE gpu=" + gpuBefore);
-      GpuCoreException e =
-          ((CudaBackend) dev.gpucore.spi.Cores.backends(core).gpu()).drillIllegalAddress(0);
+      GpuCoreException e = ((CudaBackend) dev.gpucore.spi.Cores.backends(core).gpu())
+          .drillIllegalAddress(0);
       System.out.println("DRILL " + e.getClass().getSimpleName() + ": " + e.getMessage());
       System.out.println("CODE " + e.code() + " " + e.codeName());
       if (!(e instanceof GpuCoreException.DeviceFaulted)) {
         System.exit(4);
       }
       System.out.println("FAULTED " + core.faulted(0));
-      var d =
-          core.blas()
-              .explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n, Operand.of(c), n);
+      var d = core.blas().explain(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n,
+          Operand.of(c), n);
       System.out.println("ROUTE gpu=" + d.gpu() + " " + d.reason());
       java.util.Arrays.fill(c, Float.NaN);
       core.blas().gemm(Gemm.of(n, n, n), Operand.of(a), n, Operand.of(b), n, Operand.of(c), n);

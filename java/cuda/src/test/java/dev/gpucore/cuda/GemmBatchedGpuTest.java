@@ -34,9 +34,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * reference (the bounds of {@link GemmGpuTest}): fp32 (FP32, TF32), fp64, bf16 and fp16 device
  * arrays with a FLOAT32 (or 16-bit) C; items each in DeviceArrays of their own, at offsets in
  * shared arrays (A and B items may repeat a location), or both; 16-byte aligned operands (one
- * cuBLAS call) and unaligned ones (queued item by item); on a user stream and synchronous; batches
- * of 1, 7, 1000 and 70,000. Everything of the C arrays outside the items' matrices must be left as
- * it was.
+ * cuBLAS call) and unaligned ones (queued item by item); on a user stream and synchronous;
+ * batches of 1, 7, 1000 and 70,000. Everything of the C arrays outside the items' matrices must
+ * be left as it was.
  */
 @RequiresGpu
 class GemmBatchedGpuTest {
@@ -58,31 +58,12 @@ class GemmBatchedGpuTest {
     res.clear();
   }
 
-  enum Place {
-    OWN_ARRAYS,
-    SHARED_ARRAYS,
-    MIXED
-  }
+  enum Place { OWN_ARRAYS, SHARED_ARRAYS, MIXED }
 
   /** A batch: storage types, precision, shape, options, placement of the items. */
-  record Case(
-      DType t,
-      DType ct,
-      Precision p,
-      Layout layout,
-      boolean ta,
-      boolean tb,
-      int m,
-      int n,
-      int k,
-      int pad,
-      int count,
-      Place place,
-      boolean stream,
-      boolean aligned,
-      double alpha,
-      double beta)
-      implements GemmShape {
+  record Case(DType t, DType ct, Precision p, Layout layout, boolean ta, boolean tb, int m, int n,
+      int k, int pad, int count, Place place, boolean stream, boolean aligned, double alpha,
+      double beta) implements GemmShape {
     int ld(int rows, int cols) {
       return Math.max(1, layout == Layout.ROW_MAJOR ? cols : rows) + pad;
     }
@@ -92,8 +73,7 @@ class GemmBatchedGpuTest {
         return 0;
       }
       int ld = ld(rows, cols);
-      return layout == Layout.ROW_MAJOR
-          ? (long) (rows - 1) * ld + cols
+      return layout == Layout.ROW_MAJOR ? (long) (rows - 1) * ld + cols
           : (long) (cols - 1) * ld + rows;
     }
 
@@ -103,7 +83,8 @@ class GemmBatchedGpuTest {
     }
 
     Gemm gemm() {
-      return Gemm.of(m, n, k).layout(layout).transA(ta).transB(tb).scale(alpha, beta).precision(p);
+      return Gemm.of(m, n, k).layout(layout).transA(ta).transB(tb).scale(alpha, beta)
+          .precision(p);
     }
   }
 
@@ -128,105 +109,22 @@ class GemmBatchedGpuTest {
         boolean stream = (i / 3) % 2 == 0;
         boolean aligned = i % 4 != 3;
         double beta = i % 3 == 1 ? 0 : -0.5;
-        out.add(
-            Arguments.of(
-                new Case(
-                    (DType) ty[0],
-                    (DType) ty[1],
-                    (Precision) ty[2],
-                    l,
-                    ta,
-                    tb,
-                    shapes[s][0],
-                    shapes[s][1],
-                    shapes[s][2],
-                    i % 3,
-                    counts[s],
-                    place,
-                    stream,
-                    aligned,
-                    1.5,
-                    beta)));
+        out.add(Arguments.of(new Case((DType) ty[0], (DType) ty[1], (Precision) ty[2], l, ta, tb,
+            shapes[s][0], shapes[s][1], shapes[s][2], i % 3, counts[s], place, stream, aligned,
+            1.5, beta)));
         i++;
       }
     }
     // a 16-bit C, and the scale-only forms (k = 0, alpha = 0), a 16-bit C with beta != 0 too
-    out.add(
-        Arguments.of(
-            new Case(
-                DType.FLOAT16,
-                DType.FLOAT16,
-                Precision.FP16,
-                Layout.ROW_MAJOR,
-                false,
-                true,
-                19,
-                11,
-                40,
-                1,
-                7,
-                Place.MIXED,
-                true,
-                true,
-                1,
-                0.5)));
-    out.add(
-        Arguments.of(
-            new Case(
-                DType.FLOAT32,
-                DType.FLOAT32,
-                Precision.FP32,
-                Layout.COLUMN_MAJOR,
-                false,
-                false,
-                6,
-                5,
-                0,
-                1,
-                7,
-                Place.SHARED_ARRAYS,
-                true,
-                true,
-                1,
-                -2)));
-    out.add(
-        Arguments.of(
-            new Case(
-                DType.FLOAT64,
-                DType.FLOAT64,
-                Precision.FP64,
-                Layout.ROW_MAJOR,
-                true,
-                false,
-                6,
-                5,
-                4,
-                0,
-                7,
-                Place.MIXED,
-                false,
-                false,
-                0,
-                0)));
-    out.add(
-        Arguments.of(
-            new Case(
-                DType.BFLOAT16,
-                DType.BFLOAT16,
-                Precision.BF16,
-                Layout.ROW_MAJOR,
-                false,
-                false,
-                6,
-                5,
-                3,
-                2,
-                7,
-                Place.OWN_ARRAYS,
-                false,
-                true,
-                0,
-                0.5)));
+    out.add(Arguments.of(new Case(DType.FLOAT16, DType.FLOAT16, Precision.FP16, Layout.ROW_MAJOR,
+        false, true, 19, 11, 40, 1, 7, Place.MIXED, true, true, 1, 0.5)));
+    out.add(Arguments.of(new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32,
+        Layout.COLUMN_MAJOR, false, false, 6, 5, 0, 1, 7, Place.SHARED_ARRAYS, true, true, 1,
+        -2)));
+    out.add(Arguments.of(new Case(DType.FLOAT64, DType.FLOAT64, Precision.FP64, Layout.ROW_MAJOR,
+        true, false, 6, 5, 4, 0, 7, Place.MIXED, false, false, 0, 0)));
+    out.add(Arguments.of(new Case(DType.BFLOAT16, DType.BFLOAT16, Precision.BF16,
+        Layout.ROW_MAJOR, false, false, 6, 5, 3, 2, 7, Place.OWN_ARRAYS, false, true, 0, 0.5)));
     return out.stream();
   }
 
@@ -248,24 +146,8 @@ class GemmBatchedGpuTest {
   @Test
   void seventyThousandTinyItemsInOneCall() {
     // more items than a grid's y or z dimension holds (65,535)
-    Case c =
-        new Case(
-            DType.FLOAT32,
-            DType.FLOAT32,
-            Precision.FP32,
-            Layout.ROW_MAJOR,
-            false,
-            true,
-            2,
-            3,
-            2,
-            0,
-            70_000,
-            Place.SHARED_ARRAYS,
-            true,
-            true,
-            1,
-            0.25);
+    Case c = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, false,
+        true, 2, 3, 2, 0, 70_000, Place.SHARED_ARRAYS, true, true, 1, 0.25);
     Batch b = new Batch(c, new SplittableRandom(SEED));
     try (GpuStream s = core.stream(0)) {
       b.run(s);
@@ -278,42 +160,10 @@ class GemmBatchedGpuTest {
   void queuedBehindOtherWorkOnAUserStream() {
     // two batches queued back to back on a stream kept busy by a large GEMM: their pointer
     // arrays must live until their own call has run, whatever the host does meanwhile
-    Case c1 =
-        new Case(
-            DType.FLOAT32,
-            DType.FLOAT32,
-            Precision.FP32,
-            Layout.ROW_MAJOR,
-            true,
-            false,
-            16,
-            24,
-            40,
-            1,
-            7,
-            Place.MIXED,
-            true,
-            true,
-            1,
-            -1);
-    Case c2 =
-        new Case(
-            DType.FLOAT64,
-            DType.FLOAT64,
-            Precision.FP64,
-            Layout.COLUMN_MAJOR,
-            false,
-            true,
-            9,
-            7,
-            11,
-            0,
-            1000,
-            Place.SHARED_ARRAYS,
-            true,
-            true,
-            0.5,
-            0);
+    Case c1 = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, true,
+        false, 16, 24, 40, 1, 7, Place.MIXED, true, true, 1, -1);
+    Case c2 = new Case(DType.FLOAT64, DType.FLOAT64, Precision.FP64, Layout.COLUMN_MAJOR, false,
+        true, 9, 7, 11, 0, 1000, Place.SHARED_ARRAYS, true, true, 0.5, 0);
     Batch b1 = new Batch(c1, new SplittableRandom(SEED + 1));
     Batch b2 = new Batch(c2, new SplittableRandom(SEED + 2));
     int big = GpuTests.SANITIZER ? 256 : 2048;
@@ -321,16 +171,8 @@ class GemmBatchedGpuTest {
         DeviceArray x = core.allocate(0, DType.FLOAT32, (long) big * big);
         DeviceArray y = core.allocate(0, DType.FLOAT32, (long) big * big)) {
       x.fill(1);
-      core.blas()
-          .gemm(
-              Gemm.of(big, big, big),
-              Operand.of(x),
-              big,
-              Operand.of(x),
-              big,
-              Operand.of(y),
-              big,
-              s);
+      core.blas().gemm(Gemm.of(big, big, big), Operand.of(x), big, Operand.of(x), big,
+          Operand.of(y), big, s);
       b1.run(s);
       b2.run(s);
       System.gc(); // nothing the calls left on the Java side may matter now
@@ -347,13 +189,11 @@ class GemmBatchedGpuTest {
    * A batch of n×n×n products (n = 4, leading dimensions n) into {@code cs} is rejected, the
    * message starting with ({@code atStart}) or containing {@code why}.
    */
-  private static void rejectsC(
-      Gemm g, Operand[] as, Operand[] bs, Operand[] cs, String why, boolean atStart) {
+  private static void rejectsC(Gemm g, Operand[] as, Operand[] bs, Operand[] cs, String why,
+      boolean atStart) {
     int n = 4;
-    GpuCoreException.InvalidArgument e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> core.blas().gemmBatched(g, as, n, bs, n, cs, n));
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> core.blas().gemmBatched(g, as, n, bs, n, cs, n));
     String m = e.getMessage();
     assertTrue(atStart ? m.startsWith(why) : m.contains(why), m);
   }
@@ -369,34 +209,14 @@ class GemmBatchedGpuTest {
       Gemm g = Gemm.of(n, n, n);
       Operand[] as = {Operand.of(a), Operand.of(a, 16), Operand.of(a, 32)};
       Operand[] bs = {Operand.of(b), Operand.of(b, 16), Operand.of(b, 32)};
-      rejectsC(
-          g,
-          as,
-          bs,
-          new Operand[] {Operand.of(c, 32), Operand.of(c), Operand.of(c, 40)},
-          "c[0] (offset 32) and c[2] (offset 40) overlap",
-          false);
-      rejectsC(
-          g,
-          as,
-          bs,
-          new Operand[] {Operand.of(c), Operand.of(a, 48), Operand.of(c, 32)},
-          "c[1] must not share storage with a[1] or b[1]",
-          true);
-      rejectsC(
-          g,
-          as,
-          bs,
-          new Operand[] {Operand.of(c), Operand.of(c, 16), Operand.of(d)},
-          "item 2: a, b and c must have one element type",
-          true);
-      rejectsC(
-          g,
-          as,
-          bs,
-          new Operand[] {Operand.of(c), Operand.of(c, 16), Operand.of(c, 49)},
-          "c[2] holds 64 elements but the call needs 65",
-          true);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c, 32), Operand.of(c), Operand.of(c, 40)},
+          "c[0] (offset 32) and c[2] (offset 40) overlap", false);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c), Operand.of(a, 48), Operand.of(c, 32)},
+          "c[1] must not share storage with a[1] or b[1]", true);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c), Operand.of(c, 16), Operand.of(d)},
+          "item 2: a, b and c must have one element type", true);
+      rejectsC(g, as, bs, new Operand[] {Operand.of(c), Operand.of(c, 16), Operand.of(c, 49)},
+          "c[2] holds 64 elements but the call needs 65", true);
       float[] out = new float[64];
       c.copyTo(out);
       for (float v : out) {
@@ -409,41 +229,23 @@ class GemmBatchedGpuTest {
   void timingOneBatchedCallAgainstALoopOfGemms() {
     // performance is reported, never asserted
     int count = 1000;
-    Case c =
-        new Case(
-            DType.FLOAT32,
-            DType.FLOAT32,
-            Precision.FP32,
-            Layout.ROW_MAJOR,
-            false,
-            false,
-            32,
-            32,
-            32,
-            0,
-            count,
-            Place.SHARED_ARRAYS,
-            true,
-            true,
-            1,
-            0);
+    Case c = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, false,
+        false, 32, 32, 32, 0, count, Place.SHARED_ARRAYS, true, true, 1, 0);
     Batch b = new Batch(c, new SplittableRandom(SEED + 3));
     int reps = GpuTests.SANITIZER ? 1 : 20;
     try (GpuStream s = core.stream(0)) {
       Runnable batched = () -> b.run(s);
-      Runnable loop =
-          () -> {
-            for (int i = 0; i < count; i++) {
-              core.blas().gemm(c.gemm(), b.oa[i], b.lda, b.ob[i], b.ldb, b.oc[i], b.ldc, s);
-            }
-          };
+      Runnable loop = () -> {
+        for (int i = 0; i < count; i++) {
+          core.blas().gemm(c.gemm(), b.oa[i], b.lda, b.ob[i], b.ldb, b.oc[i], b.ldc, s);
+        }
+      };
       double tb = time(batched, s, reps);
       double tl = time(loop, s, reps);
-      System.out.printf(
-          "gemmBatched timing: %d items of 32x32x32 fp32 (device arrays, offsets in "
-              + "shared arrays, 16-byte aligned), on one stream, mean of %d, synchronized: one "
-              + "gemmBatched %.1f us, a loop of %d gemm calls %.1f us (%.1fx)%n",
-          count, reps, tb, count, tl, tl / tb);
+      System.out.printf("gemmBatched timing: %d items of 32x32x32 fp32 (device arrays, offsets in "
+          + "shared arrays, 16-byte aligned), on one stream, mean of %d, synchronized: one "
+          + "gemmBatched %.1f us, a loop of %d gemm calls %.1f us (%.1fx)%n", count, reps,
+          tb, count, tl, tl / tb);
       b.run(s); // C = A·B again (beta = 0): the results of the batched form are checked
       s.synchronize();
     }
@@ -523,14 +325,10 @@ class GemmBatchedGpuTest {
           for (int j = 0; j < c.n(); j++) {
             double s = 0;
             for (int p = 0; p < c.k(); p++) {
-              double av =
-                  c.ta()
-                      ? get(a[item], c.aRows(), c.aCols(), p, i)
-                      : get(a[item], c.aRows(), c.aCols(), i, p);
-              double bv =
-                  c.tb()
-                      ? get(b[item], c.bRows(), c.bCols(), j, p)
-                      : get(b[item], c.bRows(), c.bCols(), p, j);
+              double av = c.ta() ? get(a[item], c.aRows(), c.aCols(), p, i)
+                  : get(a[item], c.aRows(), c.aCols(), i, p);
+              double bv = c.tb() ? get(b[item], c.bRows(), c.bCols(), j, p)
+                  : get(b[item], c.bRows(), c.bCols(), p, j);
               s += av * bv;
             }
             double old = c.beta() == 0 ? 0 : get(cc[item], c.m(), c.n(), i, j);
@@ -545,10 +343,10 @@ class GemmBatchedGpuTest {
     }
 
     /**
-     * Places {@code count} operands of {@code span} elements: in arrays of their own, at offsets in
-     * one shared array (outputs in shuffled order and never overlapping; inputs at random slots,
-     * repeats allowed), or alternately. Aligned offsets are multiples of 16 bytes; unaligned ones
-     * are one element past that.
+     * Places {@code count} operands of {@code span} elements: in arrays of their own, at
+     * offsets in one shared array (outputs in shuffled order and never overlapping; inputs at
+     * random slots, repeats allowed), or alternately. Aligned offsets are multiples of 16 bytes;
+     * unaligned ones are one element past that.
      */
     At[] place(DType t, long span, SplittableRandom r, boolean output, List<Store> stores) {
       int count = c.count();
@@ -610,10 +408,9 @@ class GemmBatchedGpuTest {
       // GemmGpuTest's bound holds for the batch as a whole (all items' elements together, as
       // one large C would); a single small item under TF32, whose error is the rounding of a
       // few inputs, gets 4 times that
-      double bound =
-          c.t().isHalf() && c.ct() == DType.FLOAT32
-              ? 1e-5 * Math.sqrt(Math.max(1, c.k())) // exact products, fp32 accumulation
-              : GemmGpuTest.bound(c.p(), c.k());
+      double bound = c.t().isHalf() && c.ct() == DType.FLOAT32
+          ? 1e-5 * Math.sqrt(Math.max(1, c.k())) // exact products, fp32 accumulation
+          : GemmGpuTest.bound(c.p(), c.k());
       double itemBound = c.p() == Precision.TF32 ? 4 * bound : bound;
       double numAll = 0;
       double denAll = 0;
@@ -641,30 +438,21 @@ class GemmBatchedGpuTest {
           }
         }
         double rel = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-        assertTrue(
-            rel <= itemBound,
-            "c[" + item + "]: relative error " + rel + " > " + itemBound + ": " + ctx);
+        assertTrue(rel <= itemBound, "c[" + item + "]: relative error " + rel + " > "
+            + itemBound + ": " + ctx);
         numAll += num;
         denAll += den;
       }
       double relAll = denAll == 0 ? Math.sqrt(numAll) : Math.sqrt(numAll / denAll);
-      assertTrue(
-          relAll <= bound, "relative error over the batch " + relAll + " > " + bound + ": " + ctx);
+      assertTrue(relAll <= bound, "relative error over the batch " + relAll + " > " + bound
+          + ": " + ctx);
       for (Store s : cStores) {
         double[] got = after.get(s);
         boolean[] in = inside.get(s);
         for (int i = 0; i < got.length; i++) {
           if (!in[i]) {
-            assertTrue(
-                Double.compare(s.before[i], got[i]) == 0,
-                "element "
-                    + i
-                    + " outside every C changed from "
-                    + s.before[i]
-                    + " to "
-                    + got[i]
-                    + ": "
-                    + ctx);
+            assertTrue(Double.compare(s.before[i], got[i]) == 0, "element " + i
+                + " outside every C changed from " + s.before[i] + " to " + got[i] + ": " + ctx);
           }
         }
       }

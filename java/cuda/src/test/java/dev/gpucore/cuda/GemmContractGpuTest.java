@@ -8,9 +8,9 @@ import dev.gpucore.testkit.RequiresGpu;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The GEMM contract on a core with a GPU, every call forced through the GPU's host-operand pipeline
- * with 1 MiB panels (so the larger shapes take several tiles); device operands and the reduced
- * precisions are {@link GemmGpuTest}'s.
+ * The GEMM contract on a core with a GPU, every call forced through the GPU's host-operand
+ * pipeline with 1 MiB panels (so the larger shapes take several tiles); device operands and
+ * the reduced precisions are {@link GemmGpuTest}'s.
  */
 @RequiresGpu
 class GemmContractGpuTest extends GemmContract {

@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,17 +32,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * GEMM on the GPU against a float64 reference, fresh random data, C poisoned or random first: every
- * precision, both layouts, all transpose pairs, views, strided batches, device operands and host
- * operands forced through the tiled pipeline (small panels, so many tiles).
+ * GEMM on the GPU against a float64 reference, fresh random data, C poisoned or random first:
+ * every precision, both layouts, all transpose pairs, views, strided batches, device operands
+ * and host operands forced through the tiled pipeline (small panels, so many tiles).
  */
 @RequiresGpu
 class GemmGpuTest {
   static GpuCore core;
-
   /** Host operands forced to the GPU pipeline with 1 MiB panels. */
   static GpuCore forced;
-
   static final long SEED = System.nanoTime();
 
   @BeforeEach
@@ -74,18 +73,8 @@ class GemmGpuTest {
   }
 
   /** A case: shape, layout, transposes, precision, padding, batch. */
-  record Case(
-      int m,
-      int n,
-      int k,
-      Layout layout,
-      boolean ta,
-      boolean tb,
-      Precision p,
-      int pad,
-      int batch,
-      double alpha,
-      double beta) {
+  record Case(int m, int n, int k, Layout layout, boolean ta, boolean tb, Precision p, int pad,
+      int batch, double alpha, double beta) {
     DType dtype() {
       return p == Precision.FP64 ? DType.FLOAT64 : DType.FLOAT32;
     }
@@ -104,31 +93,20 @@ class GemmGpuTest {
 
     long span(int rows, int cols) {
       int ld = ld(rows, cols);
-      return layout == Layout.ROW_MAJOR
-          ? (long) (rows - 1) * ld + cols
+      return layout == Layout.ROW_MAJOR ? (long) (rows - 1) * ld + cols
           : (long) (cols - 1) * ld + rows;
     }
 
     double get(double[] x, long off, int ld, int i, int j) {
-      return layout == Layout.ROW_MAJOR
-          ? x[(int) (off + (long) i * ld + j)]
+      return layout == Layout.ROW_MAJOR ? x[(int) (off + (long) i * ld + j)]
           : x[(int) (off + i + (long) j * ld)];
     }
   }
 
   static Stream<Arguments> cases() {
     List<Arguments> out = new ArrayList<>();
-    int[][] shapes = {
-      {1, 1, 1},
-      {7, 5, 3},
-      {64, 48, 97},
-      {131, 67, 29},
-      {256, 256, 256},
-      {1, 300, 17},
-      {300, 1, 17},
-      {257, 129, 1},
-      {1000, 37, 513}
-    };
+    int[][] shapes = {{1, 1, 1}, {7, 5, 3}, {64, 48, 97}, {131, 67, 29}, {256, 256, 256},
+        {1, 300, 17}, {300, 1, 17}, {257, 129, 1}, {1000, 37, 513}};
     int i = 0;
     for (int[] s : shapes) {
       for (Precision p : Precision.values()) {
@@ -156,16 +134,8 @@ class GemmGpuTest {
   }
 
   /** The float64 reference of batch item {@code b} into {@code ref} (row-major m×n). */
-  static void reference(
-      Case c,
-      double[] a,
-      double[] b,
-      double[] c0,
-      long sa,
-      long sb,
-      long sc,
-      int item,
-      double[] ref) {
+  static void reference(Case c, double[] a, double[] b, double[] c0, long sa, long sb, long sc,
+      int item, double[] ref) {
     int lda = c.ld(c.rows(true), c.cols(true));
     int ldb = c.ld(c.rows(false), c.cols(false));
     int ldc = c.ld(c.m(), c.n());
@@ -183,11 +153,7 @@ class GemmGpuTest {
     }
   }
 
-  enum Where {
-    DEVICE,
-    JAVA_FORCED,
-    HOST_ARRAY_FORCED
-  }
+  enum Where { DEVICE, JAVA_FORCED, HOST_ARRAY_FORCED }
 
   @ParameterizedTest
   @MethodSource("cases")
@@ -203,11 +169,9 @@ class GemmGpuTest {
 
   @Test
   void hostArraysThroughTheGpuPipeline() {
-    run(
-        new Case(300, 200, 150, Layout.ROW_MAJOR, false, true, Precision.FP32, 1, 1, 1, 0.5),
+    run(new Case(300, 200, 150, Layout.ROW_MAJOR, false, true, Precision.FP32, 1, 1, 1, 0.5),
         Where.HOST_ARRAY_FORCED);
-    run(
-        new Case(100, 80, 60, Layout.COLUMN_MAJOR, true, false, Precision.FP64, 0, 2, 1, 0),
+    run(new Case(100, 80, 60, Layout.COLUMN_MAJOR, true, false, Precision.FP64, 0, 2, 1, 0),
         Where.HOST_ARRAY_FORCED);
   }
 
@@ -243,13 +207,8 @@ class GemmGpuTest {
     if (c.beta() == 0) {
       java.util.Arrays.fill(cIn, Double.NaN); // beta = 0 must not read C
     }
-    Gemm g =
-        Gemm.of(c.m(), c.n(), c.k())
-            .layout(c.layout())
-            .transA(c.ta())
-            .transB(c.tb())
-            .scale(c.alpha(), c.beta())
-            .precision(c.p());
+    Gemm g = Gemm.of(c.m(), c.n(), c.k()).layout(c.layout()).transA(c.ta()).transB(c.tb())
+        .scale(c.alpha(), c.beta()).precision(c.p());
     if (c.batch() > 1) {
       g = g.batch(c.batch(), sa, sb, sc);
     }
@@ -283,9 +242,8 @@ class GemmGpuTest {
         HostArray ha = host(a, f64, true, res);
         HostArray hb = host(b, f64, false, res);
         HostArray hc = host(cIn, f64, true, res);
-        use.blas()
-            .gemm(
-                g, Operand.of(ha, offA), lda, Operand.of(hb, offB), ldb, Operand.of(hc, offC), ldc);
+        use.blas().gemm(g, Operand.of(ha, offA), lda, Operand.of(hb, offB), ldb,
+            Operand.of(hc, offC), ldc);
         for (int i = 0; i < got.length; i++) {
           got[i] = hc.getDouble(i);
         }
@@ -301,25 +259,16 @@ class GemmGpuTest {
     }
     double[] ref = new double[c.m() * c.n()];
     for (int item = 0; item < c.batch(); item++) {
-      reference(
-          c,
-          java.util.Arrays.copyOfRange(a, offA, a.length),
+      reference(c, java.util.Arrays.copyOfRange(a, offA, a.length),
           java.util.Arrays.copyOfRange(b, offB, b.length),
-          java.util.Arrays.copyOfRange(c0, offC, c0.length),
-          sa,
-          sb,
-          sc,
-          item,
-          ref);
+          java.util.Arrays.copyOfRange(c0, offC, c0.length), sa, sb, sc, item, ref);
       double num = 0;
       double den = 0;
       long base = offC + item * sc;
       for (int i = 0; i < c.m(); i++) {
         for (int j = 0; j < c.n(); j++) {
-          long idx =
-              c.layout() == Layout.ROW_MAJOR
-                  ? base + (long) i * ldc + j
-                  : base + i + (long) j * ldc;
+          long idx = c.layout() == Layout.ROW_MAJOR ? base + (long) i * ldc + j
+              : base + i + (long) j * ldc;
           double d = got[(int) idx] - ref[i * c.n() + j];
           assertFalse(Double.isNaN(got[(int) idx]), "NaN at " + i + "," + j + " " + c);
           num += d * d;
@@ -327,27 +276,15 @@ class GemmGpuTest {
         }
       }
       double rel = Math.sqrt(num / Math.max(den, 1e-300));
-      assertTrue(
-          rel <= bound(c.p(), c.k()),
-          where
-              + " "
-              + c
-              + " item "
-              + item
-              + ": relative error "
-              + rel
-              + " > "
-              + bound(c.p(), c.k())
-              + " (seed "
-              + SEED
-              + ")");
+      assertTrue(rel <= bound(c.p(), c.k()),
+          where + " " + c + " item " + item + ": relative error " + rel + " > "
+              + bound(c.p(), c.k()) + " (seed " + SEED + ")");
     }
     // nothing outside the C matrices was written
     for (int i = 0; i < got.length; i++) {
       if (!insideC(c, i, offC, sc, ldc)) {
         double want = cIn[i];
-        assertTrue(
-            Double.compare(want, got[i]) == 0 || (Double.isNaN(want) && Double.isNaN(got[i])),
+        assertTrue(Double.compare(want, got[i]) == 0 || (Double.isNaN(want) && Double.isNaN(got[i])),
             where + " " + c + ": element " + i + " outside C changed");
       }
     }
@@ -365,8 +302,7 @@ class GemmGpuTest {
     long in = rel - item * sc;
     long outer = in / ldc;
     long inner = in % ldc;
-    return c.layout() == Layout.ROW_MAJOR
-        ? outer < c.m() && inner < c.n()
+    return c.layout() == Layout.ROW_MAJOR ? outer < c.m() && inner < c.n()
         : outer < c.n() && inner < c.m();
   }
 
@@ -389,6 +325,7 @@ class GemmGpuTest {
     return d;
   }
 
+
   HostArray host(double[] x, boolean f64, boolean pinned, List<AutoCloseable> res) {
     HostArray h = forced.allocateHost(f64 ? DType.FLOAT64 : DType.FLOAT32, x.length, pinned);
     res.add(h);
@@ -402,12 +339,8 @@ class GemmGpuTest {
   }
 
   @ParameterizedTest
-  @org.junit.jupiter.params.provider.CsvSource({
-    "BFLOAT16,FLOAT32",
-    "BFLOAT16,BFLOAT16",
-    "FLOAT16,FLOAT32",
-    "FLOAT16,FLOAT16"
-  })
+  @org.junit.jupiter.params.provider.CsvSource({"BFLOAT16,FLOAT32", "BFLOAT16,BFLOAT16",
+      "FLOAT16,FLOAT32", "FLOAT16,FLOAT16"})
   void sixteenBitStorage(DType half, DType cType) {
     int m = 193;
     int n = 130;
@@ -432,22 +365,13 @@ class GemmGpuTest {
       db.copyTo(rb);
       for (int i = 0; i < a.length; i++) {
         // half an ulp of the 16-bit type (fp16's subnormals have an absolute ulp of 2^-24)
-        double ulp =
-            half == DType.BFLOAT16
-                ? Math.abs(a[i]) * 0x1p-8
-                : Math.max(Math.abs(a[i]) * 0x1p-11, 0x1p-25);
+        double ulp = half == DType.BFLOAT16 ? Math.abs(a[i]) * 0x1p-8
+            : Math.max(Math.abs(a[i]) * 0x1p-11, 0x1p-25);
         assertTrue(Math.abs(ra[i] - a[i]) <= ulp, "rounded to nearest: " + a[i] + " -> " + ra[i]);
       }
       dc.fill(Double.NaN);
-      core.blas()
-          .gemm(
-              Gemm.of(m, n, k).transB(true),
-              Operand.of(da),
-              k,
-              Operand.of(db),
-              k,
-              Operand.of(dc),
-              n);
+      core.blas().gemm(Gemm.of(m, n, k).transB(true), Operand.of(da), k, Operand.of(db), k,
+          Operand.of(dc), n);
       float[] c = new float[m * n];
       dc.copyTo(c);
       double num = 0;
@@ -468,19 +392,11 @@ class GemmGpuTest {
       if (cType == DType.FLOAT32) {
         assertTrue(rel <= 1e-5 * Math.sqrt(k), "exact products, fp32 accumulation: " + rel);
       }
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              core.blas()
-                  .gemm(
-                      Gemm.of(m, n, k).transB(true).precision(Precision.FP32),
-                      Operand.of(da),
-                      k,
-                      Operand.of(db),
-                      k,
-                      Operand.of(dc),
-                      n));
-      assertThrows(GpuCoreException.InvalidArgument.class, () -> core.allocateHost(half, 10, true));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(Gemm.of(m, n, k).transB(true).precision(Precision.FP32),
+              Operand.of(da), k, Operand.of(db), k, Operand.of(dc), n));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocateHost(half, 10, true));
     }
   }
 
@@ -496,21 +412,13 @@ class GemmGpuTest {
         DeviceArray c = core.allocate(0, DType.FLOAT32, (long) n * n)) {
       a.copyFrom(ones);
       float[] out = new float[n * n];
-      core.blas()
-          .gemm(
-              Gemm.of(n, n, k).transB(true), Operand.of(a), k, Operand.of(a), k, Operand.of(c), n);
+      core.blas().gemm(Gemm.of(n, n, k).transB(true), Operand.of(a), k, Operand.of(a), k,
+          Operand.of(c), n);
       c.copyTo(out);
       double exact = k * 1.0001f * (double) 1.0001f;
       assertEquals(exact, out[0], 0.01, "strict FP32 must see the 1e-4");
-      core.blas()
-          .gemm(
-              Gemm.of(n, n, k).transB(true).precision(Precision.TF32),
-              Operand.of(a),
-              k,
-              Operand.of(a),
-              k,
-              Operand.of(c),
-              n);
+      core.blas().gemm(Gemm.of(n, n, k).transB(true).precision(Precision.TF32), Operand.of(a), k,
+          Operand.of(a), k, Operand.of(c), n);
       c.copyTo(out);
       assertEquals(1024.0, out[0], 0.01, "TF32 rounds 1.0001 to 1 (else TF32 was not used)");
     }
@@ -524,56 +432,24 @@ class GemmGpuTest {
         DeviceArray c = core.allocate(0, DType.FLOAT32, 100)) {
       c.fill(7);
       Gemm g = Gemm.of(10, 10, 10);
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().gemm(g, Operand.of(a), 9, Operand.of(b), 10, Operand.of(c), 10));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              core.blas()
-                  .gemm(
-                      Gemm.of(11, 10, 10),
-                      Operand.of(a),
-                      10,
-                      Operand.of(b),
-                      10,
-                      Operand.of(c),
-                      10));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(Gemm.of(11, 10, 10), Operand.of(a), 10, Operand.of(b), 10,
+              Operand.of(c), 10));
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().gemm(g, Operand.of(d), 10, Operand.of(b), 10, Operand.of(c), 10));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              core.blas()
-                  .gemm(
-                      g.precision(Precision.FP64),
-                      Operand.of(a),
-                      10,
-                      Operand.of(b),
-                      10,
-                      Operand.of(c),
-                      10));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(g.precision(Precision.FP64), Operand.of(a), 10, Operand.of(b),
+              10, Operand.of(c), 10));
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().gemm(g, Operand.of(a), 10, Operand.of(b), 10, Operand.of(a), 10));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              core.blas()
-                  .gemm(g, Operand.of(a), 10, Operand.of(new float[100]), 10, Operand.of(c), 10));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              core.blas()
-                  .gemm(
-                      g.batch(2, 0, 0, 50),
-                      Operand.of(a),
-                      10,
-                      Operand.of(b),
-                      10,
-                      Operand.of(c),
-                      10));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(g, Operand.of(a), 10, Operand.of(new float[100]), 10,
+              Operand.of(c), 10));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().gemm(g.batch(2, 0, 0, 50), Operand.of(a), 10, Operand.of(b), 10,
+              Operand.of(c), 10));
       float[] out = new float[100];
       c.copyTo(out);
       for (float v : out) {
@@ -585,29 +461,13 @@ class GemmGpuTest {
   @Test
   void routerSendsSmallHostCallsToTheCpuAndLargeOnesToTheGpu() {
     float[] small = new float[64 * 64];
-    Decision d =
-        core.blas()
-            .explain(
-                Gemm.of(64, 64, 64),
-                Operand.of(small),
-                64,
-                Operand.of(small.clone()),
-                64,
-                Operand.of(new float[64 * 64]),
-                64);
+    Decision d = core.blas().explain(Gemm.of(64, 64, 64), Operand.of(small), 64,
+        Operand.of(small.clone()), 64, Operand.of(new float[64 * 64]), 64);
     assertFalse(d.gpu(), d.reason());
     int n = 4096;
     float[] big = new float[n * n];
-    Decision e =
-        core.blas()
-            .explain(
-                Gemm.of(n, n, n),
-                Operand.of(big),
-                n,
-                Operand.of(new float[n * n]),
-                n,
-                Operand.of(new float[n * n]),
-                n);
+    Decision e = core.blas().explain(Gemm.of(n, n, n), Operand.of(big), n,
+        Operand.of(new float[n * n]), n, Operand.of(new float[n * n]), n);
     assertTrue(e.gpu(), e.reason());
   }
 

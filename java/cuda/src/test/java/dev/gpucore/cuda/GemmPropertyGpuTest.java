@@ -30,22 +30,20 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
 import net.jqwik.api.lifecycle.SkipExecutionHook;
 
 /**
- * The GEMM properties of {@link GemmProperties} (the CPU module runs them too) on the GPU: device
- * arrays in strict FP32, in TF32, BF16 and FP16 on fp32 data (bounds from their input rounding) and
- * in FP64, host arrays routed to the GPU's tiled pipeline (1 MiB panels, so several tiles), the
- * same split with the CPU by {@code gpucore.gemm.cpuRatio}, and invalid arguments on device arrays.
- * Without a GPU each property is reported as skipped with the reason; under {@code
- * -Dgpucore.requireGpu=true} it fails instead (see {@link GpuTests}).
+ * The GEMM properties of {@link GemmProperties} (the CPU module runs them too) on the GPU:
+ * device arrays in
+ * strict FP32, in TF32, BF16 and FP16 on fp32 data (bounds from their input rounding) and in
+ * FP64, host arrays routed to the GPU's tiled pipeline (1 MiB panels, so several tiles), the
+ * same split with the CPU by {@code gpucore.gemm.cpuRatio}, and
+ * invalid arguments on device arrays. Without a GPU each property is reported as skipped with
+ * the reason; under {@code -Dgpucore.requireGpu=true} it fails instead (see {@link GpuTests}).
  */
-@AddLifecycleHook(
-    value = GemmPropertyGpuTest.NeedsGpu.class,
+@AddLifecycleHook(value = GemmPropertyGpuTest.NeedsGpu.class,
     propagateTo = PropagationMode.DIRECT_DESCENDANTS)
 class GemmPropertyGpuTest {
   static GpuCore core;
-
   /** Host operands forced to the GPU pipeline with 1 MiB panels. */
   static GpuCore forced;
-
   /** The same with gpucore.gemm.cpuRatio = 0.3: the CPU computes C's last rows meanwhile. */
   static GpuCore split;
 
@@ -86,8 +84,9 @@ class GemmPropertyGpuTest {
   }
 
   /**
-   * Skips every property, with the reason, where no GPU is visible, unless {@code
-   * gpucore.requireGpu} is set: then the property runs and {@link GpuTests#require} fails it.
+   * Skips every property, with the reason, where no GPU is visible, unless
+   * {@code gpucore.requireGpu} is set: then the property runs and {@link GpuTests#require}
+   * fails it.
    */
   public static final class NeedsGpu implements SkipExecutionHook {
     @Override
@@ -146,8 +145,8 @@ class GemmPropertyGpuTest {
 
   @Provide
   Arbitrary<Case> fp32Reduced() {
-    return GemmProperties.cases(
-        List.of(DType.FLOAT32), List.of(Precision.TF32, Precision.BF16, Precision.FP16));
+    return GemmProperties.cases(List.of(DType.FLOAT32),
+        List.of(Precision.TF32, Precision.BF16, Precision.FP16));
   }
 
   @Provide
@@ -157,8 +156,7 @@ class GemmPropertyGpuTest {
 
   @Provide
   Arbitrary<Case> any() {
-    return GemmProperties.cases(
-        List.of(DType.FLOAT32, DType.FLOAT64),
+    return GemmProperties.cases(List.of(DType.FLOAT32, DType.FLOAT64),
         List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16));
   }
 
@@ -193,33 +191,31 @@ class GemmPropertyGpuTest {
   }
 
   @Property(tries = 100)
-  void hostArraysRoutedToTheGpu(
-      @ForAll("any") Case c, @ForAll boolean javaArrays, @ForAll boolean pinned) {
+  void hostArraysRoutedToTheGpu(@ForAll("any") Case c, @ForAll boolean javaArrays,
+      @ForAll boolean pinned) {
     hostArrays("hostArraysRoutedToTheGpu", forced, c, javaArrays, pinned);
   }
 
   @Property(tries = 100)
-  void hostArraysSplitBetweenCpuAndGpu(
-      @ForAll("any") Case c, @ForAll boolean javaArrays, @ForAll boolean pinned) {
+  void hostArraysSplitBetweenCpuAndGpu(@ForAll("any") Case c, @ForAll boolean javaArrays,
+      @ForAll boolean pinned) {
     hostArrays("hostArraysSplitBetweenCpuAndGpu", split, c, javaArrays, pinned);
   }
 
   /** One case on host operands (Java arrays, or pinned/pageable host arrays) through {@code on}. */
-  private static void hostArrays(
-      String property, GpuCore on, Case c, boolean javaArrays, boolean pinned) {
+  private static void hostArrays(String property, GpuCore on, Case c, boolean javaArrays,
+      boolean pinned) {
     if (!runs(property)) {
       return;
     }
-    try (Store s =
-        javaArrays ? new GemmProperties.JavaStore() : new GemmProperties.HostStore(on, pinned)) {
+    try (Store s = javaArrays ? new GemmProperties.JavaStore()
+        : new GemmProperties.HostStore(on, pinned)) {
       GemmProperties.check(on, s, c, c.precision(), 4);
     }
   }
 
   @Property(tries = 200, maxDiscardRatio = 10)
-  void invalidArgumentsOnDeviceArrays(
-      @ForAll("any") Case c,
-      @ForAll Breakage how,
+  void invalidArgumentsOnDeviceArrays(@ForAll("any") Case c, @ForAll Breakage how,
       @ForAll @IntRange(min = 1, max = 1000) int amount) {
     if (!runs("invalidArgumentsOnDeviceArrays")) {
       return;

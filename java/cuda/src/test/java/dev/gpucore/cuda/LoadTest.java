@@ -28,8 +28,8 @@ class LoadTest {
         assertFalse(why.isBlank(), "a reason must be given");
         assertFalse(why.contains("\n"), "one line: " + why);
         assertFalse(why.contains("UnsatisfiedLinkError"), why);
-        assertThrows(
-            GpuCoreException.DeviceUnavailable.class, () -> core.allocate(0, DType.FLOAT32, 10));
+        assertThrows(GpuCoreException.DeviceUnavailable.class,
+            () -> core.allocate(0, DType.FLOAT32, 10));
       }
     }
   }
@@ -44,10 +44,8 @@ class LoadTest {
         return;
       }
     }
-    GpuCoreException.DeviceUnavailable e =
-        assertThrows(
-            GpuCoreException.DeviceUnavailable.class,
-            () -> GpuCore.open(new Config(Config.Backend.CUDA, 0)));
+    GpuCoreException.DeviceUnavailable e = assertThrows(GpuCoreException.DeviceUnavailable.class,
+        () -> GpuCore.open(new Config(Config.Backend.CUDA, 0)));
     assertTrue(e.getMessage().startsWith("a GPU was required but"), e.getMessage());
   }
 
@@ -64,15 +62,12 @@ class LoadTest {
     try (GpuCore core = GpuTests.openGpu()) {
       Discovery d = core.discovery();
       assertTrue(d.cudaRuntimeVersion() >= 13000, "runtime " + d.cudaRuntimeVersion());
-      assertTrue(
-          d.cudaDriverVersion() >= d.cudaRuntimeVersion(),
+      assertTrue(d.cudaDriverVersion() >= d.cudaRuntimeVersion(),
           "driver CUDA " + d.cudaDriverVersion() + " < runtime " + d.cudaRuntimeVersion());
       for (DeviceInfo g : d.devices()) {
-        assertTrue(
-            g.uuid().matches("GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        assertTrue(g.uuid().matches("GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
             g.uuid());
-        assertTrue(
-            g.pciBusId().matches("[0-9A-Fa-f]{8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\\.[0-9A-Fa-f]"),
+        assertTrue(g.pciBusId().matches("[0-9A-Fa-f]{8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\\.[0-9A-Fa-f]"),
             g.pciBusId());
         assertTrue(g.ccMajor() >= 7, "cc " + g.computeCapability());
         assertTrue(g.multiprocessors() > 0);

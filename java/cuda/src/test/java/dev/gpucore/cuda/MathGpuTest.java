@@ -29,15 +29,9 @@ class MathGpuTest {
   }
 
   @ParameterizedTest
-  @CsvSource({
-    "1,1,1,false,false",
-    "7,5,3,false,true",
-    "64,48,97,true,false",
-    "131,67,29,true,true",
-    "256,256,256,false,true",
-    "1,300,17,false,false",
-    "300,1,17,true,true"
-  })
+  @CsvSource({"1,1,1,false,false", "7,5,3,false,true", "64,48,97,true,false",
+      "131,67,29,true,true", "256,256,256,false,true", "1,300,17,false,false",
+      "300,1,17,true,true"})
   void sgemmMatchesFloat64Reference(int m, int n, int k, boolean ta, boolean tb) {
     SplittableRandom r = new SplittableRandom(SEED + m * 31L + n * 7L + k);
     int lda = (ta ? m : k) + 3; // padded leading dimensions
@@ -113,14 +107,10 @@ class MathGpuTest {
         assertEquals(0f, v, "k = 0, beta = 0 gives zeros even over NaN");
       }
       float[] before = c.clone();
-      GpuCoreException e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () ->
-                  core.blas().sgemm(false, false, m, n, k, 1f, da, k - 1, db, n, 0f, dc, n, null));
+      GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.blas().sgemm(false, false, m, n, k, 1f, da, k - 1, db, n, 0f, dc, n, null));
       assertTrue(e.getMessage().contains("lda"), e.getMessage());
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.blas().sgemm(false, false, m + 1, n, k, 1f, da, k, db, n, 0f, dc, n, null));
       dc.copyTo(c);
       org.junit.jupiter.api.Assertions.assertArrayEquals(before, c, "C untouched after rejection");
@@ -152,16 +142,13 @@ class MathGpuTest {
         }
         double got = core.reduce().sum(d, off, cnt, null);
         // fp64 accumulation rounded once to fp32
-        assertTrue(
-            Math.abs(got - ref) <= 1e-6 * abs + 1e-7 * Math.abs(ref) + 1e-30,
+        assertTrue(Math.abs(got - ref) <= 1e-6 * abs + 1e-7 * Math.abs(ref) + 1e-30,
             "n=" + n + " off=" + off + " got " + got + " ref " + ref);
         double gotd = core.reduce().sum(dd, off, cnt, null);
-        assertTrue(
-            Math.abs(gotd - refd) <= 1e-13 * absd + 1e-300,
+        assertTrue(Math.abs(gotd - refd) <= 1e-13 * absd + 1e-300,
             "fp64 n=" + n + " got " + gotd + " ref " + refd);
         for (int rep = 0; rep < 5; rep++) {
-          assertEquals(
-              Double.doubleToRawLongBits(got),
+          assertEquals(Double.doubleToRawLongBits(got),
               Double.doubleToRawLongBits(core.reduce().sum(d, off, cnt, null)),
               "sum must be bitwise reproducible");
         }

@@ -43,18 +43,8 @@ class MemoryGpuTest {
 
   // sizes cross the 8 MiB staging chunk (2 Mi floats) and the 3-buffer ring several times
   @ParameterizedTest
-  @ValueSource(
-      ints = {
-        1,
-        2,
-        31,
-        1023,
-        (1 << 20) + 1,
-        (2 << 20) - 1,
-        (2 << 20) + 1,
-        7 * (1 << 20) + 5,
-        25_000_003
-      })
+  @ValueSource(ints = {1, 2, 31, 1023, (1 << 20) + 1, (2 << 20) - 1, (2 << 20) + 1, 7 * (1 << 20) + 5,
+      25_000_003})
   void floatRoundTripThroughStaging(int n) {
     GpuTests.skipLargeUnderSanitizer(n);
     long dev0 = NativeMemory.liveBytes(NativeMemory.Kind.DEVICE);
@@ -66,8 +56,7 @@ class MemoryGpuTest {
       Arrays.fill(back, 7f);
       d.copyTo(0, back, 0, n + 8);
       for (int i = 0; i < 4; i++) {
-        assertTrue(
-            Float.isNaN(back[i]) && Float.isNaN(back[n + 4 + i]),
+        assertTrue(Float.isNaN(back[i]) && Float.isNaN(back[n + 4 + i]),
             "elements outside the copied range must stay poisoned");
       }
       assertArrayEquals(src, Arrays.copyOfRange(back, 4, n + 4), "seed " + (SEED + n));
@@ -123,20 +112,19 @@ class MemoryGpuTest {
     try (DeviceArray d = core.allocate(0, DType.FLOAT32, 100)) {
       d.copyFrom(src);
       float[] big = new float[101];
-      GpuCoreException e =
-          assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(big));
+      GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> d.copyFrom(big));
       assertTrue(e.getMessage().contains("DeviceArray offset"), e.getMessage());
       assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(new double[10]));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(src, -1, 0, 10));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(src, 0, 95, 10));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom((float[]) null));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> d.copyFrom(d, 0, 10, 20, null));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class, () -> core.allocate(0, DType.FLOAT32, -1));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class, () -> core.allocate(99, DType.FLOAT32, 1));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocate(0, DType.FLOAT32, -1));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> core.allocate(99, DType.FLOAT32, 1));
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> core.allocate(0, DType.FLOAT64, Long.MAX_VALUE / 4));
       float[] back = new float[100];
       d.copyTo(back);
@@ -148,8 +136,8 @@ class MemoryGpuTest {
   @org.junit.jupiter.api.Tag("provokes-cuda-errors") // compute-sanitizer counts the real OOM
   void outOfMemoryIsTypedAndNotSticky() {
     long huge = core.devices().get(0).memoryTotal() * 4;
-    assertThrows(
-        GpuCoreException.OutOfMemory.class, () -> core.allocate(0, DType.FLOAT32, huge / 4));
+    assertThrows(GpuCoreException.OutOfMemory.class,
+        () -> core.allocate(0, DType.FLOAT32, huge / 4));
     try (DeviceArray d = core.allocate(0, DType.FLOAT32, 16)) { // the next call still works
       d.fill(3.0);
       float[] back = new float[16];

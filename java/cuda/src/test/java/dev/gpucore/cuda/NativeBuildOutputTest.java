@@ -18,9 +18,9 @@ import org.w3c.dom.NodeList;
 
 /**
  * {@code mvn -q} stays quiet about the native build: CMake's output reaches Maven's log (its
- * progress at INFO, which {@code -q} hides; its errors at ERROR), and CMake itself prints no line
- * that reads like an error when nothing is wrong. Runs in the Maven build only (it needs the
- * module's pom and CMake build folder).
+ * progress at INFO, which {@code -q} hides; its errors at ERROR), and CMake itself prints no
+ * line that reads like an error when nothing is wrong. Runs in the Maven build only (it needs
+ * the module's pom and CMake build folder).
  */
 class NativeBuildOutputTest {
   static final Path POM = Path.of("pom.xml");
@@ -29,8 +29,7 @@ class NativeBuildOutputTest {
 
   @Test
   void cmakeRunsThroughMavensLog() throws Exception {
-    assumeTrue(
-        Files.isRegularFile(POM) && Files.isDirectory(SOURCE),
+    assumeTrue(Files.isRegularFile(POM) && Files.isDirectory(SOURCE),
         "not in the source tree (the GPU bundle has no pom)");
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
     f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
@@ -52,20 +51,11 @@ class NativeBuildOutputTest {
 
   @Test
   void configuringSaysNothingThatReadsLikeAnError() throws IOException, InterruptedException {
-    assumeTrue(
-        Files.isRegularFile(BUILD.resolve("CMakeCache.txt")) && Files.isDirectory(SOURCE),
+    assumeTrue(Files.isRegularFile(BUILD.resolve("CMakeCache.txt")) && Files.isDirectory(SOURCE),
         "no CMake build folder (runs in the Maven build, after the native build)");
     // the same configure step as the pom's cmake-configure execution, on its build folder
-    Process p =
-        new ProcessBuilder(
-                "cmake",
-                "-S",
-                SOURCE.toString(),
-                "-B",
-                BUILD.toString(),
-                "-DCMAKE_BUILD_TYPE=Release")
-            .redirectErrorStream(true)
-            .start();
+    Process p = new ProcessBuilder("cmake", "-S", SOURCE.toString(), "-B", BUILD.toString(),
+        "-DCMAKE_BUILD_TYPE=Release").redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "cmake did not finish");
     assertEquals(0, p.exitValue(), out);

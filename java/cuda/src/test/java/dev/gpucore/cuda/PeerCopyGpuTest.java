@@ -38,15 +38,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Copies between GPUs (and on one), compared element by element with the source on fresh random
- * bits, outputs poisoned first: both paths (peer, and staged — asked for, and forced by {@code
- * gpucore.p2p = off}), odd sizes and offsets, sync and async, batches, broadcast, gather. Tests
- * that need two GPUs say so and skip on one.
+ * bits, outputs poisoned first: both paths (peer, and staged — asked for, and forced by
+ * {@code gpucore.p2p = off}), odd sizes and offsets, sync and async, batches, broadcast, gather.
+ * Tests that need two GPUs say so and skip on one.
  */
 @RequiresGpu
 class PeerCopyGpuTest {
   static GpuCore core;
   static final long SEED = System.nanoTime();
-
   /** Elements per step when filling and comparing from Java (64 MiB of floats). */
   static final int STEP = 1 << 24;
 
@@ -58,9 +57,8 @@ class PeerCopyGpuTest {
   /** Skips (with the reason) unless two GPUs are visible. */
   static void needTwo() {
     int n = core.devices().size();
-    assumeTrue(
-        n >= 2,
-        "needs 2 GPUs for peer copies; " + n + " visible (" + core.devices().get(0).name() + ")");
+    assumeTrue(n >= 2, "needs 2 GPUs for peer copies; " + n + " visible ("
+        + core.devices().get(0).name() + ")");
   }
 
   /** Skips (with the pair's reason) unless copies 0 -> 1 go directly. */
@@ -95,18 +93,16 @@ class PeerCopyGpuTest {
       int n = (int) Math.min(buf.length, a.length() - done);
       for (int i = 0; i < n; i++) {
         // 16-bit types are rounded from floats: give them finite values
-        buf[i] =
-            a.dtype() == DType.FLOAT32
-                ? Float.intBitsToFloat(r.nextInt())
-                : (float) (r.nextDouble() * 200 - 100);
+        buf[i] = a.dtype() == DType.FLOAT32 ? Float.intBitsToFloat(r.nextInt())
+            : (float) (r.nextDouble() * 200 - 100);
       }
       a.copyFrom(buf, 0, done, n);
     }
   }
 
   /** Compares {@code count} elements bit for bit, reading both arrays back in steps. */
-  static void assertSame(
-      DeviceArray src, long srcOff, DeviceArray dst, long dstOff, long count, String what) {
+  static void assertSame(DeviceArray src, long srcOff, DeviceArray dst, long dstOff, long count,
+      String what) {
     if (src.dtype() == DType.FLOAT64) {
       double[] x = new double[(int) Math.max(1, Math.min(count, STEP))];
       double[] y = new double[x.length];
@@ -116,17 +112,8 @@ class PeerCopyGpuTest {
         dst.copyTo(dstOff + done, y, 0, n);
         for (int i = 0; i < n; i++) {
           if (Double.doubleToRawLongBits(x[i]) != Double.doubleToRawLongBits(y[i])) {
-            fail(
-                what
-                    + ": element "
-                    + (done + i)
-                    + " differs: "
-                    + x[i]
-                    + " vs "
-                    + y[i]
-                    + " (seed "
-                    + SEED
-                    + ")");
+            fail(what + ": element " + (done + i) + " differs: " + x[i] + " vs " + y[i]
+                + " (seed " + SEED + ")");
           }
         }
       }
@@ -140,17 +127,8 @@ class PeerCopyGpuTest {
       dst.copyTo(dstOff + done, y, 0, n);
       for (int i = 0; i < n; i++) {
         if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) {
-          fail(
-              what
-                  + ": element "
-                  + (done + i)
-                  + " differs: "
-                  + x[i]
-                  + " vs "
-                  + y[i]
-                  + " (seed "
-                  + SEED
-                  + ")");
+          fail(what + ": element " + (done + i) + " differs: " + x[i] + " vs " + y[i]
+              + " (seed " + SEED + ")");
         }
       }
     }
@@ -219,8 +197,8 @@ class PeerCopyGpuTest {
       assertThrows(GpuCoreException.InvalidArgument.class, () -> p.copy(a, 50, a, 60, 20));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> p.copy(a, 0, a, 1, 100));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> p.copy(a, d));
-      assertThrows(
-          GpuCoreException.InvalidArgument.class, () -> p.copyAsync(a, 0, a, 50, 10, null));
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> p.copyAsync(a, 0, a, 50, 10, null));
       assertThrows(GpuCoreException.InvalidArgument.class, () -> p.link(0, 99));
       p.copy(a, 5, a, 5, 10); // onto itself: nothing to do
     }
@@ -302,12 +280,9 @@ class PeerCopyGpuTest {
       }
       long ns = System.nanoTime() - t0;
       long allocated = allocatedBytes() - before;
-      System.out.printf(
-          "4 KiB copy 0->%d: %.2f us per call (mean of %d), %d bytes allocated%n",
+      System.out.printf("4 KiB copy 0->%d: %.2f us per call (mean of %d), %d bytes allocated%n",
           to, ns / 1e3 / calls, calls, before < 0 ? -1 : allocated);
-      assertEquals(
-          pointers,
-          org.bytedeco.javacpp.Pointer.totalCount(),
+      assertEquals(pointers, org.bytedeco.javacpp.Pointer.totalCount(),
           "JavaCPP pointers were allocated by synchronous copies");
       if (before >= 0) {
         assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by " + calls + " copies");
@@ -368,11 +343,8 @@ class PeerCopyGpuTest {
         copyAndCheck(off, 0, 1, DType.FLOAT32, n, Route.AUTO);
         copyAndCheck(off, 1, 0, DType.FLOAT32, n, Route.AUTO);
       }
-      String msg =
-          assertThrows(
-                  GpuCoreException.InvalidArgument.class,
-                  () -> copyAndCheck(off, 0, 1, DType.FLOAT32, 10, Route.PEER))
-              .getMessage();
+      String msg = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> copyAndCheck(off, 0, 1, DType.FLOAT32, 10, Route.PEER)).getMessage();
       assertTrue(msg.contains("gpucore.p2p"), msg);
     }
   }
@@ -380,8 +352,8 @@ class PeerCopyGpuTest {
   @Test
   void smallStagedChunksWithDoubleBufferingCrossManyChunks() {
     needTwo();
-    try (GpuCore c =
-        open(Map.of("gpucore.p2p.stagedChunkMiB", "1", "gpucore.p2p.stagedBuffers", "2"))) {
+    try (GpuCore c = open(Map.of("gpucore.p2p.stagedChunkMiB", "1", "gpucore.p2p.stagedBuffers",
+        "2"))) {
       for (long n : new long[] {(1 << 18) - 1, 1 << 18, (1 << 18) + 1, 5 * (1 << 18) + 3}) {
         copyAndCheck(c, 0, 1, DType.FLOAT32, n, Route.STAGED);
       }
@@ -409,13 +381,8 @@ class PeerCopyGpuTest {
       long[] total = new long[1];
       GpuCoreNative.gc_set_device(core.devices().get(d).cudaOrdinal());
       GpuCoreNative.gc_mem_info(free, total);
-      assumeTrue(
-          free[0] > 8 * gib,
-          "the 1 GiB copy needs more than 8 GiB free on both GPUs; GPU "
-              + d
-              + " has "
-              + (free[0] >> 20)
-              + " MiB free");
+      assumeTrue(free[0] > 8 * gib, "the 1 GiB copy needs more than 8 GiB free on both GPUs; GPU "
+          + d + " has " + (free[0] >> 20) + " MiB free");
     }
     long n = gib / 4;
     try (DeviceArray a = core.allocate(0, DType.FLOAT32, n);
@@ -445,7 +412,7 @@ class PeerCopyGpuTest {
           if (sd == 0) {
             src.fill(42, s); // queued before the copy on the same stream: the copy must see it
           } else {
-            dst.fill(-1, s); // queued before: the copy must overwrite it
+            dst.fill(-1, s);  // queued before: the copy must overwrite it
           }
           core.peer().copyAsync(src, 0, dst, 0, n, s, r);
           if (sd == 1) {
@@ -504,8 +471,7 @@ class PeerCopyGpuTest {
     if (!l.isPeer()) {
       try (DeviceArray a = core.allocate(0, DType.FLOAT32, 10);
           DeviceArray b = core.allocate(1, DType.FLOAT32, 10)) {
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
+        assertThrows(GpuCoreException.InvalidArgument.class,
             () -> core.peer().copy(a, 0, b, 0, 10, Route.PEER));
       }
     }

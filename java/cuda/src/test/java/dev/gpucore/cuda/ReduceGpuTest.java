@@ -6,6 +6,7 @@ import static dev.gpucore.testkit.ReduceContract.randomFloats;
 import static dev.gpucore.testkit.ReduceContract.ref;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.gpucore.DType;
@@ -28,11 +29,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * gpucore's reduction kernels against a float64 reference and against the CPU backend, within the
- * bounds stated on {@link Reduce}; on fresh random data of awkward sizes and shapes (both layouts,
- * padded leading dimensions, unaligned offsets), with NaN, infinities, ties, huge and tiny values;
- * outputs poisoned first and checked for writes outside their range; every result repeated (also on
- * another stream) and required bitwise identical.
+ * gpucore's reduction kernels against a float64 reference and against the CPU backend, within
+ * the bounds stated on {@link Reduce}; on fresh random data of awkward sizes and shapes (both
+ * layouts, padded leading dimensions, unaligned offsets), with NaN, infinities, ties, huge and
+ * tiny values; outputs poisoned first and checked for writes outside their range; every result
+ * repeated (also on another stream) and required bitwise identical.
  */
 @RequiresGpu
 class ReduceGpuTest {
@@ -62,9 +63,8 @@ class ReduceGpuTest {
     double u = fp32Acc ? 0x1p-24 : 0x1p-53;
     // n - 1 roundings of the additions, plus (dot) one per product, plus (fp32 accumulation)
     // the result's own rounding to fp32
-    double b =
-        (op == ReduceOp.DOT ? n : Math.max(1, n - 1)) * u * abs
-            + (fp32Acc ? u * Math.abs(want) : 0);
+    double b = (op == ReduceOp.DOT ? n : Math.max(1, n - 1)) * u * abs
+        + (fp32Acc ? u * Math.abs(want) : 0);
     if (op == ReduceOp.MEAN) {
       b = b / n + u * Math.abs(want);
     }
@@ -72,21 +72,17 @@ class ReduceGpuTest {
   }
 
   /**
-   * Checks a GPU result against the reference (within the bound) and the CPU result (within twice
-   * the bound; exactly for min, max and indices). Returns a message or null.
+   * Checks a GPU result against the reference (within the bound) and the CPU result (within
+   * twice the bound; exactly for min, max and indices). Returns a message or null.
    */
-  static String check(
-      ReduceOp op, double[] x, double[] y, boolean fp32Acc, double gpu, double cpu) {
+  static String check(ReduceOp op, double[] x, double[] y, boolean fp32Acc, double gpu,
+      double cpu) {
     double want = ref(op, x, y);
-    boolean exact =
-        op.isIndex()
-            || op == ReduceOp.MIN
-            || op == ReduceOp.MAX
-            || Double.isNaN(want)
-            || Double.isInfinite(want);
+    boolean exact = op.isIndex() || op == ReduceOp.MIN || op == ReduceOp.MAX
+        || Double.isNaN(want) || Double.isInfinite(want);
     if (exact) {
-      boolean ok =
-          Double.isNaN(want) ? Double.isNaN(gpu) && Double.isNaN(cpu) : gpu == want && cpu == want;
+      boolean ok = Double.isNaN(want) ? Double.isNaN(gpu) && Double.isNaN(cpu)
+          : gpu == want && cpu == want;
       return ok ? null : op + " gpu " + gpu + " cpu " + cpu + " want " + want;
     }
     double b = bound(op, x, y, fp32Acc, want);
@@ -132,10 +128,8 @@ class ReduceGpuTest {
 
   /** Bitwise equal (so -0.0 differs from 0.0); any NaN equals any NaN. */
   static void same(double a, double b, String what) {
-    boolean ok =
-        Double.isNaN(a)
-            ? Double.isNaN(b)
-            : Double.doubleToRawLongBits(a) == Double.doubleToRawLongBits(b);
+    boolean ok = Double.isNaN(a) ? Double.isNaN(b)
+        : Double.doubleToRawLongBits(a) == Double.doubleToRawLongBits(b);
     if (!ok) {
       fail(what + ": " + a + " then " + b + " (not bitwise identical), seed " + SEED);
     }
@@ -162,16 +156,14 @@ class ReduceGpuTest {
         if (kind == 5) { // specials planted at random places
           for (int k = 0; k < 3; k++) {
             int at = g.nextInt(n + 1);
-            float v =
-                k == 0 ? Float.NaN : k == 1 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+            float v = k == 0 ? Float.NaN : k == 1 ? Float.POSITIVE_INFINITY
+                : Float.NEGATIVE_INFINITY;
             xf[at] = v;
             xd[g.nextInt(n + 1)] = v;
           }
         }
-        try (DeviceArray x32 = upload(xf);
-            DeviceArray y32 = upload(yf);
-            DeviceArray x64 = upload(xd);
-            DeviceArray y64 = upload(yd)) {
+        try (DeviceArray x32 = upload(xf); DeviceArray y32 = upload(yf);
+            DeviceArray x64 = upload(xd); DeviceArray y64 = upload(yd)) {
           for (int off = 0; off <= 1; off++) {
             double[] wx = widen(xf, off, n);
             double[] wy = widen(yf, off, n);
@@ -192,17 +184,7 @@ class ReduceGpuTest {
                 if (fp32Acc) {
                   assertEquals((float) got, got, "an fp32 accumulation gives an fp32 value");
                 }
-                repeatAndAsync(
-                    op,
-                    acc,
-                    x32,
-                    null,
-                    off,
-                    n,
-                    got,
-                    stream,
-                    out64,
-                    out32,
+                repeatAndAsync(op, acc, x32, null, off, n, got, stream, out64, out32,
                     "fp32 " + op + " " + acc + where);
               }
               double got = r.reduce(op, x64, off, n, Accumulation.FP64, null);
@@ -210,44 +192,18 @@ class ReduceGpuTest {
               if (e != null) {
                 fail("fp64 " + e + where);
               }
-              repeatAndAsync(
-                  op,
-                  Accumulation.FP64,
-                  x64,
-                  null,
-                  off,
-                  n,
-                  got,
-                  stream,
-                  out64,
-                  out32,
+              repeatAndAsync(op, Accumulation.FP64, x64, null, off, n, got, stream, out64, out32,
                   "fp64 " + op + where);
             }
             if (kind <= 1 || kind == 5) {
               for (Accumulation acc : Accumulation.values()) {
                 double got = r.dot(x32, off, y32, 1 - off, n, acc, null);
-                String e =
-                    check(
-                        ReduceOp.DOT,
-                        wx,
-                        widen(yf, 1 - off, n),
-                        acc == Accumulation.INPUT,
-                        got,
-                        r.dot(xf, off, yf, 1 - off, n, acc));
+                String e = check(ReduceOp.DOT, wx, widen(yf, 1 - off, n),
+                    acc == Accumulation.INPUT, got, r.dot(xf, off, yf, 1 - off, n, acc));
                 if (e != null) {
                   fail("fp32 dot " + acc + " " + e + where);
                 }
-                repeatAndAsync(
-                    ReduceOp.DOT,
-                    acc,
-                    x32,
-                    y32,
-                    off,
-                    n,
-                    got,
-                    stream,
-                    out64,
-                    out32,
+                repeatAndAsync(ReduceOp.DOT, acc, x32, y32, off, n, got, stream, out64, out32,
                     "fp32 dot " + acc + where);
               }
               double got = r.dot(x64, off, y64, off, n, Accumulation.FP64, null);
@@ -266,23 +222,13 @@ class ReduceGpuTest {
    * The same call again (internal stream), on a user stream, and into poisoned device outputs
    * asynchronously: every result bitwise equal to {@code first}, nothing written outside.
    */
-  private static void repeatAndAsync(
-      ReduceOp op,
-      Accumulation acc,
-      DeviceArray x,
-      DeviceArray y,
-      int off,
-      int n,
-      double first,
-      GpuStream stream,
-      DeviceArray out64,
-      DeviceArray out32,
+  private static void repeatAndAsync(ReduceOp op, Accumulation acc, DeviceArray x, DeviceArray y,
+      int off, int n, double first, GpuStream stream, DeviceArray out64, DeviceArray out32,
       String what) {
     int yOff = y == null ? 0 : (x.dtype() == DType.FLOAT32 ? 1 - off : off);
     for (int rep = 0; rep < 2; rep++) {
       GpuStream s = rep == 0 ? null : stream;
-      double again =
-          y == null ? r.reduce(op, x, off, n, acc, s) : r.dot(x, off, y, yOff, n, acc, s);
+      double again = y == null ? r.reduce(op, x, off, n, acc, s) : r.dot(x, off, y, yOff, n, acc, s);
       same(first, again, what + " repeated" + (s == null ? "" : " on a user stream"));
     }
     out64.fill(POISON);
@@ -324,14 +270,10 @@ class ReduceGpuTest {
       assertEquals(0.0, r.sum(d, 5, 0, null));
       assertEquals(0.0, r.reduce(ReduceOp.NORM2, d, 5, 0, Accumulation.FP64, null));
       assertEquals(0.0, r.dot(d, 3, d, 4, 0, Accumulation.INPUT, null));
-      for (ReduceOp op :
-          new ReduceOp[] {
-            ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX, ReduceOp.ARGMIN, ReduceOp.ARGMAX
-          }) {
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> r.reduce(op, d, 7, 0, Accumulation.FP64, null),
-            op.name());
+      for (ReduceOp op : new ReduceOp[] {ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+          ReduceOp.ARGMIN, ReduceOp.ARGMAX}) {
+        assertThrows(GpuCoreException.InvalidArgument.class,
+            () -> r.reduce(op, d, 7, 0, Accumulation.FP64, null), op.name());
       }
       try (DeviceArray out = core.allocate(0, DType.FLOAT64, 2)) {
         out.fill(POISON);
@@ -344,15 +286,15 @@ class ReduceGpuTest {
   @Test
   void specialValuesAgreeWithTheCpuExactly() {
     float[][] cases = {
-      {1, 3, 3, -2, -2, 0},
-      {1, Float.NaN, 5, Float.NaN, -9},
-      {Float.NaN, -1, -2},
-      {1, Float.NEGATIVE_INFINITY, 2, Float.POSITIVE_INFINITY},
-      {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY},
-      {Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN},
-      {-0f, 0f, -0f},
-      {3e38f, 3e38f, -3e38f, 3e38f},
-      {1e-45f, 1e-45f, -1e-45f, 1e-45f},
+        {1, 3, 3, -2, -2, 0},
+        {1, Float.NaN, 5, Float.NaN, -9},
+        {Float.NaN, -1, -2},
+        {1, Float.NEGATIVE_INFINITY, 2, Float.POSITIVE_INFINITY},
+        {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY},
+        {Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN},
+        {-0f, 0f, -0f},
+        {3e38f, 3e38f, -3e38f, 3e38f},
+        {1e-45f, 1e-45f, -1e-45f, 1e-45f},
     };
     for (float[] c : cases) {
       // also long versions, so that many threads and blocks see the specials
@@ -374,15 +316,15 @@ class ReduceGpuTest {
       }
     }
     double[][] dcases = {
-      {1e300, 1e300, 1e300, 1e300},
-      {1e-300, -1e-300, 1e-300, 1e-300},
-      {4.9e-324, 4.9e-324, 4.9e-324, 4.9e-324},
-      {1e300, 3e-300, 1, 2},
-      {3e-160, 4e-160},
-      {1, 1e-200, 1e-200},
-      {Double.MAX_VALUE, 0},
-      {Double.POSITIVE_INFINITY, Double.NaN},
-      {Double.NaN, Double.POSITIVE_INFINITY},
+        {1e300, 1e300, 1e300, 1e300},
+        {1e-300, -1e-300, 1e-300, 1e-300},
+        {4.9e-324, 4.9e-324, 4.9e-324, 4.9e-324},
+        {1e300, 3e-300, 1, 2},
+        {3e-160, 4e-160},
+        {1, 1e-200, 1e-200},
+        {Double.MAX_VALUE, 0},
+        {Double.POSITIVE_INFINITY, Double.NaN},
+        {Double.NaN, Double.POSITIVE_INFINITY},
     };
     for (double[] c : dcases) {
       for (int rep : new int[] {1, 50_000}) {
@@ -412,24 +354,9 @@ class ReduceGpuTest {
    * Matrix shapes; {2, 16_384}, {3, 20_000} and {9, 5_000} are wide rows (row-split and
    * row-per-block kernels) small enough for racecheck's 2^16 + 1 element cap.
    */
-  static final int[][] SHAPES = {
-    {1, 1},
-    {3, 5},
-    {31, 17},
-    {7, 1000},
-    {1000, 7},
-    {130, 66},
-    {2, 300_001},
-    {33, 4100},
-    {100_003, 3},
-    {4099, 2051},
-    {5, 20_000},
-    {17, 1},
-    {1, 9},
-    {2, 16_384},
-    {3, 20_000},
-    {9, 5_000}
-  };
+  static final int[][] SHAPES = {{1, 1}, {3, 5}, {31, 17}, {7, 1000}, {1000, 7}, {130, 66},
+      {2, 300_001}, {33, 4100}, {100_003, 3}, {4099, 2051}, {5, 20_000}, {17, 1}, {1, 9},
+      {2, 16_384}, {3, 20_000}, {9, 5_000}};
 
   @Test
   void perRowAndPerColumnMatchTheCpuBothLayouts() {
@@ -443,10 +370,8 @@ class ReduceGpuTest {
       boolean big = (long) rows * cols > 1_000_000;
       for (Layout layout : Layout.values()) {
         int pad = g.nextInt(3);
-        Matrix m =
-            layout == Layout.ROW_MAJOR
-                ? Matrix.rowMajor(rows, cols, cols + pad)
-                : Matrix.columnMajor(rows, cols, rows + pad);
+        Matrix m = layout == Layout.ROW_MAJOR ? Matrix.rowMajor(rows, cols, cols + pad)
+            : Matrix.columnMajor(rows, cols, rows + pad);
         int off = g.nextInt(3);
         int total = (int) (off + m.span());
         float[] xf = randomFloats(g, total, g.nextInt(2));
@@ -457,21 +382,15 @@ class ReduceGpuTest {
           xf[g.nextInt(total)] = k == 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
           xd[g.nextInt(total)] = k == 0 ? Double.NaN : Double.POSITIVE_INFINITY;
         }
-        String where =
-            " shape " + rows + "x" + cols + " " + layout + " ld=" + m.ld() + " off=" + off
-                + " seed=" + SEED;
-        try (DeviceArray x32 = upload(xf);
-            DeviceArray y32 = upload(yf);
-            DeviceArray x64 = upload(xd);
-            DeviceArray y64 = upload(yd);
+        String where = " shape " + rows + "x" + cols + " " + layout + " ld=" + m.ld() + " off="
+            + off + " seed=" + SEED;
+        try (DeviceArray x32 = upload(xf); DeviceArray y32 = upload(yf);
+            DeviceArray x64 = upload(xd); DeviceArray y64 = upload(yd);
             DeviceArray out = core.allocate(0, DType.FLOAT64, Math.max(rows, cols) + 2)) {
           for (ReduceOp op : ReduceOp.values()) {
             for (Accumulation acc : Accumulation.values()) {
-              if (big
-                  && (op == ReduceOp.MEAN
-                      || op == ReduceOp.MIN
-                      || op == ReduceOp.ARGMIN
-                      || (acc == Accumulation.INPUT && op != ReduceOp.SUM))) {
+              if (big && (op == ReduceOp.MEAN || op == ReduceOp.MIN || op == ReduceOp.ARGMIN
+                  || (acc == Accumulation.INPUT && op != ReduceOp.SUM))) {
                 continue; // the same kernels as their siblings: keep the big shapes quick
               }
               for (boolean perRow : new boolean[] {true, false}) {
@@ -518,13 +437,8 @@ class ReduceGpuTest {
                     }
                   }
                   double[] gpu = download(out);
-                  String what =
-                      (f32 ? "fp32 " : "fp64 ")
-                          + op
-                          + " "
-                          + acc
-                          + (perRow ? " per row" : " per column")
-                          + where;
+                  String what = (f32 ? "fp32 " : "fp64 ") + op + " " + acc
+                      + (perRow ? " per row" : " per column") + where;
                   assertEquals(POISON, gpu[0], what + ": wrote before its output");
                   for (int k = outs + 1; k < gpu.length; k++) {
                     assertEquals(POISON, gpu[k], what + ": wrote after its output");
@@ -578,8 +492,7 @@ class ReduceGpuTest {
     SplittableRandom g = new SplittableRandom(SEED + 4);
     float[] x = randomFloats(g, rows * cols, 0);
     Matrix m = Matrix.rowMajor(rows, cols);
-    try (GpuStream s = core.stream(0);
-        DeviceArray d = upload(x);
+    try (GpuStream s = core.stream(0); DeviceArray d = upload(x);
         DeviceArray rowsOut = core.allocate(0, DType.FLOAT32, rows);
         DeviceArray colsOut = core.allocate(0, DType.FLOAT32, cols)) {
       rowsOut.fill(POISON);
@@ -609,43 +522,29 @@ class ReduceGpuTest {
         DeviceArray o64 = core.allocate(0, DType.FLOAT64, 10);
         DeviceArray h = core.allocate(0, DType.FLOAT16, 10)) {
       x.fill(1);
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> r.reduce(ReduceOp.ARGMAX, x, 0, 100, Accumulation.FP64, o32, 0, null),
           "indices need FLOAT64");
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> r.reduce(ReduceOp.SUM, x, 0, 100, Accumulation.FP64, x, 50, null),
           "out overlaps x");
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              r.perRow(
-                  ReduceOp.SUM, x, 0, Matrix.rowMajor(10, 10), Accumulation.FP64, o32, 1, null),
-          "out too short");
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () -> r.reduce(ReduceOp.SUM, h, 0, 10, Accumulation.FP64, null),
-          "half arrays");
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () -> r.dot(x, 0, o64, 0, 10, Accumulation.FP64, null),
-          "mixed types");
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.perRow(ReduceOp.SUM, x, 0, Matrix.rowMajor(10, 10), Accumulation.FP64, o32, 1,
+              null), "out too short");
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.reduce(ReduceOp.SUM, h, 0, 10, Accumulation.FP64, null), "half arrays");
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.dot(x, 0, o64, 0, 10, Accumulation.FP64, null), "mixed types");
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> r.reduce(ReduceOp.DOT, x, 0, 10, Accumulation.FP64, null));
       GpuStream closed = core.stream(0);
       closed.close();
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> r.reduce(ReduceOp.SUM, x, 0, 10, Accumulation.FP64, closed));
       o64.fill(POISON);
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () ->
-              r.perColumn(
-                  ReduceOp.MIN, x, 0, Matrix.rowMajor(0, 10), Accumulation.FP64, o64, 0, null),
-          "min over empty columns");
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.perColumn(ReduceOp.MIN, x, 0, Matrix.rowMajor(0, 10), Accumulation.FP64, o64,
+              0, null), "min over empty columns");
       assertEquals(POISON, download(o64)[0], "a rejected call changes nothing");
       r.perColumn(ReduceOp.SUM, x, 0, Matrix.rowMajor(0, 10), Accumulation.FP64, o64, 0, null);
       for (double v : download(o64)) {
@@ -658,10 +557,10 @@ class ReduceGpuTest {
   // ------------------------------------------------------------------ per-call overhead
 
   /**
-   * The latency goal: up to 2^20 elements, the time from the Java call to the result on the host is
-   * at most 10 us above a bare kernel launch (an empty kernel launched and waited for from Java on
-   * the same stream). Prints the medians: performance is reported, not asserted (measured figures
-   * are in docs/benchmarks.md); the test checks the results it timed.
+   * The latency goal: up to 2^20 elements, the time from the Java call to the result on
+   * the host is at most 10 us above a bare kernel launch (an empty kernel launched and waited
+   * for from Java on the same stream). Prints the medians: performance is reported, not
+   * asserted (measured figures are in docs/benchmarks.md); the test checks the results it timed.
    */
   @Test
   void smallReductionsCostLittleMoreThanAnEmptyKernel() {
@@ -683,39 +582,36 @@ class ReduceGpuTest {
         t[i] = System.nanoTime() - t0;
       }
       double base = median(t) / 1e3;
-      StringBuilder report =
-          new StringBuilder(
-              String.format(
-                  "empty kernel launch + sync from Java: %.2f us (median of %d)%n", base, reps));
+      StringBuilder report = new StringBuilder(String.format(
+          "empty kernel launch + sync from Java: %.2f us (median of %d)%n", base, reps));
       double worst = 0;
       for (int n : new int[] {1, 1024, 1 << 16, 1 << 20}) {
         if (GpuTests.tooLargeForSanitizer(n)) {
           continue;
         }
-        for (ReduceOp op :
-            new ReduceOp[] {ReduceOp.SUM, ReduceOp.MAX, ReduceOp.ARGMAX, ReduceOp.NORM2}) {
+        for (ReduceOp op : new ReduceOp[] {ReduceOp.SUM, ReduceOp.MAX, ReduceOp.ARGMAX,
+            ReduceOp.NORM2}) {
           double last = Double.NaN;
           for (int i = 0; i < reps; i++) {
             long t0 = System.nanoTime();
             last = r.reduce(op, x, 0, n, Accumulation.FP64, s);
             t[i] = System.nanoTime() - t0;
           }
-          double want =
-              switch (op) {
-                case SUM -> 0.5 * n;
-                case MAX -> 0.5;
-                case ARGMAX -> 0; // every element ties: the first index
-                default -> Math.sqrt(0.25 * n); // NORM2
-              };
+          double want = switch (op) {
+            case SUM -> 0.5 * n;
+            case MAX -> 0.5;
+            case ARGMAX -> 0; // every element ties: the first index
+            default -> Math.sqrt(0.25 * n); // NORM2
+          };
           assertEquals(want, last, 1e-12 * Math.max(1, want), op + " n=" + n);
           double us = median(t) / 1e3;
           worst = Math.max(worst, us - base);
-          report.append(
-              String.format("  %-6s n=%-8d %7.2f us  (+%.2f us)%n", op, n, us, us - base));
+          report.append(String.format("  %-6s n=%-8d %7.2f us  (+%.2f us)%n", op, n, us,
+              us - base));
         }
       }
-      report.append(
-          String.format("worst overhead above the empty kernel: %.2f us (goal <= 10)%n", worst));
+      report.append(String.format("worst overhead above the empty kernel: %.2f us (goal <= 10)%n",
+          worst));
       System.out.print(report);
     }
   }

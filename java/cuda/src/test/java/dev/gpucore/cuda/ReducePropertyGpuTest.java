@@ -26,14 +26,13 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 import net.jqwik.api.lifecycle.PropagationMode;
 
 /**
- * The reduction properties of {@link ReduceProperties} on device arrays: gpucore's kernels, whole
- * range (result on the host, and into a device output), per row and per column into a poisoned
- * device output, against the same float64 reference and the bounds stated on {@link Reduce}.
- * Skipped with the reason without a GPU, failed under {@code -Dgpucore.requireGpu=true} (the hook
- * of {@link GemmPropertyGpuTest}).
+ * The reduction properties of {@link ReduceProperties} on device arrays:
+ * gpucore's kernels, whole range (result on the host, and into a device output), per row and
+ * per column into a poisoned device output, against the same float64 reference and the
+ * bounds stated on {@link Reduce}. Skipped with the reason without a GPU, failed under
+ * {@code -Dgpucore.requireGpu=true} (the hook of {@link GemmPropertyGpuTest}).
  */
-@AddLifecycleHook(
-    value = GemmPropertyGpuTest.NeedsGpu.class,
+@AddLifecycleHook(value = GemmPropertyGpuTest.NeedsGpu.class,
     propagateTo = PropagationMode.DIRECT_DESCENDANTS)
 class ReducePropertyGpuTest {
   static GpuCore core;
@@ -64,17 +63,15 @@ class ReducePropertyGpuTest {
     GpuTests.require(core);
     SplittableRandom g = new SplittableRandom(c.seed());
     double[] x = ReduceProperties.data(g, c, c.offX() + c.extent() + 1, c.kind(), c.specials());
-    double[] y =
-        c.op() == ReduceOp.DOT
-            ? ReduceProperties.data(g, c, c.offY() + c.extent() + 2, 0, 0)
-            : null;
+    double[] y = c.op() == ReduceOp.DOT
+        ? ReduceProperties.data(g, c, c.offY() + c.extent() + 2, 0, 0) : null;
     DType t = c.fp64() ? DType.FLOAT64 : DType.FLOAT32;
     int outLen = c.offOut() + c.outputs() + 2;
     double[] out0 = new double[outLen];
     Arrays.fill(out0, 12345.678);
     Arrays.fill(out0, c.offOut(), c.offOut() + c.outputs(), Double.NaN);
-    int perOutput =
-        c.mode() == Mode.WHOLE ? c.count() : c.mode() == Mode.PER_ROW ? c.cols() : c.rows();
+    int perOutput = c.mode() == Mode.WHOLE ? c.count()
+        : c.mode() == Mode.PER_ROW ? c.cols() : c.rows();
     boolean undefined = perOutput == 0 && !c.op().definedOnEmpty() && c.outputs() > 0;
     Reduce r = core.reduce();
     try (DeviceArray dx = upload(t, x);
@@ -85,31 +82,29 @@ class ReducePropertyGpuTest {
       Runnable call;
       double[] host = new double[1];
       if (c.mode() == Mode.WHOLE) {
-        call =
-            () -> {
-              if (dot) {
-                host[0] = r.dot(dx, c.offX(), dy, c.offY(), c.count(), c.acc(), null);
-                r.dot(dx, c.offX(), dy, c.offY(), c.count(), c.acc(), dout, oo, null);
-              } else {
-                host[0] = r.reduce(c.op(), dx, c.offX(), c.count(), c.acc(), null);
-                r.reduce(c.op(), dx, c.offX(), c.count(), c.acc(), dout, oo, null);
-              }
-            };
+        call = () -> {
+          if (dot) {
+            host[0] = r.dot(dx, c.offX(), dy, c.offY(), c.count(), c.acc(), null);
+            r.dot(dx, c.offX(), dy, c.offY(), c.count(), c.acc(), dout, oo, null);
+          } else {
+            host[0] = r.reduce(c.op(), dx, c.offX(), c.count(), c.acc(), null);
+            r.reduce(c.op(), dx, c.offX(), c.count(), c.acc(), dout, oo, null);
+          }
+        };
       } else {
         Matrix s = c.shape();
         boolean row = c.mode() == Mode.PER_ROW;
-        call =
-            () -> {
-              if (dot && row) {
-                r.dotPerRow(dx, c.offX(), dy, c.offY(), s, c.acc(), dout, oo, null);
-              } else if (dot) {
-                r.dotPerColumn(dx, c.offX(), dy, c.offY(), s, c.acc(), dout, oo, null);
-              } else if (row) {
-                r.perRow(c.op(), dx, c.offX(), s, c.acc(), dout, oo, null);
-              } else {
-                r.perColumn(c.op(), dx, c.offX(), s, c.acc(), dout, oo, null);
-              }
-            };
+        call = () -> {
+          if (dot && row) {
+            r.dotPerRow(dx, c.offX(), dy, c.offY(), s, c.acc(), dout, oo, null);
+          } else if (dot) {
+            r.dotPerColumn(dx, c.offX(), dy, c.offY(), s, c.acc(), dout, oo, null);
+          } else if (row) {
+            r.perRow(c.op(), dx, c.offX(), s, c.acc(), dout, oo, null);
+          } else {
+            r.perColumn(c.op(), dx, c.offX(), s, c.acc(), dout, oo, null);
+          }
+        };
       }
       double[] out = new double[outLen];
       if (undefined) {

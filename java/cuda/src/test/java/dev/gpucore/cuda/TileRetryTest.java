@@ -19,28 +19,8 @@ import org.junit.jupiter.api.Test;
 class TileRetryTest {
   private static GemmCall call(boolean transA, double beta) {
     Operand o = Operand.of(new float[1]);
-    return new GemmCall(
-        transA,
-        false,
-        64,
-        64,
-        64,
-        1,
-        beta,
-        Precision.FP32,
-        DType.FLOAT32,
-        o,
-        64,
-        o,
-        64,
-        o,
-        64,
-        1,
-        0,
-        0,
-        0,
-        null,
-        GemmCall.OnHost.INSTANCE);
+    return new GemmCall(transA, false, 64, 64, 64, 1, beta, Precision.FP32, DType.FLOAT32, o, 64,
+        o, 64, o, 64, 1, 0, 0, 0, null, GemmCall.OnHost.INSTANCE);
   }
 
   @Test
@@ -53,26 +33,18 @@ class TileRetryTest {
   @Test
   void outOfMemoryShrinksTilesByFourDownToOneSixteenth() {
     List<Integer> tried = new ArrayList<>();
-    String note =
-        CudaHostGemm.withTileRetry(
-            call(false, 0),
-            div -> {
-              tried.add(div);
-              if (div < 16) {
-                throw new GpuCoreException.OutOfMemory("cudaMalloc failed");
-              }
-            });
+    String note = CudaHostGemm.withTileRetry(call(false, 0), div -> {
+      tried.add(div);
+      if (div < 16) {
+        throw new GpuCoreException.OutOfMemory("cudaMalloc failed");
+      }
+    });
     assertEquals(List.of(1, 4, 16), tried);
     assertTrue(note.contains("tiles 1/16"), note);
-    var e =
-        assertThrows(
-            GpuCoreException.OutOfMemory.class,
-            () ->
-                CudaHostGemm.withTileRetry(
-                    call(false, 0),
-                    div -> {
-                      throw new GpuCoreException.OutOfMemory("cudaMalloc failed");
-                    }));
+    var e = assertThrows(GpuCoreException.OutOfMemory.class,
+        () -> CudaHostGemm.withTileRetry(call(false, 0), div -> {
+          throw new GpuCoreException.OutOfMemory("cudaMalloc failed");
+        }));
     assertTrue(e.getMessage().contains("also with tiles down to 1/16"), e.getMessage());
   }
 
@@ -80,28 +52,16 @@ class TileRetryTest {
   void withoutRowPanelsOrAfterWritingCThereIsNoRetry() {
     GpuCoreException.OutOfMemory oom = new GpuCoreException.OutOfMemory("cudaMalloc failed");
     List<Integer> tried = new ArrayList<>();
-    assertSame(
-        oom,
-        assertThrows(
-            GpuCoreException.OutOfMemory.class,
-            () ->
-                CudaHostGemm.withTileRetry(
-                    call(true, 0),
-                    div -> {
-                      tried.add(div);
-                      throw oom;
-                    })));
+    assertSame(oom, assertThrows(GpuCoreException.OutOfMemory.class,
+        () -> CudaHostGemm.withTileRetry(call(true, 0), div -> {
+          tried.add(div);
+          throw oom;
+        })));
     assertEquals(List.of(1), tried, "A transposed: smaller tiles would ask for the same memory");
     GpuCoreException.OutOfMemory partly = new GpuCoreException.OutOfMemory("late", true);
-    assertSame(
-        partly,
-        assertThrows(
-            GpuCoreException.OutOfMemory.class,
-            () ->
-                CudaHostGemm.withTileRetry(
-                    call(false, 1),
-                    div -> {
-                      throw partly;
-                    })));
+    assertSame(partly, assertThrows(GpuCoreException.OutOfMemory.class,
+        () -> CudaHostGemm.withTileRetry(call(false, 1), div -> {
+          throw partly;
+        })));
   }
 }

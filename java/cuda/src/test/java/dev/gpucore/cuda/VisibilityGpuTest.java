@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The visibility variables, each in a fresh JVM (CUDA reads them once per process): the empty
- * {@code CUDA_VISIBLE_DEVICES}, {@code NVIDIA_VISIBLE_DEVICES=none}, an invalid UUID, and selection
- * by UUID and by NVML index.
+ * {@code CUDA_VISIBLE_DEVICES}, {@code NVIDIA_VISIBLE_DEVICES=none}, an invalid UUID, and
+ * selection by UUID and by NVML index.
  */
 class VisibilityGpuTest {
   static String uuid;
@@ -51,12 +51,9 @@ class VisibilityGpuTest {
 
   static String probe(Map<String, String> env) throws IOException, InterruptedException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb =
-        new ProcessBuilder(
-            java,
-            "-cp",
-            System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")),
-            VisibilityProbe.class.getName());
+    ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("gpucore.testClassPath",
+        System.getProperty("java.class.path")),
+        VisibilityProbe.class.getName());
     pb.environment().remove("CUDA_VISIBLE_DEVICES");
     pb.environment().remove("NVIDIA_VISIBLE_DEVICES");
     pb.environment().remove("NV_GPU");
@@ -75,8 +72,7 @@ class VisibilityGpuTest {
   void emptyCudaVisibleDevicesHidesAll() throws Exception {
     // a child started under compute-sanitizer (--target-processes all) with
     // CUDA_VISIBLE_DEVICES="" still sees the GPU; without the sanitizer the same child sees none
-    assumeTrue(
-        !GpuTests.SANITIZER,
+    assumeTrue(!GpuTests.SANITIZER,
         "under compute-sanitizer an empty CUDA_VISIBLE_DEVICES does not hide the GPU");
     String s = probe(Map.of("CUDA_VISIBLE_DEVICES", ""));
     assertTrue(s.contains("gpus=0"), s);

@@ -12,8 +12,8 @@ public final class VisibilityProbe {
       System.out.println("gpus=" + core.devices().size());
       System.out.println("reason=" + core.noGpuReason());
       for (DeviceInfo g : core.devices()) {
-        System.out.println(
-            "device=" + g.index() + " " + g.cudaOrdinal() + " " + g.nvmlIndex() + " " + g.uuid());
+        System.out.println("device=" + g.index() + " " + g.cudaOrdinal() + " " + g.nvmlIndex() + " "
+            + g.uuid());
       }
       for (String n : core.discovery().notes()) {
         System.out.println("note=" + n);

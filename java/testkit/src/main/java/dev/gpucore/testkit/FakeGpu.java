@@ -34,6 +34,7 @@ import dev.gpucore.spi.PeerOps;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.spi.StreamResource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -41,30 +42,30 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A configurable GPU backend made of host memory, for running the API's GPU paths (the router, the
- * host-operand pipeline and its recovery, the doctor, the bench) where no GPU exists.
+ * A configurable GPU backend made of host memory, for running the API's GPU paths (the router,
+ * the host-operand pipeline and its recovery, the doctor, the bench) where no GPU exists.
  *
  * <ul>
- *   <li>Devices: {@code devices} GPUs named "Fake GPU (host memory)", UUID {@code
- *       GPU-0000000i-fake}; device memory is a Java array per device array (values kept rounded to
- *       the array's type), streams are no-ops.
+ *   <li>Devices: {@code devices} GPUs named "Fake GPU (host memory)", UUID
+ *       {@code GPU-0000000i-fake}; device memory is a Java array per device array (values kept
+ *       rounded to the array's type), streams are no-ops.
  *   <li>Arithmetic: device-operand GEMMs and device reductions are float64 loops; host-operand
  *       GEMMs ({@link BlasOps#gemmFromHost}) run as the CUDA backend runs them — row panels of
- *       {@code gpucore.gemm.panelMiB / tile divisor}, every device buffer taken before any of C is
- *       written, panels spread over the healthy devices, tiles 1/4 then 1/16 after running out of
- *       memory — each panel computed by the CPU backend given to {@link #core}, or by the loops
- *       when there is none or a bug is set. Host reductions go to that CPU backend.
- *   <li>Peer copies, once {@link #withPeerCopies} is called: every pair of fake GPUs is a direct
- *       link; copies are recorded and done at once.
- *   <li>Faults: the core's {@link FaultPlan} ({@code gpucore.fault}): scratch out-of-memory, sticky
- *       GEMM faults (the device is then marked faulted); a device marked faulted by hand ({@link
- *       #fault}); a {@link #health} reading; driver and runtime CUDA versions.
- *   <li>Deliberate bugs, to see checks fail: {@link #writesPadding} (a GEMM also writes the element
- *       after each row of C) and {@link #offByOnePercent} (every element of C 1% off).
+ *       {@code gpucore.gemm.panelMiB / tile divisor}, every device buffer taken before any of C
+ *       is written, panels spread over the healthy devices, tiles 1/4 then 1/16 after running
+ *       out of memory — each panel computed by the CPU backend given to {@link #core}, or by the
+ *       loops when there is none or a bug is set. Host reductions go to that CPU backend.
+ *   <li>Peer copies, once {@link #withPeerCopies} is called: every pair of fake GPUs is a
+ *       direct link; copies are recorded and done at once.
+ *   <li>Faults: the core's {@link FaultPlan} ({@code gpucore.fault}): scratch out-of-memory,
+ *       sticky GEMM faults (the device is then marked faulted); a device marked faulted by hand
+ *       ({@link #fault}); a {@link #health} reading; driver and runtime CUDA versions.
+ *   <li>Deliberate bugs, to see checks fail: {@link #writesPadding} (a GEMM also writes the
+ *       element after each row of C) and {@link #offByOnePercent} (every element of C 1% off).
  * </ul>
  *
- * <p>What ran is recorded: {@link #panels} per device, and the tile {@link #divisors} and {@link
- * #rows} of C of each host GEMM received, and the {@link #peerCopies}.
+ * <p>What ran is recorded: {@link #panels} per device, and the tile {@link #divisors} and
+ * {@link #rows} of C of each host GEMM received, and the {@link #peerCopies}.
  */
 public final class FakeGpu implements GpuBackend {
   private static final AtomicLong NEXT = new AtomicLong(1L << 40);
@@ -76,27 +77,19 @@ public final class FakeGpu implements GpuBackend {
 
   /** Health every device reports. */
   private volatile Settings settings = Settings.from(Map.of(), Map.of());
-
   public volatile DeviceHealth health = DeviceHealth.unknown("fake GPU");
-
   /** A GEMM bug: also writes the element after each row of C (the padding checks keep). */
   public volatile boolean writesPadding;
-
   /** A GEMM bug: every element of C 1% off. */
   public volatile boolean offByOnePercent;
-
   /** CUDA version the driver supports, as CUDA encodes it (13000 = 13.0). */
   public volatile int driverCuda = 13000;
-
   /** CUDA runtime version, as CUDA encodes it. */
   public volatile int runtimeCuda = 13000;
-
   /** Panels multiplied "on the GPU", per device. */
   public final AtomicInteger[] panels;
-
   /** Tile divisors of the host GEMMs tried, in order. */
   public final List<Integer> divisors = Collections.synchronizedList(new ArrayList<>());
-
   /** Rows of C (m) of the host GEMMs tried, in order. */
   public final List<Integer> rows = Collections.synchronizedList(new ArrayList<>());
 
@@ -118,8 +111,8 @@ public final class FakeGpu implements GpuBackend {
   }
 
   /**
-   * A core over {@code cpu}'s backend and this fake, with {@code settings} (not the environment);
-   * the fake takes its fault plan and panel size from them.
+   * A core over {@code cpu}'s backend and this fake, with {@code settings} (not the
+   * environment); the fake takes its fault plan and panel size from them.
    */
   public GpuCore core(Map<String, String> settings, BackendProvider cpu) {
     Config config = Config.from(settings, Map.of());
@@ -129,8 +122,8 @@ public final class FakeGpu implements GpuBackend {
   }
 
   /**
-   * Takes the fault plan and panel size of {@code config}; host work (reductions, GEMM panels) goes
-   * to {@code cpu} (null: the fake's own loops, host reductions unsupported).
+   * Takes the fault plan and panel size of {@code config}; host work (reductions, GEMM panels)
+   * goes to {@code cpu} (null: the fake's own loops, host reductions unsupported).
    */
   public FakeGpu configure(Config config, Backend cpu) {
     this.cpu = cpu;
@@ -154,29 +147,12 @@ public final class FakeGpu implements GpuBackend {
   public Discovery discovery() {
     List<DeviceInfo> infos = new ArrayList<>();
     for (int i = 0; i < faulted.length; i++) {
-      infos.add(
-          new DeviceInfo(
-              i,
-              i,
-              i,
-              String.format("GPU-%08d-fake", i),
-              "Fake GPU (host memory)",
-              String.format("00000000:%02x:00.0", i),
-              9,
-              0,
-              1,
-              1L << 34,
-              0,
-              1L << 34,
-              0,
-              0,
-              40,
-              100.0,
-              700.0,
-              List.of()));
+      infos.add(new DeviceInfo(i, i, i, String.format("GPU-%08d-fake", i),
+          "Fake GPU (host memory)", String.format("00000000:%02x:00.0", i), 9, 0, 1, 1L << 34, 0,
+          1L << 34, 0, 0, 40, 100.0, 700.0, List.of()));
     }
-    return new Discovery(
-        infos, "580.00.00", driverCuda, runtimeCuda, true, List.of("fake backend for tests"), "");
+    return new Discovery(infos, "580.00.00", driverCuda, runtimeCuda, true,
+        List.of("fake backend for tests"), "");
   }
 
   @Override
@@ -197,13 +173,8 @@ public final class FakeGpu implements GpuBackend {
   @Override
   public DeviceArray allocate(int device, DType dtype, long length) {
     if (faults.failAlloc(length * dtype.bytes())) {
-      throw new GpuCoreException.OutOfMemory(
-          "fake cudaMalloc("
-              + length * dtype.bytes()
-              + " bytes) failed: cudaErrorMemoryAllocation (2) ["
-              + faults.describe()
-              + "]",
-          false);
+      throw new GpuCoreException.OutOfMemory("fake cudaMalloc(" + length * dtype.bytes()
+          + " bytes) failed: cudaErrorMemoryAllocation (2) [" + faults.describe() + "]", false);
     }
     return new Arr(device, dtype, length, NEXT.getAndAdd(length * dtype.bytes() + 256));
   }
@@ -228,24 +199,16 @@ public final class FakeGpu implements GpuBackend {
         for (int div = 1; ; div *= 4) {
           try {
             hostGemm(call, div);
-            return div == 1
-                ? null
-                : "ran on the GPU with tiles 1/"
-                    + div
-                    + " of gpucore.gemm.panelMiB after running out of device memory";
+            return div == 1 ? null : "ran on the GPU with tiles 1/" + div
+                + " of gpucore.gemm.panelMiB after running out of device memory";
           } catch (GpuCoreException.OutOfMemory e) {
             if (e.outputPartlyWritten() && call.beta() != 0) {
               throw e;
             }
             if (div * 4 > maxDiv) {
-              throw div == 1
-                  ? e
-                  : new GpuCoreException.OutOfMemory(
-                      e.getMessage()
-                          + " (also with tiles down to 1/"
-                          + div
-                          + " of gpucore.gemm.panelMiB)",
-                      e.outputPartlyWritten());
+              throw div == 1 ? e : new GpuCoreException.OutOfMemory(e.getMessage()
+                  + " (also with tiles down to 1/" + div + " of gpucore.gemm.panelMiB)",
+                  e.outputPartlyWritten());
             }
           }
         }
@@ -257,75 +220,36 @@ public final class FakeGpu implements GpuBackend {
   public ReduceOps reductions() {
     return new ReduceOps() {
       @Override
-      public double reduceHost(
-          ReduceOp op,
-          Accumulation acc,
-          Object x,
-          long xOffset,
-          Object y,
-          long yOffset,
-          long count) {
+      public double reduceHost(ReduceOp op, Accumulation acc, Object x, long xOffset, Object y,
+          long yOffset, long count) {
         return host().reductions().reduceHost(op, acc, x, xOffset, y, yOffset, count);
       }
 
       @Override
-      public void reduceHostMatrix(
-          ReduceOp op,
-          Accumulation acc,
-          Object x,
-          long xOffset,
-          Object y,
-          long yOffset,
-          dev.gpucore.reduce.Matrix shape,
-          boolean alongRows,
-          Object out,
-          long outOffset) {
-        host()
-            .reductions()
-            .reduceHostMatrix(op, acc, x, xOffset, y, yOffset, shape, alongRows, out, outOffset);
+      public void reduceHostMatrix(ReduceOp op, Accumulation acc, Object x, long xOffset,
+          Object y, long yOffset, dev.gpucore.reduce.Matrix shape, boolean alongRows,
+          Object out, long outOffset) {
+        host().reductions().reduceHostMatrix(op, acc, x, xOffset, y, yOffset, shape, alongRows,
+            out, outOffset);
       }
 
       @Override
-      public double reduceDevice(
-          ReduceOp op,
-          Accumulation acc,
-          DeviceArray x,
-          long xOffset,
-          DeviceArray y,
-          long yOffset,
-          long count,
-          GpuStream stream) {
+      public double reduceDevice(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+          DeviceArray y, long yOffset, long count, GpuStream stream) {
         return reduce(op, (Arr) x, xOffset, (Arr) y, yOffset, count, 1);
       }
 
       @Override
-      public void reduceDeviceInto(
-          ReduceOp op,
-          Accumulation acc,
-          DeviceArray x,
-          long xOffset,
-          DeviceArray y,
-          long yOffset,
-          long count,
-          DeviceArray out,
-          long outOffset,
+      public void reduceDeviceInto(ReduceOp op, Accumulation acc, DeviceArray x, long xOffset,
+          DeviceArray y, long yOffset, long count, DeviceArray out, long outOffset,
           GpuStream stream) {
         ((Arr) out).set(outOffset, reduce(op, (Arr) x, xOffset, (Arr) y, yOffset, count, 1));
       }
 
       @Override
-      public void reduceDeviceMatrix(
-          ReduceOp op,
-          Accumulation acc,
-          DeviceArray x,
-          long xOffset,
-          DeviceArray y,
-          long yOffset,
-          dev.gpucore.reduce.Matrix shape,
-          boolean perRow,
-          DeviceArray out,
-          long outOffset,
-          GpuStream stream) {
+      public void reduceDeviceMatrix(ReduceOp op, Accumulation acc, DeviceArray x,
+          long xOffset, DeviceArray y, long yOffset, dev.gpucore.reduce.Matrix shape,
+          boolean perRow, DeviceArray out, long outOffset, GpuStream stream) {
         boolean rowMajor = shape.layout() == dev.gpucore.Layout.ROW_MAJOR;
         long outer = perRow ? shape.rows() : shape.cols();
         long inner = perRow ? shape.cols() : shape.rows();
@@ -333,11 +257,8 @@ public final class FakeGpu implements GpuBackend {
         long stride = perRow == rowMajor ? 1 : shape.ld();
         long step = perRow == rowMajor ? shape.ld() : 1;
         for (long k = 0; k < outer; k++) {
-          ((Arr) out)
-              .set(
-                  outOffset + k,
-                  reduce(
-                      op, (Arr) x, xOffset + k * step, (Arr) y, yOffset + k * step, inner, stride));
+          ((Arr) out).set(outOffset + k, reduce(op, (Arr) x, xOffset + k * step, (Arr) y,
+              yOffset + k * step, inner, stride));
         }
       }
     };
@@ -345,12 +266,12 @@ public final class FakeGpu implements GpuBackend {
 
   /** Every peer copy that reached the fake (after the facade's checks), in order. */
   public final List<Transfer> peerCopies = Collections.synchronizedList(new ArrayList<>());
-
   private volatile boolean peer;
 
   /**
-   * Offers peer copies between the fake GPUs (by default it has none, as a backend without them):
-   * every pair is a direct link, each copy is recorded in {@link #peerCopies} and done at once.
+   * Offers peer copies between the fake GPUs (by default it has none, as a backend without
+   * them): every pair is a direct link, each copy is recorded in {@link #peerCopies} and done
+   * at once.
    */
   public FakeGpu withPeerCopies() {
     peer = true;
@@ -375,22 +296,13 @@ public final class FakeGpu implements GpuBackend {
 
       @Override
       public PeerLink link(int srcDevice, int dstDevice) {
-        return new PeerLink(
-            srcDevice,
-            dstDevice,
-            srcDevice == dstDevice ? CopyPath.SAME_DEVICE : CopyPath.PEER,
-            "fake GPUs");
+        return new PeerLink(srcDevice, dstDevice,
+            srcDevice == dstDevice ? CopyPath.SAME_DEVICE : CopyPath.PEER, "fake GPUs");
       }
 
       @Override
-      public void copy(
-          DeviceArray src,
-          long srcOffset,
-          DeviceArray dst,
-          long dstOffset,
-          long count,
-          Route route,
-          GpuStream stream) {
+      public void copy(DeviceArray src, long srcOffset, DeviceArray dst, long dstOffset,
+          long count, Route route, GpuStream stream) {
         peerCopy(new Transfer(src, srcOffset, dst, dstOffset, count));
       }
 
@@ -405,18 +317,14 @@ public final class FakeGpu implements GpuBackend {
 
   private void peerCopy(Transfer t) {
     peerCopies.add(t);
-    System.arraycopy(
-        ((Arr) t.src()).v,
-        (int) t.srcOffset(),
-        ((Arr) t.dst()).v,
-        (int) t.dstOffset(),
-        (int) t.count());
+    System.arraycopy(((Arr) t.src()).v, (int) t.srcOffset(), ((Arr) t.dst()).v,
+        (int) t.dstOffset(), (int) t.count());
   }
 
   /**
-   * A fake device array of {@code length} elements that claims to lie at {@code address} on {@code
-   * device}, for checks that look at where arrays lie (two arrays overlapping on one device, the
-   * same address on two devices).
+   * A fake device array of {@code length} elements that claims to lie at {@code address} on
+   * {@code device}, for checks that look at where arrays lie (two arrays overlapping on one
+   * device, the same address on two devices).
    */
   public static DeviceArray arrayAt(int device, DType dtype, long length, long address) {
     return new Arr(device, dtype, length, address);
@@ -443,18 +351,16 @@ public final class FakeGpu implements GpuBackend {
    * A reduction of {@code count} device elements {@code stride} apart, in float64; index results
    * (counted in elements of the range) as doubles.
    */
-  private static double reduce(
-      ReduceOp op, Arr x, long xo, Arr y, long yo, long count, long stride) {
+  private static double reduce(ReduceOp op, Arr x, long xo, Arr y, long yo, long count,
+      long stride) {
     double[] a = x.v;
     switch (op) {
       case SUM, MEAN, DOT, NORM2 -> {
         double s = 0;
         for (long i = 0; i < count; i++) {
           double t = a[(int) (xo + i * stride)];
-          s +=
-              op == ReduceOp.DOT
-                  ? t * y.v[(int) (yo + i * stride)]
-                  : op == ReduceOp.NORM2 ? t * t : t;
+          s += op == ReduceOp.DOT ? t * y.v[(int) (yo + i * stride)]
+              : op == ReduceOp.NORM2 ? t * t : t;
         }
         return op == ReduceOp.NORM2 ? Math.sqrt(s) : op == ReduceOp.MEAN ? s / count : s;
       }
@@ -494,18 +400,13 @@ public final class FakeGpu implements GpuBackend {
       panelRows = (int) Math.max(Math.max(1, 64 / div), Math.min(call.m(), p));
     }
     // every buffer first, as the CUDA backend does: an out-of-memory leaves C untouched
-    long aBytes =
-        (panelMode ? GemmCall.spanOf(panelRows, call.aCols(), call.lda()) : call.spanA()) * eb;
+    long aBytes = (panelMode ? GemmCall.spanOf(panelRows, call.aCols(), call.lda())
+        : call.spanA()) * eb;
     long cBytes = GemmCall.spanOf(panelRows, call.n(), call.ldc()) * eb;
     for (long bytes : new long[] {call.spanB() * eb, aBytes, aBytes, cBytes, cBytes}) {
       if (faults.failScratch(bytes)) {
-        throw new GpuCoreException.OutOfMemory(
-            "fake cudaMalloc("
-                + bytes
-                + " bytes of "
-                + "scratch) failed: cudaErrorMemoryAllocation (2) ["
-                + faults.describe()
-                + "]");
+        throw new GpuCoreException.OutOfMemory("fake cudaMalloc(" + bytes + " bytes of "
+            + "scratch) failed: cudaErrorMemoryAllocation (2) [" + faults.describe() + "]");
       }
     }
     if (!panelMode) {
@@ -541,14 +442,9 @@ public final class FakeGpu implements GpuBackend {
 
   private void sticky(int device, boolean written) {
     if (faults.stickyGemmNow()) {
-      String msg =
-          "cublasGemmEx failed on fake device "
-              + device
-              + ": cudaErrorIllegalAddress ("
-              + FaultPlan.ILLEGAL_ADDRESS
-              + ") ["
-              + faults.describe()
-              + "]";
+      String msg = "cublasGemmEx failed on fake device " + device
+          + ": cudaErrorIllegalAddress (" + FaultPlan.ILLEGAL_ADDRESS + ") ["
+          + faults.describe() + "]";
       faulted[device] = msg;
       throw new GpuCoreException.DeviceFaulted(msg, written);
     }
@@ -575,10 +471,8 @@ public final class FakeGpu implements GpuBackend {
         for (int j = 0; j < c.n(); j++) {
           double s = 0;
           for (int p = 0; p < c.k(); p++) {
-            s +=
-                get(c.a(), oa + (c.transA() ? (long) p * c.lda() + i : (long) i * c.lda() + p))
-                    * get(
-                        c.b(), ob + (c.transB() ? (long) j * c.ldb() + p : (long) p * c.ldb() + j));
+            s += get(c.a(), oa + (c.transA() ? (long) p * c.lda() + i : (long) i * c.lda() + p))
+                * get(c.b(), ob + (c.transB() ? (long) j * c.ldb() + p : (long) p * c.ldb() + j));
           }
           long at = oc + (long) i * c.ldc() + j;
           double v = c.alpha() * s + (c.beta() == 0 ? 0 : c.beta() * get(c.c(), at));
@@ -623,26 +517,24 @@ public final class FakeGpu implements GpuBackend {
     final double[] v;
 
     Arr(int device, DType t, long n, long address) {
-      super(new DeviceMemory(device, t, n, address, () -> {}));
+      super(new DeviceMemory(device, t, n, address, () -> { }));
       v = new double[Math.toIntExact(n)];
     }
 
     void set(long i, double x) {
-      v[(int) i] =
-          switch (dtype()) {
-            case FLOAT64 -> x;
-            case FLOAT32 -> (float) x;
-            case BFLOAT16 -> Half.fromBfloat16(Half.toBfloat16((float) x));
-            case FLOAT16 -> Half.fromFloat16(Half.toFloat16((float) x));
-          };
+      v[(int) i] = switch (dtype()) {
+        case FLOAT64 -> x;
+        case FLOAT32 -> (float) x;
+        case BFLOAT16 -> Half.fromBfloat16(Half.toBfloat16((float) x));
+        case FLOAT16 -> Half.fromFloat16(Half.toFloat16((float) x));
+      };
     }
 
     @Override
     protected void fromJava(Object src, int srcOffset, long dstOffset, int count) {
       for (int i = 0; i < count; i++) {
-        set(
-            dstOffset + i,
-            src instanceof float[] f ? f[srcOffset + i] : ((double[]) src)[srcOffset + i]);
+        set(dstOffset + i, src instanceof float[] f ? f[srcOffset + i]
+            : ((double[]) src)[srcOffset + i]);
       }
     }
 
@@ -659,13 +551,8 @@ public final class FakeGpu implements GpuBackend {
     }
 
     @Override
-    protected void hostCopy(
-        HostArray host,
-        long hostOffset,
-        long devOffset,
-        long count,
-        GpuStream stream,
-        boolean toDevice) {
+    protected void hostCopy(HostArray host, long hostOffset, long devOffset, long count,
+        GpuStream stream, boolean toDevice) {
       for (long i = 0; i < count; i++) {
         if (toDevice) {
           set(devOffset + i, host.getDouble(hostOffset + i));
@@ -676,8 +563,8 @@ public final class FakeGpu implements GpuBackend {
     }
 
     @Override
-    protected void deviceCopy(
-        DeviceArray src, long srcOffset, long dstOffset, long count, GpuStream stream) {
+    protected void deviceCopy(DeviceArray src, long srcOffset, long dstOffset, long count,
+        GpuStream stream) {
       System.arraycopy(((Arr) src).v, (int) srcOffset, v, (int) dstOffset, (int) count);
     }
 
@@ -692,7 +579,7 @@ public final class FakeGpu implements GpuBackend {
   /** A stream that orders nothing (every fake operation is synchronous). */
   static final class Stream extends GpuStream {
     Stream(int device) {
-      super(new StreamResource(device, () -> {}));
+      super(new StreamResource(device, () -> { }));
     }
 
     @Override

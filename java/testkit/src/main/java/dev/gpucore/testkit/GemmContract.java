@@ -22,12 +22,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The GEMM contract every core keeps on Java arrays: shapes from 1×1×1 to a few hundred (primes
  * included), all transpose pairs, tight and padded leading dimensions, alpha and beta (beta = 0
- * ignores the NaN C is poisoned with; alpha = 0 or k = 0 reads neither A nor B) against a float64
- * reference, C's padding and A and B untouched, empty outputs a no-op, and bad arguments rejected
- * with {@link GpuCoreException.InvalidArgument} naming the parameter before C is touched. A
- * backend's test class extends it and gives the core through {@link OnCpuBackend} or {@link
- * RequiresGpu}; it may override {@link #blasUnderTest} to run the contract on another configuration
- * of that backend (the GPU module forces the calls to the GPU).
+ * ignores the NaN C is poisoned with; alpha = 0 or k = 0 reads neither A nor B) against a
+ * float64 reference, C's padding and A and B untouched, empty outputs a no-op, and bad
+ * arguments rejected with {@link GpuCoreException.InvalidArgument} naming the parameter before
+ * C is touched. A backend's test class extends it and gives the core through
+ * {@link OnCpuBackend} or {@link RequiresGpu}; it may override {@link #blasUnderTest} to run
+ * the contract on another configuration of that backend (the GPU module forces the calls to
+ * the GPU).
  */
 public abstract class GemmContract {
   protected static final long BASE_SEED = System.nanoTime();
@@ -44,18 +45,8 @@ public abstract class GemmContract {
   }
 
   /** One GEMM problem with row-major storage and explicit leading dimensions. */
-  public record Problem(
-      boolean ta,
-      boolean tb,
-      int m,
-      int n,
-      int k,
-      int padA,
-      int padB,
-      int padC,
-      float alpha,
-      float beta)
-      implements GemmShape {
+  public record Problem(boolean ta, boolean tb, int m, int n, int k, int padA, int padB, int padC,
+      float alpha, float beta) implements GemmShape {
     int lda() {
       return Math.max(1, aCols()) + padA;
     }
@@ -90,8 +81,8 @@ public abstract class GemmContract {
   }
 
   /**
-   * Runs one problem on fresh random data and checks it against a float64 reference, both in the
-   * Frobenius norm over C's m×n elements and for C's padding, which must stay untouched.
+   * Runs one problem on fresh random data and checks it against a float64 reference, both in
+   * the Frobenius norm over C's m×n elements and for C's padding, which must stay untouched.
    */
   protected static void check(Problem p, long seed) {
     check(blas, p, seed);
@@ -137,9 +128,8 @@ public abstract class GemmContract {
     float[] a0 = a.clone();
     float[] b0 = b.clone();
 
-    blas.sgemm(
-        p.ta(), p.tb(), p.m(), p.n(), p.k(), p.alpha(), a, p.lda(), b, p.ldb(), p.beta(), c,
-        p.ldc());
+    blas.sgemm(p.ta(), p.tb(), p.m(), p.n(), p.k(), p.alpha(), a, p.lda(), b, p.ldb(), p.beta(),
+        c, p.ldc());
 
     assertArrayEquals(a0, a, "A modified: " + ctx);
     assertArrayEquals(b0, b, "B modified: " + ctx);
@@ -162,9 +152,9 @@ public abstract class GemmContract {
     }
     double bound = 1e-5 * Math.sqrt(Math.max(1, p.k()));
     double rel = Math.sqrt(errSq) / Math.max(Math.sqrt(refSq), Double.MIN_NORMAL);
-    assertTrue(
-        rel <= bound || Math.sqrt(errSq) <= 1e-30,
-        "Frobenius error relative to |alpha||A||B| + |beta C| " + rel + " > " + bound + ": " + ctx);
+    assertTrue(rel <= bound || Math.sqrt(errSq) <= 1e-30,
+        "Frobenius error relative to |alpha||A||B| + |beta C| " + rel + " > " + bound + ": "
+            + ctx);
   }
 
   static Stream<Arguments> shapes() {
@@ -182,9 +172,8 @@ public abstract class GemmContract {
           int pad = idx % 3 == 0 ? 0 : (idx % 3 == 1 ? 1 : 5);
           float beta = idx % 2 == 0 ? 0f : -0.75f;
           float alpha = idx % 4 == 3 ? -1.5f : 1f;
-          out.add(
-              Arguments.of(
-                  new Problem(ta, tb, s[0], s[1], s[2], pad, 2 * pad, pad + 3, alpha, beta)));
+          out.add(Arguments.of(new Problem(ta, tb, s[0], s[1], s[2], pad, 2 * pad, pad + 3,
+              alpha, beta)));
           idx++;
         }
       }
@@ -292,9 +281,8 @@ public abstract class GemmContract {
     float[] before = c == null ? null : c.clone();
     GpuCoreException.InvalidArgument e =
         assertThrows(GpuCoreException.InvalidArgument.class, call, name);
-    assertTrue(
-        e.getMessage().startsWith(name + " "),
-        "message should start with the name " + name + ": " + e.getMessage());
+    assertTrue(e.getMessage().startsWith(name + " "), "message should start with the name "
+        + name + ": " + e.getMessage());
     if (c != null) {
       assertArrayEquals(before, c, "C changed by a failed call naming " + name);
     }
@@ -321,23 +309,17 @@ public abstract class GemmContract {
     rejects("ldb", () -> blas.sgemm(false, true, m, n, k, 1f, a, k, b, k - 1, 0f, c, n), c);
     rejects("ldc", () -> blas.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n - 1), c);
     rejects("ldc", () -> blas.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, 0), c);
-    rejects(
-        "a",
-        () -> blas.sgemm(false, false, m, n, k, 1f, new float[m * k - 1], k, b, n, 0f, c, n),
-        c);
+    rejects("a", () -> blas.sgemm(false, false, m, n, k, 1f,
+        new float[m * k - 1], k, b, n, 0f, c, n), c);
     rejects("a", () -> blas.sgemm(false, false, m, n, k, 1f, a, k + 1, b, n, 0f, c, n), c);
-    rejects(
-        "b",
-        () -> blas.sgemm(false, false, m, n, k, 1f, a, k, new float[k * n - 1], n, 0f, c, n),
-        c);
-    rejects(
-        "c",
-        () -> blas.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, new float[m * n - 1], n),
-        null);
+    rejects("b", () -> blas.sgemm(false, false, m, n, k, 1f,
+        a, k, new float[k * n - 1], n, 0f, c, n), c);
+    rejects("c", () -> blas.sgemm(false, false, m, n, k, 1f,
+        a, k, b, n, 0f, new float[m * n - 1], n), null);
     float[] shortC = new float[m * n];
     Arrays.fill(shortC, 7f);
-    rejects(
-        "c", () -> blas.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, shortC, n + 1), shortC);
+    rejects("c", () -> blas.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, shortC, n + 1),
+        shortC);
     rejects("a", () -> blas.sgemm(false, false, m, n, k, 1f, null, k, b, n, 0f, c, n), c);
     rejects("b", () -> blas.sgemm(false, false, m, n, k, 1f, a, k, null, n, 0f, c, n), c);
     rejects("c", () -> blas.sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, null, n), null);

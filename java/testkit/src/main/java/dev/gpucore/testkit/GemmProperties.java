@@ -22,48 +22,27 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.Tuple;
 
 /**
- * The GEMM property kit every backend's property tests use: the case generator (random shapes from
- * 0 to 70, primes included, both layouts, all transpose pairs, padded leading dimensions, offsets
- * and sub-matrix views, alpha and beta with 0 included, strided batches, fp32 and fp64), where
- * operands live ({@link Store}: Java arrays, host arrays, or a backend's device arrays), the
- * float64 reference with an error bound per element on the |alpha|·|A|·|B| + |beta·C| scale, the
- * check that everything outside the C matrices stays bit-for-bit as it was, and the
- * rejected-argument check ({@link GpuCoreException.InvalidArgument} naming the parameter, C
- * untouched).
+ * The GEMM property kit every backend's property tests use: the case generator (random shapes
+ * from 0 to 70, primes included, both layouts, all transpose pairs, padded leading dimensions,
+ * offsets and sub-matrix views, alpha and beta with 0 included, strided batches, fp32 and fp64),
+ * where operands live ({@link Store}: Java arrays, host arrays, or a backend's device arrays),
+ * the float64 reference with an error bound per element on the |alpha|·|A|·|B| + |beta·C|
+ * scale, the check that everything outside the C matrices stays bit-for-bit as it was, and the
+ * rejected-argument check ({@link GpuCoreException.InvalidArgument} naming the parameter, C untouched).
  */
 public final class GemmProperties {
   private GemmProperties() {}
-
   // ------------------------------------------------------------------ the case
 
   /**
-   * One GEMM: shape and options, leading-dimension padding, element offsets of A, B and C, whether
-   * A is passed as a sub-matrix view (fp32 Java arrays: {@link Operand#view}), batch and extra
-   * stride, and the seed of its data.
+   * One GEMM: shape and options, leading-dimension padding, element offsets of A, B and C,
+   * whether A is passed as a sub-matrix view (fp32 Java arrays: {@link Operand#view}), batch
+   * and extra stride, and the seed of its data.
    */
-  public record Case(
-      DType dtype,
-      Precision precision,
-      Layout layout,
-      boolean ta,
-      boolean tb,
-      int m,
-      int n,
-      int k,
-      int padA,
-      int padB,
-      int padC,
-      int offA,
-      int offB,
-      int offC,
-      boolean viewA,
-      int batch,
-      int extraStride,
-      boolean shareA,
-      double alpha,
-      double beta,
-      long seed)
-      implements GemmShape {
+  public record Case(DType dtype, Precision precision, Layout layout, boolean ta, boolean tb,
+      int m, int n, int k, int padA, int padB, int padC, int offA, int offB, int offC,
+      boolean viewA, int batch, int extraStride, boolean shareA, double alpha, double beta,
+      long seed) implements GemmShape {
     boolean rowMajor() {
       return layout == Layout.ROW_MAJOR;
     }
@@ -125,13 +104,8 @@ public final class GemmProperties {
     }
 
     public Gemm gemm() {
-      return Gemm.of(m, n, k)
-          .layout(layout)
-          .transA(ta)
-          .transB(tb)
-          .scale(alpha, beta)
-          .precision(precision)
-          .batch(batch, strideA(), strideB(), strideC());
+      return Gemm.of(m, n, k).layout(layout).transA(ta).transB(tb).scale(alpha, beta)
+          .precision(precision).batch(batch, strideA(), strideB(), strideC());
     }
 
     /** Storage index of element (i, j) of a matrix at {@code off}. */
@@ -179,72 +153,46 @@ public final class GemmProperties {
   }
 
   /**
-   * GEMM cases of the given element types and precisions (the CPU computes every fp32 precision in
-   * strict fp32; the GPU twin restricts them per property).
+   * GEMM cases of the given element types and precisions (the CPU computes every fp32
+   * precision in strict fp32; the GPU twin restricts them per property).
    */
   public static Arbitrary<Case> cases(List<DType> dtypes, List<Precision> fp32Precisions) {
     Arbitrary<DType> dt = Arbitraries.of(dtypes);
     Arbitrary<Precision> prec = Arbitraries.of(fp32Precisions);
     Arbitrary<Layout> layout = Arbitraries.of(Layout.class);
     Arbitrary<Boolean> bool = Arbitraries.of(false, true);
-    Arbitrary<Integer> pad =
-        Arbitraries.frequencyOf(
-            Tuple.of(2, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 9)));
-    Arbitrary<Integer> off =
-        Arbitraries.frequencyOf(
-            Tuple.of(2, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 7)));
-    Arbitrary<Integer> batch =
-        Arbitraries.frequencyOf(
-            Tuple.of(3, Arbitraries.just(1)), Tuple.of(1, Arbitraries.integers().between(2, 4)));
-    Arbitrary<int[]> shape =
-        Combinators.combine(size(), size(), size()).as((m, n, k) -> new int[] {m, n, k});
-    Arbitrary<int[]> pads =
-        Combinators.combine(pad, pad, pad, off, off, off)
-            .as((a, b, c, oa, ob, oc) -> new int[] {a, b, c, oa, ob, oc});
-    Arbitrary<Object[]> opts =
-        Combinators.combine(
-                dt, prec, layout, bool, bool, bool, batch, Arbitraries.integers().between(0, 3))
-            .as(
-                (t, p, l, ta, tb, view, bt, extra) ->
-                    new Object[] {t, p, l, ta, tb, view, bt, extra});
-    return Combinators.combine(
-            shape, pads, opts, bool, scalar(false), scalar(true), Arbitraries.longs())
-        .as(
-            (s, p, o, share, alpha, beta, seed) -> {
-              DType t = (DType) o[0];
-              Precision pr = t == DType.FLOAT64 ? Precision.FP64 : (Precision) o[1];
-              return new Case(
-                  t,
-                  pr,
-                  (Layout) o[2],
-                  (Boolean) o[3],
-                  (Boolean) o[4],
-                  s[0],
-                  s[1],
-                  s[2],
-                  p[0],
-                  p[1],
-                  p[2],
-                  p[3],
-                  p[4],
-                  p[5],
-                  (Boolean) o[5],
-                  (Integer) o[6],
-                  (Integer) o[7],
-                  share,
-                  alpha,
-                  beta,
-                  seed);
-            });
+    Arbitrary<Integer> pad = Arbitraries.frequencyOf(
+        Tuple.of(2, Arbitraries.just(0)),
+        Tuple.of(1, Arbitraries.integers().between(1, 9)));
+    Arbitrary<Integer> off = Arbitraries.frequencyOf(
+        Tuple.of(2, Arbitraries.just(0)),
+        Tuple.of(1, Arbitraries.integers().between(1, 7)));
+    Arbitrary<Integer> batch = Arbitraries.frequencyOf(
+        Tuple.of(3, Arbitraries.just(1)),
+        Tuple.of(1, Arbitraries.integers().between(2, 4)));
+    Arbitrary<int[]> shape = Combinators.combine(size(), size(), size())
+        .as((m, n, k) -> new int[] {m, n, k});
+    Arbitrary<int[]> pads = Combinators.combine(pad, pad, pad, off, off, off)
+        .as((a, b, c, oa, ob, oc) -> new int[] {a, b, c, oa, ob, oc});
+    Arbitrary<Object[]> opts = Combinators.combine(dt, prec, layout, bool, bool, bool, batch,
+        Arbitraries.integers().between(0, 3))
+        .as((t, p, l, ta, tb, view, bt, extra) -> new Object[] {t, p, l, ta, tb, view, bt, extra});
+    return Combinators.combine(shape, pads, opts, bool, scalar(false), scalar(true),
+        Arbitraries.longs())
+        .as((s, p, o, share, alpha, beta, seed) -> {
+          DType t = (DType) o[0];
+          Precision pr = t == DType.FLOAT64 ? Precision.FP64 : (Precision) o[1];
+          return new Case(t, pr, (Layout) o[2], (Boolean) o[3], (Boolean) o[4], s[0], s[1], s[2],
+              p[0], p[1], p[2], p[3], p[4], p[5], (Boolean) o[5], (Integer) o[6], (Integer) o[7],
+              share, alpha, beta, seed);
+        });
   }
 
   // ------------------------------------------------------------------ where operands live
 
   /** Puts values into operands of one kind and reads them back. */
   public interface Store extends AutoCloseable {
-    /**
-     * An operand holding {@code values} (already representable in {@code t}) from {@code offset}.
-     */
+    /** An operand holding {@code values} (already representable in {@code t}) from {@code offset}. */
     Operand put(DType t, double[] values, int offset, Case c, String role);
 
     /** Every element of the operand's storage, as doubles. */
@@ -275,8 +223,7 @@ public final class GemmProperties {
         int ld = c.lda();
         int r = offset / ld;
         int col = offset % ld;
-        return c.rowMajor()
-            ? Operand.view(f, Layout.ROW_MAJOR, ld, r, col)
+        return c.rowMajor() ? Operand.view(f, Layout.ROW_MAJOR, ld, r, col)
             : Operand.view(f, Layout.COLUMN_MAJOR, ld, col, r);
       }
       return Operand.of(f, offset);
@@ -358,8 +305,8 @@ public final class GemmProperties {
   }
 
   /**
-   * Unit roundoff of a precision's products: inputs rounded to TF32 (10-bit mantissa), BF16 (7) or
-   * FP16 (10), else none beyond the accumulation.
+   * Unit roundoff of a precision's products: inputs rounded to TF32 (10-bit mantissa), BF16
+   * (7) or FP16 (10), else none beyond the accumulation.
    */
   public static double inputUnit(Precision p) {
     return switch (p) {
@@ -372,11 +319,12 @@ public final class GemmProperties {
   /**
    * Runs one case on operands from {@code store} and checks it: C against a float64 reference,
    * within {@code factor·(2·u_in + (k + 2)·u_acc)} (u_in of {@code boundAs}, the precision the
-   * backend really computes in) times the element's {@code |alpha|·Σ|a||b| + |beta·c|} (u_acc =
-   * 2^-24 for fp32, 2^-53 for fp64), every element outside the C matrices bit-for-bit unchanged, A
-   * and B unchanged.
+   * backend really computes in) times the element's
+   * {@code |alpha|·Σ|a||b| + |beta·c|} (u_acc = 2^-24 for fp32, 2^-53 for fp64), every element
+   * outside the C matrices bit-for-bit unchanged, A and B unchanged.
    */
-  public static void check(GpuCore core, Store store, Case c, Precision boundAs, double factor) {
+  public static void check(GpuCore core, Store store, Case c, Precision boundAs,
+      double factor) {
     String ctx = c.toString();
     DType t = c.dtype();
     SplittableRandom r = new SplittableRandom(c.seed());
@@ -409,17 +357,10 @@ public final class GemmProperties {
     double uAcc = t == DType.FLOAT64 ? 0x1p-53 : 0x1p-24;
     double uIn = inputUnit(boundAs);
     for (int idx = 0; idx < c0.length; idx++) {
-      if (!inC[idx]
-          && Double.doubleToRawLongBits(got[idx]) != Double.doubleToRawLongBits(c0[idx])) {
-        fail(
-            "element "
-                + idx
-                + " outside C changed from "
-                + c0[idx]
-                + " to "
-                + got[idx]
-                + ": "
-                + ctx);
+      if (!inC[idx] && Double.doubleToRawLongBits(got[idx])
+          != Double.doubleToRawLongBits(c0[idx])) {
+        fail("element " + idx + " outside C changed from " + c0[idx] + " to " + got[idx] + ": "
+            + ctx);
       }
     }
     for (int q = 0; q < c.batch(); q++) {
@@ -442,23 +383,8 @@ public final class GemmProperties {
           double bound = factor * (2 * uIn + (c.k() + 2) * uAcc) * scale;
           double g = got[idx];
           if (!(Math.abs(g - want) <= bound)) {
-            fail(
-                "C("
-                    + i
-                    + ","
-                    + j
-                    + ") of item "
-                    + q
-                    + " = "
-                    + g
-                    + ", want "
-                    + want
-                    + " (error "
-                    + Math.abs(g - want)
-                    + " > bound "
-                    + bound
-                    + "): "
-                    + ctx);
+            fail("C(" + i + "," + j + ") of item " + q + " = " + g + ", want " + want
+                + " (error " + Math.abs(g - want) + " > bound " + bound + "): " + ctx);
           }
         }
       }
@@ -479,23 +405,11 @@ public final class GemmProperties {
 
   /** One way to break a valid call, and the parameter the error must name. */
   public enum Breakage {
-    NEGATIVE_M("m"),
-    NEGATIVE_N("n"),
-    NEGATIVE_K("k"),
-    LDA_TOO_SMALL("lda"),
-    LDB_TOO_SMALL("ldb"),
-    LDC_TOO_SMALL("ldc"),
-    A_TOO_SHORT("a"),
-    B_TOO_SHORT("b"),
-    C_TOO_SHORT("c"),
-    OFFSET_PAST_END("offset"),
-    VIEW_NEGATIVE_ROW("row"),
-    STRIDE_OVERFLOWS("a"),
-    NEGATIVE_STRIDE("strideC"),
-    ZERO_BATCH("batch"),
-    OVERLAPPING_BATCH_C("strideC"),
-    C_IS_A("c must not share"),
-    WRONG_PRECISION("precision"),
+    NEGATIVE_M("m"), NEGATIVE_N("n"), NEGATIVE_K("k"), LDA_TOO_SMALL("lda"),
+    LDB_TOO_SMALL("ldb"), LDC_TOO_SMALL("ldc"), A_TOO_SHORT("a"), B_TOO_SHORT("b"),
+    C_TOO_SHORT("c"), OFFSET_PAST_END("offset"), VIEW_NEGATIVE_ROW("row"),
+    STRIDE_OVERFLOWS("a"), NEGATIVE_STRIDE("strideC"), ZERO_BATCH("batch"),
+    OVERLAPPING_BATCH_C("strideC"), C_IS_A("c must not share"), WRONG_PRECISION("precision"),
     MIXED_TYPES("a, b and c must have one element type");
 
     /** The start of the message. */
@@ -508,10 +422,11 @@ public final class GemmProperties {
 
   /**
    * Breaks a valid case in one way (where the case allows it) and checks that the call throws
-   * InvalidArgument starting with the parameter's name and leaves C bit-for-bit untouched. Returns
-   * false when the case cannot be broken that way (the caller discards it).
+   * InvalidArgument starting with the parameter's name and leaves C bit-for-bit untouched.
+   * Returns false when the case cannot be broken that way (the caller discards it).
    */
-  public static boolean checkRejected(GpuCore core, Store store, Case c, Breakage how, int amount) {
+  public static boolean checkRejected(GpuCore core, Store store, Case c, Breakage how,
+      int amount) {
     DType t = c.dtype();
     SplittableRandom r = new SplittableRandom(c.seed());
     double[] a = random(r, t, c.lengthA());
@@ -532,33 +447,30 @@ public final class GemmProperties {
           return false;
         }
         if (how == Breakage.A_TOO_SHORT) {
-          a =
-              java.util.Arrays.copyOf(
-                  a, (int) (c.offA() + c.strideA() * (c.batch() - 1) + c.spanA() - 1));
+          a = java.util.Arrays.copyOf(a, (int) (c.offA() + c.strideA() * (c.batch() - 1)
+              + c.spanA() - 1));
         }
       }
       case B_TOO_SHORT -> {
         if (!readsAB) {
           return false;
         }
-        b =
-            java.util.Arrays.copyOf(
-                b, (int) (c.offB() + c.strideB() * (c.batch() - 1) + c.spanB() - 1));
+        b = java.util.Arrays.copyOf(b, (int) (c.offB() + c.strideB() * (c.batch() - 1)
+            + c.spanB() - 1));
       }
       case C_TOO_SHORT -> {
         if (c.spanC() == 0) {
           return false;
         }
-        cv =
-            java.util.Arrays.copyOf(
-                cv, (int) (c.offC() + c.strideC() * (c.batch() - 1) + c.spanC() - 1));
+        cv = java.util.Arrays.copyOf(cv, (int) (c.offC() + c.strideC() * (c.batch() - 1)
+            + c.spanC() - 1));
       }
       case OVERLAPPING_BATCH_C -> {
         if (c.spanC() == 0 || c.batch() == 1) {
           return false;
         }
       }
-      default -> {}
+      default -> { }
     }
     if (!store.allowsEmpty() && (a.length == 0 || b.length == 0 || cv.length == 0)) {
       return false;
@@ -571,52 +483,35 @@ public final class GemmProperties {
     int fLdb = ldb;
     int fLdc = ldc;
     Operand[] ops = new Operand[3];
-    GpuCoreException.InvalidArgument e =
-        assertThrows(
-            GpuCoreException.InvalidArgument.class,
-            () -> {
-              Gemm g =
-                  switch (how) {
-                    case NEGATIVE_M -> Gemm.of(-amt, c.n(), c.k());
-                    case NEGATIVE_N -> Gemm.of(c.m(), -amt, c.k());
-                    case NEGATIVE_K -> Gemm.of(c.m(), c.n(), -amt);
-                    case NEGATIVE_STRIDE ->
-                        c.gemm().batch(c.batch(), c.strideA(), c.strideB(), -amt);
-                    case ZERO_BATCH -> c.gemm().batch(1 - amt, 0, 0, 0);
-                    // A's extent overflows 64 bits (B shared across the batch, so it still fits)
-                    case STRIDE_OVERFLOWS ->
-                        c.gemm().batch(3, Long.MAX_VALUE / 2 + amt, 0, c.strideC());
-                    case OVERLAPPING_BATCH_C ->
-                        c.gemm()
-                            .batch(
-                                c.batch(), c.strideA(), c.strideB(), Math.max(0, c.spanC() - amt));
-                    case WRONG_PRECISION ->
-                        c.gemm().precision(t == DType.FLOAT64 ? Precision.TF32 : Precision.FP64);
-                    default -> c.gemm();
-                  };
-              ops[2] = store.put(t, cData, c.offC(), c, "c");
-              ops[0] =
-                  switch (how) {
-                    case C_IS_A -> ops[2];
-                    case VIEW_NEGATIVE_ROW ->
-                        Operand.view(new float[av.length], c.layout(), fLda, -amt, 0);
-                    case OFFSET_PAST_END -> offsetPastEnd(store.put(t, av, 0, c, "a"), amt);
-                    default -> store.put(t, av, c.offA(), c, "a");
-                  };
-              ops[1] =
-                  store.put(
-                      how == Breakage.MIXED_TYPES
-                          ? (t == DType.FLOAT64 ? DType.FLOAT32 : DType.FLOAT64)
-                          : t,
-                      bv,
-                      c.offB(),
-                      c,
-                      "b");
-              core.blas().gemm(g, ops[0], fLda, ops[1], fLdb, ops[2], fLdc);
-            },
-            how + " " + c);
-    assertTrue(
-        e.getMessage().startsWith(how.names),
+    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> {
+          Gemm g = switch (how) {
+            case NEGATIVE_M -> Gemm.of(-amt, c.n(), c.k());
+            case NEGATIVE_N -> Gemm.of(c.m(), -amt, c.k());
+            case NEGATIVE_K -> Gemm.of(c.m(), c.n(), -amt);
+            case NEGATIVE_STRIDE -> c.gemm().batch(c.batch(), c.strideA(), c.strideB(), -amt);
+            case ZERO_BATCH -> c.gemm().batch(1 - amt, 0, 0, 0);
+            // A's extent overflows 64 bits (B shared across the batch, so it still fits)
+            case STRIDE_OVERFLOWS -> c.gemm().batch(3, Long.MAX_VALUE / 2 + amt, 0,
+                c.strideC());
+            case OVERLAPPING_BATCH_C -> c.gemm().batch(c.batch(), c.strideA(), c.strideB(),
+                Math.max(0, c.spanC() - amt));
+            case WRONG_PRECISION -> c.gemm().precision(
+                t == DType.FLOAT64 ? Precision.TF32 : Precision.FP64);
+            default -> c.gemm();
+          };
+          ops[2] = store.put(t, cData, c.offC(), c, "c");
+          ops[0] = switch (how) {
+            case C_IS_A -> ops[2];
+            case VIEW_NEGATIVE_ROW -> Operand.view(new float[av.length], c.layout(), fLda, -amt, 0);
+            case OFFSET_PAST_END -> offsetPastEnd(store.put(t, av, 0, c, "a"), amt);
+            default -> store.put(t, av, c.offA(), c, "a");
+          };
+          ops[1] = store.put(how == Breakage.MIXED_TYPES
+              ? (t == DType.FLOAT64 ? DType.FLOAT32 : DType.FLOAT64) : t, bv, c.offB(), c, "b");
+          core.blas().gemm(g, ops[0], fLda, ops[1], fLdb, ops[2], fLdc);
+        }, how + " " + c);
+    assertTrue(e.getMessage().startsWith(how.names),
         how + ": \"" + e.getMessage() + "\" should start with \"" + how.names + "\": " + c);
     if (ops[2] != null) {
       assertArraysBitwise(cBefore, store.get(ops[2]), "C changed by a rejected call: " + how);

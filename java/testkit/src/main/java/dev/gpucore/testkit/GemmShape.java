@@ -1,9 +1,9 @@
 package dev.gpucore.testkit;
 
 /**
- * The shape of a GEMM case, {@code C(m×n) = op(A) op(B)} with {@code op(A)} m×k: the stored rows
- * and columns of A and B follow from the transposes. Test cases (records with these components)
- * implement it.
+ * The shape of a GEMM case, {@code C(m×n) = op(A) op(B)} with {@code op(A)} m×k: the stored
+ * rows and columns of A and B follow from the transposes. Test cases (records with these
+ * components) implement it.
  */
 public interface GemmShape {
   /** Whether A is stored transposed. */

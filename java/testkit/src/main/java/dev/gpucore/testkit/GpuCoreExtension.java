@@ -14,14 +14,13 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.platform.commons.support.AnnotationSupport;
 
 /**
- * The extension behind {@link RequiresGpu} and {@link OnCpuBackend}: opens one {@link GpuCore} per
- * test class, hands it to parameters of type {@code GpuCore}, aborts (or fails, see {@link
- * GpuTests#REQUIRE}) each test of a {@code RequiresGpu} class where it has no GPU, and after the
- * class closes it and checks that nothing it allocated is left: every {@link NativeMemory} count
- * and byte total back to where it was before.
+ * The extension behind {@link RequiresGpu} and {@link OnCpuBackend}: opens one {@link GpuCore}
+ * per test class, hands it to parameters of type {@code GpuCore}, aborts (or fails, see {@link
+ * GpuTests#REQUIRE}) each test of a {@code RequiresGpu} class where it has no GPU, and after the class closes it and checks that nothing it allocated
+ * is left: every {@link NativeMemory} count and byte total back to where it was before.
  */
-public final class GpuCoreExtension
-    implements BeforeEachCallback, ParameterResolver, AfterAllCallback {
+public final class GpuCoreExtension implements BeforeEachCallback, ParameterResolver,
+    AfterAllCallback {
   private static final ExtensionContext.Namespace NS =
       ExtensionContext.Namespace.create(GpuCoreExtension.class);
 
@@ -60,39 +59,25 @@ public final class GpuCoreExtension
     o.core().close();
     Soak.Counts after = Soak.Counts.now();
     if (!after.sameAs(o.before(), NativeMemory.Kind.values())) {
-      throw new AssertionError(
-          "native memory left allocated after the test class closed its"
-              + " GpuCore: before ["
-              + o.before()
-              + "] after ["
-              + after
-              + "]");
+      throw new AssertionError("native memory left allocated after the test class closed its"
+          + " GpuCore: before [" + o.before() + "] after [" + after + "]");
     }
   }
 
   private static Opened opened(ExtensionContext context) {
     ExtensionContext owner = classContext(context);
-    return owner
-        .getStore(NS)
-        .getOrComputeIfAbsent(
-            Opened.class,
-            k -> {
-              Soak.Counts before = Soak.Counts.now();
-              GpuCore core =
-                  onCpu(context)
-                      ? GpuCore.open(new Config(Config.Backend.CPU, 0))
-                      : GpuTests.openCore(config(context));
-              return new Opened(core, before);
-            },
-            Opened.class);
+    return owner.getStore(NS).getOrComputeIfAbsent(Opened.class, k -> {
+      Soak.Counts before = Soak.Counts.now();
+      GpuCore core = onCpu(context) ? GpuCore.open(new Config(Config.Backend.CPU, 0))
+          : GpuTests.openCore(config(context));
+      return new Opened(core, before);
+    }, Opened.class);
   }
 
   /** Whether the class asks for the CPU backend ({@link OnCpuBackend}). */
   private static boolean onCpu(ExtensionContext context) {
-    return context
-        .getTestClass()
-        .flatMap(c -> AnnotationSupport.findAnnotation(c, OnCpuBackend.class))
-        .isPresent();
+    return context.getTestClass()
+        .flatMap(c -> AnnotationSupport.findAnnotation(c, OnCpuBackend.class)).isPresent();
   }
 
   /** The settings of the class's {@link RequiresGpu}, else of the first method's to open it. */

@@ -13,11 +13,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Gate for GPU tests, for code that opens its own cores (property tests, which the JUnit Jupiter
- * extension {@link RequiresGpu} does not reach, and tests that need a core with other settings):
- * skips (a JUnit assumption, reported with the reason) where no GPU is visible, and fails instead
- * when {@code -Dgpucore.requireGpu=true} (the GPU bundle's {@code --require-gpu} mode), so a GPU
- * run can never pass by skipping. Also the switches of a run under compute-sanitizer.
+ * Gate for GPU tests, for code that opens its own cores (property tests, which the JUnit
+ * Jupiter extension {@link RequiresGpu} does not reach, and tests that need a core with other
+ * settings): skips (a JUnit assumption, reported with the reason) where no GPU is visible, and
+ * fails instead when {@code -Dgpucore.requireGpu=true} (the GPU bundle's {@code --require-gpu}
+ * mode), so a GPU run can never pass by skipping. Also the switches of a run under
+ * compute-sanitizer.
  */
 public final class GpuTests {
   private GpuTests() {}
@@ -27,8 +28,8 @@ public final class GpuTests {
 
   /**
    * Set ({@code -Dgpucore.test.sanitizer=true}, {@code bin/run-tests --sanitizer}) when the suite
-   * runs under compute-sanitizer, whose tools slow kernels 10-1000 times: the largest sizes of a
-   * few tests are then skipped, with that reason; every kernel still runs at smaller sizes.
+   * runs under compute-sanitizer, whose tools slow kernels 10-1000 times: the largest sizes of
+   * a few tests are then skipped, with that reason; every kernel still runs at smaller sizes.
    */
   public static final boolean SANITIZER = Boolean.getBoolean("gpucore.test.sanitizer");
 
@@ -42,7 +43,8 @@ public final class GpuTests {
   /** Property tries that run under compute-sanitizer ({@code -Dgpucore.test.sanitizerTries}). */
   public static final int SANITIZER_TRIES = Integer.getInteger("gpucore.test.sanitizerTries", 25);
 
-  private static final ConcurrentHashMap<String, AtomicInteger> TRIES = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<String, AtomicInteger> TRIES =
+      new ConcurrentHashMap<>();
 
   /** Whether a case of {@code elements} is too large to run under compute-sanitizer. */
   public static boolean tooLargeForSanitizer(long elements) {
@@ -51,29 +53,27 @@ public final class GpuTests {
 
   /** Skips a case of more than {@link #SANITIZER_MAX_ELEMENTS} under compute-sanitizer. */
   public static void skipLargeUnderSanitizer(long elements) {
-    assumeTrue(
-        !SANITIZER || elements <= SANITIZER_MAX_ELEMENTS,
+    assumeTrue(!SANITIZER || elements <= SANITIZER_MAX_ELEMENTS,
         elements + " elements: too slow under compute-sanitizer (smaller cases cover the kernel)");
   }
 
   /**
-   * Under compute-sanitizer, true once {@code property} has run {@link #SANITIZER_TRIES} tries: the
-   * property then returns at once for its remaining tries (the sanitizer checks the native code
-   * each kernel and copy path runs, which the first tries cover; hundreds of cuBLAS calls under
-   * memcheck take longer than a GPU test run allows). Always false outside the sanitizer. The count
-   * is per JVM, so jqwik's shrinking of a failure found there runs no GPU call: rerun the reported
-   * seed without the sanitizer to shrink it.
+   * Under compute-sanitizer, true once {@code property} has run {@link #SANITIZER_TRIES} tries:
+   * the property then returns at once for its remaining tries (the sanitizer checks the native
+   * code each kernel and copy path runs, which the first tries cover; hundreds of cuBLAS calls
+   * under memcheck take longer than a GPU test run allows). Always false outside the sanitizer.
+   * The count is per JVM, so jqwik's shrinking of a failure found there runs no GPU call: rerun
+   * the reported seed without the sanitizer to shrink it.
    */
   public static boolean pastSanitizerTries(String property) {
-    return SANITIZER
-        && TRIES.computeIfAbsent(property, k -> new AtomicInteger()).incrementAndGet()
-            > SANITIZER_TRIES;
+    return SANITIZER && TRIES.computeIfAbsent(property,
+        k -> new AtomicInteger()).incrementAndGet() > SANITIZER_TRIES;
   }
 
   /**
    * Opens a core with {@code settings} ({@code key=value} each, over the environment) and checks
-   * that it has a GPU; where it has none the core is closed and the caller skipped (or failed, see
-   * {@link #REQUIRE}). Close the core when done.
+   * that it has a GPU; where it has none the core is closed and the caller skipped (or failed,
+   * see {@link #REQUIRE}). Close the core when done.
    */
   public static GpuCore openGpu(String... settings) {
     GpuCore core = openCore(settings);
@@ -101,8 +101,8 @@ public final class GpuTests {
   }
 
   /**
-   * Skips the calling test (or fails it under {@code -Dgpucore.requireGpu=true}) when {@code core}
-   * has no GPU.
+   * Skips the calling test (or fails it under {@code -Dgpucore.requireGpu=true}) when
+   * {@code core} has no GPU.
    */
   public static void require(GpuCore core) {
     if (!core.hasGpu()) {
@@ -115,8 +115,8 @@ public final class GpuTests {
   }
 
   /**
-   * Writes {@code values} into {@code d} from element 0: as they are into a FLOAT64 array, rounded
-   * to float into any other.
+   * Writes {@code values} into {@code d} from element 0: as they are into a FLOAT64 array,
+   * rounded to float into any other.
    */
   public static void upload(DeviceArray d, double[] values) {
     if (d.dtype() == DType.FLOAT64) {

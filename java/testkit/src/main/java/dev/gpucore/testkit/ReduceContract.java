@@ -22,11 +22,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The reduction contract every core keeps: every reduction of Java arrays, host arrays and matrix
- * rows/columns against a float64 reference (compensated sums, scaled norms) within the bounds
- * stated on {@link Reduce}, on fresh random data of awkward sizes, with special values; Java
- * arrays, host arrays and matrix rows/columns agree bitwise. A backend's test class extends it and
- * gives the core through {@link OnCpuBackend} or {@link RequiresGpu}.
+ * The reduction contract every core keeps: every reduction of Java arrays, host arrays and
+ * matrix rows/columns against a float64 reference (compensated sums, scaled norms) within the
+ * bounds stated on {@link Reduce}, on fresh random data of awkward sizes, with special values;
+ * Java arrays, host arrays and matrix rows/columns agree bitwise. A backend's test class extends
+ * it and gives the core through {@link OnCpuBackend} or {@link RequiresGpu}.
  */
 public abstract class ReduceContract {
   static final long SEED = System.nanoTime();
@@ -40,15 +40,8 @@ public abstract class ReduceContract {
   }
 
   /** The reductions of one array (not DOT); callers do not change it. */
-  public static final ReduceOp[] SINGLE = {
-    ReduceOp.SUM,
-    ReduceOp.MEAN,
-    ReduceOp.MIN,
-    ReduceOp.MAX,
-    ReduceOp.ARGMIN,
-    ReduceOp.ARGMAX,
-    ReduceOp.NORM2
-  };
+  public static final ReduceOp[] SINGLE = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   // ------------------------------------------------------------------ reference
 
@@ -58,70 +51,67 @@ public abstract class ReduceContract {
     switch (op) {
       case SUM:
       case MEAN:
-      case DOT:
-        {
-          double s = 0;
-          double c = 0;
-          boolean special = false;
-          double naive = 0;
-          for (int i = 0; i < n; i++) {
-            double v = op == ReduceOp.DOT ? x[i] * y[i] : x[i];
-            naive += v;
-            if (!Double.isFinite(v)) {
-              special = true;
-            }
-            double t = s + v;
-            c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
-            s = t;
+      case DOT: {
+        double s = 0;
+        double c = 0;
+        boolean special = false;
+        double naive = 0;
+        for (int i = 0; i < n; i++) {
+          double v = op == ReduceOp.DOT ? x[i] * y[i] : x[i];
+          naive += v;
+          if (!Double.isFinite(v)) {
+            special = true;
           }
-          double sum = special ? naive : s + c;
-          return op == ReduceOp.MEAN ? sum / n : sum;
+          double t = s + v;
+          c += Math.abs(s) >= Math.abs(v) ? (s - t) + v : (v - t) + s;
+          s = t;
         }
-      case NORM2:
-        {
-          double mx = 0;
-          for (double v : x) {
-            if (Double.isNaN(v)) {
-              return Double.NaN;
-            }
-            mx = Math.max(mx, Math.abs(v));
+        double sum = special ? naive : s + c;
+        return op == ReduceOp.MEAN ? sum / n : sum;
+      }
+      case NORM2: {
+        double mx = 0;
+        for (double v : x) {
+          if (Double.isNaN(v)) {
+            return Double.NaN;
           }
-          if (Double.isInfinite(mx)) {
-            return Double.POSITIVE_INFINITY;
-          }
-          if (mx == 0) {
-            return 0;
-          }
-          int e = Math.getExponent(mx);
-          double s = 0;
-          double c = 0;
-          for (double v : x) {
-            double w = Math.scalb(v, -e);
-            double q = w * w;
-            double t = s + q;
-            c += (s - t) + q;
-            s = t;
-          }
-          return Math.scalb(Math.sqrt(s + c), e);
+          mx = Math.max(mx, Math.abs(v));
         }
+        if (Double.isInfinite(mx)) {
+          return Double.POSITIVE_INFINITY;
+        }
+        if (mx == 0) {
+          return 0;
+        }
+        int e = Math.getExponent(mx);
+        double s = 0;
+        double c = 0;
+        for (double v : x) {
+          double w = Math.scalb(v, -e);
+          double q = w * w;
+          double t = s + q;
+          c += (s - t) + q;
+          s = t;
+        }
+        return Math.scalb(Math.sqrt(s + c), e);
+      }
       case MIN:
       case MAX:
       case ARGMIN:
-      case ARGMAX:
-        {
-          boolean max = op == ReduceOp.MAX || op == ReduceOp.ARGMAX;
-          int at = 0;
-          for (int i = 0; i < n; i++) {
-            if (Double.isNaN(x[i])) {
-              at = i;
-              break;
-            }
-            if (max ? x[i] > x[at] : x[i] < x[at]) {
-              at = i;
-            }
+      case ARGMAX: {
+        boolean max = op == ReduceOp.MAX || op == ReduceOp.ARGMAX;
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+          if (Double.isNaN(x[i])) {
+            at = i;
+            break;
           }
-          return op.isIndex() ? at : x[at];
+          if (max ? x[i] > x[at] : x[i] < x[at]) {
+            at = i;
+          }
         }
+        return op.isIndex() ? at : x[at];
+      }
       default:
         throw new IllegalArgumentException();
     }
@@ -137,8 +127,8 @@ public abstract class ReduceContract {
   }
 
   /** The bound stated on Reduce, times {@code factor}. */
-  static double bound(
-      ReduceOp op, double[] x, double[] y, boolean fp32Acc, double ref, double factor) {
+  static double bound(ReduceOp op, double[] x, double[] y, boolean fp32Acc, double ref,
+      double factor) {
     int n = x.length;
     if (op == ReduceOp.NORM2) {
       return factor * (n + 2) * 0x1p-53 * Math.abs(ref) + 4 * Double.MIN_VALUE;
@@ -153,8 +143,8 @@ public abstract class ReduceContract {
   }
 
   /** Checks {@code got} against the reference; returns a message or null. */
-  public static String check(
-      ReduceOp op, double[] x, double[] y, boolean fp32Acc, double got, double factor) {
+  public static String check(ReduceOp op, double[] x, double[] y, boolean fp32Acc, double got,
+      double factor) {
     double want = ref(op, x, y);
     if (op.isIndex() || op == ReduceOp.MIN || op == ReduceOp.MAX) {
       boolean ok = Double.isNaN(want) ? Double.isNaN(got) : got == want;
@@ -165,8 +155,7 @@ public abstract class ReduceContract {
       return ok ? null : op + " got " + got + " want " + want;
     }
     double b = bound(op, x, y, fp32Acc, want, factor);
-    return Math.abs(got - want) <= b
-        ? null
+    return Math.abs(got - want) <= b ? null
         : op + " got " + got + " want " + want + " err " + Math.abs(got - want) + " > " + b;
   }
 
@@ -182,14 +171,13 @@ public abstract class ReduceContract {
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
       double u = g.nextDouble() * 2 - 1;
-      x[i] =
-          switch (kind) {
-            case 0 -> (float) u;
-            case 1 -> (float) Math.rint(u * 3); // many ties
-            case 2 -> (float) (u * 3e38); // huge: the norm must not overflow
-            case 3 -> (float) (u * 1e-39); // subnormal: the norm must not underflow
-            default -> (float) (u * (i % 3 == 0 ? 1e30 : 1e-30));
-          };
+      x[i] = switch (kind) {
+        case 0 -> (float) u;
+        case 1 -> (float) Math.rint(u * 3); // many ties
+        case 2 -> (float) (u * 3e38); // huge: the norm must not overflow
+        case 3 -> (float) (u * 1e-39); // subnormal: the norm must not underflow
+        default -> (float) (u * (i % 3 == 0 ? 1e30 : 1e-30));
+      };
     }
     return x;
   }
@@ -198,14 +186,13 @@ public abstract class ReduceContract {
     double[] x = new double[n];
     for (int i = 0; i < n; i++) {
       double u = g.nextDouble() * 2 - 1;
-      x[i] =
-          switch (kind) {
-            case 0 -> u;
-            case 1 -> Math.rint(u * 3);
-            case 2 -> u * 1e300;
-            case 3 -> u * 1e-310;
-            default -> u * (i % 3 == 0 ? 1e200 : 1e-200);
-          };
+      x[i] = switch (kind) {
+        case 0 -> u;
+        case 1 -> Math.rint(u * 3);
+        case 2 -> u * 1e300;
+        case 3 -> u * 1e-310;
+        default -> u * (i % 3 == 0 ? 1e200 : 1e-200);
+      };
     }
     return x;
   }
@@ -254,14 +241,11 @@ public abstract class ReduceContract {
           }
         }
         if (kind < 2) {
-          assertNull(
-              check(ReduceOp.DOT, wx, wy, false, r.dot(xf, off, yf, off, n, Accumulation.FP64), 1),
-              "dot fp32" + where);
-          assertNull(
-              check(ReduceOp.DOT, wx, wy, true, r.dot(xf, off, yf, off, n, Accumulation.INPUT), 1),
-              "dot fp32 acc" + where);
-          assertNull(
-              check(ReduceOp.DOT, dx, dy, false, r.dot(xd, off, yd, off, n), 1),
+          assertNull(check(ReduceOp.DOT, wx, wy, false,
+              r.dot(xf, off, yf, off, n, Accumulation.FP64), 1), "dot fp32" + where);
+          assertNull(check(ReduceOp.DOT, wx, wy, true,
+              r.dot(xf, off, yf, off, n, Accumulation.INPUT), 1), "dot fp32 acc" + where);
+          assertNull(check(ReduceOp.DOT, dx, dy, false, r.dot(xd, off, yd, off, n), 1),
               "dot fp64" + where);
         }
       }
@@ -283,8 +267,10 @@ public abstract class ReduceContract {
     assertEquals(r.reduce(ReduceOp.MEAN, x, 0, x.length, Accumulation.FP64), r.mean(x));
     assertEquals(r.reduce(ReduceOp.MIN, x, 0, x.length, Accumulation.FP64), r.min(x));
     assertEquals(r.reduce(ReduceOp.MAX, x, 0, x.length, Accumulation.FP64), r.max(x));
-    assertEquals((long) r.reduce(ReduceOp.ARGMIN, x, 0, x.length, Accumulation.FP64), r.argmin(x));
-    assertEquals((long) r.reduce(ReduceOp.ARGMAX, x, 0, x.length, Accumulation.FP64), r.argmax(x));
+    assertEquals((long) r.reduce(ReduceOp.ARGMIN, x, 0, x.length, Accumulation.FP64),
+        r.argmin(x));
+    assertEquals((long) r.reduce(ReduceOp.ARGMAX, x, 0, x.length, Accumulation.FP64),
+        r.argmax(x));
     assertEquals(r.reduce(ReduceOp.NORM2, x, 0, x.length, Accumulation.FP64), r.norm2(x));
     assertEquals(r.reduce(ReduceOp.SUM, d, 0, d.length), r.sum(d));
     assertEquals(r.reduce(ReduceOp.NORM2, d, 0, d.length), r.norm2(d));
@@ -313,8 +299,7 @@ public abstract class ReduceContract {
     assertEquals(3, r.argmax(inf));
     assertEquals(1, r.argmin(inf));
     assertTrue(Double.isNaN(r.sum(inf)), "+Inf + -Inf");
-    assertTrue(
-        Double.isNaN(r.norm2(new double[] {Double.POSITIVE_INFINITY, Double.NaN})),
+    assertTrue(Double.isNaN(r.norm2(new double[] {Double.POSITIVE_INFINITY, Double.NaN})),
         "NaN wins over Inf in the norm");
     float[] allNegInf = {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY};
     assertEquals(0, r.argmax(allNegInf));
@@ -344,10 +329,8 @@ public abstract class ReduceContract {
     double[] onlySmallAndMid = {3e-160, 4e-160};
     assertEquals(5e-160, r.norm2(onlySmallAndMid), 5e-160 * 1e-15);
     assertEquals(Double.MAX_VALUE, r.norm2(new double[] {Double.MAX_VALUE, 0}));
-    assertEquals(
-        Double.POSITIVE_INFINITY,
-        r.norm2(new double[] {Double.MAX_VALUE, Double.MAX_VALUE}),
-        "the norm itself overflows");
+    assertEquals(Double.POSITIVE_INFINITY,
+        r.norm2(new double[] {Double.MAX_VALUE, Double.MAX_VALUE}), "the norm itself overflows");
   }
 
   @Test
@@ -365,8 +348,7 @@ public abstract class ReduceContract {
     // fp64 data ignores the option
     try (HostArray d = core.allocateHost(DType.FLOAT64, 5, false)) {
       d.put(0, new double[] {1e16, 1, 1, 1, 1}, 0, 5);
-      assertEquals(
-          r.reduce(ReduceOp.SUM, d, 0, 5, Accumulation.FP64),
+      assertEquals(r.reduce(ReduceOp.SUM, d, 0, 5, Accumulation.FP64),
           r.reduce(ReduceOp.SUM, d, 0, 5, Accumulation.INPUT));
     }
   }
@@ -378,15 +360,10 @@ public abstract class ReduceContract {
     assertEquals(0.0, r.reduce(ReduceOp.NORM2, x, 1, 0, Accumulation.FP64));
     assertEquals(0.0, r.dot(x, 0, x, 0, 0, Accumulation.INPUT));
     assertEquals(0.0, r.sum(new double[0]));
-    for (ReduceOp op :
-        new ReduceOp[] {
-          ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX, ReduceOp.ARGMIN, ReduceOp.ARGMAX
-        }) {
-      GpuCoreException e =
-          assertThrows(
-              GpuCoreException.InvalidArgument.class,
-              () -> r.reduce(op, x, 2, 0, Accumulation.FP64),
-              op.name());
+    for (ReduceOp op : new ReduceOp[] {ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+        ReduceOp.ARGMIN, ReduceOp.ARGMAX}) {
+      GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.reduce(op, x, 2, 0, Accumulation.FP64), op.name());
       assertTrue(e.getMessage().contains("empty"), e.getMessage());
       assertThrows(GpuCoreException.InvalidArgument.class, () -> r.reduce(op, new double[0], 0, 0));
     }
@@ -397,48 +374,35 @@ public abstract class ReduceContract {
   @Test
   void argumentsAreChecked() {
     float[] x = new float[10];
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
+    assertThrows(GpuCoreException.InvalidArgument.class,
         () -> r.reduce(ReduceOp.DOT, x, 0, 10, Accumulation.FP64));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class, () -> r.reduce(null, x, 0, 10, Accumulation.FP64));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class, () -> r.reduce(ReduceOp.SUM, x, 0, 10, null));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> r.reduce(null, x, 0, 10, Accumulation.FP64));
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> r.reduce(ReduceOp.SUM, x, 0, 10, null));
+    assertThrows(GpuCoreException.InvalidArgument.class,
         () -> r.reduce(ReduceOp.SUM, x, 5, 6, Accumulation.FP64));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
+    assertThrows(GpuCoreException.InvalidArgument.class,
         () -> r.reduce(ReduceOp.SUM, x, -1, 2, Accumulation.FP64));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> r.dot(x, new float[9]));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
+    assertThrows(GpuCoreException.InvalidArgument.class,
         () -> r.dot(x, 0, new float[9], 1, 9, Accumulation.FP64));
     double[] out = new double[2];
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
+    assertThrows(GpuCoreException.InvalidArgument.class,
         () -> r.perRow(ReduceOp.SUM, x, 0, Matrix.rowMajor(3, 3), Accumulation.FP64, out, 0),
         "out too short");
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () ->
-            r.perRow(
-                ReduceOp.SUM, x, 2, Matrix.rowMajor(3, 3), Accumulation.FP64, new double[3], 0),
-        "x too short from the offset");
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () ->
-            r.perRow(
-                ReduceOp.DOT, x, 0, Matrix.rowMajor(2, 2), Accumulation.FP64, new double[3], 0));
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> r.perRow(ReduceOp.SUM, x, 2, Matrix.rowMajor(3, 3), Accumulation.FP64,
+            new double[3], 0), "x too short from the offset");
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> r.perRow(ReduceOp.DOT, x, 0, Matrix.rowMajor(2, 2), Accumulation.FP64,
+            new double[3], 0));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.rowMajor(3, 4, 3));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.columnMajor(4, 3, 3));
     assertThrows(GpuCoreException.InvalidArgument.class, () -> Matrix.rowMajor(-1, 4));
-    assertThrows(
-        GpuCoreException.InvalidArgument.class,
-        () ->
-            r.perColumn(
-                ReduceOp.MIN, x, 0, Matrix.rowMajor(0, 3), Accumulation.FP64, new double[3], 0),
-        "min over empty columns");
+    assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> r.perColumn(ReduceOp.MIN, x, 0, Matrix.rowMajor(0, 3), Accumulation.FP64,
+            new double[3], 0), "min over empty columns");
     r.perRow(ReduceOp.MIN, x, 0, Matrix.rowMajor(0, 3), Accumulation.FP64, new double[0], 0);
     double[] zeros = {7, 7, 7};
     r.perColumn(ReduceOp.SUM, x, 0, Matrix.rowMajor(0, 3), Accumulation.FP64, zeros, 0);
@@ -446,18 +410,14 @@ public abstract class ReduceContract {
     try (HostArray h = core.allocateHost(DType.FLOAT32, 10, false);
         HostArray o32 = core.allocateHost(DType.FLOAT32, 4, false);
         HostArray d = core.allocateHost(DType.FLOAT64, 10, false)) {
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () -> r.perRow(ReduceOp.ARGMAX, h, 0, Matrix.rowMajor(2, 5), Accumulation.FP64, o32, 0),
-          "indices need a FLOAT64 output");
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
-          () -> r.dot(h, 0, d, 0, 10, Accumulation.FP64),
-          "mixed types");
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.perRow(ReduceOp.ARGMAX, h, 0, Matrix.rowMajor(2, 5), Accumulation.FP64, o32,
+              0), "indices need a FLOAT64 output");
+      assertThrows(GpuCoreException.InvalidArgument.class,
+          () -> r.dot(h, 0, d, 0, 10, Accumulation.FP64), "mixed types");
       HostArray closed = core.allocateHost(DType.FLOAT32, 4, false);
       closed.close();
-      assertThrows(
-          GpuCoreException.InvalidArgument.class,
+      assertThrows(GpuCoreException.InvalidArgument.class,
           () -> r.reduce(ReduceOp.SUM, closed, 0, 4, Accumulation.FP64));
     }
   }
@@ -482,8 +442,8 @@ public abstract class ReduceContract {
       he.put(0, yd, 0, n + 3);
       for (ReduceOp op : SINGLE) {
         for (Accumulation acc : Accumulation.values()) {
-          assertEquals(
-              r.reduce(op, xf, 3, n, acc), r.reduce(op, hf, 3, n, acc), op + " " + acc + " n=" + n);
+          assertEquals(r.reduce(op, xf, 3, n, acc), r.reduce(op, hf, 3, n, acc),
+              op + " " + acc + " n=" + n);
           assertEquals(r.reduce(op, xd, 2, n), r.reduce(op, hd, 2, n, acc), op + " fp64 n=" + n);
         }
       }
@@ -494,9 +454,8 @@ public abstract class ReduceContract {
     }
   }
 
-  static final long[][] SHAPES = {
-    {1, 1}, {3, 5}, {31, 17}, {7, 1000}, {1000, 7}, {5, 70}, {130, 66}, {2, 1}, {1, 9}
-  };
+  static final long[][] SHAPES = {{1, 1}, {3, 5}, {31, 17}, {7, 1000}, {1000, 7}, {5, 70}, {130, 66},
+      {2, 1}, {1, 9}};
 
   @Test
   void perRowAndPerColumnEqualTheWholeRangeReductionOfEachVector() {
@@ -506,10 +465,8 @@ public abstract class ReduceContract {
       int cols = (int) sh[1];
       for (Layout layout : Layout.values()) {
         int pad = g.nextInt(3);
-        Matrix m =
-            layout == Layout.ROW_MAJOR
-                ? Matrix.rowMajor(rows, cols, cols + pad)
-                : Matrix.columnMajor(rows, cols, rows + pad);
+        Matrix m = layout == Layout.ROW_MAJOR ? Matrix.rowMajor(rows, cols, cols + pad)
+            : Matrix.columnMajor(rows, cols, rows + pad);
         int off = g.nextInt(3);
         int total = (int) (off + m.span() + 2);
         float[] xf = randomFloats(g, total, g.nextInt(2));
@@ -559,16 +516,14 @@ public abstract class ReduceContract {
                   wx[i] = xd[(int) at];
                   wy[i] = yd[(int) at];
                 }
-                double wantF =
-                    op == ReduceOp.DOT
-                        ? r.dot(vx, 0, vy, 0, len, acc)
-                        : r.reduce(op, vx, 0, len, acc);
-                double wantD =
-                    op == ReduceOp.DOT ? r.dot(wx, 0, wy, 0, len) : r.reduce(op, wx, 0, len);
-                assertEquals(
-                    wantF, outF[1 + k], op + " " + acc + (perRow ? " row " : " col ") + k + where);
-                assertEquals(
-                    wantD, outD[1 + k], op + " fp64" + (perRow ? " row " : " col ") + k + where);
+                double wantF = op == ReduceOp.DOT ? r.dot(vx, 0, vy, 0, len, acc)
+                    : r.reduce(op, vx, 0, len, acc);
+                double wantD = op == ReduceOp.DOT ? r.dot(wx, 0, wy, 0, len)
+                    : r.reduce(op, wx, 0, len);
+                assertEquals(wantF, outF[1 + k], op + " " + acc + (perRow ? " row " : " col ") + k
+                    + where);
+                assertEquals(wantD, outD[1 + k], op + " fp64" + (perRow ? " row " : " col ") + k
+                    + where);
               }
             }
           }
@@ -630,10 +585,8 @@ public abstract class ReduceContract {
       for (Accumulation acc : Accumulation.values()) {
         double a = r.reduce(op, x, 0, x.length, acc);
         for (int k = 0; k < 3; k++) {
-          assertEquals(
-              Double.doubleToRawLongBits(a),
-              Double.doubleToRawLongBits(r.reduce(op, x, 0, x.length, acc)),
-              op + " " + acc);
+          assertEquals(Double.doubleToRawLongBits(a),
+              Double.doubleToRawLongBits(r.reduce(op, x, 0, x.length, acc)), op + " " + acc);
         }
       }
     }

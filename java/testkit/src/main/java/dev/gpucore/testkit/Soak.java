@@ -17,10 +17,10 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
- * Harness for concurrency soak tests: runs a body on many threads under a deadline (a thread still
- * running at the deadline fails the run with a full thread dump, so a deadlock fails instead of
- * hanging), snapshots of {@link NativeMemory}, and bookkeeping of interrupts so a test can tell
- * whether the library swallowed one.
+ * Harness for concurrency soak tests: runs a body on many threads under a deadline (a thread
+ * still running at the deadline fails the run with a full thread dump, so a deadlock fails
+ * instead of hanging), snapshots of {@link NativeMemory}, and bookkeeping of interrupts so a
+ * test can tell whether the library swallowed one.
  */
 public final class Soak {
   private Soak() {}
@@ -60,20 +60,16 @@ public final class Soak {
     public String toString() {
       StringBuilder sb = new StringBuilder();
       for (NativeMemory.Kind k : NativeMemory.Kind.values()) {
-        sb.append(k.name().toLowerCase(java.util.Locale.ROOT))
-            .append('=')
-            .append(count(k))
-            .append('/')
-            .append(bytes(k))
-            .append("B ");
+        sb.append(k.name().toLowerCase(java.util.Locale.ROOT)).append('=').append(count(k))
+            .append('/').append(bytes(k)).append("B ");
       }
       return sb.append("leaks=").append(leaks).toString();
     }
   }
 
   /**
-   * Runs {@code body.accept(t)} for t in [0, threads) on threads of their own and waits for all of
-   * them until {@code deadline}. Throws the first failure (the others suppressed); throws an
+   * Runs {@code body.accept(t)} for t in [0, threads) on threads of their own and waits for all
+   * of them until {@code deadline}. Throws the first failure (the others suppressed); throws an
    * AssertionError with a thread dump when a thread is still running at the deadline.
    */
   public static void run(String name, int threads, Duration deadline, IntConsumer body) {
@@ -82,18 +78,15 @@ public final class Soak {
     CountDownLatch finished = new CountDownLatch(threads);
     for (int t = 0; t < threads; t++) {
       int index = t;
-      Thread th =
-          new Thread(
-              () -> {
-                try {
-                  body.accept(index);
-                } catch (Throwable e) {
-                  failures.add(new AssertionError(Thread.currentThread().getName() + ": " + e, e));
-                } finally {
-                  finished.countDown();
-                }
-              },
-              name + "-" + t);
+      Thread th = new Thread(() -> {
+        try {
+          body.accept(index);
+        } catch (Throwable e) {
+          failures.add(new AssertionError(Thread.currentThread().getName() + ": " + e, e));
+        } finally {
+          finished.countDown();
+        }
+      }, name + "-" + t);
       th.setDaemon(true); // a thread stuck in a deadlock must not keep the JVM alive
       all.add(th);
     }
@@ -112,28 +105,16 @@ public final class Soak {
           stuck.add(th.getName());
         }
       }
-      AssertionError e =
-          new AssertionError(
-              name
-                  + ": "
-                  + stuck.size()
-                  + " of "
-                  + threads
-                  + " threads still running after "
-                  + deadline.toSeconds()
-                  + " s (deadlock or livelock?): "
-                  + stuck
-                  + "\n"
-                  + threadDump());
+      AssertionError e = new AssertionError(name + ": " + stuck.size() + " of " + threads
+          + " threads still running after " + deadline.toSeconds() + " s (deadlock or livelock?): "
+          + stuck + "\n" + threadDump());
       failures.forEach(e::addSuppressed);
       throw e;
     }
     if (!failures.isEmpty()) {
       Throwable first = failures.get(0);
-      AssertionError e =
-          new AssertionError(
-              name + ": " + failures.size() + " thread(s) failed; first: " + first.getMessage(),
-              first.getCause() != null ? first.getCause() : first);
+      AssertionError e = new AssertionError(name + ": " + failures.size()
+          + " thread(s) failed; first: " + first.getMessage(), first.getCause() != null ? first.getCause() : first);
       for (int i = 1; i < Math.min(failures.size(), 8); i++) {
         e.addSuppressed(failures.get(i));
       }
@@ -145,28 +126,20 @@ public final class Soak {
   public static String threadDump() {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     StringBuilder sb = new StringBuilder("---- thread dump ----\n");
-    long[] dead =
-        mx.isSynchronizerUsageSupported()
-            ? mx.findDeadlockedThreads()
-            : mx.findMonitorDeadlockedThreads();
+    long[] dead = mx.isSynchronizerUsageSupported() ? mx.findDeadlockedThreads()
+        : mx.findMonitorDeadlockedThreads();
     if (dead != null) {
       sb.append("DEADLOCKED thread ids: ").append(java.util.Arrays.toString(dead)).append('\n');
     }
-    for (ThreadInfo ti :
-        mx.dumpAllThreads(mx.isObjectMonitorUsageSupported(), mx.isSynchronizerUsageSupported())) {
-      sb.append('"')
-          .append(ti.getThreadName())
-          .append("\" id=")
-          .append(ti.getThreadId())
-          .append(' ')
-          .append(ti.getThreadState());
+    for (ThreadInfo ti : mx.dumpAllThreads(mx.isObjectMonitorUsageSupported(),
+        mx.isSynchronizerUsageSupported())) {
+      sb.append('"').append(ti.getThreadName()).append("\" id=").append(ti.getThreadId())
+          .append(' ').append(ti.getThreadState());
       if (ti.getLockName() != null) {
         sb.append(" on ").append(ti.getLockName());
       }
       if (ti.getLockOwnerName() != null) {
-        sb.append(" owned by \"")
-            .append(ti.getLockOwnerName())
-            .append("\" id=")
+        sb.append(" owned by \"").append(ti.getLockOwnerName()).append("\" id=")
             .append(ti.getLockOwnerId());
       }
       sb.append('\n');
@@ -190,10 +163,10 @@ public final class Soak {
 
   /**
    * Interrupt bookkeeping for one worker thread. Whoever interrupts the worker first marks an
-   * interrupt as pending ({@link #interruptFrom} for another thread, {@link #interruptSelf} for the
-   * worker itself); the worker consumes its interrupt flag after each operation with {@link
-   * #observe}. An interrupt still pending once no more can arrive and the worker has looked at its
-   * flag was swallowed by whatever the worker called.
+   * interrupt as pending ({@link #interruptFrom} for another thread, {@link #interruptSelf}
+   * for the worker itself); the worker consumes its interrupt flag after each operation with
+   * {@link #observe}. An interrupt still pending once no more can arrive and the worker has
+   * looked at its flag was swallowed by whatever the worker called.
    */
   public static final class Interrupts {
     private final AtomicBoolean pending = new AtomicBoolean();
@@ -245,8 +218,8 @@ public final class Soak {
     /** From the worker: an InterruptedException it caught itself consumed the flag. */
     public void consumed() {
       if (!pending.getAndSet(false)) {
-        throw new AssertionError(
-            "interrupt flag set but no interrupt was sent to " + Thread.currentThread().getName());
+        throw new AssertionError("interrupt flag set but no interrupt was sent to "
+            + Thread.currentThread().getName());
       }
       seen.incrementAndGet();
     }
@@ -255,13 +228,9 @@ public final class Soak {
     public void assertNoneLost() {
       observe();
       if (pending.get()) {
-        throw new AssertionError(
-            Thread.currentThread().getName()
-                + ": an interrupt was sent but"
-                + " the thread's interrupt flag was cleared by a library call (swallowed); sent "
-                + sent.get()
-                + ", seen "
-                + seen.get());
+        throw new AssertionError(Thread.currentThread().getName() + ": an interrupt was sent but"
+            + " the thread's interrupt flag was cleared by a library call (swallowed); sent "
+            + sent.get() + ", seen " + seen.get());
       }
     }
 
@@ -271,10 +240,10 @@ public final class Soak {
   }
 
   /**
-   * Interrupts random bound workers, one every {@code periodMicros} on average, until every worker
-   * has called {@link #workerDone}; then stops for good. A worker calls {@link #workerDone} after
-   * its last library call, then {@link #awaitStopped} (which counts the interrupts still arriving),
-   * then {@link Interrupts#assertNoneLost}.
+   * Interrupts random bound workers, one every {@code periodMicros} on average, until every
+   * worker has called {@link #workerDone}; then stops for good. A worker calls
+   * {@link #workerDone} after its last library call, then {@link #awaitStopped} (which counts the
+   * interrupts still arriving), then {@link Interrupts#assertNoneLost}.
    */
   public static final class Chaos implements AutoCloseable {
     private final Thread thread;
@@ -285,22 +254,19 @@ public final class Soak {
 
     public Chaos(Interrupts[] targets, long periodMicros, long seed) {
       working = new CountDownLatch(targets.length);
-      thread =
-          new Thread(
-              () -> {
-                try {
-                  java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-                  while (!stop && working.getCount() > 0) {
-                    LockSupport.parkNanos(r.nextLong(1, 2 * periodMicros + 1) * 1000);
-                    if (targets[r.nextInt(targets.length)].interruptFrom()) {
-                      interrupts.incrementAndGet();
-                    }
-                  }
-                } finally {
-                  stopped.countDown();
-                }
-              },
-              "soak-chaos");
+      thread = new Thread(() -> {
+        try {
+          java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+          while (!stop && working.getCount() > 0) {
+            LockSupport.parkNanos(r.nextLong(1, 2 * periodMicros + 1) * 1000);
+            if (targets[r.nextInt(targets.length)].interruptFrom()) {
+              interrupts.incrementAndGet();
+            }
+          }
+        } finally {
+          stopped.countDown();
+        }
+      }, "soak-chaos");
       thread.setDaemon(true);
       thread.start();
     }

@@ -11,9 +11,9 @@ import dev.gpucore.reduce.ReduceOp;
 import java.util.SplittableRandom;
 
 /**
- * Random GEMM and reduction cases for soak tests, with float64 references and error bounds. Data
- * lives in {@code double[]} mirrors (fp32 cases hold fp32-representable values); a test copies a
- * mirror into whatever storage it exercises and reads the result back into one.
+ * Random GEMM and reduction cases for soak tests, with float64 references and error bounds.
+ * Data lives in {@code double[]} mirrors (fp32 cases hold fp32-representable values); a test
+ * copies a mirror into whatever storage it exercises and reads the result back into one.
  */
 public final class SoakCases {
   private SoakCases() {}
@@ -28,7 +28,8 @@ public final class SoakCases {
   public static <E extends Enum<E>> E pick(SplittableRandom r, Class<E> kinds, int... perMille) {
     E[] all = kinds.getEnumConstants();
     if (perMille.length != all.length) {
-      throw new IllegalArgumentException(all.length + " kinds but " + perMille.length + " shares");
+      throw new IllegalArgumentException(all.length + " kinds but " + perMille.length
+          + " shares");
     }
     int p = r.nextInt(1000);
     int upTo = 0;
@@ -40,7 +41,6 @@ public final class SoakCases {
     }
     throw new IllegalArgumentException("the shares add up to " + upTo + ", not 1000");
   }
-
   /** Scales exactly representable in fp32, zero included. */
   private static final double[] SCALES = {1, -1, 0.5, 2, 0.75, -1.25};
 
@@ -80,9 +80,9 @@ public final class SoakCases {
   }
 
   /**
-   * One random GEMM: shape, layout, transposes, padded leading dimensions, offsets into the storage
-   * (views), scales, sometimes a strided batch; A and B fresh random, C random when beta != 0 and
-   * NaN (poison) when beta = 0; padding, gaps and tails hold {@link #SENTINEL}.
+   * One random GEMM: shape, layout, transposes, padded leading dimensions, offsets into the
+   * storage (views), scales, sometimes a strided batch; A and B fresh random, C random when
+   * beta != 0 and NaN (poison) when beta = 0; padding, gaps and tails hold {@link #SENTINEL}.
    */
   public static final class GemmCase {
     public final DType dtype;
@@ -190,20 +190,18 @@ public final class SoakCases {
     }
 
     private double opA(int q, int i, int p) {
-      return ta
-          ? a[(int) at(layout, offA + q * strideA, lda, p, i)]
+      return ta ? a[(int) at(layout, offA + q * strideA, lda, p, i)]
           : a[(int) at(layout, offA + q * strideA, lda, i, p)];
     }
 
     private double opB(int q, int p, int j) {
-      return tb
-          ? b[(int) at(layout, offB + q * strideB, ldb, j, p)]
+      return tb ? b[(int) at(layout, offB + q * strideB, ldb, j, p)]
           : b[(int) at(layout, offB + q * strideB, ldb, p, j)];
     }
 
     /**
-     * Checks C read back after the call: every element of the result within the error bound of the
-     * float64 reference, every other element of C's storage unchanged.
+     * Checks C read back after the call: every element of the result within the error bound
+     * of the float64 reference, every other element of C's storage unchanged.
      */
     public void check(double[] c, String what) {
       if (c.length != c0.length) {
@@ -227,41 +225,16 @@ public final class SoakCases {
             double bound = Math.abs(alpha) * abs + (beta == 0 ? 0 : Math.abs(beta * c0[pc]));
             double tol = 2 * (k + 3) * u * bound + 1e-300;
             if (!(Math.abs(c[pc] - ref) <= tol)) {
-              throw new AssertionError(
-                  what
-                      + ": C("
-                      + i
-                      + ","
-                      + j
-                      + ") of item "
-                      + q
-                      + " is "
-                      + c[pc]
-                      + ", expected "
-                      + ref
-                      + " within "
-                      + tol
-                      + " ["
-                      + this
-                      + "]");
+              throw new AssertionError(what + ": C(" + i + "," + j + ") of item " + q + " is "
+                  + c[pc] + ", expected " + ref + " within " + tol + " [" + this + "]");
             }
           }
         }
       }
       for (int p = 0; p < c.length; p++) {
         if (!inC[p] && Double.compare(c[p], c0[p]) != 0) {
-          throw new AssertionError(
-              what
-                  + ": element "
-                  + p
-                  + " of C's storage outside the result "
-                  + "changed from "
-                  + c0[p]
-                  + " to "
-                  + c[p]
-                  + " ["
-                  + this
-                  + "]");
+          throw new AssertionError(what + ": element " + p + " of C's storage outside the result "
+              + "changed from " + c0[p] + " to " + c[p] + " [" + this + "]");
         }
       }
     }
@@ -270,51 +243,18 @@ public final class SoakCases {
     public static void checkUnchanged(double[] before, double[] after, String what) {
       for (int p = 0; p < before.length; p++) {
         if (Double.compare(before[p], after[p]) != 0) {
-          throw new AssertionError(
-              what + ": input element " + p + " changed from " + before[p] + " to " + after[p]);
+          throw new AssertionError(what + ": input element " + p + " changed from " + before[p]
+              + " to " + after[p]);
         }
       }
     }
 
     @Override
     public String toString() {
-      return dtype
-          + " "
-          + layout
-          + " ta="
-          + ta
-          + " tb="
-          + tb
-          + " m="
-          + m
-          + " n="
-          + n
-          + " k="
-          + k
-          + " lda="
-          + lda
-          + " ldb="
-          + ldb
-          + " ldc="
-          + ldc
-          + " batch="
-          + batch
-          + " strides="
-          + strideA
-          + "/"
-          + strideB
-          + "/"
-          + strideC
-          + " alpha="
-          + alpha
-          + " beta="
-          + beta
-          + " offsets="
-          + offA
-          + "/"
-          + offB
-          + "/"
-          + offC;
+      return dtype + " " + layout + " ta=" + ta + " tb=" + tb + " m=" + m + " n=" + n + " k=" + k
+          + " lda=" + lda + " ldb=" + ldb + " ldc=" + ldc + " batch=" + batch + " strides="
+          + strideA          + "/" + strideB + "/" + strideC + " alpha=" + alpha + " beta=" + beta + " offsets="
+          + offA + "/" + offB + "/" + offC;
     }
   }
 
@@ -354,15 +294,8 @@ public final class SoakCases {
 
   // =============================================================== reductions
 
-  public static final ReduceOp[] SINGLE_OPS = {
-    ReduceOp.SUM,
-    ReduceOp.MEAN,
-    ReduceOp.MIN,
-    ReduceOp.MAX,
-    ReduceOp.ARGMIN,
-    ReduceOp.ARGMAX,
-    ReduceOp.NORM2
-  };
+  public static final ReduceOp[] SINGLE_OPS = {ReduceOp.SUM, ReduceOp.MEAN, ReduceOp.MIN, ReduceOp.MAX,
+      ReduceOp.ARGMIN, ReduceOp.ARGMAX, ReduceOp.NORM2};
 
   /** A random vector of {@code len} values with {@link #SENTINEL} nowhere. */
   public static double[] vector(SplittableRandom r, int len, boolean f32) {
@@ -374,23 +307,15 @@ public final class SoakCases {
   }
 
   /**
-   * The reference result of {@code op} over {@code count} elements {@code x[xo + t*stride]} (and
-   * {@code y[yo + t*stride]} for DOT), with its error bound: {@code {value, tolerance}}. Indices
-   * and MIN/MAX are exact (tolerance 0).
+   * The reference result of {@code op} over {@code count} elements {@code x[xo + t*stride]}
+   * (and {@code y[yo + t*stride]} for DOT), with its error bound: {@code {value, tolerance}}.
+   * Indices and MIN/MAX are exact (tolerance 0).
    *
    * @param f32Acc fp32 data accumulated in fp32 ({@link Accumulation#INPUT})
    * @param f32Out the result is stored as fp32
    */
-  public static double[] reference(
-      ReduceOp op,
-      double[] x,
-      long xo,
-      double[] y,
-      long yo,
-      long count,
-      long stride,
-      boolean f32Acc,
-      boolean f32Out) {
+  public static double[] reference(ReduceOp op, double[] x, long xo, double[] y, long yo, long count,
+      long stride, boolean f32Acc, boolean f32Out) {
     double u = f32Acc && op.usesAccumulation() ? 0x1p-24 : 0x1p-53;
     double outU = f32Out ? 0x1p-24 : 0;
     double sum = 0;
@@ -427,13 +352,12 @@ public final class SoakCases {
       }
     }
     return switch (op) {
-      case SUM, DOT ->
-          new double[] {sum, 2 * (count + 2) * u * abs + outU * Math.abs(sum) + 1e-300};
+      case SUM, DOT -> new double[] {sum,
+          2 * (count + 2) * u * abs + outU * Math.abs(sum) + 1e-300};
       case MEAN -> {
         double mean = sum / count;
-        yield new double[] {
-          mean, (2 * (count + 2) * u * abs) / count + (2 * u + outU) * Math.abs(mean) + 1e-300
-        };
+        yield new double[] {mean, (2 * (count + 2) * u * abs) / count
+            + (2 * u + outU) * Math.abs(mean) + 1e-300};
       }
       case NORM2 -> {
         double norm = Math.sqrt(sq);
@@ -448,13 +372,8 @@ public final class SoakCases {
   public static void checkValue(String what, double got, double[] ref) {
     boolean ok = ref[1] == 0 ? got == ref[0] : Math.abs(got - ref[0]) <= ref[1];
     if (!ok) {
-      throw new AssertionError(
-          what
-              + ": got "
-              + got
-              + ", expected "
-              + ref[0]
-              + (ref[1] == 0 ? " exactly" : " within " + ref[1]));
+      throw new AssertionError(what + ": got " + got + ", expected " + ref[0]
+          + (ref[1] == 0 ? " exactly" : " within " + ref[1]));
     }
   }
 
@@ -463,26 +382,16 @@ public final class SoakCases {
     int rows = 1 + r.nextInt(maxDim);
     int cols = 1 + r.nextInt(maxDim);
     int pad = r.nextBoolean() ? 0 : r.nextInt(4);
-    return r.nextBoolean()
-        ? Matrix.rowMajor(rows, cols, cols + pad)
+    return r.nextBoolean() ? Matrix.rowMajor(rows, cols, cols + pad)
         : Matrix.columnMajor(rows, cols, rows + pad);
   }
 
   /**
-   * Reference for output {@code o} of a per-row ({@code perRow}) or per-column reduction of {@code
-   * shape} stored from {@code xo} (and {@code yo}).
+   * Reference for output {@code o} of a per-row ({@code perRow}) or per-column reduction of
+   * {@code shape} stored from {@code xo} (and {@code yo}).
    */
-  public static double[] matrixReference(
-      ReduceOp op,
-      double[] x,
-      long xo,
-      double[] y,
-      long yo,
-      Matrix shape,
-      boolean perRow,
-      long o,
-      boolean f32Acc,
-      boolean f32Out) {
+  public static double[] matrixReference(ReduceOp op, double[] x, long xo, double[] y, long yo,
+      Matrix shape, boolean perRow, long o, boolean f32Acc, boolean f32Out) {
     long len = perRow ? shape.cols() : shape.rows();
     long first = perRow ? shape.index(o, 0) : shape.index(0, o);
     long step = perRow ? shape.index(0, 1) : shape.index(1, 0);

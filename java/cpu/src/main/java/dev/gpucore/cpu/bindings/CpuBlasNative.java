@@ -7,11 +7,11 @@ import org.bytedeco.javacpp.annotation.Properties;
 import org.bytedeco.openblas.presets.openblas_nolapack;
 
 /**
- * JavaCPP binding of {@code native/include/gpucore_cpu.h}: OpenBLAS GEMM on Java arrays inside a
- * JNI critical region ({@code GetPrimitiveArrayCritical}), so the arrays are neither copied in nor
- * written back whole. While a call runs, the JVM may hold off garbage collection (JDK 17's G1 waits
- * for the region to end), so callers keep these calls short. One GEMM per call, row-major; offsets
- * in elements.
+ * JavaCPP binding of {@code native/include/gpucore_cpu.h}: OpenBLAS GEMM on Java arrays inside
+ * a JNI critical region ({@code GetPrimitiveArrayCritical}), so the arrays are neither copied in
+ * nor written back whole. While a call runs, the JVM may hold off garbage collection (JDK 17's
+ * G1 waits for the region to end), so callers keep these calls short. One GEMM per call,
+ * row-major; offsets in elements.
  */
 @Properties(inherit = openblas_nolapack.class, value = @Platform(include = "gpucore_cpu.h"))
 public final class CpuBlasNative {
@@ -29,42 +29,14 @@ public final class CpuBlasNative {
   }
 
   @CriticalRegion
-  public static native void gc_cpu_sgemm(
-      int transA,
-      int transB,
-      int m,
-      int n,
-      int k,
-      float alpha,
-      float[] a,
-      long offA,
-      int lda,
-      float[] b,
-      long offB,
-      int ldb,
-      float beta,
-      float[] c,
-      long offC,
-      int ldc);
+  public static native void gc_cpu_sgemm(int transA, int transB, int m, int n, int k,
+      float alpha, float[] a, long offA, int lda, float[] b, long offB, int ldb, float beta,
+      float[] c, long offC, int ldc);
 
   @CriticalRegion
-  public static native void gc_cpu_dgemm(
-      int transA,
-      int transB,
-      int m,
-      int n,
-      int k,
-      double alpha,
-      double[] a,
-      long offA,
-      int lda,
-      double[] b,
-      long offB,
-      int ldb,
-      double beta,
-      double[] c,
-      long offC,
-      int ldc);
+  public static native void gc_cpu_dgemm(int transA, int transB, int m, int n, int k,
+      double alpha, double[] a, long offA, int lda, double[] b, long offB, int ldb, double beta,
+      double[] c, long offC, int ldc);
 
   /** 1 when two critical views of {@code x} are the same memory: the JVM pins, not copies. */
   @CriticalRegion

@@ -36,46 +36,31 @@ public final class GpuCoreNative {
 
   public static native int gc_device_count(int[] count);
 
-  public static native int gc_scale2d_f32(
-      @Cast("void*") long c, long rows, long cols, long ld, float beta, @Cast("void*") long stream);
+  public static native int gc_scale2d_f32(@Cast("void*") long c, long rows, long cols, long ld,
+      float beta, @Cast("void*") long stream);
 
-  public static native int gc_scale2d_f64(
-      @Cast("void*") long c,
-      long rows,
-      long cols,
-      long ld,
-      double beta,
-      @Cast("void*") long stream);
+  public static native int gc_scale2d_f64(@Cast("void*") long c, long rows, long cols, long ld,
+      double beta, @Cast("void*") long stream);
 
-  public static native int gc_fill_u16(
-      @Cast("void*") long x,
-      @Cast("size_t") long n,
-      @Cast("unsigned short") short bits,
-      @Cast("void*") long stream);
+  public static native int gc_fill_u16(@Cast("void*") long x, @Cast("size_t") long n,
+      @Cast("unsigned short") short bits, @Cast("void*") long stream);
 
   public static native int gc_set_device(int ordinal);
 
   /** Fault drill: a kernel storing through a bad address; returns the sticky status (700). */
   public static native int gc_drill_illegal_address();
 
-  public static native int gc_device_info(
-      int ordinal,
-      int[] ints,
-      @Cast("size_t*") long[] totalMem,
-      @Cast("char*") byte[] name,
-      int nameLen,
-      @Cast("char*") byte[] uuid,
-      int uuidLen,
-      @Cast("char*") byte[] busId,
-      int busIdLen);
+  public static native int gc_device_info(int ordinal, int[] ints,
+      @Cast("size_t*") long[] totalMem, @Cast("char*") byte[] name, int nameLen,
+      @Cast("char*") byte[] uuid, int uuidLen, @Cast("char*") byte[] busId, int busIdLen);
 
   public static native int gc_malloc(@Cast("void**") long[] out, @Cast("size_t") long bytes);
 
   public static native int gc_free(@Cast("void*") long p);
 
   /** Stream-ordered device allocation (cudaMallocAsync) on the current device. */
-  public static native int gc_malloc_async(
-      @Cast("void**") long[] out, @Cast("size_t") long bytes, @Cast("void*") long stream);
+  public static native int gc_malloc_async(@Cast("void**") long[] out, @Cast("size_t") long bytes,
+      @Cast("void*") long stream);
 
   /** Stream-ordered release (cudaFreeAsync): the memory goes after the stream's earlier work. */
   public static native int gc_free_async(@Cast("void*") long p, @Cast("void*") long stream);
@@ -84,8 +69,8 @@ public final class GpuCoreNative {
 
   public static native int gc_free_host(@Cast("void*") long p);
 
-  public static native int gc_memset_async(
-      @Cast("void*") long p, int value, @Cast("size_t") long bytes, @Cast("void*") long stream);
+  public static native int gc_memset_async(@Cast("void*") long p, int value,
+      @Cast("size_t") long bytes, @Cast("void*") long stream);
 
   public static native int gc_stream_create(@Cast("void**") long[] out);
 
@@ -101,64 +86,42 @@ public final class GpuCoreNative {
 
   public static native int gc_event_sync(@Cast("void*") long e);
 
-  public static native int gc_fill_f32(
-      @Cast("void*") long x, @Cast("size_t") long n, float v, @Cast("void*") long stream);
+  public static native int gc_fill_f32(@Cast("void*") long x, @Cast("size_t") long n, float v,
+      @Cast("void*") long stream);
 
-  public static native int gc_fill_f64(
-      @Cast("void*") long x, @Cast("size_t") long n, double v, @Cast("void*") long stream);
+  public static native int gc_fill_f64(@Cast("void*") long x, @Cast("size_t") long n, double v,
+      @Cast("void*") long stream);
 
   public static native @Cast("size_t") long gc_reduce_workspace_bytes();
 
-  public static native int gc_memcpy_async(
-      @Cast("void*") long dst,
-      @Cast("const void*") long src,
-      @Cast("size_t") long bytes,
-      int kind,
-      @Cast("void*") long stream);
+  public static native int gc_memcpy_async(@Cast("void*") long dst, @Cast("const void*") long src,
+      @Cast("size_t") long bytes, int kind, @Cast("void*") long stream);
 
   // Java arrays are passed in a JNI critical region (no copy of the array), for staging copies.
 
   @CriticalRegion
-  public static native int gc_host_copy_in(
-      @Cast("void*") long dst,
-      @Cast("const void*") float[] srcBase,
-      @Cast("size_t") long srcOffset,
-      @Cast("size_t") long bytes);
+  public static native int gc_host_copy_in(@Cast("void*") long dst,
+      @Cast("const void*") float[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
 
   @CriticalRegion
-  public static native int gc_host_copy_in(
-      @Cast("void*") long dst,
-      @Cast("const void*") double[] srcBase,
-      @Cast("size_t") long srcOffset,
-      @Cast("size_t") long bytes);
+  public static native int gc_host_copy_in(@Cast("void*") long dst,
+      @Cast("const void*") double[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
 
   @CriticalRegion
-  public static native int gc_host_copy_in(
-      @Cast("void*") long dst,
-      @Cast("const void*") short[] srcBase,
-      @Cast("size_t") long srcOffset,
-      @Cast("size_t") long bytes);
+  public static native int gc_host_copy_in(@Cast("void*") long dst,
+      @Cast("const void*") short[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
 
   @CriticalRegion
-  public static native int gc_host_copy_out(
-      @Cast("void*") short[] dstBase,
-      @Cast("size_t") long dstOffset,
-      @Cast("const void*") long src,
-      @Cast("size_t") long bytes);
+  public static native int gc_host_copy_out(@Cast("void*") short[] dstBase,
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
 
   @CriticalRegion
-  public static native int gc_host_copy_out(
-      @Cast("void*") float[] dstBase,
-      @Cast("size_t") long dstOffset,
-      @Cast("const void*") long src,
-      @Cast("size_t") long bytes);
+  public static native int gc_host_copy_out(@Cast("void*") float[] dstBase,
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
 
   @CriticalRegion
-  public static native int gc_host_copy_out(
-      @Cast("void*") double[] dstBase,
-      @Cast("size_t") long dstOffset,
-      @Cast("const void*") long src,
-      @Cast("size_t") long bytes);
+  public static native int gc_host_copy_out(@Cast("void*") double[] dstBase,
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
 
   public static native int gc_mem_info(@Cast("size_t*") long[] free, @Cast("size_t*") long[] total);
 }

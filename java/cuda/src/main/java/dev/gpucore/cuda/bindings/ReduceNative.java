@@ -6,12 +6,12 @@ import org.bytedeco.javacpp.annotation.Platform;
 
 /**
  * JavaCPP binding of {@code native/include/gpucore_reduce.h}: gpucore's reduction kernels.
- * Addresses (device, or page-locked host for outputs), workspaces and streams travel as {@code
- * long}s, so calls allocate nothing on the Java side. Every function but the two helpers returns a
- * status: 0, a CUDA runtime error code, or a negative gpucore code.
+ * Addresses (device, or page-locked host for outputs), workspaces and streams travel as
+ * {@code long}s, so calls allocate nothing on the Java side. Every function but the two helpers
+ * returns a status: 0, a CUDA runtime error code, or a negative gpucore code.
  *
- * <p>The constants mirror the header's {@code GC_REDUCE_*}, {@code GC_TYPE_*} and {@code GC_ACC_*}.
- * Load {@link GpuCoreNative} (and so the CUDA runtime) first.
+ * <p>The constants mirror the header's {@code GC_REDUCE_*}, {@code GC_TYPE_*} and
+ * {@code GC_ACC_*}. Load {@link GpuCoreNative} (and so the CUDA runtime) first.
  */
 @Platform(include = "gpucore_reduce.h", link = "gpucore")
 public final class ReduceNative {
@@ -44,47 +44,21 @@ public final class ReduceNative {
 
   public static native @Cast("size_t") long gc_reduce_workspace_bytes();
 
-  public static native int gc_reduce(
-      int op,
-      int type,
-      int acc,
-      @Cast("const void*") long x,
-      @Cast("const void*") long y,
-      @Cast("size_t") long n,
-      @Cast("void*") long out,
-      int outType,
-      @Cast("void*") long workspace,
-      @Cast("size_t") long workspaceBytes,
+  public static native int gc_reduce(int op, int type, int acc, @Cast("const void*") long x,
+      @Cast("const void*") long y, @Cast("size_t") long n, @Cast("void*") long out, int outType,
+      @Cast("void*") long workspace, @Cast("size_t") long workspaceBytes,
       @Cast("void*") long stream);
 
-  public static native int gc_reduce_rows(
-      int op,
-      int type,
-      int acc,
-      @Cast("const void*") long x,
-      @Cast("const void*") long y,
-      @Cast("size_t") long rows,
-      @Cast("size_t") long cols,
-      @Cast("size_t") long ld,
-      @Cast("void*") long out,
-      int outType,
-      @Cast("void*") long workspace,
-      @Cast("size_t") long workspaceBytes,
+  public static native int gc_reduce_rows(int op, int type, int acc, @Cast("const void*") long x,
+      @Cast("const void*") long y, @Cast("size_t") long rows, @Cast("size_t") long cols,
+      @Cast("size_t") long ld, @Cast("void*") long out, int outType,
+      @Cast("void*") long workspace, @Cast("size_t") long workspaceBytes,
       @Cast("void*") long stream);
 
-  public static native int gc_reduce_cols(
-      int op,
-      int type,
-      int acc,
-      @Cast("const void*") long x,
-      @Cast("const void*") long y,
-      @Cast("size_t") long rows,
-      @Cast("size_t") long cols,
-      @Cast("size_t") long ld,
-      @Cast("void*") long out,
-      int outType,
-      @Cast("void*") long workspace,
-      @Cast("size_t") long workspaceBytes,
+  public static native int gc_reduce_cols(int op, int type, int acc, @Cast("const void*") long x,
+      @Cast("const void*") long y, @Cast("size_t") long rows, @Cast("size_t") long cols,
+      @Cast("size_t") long ld, @Cast("void*") long out, int outType,
+      @Cast("void*") long workspace, @Cast("size_t") long workspaceBytes,
       @Cast("void*") long stream);
 
   /** Reads a double at a page-locked host address (a result a kernel wrote there). */

@@ -15,7 +15,7 @@ public final class ReadmeExample {
         a[i] = (i % 13) * 0.125f;
       }
       float[] c = new float[n * n];
-      core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, c, n); // CPU (OpenBLAS)
+      core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, c, n);  // CPU (OpenBLAS)
       double want = 0;
       double got = 0;
       for (int i = 0; i < n; i++) {
@@ -34,7 +34,7 @@ public final class ReadmeExample {
       }
       if (core.hasGpu()) {
         try (DeviceArray da = core.allocate(0, DType.FLOAT32, (long) n * n);
-            DeviceArray dc = core.allocate(0, DType.FLOAT32, (long) n * n)) {
+             DeviceArray dc = core.allocate(0, DType.FLOAT32, (long) n * n)) {
           da.copyFrom(a);
           core.blas().sgemm(false, true, n, n, n, 1f, da, n, da, n, 0f, dc, n, null);
           double sum = core.reduce().sum(dc);

@@ -14,24 +14,19 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code gpucore bench SUITE...}: benchmarks side by side with the peers found on the machine
- * (PyTorch, numpy, OpenBLAS and nvBLAS from C, the CUDA runtime from C), in the same run and on the
- * same inputs. Every option is checked before anything runs ({@link Harness#check}).
+ * (PyTorch, numpy, OpenBLAS and nvBLAS from C, the CUDA runtime from C), in the same run and on
+ * the same inputs. Every option is checked before anything runs ({@link Harness#check}).
  */
-@Command(
-    name = "gpucore bench",
-    mixinStandardHelpOptions = true,
-    sortOptions = false,
+@Command(name = "gpucore bench", mixinStandardHelpOptions = true, sortOptions = false,
     version = "gpucore bench 0.1.0",
-    description = {
-      "Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
-          + "OpenBLAS, nvBLAS, the CUDA runtime).",
-      "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
-          + "(device GEMM per precision vs PyTorch; host SGEMM per route vs OpenBLAS/nvBLAS), "
-          + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
-          + "GPUs vs PyTorch). --list shows them.",
-      "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
-          + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."
-    })
+    description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
+        + "OpenBLAS, nvBLAS, the CUDA runtime).",
+        "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
+            + "(device GEMM per precision vs PyTorch; host SGEMM per route vs OpenBLAS/nvBLAS), "
+            + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
+            + "GPUs vs PyTorch). --list shows them.",
+        "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
+            + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -41,26 +36,16 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--list", description = "List the suites.")
   boolean list;
 
-  @Option(
-      names = "--sizes",
-      split = ",",
-      paramLabel = "S",
-      description =
-          "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e and "
-              + "gemm: n, reduce: elements; p2p takes --mib).")
+  @Option(names = "--sizes", split = ",", paramLabel = "S",
+      description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e and "
+          + "gemm: n, reduce: elements; p2p takes --mib).")
   List<Long> sizes;
 
-  @Option(
-      names = "--device-sizes",
-      split = ",",
-      paramLabel = "N",
+  @Option(names = "--device-sizes", split = ",", paramLabel = "N",
       description = "gemm: n of the device-resident rows (default: 1024,4096,8192).")
   List<Long> deviceSizes;
 
-  @Option(
-      names = "--host-sizes",
-      split = ",",
-      paramLabel = "N",
+  @Option(names = "--host-sizes", split = ",", paramLabel = "N",
       description = "gemm: n of the host-array rows (default: 64,128,...,16384).")
   List<Long> hostSizes;
 
@@ -70,144 +55,93 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--no-host", description = "gemm: skip the host-array rows.")
   boolean noHost;
 
-  @Option(
-      names = "--ops",
-      split = ",",
-      paramLabel = "OP",
+  @Option(names = "--ops", split = ",", paramLabel = "OP",
       description = "reduce: operations (default: sum,max,argmax,norm2,dot,rowsum,colsum).")
   List<String> ops;
 
-  @Option(
-      names = "--modes",
-      split = ",",
-      paramLabel = "MODE",
-      description =
-          "reduce: sync (call to result on the host) and/or queued (on a stream, "
-              + "synchronised once per sample) (default: sync,queued).")
+  @Option(names = "--modes", split = ",", paramLabel = "MODE",
+      description = "reduce: sync (call to result on the host) and/or queued (on a stream, "
+          + "synchronised once per sample) (default: sync,queued).")
   List<String> modes;
 
-  @Option(
-      names = "--big-mib",
-      paramLabel = "MIB",
+  @Option(names = "--big-mib", paramLabel = "MIB",
       description = "p2p: MiB of the large peer copy (default: 1024; 0 skips it).")
   Integer bigMib;
 
-  @Option(
-      names = "--latency-bytes",
-      paramLabel = "BYTES",
+  @Option(names = "--latency-bytes", paramLabel = "BYTES",
       description = "p2p: bytes of the latency copies (default: 4096).")
   Integer latencyBytes;
 
-  @Option(
-      names = "--latency-reps",
-      paramLabel = "N",
+  @Option(names = "--latency-reps", paramLabel = "N",
       description = "p2p: small copies per latency cell (default: 2000).")
   Integer latencyReps;
 
-  @Option(
-      names = "--devices",
-      split = ",",
-      paramLabel = "I",
+  @Option(names = "--devices", split = ",", paramLabel = "I",
       description = "p2p: GPUs to include (gpucore indices; default: all).")
   List<Integer> devices;
 
-  @Option(
-      names = "--no-variants",
+  @Option(names = "--no-variants",
       description = "p2p: skip the small-copy latency per wait mode and copy mechanism.")
   boolean noVariants;
 
-  @Option(
-      names = "--mib",
-      split = ",",
-      paramLabel = "MIB",
-      description =
-          "transfer sizes in MiB (default: 1,16,256,1024); p2p: MiB per copy of the "
-              + "bandwidth matrices (default: 256).")
+  @Option(names = "--mib", split = ",", paramLabel = "MIB",
+      description = "transfer sizes in MiB (default: 1,16,256,1024); p2p: MiB per copy of the "
+          + "bandwidth matrices (default: 256).")
   List<Long> mib;
 
-  @Option(
-      names = "--n",
-      split = ",",
-      paramLabel = "N",
+  @Option(names = "--n", split = ",", paramLabel = "N",
       description = "e2e matrix sizes (default: 10000).")
   List<Long> n;
 
-  @Option(
-      names = "--dtype",
-      paramLabel = "fp32|fp64",
+  @Option(names = "--dtype", paramLabel = "fp32|fp64",
       description = "Element type (default: fp32; reduce: both).")
   String dtype;
 
-  @Option(
-      names = "--precision",
-      paramLabel = "P",
-      description =
-          "GPU GEMM precision for e2e: fp32, tf32, bf16, fp16 (fp32 data) or fp64 "
-              + "(default: the dtype's own; the CPU reference is always strict); gemm: a list of "
-              + "them for the device rows (default: all five).")
+  @Option(names = "--precision", paramLabel = "P",
+      description = "GPU GEMM precision for e2e: fp32, tf32, bf16, fp16 (fp32 data) or fp64 "
+          + "(default: the dtype's own; the CPU reference is always strict); gemm: a list of "
+          + "them for the device rows (default: all five).")
   String precision;
 
-  @Option(
-      names = "--reps",
-      paramLabel = "N",
-      description =
-          "Timed repetitions; the median is reported with min and max "
-              + "(default: transfer 10, e2e 5, gemm 7, reduce 7, p2p 10).")
+  @Option(names = "--reps", paramLabel = "N",
+      description = "Timed repetitions; the median is reported with min and max "
+          + "(default: transfer 10, e2e 5, gemm 7, reduce 7, p2p 10).")
   Integer reps;
 
-  @Option(
-      names = "--warmup",
-      paramLabel = "N",
-      description =
-          "Untimed warm-up runs before timing (default: transfer 2, e2e 1 after the check run).")
+  @Option(names = "--warmup", paramLabel = "N",
+      description = "Untimed warm-up runs before timing (default: transfer 2, e2e 1 after the check run).")
   Integer warmup;
 
-  @Option(
-      names = "--device",
-      paramLabel = "INDEX",
+  @Option(names = "--device", paramLabel = "INDEX",
       description = "GPU index (default: ${DEFAULT-VALUE}).")
   int device = 0;
 
-  @Option(
-      names = "--seed",
-      paramLabel = "N",
+  @Option(names = "--seed", paramLabel = "N",
       description = "Input seed (default: ${DEFAULT-VALUE}).")
   long seed = 42;
 
-  @Option(
-      names = "--peers",
-      paramLabel = "auto|none|P,...",
-      description =
-          "Peers to run beside gpucore: auto (every one found), none, or a list of "
-              + "torch, numpy, openblas, nvblas, cudart (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--peers", paramLabel = "auto|none|P,...",
+      description = "Peers to run beside gpucore: auto (every one found), none, or a list of "
+          + "torch, numpy, openblas, nvblas, cudart (default: ${DEFAULT-VALUE}).")
   String peers = "auto";
 
-  @Option(
-      names = "--python",
-      paramLabel = "EXE",
+  @Option(names = "--python", paramLabel = "EXE",
       description = "Python for the torch peer (default: $GPUCORE_PYTHON or python3).")
   String python;
 
-  @Option(
-      names = "--peer-timeout",
-      paramLabel = "SECONDS",
+  @Option(names = "--peer-timeout", paramLabel = "SECONDS",
       description = "Time limit for each peer process (default: ${DEFAULT-VALUE}).")
   int peerTimeout = 1800;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Write every figure as JSON.")
   Path json;
 
-  @Option(
-      names = "--plot",
-      paramLabel = "FILE",
+  @Option(names = "--plot", paramLabel = "FILE",
       description = "Write an SVG chart of throughput against size per backend and peer.")
   Path plot;
 
-  @Option(
-      names = "--progress",
-      paramLabel = "auto|always|never",
-      description =
-          "Progress bar on stderr (default: ${DEFAULT-VALUE}: only when stderr is a terminal).")
+  @Option(names = "--progress", paramLabel = "auto|always|never",
+      description = "Progress bar on stderr (default: ${DEFAULT-VALUE}: only when stderr is a terminal).")
   String progress = "auto";
 
   @Override
@@ -221,49 +155,28 @@ public final class BenchCommand implements Callable<Integer> {
       return 0;
     }
     if (suites.isEmpty()) {
-      throw new IllegalArgumentException(
-          "name at least one suite: "
-              + String.join(", ", Suites.names())
-              + " (gpucore bench --list)");
+      throw new IllegalArgumentException("name at least one suite: "
+          + String.join(", ", Suites.names()) + " (gpucore bench --list)");
     }
-    boolean bar =
-        switch (progress) {
-          case "auto" -> Progress.stderrIsTerminal();
-          case "always" -> true;
-          case "never" -> false;
-          default -> throw new IllegalArgumentException("--progress must be auto, always or never");
-        };
-    String py =
-        python != null
-            ? python
-            : System.getenv("GPUCORE_PYTHON") != null ? System.getenv("GPUCORE_PYTHON") : "python3";
+    boolean bar = switch (progress) {
+      case "auto" -> Progress.stderrIsTerminal();
+      case "always" -> true;
+      case "never" -> false;
+      default -> throw new IllegalArgumentException("--progress must be auto, always or never");
+    };
+    String py = python != null ? python
+        : System.getenv("GPUCORE_PYTHON") != null ? System.getenv("GPUCORE_PYTHON") : "python3";
     List<String> command = new ArrayList<>();
     command.add("gpucore");
     command.add("bench");
     command.addAll(spec.commandLine().getParseResult().originalArgs());
-    BenchOptions o =
-        new BenchOptions(
-            List.copyOf(suites),
-            sizes,
-            mib,
-            n,
-            dtype == null ? "fp32" : dtype.toLowerCase(Locale.ROOT),
-            dtype != null,
-            precision == null ? null : precision.toLowerCase(Locale.ROOT),
-            reps,
-            warmup,
-            device,
-            seed,
-            peers,
-            py,
-            peerTimeout,
-            json,
-            plot,
-            bar,
-            command,
-            new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost),
-            new BenchOptions.Reduce(lower(ops), lower(modes)),
-            new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants));
+    BenchOptions o = new BenchOptions(List.copyOf(suites), sizes, mib, n,
+        dtype == null ? "fp32" : dtype.toLowerCase(Locale.ROOT), dtype != null,
+        precision == null ? null : precision.toLowerCase(Locale.ROOT),
+        reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command,
+        new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost),
+        new BenchOptions.Reduce(lower(ops), lower(modes)),
+        new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants));
     return Harness.run(o, out, spec.commandLine().getErr());
   }
 

@@ -6,19 +6,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a suite runs with: the GpuCore opened as configured ({@link #core()}, GPU work), one pinned
- * to the CPU backend ({@link #cpuCore()}, CPU rows: never routed to a GPU), the options, the peers,
- * telemetry and progress.
+ * What a suite runs with: the GpuCore opened as configured ({@link #core()}, GPU work), one
+ * pinned to the CPU backend ({@link #cpuCore()}, CPU rows: never routed to a GPU), the options,
+ * the peers, telemetry and progress.
  */
-public record BenchContext(
-    GpuCore core,
-    GpuCore cpuCore,
-    BenchOptions options,
-    Peers peers,
-    Telemetry telemetry,
-    Progress progress,
-    long cacheBytes,
-    int cpuThreads) {
+public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, Peers peers,
+    Telemetry telemetry, Progress progress, long cacheBytes, int cpuThreads) {
 
   /** Whether GPU rows can run; when not, {@link #noGpu()} says why. */
   public boolean gpu() {
@@ -41,8 +34,8 @@ public record BenchContext(
   }
 
   /**
-   * A request to the peers holding what every suite sends: its sizes, the samples and warm-up runs
-   * per case, and the seed of the inputs; the suite adds its own keys.
+   * A request to the peers holding what every suite sends: its sizes, the samples and warm-up
+   * runs per case, and the seed of the inputs; the suite adds its own keys.
    */
   public Map<String, Object> peerRequest(List<?> sizes, int reps, int warmup) {
     Map<String, Object> req = new LinkedHashMap<>();
@@ -55,12 +48,11 @@ public record BenchContext(
 
   /**
    * Runs the peers for {@code result}'s suite as one progress step ("SUITE: peers"), reading GPU
-   * telemetry around them, and attaches their figures to the matching rows; peer lines that match
-   * no row are kept in the result's summary.
+   * telemetry around them, and attaches their figures to the matching rows; peer lines that
+   * match no row are kept in the result's summary.
    */
-  public List<Map<String, Object>> runPeers(
-      SuiteResult result, Map<String, Object> request, PeerMerge.Checker checker)
-      throws java.io.IOException {
+  public List<Map<String, Object>> runPeers(SuiteResult result, Map<String, Object> request,
+      PeerMerge.Checker checker) throws java.io.IOException {
     if (peers == null) {
       return List.of();
     }

@@ -28,28 +28,10 @@ import java.util.List;
  * @param reduce the reduce suite's own options
  * @param p2p the p2p suite's own options
  */
-public record BenchOptions(
-    List<String> suites,
-    List<Long> sizes,
-    List<Long> mib,
-    List<Long> n,
-    String dtype,
-    boolean dtypeGiven,
-    String precision,
-    Integer reps,
-    Integer warmup,
-    int device,
-    long seed,
-    String peers,
-    String python,
-    int peerTimeoutS,
-    Path json,
-    Path plot,
-    boolean progress,
-    List<String> command,
-    Gemm gemm,
-    Reduce reduce,
-    P2p p2p) {
+public record BenchOptions(List<String> suites, List<Long> sizes, List<Long> mib, List<Long> n,
+    String dtype, boolean dtypeGiven, String precision, Integer reps, Integer warmup, int device, long seed,
+    String peers, String python, int peerTimeoutS, Path json, Path plot, boolean progress,
+    List<String> command, Gemm gemm, Reduce reduce, P2p p2p) {
 
   /**
    * gemm's options.
@@ -59,8 +41,8 @@ public record BenchOptions(
    * @param noDevice skip the device rows
    * @param noHost skip the host rows
    */
-  public record Gemm(
-      List<Long> deviceSizes, List<Long> hostSizes, boolean noDevice, boolean noHost) {}
+  public record Gemm(List<Long> deviceSizes, List<Long> hostSizes, boolean noDevice,
+      boolean noHost) {}
 
   /**
    * reduce's options.
@@ -79,12 +61,8 @@ public record BenchOptions(
    * @param devices GPUs to include
    * @param noVariants skip the latency per wait mode and mechanism
    */
-  public record P2p(
-      Integer bigMib,
-      Integer latencyBytes,
-      Integer latencyReps,
-      List<Integer> devices,
-      boolean noVariants) {}
+  public record P2p(Integer bigMib, Integer latencyBytes, Integer latencyReps,
+      List<Integer> devices, boolean noVariants) {}
 
   /** Sizes for a suite: {@code --sizes}, else the suite's own option, else its defaults. */
   public List<Long> sizesFor(Suite s, List<Long> own) {

@@ -7,8 +7,8 @@ import java.util.List;
 import picocli.CommandLine;
 
 /**
- * The {@link BenchSuites} service: {@code gpucore bench ARGS} parsed by {@link BenchCommand}. A
- * wrong argument, or an expected failure, is one line on stderr and exit code 2.
+ * The {@link BenchSuites} service: {@code gpucore bench ARGS} parsed by {@link BenchCommand}.
+ * A wrong argument, or an expected failure, is one line on stderr and exit code 2.
  */
 public final class BenchSuitesProvider implements BenchSuites {
   @Override

@@ -12,13 +12,9 @@ final class Checks {
   static void heap(String what, long bytes) {
     long max = Runtime.getRuntime().maxMemory();
     if (bytes > max) {
-      throw new IllegalArgumentException(
-          what
-              + " needs about "
-              + Fmt.bytes(bytes)
-              + " of Java heap; this JVM may use "
-              + Fmt.bytes(max)
-              + " (raise it with java -Xmx..., or GPUCORE_JAVA_OPTS=-Xmx... for the bundle)");
+      throw new IllegalArgumentException(what + " needs about " + Fmt.bytes(bytes)
+          + " of Java heap; this JVM may use " + Fmt.bytes(max)
+          + " (raise it with java -Xmx..., or GPUCORE_JAVA_OPTS=-Xmx... for the bundle)");
     }
   }
 }

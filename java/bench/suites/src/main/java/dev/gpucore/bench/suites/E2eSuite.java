@@ -14,24 +14,22 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code e2e}: the classic check, end to end from a Java array: C = A·Aᵀ (n×n), then sum(C). On the
- * CPU (gpucore's OpenBLAS backend, a GpuCore pinned to the CPU so no router can send it elsewhere;
- * always strict fp32 or fp64: the reference) and on the GPU (upload A from the Java array, cuBLAS
- * GEMM in the precision asked for, gpucore's sum kernel; C never leaves the device). Prints times,
- * the speedup and the relative difference of the two sums. Beside it: PyTorch on the CPU and the
- * GPU, OpenBLAS from C (CPU), nvBLAS from C (GPU, host arrays; C comes back and is summed on the
- * CPU, as nvBLAS works).
+ * {@code e2e}: the classic check, end to end from a Java array: C = A·Aᵀ (n×n), then sum(C). On
+ * the CPU (gpucore's OpenBLAS backend, a GpuCore pinned to the CPU so no router can send it
+ * elsewhere; always strict fp32 or fp64: the reference) and on the GPU (upload A from the Java
+ * array, cuBLAS GEMM in the precision asked for, gpucore's sum kernel; C never leaves the device).
+ * Prints times, the speedup and the relative difference of the two sums. Beside it: PyTorch on
+ * the CPU and the GPU, OpenBLAS from C (CPU), nvBLAS from C (GPU, host arrays; C comes back and
+ * is summed on the CPU, as nvBLAS works).
  */
 final class E2eSuite extends NamedSuite {
   static final int DEFAULT_REPS = 5;
   static final int DEFAULT_WARMUP = 1;
-
   /** n up to which the whole of C is also brought back and compared element by element. */
   static final int FULL_CHECK_MAX_N = 4096;
 
   E2eSuite() {
-    super(
-        "e2e",
+    super("e2e",
         "C = A*A^T then sum(C) from a Java array, CPU vs GPU: time, speedup, agreement",
         List.of(10000L));
   }
@@ -44,25 +42,19 @@ final class E2eSuite extends NamedSuite {
     try {
       pr = Precision.valueOf(p.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "e2e: --precision must be one of fp32, tf32, bf16, fp16 "
-              + "(with --dtype fp32) or fp64 (with --dtype fp64); got "
-              + p);
+      throw new IllegalArgumentException("e2e: --precision must be one of fp32, tf32, bf16, fp16 "
+          + "(with --dtype fp32) or fp64 (with --dtype fp64); got " + p);
     }
     if (pr == Precision.DEFAULT || fp64 != (pr == Precision.FP64)) {
-      throw new IllegalArgumentException(
-          "e2e: --precision "
-              + p
-              + " does not apply to --dtype "
-              + o.dtype()
-              + " (fp32: fp32, tf32, bf16, fp16; fp64: fp64)");
+      throw new IllegalArgumentException("e2e: --precision " + p + " does not apply to --dtype "
+          + o.dtype() + " (fp32: fp32, tf32, bf16, fp16; fp64: fp64)");
     }
     return pr;
   }
 
   /**
-   * The agreement bound for sums and C (relative), per precision: gpucore's test bounds (fp32
-   * 1e-5·√n as in {@code gpucore demo}, tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13·√n).
+   * The agreement bound for sums and C (relative), per precision: gpucore's test bounds
+   * (fp32 1e-5·√n as in {@code gpucore demo}, tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13·√n).
    */
   static double bound(int n, Precision p) {
     return switch (p) {
@@ -81,8 +73,8 @@ final class E2eSuite extends NamedSuite {
     precision(o);
     for (long n : o.sizesFor(this, o.n())) {
       if (n < 1 || n * n > Integer.MAX_VALUE - 8) {
-        throw new IllegalArgumentException(
-            "e2e: --n (or --sizes): n must be in [1, 46340], " + "got " + n);
+        throw new IllegalArgumentException("e2e: --n (or --sizes): n must be in [1, 46340], "
+            + "got " + n);
       }
       // A (at least one buffer), C, and C's copy for the GPU check
       Checks.heap("e2e: --n (or --sizes) " + n, 3 * n * n * (o.dtype().equals("fp64") ? 8L : 4L));
@@ -104,20 +96,11 @@ final class E2eSuite extends NamedSuite {
     List<Long> ns = o.sizesFor(this, o.n());
     int reps = o.repsOr(DEFAULT_REPS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);
-    SuiteResult res =
-        new SuiteResult(
-            name(),
-            String.format(
-                Locale.ROOT,
-                "e2e: C = A*A^T (%s, GPU GEMM in %s), then sum(C), from a Java array; CPU: %d threads; "
-                    + "%s; median of %d after a check run and %d warm-up%s",
-                o.dtype(),
-                pname,
-                ctx.cpuThreads(),
-                ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")" : "no GPU",
-                reps,
-                warmup,
-                warmup == 1 ? "" : "s"));
+    SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
+        "e2e: C = A*A^T (%s, GPU GEMM in %s), then sum(C), from a Java array; CPU: %d threads; "
+            + "%s; median of %d after a check run and %d warm-up%s", o.dtype(), pname,
+        ctx.cpuThreads(), ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")"
+            : "no GPU", reps, warmup, warmup == 1 ? "" : "s"));
     res.settings().put("n", ns);
     res.settings().put("dtype", o.dtype());
     res.settings().put("precision", pname);
@@ -125,27 +108,15 @@ final class E2eSuite extends NamedSuite {
     res.settings().put("warmup", warmup);
     res.settings().put("seed", o.seed());
     res.settings().put("cpu_threads", ctx.cpuThreads());
-    res.notes()
-        .add(
-            "A: seeded splitmix64 values in (0, 1), identical in every peer; GFLOP/s = "
-                + "2n^3 per end-to-end time; timing: host-sync = System.nanoTime() around synchronous "
-                + "calls (upload, gemm, sum; gpucore's API has no CUDA events yet)");
-    res.notes()
-        .add(
-            "the CPU computes strict "
-                + o.dtype()
-                + " (the reference); agreement bound "
-                + "for sums and C in "
-                + pname
-                + ": "
-                + (prec == Precision.FP32
-                    ? "1e-5*sqrt(n), as in " + "gpucore demo"
-                    : prec == Precision.FP64
-                        ? "1e-13*sqrt(n)"
-                        : String.format(Locale.ROOT, "%.0e", bound(1, prec)))
-                + (fp64
-                    ? "; the CPU sum of double[] is gpucore-cli's own loop (the API sums float[] only)"
-                    : ""));
+    res.notes().add("A: seeded splitmix64 values in (0, 1), identical in every peer; GFLOP/s = "
+        + "2n^3 per end-to-end time; timing: host-sync = System.nanoTime() around synchronous "
+        + "calls (upload, gemm, sum; gpucore's API has no CUDA events yet)");
+    res.notes().add("the CPU computes strict " + o.dtype() + " (the reference); agreement bound "
+        + "for sums and C in " + pname + ": " + (prec == Precision.FP32 ? "1e-5*sqrt(n), as in "
+        + "gpucore demo" : prec == Precision.FP64 ? "1e-13*sqrt(n)" : String.format(Locale.ROOT,
+            "%.0e", bound(1, prec)))
+        + (fp64 ? "; the CPU sum of double[] is gpucore-cli's own loop (the API sums float[] only)"
+            : ""));
     if (!ctx.gpu()) {
       res.notes().add("GPU rows skipped: " + ctx.noGpu());
     }
@@ -175,8 +146,8 @@ final class E2eSuite extends NamedSuite {
       Map<String, Object> summary = new LinkedHashMap<>();
       summary.put("n", n);
       // CPU: a check run on buffer 0 (the reference), warm-ups, then timed runs
-      Row cpu =
-          new Row(name(), "e2e", "cpu", "CPU gemm+sum", "gpucore cpu", n, label, flops, "GFLOP/s");
+      Row cpu = new Row(name(), "e2e", "cpu", "CPU gemm+sum", "gpucore cpu", n, label, flops,
+          "GFLOP/s");
       cpu.extra().put("buffers", k);
       GpuCore cc = ctx.cpuCore();
       Object c = fp64 ? new double[(int) elems] : new float[(int) elems];
@@ -216,29 +187,16 @@ final class E2eSuite extends NamedSuite {
       summary.put("cpu_median_ns", cpu.stats().median());
       c = null; // let the GPU run have the memory
 
-      Row gpu =
-          new Row(
-              name(),
-              "e2e",
-              "gpu",
-              "GPU upload+gemm+sum" + suffix,
-              "gpucore cuda",
-              n,
-              label,
-              flops,
-              "GFLOP/s");
+      Row gpu = new Row(name(), "e2e", "gpu", "GPU upload+gemm+sum" + suffix, "gpucore cuda", n,
+          label, flops, "GFLOP/s");
       gpu.extra().put("buffers", k);
       gpu.extra().put("precision", pname);
       res.rows().add(gpu);
       if (!ctx.gpu()) {
         gpu.skip(ctx.noGpu());
         summary.put("gpu", "skipped: " + ctx.noGpu());
-        res.footer()
-            .add(
-                label
-                    + ": CPU "
-                    + Fmt.time(cpu.stats().median())
-                    + "; GPU skipped (no GPU visible), so no speedup and no comparison of the sums");
+        res.footer().add(label + ": CPU " + Fmt.time(cpu.stats().median())
+            + "; GPU skipped (no GPU visible), so no speedup and no comparison of the sums");
         summaries.add(summary);
         continue;
       }
@@ -247,52 +205,31 @@ final class E2eSuite extends NamedSuite {
       double rel = (double) summary.get("sum_rel_diff");
       summary.put("speedup", speedup);
       summaries.add(summary);
-      res.footer()
-          .add(
-              String.format(
-                  Locale.ROOT,
-                  "%s: CPU %s, GPU %s (upload %s, gemm %s, sum %s): speedup %.1fx; sums %.9e (CPU) vs "
-                      + "%.9e (GPU), relative difference %.2e (bound %.1e): %s",
-                  label,
-                  Fmt.time(cpu.stats().median()),
-                  Fmt.time(gpu.stats().median()),
-                  stageTime(gpu, "upload"),
-                  stageTime(gpu, "gemm"),
-                  stageTime(gpu, "sum"),
-                  speedup,
-                  ref,
-                  (double) summary.get("gpu_sum"),
-                  rel,
-                  bound(n, prec),
-                  gpu.failed() ? "MISMATCH" : "OK"));
+      res.footer().add(String.format(Locale.ROOT,
+          "%s: CPU %s, GPU %s (upload %s, gemm %s, sum %s): speedup %.1fx; sums %.9e (CPU) vs "
+              + "%.9e (GPU), relative difference %.2e (bound %.1e): %s",
+          label, Fmt.time(cpu.stats().median()), Fmt.time(gpu.stats().median()),
+          stageTime(gpu, "upload"), stageTime(gpu, "gemm"), stageTime(gpu, "sum"), speedup, ref,
+          (double) summary.get("gpu_sum"), rel, bound(n, prec), gpu.failed() ? "MISMATCH" : "OK"));
     }
     res.summary().put("per_n", summaries);
     if (ctx.peers() != null) {
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("dtype", o.dtype());
       req.put("precision", pname);
-      ctx.runPeers(
-          res,
-          req,
-          (row, line) -> {
-            double ps = JsonText.num(line, "sum");
-            Double ours = cpuSums.get((long) row.x());
-            if (Double.isNaN(ps) || ours == null) {
-              return new PeerMerge.Verdict("no sum reported", true);
-            }
-            double rel = Math.abs(ps - ours) / Math.abs(ours);
-            // a peer's GPU case runs in the precision asked for; its CPU case in strict precision
-            Precision pp =
-                row.caseId().equals("gpu") ? prec : fp64 ? Precision.FP64 : Precision.FP32;
-            boolean ok = rel <= bound((int) row.x(), pp);
-            return new PeerMerge.Verdict(
-                String.format(
-                    Locale.ROOT,
-                    "%s: sum rel. diff %.1e vs " + "gpucore CPU",
-                    ok ? "ok" : "MISMATCH",
-                    rel),
-                ok);
-          });
+      ctx.runPeers(res, req, (row, line) -> {
+        double ps = JsonText.num(line, "sum");
+        Double ours = cpuSums.get((long) row.x());
+        if (Double.isNaN(ps) || ours == null) {
+          return new PeerMerge.Verdict("no sum reported", true);
+        }
+        double rel = Math.abs(ps - ours) / Math.abs(ours);
+        // a peer's GPU case runs in the precision asked for; its CPU case in strict precision
+        Precision pp = row.caseId().equals("gpu") ? prec : fp64 ? Precision.FP64 : Precision.FP32;
+        boolean ok = rel <= bound((int) row.x(), pp);
+        return new PeerMerge.Verdict(String.format(Locale.ROOT, "%s: sum rel. diff %.1e vs "
+            + "gpucore CPU", ok ? "ok" : "MISMATCH", rel), ok);
+      });
     }
     return res;
   }
@@ -333,19 +270,8 @@ final class E2eSuite extends NamedSuite {
     return c instanceof float[] f ? f.clone() : ((double[]) c).clone();
   }
 
-  private void measureGpu(
-      BenchContext ctx,
-      Row gpu,
-      int n,
-      int k,
-      Object[] a,
-      Object refC,
-      double[] sums,
-      int reps,
-      int warmup,
-      double flops,
-      String label,
-      Map<String, Object> summary,
+  private void measureGpu(BenchContext ctx, Row gpu, int n, int k, Object[] a, Object refC,
+      double[] sums, int reps, int warmup, double flops, String label, Map<String, Object> summary,
       Precision prec) {
     GpuCore core = ctx.core();
     int dev = ctx.options().device();
@@ -374,12 +300,8 @@ final class E2eSuite extends NamedSuite {
           float[] gc = new float[(int) elems];
           dc.copyTo(gc);
           for (int i = 0; i < gc.length; i++) {
-            maxErr =
-                Math.max(
-                    maxErr,
-                    Float.isNaN(gc[i])
-                        ? Double.POSITIVE_INFINITY
-                        : Math.abs((double) gc[i] - rf[i]));
+            maxErr = Math.max(maxErr, Float.isNaN(gc[i]) ? Double.POSITIVE_INFINITY
+                : Math.abs((double) gc[i] - rf[i]));
             maxRef = Math.max(maxRef, Math.abs(rf[i]));
           }
         } else {
@@ -387,10 +309,8 @@ final class E2eSuite extends NamedSuite {
           double[] gc = new double[(int) elems];
           dc.copyTo(gc);
           for (int i = 0; i < gc.length; i++) {
-            maxErr =
-                Math.max(
-                    maxErr,
-                    Double.isNaN(gc[i]) ? Double.POSITIVE_INFINITY : Math.abs(gc[i] - rd[i]));
+            maxErr = Math.max(maxErr, Double.isNaN(gc[i]) ? Double.POSITIVE_INFINITY
+                : Math.abs(gc[i] - rd[i]));
             maxRef = Math.max(maxRef, Math.abs(rd[i]));
           }
         }
@@ -430,8 +350,7 @@ final class E2eSuite extends NamedSuite {
       ctx.progress().stepDone();
       ok &= worst <= bound;
       check += String.format(Locale.ROOT, ", timed runs' sums within %.1e", worst);
-      gpu.measured(
-          laps.total(), "host-sync (System.nanoTime around synchronous upload, gemm, sum)");
+      gpu.measured(laps.total(), "host-sync (System.nanoTime around synchronous upload, gemm, sum)");
       gpu.telemetry(before, after);
       gpu.extra().put("stages", stages(laps, flops));
       gpu.extra().put("sum", gsum);
@@ -450,19 +369,17 @@ final class E2eSuite extends NamedSuite {
 
   private static Map<String, Object> stages(Laps laps, double flops) {
     Map<String, Object> m = new LinkedHashMap<>();
-    laps.stages()
-        .forEach(
-            (k, s) -> {
-              Map<String, Object> o = new LinkedHashMap<>();
-              o.put("median_ns", s.median());
-              o.put("min_ns", s.min());
-              o.put("max_ns", s.max());
-              o.put("samples_ns", s.samples());
-              if (k.equals("gemm")) {
-                o.put("gflops", flops / s.median());
-              }
-              m.put(k, o);
-            });
+    laps.stages().forEach((k, s) -> {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("median_ns", s.median());
+      o.put("min_ns", s.min());
+      o.put("max_ns", s.max());
+      o.put("samples_ns", s.samples());
+      if (k.equals("gemm")) {
+        o.put("gflops", flops / s.median());
+      }
+      m.put(k, o);
+    });
     return m;
   }
 

@@ -1,10 +1,10 @@
 package dev.gpucore.bench.suites;
 
+import dev.gpucore.blas.Decision;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
@@ -30,47 +30,42 @@ import java.util.function.IntConsumer;
  *       same GPU with the same dtype and TF32 setting; ratio = gpucore throughput / PyTorch
  *       throughput (= PyTorch time / gpucore time).
  *   <li><b>host</b>: SGEMM from {@code float[]} per route: the CPU backend, the GPU pipeline
- *       ({@code gpucore.gemm.route=gpu}) and the router ({@code auto}); r/best = the better of the
- *       CPU and GPU times / the router's time (1 = the router picked the faster route at no cost).
- *       Beside them OpenBLAS (the CPU row) and nvBLAS (the GPU row), sgemm_ from C on host arrays.
+ *       ({@code gpucore.gemm.route=gpu}) and the router ({@code auto}); r/best = the better of
+ *       the CPU and GPU times / the router's time (1 = the router picked the faster route at no
+ *       cost). Beside them OpenBLAS (the CPU row) and nvBLAS (the GPU row), sgemm_ from C on host
+ *       arrays.
  * </ul>
  *
- * Every sample is a loop of back-to-back calls lasting at least {@value #SAMPLE_MS} ms, divided by
- * the number of calls: device loops are queued on one stream and synchronised once; host rounds
- * interleave the three routes so that each sees the same conditions. Every result is checked before
- * anything is timed (C poisoned first): each row sum and column sum of C against the exact sums
- * from the inputs, and whole rows against double-precision dot products; the GPU and router routes
- * also element by element against the CPU's C. A result that fails is not timed: the row says
- * MISMATCH and the run exits 2.
+ * Every sample is a loop of back-to-back calls lasting at least {@value #SAMPLE_MS} ms, divided
+ * by the number of calls: device loops are queued on one stream and synchronised once; host
+ * rounds interleave the three routes so that each sees the same conditions. Every result is
+ * checked before anything is timed (C poisoned first): each row sum and column sum of C against
+ * the exact sums from the inputs, and whole rows against double-precision dot products; the
+ * GPU and router routes also element by element against the CPU's C. A result that fails is not
+ * timed: the row says MISMATCH and the run exits 2.
  */
 final class GemmSuite extends NamedSuite {
   static final List<String> PRECISIONS = List.of("fp32", "tf32", "bf16", "fp16", "fp64");
   static final List<Long> DEVICE_SIZES = List.of(1024L, 4096L, 8192L);
-  static final List<Long> HOST_SIZES =
-      List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L, 8192L, 16384L);
+  static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
+      8192L, 16384L);
   static final int DEFAULT_REPS = 7;
-
   /**
-   * Host rounds without {@code --reps} (each round samples every route; {@link #HOST_BUDGET_S} caps
-   * them at large n): enough rounds that the medians at n = 256 and 512, where the two routes are
-   * close, are stable from run to run (7 rounds were not; docs/benchmarks.md).
+   * Host rounds without {@code --reps} (each round samples every route; {@link #HOST_BUDGET_S}
+   * caps them at large n): enough rounds that the medians at n = 256 and 512, where the two
+   * routes are close, are stable from run to run (7 rounds were not; docs/benchmarks.md).
    */
   static final int DEFAULT_HOST_ROUNDS = 21;
-
   static final int DEFAULT_WARMUP = 3;
-
   /** Each sample is a loop of back-to-back calls lasting at least this long. */
   static final int SAMPLE_MS = 25;
-
   /** Host rounds stop after this long per size (at least one round runs). */
   static final long HOST_BUDGET_S = 30;
-
   /** At most this many calls in one sample. */
   static final int MAX_CALLS = 5000;
 
   GemmSuite() {
-    super(
-        "gemm",
+    super("gemm",
         "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
             + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C",
         HOST_SIZES);
@@ -89,8 +84,8 @@ final class GemmSuite extends NamedSuite {
   }
 
   /** None when skipped, else the group's own sizes, else {@code --sizes}, else the defaults. */
-  private static List<Long> sizes(
-      BenchOptions o, boolean skip, List<Long> own, List<Long> defaults) {
+  private static List<Long> sizes(BenchOptions o, boolean skip, List<Long> own,
+      List<Long> defaults) {
     if (skip) {
       return List.of();
     }
@@ -112,11 +107,8 @@ final class GemmSuite extends NamedSuite {
     }
     for (String p : precisions(o)) {
       if (!PRECISIONS.contains(p)) {
-        throw new IllegalArgumentException(
-            "gemm: --precision must be one or more of "
-                + String.join(", ", PRECISIONS)
-                + " (it selects the device rows); got "
-                + p);
+        throw new IllegalArgumentException("gemm: --precision must be one or more of "
+            + String.join(", ", PRECISIONS) + " (it selects the device rows); got " + p);
       }
     }
     String[] what = {"--device-sizes", "--host-sizes"};
@@ -124,8 +116,8 @@ final class GemmSuite extends NamedSuite {
     for (List<Long> l : List.of(deviceSizes(o), hostSizes(o))) {
       for (long n : l) {
         if (n < 1 || n > 46340) {
-          throw new IllegalArgumentException(
-              "gemm: " + what[w] + " (or --sizes): n must be in " + "[1, 46340], got " + n);
+          throw new IllegalArgumentException("gemm: " + what[w] + " (or --sizes): n must be in "
+              + "[1, 46340], got " + n);
         }
       }
       w++;
@@ -160,8 +152,9 @@ final class GemmSuite extends NamedSuite {
 
   /**
    * fp64 inputs with a full 52-bit mantissa (values widened from float would leave the low bits
-   * zero, which some GPUs multiply measurably faster): element i is {@code ((splitmix64(seed + (i +
-   * 1)·0x9E3779B97F4A7C15) >>> 12) + 0.5)·2^-52}, exact, in (0, 1). peers_torch.py draws the same.
+   * zero, which some GPUs multiply measurably faster): element i is
+   * {@code ((splitmix64(seed + (i + 1)·0x9E3779B97F4A7C15) >>> 12) + 0.5)·2^-52}, exact, in
+   * (0, 1). peers_torch.py draws the same.
    */
   static void fill64(double[] a, long seed) {
     for (int i = 0; i < a.length; i++) {
@@ -186,19 +179,11 @@ final class GemmSuite extends NamedSuite {
     List<Long> dsizes = deviceSizes(o);
     List<Long> hsizes = hostSizes(o);
     List<String> precs = precisions(o);
-    SuiteResult res =
-        new SuiteResult(
-            name(),
-            String.format(
-                Locale.ROOT,
-                "gemm: C = A*B^T (n x n); device-resident per precision, SGEMM from float[] per route; "
-                    + "%s; CPU: %d threads; median of %d samples (host: of up to %d rounds), each a "
-                    + "loop of back-to-back calls >= %d ms",
-                ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")" : "no GPU",
-                ctx.cpuThreads(),
-                reps,
-                rounds,
-                SAMPLE_MS));
+    SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
+        "gemm: C = A*B^T (n x n); device-resident per precision, SGEMM from float[] per route; "
+            + "%s; CPU: %d threads; median of %d samples (host: of up to %d rounds), each a "
+            + "loop of back-to-back calls >= %d ms", ctx.gpu() ? "GPU " + o.device() + " ("
+            + ctx.deviceName() + ")" : "no GPU", ctx.cpuThreads(), reps, rounds, SAMPLE_MS));
     res.settings().put("device_sizes", dsizes);
     res.settings().put("precisions", precs);
     res.settings().put("host_sizes", hsizes);
@@ -209,43 +194,24 @@ final class GemmSuite extends NamedSuite {
     res.settings().put("sample_ms", SAMPLE_MS);
     res.settings().put("host_budget_s", HOST_BUDGET_S);
     res.settings().put("cpu_threads", ctx.cpuThreads());
-    res.notes()
-        .add(
-            "inputs: seeded splitmix64 values in (0, 1) that every peer reproduces (fp64: "
-                + "full 52-bit mantissas; bf16/fp16: rounded to nearest even from the fp32 values); "
-                + "GFLOP/s = 2n^3 per median time per call");
-    res.notes()
-        .add(
-            "device: "
-                + warmup
-                + " warm-up calls, then samples of R calls queued on one "
-                + "stream and synchronised once (R for >= "
-                + SAMPLE_MS
-                + " ms), System.nanoTime around "
-                + "the loop / R; bf16/fp16: 16-bit A, B and C, fp32 accumulation; ratio = torch time / "
-                + "gpucore time = gpucore throughput / torch throughput");
-    res.notes()
-        .add(
-            "host: SGEMM from float[]; rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
-                + " router (auto); each sample an untimed call then R back-to-back calls (>= "
-                + SAMPLE_MS
-                + " ms); at most "
-                + rounds
-                + " rounds or "
-                + HOST_BUDGET_S
-                + " s per size; r/best = "
-                + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
-    res.notes()
-        .add(
-            "checks before timing (C poisoned with NaN): every row and column sum of C "
-                + "against the exact sums from the inputs, whole sampled rows against double dot "
-                + "products; host gpu and router C element by element against the CPU's; bounds: fp32 "
-                + "1e-5*sqrt(n), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(n); a failed check is not timed");
+    res.notes().add("inputs: seeded splitmix64 values in (0, 1) that every peer reproduces (fp64: "
+        + "full 52-bit mantissas; bf16/fp16: rounded to nearest even from the fp32 values); "
+        + "GFLOP/s = 2n^3 per median time per call");
+    res.notes().add("device: " + warmup + " warm-up calls, then samples of R calls queued on one "
+        + "stream and synchronised once (R for >= " + SAMPLE_MS + " ms), System.nanoTime around "
+        + "the loop / R; bf16/fp16: 16-bit A, B and C, fp32 accumulation; ratio = torch time / "
+        + "gpucore time = gpucore throughput / torch throughput");
+    res.notes().add("host: SGEMM from float[]; rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
+        + " router (auto); each sample an untimed call then R back-to-back calls (>= " + SAMPLE_MS
+        + " ms); at most " + rounds + " rounds or " + HOST_BUDGET_S + " s per size; r/best = "
+        + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
+    res.notes().add("checks before timing (C poisoned with NaN): every row and column sum of C "
+        + "against the exact sums from the inputs, whole sampled rows against double dot "
+        + "products; host gpu and router C element by element against the CPU's; bounds: fp32 "
+        + "1e-5*sqrt(n), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(n); a failed check is not timed");
     if (o.dtype().equals("fp64")) {
-      res.notes()
-          .add(
-              "--dtype does not apply to gemm (device rows per precision, host rows are "
-                  + "SGEMM): ignored here");
+      res.notes().add("--dtype does not apply to gemm (device rows per precision, host rows are "
+          + "SGEMM): ignored here");
     }
     if (!ctx.gpu()) {
       res.notes().add("GPU rows skipped: " + ctx.noGpu());
@@ -258,20 +224,9 @@ final class GemmSuite extends NamedSuite {
       int n = (int) nl;
       HostInputs in = ctx.gpu() ? new HostInputs(n, o.seed()) : null;
       for (String ps : precs) {
-        Row r =
-            new Row(
-                name(),
-                "device",
-                ps,
-                "device "
-                    + ps
-                    + " A*B^T"
-                    + (ps.equals("bf16") || ps.equals("fp16") ? " (" + ps + " arrays)" : ""),
-                "gpucore cuda",
-                n,
-                "n=" + n,
-                2.0 * n * n * (double) n,
-                "GFLOP/s");
+        Row r = new Row(name(), "device", ps, "device " + ps + " A*B^T"
+            + (ps.equals("bf16") || ps.equals("fp16") ? " (" + ps + " arrays)" : ""),
+            "gpucore cuda", n, "n=" + n, 2.0 * n * n * (double) n, "GFLOP/s");
         r.extra().put("precision", ps);
         r.extra().put("storage", storage(precision(ps)).name());
         res.rows().add(r);
@@ -307,8 +262,7 @@ final class GemmSuite extends NamedSuite {
     }
     List<Map<String, Object>> peerSizes = new ArrayList<>();
     List<Row[]> hostRows = new ArrayList<>();
-    try (GpuCore auto = open("auto");
-        GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
+    try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
       for (long nl : hsizes) {
         int n = (int) nl;
         Map<String, Object> ps = new LinkedHashMap<>();
@@ -325,34 +279,23 @@ final class GemmSuite extends NamedSuite {
       req.put("device", deviceCases);
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
-      ctx.runPeers(
-          res,
-          req,
-          (row, line) -> {
-            double ps = JsonText.num(line, "sum");
-            String key =
-                row.group().equals("device")
-                    ? row.caseId() + " " + (long) row.x()
-                    : "host " + (long) row.x();
-            Double exact = exactSums.get(key);
-            if (Double.isNaN(ps) || exact == null) {
-              return new PeerMerge.Verdict("no sum to compare", true);
-            }
-            double rel = Math.abs(ps - exact) / Math.abs(exact);
-            double bound =
-                row.group().equals("device")
-                    ? E2eSuite.bound((int) row.x(), precision(row.caseId()))
-                    : E2eSuite.bound((int) row.x(), Precision.FP32);
-            boolean ok = rel <= bound;
-            return new PeerMerge.Verdict(
-                String.format(
-                    Locale.ROOT,
-                    "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)",
-                    ok ? "ok" : "MISMATCH",
-                    rel,
-                    bound),
-                ok);
-          });
+      ctx.runPeers(res, req, (row, line) -> {
+        double ps = JsonText.num(line, "sum");
+        String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
+            : "host " + (long) row.x();
+        Double exact = exactSums.get(key);
+        if (Double.isNaN(ps) || exact == null) {
+          return new PeerMerge.Verdict("no sum to compare", true);
+        }
+        double rel = Math.abs(ps - exact) / Math.abs(exact);
+        double bound = row.group().equals("device")
+            ? E2eSuite.bound((int) row.x(), precision(row.caseId()))
+            : E2eSuite.bound((int) row.x(), Precision.FP32);
+        boolean ok = rel <= bound;
+        return new PeerMerge.Verdict(String.format(Locale.ROOT,
+            "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)", ok ? "ok" : "MISMATCH", rel,
+            bound), ok);
+      });
     }
     // ratios, now that the peers' figures are in
     for (Map.Entry<String, Row> e : deviceRows.entrySet()) {
@@ -374,17 +317,11 @@ final class GemmSuite extends NamedSuite {
       deviceSummary.add(s);
     }
     if (!deviceRows.isEmpty() && ctx.gpu()) {
-      StringBuilder f =
-          new StringBuilder(
-              "device, gpucore GFLOP/s (vs torch = gpucore / torch " + "throughput):");
+      StringBuilder f = new StringBuilder("device, gpucore GFLOP/s (vs torch = gpucore / torch "
+          + "throughput):");
       for (Row r : deviceRows.values()) {
-        f.append(
-            String.format(
-                Locale.ROOT,
-                " %s n=%d %s",
-                r.caseId(),
-                (long) r.x(),
-                r.stats() == null ? "-" : Fmt.sig(r.throughput())));
+        f.append(String.format(Locale.ROOT, " %s n=%d %s", r.caseId(), (long) r.x(),
+            r.stats() == null ? "-" : Fmt.sig(r.throughput())));
         Object v = r.extra().get("vs_torch");
         if (v instanceof Double d && !d.isNaN()) {
           f.append(String.format(Locale.ROOT, " (%.2f)", d));
@@ -448,23 +385,15 @@ final class GemmSuite extends NamedSuite {
     }
   }
 
-  private void measureDevice(
-      BenchContext ctx,
-      Row row,
-      HostInputs in,
-      Precision p,
-      int n,
-      int reps,
-      int warmup,
-      Map<String, Double> exactSums) {
+  private void measureDevice(BenchContext ctx, Row row, HostInputs in, Precision p, int n,
+      int reps, int warmup, Map<String, Double> exactSums) {
     GpuCore core = ctx.core();
     int dev = ctx.options().device();
     DType t = storage(p);
     long nn = (long) n * n;
     boolean fp64 = t == DType.FLOAT64;
     DeviceArray[] ops = new DeviceArray[4];
-    try (DeviceArray c = core.allocate(dev, t, nn);
-        GpuStream s = core.stream(dev)) {
+    try (DeviceArray c = core.allocate(dev, t, nn); GpuStream s = core.stream(dev)) {
       for (int j = 0; j < 4; j++) {
         ops[j] = core.allocate(dev, t, nn);
         if (fp64) {
@@ -511,26 +440,16 @@ final class GemmSuite extends NamedSuite {
         samples[r] = Math.round(loop(call, s::synchronize, calls) / (double) calls);
       }
       row.telemetry(before, ctx.telemetry().sample(dev));
-      row.measured(
-          Stats.of(samples),
-          "host-sync: System.nanoTime around "
-              + calls
-              + " calls queued on a stream + synchronize, per call");
+      row.measured(Stats.of(samples), "host-sync: System.nanoTime around " + calls
+          + " calls queued on a stream + synchronize, per call");
       row.extra().put("calls_per_sample", calls);
       row.check("ok: " + chk.text, true);
       long[] sorted = samples.clone();
       java.util.Arrays.sort(sorted);
       // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
-      System.err.println(
-          "partial: gemm device "
-              + p.name().toLowerCase(Locale.ROOT)
-              + " n="
-              + n
-              + " median "
-              + Fmt.time(sorted[sorted.length / 2])
-              + ", "
-              + Fmt.sig(2.0 * n * n * (double) n / sorted[sorted.length / 2])
-              + " GFLOP/s");
+      System.err.println("partial: gemm device " + p.name().toLowerCase(Locale.ROOT) + " n=" + n
+          + " median " + Fmt.time(sorted[sorted.length / 2]) + ", "
+          + Fmt.sig(2.0 * n * n * (double) n / sorted[sorted.length / 2]) + " GFLOP/s");
     } finally {
       for (DeviceArray d : ops) {
         if (d != null) {
@@ -551,9 +470,9 @@ final class GemmSuite extends NamedSuite {
   }
 
   /**
-   * Calls per sample for at least {@value #SAMPLE_MS} ms: doubles a loop until it lasts a fifth of
-   * that (so launch and wake-up costs are amortised as in the samples), times that loop once more
-   * (the faster of the two, so that one hiccup does not shorten every sample), then scales.
+   * Calls per sample for at least {@value #SAMPLE_MS} ms: doubles a loop until it lasts a fifth
+   * of that (so launch and wake-up costs are amortised as in the samples), times that loop once
+   * more (the faster of the two, so that one hiccup does not shorten every sample), then scales.
    */
   static int calibrate(IntConsumer call, Runnable sync) {
     long target = SAMPLE_MS * 1_000_000L;
@@ -574,49 +493,16 @@ final class GemmSuite extends NamedSuite {
 
   private static final String[] ROUTES = {"cpu", "gpu", "router"};
 
-  private Row[] measureHost(
-      BenchContext ctx,
-      SuiteResult res,
-      GpuCore auto,
-      GpuCore gpuRoute,
-      int n,
-      int reps,
-      Map<String, Double> exactSums) {
+  private Row[] measureHost(BenchContext ctx, SuiteResult res, GpuCore auto, GpuCore gpuRoute,
+      int n, int reps, Map<String, Double> exactSums) {
     String label = "n=" + n;
     double flops = 2.0 * n * n * (double) n;
-    Row cpu =
-        new Row(
-            name(),
-            "host",
-            "cpu",
-            "host SGEMM float[] cpu",
-            "gpucore cpu",
-            n,
-            label,
-            flops,
-            "GFLOP/s");
-    Row gpu =
-        new Row(
-            name(),
-            "host",
-            "gpu",
-            "host SGEMM float[] gpu (route=gpu)",
-            "gpucore cuda",
-            n,
-            label,
-            flops,
-            "GFLOP/s");
-    Row router =
-        new Row(
-            name(),
-            "host",
-            "router",
-            "host SGEMM float[] router (auto)",
-            "gpucore auto",
-            n,
-            label,
-            flops,
-            "GFLOP/s");
+    Row cpu = new Row(name(), "host", "cpu", "host SGEMM float[] cpu", "gpucore cpu", n, label,
+        flops, "GFLOP/s");
+    Row gpu = new Row(name(), "host", "gpu", "host SGEMM float[] gpu (route=gpu)", "gpucore cuda",
+        n, label, flops, "GFLOP/s");
+    Row router = new Row(name(), "host", "router", "host SGEMM float[] router (auto)",
+        "gpucore auto", n, label, flops, "GFLOP/s");
     Row[] rows = {cpu, gpu, router};
     res.rows().addAll(List.of(rows));
     if (gpuRoute == null) {
@@ -631,13 +517,9 @@ final class GemmSuite extends NamedSuite {
       have = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
     }
     if (need > have) {
-      String why =
-          "needs "
-              + Fmt.bytes(need)
-              + " of Java heap for A, B and three C, "
-              + Fmt.bytes(have)
-              + " free (raise the heap: java -Xmx..., or GPUCORE_JAVA_OPTS=-Xmx..."
-              + " for the bundle)";
+      String why = "needs " + Fmt.bytes(need) + " of Java heap for A, B and three C, "
+          + Fmt.bytes(have) + " free (raise the heap: java -Xmx..., or GPUCORE_JAVA_OPTS=-Xmx..."
+          + " for the bundle)";
       for (Row r : rows) {
         if (r.skipped() == null) {
           r.skip(why);
@@ -666,8 +548,7 @@ final class GemmSuite extends NamedSuite {
     cpu.check((chk.ok ? "ok: " : "MISMATCH: ") + chk.text, chk.ok);
     if (!chk.ok) {
       cpu.skip("MISMATCH, not timed: " + chk.text);
-      gpu.skip(
-          gpu.skipped() != null ? gpu.skipped() : "not run: the CPU reference failed its check");
+      gpu.skip(gpu.skipped() != null ? gpu.skipped() : "not run: the CPU reference failed its check");
       router.skip("not run: the CPU reference failed its check");
       return rows;
     }
@@ -682,23 +563,15 @@ final class GemmSuite extends NamedSuite {
       double[] d = diff(ref, cs[k]);
       boolean good = d[0] <= bound;
       ok[k] = good;
-      String text =
-          String.format(Locale.ROOT, "C vs CPU: rel. Frobenius %.1e, max rel %.1e", d[0], d[1]);
+      String text = String.format(Locale.ROOT, "C vs CPU: rel. Frobenius %.1e, max rel %.1e",
+          d[0], d[1]);
       rows[k].check((good ? "ok: " : "MISMATCH: ") + text, good);
       if (!good) {
         rows[k].skip("MISMATCH, not timed: " + text);
       }
     }
-    Decision dec =
-        auto.blas()
-            .explain(
-                Gemm.of(n, n, n).transB(true),
-                Operand.of(a),
-                n,
-                Operand.of(b),
-                n,
-                Operand.of(ca),
-                n);
+    Decision dec = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
+        Operand.of(b), n, Operand.of(ca), n);
     router.extra().put("route", dec.gpu() ? "gpu" : "cpu");
     router.extra().put("route_reason", dec.reason());
     if (ok[2]) {
@@ -709,7 +582,7 @@ final class GemmSuite extends NamedSuite {
       if (ok[k]) {
         GpuCore core = cores[k];
         float[] c = cs[k];
-        calls[k] = calibrate(i -> sgemm(core, n, a, b, c), () -> {});
+        calls[k] = calibrate(i -> sgemm(core, n, a, b, c), () -> { });
       }
     }
     List<List<Long>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
@@ -726,7 +599,7 @@ final class GemmSuite extends NamedSuite {
         GpuCore core = cores[k];
         float[] c = cs[k];
         sgemm(core, n, a, b, c); // untimed: each route starts in its own steady state
-        long t = loop(x -> sgemm(core, n, a, b, c), () -> {}, calls[k]);
+        long t = loop(x -> sgemm(core, n, a, b, c), () -> { }, calls[k]);
         samples.get(k).add(Math.round(t / (double) calls[k]));
       }
     }
@@ -735,13 +608,8 @@ final class GemmSuite extends NamedSuite {
         continue;
       }
       long[] s = samples.get(k).stream().mapToLong(Long::longValue).toArray();
-      rows[k].measured(
-          Stats.of(s),
-          "host: System.nanoTime around "
-              + calls[k]
-              + " back-to-back calls / "
-              + calls[k]
-              + ", rounds interleaving the routes");
+      rows[k].measured(Stats.of(s), "host: System.nanoTime around " + calls[k]
+          + " back-to-back calls / " + calls[k] + ", rounds interleaving the routes");
       rows[k].extra().put("calls_per_sample", calls[k]);
     }
     // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
@@ -780,17 +648,10 @@ final class GemmSuite extends NamedSuite {
     s.put("r_best", rBest);
     PeerFigure ob = peer(cpu, "openblas");
     PeerFigure nv = peer(gpu, "nvblas");
-    StringBuilder f =
-        new StringBuilder(
-            String.format(
-                Locale.ROOT,
-                "host n=%d: cpu %s, gpu %s, router %s (routed to %s): r/best %s",
-                n,
-                Fmt.time(tc),
-                Double.isNaN(tg) ? "-" : Fmt.time(tg),
-                Fmt.time(ta),
-                router.extra().getOrDefault("route", "-"),
-                Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
+    StringBuilder f = new StringBuilder(String.format(Locale.ROOT,
+        "host n=%d: cpu %s, gpu %s, router %s (routed to %s): r/best %s", n, Fmt.time(tc),
+        Double.isNaN(tg) ? "-" : Fmt.time(tg), Fmt.time(ta), router.extra().getOrDefault("route",
+            "-"), Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
     if (ob != null) {
       double v = ob.ratio(cpu);
       cpu.extra().put("vs_openblas", v);
@@ -806,8 +667,8 @@ final class GemmSuite extends NamedSuite {
       s.put("nvblas_ns", nv.stats().median());
       s.put("gpu_vs_nvblas", v);
       s.put("router_vs_nvblas", vr);
-      f.append(
-          String.format(Locale.ROOT, "; nvBLAS/gpu time %.2f, nvBLAS/router time %.2f", v, vr));
+      f.append(String.format(Locale.ROOT, "; nvBLAS/gpu time %.2f, nvBLAS/router time %.2f", v,
+          vr));
     }
     if (!Double.isNaN(tc) || !Double.isNaN(ta)) {
       res.footer().add(f.toString());
@@ -879,9 +740,9 @@ final class GemmSuite extends NamedSuite {
   record Check(boolean ok, String text, double sumRel, double rowRel, double exactSum) {}
 
   /**
-   * Checks C = A·Bᵀ: every row sum against Σ_p A[i,p]·(Σ_j B[j,p]) and every column sum against Σ_p
-   * B[j,p]·(Σ_i A[i,p]), both exact in double from the inputs (O(n²)), and a few whole rows (first,
-   * last, middle, two seeded) against double dot products. NaN anywhere fails.
+   * Checks C = A·Bᵀ: every row sum against Σ_p A[i,p]·(Σ_j B[j,p]) and every column sum against
+   * Σ_p B[j,p]·(Σ_i A[i,p]), both exact in double from the inputs (O(n²)), and a few whole rows
+   * (first, last, middle, two seeded) against double dot products. NaN anywhere fails.
    */
   static Check verify(Mat a, Mat b, Mat c, int n, double bound, long seed) {
     double[] sa = new double[n];
@@ -936,17 +797,8 @@ final class GemmSuite extends NamedSuite {
     }
     double rowRel = maxErr / maxRef;
     boolean ok = sumRel <= bound && rowRel <= bound;
-    return new Check(
-        ok,
-        String.format(
-            Locale.ROOT,
-            "row/col sums vs exact %.1e, 5 rows vs " + "double %.1e (bound %.1e)",
-            sumRel,
-            rowRel,
-            bound),
-        sumRel,
-        rowRel,
-        exact);
+    return new Check(ok, String.format(Locale.ROOT, "row/col sums vs exact %.1e, 5 rows vs "
+        + "double %.1e (bound %.1e)", sumRel, rowRel, bound), sumRel, rowRel, exact);
   }
 
   private static double rel(double got, double want) {

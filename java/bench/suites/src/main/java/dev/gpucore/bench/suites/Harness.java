@@ -21,8 +21,8 @@ public final class Harness {
   private Harness() {}
 
   /**
-   * Checks every option before anything is opened or run: the suites and their options, the peers,
-   * the counts, the peer interpreter, and that the output files can be written.
+   * Checks every option before anything is opened or run: the suites and their options, the
+   * peers, the counts, the peer interpreter, and that the output files can be written.
    *
    * @return the suites, in order
    * @throws IllegalArgumentException naming the option and what it accepts
@@ -72,16 +72,11 @@ public final class Harness {
         Files.delete(p);
       }
     } catch (IOException | RuntimeException e) {
-      String why =
-          e instanceof java.nio.file.AccessDeniedException
-              ? "permission denied"
-              : e instanceof java.nio.file.NoSuchFileException
-                  ? "its folder takes no new files"
-                  : e instanceof java.nio.file.FileAlreadyExistsException
-                      ? "a file is in the way"
-                      : e instanceof java.nio.file.FileSystemException f && f.getReason() != null
-                          ? f.getReason()
-                          : String.valueOf(e.getMessage());
+      String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.file.NoSuchFileException ? "its folder takes no new files"
+          : e instanceof java.nio.file.FileAlreadyExistsException ? "a file is in the way"
+          : e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+              ? f.getReason() : String.valueOf(e.getMessage());
       throw new IllegalArgumentException(option + " " + p + " cannot be written: " + why);
     }
   }
@@ -97,8 +92,8 @@ public final class Harness {
     try (GpuCore core = GpuCore.open();
         GpuCore cpuCore = GpuCore.open(Config.fromEnvironment().withBackend(Config.Backend.CPU))) {
       if (core.hasGpu() && (o.device() < 0 || o.device() >= core.devices().size())) {
-        throw new IllegalArgumentException(
-            "--device must be in [0, " + core.devices().size() + "), got " + o.device());
+        throw new IllegalArgumentException("--device must be in [0, " + core.devices().size()
+            + "), got " + o.device());
       }
       Map<String, Object> machine = Machine.describe(core);
       Telemetry telemetry = new Telemetry(core);
@@ -107,19 +102,9 @@ public final class Harness {
       try {
         if (!Peers.select(o.peers()).isEmpty()) {
           progress.step("preparing peers");
-          int ordinal =
-              core.hasGpu() ? Math.max(0, core.devices().get(o.device()).cudaOrdinal()) : 0;
-          peers =
-              new Peers(
-                  o.peers(),
-                  o.suites(),
-                  o.python(),
-                  o.peerTimeoutS(),
-                  ordinal,
-                  core.hasGpu(),
-                  core.noGpuReason(),
-                  threads,
-                  progress::detail);
+          int ordinal = core.hasGpu() ? Math.max(0, core.devices().get(o.device()).cudaOrdinal()) : 0;
+          peers = new Peers(o.peers(), o.suites(), o.python(), o.peerTimeoutS(), ordinal,
+              core.hasGpu(), core.noGpuReason(), threads, progress::detail);
         }
         progress.clear();
         List<Peers.Status> statuses = peers == null ? List.of() : peers.statuses();
@@ -128,16 +113,8 @@ public final class Harness {
         for (Suite s : suites) {
           progress.plan(s.steps(o, core.hasGpu()));
         }
-        BenchContext ctx =
-            new BenchContext(
-                core,
-                cpuCore,
-                o,
-                peers,
-                telemetry,
-                progress,
-                Machine.lastLevelCacheBytes(),
-                threads);
+        BenchContext ctx = new BenchContext(core, cpuCore, o, peers, telemetry, progress,
+            Machine.lastLevelCacheBytes(), threads);
         for (Suite s : suites) {
           SuiteResult r;
           try {
@@ -146,10 +123,8 @@ public final class Harness {
             throw e;
           } catch (Exception e) {
             r = new SuiteResult(s.name(), s.name() + ": FAILED to run");
-            r.notes()
-                .add(
-                    "error: "
-                        + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
+            r.notes().add("error: " + (e.getMessage() != null ? e.getMessage()
+                : e.getClass().getSimpleName()));
             exit = 1;
           }
           results.add(r);
@@ -163,31 +138,19 @@ public final class Harness {
         }
         out.println();
         if (failed) {
-          out.println(
-              "RESULT CHECK FAILED: a figure above disagrees with the CPU reference "
-                  + "(see the check column); exit 2");
+          out.println("RESULT CHECK FAILED: a figure above disagrees with the CPU reference "
+              + "(see the check column); exit 2");
         }
         if (o.json() != null) {
-          write(
-              o.json(),
-              JsonText.write(
-                      Report.toJson(
-                          date, commit, o, machine, telemetry.source(), statuses, results, exit))
-                  + "\n");
+          write(o.json(), JsonText.write(Report.toJson(date, commit, o, machine, telemetry.source(),
+              statuses, results, exit)) + "\n");
           out.println("wrote " + o.json());
         }
         if (o.plot() != null) {
-          String sub =
-              date
-                  + ", commit "
-                  + commit.get("id")
-                  + "; "
-                  + machine.get("cpu_model")
-                  + (core.hasGpu() ? "; " + core.devices().get(o.device()).name() : "; no GPU");
-          write(
-              o.plot(),
-              SvgPlot.render(
-                  "gpucore bench: throughput against size", sub, SvgPlot.panels(results)));
+          String sub = date + ", commit " + commit.get("id") + "; " + machine.get("cpu_model")
+              + (core.hasGpu() ? "; " + core.devices().get(o.device()).name() : "; no GPU");
+          write(o.plot(), SvgPlot.render("gpucore bench: throughput against size", sub,
+              SvgPlot.panels(results)));
           out.println("wrote " + o.plot());
         }
       } finally {

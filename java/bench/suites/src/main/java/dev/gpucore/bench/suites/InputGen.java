@@ -2,9 +2,10 @@ package dev.gpucore.bench.suites;
 
 /**
  * Seeded inputs that every peer can reproduce bit for bit (Java here, C in peers.c, numpy in
- * peers_torch.py): element {@code i} is {@code ((splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15)
- * >>> 40) + 0.5) * 2^-24}, rounded to float, uniform in (0, 1) and never zero. Identical inputs let
- * each peer's result be checked against gpucore's CPU figure.
+ * peers_torch.py): element {@code i} is
+ * {@code ((splitmix64(seed + (i + 1) * 0x9E3779B97F4A7C15) >>> 40) + 0.5) * 2^-24}, rounded to
+ * float, uniform in (0, 1) and never zero. Identical inputs let each peer's result be checked
+ * against gpucore's CPU figure.
  */
 public final class InputGen {
   static final long GOLDEN = 0x9E3779B97F4A7C15L;

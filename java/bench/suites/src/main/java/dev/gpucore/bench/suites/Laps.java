@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Times the stages of one repetition ({@code upload}, {@code gemm}, {@code sum}) with {@link
- * System#nanoTime()} between synchronous calls, and collects the stages and the total over
- * repetitions.
+ * Times the stages of one repetition ({@code upload}, {@code gemm}, {@code sum}) with
+ * {@link System#nanoTime()} between synchronous calls, and collects the stages and the total
+ * over repetitions.
  */
 public final class Laps {
   private final Map<String, List<Long>> laps = new LinkedHashMap<>();

@@ -81,9 +81,7 @@ public final class Machine {
 
   /** The thread count gpucore's CPU backend uses under this configuration. */
   public static int gpucoreCpuThreads(GpuCore core) {
-    return CpuThreads.choose(
-        core.config().cpuThreads(),
-        Runtime.getRuntime().availableProcessors(),
+    return CpuThreads.choose(core.config().cpuThreads(), Runtime.getRuntime().availableProcessors(),
         Path.of("/sys/fs/cgroup"));
   }
 
@@ -101,9 +99,7 @@ public final class Machine {
     m.put("gpucore_cpu_threads", gpucoreCpuThreads(core));
     m.put("llc_bytes", lastLevelCacheBytes());
     m.put("memory_total_bytes", memTotal());
-    m.put(
-        "java",
-        System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     Discovery d = core.discovery();
     m.put("gpu_visible", core.hasGpu());
     m.put("no_gpu_reason", core.noGpuReason());
@@ -149,10 +145,11 @@ public final class Machine {
   }
 
   /**
-   * The commit of the code that runs: {@code git rev-parse HEAD} in the working directory or above
-   * the jar (with {@code dirty} when the tree has changes); else the system property {@code
-   * gpucore.commit} or the environment variable {@code GPUCORE_COMMIT}; else a {@code commit=} line
-   * in the class-path resource {@code gpucore-build.properties}; else {@code unknown}.
+   * The commit of the code that runs: {@code git rev-parse HEAD} in the working directory or
+   * above the jar (with {@code dirty} when the tree has changes); else the system property
+   * {@code gpucore.commit} or the environment variable {@code GPUCORE_COMMIT}; else a
+   * {@code commit=} line in the class-path resource {@code gpucore-build.properties}; else
+   * {@code unknown}.
    */
   public static Map<String, Object> commit() {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -177,11 +174,8 @@ public final class Machine {
     String prop = System.getProperty("gpucore.commit", System.getenv("GPUCORE_COMMIT"));
     if (prop != null && !prop.isBlank()) {
       m.put("id", prop.trim());
-      m.put(
-          "source",
-          System.getProperty("gpucore.commit") != null
-              ? "system property gpucore.commit"
-              : "environment GPUCORE_COMMIT");
+      m.put("source", System.getProperty("gpucore.commit") != null
+          ? "system property gpucore.commit" : "environment GPUCORE_COMMIT");
       return m;
     }
     try (var in = Machine.class.getClassLoader().getResourceAsStream("gpucore-build.properties")) {
@@ -206,11 +200,8 @@ public final class Machine {
   /** Runs a short command in {@code dir}; its trimmed stdout, or null on any failure. */
   static String run(Path dir, String... cmd) {
     try {
-      Process p =
-          new ProcessBuilder(cmd)
-              .directory(dir.toFile())
-              .redirectError(ProcessBuilder.Redirect.DISCARD)
-              .start();
+      Process p = new ProcessBuilder(cmd).directory(dir.toFile())
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
       p.getOutputStream().close();
       byte[] out = p.getInputStream().readAllBytes();
       if (!p.waitFor(10, TimeUnit.SECONDS)) {

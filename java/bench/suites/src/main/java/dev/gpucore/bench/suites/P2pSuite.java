@@ -22,14 +22,14 @@ import java.util.Map;
 
 /**
  * {@code p2p}: copies between GPUs in the manner of the CUDA samples' p2pBandwidthLatencyTest —
- * unidirectional and bidirectional bandwidth matrices with P2P on (direct) and off (staged through
- * pinned host memory), the latency of small copies from the Java call to completion (also per wait
- * mode and copy mechanism), the pinned host-to-device bandwidth of the same run for reference, and
- * the large peer copy between the first two GPUs beside PyTorch's {@code Tensor.copy_} across
- * devices. Times are host timers around synchronous calls; GB/s are 10^9 bytes per second;
- * bidirectional figures count the bytes of both directions. The matrices are printed above the
- * table and written to the JSON summary; the large copy is the table's rows. With fewer than two
- * GPUs the peer cases are skipped with the reason.
+ * unidirectional and bidirectional bandwidth matrices with P2P on (direct) and off (staged
+ * through pinned host memory), the latency of small copies from the Java call to completion
+ * (also per wait mode and copy mechanism), the pinned host-to-device bandwidth of the same run
+ * for reference, and the large peer copy between the first two GPUs beside PyTorch's
+ * {@code Tensor.copy_} across devices. Times are host timers around synchronous calls; GB/s are
+ * 10^9 bytes per second; bidirectional figures count the bytes of both directions. The matrices
+ * are printed above the table and written to the JSON summary; the large copy is the table's
+ * rows. With fewer than two GPUs the peer cases are skipped with the reason.
  */
 final class P2pSuite extends NamedSuite {
   static final int DEFAULT_MIB = 256;
@@ -47,13 +47,11 @@ final class P2pSuite extends NamedSuite {
   private int latencyReps;
   private List<Integer> deviceList;
   private boolean noVariants;
-
   /** The samples of the last {@link #time} call, in nanoseconds. */
   private long[] lastNs;
 
   P2pSuite() {
-    super(
-        "p2p",
+    super("p2p",
         "copies between GPUs: bandwidth and latency matrices P2P on and off (staged), the "
             + "large peer copy vs PyTorch",
         List.of());
@@ -69,8 +67,8 @@ final class P2pSuite extends NamedSuite {
       throw new IllegalArgumentException("p2p: --big-mib must be in [0, 65536], got " + bigMib);
     }
     if (latencyBytes < 4 || latencyBytes > (1 << 30)) {
-      throw new IllegalArgumentException(
-          "p2p: --latency-bytes must be in [4, 2^30], got " + latencyBytes);
+      throw new IllegalArgumentException("p2p: --latency-bytes must be in [4, 2^30], got "
+          + latencyBytes);
     }
     if (latencyReps < 1) {
       throw new IllegalArgumentException("p2p: --latency-reps must be >= 1, got " + latencyReps);
@@ -88,13 +86,13 @@ final class P2pSuite extends NamedSuite {
     List<Long> sizes = o.mib(); // --sizes is for the suites with a size sweep
 
     if (sizes != null && sizes.size() != 1) {
-      throw new IllegalArgumentException(
-          "p2p: give one size in MiB for the matrices (--mib), got " + sizes);
+      throw new IllegalArgumentException("p2p: give one size in MiB for the matrices (--mib), got "
+          + sizes);
     }
     long m = sizes == null ? DEFAULT_MIB : sizes.get(0);
     mib = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, m));
-    BenchOptions.P2p p =
-        o.p2p() != null ? o.p2p() : new BenchOptions.P2p(null, null, null, null, false);
+    BenchOptions.P2p p = o.p2p() != null ? o.p2p() : new BenchOptions.P2p(null, null, null, null,
+        false);
     bigMib = p.bigMib() != null ? p.bigMib() : DEFAULT_BIG_MIB;
     latencyBytes = p.latencyBytes() != null ? p.latencyBytes() : DEFAULT_LATENCY_BYTES;
     latencyReps = p.latencyReps() != null ? p.latencyReps() : DEFAULT_LATENCY_REPS;
@@ -109,17 +107,10 @@ final class P2pSuite extends NamedSuite {
     BenchOptions o = ctx.options();
     validate(o);
     GpuCore core = ctx.core();
-    SuiteResult result =
-        new SuiteResult(
-            name(),
-            String.format(
-                Locale.ROOT,
-                "p2p: copies between GPUs, %d MiB per matrix cell, %d MiB large copy; median of %d "
-                    + "after %d warm-up (GB/s = 1e9 bytes/s; host timers around synchronous calls)",
-                mib,
-                bigMib,
-                reps,
-                warmup));
+    SuiteResult result = new SuiteResult(name(), String.format(Locale.ROOT,
+        "p2p: copies between GPUs, %d MiB per matrix cell, %d MiB large copy; median of %d "
+            + "after %d warm-up (GB/s = 1e9 bytes/s; host timers around synchronous calls)",
+        mib, bigMib, reps, warmup));
     result.settings().put("mib", mib);
     result.settings().put("big_mib", bigMib);
     result.settings().put("reps", reps);
@@ -127,28 +118,10 @@ final class P2pSuite extends NamedSuite {
     result.settings().put("latency_bytes", latencyBytes);
     result.settings().put("latency_reps", latencyReps);
     long bigBytes = (long) bigMib << 20;
-    Row uniRow =
-        new Row(
-            name(),
-            "peer",
-            "uni",
-            "peer copy GPU a -> GPU b",
-            "gpucore cuda",
-            bigBytes,
-            Fmt.bytes(bigBytes),
-            bigBytes,
-            "GB/s");
-    Row bidiRow =
-        new Row(
-            name(),
-            "peer",
-            "bidi",
-            "peer copy both ways at once",
-            "gpucore cuda",
-            bigBytes,
-            Fmt.bytes(bigBytes),
-            2.0 * bigBytes,
-            "GB/s");
+    Row uniRow = new Row(name(), "peer", "uni", "peer copy GPU a -> GPU b", "gpucore cuda",
+        bigBytes, Fmt.bytes(bigBytes), bigBytes, "GB/s");
+    Row bidiRow = new Row(name(), "peer", "bidi", "peer copy both ways at once", "gpucore cuda",
+        bigBytes, Fmt.bytes(bigBytes), 2.0 * bigBytes, "GB/s");
     if (bigMib > 0) {
       result.rows().add(uniRow);
       result.rows().add(bidiRow);
@@ -183,11 +156,7 @@ final class P2pSuite extends NamedSuite {
     }
     out.printf(Locale.ROOT, "%d GPU(s):%n", n);
     for (int d : devs) {
-      out.printf(
-          Locale.ROOT,
-          "  GPU%d: %s (%s)%n",
-          d,
-          core.devices().get(d).name(),
+      out.printf(Locale.ROOT, "  GPU%d: %s (%s)%n", d, core.devices().get(d).name(),
           core.devices().get(d).pciBusId());
     }
     ctx.progress().step("p2p matrices");
@@ -206,13 +175,8 @@ final class P2pSuite extends NamedSuite {
           pair.put("reason", l.reason());
           pathList.add(pair);
           if (i < j) {
-            out.printf(
-                Locale.ROOT,
-                "  GPU%d <-> GPU%d: %s (%s)%n",
-                devs[i],
-                devs[j],
-                l.path(),
-                l.reason());
+            out.printf(Locale.ROOT, "  GPU%d <-> GPU%d: %s (%s)%n", devs[i], devs[j],
+                l.path(), l.reason());
           }
         }
       }
@@ -245,22 +209,16 @@ final class P2pSuite extends NamedSuite {
         for (int j = 0; j < n; j++) {
           int si = i;
           int dj = j;
-          uniOn[i][j] =
-              !peerOk[i][j]
-                  ? Double.NaN
-                  : gbps(bytes, time(() -> peer.copy(a[si], 0, b[dj], 0, count, Route.PEER)));
-          uniOff[i][j] =
-              gbps(bytes, time(() -> peer.copy(a[si], 0, b[dj], 0, count, Route.STAGED)));
+          uniOn[i][j] = !peerOk[i][j] ? Double.NaN : gbps(bytes,
+              time(() -> peer.copy(a[si], 0, b[dj], 0, count, Route.PEER)));
+          uniOff[i][j] = gbps(bytes,
+              time(() -> peer.copy(a[si], 0, b[dj], 0, count, Route.STAGED)));
           List<Transfer> both = bidi(a, b, i, j, count);
-          bidiOn[i][j] =
-              !peerOk[i][j] || !peerOk[j][i]
-                  ? Double.NaN
-                  : gbps(bytesOf(both), time(() -> peer.copyAll(both, Route.PEER)));
+          bidiOn[i][j] = !peerOk[i][j] || !peerOk[j][i] ? Double.NaN
+              : gbps(bytesOf(both), time(() -> peer.copyAll(both, Route.PEER)));
           bidiOff[i][j] = gbps(bytesOf(both), time(() -> peer.copyAll(both, Route.STAGED)));
-          latOn[i][j] =
-              !peerOk[i][j]
-                  ? Double.NaN
-                  : latencyUs(() -> peer.copy(a[si], 0, b[dj], 0, small, Route.PEER));
+          latOn[i][j] = !peerOk[i][j] ? Double.NaN
+              : latencyUs(() -> peer.copy(a[si], 0, b[dj], 0, small, Route.PEER));
           latOff[i][j] = latencyUs(() -> peer.copy(a[si], 0, b[dj], 0, small, Route.STAGED));
         }
       }
@@ -287,49 +245,20 @@ final class P2pSuite extends NamedSuite {
       {
         out.println();
         matrix(out, "Unidirectional P2P=Enabled Bandwidth Matrix (GB/s)", devs, uniOn, 1);
-        matrix(
-            out, "Unidirectional P2P=Disabled (staged) Bandwidth Matrix (GB/s)", devs, uniOff, 1);
-        matrix(
-            out,
-            "Bidirectional P2P=Enabled Bandwidth Matrix (GB/s, both directions)",
-            devs,
-            bidiOn,
-            1);
-        matrix(
-            out,
-            "Bidirectional P2P=Disabled (staged) Bandwidth Matrix (GB/s, both " + "directions)",
-            devs,
-            bidiOff,
-            1);
-        matrix(
-            out,
-            String.format(
-                Locale.ROOT,
-                "P2P=Enabled Latency Matrix (us, %d-byte copy, "
-                    + "Java call to completion, median of %d)",
-                small * 4,
-                latencyReps),
-            devs,
-            latOn,
-            2);
-        matrix(
-            out,
-            String.format(
-                Locale.ROOT,
-                "P2P=Disabled (staged) Latency Matrix (us, " + "%d-byte copy, median of %d)",
-                small * 4,
-                latencyReps),
-            devs,
-            latOff,
-            2);
+        matrix(out, "Unidirectional P2P=Disabled (staged) Bandwidth Matrix (GB/s)", devs,
+            uniOff, 1);
+        matrix(out, "Bidirectional P2P=Enabled Bandwidth Matrix (GB/s, both directions)",
+            devs, bidiOn, 1);
+        matrix(out, "Bidirectional P2P=Disabled (staged) Bandwidth Matrix (GB/s, both "
+            + "directions)", devs, bidiOff, 1);
+        matrix(out, String.format(Locale.ROOT, "P2P=Enabled Latency Matrix (us, %d-byte copy, "
+            + "Java call to completion, median of %d)", small * 4, latencyReps), devs, latOn, 2);
+        matrix(out, String.format(Locale.ROOT, "P2P=Disabled (staged) Latency Matrix (us, "
+            + "%d-byte copy, median of %d)", small * 4, latencyReps), devs, latOff, 2);
         out.println("Pinned host memory reference (GB/s, " + mib + " MiB)");
         for (int i = 0; i < n; i++) {
-          out.printf(
-              Locale.ROOT,
-              "  GPU%d  host->device %8.1f   device->host %8.1f%n",
-              devs[i],
-              h2d[i],
-              d2h[i]);
+          out.printf(Locale.ROOT, "  GPU%d  host->device %8.1f   device->host %8.1f%n",
+              devs[i], h2d[i], d2h[i]);
         }
         out.println();
         out.flush();
@@ -341,10 +270,8 @@ final class P2pSuite extends NamedSuite {
 
       ctx.progress().stepDone();
       ctx.progress().step("p2p large copy");
-      Map<String, Object> big =
-          n >= 2 && bigMib > 0
-              ? big(core, devs[0], devs[1], peerOk[0][1] && peerOk[1][0], out, uniRow, bidiRow)
-              : null;
+      Map<String, Object> big = n >= 2 && bigMib > 0 ? big(core, devs[0], devs[1], peerOk[0][1]
+          && peerOk[1][0], out, uniRow, bidiRow) : null;
       if (big != null) {
         res.put("big", big);
       }
@@ -355,10 +282,7 @@ final class P2pSuite extends NamedSuite {
       }
       ctx.progress().stepDone();
       if (n >= 2) {
-        peers(
-            ctx,
-            result,
-            core.devices().get(devs[0]).cudaOrdinal(),
+        peers(ctx, result, core.devices().get(devs[0]).cudaOrdinal(),
             core.devices().get(devs[1]).cudaOrdinal());
       }
       Map<String, Object> targets = targets(big, latOn, n, torchGbs(uniRow), torchGbs(bidiRow));
@@ -368,21 +292,12 @@ final class P2pSuite extends NamedSuite {
           printBig(out, big);
         }
         if (variants != null) {
-          out.printf(
-              Locale.ROOT,
-              "%d-byte copy GPU%d -> GPU%d by wait mode and mechanism "
-                  + "(us, median; gpucore.p2p.wait, gpucore.p2p.kernelMaxBytes):%n",
-              small * 4,
-              devs[0],
-              devs[1]);
+          out.printf(Locale.ROOT, "%d-byte copy GPU%d -> GPU%d by wait mode and mechanism "
+              + "(us, median; gpucore.p2p.wait, gpucore.p2p.kernelMaxBytes):%n", small * 4,
+              devs[0], devs[1]);
           for (Map.Entry<String, Object> e : variants.entrySet()) {
-            out.printf(
-                Locale.ROOT,
-                "  %-34s %s%n",
-                e.getKey(),
-                e.getValue() instanceof Double d
-                    ? String.format(Locale.ROOT, "%.2f", d)
-                    : e.getValue());
+            out.printf(Locale.ROOT, "  %-34s %s%n", e.getKey(), e.getValue() instanceof Double d
+                ? String.format(Locale.ROOT, "%.2f", d) : e.getValue());
           }
           out.println();
         }
@@ -489,8 +404,8 @@ final class P2pSuite extends NamedSuite {
     return out;
   }
 
-  private static void matrix(
-      PrintWriter out, String title, int[] devs, double[][] m, int decimals) {
+  private static void matrix(PrintWriter out, String title, int[] devs, double[][] m,
+      int decimals) {
     out.println(title);
     StringBuilder sb = new StringBuilder("   D\\D");
     for (int d : devs) {
@@ -500,10 +415,8 @@ final class P2pSuite extends NamedSuite {
     for (int i = 0; i < devs.length; i++) {
       sb = new StringBuilder(String.format(Locale.ROOT, "%6d", devs[i]));
       for (int j = 0; j < devs.length; j++) {
-        sb.append(
-            Double.isNaN(m[i][j])
-                ? String.format(Locale.ROOT, "%10s", "n/a")
-                : String.format(Locale.ROOT, "%10." + decimals + "f", m[i][j]));
+        sb.append(Double.isNaN(m[i][j]) ? String.format(Locale.ROOT, "%10s", "n/a")
+            : String.format(Locale.ROOT, "%10." + decimals + "f", m[i][j]));
       }
       out.println(sb);
     }
@@ -511,8 +424,8 @@ final class P2pSuite extends NamedSuite {
   }
 
   /** The big peer copy: uni and bidi peer, uni staged, and pinned H2D of the same size. */
-  private Map<String, Object> big(
-      GpuCore core, int d0, int d1, boolean peerBoth, PrintWriter out, Row uniRow, Row bidiRow) {
+  private Map<String, Object> big(GpuCore core, int d0, int d1, boolean peerBoth,
+      PrintWriter out, Row uniRow, Row bidiRow) {
     Map<String, Object> m = new LinkedHashMap<>();
     long bytes = (long) bigMib << 20;
     long count = bytes / 4;
@@ -530,18 +443,17 @@ final class P2pSuite extends NamedSuite {
       a1.fill(2);
       if (peerBoth) {
         m.put("peer_uni_gbs", gbps(bytes, time(() -> peer.copy(a0, 0, b1, 0, count, Route.PEER))));
-        uniRow.measured(
-            Stats.of(lastNs), "host (System.nanoTime around PeerCopy.copy, synchronous)");
-        List<Transfer> both =
-            List.of(new Transfer(a0, 0, b1, 0, count), new Transfer(a1, 0, b0, 0, count));
+        uniRow.measured(Stats.of(lastNs), "host (System.nanoTime around PeerCopy.copy, synchronous)");
+        List<Transfer> both = List.of(new Transfer(a0, 0, b1, 0, count),
+            new Transfer(a1, 0, b0, 0, count));
         m.put("peer_bidi_gbs", gbps(2 * bytes, time(() -> peer.copyAll(both, Route.PEER))));
         bidiRow.measured(Stats.of(lastNs), "host (System.nanoTime around PeerCopy.copyAll)");
       } else {
         uniRow.skip("GPU" + d0 + " and GPU" + d1 + " have no peer access both ways");
         bidiRow.skip("GPU" + d0 + " and GPU" + d1 + " have no peer access both ways");
       }
-      m.put(
-          "staged_uni_gbs", gbps(bytes, time(() -> peer.copy(a0, 0, b1, 0, count, Route.STAGED))));
+      m.put("staged_uni_gbs",
+          gbps(bytes, time(() -> peer.copy(a0, 0, b1, 0, count, Route.STAGED))));
       HostArray h = own(owned, core.allocateHost(DType.FLOAT32, count, true));
       m.put("pinned_h2d_gbs", gbps(bytes, time(() -> b1.copyFrom(h))));
     } catch (GpuCoreException.OutOfMemory e) {
@@ -576,14 +488,8 @@ final class P2pSuite extends NamedSuite {
     }
     int from = (Integer) big.get("from");
     int to = (Integer) big.get("to");
-    out.printf(
-        Locale.ROOT,
-        "%d MiB copy GPU%d -> GPU%d (GB/s, median of %d; PyTorch beside the "
-            + "peer rows in the table)%n",
-        bigMib,
-        from,
-        to,
-        reps);
+    out.printf(Locale.ROOT, "%d MiB copy GPU%d -> GPU%d (GB/s, median of %d; PyTorch beside the "
+        + "peer rows in the table)%n", bigMib, from, to, reps);
     row(out, "peer, unidirectional", (Double) big.get("peer_uni_gbs"));
     row(out, "peer, bidirectional (both ways)", (Double) big.get("peer_bidi_gbs"));
     row(out, "staged, unidirectional", (Double) big.get("staged_uni_gbs"));
@@ -592,10 +498,7 @@ final class P2pSuite extends NamedSuite {
   }
 
   private static void row(PrintWriter out, String what, Double v) {
-    out.printf(
-        Locale.ROOT,
-        "  %-34s %10s%n",
-        what,
+    out.printf(Locale.ROOT, "  %-34s %10s%n", what,
         v == null ? "n/a" : String.format(Locale.ROOT, "%.1f", v));
   }
 
@@ -603,11 +506,10 @@ final class P2pSuite extends NamedSuite {
   private Map<String, Object> variants(int d0, int d1, long small) {
     Map<String, Object> m = new LinkedHashMap<>();
     String[][] settings = {
-      {"copy engine, wait=spin (default)", "spin", "0"},
-      {"copy engine, wait=event", "event", "0"},
-      {"copy engine, wait=block", "block", "0"},
-      {"kernel (kernelMaxBytes=65536), spin", "spin", "65536"}
-    };
+        {"copy engine, wait=spin (default)", "spin", "0"},
+        {"copy engine, wait=event", "event", "0"},
+        {"copy engine, wait=block", "block", "0"},
+        {"kernel (kernelMaxBytes=65536), spin", "spin", "65536"}};
     for (String[] s : settings) {
       Map<Object, Object> props = new HashMap<>(System.getProperties());
       props.put("gpucore.p2p.wait", s[1]);
@@ -633,32 +535,25 @@ final class P2pSuite extends NamedSuite {
     return m;
   }
 
-  private Map<String, Object> targets(
-      Map<String, Object> big, double[][] latOn, int n, Double torchUni, Double torchBidi) {
+  private Map<String, Object> targets(Map<String, Object> big, double[][] latOn, int n,
+      Double torchUni, Double torchBidi) {
     Map<String, Object> t = new LinkedHashMap<>();
     Double uni = big == null ? null : (Double) big.get("peer_uni_gbs");
     Double bidi = big == null ? null : (Double) big.get("peer_bidi_gbs");
     Double staged = big == null ? null : (Double) big.get("staged_uni_gbs");
     Double h2d = big == null ? null : (Double) big.get("pinned_h2d_gbs");
-    t.put(
-        "peer " + bigMib + " MiB uni / torch (>= 0.95)",
-        uni != null && torchUni != null
-            ? verdict(uni / torchUni, 0.95, true)
-            : "n/a" + (uni == null ? " (no gpucore figure)" : " (no PyTorch figure)"));
-    t.put(
-        "peer " + bigMib + " MiB bidi / torch (>= 0.95)",
-        bidi != null && torchBidi != null
-            ? verdict(bidi / torchBidi, 0.95, true)
-            : "n/a" + (bidi == null ? " (no gpucore figure)" : " (no PyTorch figure)"));
-    t.put(
-        "peer bidi / uni (>= 1.8)",
-        uni != null && bidi != null ? verdict(bidi / uni, 1.8, true) : "n/a");
-    t.put(
-        "peer " + latencyBytes + " B latency us, median (<= 10)",
+    t.put("peer " + bigMib + " MiB uni / torch (>= 0.95)", uni != null && torchUni != null
+        ? verdict(uni / torchUni, 0.95, true)
+        : "n/a" + (uni == null ? " (no gpucore figure)" : " (no PyTorch figure)"));
+    t.put("peer " + bigMib + " MiB bidi / torch (>= 0.95)", bidi != null && torchBidi != null
+        ? verdict(bidi / torchBidi, 0.95, true)
+        : "n/a" + (bidi == null ? " (no gpucore figure)" : " (no PyTorch figure)"));
+    t.put("peer bidi / uni (>= 1.8)", uni != null && bidi != null
+        ? verdict(bidi / uni, 1.8, true) : "n/a");
+    t.put("peer " + latencyBytes + " B latency us, median (<= 10)",
         n >= 2 && !Double.isNaN(latOn[0][1]) ? verdict(latOn[0][1], 10, false) : "n/a");
-    t.put(
-        "staged / pinned H2D, " + bigMib + " MiB (>= 0.8)",
-        staged != null && h2d != null ? verdict(staged / h2d, 0.8, true) : "n/a");
+    t.put("staged / pinned H2D, " + bigMib + " MiB (>= 0.8)", staged != null && h2d != null
+        ? verdict(staged / h2d, 0.8, true) : "n/a");
     return t;
   }
 

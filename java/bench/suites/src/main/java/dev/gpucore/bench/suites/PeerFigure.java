@@ -4,8 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A peer's figure for the same case and size as a {@link Row}: measured (with {@link #stats()}) or
- * skipped (with {@link #skipped()}, the peer's reason).
+ * A peer's figure for the same case and size as a {@link Row}: measured (with {@link #stats()})
+ * or skipped (with {@link #skipped()}, the peer's reason).
  *
  * @param peer the peer's name ({@code torch}, {@code numpy}, {@code openblas}, {@code nvblas},
  *     {@code cudart})
@@ -17,15 +17,8 @@ import java.util.Map;
  * @param failed whether that check failed
  * @param extra anything else the peer reported (stages, event samples, sums)
  */
-public record PeerFigure(
-    String peer,
-    String label,
-    String timing,
-    Stats stats,
-    String skipped,
-    String check,
-    boolean failed,
-    Map<String, Object> extra) {
+public record PeerFigure(String peer, String label, String timing, Stats stats, String skipped,
+    String check, boolean failed, Map<String, Object> extra) {
 
   /** Normalises nulls. */
   public PeerFigure {
@@ -35,10 +28,7 @@ public record PeerFigure(
     extra = extra == null ? new LinkedHashMap<>() : extra;
   }
 
-  /**
-   * Peer time over gpucore time for {@code row}: above 1, gpucore is faster. NaN when either is
-   * missing.
-   */
+  /** Peer time over gpucore time for {@code row}: above 1, gpucore is faster. NaN when either is missing. */
   public double ratio(Row row) {
     if (stats == null || row.stats() == null) {
       return Double.NaN;

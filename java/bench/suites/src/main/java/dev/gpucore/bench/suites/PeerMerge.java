@@ -18,28 +18,18 @@ public final class PeerMerge {
   /** A check's outcome. */
   public record Verdict(String text, boolean ok) {}
 
-  private static final Set<String> KNOWN =
-      Set.of(
-          "peer",
-          "suite",
-          "group",
-          "case",
-          "x",
-          "label",
-          "timing",
-          "samples_ns",
-          "skipped",
-          "check");
+  private static final Set<String> KNOWN = Set.of("peer", "suite", "group", "case", "x", "label",
+      "timing", "samples_ns", "skipped", "check");
 
   private PeerMerge() {}
 
   /**
    * Adds a {@link PeerFigure} to each row a line matches; lines saying a peer failed as a whole
-   * ({@code unavailable}) become notes of the result. Lines of peers not selected or missing are
-   * ignored: a missing peer is named once, in the header, with its reason.
+   * ({@code unavailable}) become notes of the result. Lines of peers not selected or missing
+   * are ignored: a missing peer is named once, in the header, with its reason.
    */
-  public static void attach(
-      SuiteResult result, List<Map<String, Object>> lines, Peers peers, Checker checker) {
+  public static void attach(SuiteResult result, List<Map<String, Object>> lines, Peers peers,
+      Checker checker) {
     for (Map<String, Object> line : lines) {
       String peer = JsonText.str(line, "peer", "?");
       if (peers != null && !peers.available(peer)) {
@@ -59,26 +49,17 @@ public final class PeerMerge {
           skipped = "the peer reported no samples";
         }
         Map<String, Object> extra = new LinkedHashMap<>();
-        line.forEach(
-            (k, v) -> {
-              if (!KNOWN.contains(k)) {
-                extra.put(k, v);
-              }
-            });
+        line.forEach((k, v) -> {
+          if (!KNOWN.contains(k)) {
+            extra.put(k, v);
+          }
+        });
         Verdict v = skipped == null && checker != null ? checker.check(row, line) : null;
         String check = v != null ? v.text() : JsonText.str(line, "check", "");
         boolean failed = v != null ? !v.ok() : check.startsWith("MISMATCH");
-        row.peers()
-            .add(
-                new PeerFigure(
-                    peer,
-                    JsonText.str(line, "label", ""),
-                    JsonText.str(line, "timing", ""),
-                    skipped == null ? Stats.of(samples) : null,
-                    skipped,
-                    check,
-                    failed,
-                    extra));
+        row.peers().add(new PeerFigure(peer, JsonText.str(line, "label", ""),
+            JsonText.str(line, "timing", ""), skipped == null ? Stats.of(samples) : null, skipped,
+            check, failed, extra));
       }
     }
   }

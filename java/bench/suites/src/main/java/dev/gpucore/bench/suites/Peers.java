@@ -23,22 +23,22 @@ import java.util.stream.Stream;
  * The peers run beside gpucore in the same run, on the same inputs:
  *
  * <ul>
- *   <li>{@code torch} and {@code numpy}: {@code peers_torch.py}, run with python3 (or {@code
- *       --python}) when it imports; it serves every suite;
- *   <li>{@code openblas}: {@code peers.c} compiled with gcc against the machine's OpenBLAS (or,
- *       without one, the OpenBLAS build gpucore itself ships, copied out of its jar);
+ *   <li>{@code torch} and {@code numpy}: {@code peers_torch.py}, run with python3 (or
+ *       {@code --python}) when it imports; it serves every suite;
+ *   <li>{@code openblas}: {@code peers.c} compiled with gcc against the machine's OpenBLAS
+ *       (or, without one, the OpenBLAS build gpucore itself ships, copied out of its jar);
  *   <li>{@code nvblas}: the same program linked against nvBLAS in front of that OpenBLAS;
- *   <li>{@code cudart}: the same source built with {@code -DPEERS_CUDART} against the CUDA runtime.
+ *   <li>{@code cudart}: the same source built with {@code -DPEERS_CUDART} against the CUDA
+ *       runtime.
  * </ul>
  *
- * Sources are resources of this package, copied to a temporary directory (removed at the end). A
- * peer that cannot run is kept with the reason, so that it is named in the output rather than
+ * Sources are resources of this package, copied to a temporary directory (removed at the end).
+ * A peer that cannot run is kept with the reason, so that it is named in the output rather than
  * silently dropped.
  */
 public final class Peers implements AutoCloseable {
   /** All peers this harness knows. */
-  public static final List<String> NAMES =
-      List.of("torch", "numpy", "openblas", "nvblas", "cudart");
+  public static final List<String> NAMES = List.of("torch", "numpy", "openblas", "nvblas", "cudart");
 
   /** A peer's state: available with a version, or not with the reason. */
   public record Status(String name, boolean available, String detail, Map<String, Object> info) {}
@@ -64,17 +64,8 @@ public final class Peers implements AutoCloseable {
    *
    * @param suites the suites to run, so that only peers some suite uses are prepared
    */
-  public Peers(
-      String wanted,
-      List<String> suites,
-      String python,
-      int timeoutS,
-      int cudaOrdinal,
-      boolean gpu,
-      String noGpuReason,
-      int threads,
-      Consumer<String> progress)
-      throws IOException {
+  public Peers(String wanted, List<String> suites, String python, int timeoutS, int cudaOrdinal,
+      boolean gpu, String noGpuReason, int threads, Consumer<String> progress) throws IOException {
     this.python = python;
     this.timeoutS = timeoutS;
     this.cudaOrdinal = cudaOrdinal;
@@ -136,8 +127,8 @@ public final class Peers implements AutoCloseable {
     for (String p : w.split(",")) {
       String n = p.trim();
       if (!NAMES.contains(n)) {
-        throw new IllegalArgumentException(
-            "--peers: unknown peer '" + n + "'; known: auto, none, " + String.join(", ", NAMES));
+        throw new IllegalArgumentException("--peers: unknown peer '" + n + "'; known: auto, none, "
+            + String.join(", ", NAMES));
       }
       out.add(n);
     }
@@ -177,12 +168,8 @@ public final class Peers implements AutoCloseable {
     Path script = extract("peers_torch.py");
     Result r;
     try {
-      r =
-          exec(
-              List.of(python, script.toString(), "--probe", String.valueOf(cudaOrdinal)),
-              Map.of(),
-              120,
-              null);
+      r = exec(List.of(python, script.toString(), "--probe", String.valueOf(cudaOrdinal)),
+          Map.of(), 120, null);
     } catch (IOException e) {
       String why = python + " could not be started (" + e.getMessage() + ")";
       status.put("torch", new Status("torch", false, why, Map.of()));
@@ -193,23 +180,13 @@ public final class Peers implements AutoCloseable {
       String n = JsonText.str(m, "peer", "");
       if (n.equals("torch") || n.equals("numpy")) {
         boolean ok = Boolean.TRUE.equals(m.get("available"));
-        status.put(
-            n,
-            new Status(
-                n,
-                ok,
-                ok ? JsonText.str(m, "version", "") : JsonText.str(m, "reason", "unavailable"),
-                m));
+        status.put(n, new Status(n, ok, ok ? JsonText.str(m, "version", "")
+            : JsonText.str(m, "reason", "unavailable"), m));
       }
     }
     for (String n : List.of("torch", "numpy")) {
-      status.putIfAbsent(
-          n,
-          new Status(
-              n,
-              false,
-              "peers_torch.py --probe failed (exit " + r.exit + "): " + r.errTail(),
-              Map.of()));
+      status.putIfAbsent(n, new Status(n, false, "peers_torch.py --probe failed (exit " + r.exit
+          + "): " + r.errTail(), Map.of()));
     }
   }
 
@@ -226,50 +203,23 @@ public final class Peers implements AutoCloseable {
     }
     Path lib = findOpenblas();
     if (lib == null) {
-      status.put(
-          "openblas",
-          new Status(
-              "openblas",
-              false,
-              "no libopenblas.so.0 on this machine "
-                  + "nor in gpucore's jars (set GPUCORE_PEER_OPENBLAS=/path/to/libopenblas.so)",
-              Map.of()));
+      status.put("openblas", new Status("openblas", false, "no libopenblas.so.0 on this machine "
+          + "nor in gpucore's jars (set GPUCORE_PEER_OPENBLAS=/path/to/libopenblas.so)", Map.of()));
       return;
     }
     Path src = extract("peers.c");
     Path out = dir.resolve("peers_openblas");
-    Result c =
-        exec(
-            List.of(
-                "gcc",
-                "-O2",
-                "-std=c11",
-                "-o",
-                out.toString(),
-                src.toString(),
-                lib.toString(),
-                "-Wl,-rpath," + lib.getParent(),
-                "-lm"),
-            Map.of(),
-            120,
-            null);
+    Result c = exec(List.of("gcc", "-O2", "-std=c11", "-o", out.toString(), src.toString(),
+        lib.toString(), "-Wl,-rpath," + lib.getParent(), "-lm"), Map.of(), 120, null);
     if (c.exit != 0) {
       status.put("openblas", new Status("openblas", false, "gcc failed: " + c.errTail(), Map.of()));
       return;
     }
     exe.put("openblas", out);
     Status s = probeC("openblas", List.of(out.toString(), "openblas", "probe"), blasEnv());
-    String where =
-        lib.startsWith(dir) ? "gpucore's own OpenBLAS build (from its jar)" : lib.toString();
-    status.put(
-        "openblas",
-        s.available()
-            ? new Status(
-                "openblas",
-                true,
-                s.detail() + "; " + where + "; OPENBLAS_NUM_THREADS=" + threads,
-                s.info())
-            : s);
+    String where = lib.startsWith(dir) ? "gpucore's own OpenBLAS build (from its jar)" : lib.toString();
+    status.put("openblas", s.available() ? new Status("openblas", true, s.detail() + "; " + where
+        + "; OPENBLAS_NUM_THREADS=" + threads, s.info()) : s);
   }
 
   private Map<String, String> blasEnv() {
@@ -281,18 +231,11 @@ public final class Peers implements AutoCloseable {
   private void prepareNvblas() throws IOException {
     String why = gccMissing();
     Path cuda = cudaHome();
-    Path nvblas =
-        cuda == null
-            ? null
-            : firstExisting(
-                cuda.resolve("lib64/libnvblas.so"),
-                cuda.resolve("targets/x86_64-linux/lib/libnvblas.so"),
-                cuda.resolve("lib64/libnvblas.so.13"));
+    Path nvblas = cuda == null ? null : firstExisting(cuda.resolve("lib64/libnvblas.so"),
+        cuda.resolve("targets/x86_64-linux/lib/libnvblas.so"), cuda.resolve("lib64/libnvblas.so.13"));
     if (why == null && nvblas == null) {
-      why =
-          "libnvblas.so not found (looked under "
-              + (cuda == null ? "no CUDA toolkit found: " + "set CUDA_HOME" : cuda)
-              + ")";
+      why = "libnvblas.so not found (looked under " + (cuda == null ? "no CUDA toolkit found: "
+          + "set CUDA_HOME" : cuda) + ")";
     }
     Path ob = why == null ? findOpenblas() : null;
     if (why == null && ob == null) {
@@ -307,56 +250,23 @@ public final class Peers implements AutoCloseable {
     }
     Path src = extract("peers.c");
     Path out = dir.resolve("peers_nvblas");
-    Result c =
-        exec(
-            List.of(
-                "gcc",
-                "-O2",
-                "-std=c11",
-                "-o",
-                out.toString(),
-                src.toString(),
-                nvblas.toString(),
-                ob.toString(),
-                "-Wl,--disable-new-dtags",
-                "-Wl,-rpath," + nvblas.getParent() + ":" + ob.getParent(),
-                "-lm"),
-            Map.of(),
-            120,
-            null);
+    Result c = exec(List.of("gcc", "-O2", "-std=c11", "-o", out.toString(), src.toString(),
+        nvblas.toString(), ob.toString(), "-Wl,--disable-new-dtags",
+        "-Wl,-rpath," + nvblas.getParent() + ":" + ob.getParent(), "-lm"), Map.of(), 120, null);
     if (c.exit != 0) {
       status.put("nvblas", new Status("nvblas", false, "gcc failed: " + c.errTail(), Map.of()));
       return;
     }
     Path conf = dir.resolve("nvblas.conf");
-    Files.writeString(
-        conf,
-        "NVBLAS_CPU_BLAS_LIB "
-            + ob
-            + "\nNVBLAS_GPU_LIST "
-            + cudaOrdinal
-            + "\nNVBLAS_TILE_DIM 2048\nNVBLAS_AUTOPIN_MEM_ENABLED\nNVBLAS_LOGFILE "
-            + dir.resolve("nvblas.log")
-            + "\n");
+    Files.writeString(conf, "NVBLAS_CPU_BLAS_LIB " + ob + "\nNVBLAS_GPU_LIST " + cudaOrdinal
+        + "\nNVBLAS_TILE_DIM 2048\nNVBLAS_AUTOPIN_MEM_ENABLED\nNVBLAS_LOGFILE "
+        + dir.resolve("nvblas.log") + "\n");
     env.put("NVBLAS_CONFIG_FILE", conf.toString());
     env.put("LD_LIBRARY_PATH", libraryPath(nvblas.getParent()));
     exe.put("nvblas", out);
     Status s = probeC("nvblas", List.of(out.toString(), "nvblas", "probe"), nvblasEnv());
-    status.put(
-        "nvblas",
-        s.available()
-            ? new Status(
-                "nvblas",
-                true,
-                "nvBLAS ("
-                    + nvblas
-                    + ") over "
-                    + s.detail()
-                    + "; GPU_LIST "
-                    + cudaOrdinal
-                    + ", TILE_DIM 2048, AUTOPIN",
-                s.info())
-            : s);
+    status.put("nvblas", s.available() ? new Status("nvblas", true, "nvBLAS (" + nvblas
+        + ") over " + s.detail() + "; GPU_LIST " + cudaOrdinal + ", TILE_DIM 2048, AUTOPIN", s.info()) : s);
   }
 
   private Map<String, String> nvblasEnv() {
@@ -375,23 +285,13 @@ public final class Peers implements AutoCloseable {
   private void prepareCudart() throws IOException {
     String why = gccMissing();
     Path cuda = cudaHome();
-    Path inc =
-        cuda == null
-            ? null
-            : firstExisting(
-                cuda.resolve("include/cuda_runtime.h"),
-                cuda.resolve("targets/x86_64-linux/include/cuda_runtime.h"));
-    Path lib =
-        cuda == null
-            ? null
-            : firstExisting(
-                cuda.resolve("lib64/libcudart.so"),
-                cuda.resolve("targets/x86_64-linux/lib/libcudart.so"));
+    Path inc = cuda == null ? null : firstExisting(cuda.resolve("include/cuda_runtime.h"),
+        cuda.resolve("targets/x86_64-linux/include/cuda_runtime.h"));
+    Path lib = cuda == null ? null : firstExisting(cuda.resolve("lib64/libcudart.so"),
+        cuda.resolve("targets/x86_64-linux/lib/libcudart.so"));
     if (why == null && (inc == null || lib == null)) {
-      why =
-          "the CUDA runtime headers or libcudart.so were not found (looked under "
-              + (cuda == null ? "no CUDA toolkit found: set CUDA_HOME" : cuda)
-              + ")";
+      why = "the CUDA runtime headers or libcudart.so were not found (looked under "
+          + (cuda == null ? "no CUDA toolkit found: set CUDA_HOME" : cuda) + ")";
     }
     if (why != null) {
       status.put("cudart", new Status("cudart", false, why, Map.of()));
@@ -399,36 +299,17 @@ public final class Peers implements AutoCloseable {
     }
     Path src = extract("peers.c");
     Path out = dir.resolve("peers_cudart");
-    Result c =
-        exec(
-            List.of(
-                "gcc",
-                "-O2",
-                "-std=c11",
-                "-DPEERS_CUDART",
-                "-I" + inc.getParent(),
-                "-o",
-                out.toString(),
-                src.toString(),
-                lib.toString(),
-                "-ldl",
-                "-Wl,--disable-new-dtags",
-                "-Wl,-rpath," + lib.getParent()),
-            Map.of(),
-            120,
-            null);
+    Result c = exec(List.of("gcc", "-O2", "-std=c11", "-DPEERS_CUDART", "-I" + inc.getParent(),
+        "-o", out.toString(), src.toString(), lib.toString(), "-ldl", "-Wl,--disable-new-dtags",
+        "-Wl,-rpath," + lib.getParent()), Map.of(), 120, null);
     if (c.exit != 0) {
       status.put("cudart", new Status("cudart", false, "gcc failed: " + c.errTail(), Map.of()));
       return;
     }
     exe.put("cudart", out);
     env.put("CUDART_LD_LIBRARY_PATH", libraryPath(lib.getParent()));
-    status.put(
-        "cudart",
-        probeC(
-            "cudart",
-            List.of(out.toString(), "cudart", "probe", String.valueOf(cudaOrdinal)),
-            cudartEnv()));
+    status.put("cudart", probeC("cudart", List.of(out.toString(), "cudart", "probe",
+        String.valueOf(cudaOrdinal)), cudartEnv()));
   }
 
   private Map<String, String> cudartEnv() {
@@ -440,13 +321,8 @@ public final class Peers implements AutoCloseable {
     for (Map<String, Object> m : r.lines) {
       if (name.equals(m.get("peer")) && m.containsKey("available")) {
         boolean ok = Boolean.TRUE.equals(m.get("available")) && r.exit == 0;
-        return new Status(
-            name,
-            ok,
-            ok
-                ? JsonText.str(m, "version", "")
-                : JsonText.str(m, "reason", "probe failed (exit " + r.exit + ")"),
-            m);
+        return new Status(name, ok, ok ? JsonText.str(m, "version", "")
+            : JsonText.str(m, "reason", "probe failed (exit " + r.exit + ")"), m);
       }
     }
     return new Status(name, false, "probe failed (exit " + r.exit + "): " + r.errTail(), Map.of());
@@ -472,8 +348,7 @@ public final class Peers implements AutoCloseable {
     }
     try (Stream<Path> s = Files.list(Path.of("/usr/local"))) {
       s.filter(p -> p.getFileName().toString().startsWith("cuda-"))
-          .sorted(Comparator.reverseOrder())
-          .forEach(c::add);
+          .sorted(Comparator.reverseOrder()).forEach(c::add);
     } catch (IOException e) {
       // none
     }
@@ -495,9 +370,9 @@ public final class Peers implements AutoCloseable {
   }
 
   /**
-   * The OpenBLAS shared library: GPUCORE_PEER_OPENBLAS (a path, or {@code bundled}), then the usual
-   * system places and the loader cache, then the build inside gpucore's own OpenBLAS jar (copied
-   * out with its Fortran runtime).
+   * The OpenBLAS shared library: GPUCORE_PEER_OPENBLAS (a path, or {@code bundled}), then the
+   * usual system places and the loader cache, then the build inside gpucore's own OpenBLAS jar
+   * (copied out with its Fortran runtime).
    */
   private Path findOpenblas() throws IOException {
     if (openblasLib != null) {
@@ -512,21 +387,12 @@ public final class Peers implements AutoCloseable {
     if (envLib != null && !envLib.isBlank()) {
       c.add(Path.of(envLib));
     }
-    for (String d :
-        new String[] {
-          "/lib/x86_64-linux-gnu",
-          "/usr/lib/x86_64-linux-gnu",
-          "/usr/lib64",
-          "/usr/lib",
-          "/usr/local/lib",
-          "/opt/OpenBLAS/lib",
-          "/lib/aarch64-linux-gnu",
-          "/usr/lib/aarch64-linux-gnu"
-        }) {
+    for (String d : new String[] {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/usr/lib64",
+        "/usr/lib", "/usr/local/lib", "/opt/OpenBLAS/lib", "/lib/aarch64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu"}) {
       c.add(Path.of(d, "libopenblas.so.0"));
     }
-    String ld =
-        Machine.run(dir, "sh", "-c", "ldconfig -p 2>/dev/null | grep -m1 'libopenblas.so.0 '");
+    String ld = Machine.run(dir, "sh", "-c", "ldconfig -p 2>/dev/null | grep -m1 'libopenblas.so.0 '");
     if (ld != null && ld.contains("=>")) {
       c.add(Path.of(ld.substring(ld.indexOf("=>") + 2).trim()));
     }
@@ -544,10 +410,8 @@ public final class Peers implements AutoCloseable {
       return null;
     }
     Path d = Files.createDirectories(dir.resolve("openblas"));
-    for (String f :
-        new String[] {
-          "libopenblas.so.0", "libgfortran.so.5", "libquadmath.so.0", "libgcc_s.so.1"
-        }) {
+    for (String f : new String[] {"libopenblas.so.0", "libgfortran.so.5", "libquadmath.so.0",
+        "libgcc_s.so.1"}) {
       try (InputStream in = cl.getResourceAsStream(BUNDLED_OPENBLAS + f)) {
         if (in != null) {
           Files.copy(in, d.resolve(f), StandardCopyOption.REPLACE_EXISTING);
@@ -561,13 +425,13 @@ public final class Peers implements AutoCloseable {
 
   /**
    * Runs every available peer that takes part in {@code suite}, each once for all sizes, and
-   * returns their result lines (JSON objects). A peer that fails adds a line {@code {"peer": name,
-   * "unavailable": reason}}.
+   * returns their result lines (JSON objects). A peer that fails adds a line
+   * {@code {"peer": name, "unavailable": reason}}.
    *
    * @param request suite, sizes (each {@code {"x": size, "buffers": k}}), reps, warmup, seed, dtype
    */
-  public List<Map<String, Object>> run(
-      String suite, Map<String, Object> request, Consumer<String> progress) throws IOException {
+  public List<Map<String, Object>> run(String suite, Map<String, Object> request,
+      Consumer<String> progress) throws IOException {
     List<Map<String, Object>> out = new ArrayList<>();
     Map<String, Object> req = new LinkedHashMap<>(request);
     req.put("suite", suite);
@@ -621,43 +485,19 @@ public final class Peers implements AutoCloseable {
             continue;
           }
           if (suite.equals("gemm")) {
-            // host-array SGEMM C = A*B^T: OpenBLAS beside gpucore's CPU row, nvBLAS beside its GPU
-            // row
-            cmd.addAll(
-                List.of(
-                    exe.get(p).toString(),
-                    p,
-                    "gemm",
-                    p.equals("openblas") ? "cpu" : "gpu",
-                    seed,
-                    reps,
-                    String.valueOf(req.get("sample_ms")),
-                    String.valueOf(req.get("budget_s"))));
+            // host-array SGEMM C = A*B^T: OpenBLAS beside gpucore's CPU row, nvBLAS beside its GPU row
+            cmd.addAll(List.of(exe.get(p).toString(), p, "gemm", p.equals("openblas") ? "cpu" : "gpu",
+                seed, reps, String.valueOf(req.get("sample_ms")), String.valueOf(req.get("budget_s"))));
           } else {
-            cmd.addAll(
-                List.of(
-                    exe.get(p).toString(),
-                    p,
-                    "e2e",
-                    p.equals("openblas") ? "cpu" : "gpu",
-                    String.valueOf(req.get("dtype")),
-                    seed,
-                    reps,
-                    warmup));
+            cmd.addAll(List.of(exe.get(p).toString(), p, "e2e", p.equals("openblas") ? "cpu" : "gpu",
+                String.valueOf(req.get("dtype")), seed, reps, warmup));
           }
           cmd.addAll(sizeArgs);
           e = p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }
         case "cudart" -> {
-          cmd.addAll(
-              List.of(
-                  exe.get(p).toString(),
-                  "cudart",
-                  "transfer",
-                  String.valueOf(cudaOrdinal),
-                  reps,
-                  warmup,
-                  seed));
+          cmd.addAll(List.of(exe.get(p).toString(), "cudart", "transfer",
+              String.valueOf(cudaOrdinal), reps, warmup, seed));
           cmd.addAll(sizeArgs);
           e = cudartEnv();
         }
@@ -665,30 +505,14 @@ public final class Peers implements AutoCloseable {
       }
       String name = p.equals("torch") ? "peers_torch.py" : p;
       progress.accept("peer " + name + " (" + suite + ")");
-      Result r =
-          exec(
-              cmd,
-              e,
-              timeoutS,
-              line ->
-                  progress.accept(
-                      "peer "
-                          + name
-                          + " ("
-                          + suite
-                          + "): "
-                          + JsonText.str(line, "group", "")
-                          + " "
-                          + JsonText.str(line, "case", "")));
+      Result r = exec(cmd, e, timeoutS, line -> progress.accept("peer " + name + " (" + suite
+          + "): " + JsonText.str(line, "group", "") + " " + JsonText.str(line, "case", "")));
       out.addAll(r.lines);
       if (r.exit != 0 || r.timedOut) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("peer", p.equals("torch") && !available("torch") ? "numpy" : p);
-        m.put(
-            "unavailable",
-            r.timedOut
-                ? "timed out after " + timeoutS + " s (--peer-timeout)"
-                : "exited with " + r.exit + ": " + r.errTail());
+        m.put("unavailable", r.timedOut ? "timed out after " + timeoutS + " s (--peer-timeout)"
+            : "exited with " + r.exit + ": " + r.errTail());
         out.add(m);
       }
     }
@@ -705,12 +529,8 @@ public final class Peers implements AutoCloseable {
     }
   }
 
-  private Result exec(
-      List<String> cmd,
-      Map<String, String> extraEnv,
-      int timeout,
-      Consumer<Map<String, Object>> onLine)
-      throws IOException {
+  private Result exec(List<String> cmd, Map<String, String> extraEnv, int timeout,
+      Consumer<Map<String, Object>> onLine) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
     pb.environment().putAll(extraEnv);
     Path errFile = Files.createTempFile(dir, "stderr-", ".txt");
@@ -718,33 +538,29 @@ public final class Peers implements AutoCloseable {
     Process p = pb.start();
     p.getOutputStream().close();
     List<Map<String, Object>> lines = Collections.synchronizedList(new ArrayList<>());
-    Thread reader =
-        new Thread(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String l;
-                while ((l = r.readLine()) != null) {
-                  l = l.strip();
-                  if (!l.startsWith("{")) {
-                    continue; // anything else a library prints
-                  }
-                  try {
-                    Map<String, Object> m = JsonText.object(JsonText.parse(l));
-                    lines.add(m);
-                    if (onLine != null) {
-                      onLine.accept(m);
-                    }
-                  } catch (IllegalArgumentException e) {
-                    // not one of ours
-                  }
-                }
-              } catch (IOException e) {
-                // the process went away
-              }
-            },
-            "gpucore-bench-peer-reader");
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        String l;
+        while ((l = r.readLine()) != null) {
+          l = l.strip();
+          if (!l.startsWith("{")) {
+            continue; // anything else a library prints
+          }
+          try {
+            Map<String, Object> m = JsonText.object(JsonText.parse(l));
+            lines.add(m);
+            if (onLine != null) {
+              onLine.accept(m);
+            }
+          } catch (IllegalArgumentException e) {
+            // not one of ours
+          }
+        }
+      } catch (IOException e) {
+        // the process went away
+      }
+    }, "gpucore-bench-peer-reader");
     reader.setDaemon(true);
     reader.start();
     boolean done;

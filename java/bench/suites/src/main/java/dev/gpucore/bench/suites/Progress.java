@@ -36,11 +36,9 @@ public final class Progress {
    */
   public static boolean stderrIsTerminal() {
     try {
-      Process p =
-          new ProcessBuilder("sh", "-c", "test -t 2")
-              .redirectError(ProcessBuilder.Redirect.INHERIT)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
+      Process p = new ProcessBuilder("sh", "-c", "test -t 2")
+          .redirectError(ProcessBuilder.Redirect.INHERIT)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       if (!p.waitFor(5, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return false;
@@ -88,13 +86,8 @@ public final class Progress {
     }
     lastDraw = now;
     int filled = total == 0 ? 0 : (int) ((long) WIDTH * done / total);
-    String s =
-        "["
-            + "#".repeat(filled)
-            + "-".repeat(WIDTH - filled)
-            + "] "
-            + (total == 0 ? "" : done + "/" + total + " ")
-            + label;
+    String s = "[" + "#".repeat(filled) + "-".repeat(WIDTH - filled) + "] "
+        + (total == 0 ? "" : done + "/" + total + " ") + label;
     if (s.length() > 110) {
       s = s.substring(0, 109) + "~";
     }

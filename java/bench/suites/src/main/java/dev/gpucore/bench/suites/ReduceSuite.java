@@ -20,47 +20,39 @@ import java.util.Map;
  * dot, per-row and per-column sums of a matrix — per element type (fp32, fp64) and per mode:
  *
  * <ul>
- *   <li><b>sync</b>: the call that returns the result on the host ({@code reduce().sum(x)}; per-row
- *       and per-column sums into a device array with no stream, then copied to a host array), so
- *       each call includes its wait;
+ *   <li><b>sync</b>: the call that returns the result on the host ({@code reduce().sum(x)};
+ *       per-row and per-column sums into a device array with no stream, then copied to a host
+ *       array), so each call includes its wait;
  *   <li><b>queued</b>: the same reductions into a device array, queued on one stream and
  *       synchronised once per sample.
  * </ul>
  *
- * Beside them in the same run: the device-to-device copy of the same array (memory bandwidth: what
- * a reduction that reads its input once can at best approach) and PyTorch's {@code torch.sum},
- * {@code amax}, {@code argmax}, {@code linalg.vector_norm}, {@code dot} and {@code sum(dim)} on the
- * same values, synchronised the same way. GB/s = bytes of input read per second (dot reads two
- * arrays); fp32 sums, norms and dots accumulate in fp64 (the API's default; PyTorch accumulates
- * fp32 sums in fp32). Every gpucore result is checked against an fp64 sum on the host before
- * anything is timed.
+ * Beside them in the same run: the device-to-device copy of the same array (memory bandwidth:
+ * what a reduction that reads its input once can at best approach) and PyTorch's
+ * {@code torch.sum}, {@code amax}, {@code argmax}, {@code linalg.vector_norm}, {@code dot} and
+ * {@code sum(dim)} on the same values, synchronised the same way. GB/s = bytes of input read
+ * per second (dot reads two arrays); fp32 sums, norms and dots accumulate in fp64 (the API's
+ * default; PyTorch accumulates fp32 sums in fp32). Every gpucore result is checked against an
+ * fp64 sum on the host before anything is timed.
  */
 final class ReduceSuite extends NamedSuite {
-  static final List<String> OPS =
-      List.of("sum", "max", "argmax", "norm2", "dot", "rowsum", "colsum");
+  static final List<String> OPS = List.of("sum", "max", "argmax", "norm2", "dot", "rowsum",
+      "colsum");
   static final List<String> MODES = List.of("sync", "queued");
-
   /** 2^10, 2^12, ..., 2^28 elements. */
-  static final List<Long> SIZES =
-      List.of(
-          1L << 10, 1L << 12, 1L << 14, 1L << 16, 1L << 18, 1L << 20, 1L << 22, 1L << 24, 1L << 26,
-          1L << 28);
-
+  static final List<Long> SIZES = List.of(1L << 10, 1L << 12, 1L << 14, 1L << 16, 1L << 18,
+      1L << 20, 1L << 22, 1L << 24, 1L << 26, 1L << 28);
   static final long MAX_ELEMENTS = 1L << 30;
   static final int DEFAULT_REPS = 7;
   static final int DEFAULT_WARMUP = 3;
-
   /** Each sample is a loop of calls lasting at least this long. */
   static final int SAMPLE_MS = 10;
-
   static final int MAX_CALLS = 20000;
-
   /** Host chunk for filling and checking device arrays (no Java array of the whole size). */
   private static final int CHUNK = 1 << 22;
 
   ReduceSuite() {
-    super(
-        "reduce",
+    super("reduce",
         "reductions of the Java API (sum, max, argmax, norm2, dot, per-row and per-column "
             + "sums), sync and queued, vs PyTorch and the device copy",
         SIZES);
@@ -87,8 +79,8 @@ final class ReduceSuite extends NamedSuite {
     }
     for (String op : ops(o)) {
       if (!OPS.contains(op)) {
-        throw new IllegalArgumentException(
-            "reduce: --ops takes " + String.join(", ", OPS) + "; got " + op);
+        throw new IllegalArgumentException("reduce: --ops takes " + String.join(", ", OPS)
+            + "; got " + op);
       }
     }
     for (String m : modes(o)) {
@@ -98,8 +90,8 @@ final class ReduceSuite extends NamedSuite {
     }
     for (long n : o.sizesFor(this, null)) {
       if (n < 1 || n > MAX_ELEMENTS) {
-        throw new IllegalArgumentException(
-            "reduce: --sizes are element counts in [1, 2^30], got " + n);
+        throw new IllegalArgumentException("reduce: --sizes are element counts in [1, 2^30], got "
+            + n);
       }
     }
   }
@@ -128,16 +120,10 @@ final class ReduceSuite extends NamedSuite {
     List<String> ops = ops(o);
     List<String> modes = modes(o);
     List<String> dtypes = dtypes(o);
-    SuiteResult res =
-        new SuiteResult(
-            name(),
-            String.format(
-                Locale.ROOT,
-                "reduce: reductions of device arrays through the Java API; %s; median of %d samples, "
-                    + "each a loop of calls >= %d ms",
-                ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")" : "no GPU",
-                reps,
-                SAMPLE_MS));
+    SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
+        "reduce: reductions of device arrays through the Java API; %s; median of %d samples, "
+            + "each a loop of calls >= %d ms", ctx.gpu() ? "GPU " + o.device() + " ("
+            + ctx.deviceName() + ")" : "no GPU", reps, SAMPLE_MS));
     res.settings().put("sizes", sizes);
     res.settings().put("ops", ops);
     res.settings().put("modes", modes);
@@ -145,20 +131,14 @@ final class ReduceSuite extends NamedSuite {
     res.settings().put("reps", reps);
     res.settings().put("warmup", warmup);
     res.settings().put("sample_ms", SAMPLE_MS);
-    res.notes()
-        .add(
-            "sync: the call that returns the result to the host (rowsum/colsum: into a "
-                + "device array, then copied to the host); queued: into a device array, R calls on one "
-                + "stream, one synchronize; time per call = sample / R");
-    res.notes()
-        .add(
-            "GB/s = bytes of input read per second (dot reads two arrays); copy = "
-                + "device-to-device copy of the array (it also writes as many bytes); rowsum/colsum "
-                + "view the array as a row-major matrix with rows a power of two near sqrt(n)");
-    res.notes()
-        .add(
-            "fp32 sum, norm2, dot accumulate in fp64 (the API's default); checked before "
-                + "timing against fp64 sums on the host");
+    res.notes().add("sync: the call that returns the result to the host (rowsum/colsum: into a "
+        + "device array, then copied to the host); queued: into a device array, R calls on one "
+        + "stream, one synchronize; time per call = sample / R");
+    res.notes().add("GB/s = bytes of input read per second (dot reads two arrays); copy = "
+        + "device-to-device copy of the array (it also writes as many bytes); rowsum/colsum "
+        + "view the array as a row-major matrix with rows a power of two near sqrt(n)");
+    res.notes().add("fp32 sum, norm2, dot accumulate in fp64 (the API's default); checked before "
+        + "timing against fp64 sums on the host");
     List<Map<String, Object>> peerSizes = new ArrayList<>();
     for (long n : sizes) {
       long[] sh = shape(n);
@@ -174,32 +154,14 @@ final class ReduceSuite extends NamedSuite {
       for (long n : sizes) {
         String label = sizeLabel(n);
         double bytes = n * (dt.equals("fp64") ? 8.0 : 4.0);
-        Row copy =
-            new Row(
-                name(),
-                dt + " copy",
-                "copy",
-                dt + " device copy",
-                "gpucore cuda",
-                n,
-                label,
-                bytes,
-                "GB/s");
+        Row copy = new Row(name(), dt + " copy", "copy", dt + " device copy", "gpucore cuda",
+            n, label, bytes, "GB/s");
         res.rows().add(copy);
         rows.put(dt + " copy copy " + n, copy);
         for (String mode : modes) {
           for (String op : ops) {
-            Row r =
-                new Row(
-                    name(),
-                    dt + " " + mode,
-                    op,
-                    dt + " " + op + " (" + mode + ")",
-                    "gpucore cuda",
-                    n,
-                    label,
-                    op.equals("dot") ? 2 * bytes : bytes,
-                    "GB/s");
+            Row r = new Row(name(), dt + " " + mode, op, dt + " " + op + " (" + mode + ")",
+                "gpucore cuda", n, label, op.equals("dot") ? 2 * bytes : bytes, "GB/s");
             res.rows().add(r);
             rows.put(dt + " " + mode + " " + op + " " + n, r);
           }
@@ -246,13 +208,8 @@ final class ReduceSuite extends NamedSuite {
   }
 
   /** Per size: each op's GB/s as a fraction of the copy's (queued, else sync). */
-  private static void footer(
-      SuiteResult res,
-      Map<String, Row> rows,
-      List<String> dtypes,
-      List<Long> sizes,
-      List<String> modes,
-      List<String> ops) {
+  private static void footer(SuiteResult res, Map<String, Row> rows, List<String> dtypes,
+      List<Long> sizes, List<String> modes, List<String> ops) {
     String mode = modes.contains("queued") ? "queued" : "sync";
     boolean header = false;
     for (String dt : dtypes) {
@@ -265,20 +222,16 @@ final class ReduceSuite extends NamedSuite {
         for (String op : ops) {
           Row r = rows.get(dt + " " + mode + " " + op + " " + n);
           if (r != null && r.stats() != null) {
-            sb.append(
-                String.format(Locale.ROOT, " %s %.2f", op, r.throughput() / copy.throughput()));
+            sb.append(String.format(Locale.ROOT, " %s %.2f", op,
+                r.throughput() / copy.throughput()));
           }
         }
         if (sb.length() == 0) {
           continue;
         }
         if (!header) {
-          res.footer()
-              .add(
-                  "GB/s as a fraction of the device copy's ("
-                      + mode
-                      + "; 1 = as fast "
-                      + "as reading the input by copying it):");
+          res.footer().add("GB/s as a fraction of the device copy's (" + mode + "; 1 = as fast "
+              + "as reading the input by copying it):");
           header = true;
         }
         res.footer().add(String.format(Locale.ROOT, "  %s %-5s%s", dt, sizeLabel(n), sb));
@@ -286,15 +239,8 @@ final class ReduceSuite extends NamedSuite {
     }
   }
 
-  private static void measure(
-      BenchContext ctx,
-      Map<String, Row> rows,
-      String dt,
-      long n,
-      List<String> ops,
-      List<String> modes,
-      int reps,
-      int warmup) {
+  private static void measure(BenchContext ctx, Map<String, Row> rows, String dt, long n,
+      List<String> ops, List<String> modes, int reps, int warmup) {
     GpuCore core = ctx.core();
     int dev = ctx.options().device();
     DType t = dt.equals("fp64") ? DType.FLOAT64 : DType.FLOAT32;
@@ -314,8 +260,7 @@ final class ReduceSuite extends NamedSuite {
       double[] host = new double[(int) Math.max(sh[0], sh[1])];
       // the copy: the memory bandwidth that bounds a reduction reading its input once
       Row copy = rows.get(dt + " copy copy " + n);
-      copy.measured(
-          loop(() -> z.copyFrom(x, 0, 0, n, s), s, reps, warmup),
+      copy.measured(loop(() -> z.copyFrom(x, 0, 0, n, s), s, reps, warmup),
           "host (System.nanoTime around R queued copies + synchronize) / R");
       for (String mode : modes) {
         boolean sync = mode.equals("sync");
@@ -327,18 +272,16 @@ final class ReduceSuite extends NamedSuite {
           if (!sync) {
             s.synchronize();
           }
-          String bad =
-              check(op, sync ? lastScalar[0] : Double.NaN, out, host, rx, ry, dotRef, sh, sync);
+          String bad = check(op, sync ? lastScalar[0] : Double.NaN, out, host, rx, ry, dotRef,
+              sh, sync);
           if (bad != null) {
             r.check("MISMATCH: " + bad, false);
             continue;
           }
           r.check("ok", true);
-          r.measured(
-              loop(call, sync ? null : s, reps, warmup),
-              sync
-                  ? "host (System.nanoTime around R calls, each returning the result) / R"
-                  : "host (System.nanoTime around R queued calls + synchronize) / R");
+          r.measured(loop(call, sync ? null : s, reps, warmup), sync
+              ? "host (System.nanoTime around R calls, each returning the result) / R"
+              : "host (System.nanoTime around R queued calls + synchronize) / R");
         }
       }
     }
@@ -347,18 +290,8 @@ final class ReduceSuite extends NamedSuite {
   /** The last scalar a sync call returned (the suite runs on one thread). */
   private static final double[] lastScalar = new double[1];
 
-  private static Runnable call(
-      Reduce red,
-      String op,
-      boolean sync,
-      DeviceArray x,
-      DeviceArray y,
-      long n,
-      Matrix m,
-      Accumulation acc,
-      DeviceArray out,
-      double[] host,
-      GpuStream s) {
+  private static Runnable call(Reduce red, String op, boolean sync, DeviceArray x, DeviceArray y,
+      long n, Matrix m, Accumulation acc, DeviceArray out, double[] host, GpuStream s) {
     int rows = (int) m.rows();
     int cols = (int) m.cols();
     if (sync) {
@@ -368,16 +301,14 @@ final class ReduceSuite extends NamedSuite {
         case "argmax" -> () -> lastScalar[0] = red.reduce(ReduceOp.ARGMAX, x, 0, n, acc, null);
         case "norm2" -> () -> lastScalar[0] = red.reduce(ReduceOp.NORM2, x, 0, n, acc, null);
         case "dot" -> () -> lastScalar[0] = red.dot(x, 0, y, 0, n, acc, null);
-        case "rowsum" ->
-            () -> {
-              red.perRow(ReduceOp.SUM, x, 0, m, acc, out, 0, null);
-              out.copyTo(0, host, 0, rows);
-            };
-        case "colsum" ->
-            () -> {
-              red.perColumn(ReduceOp.SUM, x, 0, m, acc, out, 0, null);
-              out.copyTo(0, host, 0, cols);
-            };
+        case "rowsum" -> () -> {
+          red.perRow(ReduceOp.SUM, x, 0, m, acc, out, 0, null);
+          out.copyTo(0, host, 0, rows);
+        };
+        case "colsum" -> () -> {
+          red.perColumn(ReduceOp.SUM, x, 0, m, acc, out, 0, null);
+          out.copyTo(0, host, 0, cols);
+        };
         default -> throw new IllegalArgumentException(op);
       };
     }
@@ -398,7 +329,7 @@ final class ReduceSuite extends NamedSuite {
    * queued and the stream synchronised once per sample.
    */
   private static Stats loop(Runnable call, GpuStream s, int reps, int warmup) {
-    Runnable sync = s == null ? () -> {} : s::synchronize;
+    Runnable sync = s == null ? () -> { } : s::synchronize;
     for (int i = 0; i < warmup; i++) {
       call.run();
     }
@@ -417,11 +348,8 @@ final class ReduceSuite extends NamedSuite {
       }
       calls = Math.min(MAX_CALLS, calls * 4);
     }
-    calls =
-        (int)
-            Math.max(
-                1,
-                Math.min(MAX_CALLS, Math.ceil(SAMPLE_MS * 1_000_000.0 * calls / Math.max(1, t))));
+    calls = (int) Math.max(1, Math.min(MAX_CALLS,
+        Math.ceil(SAMPLE_MS * 1_000_000.0 * calls / Math.max(1, t))));
     long[] ns = new long[reps];
     for (int r = 0; r < reps; r++) {
       long t0 = System.nanoTime();
@@ -435,14 +363,8 @@ final class ReduceSuite extends NamedSuite {
   }
 
   /** Host-side reference figures of an input: sum, max and its first index, sum of squares. */
-  private record Ref(
-      double sum,
-      double max,
-      long argmax,
-      double sumSq,
-      double sumAbs,
-      double[] rowSums,
-      double[] colSums) {}
+  private record Ref(double sum, double max, long argmax, double sumSq, double sumAbs,
+      double[] rowSums, double[] colSums) {}
 
   /** Fills a device array chunk by chunk with InputGen's values (minus 0.5: signs mixed). */
   private static Ref fill(DeviceArray d, long seed, long[] sh) {
@@ -518,16 +440,8 @@ final class ReduceSuite extends NamedSuite {
   }
 
   /** Null when the result agrees with the host reference, else what differs. */
-  private static String check(
-      String op,
-      double scalar,
-      DeviceArray out,
-      double[] host,
-      Ref rx,
-      Ref ry,
-      double dotRef,
-      long[] sh,
-      boolean sync) {
+  private static String check(String op, double scalar, DeviceArray out, double[] host, Ref rx,
+      Ref ry, double dotRef, long[] sh, boolean sync) {
     long n = sh[0] * sh[1];
     // twice the API's worst-case bound, (n - 1) 2^-53 sum|x|: the host's own sum errs too
     double tol = 4.0 * n * 0x1p-52 * Math.max(rx.sumAbs, 1e-300) + 1e-9;
@@ -556,14 +470,11 @@ final class ReduceSuite extends NamedSuite {
       case "max" -> got == rx.max ? null : "max " + got + ", host " + rx.max;
       case "argmax" -> got == rx.argmax ? null : "argmax " + (long) got + ", host " + rx.argmax;
       // the API's bound, (n + 2) 2^-53 relative, on each side
-      case "norm2" ->
-          Math.abs(got - Math.sqrt(rx.sumSq)) <= 2 * (n + 2) * 0x1p-53 * Math.sqrt(rx.sumSq)
-              ? null
-              : "norm2 " + got + ", host " + Math.sqrt(rx.sumSq);
-      case "dot" ->
-          Math.abs(got - dotRef) <= tol + 1e-9 * Math.abs(dotRef)
-              ? null
-              : "dot " + got + ", host " + dotRef;
+      case "norm2" -> Math.abs(got - Math.sqrt(rx.sumSq))
+          <= 2 * (n + 2) * 0x1p-53 * Math.sqrt(rx.sumSq) ? null
+          : "norm2 " + got + ", host " + Math.sqrt(rx.sumSq);
+      case "dot" -> Math.abs(got - dotRef) <= tol + 1e-9 * Math.abs(dotRef) ? null
+          : "dot " + got + ", host " + dotRef;
       default -> null;
     };
   }

@@ -13,15 +13,9 @@ public final class Report {
   private Report() {}
 
   /** The whole run. */
-  public static Map<String, Object> toJson(
-      String date,
-      Map<String, Object> commit,
-      BenchOptions o,
-      Map<String, Object> machine,
-      String telemetrySource,
-      List<Peers.Status> peers,
-      List<SuiteResult> results,
-      int exitCode) {
+  public static Map<String, Object> toJson(String date, Map<String, Object> commit,
+      BenchOptions o, Map<String, Object> machine, String telemetrySource,
+      List<Peers.Status> peers, List<SuiteResult> results, int exitCode) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("schema", SCHEMA);
     m.put("date", date);

@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One measured case at one size: gpucore's figure (or why it was skipped) and the peers' figures
- * for the same case, size and inputs. Throughput is {@code work} per median time in units of 10^9
- * per second ({@code GB/s} for bytes, {@code GFLOP/s} for flops).
+ * One measured case at one size: gpucore's figure (or why it was skipped) and the peers'
+ * figures for the same case, size and inputs. Throughput is {@code work} per median time in
+ * units of 10^9 per second ({@code GB/s} for bytes, {@code GFLOP/s} for flops).
  */
 public final class Row {
   private final String suite;
@@ -42,16 +42,8 @@ public final class Row {
    * @param work bytes or flops per run
    * @param unit {@code GB/s} or {@code GFLOP/s}
    */
-  public Row(
-      String suite,
-      String group,
-      String caseId,
-      String name,
-      String who,
-      double x,
-      String sizeLabel,
-      double work,
-      String unit) {
+  public Row(String suite, String group, String caseId, String name, String who, double x,
+      String sizeLabel, double work, String unit) {
     this.suite = suite;
     this.group = group;
     this.caseId = caseId;
@@ -174,9 +166,7 @@ public final class Row {
 
   /** Whether {@code m}, a peer's result line, is for this row's suite, group, case and size. */
   public boolean matches(Map<String, Object> m) {
-    return suite.equals(m.get("suite"))
-        && group.equals(m.get("group"))
-        && caseId.equals(m.get("case"))
-        && JsonText.num(m, "x") == x;
+    return suite.equals(m.get("suite")) && group.equals(m.get("group"))
+        && caseId.equals(m.get("case")) && JsonText.num(m, "x") == x;
   }
 }

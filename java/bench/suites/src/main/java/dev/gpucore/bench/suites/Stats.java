@@ -3,8 +3,8 @@ package dev.gpucore.bench.suites;
 import java.util.Arrays;
 
 /**
- * Summary of repeated timings, in nanoseconds: median, min, max, mean over every sample. The median
- * of an even count is the mean of the two middle samples. Immutable.
+ * Summary of repeated timings, in nanoseconds: median, min, max, mean over every sample. The
+ * median of an even count is the mean of the two middle samples. Immutable.
  */
 public final class Stats {
   private final long[] samples;
@@ -81,12 +81,7 @@ public final class Stats {
 
   @Override
   public String toString() {
-    return String.format(
-        java.util.Locale.ROOT,
-        "median %s (min %s, max %s, n=%d)",
-        Fmt.time(median()),
-        Fmt.time(min()),
-        Fmt.time(max()),
-        count());
+    return String.format(java.util.Locale.ROOT, "median %s (min %s, max %s, n=%d)",
+        Fmt.time(median()), Fmt.time(min()), Fmt.time(max()), count());
   }
 }

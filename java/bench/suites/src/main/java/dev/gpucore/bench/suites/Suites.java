@@ -43,12 +43,8 @@ public final class Suites {
   public static synchronized Suite get(String name) {
     Suite s = ALL.get(name);
     if (s == null) {
-      throw new IllegalArgumentException(
-          "unknown suite '"
-              + name
-              + "'; suites: "
-              + String.join(", ", names())
-              + " (see gpucore bench --list)");
+      throw new IllegalArgumentException("unknown suite '" + name + "'; suites: "
+          + String.join(", ", names()) + " (see gpucore bench --list)");
     }
     return s;
   }

@@ -21,13 +21,11 @@ public final class SvgPlot {
   public record Series(String name, boolean peer, List<Point> points) {}
 
   /** A panel: title, axis labels, whether x is bytes (formatted as KiB/MiB/GiB), lines. */
-  public record Panel(
-      String title, String xLabel, String yLabel, boolean bytesX, List<Series> series) {}
+  public record Panel(String title, String xLabel, String yLabel, boolean bytesX,
+      List<Series> series) {}
 
-  private static final String[] COLORS = {
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-    "#bcbd22", "#7f7f7f", "#393b79", "#637939"
-  };
+  private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+      "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"};
   private static final int W = 1000;
   private static final int PH = 400;
   private static final int PX0 = 80;
@@ -49,39 +47,26 @@ public final class SvgPlot {
         Map<String, Series> series = new LinkedHashMap<>();
         for (Row row : g.getValue()) {
           String ours = "gpucore " + row.name();
-          series
-              .computeIfAbsent(ours, k -> new Series(k, false, new ArrayList<>()))
-              .points()
-              .add(new Point(row.x(), row.throughput()));
+          series.computeIfAbsent(ours, k -> new Series(k, false, new ArrayList<>()))
+              .points().add(new Point(row.x(), row.throughput()));
           for (PeerFigure p : row.peers()) {
-            String name =
-                p.peer() + " " + row.caseId() + (p.label().isEmpty() ? "" : ": " + p.label());
-            series
-                .computeIfAbsent(name, k -> new Series(k, true, new ArrayList<>()))
-                .points()
-                .add(new Point(row.x(), row.throughput(p)));
+            String name = p.peer() + " " + row.caseId()
+                + (p.label().isEmpty() ? "" : ": " + p.label());
+            series.computeIfAbsent(name, k -> new Series(k, true, new ArrayList<>()))
+                .points().add(new Point(row.x(), row.throughput(p)));
           }
         }
         Row first = g.getValue().get(0);
         boolean bytes = r.name().equals("transfer");
-        String title =
-            r.name().equals("e2e")
-                ? "e2e: C = A*A^T then sum(C), end to end from host"
-                : r.name()
-                    + " "
-                    + switch (g.getKey()) {
-                      case "H2D" -> "host to device";
-                      case "D2H" -> "device to host";
-                      case "host" -> "host copies (Java array <-> off-heap)";
-                      default -> g.getKey();
-                    };
-        out.add(
-            new Panel(
-                title,
-                bytes ? "size" : "n",
-                first.unit(),
-                bytes,
-                new ArrayList<>(series.values())));
+        String title = r.name().equals("e2e") ? "e2e: C = A*A^T then sum(C), end to end from host"
+            : r.name() + " " + switch (g.getKey()) {
+              case "H2D" -> "host to device";
+              case "D2H" -> "device to host";
+              case "host" -> "host copies (Java array <-> off-heap)";
+              default -> g.getKey();
+            };
+        out.add(new Panel(title, bytes ? "size" : "n", first.unit(), bytes,
+            new ArrayList<>(series.values())));
       }
     }
     return out;
@@ -92,18 +77,10 @@ public final class SvgPlot {
     int h = 70 + Math.max(1, panels.size()) * PH;
     StringBuilder sb = new StringBuilder();
     sb.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-                + "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, sans-serif\" "
-                + "font-size=\"12\">%n",
-            W,
-            h,
-            W,
-            h));
-    sb.append(
-        String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", W, h));
+    sb.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+        + "height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Arial, sans-serif\" "
+        + "font-size=\"12\">%n", W, h, W, h));
+    sb.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", W, h));
     text(sb, 20, 28, 18, "start", "bold", title);
     text(sb, 20, 50, 12, "start", "normal", subtitle);
     if (panels.isEmpty()) {
@@ -132,17 +109,9 @@ public final class SvgPlot {
         }
       }
     }
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                + "fill=\"none\" stroke=\"#444\"/>%n",
-            PX0,
-            PY0,
-            PX1 - PX0,
-            PY1 - PY0));
-    DoubleFunction<String> xfmt =
-        p.bytesX() ? Fmt::bytes : v -> String.format(Locale.ROOT, "%.0f", v);
+    sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+        + "fill=\"none\" stroke=\"#444\"/>%n", PX0, PY0, PX1 - PX0, PY1 - PY0));
+    DoubleFunction<String> xfmt = p.bytesX() ? Fmt::bytes : v -> String.format(Locale.ROOT, "%.0f", v);
     // x axis: log when the sizes span a factor of 4 or more; ticks at the sizes measured
     double xlo = xs.isEmpty() ? 0 : xs.first();
     double xhi = xs.isEmpty() ? 1 : xs.last();
@@ -154,13 +123,7 @@ public final class SvgPlot {
       line(sb, px, PY0, px, PY1, "#eee", 1, null);
       text(sb, px, PY1 + 18, 11, "middle", "normal", xfmt.apply(x));
     }
-    text(
-        sb,
-        (PX0 + PX1) / 2.0,
-        PY1 + 36,
-        12,
-        "middle",
-        "normal",
+    text(sb, (PX0 + PX1) / 2.0, PY1 + 36, 12, "middle", "normal",
         p.xLabel() + (logX ? " (log scale)" : ""));
     boolean haveY = ymax > 0;
     Axis ay;
@@ -197,25 +160,12 @@ public final class SvgPlot {
         line(sb, PX0, py, PX1, py, "#eee", 1, null);
         text(sb, PX0 - 8, py + 4, 11, "end", "normal", Fmt.sig(t));
       }
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
-                  + "text-anchor=\"middle\" transform=\"rotate(-90 %d %d)\">%s</text>%n",
-              22,
-              (PY0 + PY1) / 2,
-              22,
-              (PY0 + PY1) / 2,
-              esc(p.yLabel() + (logY ? " (log scale)" : ""))));
+      sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"12\" "
+          + "text-anchor=\"middle\" transform=\"rotate(-90 %d %d)\">%s</text>%n", 22,
+          (PY0 + PY1) / 2, 22, (PY0 + PY1) / 2, esc(p.yLabel() + (logY ? " (log scale)" : ""))));
     } else {
       ay = null;
-      text(
-          sb,
-          (PX0 + PX1) / 2.0,
-          (PY0 + PY1) / 2.0,
-          13,
-          "middle",
-          "normal",
+      text(sb, (PX0 + PX1) / 2.0, (PY0 + PY1) / 2.0, 13, "middle", "normal",
           "no figures: every case here was skipped");
     }
     // lines and legend
@@ -233,18 +183,13 @@ public final class SvgPlot {
             continue;
           }
           any = true;
-          path.append(path.length() == 0 ? "M" : " L")
-              .append(String.format(Locale.ROOT, "%.1f %.1f", ax.map(pt.x()), ay.map(pt.y())));
+          path.append(path.length() == 0 ? "M" : " L").append(String.format(Locale.ROOT,
+              "%.1f %.1f", ax.map(pt.x()), ay.map(pt.y())));
         }
         if (path.length() > 0) {
-          sb.append(
-              String.format(
-                  Locale.ROOT,
-                  "<path d=\"%s\" fill=\"none\" stroke=\"%s\" " + "stroke-width=\"%.1f\"%s/>%n",
-                  path,
-                  color,
-                  width,
-                  dash == null ? "" : " stroke-dasharray=\"" + dash + "\""));
+          sb.append(String.format(Locale.ROOT, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" "
+              + "stroke-width=\"%.1f\"%s/>%n", path, color, width,
+              dash == null ? "" : " stroke-dasharray=\"" + dash + "\""));
           for (Point pt : s.points()) {
             if (!Double.isNaN(pt.y()) && pt.y() > 0 && !Double.isInfinite(pt.y())) {
               marker(sb, ax.map(pt.x()), ay.map(pt.y()), color, s.peer());
@@ -281,65 +226,33 @@ public final class SvgPlot {
       if (hi == lo) {
         return (p0 + p1) / 2;
       }
-      double t =
-          log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo);
+      double t = log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))
+          : (v - lo) / (hi - lo);
       return p0 + t * (p1 - p0);
     }
   }
 
   private static void marker(StringBuilder sb, double x, double y, String color, boolean square) {
     if (square) {
-      sb.append(
-          String.format(
-              Locale.ROOT,
-              "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" "
-                  + "fill=\"white\" stroke=\"%s\" stroke-width=\"1.5\"/>%n",
-              x - 3.5,
-              y - 3.5,
-              color));
+      sb.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" "
+          + "fill=\"white\" stroke=\"%s\" stroke-width=\"1.5\"/>%n", x - 3.5, y - 3.5, color));
     } else {
-      sb.append(
-          String.format(
-              Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>%n", x, y, color));
+      sb.append(String.format(Locale.ROOT, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>%n",
+          x, y, color));
     }
   }
 
-  private static void line(
-      StringBuilder sb,
-      double x1,
-      double y1,
-      double x2,
-      double y2,
-      String color,
-      double width,
-      String dash) {
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                + "stroke=\"%s\" stroke-width=\"%.1f\"%s/>%n",
-            x1,
-            y1,
-            x2,
-            y2,
-            color,
-            width,
-            dash == null ? "" : " stroke-dasharray=\"" + dash + "\""));
+  private static void line(StringBuilder sb, double x1, double y1, double x2, double y2,
+      String color, double width, String dash) {
+    sb.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+        + "stroke=\"%s\" stroke-width=\"%.1f\"%s/>%n", x1, y1, x2, y2, color, width,
+        dash == null ? "" : " stroke-dasharray=\"" + dash + "\""));
   }
 
-  private static void text(
-      StringBuilder sb, double x, double y, int size, String anchor, String weight, String s) {
-    sb.append(
-        String.format(
-            Locale.ROOT,
-            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
-                + "text-anchor=\"%s\" font-weight=\"%s\">%s</text>%n",
-            x,
-            y,
-            size,
-            anchor,
-            weight,
-            esc(s)));
+  private static void text(StringBuilder sb, double x, double y, int size, String anchor,
+      String weight, String s) {
+    sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
+        + "text-anchor=\"%s\" font-weight=\"%s\">%s</text>%n", x, y, size, anchor, weight, esc(s)));
   }
 
   /** Escapes text for XML. */

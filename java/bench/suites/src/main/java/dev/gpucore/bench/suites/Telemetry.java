@@ -11,24 +11,15 @@ import java.util.Map;
 /**
  * GPU state read around each GPU measurement: clocks, temperature, power, utilisation, and the
  * reasons the clocks are held down. Read fresh through NVML by {@code nvidia-smi} where it is on
- * the PATH (the only way to get clocks: gpucore's API has no clock fields, and its {@link
- * GpuCore#discovery()} is a snapshot taken at open); otherwise the API's snapshot, marked as such.
+ * the PATH (the only way to get clocks: gpucore's API has no clock fields, and its
+ * {@link GpuCore#discovery()} is a snapshot taken at open); otherwise the API's snapshot,
+ * marked as such.
  */
 public final class Telemetry {
-  private static final String[] FIELDS = {
-    "temperature.gpu",
-    "power.draw",
-    "power.limit",
-    "clocks.sm",
-    "clocks.mem",
-    "clocks.max.sm",
-    "clocks.max.mem",
-    "utilization.gpu",
-    "pstate"
-  };
-  private static final String[] REASONS = {
-    "clocks_event_reasons.active", "clocks_throttle_reasons.active", ""
-  };
+  private static final String[] FIELDS = {"temperature.gpu", "power.draw", "power.limit",
+      "clocks.sm", "clocks.mem", "clocks.max.sm", "clocks.max.mem", "utilization.gpu", "pstate"};
+  private static final String[] REASONS = {"clocks_event_reasons.active",
+      "clocks_throttle_reasons.active", ""};
 
   private final GpuCore core;
   private final String smi;
@@ -95,14 +86,8 @@ public final class Telemetry {
     int start = reasonField == null ? 0 : List.of(REASONS).indexOf(reasonField);
     for (int i = Math.max(0, start); i < REASONS.length; i++) {
       String q = String.join(",", FIELDS) + (REASONS[i].isEmpty() ? "" : "," + REASONS[i]);
-      String out =
-          Machine.run(
-              Path.of("").toAbsolutePath(),
-              smi,
-              "-i",
-              target,
-              "--query-gpu=" + q,
-              "--format=csv,noheader,nounits");
+      String out = Machine.run(Path.of("").toAbsolutePath(), smi, "-i", target,
+          "--query-gpu=" + q, "--format=csv,noheader,nounits");
       if (out == null || out.isBlank()) {
         continue; // an unknown field fails the whole query: try the older name, then none
       }
@@ -111,18 +96,9 @@ public final class Telemetry {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("source", "nvidia-smi");
       m.put("time", Machine.date());
-      String[] keys = {
-        "temperature_c",
-        "power_draw_w",
-        "power_limit_w",
-        "clock_sm_mhz",
-        "clock_mem_mhz",
-        "clock_sm_max_mhz",
-        "clock_mem_max_mhz",
-        "utilization_gpu_pct",
-        "pstate",
-        "clock_event_reasons"
-      };
+      String[] keys = {"temperature_c", "power_draw_w", "power_limit_w", "clock_sm_mhz",
+          "clock_mem_mhz", "clock_sm_max_mhz", "clock_mem_max_mhz", "utilization_gpu_pct",
+          "pstate", "clock_event_reasons"};
       for (int k = 0; k < keys.length && k < v.length; k++) {
         m.put(keys[k], value(v[k]));
       }

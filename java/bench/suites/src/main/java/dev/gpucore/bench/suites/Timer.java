@@ -30,8 +30,8 @@ public final class Timer {
   }
 
   /**
-   * How many input buffers to rotate through so that consecutive runs do not find their input in
-   * the CPU's last-level cache: enough to cover twice the cache, at most 16, at least 1.
+   * How many input buffers to rotate through so that consecutive runs do not find their input
+   * in the CPU's last-level cache: enough to cover twice the cache, at most 16, at least 1.
    */
   public static int rotation(long bytesPerBuffer, long cacheBytes) {
     if (bytesPerBuffer <= 0) {

@@ -13,19 +13,18 @@ import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * {@code transfer}: host to device and back through each path gpucore offers — pinned {@link
- * HostArray}, pageable {@link HostArray}, Java arrays through gpucore's pipelined staging — and the
- * host-side copies between Java arrays and off-heap memory, which run without a GPU. Beside it:
- * PyTorch (pinned and pageable tensors, numpy arrays), numpy's copyto, and the bare CUDA runtime
- * from C.
+ * {@code transfer}: host to device and back through each path gpucore offers — pinned
+ * {@link HostArray}, pageable {@link HostArray}, Java arrays through gpucore's pipelined staging
+ * — and the host-side copies between Java arrays and off-heap memory, which run without a GPU.
+ * Beside it: PyTorch (pinned and pageable tensors, numpy arrays), numpy's copyto, and the bare
+ * CUDA runtime from C.
  */
 final class TransferSuite extends NamedSuite {
   static final int DEFAULT_REPS = 10;
   static final int DEFAULT_WARMUP = 2;
 
   TransferSuite() {
-    super(
-        "transfer",
+    super("transfer",
         "host<->device copies: pinned, pageable, Java arrays (staged); host-side Java<->off-heap copies",
         List.of(1L, 16L, 256L, 1024L));
   }
@@ -35,8 +34,7 @@ final class TransferSuite extends NamedSuite {
     dtype(o);
     for (long m : o.sizesFor(this, o.mib())) {
       if (m < 1 || m > 8191) {
-        throw new IllegalArgumentException(
-            "transfer: sizes are in MiB, each in [1, 8191]; got " + m);
+        throw new IllegalArgumentException("transfer: sizes are in MiB, each in [1, 8191]; got " + m);
       }
     }
   }
@@ -50,9 +48,8 @@ final class TransferSuite extends NamedSuite {
     return switch (o.dtype()) {
       case "fp32" -> DType.FLOAT32;
       case "fp64" -> DType.FLOAT64;
-      default ->
-          throw new IllegalArgumentException(
-              "transfer: --dtype must be fp32 or fp64, got " + o.dtype());
+      default -> throw new IllegalArgumentException("transfer: --dtype must be fp32 or fp64, got "
+          + o.dtype());
     };
   }
 
@@ -65,28 +62,18 @@ final class TransferSuite extends NamedSuite {
     int reps = o.repsOr(DEFAULT_REPS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);
     String jt = dtype == DType.FLOAT32 ? "float[]" : "double[]";
-    SuiteResult res =
-        new SuiteResult(
-            name(),
-            String.format(
-                Locale.ROOT,
-                "transfer: host <-> device copies, %s, %s; median of %d after %d warm-ups",
-                o.dtype(),
-                ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")" : "no GPU",
-                reps,
-                warmup));
+    SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
+        "transfer: host <-> device copies, %s, %s; median of %d after %d warm-ups",
+        o.dtype(), ctx.gpu() ? "GPU " + o.device() + " (" + ctx.deviceName() + ")" : "no GPU",
+        reps, warmup));
     res.settings().put("sizes_mib", mibs);
     res.settings().put("dtype", o.dtype());
     res.settings().put("reps", reps);
     res.settings().put("warmup", warmup);
     res.settings().put("seed", o.seed());
-    res.notes()
-        .add(
-            "timing: host-sync = System.nanoTime() around a synchronous copy "
-                + "(gpucore's API has no CUDA events yet); GB/s = 10^9 bytes/s; host buffers rotate "
-                + "where a size fits twice in the "
-                + Fmt.bytes(ctx.cacheBytes())
-                + " last-level cache");
+    res.notes().add("timing: host-sync = System.nanoTime() around a synchronous copy "
+        + "(gpucore's API has no CUDA events yet); GB/s = 10^9 bytes/s; host buffers rotate "
+        + "where a size fits twice in the " + Fmt.bytes(ctx.cacheBytes()) + " last-level cache");
     if (!ctx.gpu()) {
       res.notes().add("GPU rows skipped: " + ctx.noGpu());
     }
@@ -118,49 +105,21 @@ final class TransferSuite extends NamedSuite {
         for (int j = 0; j < k; j++) {
           off[j] = hostCore.allocateHost(dtype, n, false);
         }
-        Row put =
-            new Row(
-                name(),
-                "host",
-                "put",
-                "Java " + jt + " -> off-heap (HostArray.put)",
-                "gpucore",
-                bytes,
-                label,
-                bytes,
-                "GB/s");
-        Row get =
-            new Row(
-                name(),
-                "host",
-                "get",
-                "off-heap -> Java " + jt + " (HostArray.get)",
-                "gpucore",
-                bytes,
-                label,
-                bytes,
-                "GB/s");
+        Row put = new Row(name(), "host", "put", "Java " + jt + " -> off-heap (HostArray.put)",
+            "gpucore", bytes, label, bytes, "GB/s");
+        Row get = new Row(name(), "host", "get", "off-heap -> Java " + jt + " (HostArray.get)",
+            "gpucore", bytes, label, bytes, "GB/s");
         put(off[0], java[0], n);
         poison(back[0]);
         get(off[0], back[0], n);
         boolean ok = equal(java[0], back[0]);
         put.check(ok ? "ok: round trip bit-exact" : "MISMATCH: round trip changed the data", ok);
         get.check(put.check(), ok);
-        put.measured(
-            time(
-                ctx,
-                "transfer put " + label,
-                warmup,
-                reps,
-                i -> put(off[Math.floorMod(i, k)], java[Math.floorMod(i, k)], n)),
+        put.measured(time(ctx, "transfer put " + label, warmup, reps,
+            i -> put(off[Math.floorMod(i, k)], java[Math.floorMod(i, k)], n)),
             "host (System.nanoTime around the copy)");
-        get.measured(
-            time(
-                ctx,
-                "transfer get " + label,
-                warmup,
-                reps,
-                i -> get(off[Math.floorMod(i, k)], back[Math.floorMod(i, k)], n)),
+        get.measured(time(ctx, "transfer get " + label, warmup, reps,
+            i -> get(off[Math.floorMod(i, k)], back[Math.floorMod(i, k)], n)),
             "host (System.nanoTime around the copy)");
         put.extra().put("buffers", k);
         get.extra().put("buffers", k);
@@ -169,17 +128,13 @@ final class TransferSuite extends NamedSuite {
       } finally {
         closeAll(off);
       }
-      String[][] cases = {
-        {"pinned", "pinned HostArray"},
-        {"pageable", "pageable HostArray"},
-        {"java", "Java " + jt + " (staged)"}
-      };
+      String[][] cases = {{"pinned", "pinned HostArray"}, {"pageable", "pageable HostArray"},
+          {"java", "Java " + jt + " (staged)"}};
       List<Row> gpuRows = new ArrayList<>();
       for (String dir : new String[] {"H2D", "D2H"}) {
         for (String[] c : cases) {
-          Row r =
-              new Row(
-                  name(), dir, c[0], dir + " " + c[1], "gpucore cuda", bytes, label, bytes, "GB/s");
+          Row r = new Row(name(), dir, c[0], dir + " " + c[1], "gpucore cuda", bytes, label, bytes,
+              "GB/s");
           r.extra().put("buffers", k);
           gpuRows.add(r);
         }
@@ -198,17 +153,10 @@ final class TransferSuite extends NamedSuite {
         double ref = r.group().equals("H2D") ? pinH2d : pinD2h;
         r.extra().put("vs_pinned", r.throughput() / ref);
       }
-      res.footer()
-          .add(
-              String.format(
-                  Locale.ROOT,
-                  "%s: vs pinned in this run: pageable H2D %.2f, D2H %.2f; Java %s (staged) H2D %.2f, D2H %.2f",
-                  label,
-                  gpuRows.get(1).throughput() / pinH2d,
-                  gpuRows.get(4).throughput() / pinD2h,
-                  jt,
-                  gpuRows.get(2).throughput() / pinH2d,
-                  gpuRows.get(5).throughput() / pinD2h));
+      res.footer().add(String.format(Locale.ROOT,
+          "%s: vs pinned in this run: pageable H2D %.2f, D2H %.2f; Java %s (staged) H2D %.2f, D2H %.2f",
+          label, gpuRows.get(1).throughput() / pinH2d, gpuRows.get(4).throughput() / pinD2h, jt,
+          gpuRows.get(2).throughput() / pinH2d, gpuRows.get(5).throughput() / pinD2h));
     }
     if (ctx.peers() != null) {
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
@@ -218,17 +166,8 @@ final class TransferSuite extends NamedSuite {
     return res;
   }
 
-  private void measureGpu(
-      BenchContext ctx,
-      DType dtype,
-      int n,
-      int k,
-      Object[] java,
-      Object[] back,
-      List<Row> rows,
-      int warmup,
-      int reps,
-      String label) {
+  private void measureGpu(BenchContext ctx, DType dtype, int n, int k, Object[] java,
+      Object[] back, List<Row> rows, int warmup, int reps, String label) {
     GpuCore core = ctx.core();
     int dev = ctx.options().device();
     HostArray[] pinned = new HostArray[k];
@@ -259,20 +198,16 @@ final class TransferSuite extends NamedSuite {
       toJava(d, back[0]);
       hostOk &= equal(java[0], back[0]);
       put(probe, java[k - 1], n); // restore the rotating buffer
-      String verdict =
-          javaOk && hostOk
-              ? "ok: round trip bit-exact"
-              : "MISMATCH: round trip changed the data ("
-                  + (javaOk ? "" : "Java arrays ")
-                  + (hostOk ? "" : "HostArrays")
-                  + ")";
+      String verdict = javaOk && hostOk ? "ok: round trip bit-exact"
+          : "MISMATCH: round trip changed the data (" + (javaOk ? "" : "Java arrays ")
+              + (hostOk ? "" : "HostArrays") + ")";
       IntConsumer[] ops = {
-        i -> d.copyFrom(pinned[Math.floorMod(i, k)]),
-        i -> d.copyFrom(pageable[Math.floorMod(i, k)]),
-        i -> fromJava(d, java[Math.floorMod(i, k)]),
-        i -> d.copyTo(pinned[Math.floorMod(i, k)]),
-        i -> d.copyTo(pageable[Math.floorMod(i, k)]),
-        i -> toJava(d, back[Math.floorMod(i, k)]),
+          i -> d.copyFrom(pinned[Math.floorMod(i, k)]),
+          i -> d.copyFrom(pageable[Math.floorMod(i, k)]),
+          i -> fromJava(d, java[Math.floorMod(i, k)]),
+          i -> d.copyTo(pinned[Math.floorMod(i, k)]),
+          i -> d.copyTo(pageable[Math.floorMod(i, k)]),
+          i -> toJava(d, back[Math.floorMod(i, k)]),
       };
       for (int c = 0; c < ops.length; c++) {
         Row r = rows.get(c);
@@ -291,17 +226,12 @@ final class TransferSuite extends NamedSuite {
 
   private static Stats time(BenchContext ctx, String label, int warmup, int reps, IntConsumer op) {
     ctx.progress().step(label);
-    Stats s =
-        Timer.measure(
-            warmup,
-            reps,
-            i -> {
-              if (i >= 0) {
-                ctx.progress().detail("rep " + (i + 1) + "/" + reps);
-              }
-              op.accept(i);
-            },
-            () -> {});
+    Stats s = Timer.measure(warmup, reps, i -> {
+      if (i >= 0) {
+        ctx.progress().detail("rep " + (i + 1) + "/" + reps);
+      }
+      op.accept(i);
+    }, () -> { });
     ctx.progress().stepDone();
     return s;
   }
@@ -339,8 +269,7 @@ final class TransferSuite extends NamedSuite {
   }
 
   private static boolean equal(Object a, Object b) {
-    return a instanceof float[] f
-        ? Arrays.equals(f, (float[]) b)
+    return a instanceof float[] f ? Arrays.equals(f, (float[]) b)
         : Arrays.equals((double[]) a, (double[]) b);
   }
 

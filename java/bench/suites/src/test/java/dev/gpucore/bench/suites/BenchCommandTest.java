@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code gpucore bench} end to end with small sizes and no peers (peers depend on the machine):
- * exit codes, the GPU rows skipped with the reason where there is no GPU (measured where there is
- * one), valid JSON and SVG, and every argument checked before any work.
+ * exit codes, the GPU rows skipped with the reason where there is no GPU (measured where there
+ * is one), valid JSON and SVG, and every argument checked before any work.
  */
 class BenchCommandTest {
   record Result(int code, String out, String err) {}
@@ -46,24 +46,8 @@ class BenchCommandTest {
   void e2eRunsOnTheCpuAndWritesJsonAndSvg(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("out/e2e.json");
     Path svg = dir.resolve("e2e.svg");
-    Result r =
-        run(
-            "bench",
-            "e2e",
-            "--n",
-            "48,64",
-            "--reps",
-            "3",
-            "--warmup",
-            "1",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString(),
-            "--plot",
-            svg.toString());
+    Result r = run("bench", "e2e", "--n", "48,64", "--reps", "3", "--warmup", "1", "--peers",
+        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("CPU gemm+sum"), r.out());
     assertTrue(r.out().contains("reference: sum(C) = "), r.out());
@@ -77,8 +61,7 @@ class BenchCommandTest {
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     assertEquals(Report.SCHEMA, doc.get("schema"));
     assertNotNull(JsonText.object(doc.get("commit")).get("id"));
-    assertTrue(
-        doc.get("date").toString().matches("\\d{4}-\\d\\d-\\d\\dT.*Z"), doc.get("date").toString());
+    assertTrue(doc.get("date").toString().matches("\\d{4}-\\d\\d-\\d\\dT.*Z"), doc.get("date").toString());
     Map<String, Object> machine = JsonText.object(doc.get("machine"));
     assertEquals(gpu, machine.get("gpu_visible"));
     assertNotNull(machine.get("cpu_model"));
@@ -108,20 +91,8 @@ class BenchCommandTest {
 
   @Test
   void transferRunsTheHostRowsAndSkipsOrRunsTheGpuRows() {
-    Result r =
-        run(
-            "bench",
-            "transfer",
-            "--mib",
-            "1",
-            "--reps",
-            "2",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result r = run("bench", "transfer", "--mib", "1", "--reps", "2", "--warmup", "0",
+        "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("HostArray.put"), r.out());
     assertTrue(r.out().contains("ok: round trip bit-exact"), r.out());
@@ -136,22 +107,8 @@ class BenchCommandTest {
 
   @Test
   void e2eInDoublePrecisionOnTheCpu() {
-    Result r =
-        run(
-            "bench",
-            "e2e",
-            "--n",
-            "32",
-            "--dtype",
-            "fp64",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result r = run("bench", "e2e", "--n", "32", "--dtype", "fp64", "--reps", "1", "--warmup", "0",
+        "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("(fp64, GPU GEMM in fp64)"), r.out());
     assertTrue(r.out().contains("reference: sum(C) = "), r.out());
@@ -159,22 +116,8 @@ class BenchCommandTest {
 
   @Test
   void transferInDoublePrecision() {
-    Result r =
-        run(
-            "bench",
-            "transfer",
-            "--sizes",
-            "1",
-            "--dtype",
-            "fp64",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result r = run("bench", "transfer", "--sizes", "1", "--dtype", "fp64", "--reps", "1",
+        "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("Java double[] -> off-heap"), r.out());
   }
@@ -183,24 +126,8 @@ class BenchCommandTest {
   void gemmRunsTheCpuRowsAndSkipsOrRunsTheGpuRows(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("gemm.json");
     Path svg = dir.resolve("gemm.svg");
-    Result r =
-        run(
-            "bench",
-            "gemm",
-            "--sizes",
-            "8,20",
-            "--reps",
-            "2",
-            "--warmup",
-            "1",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString(),
-            "--plot",
-            svg.toString());
+    Result r = run("bench", "gemm", "--sizes", "8,20", "--reps", "2", "--warmup", "1", "--peers",
+        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("host SGEMM float[] cpu"), r.out());
     assertTrue(r.out().contains("host n=20: cpu "), r.out());
@@ -226,8 +153,8 @@ class BenchCommandTest {
       } else if (row.get("case").equals("cpu")) {
         cpuRows++;
         assertEquals(true, row.get("ok"), row.toString());
-        assertTrue(
-            row.get("check").toString().startsWith("ok: row/col sums vs exact"), row.toString());
+        assertTrue(row.get("check").toString().startsWith("ok: row/col sums vs exact"),
+            row.toString());
         assertEquals(2, ((List<?>) row.get("samples_ns")).size(), row.toString());
         assertTrue(JsonText.num(extra, "calls_per_sample") >= 1, row.toString());
       } else if (row.get("case").equals("router")) {
@@ -253,8 +180,7 @@ class BenchCommandTest {
   void gemmRejectsAnUnknownPrecision() {
     Result r = run("bench", "gemm", "--precision", "int8", "--peers", "none");
     assertEquals(2, r.code(), r.out() + r.err());
-    assertTrue(
-        r.err().contains("gemm: --precision must be one or more of fp32, tf32, bf16, fp16, fp64"),
+    assertTrue(r.err().contains("gemm: --precision must be one or more of fp32, tf32, bf16, fp16, fp64"),
         r.err());
     assertTrue(r.out().isEmpty(), r.out());
   }
@@ -262,27 +188,9 @@ class BenchCommandTest {
   @Test
   void reduceAndP2pRunAndSayWhatTheySkip(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("r.json");
-    Result r =
-        run(
-            "bench",
-            "reduce",
-            "p2p",
-            "--sizes",
-            "1024",
-            "--reps",
-            "2",
-            "--warmup",
-            "1",
-            "--big-mib",
-            "1",
-            "--latency-reps",
-            "10",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString());
+    Result r = run("bench", "reduce", "p2p", "--sizes", "1024", "--reps", "2", "--warmup", "1",
+        "--big-mib", "1", "--latency-reps", "10", "--peers", "none", "--progress", "never",
+        "--json", json.toString());
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("== reduce: "), r.out());
     assertTrue(r.out().contains("== p2p: "), r.out());
@@ -291,17 +199,15 @@ class BenchCommandTest {
     assertFalse(r.err().contains("as measured"), r.err());
     if (!gpu) {
       assertTrue(r.out().contains("GPU rows skipped: No GPU visible: "), r.out());
-      assertTrue(
-          r.out().contains("fp32 sum (sync)") && r.out().contains("fp64 colsum (queued)"), r.out());
+      assertTrue(r.out().contains("fp32 sum (sync)") && r.out().contains("fp64 colsum (queued)"),
+          r.out());
     }
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     assertEquals(2, ((List<?>) doc.get("suites")).size());
     Result list = run("bench", "--list");
     assertEquals(0, list.code());
-    assertEquals(
-        List.of("transfer", "e2e", "gemm", "reduce", "p2p"),
-        list.out().lines().map(l -> l.split(" ")[0]).toList(),
-        list.out());
+    assertEquals(List.of("transfer", "e2e", "gemm", "reduce", "p2p"),
+        list.out().lines().map(l -> l.split(" ")[0]).toList(), list.out());
   }
 
   @Test
@@ -311,33 +217,21 @@ class BenchCommandTest {
     long heapN = (long) Math.ceil(Math.sqrt(Runtime.getRuntime().maxMemory() / 12.0) * 1.5);
     String tooBig = String.valueOf(Math.min(heapN, 46341));
     String[][] cases = {
-      {"e2e", "--n", tooBig},
-      {"gemm", "--host-sizes", "50000"},
-      {"gemm", "--sizes", "50000"},
-      {"gemm", "--device-sizes", "46340", "--no-host"},
-      {"transfer", "--python", dir.resolve("no/such/python3").toString()},
-      {"gemm", "--plot", "/proc/x.svg"},
-      {"gemm", "--json", dir.toString()},
-      {"reduce", "--sizes", "0"},
-      {"reduce", "--ops", "sum,median"},
-      {"reduce", "--modes", "later"},
-      {"p2p", "--big-mib", "-1"},
-      {"p2p", "--mib", "1,2"},
+        {"e2e", "--n", tooBig},
+        {"gemm", "--host-sizes", "50000"},
+        {"gemm", "--sizes", "50000"},
+        {"gemm", "--device-sizes", "46340", "--no-host"},
+        {"transfer", "--python", dir.resolve("no/such/python3").toString()},
+        {"gemm", "--plot", "/proc/x.svg"},
+        {"gemm", "--json", dir.toString()},
+        {"reduce", "--sizes", "0"},
+        {"reduce", "--ops", "sum,median"},
+        {"reduce", "--modes", "later"},
+        {"p2p", "--big-mib", "-1"},
+        {"p2p", "--mib", "1,2"},
     };
-    String[] names = {
-      "--n",
-      "--host-sizes",
-      "--sizes",
-      "--device-sizes",
-      "--python",
-      "--plot",
-      "--json",
-      "--sizes",
-      "--ops",
-      "--modes",
-      "--big-mib",
-      "--mib"
-    };
+    String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
+        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib"};
     for (int i = 0; i < cases.length; i++) {
       String[] c = cases[i];
       String[] args = new String[c.length + 3];
@@ -361,16 +255,11 @@ class BenchCommandTest {
   @Test
   void badArgumentsAreOneLineErrors() {
     String[][] cases = {
-      {"bench"},
-      {"bench", "nosuch"},
-      {"bench", "e2e", "--dtype", "fp16"},
-      {"bench", "e2e", "--precision", "tf32", "--dtype", "fp64"},
-      {"bench", "e2e", "--precision", "int8"},
-      {"bench", "e2e", "--n", "0"},
-      {"bench", "transfer", "--mib", "0"},
-      {"bench", "transfer", "--peers", "torch,bogus"},
-      {"bench", "transfer", "--reps", "0"},
-      {"bench", "transfer", "--progress", "sometimes"},
+        {"bench"}, {"bench", "nosuch"}, {"bench", "e2e", "--dtype", "fp16"},
+        {"bench", "e2e", "--precision", "tf32", "--dtype", "fp64"},
+        {"bench", "e2e", "--precision", "int8"}, {"bench", "e2e", "--n", "0"},
+        {"bench", "transfer", "--mib", "0"}, {"bench", "transfer", "--peers", "torch,bogus"},
+        {"bench", "transfer", "--reps", "0"}, {"bench", "transfer", "--progress", "sometimes"},
     };
     for (String[] c : cases) {
       Result r = run(c);

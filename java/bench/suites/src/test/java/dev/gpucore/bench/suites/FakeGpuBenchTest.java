@@ -23,9 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The GPU rows of every suite, driven here without a GPU: a child JVM whose class path adds a
- * services file naming {@link FakeGpuProvider} (host memory posing as a GPU, ranked above CUDA).
- * Checks that the GPU paths measure, check their results, read telemetry, compute the speedup and
- * ratios, and fail with exit 2 when the "GPU" computes a wrong result.
+ * services file naming {@link FakeGpuProvider} (host memory posing as a GPU, ranked above
+ * CUDA). Checks that the GPU paths measure, check their results, read telemetry, compute the
+ * speedup and ratios, and fail with exit 2 when the "GPU" computes a wrong result.
  */
 class FakeGpuBenchTest {
   record Result(int code, String out) {}
@@ -34,21 +34,13 @@ class FakeGpuBenchTest {
       throws IOException, InterruptedException {
     Path services = dir.resolve("services/META-INF/services");
     Files.createDirectories(services);
-    Files.writeString(
-        services.resolve("dev.gpucore.spi.BackendProvider"),
+    Files.writeString(services.resolve("dev.gpucore.spi.BackendProvider"),
         FakeGpuProvider.class.getName() + "\n");
-    String cp =
-        dir.resolve("services")
-            + File.pathSeparator
-            + System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path"));
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                cp,
-                "dev.gpucore.cli.Main",
-                "bench"));
+    String cp = dir.resolve("services") + File.pathSeparator
+        + System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path"));
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
+        "dev.gpucore.cli.Main", "bench"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().putAll(env);
@@ -62,28 +54,9 @@ class FakeGpuBenchTest {
   @Test
   void gpuRowsMeasureCheckAndCompare(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("r.json");
-    Result r =
-        child(
-            dir,
-            Map.of(),
-            "e2e",
-            "transfer",
-            "--n",
-            "24",
-            "--mib",
-            "1",
-            "--reps",
-            "2",
-            "--warmup",
-            "1",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString(),
-            "--plot",
-            dir.resolve("r.svg").toString());
+    Result r = child(dir, Map.of(), "e2e", "transfer", "--n", "24", "--mib", "1", "--reps", "2",
+        "--warmup", "1", "--peers", "none", "--progress", "never", "--json", json.toString(),
+        "--plot", dir.resolve("r.svg").toString());
     assertEquals(0, r.code(), r.out());
     assertTrue(r.out().contains("gpu : 0: Fake GPU (host memory)"), r.out());
     assertTrue(r.out().contains("GPU upload+gemm+sum"), r.out());
@@ -92,8 +65,7 @@ class FakeGpuBenchTest {
     assertTrue(r.out().contains("H2D Java float[] (staged)"), r.out());
     assertTrue(r.out().contains("vs pinned in this run"), r.out());
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
-    assertTrue(
-        doc.get("telemetry_source").toString().startsWith("gpucore discovery snapshot"),
+    assertTrue(doc.get("telemetry_source").toString().startsWith("gpucore discovery snapshot"),
         doc.get("telemetry_source").toString());
     int gpuRows = 0;
     for (Object s : (List<?>) doc.get("suites")) {
@@ -110,8 +82,8 @@ class FakeGpuBenchTest {
     }
     assertEquals(1 + 6, gpuRows);
     Map<String, Object> e2e = JsonText.object(((List<?>) doc.get("suites")).get(0));
-    Map<String, Object> perN =
-        JsonText.object(((List<?>) JsonText.object(e2e.get("summary")).get("per_n")).get(0));
+    Map<String, Object> perN = JsonText.object(((List<?>) JsonText.object(e2e.get("summary"))
+        .get("per_n")).get(0));
     assertTrue(JsonText.num(perN, "sum_rel_diff") < 1e-6, perN.toString());
     assertTrue(JsonText.num(perN, "speedup") > 0, perN.toString());
     assertTrue(JsonText.num(perN, "c_max_rel_diff") < 1e-6, perN.toString());
@@ -119,43 +91,13 @@ class FakeGpuBenchTest {
 
   @Test
   void doublePrecisionAndLowerPrecisionRun(@TempDir Path dir) throws Exception {
-    Result r =
-        child(
-            dir,
-            Map.of(),
-            "e2e",
-            "--n",
-            "20",
-            "--dtype",
-            "fp64",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result r = child(dir, Map.of(), "e2e", "--n", "20", "--dtype", "fp64", "--reps", "1",
+        "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out());
     assertTrue(r.out().contains("e2e: C = A*A^T (fp64, GPU GEMM in fp64)"), r.out());
     assertTrue(r.out().contains("): OK"), r.out());
-    Result t =
-        child(
-            dir,
-            Map.of(),
-            "e2e",
-            "--n",
-            "20",
-            "--precision",
-            "tf32",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result t = child(dir, Map.of(), "e2e", "--n", "20", "--precision", "tf32", "--reps", "1",
+        "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(0, t.code(), t.out());
     assertTrue(t.out().contains("GPU upload+gemm+sum (tf32)"), t.out());
   }
@@ -177,25 +119,9 @@ class FakeGpuBenchTest {
   @Test
   void gemmMeasuresEveryPrecisionAndRouteAndChecksThem(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("g.json");
-    Result r =
-        child(
-            dir,
-            Map.of(),
-            "gemm",
-            "--sizes",
-            "8,12",
-            "--reps",
-            "2",
-            "--warmup",
-            "1",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString(),
-            "--plot",
-            dir.resolve("g.svg").toString());
+    Result r = child(dir, Map.of(), "gemm", "--sizes", "8,12", "--reps", "2", "--warmup", "1",
+        "--peers", "none", "--progress", "never", "--json", json.toString(), "--plot",
+        dir.resolve("g.svg").toString());
     assertEquals(0, r.code(), r.out());
     assertTrue(r.out().contains("device bf16 A*B^T (bf16 arrays)"), r.out());
     assertTrue(r.out().contains("host SGEMM float[] gpu (route=gpu)"), r.out());
@@ -216,34 +142,16 @@ class FakeGpuBenchTest {
         assertTrue(JsonText.num(extra, "r_best") > 0, row.toString());
       }
     }
-    assertEquals(
-        Set.of("FLOAT32", "BFLOAT16", "FLOAT16", "FLOAT64"),
-        rows.stream()
-            .filter(m -> m.get("group").equals("device"))
-            .map(m -> JsonText.object(m.get("extra")).get("storage"))
-            .collect(Collectors.toSet()));
+    assertEquals(Set.of("FLOAT32", "BFLOAT16", "FLOAT16", "FLOAT64"), rows.stream()
+        .filter(m -> m.get("group").equals("device"))
+        .map(m -> JsonText.object(m.get("extra")).get("storage")).collect(Collectors.toSet()));
   }
 
   @Test
   void aWrongGpuGemmIsNotTimedAndFailsTheRun(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("w.json");
-    Result r =
-        child(
-            dir,
-            Map.of("FAKE_GPU_WRONG", "1"),
-            "gemm",
-            "--sizes",
-            "8",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString());
+    Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "gemm", "--sizes", "8", "--reps", "1",
+        "--warmup", "0", "--peers", "none", "--progress", "never", "--json", json.toString());
     assertEquals(2, r.code(), r.out());
     assertTrue(r.out().contains("MISMATCH, not timed"), r.out());
     assertTrue(r.out().contains("RESULT CHECK FAILED"), r.out());
@@ -283,43 +191,19 @@ class FakeGpuBenchTest {
     }
     for (boolean wrong : new boolean[] {false, true}) {
       Path py = dir.resolve("fake-python-" + wrong);
-      Files.writeString(
-          py,
-          "#!/bin/sh\n"
-              + "if [ \"$2\" = --probe ]; then\n"
-              + "  echo '{\"peer\":\"torch\",\"available\":true,\"version\":\"fake torch\"}'\n"
-              + "  echo '{\"peer\":\"numpy\",\"available\":true,\"version\":\"fake numpy\"}'\n"
-              + "  exit 0\nfi\n"
-              + "echo '{\"peer\":\"torch\",\"suite\":\"gemm\",\"group\":\"device\","
-              + "\"case\":\"fp32\",\"x\":"
-              + n
-              + ",\"samples_ns\":[2000,1900,2100],"
-              + "\"label\":\"fake matmul\",\"sum\":"
-              + (wrong ? exact * 1.01 : exact)
-              + "}'\n");
+      Files.writeString(py, "#!/bin/sh\n"
+          + "if [ \"$2\" = --probe ]; then\n"
+          + "  echo '{\"peer\":\"torch\",\"available\":true,\"version\":\"fake torch\"}'\n"
+          + "  echo '{\"peer\":\"numpy\",\"available\":true,\"version\":\"fake numpy\"}'\n"
+          + "  exit 0\nfi\n"
+          + "echo '{\"peer\":\"torch\",\"suite\":\"gemm\",\"group\":\"device\","
+          + "\"case\":\"fp32\",\"x\":" + n + ",\"samples_ns\":[2000,1900,2100],"
+          + "\"label\":\"fake matmul\",\"sum\":" + (wrong ? exact * 1.01 : exact) + "}'\n");
       assertTrue(py.toFile().setExecutable(true));
       Path json = dir.resolve("t-" + wrong + ".json");
-      Result r =
-          child(
-              dir,
-              Map.of(),
-              "gemm",
-              "--sizes",
-              String.valueOf(n),
-              "--precision",
-              "fp32",
-              "--reps",
-              "2",
-              "--warmup",
-              "0",
-              "--peers",
-              "torch",
-              "--python",
-              py.toString(),
-              "--progress",
-              "never",
-              "--json",
-              json.toString());
+      Result r = child(dir, Map.of(), "gemm", "--sizes", String.valueOf(n), "--precision",
+          "fp32", "--reps", "2", "--warmup", "0", "--peers", "torch", "--python", py.toString(),
+          "--progress", "never", "--json", json.toString());
       assertEquals(wrong ? 2 : 0, r.code(), r.out());
       assertTrue(r.out().contains("fake matmul"), r.out());
       Map<String, Object> row = rows(json, "gemm").get(0);
@@ -328,14 +212,13 @@ class FakeGpuBenchTest {
       assertEquals("torch", peer.get("peer"));
       assertEquals(2000.0, JsonText.num(peer, "median_ns"));
       assertEquals(!wrong, peer.get("ok"), peer.toString());
-      assertTrue(
-          peer.get("check").toString().startsWith(wrong ? "MISMATCH: sum(C)" : "ok: sum(C)"),
+      assertTrue(peer.get("check").toString().startsWith(wrong ? "MISMATCH: sum(C)" : "ok: sum(C)"),
           peer.toString());
       double ratio = JsonText.num(JsonText.object(row.get("extra")), "vs_torch");
       assertEquals(2000.0 / JsonText.num(row, "median_ns"), ratio, 1e-9 * ratio);
       Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
-      Map<String, Object> summary =
-          JsonText.object(JsonText.object(((List<?>) doc.get("suites")).get(0)).get("summary"));
+      Map<String, Object> summary = JsonText.object(JsonText.object(((List<?>) doc.get("suites"))
+          .get(0)).get("summary"));
       Map<String, Object> dev = JsonText.object(((List<?>) summary.get("device")).get(0));
       assertEquals(ratio, JsonText.num(dev, "vs_torch"), 1e-12);
     }
@@ -344,30 +227,14 @@ class FakeGpuBenchTest {
   @Test
   void reduceMeasuresChecksAndComparesWithTheCopy(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("r.json");
-    Result r =
-        child(
-            dir,
-            Map.of(),
-            "reduce",
-            "--sizes",
-            "1024,4096",
-            "--reps",
-            "2",
-            "--warmup",
-            "1",
-            "--peers",
-            "none",
-            "--progress",
-            "never",
-            "--json",
-            json.toString());
+    Result r = child(dir, Map.of(), "reduce", "--sizes", "1024,4096", "--reps", "2",
+        "--warmup", "1", "--peers", "none", "--progress", "never", "--json", json.toString());
     assertEquals(0, r.code(), r.out());
     for (String op : new String[] {"sum", "max", "argmax", "norm2", "dot", "rowsum", "colsum"}) {
       for (String mode : new String[] {"sync", "queued"}) {
         for (String dt : new String[] {"fp32", "fp64"}) {
           String name = dt + " " + op + " (" + mode + ")";
-          assertTrue(
-              r.out().lines().anyMatch(l -> l.contains(name) && l.contains(" ok")),
+          assertTrue(r.out().lines().anyMatch(l -> l.contains(name) && l.contains(" ok")),
               name + ": " + r.out());
         }
       }
@@ -381,25 +248,8 @@ class FakeGpuBenchTest {
   @Test
   void p2pWithoutPeerCopiesSaysWhyItSkips(@TempDir Path dir) throws Exception {
     // the stand-in GPU offers no copies between devices: the rows say so, the run goes on
-    Result r =
-        child(
-            dir,
-            Map.of(),
-            "p2p",
-            "--mib",
-            "1",
-            "--big-mib",
-            "1",
-            "--reps",
-            "2",
-            "--warmup",
-            "1",
-            "--latency-reps",
-            "5",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result r = child(dir, Map.of(), "p2p", "--mib", "1", "--big-mib", "1", "--reps", "2",
+        "--warmup", "1", "--latency-reps", "5", "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out());
     assertTrue(r.out().contains("skipped: copies between devices are not available: "), r.out());
     assertFalse(r.out().contains("FAILED"), r.out());
@@ -409,21 +259,8 @@ class FakeGpuBenchTest {
 
   @Test
   void aWrongGpuResultFailsTheRun(@TempDir Path dir) throws Exception {
-    Result r =
-        child(
-            dir,
-            Map.of("FAKE_GPU_WRONG", "1"),
-            "e2e",
-            "--n",
-            "16",
-            "--reps",
-            "1",
-            "--warmup",
-            "0",
-            "--peers",
-            "none",
-            "--progress",
-            "never");
+    Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "e2e", "--n", "16", "--reps", "1",
+        "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(2, r.code(), r.out());
     assertTrue(r.out().contains("MISMATCH"), r.out());
     assertTrue(r.out().contains("RESULT CHECK FAILED"), r.out());

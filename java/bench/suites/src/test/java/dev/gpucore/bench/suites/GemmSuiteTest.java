@@ -51,9 +51,8 @@ class GemmSuiteTest {
     GemmSuite.fill64(a, 1);
     GemmSuite.fill64(b, 2);
     double[] c = product(a, b, n);
-    GemmSuite.Check ok =
-        GemmSuite.verify(
-            GemmSuite.Mat.of(a), GemmSuite.Mat.of(b), GemmSuite.Mat.of(c), n, 1e-12, 7);
+    GemmSuite.Check ok = GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b),
+        GemmSuite.Mat.of(c), n, 1e-12, 7);
     assertTrue(ok.ok(), ok.text());
     double exact = 0;
     for (double v : c) {
@@ -62,16 +61,15 @@ class GemmSuiteTest {
     assertEquals(exact, ok.exactSum(), 1e-12 * exact);
     // one element 1% off, in a row no sampled row covers: the row and column sums see it
     c[5 * n + 17] *= 1.01;
-    GemmSuite.Check bad =
-        GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b), GemmSuite.Mat.of(c), n, 1e-5, 7);
+    GemmSuite.Check bad = GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b),
+        GemmSuite.Mat.of(c), n, 1e-5, 7);
     assertFalse(bad.ok(), bad.text());
     assertTrue(bad.sumRel() > 1e-4, bad.text());
     // an element never written (NaN from the poisoning) fails
     c = product(a, b, n);
     c[3] = Double.NaN;
-    assertFalse(
-        GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b), GemmSuite.Mat.of(c), n, 1e-2, 7)
-            .ok());
+    assertFalse(GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b), GemmSuite.Mat.of(c),
+        n, 1e-2, 7).ok());
   }
 
   @Test

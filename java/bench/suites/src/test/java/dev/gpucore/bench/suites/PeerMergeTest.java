@@ -12,10 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/**
- * Peer lines land on the rows they belong to, checks apply, failures become notes, the table shows
- * ratios.
- */
+/** Peer lines land on the rows they belong to, checks apply, failures become notes, the table shows ratios. */
 class PeerMergeTest {
   static Map<String, Object> line(String json) {
     return JsonText.object(JsonText.parse(json));
@@ -24,46 +21,26 @@ class PeerMergeTest {
   @Test
   void attachesFiguresSkipsAndFailures() {
     SuiteResult r = new SuiteResult("e2e", "e2e: test");
-    Row cpu =
-        new Row(
-                "e2e",
-                "e2e",
-                "cpu",
-                "CPU gemm+sum",
-                "gpucore cpu",
-                64,
-                "n=64",
-                2.0 * 64 * 64 * 64,
-                "GFLOP/s")
-            .measured(Stats.of(1000, 1100, 900), "host");
-    Row gpu =
-        new Row("e2e", "e2e", "gpu", "GPU", "gpucore cuda", 64, "n=64", 1, "GFLOP/s")
-            .skip("No GPU visible: test");
+    Row cpu = new Row("e2e", "e2e", "cpu", "CPU gemm+sum", "gpucore cpu", 64, "n=64", 2.0 * 64 * 64 * 64,
+        "GFLOP/s").measured(Stats.of(1000, 1100, 900), "host");
+    Row gpu = new Row("e2e", "e2e", "gpu", "GPU", "gpucore cuda", 64, "n=64", 1, "GFLOP/s")
+        .skip("No GPU visible: test");
     r.rows().add(cpu);
     r.rows().add(gpu);
-    List<Map<String, Object>> lines =
-        List.of(
-            line(
-                "{\"peer\":\"torch\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"cpu\",\"x\":64,"
-                    + "\"samples_ns\":[2000,2000,2000],\"sum\":10.0,\"label\":\"CPU x @ x.T\"}"),
-            line(
-                "{\"peer\":\"openblas\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"cpu\",\"x\":64,"
-                    + "\"samples_ns\":[500],\"sum\":11.0}"),
-            line(
-                "{\"peer\":\"torch\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"gpu\",\"x\":64,"
-                    + "\"skipped\":\"CUDA not available\"}"),
-            line(
-                "{\"peer\":\"torch\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"cpu\",\"x\":128,"
-                    + "\"samples_ns\":[1]}"),
-            line("{\"peer\":\"nvblas\",\"unavailable\":\"exited with 1: boom\"}"));
-    PeerMerge.attach(
-        r,
-        lines,
-        null,
-        (row, l) -> {
-          boolean ok = JsonText.num(l, "sum") == 10.0;
-          return new PeerMerge.Verdict(ok ? "ok" : "MISMATCH", ok);
-        });
+    List<Map<String, Object>> lines = List.of(
+        line("{\"peer\":\"torch\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"cpu\",\"x\":64,"
+            + "\"samples_ns\":[2000,2000,2000],\"sum\":10.0,\"label\":\"CPU x @ x.T\"}"),
+        line("{\"peer\":\"openblas\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"cpu\",\"x\":64,"
+            + "\"samples_ns\":[500],\"sum\":11.0}"),
+        line("{\"peer\":\"torch\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"gpu\",\"x\":64,"
+            + "\"skipped\":\"CUDA not available\"}"),
+        line("{\"peer\":\"torch\",\"suite\":\"e2e\",\"group\":\"e2e\",\"case\":\"cpu\",\"x\":128,"
+            + "\"samples_ns\":[1]}"),
+        line("{\"peer\":\"nvblas\",\"unavailable\":\"exited with 1: boom\"}"));
+    PeerMerge.attach(r, lines, null, (row, l) -> {
+      boolean ok = JsonText.num(l, "sum") == 10.0;
+      return new PeerMerge.Verdict(ok ? "ok" : "MISMATCH", ok);
+    });
     assertEquals(2, cpu.peers().size());
     PeerFigure torch = cpu.peers().get(0);
     assertEquals("torch", torch.peer());

@@ -11,9 +11,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * The real peers, where the machine has them (skipped, saying what is missing, elsewhere): OpenBLAS
- * from C compiled on the spot (gcc; the machine's OpenBLAS or gpucore's own), and numpy through
- * peers_torch.py.
+ * The real peers, where the machine has them (skipped, saying what is missing, elsewhere):
+ * OpenBLAS from C compiled on the spot (gcc; the machine's OpenBLAS or gpucore's own), and numpy
+ * through peers_torch.py.
  */
 class PeersIntegrationTest {
   static String run(String... args) {
@@ -26,23 +26,10 @@ class PeersIntegrationTest {
 
   @Test
   void openblasFromCAgreesWithGpucore() {
-    assumeTrue(
-        Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
         "gcc is not on the PATH");
-    String out =
-        run(
-            "bench",
-            "e2e",
-            "--n",
-            "40",
-            "--reps",
-            "2",
-            "--warmup",
-            "0",
-            "--peers",
-            "openblas",
-            "--progress",
-            "never");
+    String out = run("bench", "e2e", "--n", "40", "--reps", "2", "--warmup", "0", "--peers",
+        "openblas", "--progress", "never");
     assertTrue(out.contains("peer openblas: "), out);
     assertTrue(!out.contains("peer openblas: MISSING"), out);
     assertTrue(out.contains("C sgemm_ + sum"), out);
@@ -51,25 +38,10 @@ class PeersIntegrationTest {
 
   @Test
   void openblasFromCRunsTheGemmSuitesHostCase() {
-    assumeTrue(
-        Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
         "gcc is not on the PATH");
-    String out =
-        run(
-            "bench",
-            "gemm",
-            "--sizes",
-            "16,33",
-            "--precision",
-            "fp32",
-            "--reps",
-            "2",
-            "--warmup",
-            "0",
-            "--peers",
-            "openblas",
-            "--progress",
-            "never");
+    String out = run("bench", "gemm", "--sizes", "16,33", "--precision", "fp32", "--reps", "2",
+        "--warmup", "0", "--peers", "openblas", "--progress", "never");
     assertTrue(!out.contains("peer openblas: MISSING"), out);
     assertTrue(out.contains("C sgemm_ (OpenBLAS)"), out);
     assertEquals(2, out.split("ok: sum\\(C\\) rel. diff", -1).length - 1, out);
@@ -78,23 +50,10 @@ class PeersIntegrationTest {
 
   @Test
   void numpyPeerRunsThroughTheScript() {
-    assumeTrue(
-        Machine.run(Path.of("").toAbsolutePath(), "python3", "-c", "import numpy") != null,
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "python3", "-c", "import numpy") != null,
         "python3 with numpy is not on the PATH");
-    String out =
-        run(
-            "bench",
-            "transfer",
-            "--mib",
-            "1",
-            "--reps",
-            "2",
-            "--warmup",
-            "0",
-            "--peers",
-            "numpy",
-            "--progress",
-            "never");
+    String out = run("bench", "transfer", "--mib", "1", "--reps", "2", "--warmup", "0", "--peers",
+        "numpy", "--progress", "never");
     assertTrue(out.contains("np.copyto"), out);
   }
 }

@@ -63,10 +63,10 @@ class StatsTest {
   @Test
   void timerRunsWarmupsThenRepsWithTheirIndexes() {
     List<Integer> seen = new ArrayList<>();
-    Stats s = Timer.measure(2, 3, seen::add, () -> {});
+    Stats s = Timer.measure(2, 3, seen::add, () -> { });
     assertEquals(List.of(-1, -2, 0, 1, 2), seen);
     assertEquals(3, s.count());
-    assertThrows(IllegalArgumentException.class, () -> Timer.measure(0, 0, i -> {}, () -> {}));
+    assertThrows(IllegalArgumentException.class, () -> Timer.measure(0, 0, i -> { }, () -> { }));
   }
 
   @Test

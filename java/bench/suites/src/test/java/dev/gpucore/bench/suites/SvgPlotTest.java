@@ -15,52 +15,24 @@ class SvgPlotTest {
   static Document parse(String svg) throws Exception {
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
     f.setNamespaceAware(true);
-    return f.newDocumentBuilder()
-        .parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+    return f.newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
   }
 
   @Test
   void rendersWellFormedSvgWithEverySeries() throws Exception {
-    SvgPlot.Series ours =
-        new SvgPlot.Series(
-            "gpucore H2D <pinned> & \"fast\"",
-            false,
-            List.of(
-                new SvgPlot.Point(1 << 20, 20),
-                new SvgPlot.Point(16 << 20, 45),
-                new SvgPlot.Point(1 << 30, 54)));
-    SvgPlot.Series peer =
-        new SvgPlot.Series(
-            "torch pinned",
-            true,
-            List.of(
-                new SvgPlot.Point(1 << 20, 18),
-                new SvgPlot.Point(16 << 20, Double.NaN),
-                new SvgPlot.Point(1 << 30, 55)));
-    SvgPlot.Series skipped =
-        new SvgPlot.Series("cudart pinned", true, List.of(new SvgPlot.Point(1 << 20, Double.NaN)));
-    String svg =
-        SvgPlot.render(
-            "title",
-            "sub <x>",
-            List.of(
-                new SvgPlot.Panel(
-                    "transfer H2D", "size", "GB/s", true, List.of(ours, peer, skipped)),
-                new SvgPlot.Panel(
-                    "e2e",
-                    "n",
-                    "GFLOP/s",
-                    false,
-                    List.of(
-                        new SvgPlot.Series("cpu", false, List.of(new SvgPlot.Point(2000, 150))))),
-                new SvgPlot.Panel(
-                    "nothing",
-                    "n",
-                    "GFLOP/s",
-                    false,
-                    List.of(
-                        new SvgPlot.Series(
-                            "gpu", false, List.of(new SvgPlot.Point(2000, Double.NaN)))))));
+    SvgPlot.Series ours = new SvgPlot.Series("gpucore H2D <pinned> & \"fast\"", false, List.of(
+        new SvgPlot.Point(1 << 20, 20), new SvgPlot.Point(16 << 20, 45), new SvgPlot.Point(1 << 30, 54)));
+    SvgPlot.Series peer = new SvgPlot.Series("torch pinned", true, List.of(
+        new SvgPlot.Point(1 << 20, 18), new SvgPlot.Point(16 << 20, Double.NaN),
+        new SvgPlot.Point(1 << 30, 55)));
+    SvgPlot.Series skipped = new SvgPlot.Series("cudart pinned", true, List.of(
+        new SvgPlot.Point(1 << 20, Double.NaN)));
+    String svg = SvgPlot.render("title", "sub <x>", List.of(
+        new SvgPlot.Panel("transfer H2D", "size", "GB/s", true, List.of(ours, peer, skipped)),
+        new SvgPlot.Panel("e2e", "n", "GFLOP/s", false, List.of(new SvgPlot.Series("cpu", false,
+            List.of(new SvgPlot.Point(2000, 150))))),
+        new SvgPlot.Panel("nothing", "n", "GFLOP/s", false, List.of(new SvgPlot.Series("gpu",
+            false, List.of(new SvgPlot.Point(2000, Double.NaN)))))));
     Document d = parse(svg);
     assertEquals("svg", d.getDocumentElement().getLocalName());
     assertEquals("http://www.w3.org/2000/svg", d.getDocumentElement().getNamespaceURI());
@@ -83,25 +55,12 @@ class SvgPlotTest {
   @Test
   void panelsComeFromRowsAndPeers() {
     SuiteResult r = new SuiteResult("transfer", "t");
-    Row a =
-        new Row(
-                "transfer",
-                "H2D",
-                "pinned",
-                "H2D pinned",
-                "gpucore cuda",
-                1 << 20,
-                "1 MiB",
-                1 << 20,
-                "GB/s")
-            .measured(Stats.of(100_000), "host");
-    a.peers()
-        .add(
-            new PeerFigure(
-                "torch", "pinned tensor copy_", "host", Stats.of(90_000), null, "", false, null));
-    Row b =
-        new Row("transfer", "host", "put", "put", "gpucore", 1 << 20, "1 MiB", 1 << 20, "GB/s")
-            .measured(Stats.of(50_000), "host");
+    Row a = new Row("transfer", "H2D", "pinned", "H2D pinned", "gpucore cuda", 1 << 20, "1 MiB",
+        1 << 20, "GB/s").measured(Stats.of(100_000), "host");
+    a.peers().add(new PeerFigure("torch", "pinned tensor copy_", "host", Stats.of(90_000), null,
+        "", false, null));
+    Row b = new Row("transfer", "host", "put", "put", "gpucore", 1 << 20, "1 MiB", 1 << 20,
+        "GB/s").measured(Stats.of(50_000), "host");
     r.rows().add(a);
     r.rows().add(b);
     List<SvgPlot.Panel> ps = SvgPlot.panels(List.of(r));
