@@ -1,8 +1,5 @@
 package dev.gpucore.spi;
 
-import dev.gpucore.blas.Decision;
-import dev.gpucore.blas.Operand;
-import dev.gpucore.blas.Precision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +9,9 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
 import dev.gpucore.Settings;
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
 import dev.gpucore.device.DeviceInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;

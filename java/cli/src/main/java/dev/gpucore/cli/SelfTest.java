@@ -1,8 +1,8 @@
 package dev.gpucore.cli;
 
-import dev.gpucore.blas.Decision;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;

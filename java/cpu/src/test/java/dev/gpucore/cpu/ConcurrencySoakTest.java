@@ -12,7 +12,6 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
-import dev.gpucore.Layout;
 import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.memory.HostArray;

@@ -10,9 +10,9 @@ import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Every setting is checked when the core opens, on a machine without a GPU too: settings that

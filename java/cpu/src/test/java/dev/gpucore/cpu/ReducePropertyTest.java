@@ -1,5 +1,11 @@
 package dev.gpucore.cpu;
 
+import static dev.gpucore.testkit.ReduceProperties.check;
+import static dev.gpucore.testkit.ReduceProperties.data;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
@@ -21,11 +27,6 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
-import static dev.gpucore.testkit.ReduceProperties.check;
-import static dev.gpucore.testkit.ReduceProperties.data;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 
 /**

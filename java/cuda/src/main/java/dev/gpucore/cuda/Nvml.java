@@ -1,7 +1,7 @@
 package dev.gpucore.cuda;
 
-import dev.gpucore.device.DeviceHealth.Reading;
 import dev.gpucore.device.DeviceHealth;
+import dev.gpucore.device.DeviceHealth.Reading;
 import dev.gpucore.device.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;

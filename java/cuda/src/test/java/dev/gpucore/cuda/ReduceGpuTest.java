@@ -6,7 +6,6 @@ import static dev.gpucore.testkit.ReduceContract.randomFloats;
 import static dev.gpucore.testkit.ReduceContract.ref;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.gpucore.DType;

@@ -34,7 +34,6 @@ import dev.gpucore.spi.PeerOps;
 import dev.gpucore.spi.ReduceOps;
 import dev.gpucore.spi.StreamResource;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;

@@ -1,10 +1,10 @@
 package dev.gpucore.bench.suites;
 
-import dev.gpucore.blas.Decision;
 import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
