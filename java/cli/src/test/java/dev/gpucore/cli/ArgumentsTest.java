@@ -83,7 +83,7 @@ class ArgumentsTest {
     ArgumentException e = fails(() -> Arguments.writableFile("--plot", Path.of("/proc/x.svg")));
     assertTrue(e.getMessage().startsWith("--plot names a file that cannot be written: "
         + "/proc/x.svg ("), e.getMessage());
-    assertFalse(MainFuzzTest.TRACE.matcher(e.getMessage()).find(), e.getMessage());
+    assertFalse(MainTest.TRACE.matcher(e.getMessage()).find(), e.getMessage());
   }
 
   @Test

@@ -34,8 +34,7 @@ import picocli.CommandLine.ParseResult;
  */
 class MainFuzzTest {
   /** A stack frame or a Java exception's class name: never shown to a user. */
-  static final Pattern TRACE = Pattern.compile(
-      "(?m)^\\s+at [\\w.$]+\\(|\\b(java|javax|picocli|dev)\\.[\\w.$]*(Exception|Error)\\b");
+  static final Pattern TRACE = MainTest.TRACE;
   /** Messages of exceptions that mean an unchecked input reached the code. */
   static final Pattern RAW = Pattern.compile(
       "For input string|out of bounds for length|Cannot invoke|Index \\d+ out of bounds");
