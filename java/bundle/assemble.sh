@@ -112,8 +112,9 @@ cat > "$out/bin/run-sanitizers" <<'SH'
 # Each tool and part must finish within SANITIZER_LIMIT_S; memcheck over "rest" is the longest
 # and needs the GPU to itself (run times: docs/benchmarks.md).
 # Environment: SANITIZER_LIMIT_S (per tool and part, default 540), SANITIZER_SELECT (a launcher
-# selection instead of the two parts), GPUCORE_REPORTS, and the soak's size with
-# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30).
+# selection instead of the two parts), GPUCORE_REPORTS, the soak's size with
+# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30), and GPUCORE_TEST_TIMEOUT (each test's limit,
+# default the part's: the tools slow tests down many times).
 # Output: sanitizer-TOOL-PART.txt in the current folder; one summary line per tool and part;
 # exit 1 when a tool reported errors, timed out or a test failed.
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -121,6 +122,7 @@ cs=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/b
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(memcheck initcheck synccheck racecheck)
 opts=${GPUCORE_JAVA_OPTS:--Dgpucore.soak.ops=30}
+export GPUCORE_TEST_TIMEOUT=${GPUCORE_TEST_TIMEOUT:-${SANITIZER_LIMIT_S:-540}s}
 gemm='GemmGpuTest|GemmBatchedGpuTest|GemmPropertyGpuTest|DoctorGpuTest|FaultGpuTest'
 status=0
 for tool in "${tools[@]}"; do
