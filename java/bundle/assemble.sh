@@ -7,7 +7,9 @@
 #   junit/  the JUnit console launcher
 #   bin/gpucore      the CLI
 #   bin/stop-test    the CLI with GPU GEMMs in flight stops within 5 s of SIGINT/SIGTERM
-#   bin/run-tests    the whole suite with GPU tests enabled; --require-gpu fails without a GPU
+#   bin/run-tests    the whole suite with GPU tests enabled; --require-gpu fails without a GPU;
+#                    each test fails after GPUCORE_TEST_TIMEOUT (default 300s, JUnit's
+#                    default timeout) so a hung test names itself instead of hanging the run
 set -euo pipefail
 deps=$1
 target=$2
@@ -69,6 +71,9 @@ cat > "$out/bin/run-tests" <<'SH'
 #   --require-gpu   fail (instead of skip) every GPU test when no GPU is visible
 #   --sanitizer     running under compute-sanitizer: skip the few largest sizes (too slow there)
 #   other arguments go to the launcher (e.g. --select-class dev.gpucore.cuda.MathGpuTest)
+# Every test method (and lifecycle method) fails after $GPUCORE_TEST_TIMEOUT (default 300s; a
+# JUnit duration such as 90s, 10m or 2h), so a hung test fails with its name instead of
+# hanging the run; a @Timeout on the test itself takes precedence.
 # Exit code: 0 when every test passed, 1 otherwise. Reports: $GPUCORE_REPORTS (default ./test-reports).
 here=$(cd "$(dirname "$0")/.." && pwd)
 props=()
@@ -90,6 +95,7 @@ fi
 # tests that start a child JVM need the class path the launcher builds
 exec "$here/jre/bin/java" "${props[@]}" "-Dgpucore.testClassPath=$cp" $GPUCORE_JAVA_OPTS -jar "$here"/junit/junit-platform-console-standalone-*.jar \
   execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
+  "--config=junit.jupiter.execution.timeout.default=${GPUCORE_TEST_TIMEOUT:-300s}" \
   --reports-dir "${GPUCORE_REPORTS:-test-reports}" --class-path "$cp" "${args[@]}"
 SH
 cat > "$out/bin/run-sanitizers" <<'SH'
@@ -106,8 +112,9 @@ cat > "$out/bin/run-sanitizers" <<'SH'
 # Each tool and part must finish within SANITIZER_LIMIT_S; memcheck over "rest" is the longest
 # and needs the GPU to itself (run times: docs/benchmarks.md).
 # Environment: SANITIZER_LIMIT_S (per tool and part, default 540), SANITIZER_SELECT (a launcher
-# selection instead of the two parts), GPUCORE_REPORTS, and the soak's size with
-# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30).
+# selection instead of the two parts), GPUCORE_REPORTS, the soak's size with
+# GPUCORE_JAVA_OPTS (default -Dgpucore.soak.ops=30), and GPUCORE_TEST_TIMEOUT (each test's limit,
+# default the part's: the tools slow tests down many times).
 # Output: sanitizer-TOOL-PART.txt in the current folder; one summary line per tool and part;
 # exit 1 when a tool reported errors, timed out or a test failed.
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,6 +122,7 @@ cs=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/b
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(memcheck initcheck synccheck racecheck)
 opts=${GPUCORE_JAVA_OPTS:--Dgpucore.soak.ops=30}
+export GPUCORE_TEST_TIMEOUT=${GPUCORE_TEST_TIMEOUT:-${SANITIZER_LIMIT_S:-540}s}
 gemm='GemmGpuTest|GemmBatchedGpuTest|GemmPropertyGpuTest|DoctorGpuTest|FaultGpuTest'
 status=0
 for tool in "${tools[@]}"; do

@@ -30,15 +30,15 @@ import picocli.CommandLine.Spec;
  * {@code gpucore doctor}: is this machine fit to compute? Driver and CUDA versions, the
  * visibility variables, the container, NVML health per GPU (ECC, retired pages, remapped rows,
  * clock-event reasons), faulted devices, and a numeric self-test on every GPU and on the CPU
- * ({@link SelfTest}). Each finding is a check with status ok, warn, fail or skip; exit 1 when any
- * failed.
+ * ({@link SelfTest}), and the warnings about the configuration. Each finding is a check with status
+ * ok, warn, fail or skip; exit 1 when any failed.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
     description = {"Check drivers, visibility, GPU health and numerics (a self-test against a "
         + "float64 reference on every GPU and the CPU).",
         "Exit 0 when every check passed (warnings allowed), 1 when one failed. Without a GPU it "
             + "says why, tests the CPU and exits 0 (1 with --require-gpu)."})
-final class DoctorCommand implements Callable<Integer> {
+final class DoctorCommand implements Callable<Integer>, Validated {
   static final String SCHEMA = "gpucore-doctor/1";
 
   @Spec CommandSpec spec;
@@ -75,6 +75,34 @@ final class DoctorCommand implements Callable<Integer> {
 
   /** Opens the core whose router sends host GEMMs to GPU {@code i} (tests may replace it). */
   Function<Integer, GpuCore> routedOpener = DoctorCommand::openRouted;
+
+  /**
+   * {@code --settings} lists the settings and exits: the options of the examination
+   * ({@code --seed}, {@code --skip-selftest}, {@code --require-gpu}) mean nothing with it; the
+   * seed is the self-test's, so {@code --seed} with {@code --skip-selftest} means nothing either.
+   * Any long is a seed.
+   */
+  @Override
+  public void validate() {
+    if (settings) {
+      if (seed != null) {
+        throw new ArgumentException("--seed", "cannot be used with --settings (which lists the "
+            + "settings and runs no self-test)");
+      }
+      if (skipSelftest) {
+        throw new ArgumentException("--skip-selftest", "cannot be used with --settings (which "
+            + "lists the settings and runs no self-test)");
+      }
+      if (requireGpu) {
+        throw new ArgumentException("--require-gpu", "cannot be used with --settings (which "
+            + "lists the settings and checks no GPU)");
+      }
+    }
+    if (skipSelftest && seed != null) {
+      throw new ArgumentException("--seed", "cannot be used with --skip-selftest (the seed is "
+          + "the self-test's)");
+    }
+  }
 
   @Override
   public Integer call() {
@@ -193,6 +221,7 @@ final class DoctorCommand implements Callable<Integer> {
       checks.add(versions(d, gpu, reason));
       checks.add(visibility(vis, visibilityProblems(env), d, gpu, noGpu));
       checks.add(container(vis, env, gpu));
+      checks.add(settings(c.config().settings()));
       checks.add(javaArrays(c.blas().javaArrayPath()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
@@ -418,6 +447,24 @@ final class DoctorCommand implements Callable<Integer> {
             + "runtime (e.g. --gpus all)?" : "";
     return DoctorCheck.ok("container", "in a container (NVIDIA_DRIVER_CAPABILITIES="
         + (caps == null ? "(unset)" : caps) + ")" + hint);
+  }
+
+  /**
+   * The configuration of the core under examination: warn when its settings reported warnings
+   * (an unknown key or a malformed line in the configuration file, more CPU threads than
+   * processors, a setting naming hardware that is not there), ok otherwise. The values are valid:
+   * the core would not have opened otherwise.
+   */
+  static DoctorCheck settings(dev.gpucore.Settings s) {
+    s.check(); // records the warnings found only when every value is read
+    List<String> w = s.warnings();
+    String file = "configuration file " + (s.fileName() == null ? "none" : s.fileName());
+    if (w.isEmpty()) {
+      return DoctorCheck.ok("settings", "no warnings (" + file + ")");
+    }
+    return DoctorCheck.warn("settings", w.size() + (w.size() == 1 ? " warning: " : " warnings: ")
+        + String.join("; ", w) + " (" + file + "; doctor --settings lists every value and "
+        + "where it came from)");
   }
 
   /**

@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
         + "whether CUDA allows peer access and its performance rank, and how gpucore copies "
         + "between the GPUs (peer after a write-then-checksum probe, or staged).",
         "With no GPU visible prints 'No GPU visible: <reason>' and exits 0."})
-final class TopoCommand implements Callable<Integer> {
+final class TopoCommand implements Callable<Integer>, Validated {
   @Spec CommandSpec spec;
 
   @Option(names = "--json", description = "Print JSON.")
@@ -29,6 +29,13 @@ final class TopoCommand implements Callable<Integer> {
   @Option(names = "--no-probe",
       description = "Do not enable and probe peer access; show only what NVML and CUDA report.")
   boolean noProbe;
+
+  /**
+   * Nothing to refuse: {@code --json} and {@code --no-probe} combine freely and take no value.
+   * Topo takes part in the validation phase so that an option added later is checked there.
+   */
+  @Override
+  public void validate() {}
 
   @Override
   public Integer call() {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
+import dev.gpucore.Settings;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.cli.DoctorCheck.Status;
 import dev.gpucore.cpu.CpuBackendProvider;
@@ -17,12 +19,15 @@ import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.testkit.FakeGpu;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
@@ -116,6 +121,49 @@ class DoctorCommandTest {
     // this JVM pins arrays (CpuInPlaceGemmTest): CPU GEMMs on Java arrays run in place
     assertEquals("ok", r.row("cpu.java-arrays")[0], r.out());
     assertTrue(r.row("cpu.java-arrays")[1].startsWith("in place"), r.out());
+  }
+
+  // ------------------------------------------------------------------ settings
+
+  @Test
+  void settingsWarningsBecomeACheck(@TempDir Path dir) throws Exception {
+    DoctorCheck clean = DoctorCommand.settings(Settings.from(Map.of(), Map.of()));
+    assertEquals(Status.OK, clean.status(), clean.detail());
+    assertEquals("no warnings (configuration file none)", clean.detail());
+    int cores = Runtime.getRuntime().availableProcessors();
+    DoctorCheck threads = DoctorCommand.settings(Settings.from(Map.of(),
+        Map.of("GPUCORE_CPU_THREADS", Integer.toString(cores + 1))));
+    assertEquals(Status.WARN, threads.status(), threads.detail());
+    assertTrue(threads.detail().startsWith("1 warning: GPUCORE_CPU_THREADS (environment) is "
+        + (cores + 1) + ", more than the " + cores + " processors available"), threads.detail());
+    Path conf = dir.resolve("gpucore.conf");
+    Files.writeString(conf, "gpucore.gemm.rout = gpu\n");
+    DoctorCheck file = DoctorCommand.settings(Settings.from(Map.of(),
+        Map.of("GPUCORE_CONFIG", conf.toString())));
+    assertEquals(Status.WARN, file.status(), file.detail());
+    assertTrue(file.detail().contains(conf + " line 1: unknown setting \"gpucore.gemm.rout\""),
+        file.detail());
+    assertTrue(file.detail().endsWith("(configuration file " + conf + "; doctor --settings lists "
+        + "every value and where it came from)"), file.detail());
+  }
+
+  /** The check reads the settings of the core doctor opened: what is in force. */
+  @Test
+  void doctorShowsTheWarningsOfTheCoreItOpened(@TempDir Path dir) throws Exception {
+    Path conf = dir.resolve("gpucore.conf");
+    Files.writeString(conf, "gpucore.backend = cpu\ngpucore.cpu.thread = 2\n");
+    DoctorCommand warned = new DoctorCommand();
+    warned.opener = () -> GpuCore.open(Config.from(Map.of(),
+        Map.of("GPUCORE_CONFIG", conf.toString())));
+    Result r = run(warned, "--skip-selftest");
+    assertEquals(0, r.code(), r.out() + r.err()); // a warning does not fail doctor
+    assertEquals("warn", r.row("settings")[0], r.out());
+    assertTrue(r.row("settings")[1].contains("unknown setting \"gpucore.cpu.thread\""), r.out());
+    DoctorCommand clean = new DoctorCommand();
+    clean.opener = () -> GpuCore.open(Config.from(Map.of(), Map.of("GPUCORE_BACKEND", "cpu")));
+    Result ok = run(clean, "--skip-selftest");
+    assertEquals(0, ok.code(), ok.out() + ok.err());
+    assertEquals("ok", ok.row("settings")[0], ok.out());
   }
 
   @Test

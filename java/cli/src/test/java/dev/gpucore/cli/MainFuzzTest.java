@@ -42,7 +42,7 @@ class MainFuzzTest {
   @FuzzTest(maxDuration = "3m")
   // no control characters here: a newline in an entry breaks the dictionary file Jazzer writes
   @DictionaryEntries({"devices", "demo", "topo", "bench", "gemm", "p2p", "reduce", "help",
-      "doctor", "--skip-selftest", "--plot", "--python",
+      "doctor", "--skip-selftest", "--settings", "--plot", "--python",
       "/proc/x.svg", "46340", "46341", "50000", "csv", "noheader",
       "--help", "-h", "-V", "--version", "--json", "--query", "--query=", "--format",
       "--format=csv,noheader,nounits", "--list-fields", "--require-gpu", "--n", "--n=",

@@ -124,6 +124,34 @@ class MainTest {
     assertEquals(run("demo", "--n", "x").err(), bad.err());
   }
 
+  @Test
+  void doctorOptionsThatExcludeEachOtherAreRefusedFirst() {
+    assertArgumentError(run("doctor", "--settings", "--seed", "5"),
+        "gpucore doctor: --seed cannot be used with --settings");
+    assertArgumentError(run("doctor", "--skip-selftest", "--settings"),
+        "gpucore doctor: --skip-selftest cannot be used with --settings");
+    assertArgumentError(run("doctor", "--settings", "--json", "--require-gpu"),
+        "gpucore doctor: --require-gpu cannot be used with --settings");
+    assertArgumentError(run("doctor", "--seed=-1", "--skip-selftest"),
+        "gpucore doctor: --seed cannot be used with --skip-selftest (the seed is the "
+            + "self-test's)");
+    // validation alone gives the same line
+    assertEquals(run("doctor", "--settings", "--seed", "5").err(),
+        validate("doctor", "--settings", "--seed", "5").err());
+    // any long is a seed; the options that go together pass
+    for (String seed : List.of("0", "-9223372036854775808", "9223372036854775807")) {
+      assertEquals(0, validate("doctor", "--seed", seed).code(), seed);
+    }
+    for (List<String> ok : List.of(List.of("doctor", "--settings", "--json"),
+        List.of("doctor", "--skip-selftest", "--require-gpu", "--json"),
+        List.of("doctor", "--seed", "7", "--require-gpu"),
+        List.of("topo", "--json", "--no-probe"), List.of("topo"))) {
+      Result r = validate(ok.toArray(String[]::new));
+      assertEquals(0, r.code(), ok + ": " + r.err());
+      assertEquals("", r.out() + r.err(), ok.toString());
+    }
+  }
+
   /** A command that records its steps: validation, then the work. */
   @Command(name = "probe", mixinStandardHelpOptions = true)
   static final class Probe implements Callable<Integer>, Validated {
