@@ -104,7 +104,7 @@ public final class Setting<T> {
   /** Prompt exit on SIGINT, SIGTERM and SIGHUP with GEMMs in flight (see spi.PromptExit). */
   public static final Setting<Boolean> EXIT_PROMPT = bool("gpucore.exit.prompt", false,
       "on SIGINT/SIGTERM/SIGHUP end the process promptly even with GEMMs in flight (the CLI"
-          + " turns it on); read at the first open");
+          + " turns it on); installed at the first GpuCore.open whose settings ask for it");
   /** Idle device scratch kept for reuse. */
   public static final Setting<Long> SCRATCH_CACHE_MIB = longInteger("gpucore.scratch.cacheMiB",
       4096, 0, 1L << 20, "idle device scratch (host-GEMM panels) kept for reuse per GPU, in MiB");
