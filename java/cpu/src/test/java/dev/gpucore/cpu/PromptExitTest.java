@@ -48,7 +48,7 @@ class PromptExitTest {
 
   /**
    * A host program with prompt exit and no GEMM in flight: {@code hook} has a shutdown hook of
-   * its own that takes 2 s; {@code handler} has its own SIGINT handler (exit status 3);
+   * its own that takes 3 s; {@code handler} has its own SIGINT handler (exit status 3);
    * {@code open-in-hook} opens a core inside a shutdown hook.
    */
   public static final class Host {
@@ -59,7 +59,7 @@ class PromptExitTest {
             System.out.println("hook started");
             System.out.flush();
             try {
-              Thread.sleep(2000);
+              Thread.sleep(3000);
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
             }
