@@ -99,12 +99,12 @@ public final class Setting<T> {
       "log every routing decision (System.Logger dev.gpucore.router)");
   /** File that every routing decision is appended to. */
   public static final Setting<String> LOG_FILE = path("gpucore.log.file",
-      "append every routing decision to this file (opened once; if it cannot be written, one"
-          + " line on stderr and no more logging)");
+      "append every routing decision to this file (opened once, at the first open that names"
+          + " it; if it cannot be opened or written, one line on stderr and no more logging)");
   /** Prompt exit on SIGINT, SIGTERM and SIGHUP with GEMMs in flight (see spi.PromptExit). */
   public static final Setting<Boolean> EXIT_PROMPT = bool("gpucore.exit.prompt", false,
       "on SIGINT/SIGTERM/SIGHUP end the process promptly even with GEMMs in flight (the CLI"
-          + " turns it on); read at the first open");
+          + " turns it on); installed at the first GpuCore.open whose settings ask for it");
   /** Idle device scratch kept for reuse. */
   public static final Setting<Long> SCRATCH_CACHE_MIB = longInteger("gpucore.scratch.cacheMiB",
       4096, 0, 1L << 20, "idle device scratch (host-GEMM panels) kept for reuse per GPU, in MiB");

@@ -1,6 +1,7 @@
 package dev.gpucore;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -88,7 +89,7 @@ public final class Settings {
    * Settings from the given maps and the file they name.
    *
    * @throws GpuCoreException.InvalidArgument when the named file cannot be read, naming the
-   *     setting that named it and the cause ("no such file")
+   *     setting that named it and the cause ("no such file", "larger than 1 MiB")
    */
   public static Settings from(Map<?, ?> props, Map<String, String> env) {
     Map<String, Line> lines = new LinkedHashMap<>();
@@ -119,11 +120,20 @@ public final class Settings {
     return s;
   }
 
+  /** The largest configuration file read. */
+  private static final int MAX_FILE_BYTES = 1 << 20;
+
   private static String read(Path path) throws IOException {
     if (Files.isDirectory(path)) {
       throw new IOException("is a directory");
     }
-    byte[] bytes = Files.readAllBytes(path);
+    byte[] bytes;
+    try (InputStream in = Files.newInputStream(path)) {
+      bytes = in.readNBytes(MAX_FILE_BYTES + 1); // at most: /dev/zero or a wrong file is no config
+    }
+    if (bytes.length > MAX_FILE_BYTES) {
+      throw new IOException("larger than 1 MiB");
+    }
     try {
       return StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)

@@ -180,6 +180,21 @@ class SettingsTest {
   }
 
   @Test
+  void aFileLargerThanOneMebibyteIsAnError(@TempDir Path dir) throws Exception {
+    Path conf = dir.resolve("g.conf");
+    byte[] text = new byte[(1 << 20) + 1];
+    java.util.Arrays.fill(text, (byte) '#');
+    Files.write(conf, text);
+    GpuCoreException e = assertThrows(GpuCoreException.InvalidArgument.class,
+        () -> Settings.from(Map.of(), Map.of("GPUCORE_CONFIG", conf.toString())));
+    assertEquals("GPUCORE_CONFIG (environment) is \"" + conf + "\": cannot read the "
+        + "configuration file: larger than 1 MiB", e.getMessage());
+    Files.write(conf, java.util.Arrays.copyOf(text, 1 << 20)); // exactly 1 MiB: one comment line
+    assertTrue(Settings.from(Map.of(), Map.of("GPUCORE_CONFIG", conf.toString())).warnings()
+        .isEmpty());
+  }
+
+  @Test
   void aFileThatIsNotUtf8IsAnError(@TempDir Path dir) throws Exception {
     Path conf = dir.resolve("g.conf");
     Files.write(conf, new byte[] {'a', '=', (byte) 0xff, '\n'});

@@ -79,7 +79,9 @@ public final class Router {
     this.trace = s.get(Setting.TRACE);
     String lf = s.get(Setting.LOG_FILE);
     try {
-      this.logFile = lf == null ? null : LogFile.of(Path.of(lf));
+      // opened here, at GpuCore.open, not in a GEMM: a failure is reported once, now
+      this.logFile = lf == null ? null : LogFile.open(Path.of(lf),
+          s.value(Setting.LOG_FILE).where() + " is \"" + lf + "\"", System.err);
     } catch (InvalidPathException e) {
       throw new GpuCoreException.InvalidArgument(
           "gpucore.log.file is not a path: " + e.getMessage());
@@ -151,12 +153,16 @@ public final class Router {
 
   /** Writes one line about a call to the trace and the log file. */
   public void record(GemmCall call, String what) {
+    boolean toFile = logFile != null && logFile.usable();
+    if (!trace && !toFile) {
+      return;
+    }
     String line = Instant.now() + " " + routine(call) + " m=" + call.m() + " n=" + call.n()
         + " k=" + call.k() + " batch=" + call.batch() + " " + call.precision() + " -> " + what;
     if (trace) {
       LOG.log(System.Logger.Level.INFO, line);
     }
-    if (logFile != null) {
+    if (toFile) {
       logFile.append(line, System.err); // never throws: a failure is reported once, then dropped
     }
   }

@@ -17,7 +17,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** gpucore.log.file never fails a GEMM, and is opened once. */
+/** gpucore.log.file never fails a GEMM, and is opened once, when a core opens. */
 class LogFileTest {
 
   private static GpuCore core(Path log) {
@@ -38,25 +38,36 @@ class LogFileTest {
     PrintStream saved = System.err;
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    List<String> atOpen;
     try (GpuCore core = core(log)) {
+      atOpen = reports(err);
       for (int i = 0; i < 5; i++) {
         assertArrayEquals(new float[] {7, 10, 15, 22}, gemm(core), "call " + i);
       }
     } finally {
       System.setErr(saved);
     }
-    List<String> lines = err.toString(StandardCharsets.UTF_8).lines()
-        .filter(l -> l.contains("gpucore.log.file")).toList();
-    assertEquals(1, lines.size(), "one report on stderr: " + lines);
-    assertTrue(lines.get(0).contains(log.toString()) && lines.get(0).contains("log is off"),
-        lines.get(0));
+    assertEquals(1, atOpen.size(), "reported when the core opens: " + atOpen);
+    List<String> lines = reports(err);
+    assertEquals(atOpen, lines, "one report on stderr");
+    String line = lines.get(0);
+    assertTrue(line.startsWith("gpucore: gpucore.log.file (system property) is \"" + log + "\": ")
+        && line.contains("log is off"), line);
+    assertEquals(line.indexOf(log.toString()), line.lastIndexOf(log.toString()),
+        "the path once: " + line);
     assertFalse(Files.exists(log));
+  }
+
+  private static List<String> reports(ByteArrayOutputStream err) {
+    return err.toString(StandardCharsets.UTF_8).lines()
+        .filter(l -> l.contains("gpucore.log.file")).toList();
   }
 
   @Test
   void logFileIsOpenedOnceAndSharedByCores(@TempDir Path dir) throws Exception {
     Path log = dir.resolve("route.log");
     try (GpuCore a = core(log); GpuCore b = core(log)) {
+      assertTrue(Files.exists(log), "opened when the core opens, before any GEMM");
       gemm(a);
       gemm(b);
       assertEquals(2, Files.readAllLines(log).size());

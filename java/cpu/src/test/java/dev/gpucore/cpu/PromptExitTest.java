@@ -19,7 +19,8 @@ import org.junit.jupiter.api.condition.OS;
 /**
  * An API program in a child JVM, GEMMs on OpenBLAS in flight: with gpucore.exit.prompt it
  * exits within 5 s of SIGINT (130) and SIGTERM (143); without it, an exit after the work
- * finished is not held up by OpenBLAS's threads, whatever their count.
+ * finished is not held up by OpenBLAS's threads, whatever their count. With no GEMM in flight
+ * the host's own hooks and signal handlers keep working.
  */
 @EnabledOnOs(OS.LINUX)
 class PromptExitTest {
@@ -43,6 +44,137 @@ class PromptExitTest {
         }
       }
     }
+  }
+
+  /**
+   * A host program with prompt exit and no GEMM in flight: {@code hook} has a shutdown hook of
+   * its own that takes 3 s; {@code handler} has its own SIGINT handler (exit status 3);
+   * {@code open-in-hook} opens a core inside a shutdown hook.
+   */
+  public static final class Host {
+    public static void main(String[] args) throws Exception {
+      switch (args[0]) {
+        case "hook":
+          Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("hook started");
+            System.out.flush();
+            try {
+              Thread.sleep(3000);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            System.out.println("hook ended");
+            System.out.flush();
+          }));
+          break;
+        case "handler":
+          sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> {
+            System.out.println("host handler");
+            System.out.flush();
+            System.exit(3);
+          });
+          break;
+        case "open-in-hook":
+          Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (GpuCore core = GpuCore.open()) {
+              float[] a = {1, 2, 3, 4};
+              float[] c = new float[4];
+              core.blas().sgemm(false, false, 2, 2, 2, 1f, a, 2, a, 2, 0f, c, 2);
+              System.out.println("opened in a hook: c[3]=" + c[3] + " installed="
+                  + dev.gpucore.spi.PromptExit.installed());
+              System.out.flush();
+            }
+          }));
+          System.out.println("computing");
+          System.out.flush();
+          return; // the end of main runs the hook
+        default:
+          throw new IllegalArgumentException(args[0]);
+      }
+      try (GpuCore core = GpuCore.open()) {
+        System.out.println("computing");
+        System.out.flush();
+        Thread.sleep(60_000);
+      }
+    }
+  }
+
+  @Test
+  void aSecondSignalWithoutAGemmInFlightLetsTheHostsHooksFinish() throws Exception {
+    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), "hook");
+    try {
+      java.util.concurrent.BlockingQueue<String> out = lines(p);
+      awaitLine(out, "computing");
+      signal(p, "INT");
+      awaitLine(out, "hook started");
+      signal(p, "INT");
+      assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the child did not exit");
+      awaitLine(out, "hook ended");
+      assertEquals(130, p.exitValue());
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void theHostsSignalHandlerStillRuns() throws Exception {
+    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), "handler");
+    try {
+      java.util.concurrent.BlockingQueue<String> out = lines(p);
+      awaitLine(out, "computing");
+      signal(p, "INT");
+      assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the child did not exit");
+      awaitLine(out, "host handler");
+      assertEquals(3, p.exitValue(), "the host's handler chose the status");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void anOpenInsideAShutdownHookWorksWithoutPromptExit() throws Exception {
+    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), "open-in-hook");
+    try {
+      java.util.concurrent.BlockingQueue<String> out = lines(p);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not exit");
+      awaitLine(out, "opened in a hook: c[3]=22.0 installed=false");
+      assertEquals(0, p.exitValue());
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  /** The child's output lines, read on a thread of their own; "EOF" at the end. */
+  private static java.util.concurrent.BlockingQueue<String> lines(Process p) {
+    java.util.concurrent.BlockingQueue<String> q =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    Thread t = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(
+          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String l; (l = r.readLine()) != null; ) {
+          q.add(l);
+        }
+      } catch (IOException e) {
+        // the child ended
+      }
+      q.add("EOF");
+    }, "child-output");
+    t.setDaemon(true);
+    t.start();
+    return q;
+  }
+
+  /** Waits up to 30 s for a line containing {@code line}. */
+  private static void awaitLine(java.util.concurrent.BlockingQueue<String> out, String line)
+      throws InterruptedException {
+    StringBuilder seen = new StringBuilder();
+    for (String l; (l = out.poll(30, TimeUnit.SECONDS)) != null && !l.equals("EOF"); ) {
+      if (l.contains(line)) {
+        return;
+      }
+      seen.append(l).append('\n');
+    }
+    throw new AssertionError("no \"" + line + "\" from the child:\n" + seen);
   }
 
   @Test
@@ -83,13 +215,18 @@ class PromptExitTest {
 
   /** A child JVM on this class path; SIGINT and SIGTERM at their default even where ignored. */
   static Process start(List<String> jvmArgs, String... args) throws IOException {
+    return startClass(Busy.class, jvmArgs, args);
+  }
+
+  private static Process startClass(Class<?> main, List<String> jvmArgs, String... args)
+      throws IOException {
     List<String> cmd = new ArrayList<>(resetSignals());
     cmd.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
     cmd.add("-Xmx256m");
     cmd.addAll(jvmArgs);
     cmd.add("-cp");
     cmd.add(System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")));
-    cmd.add(Busy.class.getName());
+    cmd.add(main.getName());
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).redirectErrorStream(true).start();
   }
