@@ -17,6 +17,7 @@ import dev.gpucore.blas.Gemm;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.ReduceCalls;
 import dev.gpucore.testkit.SoakCases;
 import dev.gpucore.testkit.SoakCases.GemmCase;
 import dev.gpucore.testkit.SoakCases.MatrixCase;
@@ -219,33 +220,9 @@ class ConcurrencySoakTest extends SoakContract {
     ReduceOp op = dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
     double[] out = new double[mc.oo() + mc.outputs() + r.nextInt(3)];
     java.util.Arrays.fill(out, SoakCases.SENTINEL);
-    var red = core.reduce();
-    if (dot && f32) {
-      float[] fx = SoakCases.floats(mc.x());
-      float[] fy = SoakCases.floats(mc.y());
-      if (mc.perRow()) {
-        red.dotPerRow(fx, mc.xo(), fy, mc.yo(), mc.shape(), acc, out, mc.oo());
-      } else {
-        red.dotPerColumn(fx, mc.xo(), fy, mc.yo(), mc.shape(), acc, out, mc.oo());
-      }
-    } else if (dot) {
-      if (mc.perRow()) {
-        red.dotPerRow(mc.x(), mc.xo(), mc.y(), mc.yo(), mc.shape(), out, mc.oo());
-      } else {
-        red.dotPerColumn(mc.x(), mc.xo(), mc.y(), mc.yo(), mc.shape(), out, mc.oo());
-      }
-    } else if (f32) {
-      float[] fx = SoakCases.floats(mc.x());
-      if (mc.perRow()) {
-        red.perRow(op, fx, mc.xo(), mc.shape(), acc, out, mc.oo());
-      } else {
-        red.perColumn(op, fx, mc.xo(), mc.shape(), acc, out, mc.oo());
-      }
-    } else if (mc.perRow()) {
-      red.perRow(op, mc.x(), mc.xo(), mc.shape(), out, mc.oo());
-    } else {
-      red.perColumn(op, mc.x(), mc.xo(), mc.shape(), out, mc.oo());
-    }
+    ReduceCalls.matrix(core.reduce(), op, f32 ? SoakCases.floats(mc.x()) : mc.x(), mc.xo(),
+        f32 ? SoakCases.floats(mc.y()) : mc.y(), mc.yo(), mc.shape(), mc.perRow(), acc, out,
+        mc.oo());
     mc.check(what + " " + op + " " + mc.describe() + " f32=" + f32 + " " + acc, op, f32Acc, false,
         out);
   }
@@ -266,9 +243,8 @@ class ConcurrencySoakTest extends SoakContract {
           HostArray hy = core.allocateHost(t, v.y().length, pinned)) {
         put(hx, v.x());
         put(hy, v.y());
-        double got = dot ? core.reduce().dot(hx, v.xo(), hy, v.yo(), v.count(), acc)
-            : core.reduce().reduce(op, hx, v.xo(), v.count(), acc);
-        v.check(what + " " + op + " f32=" + f32 + " " + acc, op, f32Acc, got);
+        v.check(what + " " + op + " f32=" + f32 + " " + acc, op, f32Acc,
+            ReduceCalls.whole(core.reduce(), op, hx, v.xo(), hy, v.yo(), v.count(), acc));
       }
       return;
     }
@@ -282,18 +258,8 @@ class ConcurrencySoakTest extends SoakContract {
       put(hx, mc.x());
       put(hy, mc.y());
       put(ho, out0);
-      var red = core.reduce();
-      if (dot) {
-        if (mc.perRow()) {
-          red.dotPerRow(hx, mc.xo(), hy, mc.yo(), mc.shape(), acc, ho, mc.oo());
-        } else {
-          red.dotPerColumn(hx, mc.xo(), hy, mc.yo(), mc.shape(), acc, ho, mc.oo());
-        }
-      } else if (mc.perRow()) {
-        red.perRow(op, hx, mc.xo(), mc.shape(), acc, ho, mc.oo());
-      } else {
-        red.perColumn(op, hx, mc.xo(), mc.shape(), acc, ho, mc.oo());
-      }
+      ReduceCalls.matrix(core.reduce(), op, hx, mc.xo(), hy, mc.yo(), mc.shape(), mc.perRow(),
+          acc, ho, mc.oo());
       mc.check(what + " " + op + " " + mc.describe() + " f32=" + f32 + " " + acc + " out "
           + outType, op, f32Acc, outType == DType.FLOAT32, read(ho));
     }

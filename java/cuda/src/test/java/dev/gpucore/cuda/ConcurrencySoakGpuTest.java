@@ -18,6 +18,7 @@ import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.ReduceCalls;
 import dev.gpucore.testkit.RequiresGpu;
 import dev.gpucore.testkit.SoakCases;
 import dev.gpucore.testkit.SoakCases.GemmCase;
@@ -415,8 +416,8 @@ class ConcurrencySoakGpuTest extends SoakContract {
     if (r.nextBoolean()) {
       SoakCases.put(kit.ha[i], v.x());
       SoakCases.put(kit.hb[i], v.y());
-      got = dot ? core.reduce().dot(kit.ha[i], v.xo(), kit.hb[i], v.yo(), v.count(), acc)
-          : core.reduce().reduce(op, kit.ha[i], v.xo(), v.count(), acc);
+      got = ReduceCalls.whole(core.reduce(), op, kit.ha[i], v.xo(), kit.hb[i], v.yo(), v.count(),
+          acc);
     } else {
       got = v.reduceArrays(core.reduce(), op, f32, acc);
     }

@@ -466,11 +466,8 @@ public final class SoakCases {
 
     /** The case's reduction of Java arrays by {@code red}, on fp32 data when {@code f32}. */
     public double reduceArrays(Reduce red, ReduceOp op, boolean f32, Accumulation acc) {
-      if (op == ReduceOp.DOT) {
-        return f32 ? red.dot(floats(x), xo, floats(y), yo, count, acc)
-            : red.dot(x, xo, y, yo, count);
-      }
-      return f32 ? red.reduce(op, floats(x), xo, count, acc) : red.reduce(op, x, xo, count);
+      return ReduceCalls.whole(red, op, f32 ? floats(x) : x, xo, f32 ? floats(y) : y, yo, count,
+          acc);
     }
 
     /** Fails unless {@code got} is the case's reduction within its bound. */
