@@ -8,9 +8,9 @@ import dev.gpucore.reduce.ReduceOp;
 
 /**
  * One call of the host-side {@link Reduce} API whichever storage the data is in: {@code float[]},
- * {@code double[]} or {@link HostArray}, {@code y} of the same kind ({@code null} unless the op is
- * {@link ReduceOp#DOT}). {@code double[]} data has no accumulation argument (it accumulates in
- * fp64), so {@code acc} is not passed for it.
+ * {@code double[]} or {@link HostArray}, {@code y} of the same kind (read only for {@link
+ * ReduceOp#DOT}, may be {@code null} otherwise). {@code double[]} data has no accumulation
+ * argument (it accumulates in fp64), so {@code acc} is not passed for it.
  */
 public final class ReduceCalls {
   private ReduceCalls() {}
