@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gemm_decls.h"
+#include "ref_gemm.h"
 double ddot_(const int *, const double *, const int *, const double *, const int *);
 double cblas_ddot(int, const double *, int, const double *, int);
 void daxpy_(const int *, const double *, const double *, const int *, double *, const int *);
@@ -32,22 +33,6 @@ static void expect(const char *what, double got, double want, double tol) {
 }
 
 static double rnd(void) { return (double)rand() / RAND_MAX - 0.5; }
-
-/* column-major reference C = alpha*op(A)*op(B) + beta*C */
-static void ref_gemm(int ta, int tb, int m, int n, int k, double alpha, const double *a, int lda,
-                     const double *b, int ldb, double beta, double *c, int ldc) {
-  for (int j = 0; j < n; j++) {
-    for (int i = 0; i < m; i++) {
-      double s = 0;
-      for (int p = 0; p < k; p++) {
-        double x = ta ? a[p + (size_t)i * lda] : a[i + (size_t)p * lda];
-        double y = tb ? b[j + (size_t)p * ldb] : b[p + (size_t)j * ldb];
-        s += x * y;
-      }
-      c[i + (size_t)j * ldc] = alpha * s + beta * c[i + (size_t)j * ldc];
-    }
-  }
-}
 
 static void check_dgemm(int ta, int tb, int m, int n, int k) {
   int lda = (ta ? k : m) + 3, ldb = (tb ? n : k) + 2, ldc = m + 1;

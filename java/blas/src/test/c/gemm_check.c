@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gemm_decls.h"
+#include "ref_gemm.h"
 
 static int passed, failed;
 static __thread unsigned long long seed = 11;
@@ -40,20 +41,8 @@ static void one(int dbl, int mode, int ta, int tb, int m, int n, int k, double b
   memcpy(r, c, sc * 8);
   double alpha = -1.25;
   /* reference on the column-major view: A' is (rm ? B : A) ... */
-  const double *X = rm ? b : a, *Y = rm ? a : b;
-  int ldx = rm ? ldb : lda, ldy = rm ? lda : ldb;
-  for (int j = 0; j < N; j++) {
-    for (int i = 0; i < M; i++) {
-      double s = 0;
-      for (int p = 0; p < k; p++) {
-        double x = opA_T ? X[p + (size_t)i * ldx] : X[i + (size_t)p * ldx];
-        double y = opB_T ? Y[j + (size_t)p * ldy] : Y[p + (size_t)j * ldy];
-        s += x * y;
-      }
-      double *rij = &r[i + (size_t)j * ldc];
-      *rij = alpha * s + (beta == 0 ? 0 : beta * *rij);
-    }
-  }
+  ref_gemm(opA_T, opB_T, M, N, k, alpha, rm ? b : a, rm ? ldb : lda, rm ? a : b, rm ? lda : ldb,
+           beta, r, ldc);
   const char *TA = ta ? "T" : "N", *TB = tb ? "T" : "N";
   int order = rm ? 101 : 102, cta = ta ? 112 : 111, ctb = tb ? 112 : 111;
   if (dbl) {

@@ -64,18 +64,14 @@ class ConfigTest {
 
   @Test
   void invalidBackendNamesTheSettingAsWrittenAndTheChoices() {
-    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
-        () -> Config.from(Map.of(), Map.of("GPUCORE_BACKEND", "opencl")));
     assertEquals("GPUCORE_BACKEND (environment) is \"opencl\": must be one of auto, cpu, cuda",
-        e.getMessage());
+        invalid(Map.of(), Map.of("GPUCORE_BACKEND", "opencl")));
   }
 
   @Test
   void invalidThreadCountNamesWhatWasExpected() {
     for (String bad : new String[] {"four", "1.5", "99999999999", "0x10", "32768", "1025"}) {
-      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
-          () -> Config.from(Map.of("gpucore.cpu.threads", bad), Map.of()), bad);
-      String m = e.getMessage();
+      String m = invalid(Map.of("gpucore.cpu.threads", bad), Map.of());
       assertTrue(m.startsWith("gpucore.cpu.threads (system property) is \"" + bad + "\": must be"),
           m);
       assertTrue(m.endsWith("from 0 to 1024"), m);
@@ -85,10 +81,8 @@ class ConfigTest {
 
   @Test
   void negativeThreadsRejected() {
-    GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
-        () -> Config.from(Map.of(), Map.of("GPUCORE_CPU_THREADS", "-2")));
     assertEquals("GPUCORE_CPU_THREADS (environment) is \"-2\": must be from 0 to 1024",
-        e.getMessage());
+        invalid(Map.of(), Map.of("GPUCORE_CPU_THREADS", "-2")));
     GpuCoreException.InvalidArgument e2 = assertThrows(GpuCoreException.InvalidArgument.class,
         () -> new Config(Config.Backend.CPU, -1));
     assertTrue(e2.getMessage().contains("cpuThreads"), e2.getMessage());
@@ -110,5 +104,12 @@ class ConfigTest {
     assertEquals(Config.Backend.CPU, c.backend());
     assertEquals(6, c.cpuThreads());
     assertEquals(auto.settings(), c.settings(), "other settings are kept");
+  }
+
+  /** The message of the InvalidArgument that Config.from throws for these settings. */
+  private static String invalid(Map<String, String> properties, Map<String, String> env) {
+    return assertThrows(GpuCoreException.InvalidArgument.class,
+            () -> Config.from(properties, env), properties + " " + env)
+        .getMessage();
   }
 }

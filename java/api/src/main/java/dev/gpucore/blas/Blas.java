@@ -345,21 +345,27 @@ public final class Blas {
   /** Row-major single-precision GEMM on Java arrays (the classic BLAS argument list). */
   public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
       int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
-    Check.notNull(a, "a");
-    Check.notNull(b, "b");
-    Check.notNull(c, "c");
-    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
-        Operand.of(b), ldb, Operand.of(c), ldc);
+    classic(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
   /** Row-major double-precision GEMM on Java arrays. */
   public void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha, double[] a,
       int lda, double[] b, int ldb, double beta, double[] c, int ldc) {
+    classic(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /** sgemm and dgemm: a, b and c are all float[] or all double[]. */
+  private void classic(boolean transA, boolean transB, int m, int n, int k, double alpha,
+      Object a, int lda, Object b, int ldb, double beta, Object c, int ldc) {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), Operand.of(a), lda,
-        Operand.of(b), ldb, Operand.of(c), ldc);
+    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), javaArray(a), lda,
+        javaArray(b), ldb, javaArray(c), ldc);
+  }
+
+  private static Operand javaArray(Object data) {
+    return data instanceof float[] f ? Operand.of(f) : Operand.of((double[]) data);
   }
 
   /**

@@ -137,10 +137,7 @@ class HostArrayTest {
 
   @Test
   void getAndSetDouble() {
-    try (HostArray f = HostArray.allocatePageable(DType.FLOAT32, 4);
-        HostArray d = HostArray.allocatePageable(DType.FLOAT64, 4)) {
-      f.setDouble(3, 0.1);
-      d.setDouble(3, 0.1);
+    withPair(4, 3, 0.1, (f, d) -> {
       assertEquals((double) 0.1f, f.getDouble(3), "FLOAT32 rounds to float");
       assertEquals(0.1, d.getDouble(3), "FLOAT64 keeps the double");
       f.setDouble(0, Double.NaN);
@@ -156,15 +153,12 @@ class HostArrayTest {
       invalid(() -> d.getDouble(4), "index == length");
       invalid(() -> d.getDouble(Long.MAX_VALUE), "huge index");
       assertEquals((double) 0.1f, f.getDouble(3), "unchanged after failed set");
-    }
+    });
   }
 
   @Test
   void wrongDtypeThrowsAndLeavesContents() {
-    try (HostArray f = HostArray.allocatePageable(DType.FLOAT32, 8);
-        HostArray d = HostArray.allocatePageable(DType.FLOAT64, 8)) {
-      f.setDouble(2, 5);
-      d.setDouble(2, 5);
+    withPair(8, 2, 5, (f, d) -> {
       double[] fBefore = contents(f);
       double[] dBefore = contents(d);
       String m = invalid(() -> f.put(0, new double[] {1, 2, 3}, 0, 3), "double into FLOAT32")
@@ -182,7 +176,7 @@ class HostArrayTest {
       assertArrayEquals(new float[] {9, 9, 9}, ff);
       assertArrayEquals(fBefore, contents(f));
       assertArrayEquals(dBefore, contents(d));
-    }
+    });
   }
 
   @Test
@@ -217,10 +211,7 @@ class HostArrayTest {
 
   @Test
   void nullArraysThrow() {
-    try (HostArray f = HostArray.allocatePageable(DType.FLOAT32, 4);
-        HostArray d = HostArray.allocatePageable(DType.FLOAT64, 4)) {
-      f.setDouble(1, 3);
-      d.setDouble(1, 3);
+    withPair(4, 1, 3, (f, d) -> {
       String m = invalid(() -> f.put(0, (float[]) null, 0, 1), "null src").getMessage();
       assertTrue(m.contains("src") && m.contains("null"), m);
       m = invalid(() -> f.get(0, (float[]) null, 0, 1), "null dst").getMessage();
@@ -229,7 +220,7 @@ class HostArrayTest {
       invalid(() -> d.get(0, (double[]) null, 0, 1), "null dst");
       assertArrayEquals(new double[] {0, 3, 0, 0}, contents(f));
       assertArrayEquals(new double[] {0, 3, 0, 0}, contents(d));
-    }
+    });
   }
 
   @Test
@@ -283,5 +274,19 @@ class HostArrayTest {
         dev.gpucore.GpuCoreException.InvalidArgument.class, () -> HostArray.allocatePageable(t, 4));
     org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("device-array type"),
         e.getMessage());
+  }
+
+  /**
+   * Runs {@code body} on a FLOAT32 and a FLOAT64 pageable array of {@code n} elements, both with
+   * {@code v} at {@code index}; closes them after.
+   */
+  private static void withPair(int n, long index, double v,
+      java.util.function.BiConsumer<HostArray, HostArray> body) {
+    try (HostArray f = HostArray.allocatePageable(DType.FLOAT32, n);
+        HostArray d = HostArray.allocatePageable(DType.FLOAT64, n)) {
+      f.setDouble(index, v);
+      d.setDouble(index, v);
+      body.accept(f, d);
+    }
   }
 }

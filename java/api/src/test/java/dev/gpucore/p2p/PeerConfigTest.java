@@ -21,12 +21,7 @@ class PeerConfigTest {
     PeerConfig c = read(Map.of());
     assertEquals(PeerConfig.DEFAULT, c);
     assertTrue(c.enabled());
-    assertTrue(c.probe());
-    assertEquals(2000, c.probeTimeoutMs());
-    assertEquals(8L << 20, c.stagedChunkBytes());
-    assertEquals(4, c.stagedBuffers());
-    assertEquals(PeerConfig.Wait.SPIN, c.waitMode());
-    assertEquals(0, c.kernelMaxBytes());
+    assertSettings(c, true, 2000, 8L << 20, 4, PeerConfig.Wait.SPIN, 0);
   }
 
   @Test
@@ -42,12 +37,7 @@ class PeerConfigTest {
     PeerConfig c = read(Map.of("gpucore.p2p.probe", "false", "gpucore.p2p.probeTimeoutMs", "500",
         "gpucore.p2p.stagedChunkMiB", "64", "gpucore.p2p.stagedBuffers", "2",
         "gpucore.p2p.wait", "block", "gpucore.p2p.kernelMaxBytes", "65536"));
-    assertFalse(c.probe());
-    assertEquals(500, c.probeTimeoutMs());
-    assertEquals(64L << 20, c.stagedChunkBytes());
-    assertEquals(2, c.stagedBuffers());
-    assertEquals(PeerConfig.Wait.BLOCK, c.waitMode());
-    assertEquals(65536, c.kernelMaxBytes());
+    assertSettings(c, false, 500, 64L << 20, 2, PeerConfig.Wait.BLOCK, 65536);
     assertEquals(PeerConfig.Wait.EVENT, read(Map.of("gpucore.p2p.wait", "event")).waitMode());
   }
 
@@ -62,5 +52,15 @@ class PeerConfigTest {
           .getMessage();
       assertTrue(msg.contains(key), msg);
     }
+  }
+
+  private static void assertSettings(PeerConfig c, boolean probe, int probeTimeoutMs,
+      long stagedChunkBytes, int stagedBuffers, PeerConfig.Wait waitMode, long kernelMaxBytes) {
+    assertEquals(probe, c.probe(), "probe");
+    assertEquals(probeTimeoutMs, c.probeTimeoutMs(), "probeTimeoutMs");
+    assertEquals(stagedChunkBytes, c.stagedChunkBytes(), "stagedChunkBytes");
+    assertEquals(stagedBuffers, c.stagedBuffers(), "stagedBuffers");
+    assertEquals(waitMode, c.waitMode(), "waitMode");
+    assertEquals(kernelMaxBytes, c.kernelMaxBytes(), "kernelMaxBytes");
   }
 }

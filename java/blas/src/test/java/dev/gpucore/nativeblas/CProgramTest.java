@@ -68,6 +68,13 @@ class CProgramTest {
     return m;
   }
 
+  /** Runs the program linked against OpenBLAS with the library in LD_PRELOAD and {@code kv}. */
+  private static Native.Result preloaded(String... kv) throws Exception {
+    Map<String, String> e = env(kv);
+    e.put("LD_PRELOAD", Native.library().toAbsolutePath().toString());
+    return Native.run(List.of(preloadProgram.toString()), e, null);
+  }
+
   private static boolean gpuAbsent() {
     return !Files.exists(Path.of("/dev/nvidia0")) && !Files.exists(Path.of("/dev/nvidiactl"));
   }
@@ -79,9 +86,7 @@ class CProgramTest {
   @Test
   void programLinkedAgainstOpenBlasGetsTheLibraryThroughLdPreload() throws Exception {
     Path log = work.resolve("preload.trace");
-    Native.Result r = Native.run(List.of(preloadProgram.toString()),
-        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_LOG_FILE",
-            log.toString()), null);
+    Native.Result r = preloaded("GPUCORE_LOG_FILE", log.toString());
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("20 passed, 0 failed"), r.out());
     List<String> lines = trace(log);
@@ -111,9 +116,7 @@ class CProgramTest {
     assumeTrue(gpuAbsent(), "a GPU device node exists here: the no-GPU route cannot be shown");
     Path log = work.resolve("nogpu.trace");
     // even when the GPU route is forced
-    Native.Result r = Native.run(List.of(preloadProgram.toString()),
-        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_LOG_FILE",
-            log.toString(), "GPUCORE_GEMM_ROUTE", "gpu"), null);
+    Native.Result r = preloaded("GPUCORE_LOG_FILE", log.toString(), "GPUCORE_GEMM_ROUTE", "gpu");
     assertEquals(0, r.code(), r.all());
     List<String> lines = trace(log);
     assertEquals(7, lines.size());
@@ -125,9 +128,7 @@ class CProgramTest {
   @Test
   void cblasRowMajorTraceGivesTheCallersShape() throws Exception {
     Path log = work.resolve("shape.trace");
-    Native.Result r = Native.run(List.of(preloadProgram.toString()),
-        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_LOG_FILE",
-            log.toString()), null);
+    Native.Result r = preloaded("GPUCORE_LOG_FILE", log.toString());
     assertEquals(0, r.code(), r.all());
     assertTrue(trace(log).stream().anyMatch(l -> l.contains(" cblas_dgemm m=2 n=2 k=2 route=")));
     assertTrue(trace(log).stream().anyMatch(l -> l.contains(" dgemm_ m=37 n=29 k=41 route=")));
@@ -152,9 +153,7 @@ class CProgramTest {
     Native.Result fromEnv = Native.run(List.of(preloadProgram.toString()), e, null);
     assertTrue(fromEnv.err().contains("got \"upwards\""), fromEnv.err());
     assertFalse(fromEnv.err().contains("sideways"), fromEnv.err());
-    Native.Result noFile = Native.run(List.of(preloadProgram.toString()),
-        env("LD_PRELOAD", Native.library().toAbsolutePath().toString(), "GPUCORE_CONFIG",
-            work.resolve("absent.conf").toString()), null);
+    Native.Result noFile = preloaded("GPUCORE_CONFIG", work.resolve("absent.conf").toString());
     assertEquals(0, noFile.code(), noFile.all());
     assertTrue(noFile.err().contains("GPUCORE_CONFIG=" + work.resolve("absent.conf") + " cannot be read"),
         noFile.err());

@@ -76,6 +76,13 @@ class FakeGpuTest {
         Files.exists(gemms) ? Files.readAllLines(gemms) : List.of());
   }
 
+  /** One run of the program with settings {@code kv}, all of whose 24 calls must pass. */
+  private static Run passing(String... kv) throws Exception {
+    Run r = run(List.of(), kv);
+    allPass(r, 24);
+    return r;
+  }
+
   private static void allPass(Run r, int calls) {
     assertEquals(0, r.result().code(), r.result().all());
     assertTrue(r.result().out().contains(calls + " passed, 0 failed"), r.result().out());
@@ -84,8 +91,7 @@ class FakeGpuTest {
 
   @Test
   void forcedGpuRouteComputesEveryLayoutOnTheGpu() throws Exception {
-    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu");
-    allPass(r, 24);
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu");
     assertEquals(24, r.routes("gpu"));
     assertEquals(24, r.gemms().size(), "one tile per call at this size");
     assertTrue(r.trace().stream().allMatch(l -> l.endsWith("reason=gpucore.gemm.route=gpu")));
@@ -93,9 +99,7 @@ class FakeGpuTest {
 
   @Test
   void smallStagingAndDeviceMemoryCutTheCallIntoTiles() throws Exception {
-    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
-        "FAKE_CUDA_MEM", String.valueOf(4 << 20));
-    allPass(r, 24);
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125", "FAKE_CUDA_MEM", String.valueOf(4 << 20));
     assertEquals(24, r.routes("gpu"));
     assertTrue(r.gemms().size() > 200, "tiles: " + r.gemms().size());
     // row blocks of A (m < 310, and m < 270 where C is row-major) and column blocks of C
@@ -107,9 +111,7 @@ class FakeGpuTest {
   void faultMidCallRerunsOnTheCpuWithCAsItWasThenTheGpuStaysOff() throws Exception {
     // 128 KiB staging: 3 tiles per sgemm call, 6 per dgemm; GEMM 41 is the fifth tile of the
     // first dgemm_ (beta = 0.5), after earlier tiles were written into C
-    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
-        "FAKE_CUBLAS_FAIL_AT", "41");
-    allPass(r, 24);
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125", "FAKE_CUBLAS_FAIL_AT", "41");
     assertEquals(40, r.gemms().size());
     assertTrue(r.trace().get(12).contains("dgemm_ m=310 n=270 k=150 route=cpu reason=GPU failed "
         + "(cublasDgemm: status 13); rerun on OpenBLAS with C as it was"), r.trace().get(12));
@@ -120,8 +122,7 @@ class FakeGpuTest {
 
   @Test
   void outOfMemoryAfterSmallerTilesRerunsOnTheCpu() throws Exception {
-    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_MEM", "1000");
-    allPass(r, 24);
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_MEM", "1000");
     assertEquals(0, r.gemms().size());
     assertTrue(r.trace().stream().allMatch(l -> l.contains(
         "route=cpu reason=GPU failed (cudaMalloc: out of memory); rerun on OpenBLAS with C as it was")),
@@ -140,8 +141,7 @@ class FakeGpuTest {
 
   @Test
   void cpuRatioSharesRowsOfCWithOpenBlas() throws Exception {
-    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GEMM_CPURATIO", "0.3");
-    allPass(r, 24);
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GEMM_CPURATIO", "0.3");
     assertTrue(r.trace().get(0).contains("gpucore.gemm.cpuRatio=0.3: 93 of 310 rows of C on the CPU meanwhile"),
         r.trace().get(0));
     assertTrue(r.gemms().get(0).startsWith("gemm 0 0 217 270 150"), r.gemms().get(0));
@@ -167,16 +167,13 @@ class FakeGpuTest {
   @Test
   void autoRouteUsesTheModelOrMinFlops() throws Exception {
     // the model with the CPU's rate set: a fast CPU keeps these calls, a slow one gives them away
-    Run fast = run(List.of(), "GPUCORE_GEMM_CPUGFLOPS", "1e6");
-    allPass(fast, 24);
+    Run fast = passing("GPUCORE_GEMM_CPUGFLOPS", "1e6");
     assertTrue(fast.trace().stream().allMatch(l -> l.matches(
         ".* route=cpu reason=estimated GPU [0-9.]+ ms vs CPU [0-9.]+ ms at [0-9]+ GFLOP/s")),
         String.join("\n", fast.trace()));
-    Run slow = run(List.of(), "GPUCORE_GEMM_CPUGFLOPS", "1");
-    allPass(slow, 24);
+    Run slow = passing("GPUCORE_GEMM_CPUGFLOPS", "1");
     assertEquals(24, slow.routes("gpu"), String.join("\n", slow.trace()));
-    Run flops = run(List.of(), "GPUCORE_GEMM_MINFLOPS", "1e6");
-    allPass(flops, 24);
+    Run flops = passing("GPUCORE_GEMM_MINFLOPS", "1e6");
     assertEquals(24, flops.routes("gpu"));
     assertTrue(flops.trace().get(0).endsWith("reason=2.51e+07 flops >= gpucore.gemm.minFlops=1e+06"),
         flops.trace().get(0));
@@ -184,24 +181,20 @@ class FakeGpuTest {
 
   @Test
   void disabledRoutinesAndRouteCpuStayOnOpenBlas() throws Exception {
-    Run r = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GEMM_DISABLE", "sgemm");
-    allPass(r, 24);
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GEMM_DISABLE", "sgemm");
     assertEquals(12, r.routes("gpu"));
     assertTrue(r.trace().get(0).endsWith("reason=sgemm is disabled for the GPU by gpucore.gemm.disable"));
-    Run cpu = run(List.of(), "GPUCORE_GEMM_ROUTE", "cpu");
-    allPass(cpu, 24);
+    Run cpu = passing("GPUCORE_GEMM_ROUTE", "cpu");
     assertTrue(cpu.trace().stream().allMatch(l -> l.endsWith("route=cpu reason=gpucore.gemm.route=cpu")));
     assertEquals(0, cpu.gemms().size());
   }
 
   @Test
   void gpuListBeyondTheVisibleGpusAndNoDeviceMeanNoGpu() throws Exception {
-    Run list = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GPU_LIST", "3");
-    allPass(list, 24);
+    Run list = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_GPU_LIST", "3");
     assertTrue(list.trace().get(0).endsWith("route=cpu reason=no GPU: gpucore.gpu.list names GPU 3 but 1 are visible"),
         list.trace().get(0));
-    Run none = run(List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_DEVICES", "0");
-    allPass(none, 24);
+    Run none = passing("GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_DEVICES", "0");
     assertTrue(none.trace().get(0).endsWith(
         "route=cpu reason=no GPU: cudaGetDeviceCount: no CUDA-capable device is detected"), none.trace().get(0));
   }

@@ -16,10 +16,12 @@ import dev.gpucore.blas.Decision;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
-import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.ReduceCalls;
 import dev.gpucore.testkit.SoakCases;
 import dev.gpucore.testkit.SoakCases.GemmCase;
+import dev.gpucore.testkit.SoakCases.MatrixCase;
+import dev.gpucore.testkit.SoakCases.VectorCase;
 import dev.gpucore.testkit.SoakContract;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -123,10 +125,19 @@ class ConcurrencySoakTest extends SoakContract {
     return t == DType.FLOAT32 ? SoakCases.floats(mirror) : mirror.clone();
   }
 
-  static void close(Object... storage) {
-    for (Object s : storage) {
-      if (s instanceof HostArray h) {
-        h.close();
+  /** A GEMM case's A, B and C, each in storage from {@link #store}; closes the host arrays. */
+  record Stored(Object a, Object b, Object c) implements AutoCloseable {
+    static Stored of(GpuCore core, SplittableRandom r, GemmCase g) {
+      return new Stored(store(core, r, g.a, g.dtype), store(core, r, g.b, g.dtype),
+          store(core, r, g.c0, g.dtype));
+    }
+
+    @Override
+    public void close() {
+      for (Object s : new Object[] {a, b, c}) {
+        if (s instanceof HostArray h) {
+          h.close();
+        }
       }
     }
   }
@@ -135,17 +146,12 @@ class ConcurrencySoakTest extends SoakContract {
   static void generalGemm(GpuCore core, SplittableRandom r, String what) {
     DType t = r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64;
     GemmCase g = new GemmCase(r, t, false, MAX_DIM);
-    Object a = store(core, r, g.a, t);
-    Object b = store(core, r, g.b, t);
-    Object c = store(core, r, g.c0, t);
-    try {
-      core.blas().gemm(g.gemm(), operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
-          operand(c, g.offC), g.ldc);
-      g.check(read(c), what);
-      GemmCase.checkUnchanged(g.a, read(a), what + " A");
-      GemmCase.checkUnchanged(g.b, read(b), what + " B");
-    } finally {
-      close(a, b, c);
+    try (Stored s = Stored.of(core, r, g)) {
+      core.blas().gemm(g.gemm(), operand(s.a(), g.offA), g.lda, operand(s.b(), g.offB), g.ldb,
+          operand(s.c(), g.offC), g.ldc);
+      g.check(read(s.c()), what);
+      GemmCase.checkUnchanged(g.a, read(s.a()), what + " A");
+      GemmCase.checkUnchanged(g.b, read(s.b()), what + " B");
     }
   }
 
@@ -201,84 +207,26 @@ class ConcurrencySoakTest extends SoakContract {
     Accumulation acc = r.nextBoolean() ? Accumulation.FP64 : Accumulation.INPUT;
     boolean f32Acc = SoakCases.f32Acc(f32, acc);
     if (r.nextBoolean()) {
-      int count = 1 + r.nextInt(r.nextBoolean() ? 64 : 4096);
-      int xo = r.nextInt(8);
-      int yo = r.nextInt(8);
-      double[] x = SoakCases.vector(r, xo + count + r.nextInt(3), f32);
-      double[] y = SoakCases.vector(r, yo + count + r.nextInt(3), f32);
+      VectorCase v = SoakCases.vectorCase(r, 4096, true, f32);
       boolean dot = r.nextInt(8) == 0;
       ReduceOp op = dot ? ReduceOp.DOT
           : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
-      double got;
-      if (dot) {
-        got = f32 ? core.reduce().dot(SoakCases.floats(x), xo, SoakCases.floats(y), yo, count, acc)
-            : core.reduce().dot(x, xo, y, yo, count);
-      } else {
-        got = f32 ? core.reduce().reduce(op, SoakCases.floats(x), xo, count, acc)
-            : core.reduce().reduce(op, x, xo, count);
-      }
-      SoakCases.checkValue(what + " " + op + " f32=" + f32 + " " + acc + " n=" + count, got,
-          SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
+      v.check(what + " " + op + " f32=" + f32 + " " + acc, op, f32Acc,
+          v.reduceArrays(core.reduce(), op, f32, acc));
       return;
     }
-    Matrix shape = SoakCases.matrix(r, MAX_DIM);
-    boolean perRow = r.nextBoolean();
+    MatrixCase mc = SoakCases.matrixCase(r, MAX_DIM, f32);
     boolean dot = r.nextInt(8) == 0;
     ReduceOp op = dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
-    int xo = r.nextInt(8);
-    int yo = r.nextInt(8);
-    double[] x = SoakCases.matrixData(r, shape, xo, f32);
-    double[] y = SoakCases.matrixData(r, shape, yo, f32);
-    int outputs = (int) (perRow ? shape.rows() : shape.cols());
-    int oo = r.nextInt(4);
-    double[] out = new double[oo + outputs + r.nextInt(3)];
+    double[] out = new double[mc.oo() + mc.outputs() + r.nextInt(3)];
     java.util.Arrays.fill(out, SoakCases.SENTINEL);
-    var red = core.reduce();
-    if (dot && f32) {
-      float[] fx = SoakCases.floats(x);
-      float[] fy = SoakCases.floats(y);
-      if (perRow) {
-        red.dotPerRow(fx, xo, fy, yo, shape, acc, out, oo);
-      } else {
-        red.dotPerColumn(fx, xo, fy, yo, shape, acc, out, oo);
-      }
-    } else if (dot) {
-      if (perRow) {
-        red.dotPerRow(x, xo, y, yo, shape, out, oo);
-      } else {
-        red.dotPerColumn(x, xo, y, yo, shape, out, oo);
-      }
-    } else if (f32) {
-      float[] fx = SoakCases.floats(x);
-      if (perRow) {
-        red.perRow(op, fx, xo, shape, acc, out, oo);
-      } else {
-        red.perColumn(op, fx, xo, shape, acc, out, oo);
-      }
-    } else if (perRow) {
-      red.perRow(op, x, xo, shape, out, oo);
-    } else {
-      red.perColumn(op, x, xo, shape, out, oo);
-    }
-    checkOutputs(what + " " + op + (perRow ? " per row " : " per column ") + shape + " f32="
-        + f32 + " " + acc, op, x, xo, y, yo, shape, perRow, f32Acc, false, out, oo, outputs);
+    ReduceCalls.matrix(core.reduce(), op, f32 ? SoakCases.floats(mc.x()) : mc.x(), mc.xo(),
+        f32 ? SoakCases.floats(mc.y()) : mc.y(), mc.yo(), mc.shape(), mc.perRow(), acc, out,
+        mc.oo());
+    mc.check(what + " " + op + " " + mc.describe() + " f32=" + f32 + " " + acc, op, f32Acc, false,
+        out);
   }
 
-  static void checkOutputs(String what, ReduceOp op, double[] x, int xo, double[] y, int yo,
-      Matrix shape, boolean perRow, boolean f32Acc, boolean f32Out, double[] out, int oo,
-      int outputs) {
-    for (int o = 0; o < out.length; o++) {
-      if (o < oo || o >= oo + outputs) {
-        if (Double.compare(out[o], SoakCases.SENTINEL) != 0) {
-          throw new AssertionError(what + ": out[" + o + "] outside the outputs changed to "
-              + out[o]);
-        }
-      } else {
-        SoakCases.checkValue(what + " output " + (o - oo), out[o], SoakCases.matrixReference(op,
-            x, xo, y, yo, shape, perRow, o - oo, f32Acc, f32Out));
-      }
-    }
-  }
 
   /** Reductions of host arrays (pageable here): ranges, dots, per row and column. */
   static void reduceHost(GpuCore core, SplittableRandom r, String what) {
@@ -290,54 +238,30 @@ class ConcurrencySoakTest extends SoakContract {
     ReduceOp op = dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
     boolean pinned = r.nextBoolean();
     if (r.nextBoolean()) {
-      int count = 1 + r.nextInt(r.nextBoolean() ? 64 : 20000);
-      int xo = r.nextInt(8);
-      int yo = r.nextInt(8);
-      double[] x = SoakCases.vector(r, xo + count + r.nextInt(3), f32);
-      double[] y = SoakCases.vector(r, yo + count + r.nextInt(3), f32);
-      try (HostArray hx = core.allocateHost(t, x.length, pinned);
-          HostArray hy = core.allocateHost(t, y.length, pinned)) {
-        put(hx, x);
-        put(hy, y);
-        double got = dot ? core.reduce().dot(hx, xo, hy, yo, count, acc)
-            : core.reduce().reduce(op, hx, xo, count, acc);
-        SoakCases.checkValue(what + " " + op + " f32=" + f32 + " " + acc + " n=" + count, got,
-            SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
+      VectorCase v = SoakCases.vectorCase(r, 20000, true, f32);
+      try (HostArray hx = core.allocateHost(t, v.x().length, pinned);
+          HostArray hy = core.allocateHost(t, v.y().length, pinned)) {
+        put(hx, v.x());
+        put(hy, v.y());
+        v.check(what + " " + op + " f32=" + f32 + " " + acc, op, f32Acc,
+            ReduceCalls.whole(core.reduce(), op, hx, v.xo(), hy, v.yo(), v.count(), acc));
       }
       return;
     }
-    Matrix shape = SoakCases.matrix(r, MAX_DIM);
-    boolean perRow = r.nextBoolean();
-    int xo = r.nextInt(8);
-    int yo = r.nextInt(8);
-    double[] x = SoakCases.matrixData(r, shape, xo, f32);
-    double[] y = SoakCases.matrixData(r, shape, yo, f32);
-    int outputs = (int) (perRow ? shape.rows() : shape.cols());
-    int oo = r.nextInt(4);
+    MatrixCase mc = SoakCases.matrixCase(r, MAX_DIM, f32);
     DType outType = op.isIndex() || r.nextBoolean() ? DType.FLOAT64 : DType.FLOAT32;
-    double[] out0 = new double[oo + outputs + r.nextInt(3)];
+    double[] out0 = new double[mc.oo() + mc.outputs() + r.nextInt(3)];
     java.util.Arrays.fill(out0, SoakCases.SENTINEL);
-    try (HostArray hx = core.allocateHost(t, x.length, pinned);
-        HostArray hy = core.allocateHost(t, y.length, pinned);
+    try (HostArray hx = core.allocateHost(t, mc.x().length, pinned);
+        HostArray hy = core.allocateHost(t, mc.y().length, pinned);
         HostArray ho = core.allocateHost(outType, out0.length, pinned)) {
-      put(hx, x);
-      put(hy, y);
+      put(hx, mc.x());
+      put(hy, mc.y());
       put(ho, out0);
-      var red = core.reduce();
-      if (dot) {
-        if (perRow) {
-          red.dotPerRow(hx, xo, hy, yo, shape, acc, ho, oo);
-        } else {
-          red.dotPerColumn(hx, xo, hy, yo, shape, acc, ho, oo);
-        }
-      } else if (perRow) {
-        red.perRow(op, hx, xo, shape, acc, ho, oo);
-      } else {
-        red.perColumn(op, hx, xo, shape, acc, ho, oo);
-      }
-      checkOutputs(what + " " + op + (perRow ? " per row " : " per column ") + shape + " f32="
-              + f32 + " " + acc + " out " + outType, op, x, xo, y, yo, shape, perRow, f32Acc,
-          outType == DType.FLOAT32, read(ho), oo, outputs);
+      ReduceCalls.matrix(core.reduce(), op, hx, mc.xo(), hy, mc.yo(), mc.shape(), mc.perRow(),
+          acc, ho, mc.oo());
+      mc.check(what + " " + op + " " + mc.describe() + " f32=" + f32 + " " + acc + " out "
+          + outType, op, f32Acc, outType == DType.FLOAT32, read(ho));
     }
   }
 
@@ -387,36 +311,26 @@ class ConcurrencySoakTest extends SoakContract {
   /** The router's explanation for a host call: the CPU, since there is no GPU. */
   static void explain(GpuCore core, SplittableRandom r, String what) {
     GemmCase g = new GemmCase(r, r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64, false, MAX_DIM);
-    Object a = store(core, r, g.a, g.dtype);
-    Object b = store(core, r, g.b, g.dtype);
-    Object c = store(core, r, g.c0, g.dtype);
-    try {
-      Decision d = core.blas().explain(g.gemm(), operand(a, g.offA), g.lda,
-          operand(b, g.offB), g.ldb, operand(c, g.offC), g.ldc);
+    try (Stored s = Stored.of(core, r, g)) {
+      Decision d = core.blas().explain(g.gemm(), operand(s.a(), g.offA), g.lda,
+          operand(s.b(), g.offB), g.ldb, operand(s.c(), g.offC), g.ldc);
       assertFalse(d.gpu(), what + ": " + d);
-      assertFalse(d.reason().isBlank(), what + ": a reason");
-      GemmCase.checkUnchanged(g.c0, read(c), what + ": explain does not run the call");
-    } finally {
-      close(a, b, c);
+      assertFalse(d.reason().isBlank(), what + ": s.a() reason");
+      GemmCase.checkUnchanged(g.c0, read(s.c()), what + ": explain does not run the call");
     }
   }
 
   /** A call with a too small leading dimension: rejected, C untouched. */
   static void rejected(GpuCore core, SplittableRandom r, String what) {
     GemmCase g = new GemmCase(r, r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64, false, MAX_DIM);
-    Object a = store(core, r, g.a, g.dtype);
-    Object b = store(core, r, g.b, g.dtype);
-    Object c = store(core, r, g.c0, g.dtype);
-    try {
+    try (Stored s = Stored.of(core, r, g)) {
       Gemm gemm = g.gemm();
       int badLdc = (g.layout == dev.gpucore.Layout.ROW_MAJOR ? g.n : g.m) - 1;
       GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
-          () -> core.blas().gemm(gemm, operand(a, g.offA), g.lda, operand(b, g.offB), g.ldb,
-              operand(c, g.offC), badLdc), what);
+          () -> core.blas().gemm(gemm, operand(s.a(), g.offA), g.lda, operand(s.b(), g.offB), g.ldb,
+              operand(s.c(), g.offC), badLdc), what);
       assertTrue(e.getMessage().contains("ldc"), what + ": " + e.getMessage());
-      GemmCase.checkUnchanged(g.c0, read(c), what + ": a rejected call leaves C untouched");
-    } finally {
-      close(a, b, c);
+      GemmCase.checkUnchanged(g.c0, read(s.c()), what + ": s.a() rejected call leaves C untouched");
     }
   }
 

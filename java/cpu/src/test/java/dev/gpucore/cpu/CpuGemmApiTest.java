@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
 import dev.gpucore.blas.Gemm;
@@ -13,9 +12,9 @@ import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.testkit.OnCpuBackend;
+import dev.gpucore.testkit.UsesCore;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -25,15 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * and the off-heap scratch path for large arrays, against a float64 reference.
  */
 @OnCpuBackend
-class CpuGemmApiTest {
-  static GpuCore core;
-  static final long SEED = System.nanoTime();
-
-  @BeforeEach
-  void useCore(GpuCore cpu) {
-    core = cpu;
-  }
-
+class CpuGemmApiTest extends UsesCore {
   /** Element (i, j) of a matrix at off with ld in layout l. */
   static long at(Layout l, long off, int ld, int i, int j) {
     return l == Layout.ROW_MAJOR ? off + (long) i * ld + j : off + i + (long) j * ld;

@@ -133,6 +133,11 @@ class CpuGemmBatchedTest {
       return store.get(index(i, j));
     }
 
+    /** The matrix as an operand: its storage at {@code off}. */
+    Operand operand() {
+      return store.at(off);
+    }
+
     static long span(int rows, int cols, int ld, Layout layout) {
       if (rows == 0 || cols == 0) {
         return 0;
@@ -222,11 +227,8 @@ class CpuGemmBatchedTest {
       // A: own storage, a view into a larger matrix, or an offset in the shared storage
       int how = r.nextInt(3);
       if (how == 0) {
-        long off = r.nextInt(4);
-        Store st = new Store(t, (int) (off + spanA + r.nextInt(3)), r.nextInt(4) == 0);
-        fillRandom(st, r);
-        ma[i] = new Mat(st, off, aRows, aCols, lda, l);
-        oa[i] = st.at(off);
+        ma[i] = ownMat(r, t, 4, aRows, aCols, lda, l);
+        oa[i] = ma[i].operand();
       } else if (how == 1 && t == DType.FLOAT32 && padA > 0 && spanA > 0) {
         // the sub-matrix at inner index padA, outer index 1 of a parent with the same ld
         int outer = (l == Layout.ROW_MAJOR ? aRows : aCols) + 1;
@@ -238,34 +240,21 @@ class CpuGemmBatchedTest {
         ma[i] = new Mat(st, oa[i].offset(), aRows, aCols, lda, l);
         assertEquals(l == Layout.ROW_MAJOR ? lda + padA : padA + lda, oa[i].offset());
       } else {
-        long off = r.nextInt((int) Math.max(1, poolLen - spanA));
-        ma[i] = new Mat(poolA, off, aRows, aCols, lda, l);
-        oa[i] = poolA.at(off);
+        ma[i] = new Mat(poolA, r.nextInt((int) Math.max(1, poolLen - spanA)), aRows, aCols, lda, l);
+        oa[i] = ma[i].operand();
       }
       // B: own storage or the shared one
-      if (r.nextBoolean()) {
-        long off = r.nextInt(3);
-        Store st = new Store(t, (int) (off + spanB + r.nextInt(3)), r.nextInt(4) == 0);
-        fillRandom(st, r);
-        mb[i] = new Mat(st, off, bRows, bCols, ldb, l);
-        ob[i] = st.at(off);
-      } else {
-        long off = r.nextInt((int) Math.max(1, poolLen - spanB));
-        mb[i] = new Mat(poolB, off, bRows, bCols, ldb, l);
-        ob[i] = poolB.at(off);
-      }
+      mb[i] = r.nextBoolean() ? ownMat(r, t, 3, bRows, bCols, ldb, l)
+          : new Mat(poolB, r.nextInt((int) Math.max(1, poolLen - spanB)), bRows, bCols, ldb, l);
+      ob[i] = mb[i].operand();
       // C: own storage or a slot in the shared one
       if (r.nextBoolean()) {
-        long off = r.nextInt(3);
-        Store st = new Store(t, (int) (off + spanC + r.nextInt(3)), r.nextInt(4) == 0);
-        fillRandom(st, r);
-        cStores.add(st);
-        mc[i] = new Mat(st, off, m, n, ldc, l);
-        oc[i] = st.at(off);
+        mc[i] = ownMat(r, t, 3, m, n, ldc, l);
+        cStores.add(mc[i].store());
       } else {
         mc[i] = new Mat(poolC, cSlots.get(i), m, n, ldc, l);
-        oc[i] = poolC.at(cSlots.get(i));
       }
+      oc[i] = mc[i].operand();
       if (beta == 0) { // beta = 0 must not read C
         for (int x = 0; x < m; x++) {
           for (int y = 0; y < n; y++) {
@@ -348,6 +337,19 @@ class CpuGemmBatchedTest {
         }
       }
     }
+  }
+
+  /**
+   * A rows×cols matrix of random values in new storage of its own (a host array one time in 4),
+   * from a random offset below {@code maxOff}, with up to 2 elements after it.
+   */
+  private Mat ownMat(SplittableRandom r, DType t, int maxOff, int rows, int cols, int ld,
+      Layout l) {
+    long off = r.nextInt(maxOff);
+    Store st = new Store(t, (int) (off + Mat.span(rows, cols, ld, l) + r.nextInt(3)),
+        r.nextInt(4) == 0);
+    fillRandom(st, r);
+    return new Mat(st, off, rows, cols, ld, l);
   }
 
   private static void fillRandom(Store s, SplittableRandom r) {

@@ -4,12 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.GpuCore;
+import dev.gpucore.testkit.ChildJvm;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -198,79 +197,18 @@ class PromptExitTest {
   }
 
   private static void stopMidGemm(String signal, int status) throws Exception {
-    Process p = start(List.of("-Dgpucore.exit.prompt=true"));
-    try {
-      awaitLine(p, "computing");
-      Thread.sleep(1000); // GEMMs running
-      long t0 = System.nanoTime();
-      signal(p, signal);
-      boolean ended = p.waitFor(5, TimeUnit.SECONDS);
-      long ms = (System.nanoTime() - t0) / 1_000_000;
-      assertTrue(ended, "the child did not exit within 5 s of SIG" + signal);
-      assertEquals(status, p.exitValue(), "exit status after SIG" + signal + " (" + ms + " ms)");
-    } finally {
-      p.destroyForcibly();
-    }
+    ChildJvm.stopWithin5s(start(List.of("-Dgpucore.exit.prompt=true")), "computing", 1000, signal,
+        status); // GEMMs running
   }
 
-  /** A child JVM on this class path; SIGINT and SIGTERM at their default even where ignored. */
+  /** A child JVM running {@link Busy} on this class path. */
   static Process start(List<String> jvmArgs, String... args) throws IOException {
     return startClass(Busy.class, jvmArgs, args);
   }
 
   private static Process startClass(Class<?> main, List<String> jvmArgs, String... args)
       throws IOException {
-    List<String> cmd = new ArrayList<>(resetSignals());
-    cmd.add(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java");
-    cmd.add("-Xmx256m");
-    cmd.addAll(jvmArgs);
-    cmd.add("-cp");
-    cmd.add(System.getProperty("gpucore.testClassPath", System.getProperty("java.class.path")));
-    cmd.add(main.getName());
-    cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-  }
-
-  /**
-   * A process started in the background by a script ignores SIGINT, and so do its children:
-   * GNU env restores the default where it can.
-   */
-  static List<String> resetSignals() {
-    try {
-      Process p = new ProcessBuilder("env", "--default-signal=INT,TERM", "true").start();
-      if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
-        return List.of("env", "--default-signal=INT,TERM");
-      }
-    } catch (IOException | InterruptedException e) {
-      // no GNU env
-    }
-    return List.of();
-  }
-
-  static void awaitLine(Process p, String line) throws IOException {
-    BufferedReader r = new BufferedReader(
-        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    StringBuilder seen = new StringBuilder();
-    for (String l; (l = r.readLine()) != null; ) {
-      if (l.contains(line)) {
-        Thread t = new Thread(() -> drain(r), "drain");
-        t.setDaemon(true);
-        t.start();
-        return;
-      }
-      seen.append(l).append('\n');
-    }
-    throw new AssertionError("the child ended before \"" + line + "\":\n" + seen);
-  }
-
-  private static void drain(BufferedReader r) {
-    try {
-      while (r.readLine() != null) {
-        // keep the pipe open and empty
-      }
-    } catch (IOException e) {
-      // the child ended
-    }
+    return ChildJvm.start("256m", jvmArgs, main.getName(), args);
   }
 
   static void signal(Process p, String signal) throws Exception {

@@ -15,6 +15,7 @@ import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
+import dev.gpucore.testkit.ReduceCalls;
 import dev.gpucore.testkit.ReduceProperties;
 import dev.gpucore.testkit.ReduceProperties.Case;
 import dev.gpucore.testkit.ReduceProperties.Mode;
@@ -142,21 +143,11 @@ class ReducePropertyTest {
     }
 
     void run(Reduce r) {
-      ReduceOp op = c.op();
-      boolean dot = op == ReduceOp.DOT;
+      Object x = c.host() ? hx : c.fp64() ? xd : xf;
+      Object y = c.host() ? hy : c.fp64() ? yd : yf;
       int oo = c.offOut();
       if (c.mode() == Mode.WHOLE) {
-        int n = c.count();
-        double v;
-        if (c.host()) {
-          v = dot ? r.dot(hx, c.offX(), hy, c.offY(), n, c.acc())
-              : r.reduce(op, hx, c.offX(), n, c.acc());
-        } else if (c.fp64()) {
-          v = dot ? r.dot(xd, c.offX(), yd, c.offY(), n) : r.reduce(op, xd, c.offX(), n);
-        } else {
-          v = dot ? r.dot(xf, c.offX(), yf, c.offY(), n, c.acc())
-              : r.reduce(op, xf, c.offX(), n, c.acc());
-        }
+        double v = ReduceCalls.whole(r, c.op(), x, c.offX(), y, c.offY(), c.count(), c.acc());
         if (c.host()) {
           hout.setDouble(oo, v);
         } else {
@@ -164,43 +155,8 @@ class ReducePropertyTest {
         }
         return;
       }
-      Matrix s = c.shape();
-      boolean row = c.mode() == Mode.PER_ROW;
-      if (c.host()) {
-        if (dot) {
-          if (row) {
-            r.dotPerRow(hx, c.offX(), hy, c.offY(), s, c.acc(), hout, oo);
-          } else {
-            r.dotPerColumn(hx, c.offX(), hy, c.offY(), s, c.acc(), hout, oo);
-          }
-        } else if (row) {
-          r.perRow(op, hx, c.offX(), s, c.acc(), hout, oo);
-        } else {
-          r.perColumn(op, hx, c.offX(), s, c.acc(), hout, oo);
-        }
-      } else if (c.fp64()) {
-        if (dot) {
-          if (row) {
-            r.dotPerRow(xd, c.offX(), yd, c.offY(), s, out, oo);
-          } else {
-            r.dotPerColumn(xd, c.offX(), yd, c.offY(), s, out, oo);
-          }
-        } else if (row) {
-          r.perRow(op, xd, c.offX(), s, out, oo);
-        } else {
-          r.perColumn(op, xd, c.offX(), s, out, oo);
-        }
-      } else if (dot) {
-        if (row) {
-          r.dotPerRow(xf, c.offX(), yf, c.offY(), s, c.acc(), out, oo);
-        } else {
-          r.dotPerColumn(xf, c.offX(), yf, c.offY(), s, c.acc(), out, oo);
-        }
-      } else if (row) {
-        r.perRow(op, xf, c.offX(), s, c.acc(), out, oo);
-      } else {
-        r.perColumn(op, xf, c.offX(), s, c.acc(), out, oo);
-      }
+      ReduceCalls.matrix(r, c.op(), x, c.offX(), y, c.offY(), c.shape(),
+          c.mode() == Mode.PER_ROW, c.acc(), c.host() ? hout : out, oo);
     }
 
     /** Copies the results (host arrays) into {@code dst}. */

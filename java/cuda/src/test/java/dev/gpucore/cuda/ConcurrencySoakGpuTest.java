@@ -16,12 +16,14 @@ import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
-import dev.gpucore.reduce.Matrix;
 import dev.gpucore.reduce.ReduceOp;
 import dev.gpucore.testkit.GpuTests;
+import dev.gpucore.testkit.ReduceCalls;
 import dev.gpucore.testkit.RequiresGpu;
 import dev.gpucore.testkit.SoakCases;
 import dev.gpucore.testkit.SoakCases.GemmCase;
+import dev.gpucore.testkit.SoakCases.MatrixCase;
+import dev.gpucore.testkit.SoakCases.VectorCase;
 import dev.gpucore.testkit.SoakContract;
 import java.util.ArrayList;
 import java.util.List;
@@ -346,18 +348,12 @@ class ConcurrencySoakGpuTest extends SoakContract {
     int mode = r.nextInt(3);
     String w = what + " " + op + " " + t + " " + acc + (s != null ? " on a stream" : "");
     if (mode < 2) {
-      int count = 1 + r.nextInt(r.nextBoolean() ? 64 : 8192);
-      int xo = r.nextInt(8);
-      int yo = r.nextInt(8);
-      double[] x = SoakCases.vector(r, xo + count, f32);
-      double[] y = SoakCases.vector(r, yo + count, f32);
-      upload(dx, x);
-      upload(dy, y);
+      VectorCase v = SoakCases.vectorCase(r, 8192, false, f32);
+      upload(dx, v.x());
+      upload(dy, v.y());
       if (mode == 0) {
-        double got = dot ? red.dot(dx, xo, dy, yo, count, acc, s)
-            : red.reduce(op, dx, xo, count, acc, s);
-        SoakCases.checkValue(w + " n=" + count, got,
-            SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, false));
+        v.check(w, op, f32Acc, dot ? red.dot(dx, v.xo(), dy, v.yo(), v.count(), acc, s)
+            : red.reduce(op, dx, v.xo(), v.count(), acc, s));
         return;
       }
       int oo = r.nextInt(4);
@@ -365,9 +361,9 @@ class ConcurrencySoakGpuTest extends SoakContract {
       java.util.Arrays.fill(poison, SoakCases.SENTINEL);
       upload(out, poison);
       if (dot) {
-        red.dot(dx, xo, dy, yo, count, acc, out, oo, s);
+        red.dot(dx, v.xo(), dy, v.yo(), v.count(), acc, out, oo, s);
       } else {
-        red.reduce(op, dx, xo, count, acc, out, oo, s);
+        red.reduce(op, dx, v.xo(), v.count(), acc, out, oo, s);
       }
       if (s != null) {
         s.synchronize();
@@ -375,54 +371,36 @@ class ConcurrencySoakGpuTest extends SoakContract {
       double[] got = download(out, poison.length);
       for (int o = 0; o < got.length; o++) {
         if (o == oo) {
-          SoakCases.checkValue(w + " into " + outType + " n=" + count, got[o],
-              SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, outType == DType.FLOAT32));
+          SoakCases.checkValue(w + " into " + outType + " n=" + v.count(), got[o],
+              v.reference(op, f32Acc, outType == DType.FLOAT32));
         } else if (Double.compare(got[o], SoakCases.SENTINEL) != 0) {
           throw new AssertionError(w + ": out[" + o + "] beside the result changed to " + got[o]);
         }
       }
       return;
     }
-    Matrix shape = SoakCases.matrix(r, MAX_DIM);
-    boolean perRow = r.nextBoolean();
-    int xo = r.nextInt(8);
-    int yo = r.nextInt(8);
-    double[] x = SoakCases.matrixData(r, shape, xo, f32);
-    double[] y = SoakCases.matrixData(r, shape, yo, f32);
-    int outputs = (int) (perRow ? shape.rows() : shape.cols());
-    int oo = r.nextInt(4);
-    double[] poison = new double[oo + outputs + 2];
+    MatrixCase mc = SoakCases.matrixCase(r, MAX_DIM, f32);
+    double[] poison = new double[mc.oo() + mc.outputs() + 2];
     java.util.Arrays.fill(poison, SoakCases.SENTINEL);
-    upload(dx, x);
-    upload(dy, y);
+    upload(dx, mc.x());
+    upload(dy, mc.y());
     upload(out, poison);
     if (dot) {
-      if (perRow) {
-        red.dotPerRow(dx, xo, dy, yo, shape, acc, out, oo, s);
+      if (mc.perRow()) {
+        red.dotPerRow(dx, mc.xo(), dy, mc.yo(), mc.shape(), acc, out, mc.oo(), s);
       } else {
-        red.dotPerColumn(dx, xo, dy, yo, shape, acc, out, oo, s);
+        red.dotPerColumn(dx, mc.xo(), dy, mc.yo(), mc.shape(), acc, out, mc.oo(), s);
       }
-    } else if (perRow) {
-      red.perRow(op, dx, xo, shape, acc, out, oo, s);
+    } else if (mc.perRow()) {
+      red.perRow(op, dx, mc.xo(), mc.shape(), acc, out, mc.oo(), s);
     } else {
-      red.perColumn(op, dx, xo, shape, acc, out, oo, s);
+      red.perColumn(op, dx, mc.xo(), mc.shape(), acc, out, mc.oo(), s);
     }
     if (s != null) {
       s.synchronize();
     }
-    double[] got = download(out, poison.length);
-    String wm = w + (perRow ? " per row " : " per column ") + shape + " into " + outType;
-    for (int o = 0; o < got.length; o++) {
-      if (o < oo || o >= oo + outputs) {
-        if (Double.compare(got[o], SoakCases.SENTINEL) != 0) {
-          throw new AssertionError(wm + ": out[" + o + "] outside the outputs changed to "
-              + got[o]);
-        }
-      } else {
-        SoakCases.checkValue(wm + " output " + (o - oo), got[o], SoakCases.matrixReference(op, x,
-            xo, y, yo, shape, perRow, o - oo, f32Acc, outType == DType.FLOAT32));
-      }
-    }
+    mc.check(w + " " + mc.describe() + " into " + outType, op, f32Acc, outType == DType.FLOAT32,
+        download(out, poison.length));
   }
 
   /** Reductions of host data (Java arrays, the thread's pinned arrays): on the CPU. */
@@ -433,27 +411,17 @@ class ConcurrencySoakGpuTest extends SoakContract {
     Accumulation acc = r.nextBoolean() ? Accumulation.FP64 : Accumulation.INPUT;
     boolean dot = r.nextInt(8) == 0;
     ReduceOp op = dot ? ReduceOp.DOT : SoakCases.SINGLE_OPS[r.nextInt(SoakCases.SINGLE_OPS.length)];
-    int count = 1 + r.nextInt(r.nextBoolean() ? 64 : 8192);
-    int xo = r.nextInt(8);
-    int yo = r.nextInt(8);
-    double[] x = SoakCases.vector(r, xo + count, f32);
-    double[] y = SoakCases.vector(r, yo + count, f32);
+    VectorCase v = SoakCases.vectorCase(r, 8192, false, f32);
     double got;
-    var red = core.reduce();
     if (r.nextBoolean()) {
-      SoakCases.put(kit.ha[i], x);
-      SoakCases.put(kit.hb[i], y);
-      got = dot ? red.dot(kit.ha[i], xo, kit.hb[i], yo, count, acc)
-          : red.reduce(op, kit.ha[i], xo, count, acc);
-    } else if (f32) {
-      float[] fx = SoakCases.floats(x);
-      got = dot ? red.dot(fx, xo, SoakCases.floats(y), yo, count, acc)
-          : red.reduce(op, fx, xo, count, acc);
+      SoakCases.put(kit.ha[i], v.x());
+      SoakCases.put(kit.hb[i], v.y());
+      got = ReduceCalls.whole(core.reduce(), op, kit.ha[i], v.xo(), kit.hb[i], v.yo(), v.count(),
+          acc);
     } else {
-      got = dot ? red.dot(x, xo, y, yo, count) : red.reduce(op, x, xo, count);
+      got = v.reduceArrays(core.reduce(), op, f32, acc);
     }
-    SoakCases.checkValue(what + " " + op + " " + t + " " + acc + " n=" + count, got,
-        SoakCases.reference(op, x, xo, y, yo, count, 1, SoakCases.f32Acc(f32, acc), false));
+    v.check(what + " " + op + " " + t + " " + acc, op, SoakCases.f32Acc(f32, acc), got);
   }
 
   /**

@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.testkit.GpuTests;
 import dev.gpucore.testkit.RequiresGpu;
+import dev.gpucore.testkit.UsesCore;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -19,15 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** SGEMM and the sum kernel against float64 references, outputs poisoned first. */
 @RequiresGpu
-class MathGpuTest {
-  static GpuCore core;
-  static final long SEED = System.nanoTime();
-
-  @BeforeEach
-  void useGpu(GpuCore gpu) {
-    core = gpu;
-  }
-
+class MathGpuTest extends UsesCore {
   @ParameterizedTest
   @CsvSource({"1,1,1,false,false", "7,5,3,false,true", "64,48,97,true,false",
       "131,67,29,true,true", "256,256,256,false,true", "1,300,17,false,false",

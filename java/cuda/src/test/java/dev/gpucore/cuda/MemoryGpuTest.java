@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
@@ -14,24 +13,16 @@ import dev.gpucore.memory.HostArray;
 import dev.gpucore.memory.NativeMemory;
 import dev.gpucore.testkit.GpuTests;
 import dev.gpucore.testkit.RequiresGpu;
+import dev.gpucore.testkit.UsesCore;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Device arrays and transfers, checked element by element on fresh random data. */
 @RequiresGpu
-class MemoryGpuTest {
-  static GpuCore core;
-  static final long SEED = System.nanoTime();
-
-  @BeforeEach
-  void useGpu(GpuCore gpu) {
-    core = gpu;
-  }
-
+class MemoryGpuTest extends UsesCore {
   static float[] randomFloats(int n, long seed) {
     SplittableRandom r = new SplittableRandom(seed);
     float[] a = new float[n];

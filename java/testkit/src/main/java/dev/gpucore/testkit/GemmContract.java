@@ -72,6 +72,13 @@ public abstract class GemmContract {
     }
   }
 
+  /** A new array of {@code len} copies of {@code v}. */
+  private static float[] filled(int len, float v) {
+    float[] x = new float[len];
+    Arrays.fill(x, v);
+    return x;
+  }
+
   private static float[] random(Random r, int len) {
     float[] x = new float[len];
     for (int i = 0; i < len; i++) {
@@ -211,58 +218,48 @@ public abstract class GemmContract {
 
   @Test
   void kZeroGivesBetaTimesC() {
-    long seed = BASE_SEED + 5;
-    Random r = new Random(seed);
     int m = 6;
     int n = 9;
     int ldc = 11;
-    float[] a = new float[1];
-    float[] b = new float[1];
-    a[0] = Float.NaN;
-    b[0] = Float.NaN;
-    for (float beta : new float[] {0f, 1f, -2.5f}) {
-      float[] c = random(r, (m - 1) * ldc + n);
-      float[] c0 = c.clone();
-      if (beta == 0f) {
-        Arrays.fill(c, Float.NaN);
-        for (int i = 0; i < c.length; i++) {
-          if (i % ldc >= n) {
-            c[i] = c0[i];
-          }
-        }
-      }
-      blas.sgemm(false, false, m, n, 0, 1f, a, 1, b, n, beta, c, ldc);
-      for (int i = 0; i < c.length; i++) {
-        float want = i % ldc >= n ? c0[i] : beta * c0[i];
-        if (beta == 0f && i % ldc < n) {
-          want = 0f;
-        }
-        assertEquals(want, c[i], "k=0 beta=" + beta + " index " + i + " seed=" + seed);
-      }
-    }
+    float[] a = {Float.NaN};
+    float[] b = {Float.NaN};
+    checkBetaTimesC("k=0", BASE_SEED + 5, m, n, ldc, -2.5f,
+        (beta, c) -> blas.sgemm(false, false, m, n, 0, 1f, a, 1, b, n, beta, c, ldc));
   }
 
   @Test
   void alphaZeroGivesBetaTimesCWithoutReadingAB() {
-    long seed = BASE_SEED + 6;
-    Random r = new Random(seed);
     int m = 12;
     int n = 10;
     int k = 8;
-    float[] a = new float[m * k];
-    float[] b = new float[k * n];
-    Arrays.fill(a, Float.NaN);
-    Arrays.fill(b, Float.POSITIVE_INFINITY);
-    for (float beta : new float[] {0f, 1f, 0.5f}) {
-      float[] c = random(r, m * n);
+    float[] a = filled(m * k, Float.NaN);
+    float[] b = filled(k * n, Float.POSITIVE_INFINITY);
+    checkBetaTimesC("alpha=0", BASE_SEED + 6, m, n, n, 0.5f,
+        (beta, c) -> blas.sgemm(false, true, m, n, k, 0f, a, k, b, k, beta, c, n));
+  }
+
+  /**
+   * For beta 0, 1 and {@code otherBeta}: after {@code call} (beta, C), C (m×n, leading dimension
+   * {@code ldc}, random, NaN inside the result where beta is 0) must be beta·C, exactly, with its
+   * padding untouched.
+   */
+  private static void checkBetaTimesC(String what, long seed, int m, int n, int ldc,
+      float otherBeta, java.util.function.BiConsumer<Float, float[]> call) {
+    Random r = new Random(seed);
+    for (float beta : new float[] {0f, 1f, otherBeta}) {
+      float[] c = random(r, (m - 1) * ldc + n);
       float[] c0 = c.clone();
       if (beta == 0f) {
-        Arrays.fill(c, Float.NaN);
+        for (int i = 0; i < c.length; i++) {
+          if (i % ldc < n) {
+            c[i] = Float.NaN;
+          }
+        }
       }
-      blas.sgemm(false, true, m, n, k, 0f, a, k, b, k, beta, c, n);
+      call.accept(beta, c);
       for (int i = 0; i < c.length; i++) {
-        float want = beta == 0f ? 0f : beta * c0[i];
-        assertEquals(want, c[i], "alpha=0 beta=" + beta + " index " + i + " seed=" + seed);
+        float want = i % ldc >= n ? c0[i] : beta == 0f ? 0f : beta * c0[i];
+        assertEquals(want, c[i], what + " beta=" + beta + " index " + i + " seed=" + seed);
       }
     }
   }
@@ -293,10 +290,8 @@ public abstract class GemmContract {
     int m = 4;
     int n = 5;
     int k = 3;
-    float[] a = new float[m * k];
-    float[] b = new float[k * n];
-    Arrays.fill(a, 1f);
-    Arrays.fill(b, 1f);
+    float[] a = filled(m * k, 1f);
+    float[] b = filled(k * n, 1f);
     float[] c = new float[m * n];
     Arrays.fill(c, 7f);
 

@@ -168,30 +168,34 @@ public abstract class ReduceContract {
   }
 
   public static float[] randomFloats(SplittableRandom g, int n, int kind) {
+    // huge: the norm must not overflow; subnormal: it must not underflow
+    double[] d = randomValues(g, n, kind, 3e38, 1e-39, 1e30, 1e-30);
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
-      double u = g.nextDouble() * 2 - 1;
-      x[i] = switch (kind) {
-        case 0 -> (float) u;
-        case 1 -> (float) Math.rint(u * 3); // many ties
-        case 2 -> (float) (u * 3e38); // huge: the norm must not overflow
-        case 3 -> (float) (u * 1e-39); // subnormal: the norm must not underflow
-        default -> (float) (u * (i % 3 == 0 ? 1e30 : 1e-30));
-      };
+      x[i] = (float) d[i];
     }
     return x;
   }
 
   public static double[] randomDoubles(SplittableRandom g, int n, int kind) {
+    return randomValues(g, n, kind, 1e300, 1e-310, 1e200, 1e-200);
+  }
+
+  /**
+   * Values in (-1, 1) of kind 0, many ties (1), scaled to {@code huge} (2), to the subnormal
+   * {@code tiny} (3), or else mixed {@code wide} and {@code narrow} magnitudes.
+   */
+  private static double[] randomValues(SplittableRandom g, int n, int kind, double huge,
+      double tiny, double wide, double narrow) {
     double[] x = new double[n];
     for (int i = 0; i < n; i++) {
       double u = g.nextDouble() * 2 - 1;
       x[i] = switch (kind) {
         case 0 -> u;
-        case 1 -> Math.rint(u * 3);
-        case 2 -> u * 1e300;
-        case 3 -> u * 1e-310;
-        default -> u * (i % 3 == 0 ? 1e200 : 1e-200);
+        case 1 -> Math.rint(u * 3); // many ties
+        case 2 -> u * huge;
+        case 3 -> u * tiny;
+        default -> u * (i % 3 == 0 ? wide : narrow);
       };
     }
     return x;
@@ -487,21 +491,8 @@ public abstract class ReduceContract {
               double[] outD = new double[outs + 2];
               java.util.Arrays.fill(outF, -777);
               java.util.Arrays.fill(outD, -777);
-              if (op == ReduceOp.DOT) {
-                if (perRow) {
-                  r.dotPerRow(xf, off, yf, off, m, acc, outF, 1);
-                  r.dotPerRow(xd, off, yd, off, m, outD, 1);
-                } else {
-                  r.dotPerColumn(xf, off, yf, off, m, acc, outF, 1);
-                  r.dotPerColumn(xd, off, yd, off, m, outD, 1);
-                }
-              } else if (perRow) {
-                r.perRow(op, xf, off, m, acc, outF, 1);
-                r.perRow(op, xd, off, m, outD, 1);
-              } else {
-                r.perColumn(op, xf, off, m, acc, outF, 1);
-                r.perColumn(op, xd, off, m, outD, 1);
-              }
+              ReduceCalls.matrix(r, op, xf, off, yf, off, m, perRow, acc, outF, 1);
+              ReduceCalls.matrix(r, op, xd, off, yd, off, m, perRow, acc, outD, 1);
               assertEquals(-777, outF[0], "written before the offset" + where);
               assertEquals(-777, outF[outs + 1], "written past the end" + where);
               for (int k = 0; k < outs; k++) {

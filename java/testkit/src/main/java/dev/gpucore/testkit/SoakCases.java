@@ -7,6 +7,7 @@ import dev.gpucore.blas.Operand;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.reduce.Accumulation;
 import dev.gpucore.reduce.Matrix;
+import dev.gpucore.reduce.Reduce;
 import dev.gpucore.reduce.ReduceOp;
 import java.util.SplittableRandom;
 
@@ -408,6 +409,85 @@ public final class SoakCases {
       }
     }
     return d;
+  }
+
+  /**
+   * Random data for a per-row ({@code perRow}) or per-column reduction: {@code x} and {@code y}
+   * hold {@code shape} from {@code xo} and {@code yo} ({@link #SENTINEL} in the padding), and the
+   * {@code outputs} results go from {@code oo} of an output array.
+   */
+  public record MatrixCase(Matrix shape, boolean perRow, int xo, int yo, double[] x, double[] y,
+      int outputs, int oo) {
+    /**
+     * Fails unless {@code out} holds the right result at each output and {@link #SENTINEL}
+     * everywhere else; {@code what} names the case in the message.
+     */
+    public void check(String what, ReduceOp op, boolean f32Acc, boolean f32Out, double[] out) {
+      for (int o = 0; o < out.length; o++) {
+        if (o < oo || o >= oo + outputs) {
+          if (Double.compare(out[o], SENTINEL) != 0) {
+            throw new AssertionError(what + ": out[" + o + "] outside the outputs changed to "
+                + out[o]);
+          }
+        } else {
+          checkValue(what + " output " + (o - oo), out[o],
+              matrixReference(op, x, xo, y, yo, shape, perRow, o - oo, f32Acc, f32Out));
+        }
+      }
+    }
+
+    /** The case in words: direction and shape. */
+    public String describe() {
+      return (perRow ? "per row " : "per column ") + shape;
+    }
+  }
+
+  /** A random {@link MatrixCase} of at most {@code maxDim} rows and columns. */
+  public static MatrixCase matrixCase(SplittableRandom r, int maxDim, boolean f32) {
+    Matrix shape = matrix(r, maxDim);
+    boolean perRow = r.nextBoolean();
+    int xo = r.nextInt(8);
+    int yo = r.nextInt(8);
+    double[] x = matrixData(r, shape, xo, f32);
+    double[] y = matrixData(r, shape, yo, f32);
+    int outputs = (int) (perRow ? shape.rows() : shape.cols());
+    return new MatrixCase(shape, perRow, xo, yo, x, y, outputs, r.nextInt(4));
+  }
+
+  /**
+   * Random data for a reduction of {@code count} elements of {@code x} from {@code xo} (and of
+   * {@code y} from {@code yo}).
+   */
+  public record VectorCase(int count, int xo, int yo, double[] x, double[] y) {
+    /** The reference for the case ({@link #reference}), fp32-rounded when {@code f32Out}. */
+    public double[] reference(ReduceOp op, boolean f32Acc, boolean f32Out) {
+      return SoakCases.reference(op, x, xo, y, yo, count, 1, f32Acc, f32Out);
+    }
+
+    /** The case's reduction of Java arrays by {@code red}, on fp32 data when {@code f32}. */
+    public double reduceArrays(Reduce red, ReduceOp op, boolean f32, Accumulation acc) {
+      return ReduceCalls.whole(red, op, f32 ? floats(x) : x, xo, f32 ? floats(y) : y, yo, count,
+          acc);
+    }
+
+    /** Fails unless {@code got} is the case's reduction within its bound. */
+    public void check(String what, ReduceOp op, boolean f32Acc, double got) {
+      checkValue(what + " n=" + count, got, reference(op, f32Acc, false));
+    }
+  }
+
+  /**
+   * A random {@link VectorCase} of 1 to 64 or 1 to {@code maxCount} elements; with {@code slack}
+   * the arrays may run up to 2 elements past the range.
+   */
+  public static VectorCase vectorCase(SplittableRandom r, int maxCount, boolean slack,
+      boolean f32) {
+    int count = 1 + r.nextInt(r.nextBoolean() ? 64 : maxCount);
+    int xo = r.nextInt(8);
+    int yo = r.nextInt(8);
+    double[] x = vector(r, xo + count + (slack ? r.nextInt(3) : 0), f32);
+    double[] y = vector(r, yo + count + (slack ? r.nextInt(3) : 0), f32);
+    return new VectorCase(count, xo, yo, x, y);
   }
 
   /** Whether accumulation {@code acc} makes fp32 data accumulate in fp32. */

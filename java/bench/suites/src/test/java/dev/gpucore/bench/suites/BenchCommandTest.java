@@ -1,5 +1,7 @@
 package dev.gpucore.bench.suites;
 
+import static dev.gpucore.bench.suites.OutputAssert.says;
+import static dev.gpucore.bench.suites.OutputAssert.saysNone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -35,6 +37,15 @@ class BenchCommandTest {
     }
   }
 
+  /** A run without peers or progress lines that must exit with 0. */
+  static Result quietRun(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of(args));
+    all.addAll(List.of("--peers", "none", "--progress", "never"));
+    Result r = run(all.toArray(String[]::new));
+    assertEquals(0, r.code(), r.out() + r.err());
+    return r;
+  }
+
   static Result run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
@@ -46,17 +57,13 @@ class BenchCommandTest {
   void e2eRunsOnTheCpuAndWritesJsonAndSvg(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("out/e2e.json");
     Path svg = dir.resolve("e2e.svg");
-    Result r = run("bench", "e2e", "--n", "48,64", "--reps", "3", "--warmup", "1", "--peers",
-        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
-    assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains("CPU gemm+sum"), r.out());
-    assertTrue(r.out().contains("reference: sum(C) = "), r.out());
+    Result r = quietRun("bench", "e2e", "--n", "48,64", "--reps", "3", "--warmup", "1", "--json",
+        json.toString(), "--plot", svg.toString());
+    says(r.out(), "CPU gemm+sum", "reference: sum(C) = ");
     if (gpu) {
-      assertTrue(r.out().contains("speedup"), r.out());
-      assertTrue(r.out().contains("OK"), r.out());
+      says(r.out(), "speedup", "OK");
     } else {
-      assertTrue(r.out().contains("GPU rows skipped: No GPU visible: "), r.out());
-      assertTrue(r.out().contains("GPU skipped (no GPU visible)"), r.out());
+      says(r.out(), "GPU rows skipped: No GPU visible: ", "GPU skipped (no GPU visible)");
     }
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     assertEquals(Report.SCHEMA, doc.get("schema"));
@@ -84,41 +91,31 @@ class BenchCommandTest {
       assertFalse(g.containsKey("median_ns"), "a skipped row has no figure");
     }
     assertEquals(0L, doc.get("exit_code"));
-    String s = Files.readString(svg);
-    assertEquals("svg", SvgPlotTest.parse(s).getDocumentElement().getLocalName());
-    assertTrue(s.contains("gpucore CPU gemm+sum"), s);
+    SvgPlotTest.assertChart(svg, "gpucore CPU gemm+sum");
   }
 
   @Test
   void transferRunsTheHostRowsAndSkipsOrRunsTheGpuRows() {
-    Result r = run("bench", "transfer", "--mib", "1", "--reps", "2", "--warmup", "0",
-        "--peers", "none", "--progress", "never");
-    assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains("HostArray.put"), r.out());
-    assertTrue(r.out().contains("ok: round trip bit-exact"), r.out());
+    Result r = quietRun("bench", "transfer", "--mib", "1", "--reps", "2", "--warmup", "0");
+    says(r.out(), "HostArray.put", "ok: round trip bit-exact");
     if (gpu) {
-      assertTrue(r.out().contains("H2D Java float[] (staged)"), r.out());
-      assertTrue(r.out().contains("vs pinned in this run"), r.out());
+      says(r.out(), "H2D Java float[] (staged)", "vs pinned in this run");
     } else {
-      assertTrue(r.out().contains("skipped (No GPU visible: "), r.out());
-      assertTrue(r.out().contains("H2D pinned HostArray"), r.out());
+      says(r.out(), "skipped (No GPU visible: ", "H2D pinned HostArray");
     }
   }
 
   @Test
   void e2eInDoublePrecisionOnTheCpu() {
-    Result r = run("bench", "e2e", "--n", "32", "--dtype", "fp64", "--reps", "1", "--warmup", "0",
-        "--peers", "none", "--progress", "never");
-    assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains("(fp64, GPU GEMM in fp64)"), r.out());
-    assertTrue(r.out().contains("reference: sum(C) = "), r.out());
+    Result r = quietRun("bench", "e2e", "--n", "32", "--dtype", "fp64", "--reps", "1", "--warmup",
+        "0");
+    says(r.out(), "(fp64, GPU GEMM in fp64)", "reference: sum(C) = ");
   }
 
   @Test
   void transferInDoublePrecision() {
-    Result r = run("bench", "transfer", "--sizes", "1", "--dtype", "fp64", "--reps", "1",
-        "--warmup", "0", "--peers", "none", "--progress", "never");
-    assertEquals(0, r.code(), r.out() + r.err());
+    Result r = quietRun("bench", "transfer", "--sizes", "1", "--dtype", "fp64", "--reps", "1",
+        "--warmup", "0");
     assertTrue(r.out().contains("Java double[] -> off-heap"), r.out());
   }
 
@@ -126,12 +123,9 @@ class BenchCommandTest {
   void gemmRunsTheCpuRowsAndSkipsOrRunsTheGpuRows(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("gemm.json");
     Path svg = dir.resolve("gemm.svg");
-    Result r = run("bench", "gemm", "--sizes", "8,20", "--reps", "2", "--warmup", "1", "--peers",
-        "none", "--progress", "never", "--json", json.toString(), "--plot", svg.toString());
-    assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains("host SGEMM float[] cpu"), r.out());
-    assertTrue(r.out().contains("host n=20: cpu "), r.out());
-    assertTrue(r.out().contains("r/best"), r.out());
+    Result r = quietRun("bench", "gemm", "--sizes", "8,20", "--reps", "2", "--warmup", "1",
+        "--json", json.toString(), "--plot", svg.toString());
+    says(r.out(), "host SGEMM float[] cpu", "host n=20: cpu ", "r/best");
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
     assertEquals("gemm", gemm.get("name"));
@@ -171,9 +165,7 @@ class BenchCommandTest {
     assertEquals(2, host.size());
     assertTrue(JsonText.num(JsonText.object(host.get(1)), "r_best") > 0, host.toString());
     assertEquals(0L, doc.get("exit_code"));
-    String s = Files.readString(svg);
-    assertEquals("svg", SvgPlotTest.parse(s).getDocumentElement().getLocalName());
-    assertTrue(s.contains("host SGEMM float[] cpu"), s);
+    SvgPlotTest.assertChart(svg, "host SGEMM float[] cpu");
   }
 
   @Test
@@ -188,14 +180,10 @@ class BenchCommandTest {
   @Test
   void reduceAndP2pRunAndSayWhatTheySkip(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("r.json");
-    Result r = run("bench", "reduce", "p2p", "--sizes", "1024", "--reps", "2", "--warmup", "1",
-        "--big-mib", "1", "--latency-reps", "10", "--peers", "none", "--progress", "never",
-        "--json", json.toString());
-    assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains("== reduce: "), r.out());
-    assertTrue(r.out().contains("== p2p: "), r.out());
-    assertFalse(r.out().contains("NaN"), r.out());
-    assertFalse(r.out().contains("not implemented"), r.out());
+    Result r = quietRun("bench", "reduce", "p2p", "--sizes", "1024", "--reps", "2", "--warmup", "1",
+        "--big-mib", "1", "--latency-reps", "10", "--json", json.toString());
+    says(r.out(), "== reduce: ", "== p2p: ");
+    saysNone(r.out(), "NaN", "not implemented");
     assertFalse(r.err().contains("as measured"), r.err());
     if (!gpu) {
       assertTrue(r.out().contains("GPU rows skipped: No GPU visible: "), r.out());

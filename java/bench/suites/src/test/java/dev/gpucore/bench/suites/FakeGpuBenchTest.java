@@ -1,5 +1,7 @@
 package dev.gpucore.bench.suites;
 
+import static dev.gpucore.bench.suites.OutputAssert.says;
+import static dev.gpucore.bench.suites.OutputAssert.saysNone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -58,12 +60,8 @@ class FakeGpuBenchTest {
         "--warmup", "1", "--peers", "none", "--progress", "never", "--json", json.toString(),
         "--plot", dir.resolve("r.svg").toString());
     assertEquals(0, r.code(), r.out());
-    assertTrue(r.out().contains("gpu : 0: Fake GPU (host memory)"), r.out());
-    assertTrue(r.out().contains("GPU upload+gemm+sum"), r.out());
-    assertTrue(r.out().contains("speedup"), r.out());
-    assertTrue(r.out().contains("): OK"), r.out());
-    assertTrue(r.out().contains("H2D Java float[] (staged)"), r.out());
-    assertTrue(r.out().contains("vs pinned in this run"), r.out());
+    says(r.out(), "gpu : 0: Fake GPU (host memory)", "GPU upload+gemm+sum", "speedup", "): OK",
+        "H2D Java float[] (staged)", "vs pinned in this run");
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     assertTrue(doc.get("telemetry_source").toString().startsWith("gpucore discovery snapshot"),
         doc.get("telemetry_source").toString());
@@ -94,8 +92,7 @@ class FakeGpuBenchTest {
     Result r = child(dir, Map.of(), "e2e", "--n", "20", "--dtype", "fp64", "--reps", "1",
         "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out());
-    assertTrue(r.out().contains("e2e: C = A*A^T (fp64, GPU GEMM in fp64)"), r.out());
-    assertTrue(r.out().contains("): OK"), r.out());
+    says(r.out(), "e2e: C = A*A^T (fp64, GPU GEMM in fp64)", "): OK");
     Result t = child(dir, Map.of(), "e2e", "--n", "20", "--precision", "tf32", "--reps", "1",
         "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(0, t.code(), t.out());
@@ -123,9 +120,8 @@ class FakeGpuBenchTest {
         "--peers", "none", "--progress", "never", "--json", json.toString(), "--plot",
         dir.resolve("g.svg").toString());
     assertEquals(0, r.code(), r.out());
-    assertTrue(r.out().contains("device bf16 A*B^T (bf16 arrays)"), r.out());
-    assertTrue(r.out().contains("host SGEMM float[] gpu (route=gpu)"), r.out());
-    assertTrue(r.out().contains("host n=12: cpu "), r.out());
+    says(r.out(), "device bf16 A*B^T (bf16 arrays)", "host SGEMM float[] gpu (route=gpu)",
+        "host n=12: cpu ");
     List<Map<String, Object>> rows = rows(json, "gemm");
     assertEquals(2 * 5 + 2 * 3, rows.size());
     for (Map<String, Object> row : rows) {
@@ -153,8 +149,7 @@ class FakeGpuBenchTest {
     Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "gemm", "--sizes", "8", "--reps", "1",
         "--warmup", "0", "--peers", "none", "--progress", "never", "--json", json.toString());
     assertEquals(2, r.code(), r.out());
-    assertTrue(r.out().contains("MISMATCH, not timed"), r.out());
-    assertTrue(r.out().contains("RESULT CHECK FAILED"), r.out());
+    says(r.out(), "MISMATCH, not timed", "RESULT CHECK FAILED");
     for (Map<String, Object> row : rows(json, "gemm")) {
       if (row.get("who").equals("gpucore cuda")) {
         assertEquals(false, row.get("ok"), row.toString());
@@ -239,10 +234,8 @@ class FakeGpuBenchTest {
         }
       }
     }
-    assertTrue(r.out().contains("fp32 device copy"), r.out());
-    assertTrue(r.out().contains("GB/s as a fraction of the device copy's (queued"), r.out());
-    assertFalse(r.out().contains("NaN"), r.out());
-    assertFalse(r.out().contains("MISMATCH"), r.out());
+    says(r.out(), "fp32 device copy", "GB/s as a fraction of the device copy's (queued");
+    saysNone(r.out(), "NaN", "MISMATCH");
   }
 
   @Test
@@ -252,9 +245,7 @@ class FakeGpuBenchTest {
         "--warmup", "1", "--latency-reps", "5", "--peers", "none", "--progress", "never");
     assertEquals(0, r.code(), r.out());
     assertTrue(r.out().contains("skipped: copies between devices are not available: "), r.out());
-    assertFalse(r.out().contains("FAILED"), r.out());
-    assertFalse(r.out().contains("Exception"), r.out());
-    assertFalse(r.out().contains("NaN"), r.out());
+    saysNone(r.out(), "FAILED", "Exception", "NaN");
   }
 
   @Test
@@ -262,7 +253,6 @@ class FakeGpuBenchTest {
     Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "e2e", "--n", "16", "--reps", "1",
         "--warmup", "0", "--peers", "none", "--progress", "never");
     assertEquals(2, r.code(), r.out());
-    assertTrue(r.out().contains("MISMATCH"), r.out());
-    assertTrue(r.out().contains("RESULT CHECK FAILED"), r.out());
+    says(r.out(), "MISMATCH", "RESULT CHECK FAILED");
   }
 }

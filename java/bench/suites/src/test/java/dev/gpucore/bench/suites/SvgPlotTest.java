@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
@@ -12,6 +14,13 @@ import org.w3c.dom.Document;
 
 /** The hand-written SVG: well-formed, one line per series, axes that fit the data. */
 class SvgPlotTest {
+  /** Fails unless the file is an SVG document that contains {@code part}. */
+  static void assertChart(Path file, String part) throws Exception {
+    String s = Files.readString(file);
+    assertEquals("svg", parse(s).getDocumentElement().getLocalName());
+    assertTrue(s.contains(part), s);
+  }
+
   static Document parse(String svg) throws Exception {
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
     f.setNamespaceAware(true);
