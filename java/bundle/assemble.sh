@@ -7,6 +7,9 @@
 #   junit/  the JUnit console launcher
 #   bin/gpucore      the CLI
 #   bin/stop-test    the CLI with GPU GEMMs in flight stops within 5 s of SIGINT/SIGTERM
+#   bin/gpu-acceptance  every GPU check in one go (suite, bench reduce, stop-test, the drop-in
+#                    BLAS from C), each with a hard time limit
+#   blas/            the drop-in BLAS's GPU check (gpu-check.sh, gpu_check.c)
 #   bin/run-tests    the whole suite with GPU tests enabled; --require-gpu fails without a GPU;
 #                    each test fails after GPUCORE_TEST_TIMEOUT (default 300s, JUnit's
 #                    default timeout) so a hung test names itself instead of hanging the run
@@ -159,6 +162,9 @@ done
 exit $status
 SH
 cp "$(dirname "$0")/stop-test.sh" "$out/bin/stop-test"
+cp "$(dirname "$0")/gpu-acceptance.sh" "$out/bin/gpu-acceptance"
+mkdir -p "$out/blas"
+cp "$(dirname "$0")/../../native/blas/gpu-check.sh" "$(dirname "$0")/../../native/blas/gpu_check.c" "$out/blas/"
 chmod +x "$out/bin/"*
 
 # the benchmark libraries stay with the JMH benchmarks (java/bench), never in the bundle
