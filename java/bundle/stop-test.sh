@@ -6,8 +6,8 @@
 #
 #   -n RUNS     runs per signal (default 3)
 #   -w SECONDS  how long the command runs before the signal (default 20)
-#   CLI ARGS    the command (default: bench gemm --sizes 16384 --reps 100000 --peers none,
-#               a loop of GPU SGEMMs)
+#   CLI ARGS    the command (default: bench gemm --device-sizes 8192 --no-host --reps 100000
+#               --peers none, a loop of GPU SGEMMs on device data)
 # Environment: STOP_TEST_NO_NVIDIA_SMI=1 runs without nvidia-smi (no GPU process check: the
 #   "GPU process" fields read n/a), e.g. on a machine without a GPU with -- demo --n 12000.
 # The command runs as a background job under job control (set -m): without it bash starts
@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     *) echo "stop-test: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-[ $# -gt 0 ] || set -- bench gemm --sizes 16384 --reps 100000 --peers none
+[ $# -gt 0 ] || set -- bench gemm --device-sizes 8192 --no-host --reps 100000 --peers none
 if [ "${STOP_TEST_NO_NVIDIA_SMI:-0}" = 1 ]; then
   gpu_pids() { :; }
   gpu_check=no
