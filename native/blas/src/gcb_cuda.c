@@ -67,7 +67,8 @@ static struct {
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int usable;            /* after the probe: a GPU can take work */
-static int device;            /* the CUDA ordinal used */
+static int device;            /* the CUDA ordinal gpucore.gpu.list names */
+static int device_count;      /* CUDA devices visible */
 static int cc_major, sm_count;
 static char unusable_why[400];
 static volatile int broken;   /* a fault disabled the GPU for the rest of the process */
@@ -150,6 +151,7 @@ static void probe(void) {
     return;
   }
   const gcb_settings *s = gcb_config();
+  device_count = count;
   device = 0;
   if (!s->gpu_all) {
     device = s->gpu_list[0];
@@ -208,6 +210,7 @@ double gcb_gpu_gflops(int es) {
 
 typedef struct {
   int ready;
+  int device;                   /* the CUDA ordinal its streams and buffers belong to */
   cublasHandle_t h[STREAMS];    /* one per stream: no workspace shared by concurrent GEMMs */
   cudaStream_t st[STREAMS];
   cudaEvent_t ev_b[STREAMS][2]; /* staging half free again */
@@ -219,11 +222,20 @@ typedef struct {
   void *d_a, *d_b[STREAMS], *d_c[STREAMS];
   size_t cap_a, cap_b, cap_c;
   int half[STREAMS];
+  /* per call */
+  const gcb_io *io;
+  int wrote;                    /* some of C was written */
 } ctx_t;
+
+#define MAX_DEVICES 64
+/* A thread's contexts, one per device it used. */
+typedef struct {
+  ctx_t *dev[MAX_DEVICES];
+} tls_t;
 
 static pthread_key_t ctx_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static __thread ctx_t *tctx;
+static __thread tls_t *tctx;
 
 static void free_device(ctx_t *c) {
   if (c->d_a) cu.Free(c->d_a);
@@ -236,9 +248,9 @@ static void free_device(ctx_t *c) {
   c->cap_a = c->cap_b = c->cap_c = 0;
 }
 
-static void ctx_free(void *p) {
-  ctx_t *c = (ctx_t *)p;
+static void ctx_free_one(ctx_t *c) {
   if (c == NULL) return;
+  cu.SetDevice(c->device);
   for (int s = 0; s < STREAMS; s++) {
     if (c->st[s]) cu.StreamSynchronize(c->st[s]);
   }
@@ -248,6 +260,15 @@ static void ctx_free(void *p) {
     if (c->pin_c[s]) cu.FreeHost(c->pin_c[s]);
   }
   free(c); /* handles, streams and events go with the process (the CUDA context owns them) */
+}
+
+static void ctx_free(void *p) {
+  tls_t *t = (tls_t *)p;
+  if (t == NULL) return;
+  for (int d = 0; d < MAX_DEVICES; d++) {
+    ctx_free_one(t->dev[d]);
+  }
+  free(t);
 }
 
 static void make_key(void) {
@@ -269,10 +290,18 @@ static const char *cuda_err(cudaError_t e) {
     }                                                                            \
   } while (0)
 
-static int ctx_get(ctx_t **out, char *err, size_t errn) {
+static int ctx_get(ctx_t **out, int dev, char *err, size_t errn) {
   pthread_once(&key_once, make_key);
-  ctx_t *c = tctx;
-  CU(cu.SetDevice(device), "cudaSetDevice");
+  if (tctx == NULL) {
+    tctx = (tls_t *)calloc(1, sizeof *tctx);
+    if (tctx == NULL) {
+      snprintf(err, errn, "no host memory for the GPU context");
+      return 1;
+    }
+    pthread_setspecific(ctx_key, tctx);
+  }
+  ctx_t *c = tctx->dev[dev];
+  CU(cu.SetDevice(dev), "cudaSetDevice");
   if (c != NULL && c->ready) {
     *out = c;
     return 0;
@@ -283,8 +312,8 @@ static int ctx_get(ctx_t **out, char *err, size_t errn) {
       snprintf(err, errn, "no host memory for the GPU context");
       return 1;
     }
-    tctx = c;
-    pthread_setspecific(ctx_key, c);
+    c->device = dev;
+    tctx->dev[dev] = c;
   }
   for (int s = 0; s < STREAMS; s++) {
     CU(cu.StreamCreateWithFlags(&c->st[s], CUDA_STREAM_NON_BLOCKING), "cudaStreamCreate");
@@ -307,6 +336,15 @@ static int ctx_get(ctx_t **out, char *err, size_t errn) {
   return 0;
 }
 
+/* A fault: the GPU is not used again by this process (its context may be unusable). */
+static int fail(const char *err) {
+  pthread_mutex_lock(&broken_lock);
+  snprintf(broken_why, sizeof broken_why, "%s", err);
+  pthread_mutex_unlock(&broken_lock);
+  __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
+  return GCB_E_FAULT;
+}
+
 static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
   if (bytes == 0) bytes = 16;
   if (*cap >= bytes) return 0;
@@ -318,10 +356,41 @@ static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
   return 0;
 }
 
+/* Reads cols columns of len bytes of an operand (base + offset, column stride ld bytes) into
+ * staging (column stride sd bytes): from host memory, or through the caller's io. */
+static int io_read(ctx_t *c, int operand, void *stage, size_t sd, const char *base, size_t offset,
+                   size_t ld, size_t len, size_t cols, char *err, size_t errn) {
+  if (c->io == NULL) {
+    gcb_copy2d(stage, sd, base + offset, ld, len, cols);
+    return 0;
+  }
+  if (c->io->copy(c->io->ctx, operand, 0, stage, sd, offset, ld, len, cols) != 0) {
+    snprintf(err, errn, "reading operand %c failed", "ABC"[operand]);
+    return GCB_E_COPY;
+  }
+  return 0;
+}
+
+/* Writes cols columns of len bytes of C (base + offset, stride ld) from staging (stride sd). */
+static int io_write(ctx_t *c, const void *stage, size_t sd, char *base, size_t offset, size_t ld,
+                    size_t len, size_t cols, char *err, size_t errn) {
+  c->wrote = 1;
+  if (c->io == NULL) {
+    gcb_copy2d(base + offset, ld, stage, sd, len, cols);
+    return 0;
+  }
+  if (c->io->copy(c->io->ctx, 2, 1, (void *)stage, sd, offset, ld, len, cols) != 0) {
+    snprintf(err, errn, "writing C failed");
+    return GCB_E_COPY;
+  }
+  return 0;
+}
+
 /* Copies the rows x cols block at src (column-major, leading dimension sld elements) into dst on
  * the GPU (leading dimension dld) through stream s's staging, in chunks. */
-static int upload(ctx_t *c, int s, char *dst, size_t dld, const char *src, size_t sld,
-                  size_t rows, size_t cols, int es, char *err, size_t errn) {
+static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const char *base,
+                  size_t off, size_t sld, size_t rows, size_t cols, int es, char *err, size_t errn) {
+  int rc;
   if (rows == 0 || cols == 0) {
     return 0;
   }
@@ -342,7 +411,10 @@ static int upload(ctx_t *c, int s, char *dst, size_t dld, const char *src, size_
       c->half[s] ^= 1;
       CU(cu.EventSynchronize(c->ev_b[s][h]), "staging copy");
       char *stage = c->pin_b[s] + h * half;
-      gcb_copy2d(stage, rr * es, src + (c0 * sld + r0) * es, sld * es, rr * es, cc);
+      if ((rc = io_read(c, operand, stage, rr * es, base, off + (c0 * sld + r0) * es, sld * es,
+                        rr * es, cc, err, errn))) {
+        return rc;
+      }
       CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * es, dld * es, stage, rr * es, rr * es, cc,
                           CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
       CU(cu.EventRecord(c->ev_b[s][h], c->st[s]), "cudaEventRecord");
@@ -356,17 +428,18 @@ typedef struct {
   int i0, j0, rows, cols;
 } tile_t;
 
-static void unpack(const ctx_t *c, int s, const tile_t *t, char *cc, int ldc, int es) {
-  gcb_copy2d(cc + ((size_t)t->j0 * ldc + t->i0) * es, (size_t)ldc * es, c->pin_c[s],
-             (size_t)t->rows * es, (size_t)t->rows * es, (size_t)t->cols);
+static int unpack(ctx_t *c, int s, const tile_t *t, char *cc, int ldc, int es, char *err,
+                  size_t errn) {
+  return io_write(c, c->pin_c[s], (size_t)t->rows * es, cc,
+                  ((size_t)t->j0 * ldc + t->i0) * es, (size_t)ldc * es, (size_t)t->rows * es,
+                  (size_t)t->cols, err, errn);
 }
 
 static int finish(ctx_t *c, int s, tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
   if (!t->pending) return 0;
   CU(cu.EventSynchronize(c->ev_c[s]), "GEMM tile");
-  unpack(c, s, t, cc, ldc, es);
   t->pending = 0;
-  return 0;
+  return unpack(c, s, t, cc, ldc, es, err, errn);
 }
 
 static void drain(ctx_t *c) {
@@ -413,10 +486,10 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
     int lda_d;
     if (!ta) { /* rows i0.. of A (m x k) */
       lda_d = rows;
-      rc = upload(c, 0, c->d_a, rows, a + (size_t)i0 * es, lda, rows, k, es, err, errn);
+      rc = upload(c, 0, 0, c->d_a, rows, a, (size_t)i0 * es, lda, rows, k, es, err, errn);
     } else { /* columns i0.. of A (k x m) */
       lda_d = k > 0 ? k : 1;
-      rc = upload(c, 0, c->d_a, lda_d, a + (size_t)i0 * lda * es, lda, k, rows, es, err, errn);
+      rc = upload(c, 0, 0, c->d_a, lda_d, a, (size_t)i0 * lda * es, lda, k, rows, es, err, errn);
     }
     if (rc) return rc;
     CU(cu.EventRecord(c->ev_a, c->st[0]), "cudaEventRecord");
@@ -431,16 +504,20 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
       int ldb_d;
       if (!tb) { /* columns j0.. of B (k x n) */
         ldb_d = k > 0 ? k : 1;
-        rc = upload(c, s, c->d_b[s], ldb_d, b + (size_t)j0 * ldb * es, ldb, k, cols, es, err, errn);
+        rc = upload(c, s, 1, c->d_b[s], ldb_d, b, (size_t)j0 * ldb * es, ldb, k, cols, es, err,
+                    errn);
       } else { /* rows j0.. of B (n x k) */
         ldb_d = cols;
-        rc = upload(c, s, c->d_b[s], cols, b + (size_t)j0 * es, ldb, cols, k, es, err, errn);
+        rc = upload(c, s, 1, c->d_b[s], cols, b, (size_t)j0 * es, ldb, cols, k, es, err, errn);
       }
       if (rc) return rc;
       if (!beta_zero) {
         char *st = c->pin_c[s];
-        gcb_copy2d(st, (size_t)rows * es, cc + ((size_t)j0 * ldc + i0) * es, (size_t)ldc * es,
-                   (size_t)rows * es, (size_t)cols);
+        /* the tile's last use of this staging buffer is unpacked (finish above) */
+        if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
+                          (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
+          return rc;
+        }
         CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
                             cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
       }
@@ -477,20 +554,28 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
 }
 
 int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
-                 int lda, const void *b, int ldb, const void *beta, void *c, int ldc, char *err,
-                 size_t errn) {
-  if (m == 0 || n == 0) return 0;
+                 int lda, const void *b, int ldb, const void *beta, void *c, int ldc,
+                 const gcb_io *io, int dev, int *c_written, char *err, size_t errn) {
+  if (c_written != NULL) *c_written = 0;
+  if (m == 0 || n == 0) return GCB_OK;
   char why[400];
   if (!gcb_gpu_usable(why, sizeof why)) {
     snprintf(err, errn, "%s", why);
-    return -1;
+    return GCB_E_UNUSABLE;
+  }
+  if (dev < 0) {
+    dev = device;
+  } else if (dev >= MAX_DEVICES || dev >= device_count) {
+    snprintf(err, errn, "GPU %d is not visible (%d are)", dev, device_count);
+    return GCB_E_UNUSABLE;
   }
   ctx_t *x;
-  int rc = ctx_get(&x, err, errn);
+  int rc = ctx_get(&x, dev, err, errn);
   if (rc) {
-    if (rc == 2) goto fault;
-    return -1;
+    return rc == GCB_E_FAULT ? fail(err) : GCB_E_MEMORY;
   }
+  x->io = io;
+  x->wrote = 0;
   size_t stage = x->stage;
   /* a C tile fits one staging buffer */
   size_t nb = n < 2048 ? (size_t)n : 2048, mb = (size_t)m;
@@ -505,6 +590,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) {
     free_b = 0;
   }
+  rc = GCB_E_MEMORY;
   for (int attempt = 0; attempt < 6; attempt++) {
     size_t held = x->cap_a + STREAMS * (x->cap_b + x->cap_c);
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
@@ -514,9 +600,10 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     }
     rc = run(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb, beta,
              (char *)c, ldc, (int)mb, (int)nb, err, errn);
-    if (rc == 0) return 0;
+    if (rc == GCB_OK) break;
     drain(x);
-    if (rc != 1) goto fault;
+    /* a failed copy, or C partly written: the caller decides (no second try over a changed C) */
+    if (rc != GCB_E_MEMORY || x->wrote) break;
     /* out of memory: let go of this thread's device buffers and retry with smaller tiles */
     free_device(x);
     if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) free_b = 0;
@@ -524,11 +611,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     else if (nb > 64) nb = (nb + 1) / 2;
     else break;
   }
-  return -1;
-fault:
-  pthread_mutex_lock(&broken_lock);
-  snprintf(broken_why, sizeof broken_why, "%s", err);
-  pthread_mutex_unlock(&broken_lock);
-  __atomic_store_n(&broken, 1, __ATOMIC_RELEASE);
-  return -1;
+  if (c_written != NULL) *c_written = x->wrote;
+  x->io = NULL;
+  return rc == GCB_E_FAULT ? fail(err) : rc;
 }

@@ -221,7 +221,7 @@ static void route(gemm_call *g) {
   }
   char err[400] = "";
   int rc = gcb_gpu_gemm(g->es, g->ta, g->tb, gpu_rows, g->n, g->k, g->alpha, g->na, g->lda, g->nb,
-                        g->ldb, g->beta, g->c, g->ldc, err, sizeof err);
+                        g->ldb, g->beta, g->c, g->ldc, NULL, -1, NULL, err, sizeof err);
   if (split) {
     pthread_join(th, NULL);
   }

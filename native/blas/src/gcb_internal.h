@@ -46,12 +46,34 @@ void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, si
 /* GPU side (gcb_cuda.c). */
 /* Whether a GPU can take work now; otherwise why not, in *why (static text or buf). */
 int gcb_gpu_usable(char *why, size_t n);
-/* Column-major C = alpha*op(A)*op(B) + beta*C on the GPU from host operands.
- * es = 4 (float) or 8 (double). Returns 0 on success; otherwise writes why into err and leaves
- * C partly written (the caller restores it). ta/tb: 0 = N, 1 = T. */
+/* Where the GPU pipeline reads op(A), op(B) and C and writes C. NULL: the operands are host
+ * memory at the pointers given. Otherwise copy() moves every byte, between the operand and
+ * pinned staging: cols columns of len bytes; the operand's column j starts offset + j * ld bytes
+ * from the operand's start, staging's at staging + j * staging_ld. to_operand 0 reads the
+ * operand (A = 0, B = 1, C = 2), 1 writes it (C only). It returns 0, or nonzero to stop the call.
+ * The Java API passes its arrays this way (gpucore_engine_jni.h), a chunk at a time. */
+typedef struct {
+  int (*copy)(void *ctx, int operand, int to_operand, void *staging, size_t staging_ld,
+              size_t offset, size_t ld, size_t len, size_t cols);
+  void *ctx;
+} gcb_io;
+
+/* Results of gcb_gpu_gemm. */
+enum {
+  GCB_OK = 0,
+  GCB_E_MEMORY = 1,   /* out of device (or pinned) memory, also with the smallest tiles */
+  GCB_E_FAULT = 2,    /* a CUDA or cuBLAS failure; the GPU is not used again by this process */
+  GCB_E_COPY = 3,     /* io->copy returned nonzero */
+  GCB_E_UNUSABLE = 4  /* no GPU (why in err) */
+};
+
+/* Column-major C = alpha*op(A)*op(B) + beta*C on the GPU from host operands (through io when
+ * not NULL), on CUDA device `device` (-1: the one gpucore.gpu.list names). es = 4 (float) or 8
+ * (double); ta/tb: 0 = N, 1 = T. Returns GCB_OK or a GCB_E_* code with why in err; *c_written
+ * (when not NULL) says whether any of C was written (the caller restores it). */
 int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
                  const void *a, int lda, const void *b, int ldb, const void *beta, void *c,
-                 int ldc, char *err, size_t errn);
+                 int ldc, const gcb_io *io, int device, int *c_written, char *err, size_t errn);
 /* Peak rate of GPU 0 for the model, GFLOP/s (0 when unknown). */
 double gcb_gpu_gflops(int es);
 

@@ -9,7 +9,10 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** symbols.txt, the library's exports and OpenBLAS's BLAS exports are the same set. */
+/**
+ * symbols.txt, the library's BLAS exports and OpenBLAS's BLAS exports are the same set; besides
+ * them the library exports only the engine's entry points (include/gpucore_engine.h).
+ */
 class SymbolListTest {
 
   @Test
@@ -20,11 +23,16 @@ class SymbolListTest {
   }
 
   @Test
-  void libraryExportsExactlyTheList() throws Exception {
+  void libraryExportsExactlyTheListAndTheEngine() throws Exception {
     Set<String> listed = new TreeSet<>(Native.listedSymbols());
+    listed.addAll(ENGINE);
     Set<String> exported = Native.exports(Native.library());
     assertEquals(listed, exported);
   }
+
+  /** The engine's entry points, as include/gpucore_engine.h declares them. */
+  static final Set<String> ENGINE = Set.of("gpucore_engine_version", "gpucore_engine_usable",
+      "gpucore_engine_gemm", "gpucore_engine_copy2d");
 
   @Test
   void everyBlasSymbolOfOpenBlasIsListed() throws Exception {

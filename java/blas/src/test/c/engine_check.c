@@ -1,0 +1,166 @@
+/* gpucore_engine_gemm (include/gpucore_engine.h) as gpucore's Java API calls it: operands the
+ * engine never sees as pointers, read and written only through the copy function, every
+ * transpose, both precisions, beta = 0 (C poisoned with NaN first) and beta != 0, padded leading
+ * dimensions (the padding must stay as it was), checked against plain C loops; then host
+ * pointers without a copy function, a copy function that fails, and bad arguments.
+ * Prints "N passed, M failed" and the number of copy calls; exit status 0 when all pass. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpucore_engine.h"
+#include "ref_gemm.h"
+
+static int passed, failed;
+static long copies;
+static unsigned long long seed = 7;
+static double rnd(void) {
+  seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(seed >> 11) / 9007199254740992.0 - 0.5;
+}
+
+/* The operands, where only copy() looks. */
+typedef struct {
+  char *op[3];
+  size_t bytes[3];
+  int fail_at; /* the copy call that fails (0: none) */
+  int calls;
+} operands;
+
+static int copy(void *ctx, int operand, int to_operand, void *staging, size_t staging_ld,
+                size_t offset, size_t ld, size_t len, size_t cols) {
+  operands *o = (operands *)ctx;
+  copies++;
+  if (++o->calls == o->fail_at) return 1;
+  if (operand < 0 || operand > 2 || (to_operand && operand != 2) || len > ld
+      || (cols > 0 && offset + (cols - 1) * ld + len > o->bytes[operand])) {
+    printf("FAIL copy out of bounds: operand %d offset %zu ld %zu len %zu cols %zu (size %zu)\n",
+           operand, offset, ld, len, cols, o->bytes[operand]);
+    failed++;
+    return 1;
+  }
+  for (size_t j = 0; j < cols; j++) {
+    char *x = o->op[operand] + offset + j * ld, *s = (char *)staging + j * staging_ld;
+    if (to_operand) memcpy(x, s, len);
+    else memcpy(s, x, len);
+  }
+  return 0;
+}
+
+static void check(const char *what, int ok) {
+  if (ok) passed++;
+  else {
+    failed++;
+    printf("FAIL %s\n", what);
+  }
+}
+
+/* One call; via: 1 through copy(), 0 host pointers. */
+static void one(int es, int ta, int tb, int m, int n, int k, double beta, int via) {
+  int ra = ta ? k : m, ca = ta ? m : k, rb = tb ? n : k, cb = tb ? k : n;
+  int lda = ra + 3, ldb = rb + 2, ldc = m + 4;
+  size_t sa = (size_t)lda * ca, sb = (size_t)ldb * cb, sc = (size_t)ldc * n;
+  double *a = malloc(sa * 8), *b = malloc(sb * 8), *c = malloc(sc * 8), *r = malloc(sc * 8);
+  for (size_t i = 0; i < sa; i++) a[i] = es == 4 ? (float)rnd() : rnd();
+  for (size_t i = 0; i < sb; i++) b[i] = es == 4 ? (float)rnd() : rnd();
+  for (size_t i = 0; i < sc; i++) c[i] = beta == 0 && (i % ldc) < (size_t)m ? NAN : (float)rnd();
+  memcpy(r, c, sc * 8);
+  double alpha = -1.25;
+  ref_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, r, ldc);
+  operands o = {{0}, {sa * es, sb * es, sc * es}, 0, 0};
+  double *src[3] = {a, b, c};
+  size_t cnt[3] = {sa, sb, sc};
+  for (int i = 0; i < 3; i++) {
+    o.op[i] = malloc(o.bytes[i]);
+    for (size_t p = 0; p < cnt[i]; p++) {
+      if (es == 4) ((float *)o.op[i])[p] = (float)src[i][p];
+      else ((double *)o.op[i])[p] = src[i][p];
+    }
+  }
+  char err[400] = "";
+  int written = -1;
+  int rc = via ? gpucore_engine_gemm(es, ta, tb, m, n, k, alpha, NULL, lda, NULL, ldb, beta, NULL,
+                                     ldc, copy, &o, -1, &written, err, sizeof err)
+               : gpucore_engine_gemm(es, ta, tb, m, n, k, alpha, o.op[0], lda, o.op[1], ldb, beta,
+                                     o.op[2], ldc, NULL, NULL, -1, &written, err, sizeof err);
+  double worst = 0;
+  int pad = 1;
+  for (int j = 0; j < n; j++) {
+    for (int i = 0; i < ldc; i++) {
+      size_t p = i + (size_t)j * ldc;
+      double got = es == 4 ? ((float *)o.op[2])[p] : ((double *)o.op[2])[p];
+      double want = es == 4 ? (double)(float)c[p] : c[p];
+      if (i >= m) {
+        if (!(got == want)) pad = 0;
+        continue;
+      }
+      double d = fabs(got - r[p]);
+      if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
+    }
+  }
+  double tol = (es == 8 ? 1e-12 : 1e-5) * k;
+  char what[200];
+  snprintf(what, sizeof what, "%cgemm %c%c m=%d n=%d k=%d beta=%g %s: rc %d (%s) err %.3g pad %d written %d",
+           es == 8 ? 'd' : 's', ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, beta,
+           via ? "copy" : "host", rc, err, worst, pad, written);
+  check(what, rc == GPUCORE_ENGINE_OK && worst <= tol && pad && written == 1);
+  for (int i = 0; i < 3; i++) free(o.op[i]);
+  free(a); free(b); free(c); free(r);
+}
+
+int main(int argc, char **argv) {
+  int scale = argc > 1 ? atoi(argv[1]) : 1;
+  check("version", gpucore_engine_version() == GPUCORE_ENGINE_VERSION);
+  char why[400] = "";
+  check("usable", gpucore_engine_usable(why, sizeof why) == 1);
+  for (int es = 4; es <= 8; es += 4)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        for (int bz = 0; bz < 2; bz++)
+          one(es, ta, tb, 150 * scale + 7, 130 * scale + 3, 90 * scale + 1, bz ? 0.0 : 0.5, 1);
+  one(4, 0, 0, 200, 190, 70, 0.5, 0);
+  one(8, 1, 1, 200, 190, 70, 0.0, 0);
+  long before = copies;
+  one(8, 0, 1, 1, 1, 1, 0.5, 1); /* the smallest call */
+  check("copies counted", copies > before);
+
+  /* a copy function that fails: reading A at once, then writing C after tiles were multiplied */
+  float x[64 * 64], y[64 * 64], z[64 * 64];
+  for (int i = 0; i < 64 * 64; i++) x[i] = y[i] = z[i] = 1;
+  for (int at = 1; at <= 2; at++) {
+    operands o = {{(char *)x, (char *)y, (char *)z}, {sizeof x, sizeof y, sizeof z}, 0, 0};
+    o.fail_at = at == 1 ? 1 : 1000000;
+    char err[400] = "";
+    int written = -1;
+    if (at == 2) { /* count the calls of a good run, then fail the last one (a write of C) */
+      gpucore_engine_gemm(4, 0, 0, 64, 64, 64, 1.0, NULL, 64, NULL, 64, 0.0, NULL, 64, copy, &o,
+                          -1, &written, err, sizeof err);
+      o.fail_at = o.calls;
+      o.calls = 0;
+    }
+    int rc = gpucore_engine_gemm(4, 0, 0, 64, 64, 64, 1.0, NULL, 64, NULL, 64, 0.0, NULL, 64, copy,
+                                 &o, -1, &written, err, sizeof err);
+    char what[600];
+    snprintf(what, sizeof what, "failing copy %d: rc %d written %d err \"%s\"", at, rc, written, err);
+    check(what, rc == GPUCORE_ENGINE_E_COPY && written == (at == 2)
+                    && strstr(err, at == 1 ? "reading operand A failed" : "writing C failed") != NULL);
+  }
+  /* and the GPU is still usable after them */
+  check("usable after failing copies", gpucore_engine_usable(NULL, 0) == 1);
+
+  /* bad arguments: refused before any work */
+  char err[400] = "";
+  int written = -1;
+  int rc = gpucore_engine_gemm(2, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL, NULL, -1, &written,
+                               err, sizeof err);
+  check("elem_bytes 2 refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "invalid") && written == 0);
+  rc = gpucore_engine_gemm(4, 0, 0, 8, 4, 4, 1, x, 4, y, 4, 0, z, 8, NULL, NULL, -1, &written, err,
+                           sizeof err);
+  check("lda < m refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "invalid"));
+  rc = gpucore_engine_gemm(4, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL, NULL, 63, &written, err,
+                           sizeof err);
+  check("device 63 refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "GPU 63 is not visible"));
+  printf("%d passed, %d failed, %ld copies\n", passed, failed, copies);
+  return failed == 0 ? 0 : 1;
+}
