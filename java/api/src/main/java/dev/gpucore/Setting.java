@@ -74,6 +74,10 @@ public final class Setting<T> {
   public static final Setting<String> GEMM_LT = choice("gpucore.gemm.lt", "fp64",
       words("fp64", "all", "none"), "fp64, all, none",
       "which device GEMMs go through cuBLASLt: fp64 ones, all, or none");
+  /** Which pipeline runs host-operand GEMMs on the GPU. */
+  public static final Setting<String> GEMM_HOST_ENGINE = choice("gpucore.gemm.hostEngine", "java",
+      words("java", "native"), "java, native",
+      "the GPU pipeline of fp32/fp64 GEMMs on host operands: java, or native (the engine of libgpucore_blas.so)");
   /** CPU rate of the routing model. */
   public static final Setting<Double> GEMM_CPU_GFLOPS = decimal("gpucore.gemm.cpuGflops", 0, 0,
       1e9, "the routing model's CPU rate in GFLOP/s (0: the measured model)");

@@ -4,6 +4,7 @@ import dev.gpucore.Config;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
+import dev.gpucore.cuda.bindings.EngineNative;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
@@ -30,6 +31,7 @@ final class CudaBackend implements GpuBackend {
 
   private final List<Integer> gemmDeviceList;
   private final long gemmPanelBytes;
+  private final boolean hostEngineNative;
   private final ExecutorService workers;
   private final String ltMode;
   private final CudaPeer peer;
@@ -39,6 +41,8 @@ final class CudaBackend implements GpuBackend {
     this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
     this.gemmPanelBytes = (long) (config.settings().get(Setting.GEMM_PANEL_MIB) * (1 << 20));
     this.ltMode = config.settings().get(Setting.GEMM_LT);
+    this.hostEngineNative = config.settings().get(Setting.GEMM_HOST_ENGINE).equals("native")
+        && engineLoads(config.settings());
     this.workers = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "gpucore-gemm-worker");
       t.setDaemon(true);
@@ -88,6 +92,24 @@ final class CudaBackend implements GpuBackend {
   }
 
   /** Bytes of A per row panel of a host GEMM ({@code gpucore.gemm.panelMiB}). */
+  /** Loads the native engine; a failure is a warning, and host GEMMs keep the Java pipeline. */
+  private static boolean engineLoads(dev.gpucore.Settings settings) {
+    try {
+      EngineNative.load();
+      return true;
+    } catch (Throwable t) { // UnsatisfiedLinkError or its wrappers: the library is not usable
+      settings.warn(settings.value(Setting.GEMM_HOST_ENGINE).where()
+          + " is \"native\" but the engine library (libgpucore_blas.so) cannot load ("
+          + t.getMessage() + "); host GEMMs use the java pipeline");
+      return false;
+    }
+  }
+
+  /** Whether fp32/fp64 host GEMMs run on the native engine (gpucore.gemm.hostEngine=native). */
+  boolean hostEngineNative() {
+    return hostEngineNative;
+  }
+
   long gemmPanelBytes() {
     return gemmPanelBytes;
   }

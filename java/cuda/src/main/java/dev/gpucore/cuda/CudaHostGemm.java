@@ -2,6 +2,7 @@ package dev.gpucore.cuda;
 
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Operand;
+import dev.gpucore.cuda.bindings.EngineNative;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.GemmCall;
@@ -20,7 +21,9 @@ import java.util.function.IntConsumer;
  * {@link CudaBlas#enqueue}) and their C panels come down, each on its own thread and stream,
  * spread over the configured GPUs. A call that runs out of device memory is retried with tiles
  * 1/4 and then 1/16 of {@code gpucore.gemm.panelMiB} (nothing of C is written before every
- * device buffer is in hand); what remains is the API's to handle (the CPU fallback).
+ * device buffer is in hand); what remains is the API's to handle (the CPU fallback). With
+ * {@code gpucore.gemm.hostEngine=native}, fp32 and fp64 calls run on the native engine of
+ * libgpucore_blas.so instead, the pipeline its sgemm_/dgemm_ use.
  */
 final class CudaHostGemm {
   /** Host GEMMs that run out of device memory are retried with tiles this much smaller... */
@@ -42,7 +45,88 @@ final class CudaHostGemm {
    * @return null, or a line on how the call ran when it needed smaller tiles
    */
   String run(GemmCall call) {
+    if (backend.hostEngineNative() && engineTakes(call)) {
+      return runOnEngine(call);
+    }
     return withTileRetry(call, div -> attempt(call, div));
+  }
+
+  /**
+   * Whether the native engine takes this call: fp32 or fp64 throughout at its own precision
+   * (TF32, BF16 and FP16 stay on the Java pipeline).
+   */
+  static boolean engineTakes(GemmCall call) {
+    return switch (call.dtype()) {
+      case FLOAT32 -> call.precision() == dev.gpucore.blas.Precision.FP32
+          && call.c().dtype() == dev.gpucore.DType.FLOAT32;
+      case FLOAT64 -> call.precision() == dev.gpucore.blas.Precision.FP64;
+      default -> false;
+    };
+  }
+
+  /**
+   * The call on the native engine of libgpucore_blas.so (the pipeline of its sgemm_/dgemm_), on
+   * the first GPU for host GEMMs, one batch item at a time. The engine moves Java arrays a staging
+   * chunk at a time (a JNI critical region per chunk) and retries an out-of-memory with smaller
+   * tiles itself; its failures come back as the API's exceptions, saying whether C was written.
+   */
+  private String runOnEngine(GemmCall call) {
+    List<DeviceState> devices = backend.gemmDevices();
+    if (devices.isEmpty()) {
+      throw new GpuCoreException.DeviceUnavailable("no healthy GPU is configured for host GEMM");
+    }
+    DeviceState dev = devices.get(0);
+    dev.enter();
+    int eb = call.dtype().bytes();
+    int[] result = new int[2];
+    byte[] err = new byte[400];
+    for (int i = 0; i < call.batch(); i++) {
+      // row-major C = op(A)·op(B) is column-major C' = op(B)'·op(A)'
+      Operand a = call.b();
+      Operand b = call.a();
+      Operand c = call.c();
+      long aOff = (a.offset() + i * call.strideB()) * eb;
+      long bOff = (b.offset() + i * call.strideA()) * eb;
+      long cOff = (c.offset() + i * call.strideC()) * eb;
+      EngineNative.gc_engine_gemm(eb, call.transB() ? 1 : 0, call.transA() ? 1 : 0,
+          call.n(), call.m(), call.k(), call.alpha(), javaArray(a), hostAddress(a), aOff,
+          call.ldb(), javaArray(b), hostAddress(b), bOff, call.lda(), call.beta(), javaArray(c),
+          hostAddress(c), cOff, call.ldc(), dev.ordinal, result, err, err.length);
+      int rc = result[0];
+      if (rc != EngineNative.OK) {
+        boolean partly = result[1] != 0 || i > 0;
+        String msg = "host GEMM on the native engine (GPU " + dev.ordinal + "): "
+            + new String(err, 0, cstrlen(err), java.nio.charset.StandardCharsets.UTF_8);
+        switch (rc) {
+          case EngineNative.E_MEMORY:
+            throw new GpuCoreException.OutOfMemory(msg, partly);
+          case EngineNative.E_FAULT:
+            dev.markFaulted(msg);
+            throw new GpuCoreException.DeviceFaulted(msg, partly);
+          case EngineNative.E_UNUSABLE:
+            throw new GpuCoreException.DeviceUnavailable(msg);
+          default:
+            throw new GpuCoreException.DeviceFaulted(msg, partly);
+        }
+      }
+    }
+    return null;
+  }
+
+  private static Object javaArray(Operand o) {
+    return o.storage() instanceof HostArray ? null : o.storage();
+  }
+
+  private static long hostAddress(Operand o) {
+    return o.storage() instanceof HostArray h ? h.address() : 0;
+  }
+
+  private static int cstrlen(byte[] b) {
+    int n = 0;
+    while (n < b.length && b[n] != 0) {
+      n++;
+    }
+    return n;
   }
 
   /**

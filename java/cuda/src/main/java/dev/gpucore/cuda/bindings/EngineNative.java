@@ -1,0 +1,54 @@
+package dev.gpucore.cuda.bindings;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Raw;
+
+/**
+ * JavaCPP binding of the GEMM engine of {@code libgpucore_blas.so}
+ * ({@code native/include/gpucore_engine.h}, through {@code gpucore_engine_jni.h}): the tiled,
+ * pipelined GPU GEMM on host operands that the drop-in BLAS library runs, reached by the Java API
+ * when {@code gpucore.gemm.hostEngine=native}. Operands are Java arrays ({@code float[]} or
+ * {@code double[]}, held in a JNI critical region one staging chunk at a time) or host memory
+ * at an address (the array argument null); offsets are in bytes.
+ */
+@Platform(include = {"gpucore_engine.h", "gpucore_engine_jni.h"}, link = "gpucore_blas")
+public final class EngineNative {
+  static {
+    Loader.load();
+  }
+
+  private EngineNative() {}
+
+  /** Forces loading; throws {@link UnsatisfiedLinkError} when the library cannot load. */
+  public static void load() {
+    Loader.load(EngineNative.class);
+  }
+
+  /** Result of {@link #gc_engine_gemm} ({@code result[0]}): done. */
+  public static final int OK = 0;
+  /** Out of device memory, also with the smallest tiles. */
+  public static final int E_MEMORY = 1;
+  /** A CUDA or cuBLAS failure: the engine stops using the GPU. */
+  public static final int E_FAULT = 2;
+  /** An operand could not be read or written. */
+  public static final int E_COPY = 3;
+  /** No GPU, or the device named is not visible. */
+  public static final int E_UNUSABLE = 4;
+
+  public static native int gpucore_engine_version();
+
+  public static native int gpucore_engine_usable(@Cast("char*") byte[] why, int whyLen);
+
+  /**
+   * Column-major {@code C = alpha·op(A)·op(B) + beta·C} on CUDA device {@code device}; see
+   * {@code gpucore_engine.h}. {@code result[0]} gets the result ({@link #OK} or an error),
+   * {@code result[1]} 1 when any of C was written.
+   */
+  @Raw(withEnv = true)
+  public static native void gc_engine_gemm(int elemBytes, int ta, int tb, int m, int n, int k,
+      double alpha, @Raw Object a, long aAddress, long aOffset, int lda, @Raw Object b,
+      long bAddress, long bOffset, int ldb, double beta, @Raw Object c, long cAddress,
+      long cOffset, int ldc, int device, int[] result, @Cast("char*") byte[] err, int errLen);
+}

@@ -1,0 +1,70 @@
+/*
+ * JNI side of gpucore_engine_gemm for the Java API (compiled into the JavaCPP glue of
+ * dev.gpucore.cuda.bindings.EngineNative). Each operand is a Java array (float[] or double[])
+ * or host memory at an address. The engine asks for one chunk at a time (at most half a staging
+ * buffer); a Java array is held in a JNI critical region only while its chunk is copied, never
+ * for the whole GEMM, so the garbage collector waits at most one chunk's copy.
+ */
+#ifndef GPUCORE_ENGINE_JNI_H
+#define GPUCORE_ENGINE_JNI_H
+
+#include <jni.h>
+#include <stdint.h>
+
+#include "gpucore_engine.h"
+
+struct gc_engine_operand {
+  jarray array;      /* a Java array, or NULL */
+  long long address; /* else host memory here */
+  long long offset;  /* bytes from the array's start or the address */
+};
+
+struct gc_engine_ctx {
+  JNIEnv *env;
+  gc_engine_operand op[3];
+};
+
+static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, size_t staging_ld,
+                          size_t offset, size_t ld, size_t len, size_t cols) {
+  gc_engine_ctx *x = (gc_engine_ctx *)p;
+  gc_engine_operand *o = &x->op[operand];
+  void *held = NULL;
+  char *base;
+  if (o->array != NULL) {
+    held = x->env->GetPrimitiveArrayCritical(o->array, NULL);
+    if (held == NULL) {
+      return 1;
+    }
+    base = (char *)held;
+  } else {
+    base = (char *)(intptr_t)o->address;
+  }
+  base += o->offset + offset;
+  if (to_operand) {
+    gpucore_engine_copy2d(base, ld, staging, staging_ld, len, cols);
+  } else {
+    gpucore_engine_copy2d(staging, staging_ld, base, ld, len, cols);
+  }
+  if (held != NULL) {
+    x->env->ReleasePrimitiveArrayCritical(o->array, held, to_operand ? 0 : JNI_ABORT);
+  }
+  return 0;
+}
+
+/* gpucore_engine_gemm with the operands as above: result[0] gets its result, result[1] whether
+ * any of C was written, err its reason. JavaCPP passes the JNI environment and the class. */
+static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int ta, int tb, int m, int n, int k,
+    double alpha, jobject a, long long a_address, long long a_offset, int lda, jobject b,
+    long long b_address, long long b_offset, int ldb, double beta, jobject c,
+    long long c_address, long long c_offset, int ldc, int device, int *result, char *err,
+    int err_len) {
+  gc_engine_ctx x;
+  x.env = env;
+  x.op[0].array = (jarray)a; x.op[0].address = a_address; x.op[0].offset = a_offset;
+  x.op[1].array = (jarray)b; x.op[1].address = b_address; x.op[1].offset = b_offset;
+  x.op[2].array = (jarray)c; x.op[2].address = c_address; x.op[2].offset = c_offset;
+  result[0] = gpucore_engine_gemm(elem_bytes, ta, tb, m, n, k, alpha, NULL, lda, NULL, ldb, beta,
+                                  NULL, ldc, gc_engine_copy, &x, device, &result[1], err, err_len);
+}
+
+#endif
