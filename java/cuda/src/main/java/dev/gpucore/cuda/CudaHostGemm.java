@@ -77,21 +77,10 @@ final class CudaHostGemm {
     }
     DeviceState dev = devices.get(0);
     dev.enter();
-    int eb = call.dtype().bytes();
     int[] result = new int[2];
     byte[] err = new byte[400];
     for (int i = 0; i < call.batch(); i++) {
-      // row-major C = op(A)·op(B) is column-major C' = op(B)'·op(A)'
-      Operand a = call.b();
-      Operand b = call.a();
-      Operand c = call.c();
-      long aOff = (a.offset() + i * call.strideB()) * eb;
-      long bOff = (b.offset() + i * call.strideA()) * eb;
-      long cOff = (c.offset() + i * call.strideC()) * eb;
-      EngineNative.gc_engine_gemm(eb, call.transB() ? 1 : 0, call.transA() ? 1 : 0,
-          call.n(), call.m(), call.k(), call.alpha(), javaArray(a), hostAddress(a), aOff,
-          call.ldb(), javaArray(b), hostAddress(b), bOff, call.lda(), call.beta(), javaArray(c),
-          hostAddress(c), cOff, call.ldc(), dev.ordinal, result, err, err.length);
+      engineItem(call, i, dev.ordinal, result, err);
       int rc = result[0];
       if (rc != EngineNative.OK) {
         boolean partly = result[1] != 0 || i > 0;
@@ -111,6 +100,26 @@ final class CudaHostGemm {
       }
     }
     return null;
+  }
+
+  /**
+   * Batch item {@code i} of a host-operand call on the engine, on CUDA device {@code ordinal}:
+   * {@code result[0]} gets the engine's result, {@code result[1]} 1 when any of C was written,
+   * {@code err} its reason (a C string).
+   */
+  static void engineItem(GemmCall call, int i, int ordinal, int[] result, byte[] err) {
+    int eb = call.dtype().bytes();
+    // row-major C = op(A)·op(B) is column-major C' = op(B)'·op(A)'
+    Operand a = call.b();
+    Operand b = call.a();
+    Operand c = call.c();
+    long aOff = (a.offset() + i * call.strideB()) * eb;
+    long bOff = (b.offset() + i * call.strideA()) * eb;
+    long cOff = (c.offset() + i * call.strideC()) * eb;
+    EngineNative.gc_engine_gemm(eb, call.transB() ? 1 : 0, call.transA() ? 1 : 0, call.n(),
+        call.m(), call.k(), call.alpha(), javaArray(a), hostAddress(a), aOff, call.ldb(),
+        javaArray(b), hostAddress(b), bOff, call.lda(), call.beta(), javaArray(c), hostAddress(c),
+        cOff, call.ldc(), ordinal, result, err, err.length);
   }
 
   private static Object javaArray(Operand o) {

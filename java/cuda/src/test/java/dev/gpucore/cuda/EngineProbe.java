@@ -1,0 +1,200 @@
+package dev.gpucore.cuda;
+
+import dev.gpucore.DType;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
+import dev.gpucore.spi.GemmCall;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Child-JVM program of {@link EngineFakeGpuTest}: row-major GEMMs from Java arrays through
+ * {@link CudaHostGemm#engineItem} (the JNI glue and the engine, without the rest of the CUDA
+ * backend), every transpose, both precisions, beta 0 (C poisoned with NaN) and not, padded
+ * leading dimensions, operand offsets and a batch of two; each checked against a float64
+ * reference, C's padding and the elements around C unchanged. Prints
+ * {@code engine probe: N passed, M failed}.
+ */
+public final class EngineProbe {
+  private static int passed;
+  private static int failed;
+
+  public static void main(String[] args) {
+    SplittableRandom rnd = new SplittableRandom(Long.parseLong(args.length > 0 ? args[0] : "5"));
+    for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+      for (int ta = 0; ta < 2; ta++) {
+        for (int tb = 0; tb < 2; tb++) {
+          for (double beta : new double[] {0, 0.5}) {
+            one(rnd, t, ta == 1, tb == 1, 157, 133, 91, beta, ta + tb == 1 ? 2 : 1);
+          }
+        }
+      }
+    }
+    one(rnd, DType.FLOAT64, false, false, 1, 1, 1, 0.5, 1);
+    // a failure comes back as a result, not a crash: device 63 is not visible
+    int[] result = new int[2];
+    byte[] err = new byte[400];
+    float[] x = new float[16];
+    GemmCall bad = new GemmCall(false, false, 4, 4, 1, 1, 0, Precision.FP32, DType.FLOAT32,
+        Operand.of(x), 1, Operand.of(x), 4, Operand.of(new float[16]), 4, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
+    CudaHostGemm.engineItem(bad, 0, 63, result, err);
+    String why = new String(err, java.nio.charset.StandardCharsets.UTF_8).trim();
+    check("device 63: " + result[0] + " " + why,
+        result[0] == 4 && why.startsWith("GPU 63 is not visible"));
+    System.out.println("engine probe: " + passed + " passed, " + failed + " failed");
+    System.exit(failed == 0 ? 0 : 1);
+  }
+
+  private static void check(String what, boolean ok) {
+    if (ok) {
+      passed++;
+    } else {
+      failed++;
+      System.out.println("FAIL " + what);
+    }
+  }
+
+  private static void one(SplittableRandom rnd, DType t, boolean ta, boolean tb, int m, int n,
+      int k, double beta, int batch) {
+    int aRows = ta ? k : m;
+    int aCols = ta ? m : k;
+    int bRows = tb ? n : k;
+    int bCols = tb ? k : n;
+    int lda = aCols + 3;
+    int ldb = bCols + 2;
+    int ldc = n + 5;
+    int offA = 7;
+    int offB = 3;
+    int offC = 11;
+    long strideA = (long) aRows * lda + 1;
+    long strideB = (long) bRows * ldb;
+    long strideC = (long) m * ldc + 2;
+    int sizeA = (int) (offA + strideA * batch);
+    int sizeB = (int) (offB + strideB * batch);
+    int sizeC = (int) (offC + strideC * batch + 9);
+    double[] a = new double[sizeA];
+    double[] b = new double[sizeB];
+    double[] c = new double[sizeC];
+    boolean f32 = t == DType.FLOAT32;
+    for (int i = 0; i < sizeA; i++) {
+      a[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
+    }
+    for (int i = 0; i < sizeB; i++) {
+      b[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
+    }
+    for (int i = 0; i < sizeC; i++) {
+      c[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
+    }
+    double alpha = -1.25;
+    double[] want = c.clone();
+    for (int p = 0; p < batch; p++) {
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+          double s = 0;
+          for (int q = 0; q < k; q++) {
+            double x = a[(int) (offA + p * strideA + (ta ? (long) q * lda + i : (long) i * lda + q))];
+            double y = b[(int) (offB + p * strideB + (tb ? (long) j * ldb + q : (long) q * ldb + j))];
+            s += x * y;
+          }
+          int at = (int) (offC + p * strideC + (long) i * ldc + j);
+          want[at] = alpha * s + (beta == 0 ? 0 : beta * c[at]);
+        }
+      }
+    }
+    Object ga;
+    Object gb;
+    Object gc;
+    Operand oa;
+    Operand ob;
+    Operand oc;
+    if (f32) {
+      float[] fa = new float[sizeA];
+      float[] fb = new float[sizeB];
+      float[] fc = new float[sizeC];
+      for (int i = 0; i < sizeA; i++) {
+        fa[i] = (float) a[i];
+      }
+      for (int i = 0; i < sizeB; i++) {
+        fb[i] = (float) b[i];
+      }
+      for (int i = 0; i < sizeC; i++) {
+        fc[i] = (float) c[i];
+      }
+      if (beta == 0) {
+        poison(fc, offC, strideC, batch, m, n, ldc);
+      }
+      ga = fa;
+      gb = fb;
+      gc = fc;
+      oa = Operand.of(fa, offA);
+      ob = Operand.of(fb, offB);
+      oc = Operand.of(fc, offC);
+    } else {
+      double[] dc = c.clone();
+      if (beta == 0) {
+        for (int p = 0; p < batch; p++) {
+          for (int i = 0; i < m; i++) {
+            Arrays.fill(dc, (int) (offC + p * strideC + (long) i * ldc),
+                (int) (offC + p * strideC + (long) i * ldc + n), Double.NaN);
+          }
+        }
+      }
+      ga = a;
+      gb = b;
+      gc = dc;
+      oa = Operand.of(a, offA);
+      ob = Operand.of(b, offB);
+      oc = Operand.of(dc, offC);
+    }
+    GemmCall call = new GemmCall(ta, tb, m, n, k, alpha, beta,
+        f32 ? Precision.FP32 : Precision.FP64, t, oa, lda, ob, ldb, oc, ldc, batch, strideA,
+        strideB, strideC, null, GemmCall.OnHost.INSTANCE);
+    int[] result = new int[2];
+    byte[] err = new byte[400];
+    for (int p = 0; p < batch; p++) {
+      CudaHostGemm.engineItem(call, p, 0, result, err);
+      if (result[0] != 0) {
+        check(t + " item " + p + ": engine result " + result[0] + " "
+            + new String(err, java.nio.charset.StandardCharsets.UTF_8).trim(), false);
+        return;
+      }
+    }
+    double worst = 0;
+    int changed = 0;
+    for (int i = 0; i < sizeC; i++) {
+      double got = f32 ? ((float[]) gc)[i] : ((double[]) gc)[i];
+      double w = f32 ? (float) want[i] : want[i];
+      boolean inC = false;
+      long rel = i - offC;
+      if (rel >= 0 && rel < strideC * batch) {
+        long r = rel % strideC;
+        inC = r < (long) m * ldc && r % ldc < n;
+      }
+      if (inC) {
+        double d = Math.abs(got - want[i]);
+        worst = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(worst, d);
+      } else if (Double.compare(got, w) != 0) {
+        changed++;
+      }
+    }
+    double tol = (f32 ? 1e-5 : 1e-12) * k;
+    check(t + (ta ? " T" : " N") + (tb ? "T" : "N") + " m=" + m + " n=" + n + " k=" + k
+        + " beta=" + beta + " batch=" + batch + ": max error " + worst + ", " + changed
+        + " elements outside C changed", worst <= tol && changed == 0);
+    if (ga == gb) {
+      throw new AssertionError("operands must be distinct arrays");
+    }
+  }
+
+  private static void poison(float[] fc, int offC, long strideC, int batch, int m, int n, int ldc) {
+    for (int p = 0; p < batch; p++) {
+      for (int i = 0; i < m; i++) {
+        Arrays.fill(fc, (int) (offC + p * strideC + (long) i * ldc),
+            (int) (offC + p * strideC + (long) i * ldc + n), Float.NaN);
+      }
+    }
+  }
+
+  private EngineProbe() {}
+}
