@@ -36,6 +36,11 @@ typedef int (*gpucore_engine_copy_fn)(void *ctx, int operand, int to_operand, vo
 
 int gpucore_engine_version(void);
 
+/* Sets a setting (a gpucore.* key, as in the environment or GPUCORE_CONFIG's file) ahead of both,
+ * before the engine first reads its settings: returns 0, 1 when they were already read (the
+ * value is not used), 2 when refused. */
+int gpucore_engine_configure(const char *key, const char *value);
+
 /* 1 when a GPU can take work; otherwise 0 and why (if why is not NULL). */
 int gpucore_engine_usable(char *why, int why_len);
 
@@ -51,6 +56,50 @@ int gpucore_engine_gemm(int elem_bytes, int ta, int tb, int m, int n, int k, dou
                         const void *a, int lda, const void *b, int ldb, double beta, void *c,
                         int ldc, gpucore_engine_copy_fn copy, void *ctx, int device,
                         int *c_written, char *err, int err_len);
+
+/*
+ * The routing model: the time of a host-operand GEMM on the CPU (flops at the CPU's rate) and on
+ * the GPU (B up, then A (and C when beta != 0) up, the multiply and C down overlapped, plus a
+ * fixed overhead), in the manner of nvBLAS but from costs. The CPU runs at 69 GFLOP/s per thread
+ * in fp32 (half in fp64) on large calls, falling as the fourth root of the work below 0.26 GFLOP
+ * per thread; the GPU by architecture and precision (compute capability 9 and newer: fp32 48
+ * TFLOP/s, TF32 250, BF16/FP16 300, fp64 50, scaled by SM count; 8: 18, 120, 200, 18 per 108
+ * SMs; older: 8, 8, 8, 4). Overrides (cpu_gflops, gpu_gflops > 0) replace the rates.
+ */
+typedef struct {
+  int precision;       /* GPUCORE_ENGINE_FP32, _TF32, _HALF (BF16/FP16) or _FP64 */
+  double flops;        /* 2·m·n·k·batch */
+  double bytes_a;      /* bytes of A, B and C that cross the bus */
+  double bytes_b;
+  double bytes_c;
+  int beta_nonzero;    /* C goes up too */
+  int gpus;            /* GPUs sharing the call (A/C traffic spreads over at most 2 links) */
+  int cc_major;        /* the first GPU's compute capability (0: unknown) */
+  int sms;             /* its multiprocessors (0: unknown) */
+  int cpu_threads;     /* CPU BLAS threads */
+  double cpu_gflops;   /* gpucore.gemm.cpuGflops (0: the model; fp64 gets half) */
+  double gpu_gflops;   /* gpucore.gemm.gpuGflops (0: the model) */
+  double bus_gbs;      /* gpucore.gemm.busGBs: GB/s each way */
+  double overhead_ms;  /* gpucore.gemm.overheadMs */
+} gpucore_engine_model_in;
+
+typedef struct {
+  int gpu;             /* 1: the GPU is estimated faster */
+  double gpu_ms, cpu_ms;
+  double b_up_ms, ac_up_ms, multiply_ms, c_down_ms;
+  double cpu_gflops, gpu_gflops; /* the rates used (gpu: all GPUs together) */
+} gpucore_engine_model_out;
+
+#define GPUCORE_ENGINE_FP32 0
+#define GPUCORE_ENGINE_TF32 1
+#define GPUCORE_ENGINE_HALF 2
+#define GPUCORE_ENGINE_FP64 3
+
+void gpucore_engine_model(const gpucore_engine_model_in *in, gpucore_engine_model_out *out);
+
+/* The first GPU's compute capability major and multiprocessor count as the engine probed them
+ * (0 and 0 without a GPU). */
+void gpucore_engine_gpu_shape(int *cc_major, int *sms);
 
 /* cols columns of len bytes from src (column stride ss bytes) to dst (stride ds), spread over
  * the engine's copy threads when large. */

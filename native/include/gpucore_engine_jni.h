@@ -67,4 +67,37 @@ static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int ta, i
                                   NULL, ldc, gc_engine_copy, &x, device, &result[1], err, err_len);
 }
 
+/* gpucore_engine_model with its input and output as arrays: ints = {precision, beta_nonzero,
+ * gpus, cc_major, sms, cpu_threads}, doubles = {flops, bytes_a, bytes_b, bytes_c, cpu_gflops,
+ * gpu_gflops, bus_gbs, overhead_ms}, out = {gpu, gpu_ms, cpu_ms, b_up_ms, ac_up_ms, multiply_ms,
+ * c_down_ms, cpu_gflops, gpu_gflops}. */
+static inline void gc_engine_model(const int *ints, const double *doubles, double *out) {
+  gpucore_engine_model_in in;
+  in.precision = ints[0];
+  in.beta_nonzero = ints[1];
+  in.gpus = ints[2];
+  in.cc_major = ints[3];
+  in.sms = ints[4];
+  in.cpu_threads = ints[5];
+  in.flops = doubles[0];
+  in.bytes_a = doubles[1];
+  in.bytes_b = doubles[2];
+  in.bytes_c = doubles[3];
+  in.cpu_gflops = doubles[4];
+  in.gpu_gflops = doubles[5];
+  in.bus_gbs = doubles[6];
+  in.overhead_ms = doubles[7];
+  gpucore_engine_model_out o;
+  gpucore_engine_model(&in, &o);
+  out[0] = o.gpu;
+  out[1] = o.gpu_ms;
+  out[2] = o.cpu_ms;
+  out[3] = o.b_up_ms;
+  out[4] = o.ac_up_ms;
+  out[5] = o.multiply_ms;
+  out[6] = o.c_down_ms;
+  out[7] = o.cpu_gflops;
+  out[8] = o.gpu_gflops;
+}
+
 #endif

@@ -2,7 +2,9 @@
  * (e.g. gpucore.gemm.route) is read from the environment variable of its name upper-cased with
  * dots as underscores (GPUCORE_GEMM_ROUTE), else from the file GPUCORE_CONFIG names
  * ("key = value" or "key value" lines, '#' starts a comment), else its default. Read once, at
- * the first GEMM. A bad value is reported on stderr and the default kept (a BLAS cannot throw). */
+ * the first GEMM. A bad value is reported on stderr and the default kept (a BLAS cannot throw).
+ * A program that embeds the engine (gpucore's Java API) may set values first
+ * (gpucore_engine_configure): they come before the environment and the file. */
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +23,11 @@ static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 static char file_keys[MAX_ENTRIES][64];
 static char file_vals[MAX_ENTRIES][4096];
 static int file_count;
+static char set_keys[MAX_ENTRIES][64];
+static char set_vals[MAX_ENTRIES][4096];
+static int set_count;
+static int loaded;
+static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static char *trim(char *s) {
   while (isspace((unsigned char)*s)) {
@@ -68,6 +75,11 @@ static void read_file(const char *name) {
 
 /* The value of key (environment first, then the file), or NULL. */
 static const char *get(const char *key) {
+  for (int j = set_count - 1; j >= 0; j--) {
+    if (strcmp(set_keys[j], key) == 0) {
+      return set_vals[j];
+    }
+  }
   char env[128];
   size_t i = 0;
   for (; key[i] != '\0' && i + 1 < sizeof env; i++) {
@@ -186,9 +198,36 @@ static void load(void) {
   }
 }
 
+static void load_once(void) {
+  pthread_mutex_lock(&set_lock);
+  load();
+  loaded = 1;
+  pthread_mutex_unlock(&set_lock);
+}
+
 const gcb_settings *gcb_config(void) {
-  pthread_once(&cfg_once, load);
+  pthread_once(&cfg_once, load_once);
   return &cfg;
+}
+
+int gcb_configure(const char *key, const char *value) {
+  if (key == NULL || value == NULL || strlen(key) >= sizeof set_keys[0]
+      || strlen(value) >= sizeof set_vals[0]) {
+    return 2;
+  }
+  pthread_mutex_lock(&set_lock);
+  int rc = 0;
+  if (loaded) {
+    rc = 1;
+  } else if (set_count == MAX_ENTRIES) {
+    rc = 2;
+  } else {
+    snprintf(set_keys[set_count], sizeof set_keys[0], "%s", key);
+    snprintf(set_vals[set_count], sizeof set_vals[0], "%s", value);
+    set_count++;
+  }
+  pthread_mutex_unlock(&set_lock);
+  return rc;
 }
 
 int gcb_tracing(void) {

@@ -71,6 +71,7 @@ static int device;            /* the CUDA ordinal gpucore.gpu.list names */
 static int device_count;      /* CUDA devices visible */
 static int cc_major, sm_count;
 static char unusable_why[400];
+static char device_why[400];  /* why the configured device is not usable (device < 0) */
 static volatile int broken;   /* a fault disabled the GPU for the rest of the process */
 static char broken_why[400];
 static pthread_mutex_t broken_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -155,10 +156,10 @@ static void probe(void) {
   device = 0;
   if (!s->gpu_all) {
     device = s->gpu_list[0];
-    if (device >= count) {
-      snprintf(unusable_why, sizeof unusable_why, "gpucore.gpu.list names GPU %d but %d are visible",
+    if (device >= count) { /* callers naming a device themselves (the engine's) are not affected */
+      snprintf(device_why, sizeof device_why, "gpucore.gpu.list names GPU %d but %d are visible",
                device, count);
-      return;
+      device = -1;
     }
   }
   void *bl = open_first(cublas_names, why, sizeof why);
@@ -179,7 +180,8 @@ static void probe(void) {
   usable = 1;
 }
 
-int gcb_gpu_usable(char *why, size_t n) {
+/* Whether a GPU can take work (on a device the caller names). */
+static int usable_any(char *why, size_t n) {
   pthread_once(&probe_once, probe);
   if (!usable) {
     snprintf(why, n, "%s", unusable_why);
@@ -194,14 +196,21 @@ int gcb_gpu_usable(char *why, size_t n) {
   return 1;
 }
 
-double gcb_gpu_gflops(int es) {
-  if (cc_major >= 9) {
-    return (es == 8 ? 50000.0 : 48000.0) * sm_count / 132.0;
+int gcb_gpu_usable(char *why, size_t n) {
+  if (!usable_any(why, n)) {
+    return 0;
   }
-  if (cc_major == 8) {
-    return 18000.0 * sm_count / 108.0;
+  if (device < 0) {
+    snprintf(why, n, "%s", device_why);
+    return 0;
   }
-  return es == 8 ? 4000.0 : 8000.0;
+  return 1;
+}
+
+void gcb_gpu_shape(int *cc, int *sms) {
+  pthread_once(&probe_once, probe);
+  *cc = usable ? cc_major : 0;
+  *sms = usable ? sm_count : 0;
 }
 
 /* ---- per-thread context ---- */
@@ -559,7 +568,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   if (c_written != NULL) *c_written = 0;
   if (m == 0 || n == 0) return GCB_OK;
   char why[400];
-  if (!gcb_gpu_usable(why, sizeof why)) {
+  if (dev < 0 ? !gcb_gpu_usable(why, sizeof why) : !usable_any(why, sizeof why)) {
     snprintf(err, errn, "%s", why);
     return GCB_E_UNUSABLE;
   }

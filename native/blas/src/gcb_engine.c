@@ -53,3 +53,11 @@ EXPORT void gpucore_engine_copy2d(void *dst, size_t ds, const void *src, size_t 
                                   size_t cols) {
   gcb_copy2d(dst, ds, src, ss, len, cols);
 }
+
+EXPORT void gpucore_engine_gpu_shape(int *cc_major, int *sms) {
+  gcb_gpu_shape(cc_major, sms);
+}
+
+EXPORT int gpucore_engine_configure(const char *key, const char *value) {
+  return gcb_configure(key, value);
+}

@@ -9,6 +9,7 @@
 
 #include "gcb_internal.h"
 #include "gcb_symbols.h"
+#include "gpucore_engine.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -91,19 +92,6 @@ static void run_openblas_rows(const gemm_call *g, int r0, int rows) {
   f(ta, tb, &rows, &g->n, &g->k, g->alpha, a, &g->lda, g->nb, &g->ldb, g->beta, c, &g->ldc);
 }
 
-/* CPU GFLOP/s for a call of this many flops (the Java router's model: 69 fp32 / 34 fp64 per
- * OpenBLAS thread at full speed, falling as the fourth root of the work below 0.26 GFLOP per
- * thread). */
-static double cpu_rate(const gcb_settings *s, int es, double flops) {
-  if (s->cpu_gflops > 0) {
-    return es == 8 ? s->cpu_gflops / 2 : s->cpu_gflops;
-  }
-  int threads = gcb_openblas_threads();
-  double full = threads * (es == 8 ? 34.0 : 69.0);
-  double saturate = 2.6e8 * threads;
-  return flops >= saturate ? full : full * sqrt(sqrt(flops / saturate));
-}
-
 /* 1: GPU, 0: CPU; why gets the reason. */
 static int decide(const gemm_call *g, char *why, size_t wn) {
   const gcb_settings *s = gcb_config();
@@ -142,21 +130,25 @@ static int decide(const gemm_call *g, char *why, size_t wn) {
     snprintf(why, wn, "%.3g flops %s gpucore.gemm.minFlops=%.3g", flops, gpu ? ">=" : "<", s->min_flops);
     return gpu;
   }
-  double cpu = cpu_rate(s, g->es, flops) * 1e9;
-  double gpu_rate = (s->gpu_gflops > 0 ? s->gpu_gflops : gcb_gpu_gflops(g->es)) * 1e9;
-  if (gpu_rate <= 0) {
-    gpu_rate = 1e12;
-  }
-  double bus = s->bus_gbs * 1e9;
-  double bytes_a = (double)g->m * g->k * g->es, bytes_b = (double)g->k * g->n * g->es;
-  double bytes_c = (double)g->m * g->n * g->es;
-  double t_cpu = flops / cpu;
-  double t_up = (bytes_a + (g->beta_d != 0 ? bytes_c : 0)) / bus;
-  double t_down = bytes_c / bus, t_b = bytes_b / bus, t_mul = flops / gpu_rate;
-  double t_gpu = s->overhead_ms / 1e3 + t_b + fmax(t_mul, fmax(t_up, t_down)) + fmin(t_up, t_down) / 8;
-  int gpu = t_gpu < t_cpu;
-  snprintf(why, wn, "estimated GPU %.3f ms vs CPU %.3f ms at %.0f GFLOP/s", t_gpu * 1e3, t_cpu * 1e3,
-           cpu / 1e9);
+  gpucore_engine_model_in in = {0};
+  in.precision = g->es == 8 ? GPUCORE_ENGINE_FP64 : GPUCORE_ENGINE_FP32;
+  in.flops = flops;
+  in.bytes_a = (double)g->m * g->k * g->es;
+  in.bytes_b = (double)g->k * g->n * g->es;
+  in.bytes_c = (double)g->m * g->n * g->es;
+  in.beta_nonzero = g->beta_d != 0;
+  in.gpus = 1;
+  gcb_gpu_shape(&in.cc_major, &in.sms);
+  in.cpu_threads = gcb_openblas_threads();
+  in.cpu_gflops = s->cpu_gflops;
+  in.gpu_gflops = s->gpu_gflops;
+  in.bus_gbs = s->bus_gbs;
+  in.overhead_ms = s->overhead_ms;
+  gpucore_engine_model_out out;
+  gpucore_engine_model(&in, &out);
+  int gpu = out.gpu;
+  snprintf(why, wn, "estimated GPU %.3f ms vs CPU %.3f ms at %.0f GFLOP/s", out.gpu_ms, out.cpu_ms,
+           out.cpu_gflops);
   return gpu;
 }
 

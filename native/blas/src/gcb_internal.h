@@ -35,6 +35,9 @@ typedef struct {
   char log_file[4096];       /* gpucore.log.file: one line per routed call */
 } gcb_settings;
 const gcb_settings *gcb_config(void);
+/* Sets key to value ahead of the environment and the file: 0, or 1 when the settings were
+ * already read (too late), 2 when refused (too long, too many). */
+int gcb_configure(const char *key, const char *value);
 /* Appends one line about a routed call to the trace (file and/or stderr), if any is set. */
 void gcb_trace(const char *routine, long m, long n, long k, const char *route, const char *reason);
 int gcb_tracing(void);
@@ -74,7 +77,7 @@ enum {
 int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
                  const void *a, int lda, const void *b, int ldb, const void *beta, void *c,
                  int ldc, const gcb_io *io, int device, int *c_written, char *err, size_t errn);
-/* Peak rate of GPU 0 for the model, GFLOP/s (0 when unknown). */
-double gcb_gpu_gflops(int es);
+/* Compute capability major and SM count of the GPU the probe found (0, 0 without one). */
+void gcb_gpu_shape(int *cc_major, int *sms);
 
 #endif

@@ -119,6 +119,13 @@ public final class Setting<T> {
   /** Threads staging copies between Java arrays and a GPU. */
   public static final Setting<Integer> STAGING_THREADS = integer("gpucore.staging.threads", 0, 0,
       64, "threads staging copies between Java arrays and a GPU (0: half the cores, at most 8)");
+  /** Pinned staging per stream of the native GEMM engine. */
+  public static final Setting<Double> BLAS_STAGE_MIB = decimal("gpucore.blas.stageMiB", 32, 0.0625,
+      4096, "pinned staging in MiB per stream of the native GEMM engine (the drop-in BLAS library's"
+          + " and gpucore.gemm.hostEngine=native's)");
+  /** Host copy threads of the native GEMM engine. */
+  public static final Setting<Integer> BLAS_COPY_THREADS = integer("gpucore.blas.copyThreads", 0,
+      0, 16, "threads packing operands into the native GEMM engine's staging (0: by the CPU count)");
   /** Peer access between GPUs. */
   public static final Setting<Boolean> P2P = new Setting<>("gpucore.p2p", null, "choice", "auto",
       "auto, off (also on/off, true/false, yes/no, 1/0)",

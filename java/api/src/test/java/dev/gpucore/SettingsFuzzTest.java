@@ -154,7 +154,8 @@ class SettingsFuzzTest {
     accepted(settings::validate);
     for (int gpus = 0; gpus <= 3; gpus++) {
       int g = gpus;
-      accepted(() -> new Router(settings, g, null, g));
+      accepted(() -> new Router(settings, g, null,
+          in -> new dev.gpucore.spi.RouteModel.Estimate(false, 0, 0, 0, 0, 0, 0, 0, 0), g));
       accepted(() -> {
         List<Integer> list = Router.gpuList(settings, g);
         assertEquals(list.size(), new HashSet<>(list).size(), "repeated GPU in " + list);

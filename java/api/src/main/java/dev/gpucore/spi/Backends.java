@@ -38,7 +38,8 @@ public final class Backends {
         gpu == null || gpu.discovery().devices().isEmpty() ? 0
             : gpu.discovery().devices().size());
     this.router = new Router(config.settings(), gpus, i -> gpu.faulted(i),
-        gpu == null ? null : gpu.discovery().devices().get(0), cpu.cpuThreads());
+        gpu == null ? null : gpu.discovery().devices().get(0),
+        gpus.isEmpty() ? null : gpu.routeModel(), cpu.cpuThreads());
   }
 
   /** The router deciding where GEMMs on host operands run. */

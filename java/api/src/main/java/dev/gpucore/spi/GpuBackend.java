@@ -13,6 +13,9 @@ public interface GpuBackend extends Backend {
   /** Creates a stream on device {@code device}. */
   GpuStream createStream(int device);
 
+  /** The routing model the router decides host GEMMs by. */
+  RouteModel routeModel();
+
   /**
    * Why device {@code device} is unusable (a sticky error poisoned its context), or null while
    * it is healthy. The router stops sending work to a faulted device; {@code gpucore doctor}

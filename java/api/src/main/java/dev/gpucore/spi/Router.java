@@ -5,7 +5,6 @@ import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import dev.gpucore.blas.Decision;
-import dev.gpucore.blas.Precision;
 import dev.gpucore.device.DeviceInfo;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -15,21 +14,21 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Decides where a GEMM on host operands runs, in the manner of nvBLAS but from a cost model:
- * the CPU's time ({@code flops / CPU rate}) against the GPU's (moving A, B and C over the bus,
- * overlapped with the multiply, plus a fixed overhead). Device operands always run on their GPU.
+ * Decides where a GEMM on host operands runs, in the manner of nvBLAS but from a cost model
+ * ({@link RouteModel}, the GPU backend's): the CPU's time ({@code flops / CPU rate}) against the
+ * GPU's (moving A, B and C over the bus, overlapped with the multiply, plus a fixed overhead).
+ * The settings, the GPUs' health and the forced routes are decided here; the times come from the
+ * model. Device operands always run on their GPU.
  *
  * <p>Its settings are the {@code gpucore.gemm.*} entries, {@code gpucore.gpu.list},
  * {@code gpucore.trace} and {@code gpucore.log.file} of the {@link Setting} registry (listed
  * with their defaults and ranges in {@code docs/configuration.md}).
  *
- * <p>The model's defaults: the CPU at 69 GFLOP/s per thread in fp32 (half in fp64) on large
- * calls, less on small ones (the rate falls as the fourth root of the work below 0.26 GFLOP per
- * thread); the GPU rate by architecture and precision (compute capability 9 and newer: fp32
- * 48 TFLOP/s, TF32 250, BF16/FP16 300, fp64 50, scaled by SM count); Java arrays through the
- * staging pipeline at 35 GB/s each way; 0.5 ms of fixed overhead per host GEMM. They were fitted
- * to {@code gpucore bench gemm} (host SGEMM per route against OpenBLAS from C); the measurements
- * are in docs/benchmarks.md.
+ * <p>The CUDA backend's model is the one in libgpucore_blas.so that its sgemm_/dgemm_ route by
+ * ({@code native/include/gpucore_engine.h} states its rates); with the defaults of
+ * {@code gpucore.gemm.busGBs} (35 GB/s each way) and {@code gpucore.gemm.overheadMs} (0.5 ms)
+ * it was fitted to {@code gpucore bench gemm} (host SGEMM per route against OpenBLAS from C);
+ * the measurements are in docs/benchmarks.md.
  */
 public final class Router {
   private static final System.Logger LOG = System.getLogger("dev.gpucore.router");
@@ -40,6 +39,7 @@ public final class Router {
   private final int[] gpuIndices;
   private final java.util.function.IntFunction<String> faulted;
   private final DeviceInfo gpu0;
+  private final RouteModel model;
   private final int cpuThreads;
   private final boolean fallback;
   private final double cpuRatio;
@@ -52,10 +52,11 @@ public final class Router {
 
   /**
    * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by
-   * {@code gpu0}, null without a GPU) and {@code cpuThreads} CPU threads.
+   * {@code gpu0}, null without a GPU), estimated by {@code model} (null without a GPU), and
+   * {@code cpuThreads} CPU threads.
    */
-  public Router(Settings s, int gpus, DeviceInfo gpu0, int cpuThreads) {
-    this(s, java.util.stream.IntStream.range(0, gpus).boxed().toList(), i -> null, gpu0,
+  public Router(Settings s, int gpus, DeviceInfo gpu0, RouteModel model, int cpuThreads) {
+    this(s, java.util.stream.IntStream.range(0, gpus).boxed().toList(), i -> null, gpu0, model,
         cpuThreads);
   }
 
@@ -65,7 +66,7 @@ public final class Router {
    * faulted GPU gets no more host GEMMs, and with none healthy they run on the CPU.
    */
   public Router(Settings s, List<Integer> gpuIndices, java.util.function.IntFunction<String> faulted,
-      DeviceInfo gpu0, int cpuThreads) {
+      DeviceInfo gpu0, RouteModel model, int cpuThreads) {
     int gpus = gpuIndices.size();
     this.route = s.get(Setting.GEMM_ROUTE);
     this.disabled = s.get(Setting.GEMM_DISABLE);
@@ -73,6 +74,7 @@ public final class Router {
     this.gpuIndices = gpuIndices.stream().mapToInt(Integer::intValue).toArray();
     this.faulted = faulted;
     this.gpu0 = gpu0;
+    this.model = gpus == 0 ? null : java.util.Objects.requireNonNull(model, "model");
     this.cpuThreads = Math.max(1, cpuThreads);
     this.fallback = s.get(Setting.GEMM_FALLBACK);
     this.cpuRatio = s.get(Setting.GEMM_CPU_RATIO);
@@ -220,83 +222,22 @@ public final class Router {
       return new Decision(false, 0, "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU");
     }
     double flops = call.flops();
-    double cpuRate = cpuRate(call.dtype(), flops) * 1e9;
-    double tCpu = flops / cpuRate;
     int eb = call.dtype().bytes();
     double bytesA = (double) call.spanA() * eb * call.batch();
     double bytesB = (double) call.spanB() * eb * (call.transA() ? call.batch() : 1);
     double bytesC = (double) call.spanC() * eb * call.batch();
-    double bus = busGBs * 1e9;
-    double gpuRate = gpuRate(call.precision()) * 1e9 * gpus;
-    double tUp = (bytesA + (call.beta() != 0 ? bytesC : 0)) / (bus * Math.min(gpus, 2));
-    double tCompute = flops / gpuRate;
-    double tDown = bytesC / (bus * Math.min(gpus, 2));
-    double tB = bytesB / bus;
-    double tGpu = overheadMs / 1e3 + tB + Math.max(tCompute, Math.max(tUp, tDown))
-        + Math.min(tUp, tDown) / 8;
-    boolean gpu = tGpu < tCpu;
+    RouteModel.Estimate e = model.estimate(new RouteModel.Input(call.precision(), flops, bytesA,
+        bytesB, bytesC, call.beta() != 0, gpus, gpu0 == null ? 0 : gpu0.ccMajor(),
+        gpu0 == null ? 0 : gpu0.multiprocessors(), cpuThreads, cpuGflops, gpuGflops, busGBs,
+        overheadMs));
     if (!withReason) {
-      return new Decision(gpu, gpu ? gpus : 0, "");
+      return new Decision(e.gpu(), e.gpu() ? gpus : 0, "");
     }
     String why = String.format(Locale.ROOT,
         "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
             + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
-        tGpu * 1e3, tB * 1e3, tUp * 1e3, tCompute * 1e3, gpuRate / 1e9, tDown * 1e3, overheadMs,
-        gpus, gpus > 1 ? "s" : "", tCpu * 1e3, cpuRate / 1e9);
-    return new Decision(gpu, gpu ? gpus : 0, why);
-  }
-
-  /** CPU GFLOP/s for this type at full speed: the override, else 69 (fp32) or 34 (fp64) per thread. */
-  double cpuRate(DType t) {
-    if (cpuGflops > 0) {
-      return t == DType.FLOAT64 ? cpuGflops / 2 : cpuGflops;
-    }
-    return cpuThreads * (t == DType.FLOAT64 ? 34.0 : 69.0);
-  }
-
-  /**
-   * CPU GFLOP/s for a call of {@code flops}: OpenBLAS reaches its full rate only on large
-   * calls; below 0.26 GFLOP of work per thread the rate falls as the fourth root of the work
-   * (fitted to OpenBLAS SGEMM from C; the fit and the measurements are in docs/benchmarks.md).
-   */
-  double cpuRate(DType t, double flops) {
-    double full = cpuRate(t);
-    if (cpuGflops > 0) {
-      return full; // an explicit rate is taken as it is
-    }
-    double saturate = 2.6e8 * cpuThreads;
-    return flops >= saturate ? full : full * Math.sqrt(Math.sqrt(flops / saturate));
-  }
-
-  /** GPU GFLOP/s for this precision on one device: the override, else by architecture. */
-  double gpuRate(Precision p) {
-    if (gpuGflops > 0) {
-      return gpuGflops;
-    }
-    int cc = gpu0 == null ? 0 : gpu0.ccMajor();
-    double sms = gpu0 == null ? 0 : gpu0.multiprocessors();
-    double[] rate; // fp32, tf32, bf16/fp16, fp64 in GFLOP/s
-    if (cc >= 9) {
-      rate = new double[] {48_000, 250_000, 300_000, 50_000};
-      sms /= 132;
-    } else if (cc == 8) {
-      rate = new double[] {18_000, 120_000, 200_000, 18_000};
-      sms /= 108;
-    } else {
-      rate = new double[] {8_000, 8_000, 8_000, 4_000};
-      sms = 1;
-    }
-    double scale = sms > 0 ? sms : 1;
-    switch (p) {
-      case TF32:
-        return rate[1] * scale;
-      case BF16:
-      case FP16:
-        return rate[2] * scale;
-      case FP64:
-        return rate[3] * scale;
-      default:
-        return rate[0] * scale;
-    }
+        e.gpuMs(), e.bUpMs(), e.acUpMs(), e.multiplyMs(), e.gpuGflops(), e.cDownMs(), overheadMs,
+        gpus, gpus > 1 ? "s" : "", e.cpuMs(), e.cpuGflops());
+    return new Decision(e.gpu(), e.gpu() ? gpus : 0, why);
   }
 }

@@ -41,8 +41,8 @@ final class CudaBackend implements GpuBackend {
     this.gemmDeviceList = Router.gpuList(config.settings(), discovery.devices().size());
     this.gemmPanelBytes = (long) (config.settings().get(Setting.GEMM_PANEL_MIB) * (1 << 20));
     this.ltMode = config.settings().get(Setting.GEMM_LT);
-    this.hostEngineNative = config.settings().get(Setting.GEMM_HOST_ENGINE).equals("native")
-        && engineLoads(config.settings());
+    this.hostEngineNative = config.settings().get(Setting.GEMM_HOST_ENGINE).equals("native");
+    configureEngine(config.settings());
     this.workers = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "gpucore-gemm-worker");
       t.setDaemon(true);
@@ -92,16 +92,24 @@ final class CudaBackend implements GpuBackend {
   }
 
   /** Bytes of A per row panel of a host GEMM ({@code gpucore.gemm.panelMiB}). */
-  /** Loads the native engine; a failure is a warning, and host GEMMs keep the Java pipeline. */
-  private static boolean engineLoads(dev.gpucore.Settings settings) {
-    try {
-      EngineNative.load();
-      return true;
-    } catch (Throwable t) { // UnsatisfiedLinkError or its wrappers: the library is not usable
-      settings.warn(settings.value(Setting.GEMM_HOST_ENGINE).where()
-          + " is \"native\" but the engine library (libgpucore_blas.so) cannot load ("
-          + t.getMessage() + "); host GEMMs use the java pipeline");
-      return false;
+  /**
+   * Hands the engine's own settings to it before it first reads them (the environment and
+   * GPUCORE_CONFIG's file reach it anyway; system properties only this way). When another core
+   * of this process already used the engine, its settings stay, and a different value is a
+   * warning.
+   */
+  private static void configureEngine(dev.gpucore.Settings settings) {
+    for (Setting<?> key : List.of(Setting.BLAS_STAGE_MIB, Setting.BLAS_COPY_THREADS)) {
+      dev.gpucore.Settings.Value v = settings.value(key);
+      if (v.source() != dev.gpucore.Settings.Source.PROPERTY
+          && v.source() != dev.gpucore.Settings.Source.FILE) {
+        continue; // the default, or the environment, which the engine reads itself
+      }
+      int rc = EngineNative.gpucore_engine_configure(key.key(), String.valueOf(settings.get(key)));
+      if (rc != 0 && v.source() == dev.gpucore.Settings.Source.PROPERTY) {
+        settings.warn(v.where() + " is not used: the GEMM engine of this process already read its"
+            + " settings");
+      }
     }
   }
 
@@ -185,6 +193,13 @@ final class CudaBackend implements GpuBackend {
   public DeviceArray allocate(int device, DType dtype, long length) {
     return CudaDeviceArray.allocate(this, devices[device], dtype, length);
   }
+
+  @Override
+  public dev.gpucore.spi.RouteModel routeModel() {
+    return MODEL;
+  }
+
+  private static final EngineModel MODEL = new EngineModel();
 
   @Override
   public GpuStream createStream(int device) {

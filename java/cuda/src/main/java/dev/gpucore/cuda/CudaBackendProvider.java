@@ -56,6 +56,12 @@ public final class CudaBackendProvider implements BackendProvider {
             return "gpucore's native library could not be loaded (" + LoadErrors.describe(t)
                 + ")";
           }
+          try {
+            dev.gpucore.cuda.bindings.EngineNative.load();
+          } catch (Throwable t) {
+            return "gpucore's GEMM engine (libgpucore_blas.so) could not be loaded ("
+                + LoadErrors.describe(t) + ")";
+          }
           return "";
         });
         if (failure.isEmpty()) {

@@ -178,6 +178,28 @@ public final class FakeGpu implements GpuBackend {
     return new Arr(device, dtype, length, NEXT.getAndAdd(length * dtype.bytes() + 256));
   }
 
+  /**
+   * A stand-in routing model with round numbers, so that routing in tests does not hang on the
+   * engine's fitted rates: the CPU at 10 GFLOP/s, the GPU at 1 TFLOP/s per device plus the bus
+   * time of A, B and C at {@code busGBs} and the overhead; settings that override rates apply.
+   * The engine's own model is tested with the CUDA module.
+   */
+  @Override
+  public dev.gpucore.spi.RouteModel routeModel() {
+    return in -> {
+      double cpu = in.cpuGflops() > 0 ? in.cpuGflops() : 10;
+      double gpu = (in.gpuGflops() > 0 ? in.gpuGflops() : 1000) * Math.max(1, in.gpus());
+      double bus = in.busGBs() > 0 ? in.busGBs() : 35;
+      double up = (in.bytesA() + in.bytesB() + (in.betaNonZero() ? in.bytesC() : 0)) / bus / 1e6;
+      double down = in.bytesC() / bus / 1e6;
+      double mul = in.flops() / gpu / 1e6;
+      double gpuMs = in.overheadMs() + up + mul + down;
+      double cpuMs = in.flops() / cpu / 1e6;
+      return new dev.gpucore.spi.RouteModel.Estimate(gpuMs < cpuMs, gpuMs, cpuMs,
+          in.bytesB() / bus / 1e6, up, mul, down, cpu, gpu);
+    };
+  }
+
   @Override
   public GpuStream createStream(int device) {
     return new Stream(device);

@@ -41,6 +41,18 @@ public final class EngineNative {
 
   public static native int gpucore_engine_usable(@Cast("char*") byte[] why, int whyLen);
 
+  /** Sets a setting before the engine first reads them: 0, 1 when too late, 2 when refused. */
+  public static native int gpucore_engine_configure(String key, String value);
+
+  /**
+   * The routing model ({@code gpucore_engine_model}): {@code ints} = precision (0 fp32, 1 tf32,
+   * 2 bf16/fp16, 3 fp64), beta nonzero, gpus, cc major, SMs, CPU threads; {@code doubles} =
+   * flops, bytes of A, B, C, CPU and GPU rate overrides, bus GB/s, overhead ms; {@code out} =
+   * gpu (1/0), GPU ms, CPU ms, B up ms, A/C up ms, multiply ms, C down ms, CPU and GPU GFLOP/s.
+   */
+  public static native void gc_engine_model(@Cast("const int*") int[] ints,
+      @Cast("const double*") double[] doubles, double[] out);
+
   /**
    * Column-major {@code C = alpha·op(A)·op(B) + beta·C} on CUDA device {@code device}; see
    * {@code gpucore_engine.h}. {@code result[0]} gets the result ({@link #OK} or an error),
