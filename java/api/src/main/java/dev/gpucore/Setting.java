@@ -75,9 +75,9 @@ public final class Setting<T> {
       words("fp64", "all", "none"), "fp64, all, none",
       "which device GEMMs go through cuBLASLt: fp64 ones, all, or none");
   /** Which pipeline runs host-operand GEMMs on the GPU. */
-  public static final Setting<String> GEMM_HOST_ENGINE = choice("gpucore.gemm.hostEngine", "java",
+  public static final Setting<String> GEMM_HOST_ENGINE = choice("gpucore.gemm.hostEngine", "native",
       words("java", "native"), "java, native",
-      "the GPU pipeline of fp32/fp64 GEMMs on host operands: java, or native (the engine of libgpucore_blas.so)");
+      "the GPU pipeline of fp32/fp64 GEMMs on host operands: native (the engine of libgpucore_blas.so, the drop-in BLAS library's), or java");
   /** CPU rate of the routing model. */
   public static final Setting<Double> GEMM_CPU_GFLOPS = decimal("gpucore.gemm.cpuGflops", 0, 0,
       1e9, "the routing model's CPU rate in GFLOP/s (0: the measured model)");

@@ -6,6 +6,7 @@ import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.Backends;
 import dev.gpucore.spi.Facades;
 import dev.gpucore.spi.GemmCall;
@@ -132,10 +133,13 @@ public final class Blas {
   /**
    * A host-operand call on the GPU (which retries with smaller tiles when device memory is
    * short), then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same
-   * or its GPU faulted.
+   * or its GPU faulted. With beta != 0 and the fallback on, C's region is kept in a copy while
+   * the GPU works, so that a failure after part of C came down reruns from C as it was.
    */
   private void onGpu(GemmCall call) {
     GpuCoreException failure;
+    // C = beta*C + ... is redone on the CPU from C as it was: kept while the GPU works on it
+    Object kept = call.beta() != 0 && router.fallbackToCpu() ? keepC(call) : null;
     try {
       String note = core.gpu().blas().gemmFromHost(call);
       if (note != null) {
@@ -144,7 +148,10 @@ public final class Blas {
       return;
     } catch (GpuCoreException.OutOfMemory | GpuCoreException.DeviceFaulted e) {
       if (e.outputPartlyWritten() && call.beta() != 0) {
-        throw e; // C = beta*C + ... cannot be redone from a half-written C
+        if (kept == null) {
+          throw e; // C = beta*C + ... cannot be redone from a half-written C
+        }
+        restoreC(call, kept);
       }
       failure = e;
     } catch (GpuCoreException.DeviceUnavailable e) {
@@ -155,6 +162,49 @@ public final class Blas {
     }
     router.record(call, "fell back to the CPU after: " + failure.getMessage());
     core.cpu().blas().gemm(call);
+  }
+
+  /** Elements from C's first to its last of every batch item; -1 past an int. */
+  private static int cSpan(GemmCall call) {
+    long span = (call.batch() - 1L) * call.strideC() + call.spanC();
+    return span > Integer.MAX_VALUE - 16 ? -1 : (int) span;
+  }
+
+  /** A copy of the C region of a host call, or null when too large to keep. */
+  private static Object keepC(GemmCall call) {
+    int span = cSpan(call);
+    Operand c = call.c();
+    if (span < 0) {
+      return null;
+    }
+    boolean f64 = c.dtype() == dev.gpucore.DType.FLOAT64;
+    if (c.storage() instanceof HostArray h) {
+      if (f64) {
+        double[] d = new double[span];
+        h.get(c.offset(), d, 0, span);
+        return d;
+      }
+      float[] f = new float[span];
+      h.get(c.offset(), f, 0, span);
+      return f;
+    }
+    int from = (int) c.offset();
+    return f64 ? java.util.Arrays.copyOfRange((double[]) c.storage(), from, from + span)
+        : java.util.Arrays.copyOfRange((float[]) c.storage(), from, from + span);
+  }
+
+  private static void restoreC(GemmCall call, Object kept) {
+    Operand c = call.c();
+    int span = cSpan(call);
+    if (c.storage() instanceof HostArray h) {
+      if (kept instanceof double[] d) {
+        h.put(c.offset(), d, 0, span);
+      } else {
+        h.put(c.offset(), (float[]) kept, 0, span);
+      }
+    } else {
+      System.arraycopy(kept, 0, c.storage(), (int) c.offset(), span);
+    }
   }
 
   /**

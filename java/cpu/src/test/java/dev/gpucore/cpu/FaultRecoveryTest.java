@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code gpucore.fault}) against a fake GPU (the test kit's {@link FakeGpu}), so that CI exercises them without one: out of
  * device memory retried with smaller tiles, then the CPU fallback (or a clear error with C
  * untouched when fallback is off); a sticky fault marking the device faulted, the router
- * routing around it, and a half-written C never silently redone. The CUDA backend honours the
- * same plan; FaultGpuTest repeats these on a real GPU.
+ * routing around it, and a half-written C redone from C as it was, never silently. The CUDA
+ * backend's Java pipeline honours the same plan; FaultGpuTest repeats these on a real GPU.
  */
 class FaultRecoveryTest {
   @TempDir Path tmp;
@@ -231,10 +231,18 @@ class FaultRecoveryTest {
   }
 
   @Test
-  void aHalfWrittenCIsNeverSilentlyRedone() {
-    // the second panel faults after the first was written
+  void aHalfWrittenCIsRedoneFromCAsItWasOrNeverSilently() {
+    // the second panel faults after the first was written: C as it was comes back and the
+    // call runs on the CPU
     try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm:2", "gpucore.gemm.panelMiB", "1")) {
       Problem p = new Problem(1024, 256, 300, false); // A is 1.2 MiB: at least two panels
+      p.run(core, 1.5);
+      p.check(1.5);
+    }
+    // without the fallback the failure is the caller's, saying so
+    try (GpuCore core = core(1, "gpucore.fault", "sticky:gemm:2", "gpucore.gemm.panelMiB", "1",
+        "gpucore.gemm.fallback", "false")) {
+      Problem p = new Problem(1024, 256, 300, false);
       GpuCoreException.DeviceFaulted e = assertThrows(GpuCoreException.DeviceFaulted.class,
           () -> p.run(core, 1.5));
       assertTrue(e.outputPartlyWritten(), "the exception says C is partly written");

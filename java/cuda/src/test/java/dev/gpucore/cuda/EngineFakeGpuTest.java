@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -27,24 +26,36 @@ class EngineFakeGpuTest {
   void javaArraysReachTheEngineThroughTheGlueAndComeBackRight() throws Exception {
     Path src = Path.of(System.getProperty("gpucore.fakeCuda",
         "../blas/src/test/c/fake_cuda.c"));
-    assertTrue(Files.isRegularFile(src), "the stand-in CUDA runtime's source: " + src.toAbsolutePath());
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(src),
+        "the stand-in CUDA runtime's source is not here (" + src.toAbsolutePath()
+            + "): this test runs in the source tree");
     for (String so : List.of("libcudart.so.13", "libcublas.so.13")) {
       run(List.of("gcc", "-shared", "-fPIC", "-O2", "-Wl,-soname," + so, "-o",
           work.resolve(so).toString(), src.toString()), null);
     }
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp",
-        System.getProperty("java.class.path"), EngineProbe.class.getName()));
-    String out = run(cmd, work);
+    String out = run(probe("gemms"), work);
     assertTrue(out.contains("engine probe: 18 passed, 0 failed"), out);
+    // failures come back as results with C untouched, and a fault turns the GPU off
+    out = run(probe("fault"), work, "FAKE_CUBLAS_FAIL_AT", "1");
+    assertTrue(out.contains("engine probe: 2 passed, 0 failed"), out);
+    out = run(probe("memory"), work, "FAKE_CUDA_MEM", "1000");
+    assertTrue(out.contains("engine probe: 1 passed, 0 failed"), out);
   }
 
-  private static String run(List<String> cmd, Path fakeLibs) throws IOException,
+  private static List<String> probe(String mode) {
+    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        "-cp", System.getProperty("java.class.path"), EngineProbe.class.getName(), mode);
+  }
+
+  private static String run(List<String> cmd, Path fakeLibs, String... env) throws IOException,
       InterruptedException {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     if (fakeLibs != null) {
       pb.environment().put("LD_LIBRARY_PATH", fakeLibs.toString());
       pb.environment().put("GPUCORE_BLAS_STAGEMIB", "0.125");
+    }
+    for (int i = 0; i < env.length; i += 2) {
+      pb.environment().put(env[i], env[i + 1]);
     }
     Process p = pb.start();
     byte[] all = p.getInputStream().readAllBytes();

@@ -20,7 +20,11 @@ public final class EngineProbe {
   private static int failed;
 
   public static void main(String[] args) {
-    SplittableRandom rnd = new SplittableRandom(Long.parseLong(args.length > 0 ? args[0] : "5"));
+    if (args.length > 0 && !args[0].equals("gemms")) {
+      failures(args[0]);
+      return;
+    }
+    SplittableRandom rnd = new SplittableRandom(5);
     for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
       for (int ta = 0; ta < 2; ta++) {
         for (int tb = 0; tb < 2; tb++) {
@@ -42,6 +46,43 @@ public final class EngineProbe {
     String why = new String(err, java.nio.charset.StandardCharsets.UTF_8).trim();
     check("device 63: " + result[0] + " " + why,
         result[0] == 4 && why.startsWith("GPU 63 is not visible"));
+    System.out.println("engine probe: " + passed + " passed, " + failed + " failed");
+    System.exit(failed == 0 ? 0 : 1);
+  }
+
+  /**
+   * With the stand-in told to fail: {@code fault} (its first cuBLAS call fails) gives a fault
+   * with C untouched, then the engine refuses the GPU; {@code memory} (no device memory) gives
+   * an out-of-memory with C untouched.
+   */
+  private static void failures(String mode) {
+    float[] a = new float[64 * 64];
+    float[] c = new float[64 * 64];
+    java.util.Arrays.fill(a, 1);
+    java.util.Arrays.fill(c, 7);
+    GemmCall call = new GemmCall(false, false, 64, 64, 64, 1, 0.5, Precision.FP32, DType.FLOAT32,
+        Operand.of(a), 64, Operand.of(a), 64, Operand.of(c), 64, 1, 0, 0, 0, null,
+        GemmCall.OnHost.INSTANCE);
+    int[] result = new int[2];
+    byte[] err = new byte[400];
+    CudaHostGemm.engineItem(call, 0, 0, result, err);
+    String why = new String(err, java.nio.charset.StandardCharsets.UTF_8).trim();
+    boolean untouched = true;
+    for (float x : c) {
+      untouched &= x == 7;
+    }
+    if (mode.equals("fault")) {
+      check("fault: " + result[0] + "/" + result[1] + " " + why,
+          result[0] == 2 && result[1] == 0 && why.startsWith("cublasSgemm: status") && untouched);
+      java.util.Arrays.fill(err, (byte) 0);
+      CudaHostGemm.engineItem(call, 0, 0, result, err);
+      why = new String(err, java.nio.charset.StandardCharsets.UTF_8).trim();
+      check("after the fault: " + result[0] + " " + why,
+          result[0] == 4 && why.startsWith("disabled after a GPU failure: cublasSgemm"));
+    } else {
+      check("memory: " + result[0] + "/" + result[1] + " " + why,
+          result[0] == 1 && result[1] == 0 && why.contains("out of memory") && untouched);
+    }
     System.out.println("engine probe: " + passed + " passed, " + failed + " failed");
     System.exit(failed == 0 ? 0 : 1);
   }

@@ -31,7 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The recovery paths on a real GPU: the fault-injection seam ({@code gpucore.fault}) at the
  * points where the CUDA backend meets real errors, and a real illegal-address fault provoked in
- * a child process.
+ * a child process. The seam sits in the Java side of the backend, so host GEMMs here take the
+ * Java pipeline ({@code gpucore.gemm.hostEngine=java}); the native engine's failures are driven
+ * by a stand-in CUDA runtime (EngineFakeGpuTest, and the BLAS library's FakeGpuTest).
  */
 class FaultGpuTest {
   @TempDir Path tmp;
@@ -43,6 +45,7 @@ class FaultGpuTest {
 
   private static GpuCore open(String... kv) {
     Map<String, String> props = new HashMap<>();
+    props.put("gpucore.gemm.hostEngine", "java");
     for (int i = 0; i < kv.length; i += 2) {
       props.put(kv[i], kv[i + 1]);
     }
