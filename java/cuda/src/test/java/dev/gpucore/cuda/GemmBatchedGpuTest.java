@@ -1,12 +1,10 @@
 package dev.gpucore.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.DType;
-import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
 import dev.gpucore.blas.Gemm;
@@ -14,40 +12,38 @@ import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.testkit.GemmBatchedContract;
 import dev.gpucore.testkit.GemmShape;
 import dev.gpucore.testkit.GpuTests;
 import dev.gpucore.testkit.RequiresGpu;
+import dev.gpucore.testkit.SoakCases;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Pointer-array batched GEMM ({@code Blas.gemmBatched}) on device operands against a float64
- * reference (the bounds of {@link GemmGpuTest}): fp32 (FP32, TF32), fp64, bf16 and fp16 device
- * arrays with a FLOAT32 (or 16-bit) C; items each in DeviceArrays of their own, at offsets in
- * shared arrays (A and B items may repeat a location), or both; 16-byte aligned operands (one
- * cuBLAS call) and unaligned ones (queued item by item); on a user stream and synchronous;
- * batches of 1, 7, 1000 and 70,000. Everything of the C arrays outside the items' matrices must
- * be left as it was.
+ * The batched GEMM contract on a core with a GPU, host GEMMs routed to the GPU (1 MiB panels),
+ * so that every host item runs through the GPU's host-operand pipeline; and pointer-array
+ * batched GEMM ({@code Blas.gemmBatched}) on device operands against a float64 reference (the
+ * bounds of {@link GemmGpuTest}): fp32 (FP32, TF32), fp64, bf16 and fp16 device arrays with a
+ * FLOAT32 (or 16-bit) C; items each in DeviceArrays of their own, at offsets in shared arrays
+ * (A and B items may repeat a location), or both; 16-byte aligned operands (one cuBLAS call)
+ * and unaligned ones (queued item by item); on a user stream and synchronous; batches of 1, 7,
+ * 1000 and 70,000. Everything of the C arrays outside the items' matrices must be left as it
+ * was.
  */
-@RequiresGpu
-class GemmBatchedGpuTest {
-  static GpuCore core;
-  static final long SEED = System.nanoTime();
+@RequiresGpu(config = {"gpucore.gemm.route=gpu", "gpucore.gemm.panelMiB=1"})
+class GemmBatchedGpuTest extends GemmBatchedContract {
   private final List<AutoCloseable> res = new ArrayList<>();
-
-  @BeforeEach
-  void useGpu(GpuCore gpu) {
-    core = gpu;
-  }
 
   @AfterEach
   void release() throws Exception {
@@ -69,17 +65,11 @@ class GemmBatchedGpuTest {
     }
 
     long span(int rows, int cols) {
-      if (rows == 0 || cols == 0) {
-        return 0;
-      }
-      int ld = ld(rows, cols);
-      return layout == Layout.ROW_MAJOR ? (long) (rows - 1) * ld + cols
-          : (long) (cols - 1) * ld + rows;
+      return SoakCases.span(layout, rows, cols, ld(rows, cols));
     }
 
     long index(long off, int rows, int cols, int i, int j) {
-      int ld = ld(rows, cols);
-      return layout == Layout.ROW_MAJOR ? off + (long) i * ld + j : off + i + (long) j * ld;
+      return SoakCases.at(layout, off, ld(rows, cols), i, j);
     }
 
     Gemm gemm() {
@@ -189,7 +179,7 @@ class GemmBatchedGpuTest {
    * A batch of n×n×n products (n = 4, leading dimensions n) into {@code cs} is rejected, the
    * message starting with ({@code atStart}) or containing {@code why}.
    */
-  private static void rejectsC(Gemm g, Operand[] as, Operand[] bs, Operand[] cs, String why,
+  private void rejectsC(Gemm g, Operand[] as, Operand[] bs, Operand[] cs, String why,
       boolean atStart) {
     int n = 4;
     GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
@@ -319,27 +309,16 @@ class GemmBatchedGpuTest {
       oa = operands(a);
       ob = operands(b);
       oc = operands(cc);
-      ref = new double[c.count()][c.m() * c.n()];
+      ref = new double[c.count()][];
       for (int item = 0; item < c.count(); item++) {
-        for (int i = 0; i < c.m(); i++) {
-          for (int j = 0; j < c.n(); j++) {
-            double s = 0;
-            for (int p = 0; p < c.k(); p++) {
-              double av = c.ta() ? get(a[item], c.aRows(), c.aCols(), p, i)
-                  : get(a[item], c.aRows(), c.aCols(), i, p);
-              double bv = c.tb() ? get(b[item], c.bRows(), c.bCols(), j, p)
-                  : get(b[item], c.bRows(), c.bCols(), p, j);
-              s += av * bv;
-            }
-            double old = c.beta() == 0 ? 0 : get(cc[item], c.m(), c.n(), i, j);
-            ref[item][i * c.n() + j] = (c.alpha() == 0 ? 0 : c.alpha() * s) + c.beta() * old;
-          }
-        }
+        ref[item] = reference(c, c.alpha(), c.beta(), before(a[item], c.aRows(), c.aCols()),
+            before(b[item], c.bRows(), c.bCols()), before(cc[item], c.m(), c.n()));
       }
     }
 
-    double get(At at, int rows, int cols, int i, int j) {
-      return at.s().before[(int) c.index(at.off(), rows, cols, i, j)];
+    /** A rows×cols operand as it was before the call. */
+    Matrix before(At at, int rows, int cols) {
+      return (i, j) -> at.s().before[(int) c.index(at.off(), rows, cols, i, j)];
     }
 
     /**
@@ -412,49 +391,23 @@ class GemmBatchedGpuTest {
           ? 1e-5 * Math.sqrt(Math.max(1, c.k())) // exact products, fp32 accumulation
           : GemmGpuTest.bound(c.p(), c.k());
       double itemBound = c.p() == Precision.TF32 ? 4 * bound : bound;
-      double numAll = 0;
-      double denAll = 0;
-      java.util.IdentityHashMap<Store, double[]> after = new java.util.IdentityHashMap<>();
-      java.util.IdentityHashMap<Store, boolean[]> inside = new java.util.IdentityHashMap<>();
+      Map<Store, double[]> after = new IdentityHashMap<>();
+      Map<Store, List<Placement>> items = new IdentityHashMap<>();
       for (Store s : cStores) {
         after.put(s, read(s.d));
-        inside.put(s, new boolean[s.before.length]);
+        items.put(s, new ArrayList<>());
       }
+      Matrix[] got = new Matrix[c.count()];
       for (int item = 0; item < c.count(); item++) {
         At at = cc[item];
-        double[] got = after.get(at.s());
-        boolean[] in = inside.get(at.s());
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < c.m(); i++) {
-          for (int j = 0; j < c.n(); j++) {
-            int idx = (int) c.index(at.off(), c.m(), c.n(), i, j);
-            in[idx] = true;
-            double v = got[idx];
-            assertFalse(Double.isNaN(v), "NaN in c[" + item + "] at " + i + "," + j + ": " + ctx);
-            double d = v - ref[item][i * c.n() + j];
-            num += d * d;
-            den += ref[item][i * c.n() + j] * ref[item][i * c.n() + j];
-          }
-        }
-        double rel = den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-        assertTrue(rel <= itemBound, "c[" + item + "]: relative error " + rel + " > "
-            + itemBound + ": " + ctx);
-        numAll += num;
-        denAll += den;
+        double[] g = after.get(at.s());
+        Placement p = (i, j) -> c.index(at.off(), c.m(), c.n(), i, j);
+        got[item] = (i, j) -> g[(int) p.index(i, j)];
+        items.get(at.s()).add(p);
       }
-      double relAll = denAll == 0 ? Math.sqrt(numAll) : Math.sqrt(numAll / denAll);
-      assertTrue(relAll <= bound, "relative error over the batch " + relAll + " > " + bound
-          + ": " + ctx);
+      assertItemsMatch(c, ref, got, bound, itemBound, ctx);
       for (Store s : cStores) {
-        double[] got = after.get(s);
-        boolean[] in = inside.get(s);
-        for (int i = 0; i < got.length; i++) {
-          if (!in[i]) {
-            assertTrue(Double.compare(s.before[i], got[i]) == 0, "element " + i
-                + " outside every C changed from " + s.before[i] + " to " + got[i] + ": " + ctx);
-          }
-        }
+        assertOutsideUnchanged(c, rawBits(s.before), rawBits(after.get(s)), items.get(s), ctx);
       }
     }
   }
