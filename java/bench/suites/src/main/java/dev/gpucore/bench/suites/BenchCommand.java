@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
             + "(device GEMM per precision vs PyTorch; host SGEMM per route vs OpenBLAS/nvBLAS), "
             + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
-            + "GPUs vs PyTorch). --list shows them.",
+            + "GPUs vs PyTorch), blas (?gemm from Java arrays through netlib JNIBLAS, "
+            + "libgpucore_blas.so vs OpenBLAS). --list shows them.",
         "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
             + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."})
 public final class BenchCommand implements Callable<Integer> {
@@ -38,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--sizes", split = ",", paramLabel = "S",
       description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e and "
-          + "gemm: n, reduce: elements; p2p takes --mib).")
+          + "gemm: n, reduce: elements, blas: n; p2p takes --mib).")
   List<Long> sizes;
 
   @Option(names = "--device-sizes", split = ",", paramLabel = "N",
@@ -94,7 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
   List<Long> n;
 
   @Option(names = "--dtype", paramLabel = "fp32|fp64",
-      description = "Element type (default: fp32; reduce: both).")
+      description = "Element type (default: fp32; reduce and blas: both).")
   String dtype;
 
   @Option(names = "--precision", paramLabel = "P",
