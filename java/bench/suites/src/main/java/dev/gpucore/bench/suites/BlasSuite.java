@@ -276,11 +276,11 @@ final class BlasSuite extends NamedSuite {
         res.settings().put("jvm_" + c.side, c.hello);
       }
       res.notes().add(String.format(Locale.ROOT, "%s JVM: %s", GPUCORE, gWrong == null
-          ? "JNIBLAS over " + g.hello.get("native") : "WRONG: " + gWrong));
+          ? "JNIBLAS over " + files(g.hello) : "WRONG: " + gWrong));
       res.notes().add(String.format(Locale.ROOT, "%s JVM: %s", OPENBLAS_SIDE, obWrong == null
-          ? "JNIBLAS over " + ob.hello.get("native") : "WRONG: " + obWrong));
+          ? "JNIBLAS over " + files(ob.hello) : "WRONG: " + obWrong));
       res.notes().add(NVBLAS + " JVM: " + (nvWhy == null ? "JNIBLAS over "
-          + nv.hello.get("native") + " (GEMM only)" : "none: " + nvWhy));
+          + files(nv.hello) + " (GEMM only)" : "none: " + nvWhy));
       if (nv != null && nvWhy != null) {
         nv.close();
         nv = null;
@@ -337,12 +337,12 @@ final class BlasSuite extends NamedSuite {
         row.peers().add(api);
         double r = api.ratio(row);
         row.extra().put("vs_device", r);
-        if (api.stats() != null && row.stats() != null) {
-          res.footer().add(String.format(Locale.ROOT,
-              "dgemm n=%d: library %s GFLOP/s from double[], Java API %s GFLOP/s on device "
-                  + "arrays: library/device %.2f", n, Fmt.sig(row.throughput()),
-              Fmt.sig(row.throughput(api)), r));
-        }
+        String foot = String.format(Locale.ROOT, "dgemm n=%d: library %s GFLOP/s from "
+            + "double[], Java API %s on device arrays (library/device %s)", n,
+            Fmt.sig(row.throughput()), api.stats() == null ? "skipped: " + api.skipped()
+                : Fmt.sig(row.throughput(api)) + " GFLOP/s", ratioText(r));
+        res.footer().add(foot);
+        partial(foot);
         ctx.progress().stepDone();
       }
       for (Map<String, Object> s : gemmSummary) {
@@ -360,6 +360,18 @@ final class BlasSuite extends NamedSuite {
       delete(dir);
     }
     return res;
+  }
+
+  /** The file names of the BLAS libraries a child mapped (the JSON's settings keep the paths). */
+  private static String files(Map<String, Object> hello) {
+    List<String> names = new ArrayList<>();
+    if (hello.get("native") instanceof List<?> l) {
+      for (Object x : l) {
+        String p = String.valueOf(x);
+        names.add(p.substring(p.lastIndexOf('/') + 1));
+      }
+    }
+    return String.join(", ", names) + " (" + JsonText.str(hello, "impl", "?") + ")";
   }
 
   private static Map<String, Object> summary(Row row) {
@@ -458,11 +470,16 @@ final class BlasSuite extends NamedSuite {
         }
       }
     }
+    Side last = null;
     for (int r = 0; r < reps; r++) {
       ctx.progress().detail("call " + (r + 1) + "/" + reps);
       for (int j = 0; j < sides.size(); j++) {
         Side s = sides.get((j + r) % sides.size());
         if (s.usable()) {
+          if (last != null && last != s) {
+            sleep(SETTLE_MS);
+          }
+          last = s;
           Map<String, Object> a = s.ask("run " + id + " 1");
           if (a != null) {
             s.samples.add(Math.round(JsonText.num(a, "ns")));
@@ -509,6 +526,7 @@ final class BlasSuite extends NamedSuite {
           p.stats() == null ? "-" : Fmt.sig(row.throughput(p)), ratioText(r)));
     }
     res.footer().add(foot.toString());
+    partial(foot.toString());
     return row;
   }
 
@@ -586,9 +604,11 @@ final class BlasSuite extends NamedSuite {
     row.peers().add(p);
     double r = p.ratio(row);
     row.extra().put("vs_openblas", r);
-    res.footer().add(String.format(Locale.ROOT, "%s %s: library %s, OpenBLAS %s per call "
+    String foot = String.format(Locale.ROOT, "%s %s: library %s, OpenBLAS %s per call "
         + "(ratio %s)", kind, label, row.stats() == null ? "-" : Fmt.time(row.stats().median()),
-        p.stats() == null ? "-" : Fmt.time(p.stats().median()), ratioText(r)));
+        p.stats() == null ? "-" : Fmt.time(p.stats().median()), ratioText(r));
+    res.footer().add(foot);
+    partial(foot);
     return row;
   }
 
@@ -662,6 +682,12 @@ final class BlasSuite extends NamedSuite {
     } catch (RuntimeException e) {
       return new PeerFigure("device", label, "", null, "failed: " + e, null, false, null);
     }
+  }
+
+  /** A figure on stderr as soon as it is known: a run cut at a time limit still leaves it. */
+  private static void partial(String line) {
+    System.err.println("partial: blas " + line);
+    System.err.flush();
   }
 
   private static void sleep(long ms) {

@@ -42,7 +42,7 @@ class BlasSuiteTest {
         "sgemm float[] netlib -> libgpucore_blas", "dgemm netlib -> OpenBLAS",
         "daxpy double[] netlib -> libgpucore_blas", "ddot netlib -> OpenBLAS",
         "dgemv 48x48: library ", "dgemm n=64: library ", "sgemm n=96: library ",
-        "gpucore JVM: JNIBLAS over [", "openblas JVM: JNIBLAS over [", "nvblas JVM: none: ");
+        "gpucore JVM: JNIBLAS over ", "openblas JVM: JNIBLAS over ", "nvblas JVM: none: ");
     saysNone(r.out(), "NaN", "WRONG", "MISMATCH");
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     Map<String, Object> suite = JsonText.object(((List<?>) doc.get("suites")).get(0));
