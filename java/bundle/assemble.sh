@@ -174,6 +174,8 @@ if [ -n "$heavy" ]; then
   exit 1
 fi
 ls "$out"/lib/gpucore-bench-suites-*.jar >/dev/null 2>&1 || { echo "assemble.sh: the bench suites jar is missing" >&2; exit 1; }
+# the bench blas suite calls ?gemm through netlib-java's JNIBLAS
+ls "$out"/lib/blas-3.*.jar >/dev/null 2>&1 || { echo "assemble.sh: netlib-java's blas jar is missing" >&2; exit 1; }
 
 tar -C "$target" -czf "$target/gpucore-bundle.tar.gz" gpucore-bundle
 size=$(stat -c %s "$target/gpucore-bundle.tar.gz")

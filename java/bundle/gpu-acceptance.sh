@@ -2,13 +2,17 @@
 # bin/gpu-acceptance: every GPU check of the bundle in one go, each with a hard time limit, so
 # that one call on a GPU machine gives the whole picture. Writes into DIR (default
 # ./acceptance): machine.txt, tests.txt (+ JUnit XML under reports/), reduce.txt/.json,
-# stop.txt, blas.txt, and summary.txt (also printed).
+# stop.txt, blas.txt, blasbench.txt/.json, and summary.txt (also printed).
 #
 #   bin/gpu-acceptance [DIR]
 #
+# Steps: tests (the whole suite, GPU required), reduce (bench reduce), stop (stop-test), blas
+# (the drop-in BLAS from C under LD_PRELOAD: gpu-check.sh), blasbench (bench blas: the drop-in
+# BLAS from Java through netlib JNIBLAS beside OpenBLAS, nvBLAS and the Java API).
 # Limits in seconds (environment): ACCEPT_TESTS_S (420), ACCEPT_REDUCE_S (240),
-# ACCEPT_STOP_S (120), ACCEPT_BLAS_S (180); a step past its limit is killed (SIGKILL) and
-# reported as such. ACCEPT_SKIP: steps to leave out, comma-separated (tests,reduce,stop,blas).
+# ACCEPT_STOP_S (120), ACCEPT_BLAS_S (180), ACCEPT_BLASBENCH_S (240); a step past its limit is
+# killed (SIGKILL) and reported as such. ACCEPT_SKIP: steps to leave out, comma-separated
+# (tests,reduce,stop,blas,blasbench).
 # The tests print each result as it comes (--details=testfeed), so a cut run still counts.
 # Exit 0 when every step that ran passed.
 set -uo pipefail
@@ -75,6 +79,12 @@ PY
 }
 export -f blas
 step blas "${ACCEPT_BLAS_S:-180}" bash -c blas
+
+# bench blas at its default sizes (dgemm/sgemm 4096 and 8192, daxpy/ddot 64 and 1e6, dgemv 64
+# and 4096, the Java API's fp64 GEMM at 8192); each figure also goes to stderr as a "partial:"
+# line when measured, so a run cut at its limit still leaves them in blasbench.txt
+step blasbench "${ACCEPT_BLASBENCH_S:-240}" bash -c \
+  "'$here/bin/gpucore' bench blas --progress never --json '$dir/blasbench.json' > '$dir/blasbench.txt' 2>&1"
 
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-compute-apps=pid,name --format=csv,noheader > "$dir/gpu-processes-after.txt"

@@ -1,5 +1,5 @@
 /**
- * The benchmark suites behind {@code gpucore bench}: transfer, e2e, gemm, reduce and p2p, with
+ * The benchmark suites behind {@code gpucore bench}: transfer, e2e, gemm, reduce, p2p and blas, with
  * their harness and peer programs. The command line finds them as a {@link
  * dev.gpucore.cli.BenchSuites} service.
  */

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench",
     description = {"Benchmarks beside the peers on this machine (PyTorch, numpy, OpenBLAS, "
-        + "nvBLAS, the CUDA runtime): suites transfer, e2e, gemm, reduce, p2p.",
+        + "nvBLAS, the CUDA runtime): suites transfer, e2e, gemm, reduce, p2p, blas.",
         "Needs the gpucore-bench-suites jar on the class path; gpucore bench --help lists "
             + "its options."})
 final class BenchCommand implements Callable<Integer> {

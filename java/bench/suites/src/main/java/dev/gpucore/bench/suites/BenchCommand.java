@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
             + "(device GEMM per precision vs PyTorch; host SGEMM per route vs OpenBLAS/nvBLAS), "
             + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
-            + "GPUs vs PyTorch). --list shows them.",
+            + "GPUs vs PyTorch), blas (netlib JNIBLAS from Java arrays: libgpucore_blas.so vs "
+            + "OpenBLAS and nvBLAS, and vs the Java API on device arrays). --list shows them.",
         "GPU rows are skipped, with the reason, when no GPU is visible. Exit 0; 2 when a result "
             + "disagrees with the CPU reference or an argument is wrong; 1 when a suite failed."})
 public final class BenchCommand implements Callable<Integer> {
@@ -38,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--sizes", split = ",", paramLabel = "S",
       description = "Sizes for every suite named, in each suite's unit (transfer: MiB, e2e and "
-          + "gemm: n, reduce: elements; p2p takes --mib).")
+          + "gemm: n, reduce: elements, blas: n of the GEMMs; p2p takes --mib).")
   List<Long> sizes;
 
   @Option(names = "--device-sizes", split = ",", paramLabel = "N",
@@ -84,6 +85,19 @@ public final class BenchCommand implements Callable<Integer> {
       description = "p2p: skip the small-copy latency per wait mode and copy mechanism.")
   boolean noVariants;
 
+  @Option(names = "--vector-sizes", split = ",", paramLabel = "N",
+      description = "blas: n of the daxpy and ddot rows (default: 64,1000000).")
+  List<Long> vectorSizes;
+
+  @Option(names = "--gemv-sizes", split = ",", paramLabel = "N",
+      description = "blas: n of the n x n dgemv rows (default: 64,4096).")
+  List<Long> gemvSizes;
+
+  @Option(names = "--api-sizes", split = ",", paramLabel = "N",
+      description = "blas: n of the dgemm rows also timed through the Java API on device "
+          + "arrays, among --sizes (default: 8192 when in --sizes).")
+  List<Long> apiSizes;
+
   @Option(names = "--mib", split = ",", paramLabel = "MIB",
       description = "transfer sizes in MiB (default: 1,16,256,1024); p2p: MiB per copy of the "
           + "bandwidth matrices (default: 256).")
@@ -94,7 +108,7 @@ public final class BenchCommand implements Callable<Integer> {
   List<Long> n;
 
   @Option(names = "--dtype", paramLabel = "fp32|fp64",
-      description = "Element type (default: fp32; reduce: both).")
+      description = "Element type (default: fp32; reduce and blas: both).")
   String dtype;
 
   @Option(names = "--precision", paramLabel = "P",
@@ -105,11 +119,12 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--reps", paramLabel = "N",
       description = "Timed repetitions; the median is reported with min and max "
-          + "(default: transfer 10, e2e 5, gemm 7, reduce 7, p2p 10).")
+          + "(default: transfer 10, e2e 5, gemm 7, reduce 7, p2p 10; blas: 3 GEMM calls, 15 "
+          + "level-1/2 samples).")
   Integer reps;
 
   @Option(names = "--warmup", paramLabel = "N",
-      description = "Untimed warm-up runs before timing (default: transfer 2, e2e 1 after the check run).")
+      description = "Untimed warm-up runs before timing (default: transfer 2, e2e 1 after the check run, blas 0 after the checked call).")
   Integer warmup;
 
   @Option(names = "--device", paramLabel = "INDEX",
@@ -176,7 +191,8 @@ public final class BenchCommand implements Callable<Integer> {
         reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command,
         new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost),
         new BenchOptions.Reduce(lower(ops), lower(modes)),
-        new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants));
+        new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants),
+        new BenchOptions.Blas(vectorSizes, gemvSizes, apiSizes));
     return Harness.run(o, out, spec.commandLine().getErr());
   }
 

@@ -27,11 +27,12 @@ import java.util.List;
  * @param gemm the gemm suite's own options
  * @param reduce the reduce suite's own options
  * @param p2p the p2p suite's own options
+ * @param blas the blas suite's own options, null for the defaults
  */
 public record BenchOptions(List<String> suites, List<Long> sizes, List<Long> mib, List<Long> n,
     String dtype, boolean dtypeGiven, String precision, Integer reps, Integer warmup, int device, long seed,
     String peers, String python, int peerTimeoutS, Path json, Path plot, boolean progress,
-    List<String> command, Gemm gemm, Reduce reduce, P2p p2p) {
+    List<String> command, Gemm gemm, Reduce reduce, P2p p2p, Blas blas) {
 
   /**
    * gemm's options.
@@ -63,6 +64,15 @@ public record BenchOptions(List<String> suites, List<Long> sizes, List<Long> mib
    */
   public record P2p(Integer bigMib, Integer latencyBytes, Integer latencyReps,
       List<Integer> devices, boolean noVariants) {}
+
+  /**
+   * blas's options; null fields for the defaults.
+   *
+   * @param vectorSizes n of the daxpy and ddot rows
+   * @param gemvSizes n of the n x n dgemv rows
+   * @param apiSizes n of the fp64 GEMM rows compared with the Java API on device arrays
+   */
+  public record Blas(List<Long> vectorSizes, List<Long> gemvSizes, List<Long> apiSizes) {}
 
   /** Sizes for a suite: {@code --sizes}, else the suite's own option, else its defaults. */
   public List<Long> sizesFor(Suite s, List<Long> own) {

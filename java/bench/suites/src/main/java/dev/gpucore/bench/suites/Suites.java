@@ -16,6 +16,7 @@ public final class Suites {
     register(new GemmSuite());
     register(new ReduceSuite());
     register(new P2pSuite());
+    register(new BlasSuite());
   }
 
   private Suites() {}

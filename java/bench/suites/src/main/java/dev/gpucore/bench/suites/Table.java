@@ -40,7 +40,7 @@ public final class Table {
       out.println("gpu : No GPU visible: " + machine.get("no_gpu_reason"));
     }
     if (peers.isEmpty()) {
-      out.println("peers: none (--peers none)");
+      out.println("peers: none (--peers none, or none that the suites named use; blas runs its own)");
     }
     for (Peers.Status p : peers) {
       out.printf(Locale.ROOT, "peer %-9s %s%n", p.name() + ":",

@@ -194,7 +194,7 @@ class BenchCommandTest {
     assertEquals(2, ((List<?>) doc.get("suites")).size());
     Result list = run("bench", "--list");
     assertEquals(0, list.code());
-    assertEquals(List.of("transfer", "e2e", "gemm", "reduce", "p2p"),
+    assertEquals(List.of("transfer", "e2e", "gemm", "reduce", "p2p", "blas"),
         list.out().lines().map(l -> l.split(" ")[0]).toList(), list.out());
   }
 
@@ -217,9 +217,11 @@ class BenchCommandTest {
         {"reduce", "--modes", "later"},
         {"p2p", "--big-mib", "-1"},
         {"p2p", "--mib", "1,2"},
+        {"blas", "--sizes", "0"},
+        {"blas", "--sizes", "50000"},
     };
     String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
-        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib"};
+        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib", "--sizes", "--sizes"};
     for (int i = 0; i < cases.length; i++) {
       String[] c = cases[i];
       String[] args = new String[c.length + 3];
