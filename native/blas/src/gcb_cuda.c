@@ -47,6 +47,7 @@ static struct {
   cudaError_t (*StreamSynchronize)(cudaStream_t);
   cudaError_t (*StreamWaitEvent)(cudaStream_t, cudaEvent_t, unsigned);
   cudaError_t (*EventCreateWithFlags)(cudaEvent_t *, unsigned);
+  cudaError_t (*EventDestroy)(cudaEvent_t);
   cudaError_t (*EventRecord)(cudaEvent_t, cudaStream_t);
   cudaError_t (*EventSynchronize)(cudaEvent_t);
   cudaError_t (*Malloc)(void **, size_t);
@@ -131,6 +132,7 @@ static void probe(void) {
   SYM(rt, StreamSynchronize, "cudaStreamSynchronize");
   SYM(rt, StreamWaitEvent, "cudaStreamWaitEvent");
   SYM(rt, EventCreateWithFlags, "cudaEventCreateWithFlags");
+  SYM(rt, EventDestroy, "cudaEventDestroy");
   SYM(rt, EventRecord, "cudaEventRecord");
   SYM(rt, EventSynchronize, "cudaEventSynchronize");
   SYM(rt, Malloc, "cudaMalloc");
@@ -215,7 +217,9 @@ void gcb_gpu_shape(int *cc, int *sms) {
 
 /* ---- per-thread context ---- */
 
-#define STREAMS 3
+/* Stream 0 uploads whole operands in the resident scheme (run_resident); every stream computes
+ * tiles in the streamed one (run). */
+#define STREAMS 4
 
 typedef struct {
   int ready;
@@ -230,6 +234,8 @@ typedef struct {
   char *pin_c[STREAMS];
   void *d_a, *d_b[STREAMS], *d_c[STREAMS];
   size_t cap_a, cap_b, cap_c;
+  void *d_bf;                   /* all of op(B), in the resident scheme */
+  size_t cap_bf;
   int half[STREAMS];
   /* per call */
   const gcb_io *io;
@@ -248,6 +254,9 @@ static __thread tls_t *tctx;
 
 static void free_device(ctx_t *c) {
   if (c->d_a) cu.Free(c->d_a);
+  if (c->d_bf) cu.Free(c->d_bf);
+  c->d_bf = NULL;
+  c->cap_bf = 0;
   for (int s = 0; s < STREAMS; s++) {
     if (c->d_b[s]) cu.Free(c->d_b[s]);
     if (c->d_c[s]) cu.Free(c->d_c[s]);
@@ -299,6 +308,18 @@ static const char *cuda_err(cudaError_t e) {
     }                                                                            \
   } while (0)
 
+/* As CU, inside a loop of run_resident: sets rc and leaves the loop. */
+#define CU_BREAK(call, what)                                                     \
+  {                                                                              \
+    cudaError_t e_ = (call);                                                     \
+    if (e_ != CUDA_SUCCESS) {                                                    \
+      snprintf(err, errn, "%s: %s", what, cuda_err(e_));                         \
+      cu.GetLastError();                                                         \
+      rc = e_ == CUDA_ERROR_MEMORY_ALLOCATION ? GCB_E_MEMORY : GCB_E_FAULT;      \
+      break;                                                                     \
+    }                                                                            \
+  }
+
 static int ctx_get(ctx_t **out, int dev, char *err, size_t errn) {
   pthread_once(&key_once, make_key);
   if (tctx == NULL) {
@@ -343,6 +364,11 @@ static int ctx_get(ctx_t **out, int dev, char *err, size_t errn) {
   c->ready = 1;
   *out = c;
   return 0;
+}
+
+/* gpucore.blas.resident=false turns the resident scheme off (the streamed one always runs). */
+static int resident_off(void) {
+  return !gcb_config()->resident;
 }
 
 /* A fault: the GPU is not used again by this process (its context may be unusable). */
@@ -562,6 +588,148 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
   return 0;
 }
 
+/*
+ * The resident scheme, for operands that fit the GPU together: A and B go up once each, in
+ * pieces (row blocks of op(A), column blocks of op(B)) on stream 0, alternating A_0, B_0, A_1,
+ * B_1, ...; each C tile (i, j) is multiplied as soon as A_i and B_j are up, on streams 1.. in
+ * turn, and comes down into that stream's staging, unpacked by the CPU the next time the stream
+ * comes round. Uploads of later pieces overlap the multiplies and downloads of earlier tiles,
+ * and nothing crosses the bus twice.
+ */
+static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
+                        const char *a, int lda, const char *b, int ldb, const void *beta, char *cc,
+                        int ldc, int mt, int nt, char *err, size_t errn) {
+  int rc;
+  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)m * k * es, err, errn))) return rc;
+  if ((rc = ensure(&c->d_bf, &c->cap_bf, (size_t)k * n * es, err, errn))) return rc;
+  size_t cb = (size_t)mt * nt * es;
+  for (int s = 1; s < STREAMS; s++) {
+    if (c->cap_c < cb || c->d_c[s] == NULL) {
+      if (c->d_c[s]) cu.Free(c->d_c[s]);
+      c->d_c[s] = NULL;
+      CU(cu.Malloc(&c->d_c[s], cb ? cb : 16), "cudaMalloc");
+    }
+  }
+  if (c->cap_c < cb) c->cap_c = cb;
+  int na = (m + mt - 1) / mt, nbk = (n + nt - 1) / nt;
+  cudaEvent_t *ev = (cudaEvent_t *)calloc((size_t)(na + nbk), sizeof *ev);
+  if (ev == NULL) {
+    snprintf(err, errn, "no host memory for events");
+    return GCB_E_MEMORY;
+  }
+  int made = 0;
+  rc = 0;
+  for (; made < na + nbk; made++) {
+    cudaError_t e = cu.EventCreateWithFlags(&ev[made], CUDA_EVENT_DISABLE_TIMING);
+    if (e != CUDA_SUCCESS) {
+      snprintf(err, errn, "cudaEventCreate: %s", cuda_err(e));
+      cu.GetLastError();
+      rc = GCB_E_FAULT;
+      break;
+    }
+  }
+  int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
+  int lda_d = ta ? k : m;   /* op(A) resident as stored: m x k (N) or k x m (T) */
+  int ldb_d = tb ? n : k;   /* op(B): k x n (N) or n x k (T) */
+  if (lda_d < 1) lda_d = 1;
+  if (ldb_d < 1) ldb_d = 1;
+  tile_t tiles[STREAMS];
+  memset(tiles, 0, sizeof tiles);
+  int next = 1;
+  int up_a = 0, up_b = 0; /* pieces up so far */
+  for (int p = 0; rc == 0 && (up_a < na || up_b < nbk); p++) {
+    int is_a = (p % 2 == 0 && up_a < na) || up_b >= nbk;
+    if (is_a) {
+      int i0 = up_a * mt, rows = m - i0 < mt ? m - i0 : mt;
+      if (!ta) { /* rows i0.. of A (m x k) */
+        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * es, lda_d, a, (size_t)i0 * es, lda,
+                    rows, k, es, err, errn);
+      } else { /* columns i0.. of A (k x m) */
+        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * lda_d * es, lda_d, a,
+                    (size_t)i0 * lda * es, lda, k, rows, es, err, errn);
+      }
+      if (rc) break;
+      CU_BREAK(cu.EventRecord(ev[up_a], c->st[0]), "cudaEventRecord");
+      up_a++;
+    } else {
+      int j0 = up_b * nt, cols = n - j0 < nt ? n - j0 : nt;
+      if (!tb) { /* columns j0.. of B (k x n) */
+        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * ldb_d * es, ldb_d, b,
+                    (size_t)j0 * ldb * es, ldb, k, cols, es, err, errn);
+      } else { /* rows j0.. of B (n x k) */
+        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * es, ldb_d, b, (size_t)j0 * es, ldb,
+                    cols, k, es, err, errn);
+      }
+      if (rc) break;
+      CU_BREAK(cu.EventRecord(ev[na + up_b], c->st[0]), "cudaEventRecord");
+      up_b++;
+    }
+    /* the tiles this piece completes: row block up_a-1 with every B piece up, or column block
+     * up_b-1 with every A piece up */
+    int i_lo = is_a ? up_a - 1 : 0, i_hi = is_a ? up_a : up_a;
+    int j_lo = is_a ? 0 : up_b - 1, j_hi = up_b;
+    for (int ti = i_lo; rc == 0 && ti < i_hi; ti++) {
+      for (int tj = j_lo; rc == 0 && tj < j_hi; tj++) {
+        int s = next;
+        next = next + 1 < STREAMS ? next + 1 : 1;
+        if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) break;
+        int i0 = ti * mt, rows = m - i0 < mt ? m - i0 : mt;
+        int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
+        CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
+        CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[na + tj], 0), "cudaStreamWaitEvent");
+        if (!beta_zero) {
+          char *st = c->pin_c[s];
+          if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
+                            (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
+            break;
+          }
+          CU_BREAK(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es,
+                                    (size_t)rows * es, cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]),
+                   "cudaMemcpy2DAsync (C up)");
+        }
+        const char *pa = (const char *)c->d_a + (ta ? (size_t)i0 * lda_d : (size_t)i0) * es;
+        const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * es;
+        int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+        cublasStatus_t st;
+        if (es == 4) {
+          st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa,
+                        lda_d, (const float *)pb, ldb_d, (const float *)beta, (float *)c->d_c[s],
+                        rows);
+        } else {
+          st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
+                        (const double *)pa, lda_d, (const double *)pb, ldb_d, (const double *)beta,
+                        (double *)c->d_c[s], rows);
+        }
+        if (st != CUBLAS_STATUS_SUCCESS) {
+          snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
+          rc = st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
+          break;
+        }
+        CU_BREAK(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
+                                  (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
+                 "cudaMemcpy2DAsync (C down)");
+        CU_BREAK(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
+        tiles[s].pending = 1;
+        tiles[s].i0 = i0;
+        tiles[s].j0 = j0;
+        tiles[s].rows = rows;
+        tiles[s].cols = cols;
+      }
+    }
+  }
+  for (int s = 1; rc == 0 && s < STREAMS; s++) {
+    rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn);
+  }
+  if (rc) {
+    drain(c);
+  }
+  for (int i = 0; i < made; i++) {
+    cu.EventDestroy(ev[i]);
+  }
+  free(ev);
+  return rc;
+}
+
 int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
                  int lda, const void *b, int ldb, const void *beta, void *c, int ldc,
                  const gcb_io *io, int dev, int *c_written, char *err, size_t errn) {
@@ -598,6 +766,27 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   size_t free_b = 0, total_b = 0;
   if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) {
     free_b = 0;
+  }
+  /* the resident scheme when A, B and the C tiles fit (with 256 MiB to spare) */
+  if (!resident_off()) {
+    size_t t = 2048;
+    while (t > 64 && t * t * es > stage) t /= 2;
+    size_t mt = (size_t)m < t ? (size_t)m : t, nt = (size_t)n < t ? (size_t)n : t;
+    size_t held = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
+    size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
+    size_t need = ((size_t)m * k + (size_t)k * n + (STREAMS - 1) * mt * nt) * es;
+    if (need <= budget) {
+      rc = run_resident(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb,
+                        beta, (char *)c, ldc, (int)mt, (int)nt, err, errn);
+      if (rc == GCB_OK || rc != GCB_E_MEMORY || x->wrote) {
+        if (c_written != NULL) *c_written = x->wrote;
+        x->io = NULL;
+        return rc == GCB_E_FAULT ? fail(err) : rc;
+      }
+      /* out of memory before any of C came down: the streamed scheme needs less */
+      free_device(x);
+      if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) free_b = 0;
+    }
   }
   rc = GCB_E_MEMORY;
   for (int attempt = 0; attempt < 6; attempt++) {

@@ -30,6 +30,7 @@ typedef struct {
   double min_flops;          /* gpucore.gemm.minFlops (0: the cost model decides) */
   double cpu_gflops, gpu_gflops, bus_gbs, overhead_ms; /* model overrides (0: defaults) */
   size_t stage_bytes;        /* gpucore.blas.stageMiB: pinned staging per stream */
+  int resident;              /* gpucore.blas.resident: A and B whole on the GPU when they fit */
   int copy_threads;          /* gpucore.blas.copyThreads (0: by the CPU count) */
   int trace_stderr;          /* gpucore.trace */
   char log_file[4096];       /* gpucore.log.file: one line per routed call */

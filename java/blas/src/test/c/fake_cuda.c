@@ -37,6 +37,7 @@ int cudaStreamCreateWithFlags(void **s, unsigned f) { (void)f; *s = malloc(1); r
 int cudaStreamSynchronize(void *s) { (void)s; return 0; }
 int cudaStreamWaitEvent(void *s, void *e, unsigned f) { (void)s; (void)e; (void)f; return 0; }
 int cudaEventCreateWithFlags(void **e, unsigned f) { (void)f; *e = malloc(1); return 0; }
+int cudaEventDestroy(void *e) { free(e); return 0; }
 int cudaEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
 int cudaEventSynchronize(void *e) { (void)e; return 0; }
 int cudaMalloc(void **p, size_t n) {

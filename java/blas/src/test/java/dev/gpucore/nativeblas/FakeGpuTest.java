@@ -135,13 +135,27 @@ class FakeGpuTest {
   void faultMidCallRerunsOnTheCpuWithCAsItWasThenTheGpuStaysOff() throws Exception {
     // 128 KiB staging: 3 tiles per sgemm call, 6 per dgemm; GEMM 41 is the fifth tile of the
     // first dgemm_ (beta = 0.5), after earlier tiles were written into C
-    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125", "FAKE_CUBLAS_FAIL_AT", "41");
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
+        "GPUCORE_BLAS_RESIDENT", "false", "FAKE_CUBLAS_FAIL_AT", "41");
     assertEquals(40, r.gemms().size());
     assertTrue(r.trace().get(12).contains("dgemm_ m=310 n=270 k=150 route=cpu reason=GPU failed "
         + "(cublasDgemm: status 13); rerun on OpenBLAS with C as it was"), r.trace().get(12));
     for (String l : r.trace().subList(13, 24)) {
       assertTrue(l.contains("route=cpu reason=no GPU: disabled after a GPU failure: cublasDgemm"), l);
     }
+  }
+
+  @Test
+  void residentSchemeFaultAfterTilesCameDownRerunsFromCAsItWas() throws Exception {
+    // 128 KiB staging: 128 x 128 tiles, nine for the first call (sgemm_ 310 x 270, beta 0.5),
+    // on streams 1..3 in turn; the fourth tile's turn brings the first down into C, and the
+    // fifth multiply fails
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
+        "FAKE_CUBLAS_FAIL_AT", "5");
+    assertEquals(4, r.gemms().size());
+    assertTrue(r.trace().get(0).contains("sgemm_ m=310 n=270 k=150 route=cpu reason=GPU failed "
+        + "(cublasSgemm: status 13); rerun on OpenBLAS with C as it was"), r.trace().get(0));
+    assertTrue(r.gemms().stream().allMatch(g -> g.contains(" 128 128 ")), r.gemms().toString());
   }
 
   @Test
