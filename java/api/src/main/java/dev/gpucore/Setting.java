@@ -126,6 +126,10 @@ public final class Setting<T> {
   /** Host copy threads of the native GEMM engine. */
   public static final Setting<Integer> BLAS_COPY_THREADS = integer("gpucore.blas.copyThreads", 0,
       0, 16, "threads packing operands into the native GEMM engine's staging (0: by the CPU count)");
+  /** Whether the native GEMM engine keeps A and B whole on the GPU when they fit. */
+  public static final Setting<Boolean> BLAS_RESIDENT = bool("gpucore.blas.resident", true,
+      "the native GEMM engine uploads A and B once and keeps them on the GPU when they fit (false:"
+          + " always streams B per row block of A)");
   /** Peer access between GPUs. */
   public static final Setting<Boolean> P2P = new Setting<>("gpucore.p2p", null, "choice", "auto",
       "auto, off (also on/off, true/false, yes/no, 1/0)",
