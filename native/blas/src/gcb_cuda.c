@@ -9,7 +9,10 @@
  * C tile when beta != 0) is packed on the CPU into that stream's pinned staging and copied up,
  * multiplied by cuBLAS, and copied back into pinned staging; the CPU unpacks it into C the next
  * time that stream comes round, so packing, copies and multiplies of different tiles overlap.
- * Each thread has its own cuBLAS handle, streams, staging and device buffers. */
+ * Each thread has its own cuBLAS handle, streams, staging and device buffers on each GPU it uses.
+ *
+ * The GPU: gpucore.gpu.list's first entry (else 0), unless the JVM side chose one for the
+ * process or for the calling thread (gcb_jni.c). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -65,9 +68,16 @@ static struct {
                           const double *, int, const double *, int, const double *, double *, int);
 } cu;
 
+#define MAX_DEVICES 64         /* ordinals a thread can keep a context on */
+
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int usable;            /* after the probe: a GPU can take work */
-static int device;            /* the CUDA ordinal used */
+static int device;            /* the CUDA ordinal from gpucore.gpu.list (first entry) or 0 */
+static int device_count;      /* CUDA devices visible to the process */
+/* Chosen by the JVM side (gcb_jni.c): the process's GPU over gpucore.gpu.list, and the calling
+ * thread's over both; -1 when not chosen. */
+static int chosen_device = -1;
+static __thread int thread_device = -1;
 static int cc_major, sm_count;
 static char unusable_why[400];
 static volatile int broken;   /* a fault disabled the GPU for the rest of the process */
@@ -150,10 +160,11 @@ static void probe(void) {
     return;
   }
   const gcb_settings *s = gcb_config();
+  device_count = count;
   device = 0;
   if (!s->gpu_all) {
     device = s->gpu_list[0];
-    if (device >= count) {
+    if (device >= count && __atomic_load_n(&chosen_device, __ATOMIC_ACQUIRE) < 0) {
       snprintf(unusable_why, sizeof unusable_why, "gpucore.gpu.list names GPU %d but %d are visible",
                device, count);
       return;
@@ -169,18 +180,46 @@ static void probe(void) {
   SYM(bl, SetStream, "cublasSetStream_v2");
   SYM(bl, Sgemm, "cublasSgemm_v2");
   SYM(bl, Dgemm, "cublasDgemm_v2");
-  if (cu.DeviceGetAttribute(&cc_major, CUDA_DEV_ATTR_COMPUTE_CAPABILITY_MAJOR, device) != CUDA_SUCCESS
-      || cu.DeviceGetAttribute(&sm_count, CUDA_DEV_ATTR_MULTIPROCESSOR_COUNT, device) != CUDA_SUCCESS) {
+  int model = gcb_selected_gpu(); /* the GPU the model's rate is read from */
+  if (model < 0 || model >= count) {
+    model = device < count ? device : 0;
+  }
+  if (cu.DeviceGetAttribute(&cc_major, CUDA_DEV_ATTR_COMPUTE_CAPABILITY_MAJOR, model) != CUDA_SUCCESS
+      || cu.DeviceGetAttribute(&sm_count, CUDA_DEV_ATTR_MULTIPROCESSOR_COUNT, model) != CUDA_SUCCESS) {
     cc_major = 0;
     sm_count = 0;
   }
   usable = 1;
 }
 
+void gcb_select_gpu(int ordinal) {
+  __atomic_store_n(&chosen_device, ordinal < 0 ? -1 : ordinal, __ATOMIC_RELEASE);
+}
+
+void gcb_select_thread_gpu(int ordinal) {
+  thread_device = ordinal < 0 ? -1 : ordinal;
+}
+
+int gcb_selected_gpu(void) {
+  if (thread_device >= 0) return thread_device;
+  return __atomic_load_n(&chosen_device, __ATOMIC_ACQUIRE);
+}
+
+/* The CUDA ordinal this thread's GEMMs use. */
+static int current_device(void) {
+  int d = gcb_selected_gpu();
+  return d >= 0 ? d : device;
+}
+
 int gcb_gpu_usable(char *why, size_t n) {
   pthread_once(&probe_once, probe);
   if (!usable) {
     snprintf(why, n, "%s", unusable_why);
+    return 0;
+  }
+  int d = current_device();
+  if (d >= device_count || d >= MAX_DEVICES) {
+    snprintf(why, n, "GPU %d is chosen but %d are visible", d, device_count);
     return 0;
   }
   if (__atomic_load_n(&broken, __ATOMIC_ACQUIRE)) {
@@ -221,9 +260,14 @@ typedef struct {
   int half[STREAMS];
 } ctx_t;
 
+/* A thread's contexts, one per device it has used. */
+typedef struct {
+  ctx_t *by_device[MAX_DEVICES];
+} thread_ctx_t;
+
 static pthread_key_t ctx_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static __thread ctx_t *tctx;
+static __thread thread_ctx_t *tctx;
 
 static void free_device(ctx_t *c) {
   if (c->d_a) cu.Free(c->d_a);
@@ -250,8 +294,20 @@ static void ctx_free(void *p) {
   free(c); /* handles, streams and events go with the process (the CUDA context owns them) */
 }
 
+static void thread_ctx_free(void *p) {
+  thread_ctx_t *t = (thread_ctx_t *)p;
+  if (t == NULL) return;
+  for (int d = 0; d < MAX_DEVICES; d++) {
+    if (t->by_device[d] != NULL) {
+      cu.SetDevice(d);
+      ctx_free(t->by_device[d]);
+    }
+  }
+  free(t);
+}
+
 static void make_key(void) {
-  pthread_key_create(&ctx_key, ctx_free);
+  pthread_key_create(&ctx_key, thread_ctx_free);
 }
 
 static const char *cuda_err(cudaError_t e) {
@@ -271,8 +327,17 @@ static const char *cuda_err(cudaError_t e) {
 
 static int ctx_get(ctx_t **out, char *err, size_t errn) {
   pthread_once(&key_once, make_key);
-  ctx_t *c = tctx;
-  CU(cu.SetDevice(device), "cudaSetDevice");
+  int d = current_device(); /* below MAX_DEVICES: checked by gcb_gpu_usable */
+  CU(cu.SetDevice(d), "cudaSetDevice");
+  if (tctx == NULL) {
+    tctx = (thread_ctx_t *)calloc(1, sizeof *tctx);
+    if (tctx == NULL) {
+      snprintf(err, errn, "no host memory for the GPU context");
+      return 1;
+    }
+    pthread_setspecific(ctx_key, tctx);
+  }
+  ctx_t *c = tctx->by_device[d];
   if (c != NULL && c->ready) {
     *out = c;
     return 0;
@@ -283,8 +348,7 @@ static int ctx_get(ctx_t **out, char *err, size_t errn) {
       snprintf(err, errn, "no host memory for the GPU context");
       return 1;
     }
-    tctx = c;
-    pthread_setspecific(ctx_key, c);
+    tctx->by_device[d] = c;
   }
   for (int s = 0; s < STREAMS; s++) {
     CU(cu.StreamCreateWithFlags(&c->st[s], CUDA_STREAM_NON_BLOCKING), "cudaStreamCreate");

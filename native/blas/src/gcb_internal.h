@@ -52,6 +52,12 @@ int gcb_gpu_usable(char *why, size_t n);
 int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
                  const void *a, int lda, const void *b, int ldb, const void *beta, void *c,
                  int ldc, char *err, size_t errn);
+/* The GPU chosen from the JVM (gcb_jni.c): for the process (over gpucore.gpu.list) and for the
+ * calling thread (over the process's); ordinal -1 clears. gcb_selected_gpu: the calling thread's
+ * choice, else the process's, else -1. */
+void gcb_select_gpu(int ordinal);
+void gcb_select_thread_gpu(int ordinal);
+int gcb_selected_gpu(void);
 /* Peak rate of GPU 0 for the model, GFLOP/s (0 when unknown). */
 double gcb_gpu_gflops(int es);
 

@@ -9,7 +9,10 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** symbols.txt, the library's exports and OpenBLAS's BLAS exports are the same set. */
+/**
+ * symbols.txt, the library's exports and OpenBLAS's BLAS exports are the same set (besides the
+ * library's three JNI entry points for choosing the GPU).
+ */
 class SymbolListTest {
 
   @Test
@@ -19,11 +22,18 @@ class SymbolListTest {
     assertTrue(listed.size() > 500, "only " + listed.size() + " names");
   }
 
+  /** The JNI natives of GpuCoreBlasLibrary: the only exports that are not BLAS. */
+  static final Set<String> CONTROL = Set.of(
+      "Java_dev_gpucore_nativeblas_GpuCoreBlasLibrary_selectGpu0",
+      "Java_dev_gpucore_nativeblas_GpuCoreBlasLibrary_selectThreadGpu0",
+      "Java_dev_gpucore_nativeblas_GpuCoreBlasLibrary_selectedGpu0");
+
   @Test
-  void libraryExportsExactlyTheList() throws Exception {
-    Set<String> listed = new TreeSet<>(Native.listedSymbols());
+  void libraryExportsExactlyTheListAndTheControlEntryPoints() throws Exception {
+    Set<String> expected = new TreeSet<>(Native.listedSymbols());
+    expected.addAll(CONTROL);
     Set<String> exported = Native.exports(Native.library());
-    assertEquals(listed, exported);
+    assertEquals(expected, exported);
   }
 
   @Test
