@@ -173,6 +173,12 @@ if [ -n "$heavy" ]; then
   echo "assemble.sh: benchmark-only libraries reached the bundle: $heavy" >&2
   exit 1
 fi
+# Spark (about 320 MB of jars) never goes to the GPU machines; java/spark keeps it at provided scope
+spark=$(ls "$out/lib" "$out/tests" | grep -E '^(spark-|scala-library|scala-reflect|breeze_)' || true)
+if [ -n "$spark" ]; then
+  echo "assemble.sh: Spark's jars reached the bundle: $spark" >&2
+  exit 1
+fi
 ls "$out"/lib/gpucore-bench-suites-*.jar >/dev/null 2>&1 || { echo "assemble.sh: the bench suites jar is missing" >&2; exit 1; }
 # the bench blas suite calls ?gemm through netlib-java's JNIBLAS
 ls "$out"/lib/blas-3.*.jar >/dev/null 2>&1 || { echo "assemble.sh: netlib-java's blas jar is missing" >&2; exit 1; }

@@ -9,7 +9,10 @@
  * C tile when beta != 0) is packed on the CPU into that stream's pinned staging and copied up,
  * multiplied by cuBLAS, and copied back into pinned staging; the CPU unpacks it into C the next
  * time that stream comes round, so packing, copies and multiplies of different tiles overlap.
- * Each thread has its own cuBLAS handle, streams, staging and device buffers. */
+ * Each thread has its own cuBLAS handle, streams, staging and device buffers on each GPU it uses.
+ *
+ * The GPU: the one a caller names (the engine's callers), else the one the JVM side chose for the
+ * calling thread or the process (gcb_jni.c), else gpucore.gpu.list's first entry (else 0). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -66,10 +69,16 @@ static struct {
                           const double *, int, const double *, int, const double *, double *, int);
 } cu;
 
+#define MAX_DEVICES 64         /* ordinals a thread can keep a context on */
+
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int usable;            /* after the probe: a GPU can take work */
 static int device;            /* the CUDA ordinal gpucore.gpu.list names */
 static int device_count;      /* CUDA devices visible */
+/* Chosen by the JVM side (gcb_jni.c): the process's GPU over gpucore.gpu.list, and the calling
+ * thread's over both; -1 when not chosen. */
+static int chosen_device = -1;
+static __thread int thread_device = -1;
 static int cc_major, sm_count;
 static char unusable_why[400];
 static char device_why[400];  /* why the configured device is not usable (device < 0) */
@@ -198,11 +207,35 @@ static int usable_any(char *why, size_t n) {
   return 1;
 }
 
+void gcb_select_gpu(int ordinal) {
+  __atomic_store_n(&chosen_device, ordinal < 0 ? -1 : ordinal, __ATOMIC_RELEASE);
+}
+
+void gcb_select_thread_gpu(int ordinal) {
+  thread_device = ordinal < 0 ? -1 : ordinal;
+}
+
+int gcb_selected_gpu(void) {
+  if (thread_device >= 0) return thread_device;
+  return __atomic_load_n(&chosen_device, __ATOMIC_ACQUIRE);
+}
+
+/* The CUDA ordinal this thread's GEMMs use when the caller names none (-1: none usable). */
+static int current_device(void) {
+  int d = gcb_selected_gpu();
+  return d >= 0 ? d : device;
+}
+
 int gcb_gpu_usable(char *why, size_t n) {
   if (!usable_any(why, n)) {
     return 0;
   }
-  if (device < 0) {
+  int d = current_device();
+  if (gcb_selected_gpu() >= 0 && (d >= device_count || d >= MAX_DEVICES)) {
+    snprintf(why, n, "GPU %d is chosen but %d are visible", d, device_count);
+    return 0;
+  }
+  if (d < 0) {
     snprintf(why, n, "%s", device_why);
     return 0;
   }
@@ -242,7 +275,6 @@ typedef struct {
   int wrote;                    /* some of C was written */
 } ctx_t;
 
-#define MAX_DEVICES 64
 /* A thread's contexts, one per device it used. */
 typedef struct {
   ctx_t *dev[MAX_DEVICES];
@@ -741,7 +773,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     return GCB_E_UNUSABLE;
   }
   if (dev < 0) {
-    dev = device;
+    dev = current_device();
   } else if (dev >= MAX_DEVICES || dev >= device_count) {
     snprintf(err, errn, "GPU %d is not visible (%d are)", dev, device_count);
     return GCB_E_UNUSABLE;

@@ -80,5 +80,11 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
                  int ldc, const gcb_io *io, int device, int *c_written, char *err, size_t errn);
 /* Compute capability major and SM count of the GPU the probe found (0, 0 without one). */
 void gcb_gpu_shape(int *cc_major, int *sms);
+/* The GPU chosen from the JVM (gcb_jni.c): for the process (over gpucore.gpu.list) and for the
+ * calling thread (over the process's); ordinal -1 clears. gcb_selected_gpu: the calling thread's
+ * choice, else the process's, else -1. */
+void gcb_select_gpu(int ordinal);
+void gcb_select_thread_gpu(int ordinal);
+int gcb_selected_gpu(void);
 
 #endif

@@ -5,7 +5,8 @@
  *   FAKE_CUDA_DEVICES   device count (default 1; 0 makes cudaGetDeviceCount fail: no device)
  *   FAKE_CUDA_MEM       bytes of device memory (default 1 GiB); cudaMalloc past it fails (OOM)
  *   FAKE_CUBLAS_FAIL_AT the n-th GEMM (1-based, counted over the process) fails: a fault
- *   FAKE_CUDA_LOG       a file that gets one line per GEMM: "gemm OPA OPB M N K LDA LDB LDC" */
+ *   FAKE_CUDA_LOG       a file that gets one line per GEMM: "gemm OPA OPB M N K LDA LDB LDC dev=D"
+ *                       (D: the calling thread's device, as cudaSetDevice set it) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,21 @@ int cudaGetDeviceCount(int *n) {
   *n = d;
   return 0;
 }
-int cudaSetDevice(int d) { (void)d; return 0; }
+/* Each thread's device lives in the runtime; the cuBLAS build (FAKE_CUBLAS, linked against the
+ * runtime build) reads it from there. */
+#ifdef FAKE_CUBLAS
+int fake_current_device(void);
+#else
+static __thread int current_device;
+int fake_current_device(void) { return current_device; }
+#endif
+int cudaSetDevice(int d) {
+#ifndef FAKE_CUBLAS
+  current_device = d;
+#endif
+  (void)d;
+  return 0;
+}
 int cudaDeviceGetAttribute(int *v, int attr, int d) {
   (void)d;
   *v = attr == 75 ? 9 : 132;
@@ -102,7 +117,7 @@ static void log_gemm(int ta, int tb, int m, int n, int k, int lda, int ldb, int 
   if (f == NULL) return;
   FILE *o = fopen(f, "a");
   if (o == NULL) return;
-  fprintf(o, "gemm %d %d %d %d %d %d %d %d\n", ta, tb, m, n, k, lda, ldb, ldc);
+  fprintf(o, "gemm %d %d %d %d %d %d %d %d dev=%d\n", ta, tb, m, n, k, lda, ldb, ldc, fake_current_device());
   fclose(o);
 }
 

@@ -31,10 +31,12 @@ class FakeGpuTest {
   static void build() throws Exception {
     fake = Files.createDirectories(work.resolve("fake"));
     Path src = Native.cSources().resolve("fake_cuda.c");
-    for (String so : List.of("libcudart.so.13", "libcublas.so.13")) {
-      gcc(List.of("-shared", "-fPIC", "-O2", "-Wl,-soname," + so, "-o", fake.resolve(so).toString(),
-          src.toString()));
-    }
+    gcc(List.of("-shared", "-fPIC", "-O2", "-Wl,-soname,libcudart.so.13", "-o",
+        fake.resolve("libcudart.so.13").toString(), src.toString()));
+    // cuBLAS reads each thread's device from the runtime, as the real one does
+    gcc(List.of("-shared", "-fPIC", "-O2", "-DFAKE_CUBLAS", "-Wl,-soname,libcublas.so.13", "-o",
+        fake.resolve("libcublas.so.13").toString(), src.toString(), "-L" + fake,
+        "-l:libcudart.so.13", "-Wl,-rpath,$ORIGIN"));
     program = work.resolve("gemm_check");
     Path libDir = Native.library().getParent().toAbsolutePath();
     gcc(List.of(Native.cSources().resolve("gemm_check.c").toString(), "-o", program.toString(),
@@ -82,6 +84,10 @@ class FakeGpuTest {
 
   /** gemm_check under LD_PRELOAD with the stand-in GPU; kv: extra environment, args: the program's. */
   private static Run run(List<String> args, String... kv) throws Exception {
+    return run(program, args, kv);
+  }
+
+  private static Run run(Path program, List<String> args, String... kv) throws Exception {
     int id = ++runs;
     Path trace = work.resolve("trace-" + id);
     Path gemms = work.resolve("gemms-" + id);
@@ -235,5 +241,25 @@ class FakeGpuTest {
     Run none = passing("GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_DEVICES", "0");
     assertTrue(none.trace().get(0).endsWith(
         "route=cpu reason=no GPU: cudaGetDeviceCount: no CUDA-capable device is detected"), none.trace().get(0));
+  }
+
+  @Test
+  void theGpuChosenFromTheJvmSideHoldsForTheProcessAndPerThread() throws Exception {
+    Path select = work.resolve("select_gpu_check");
+    Path libDir = Native.library().getParent().toAbsolutePath();
+    gcc(List.of(Native.cSources().resolve("select_gpu_check.c").toString(), "-o", select.toString(),
+        "-L" + libDir, "-l:libgpucore_blas.so", "-Wl,-rpath," + libDir, "-lpthread"));
+    Run r = run(select, List.of(), "GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_DEVICES", "4");
+    assertEquals(0, r.result().code(), r.result().all());
+    assertEquals(List.of("settings selected=-1", "process selected=1", "thread selected=2",
+        "thread-cleared selected=1", "thread selected=3", "thread-cleared selected=1",
+        "process selected=1", "beyond selected=7", "cleared selected=-1"),
+        r.result().out().lines().toList());
+    // the device of each GEMM, as the stand-in runtime saw it; GPU 7 is not there: the CPU ran it
+    assertEquals(List.of("dev=0", "dev=1", "dev=2", "dev=1", "dev=3", "dev=1", "dev=1", "dev=0"),
+        r.gemms().stream().map(g -> g.substring(g.lastIndexOf(' ') + 1)).toList());
+    assertEquals(9, r.trace().size(), String.join("\n", r.trace()));
+    assertTrue(r.trace().get(7).endsWith("route=cpu reason=no GPU: GPU 7 is chosen but 4 are visible"),
+        r.trace().get(7));
   }
 }

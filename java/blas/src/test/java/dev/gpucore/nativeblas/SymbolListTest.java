@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * symbols.txt, the library's BLAS exports and OpenBLAS's BLAS exports are the same set; besides
- * them the library exports only the engine's entry points (include/gpucore_engine.h).
+ * them the library exports only the engine's entry points (include/gpucore_engine.h) and three
+ * JNI entry points for choosing the GPU.
  */
 class SymbolListTest {
 
@@ -22,12 +23,19 @@ class SymbolListTest {
     assertTrue(listed.size() > 500, "only " + listed.size() + " names");
   }
 
+  /** The JNI natives of GpuCoreBlasLibrary: the only exports that are not BLAS. */
+  static final Set<String> CONTROL = Set.of(
+      "Java_dev_gpucore_nativeblas_GpuCoreBlasLibrary_selectGpu0",
+      "Java_dev_gpucore_nativeblas_GpuCoreBlasLibrary_selectThreadGpu0",
+      "Java_dev_gpucore_nativeblas_GpuCoreBlasLibrary_selectedGpu0");
+
   @Test
-  void libraryExportsExactlyTheListAndTheEngine() throws Exception {
-    Set<String> listed = new TreeSet<>(Native.listedSymbols());
-    listed.addAll(engine());
+  void libraryExportsExactlyTheListTheEngineAndTheControlEntryPoints() throws Exception {
+    Set<String> expected = new TreeSet<>(Native.listedSymbols());
+    expected.addAll(engine());
+    expected.addAll(CONTROL);
     Set<String> exported = Native.exports(Native.library());
-    assertEquals(listed, exported);
+    assertEquals(expected, exported);
   }
 
   /** The engine's entry points, as include/gpucore_engine.h declares them. */

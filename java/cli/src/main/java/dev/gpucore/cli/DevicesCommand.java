@@ -46,6 +46,12 @@ final class DevicesCommand implements Callable<Integer>, Validated {
   @Option(names = "--require-gpu", description = "Exit with 1 when no GPU is visible.")
   boolean requireGpu;
 
+  @Option(names = "--spark-discovery", description = "Print Spark's GPU discovery JSON, "
+      + "{\"name\":\"gpu\",\"addresses\":[\"0\",...]}: the visible GPUs' ordinals in PCI bus order "
+      + "(an empty list without a GPU; the reason goes to standard error). For "
+      + "spark.{executor,worker,driver}.resource.gpu.discoveryScript.")
+  boolean sparkDiscovery;
+
   private List<DeviceFields.Field> fields;
   private boolean noHeader;
   private boolean noUnits;
@@ -53,6 +59,10 @@ final class DevicesCommand implements Callable<Integer>, Validated {
   /** Options that exclude each other, the --query fields and the --format options. */
   @Override
   public void validate() {
+    if (sparkDiscovery && (json || query != null || format != null || listFields)) {
+      throw new ArgumentException("--spark-discovery", "takes no --json, --query, --format or "
+          + "--list-fields");
+    }
     if (listFields && (json || query != null || format != null)) {
       throw new ArgumentException("--list-fields", "takes no --json, --query or --format");
     }
@@ -98,7 +108,14 @@ final class DevicesCommand implements Callable<Integer>, Validated {
       d = core.discovery();
       reason = core.noGpuReason();
     }
-    if (json) {
+    if (sparkDiscovery) {
+      out.println(sparkDiscovery(d));
+      if (!d.hasGpu()) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("No GPU visible: " + reason);
+        err.flush();
+      }
+    } else if (json) {
       out.println(JsonText.write(toJson(d, reason)));
     } else if (fields != null) {
       if (!noHeader) {
@@ -130,6 +147,18 @@ final class DevicesCommand implements Callable<Integer>, Validated {
     }
     out.flush();
     return !d.hasGpu() && requireGpu ? 1 : 0;
+  }
+
+  /**
+   * Spark's discovery JSON on one line: the addresses are ordinals in PCI bus order (the CUDA
+   * ordinals under CUDA_DEVICE_ORDER=PCI_BUS_ID), as gpucore's Spark plugin reads them.
+   */
+  static String sparkDiscovery(Discovery d) {
+    List<String> addresses = new ArrayList<>();
+    for (int i = 0; i < d.devices().size(); i++) {
+      addresses.add("\"" + i + "\"");
+    }
+    return "{\"name\":\"gpu\",\"addresses\":[" + String.join(",", addresses) + "]}";
   }
 
   static Map<String, Object> toJson(Discovery d, String reason) {

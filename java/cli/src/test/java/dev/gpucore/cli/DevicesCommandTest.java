@@ -89,6 +89,27 @@ class DevicesCommandTest {
     assertTrue(strict.err().startsWith("No GPU visible: "), strict.err());
   }
 
+  /** Spark's discovery JSON, alone on standard output, the ordinals of the visible GPUs; exit 0. */
+  @Test
+  void sparkDiscoveryPrintsSparksJson() {
+    Result r = run("devices", "--spark-discovery");
+    assertEquals(0, r.code(), r.err());
+    int n;
+    try (GpuCore core = GpuCore.open()) {
+      n = core.devices().size();
+    }
+    StringBuilder want = new StringBuilder("{\"name\":\"gpu\",\"addresses\":[");
+    for (int i = 0; i < n; i++) {
+      want.append(i == 0 ? "" : ",").append('"').append(i).append('"');
+    }
+    assertEquals(want + "]}\n", r.out().replace("\r\n", "\n"));
+    if (n == 0) {
+      assertTrue(r.err().startsWith("No GPU visible: "), r.err());
+    }
+    assertOneLineError("--spark-discovery", "devices", "--spark-discovery", "--json");
+    assertOneLineError("--spark-discovery", "devices", "--spark-discovery", "--query=name");
+  }
+
   /** Options that would be silently ignored are errors: one line naming the option, exit 2. */
   @Test
   void optionsThatExcludeEachOtherAreErrors() {
