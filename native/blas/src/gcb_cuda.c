@@ -270,6 +270,7 @@ typedef struct {
   void *d_bf;                   /* all of op(B), in the resident scheme */
   size_t cap_bf;
   int half[STREAMS];
+  size_t held;                  /* device bytes counted in held_total */
   /* per call */
   const gcb_io *io;
   int wrote;                    /* some of C was written */
@@ -298,8 +299,12 @@ static void free_device(ctx_t *c) {
   c->cap_a = c->cap_b = c->cap_c = 0;
 }
 
+/* Device bytes the engine's threads keep between calls (their buffers, reused by the next call). */
+static size_t held_total;
+
 static void ctx_free_one(ctx_t *c) {
   if (c == NULL) return;
+  __atomic_sub_fetch(&held_total, c->held, __ATOMIC_RELAXED);
   cu.SetDevice(c->device);
   for (int s = 0; s < STREAMS; s++) {
     if (c->st[s]) cu.StreamSynchronize(c->st[s]);
@@ -762,6 +767,26 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
   return rc;
 }
 
+/*
+ * The end of a call: whether C was written, and what the thread keeps. Its device buffers stay
+ * for the next call while all the engine's threads together keep at most gpucore.scratch.cacheMiB;
+ * past that this thread lets go of its own.
+ */
+static int end_call(ctx_t *x, int rc, int *c_written, const char *err) {
+  if (c_written != NULL) *c_written = x->wrote;
+  x->io = NULL;
+  size_t now = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
+  __atomic_add_fetch(&held_total, now, __ATOMIC_RELAXED);
+  size_t total = __atomic_sub_fetch(&held_total, x->held, __ATOMIC_RELAXED);
+  x->held = now;
+  if (total > gcb_config()->keep_bytes) {
+    free_device(x);
+    __atomic_sub_fetch(&held_total, now, __ATOMIC_RELAXED);
+    x->held = 0;
+  }
+  return rc == GCB_E_FAULT ? fail(err) : rc;
+}
+
 int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
                  int lda, const void *b, int ldb, const void *beta, void *c, int ldc,
                  const gcb_io *io, int dev, int *c_written, char *err, size_t errn) {
@@ -811,9 +836,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
       rc = run_resident(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb,
                         beta, (char *)c, ldc, (int)mt, (int)nt, err, errn);
       if (rc == GCB_OK || rc != GCB_E_MEMORY || x->wrote) {
-        if (c_written != NULL) *c_written = x->wrote;
-        x->io = NULL;
-        return rc == GCB_E_FAULT ? fail(err) : rc;
+        return end_call(x, rc, c_written, err);
       }
       /* out of memory before any of C came down: the streamed scheme needs less */
       free_device(x);
@@ -841,7 +864,5 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     else if (nb > 64) nb = (nb + 1) / 2;
     else break;
   }
-  if (c_written != NULL) *c_written = x->wrote;
-  x->io = NULL;
-  return rc == GCB_E_FAULT ? fail(err) : rc;
+  return end_call(x, rc, c_written, err);
 }

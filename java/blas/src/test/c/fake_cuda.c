@@ -6,7 +6,8 @@
  *   FAKE_CUDA_MEM       bytes of device memory (default 1 GiB); cudaMalloc past it fails (OOM)
  *   FAKE_CUBLAS_FAIL_AT the n-th GEMM (1-based, counted over the process) fails: a fault
  *   FAKE_CUDA_LOG       a file that gets one line per GEMM: "gemm OPA OPB M N K LDA LDB LDC dev=D"
- *                       (D: the calling thread's device, as cudaSetDevice set it) */
+ *                       (D: the calling thread's device, as cudaSetDevice set it)
+ *   FAKE_CUDA_LIVE      a file that gets "live N" at exit: device bytes still allocated */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,17 @@ static size_t mem_limit(void) {
 }
 
 typedef struct { size_t size; } hdr;
+
+#ifndef FAKE_CUBLAS
+__attribute__((destructor)) static void report_live(void) {
+  const char *f = getenv("FAKE_CUDA_LIVE");
+  FILE *o = f ? fopen(f, "w") : NULL;
+  if (o) {
+    fprintf(o, "live %zu\n", __atomic_load_n(&used, __ATOMIC_RELAXED));
+    fclose(o);
+  }
+}
+#endif
 
 int cudaGetDeviceCount(int *n) {
   const char *v = getenv("FAKE_CUDA_DEVICES");

@@ -111,7 +111,8 @@ public final class Setting<T> {
           + " turns it on); installed at the first GpuCore.open whose settings ask for it");
   /** Idle device scratch kept for reuse. */
   public static final Setting<Long> SCRATCH_CACHE_MIB = longInteger("gpucore.scratch.cacheMiB",
-      4096, 0, 1L << 20, "idle device scratch (host-GEMM panels) kept for reuse per GPU, in MiB");
+      4096, 0, 1L << 20, "idle device memory kept for reuse by host GEMMs, in MiB: the Java "
+          + "pipeline's panels per GPU, the native engine's buffers over all its threads");
   /** Chunk of a staged copy between Java arrays and a GPU. */
   public static final Setting<Integer> STAGING_CHUNK_MIB = integer("gpucore.staging.chunkMiB", 2,
       1, 1024, "chunk in MiB of copies between Java arrays and a GPU (small chunks stay in the "

@@ -165,6 +165,18 @@ class FakeGpuTest {
   }
 
   @Test
+  void deviceBuffersStayForTheNextCallUpToTheCacheSetting() throws Exception {
+    Path live = work.resolve("live-kept");
+    passing("GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_LIVE", live.toString());
+    long kept = Long.parseLong(Files.readString(live).trim().split(" ")[1]);
+    assertTrue(kept > 0, "buffers kept after the last call: " + kept);
+    Path none = work.resolve("live-none");
+    passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_SCRATCH_CACHEMIB", "0", "FAKE_CUDA_LIVE",
+        none.toString());
+    assertEquals("live 0", Files.readString(none).trim(), "gpucore.scratch.cacheMiB=0 keeps none");
+  }
+
+  @Test
   void outOfMemoryAfterSmallerTilesRerunsOnTheCpu() throws Exception {
     Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "FAKE_CUDA_MEM", "1000");
     assertEquals(0, r.gemms().size());

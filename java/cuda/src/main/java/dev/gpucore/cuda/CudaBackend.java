@@ -99,7 +99,8 @@ final class CudaBackend implements GpuBackend {
    * warning.
    */
   private static void configureEngine(dev.gpucore.Settings settings) {
-    for (Setting<?> key : List.of(Setting.BLAS_STAGE_MIB, Setting.BLAS_COPY_THREADS, Setting.BLAS_RESIDENT)) {
+    for (Setting<?> key : List.of(Setting.BLAS_STAGE_MIB, Setting.BLAS_COPY_THREADS, Setting.BLAS_RESIDENT,
+        Setting.SCRATCH_CACHE_MIB)) {
       dev.gpucore.Settings.Value v = settings.value(key);
       if (v.source() != dev.gpucore.Settings.Source.PROPERTY
           && v.source() != dev.gpucore.Settings.Source.FILE) {
