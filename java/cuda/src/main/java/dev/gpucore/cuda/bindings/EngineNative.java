@@ -2,6 +2,7 @@ package dev.gpucore.cuda.bindings;
 
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Raw;
 
@@ -50,6 +51,7 @@ public final class EngineNative {
    * flops, bytes of A, B, C, CPU and GPU rate overrides, bus GB/s, overhead ms; {@code out} =
    * gpu (1/0), GPU ms, CPU ms, B up ms, A/C up ms, multiply ms, C down ms, CPU and GPU GFLOP/s.
    */
+  @CriticalRegion
   public static native void gc_engine_model(@Cast("const int*") int[] ints,
       @Cast("const double*") double[] doubles, double[] out);
 
