@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gcb_internal.h"
 #include "gcb_symbols.h"
@@ -29,11 +30,35 @@ static void *try_open(const char *path, int flags, char *why, size_t n) {
   return h;
 }
 
+/* OpenBLAS's Fortran runtime from the folder of the OpenBLAS at `path`, where it ships beside it
+ * (bytedeco's jar, the tarball): OpenBLAS finds libgfortran.so.5 there through its RUNPATH, but
+ * libgfortran has none and looks for libquadmath.so.0 only on the loader's path, which a minimal
+ * system (a container image) lacks. Opened first, each is found by name when OpenBLAS loads; one
+ * already in the process is left as it is. */
+static void open_runtime_beside(const char *path) {
+  static const char *const deps[] = {"libquadmath.so.0", "libgfortran.so.5"};
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < sizeof deps / sizeof deps[0]; i++) {
+    if (dlopen(deps[i], RTLD_NOW | RTLD_NOLOAD) != NULL) {
+      continue;
+    }
+    char dep[4096];
+    snprintf(dep, sizeof dep, "%.*s/%s", (int)(slash - path), path, deps[i]);
+    if (access(dep, R_OK) == 0) {
+      dlopen(dep, RTLD_NOW | RTLD_LOCAL);
+    }
+  }
+}
+
 static void *find_openblas(void) {
   const int flags = RTLD_NOW | RTLD_LOCAL;
   char why[512] = "";
   const char *env = getenv("GPUCORE_OPENBLAS");
   if (env != NULL && env[0] != '\0') {
+    open_runtime_beside(env);
     void *h = try_open(env, flags, why, sizeof why);
     if (h == NULL) {
       snprintf(load_error, sizeof load_error, "GPUCORE_OPENBLAS=%s cannot be loaded: %s", env, why);
@@ -51,6 +76,9 @@ static void *find_openblas(void) {
       char path[4096];
       int len = (int)(slash - self.dli_fname);
       snprintf(path, sizeof path, "%.*s/libopenblas.so.0", len, self.dli_fname);
+      if (access(path, R_OK) == 0) {
+        open_runtime_beside(path);
+      }
       h = try_open(path, flags, NULL, 0);
       if (h != NULL) {
         return h;

@@ -828,6 +828,10 @@ final class BlasSuite extends NamedSuite {
       cmd.add(BlasChild.class.getName());
       ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
       pb.environment().putAll(env);
+      // OpenBLAS's libgfortran finds libquadmath (extracted here too) only on the loader's path
+      String ld = pb.environment().get("LD_LIBRARY_PATH");
+      pb.environment().put("LD_LIBRARY_PATH",
+          dir + (ld == null || ld.isEmpty() ? "" : File.pathSeparator + ld));
       Path err = dir.resolve("stderr-" + side + ".txt");
       pb.redirectError(err.toFile());
       return new Child(side, nativeLib, pb.start(), err);
