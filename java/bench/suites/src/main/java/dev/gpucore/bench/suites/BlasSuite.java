@@ -186,9 +186,7 @@ final class BlasSuite extends NamedSuite {
   // ------------------------------------------------------------------ the run
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     int reps = o.repsOr(DEFAULT_REPS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);
     int samples = o.repsOr(LEVEL12_SAMPLES);
