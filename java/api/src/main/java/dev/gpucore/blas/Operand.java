@@ -40,8 +40,7 @@ public final class Operand {
   /** A {@code float[]} from element {@code offset}. */
   public static Operand of(float[] data, int offset) {
     Check.notNull(data, "data");
-    Check.range(offset, 0, data.length, "offset");
-    return new Operand(data, offset, Kind.JAVA, DType.FLOAT32, data.length);
+    return checked(data, offset, Kind.JAVA, DType.FLOAT32, data.length);
   }
 
   /** A whole {@code float[]}. */
@@ -52,8 +51,7 @@ public final class Operand {
   /** A {@code double[]} from element {@code offset}. */
   public static Operand of(double[] data, int offset) {
     Check.notNull(data, "data");
-    Check.range(offset, 0, data.length, "offset");
-    return new Operand(data, offset, Kind.JAVA, DType.FLOAT64, data.length);
+    return checked(data, offset, Kind.JAVA, DType.FLOAT64, data.length);
   }
 
   /** A whole {@code double[]}. */
@@ -64,15 +62,20 @@ public final class Operand {
   /** A host array from element {@code offset}. */
   public static Operand of(HostArray data, long offset) {
     Check.notNull(data, "data");
-    Check.range(offset, 0, data.length(), "offset");
-    return new Operand(data, offset, Kind.HOST, data.dtype(), data.length());
+    return checked(data, offset, Kind.HOST, data.dtype(), data.length());
   }
 
   /** A device array from element {@code offset}. */
   public static Operand of(DeviceArray data, long offset) {
     Check.notNull(data, "data");
-    Check.range(offset, 0, data.length(), "offset");
-    return new Operand(data, offset, Kind.DEVICE, data.dtype(), data.length());
+    return checked(data, offset, Kind.DEVICE, data.dtype(), data.length());
+  }
+
+  /** The operand, once {@code offset} is checked against the storage's {@code capacity}. */
+  private static Operand checked(Object data, long offset, Kind kind, DType dtype,
+      long capacity) {
+    Check.range(offset, 0, capacity, "offset");
+    return new Operand(data, offset, kind, dtype, capacity);
   }
 
   /** A whole device array. */

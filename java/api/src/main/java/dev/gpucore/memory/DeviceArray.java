@@ -16,50 +16,20 @@ import dev.gpucore.GpuCoreException;
  * to {@link HostArray}s can be asynchronous on a {@link GpuStream}; the host array must then
  * stay open and unchanged until the stream has been synchronized.
  */
-public abstract class DeviceArray extends NativeResource {
+public abstract class DeviceArray extends NativeArray {
   private final int device;
-  private final DType dtype;
-  private final long length;
-  private final long address;
 
   /** An array over the memory a backend allocated. */
   protected DeviceArray(dev.gpucore.spi.DeviceMemory memory) {
-    super(NativeMemory.Kind.DEVICE, memory.length() * memory.dtype().bytes(),
-        "DeviceArray of " + memory.length() + " " + memory.dtype() + " on device "
-            + memory.device(), memory.free());
+    super(NativeMemory.Kind.DEVICE, "DeviceArray of " + memory.length() + " "
+        + memory.dtype() + " on device " + memory.device(), memory.free(), memory.dtype(),
+        memory.length(), memory.address());
     this.device = memory.device();
-    this.dtype = memory.dtype();
-    this.length = memory.length();
-    this.address = memory.address();
   }
 
   /** gpucore index of the device holding the array. */
   public final int device() {
     return device;
-  }
-
-  /** Element type. */
-  public final DType dtype() {
-    return dtype;
-  }
-
-  /** Number of elements. */
-  public final long length() {
-    return length;
-  }
-
-  /** Size in bytes. */
-  public final long byteSize() {
-    return length * dtype.bytes();
-  }
-
-  /**
-   * Device address of element 0 (for passing the array to other CUDA code). Valid until
-   * {@link #close()}.
-   */
-  public final long address() {
-    ensureOpen();
-    return address;
   }
 
   // ---- Java arrays (synchronous) ----

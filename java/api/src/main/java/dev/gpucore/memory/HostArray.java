@@ -12,10 +12,7 @@ import org.bytedeco.javacpp.Pointer;
  * can be truly asynchronous) or pageable. Element access by index is for convenience; bulk
  * copies to and from Java arrays are the fast path.
  */
-public final class HostArray extends NativeResource {
-  private final DType dtype;
-  private final long length;
-  private final long address;
+public final class HostArray extends NativeArray {
   private final boolean pinned;
   private final Pointer view;
 
@@ -26,11 +23,8 @@ public final class HostArray extends NativeResource {
   /** Wraps {@code length} elements at {@code address}; {@code free} releases it. */
   private HostArray(DType dtype, long length, long address, boolean pinned, Runnable free) {
     super(pinned ? NativeMemory.Kind.PINNED : NativeMemory.Kind.PAGEABLE,
-        length * dtype.bytes(), (pinned ? "pinned" : "pageable") + " HostArray of " + length
-            + " " + dtype, free);
-    this.dtype = dtype;
-    this.length = length;
-    this.address = address;
+        (pinned ? "pinned" : "pageable") + " HostArray of " + length + " " + dtype, free, dtype,
+        length, address);
     this.pinned = pinned;
     Pointer base = at(address);
     this.view = dtype == DType.FLOAT32 ? new FloatPointer(base).capacity(length)
@@ -55,30 +49,9 @@ public final class HostArray extends NativeResource {
     return new HostArray(dtype, length, addr, false, () -> Pointer.free(p));
   }
 
-  /** Element type. */
-  public final DType dtype() {
-    return dtype;
-  }
-
-  /** Number of elements. */
-  public final long length() {
-    return length;
-  }
-
-  /** Size in bytes. */
-  public final long byteSize() {
-    return length * dtype.bytes();
-  }
-
   /** Whether the memory is page-locked. */
   public final boolean isPinned() {
     return pinned;
-  }
-
-  /** Base address (for passing the array to native code). Valid until {@link #close()}. */
-  public final long address() {
-    ensureOpen();
-    return address;
   }
 
   /** Copies {@code count} floats from {@code src[srcOffset..]} to this array at {@code offset}. */

@@ -24,10 +24,7 @@ public final class Cores {
 
   /** For {@code GpuCore}'s initializer; a second registration is refused. */
   public static synchronized void register(Access a) {
-    if (access != null) {
-      throw new IllegalStateException("the core access is registered once, by GpuCore");
-    }
-    access = java.util.Objects.requireNonNull(a, "access");
+    access = Facades.once(access, a, "access", "the core access is registered once, by GpuCore");
   }
 
   /**

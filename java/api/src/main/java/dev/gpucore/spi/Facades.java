@@ -14,22 +14,23 @@ public final class Facades {
   private static volatile Function<Backends, Blas> blas;
   private static volatile Function<Backends, Reduce> reduce;
   private static volatile Function<Backends, PeerCopy> peer;
+  private static final String ONCE = "a facade factory is registered once, by its class";
 
   private Facades() {}
 
   /** For {@link Blas}'s initializer; a second registration is refused. */
   public static synchronized void registerBlas(Function<Backends, Blas> factory) {
-    blas = once(blas, factory);
+    blas = once(blas, factory, "factory", ONCE);
   }
 
   /** For {@link Reduce}'s initializer; a second registration is refused. */
   public static synchronized void registerReduce(Function<Backends, Reduce> factory) {
-    reduce = once(reduce, factory);
+    reduce = once(reduce, factory, "factory", ONCE);
   }
 
   /** For {@link PeerCopy}'s initializer; a second registration is refused. */
   public static synchronized void registerPeer(Function<Backends, PeerCopy> factory) {
-    peer = once(peer, factory);
+    peer = once(peer, factory, "factory", ONCE);
   }
 
   /** The GEMM facade over {@code backends} (its router built from their configuration). */
@@ -50,11 +51,15 @@ public final class Facades {
     return peer.apply(backends);
   }
 
-  private static <T> T once(T old, T factory) {
+  /**
+   * {@code value} (named {@code name}, not null) when nothing is registered yet ({@code old}
+   * null); otherwise refused with {@code refusal}.
+   */
+  static <T> T once(T old, T value, String name, String refusal) {
     if (old != null) {
-      throw new IllegalStateException("a facade factory is registered once, by its class");
+      throw new IllegalStateException(refusal);
     }
-    return java.util.Objects.requireNonNull(factory, "factory");
+    return java.util.Objects.requireNonNull(value, name);
   }
 
   /** Runs the class's initializer (which registers its factory) if it has not run yet. */

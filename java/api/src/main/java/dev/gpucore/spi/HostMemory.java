@@ -21,10 +21,8 @@ public final class HostMemory {
 
   /** For {@link HostArray}'s initializer; a second registration is refused. */
   public static synchronized void register(Wrapper w) {
-    if (wrapper != null) {
-      throw new IllegalStateException("the host-array factory is registered once, by HostArray");
-    }
-    wrapper = java.util.Objects.requireNonNull(w, "wrapper");
+    wrapper = Facades.once(wrapper, w, "wrapper",
+        "the host-array factory is registered once, by HostArray");
   }
 
   /**

@@ -156,46 +156,20 @@ public final class JsonText {
         case '{': {
           i++;
           Map<String, Object> m = new LinkedHashMap<>();
-          ws();
-          if (peek() == '}') {
-            i++;
-            return m;
-          }
-          while (true) {
-            ws();
+          items('}', () -> {
             String k = str();
             ws();
             expect(':');
             ws();
             m.put(k, value());
-            ws();
-            if (peek() == ',') {
-              i++;
-              continue;
-            }
-            expect('}');
-            return m;
-          }
+          });
+          return m;
         }
         case '[': {
           i++;
           List<Object> l = new ArrayList<>();
-          ws();
-          if (peek() == ']') {
-            i++;
-            return l;
-          }
-          while (true) {
-            ws();
-            l.add(value());
-            ws();
-            if (peek() == ',') {
-              i++;
-              continue;
-            }
-            expect(']');
-            return l;
-          }
+          items(']', () -> l.add(value()));
+          return l;
         }
         case '"':
           return str();
@@ -207,6 +181,29 @@ public final class JsonText {
           return word("null", null);
         default:
           return num();
+      }
+    }
+
+    /**
+     * The comma-separated items of an object or array, each read by {@code item}, and then
+     * {@code close}; the opening bracket is already read.
+     */
+    void items(char close, Runnable item) {
+      ws();
+      if (peek() == close) {
+        i++;
+        return;
+      }
+      while (true) {
+        ws();
+        item.run();
+        ws();
+        if (peek() == ',') {
+          i++;
+          continue;
+        }
+        expect(close);
+        return;
       }
     }
 

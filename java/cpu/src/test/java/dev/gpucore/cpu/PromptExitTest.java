@@ -100,9 +100,7 @@ class PromptExitTest {
 
   @Test
   void aSecondSignalWithoutAGemmInFlightLetsTheHostsHooksFinish() throws Exception {
-    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), "hook");
-    try {
-      java.util.concurrent.BlockingQueue<String> out = lines(p);
+    withHost("hook", (p, out) -> {
       awaitLine(out, "computing");
       signal(p, "INT");
       awaitLine(out, "hook started");
@@ -110,34 +108,39 @@ class PromptExitTest {
       assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the child did not exit");
       awaitLine(out, "hook ended");
       assertEquals(130, p.exitValue());
-    } finally {
-      p.destroyForcibly();
-    }
+    });
   }
 
   @Test
   void theHostsSignalHandlerStillRuns() throws Exception {
-    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), "handler");
-    try {
-      java.util.concurrent.BlockingQueue<String> out = lines(p);
+    withHost("handler", (p, out) -> {
       awaitLine(out, "computing");
       signal(p, "INT");
       assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the child did not exit");
       awaitLine(out, "host handler");
       assertEquals(3, p.exitValue(), "the host's handler chose the status");
-    } finally {
-      p.destroyForcibly();
-    }
+    });
   }
 
   @Test
   void anOpenInsideAShutdownHookWorksWithoutPromptExit() throws Exception {
-    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), "open-in-hook");
-    try {
-      java.util.concurrent.BlockingQueue<String> out = lines(p);
+    withHost("open-in-hook", (p, out) -> {
       assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not exit");
       awaitLine(out, "opened in a hook: c[3]=22.0 installed=false");
       assertEquals(0, p.exitValue());
+    });
+  }
+
+  /** What a test does with a {@link Host} child and its output lines. */
+  private interface WithHost {
+    void run(Process p, java.util.concurrent.BlockingQueue<String> out) throws Exception;
+  }
+
+  /** Runs {@link Host} in {@code mode} with gpucore.exit.prompt on; the child is killed after. */
+  private static void withHost(String mode, WithHost test) throws Exception {
+    Process p = startClass(Host.class, List.of("-Dgpucore.exit.prompt=true"), mode);
+    try {
+      test.run(p, lines(p));
     } finally {
       p.destroyForcibly();
     }

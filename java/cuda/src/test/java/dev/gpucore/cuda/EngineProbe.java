@@ -4,6 +4,7 @@ import dev.gpucore.DType;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.spi.GemmCall;
+import dev.gpucore.testkit.SoakCases;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -114,19 +115,10 @@ public final class EngineProbe {
     int sizeA = (int) (offA + strideA * batch);
     int sizeB = (int) (offB + strideB * batch);
     int sizeC = (int) (offC + strideC * batch + 9);
-    double[] a = new double[sizeA];
-    double[] b = new double[sizeB];
-    double[] c = new double[sizeC];
     boolean f32 = t == DType.FLOAT32;
-    for (int i = 0; i < sizeA; i++) {
-      a[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
-    }
-    for (int i = 0; i < sizeB; i++) {
-      b[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
-    }
-    for (int i = 0; i < sizeC; i++) {
-      c[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
-    }
+    double[] a = values(rnd, sizeA, f32);
+    double[] b = values(rnd, sizeB, f32);
+    double[] c = values(rnd, sizeC, f32);
     double alpha = -1.25;
     double[] want = c.clone();
     for (int p = 0; p < batch; p++) {
@@ -143,51 +135,15 @@ public final class EngineProbe {
         }
       }
     }
-    Object ga;
-    Object gb;
-    Object gc;
-    Operand oa;
-    Operand ob;
-    Operand oc;
-    if (f32) {
-      float[] fa = new float[sizeA];
-      float[] fb = new float[sizeB];
-      float[] fc = new float[sizeC];
-      for (int i = 0; i < sizeA; i++) {
-        fa[i] = (float) a[i];
-      }
-      for (int i = 0; i < sizeB; i++) {
-        fb[i] = (float) b[i];
-      }
-      for (int i = 0; i < sizeC; i++) {
-        fc[i] = (float) c[i];
-      }
-      if (beta == 0) {
-        poison(fc, offC, strideC, batch, m, n, ldc);
-      }
-      ga = fa;
-      gb = fb;
-      gc = fc;
-      oa = Operand.of(fa, offA);
-      ob = Operand.of(fb, offB);
-      oc = Operand.of(fc, offC);
-    } else {
-      double[] dc = c.clone();
-      if (beta == 0) {
-        for (int p = 0; p < batch; p++) {
-          for (int i = 0; i < m; i++) {
-            Arrays.fill(dc, (int) (offC + p * strideC + (long) i * ldc),
-                (int) (offC + p * strideC + (long) i * ldc + n), Double.NaN);
-          }
-        }
-      }
-      ga = a;
-      gb = b;
-      gc = dc;
-      oa = Operand.of(a, offA);
-      ob = Operand.of(b, offB);
-      oc = Operand.of(dc, offC);
+    Object ga = f32 ? SoakCases.floats(a) : a;
+    Object gb = f32 ? SoakCases.floats(b) : b;
+    Object gc = f32 ? SoakCases.floats(c) : c.clone();
+    if (beta == 0) {
+      poison(gc, offC, strideC, batch, m, n, ldc);
     }
+    Operand oa = SoakCases.operand(ga, offA);
+    Operand ob = SoakCases.operand(gb, offB);
+    Operand oc = SoakCases.operand(gc, offC);
     GemmCall call = new GemmCall(ta, tb, m, n, k, alpha, beta,
         f32 ? Precision.FP32 : Precision.FP64, t, oa, lda, ob, ldb, oc, ldc, batch, strideA,
         strideB, strideC, null, GemmCall.OnHost.INSTANCE);
@@ -228,11 +184,25 @@ public final class EngineProbe {
     }
   }
 
-  private static void poison(float[] fc, int offC, long strideC, int batch, int m, int n, int ldc) {
+  /** Values in [-0.5, 0.5), fp32 values when {@code f32}. */
+  private static double[] values(SplittableRandom rnd, int size, boolean f32) {
+    double[] x = new double[size];
+    for (int i = 0; i < size; i++) {
+      x[i] = f32 ? (float) (rnd.nextDouble() - 0.5) : rnd.nextDouble() - 0.5;
+    }
+    return x;
+  }
+
+  /** NaN over C's rows (not their padding) in every batch item of {@code c}. */
+  private static void poison(Object c, int offC, long strideC, int batch, int m, int n, int ldc) {
     for (int p = 0; p < batch; p++) {
       for (int i = 0; i < m; i++) {
-        Arrays.fill(fc, (int) (offC + p * strideC + (long) i * ldc),
-            (int) (offC + p * strideC + (long) i * ldc + n), Float.NaN);
+        int from = (int) (offC + p * strideC + (long) i * ldc);
+        if (c instanceof float[] f) {
+          Arrays.fill(f, from, from + n, Float.NaN);
+        } else {
+          Arrays.fill((double[]) c, from, from + n, Double.NaN);
+        }
       }
     }
   }

@@ -71,6 +71,26 @@ class GemmGpuTest {
     }
   }
 
+  /** An element of an m×n matrix by row and column. */
+  interface At {
+    double at(int i, int j);
+  }
+
+  /** The relative error of {@code got} against {@code ref} in the Frobenius norm. */
+  static double relativeError(int m, int n, At got, At ref) {
+    double num = 0;
+    double den = 0;
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double r = ref.at(i, j);
+        double d = got.at(i, j) - r;
+        num += d * d;
+        den += r * r;
+      }
+    }
+    return Math.sqrt(num / den);
+  }
+
   /** A case: shape, layout, transposes, precision, padding, batch. */
   record Case(int m, int n, int k, Layout layout, boolean ta, boolean tb, Precision p, int pad,
       int batch, double alpha, double beta) {
@@ -373,20 +393,16 @@ class GemmGpuTest {
           Operand.of(dc), n);
       float[] c = new float[m * n];
       dc.copyTo(c);
-      double num = 0;
-      double den = 0;
-      for (int i = 0; i < m; i++) {
-        for (int j = 0; j < n; j++) {
-          double ref = 0;
-          for (int p = 0; p < k; p++) {
-            ref += (double) ra[i * k + p] * rb[j * k + p];
-          }
-          assertFalse(Float.isNaN(c[i * n + j]));
-          num += (c[i * n + j] - ref) * (c[i * n + j] - ref);
-          den += ref * ref;
-        }
+      for (float v : c) {
+        assertFalse(Float.isNaN(v));
       }
-      double rel = Math.sqrt(num / den);
+      double rel = relativeError(m, n, (i, j) -> c[i * n + j], (i, j) -> {
+        double ref = 0;
+        for (int p = 0; p < k; p++) {
+          ref += (double) ra[i * k + p] * rb[j * k + p];
+        }
+        return ref;
+      });
       assertTrue(rel <= 1e-2, half + "->" + cType + " relative error " + rel);
       if (cType == DType.FLOAT32) {
         assertTrue(rel <= 1e-5 * Math.sqrt(k), "exact products, fp32 accumulation: " + rel);

@@ -298,10 +298,7 @@ class ReduceGpuTest {
     for (float[] c : cases) {
       // also long versions, so that many threads and blocks see the specials
       for (int rep : new int[] {1, 100_000}) {
-        float[] x = new float[c.length * rep];
-        for (int i = 0; i < rep; i++) {
-          System.arraycopy(c, 0, x, i * c.length, c.length);
-        }
+        float[] x = repeated(c, rep);
         try (DeviceArray d = upload(x)) {
           for (ReduceOp op : SINGLE) {
             double gpu = r.reduce(op, d, 0, x.length, Accumulation.FP64, null);
@@ -327,10 +324,7 @@ class ReduceGpuTest {
     };
     for (double[] c : dcases) {
       for (int rep : new int[] {1, 50_000}) {
-        double[] x = new double[c.length * rep];
-        for (int i = 0; i < rep; i++) {
-          System.arraycopy(c, 0, x, i * c.length, c.length);
-        }
+        double[] x = repeated(c, rep);
         try (DeviceArray d = upload(x)) {
           for (ReduceOp op : SINGLE) {
             if (op.usesAccumulation() && Math.abs(c[0]) > 1e200) {
@@ -345,6 +339,17 @@ class ReduceGpuTest {
         }
       }
     }
+  }
+
+  /** {@code rep} copies of the array {@code c} ({@code float[]} or {@code double[]}) in a row. */
+  @SuppressWarnings("unchecked")
+  static <T> T repeated(T c, int rep) {
+    int len = java.lang.reflect.Array.getLength(c);
+    T x = (T) java.lang.reflect.Array.newInstance(c.getClass().getComponentType(), len * rep);
+    for (int i = 0; i < rep; i++) {
+      System.arraycopy(c, 0, x, i * len, len);
+    }
+    return x;
   }
 
   // ------------------------------------------------------------------ matrices

@@ -5,6 +5,7 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import org.apache.spark.HashPartitioner;
@@ -70,25 +71,9 @@ public final class GpuBlockMatrix {
     int n = b.colsPerBlock();
     JavaPairRDD<Tuple2<Object, Object>, Matrix> left = JavaPairRDD.fromJavaRDD(a.blocks().toJavaRDD());
     JavaPairRDD<Tuple2<Object, Object>, Matrix> right = JavaPairRDD.fromJavaRDD(b.blocks().toJavaRDD());
-    JavaPairRDD<Tuple2<Integer, Integer>, Side> sides = left.flatMapToPair(t -> {
-      int i = (Integer) t._1()._1();
-      int k = (Integer) t._1()._2();
-      Side s = Side.of(true, k, t._2());
-      List<Tuple2<Tuple2<Integer, Integer>, Side>> out = new ArrayList<>(resultColBlocks);
-      for (int j = 0; j < resultColBlocks; j++) {
-        out.add(new Tuple2<>(new Tuple2<>(i, j), s));
-      }
-      return out.iterator();
-    }).union(right.flatMapToPair(t -> {
-      int k = (Integer) t._1()._1();
-      int j = (Integer) t._1()._2();
-      Side s = Side.of(false, k, t._2());
-      List<Tuple2<Tuple2<Integer, Integer>, Side>> out = new ArrayList<>(resultRowBlocks);
-      for (int i = 0; i < resultRowBlocks; i++) {
-        out.add(new Tuple2<>(new Tuple2<>(i, j), s));
-      }
-      return out.iterator();
-    }));
+    JavaPairRDD<Tuple2<Integer, Integer>, Side> sides = left
+        .flatMapToPair(t -> spread(t, true, resultColBlocks))
+        .union(right.flatMapToPair(t -> spread(t, false, resultRowBlocks)));
     int parts = Math.max(a.blocks().getNumPartitions(), b.blocks().getNumPartitions());
     JavaPairRDD<Tuple2<Object, Object>, Matrix> product = sides
         .groupByKey(new HashPartitioner(parts))
@@ -103,6 +88,23 @@ public final class GpuBlockMatrix {
         });
     // rows and columns per block of the result, as BlockMatrix.multiply sets them
     return new BlockMatrix(product.rdd(), m, n, a.numRows(), b.numCols());
+  }
+
+  /**
+   * A block of A (key (i, k)) keyed by each of the {@code count} result blocks (i, j) of its row,
+   * or a block of B (key (k, j)) by each result block (i, j) of its column.
+   */
+  private static Iterator<Tuple2<Tuple2<Integer, Integer>, Side>> spread(
+      Tuple2<Tuple2<Object, Object>, Matrix> t, boolean ofA, int count) {
+    int row = (Integer) t._1()._1();
+    int col = (Integer) t._1()._2();
+    Side s = Side.of(ofA, ofA ? col : row, t._2());
+    List<Tuple2<Tuple2<Integer, Integer>, Side>> out = new ArrayList<>(count);
+    for (int x = 0; x < count; x++) {
+      Tuple2<Integer, Integer> ij = ofA ? new Tuple2<>(row, x) : new Tuple2<>(x, col);
+      out.add(new Tuple2<>(ij, s));
+    }
+    return out.iterator();
   }
 
   /** The result block from the blocks that meet there; null when no pair does. */

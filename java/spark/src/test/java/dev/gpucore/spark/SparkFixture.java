@@ -7,6 +7,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.mllib.linalg.DenseMatrix;
@@ -55,6 +56,28 @@ final class SparkFixture {
     Files.writeString(script, s.toString());
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
     return script;
+  }
+
+  /**
+   * A local cluster with a worker per group of GPU addresses (handed out by a {@link
+   * #discoveryScript}), as many cores as GPUs on each, one GPU per task, the plugin on, and
+   * Spark's local files in {@code work}.
+   */
+  static SparkConf localCluster(Path work, String app, List<List<String>> groups)
+      throws IOException {
+    Path script = discoveryScript(work, groups);
+    String gpus = String.valueOf(groups.get(0).size());
+    return new SparkConf()
+        .setMaster("local-cluster[" + groups.size() + "," + gpus + ",1024]")
+        .setAppName(app)
+        .set("spark.plugins", GpuCorePlugin.class.getName())
+        .set("spark.worker.resource.gpu.amount", gpus)
+        .set("spark.worker.resource.gpu.discoveryScript", script.toString())
+        .set("spark.executor.resource.gpu.amount", gpus)
+        .set("spark.task.resource.gpu.amount", "1")
+        .set("spark.executor.memory", "512m")
+        .set("spark.ui.enabled", "false")
+        .set("spark.local.dir", work.resolve("local").toString());
   }
 
   static String json(List<String> addresses) {

@@ -38,19 +38,9 @@ class SparkLocalClusterTest {
     SparkFixture.assumeSparkExecution();
     work = SparkFixture.work("local-cluster");
     trace = work.resolve("gpucore-blas.trace");
-    Path script = SparkFixture.discoveryScript(work, List.of(List.of("0"), List.of("1")));
-    SparkConf conf = new SparkConf()
-        .setMaster("local-cluster[2,1,1024]")
-        .setAppName("gpucore-local-cluster")
-        .set("spark.plugins", GpuCorePlugin.class.getName())
-        .set("spark.worker.resource.gpu.amount", "1")
-        .set("spark.worker.resource.gpu.discoveryScript", script.toString())
-        .set("spark.executor.resource.gpu.amount", "1")
-        .set("spark.task.resource.gpu.amount", "1")
-        .set("spark.executorEnv.GPUCORE_LOG_FILE", trace.toString())
-        .set("spark.executor.memory", "512m")
-        .set("spark.ui.enabled", "false")
-        .set("spark.local.dir", work.resolve("local").toString());
+    SparkConf conf = SparkFixture.localCluster(work, "gpucore-local-cluster",
+            List.of(List.of("0"), List.of("1")))
+        .set("spark.executorEnv.GPUCORE_LOG_FILE", trace.toString());
     sc = new JavaSparkContext(conf);
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (sc.sc().statusTracker().getExecutorInfos().length < 3) { // the driver counts too

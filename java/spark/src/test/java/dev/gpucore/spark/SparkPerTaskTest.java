@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -26,19 +25,8 @@ class SparkPerTaskTest {
   static void start() throws Exception {
     SparkFixture.assumeSparkExecution();
     Path work = SparkFixture.work("per-task");
-    Path script = SparkFixture.discoveryScript(work, List.of(List.of("0", "1")));
-    SparkConf conf = new SparkConf()
-        .setMaster("local-cluster[1,2,1024]")
-        .setAppName("gpucore-per-task")
-        .set("spark.plugins", GpuCorePlugin.class.getName())
-        .set("spark.worker.resource.gpu.amount", "2")
-        .set("spark.worker.resource.gpu.discoveryScript", script.toString())
-        .set("spark.executor.resource.gpu.amount", "2")
-        .set("spark.task.resource.gpu.amount", "1")
-        .set("spark.executor.memory", "512m")
-        .set("spark.ui.enabled", "false")
-        .set("spark.local.dir", work.resolve("local").toString());
-    sc = new JavaSparkContext(conf);
+    sc = new JavaSparkContext(
+        SparkFixture.localCluster(work, "gpucore-per-task", List.of(List.of("0", "1"))));
   }
 
   @AfterAll

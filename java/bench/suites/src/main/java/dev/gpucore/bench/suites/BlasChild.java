@@ -333,7 +333,8 @@ public final class BlasChild {
     }
   }
 
-  private interface At {
+  /** An element of a matrix by row and column, whatever its layout. */
+  interface At {
     double at(int r, int c);
   }
 
@@ -346,9 +347,9 @@ public final class BlasChild {
 
   /**
    * The largest error of C's entries in {@link #CHECK_ROWS} rows (spread over C) against an fp64
-   * sum, relative to the sum of the magnitudes of the products.
+   * sum, relative to the sum of the magnitudes of the products; infinite when one is NaN.
    */
-  private static double checkGemm(int n, At a, At b, At c) {
+  static double checkGemm(int n, At a, At b, At c) {
     double worst = 0;
     int rows = Math.min(n, CHECK_ROWS);
     for (int r = 0; r < rows; r++) {

@@ -186,9 +186,7 @@ final class BlasSuite extends NamedSuite {
   // ------------------------------------------------------------------ the run
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     int reps = o.repsOr(DEFAULT_REPS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);
     int samples = o.repsOr(LEVEL12_SAMPLES);
@@ -640,31 +638,13 @@ final class BlasSuite extends NamedSuite {
           Operand.of(dc), n, s);
       call.accept(0);
       s.synchronize();
-      double[] c = new double[a.length];
-      dc.copyTo(c);
-      double err = 0;
-      int rows = Math.min(n, BlasChild.CHECK_ROWS);
-      for (int r = 0; r < rows; r++) {
-        int i = (int) ((long) r * n / rows);
-        for (int j = 0; j < n; j++) {
-          double sum = 0;
-          double mag = 0;
-          for (int k = 0; k < n; k++) {
-            double p = a[i * n + k] * b[k * n + j];
-            sum += p;
-            mag += Math.abs(p);
-          }
-          double e = Math.abs(c[i * n + j] - sum) / Math.max(mag, Double.MIN_NORMAL);
-          err = Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(err, e);
-        }
-      }
+      double err = deviceError(n, a, b, dc);
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put("max_rel_err", err);
       if (!(err <= 1e-12)) {
         return new PeerFigure("device", label, "", null, String.format(Locale.ROOT,
             "MISMATCH, not timed: max rel err %.1e", err), null, true, extra);
       }
-      c = null;
       int calls = GemmSuite.calibrate(call, s::synchronize);
       long[] samples = new long[Math.max(reps, 3)];
       for (int r = 0; r < samples.length; r++) {
@@ -682,6 +662,14 @@ final class BlasSuite extends NamedSuite {
     } catch (RuntimeException e) {
       return new PeerFigure("device", label, "", null, "failed: " + e, null, false, null);
     }
+  }
+
+  /** {@link BlasChild#checkGemm} of row-major C = A·B with C on the device. */
+  private static double deviceError(int n, double[] a, double[] b, DeviceArray dc) {
+    double[] c = new double[a.length];
+    dc.copyTo(c);
+    return BlasChild.checkGemm(n, (i, k) -> a[i * n + k], (k, j) -> b[k * n + j],
+        (i, j) -> c[i * n + j]);
   }
 
   /** A figure on stderr as soon as it is known: a run cut at a time limit still leaves it. */

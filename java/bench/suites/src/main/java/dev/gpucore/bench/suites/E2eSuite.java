@@ -87,9 +87,7 @@ final class E2eSuite extends NamedSuite {
   }
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     Precision prec = precision(o);
     boolean fp64 = o.dtype().equals("fp64");
     String pname = prec.name().toLowerCase(Locale.ROOT);

@@ -170,9 +170,7 @@ final class GemmSuite extends NamedSuite {
   }
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     int reps = o.repsOr(DEFAULT_REPS);
     int rounds = o.repsOr(DEFAULT_HOST_ROUNDS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);

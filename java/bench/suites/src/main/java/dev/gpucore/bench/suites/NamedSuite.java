@@ -28,4 +28,15 @@ abstract class NamedSuite implements Suite {
   public final List<Long> defaultSizes() {
     return defaultSizes;
   }
+
+  /** Checks the options ({@link #validate}), then runs the suite with them. */
+  @Override
+  public final SuiteResult run(BenchContext ctx) throws Exception {
+    BenchOptions o = ctx.options();
+    validate(o);
+    return run(ctx, o);
+  }
+
+  /** Runs the suite with options {@link #validate} accepted. */
+  abstract SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception;
 }

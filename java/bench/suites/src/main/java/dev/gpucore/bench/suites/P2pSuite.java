@@ -103,9 +103,7 @@ final class P2pSuite extends NamedSuite {
   }
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     GpuCore core = ctx.core();
     SuiteResult result = new SuiteResult(name(), String.format(Locale.ROOT,
         "p2p: copies between GPUs, %d MiB per matrix cell, %d MiB large copy; median of %d "

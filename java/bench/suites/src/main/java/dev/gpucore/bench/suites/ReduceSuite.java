@@ -111,9 +111,7 @@ final class ReduceSuite extends NamedSuite {
   }
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     int reps = o.repsOr(DEFAULT_REPS);
     int warmup = o.warmupOr(DEFAULT_WARMUP);
     List<Long> sizes = o.sizesFor(this, null);

@@ -54,9 +54,7 @@ final class TransferSuite extends NamedSuite {
   }
 
   @Override
-  public SuiteResult run(BenchContext ctx) throws Exception {
-    BenchOptions o = ctx.options();
-    validate(o);
+  SuiteResult run(BenchContext ctx, BenchOptions o) throws Exception {
     DType dtype = dtype(o);
     List<Long> mibs = o.sizesFor(this, o.mib());
     int reps = o.repsOr(DEFAULT_REPS);
