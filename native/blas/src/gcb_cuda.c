@@ -521,52 +521,6 @@ static void drain(ctx_t *c) {
   cu.GetLastError();
 }
 
-/*
- * One C tile (i0, j0, rows x cols) on stream s, its operands already on the device (pa with
- * leading dimension lda_d, pb with ldb_d): C comes up first unless beta is zero, the multiply
- * runs, and the tile comes down into the stream's staging, to be unpacked by finish().
- */
-static int multiply_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0, int j0,
-                         int rows, int cols, int k, const void *alpha, const void *pa, int lda_d,
-                         const void *pb, int ldb_d, const void *beta, int beta_zero, char *cc,
-                         int ldc, char *err, size_t errn) {
-  int rc;
-  if (!beta_zero) {
-    char *st = c->pin_c[s];
-    /* the tile's last use of this staging buffer is unpacked (finish before this call) */
-    if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
-                      (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
-      return rc;
-    }
-    CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
-                        cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
-  }
-  cublasStatus_t st;
-  int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if (es == 4) {
-    st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa,
-                  lda_d, (const float *)pb, ldb_d, (const float *)beta, (float *)c->d_c[s], rows);
-  } else {
-    st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha, (const double *)pa,
-                  lda_d, (const double *)pb, ldb_d, (const double *)beta, (double *)c->d_c[s],
-                  rows);
-  }
-  if (st != CUBLAS_STATUS_SUCCESS) {
-    snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
-    return st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
-  }
-  CU(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
-                      (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
-     "cudaMemcpy2DAsync (C down)");
-  CU(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
-  t->pending = 1;
-  t->i0 = i0;
-  t->j0 = j0;
-  t->rows = rows;
-  t->cols = cols;
-  return 0;
-}
-
 static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
                const char *a, int lda, const char *b, int ldb, const void *beta, char *cc, int ldc,
                int mb, int nb, char *err, size_t errn) {
@@ -629,10 +583,40 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
         rc = upload(c, s, 1, c->d_b[s], cols, b, (size_t)j0 * es, ldb, cols, k, es, err, errn);
       }
       if (rc) return rc;
-      if ((rc = multiply_tile(c, s, &tiles[s], es, ta, tb, i0, j0, rows, cols, k, alpha, c->d_a,
-                              lda_d, c->d_b[s], ldb_d, beta, beta_zero, cc, ldc, err, errn))) {
-        return rc;
+      if (!beta_zero) {
+        char *st = c->pin_c[s];
+        /* the tile's last use of this staging buffer is unpacked (finish above) */
+        if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
+                          (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
+          return rc;
+        }
+        CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
+                            cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
       }
+      cublasStatus_t st;
+      int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+      if (es == 4) {
+        st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)c->d_a,
+                      lda_d, (const float *)c->d_b[s], ldb_d, (const float *)beta,
+                      (float *)c->d_c[s], rows);
+      } else {
+        st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
+                      (const double *)c->d_a, lda_d, (const double *)c->d_b[s], ldb_d,
+                      (const double *)beta, (double *)c->d_c[s], rows);
+      }
+      if (st != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
+        return st == CUBLAS_STATUS_ALLOC_FAILED ? 1 : 2;
+      }
+      CU(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
+                          (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
+         "cudaMemcpy2DAsync (C down)");
+      CU(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
+      tiles[s].pending = 1;
+      tiles[s].i0 = i0;
+      tiles[s].j0 = j0;
+      tiles[s].rows = rows;
+      tiles[s].cols = cols;
     }
   }
   for (int s = 0; s < STREAMS; s++) {
@@ -730,12 +714,43 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
         int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[na + tj], 0), "cudaStreamWaitEvent");
+        if (!beta_zero) {
+          char *st = c->pin_c[s];
+          if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
+                            (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
+            break;
+          }
+          CU_BREAK(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es,
+                                    (size_t)rows * es, cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]),
+                   "cudaMemcpy2DAsync (C up)");
+        }
         const char *pa = (const char *)c->d_a + (ta ? (size_t)i0 * lda_d : (size_t)i0) * es;
         const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * es;
-        if ((rc = multiply_tile(c, s, &tiles[s], es, ta, tb, i0, j0, rows, cols, k, alpha, pa,
-                                lda_d, pb, ldb_d, beta, beta_zero, cc, ldc, err, errn))) {
+        int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+        cublasStatus_t st;
+        if (es == 4) {
+          st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa,
+                        lda_d, (const float *)pb, ldb_d, (const float *)beta, (float *)c->d_c[s],
+                        rows);
+        } else {
+          st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
+                        (const double *)pa, lda_d, (const double *)pb, ldb_d, (const double *)beta,
+                        (double *)c->d_c[s], rows);
+        }
+        if (st != CUBLAS_STATUS_SUCCESS) {
+          snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
+          rc = st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
           break;
         }
+        CU_BREAK(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
+                                  (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
+                 "cudaMemcpy2DAsync (C down)");
+        CU_BREAK(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
+        tiles[s].pending = 1;
+        tiles[s].i0 = i0;
+        tiles[s].j0 = j0;
+        tiles[s].rows = rows;
+        tiles[s].cols = cols;
       }
     }
   }
