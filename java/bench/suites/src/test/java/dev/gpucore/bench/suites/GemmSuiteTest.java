@@ -44,6 +44,38 @@ class GemmSuiteTest {
   }
 
   @Test
+  void theCheckTakesSkinnyShapes() {
+    int m = 200;
+    int n = 6;
+    int k = 9;
+    double[] a = new double[m * k];
+    double[] b = new double[n * k];
+    GemmSuite.fill64(a, 3);
+    GemmSuite.fill64(b, 4);
+    double[] c = new double[m * n];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        for (int p = 0; p < k; p++) {
+          c[i * n + j] += a[i * k + p] * b[j * k + p];
+        }
+      }
+    }
+    GemmSuite.Check ok = GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b),
+        GemmSuite.Mat.of(c), m, n, k, 1e-12, 7);
+    assertTrue(ok.ok(), ok.text());
+    double exact = 0;
+    for (double v : c) {
+      exact += v;
+    }
+    assertEquals(exact, ok.exactSum(), 1e-12 * exact);
+    // one element 0.1% off in a row no sampled row covers: its row and column sums see it
+    c[77 * n + 4] *= 1.001;
+    GemmSuite.Check bad = GemmSuite.verify(GemmSuite.Mat.of(a), GemmSuite.Mat.of(b),
+        GemmSuite.Mat.of(c), m, n, k, 1e-6, 7);
+    assertFalse(bad.ok(), bad.text());
+  }
+
+  @Test
   void theCheckPassesTheProductAndCatchesOneWrongElement() {
     int n = 24;
     double[] a = new double[n * n];
@@ -75,11 +107,11 @@ class GemmSuiteTest {
   @Test
   void hostDiffComparesElementByElement() {
     float[] ref = {1, 2, 3, 4};
-    assertEquals(0.0, GemmSuite.diff(ref, ref.clone())[0]);
+    assertEquals(0.0, GemmSuite.diff(GemmSuite.Mat.of(ref), GemmSuite.Mat.of(ref.clone()), ref.length)[0]);
     float[] got = {1, 2, 3, 4.04f};
-    double[] d = GemmSuite.diff(ref, got);
+    double[] d = GemmSuite.diff(GemmSuite.Mat.of(ref), GemmSuite.Mat.of(got), ref.length);
     assertTrue(d[0] > 1e-3 && d[1] > 9e-3 && d[1] < 1.1e-2, d[0] + " " + d[1]);
     got[0] = Float.NaN;
-    assertEquals(Double.POSITIVE_INFINITY, GemmSuite.diff(ref, got)[0]);
+    assertEquals(Double.POSITIVE_INFINITY, GemmSuite.diff(GemmSuite.Mat.of(ref), GemmSuite.Mat.of(got), ref.length)[0]);
   }
 }
