@@ -47,12 +47,12 @@ public final class BenchCommand implements Callable<Integer> {
   List<Long> deviceSizes;
 
   @Option(names = "--host-sizes", split = ",", paramLabel = "N",
-      description = "gemm: n of the n x n x n host-array rows (default: 64,128,...,16384).")
+      description = "gemm: n of the n x n x n host-array rows (default: 64,128,...,16384; fp64 "
+          + "up to 8192).")
   List<Long> hostSizes;
 
   @Option(names = "--host-dtypes", split = ",", paramLabel = "T",
-      description = "gemm: host rows from float[] (fp32, SGEMM) and/or double[] (fp64, DGEMM) "
-          + "(default: fp32,fp64; with the default sizes fp64 stops at n=8192).")
+      description = "gemm: host rows of fp32 (float[]) and/or fp64 (double[]) (default: both).")
   List<String> hostDtypes;
 
   @Option(names = "--host-shapes", split = ",", paramLabel = "MxNxK",
