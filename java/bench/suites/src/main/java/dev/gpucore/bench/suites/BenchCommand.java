@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
     description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
         + "OpenBLAS, nvBLAS, the CUDA runtime).",
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
-            + "(device GEMM per precision vs PyTorch; host SGEMM per route vs OpenBLAS/nvBLAS), "
+            + "(device GEMM per precision vs PyTorch; host SGEMM and DGEMM per route vs OpenBLAS/nvBLAS), "
             + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
             + "GPUs vs PyTorch), blas (netlib JNIBLAS from Java arrays: libgpucore_blas.so vs "
             + "OpenBLAS and nvBLAS, and vs the Java API on device arrays). --list shows them.",
@@ -47,8 +47,19 @@ public final class BenchCommand implements Callable<Integer> {
   List<Long> deviceSizes;
 
   @Option(names = "--host-sizes", split = ",", paramLabel = "N",
-      description = "gemm: n of the host-array rows (default: 64,128,...,16384).")
+      description = "gemm: n of the n x n x n host-array rows (default: 64,128,...,16384; fp64 "
+          + "up to 8192).")
   List<Long> hostSizes;
+
+  @Option(names = "--host-dtypes", split = ",", paramLabel = "T",
+      description = "gemm: host rows of fp32 (float[]) and/or fp64 (double[]) (default: both).")
+  List<String> hostDtypes;
+
+  @Option(names = "--host-shapes", split = ",", paramLabel = "MxNxK",
+      description = "gemm: more host rows of m x n x k, e.g. skinny 262144x64x64, or none "
+          + "(default: 262144x64x64,65536x256x256,1048576x16x32 unless --sizes or --host-sizes "
+          + "is given).")
+  List<String> hostShapes;
 
   @Option(names = "--no-device", description = "gemm: skip the device-resident rows.")
   boolean noDevice;
@@ -189,7 +200,8 @@ public final class BenchCommand implements Callable<Integer> {
         dtype == null ? "fp32" : dtype.toLowerCase(Locale.ROOT), dtype != null,
         precision == null ? null : precision.toLowerCase(Locale.ROOT),
         reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command,
-        new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost),
+        new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost, lower(hostDtypes),
+            lower(hostShapes)),
         new BenchOptions.Reduce(lower(ops), lower(modes)),
         new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants),
         new BenchOptions.Blas(vectorSizes, gemvSizes, apiSizes));

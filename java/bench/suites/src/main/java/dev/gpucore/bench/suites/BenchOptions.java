@@ -41,9 +41,11 @@ public record BenchOptions(List<String> suites, List<Long> sizes, List<Long> mib
    * @param hostSizes n of the host rows, or null
    * @param noDevice skip the device rows
    * @param noHost skip the host rows
+   * @param hostDtypes {@code fp32} and/or {@code fp64} host rows, or null for both
+   * @param hostShapes {@code MxNxK} shapes of more host rows, or null for the defaults
    */
   public record Gemm(List<Long> deviceSizes, List<Long> hostSizes, boolean noDevice,
-      boolean noHost) {}
+      boolean noHost, List<String> hostDtypes, List<String> hostShapes) {}
 
   /**
    * reduce's options.

@@ -29,11 +29,12 @@ import java.util.function.IntConsumer;
  *       16-bit device arrays with a 16-bit C, fp64), beside PyTorch's {@code torch.matmul} on the
  *       same GPU with the same dtype and TF32 setting; ratio = gpucore throughput / PyTorch
  *       throughput (= PyTorch time / gpucore time).
- *   <li><b>host</b>: SGEMM from {@code float[]} per route: the CPU backend, the GPU pipeline
- *       ({@code gpucore.gemm.route=gpu}) and the router ({@code auto}); r/best = the better of
- *       the CPU and GPU times / the router's time (1 = the router picked the faster route at no
- *       cost). Beside them OpenBLAS (the CPU row) and nvBLAS (the GPU row), sgemm_ from C on host
- *       arrays.
+ *   <li><b>host</b>: SGEMM from {@code float[]} and DGEMM from {@code double[]}, square (n×n×n)
+ *       and of given m×n×k shapes (skinny ones by default, m large and n, k ≤ 256, as in MLP and
+ *       k-means), per route: the CPU backend, the GPU pipeline ({@code gpucore.gemm.route=gpu})
+ *       and the router ({@code auto}); r/best = the better of the CPU and GPU times / the
+ *       router's time (1 = the router picked the faster route at no cost). Beside them OpenBLAS
+ *       (the CPU row) and nvBLAS (the GPU row), sgemm_/dgemm_ from C on host arrays.
  * </ul>
  *
  * Every sample is a loop of back-to-back calls lasting at least {@value #SAMPLE_MS} ms, divided
@@ -49,6 +50,12 @@ final class GemmSuite extends NamedSuite {
   static final List<Long> DEVICE_SIZES = List.of(1024L, 4096L, 8192L);
   static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
       8192L, 16384L);
+  static final List<String> HOST_DTYPES = List.of("fp32", "fp64");
+  /** The largest default square DGEMM: n = 16384 would need 10 GiB of heap and minutes per route. */
+  static final long HOST_FP64_MAX_DEFAULT = 8192;
+  /** Skinny host shapes m×n×k by default: an MLP layer (64 and 256 wide) and k-means. */
+  static final List<String> HOST_SHAPES = List.of("262144x64x64", "65536x256x256",
+      "1048576x16x32");
   static final int DEFAULT_REPS = 7;
   /**
    * Host rounds without {@code --reps} (each round samples every route; {@link #HOST_BUDGET_S}
@@ -66,8 +73,9 @@ final class GemmSuite extends NamedSuite {
 
   GemmSuite() {
     super("gemm",
-        "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] per "
-            + "route (CPU, GPU, router) vs OpenBLAS and nvBLAS from C",
+        "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] and DGEMM "
+            + "from double[], square and skinny, per route (CPU, GPU, router) vs OpenBLAS and "
+            + "nvBLAS from C",
         HOST_SIZES);
   }
 
@@ -81,6 +89,115 @@ final class GemmSuite extends NamedSuite {
   static List<Long> hostSizes(BenchOptions o) {
     BenchOptions.Gemm g = o.gemm();
     return sizes(o, g != null && g.noHost(), g == null ? null : g.hostSizes(), HOST_SIZES);
+  }
+
+  /** The host rows' element types: {@code --host-dtypes}, else fp32 and fp64. */
+  static List<String> hostDtypes(BenchOptions o) {
+    BenchOptions.Gemm g = o.gemm();
+    return g == null || g.hostDtypes() == null ? HOST_DTYPES : g.hostDtypes();
+  }
+
+  /**
+   * The m×n×k host shapes: {@code --host-shapes} ({@code none}: no shapes), else the skinny
+   * defaults unless {@code --sizes} or {@code --host-sizes} chose the host sizes.
+   */
+  static List<int[]> hostShapes(BenchOptions o) {
+    BenchOptions.Gemm g = o.gemm();
+    if (g != null && g.noHost()) {
+      return List.of();
+    }
+    List<String> spec = g == null ? null : g.hostShapes();
+    if (spec == null) {
+      spec = o.sizes() != null || (g != null && g.hostSizes() != null) ? List.of() : HOST_SHAPES;
+    } else if (spec.equals(List.of("none"))) {
+      spec = List.of();
+    }
+    List<int[]> out = new ArrayList<>();
+    for (String s : spec) {
+      String[] p = s.split("x", -1);
+      long[] v = new long[3];
+      boolean ok = p.length == 3;
+      for (int i = 0; ok && i < 3; i++) {
+        try {
+          v[i] = Long.parseLong(p[i].trim());
+          ok = v[i] >= 1;
+        } catch (NumberFormatException e) {
+          ok = false;
+        }
+      }
+      if (!ok) {
+        throw new IllegalArgumentException("gemm: --host-shapes takes MxNxK with m, n, k >= 1 "
+            + "(e.g. 262144x64x64), or none; got " + s);
+      }
+      if (v[0] * v[2] > Integer.MAX_VALUE || v[1] * v[2] > Integer.MAX_VALUE
+          || v[0] * v[1] > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("gemm: --host-shapes " + s + ": m*k, n*k and m*n "
+            + "must each be at most " + Integer.MAX_VALUE + " (one Java array each)");
+      }
+      out.add(new int[] {(int) v[0], (int) v[1], (int) v[2]});
+    }
+    return out;
+  }
+
+  /**
+   * One host case: element type and m×n×k. Square cases keep the group {@code host} (fp32) or
+   * {@code host-fp64} with x = n; other shapes are grouped by n×k with x = m, so that a chart
+   * draws one line per n×k over m.
+   */
+  record HostCase(String dtype, int m, int n, int k, boolean square) {
+    boolean fp64() {
+      return dtype.equals("fp64");
+    }
+
+    String group() {
+      String g = fp64() ? "host-fp64" : "host";
+      return square ? g : g + "-" + n + "x" + k;
+    }
+
+    String label() {
+      return square ? "n=" + n : m + "x" + n + "x" + k;
+    }
+
+    /** Elements of A, B and C. */
+    long elements() {
+      return (long) m * k + (long) n * k + (long) m * n;
+    }
+
+    /** Bytes of A, B and three C. */
+    long heapBytes() {
+      return ((long) m * k + (long) n * k + 3L * m * n) * (fp64() ? 8 : 4);
+    }
+
+    String routine() {
+      return fp64() ? "DGEMM double[]" : "SGEMM float[]";
+    }
+  }
+
+  /**
+   * Every host case, in order: per square size then per shape, fp32 then fp64 each; the default
+   * sizes stop at n = {@value #HOST_FP64_MAX_DEFAULT} in fp64.
+   */
+  static List<HostCase> hostCases(BenchOptions o) {
+    List<HostCase> out = new ArrayList<>();
+    List<String> dts = hostDtypes(o);
+    BenchOptions.Gemm g = o.gemm();
+    boolean defaults = o.sizes() == null && (g == null || g.hostSizes() == null);
+    for (long nl : hostSizes(o)) {
+      int n = (int) nl;
+      for (String dt : HOST_DTYPES) {
+        if (dts.contains(dt) && !(defaults && dt.equals("fp64") && n > HOST_FP64_MAX_DEFAULT)) {
+          out.add(new HostCase(dt, n, n, n, true));
+        }
+      }
+    }
+    for (int[] s : hostShapes(o)) {
+      for (String dt : HOST_DTYPES) {
+        if (dts.contains(dt)) {
+          out.add(new HostCase(dt, s[0], s[1], s[2], false));
+        }
+      }
+    }
+    return out;
   }
 
   /** None when skipped, else the group's own sizes, else {@code --sizes}, else the defaults. */
@@ -122,9 +239,17 @@ final class GemmSuite extends NamedSuite {
       }
       w++;
     }
-    // host rows hold A, B and three C as float[]; device rows four inputs and the check's C
-    for (long n : hostSizes(o)) {
-      Checks.heap("gemm: --host-sizes (or --sizes) " + n, 5 * n * n * 4L);
+    for (String d : hostDtypes(o)) {
+      if (!HOST_DTYPES.contains(d)) {
+        throw new IllegalArgumentException("gemm: --host-dtypes must be one or more of fp32, fp64;"
+            + " got " + d);
+      }
+    }
+    // host rows hold A, B and three C as float[] or double[]; device rows four inputs and the
+    // check's C
+    for (HostCase h : hostCases(o)) {
+      Checks.heap("gemm: " + (h.square() ? "--host-sizes (or --sizes) " + h.n()
+          : "--host-shapes " + h.label()) + " (" + h.dtype() + ")", h.heapBytes());
     }
     for (long n : deviceSizes(o)) {
       Checks.heap("gemm: --device-sizes (or --sizes) " + n, 5 * n * n * 8L);
@@ -133,7 +258,7 @@ final class GemmSuite extends NamedSuite {
 
   @Override
   public int steps(BenchOptions o, boolean gpu) {
-    return (gpu ? deviceSizes(o).size() * precisions(o).size() : 0) + hostSizes(o).size() + 1;
+    return (gpu ? deviceSizes(o).size() * precisions(o).size() : 0) + hostCases(o).size() + 1;
   }
 
   static Precision precision(String p) {
@@ -176,15 +301,23 @@ final class GemmSuite extends NamedSuite {
     int warmup = o.warmupOr(DEFAULT_WARMUP);
     List<Long> dsizes = deviceSizes(o);
     List<Long> hsizes = hostSizes(o);
+    List<HostCase> hcases = hostCases(o);
     List<String> precs = precisions(o);
     SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
-        "gemm: C = A*B^T (n x n); device-resident per precision, SGEMM from float[] per route; "
+        "gemm: C = A*B^T; device-resident (n x n) per precision, SGEMM/DGEMM from float[]/"
+            + "double[] per route; "
             + "%s; CPU: %d threads; median of %d samples (host: of up to %d rounds), each a "
             + "loop of back-to-back calls >= %d ms", ctx.gpu() ? "GPU " + o.device() + " ("
             + ctx.deviceName() + ")" : "no GPU", ctx.cpuThreads(), reps, rounds, SAMPLE_MS));
     res.settings().put("device_sizes", dsizes);
     res.settings().put("precisions", precs);
     res.settings().put("host_sizes", hsizes);
+    res.settings().put("host_dtypes", hostDtypes(o));
+    List<String> shapeNames = new ArrayList<>();
+    for (int[] sh : hostShapes(o)) {
+      shapeNames.add(sh[0] + "x" + sh[1] + "x" + sh[2]);
+    }
+    res.settings().put("host_shapes", shapeNames);
     res.settings().put("reps", reps);
     res.settings().put("host_rounds", rounds);
     res.settings().put("warmup", warmup);
@@ -194,22 +327,24 @@ final class GemmSuite extends NamedSuite {
     res.settings().put("cpu_threads", ctx.cpuThreads());
     res.notes().add("inputs: seeded splitmix64 values in (0, 1) that every peer reproduces (fp64: "
         + "full 52-bit mantissas; bf16/fp16: rounded to nearest even from the fp32 values); "
-        + "GFLOP/s = 2n^3 per median time per call");
+        + "GFLOP/s = 2n^3 (host shapes: 2mnk) per median time per call");
     res.notes().add("device: " + warmup + " warm-up calls, then samples of R calls queued on one "
         + "stream and synchronised once (R for >= " + SAMPLE_MS + " ms), System.nanoTime around "
         + "the loop / R; bf16/fp16: 16-bit A, B and C, fp32 accumulation; ratio = torch time / "
         + "gpucore time = gpucore throughput / torch throughput");
-    res.notes().add("host: SGEMM from float[]; rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
+    res.notes().add("host: SGEMM from float[] (fp32), DGEMM from double[] (fp64, full 52-bit "
+        + "mantissas), n x n x n and m x n x k (C m x n, A m x k, B n x k); rounds interleave, in rotating order, cpu, gpu (gpucore.gemm.route=gpu),"
         + " router (auto); each sample an untimed call then R back-to-back calls (>= " + SAMPLE_MS
-        + " ms); at most " + rounds + " rounds or " + HOST_BUDGET_S + " s per size; r/best = "
+        + " ms); at most " + rounds + " rounds or " + HOST_BUDGET_S + " s per case; r/best = "
         + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
     res.notes().add("checks before timing (C poisoned with NaN): every row and column sum of C "
         + "against the exact sums from the inputs, whole sampled rows against double dot "
         + "products; host gpu and router C element by element against the CPU's; bounds: fp32 "
-        + "1e-5*sqrt(n), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(n); a failed check is not timed");
+        + "1e-5*sqrt(k), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(k) (k = n when square); a "
+        + "failed check is not timed");
     if (o.dtype().equals("fp64")) {
-      res.notes().add("--dtype does not apply to gemm (device rows per precision, host rows are "
-          + "SGEMM): ignored here");
+      res.notes().add("--dtype does not apply to gemm (device rows per precision, host rows per "
+          + "--host-dtypes): ignored here");
     }
     if (!ctx.gpu()) {
       res.notes().add("GPU rows skipped: " + ctx.noGpu());
@@ -261,14 +396,15 @@ final class GemmSuite extends NamedSuite {
     List<Map<String, Object>> peerSizes = new ArrayList<>();
     List<Row[]> hostRows = new ArrayList<>();
     try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
-      for (long nl : hsizes) {
-        int n = (int) nl;
+      for (HostCase h : hcases) {
         Map<String, Object> ps = new LinkedHashMap<>();
-        ps.put("x", n);
+        ps.put("x", h.m());
         ps.put("buffers", 1);
+        // the C peer's case: element type, m, n, k and the group its line answers to
+        ps.put("arg", h.dtype() + ":" + h.m() + ":" + h.n() + ":" + h.k() + ":" + h.group());
         peerSizes.add(ps);
-        ctx.progress().step("gemm host n=" + n);
-        hostRows.add(measureHost(ctx, res, auto, gpuRoute, n, rounds, exactSums));
+        ctx.progress().step("gemm host " + h.dtype() + " " + h.label());
+        hostRows.add(measureHost(ctx, res, auto, gpuRoute, h, rounds, exactSums));
         ctx.progress().stepDone();
       }
     }
@@ -280,7 +416,7 @@ final class GemmSuite extends NamedSuite {
       ctx.runPeers(res, req, (row, line) -> {
         double ps = JsonText.num(line, "sum");
         String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
-            : "host " + (long) row.x();
+            : row.group() + " " + (long) row.x();
         Double exact = exactSums.get(key);
         if (Double.isNaN(ps) || exact == null) {
           return new PeerMerge.Verdict("no sum to compare", true);
@@ -288,7 +424,8 @@ final class GemmSuite extends NamedSuite {
         double rel = Math.abs(ps - exact) / Math.abs(exact);
         double bound = row.group().equals("device")
             ? E2eSuite.bound((int) row.x(), precision(row.caseId()))
-            : E2eSuite.bound((int) row.x(), Precision.FP32);
+            : E2eSuite.bound(((Number) row.extra().get("k")).intValue(),
+                row.group().startsWith("host-fp64") ? Precision.FP64 : Precision.FP32);
         boolean ok = rel <= bound;
         return new PeerMerge.Verdict(String.format(Locale.ROOT,
             "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)", ok ? "ok" : "MISMATCH", rel,
@@ -492,23 +629,32 @@ final class GemmSuite extends NamedSuite {
   private static final String[] ROUTES = {"cpu", "gpu", "router"};
 
   private Row[] measureHost(BenchContext ctx, SuiteResult res, GpuCore auto, GpuCore gpuRoute,
-      int n, int reps, Map<String, Double> exactSums) {
-    String label = "n=" + n;
-    double flops = 2.0 * n * n * (double) n;
-    Row cpu = new Row(name(), "host", "cpu", "host SGEMM float[] cpu", "gpucore cpu", n, label,
+      HostCase h, int reps, Map<String, Double> exactSums) {
+    int m = h.m();
+    int n = h.n();
+    int k = h.k();
+    String label = h.label();
+    String what = "host " + h.routine();
+    double flops = 2.0 * m * n * (double) k;
+    String g = h.group();
+    Row cpu = new Row(name(), g, "cpu", what + " cpu", "gpucore cpu", m, label, flops, "GFLOP/s");
+    Row gpu = new Row(name(), g, "gpu", what + " gpu (route=gpu)", "gpucore cuda", m, label,
         flops, "GFLOP/s");
-    Row gpu = new Row(name(), "host", "gpu", "host SGEMM float[] gpu (route=gpu)", "gpucore cuda",
-        n, label, flops, "GFLOP/s");
-    Row router = new Row(name(), "host", "router", "host SGEMM float[] router (auto)",
-        "gpucore auto", n, label, flops, "GFLOP/s");
+    Row router = new Row(name(), g, "router", what + " router (auto)", "gpucore auto", m, label,
+        flops, "GFLOP/s");
     Row[] rows = {cpu, gpu, router};
+    for (Row r : rows) {
+      r.extra().put("dtype", h.dtype());
+      r.extra().put("m", m);
+      r.extra().put("n", n);
+      r.extra().put("k", k);
+    }
     res.rows().addAll(List.of(rows));
     if (gpuRoute == null) {
       gpu.skip(ctx.noGpu());
     }
-    long nn = (long) n * n;
     Runtime rt = Runtime.getRuntime();
-    long need = 5 * nn * 4;
+    long need = h.heapBytes();
     long have = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
     if (need > have) {
       System.gc();
@@ -525,21 +671,16 @@ final class GemmSuite extends NamedSuite {
       }
       return rows;
     }
-    float[] a = new float[(int) nn];
-    float[] b = new float[(int) nn];
-    InputGen.fill(a, ctx.options().seed());
-    InputGen.fill(b, ctx.options().seed() + 1);
-    float[] ref = new float[(int) nn];
-    float[] cg = gpuRoute == null ? null : new float[(int) nn];
-    float[] ca = new float[(int) nn];
+    HostMats x = new HostMats(h, ctx.options().seed(), gpuRoute != null);
     GpuCore cc = ctx.cpuCore();
     // checks: the CPU's C against the exact sums and double dot products, the others against it
     ctx.progress().detail("check");
-    Arrays.fill(ref, Float.NaN);
-    sgemm(cc, n, a, b, ref);
-    double bound = E2eSuite.bound(n, Precision.FP32);
-    Check chk = verify(Mat.of(a), Mat.of(b), Mat.of(ref), n, bound, ctx.options().seed());
-    exactSums.put("host " + n, chk.exactSum);
+    x.poison(x.c[0]);
+    x.gemm(cc, x.c[0]);
+    double bound = E2eSuite.bound(k, h.fp64() ? Precision.FP64 : Precision.FP32);
+    Check chk = verify(x.mat(x.a), x.mat(x.b), x.mat(x.c[0]), m, n, k, bound,
+        ctx.options().seed());
+    exactSums.put(g + " " + m, chk.exactSum);
     cpu.extra().put("check_row_col_sum_max_rel", chk.sumRel);
     cpu.extra().put("check_rows_max_rel", chk.rowRel);
     boolean[] ok = {chk.ok, gpuRoute != null, true};
@@ -551,36 +692,35 @@ final class GemmSuite extends NamedSuite {
       return rows;
     }
     GpuCore[] cores = {cc, gpuRoute, auto};
-    float[][] cs = {ref, cg, ca};
-    for (int k = 1; k < 3; k++) {
-      if (cores[k] == null) {
+    for (int r = 1; r < 3; r++) {
+      if (cores[r] == null) {
         continue;
       }
-      Arrays.fill(cs[k], Float.NaN);
-      sgemm(cores[k], n, a, b, cs[k]);
-      double[] d = diff(ref, cs[k]);
+      x.poison(x.c[r]);
+      x.gemm(cores[r], x.c[r]);
+      double[] d = diff(x.mat(x.c[0]), x.mat(x.c[r]), m * n);
       boolean good = d[0] <= bound;
-      ok[k] = good;
+      ok[r] = good;
       String text = String.format(Locale.ROOT, "C vs CPU: rel. Frobenius %.1e, max rel %.1e",
           d[0], d[1]);
-      rows[k].check((good ? "ok: " : "MISMATCH: ") + text, good);
+      rows[r].check((good ? "ok: " : "MISMATCH: ") + text, good);
       if (!good) {
-        rows[k].skip("MISMATCH, not timed: " + text);
+        rows[r].skip("MISMATCH, not timed: " + text);
       }
     }
-    Decision dec = auto.blas().explain(Gemm.of(n, n, n).transB(true), Operand.of(a), n,
-        Operand.of(b), n, Operand.of(ca), n);
+    Decision dec = auto.blas().explain(Gemm.of(m, n, k).transB(true), x.operand(x.a), k,
+        x.operand(x.b), k, x.operand(x.c[2]), n);
     router.extra().put("route", dec.gpu() ? "gpu" : "cpu");
     router.extra().put("route_reason", dec.reason());
     if (ok[2]) {
       router.check(router.check() + "; routed to " + (dec.gpu() ? "gpu" : "cpu"), true);
     }
     int[] calls = new int[3];
-    for (int k = 0; k < 3; k++) {
-      if (ok[k]) {
-        GpuCore core = cores[k];
-        float[] c = cs[k];
-        calls[k] = calibrate(i -> sgemm(core, n, a, b, c), () -> { });
+    for (int r = 0; r < 3; r++) {
+      if (ok[r]) {
+        GpuCore core = cores[r];
+        Object c = x.c[r];
+        calls[r] = calibrate(i -> x.gemm(core, c), () -> { });
       }
     }
     List<List<Long>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
@@ -589,48 +729,119 @@ final class GemmSuite extends NamedSuite {
       // the order rotates each round: OpenBLAS's threads spin for a while after a CPU call and
       // slow whatever runs next, so no route may always be the one after the CPU
       for (int j = 0; j < 3; j++) {
-        int k = (i + j) % 3;
-        if (!ok[k]) {
+        int r = (i + j) % 3;
+        if (!ok[r]) {
           continue;
         }
-        ctx.progress().detail("round " + (i + 1) + "/" + reps + ": " + ROUTES[k]);
-        GpuCore core = cores[k];
-        float[] c = cs[k];
-        sgemm(core, n, a, b, c); // untimed: each route starts in its own steady state
-        long t = loop(x -> sgemm(core, n, a, b, c), () -> { }, calls[k]);
-        samples.get(k).add(Math.round(t / (double) calls[k]));
+        ctx.progress().detail("round " + (i + 1) + "/" + reps + ": " + ROUTES[r]);
+        GpuCore core = cores[r];
+        Object c = x.c[r];
+        x.gemm(core, c); // untimed: each route starts in its own steady state
+        long t = loop(z -> x.gemm(core, c), () -> { }, calls[r]);
+        samples.get(r).add(Math.round(t / (double) calls[r]));
       }
     }
-    for (int k = 0; k < 3; k++) {
-      if (!ok[k]) {
+    for (int r = 0; r < 3; r++) {
+      if (!ok[r]) {
         continue;
       }
-      long[] s = samples.get(k).stream().mapToLong(Long::longValue).toArray();
-      rows[k].measured(Stats.of(s), "host: System.nanoTime around " + calls[k]
-          + " back-to-back calls / " + calls[k] + ", rounds interleaving the routes");
-      rows[k].extra().put("calls_per_sample", calls[k]);
+      long[] s = samples.get(r).stream().mapToLong(Long::longValue).toArray();
+      rows[r].measured(Stats.of(s), "host: System.nanoTime around " + calls[r]
+          + " back-to-back calls / " + calls[r] + ", rounds interleaving the routes");
+      rows[r].extra().put("calls_per_sample", calls[r]);
     }
     // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
-    StringBuilder line = new StringBuilder("partial: gemm host n=" + n + " median");
-    for (int k = 0; k < 3; k++) {
-      if (ok[k] && !samples.get(k).isEmpty()) {
-        List<Long> s = new ArrayList<>(samples.get(k));
+    StringBuilder line = new StringBuilder("partial: gemm host " + h.dtype() + " " + label
+        + " median");
+    for (int r = 0; r < 3; r++) {
+      if (ok[r] && !samples.get(r).isEmpty()) {
+        List<Long> s = new ArrayList<>(samples.get(r));
         s.sort(null);
-        line.append(' ').append(ROUTES[k]).append(' ').append(Fmt.time(s.get(s.size() / 2)));
+        line.append(' ').append(ROUTES[r]).append(' ').append(Fmt.time(s.get(s.size() / 2)));
       }
     }
     System.err.println(line);
     return rows;
   }
 
-  /** r/best and the peers' ratios of one host size, into the row extras, summary and footer. */
+  /**
+   * A host case's operands as float[] or double[]: A (m×k) and B (n×k) filled from the seed
+   * (fp64: full 52-bit mantissas, as {@link #fill64}), and one C (m×n) per route.
+   */
+  private static final class HostMats {
+    final HostCase h;
+    final Object a;
+    final Object b;
+    final Object[] c = new Object[3];
+
+    HostMats(HostCase h, long seed, boolean gpu) {
+      this.h = h;
+      int mk = h.m() * h.k();
+      int nk = h.n() * h.k();
+      int mn = h.m() * h.n();
+      if (h.fp64()) {
+        double[] da = new double[mk];
+        double[] db = new double[nk];
+        fill64(da, seed);
+        fill64(db, seed + 1);
+        a = da;
+        b = db;
+        c[0] = new double[mn];
+        c[1] = gpu ? new double[mn] : null;
+        c[2] = new double[mn];
+      } else {
+        float[] fa = new float[mk];
+        float[] fb = new float[nk];
+        InputGen.fill(fa, seed);
+        InputGen.fill(fb, seed + 1);
+        a = fa;
+        b = fb;
+        c[0] = new float[mn];
+        c[1] = gpu ? new float[mn] : null;
+        c[2] = new float[mn];
+      }
+    }
+
+    /** C = A·Bᵀ row-major through {@code core}'s sgemm or dgemm. */
+    void gemm(GpuCore core, Object cc) {
+      int m = h.m();
+      int n = h.n();
+      int k = h.k();
+      if (cc instanceof double[] d) {
+        core.blas().dgemm(false, true, m, n, k, 1, (double[]) a, k, (double[]) b, k, 0, d, n);
+      } else {
+        core.blas().sgemm(false, true, m, n, k, 1f, (float[]) a, k, (float[]) b, k, 0f,
+            (float[]) cc, n);
+      }
+    }
+
+    void poison(Object cc) {
+      if (cc instanceof double[] d) {
+        Arrays.fill(d, Double.NaN);
+      } else {
+        Arrays.fill((float[]) cc, Float.NaN);
+      }
+    }
+
+    Mat mat(Object v) {
+      return v instanceof double[] d ? Mat.of(d) : Mat.of((float[]) v);
+    }
+
+    Operand operand(Object v) {
+      return v instanceof double[] d ? Operand.of(d) : Operand.of((float[]) v);
+    }
+  }
+
+  /** r/best and the peers' ratios of one host case, into the row extras, summary and footer. */
   private static Map<String, Object> hostRatios(SuiteResult res, Row[] rows) {
     Row cpu = rows[0];
     Row gpu = rows[1];
     Row router = rows[2];
     Map<String, Object> s = new LinkedHashMap<>();
-    long n = (long) cpu.x();
-    s.put("n", n);
+    s.put("dtype", cpu.extra().get("dtype"));
+    s.put("m", cpu.extra().get("m"));
+    s.put("n", cpu.extra().get("n"));
+    s.put("k", cpu.extra().get("k"));
     double tc = cpu.stats() == null ? Double.NaN : cpu.stats().median();
     double tg = gpu.stats() == null ? Double.NaN : gpu.stats().median();
     double ta = router.stats() == null ? Double.NaN : router.stats().median();
@@ -647,7 +858,8 @@ final class GemmSuite extends NamedSuite {
     PeerFigure ob = peer(cpu, "openblas");
     PeerFigure nv = peer(gpu, "nvblas");
     StringBuilder f = new StringBuilder(String.format(Locale.ROOT,
-        "host n=%d: cpu %s, gpu %s, router %s (routed to %s): r/best %s", n, Fmt.time(tc),
+        "host %s %s: cpu %s, gpu %s, router %s (routed to %s): r/best %s",
+        cpu.extra().get("dtype"), cpu.sizeLabel(), Fmt.time(tc),
         Double.isNaN(tg) ? "-" : Fmt.time(tg), Fmt.time(ta), router.extra().getOrDefault("route",
             "-"), Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
     if (ob != null) {
@@ -674,25 +886,25 @@ final class GemmSuite extends NamedSuite {
     return s;
   }
 
-  private static void sgemm(GpuCore core, int n, float[] a, float[] b, float[] c) {
-    core.blas().sgemm(false, true, n, n, n, 1f, a, n, b, n, 0f, c, n);
-  }
-
-  /** Relative Frobenius and largest relative element difference of {@code got} to {@code ref}. */
-  static double[] diff(float[] ref, float[] got) {
+  /**
+   * Relative Frobenius and largest relative element difference of {@code got} to {@code ref},
+   * over their first {@code len} elements.
+   */
+  static double[] diff(Mat ref, Mat got, int len) {
     double num = 0;
     double den = 0;
     double max = 0;
     double maxRef = 0;
-    for (int i = 0; i < ref.length; i++) {
-      double d = got[i] - (double) ref[i];
+    for (int i = 0; i < len; i++) {
+      double r = ref.get(i);
+      double d = got.get(i) - r;
       if (Double.isNaN(d)) {
         return new double[] {Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY};
       }
       num += d * d;
-      den += (double) ref[i] * ref[i];
+      den += r * r;
       max = Math.max(max, Math.abs(d));
-      maxRef = Math.max(maxRef, Math.abs(ref[i]));
+      maxRef = Math.max(maxRef, Math.abs(r));
     }
     return new double[] {Math.sqrt(num / den), max / maxRef};
   }
@@ -737,58 +949,72 @@ final class GemmSuite extends NamedSuite {
   /** A check's outcome; {@code exactSum} is sum(C) from the inputs, for the peers. */
   record Check(boolean ok, String text, double sumRel, double rowRel, double exactSum) {}
 
-  /**
-   * Checks C = A·Bᵀ: every row sum against Σ_p A[i,p]·(Σ_j B[j,p]) and every column sum against
-   * Σ_p B[j,p]·(Σ_i A[i,p]), both exact in double from the inputs (O(n²)), and a few whole rows
-   * (first, last, middle, two seeded) against double dot products. NaN anywhere fails.
-   */
+  /** {@link #verify(Mat, Mat, Mat, int, int, int, double, long)} with m = n = k. */
   static Check verify(Mat a, Mat b, Mat c, int n, double bound, long seed) {
-    double[] sa = new double[n];
-    double[] sb = new double[n];
-    for (int i = 0; i < n; i++) {
-      int o = i * n;
-      for (int p = 0; p < n; p++) {
-        sa[p] += a.get(o + p);
-        sb[p] += b.get(o + p);
+    return verify(a, b, c, n, n, n, bound, seed);
+  }
+
+  /**
+   * Checks C = A·Bᵀ (C m×n, A m×k, B n×k, row-major): every row sum against
+   * Σ_p A[i,p]·(Σ_j B[j,p]) and every column sum against Σ_p B[j,p]·(Σ_i A[i,p]), both exact in
+   * double from the inputs (O(mk + nk + mn)), and a few whole rows (first, last, middle, two
+   * seeded) against double dot products. NaN anywhere fails.
+   */
+  static Check verify(Mat a, Mat b, Mat c, int m, int n, int k, double bound, long seed) {
+    double[] sa = new double[k];
+    double[] sb = new double[k];
+    for (int i = 0; i < m; i++) {
+      long o = (long) i * k;
+      for (int p = 0; p < k; p++) {
+        sa[p] += a.get((int) (o + p));
+      }
+    }
+    for (int j = 0; j < n; j++) {
+      long o = (long) j * k;
+      for (int p = 0; p < k; p++) {
+        sb[p] += b.get((int) (o + p));
       }
     }
     double exact = 0;
-    for (int p = 0; p < n; p++) {
+    for (int p = 0; p < k; p++) {
       exact += sa[p] * sb[p];
     }
     double sumRel = 0;
     double[] colGot = new double[n];
-    for (int i = 0; i < n; i++) {
-      int o = i * n;
+    for (int i = 0; i < m; i++) {
+      long oa = (long) i * k;
+      long oc = (long) i * n;
       double want = 0;
+      for (int p = 0; p < k; p++) {
+        want += a.get((int) (oa + p)) * sb[p];
+      }
       double got = 0;
-      for (int p = 0; p < n; p++) {
-        want += a.get(o + p) * sb[p];
-        double v = c.get(o + p);
+      for (int j = 0; j < n; j++) {
+        double v = c.get((int) (oc + j));
         got += v;
-        colGot[p] += v;
+        colGot[j] += v;
       }
       sumRel = Math.max(sumRel, rel(got, want));
     }
     for (int j = 0; j < n; j++) {
-      int o = j * n;
+      long o = (long) j * k;
       double want = 0;
-      for (int p = 0; p < n; p++) {
-        want += b.get(o + p) * sa[p];
+      for (int p = 0; p < k; p++) {
+        want += b.get((int) (o + p)) * sa[p];
       }
       sumRel = Math.max(sumRel, rel(colGot[j], want));
     }
-    SplittableRandom rnd = new SplittableRandom(seed ^ n);
-    int[] rows = {0, n - 1, n / 2, rnd.nextInt(n), rnd.nextInt(n)};
+    SplittableRandom rnd = new SplittableRandom(seed ^ m);
+    int[] rows = {0, m - 1, m / 2, rnd.nextInt(m), rnd.nextInt(m)};
     double maxErr = 0;
     double maxRef = 0;
     for (int i : rows) {
       for (int j = 0; j < n; j++) {
         double want = 0;
-        for (int p = 0; p < n; p++) {
-          want += a.get(i * n + p) * b.get(j * n + p);
+        for (int p = 0; p < k; p++) {
+          want += a.get((int) ((long) i * k + p)) * b.get((int) ((long) j * k + p));
         }
-        double v = c.get(i * n + j);
+        double v = c.get((int) ((long) i * n + j));
         maxErr = Math.max(maxErr, Double.isNaN(v) ? Double.POSITIVE_INFINITY : Math.abs(v - want));
         maxRef = Math.max(maxRef, Math.abs(want));
       }

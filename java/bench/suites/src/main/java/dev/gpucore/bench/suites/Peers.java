@@ -428,7 +428,8 @@ public final class Peers implements AutoCloseable {
    * returns their result lines (JSON objects). A peer that fails adds a line
    * {@code {"peer": name, "unavailable": reason}}.
    *
-   * @param request suite, sizes (each {@code {"x": size, "buffers": k}}), reps, warmup, seed, dtype
+   * @param request suite, sizes (each {@code {"x": size, "buffers": k}}, or with {@code "arg"}
+   *     the C peer's size argument as it is), reps, warmup, seed, dtype
    */
   public List<Map<String, Object>> run(String suite, Map<String, Object> request,
       Consumer<String> progress) throws IOException {
@@ -441,7 +442,9 @@ public final class Peers implements AutoCloseable {
     List<Map<String, Object>> sizes = (List<Map<String, Object>>) req.get("sizes");
     List<String> sizeArgs = new ArrayList<>();
     for (Map<String, Object> s : sizes) {
-      sizeArgs.add(Math.round(JsonText.num(s, "x")) + ":" + Math.round(JsonText.num(s, "buffers")));
+      // a size may carry its own argument for the C peer (gemm: DTYPE:M:N:K:GROUP)
+      sizeArgs.add(s.get("arg") instanceof String arg ? arg
+          : Math.round(JsonText.num(s, "x")) + ":" + Math.round(JsonText.num(s, "buffers")));
     }
     String seed = Long.toUnsignedString(((Number) req.get("seed")).longValue());
     String reps = String.valueOf(req.get("reps"));
@@ -485,7 +488,7 @@ public final class Peers implements AutoCloseable {
             continue;
           }
           if (suite.equals("gemm")) {
-            // host-array SGEMM C = A*B^T: OpenBLAS beside gpucore's CPU row, nvBLAS beside its GPU row
+            // host-array SGEMM/DGEMM C = A*B^T: OpenBLAS beside gpucore's CPU row, nvBLAS beside its GPU row
             cmd.addAll(List.of(exe.get(p).toString(), p, "gemm", p.equals("openblas") ? "cpu" : "gpu",
                 seed, reps, String.valueOf(req.get("sample_ms")), String.valueOf(req.get("budget_s"))));
           } else {

@@ -5,7 +5,7 @@
  *   openblas, nvblas (default build, linked against OpenBLAS, or nvBLAS in front of OpenBLAS):
  *     peers NAME probe
  *     peers NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS [N:BUFFERS ...]
- *     peers NAME gemm CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS [N:BUFFERS ...]
+ *     peers NAME gemm CASE SEED ROUNDS SAMPLE_MS BUDGET_S DTYPE:M:N:K:GROUP [...]
  *   cudart (-DPEERS_CUDART, linked against libcudart):
  *     peers cudart probe ORDINAL
  *     peers cudart transfer ORDINAL REPS WARMUP SEED BYTES:BUFFERS [BYTES:BUFFERS ...]
@@ -13,12 +13,13 @@
  * BLAS builds: C = A*A^T then sum(C) (e2e) through the Fortran BLAS interface (sgemm_/dgemm_;
  * nvBLAS intercepts them on host arrays, moves the tiles to the GPU and C back). A is row-major,
  * so the row-major A*A^T is the column-major call sgemm_("T", "N") on the same storage. gemm:
- * row-major C = A*B^T from host arrays (A = the sequence for SEED, B for SEED+1), the
- * column-major call sgemm_("T", "N") with B first; each sample is an untimed call then R
- * back-to-back calls lasting at least SAMPLE_MS (R from a doubling loop, as GemmSuite.java),
- * reported per call; at most ROUNDS samples or BUDGET_S seconds per size (at least one). The
+ * row-major C (MxN) = A (MxK) * B^T (B NxK) from host arrays of fp32 (sgemm_) or fp64 (dgemm_,
+ * full 52-bit mantissas as GemmSuite.fill64) values (A = the sequence for SEED, B for SEED+1),
+ * the column-major call ("T", "N") with B first; each line names GROUP and x = M, as gpucore's
+ * row it stands beside; each sample is an untimed call then R back-to-back calls lasting at
+ * least SAMPLE_MS (R from a doubling loop, as GemmSuite.java), reported per call; at most ROUNDS samples or BUDGET_S seconds per case (at least one). The
  * result is checked before timing: every row sum of C against the exact sum from the inputs.
- * fp32 calls sgemm_, fp64 dgemm_ (on the same values, widened). Timing: CLOCK_MONOTONIC around
+ * e2e: fp32 calls sgemm_, fp64 dgemm_ (on the same values, widened). Timing: CLOCK_MONOTONIC around
  * each whole run (sgemm_ is synchronous, nvBLAS included). The sum is accumulated in double with
  * four accumulators, as gpucore's CPU backend does.
  *
@@ -260,21 +261,44 @@ static const char *config(void) {
   return openblas_get_config ? openblas_get_config() : "unknown BLAS";
 }
 
-/* row-major C = A*B^T: column-major C^T = B * A^T, i.e. ("T", "N") on B's then A's storage */
-static void sgemm_abt(int n, const float *a, const float *b, float *c) {
-  float one = 1, zero = 0;
-  sgemm_("T", "N", &n, &n, &n, &one, b, &n, a, &n, &zero, c, &n);
+/* full 52-bit mantissas in (0, 1), as GemmSuite.fill64 */
+static void fill64(double *a, size_t n, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t z = mix(seed + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ULL);
+    a[i] = ((double)(z >> 12) + 0.5) * 0x1p-52;
+  }
 }
 
-static int64_t gemm_loop(int n, const float *a, const float *b, float *c, int calls) {
+/* one host gemm case: row-major C (m x n) = A (m x k) * B^T (B n x k), fp32 or fp64 */
+struct gcase {
+  int fp64, m, n, k;
+};
+
+/* row-major C = A*B^T: column-major C^T = B^T' * A', i.e. ("T", "N") on B's then A's storage */
+static void gemm_abt(const struct gcase *g, const void *a, const void *b, void *c) {
+  if (g->fp64) {
+    double one = 1, zero = 0;
+    dgemm_("T", "N", &g->n, &g->m, &g->k, &one, b, &g->k, a, &g->k, &zero, c, &g->n);
+  } else {
+    float one = 1, zero = 0;
+    sgemm_("T", "N", &g->n, &g->m, &g->k, &one, b, &g->k, a, &g->k, &zero, c, &g->n);
+  }
+}
+
+static int64_t gemm_loop(const struct gcase *g, const void *a, const void *b, void *c, int calls) {
   int64_t t0 = now_ns();
-  for (int i = 0; i < calls; i++) sgemm_abt(n, a, b, c);
+  for (int i = 0; i < calls; i++) gemm_abt(g, a, b, c);
   return now_ns() - t0;
+}
+
+static double at(const struct gcase *g, const void *x, size_t i) {
+  return g->fp64 ? ((const double *)x)[i] : ((const float *)x)[i];
 }
 
 static int gemm_mode(const char *name, int argc, char **argv) {
   if (argc < 9) {
-    fprintf(stderr, "peers: gemm needs CASE SEED ROUNDS SAMPLE_MS BUDGET_S N:BUFFERS...\n");
+    fprintf(stderr, "peers: gemm needs CASE SEED ROUNDS SAMPLE_MS BUDGET_S "
+                    "fp32|fp64:M:N:K:GROUP...\n");
     return 2;
   }
   const char *kase = argv[3];
@@ -284,51 +308,58 @@ static int gemm_mode(const char *name, int argc, char **argv) {
   int64_t budget = (int64_t)atoi(argv[7]) * 1000000000LL;
   if (rounds < 1) rounds = 1;
   for (int ai = 8; ai < argc; ai++) {
-    int n = 0, bufs = 1;
-    if (sscanf(argv[ai], "%d:%d", &n, &bufs) < 1 || n < 1) {
-      fprintf(stderr, "peers: bad size '%s'\n", argv[ai]);
+    char dt[8] = "", group[64] = "";
+    struct gcase g = {0, 0, 0, 0};
+    if (sscanf(argv[ai], "%7[a-z0-9]:%d:%d:%d:%63s", dt, &g.m, &g.n, &g.k, group) != 5
+        || g.m < 1 || g.n < 1 || g.k < 1 || (strcmp(dt, "fp32") != 0 && strcmp(dt, "fp64") != 0)) {
+      fprintf(stderr, "peers: bad gemm case '%s'\n", argv[ai]);
       return 2;
     }
-    size_t nn = (size_t)n * n;
-    float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)),
-          *c = malloc(nn * sizeof(float));
+    g.fp64 = strcmp(dt, "fp64") == 0;
+    size_t es = g.fp64 ? sizeof(double) : sizeof(float);
+    size_t m = (size_t)g.m, n = (size_t)g.n, k = (size_t)g.k;
+    void *a = malloc(m * k * es), *b = malloc(n * k * es), *c = malloc(m * n * es);
     if (!a || !b || !c) {
-      printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"host\",\"case\":\"%s\","
-             "\"x\":%d,\"skipped\":\"out of host memory\"}\n", name, kase, n);
+      printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
+             "\"x\":%d,\"skipped\":\"out of host memory\"}\n", name, group, kase, g.m);
       fflush(stdout);
       free(a); free(b); free(c);
       continue;
     }
-    fill(a, nn, seed);
-    fill(b, nn, seed + 1);
+    if (g.fp64) {
+      fill64(a, m * k, seed);
+      fill64(b, n * k, seed + 1);
+      for (size_t i = 0; i < m * n; i++) ((double *)c)[i] = 0.0 / 0.0;
+    } else {
+      fill(a, m * k, seed);
+      fill(b, n * k, seed + 1);
+      for (size_t i = 0; i < m * n; i++) ((float *)c)[i] = 0.0f / 0.0f;
+    }
     /* check: C poisoned, then every row sum against sum_p A[i,p] * (sum_j B[j,p]) */
-    for (size_t i = 0; i < nn; i++) c[i] = 0.0f / 0.0f;
-    sgemm_abt(n, a, b, c);
-    double *sb = calloc((size_t)n, sizeof(double));
-    for (size_t j = 0; j < (size_t)n; j++)
-      for (size_t p = 0; p < (size_t)n; p++) sb[p] += b[j * n + p];
+    gemm_abt(&g, a, b, c);
+    double *sb = calloc(k, sizeof(double));
+    for (size_t j = 0; j < n; j++)
+      for (size_t p = 0; p < k; p++) sb[p] += at(&g, b, j * k + p);
     double worst = 0, total = 0;
-    for (size_t i = 0; i < (size_t)n; i++) {
+    for (size_t i = 0; i < m; i++) {
       double want = 0, got = 0;
-      for (size_t p = 0; p < (size_t)n; p++) {
-        want += a[i * n + p] * sb[p];
-        got += c[i * n + p];
-      }
+      for (size_t p = 0; p < k; p++) want += at(&g, a, i * k + p) * sb[p];
+      for (size_t j = 0; j < n; j++) got += at(&g, c, i * n + j);
       total += got;
       double r = got == got ? (got > want ? got - want : want - got) / want : 1e300;
       if (r > worst) worst = r;
     }
     free(sb);
     /* calls per sample: double a loop until it lasts a fifth of the target, then scale */
-    sgemm_abt(n, a, b, c);
+    gemm_abt(&g, a, b, c);
     int calls = 1;
-    int64_t t = gemm_loop(n, a, b, c, calls);
+    int64_t t = gemm_loop(&g, a, b, c, calls);
     while (t < target / 5 && calls < 5000) {
       calls = calls * 2 > 5000 ? 5000 : calls * 2;
-      t = gemm_loop(n, a, b, c, calls);
+      t = gemm_loop(&g, a, b, c, calls);
     }
     if (t < 2 * target) { /* once more, the faster of the two: one hiccup must not set R */
-      int64_t t2 = gemm_loop(n, a, b, c, calls);
+      int64_t t2 = gemm_loop(&g, a, b, c, calls);
       if (t2 < t) t = t2;
     }
     double per = (t > 0 ? (double)t : 1.0) / calls;
@@ -338,14 +369,16 @@ static int gemm_mode(const char *name, int argc, char **argv) {
     int got = 0;
     int64_t deadline = now_ns() + budget;
     for (int r = 0; r < rounds && (r < 1 || now_ns() < deadline); r++) {
-      sgemm_abt(n, a, b, c); /* untimed, as gpucore's rounds */
-      s[got++] = (gemm_loop(n, a, b, c, calls) + calls / 2) / calls;
+      gemm_abt(&g, a, b, c); /* untimed, as gpucore's rounds */
+      s[got++] = (gemm_loop(&g, a, b, c, calls) + calls / 2) / calls;
     }
-    printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"host\",\"case\":\"%s\","
-           "\"x\":%d,\"timing\":\"host: clock_gettime around %d back-to-back sgemm_ calls / %d\","
-           "\"label\":\"%s\",\"calls_per_sample\":%d,\"sum\":%.17g,"
-           "\"rowsum_max_rel\":%.3g", name, kase, n, calls, calls,
-           strcmp(name, "nvblas") == 0 ? "C sgemm_ via nvBLAS (host arrays)" : "C sgemm_ (OpenBLAS)",
+    const char *fn = g.fp64 ? "dgemm_" : "sgemm_";
+    printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
+           "\"x\":%d,\"dtype\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,"
+           "\"timing\":\"host: clock_gettime around %d back-to-back %s calls / %d\","
+           "\"label\":\"C %s%s\",\"calls_per_sample\":%d,\"sum\":%.17g,"
+           "\"rowsum_max_rel\":%.3g", name, group, kase, g.m, dt, g.m, g.n, g.k, calls, fn, calls,
+           fn, strcmp(name, "nvblas") == 0 ? " via nvBLAS (host arrays)" : " (OpenBLAS)",
            calls, total, worst);
     print_samples("samples_ns", s, got);
     printf("}\n");

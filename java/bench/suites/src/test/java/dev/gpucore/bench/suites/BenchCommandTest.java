@@ -125,12 +125,14 @@ class BenchCommandTest {
     Path svg = dir.resolve("gemm.svg");
     Result r = quietRun("bench", "gemm", "--sizes", "8,20", "--reps", "2", "--warmup", "1",
         "--json", json.toString(), "--plot", svg.toString());
-    says(r.out(), "host SGEMM float[] cpu", "host n=20: cpu ", "r/best");
+    says(r.out(), "host SGEMM float[] cpu", "host DGEMM double[] cpu", "host fp32 n=20: cpu ",
+        "host fp64 n=20: cpu ", "r/best");
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
     assertEquals("gemm", gemm.get("name"));
     List<?> rows = (List<?>) gemm.get("rows");
-    assertEquals(2 * 5 + 2 * 3, rows.size()); // 5 precisions and 3 routes at two sizes
+    // 5 precisions, and 3 routes of fp32 and fp64 (no shapes: --sizes replaces the defaults)
+    assertEquals(2 * 5 + 2 * 2 * 3, rows.size());
     int cpuRows = 0;
     int deviceRows = 0;
     for (Object o : rows) {
@@ -159,13 +161,66 @@ class BenchCommandTest {
         assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
       }
     }
-    assertEquals(2, cpuRows);
+    assertEquals(4, cpuRows);
     assertEquals(10, deviceRows);
     List<?> host = (List<?>) JsonText.object(gemm.get("summary")).get("host");
-    assertEquals(2, host.size());
+    assertEquals(4, host.size());
     assertTrue(JsonText.num(JsonText.object(host.get(1)), "r_best") > 0, host.toString());
     assertEquals(0L, doc.get("exit_code"));
     SvgPlotTest.assertChart(svg, "host SGEMM float[] cpu");
+  }
+
+  @Test
+  void gemmRunsSkinnyShapesInDoublePrecisionOnTheCpu(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("skinny.json");
+    Result r = quietRun("bench", "gemm", "--no-device", "--host-sizes", "8", "--host-shapes",
+        "300x7x5", "--host-dtypes", "FP64", "--reps", "2", "--warmup", "1", "--json",
+        json.toString());
+    says(r.out(), "host DGEMM double[] cpu", "host fp64 n=8: cpu ", "host fp64 300x7x5: cpu ");
+    saysNone(r.out(), "host SGEMM");
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
+    Map<String, Object> settings = JsonText.object(gemm.get("settings"));
+    assertEquals(List.of("fp64"), settings.get("host_dtypes"));
+    assertEquals(List.of("300x7x5"), settings.get("host_shapes"));
+    List<?> rows = (List<?>) gemm.get("rows");
+    assertEquals(2 * 3, rows.size(), "3 routes of n=8 and of 300x7x5, fp64 only");
+    int skinny = 0;
+    for (Object o : rows) {
+      Map<String, Object> row = JsonText.object(o);
+      Map<String, Object> extra = JsonText.object(row.get("extra"));
+      assertEquals("fp64", extra.get("dtype"), row.toString());
+      boolean square = row.get("group").equals("host-fp64");
+      if (!square) {
+        skinny++;
+        assertEquals("host-fp64-7x5", row.get("group"), row.toString());
+        assertEquals(300.0, JsonText.num(row, "x"), row.toString());
+        assertEquals("300x7x5", row.get("size"), row.toString());
+        assertEquals(List.of(300.0, 7.0, 5.0), List.of(JsonText.num(extra, "m"),
+            JsonText.num(extra, "n"), JsonText.num(extra, "k")), row.toString());
+      }
+      if (row.get("case").equals("cpu")) {
+        assertEquals(true, row.get("ok"), row.toString());
+        assertTrue(row.get("check").toString().startsWith("ok: row/col sums vs exact"),
+            row.toString());
+        // fp64 bound 1e-13*sqrt(k): an fp32 product would miss it by orders of magnitude
+        assertTrue(JsonText.num(extra, "check_rows_max_rel") < 1e-13, row.toString());
+        assertEquals(2, ((List<?>) row.get("samples_ns")).size(), row.toString());
+        double gflops = JsonText.num(row, "throughput");
+        double median = JsonText.num(row, "median_ns");
+        double flops = square ? 2.0 * 8 * 8 * 8 : 2.0 * 300 * 7 * 5;
+        assertEquals(flops / median, gflops, gflops * 1e-6, row.toString());
+      } else if (row.get("case").equals("gpu") && !gpu) {
+        assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
+      } else if (row.get("case").equals("router")) {
+        assertEquals(true, row.get("ok"), row.toString());
+      }
+    }
+    assertEquals(3, skinny);
+    List<?> host = (List<?>) JsonText.object(gemm.get("summary")).get("host");
+    Map<String, Object> last = JsonText.object(host.get(1));
+    assertEquals(List.of("fp64", 300.0, 7.0, 5.0), List.of(last.get("dtype"),
+        JsonText.num(last, "m"), JsonText.num(last, "n"), JsonText.num(last, "k")));
   }
 
   @Test
@@ -219,9 +274,15 @@ class BenchCommandTest {
         {"p2p", "--mib", "1,2"},
         {"blas", "--sizes", "0"},
         {"blas", "--sizes", "50000"},
+        {"gemm", "--host-dtypes", "fp32,fp16"},
+        {"gemm", "--host-shapes", "64x64"},
+        {"gemm", "--host-shapes", "262144x64x0"},
+        {"gemm", "--host-shapes", "100000x100000x8"},
+        {"gemm", "--host-sizes", "8", "--host-shapes", "4000000x500x500"},
     };
     String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
-        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib", "--sizes", "--sizes"};
+        "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib", "--sizes", "--sizes",
+        "--host-dtypes", "--host-shapes", "--host-shapes", "--host-shapes", "--host-shapes"};
     for (int i = 0; i < cases.length; i++) {
       String[] c = cases[i];
       String[] args = new String[c.length + 3];

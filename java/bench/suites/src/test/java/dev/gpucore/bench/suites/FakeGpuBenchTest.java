@@ -121,9 +121,9 @@ class FakeGpuBenchTest {
         dir.resolve("g.svg").toString());
     assertEquals(0, r.code(), r.out());
     says(r.out(), "device bf16 A*B^T (bf16 arrays)", "host SGEMM float[] gpu (route=gpu)",
-        "host n=12: cpu ");
+        "host fp32 n=12: cpu ", "host DGEMM double[] gpu (route=gpu)", "host fp64 n=12: cpu ");
     List<Map<String, Object>> rows = rows(json, "gemm");
-    assertEquals(2 * 5 + 2 * 3, rows.size());
+    assertEquals(2 * 5 + 2 * 2 * 3, rows.size());
     for (Map<String, Object> row : rows) {
       // every row measured and checked: the fake GPU computes exactly (16-bit inputs rounded)
       assertNotNull(row.get("median_ns"), row.toString());

@@ -40,11 +40,14 @@ class PeersIntegrationTest {
   void openblasFromCRunsTheGemmSuitesHostCase() {
     assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
         "gcc is not on the PATH");
-    String out = run("bench", "gemm", "--sizes", "16,33", "--precision", "fp32", "--reps", "2",
-        "--warmup", "0", "--peers", "openblas", "--progress", "never");
+    String out = run("bench", "gemm", "--sizes", "16,33", "--host-shapes", "300x7x5",
+        "--precision", "fp32", "--reps", "2", "--warmup", "0", "--peers", "openblas",
+        "--progress", "never");
     assertTrue(!out.contains("peer openblas: MISSING"), out);
     assertTrue(out.contains("C sgemm_ (OpenBLAS)"), out);
-    assertEquals(2, out.split("ok: sum\\(C\\) rel. diff", -1).length - 1, out);
+    assertTrue(out.contains("C dgemm_ (OpenBLAS)"), out);
+    // fp32 and fp64 at n = 16, 33 and 300x7x5: each peer sum checked against the exact sum
+    assertEquals(6, out.split("ok: sum\\(C\\) rel. diff", -1).length - 1, out);
     assertTrue(out.contains("OpenBLAS/cpu time"), out);
   }
 
