@@ -403,11 +403,6 @@ static int ctx_get(ctx_t **out, int dev, char *err, size_t errn) {
   return 0;
 }
 
-/* gpucore.blas.resident=false turns the resident scheme off (the streamed one always runs). */
-static int resident_off(void) {
-  return !gcb_config()->resident;
-}
-
 /* A fault: the GPU is not used again by this process (its context may be unusable). */
 static int fail(const char *err) {
   pthread_mutex_lock(&broken_lock);
@@ -524,7 +519,6 @@ static void drain(ctx_t *c) {
 static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
                const char *a, int lda, const char *b, int ldb, const void *beta, char *cc, int ldc,
                int mb, int nb, char *err, size_t errn) {
-  size_t stage = c->stage;
   int rc;
   if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)mb * k * es, err, errn))) return rc;
   for (int s = 0; s < STREAMS; s++) {
@@ -544,7 +538,6 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
       if (c->cap_c < cb) c->cap_c = cb;
     }
   }
-  (void)stage;
   int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
   tile_t tiles[STREAMS];
   memset(tiles, 0, sizeof tiles);
@@ -825,7 +818,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     free_b = 0;
   }
   /* the resident scheme when A, B and the C tiles fit (with 256 MiB to spare) */
-  if (!resident_off()) {
+  if (gcb_config()->resident) { /* gpucore.blas.resident=false: always the streamed scheme */
     size_t t = 2048;
     while (t > 64 && t * t * es > stage) t /= 2;
     size_t mt = (size_t)m < t ? (size_t)m : t, nt = (size_t)n < t ? (size_t)n : t;
