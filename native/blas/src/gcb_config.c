@@ -192,7 +192,14 @@ static void load(void) {
   cfg.stage_bytes = (size_t)(get_double("gpucore.blas.stageMiB", 32, 0.0625, 4096) * 1048576.0);
   cfg.copy_threads = (int)get_double("gpucore.blas.copyThreads", 0, 0, 16);
   cfg.resident = get_bool("gpucore.blas.resident", 1);
+  cfg.tile_dim = (int)get_double("gpucore.blas.tileDim", 2048, 64, 16384);
   cfg.keep_bytes = (size_t)(get_double("gpucore.scratch.cacheMiB", 4096, 0, 1048576) * 1048576.0);
+  cfg.profile = get_bool("gpucore.blas.profile", 0);
+  v = get("gpucore.blas.profileFile");
+  if (v != NULL) {
+    snprintf(cfg.profile_file, sizeof cfg.profile_file, "%s", v);
+    if (cfg.profile_file[0] != '\0') cfg.profile = 1;
+  }
   cfg.trace_stderr = get_bool("gpucore.trace", 0);
   v = get("gpucore.log.file");
   if (v != NULL) {

@@ -3,8 +3,12 @@
  * the first large copy; a copy that finds the pool busy (another thread's GEMM) runs on the
  * calling thread alone. gpucore.blas.copyThreads sets the pool's size (1: no pool). */
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "gcb_internal.h"
 
@@ -25,19 +29,62 @@ static struct {
   unsigned long gen;
 } job;
 
+/* memcpy for the large copies of the pipeline, whose destination is not read again soon (pinned
+ * staging goes to the GPU, C goes back to its caller): stores that bypass the cache, so the
+ * destination's lines are not first read from memory. Ordered before later stores by the fence
+ * at the end of each part. */
+static void stream_copy(char *dst, const char *src, size_t n) {
+#if defined(__x86_64__)
+  size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+  if (n < 256 || head > n) {
+    memcpy(dst, src, n);
+    return;
+  }
+  memcpy(dst, src, head);
+  dst += head;
+  src += head;
+  n -= head;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+    __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
+    __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
+    __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
+    _mm_stream_si128((__m128i *)(dst + i), a);
+    _mm_stream_si128((__m128i *)(dst + i + 16), b);
+    _mm_stream_si128((__m128i *)(dst + i + 32), c);
+    _mm_stream_si128((__m128i *)(dst + i + 48), d);
+  }
+  memcpy(dst + i, src + i, n - i);
+#else
+  memcpy(dst, src, n);
+#endif
+}
+
+static void fence(void) {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
+}
+
 static void run_part(char *dst, size_t ds, const char *src, size_t ss, size_t len, size_t cols,
                      int p, int parts) {
   if (cols >= (size_t)parts) {
     size_t c0 = cols * p / parts, c1 = cols * (p + 1) / parts;
-    for (size_t j = c0; j < c1; j++) {
-      memcpy(dst + j * ds, src + j * ss, len);
+    if (ds == len && ss == len) {
+      stream_copy(dst + c0 * ds, src + c0 * ss, (c1 - c0) * len);
+    } else {
+      for (size_t j = c0; j < c1; j++) {
+        stream_copy(dst + j * ds, src + j * ss, len);
+      }
     }
   } else {
     size_t b0 = len * p / parts, b1 = len * (p + 1) / parts;
     for (size_t j = 0; j < cols; j++) {
-      memcpy(dst + j * ds + b0, src + j * ss + b0, b1 - b0);
+      stream_copy(dst + j * ds + b0, src + j * ss + b0, b1 - b0);
     }
   }
+  fence();
 }
 
 /* Takes parts of the current job until none is left; called with lock held, returns with it. */
@@ -124,6 +171,10 @@ void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, si
   pthread_mutex_unlock(&busy);
   return;
 alone:
+  if (len * cols >= PARALLEL_BYTES) {
+    run_part((char *)dst, ds, (const char *)src, ss, len, cols, 0, 1);
+    return;
+  }
   if (ds == len && ss == len) {
     memcpy(dst, src, len * cols);
     return;

@@ -53,6 +53,7 @@ static struct {
   cudaError_t (*EventDestroy)(cudaEvent_t);
   cudaError_t (*EventRecord)(cudaEvent_t, cudaStream_t);
   cudaError_t (*EventSynchronize)(cudaEvent_t);
+  cudaError_t (*EventElapsedTime)(float *, cudaEvent_t, cudaEvent_t);
   cudaError_t (*Malloc)(void **, size_t);
   cudaError_t (*Free)(void *);
   cudaError_t (*HostAlloc)(void **, size_t, unsigned);
@@ -144,6 +145,7 @@ static void probe(void) {
   SYM(rt, EventDestroy, "cudaEventDestroy");
   SYM(rt, EventRecord, "cudaEventRecord");
   SYM(rt, EventSynchronize, "cudaEventSynchronize");
+  SYM(rt, EventElapsedTime, "cudaEventElapsedTime");
   SYM(rt, Malloc, "cudaMalloc");
   SYM(rt, Free, "cudaFree");
   SYM(rt, HostAlloc, "cudaHostAlloc");
@@ -253,6 +255,9 @@ void gcb_gpu_shape(int *cc, int *sms) {
 /* Stream 0 uploads whole operands in the resident scheme (run_resident); every stream computes
  * tiles in the streamed one (run). */
 #define STREAMS 4
+/* C tiles in flight at once in the resident scheme: each compute stream's C staging and device
+ * buffer hold up to this many tiles over STREAMS - 1 (as many as fit the staging). */
+#define MAX_SLOTS 24
 
 typedef struct {
   int ready;
@@ -260,7 +265,7 @@ typedef struct {
   cublasHandle_t h[STREAMS];    /* one per stream: no workspace shared by concurrent GEMMs */
   cudaStream_t st[STREAMS];
   cudaEvent_t ev_b[STREAMS][2]; /* staging half free again */
-  cudaEvent_t ev_c[STREAMS];    /* C tile back in staging */
+  cudaEvent_t ev_c[MAX_SLOTS];  /* C tile back in staging, one per slot */
   cudaEvent_t ev_a;             /* op(A) row block on the GPU */
   size_t stage;                 /* bytes of each staging buffer */
   char *pin_b[STREAMS];         /* two halves: packing one while the other is copied */
@@ -271,9 +276,11 @@ typedef struct {
   size_t cap_bf;
   int half[STREAMS];
   size_t held;                  /* device bytes counted in held_total */
+  gcb_prof *prof;               /* with gpucore.blas.profile */
   /* per call */
   const gcb_io *io;
   int wrote;                    /* some of C was written */
+  int tiles;                    /* C tiles multiplied */
 } ctx_t;
 
 /* A thread's contexts, one per device it used. */
@@ -357,6 +364,29 @@ static const char *cuda_err(cudaError_t e) {
     }                                                                            \
   }
 
+static int prof_create(void **e) { return cu.EventCreateWithFlags(e, 0); }
+static int prof_record(void *e, void *st) { return cu.EventRecord(e, st); }
+static int prof_sync(void *e) { return cu.EventSynchronize(e); }
+static int prof_elapsed(float *ms, void *a, void *b) { return cu.EventElapsedTime(ms, a, b); }
+
+/* The start of an interval of the stage profile on stream s (-1 when not profiling). */
+static int prof_begin(ctx_t *c, int s, int kind, int ti, int tj, size_t bytes) {
+  return c->prof != NULL ? gcb_prof_begin(c->prof, c->st[s], kind, s, ti, tj, bytes) : -1;
+}
+
+static void prof_end(ctx_t *c, int s, int slot) {
+  if (slot >= 0) gcb_prof_end(c->prof, slot, c->st[s]);
+}
+
+/* Waits for event e, the time counted in the profile. */
+static cudaError_t wait_event(ctx_t *c, cudaEvent_t e) {
+  if (c->prof == NULL) return cu.EventSynchronize(e);
+  double t = gcb_now();
+  cudaError_t r = cu.EventSynchronize(e);
+  gcb_prof_host(c->prof, GCB_PROF_WAIT, gcb_now() - t, 0);
+  return r;
+}
+
 static int ctx_get(ctx_t **out, int dev, char *err, size_t errn) {
   pthread_once(&key_once, make_key);
   if (tctx == NULL) {
@@ -390,13 +420,19 @@ static int ctx_get(ctx_t **out, int dev, char *err, size_t errn) {
     }
     CU(cu.EventCreateWithFlags(&c->ev_b[s][0], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
     CU(cu.EventCreateWithFlags(&c->ev_b[s][1], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
-    CU(cu.EventCreateWithFlags(&c->ev_c[s], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
   }
   CU(cu.EventCreateWithFlags(&c->ev_a, CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
+  for (int q = 0; q < MAX_SLOTS; q++) {
+    CU(cu.EventCreateWithFlags(&c->ev_c[q], CUDA_EVENT_DISABLE_TIMING), "cudaEventCreate");
+  }
   c->stage = gcb_config()->stage_bytes;
   for (int s = 0; s < STREAMS; s++) {
     CU(cu.HostAlloc((void **)&c->pin_b[s], c->stage, 0), "cudaHostAlloc (staging)");
     CU(cu.HostAlloc((void **)&c->pin_c[s], c->stage, 0), "cudaHostAlloc (staging)");
+  }
+  if (gcb_config()->profile && c->prof == NULL) {
+    static const gcb_prof_ops ops = {prof_create, prof_record, prof_sync, prof_elapsed};
+    c->prof = gcb_prof_new(&ops);
   }
   c->ready = 1;
   *out = c;
@@ -427,14 +463,14 @@ static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
  * staging (column stride sd bytes): from host memory, or through the caller's io. */
 static int io_read(ctx_t *c, int operand, void *stage, size_t sd, const char *base, size_t offset,
                    size_t ld, size_t len, size_t cols, char *err, size_t errn) {
+  double t = c->prof != NULL ? gcb_now() : 0;
   if (c->io == NULL) {
     gcb_copy2d(stage, sd, base + offset, ld, len, cols);
-    return 0;
-  }
-  if (c->io->copy(c->io->ctx, operand, 0, stage, sd, offset, ld, len, cols) != 0) {
+  } else if (c->io->copy(c->io->ctx, operand, 0, stage, sd, offset, ld, len, cols) != 0) {
     snprintf(err, errn, "reading operand %c failed", "ABC"[operand]);
     return GCB_E_COPY;
   }
+  if (c->prof != NULL) gcb_prof_host(c->prof, GCB_PROF_PACK, gcb_now() - t, len * cols);
   return 0;
 }
 
@@ -442,14 +478,14 @@ static int io_read(ctx_t *c, int operand, void *stage, size_t sd, const char *ba
 static int io_write(ctx_t *c, const void *stage, size_t sd, char *base, size_t offset, size_t ld,
                     size_t len, size_t cols, char *err, size_t errn) {
   c->wrote = 1;
+  double t = c->prof != NULL ? gcb_now() : 0;
   if (c->io == NULL) {
     gcb_copy2d(base + offset, ld, stage, sd, len, cols);
-    return 0;
-  }
-  if (c->io->copy(c->io->ctx, 2, 1, (void *)stage, sd, offset, ld, len, cols) != 0) {
+  } else if (c->io->copy(c->io->ctx, 2, 1, (void *)stage, sd, offset, ld, len, cols) != 0) {
     snprintf(err, errn, "writing C failed");
     return GCB_E_COPY;
   }
+  if (c->prof != NULL) gcb_prof_host(c->prof, GCB_PROF_UNPACK, gcb_now() - t, len * cols);
   return 0;
 }
 
@@ -476,37 +512,43 @@ static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const cha
       size_t rr = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
       int h = c->half[s];
       c->half[s] ^= 1;
-      CU(cu.EventSynchronize(c->ev_b[s][h]), "staging copy");
+      CU(wait_event(c, c->ev_b[s][h]), "staging copy");
       char *stage = c->pin_b[s] + h * half;
       if ((rc = io_read(c, operand, stage, rr * es, base, off + (c0 * sld + r0) * es, sld * es,
                         rr * es, cc, err, errn))) {
         return rc;
       }
+      int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rr * es * cc);
       CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * es, dld * es, stage, rr * es, rr * es, cc,
                           CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
+      prof_end(c, s, slot);
       CU(cu.EventRecord(c->ev_b[s][h], c->st[s]), "cudaEventRecord");
     }
   }
   return 0;
 }
 
+/* A C tile in flight, in its slot: a device buffer, the pinned staging it comes down into and
+ * the event recorded once it is there. */
 typedef struct {
   int pending;
   int i0, j0, rows, cols;
+  void *dev;
+  char *pin;
+  cudaEvent_t ev;
 } tile_t;
 
-static int unpack(ctx_t *c, int s, const tile_t *t, char *cc, int ldc, int es, char *err,
-                  size_t errn) {
-  return io_write(c, c->pin_c[s], (size_t)t->rows * es, cc,
+static int unpack(ctx_t *c, const tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
+  return io_write(c, t->pin, (size_t)t->rows * es, cc,
                   ((size_t)t->j0 * ldc + t->i0) * es, (size_t)ldc * es, (size_t)t->rows * es,
                   (size_t)t->cols, err, errn);
 }
 
-static int finish(ctx_t *c, int s, tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
+static int finish(ctx_t *c, tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
   if (!t->pending) return 0;
-  CU(cu.EventSynchronize(c->ev_c[s]), "GEMM tile");
+  CU(wait_event(c, t->ev), "GEMM tile");
   t->pending = 0;
-  return unpack(c, s, t, cc, ldc, es, err, errn);
+  return unpack(c, t, cc, ldc, es, err, errn);
 }
 
 static void drain(ctx_t *c) {
@@ -514,6 +556,57 @@ static void drain(ctx_t *c) {
     cu.StreamSynchronize(c->st[s]);
   }
   cu.GetLastError();
+}
+
+/* Queues C tile (i0, j0), rows x cols, in slot t on stream s once its operands are on the GPU
+ * (op(A)'s rows at pa, op(B)'s columns at pb): C up first when beta != 0, the multiply into the
+ * slot's device buffer, C down into its staging, and the event finish() waits for. The slot's
+ * previous tile must be finished (its staging unpacked). */
+static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0, int j0,
+                      int rows, int cols, int k, const void *alpha, const void *pa, int lda_d,
+                      const void *pb, int ldb_d, const void *beta, int beta_zero, char *cc,
+                      int ldc, char *err, size_t errn) {
+  int rc, slot;
+  size_t tile_bytes = (size_t)rows * cols * es;
+  if (!beta_zero) {
+    char *st = t->pin;
+    if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
+                      (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
+      return rc;
+    }
+    slot = prof_begin(c, s, GCB_PROF_UP_C, i0, j0, tile_bytes);
+    CU(cu.Memcpy2DAsync(t->dev, (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
+                        cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
+    prof_end(c, s, slot);
+  }
+  int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasStatus_t st;
+  slot = prof_begin(c, s, GCB_PROF_GEMM, i0, j0, 0);
+  if (es == 4) {
+    st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa, lda_d,
+                  (const float *)pb, ldb_d, (const float *)beta, (float *)t->dev, rows);
+  } else {
+    st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha, (const double *)pa,
+                  lda_d, (const double *)pb, ldb_d, (const double *)beta, (double *)t->dev,
+                  rows);
+  }
+  if (st != CUBLAS_STATUS_SUCCESS) {
+    snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
+    return st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
+  }
+  prof_end(c, s, slot);
+  slot = prof_begin(c, s, GCB_PROF_DOWN, i0, j0, tile_bytes);
+  CU(cu.Memcpy2DAsync(t->pin, (size_t)rows * es, t->dev, (size_t)rows * es, (size_t)rows * es,
+                      cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]), "cudaMemcpy2DAsync (C down)");
+  prof_end(c, s, slot);
+  CU(cu.EventRecord(t->ev, c->st[s]), "cudaEventRecord");
+  t->pending = 1;
+  t->i0 = i0;
+  t->j0 = j0;
+  t->rows = rows;
+  t->cols = cols;
+  c->tiles++;
+  return 0;
 }
 
 static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
@@ -539,14 +632,19 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
     }
   }
   int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
-  tile_t tiles[STREAMS];
+  tile_t tiles[STREAMS]; /* one slot per stream */
   memset(tiles, 0, sizeof tiles);
+  for (int s = 0; s < STREAMS; s++) {
+    tiles[s].dev = c->d_c[s];
+    tiles[s].pin = c->pin_c[s];
+    tiles[s].ev = c->ev_c[s];
+  }
   int next = 0;
   for (int i0 = 0; i0 < m; i0 += mb) {
     int rows = m - i0 < mb ? m - i0 : mb;
     /* every tile of the previous row block is done before its A is overwritten */
     for (int s = 0; s < STREAMS; s++) {
-      if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) return rc;
+      if ((rc = finish(c, &tiles[s], cc, ldc, es, err, errn))) return rc;
     }
     int lda_d;
     if (!ta) { /* rows i0.. of A (m x k) */
@@ -565,7 +663,7 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
       int cols = n - j0 < nb ? n - j0 : nb;
       int s = next;
       next = (next + 1) % STREAMS;
-      if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) return rc;
+      if ((rc = finish(c, &tiles[s], cc, ldc, es, err, errn))) return rc;
       int ldb_d;
       if (!tb) { /* columns j0.. of B (k x n) */
         ldb_d = k > 0 ? k : 1;
@@ -576,44 +674,14 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
         rc = upload(c, s, 1, c->d_b[s], cols, b, (size_t)j0 * es, ldb, cols, k, es, err, errn);
       }
       if (rc) return rc;
-      if (!beta_zero) {
-        char *st = c->pin_c[s];
-        /* the tile's last use of this staging buffer is unpacked (finish above) */
-        if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
-                          (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
-          return rc;
-        }
-        CU(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
-                            cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
+      if ((rc = queue_tile(c, s, &tiles[s], es, ta, tb, i0, j0, rows, cols, k, alpha, c->d_a,
+                           lda_d, c->d_b[s], ldb_d, beta, beta_zero, cc, ldc, err, errn))) {
+        return rc;
       }
-      cublasStatus_t st;
-      int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-      if (es == 4) {
-        st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)c->d_a,
-                      lda_d, (const float *)c->d_b[s], ldb_d, (const float *)beta,
-                      (float *)c->d_c[s], rows);
-      } else {
-        st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
-                      (const double *)c->d_a, lda_d, (const double *)c->d_b[s], ldb_d,
-                      (const double *)beta, (double *)c->d_c[s], rows);
-      }
-      if (st != CUBLAS_STATUS_SUCCESS) {
-        snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
-        return st == CUBLAS_STATUS_ALLOC_FAILED ? 1 : 2;
-      }
-      CU(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
-                          (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
-         "cudaMemcpy2DAsync (C down)");
-      CU(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
-      tiles[s].pending = 1;
-      tiles[s].i0 = i0;
-      tiles[s].j0 = j0;
-      tiles[s].rows = rows;
-      tiles[s].cols = cols;
     }
   }
   for (int s = 0; s < STREAMS; s++) {
-    if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) return rc;
+    if ((rc = finish(c, &tiles[s], cc, ldc, es, err, errn))) return rc;
   }
   return 0;
 }
@@ -628,11 +696,11 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
  */
 static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
                         const char *a, int lda, const char *b, int ldb, const void *beta, char *cc,
-                        int ldc, int mt, int nt, char *err, size_t errn) {
+                        int ldc, int mt, int nt, int per_stream, char *err, size_t errn) {
   int rc;
   if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)m * k * es, err, errn))) return rc;
   if ((rc = ensure(&c->d_bf, &c->cap_bf, (size_t)k * n * es, err, errn))) return rc;
-  size_t cb = (size_t)mt * nt * es;
+  size_t tile_bytes = (size_t)mt * nt * es, cb = tile_bytes * per_stream;
   for (int s = 1; s < STREAMS; s++) {
     if (c->cap_c < cb || c->d_c[s] == NULL) {
       if (c->d_c[s]) cu.Free(c->d_c[s]);
@@ -663,9 +731,17 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
   int ldb_d = tb ? n : k;   /* op(B): k x n (N) or n x k (T) */
   if (lda_d < 1) lda_d = 1;
   if (ldb_d < 1) ldb_d = 1;
-  tile_t tiles[STREAMS];
+  int slots = (STREAMS - 1) * per_stream;
+  tile_t tiles[MAX_SLOTS]; /* slot q: stream 1 + q % (STREAMS - 1), part q / (STREAMS - 1) */
   memset(tiles, 0, sizeof tiles);
-  int next = 1;
+  for (int q = 0; q < slots; q++) {
+    int s = 1 + q % (STREAMS - 1);
+    size_t off = (size_t)(q / (STREAMS - 1)) * tile_bytes;
+    tiles[q].dev = (char *)c->d_c[s] + off;
+    tiles[q].pin = c->pin_c[s] + off;
+    tiles[q].ev = c->ev_c[q];
+  }
+  int next = 0;
   int up_a = 0, up_b = 0; /* pieces up so far */
   for (int p = 0; rc == 0 && (up_a < na || up_b < nbk); p++) {
     int is_a = (p % 2 == 0 && up_a < na) || up_b >= nbk;
@@ -700,55 +776,24 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
     int j_lo = is_a ? 0 : up_b - 1, j_hi = up_b;
     for (int ti = i_lo; rc == 0 && ti < i_hi; ti++) {
       for (int tj = j_lo; rc == 0 && tj < j_hi; tj++) {
-        int s = next;
-        next = next + 1 < STREAMS ? next + 1 : 1;
-        if ((rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn))) break;
+        int q = next;
+        next = next + 1 < slots ? next + 1 : 0;
+        int s = 1 + q % (STREAMS - 1);
+        if ((rc = finish(c, &tiles[q], cc, ldc, es, err, errn))) break;
         int i0 = ti * mt, rows = m - i0 < mt ? m - i0 : mt;
         int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[na + tj], 0), "cudaStreamWaitEvent");
-        if (!beta_zero) {
-          char *st = c->pin_c[s];
-          if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
-                            (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
-            break;
-          }
-          CU_BREAK(cu.Memcpy2DAsync(c->d_c[s], (size_t)rows * es, st, (size_t)rows * es,
-                                    (size_t)rows * es, cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]),
-                   "cudaMemcpy2DAsync (C up)");
-        }
         const char *pa = (const char *)c->d_a + (ta ? (size_t)i0 * lda_d : (size_t)i0) * es;
         const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * es;
-        int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-        cublasStatus_t st;
-        if (es == 4) {
-          st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa,
-                        lda_d, (const float *)pb, ldb_d, (const float *)beta, (float *)c->d_c[s],
-                        rows);
-        } else {
-          st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha,
-                        (const double *)pa, lda_d, (const double *)pb, ldb_d, (const double *)beta,
-                        (double *)c->d_c[s], rows);
-        }
-        if (st != CUBLAS_STATUS_SUCCESS) {
-          snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
-          rc = st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
-          break;
-        }
-        CU_BREAK(cu.Memcpy2DAsync(c->pin_c[s], (size_t)rows * es, c->d_c[s], (size_t)rows * es,
-                                  (size_t)rows * es, cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]),
-                 "cudaMemcpy2DAsync (C down)");
-        CU_BREAK(cu.EventRecord(c->ev_c[s], c->st[s]), "cudaEventRecord");
-        tiles[s].pending = 1;
-        tiles[s].i0 = i0;
-        tiles[s].j0 = j0;
-        tiles[s].rows = rows;
-        tiles[s].cols = cols;
+        rc = queue_tile(c, s, &tiles[q], es, ta, tb, i0, j0, rows, cols, k, alpha, pa, lda_d, pb,
+                        ldb_d, beta, beta_zero, cc, ldc, err, errn);
       }
     }
   }
-  for (int s = 1; rc == 0 && s < STREAMS; s++) {
-    rc = finish(c, s, &tiles[s], cc, ldc, es, err, errn);
+  /* the rest, oldest first */
+  for (int i = 0; rc == 0 && i < slots; i++) {
+    rc = finish(c, &tiles[(next + i) % slots], cc, ldc, es, err, errn);
   }
   if (rc) {
     drain(c);
@@ -760,14 +805,24 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
   return rc;
 }
 
+/* The start of a try at the call (the profile counts the last one only). */
+static void begin_attempt(ctx_t *x) {
+  x->tiles = 0;
+  if (x->prof != NULL) gcb_prof_start(x->prof);
+}
+
 /*
  * The end of a call: whether C was written, and what the thread keeps. Its device buffers stay
  * for the next call while all the engine's threads together keep at most gpucore.scratch.cacheMiB;
  * past that this thread lets go of its own.
  */
-static int end_call(ctx_t *x, int rc, int *c_written, const char *err) {
+static int end_call(ctx_t *x, int rc, int *c_written, const char *err, int es, int m, int n,
+                    int k, const char *scheme) {
   if (c_written != NULL) *c_written = x->wrote;
   x->io = NULL;
+  if (x->prof != NULL && rc == GCB_OK) {
+    gcb_prof_report(x->prof, es == 4 ? "sgemm" : "dgemm", m, n, k, scheme, x->tiles);
+  }
   size_t now = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
   __atomic_add_fetch(&held_total, now, __ATOMIC_RELAXED);
   size_t total = __atomic_sub_fetch(&held_total, x->held, __ATOMIC_RELAXED);
@@ -803,9 +858,12 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   }
   x->io = io;
   x->wrote = 0;
+
   size_t stage = x->stage;
-  /* a C tile fits one staging buffer */
-  size_t nb = n < 2048 ? (size_t)n : 2048, mb = (size_t)m;
+  /* C tiles of at most gpucore.blas.tileDim columns (and rows, in the resident scheme); a C tile
+   * fits one staging buffer */
+  int tile_dim = gcb_config()->tile_dim;
+  size_t nb = n < tile_dim ? (size_t)n : (size_t)tile_dim, mb = (size_t)m;
   if (mb * nb * es > stage) {
     nb = stage / (mb * es);
     if (nb < 64) {
@@ -819,17 +877,22 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   }
   /* the resident scheme when A, B and the C tiles fit (with 256 MiB to spare) */
   if (gcb_config()->resident) { /* gpucore.blas.resident=false: always the streamed scheme */
-    size_t t = 2048;
+    size_t t = (size_t)tile_dim;
     while (t > 64 && t * t * es > stage) t /= 2;
     size_t mt = (size_t)m < t ? (size_t)m : t, nt = (size_t)n < t ? (size_t)n : t;
+    /* as many tiles in flight per stream as its staging holds */
+    size_t per_stream = stage / (mt * nt * es);
+    if (per_stream > MAX_SLOTS / (STREAMS - 1)) per_stream = MAX_SLOTS / (STREAMS - 1);
+    if (per_stream < 1) per_stream = 1;
     size_t held = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
-    size_t need = ((size_t)m * k + (size_t)k * n + (STREAMS - 1) * mt * nt) * es;
+    size_t need = ((size_t)m * k + (size_t)k * n + (STREAMS - 1) * per_stream * mt * nt) * es;
     if (need <= budget) {
+      begin_attempt(x);
       rc = run_resident(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb,
-                        beta, (char *)c, ldc, (int)mt, (int)nt, err, errn);
+                        beta, (char *)c, ldc, (int)mt, (int)nt, (int)per_stream, err, errn);
       if (rc == GCB_OK || rc != GCB_E_MEMORY || x->wrote) {
-        return end_call(x, rc, c_written, err);
+        return end_call(x, rc, c_written, err, es, m, n, k, "resident");
       }
       /* out of memory before any of C came down: the streamed scheme needs less */
       free_device(x);
@@ -844,6 +907,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
       if (mb > 256) mb = (mb + 1) / 2;
       else nb = (nb + 1) / 2;
     }
+    begin_attempt(x);
     rc = run(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb, beta,
              (char *)c, ldc, (int)mb, (int)nb, err, errn);
     if (rc == GCB_OK) break;
@@ -857,5 +921,5 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     else if (nb > 64) nb = (nb + 1) / 2;
     else break;
   }
-  return end_call(x, rc, c_written, err);
+  return end_call(x, rc, c_written, err, es, m, n, k, "streamed");
 }

@@ -31,8 +31,11 @@ typedef struct {
   double cpu_gflops, gpu_gflops, bus_gbs, overhead_ms; /* model overrides (0: defaults) */
   size_t stage_bytes;        /* gpucore.blas.stageMiB: pinned staging per stream */
   int resident;              /* gpucore.blas.resident: A and B whole on the GPU when they fit */
+  int tile_dim;              /* gpucore.blas.tileDim: largest edge of a C tile */
   size_t keep_bytes;         /* gpucore.scratch.cacheMiB: device buffers kept between calls */
   int copy_threads;          /* gpucore.blas.copyThreads (0: by the CPU count) */
+  int profile;               /* gpucore.blas.profile: a stage profile of each GPU GEMM on stderr */
+  char profile_file[4096];   /* gpucore.blas.profileFile: its intervals appended here (CSV) */
   int trace_stderr;          /* gpucore.trace */
   char log_file[4096];       /* gpucore.log.file: one line per routed call */
 } gcb_settings;
@@ -47,6 +50,29 @@ int gcb_tracing(void);
 /* cols columns of len bytes from src (column stride ss bytes) to dst (stride ds), on the copy
  * pool when large (gcb_copy.c). */
 void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols);
+
+/* Stage profile of GPU GEMMs (gcb_profile.c): CUDA events around each copy and multiply of a
+ * call, host clocks around packing, unpacking and waiting; one summary line per call. */
+enum { GCB_PROF_UP_A, GCB_PROF_UP_B, GCB_PROF_UP_C, GCB_PROF_GEMM, GCB_PROF_DOWN, GCB_PROF_KINDS };
+enum { GCB_PROF_PACK, GCB_PROF_UNPACK, GCB_PROF_WAIT, GCB_PROF_HOST_KINDS };
+typedef struct gcb_prof gcb_prof;
+typedef struct {
+  int (*create)(void **event); /* a timing event; these return 0 on success */
+  int (*record)(void *event, void *stream);
+  int (*sync)(void *event);
+  int (*elapsed)(float *ms, void *from, void *to);
+} gcb_prof_ops;
+double gcb_now(void); /* monotonic seconds */
+gcb_prof *gcb_prof_new(const gcb_prof_ops *ops);
+void gcb_prof_start(gcb_prof *p);
+/* Records the start of an interval on stream; returns its slot (-1: not recorded). */
+int gcb_prof_begin(gcb_prof *p, void *stream, int kind, int stream_index, int ti, int tj,
+                   size_t bytes);
+void gcb_prof_end(gcb_prof *p, int slot, void *stream);
+void gcb_prof_host(gcb_prof *p, int what, double seconds, size_t bytes);
+/* After the call's streams are synchronized: the summary line, and the rows of the file. */
+void gcb_prof_report(gcb_prof *p, const char *routine, int m, int n, int k, const char *scheme,
+                     int tiles);
 
 /* GPU side (gcb_cuda.c). */
 /* Whether a GPU can take work now; otherwise why not, in *why (static text or buf). */

@@ -1,7 +1,7 @@
 /* A stand-in for the CUDA runtime and cuBLAS, for testing libgpucore_blas.so's GPU path on a
  * machine without a GPU. Built twice by the tests, as libcudart.so.13 and libcublas.so.13.
  * "Device" memory is host memory; copies and GEMMs run at once on the calling thread; streams and
- * events are tokens. Environment:
+ * streams are tokens and an event holds the time it was recorded at. Environment:
  *   FAKE_CUDA_DEVICES   device count (default 1; 0 makes cudaGetDeviceCount fail: no device)
  *   FAKE_CUDA_MEM       bytes of device memory (default 1 GiB); cudaMalloc past it fails (OOM)
  *   FAKE_CUBLAS_FAIL_AT the n-th GEMM (1-based, counted over the process) fails: a fault
@@ -10,6 +10,7 @@
  *   FAKE_CUDA_LIVE      a file that gets "live N" at exit: device bytes still allocated */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static size_t used;
@@ -63,10 +64,25 @@ int cudaDeviceGetAttribute(int *v, int attr, int d) {
 int cudaStreamCreateWithFlags(void **s, unsigned f) { (void)f; *s = malloc(1); return 0; }
 int cudaStreamSynchronize(void *s) { (void)s; return 0; }
 int cudaStreamWaitEvent(void *s, void *e, unsigned f) { (void)s; (void)e; (void)f; return 0; }
-int cudaEventCreateWithFlags(void **e, unsigned f) { (void)f; *e = malloc(1); return 0; }
+/* Work runs at once, so an event is the time it was recorded at. */
+int cudaEventCreateWithFlags(void **e, unsigned f) {
+  (void)f;
+  *e = calloc(1, sizeof(double));
+  return *e ? 0 : 2;
+}
 int cudaEventDestroy(void *e) { free(e); return 0; }
-int cudaEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
+int cudaEventRecord(void *e, void *s) {
+  (void)s;
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  *(double *)e = (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+  return 0;
+}
 int cudaEventSynchronize(void *e) { (void)e; return 0; }
+int cudaEventElapsedTime(float *ms, void *a, void *b) {
+  *ms = (float)(*(double *)b - *(double *)a);
+  return 0;
+}
 int cudaMalloc(void **p, size_t n) {
   if (__atomic_add_fetch(&used, n, __ATOMIC_RELAXED) > mem_limit()) {
     __atomic_sub_fetch(&used, n, __ATOMIC_RELAXED);

@@ -131,6 +131,19 @@ public final class Setting<T> {
   public static final Setting<Boolean> BLAS_RESIDENT = bool("gpucore.blas.resident", true,
       "the native GEMM engine uploads A and B once and keeps them on the GPU when they fit (false:"
           + " always streams B per row block of A)");
+  /** Largest edge of the native GEMM engine's C tiles. */
+  public static final Setting<Integer> BLAS_TILE_DIM = integer("gpucore.blas.tileDim", 2048, 64,
+      16384, "largest edge of the C tiles of the native GEMM engine (smaller when a tile would not"
+          + " fit gpucore.blas.stageMiB)");
+  /** A stage profile of each GPU GEMM of the native engine on stderr. */
+  public static final Setting<Boolean> BLAS_PROFILE = bool("gpucore.blas.profile", false,
+      "one line on stderr per GPU GEMM of the native engine: host time packing, unpacking and "
+          + "waiting; GPU time per stage (copies up, multiplies, copies down, from CUDA events), "
+          + "idle time and overlap");
+  /** File the native engine's stage intervals are appended to. */
+  public static final Setting<String> BLAS_PROFILE_FILE = path("gpucore.blas.profileFile",
+      "append every copy and multiply of each GPU GEMM of the native engine to this CSV file "
+          + "(stream, tile, bytes, start and end in ms; also turns gpucore.blas.profile on)");
   /** Peer access between GPUs. */
   public static final Setting<Boolean> P2P = new Setting<>("gpucore.p2p", null, "choice", "auto",
       "auto, off (also on/off, true/false, yes/no, 1/0)",

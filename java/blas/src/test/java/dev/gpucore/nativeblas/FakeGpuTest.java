@@ -153,15 +153,63 @@ class FakeGpuTest {
 
   @Test
   void residentSchemeFaultAfterTilesCameDownRerunsFromCAsItWas() throws Exception {
-    // 128 KiB staging: 128 x 128 tiles, nine for the first call (sgemm_ 310 x 270, beta 0.5),
-    // on streams 1..3 in turn; the fourth tile's turn brings the first down into C, and the
-    // fifth multiply fails
+    // 128 KiB staging: 128 x 128 tiles (64 KiB), nine for the first call (sgemm_ 310 x 270,
+    // beta 0.5), in six slots (two per compute stream) in turn; the seventh tile's turn brings
+    // the first down into C, and the eighth multiply fails
     Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
-        "FAKE_CUBLAS_FAIL_AT", "5");
-    assertEquals(4, r.gemms().size());
+        "FAKE_CUBLAS_FAIL_AT", "8");
+    assertEquals(7, r.gemms().size());
     assertTrue(r.trace().get(0).contains("sgemm_ m=310 n=270 k=150 route=cpu reason=GPU failed "
         + "(cublasSgemm: status 13); rerun on OpenBLAS with C as it was"), r.trace().get(0));
-    assertTrue(r.gemms().stream().allMatch(g -> g.contains(" 128 128 ")), r.gemms().toString());
+    assertTrue(r.gemms().stream().map(g -> g.split(" ")).allMatch(
+        g -> Integer.parseInt(g[3]) <= 128 && Integer.parseInt(g[4]) <= 128), r.gemms().toString());
+  }
+
+  @Test
+  void stageProfileAccountsForEveryTileAndByte() throws Exception {
+    Path csv = work.resolve("profile.csv");
+    Run r = passing("GPUCORE_GEMM_ROUTE", "gpu", "GPUCORE_BLAS_STAGEMIB", "0.125",
+        "GPUCORE_BLAS_PROFILEFILE", csv.toString());
+    List<String> summaries = r.result().err().lines()
+        .filter(l -> l.startsWith("gpucore_blas: profile ")).toList();
+    assertEquals(24, summaries.size(), r.result().err());
+    List<String> rows = Files.readAllLines(csv);
+    assertEquals("call,routine,m,n,k,scheme,kind,stream,tile_i,tile_j,bytes,start_ms,end_ms",
+        rows.get(0));
+    Map<Integer, long[]> calls = new HashMap<>(); // m, n, k, es, up_a, up_b, up_c, down, gemms
+    for (String row : rows.subList(1, rows.size())) {
+      String[] f = row.split(",");
+      long[] c = calls.computeIfAbsent(Integer.parseInt(f[0]), x -> new long[] {
+          Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+          f[1].equals("sgemm") ? 4 : 8, 0, 0, 0, 0, 0});
+      assertEquals("resident", f[5], row);
+      double start = Double.parseDouble(f[11]);
+      double end = Double.parseDouble(f[12]);
+      assertTrue(start >= 0 && end >= start, row);
+      long bytes = Long.parseLong(f[10]);
+      switch (f[6]) {
+        case "up_a" -> c[4] += bytes;
+        case "up_b" -> c[5] += bytes;
+        case "up_c" -> c[6] += bytes;
+        case "down" -> c[7] += bytes;
+        case "gemm" -> c[8]++;
+        default -> throw new AssertionError(row);
+      }
+    }
+    assertEquals(24, calls.size());
+    for (int call = 1; call <= 24; call++) {
+      long[] c = calls.get(call);
+      long m = c[0], n = c[1], k = c[2], es = c[3];
+      assertEquals(m * k * es, c[4], "A up once, call " + call);
+      assertEquals(k * n * es, c[5], "B up once, call " + call);
+      assertTrue(c[6] == 0 || c[6] == m * n * es, "C up: none or all of it, call " + call);
+      assertEquals(m * n * es, c[7], "C down once, call " + call);
+      assertTrue(c[8] > 1, "tiles of call " + call + ": " + c[8]);
+      String summary = summaries.get(call - 1);
+      assertTrue(summary.contains(" m=" + m + " n=" + n + " k=" + k + " scheme=resident tiles="
+          + c[8] + " "), summary);
+      assertTrue(summary.contains(" overlap "), summary);
+    }
   }
 
   @Test
