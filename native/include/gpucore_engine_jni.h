@@ -3,13 +3,17 @@
  * dev.gpucore.cuda.bindings.EngineNative). Each operand is a Java array (float[] or double[])
  * or host memory at an address. The engine asks for one chunk at a time (at most half a staging
  * buffer); a Java array is held in a JNI critical region only while its chunk is copied, never
- * for the whole GEMM, so the garbage collector waits at most one chunk's copy.
+ * for the whole GEMM, so the garbage collector waits at most one chunk's copy. The engine's drain
+ * thread writes C through the same function: it is attached to the JVM (as a daemon) at its
+ * first copy and detached when it ends.
  */
 #ifndef GPUCORE_ENGINE_JNI_H
 #define GPUCORE_ENGINE_JNI_H
 
 #include <jni.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "gpucore_engine.h"
 
@@ -20,9 +24,39 @@ struct gc_engine_operand {
 };
 
 struct gc_engine_ctx {
-  JNIEnv *env;
+  JNIEnv *env;       /* the calling thread's */
+  JavaVM *vm;
+  pthread_t caller;
   gc_engine_operand op[3];
 };
+
+static pthread_key_t gc_engine_attached;
+static pthread_once_t gc_engine_attached_once = PTHREAD_ONCE_INIT;
+
+static void gc_engine_detach(void *vm) {
+  ((JavaVM *)vm)->DetachCurrentThread();
+}
+
+static void gc_engine_make_key() {
+  pthread_key_create(&gc_engine_attached, gc_engine_detach);
+}
+
+/* The JNI environment of the thread copying: the caller's, else the engine thread's own. */
+static JNIEnv *gc_engine_env(gc_engine_ctx *x) {
+  if (pthread_equal(pthread_self(), x->caller)) {
+    return x->env;
+  }
+  JNIEnv *env = NULL;
+  if (x->vm->GetEnv((void **)&env, JNI_VERSION_1_6) == JNI_OK) {
+    return env;
+  }
+  if (x->vm->AttachCurrentThreadAsDaemon((void **)&env, NULL) != JNI_OK) {
+    return NULL;
+  }
+  pthread_once(&gc_engine_attached_once, gc_engine_make_key);
+  pthread_setspecific(gc_engine_attached, x->vm);
+  return env;
+}
 
 static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, size_t staging_ld,
                           size_t offset, size_t ld, size_t len, size_t cols) {
@@ -30,8 +64,12 @@ static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, s
   gc_engine_operand *o = &x->op[operand];
   void *held = NULL;
   char *base;
+  JNIEnv *env = o->array != NULL ? gc_engine_env(x) : NULL;
   if (o->array != NULL) {
-    held = x->env->GetPrimitiveArrayCritical(o->array, NULL);
+    if (env == NULL) {
+      return 1;
+    }
+    held = env->GetPrimitiveArrayCritical(o->array, NULL);
     if (held == NULL) {
       return 1;
     }
@@ -46,7 +84,7 @@ static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, s
     gpucore_engine_copy2d(staging, staging_ld, base, ld, len, cols);
   }
   if (held != NULL) {
-    x->env->ReleasePrimitiveArrayCritical(o->array, held, to_operand ? 0 : JNI_ABORT);
+    env->ReleasePrimitiveArrayCritical(o->array, held, to_operand ? 0 : JNI_ABORT);
   }
   return 0;
 }
@@ -60,6 +98,13 @@ static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int ta, i
     int err_len) {
   gc_engine_ctx x;
   x.env = env;
+  x.caller = pthread_self();
+  if (env->GetJavaVM(&x.vm) != JNI_OK) {
+    result[0] = GPUCORE_ENGINE_E_COPY;
+    result[1] = 0;
+    snprintf(err, err_len, "no Java VM for the engine's copies");
+    return;
+  }
   x.op[0].array = (jarray)a; x.op[0].address = a_address; x.op[0].offset = a_offset;
   x.op[1].array = (jarray)b; x.op[1].address = b_address; x.op[1].offset = b_offset;
   x.op[2].array = (jarray)c; x.op[2].address = c_address; x.op[2].offset = c_offset;

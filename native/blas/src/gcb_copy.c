@@ -1,7 +1,9 @@
 /* Host copies of the GEMM pipeline (packing operands into pinned staging, unpacking C) spread
- * over a few threads: one thread's memcpy cannot keep up with the GPU. A small pool, started at
- * the first large copy; a copy that finds the pool busy (another thread's GEMM) runs on the
- * calling thread alone. gpucore.blas.copyThreads sets the pool's size (1: no pool). */
+ * over threads: one thread's memcpy cannot keep up with the GPU. Two pools, started at the first
+ * large copy: one packs operands (the calling threads'), one unpacks C (the engine's drain
+ * threads', gcb_copy_pool(1)), so packing and unpacking run at the same time. A copy that finds
+ * its pool busy (another thread's GEMM) runs on the calling thread alone.
+ * gpucore.blas.copyThreads sets the threads of both pools together (1: no pool). */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,19 +17,30 @@
 #define MAX_THREADS 16
 #define PARALLEL_BYTES ((size_t)2 << 20)
 
-static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER; /* one parallel copy at a time */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+typedef struct {
+  pthread_mutex_t busy; /* one parallel copy at a time */
+  pthread_mutex_t lock;
+  pthread_cond_t work, done;
+  int threads; /* workers started, besides the caller */
+  struct {
+    char *dst;
+    const char *src;
+    size_t ds, ss, len, cols;
+    int parts, next, finished;
+    unsigned long gen;
+  } job;
+} pool_t;
+
+static pool_t pools[2] = {
+    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+     PTHREAD_COND_INITIALIZER, 0, {0}},
+    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+     PTHREAD_COND_INITIALIZER, 0, {0}},
+};
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
-static int threads; /* workers started, besides the caller */
-static struct {
-  char *dst;
-  const char *src;
-  size_t ds, ss, len, cols;
-  int parts, next, finished;
-  unsigned long gen;
-} job;
+static __thread int my_pool; /* the pool this thread's copies use */
+
+void gcb_copy_pool(int pool) { my_pool = pool == 1 ? 1 : 0; }
 
 /* memcpy for the large copies of the pipeline, whose destination is not read again soon (pinned
  * staging goes to the GPU, C goes back to its caller): stores that bypass the cache, so the
@@ -87,55 +100,62 @@ static void run_part(char *dst, size_t ds, const char *src, size_t ss, size_t le
   fence();
 }
 
-/* Takes parts of the current job until none is left; called with lock held, returns with it. */
-static void take_parts(void) {
-  while (job.next < job.parts) {
-    int p = job.next++;
-    char *dst = job.dst;
-    const char *src = job.src;
-    size_t ds = job.ds, ss = job.ss, len = job.len, cols = job.cols;
-    int parts = job.parts;
-    pthread_mutex_unlock(&lock);
-    run_part(dst, ds, src, ss, len, cols, p, parts);
-    pthread_mutex_lock(&lock);
-    if (++job.finished == job.parts) {
-      pthread_cond_broadcast(&done);
+/* Takes parts of the pool's current job until none is left; called with its lock held, returns
+ * with it. */
+static void take_parts(pool_t *p) {
+  while (p->job.next < p->job.parts) {
+    int part = p->job.next++;
+    char *dst = p->job.dst;
+    const char *src = p->job.src;
+    size_t ds = p->job.ds, ss = p->job.ss, len = p->job.len, cols = p->job.cols;
+    int parts = p->job.parts;
+    pthread_mutex_unlock(&p->lock);
+    run_part(dst, ds, src, ss, len, cols, part, parts);
+    pthread_mutex_lock(&p->lock);
+    if (++p->job.finished == p->job.parts) {
+      pthread_cond_broadcast(&p->done);
     }
   }
 }
 
 static void *worker(void *arg) {
-  (void)arg;
+  pool_t *p = (pool_t *)arg;
   unsigned long seen = 0;
-  pthread_mutex_lock(&lock);
+  pthread_mutex_lock(&p->lock);
   for (;;) {
-    while (job.gen == seen) {
-      pthread_cond_wait(&work, &lock);
+    while (p->job.gen == seen) {
+      pthread_cond_wait(&p->work, &p->lock);
     }
-    seen = job.gen;
-    take_parts();
+    seen = p->job.gen;
+    take_parts(p);
   }
   return NULL;
 }
 
+/* Threads: by default all cores (at most 16), a quarter of them unpacking (the copies up are
+ * twice the bytes of those down, and must keep the bus busy). Each caller copies too. */
 static void start(void) {
   int want = gcb_config()->copy_threads;
   if (want <= 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    want = cpus >= 16 ? 8 : cpus >= 4 ? (int)(cpus / 2) : 1;
+    want = cpus >= 4 ? (int)cpus : 1;
   }
   if (want > MAX_THREADS) {
     want = MAX_THREADS;
   }
+  int unpack = want >= 4 ? want / 4 : 0;
+  int counts[2] = {want - unpack, unpack};
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  for (int i = 1; i < want; i++) {
-    pthread_t t;
-    if (pthread_create(&t, &attr, worker, NULL) != 0) {
-      break;
+  for (int q = 0; q < 2; q++) {
+    for (int i = 1; i < counts[q]; i++) {
+      pthread_t t;
+      if (pthread_create(&t, &attr, worker, &pools[q]) != 0) {
+        break;
+      }
+      pools[q].threads++;
     }
-    threads++;
   }
   pthread_attr_destroy(&attr);
 }
@@ -148,27 +168,28 @@ void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, si
     goto alone;
   }
   pthread_once(&start_once, start);
-  if (threads == 0 || pthread_mutex_trylock(&busy) != 0) {
+  pool_t *p = &pools[my_pool];
+  if (p->threads == 0 || pthread_mutex_trylock(&p->busy) != 0) {
     goto alone;
   }
-  pthread_mutex_lock(&lock);
-  job.dst = (char *)dst;
-  job.src = (const char *)src;
-  job.ds = ds;
-  job.ss = ss;
-  job.len = len;
-  job.cols = cols;
-  job.parts = (threads + 1) * 2;
-  job.next = 0;
-  job.finished = 0;
-  job.gen++;
-  pthread_cond_broadcast(&work);
-  take_parts();
-  while (job.finished < job.parts) {
-    pthread_cond_wait(&done, &lock);
+  pthread_mutex_lock(&p->lock);
+  p->job.dst = (char *)dst;
+  p->job.src = (const char *)src;
+  p->job.ds = ds;
+  p->job.ss = ss;
+  p->job.len = len;
+  p->job.cols = cols;
+  p->job.parts = (p->threads + 1) * 2;
+  p->job.next = 0;
+  p->job.finished = 0;
+  p->job.gen++;
+  pthread_cond_broadcast(&p->work);
+  take_parts(p);
+  while (p->job.finished < p->job.parts) {
+    pthread_cond_wait(&p->done, &p->lock);
   }
-  pthread_mutex_unlock(&lock);
-  pthread_mutex_unlock(&busy);
+  pthread_mutex_unlock(&p->lock);
+  pthread_mutex_unlock(&p->busy);
   return;
 alone:
   if (len * cols >= PARALLEL_BYTES) {

@@ -259,6 +259,16 @@ void gcb_gpu_shape(int *cc, int *sms) {
  * buffer hold up to this many tiles over STREAMS - 1 (as many as fit the staging). */
 #define MAX_SLOTS 24
 
+/* A C tile in flight, in its slot: a device buffer, the pinned staging it comes down into and
+ * the event recorded once it is there. */
+typedef struct {
+  int pending;
+  int i0, j0, rows, cols;
+  void *dev;
+  char *pin;
+  cudaEvent_t ev;
+} tile_t;
+
 typedef struct {
   int ready;
   int device;                   /* the CUDA ordinal its streams and buffers belong to */
@@ -277,6 +287,20 @@ typedef struct {
   int half[STREAMS];
   size_t held;                  /* device bytes counted in held_total */
   gcb_prof *prof;               /* with gpucore.blas.profile */
+  /* The drain thread (resident scheme): waits for C tiles and unpacks them while the calling
+   * thread packs operands. Slots go in a queue; the fields below are guarded by dl. */
+  int drain_on;
+  pthread_t drain;
+  pthread_mutex_t dl;
+  pthread_cond_t dcv;
+  int dq[MAX_SLOTS], dq_head, dq_count;
+  int queued[MAX_SLOTS];        /* slot waits in the queue or is being unpacked */
+  int drain_quit;
+  int drain_rc;                 /* the first failure of this call's unpacking */
+  char drain_err[300];
+  tile_t *dtiles;               /* this call's slots, C and its leading dimension */
+  char *dcc;
+  int dldc, des;
   /* per call */
   const gcb_io *io;
   int wrote;                    /* some of C was written */
@@ -309,8 +333,11 @@ static void free_device(ctx_t *c) {
 /* Device bytes the engine's threads keep between calls (their buffers, reused by the next call). */
 static size_t held_total;
 
+static void drain_stop(ctx_t *c);
+
 static void ctx_free_one(ctx_t *c) {
   if (c == NULL) return;
+  drain_stop(c);
   __atomic_sub_fetch(&held_total, c->held, __ATOMIC_RELAXED);
   cu.SetDevice(c->device);
   for (int s = 0; s < STREAMS; s++) {
@@ -378,12 +405,12 @@ static void prof_end(ctx_t *c, int s, int slot) {
   if (slot >= 0) gcb_prof_end(c->prof, slot, c->st[s]);
 }
 
-/* Waits for event e, the time counted in the profile. */
-static cudaError_t wait_event(ctx_t *c, cudaEvent_t e) {
+/* Waits for event e, the time counted in the profile as `what`. */
+static cudaError_t wait_event(ctx_t *c, cudaEvent_t e, int what) {
   if (c->prof == NULL) return cu.EventSynchronize(e);
   double t = gcb_now();
   cudaError_t r = cu.EventSynchronize(e);
-  gcb_prof_host(c->prof, GCB_PROF_WAIT, gcb_now() - t, 0);
+  gcb_prof_host(c->prof, what, gcb_now() - t, 0);
   return r;
 }
 
@@ -512,7 +539,7 @@ static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const cha
       size_t rr = rows - r0 < chunk_rows ? rows - r0 : chunk_rows;
       int h = c->half[s];
       c->half[s] ^= 1;
-      CU(wait_event(c, c->ev_b[s][h]), "staging copy");
+      CU(wait_event(c, c->ev_b[s][h], GCB_PROF_WAIT), "staging copy");
       char *stage = c->pin_b[s] + h * half;
       if ((rc = io_read(c, operand, stage, rr * es, base, off + (c0 * sld + r0) * es, sld * es,
                         rr * es, cc, err, errn))) {
@@ -528,16 +555,6 @@ static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const cha
   return 0;
 }
 
-/* A C tile in flight, in its slot: a device buffer, the pinned staging it comes down into and
- * the event recorded once it is there. */
-typedef struct {
-  int pending;
-  int i0, j0, rows, cols;
-  void *dev;
-  char *pin;
-  cudaEvent_t ev;
-} tile_t;
-
 static int unpack(ctx_t *c, const tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
   return io_write(c, t->pin, (size_t)t->rows * es, cc,
                   ((size_t)t->j0 * ldc + t->i0) * es, (size_t)ldc * es, (size_t)t->rows * es,
@@ -546,9 +563,115 @@ static int unpack(ctx_t *c, const tile_t *t, char *cc, int ldc, int es, char *er
 
 static int finish(ctx_t *c, tile_t *t, char *cc, int ldc, int es, char *err, size_t errn) {
   if (!t->pending) return 0;
-  CU(wait_event(c, t->ev), "GEMM tile");
+  CU(wait_event(c, t->ev, GCB_PROF_TILE_WAIT), "GEMM tile");
   t->pending = 0;
   return unpack(c, t, cc, ldc, es, err, errn);
+}
+
+/* ---- the drain thread ---- */
+
+static void *drain_main(void *arg) {
+  ctx_t *c = (ctx_t *)arg;
+  gcb_copy_pool(1);
+  cu.SetDevice(c->device);
+  pthread_mutex_lock(&c->dl);
+  for (;;) {
+    while (c->dq_count == 0 && !c->drain_quit) {
+      pthread_cond_wait(&c->dcv, &c->dl);
+    }
+    if (c->dq_count == 0) {
+      break;
+    }
+    int q = c->dq[c->dq_head];
+    tile_t *t = &c->dtiles[q];
+    int skip = c->drain_rc != 0; /* after a failure: let the tile go, C is not trusted */
+    pthread_mutex_unlock(&c->dl);
+    char err[300] = "";
+    int rc = skip ? 0 : finish(c, t, c->dcc, c->dldc, c->des, err, sizeof err);
+    t->pending = 0;
+    pthread_mutex_lock(&c->dl);
+    if (rc != 0 && c->drain_rc == 0) {
+      c->drain_rc = rc;
+      snprintf(c->drain_err, sizeof c->drain_err, "%s", err);
+    }
+    c->dq_head = (c->dq_head + 1) % MAX_SLOTS;
+    c->dq_count--;
+    c->queued[q] = 0;
+    pthread_cond_broadcast(&c->dcv);
+  }
+  pthread_mutex_unlock(&c->dl);
+  return NULL;
+}
+
+/* Starts the context's drain thread (once); without one, tiles are unpacked by the caller. */
+static void drain_start(ctx_t *c) {
+  if (c->drain_on) return;
+  if (pthread_mutex_init(&c->dl, NULL) != 0) return;
+  if (pthread_cond_init(&c->dcv, NULL) != 0) {
+    pthread_mutex_destroy(&c->dl);
+    return;
+  }
+  if (pthread_create(&c->drain, NULL, drain_main, c) != 0) {
+    pthread_cond_destroy(&c->dcv);
+    pthread_mutex_destroy(&c->dl);
+    return;
+  }
+  c->drain_on = 1;
+}
+
+static void drain_stop(ctx_t *c) {
+  if (!c->drain_on) return;
+  pthread_mutex_lock(&c->dl);
+  c->drain_quit = 1;
+  pthread_cond_broadcast(&c->dcv);
+  pthread_mutex_unlock(&c->dl);
+  pthread_join(c->drain, NULL);
+  pthread_cond_destroy(&c->dcv);
+  pthread_mutex_destroy(&c->dl);
+  c->drain_on = 0;
+}
+
+/* Slot q free for a new tile: its last tile unpacked (by the drain thread, else here). */
+static int slot_free(ctx_t *c, tile_t *tiles, int q, char *cc, int ldc, int es, char *err,
+                     size_t errn) {
+  if (!c->drain_on) {
+    return finish(c, &tiles[q], cc, ldc, es, err, errn);
+  }
+  pthread_mutex_lock(&c->dl);
+  while (c->queued[q] && c->drain_rc == 0) {
+    pthread_cond_wait(&c->dcv, &c->dl);
+  }
+  int rc = c->drain_rc;
+  if (rc != 0) snprintf(err, errn, "%s", c->drain_err);
+  pthread_mutex_unlock(&c->dl);
+  return rc;
+}
+
+/* Hands slot q's queued tile to the drain thread (nothing without one). */
+static void slot_submit(ctx_t *c, int q) {
+  if (!c->drain_on) return;
+  pthread_mutex_lock(&c->dl);
+  c->queued[q] = 1;
+  c->dq[(c->dq_head + c->dq_count) % MAX_SLOTS] = q;
+  c->dq_count++;
+  pthread_cond_broadcast(&c->dcv);
+  pthread_mutex_unlock(&c->dl);
+}
+
+/* Waits until the drain thread has unpacked (or let go of) every tile handed to it; its first
+ * failure, if any. */
+static int drain_all(ctx_t *c, char *err, size_t errn) {
+  if (!c->drain_on) return 0;
+  pthread_mutex_lock(&c->dl);
+  while (c->dq_count > 0) {
+    pthread_cond_wait(&c->dcv, &c->dl);
+  }
+  int rc = c->drain_rc;
+  if (rc != 0) snprintf(err, errn, "%s", c->drain_err);
+  c->drain_rc = 0;
+  c->dtiles = NULL;
+  pthread_mutex_unlock(&c->dl);
+  return rc;
 }
 
 static void drain(ctx_t *c) {
@@ -743,6 +866,15 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
   }
   int next = 0;
   int up_a = 0, up_b = 0; /* pieces up so far */
+  drain_start(c);
+  if (c->drain_on) {
+    pthread_mutex_lock(&c->dl);
+    c->dtiles = tiles;
+    c->dcc = cc;
+    c->dldc = ldc;
+    c->des = es;
+    pthread_mutex_unlock(&c->dl);
+  }
   for (int p = 0; rc == 0 && (up_a < na || up_b < nbk); p++) {
     int is_a = (p % 2 == 0 && up_a < na) || up_b >= nbk;
     if (is_a) {
@@ -779,7 +911,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
         int q = next;
         next = next + 1 < slots ? next + 1 : 0;
         int s = 1 + q % (STREAMS - 1);
-        if ((rc = finish(c, &tiles[q], cc, ldc, es, err, errn))) break;
+        if ((rc = slot_free(c, tiles, q, cc, ldc, es, err, errn))) break;
         int i0 = ti * mt, rows = m - i0 < mt ? m - i0 : mt;
         int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
@@ -788,12 +920,27 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
         const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * es;
         rc = queue_tile(c, s, &tiles[q], es, ta, tb, i0, j0, rows, cols, k, alpha, pa, lda_d, pb,
                         ldb_d, beta, beta_zero, cc, ldc, err, errn);
+        if (rc == 0) slot_submit(c, q);
       }
     }
   }
   /* the rest, oldest first */
-  for (int i = 0; rc == 0 && i < slots; i++) {
+  for (int i = 0; rc == 0 && !c->drain_on && i < slots; i++) {
     rc = finish(c, &tiles[(next + i) % slots], cc, ldc, es, err, errn);
+  }
+  if (rc != 0 && c->drain_on) { /* the drain thread lets the tiles still queued go */
+    pthread_mutex_lock(&c->dl);
+    if (c->drain_rc == 0) {
+      c->drain_rc = rc;
+      snprintf(c->drain_err, sizeof c->drain_err, "%s", err);
+    }
+    pthread_mutex_unlock(&c->dl);
+  }
+  char derr[300];
+  int drc = drain_all(c, derr, sizeof derr);
+  if (rc == 0 && drc != 0) {
+    rc = drc;
+    snprintf(err, errn, "%s", derr);
   }
   if (rc) {
     drain(c);

@@ -50,11 +50,15 @@ int gcb_tracing(void);
 /* cols columns of len bytes from src (column stride ss bytes) to dst (stride ds), on the copy
  * pool when large (gcb_copy.c). */
 void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols);
+/* The pool the calling thread's large copies use: 0 packs (the default), 1 unpacks. */
+void gcb_copy_pool(int pool);
 
 /* Stage profile of GPU GEMMs (gcb_profile.c): CUDA events around each copy and multiply of a
  * call, host clocks around packing, unpacking and waiting; one summary line per call. */
 enum { GCB_PROF_UP_A, GCB_PROF_UP_B, GCB_PROF_UP_C, GCB_PROF_GEMM, GCB_PROF_DOWN, GCB_PROF_KINDS };
-enum { GCB_PROF_PACK, GCB_PROF_UNPACK, GCB_PROF_WAIT, GCB_PROF_HOST_KINDS };
+/* host time: packing and waiting (the calling thread), unpacking and waiting for tiles (the
+ * thread that unpacks: the drain thread in the resident scheme, else the calling thread) */
+enum { GCB_PROF_PACK, GCB_PROF_WAIT, GCB_PROF_UNPACK, GCB_PROF_TILE_WAIT, GCB_PROF_HOST_KINDS };
 typedef struct gcb_prof gcb_prof;
 typedef struct {
   int (*create)(void **event); /* a timing event; these return 0 on success */

@@ -195,12 +195,14 @@ void gcb_prof_report(gcb_prof *p, const char *routine, int m, int n, int k, cons
   }
   fprintf(stderr,
           "gpucore_blas: profile %s m=%d n=%d k=%d scheme=%s tiles=%d wall %.2f ms | host pack "
-          "%.2f ms (%.1f GB/s), unpack %.2f ms (%.1f GB/s), wait %.2f ms | %s%s\n",
+          "%.2f ms (%.1f GB/s), wait %.2f ms; unpack %.2f ms (%.1f GB/s), tile wait %.2f ms | "
+          "%s%s\n",
           routine, m, n, k, scheme, tiles, wall_ms, p->host_s[GCB_PROF_PACK] * 1e3,
           gbs(p->host_bytes[GCB_PROF_PACK], p->host_s[GCB_PROF_PACK] * 1e3),
-          p->host_s[GCB_PROF_UNPACK] * 1e3,
+          p->host_s[GCB_PROF_WAIT] * 1e3, p->host_s[GCB_PROF_UNPACK] * 1e3,
           gbs(p->host_bytes[GCB_PROF_UNPACK], p->host_s[GCB_PROF_UNPACK] * 1e3),
-          p->host_s[GCB_PROF_WAIT] * 1e3, gpu, p->dropped ? " (some intervals not recorded)" : "");
+          p->host_s[GCB_PROF_TILE_WAIT] * 1e3, gpu,
+          p->dropped ? " (some intervals not recorded)" : "");
   const char *path = gcb_config()->profile_file;
   if (ok && path[0] != '\0') {
     pthread_mutex_lock(&file_lock);

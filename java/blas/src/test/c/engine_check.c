@@ -31,8 +31,9 @@ typedef struct {
 static int copy(void *ctx, int operand, int to_operand, void *staging, size_t staging_ld,
                 size_t offset, size_t ld, size_t len, size_t cols) {
   operands *o = (operands *)ctx;
-  copies++;
-  if (++o->calls == o->fail_at) return 1;
+  /* C is written by the engine's drain thread, A and B are read by the caller's */
+  __atomic_add_fetch(&copies, 1, __ATOMIC_RELAXED);
+  if (__atomic_add_fetch(&o->calls, 1, __ATOMIC_RELAXED) == o->fail_at) return 1;
   if (operand < 0 || operand > 2 || (to_operand && operand != 2) || len > ld
       || (cols > 0 && offset + (cols - 1) * ld + len > o->bytes[operand])) {
     printf("FAIL copy out of bounds: operand %d offset %zu ld %zu len %zu cols %zu (size %zu)\n",
