@@ -13,7 +13,7 @@
 extern "C" {
 #endif
 
-#define GPUCORE_ENGINE_VERSION 1
+#define GPUCORE_ENGINE_VERSION 2
 
 /* Results of gpucore_engine_gemm. */
 #define GPUCORE_ENGINE_OK 0
@@ -23,12 +23,13 @@ extern "C" {
 #define GPUCORE_ENGINE_E_UNUSABLE 4 /* no GPU, or the device named is not visible */
 
 /*
- * Moves cols columns of len bytes between an operand and the engine's pinned staging. The
- * operand's column j starts offset + j * ld bytes from the operand's start (the pointer given to
- * gpucore_engine_gemm, which may be NULL: then offsets are all there is); staging's column j at
- * staging + j * staging_ld. operand: 0 = A, 1 = B, 2 = C; to_operand 0 reads it, 1 writes it
- * (C only). Called on the thread that called gpucore_engine_gemm. Returns 0, or nonzero to stop
- * the call (GPUCORE_ENGINE_E_COPY).
+ * Moves cols columns of len bytes between an operand given as NULL to gpucore_engine_gemm and the
+ * engine's pinned staging. The operand's column j starts offset + j * ld bytes from the operand's
+ * start; staging's column j at staging + j * staging_ld. operand: 0 = A, 1 = B, 2 = C;
+ * to_operand 0 reads it, 1 writes it (C only). A and B are read on the thread that called
+ * gpucore_engine_gemm; C may be written from an engine thread at the same time (a thread that
+ * lives as long as the calling thread). Returns 0, or nonzero to stop the call
+ * (GPUCORE_ENGINE_E_COPY).
  */
 typedef int (*gpucore_engine_copy_fn)(void *ctx, int operand, int to_operand, void *staging,
                                       size_t staging_ld, size_t offset, size_t ld, size_t len,
@@ -46,8 +47,10 @@ int gpucore_engine_usable(char *why, int why_len);
 
 /*
  * Column-major C = alpha*op(A)*op(B) + beta*C on CUDA device `device` (-1: the one
- * gpucore.gpu.list names), elem_bytes 4 (float) or 8 (double), ta/tb 0 (N) or 1 (T). With copy
- * NULL, a, b and c are host memory; otherwise copy(ctx, ...) moves every byte of them. An
+ * gpucore.gpu.list names), elem_bytes 4 (float) or 8 (double), ta/tb 0 (N) or 1 (T). a, b and
+ * c are host memory, or NULL when copy(ctx, ...) moves every byte of that operand (copy may be
+ * NULL when none is). Host memory that is pinned (cudaHostAlloc, cudaHostRegister) is copied by
+ * the GPU in place; other host memory goes through the engine's pinned staging. An
  * out-of-memory before any of C is written is retried with smaller tiles. Returns
  * GPUCORE_ENGINE_OK or an error code, with why in err; *c_written says whether any of C was
  * written (the caller restores it before a rerun elsewhere when beta != 0).

@@ -108,8 +108,14 @@ static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int ta, i
   x.op[0].array = (jarray)a; x.op[0].address = a_address; x.op[0].offset = a_offset;
   x.op[1].array = (jarray)b; x.op[1].address = b_address; x.op[1].offset = b_offset;
   x.op[2].array = (jarray)c; x.op[2].address = c_address; x.op[2].offset = c_offset;
-  result[0] = gpucore_engine_gemm(elem_bytes, ta, tb, m, n, k, alpha, NULL, lda, NULL, ldb, beta,
-                                  NULL, ldc, gc_engine_copy, &x, device, &result[1], err, err_len);
+  /* host memory at an address goes to the engine as a pointer (pinned memory the GPU copies in
+   * place); Java arrays only through the copy function */
+  void *p[3];
+  for (int i = 0; i < 3; i++) {
+    p[i] = x.op[i].array == NULL ? (char *)(intptr_t)x.op[i].address + x.op[i].offset : NULL;
+  }
+  result[0] = gpucore_engine_gemm(elem_bytes, ta, tb, m, n, k, alpha, p[0], lda, p[1], ldb, beta,
+                                  p[2], ldc, gc_engine_copy, &x, device, &result[1], err, err_len);
 }
 
 /* gpucore_engine_model with its input and output as arrays: ints = {precision, beta_nonzero,

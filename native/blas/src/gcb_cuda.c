@@ -60,6 +60,7 @@ static struct {
   cudaError_t (*FreeHost)(void *);
   cudaError_t (*Memcpy2DAsync)(void *, size_t, const void *, size_t, size_t, size_t, int, cudaStream_t);
   cudaError_t (*MemGetInfo)(size_t *, size_t *);
+  cudaError_t (*PointerGetAttributes)(void *, const void *); /* optional */
   const char *(*GetErrorString)(cudaError_t);
   cudaError_t (*GetLastError)(void);
   cublasStatus_t (*Create)(cublasHandle_t *);
@@ -152,6 +153,7 @@ static void probe(void) {
   SYM(rt, FreeHost, "cudaFreeHost");
   SYM(rt, Memcpy2DAsync, "cudaMemcpy2DAsync");
   SYM(rt, MemGetInfo, "cudaMemGetInfo");
+  *(void **)(&cu.PointerGetAttributes) = dlsym(rt, "cudaPointerGetAttributes");
   SYM(rt, GetErrorString, "cudaGetErrorString");
   SYM(rt, GetLastError, "cudaGetLastError");
   int count = 0;
@@ -304,6 +306,7 @@ typedef struct {
   /* per call */
   const gcb_io *io;
   int wrote;                    /* some of C was written */
+  int pinned[3];                /* A, B, C are host memory the GPU reaches directly (pinned) */
   int tiles;                    /* C tiles multiplied */
 } ctx_t;
 
@@ -491,7 +494,7 @@ static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
 static int io_read(ctx_t *c, int operand, void *stage, size_t sd, const char *base, size_t offset,
                    size_t ld, size_t len, size_t cols, char *err, size_t errn) {
   double t = c->prof != NULL ? gcb_now() : 0;
-  if (c->io == NULL) {
+  if (c->io == NULL || base != NULL) {
     gcb_copy2d(stage, sd, base + offset, ld, len, cols);
   } else if (c->io->copy(c->io->ctx, operand, 0, stage, sd, offset, ld, len, cols) != 0) {
     snprintf(err, errn, "reading operand %c failed", "ABC"[operand]);
@@ -506,7 +509,7 @@ static int io_write(ctx_t *c, const void *stage, size_t sd, char *base, size_t o
                     size_t len, size_t cols, char *err, size_t errn) {
   c->wrote = 1;
   double t = c->prof != NULL ? gcb_now() : 0;
-  if (c->io == NULL) {
+  if (c->io == NULL || base != NULL) {
     gcb_copy2d(base + offset, ld, stage, sd, len, cols);
   } else if (c->io->copy(c->io->ctx, 2, 1, (void *)stage, sd, offset, ld, len, cols) != 0) {
     snprintf(err, errn, "writing C failed");
@@ -522,6 +525,13 @@ static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const cha
                   size_t off, size_t sld, size_t rows, size_t cols, int es, char *err, size_t errn) {
   int rc;
   if (rows == 0 || cols == 0) {
+    return 0;
+  }
+  if (c->pinned[operand]) { /* straight from the caller's pinned memory */
+    int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rows * cols * es);
+    CU(cu.Memcpy2DAsync(dst, dld * es, base + off, sld * es, rows * es, cols,
+                        CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
+    prof_end(c, s, slot);
     return 0;
   }
   size_t half = c->stage / 2;
@@ -565,7 +575,7 @@ static int finish(ctx_t *c, tile_t *t, char *cc, int ldc, int es, char *err, siz
   if (!t->pending) return 0;
   CU(wait_event(c, t->ev, GCB_PROF_TILE_WAIT), "GEMM tile");
   t->pending = 0;
-  return unpack(c, t, cc, ldc, es, err, errn);
+  return c->pinned[2] ? 0 : unpack(c, t, cc, ldc, es, err, errn);
 }
 
 /* ---- the drain thread ---- */
@@ -691,15 +701,18 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
                       int ldc, char *err, size_t errn) {
   int rc, slot;
   size_t tile_bytes = (size_t)rows * cols * es;
+  /* C's tile in host memory: the caller's pinned C itself, else the slot's staging */
+  char *host = c->pinned[2] ? cc + ((size_t)j0 * ldc + i0) * es : t->pin;
+  size_t hld = c->pinned[2] ? (size_t)ldc * es : (size_t)rows * es;
   if (!beta_zero) {
-    char *st = t->pin;
-    if ((rc = io_read(c, 2, st, (size_t)rows * es, cc, ((size_t)j0 * ldc + i0) * es,
-                      (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err, errn))) {
+    if (!c->pinned[2] && (rc = io_read(c, 2, host, hld, cc, ((size_t)j0 * ldc + i0) * es,
+                                       (size_t)ldc * es, (size_t)rows * es, (size_t)cols, err,
+                                       errn))) {
       return rc;
     }
     slot = prof_begin(c, s, GCB_PROF_UP_C, i0, j0, tile_bytes);
-    CU(cu.Memcpy2DAsync(t->dev, (size_t)rows * es, st, (size_t)rows * es, (size_t)rows * es,
-                        cols, CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
+    CU(cu.Memcpy2DAsync(t->dev, (size_t)rows * es, host, hld, (size_t)rows * es, cols,
+                        CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
     prof_end(c, s, slot);
   }
   int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -719,8 +732,9 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
   }
   prof_end(c, s, slot);
   slot = prof_begin(c, s, GCB_PROF_DOWN, i0, j0, tile_bytes);
-  CU(cu.Memcpy2DAsync(t->pin, (size_t)rows * es, t->dev, (size_t)rows * es, (size_t)rows * es,
-                      cols, CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]), "cudaMemcpy2DAsync (C down)");
+  if (c->pinned[2]) c->wrote = 1; /* C is written as the copy runs */
+  CU(cu.Memcpy2DAsync(host, hld, t->dev, (size_t)rows * es, (size_t)rows * es, cols,
+                      CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]), "cudaMemcpy2DAsync (C down)");
   prof_end(c, s, slot);
   CU(cu.EventRecord(t->ev, c->st[s]), "cudaEventRecord");
   t->pending = 1;
@@ -952,6 +966,25 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
   return rc;
 }
 
+/* Whether host memory p.. (elems elements of es bytes) is pinned: then the GPU copies it
+ * directly, without staging. Asked of its first and last byte. */
+static int pinned(const void *p, size_t elems, int es) {
+  if (p == NULL || elems == 0 || cu.PointerGetAttributes == NULL) return 0;
+  long attr[16]; /* struct cudaPointerAttributes: its memory type first (1: pinned host memory) */
+  for (int end = 0; end < 2; end++) {
+    memset(attr, 0, sizeof attr);
+    const char *q = (const char *)p + (end ? elems * es - 1 : 0);
+    if (cu.PointerGetAttributes(attr, q) != CUDA_SUCCESS) {
+      cu.GetLastError();
+      return 0;
+    }
+    int type;
+    memcpy(&type, attr, sizeof type);
+    if (type != 1) return 0;
+  }
+  return 1;
+}
+
 /* The start of a try at the call (the profile counts the last one only). */
 static void begin_attempt(ctx_t *x) {
   x->tiles = 0;
@@ -1005,6 +1038,9 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   }
   x->io = io;
   x->wrote = 0;
+  x->pinned[0] = k > 0 && pinned(a, ta ? (size_t)(m - 1) * lda + k : (size_t)(k - 1) * lda + m, es);
+  x->pinned[1] = k > 0 && pinned(b, tb ? (size_t)(k - 1) * ldb + n : (size_t)(n - 1) * ldb + k, es);
+  x->pinned[2] = pinned(c, (size_t)(n - 1) * ldc + m, es);
 
   size_t stage = x->stage;
   /* C tiles of at most gpucore.blas.tileDim columns (and rows, in the resident scheme); a C tile

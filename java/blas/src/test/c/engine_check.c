@@ -2,8 +2,11 @@
  * engine never sees as pointers, read and written only through the copy function, every
  * transpose, both precisions, beta = 0 (C poisoned with NaN first) and beta != 0, padded leading
  * dimensions (the padding must stay as it was), checked against plain C loops; then host
- * pointers without a copy function, a copy function that fails, and bad arguments.
+ * pointers without a copy function, operands in pinned memory (copied by the GPU straight from
+ * and into them, also beside an operand behind the copy function), a copy function that fails,
+ * and bad arguments.
  * Prints "N passed, M failed" and the number of copy calls; exit status 0 when all pass. */
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +128,64 @@ int main(int argc, char **argv) {
   long before = copies;
   one(8, 0, 1, 1, 1, 1, 0.5, 1); /* the smallest call */
   check("copies counted", copies > before);
+
+  /* operands in pinned memory (the stand-in runtime's cudaHostAlloc, which counts the copies that
+   * touch an allocation): the GPU reads A and B and writes C where they are, no staging */
+  {
+    void *rt = dlopen("libcudart.so.13", RTLD_NOW);
+    int (*host_alloc)(void **, size_t, unsigned) = rt ? dlsym(rt, "cudaHostAlloc") : NULL;
+    long (*touching)(const void *) = rt ? dlsym(rt, "fake_copies_touching") : NULL;
+    check("stand-in runtime with pinned memory", host_alloc != NULL && touching != NULL);
+    for (int es = 4; host_alloc && touching && es <= 8; es += 4) {
+      for (int via = 0; via < 2; via++) { /* via: B behind the copy function */
+        int m = 300, n = 260, k = 170, lda = m + 5, ldb = k + 1, ldc = m + 2;
+        void *pa, *pb, *pc;
+        host_alloc(&pa, (size_t)lda * k * es, 0);
+        host_alloc(&pb, (size_t)ldb * n * es, 0);
+        host_alloc(&pc, (size_t)ldc * n * es, 0);
+        double *a = malloc((size_t)lda * k * 8), *b = malloc((size_t)ldb * n * 8);
+        double *r = malloc((size_t)ldc * n * 8);
+        for (size_t i = 0; i < (size_t)lda * k; i++) a[i] = es == 4 ? (float)rnd() : rnd();
+        for (size_t i = 0; i < (size_t)ldb * n; i++) b[i] = es == 4 ? (float)rnd() : rnd();
+        for (size_t i = 0; i < (size_t)ldc * n; i++) r[i] = es == 4 ? (float)rnd() : rnd();
+        for (size_t i = 0; i < (size_t)lda * k; i++) {
+          if (es == 4) ((float *)pa)[i] = (float)a[i]; else ((double *)pa)[i] = a[i];
+        }
+        for (size_t i = 0; i < (size_t)ldb * n; i++) {
+          if (es == 4) ((float *)pb)[i] = (float)b[i]; else ((double *)pb)[i] = b[i];
+        }
+        for (size_t i = 0; i < (size_t)ldc * n; i++) {
+          if (es == 4) ((float *)pc)[i] = (float)r[i]; else ((double *)pc)[i] = r[i];
+        }
+        ref_gemm(0, 0, m, n, k, 0.75, a, lda, b, ldb, 0.5, r, ldc);
+        operands o = {{NULL, (char *)pb, NULL}, {0, (size_t)ldb * n * es, 0}, 0, 0};
+        long ta0 = touching(pa), tb0 = touching(pb), tc0 = touching(pc);
+        char err[400] = "";
+        int written = -1;
+        int rc = gpucore_engine_gemm(es, 0, 0, m, n, k, 0.75, pa, lda, via ? NULL : pb, ldb, 0.5,
+                                     pc, ldc, via ? copy : NULL, via ? &o : NULL, -1, &written,
+                                     err, sizeof err);
+        double worst = 0;
+        for (int j = 0; j < n; j++) {
+          for (int i = 0; i < m; i++) {
+            size_t q = i + (size_t)j * ldc;
+            double got = es == 4 ? ((float *)pc)[q] : ((double *)pc)[q];
+            double d = fabs(got - r[q]);
+            if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
+          }
+        }
+        char what[300];
+        snprintf(what, sizeof what,
+                 "pinned %cgemm%s: rc %d (%s) err %.3g written %d, copies touching A %ld, B %ld, C %ld",
+                 es == 8 ? 'd' : 's', via ? " (B through the copy function)" : "", rc, err, worst,
+                 written, touching(pa) - ta0, touching(pb) - tb0, touching(pc) - tc0);
+        check(what, rc == GPUCORE_ENGINE_OK && worst <= (es == 8 ? 1e-12 : 1e-5) * k
+                        && written == 1 && touching(pa) > ta0 && touching(pc) > tc0
+                        && (via ? touching(pb) == tb0 : touching(pb) > tb0));
+        free(a); free(b); free(r);
+      }
+    }
+  }
 
   /* a copy function that fails: reading A at once, then writing C after tiles were multiplied */
   float x[64 * 64], y[64 * 64], z[64 * 64];

@@ -1,6 +1,6 @@
 /* A stand-in for the CUDA runtime and cuBLAS, for testing libgpucore_blas.so's GPU path on a
  * machine without a GPU. Built twice by the tests, as libcudart.so.13 and libcublas.so.13.
- * "Device" memory is host memory; copies and GEMMs run at once on the calling thread; streams and
+ * "Device" memory is host memory; copies and GEMMs run at once on the calling thread;
  * streams are tokens and an event holds the time it was recorded at. Environment:
  *   FAKE_CUDA_DEVICES   device count (default 1; 0 makes cudaGetDeviceCount fail: no device)
  *   FAKE_CUDA_MEM       bytes of device memory (default 1 GiB); cudaMalloc past it fails (OOM)
@@ -8,6 +8,7 @@
  *   FAKE_CUDA_LOG       a file that gets one line per GEMM: "gemm OPA OPB M N K LDA LDB LDC dev=D"
  *                       (D: the calling thread's device, as cudaSetDevice set it)
  *   FAKE_CUDA_LIVE      a file that gets "live N" at exit: device bytes still allocated */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -105,12 +106,73 @@ int cudaFree(void *p) {
   free(h);
   return 0;
 }
-int cudaHostAlloc(void **p, size_t n, unsigned f) { (void)f; *p = malloc(n); return *p ? 0 : 2; }
-int cudaFreeHost(void *p) { free(p); return 0; }
+/* Pinned host memory: malloc'ed, remembered (for cudaPointerGetAttributes), with the copies
+ * that read or wrote it counted (fake_copies_touching). */
+#define MAX_PINNED 256
+static struct {
+  char *p;
+  size_t n;
+  long copies;
+} pinned[MAX_PINNED];
+static pthread_mutex_t pinned_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int pinned_at(const void *q) { /* with pinned_lock held */
+  for (int i = 0; i < MAX_PINNED; i++) {
+    if (pinned[i].p != NULL && (const char *)q >= pinned[i].p && (const char *)q < pinned[i].p + pinned[i].n) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+int cudaHostAlloc(void **p, size_t n, unsigned f) {
+  (void)f;
+  *p = malloc(n);
+  if (*p == NULL) return 2;
+  pthread_mutex_lock(&pinned_lock);
+  for (int i = 0; i < MAX_PINNED; i++) {
+    if (pinned[i].p == NULL) {
+      pinned[i].p = *p;
+      pinned[i].n = n;
+      pinned[i].copies = 0;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&pinned_lock);
+  return 0;
+}
+int cudaFreeHost(void *p) {
+  pthread_mutex_lock(&pinned_lock);
+  int i = pinned_at(p);
+  if (i >= 0) pinned[i].p = NULL;
+  pthread_mutex_unlock(&pinned_lock);
+  free(p);
+  return 0;
+}
+/* The memory type first, as in struct cudaPointerAttributes: 1 pinned host, 0 anything else. */
+int cudaPointerGetAttributes(void *attr, const void *q) {
+  pthread_mutex_lock(&pinned_lock);
+  *(int *)attr = pinned_at(q) >= 0 ? 1 : 0;
+  pthread_mutex_unlock(&pinned_lock);
+  return 0;
+}
+/* Copies that read or wrote the pinned allocation holding p. */
+long fake_copies_touching(const void *p) {
+  pthread_mutex_lock(&pinned_lock);
+  int i = pinned_at(p);
+  long n = i >= 0 ? pinned[i].copies : -1;
+  pthread_mutex_unlock(&pinned_lock);
+  return n;
+}
 int cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
                       size_t height, int kind, void *s) {
   (void)kind; (void)s;
   if (width > dpitch || width > spitch) return 1; /* invalid value */
+  pthread_mutex_lock(&pinned_lock);
+  int i = pinned_at(src), j = pinned_at(dst);
+  if (i >= 0) pinned[i].copies++;
+  if (j >= 0) pinned[j].copies++;
+  pthread_mutex_unlock(&pinned_lock);
   for (size_t r = 0; r < height; r++) {
     memcpy((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
   }

@@ -132,7 +132,7 @@ public final class Setting<T> {
       "the native GEMM engine uploads A and B once and keeps them on the GPU when they fit (false:"
           + " always streams B per row block of A)");
   /** Largest edge of the native GEMM engine's C tiles. */
-  public static final Setting<Integer> BLAS_TILE_DIM = integer("gpucore.blas.tileDim", 2048, 64,
+  public static final Setting<Integer> BLAS_TILE_DIM = integer("gpucore.blas.tileDim", 1024, 64,
       16384, "largest edge of the C tiles of the native GEMM engine (smaller when a tile would not"
           + " fit gpucore.blas.stageMiB)");
   /** A stage profile of each GPU GEMM of the native engine on stderr. */
