@@ -18,11 +18,39 @@ public final class CpuBackend implements Backend {
     this(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN, CpuBlas.REPACK_MAX);
   }
 
+  /** With OpenBLAS's thread spin ({@code gpucore.cpu.threadTimeout}; 0: as OpenBLAS has it). */
+  CpuBackend(int threads, double inPlaceMaxMs, int threadTimeout) {
+    this(threads, inPlaceMaxMs);
+    threadTimeout(threadTimeout);
+  }
+
   /** With in-place panels as thin and as many as given (tests split every long call). */
   CpuBackend(int threads, double inPlaceMaxMs, int panelMin, double repackMax) {
     this.threads = threads;
     this.blas = new CpuBlas(threads, inPlaceMaxMs, panelMin, repackMax);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
+  }
+
+  private static boolean timeoutSet;
+  private static int timeoutHeld;
+
+  /**
+   * Sets how long OpenBLAS's worker threads spin after a call, 2^{@code exponent} clock ticks,
+   * once per process: the first backend that asks sets it (before any GEMM of its own; stopping
+   * OpenBLAS's threads later could cut into another backend's call), later ones find it set.
+   * 0 leaves OpenBLAS as it is. Returns the exponent OpenBLAS holds from gpucore, 0 for none.
+   */
+  static synchronized int threadTimeout(int exponent) {
+    if (!timeoutSet && exponent > 0) {
+      timeoutSet = true;
+      try {
+        timeoutHeld = Math.max(0,
+            dev.gpucore.cpu.bindings.CpuBlasNative.gc_cpu_thread_timeout(exponent));
+      } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+        timeoutHeld = 0; // without gpucore's glue OpenBLAS keeps its own spin
+      }
+    }
+    return timeoutHeld;
   }
 
   /** Threads OpenBLAS was given. */
