@@ -61,10 +61,24 @@ public final class BenchCommand implements Callable<Integer> {
           + "is given).")
   List<String> hostShapes;
 
-  @Option(names = "--no-device", description = "gemm: skip the device-resident rows.")
+  @Option(names = "--batched", split = ",", paramLabel = "BxN",
+      description = "gemm: fp32 batches on the device, pointer-array and strided, beside "
+          + "PyTorch's bmm: BATCHxN (m = n = k) or BATCHxMxNxK, or none (default: "
+          + "1000x32,10000x16,64x256 unless another gemm option narrows the run).")
+  List<String> batched;
+
+  @Option(names = "--alternate-sizes", split = ",", paramLabel = "N",
+      description = "gemm: n of host SGEMMs alternating the CPU and GPU routes, beside each "
+          + "route alone, or none (default: 2048,4096 unless another gemm option narrows the "
+          + "run).")
+  List<String> alternateSizes;
+
+  @Option(names = "--no-device",
+      description = "gemm: skip the device-resident rows per precision (--batched has its own).")
   boolean noDevice;
 
-  @Option(names = "--no-host", description = "gemm: skip the host-array rows.")
+  @Option(names = "--no-host",
+      description = "gemm: skip the host-array rows per route (--alternate-sizes has its own).")
   boolean noHost;
 
   @Option(names = "--ops", split = ",", paramLabel = "OP",
@@ -201,7 +215,7 @@ public final class BenchCommand implements Callable<Integer> {
         precision == null ? null : precision.toLowerCase(Locale.ROOT),
         reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command,
         new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost, lower(hostDtypes),
-            lower(hostShapes)),
+            lower(hostShapes), lower(batched), lower(alternateSizes)),
         new BenchOptions.Reduce(lower(ops), lower(modes)),
         new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants),
         new BenchOptions.Blas(vectorSizes, gemvSizes, apiSizes));
