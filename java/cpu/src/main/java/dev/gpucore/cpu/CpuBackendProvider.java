@@ -29,7 +29,7 @@ public final class CpuBackendProvider implements BackendProvider {
       // on a thread of its own: JavaCPP's loader fails on an interrupted thread, and a class
       // whose static initializer failed stays unusable for the life of the JVM
       return dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-cpu-load",
-          () -> new CpuBackend(threads, inPlace, timeout));
+          () -> new CpuBackend(threads, inPlace, timeout, !CpuBackend.openBlasLoaded()));
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
       throw new GpuCoreException.DeviceUnavailable(
           "OpenBLAS could not be loaded: " + e.getMessage(), e);

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
     description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
         + "OpenBLAS, nvBLAS, the CUDA runtime).",
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
-            + "(device GEMM per precision vs PyTorch; host SGEMM and DGEMM per route vs OpenBLAS/nvBLAS), "
+            + "(device GEMM per precision vs PyTorch; host SGEMM and DGEMM per route vs OpenBLAS/nvBLAS; "
+            + "batches vs torch.bmm; CPU and GPU routes alternating), "
             + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
             + "GPUs vs PyTorch), blas (netlib JNIBLAS from Java arrays: libgpucore_blas.so vs "
             + "OpenBLAS and nvBLAS, and vs the Java API on device arrays). --list shows them.",

@@ -35,6 +35,11 @@ import java.util.function.IntConsumer;
  *       and the router ({@code auto}); r/best = the better of the CPU and GPU times / the
  *       router's time (1 = the router picked the faster route at no cost). Beside them OpenBLAS
  *       (the CPU row) and nvBLAS (the GPU row), sgemm_/dgemm_ from C on host arrays.
+ *   <li><b>batched</b>: fp32 batches of C_i = A_i·B_i on the device, in the pointer-array and
+ *       the strided form, beside PyTorch's {@code torch.bmm}, timed with CUDA events (see
+ *       {@link GemmBatched}).
+ *   <li><b>alternate</b>: host SGEMM alternating the CPU and GPU routes beside each route alone;
+ *       loss = pair time / (cpu + gpu) (see {@link GemmAlternate}).
  * </ul>
  *
  * Every sample is a loop of back-to-back calls lasting at least {@value #SAMPLE_MS} ms, divided
@@ -75,7 +80,7 @@ final class GemmSuite extends NamedSuite {
     super("gemm",
         "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] and DGEMM "
             + "from double[], square and skinny, per route (CPU, GPU, router) vs OpenBLAS and "
-            + "nvBLAS from C",
+            + "nvBLAS from C; fp32 batches vs torch.bmm; CPU and GPU routes alternating",
         HOST_SIZES);
   }
 
