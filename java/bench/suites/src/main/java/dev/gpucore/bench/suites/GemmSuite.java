@@ -737,7 +737,7 @@ final class GemmSuite extends NamedSuite {
   }
 
   /** Nanoseconds for {@code calls} calls then {@code sync}. */
-  static long loop(IntConsumer call, Runnable sync, int calls) {
+  private static long loop(IntConsumer call, Runnable sync, int calls) {
     long t0 = System.nanoTime();
     for (int i = 0; i < calls; i++) {
       call.accept(i);
