@@ -45,6 +45,12 @@ public final class Setting<T> {
   public static final Setting<Integer> CPU_THREADS = integer("gpucore.cpu.threads", 0, 0,
       MAX_CPU_THREADS, "OpenBLAS threads, process-wide (0: the cgroup CPU quota, else the core "
           + "count; more than the cores available is warned about)");
+  /** How long OpenBLAS's worker threads spin after a call. */
+  public static final Setting<Integer> CPU_THREAD_TIMEOUT = integer("gpucore.cpu.threadTimeout",
+      20, 0, 30, "OpenBLAS's OPENBLAS_THREAD_TIMEOUT, process-wide: after a call its worker "
+          + "threads spin for 2^N clock ticks, taking cores from what runs next, then sleep (1 to "
+          + "3 act as 4; 0: OpenBLAS's own, 2^28 unless the variable is set); set by the first CPU "
+          + "backend when it is the first to load OpenBLAS into the process");
   /** Longest CPU GEMM call run on Java arrays in place. */
   public static final Setting<Double> CPU_IN_PLACE_MAX_MS = decimal("gpucore.cpu.inPlaceMaxMs", 20,
       0, 1e6, "longest native CPU GEMM call (estimated ms) run on Java arrays in place; longer "

@@ -18,11 +18,57 @@ public final class CpuBackend implements Backend {
     this(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN, CpuBlas.REPACK_MAX);
   }
 
+  /**
+   * With OpenBLAS's thread spin ({@code gpucore.cpu.threadTimeout}; 0: as OpenBLAS has it), set
+   * only when {@code firstLoad}: no OpenBLAS was in the process before this backend loaded it.
+   */
+  CpuBackend(int threads, double inPlaceMaxMs, int threadTimeout, boolean firstLoad) {
+    this(threads, inPlaceMaxMs);
+    threadTimeout(threadTimeout, firstLoad);
+  }
+
   /** With in-place panels as thin and as many as given (tests split every long call). */
   CpuBackend(int threads, double inPlaceMaxMs, int panelMin, double repackMax) {
     this.threads = threads;
     this.blas = new CpuBlas(threads, inPlaceMaxMs, panelMin, repackMax);
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
+  }
+
+  private static boolean timeoutSet;
+  private static int timeoutHeld;
+
+  /**
+   * Sets how long OpenBLAS's worker threads spin after a call, 2^{@code exponent} clock ticks,
+   * once per process: the first backend that asks sets it, and only when it loaded OpenBLAS
+   * itself ({@code firstLoad}), before any GEMM: the setting stops OpenBLAS's threads, which
+   * could cut into a call in flight from another user of an OpenBLAS loaded earlier (netlib
+   * through the drop-in BLAS library, another backend). Later backends find it set. 0 leaves
+   * OpenBLAS as it is. Returns the exponent OpenBLAS holds from gpucore, 0 for none.
+   */
+  static synchronized int threadTimeout(int exponent, boolean firstLoad) {
+    if (!timeoutSet && exponent > 0) {
+      timeoutSet = true;
+      if (!firstLoad) {
+        return timeoutHeld; // OpenBLAS was there before: its spin stays as it was
+      }
+      try {
+        timeoutHeld = Math.max(0,
+            dev.gpucore.cpu.bindings.CpuBlasNative.gc_cpu_thread_timeout(exponent));
+      } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+        timeoutHeld = 0; // without gpucore's glue OpenBLAS keeps its own spin
+      }
+    }
+    return timeoutHeld;
+  }
+
+  /** Whether an OpenBLAS library is mapped into this process (unreadable maps: assumed so). */
+  static boolean openBlasLoaded() {
+    try (java.util.stream.Stream<String> maps = java.nio.file.Files.lines(
+        java.nio.file.Path.of("/proc/self/maps"))) {
+      return maps.anyMatch(l -> l.contains("libopenblas"));
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      return true;
+    }
   }
 
   /** Threads OpenBLAS was given. */

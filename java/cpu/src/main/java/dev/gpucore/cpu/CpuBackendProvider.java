@@ -24,11 +24,12 @@ public final class CpuBackendProvider implements BackendProvider {
     int threads = CpuThreads.choose(config.cpuThreads(),
         Runtime.getRuntime().availableProcessors(), Path.of("/sys/fs/cgroup"));
     double inPlace = config.settings().get(Setting.CPU_IN_PLACE_MAX_MS);
+    int timeout = config.settings().get(Setting.CPU_THREAD_TIMEOUT);
     try {
       // on a thread of its own: JavaCPP's loader fails on an interrupted thread, and a class
       // whose static initializer failed stays unusable for the life of the JVM
       return dev.gpucore.spi.Uninterruptible.onOwnThread("gpucore-cpu-load",
-          () -> new CpuBackend(threads, inPlace));
+          () -> new CpuBackend(threads, inPlace, timeout, !CpuBackend.openBlasLoaded()));
     } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
       throw new GpuCoreException.DeviceUnavailable(
           "OpenBLAS could not be loaded: " + e.getMessage(), e);

@@ -38,6 +38,14 @@ public final class CpuBlasNative {
       double alpha, double[] a, long offA, int lda, double[] b, long offB, int ldb, double beta,
       double[] c, long offC, int ldc);
 
+  /**
+   * Has OpenBLAS's worker threads spin for 2^{@code exponent} clock ticks after a call before
+   * they sleep (OPENBLAS_THREAD_TIMEOUT, applied by stopping its threads: the next threaded call
+   * starts them anew). No BLAS call may run meanwhile. Returns the value OpenBLAS now holds, -1
+   * when the variable could not be set.
+   */
+  public static native int gc_cpu_thread_timeout(int exponent);
+
   /** 1 when two critical views of {@code x} are the same memory: the JVM pins, not copies. */
   @CriticalRegion
   public static native int gc_cpu_same(float[] x, float[] y);

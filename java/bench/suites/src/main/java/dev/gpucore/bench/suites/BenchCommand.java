@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
     description = {"Benchmarks, side by side with the peers on this machine (PyTorch, numpy, "
         + "OpenBLAS, nvBLAS, the CUDA runtime).",
         "Suites: transfer (host<->device copies), e2e (C = A*A^T then sum(C), CPU vs GPU), gemm "
-            + "(device GEMM per precision vs PyTorch; host SGEMM and DGEMM per route vs OpenBLAS/nvBLAS), "
+            + "(device GEMM per precision vs PyTorch; host SGEMM and DGEMM per route vs OpenBLAS/nvBLAS; "
+            + "batches vs torch.bmm; CPU and GPU routes alternating), "
             + "reduce (the reduction API vs PyTorch and the device copy), p2p (copies between "
             + "GPUs vs PyTorch), blas (netlib JNIBLAS from Java arrays: libgpucore_blas.so vs "
             + "OpenBLAS and nvBLAS, and vs the Java API on device arrays). --list shows them.",
@@ -61,10 +62,24 @@ public final class BenchCommand implements Callable<Integer> {
           + "is given).")
   List<String> hostShapes;
 
-  @Option(names = "--no-device", description = "gemm: skip the device-resident rows.")
+  @Option(names = "--batched", split = ",", paramLabel = "BxN",
+      description = "gemm: fp32 batches on the device, pointer-array and strided, beside "
+          + "PyTorch's bmm: BATCHxN (m = n = k) or BATCHxMxNxK, or none (default: "
+          + "1000x32,10000x16,64x256 unless another gemm option narrows the run).")
+  List<String> batched;
+
+  @Option(names = "--alternate-sizes", split = ",", paramLabel = "N",
+      description = "gemm: n of host SGEMMs alternating the CPU and GPU routes, beside each "
+          + "route alone, or none (default: 2048,4096 unless another gemm option narrows the "
+          + "run).")
+  List<String> alternateSizes;
+
+  @Option(names = "--no-device",
+      description = "gemm: skip the device-resident rows per precision (--batched has its own).")
   boolean noDevice;
 
-  @Option(names = "--no-host", description = "gemm: skip the host-array rows.")
+  @Option(names = "--no-host",
+      description = "gemm: skip the host-array rows per route (--alternate-sizes has its own).")
   boolean noHost;
 
   @Option(names = "--ops", split = ",", paramLabel = "OP",
@@ -201,7 +216,7 @@ public final class BenchCommand implements Callable<Integer> {
         precision == null ? null : precision.toLowerCase(Locale.ROOT),
         reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command,
         new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost, lower(hostDtypes),
-            lower(hostShapes)),
+            lower(hostShapes), lower(batched), lower(alternateSizes)),
         new BenchOptions.Reduce(lower(ops), lower(modes)),
         new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants),
         new BenchOptions.Blas(vectorSizes, gemvSizes, apiSizes));

@@ -43,9 +43,14 @@ public record BenchOptions(List<String> suites, List<Long> sizes, List<Long> mib
    * @param noHost skip the host rows
    * @param hostDtypes {@code fp32} and/or {@code fp64} host rows, or null for both
    * @param hostShapes {@code MxNxK} shapes of more host rows, or null for the defaults
+   * @param batched {@code BATCHxN} or {@code BATCHxMxNxK} cases of the batched rows, or null
+   *     for the defaults
+   * @param alternateSizes n of the rows alternating the CPU and GPU routes, or null for the
+   *     defaults
    */
   public record Gemm(List<Long> deviceSizes, List<Long> hostSizes, boolean noDevice,
-      boolean noHost, List<String> hostDtypes, List<String> hostShapes) {}
+      boolean noHost, List<String> hostDtypes, List<String> hostShapes, List<String> batched,
+      List<String> alternateSizes) {}
 
   /**
    * reduce's options.

@@ -35,6 +35,11 @@ import java.util.function.IntConsumer;
  *       and the router ({@code auto}); r/best = the better of the CPU and GPU times / the
  *       router's time (1 = the router picked the faster route at no cost). Beside them OpenBLAS
  *       (the CPU row) and nvBLAS (the GPU row), sgemm_/dgemm_ from C on host arrays.
+ *   <li><b>batched</b>: fp32 batches of C_i = A_i·B_i on the device, in the pointer-array and
+ *       the strided form, beside PyTorch's {@code torch.bmm}, timed with CUDA events (see
+ *       {@link GemmBatched}).
+ *   <li><b>alternate</b>: host SGEMM alternating the CPU and GPU routes beside each route alone;
+ *       loss = pair time / (cpu + gpu) (see {@link GemmAlternate}).
  * </ul>
  *
  * Every sample is a loop of back-to-back calls lasting at least {@value #SAMPLE_MS} ms, divided
@@ -75,7 +80,7 @@ final class GemmSuite extends NamedSuite {
     super("gemm",
         "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] and DGEMM "
             + "from double[], square and skinny, per route (CPU, GPU, router) vs OpenBLAS and "
-            + "nvBLAS from C",
+            + "nvBLAS from C; fp32 batches vs torch.bmm; CPU and GPU routes alternating",
         HOST_SIZES);
   }
 
@@ -200,6 +205,19 @@ final class GemmSuite extends NamedSuite {
     return out;
   }
 
+  /**
+   * Whether the run narrows the gemm rows (any of {@code --sizes}, {@code --precision},
+   * {@code --device-sizes}, {@code --host-sizes}, {@code --host-shapes}, {@code --host-dtypes},
+   * {@code --no-device}, {@code --no-host}): the batched and alternating rows then run only
+   * where asked for by their own options.
+   */
+  static boolean narrowed(BenchOptions o) {
+    BenchOptions.Gemm g = o.gemm();
+    return o.sizes() != null || o.precision() != null || (g != null && (g.deviceSizes() != null
+        || g.hostSizes() != null || g.hostShapes() != null || g.hostDtypes() != null
+        || g.noDevice() || g.noHost()));
+  }
+
   /** None when skipped, else the group's own sizes, else {@code --sizes}, else the defaults. */
   private static List<Long> sizes(BenchOptions o, boolean skip, List<Long> own,
       List<Long> defaults) {
@@ -254,11 +272,18 @@ final class GemmSuite extends NamedSuite {
     for (long n : deviceSizes(o)) {
       Checks.heap("gemm: --device-sizes (or --sizes) " + n, 5 * n * n * 8L);
     }
+    for (GemmBatched.Case c : GemmBatched.cases(o)) {
+      Checks.heap("gemm: --batched " + c.label(), c.heapBytes());
+    }
+    for (long n : GemmAlternate.sizes(o)) {
+      Checks.heap("gemm: --alternate-sizes " + n, GemmAlternate.hostCase(n).heapBytes());
+    }
   }
 
   @Override
   public int steps(BenchOptions o, boolean gpu) {
-    return (gpu ? deviceSizes(o).size() * precisions(o).size() : 0) + hostCases(o).size() + 1;
+    return (gpu ? deviceSizes(o).size() * precisions(o).size() + GemmBatched.cases(o).size() : 0)
+        + hostCases(o).size() + GemmAlternate.sizes(o).size() + 1;
   }
 
   static Precision precision(String p) {
@@ -318,6 +343,14 @@ final class GemmSuite extends NamedSuite {
       shapeNames.add(sh[0] + "x" + sh[1] + "x" + sh[2]);
     }
     res.settings().put("host_shapes", shapeNames);
+    List<GemmBatched.Case> bcases = GemmBatched.cases(o);
+    List<String> batchedNames = new ArrayList<>();
+    for (GemmBatched.Case c : bcases) {
+      batchedNames.add(c.batch() + "x" + c.m() + "x" + c.n() + "x" + c.k());
+    }
+    res.settings().put("batched", batchedNames);
+    List<Long> asizes = GemmAlternate.sizes(o);
+    res.settings().put("alternate_sizes", asizes);
     res.settings().put("reps", reps);
     res.settings().put("host_rounds", rounds);
     res.settings().put("warmup", warmup);
@@ -342,6 +375,20 @@ final class GemmSuite extends NamedSuite {
         + "products; host gpu and router C element by element against the CPU's; bounds: fp32 "
         + "1e-5*sqrt(k), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(k) (k = n when square); a "
         + "failed check is not timed");
+    if (!bcases.isEmpty()) {
+      res.notes().add("batched: fp32 (strict: no TF32, in PyTorch too) C_i = A_i*B_i, A batch x m"
+          + " x k, B batch x k x n, C batch x m x n, contiguous on the device; pointer = "
+          + "Blas.gemmBatched with one Operand view per matrix, strided = Gemm.batch; checked "
+          + "first (C poisoned with NaN) against double products on the host, element by "
+          + "element; CUDA events around R calls queued on one stream, per call, beside "
+          + "torch.bmm(a, b, out=c) timed the same way; ratio = torch time / gpucore time");
+    }
+    if (!asizes.isEmpty()) {
+      res.notes().add("alternate: SGEMM C = A*B^T from float[] (n x n) on the cpu route alone, "
+          + "the gpu route (gpucore.gemm.route=gpu) alone, and alternating cpu, gpu, cpu, ...; "
+          + "each sample after a " + GemmAlternate.QUIET_MS + " ms pause and an untimed call "
+          + "(pair); loss = pair time / (cpu alone + gpu alone), 1 = no interference");
+    }
     if (o.dtype().equals("fp64")) {
       res.notes().add("--dtype does not apply to gemm (device rows per precision, host rows per "
           + "--host-dtypes): ignored here");
@@ -393,8 +440,43 @@ final class GemmSuite extends NamedSuite {
         }
       }
     }
+    List<Row[]> batchedRows = new ArrayList<>();
+    List<Map<String, Object>> batchedPeer = new ArrayList<>();
+    if (!bcases.isEmpty()) {
+      CudaEvents.Opened ev = ctx.gpu() ? CudaEvents.open(ctx.core(), ctx.cudaOrdinal())
+          : new CudaEvents.Opened(null, ctx.noGpu());
+      try {
+        for (GemmBatched.Case c : bcases) {
+          if (ctx.gpu()) {
+            ctx.progress().step("gemm batched " + c.label());
+          }
+          Row[] r = GemmBatched.measure(ctx, res, c, reps, warmup, ev.events(), ev.why(),
+              exactSums);
+          if (ctx.gpu()) {
+            ctx.progress().stepDone();
+          }
+          batchedRows.add(r);
+          Map<String, Object> pc = new LinkedHashMap<>();
+          pc.put("batch", c.batch());
+          pc.put("m", c.m());
+          pc.put("n", c.n());
+          pc.put("k", c.k());
+          pc.put("x", c.macs());
+          pc.put("calls", r[1].extra().getOrDefault("calls_per_sample", 0));
+          batchedPeer.add(pc);
+        }
+      } finally {
+        if (ev.events() != null) {
+          ev.events().close();
+        }
+      }
+      if (ev.events() == null && ctx.gpu()) {
+        res.notes().add("batched rows timed on the host (no CUDA events): " + ev.why());
+      }
+    }
     List<Map<String, Object>> peerSizes = new ArrayList<>();
     List<Row[]> hostRows = new ArrayList<>();
+    List<Row[]> alternateRows = new ArrayList<>();
     try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
       for (HostCase h : hcases) {
         Map<String, Object> ps = new LinkedHashMap<>();
@@ -407,16 +489,27 @@ final class GemmSuite extends NamedSuite {
         hostRows.add(measureHost(ctx, res, auto, gpuRoute, h, rounds, exactSums));
         ctx.progress().stepDone();
       }
+      for (long n : asizes) {
+        ctx.progress().step("gemm alternate n=" + n);
+        alternateRows.add(GemmAlternate.measure(ctx, res, gpuRoute, n, reps));
+        ctx.progress().stepDone();
+      }
     }
     if (ctx.peers() != null) {
       Map<String, Object> req = ctx.peerRequest(peerSizes, reps, warmup);
       req.put("device", deviceCases);
+      req.put("batched", batchedPeer);
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
       ctx.runPeers(res, req, (row, line) -> {
         double ps = JsonText.num(line, "sum");
         String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
             : row.group() + " " + (long) row.x();
+        if (row.group().equals("batched") && !line.getOrDefault("check", "ok").toString()
+            .startsWith("ok")) {
+          // the peer's own check: its C against a double product on its GPU
+          return new PeerMerge.Verdict("MISMATCH: " + line.get("check"), false);
+        }
         Double exact = exactSums.get(key);
         if (Double.isNaN(ps) || exact == null) {
           return new PeerMerge.Verdict("no sum to compare", true);
@@ -471,7 +564,56 @@ final class GemmSuite extends NamedSuite {
     }
     res.summary().put("device", deviceSummary);
     res.summary().put("host", hostSummary);
+    res.summary().put("batched", batchedSummary(res, batchedRows, ctx.gpu()));
+    List<Map<String, Object>> alternateSummary = new ArrayList<>();
+    int timeout = GemmAlternate.threadTimeout(ctx.cpuCore());
+    for (Row[] a : alternateRows) {
+      alternateSummary.add(GemmAlternate.summarize(res, a, timeout));
+    }
+    res.summary().put("alternate", alternateSummary);
     return res;
+  }
+
+  /** The batched rows' ratios to torch.bmm, into the rows, the summary and a footer line. */
+  private static List<Map<String, Object>> batchedSummary(SuiteResult res, List<Row[]> all,
+      boolean gpu) {
+    List<Map<String, Object>> out = new ArrayList<>();
+    StringBuilder f = new StringBuilder("batched fp32, gpucore GFLOP/s (torch.bmm time / gpucore "
+        + "time):");
+    for (Row[] rows : all) {
+      Map<String, Object> s = new LinkedHashMap<>();
+      for (String key : List.of("batch", "m", "n", "k")) {
+        s.put(key, rows[0].extra().get(key));
+      }
+      f.append(' ').append(rows[0].sizeLabel());
+      PeerFigure torch = null;
+      for (Row r : rows) {
+        s.put(r.caseId() + "_gflops", r.throughput());
+        PeerFigure t = peer(r, "torch");
+        double ratio = t == null ? Double.NaN : t.ratio(r);
+        if (t != null) {
+          torch = t;
+          r.extra().put("vs_torch", ratio);
+          s.put(r.caseId() + "_vs_torch", ratio);
+        }
+        f.append(String.format(Locale.ROOT, " %s %s%s", r.caseId(),
+            r.stats() == null ? "-" : Fmt.sig(r.throughput()),
+            Double.isNaN(ratio) ? "" : String.format(Locale.ROOT, " (%.2f)", ratio)));
+        if (r.skipped() != null) {
+          s.put(r.caseId() + "_skipped", r.skipped());
+        }
+      }
+      if (torch != null) {
+        s.put("torch_gflops", rows[0].throughput(torch));
+      }
+      s.put("timing", rows[1].timing());
+      out.add(s);
+      f.append(';');
+    }
+    if (!all.isEmpty() && gpu) {
+      res.footer().add(f.substring(0, f.length() - 1));
+    }
+    return out;
   }
 
   private static PeerFigure peer(Row r, String name) {
@@ -768,7 +910,7 @@ final class GemmSuite extends NamedSuite {
    * A host case's operands as float[] or double[]: A (m×k) and B (n×k) filled from the seed
    * (fp64: full 52-bit mantissas, as {@link #fill64}), and one C (m×n) per route.
    */
-  private static final class HostMats {
+  static final class HostMats {
     final HostCase h;
     final Object a;
     final Object b;

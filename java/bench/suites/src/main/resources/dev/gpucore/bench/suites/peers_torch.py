@@ -1,6 +1,6 @@
 """gpucore bench peer: PyTorch (GPU and CPU) and numpy, run by `gpucore bench` in the same run,
-for every suite: transfer, e2e, gemm (device matmul per precision), reduce (reductions and the
-device copy) and p2p (copies between two GPUs).
+for every suite: transfer, e2e, gemm (device matmul per precision, bmm batches), reduce
+(reductions and the device copy) and p2p (copies between two GPUs).
 
     python3 peers_torch.py --probe ORDINAL
     python3 peers_torch.py REQUEST.json
@@ -272,10 +272,24 @@ def gemm(req, np, torch):
     """Device-resident C = A*B^T per precision, as gpucore's device rows: A_j = seed + 2j,
     B_j = seed + 2j + 1 (j = 0, 1, alternated), bf16/fp16 tensors rounded from the fp32 values
     on the device, fp64 drawn in fp64; samples of R matmuls (gpucore's R when given) between
-    perf_counter_ns and a synchronize, per call; CUDA events around the same loops beside."""
+    perf_counter_ns and a synchronize, per call; CUDA events around the same loops beside.
+    Then the batched cases ("batched"), see bmm_case."""
     dev, why_cuda = cuda_state(torch, req["cuda_ordinal"])
     reps, warmup, seed = req["reps"], req["warmup"], req["seed"]
     target = int(req.get("sample_ms", 25)) * 1000000
+    device_cases(np, torch, dev, why_cuda, req, reps, warmup, seed, target)
+    for case in req.get("batched", []):
+        try:
+            bmm_case(np, torch, dev, why_cuda, case, reps, warmup, seed, target)
+        except Exception as e:  # out of memory and the like: report and go on
+            for form in ("pointer", "strided"):
+                emit(peer="torch", suite="gemm", group="batched", case=form, x=int(case["x"]),
+                     skipped="%s: %s" % (type(e).__name__, str(e).split("\n")[0][:200]))
+            if dev is not None:
+                torch.cuda.empty_cache()
+
+
+def device_cases(np, torch, dev, why_cuda, req, reps, warmup, seed, target):
     cases = sorted(req.get("device", []), key=lambda c: int(c["x"]))  # inputs shared per size
     cache = {}
     for case in cases:
@@ -352,6 +366,64 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
          label="torch.matmul(a, b.t(), out=c) %s" % prec)
     del x, a, b, c
 
+
+
+def bmm_case(np, torch, dev, why_cuda, case, reps, warmup, seed, target):
+    """A batched case of gpucore's batched rows: C_i = A_i*B_i in fp32 (TF32 off), A batch x m x
+    k (seed), B batch x k x n (seed + 1), as torch.bmm(a, b, out=c); checked against a float64
+    bmm on the GPU (C poisoned first), then timed with CUDA events around R calls (gpucore's R
+    when given), per call. One line per gpucore form (pointer, strided), the same figure."""
+    b, m, n, k, x = (int(case[key]) for key in ("batch", "m", "n", "k", "x"))
+    if dev is None:
+        for form in ("pointer", "strided"):
+            emit(peer="torch", suite="gemm", group="batched", case=form, x=x, skipped=why_cuda)
+        return
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, as in gpucore
+    a = torch.from_numpy(gen(np, seed, b * m * k).reshape(b, m, k)).to(dev)
+    bb = torch.from_numpy(gen(np, seed + 1, b * k * n).reshape(b, k, n)).to(dev)
+    c = torch.empty(b, m, n, dtype=torch.float32, device=dev)
+    c.fill_(float("nan"))
+    torch.bmm(a, bb, out=c)
+    torch.cuda.synchronize(dev)
+    ref = torch.bmm(a.double(), bb.double())
+    err = float(((c.double() - ref).abs().max() / ref.abs().max()).item())
+    bound = 1e-5 * k ** 0.5
+    ok = err <= bound  # NaN compares false
+    total = c.sum(dtype=torch.float64).item()
+    del ref
+
+    def op():
+        torch.bmm(a, bb, out=c)
+
+    calls = int(case.get("calls") or 0)
+    for _ in range(warmup):
+        op()
+    torch.cuda.synchronize(dev)
+
+    def run(r):
+        for _ in range(r):
+            op()
+
+    if calls <= 0:  # gpucore's row did not run: find R the same way
+        calls, t = 1, 0
+        while True:
+            t0 = time.perf_counter_ns()
+            run(calls)
+            torch.cuda.synchronize(dev)
+            t = time.perf_counter_ns() - t0
+            if t >= target // 5 or calls >= 5000:
+                break
+            calls = min(5000, calls * 2)
+        calls = max(1, min(5000, -(-target * calls // max(1, t))))
+    host_ns, ev_ns = event_samples(torch, dev, reps, calls, run)
+    for form in ("pointer", "strided"):
+        emit(peer="torch", suite="gemm", group="batched", case=form, x=x, calls_per_sample=calls,
+             timing="CUDA events around %d bmm calls / %d (host time in host_samples_ns)" % (calls, calls),
+             samples_ns=ev_ns, host_samples_ns=host_ns, sum=total, allow_tf32=False,
+             check=("ok" if ok else "MISMATCH") + ": max error / max |C| %.1e vs float64 bmm (bound %.1e)" % (err, bound),
+             label="torch.bmm(a, b, out=c) fp32")
+    del a, bb, c
+    torch.cuda.empty_cache()
 
 
 def calibrated(torch, dev, op, reps, warmup, target_ns, max_calls=20000):

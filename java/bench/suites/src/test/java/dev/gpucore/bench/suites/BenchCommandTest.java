@@ -224,6 +224,38 @@ class BenchCommandTest {
   }
 
   @Test
+  void gemmBatchedAndAlternatingRowsRunTheirCpuPartsAndSayWhatTheySkip(@TempDir Path dir)
+      throws Exception {
+    Path json = dir.resolve("ba.json");
+    Result r = quietRun("bench", "gemm", "--no-device", "--no-host", "--batched", "2x3",
+        "--alternate-sizes", "8", "--reps", "2", "--warmup", "1", "--json", json.toString());
+    says(r.out(), "batched fp32 pointer (gemmBatched)", "alternate SGEMM cpu alone",
+        "alternate n=8: cpu alone ");
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
+    Map<String, Object> settings = JsonText.object(gemm.get("settings"));
+    assertEquals(List.of("2x3x3x3"), settings.get("batched"));
+    List<?> rows = (List<?>) gemm.get("rows");
+    assertEquals(2 + 3, rows.size(), "two batched forms, three alternating modes: " + rows);
+    for (Object o : rows) {
+      Map<String, Object> row = JsonText.object(o);
+      boolean cpuOnly = row.get("group").equals("alternate") && row.get("case").equals("cpu");
+      if (gpu || cpuOnly) {
+        assertEquals(true, row.get("ok"), row.toString());
+        assertNotNull(row.get("median_ns"), row.toString());
+        assertEquals(2, ((List<?>) row.get("samples_ns")).size(), row.toString());
+      } else {
+        assertTrue(row.get("skipped").toString().startsWith("No GPU visible: "), row.toString());
+      }
+    }
+    Map<String, Object> alt = JsonText.object(((List<?>) JsonText.object(gemm.get("summary"))
+        .get("alternate")).get(0));
+    assertEquals(8.0, JsonText.num(alt, "n"));
+    assertTrue(JsonText.num(alt, "cpu_ns") > 0, alt.toString());
+    assertEquals(!gpu, Double.isNaN(JsonText.num(alt, "loss")), alt.toString());
+  }
+
+  @Test
   void gemmRejectsAnUnknownPrecision() {
     Result r = run("bench", "gemm", "--precision", "int8", "--peers", "none");
     assertEquals(2, r.code(), r.out() + r.err());
@@ -279,10 +311,15 @@ class BenchCommandTest {
         {"gemm", "--host-shapes", "262144x64x0"},
         {"gemm", "--host-shapes", "100000x100000x8"},
         {"gemm", "--host-sizes", "8", "--host-shapes", "4000000x500x500"},
+        {"gemm", "--batched", "64x0"},
+        {"gemm", "--batched", "2000000000x1"},
+        {"gemm", "--alternate-sizes", "0"},
+        {"gemm", "--alternate-sizes", "46000"},
     };
     String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
         "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib", "--sizes", "--sizes",
-        "--host-dtypes", "--host-shapes", "--host-shapes", "--host-shapes", "--host-shapes"};
+        "--host-dtypes", "--host-shapes", "--host-shapes", "--host-shapes", "--host-shapes",
+        "--batched", "--batched", "--alternate-sizes", "--alternate-sizes"};
     for (int i = 0; i < cases.length; i++) {
       String[] c = cases[i];
       String[] args = new String[c.length + 3];

@@ -164,6 +164,101 @@ class FakeGpuBenchTest {
   }
 
   /**
+   * The batched rows (both forms) and the alternating rows on the stand-in GPU: checked,
+   * measured (host-timed: the stand-in has no CUDA events, and the rows say so), the loss in
+   * the summary; nothing else runs when only they are asked for.
+   */
+  @Test
+  void gemmBatchedAndAlternatingRowsMeasureAndCheck(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("b.json");
+    Result r = child(dir, Map.of(), "gemm", "--no-device", "--no-host", "--batched",
+        "3x4,2x3x5x6", "--alternate-sizes", "16", "--reps", "2", "--warmup", "1", "--peers",
+        "none", "--progress", "never", "--json", json.toString());
+    assertEquals(0, r.code(), r.out());
+    says(r.out(), "batched fp32 pointer (gemmBatched)", "batched fp32 strided (Gemm.batch)",
+        "alternate SGEMM cpu+gpu, alternating", "loss = pair / (cpu + gpu) ",
+        "batched rows timed on the host (no CUDA events): the GPU backend is fake-gpu");
+    List<Map<String, Object>> rows = rows(json, "gemm");
+    assertEquals(2 * 2 + 3, rows.size(), rows.toString());
+    for (Map<String, Object> row : rows) {
+      assertNotNull(row.get("median_ns"), row.toString());
+      assertEquals(true, row.get("ok"), row.toString());
+      assertTrue(row.get("check").toString().startsWith("ok: "), row.toString());
+      if (row.get("group").equals("batched")) {
+        assertTrue(row.get("check").toString().contains("items vs double"), row.toString());
+        assertTrue(row.get("timing").toString().startsWith("host-sync"), row.toString());
+      } else {
+        assertEquals("alternate", row.get("group"), row.toString());
+      }
+    }
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    Map<String, Object> summary = JsonText.object(JsonText.object(((List<?>) doc.get("suites"))
+        .get(0)).get("summary"));
+    Map<String, Object> alt = JsonText.object(((List<?>) summary.get("alternate")).get(0));
+    assertTrue(JsonText.num(alt, "loss") > 0, alt.toString());
+    assertEquals(20.0, JsonText.num(alt, "cpu_thread_timeout"), alt.toString());
+    assertEquals(2, ((List<?>) summary.get("batched")).size(), summary.toString());
+  }
+
+  @Test
+  void aWrongBatchedGemmIsNotTimedAndFailsTheRun(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("bw.json");
+    Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "gemm", "--no-device", "--no-host",
+        "--batched", "3x4", "--alternate-sizes", "none", "--reps", "1", "--warmup", "0",
+        "--peers", "none", "--progress", "never", "--json", json.toString());
+    assertEquals(2, r.code(), r.out());
+    says(r.out(), "MISMATCH, not timed", "RESULT CHECK FAILED");
+    List<Map<String, Object>> rows = rows(json, "gemm");
+    assertEquals(2, rows.size(), rows.toString());
+    for (Map<String, Object> row : rows) {
+      assertEquals(false, row.get("ok"), row.toString());
+      assertFalse(row.containsKey("median_ns"), "a wrong result gets no figure: " + row);
+    }
+  }
+
+  /**
+   * The torch peer's bmm lines reach both batched rows, through a stand-in for python3: the
+   * ratio is torch time / gpucore time, and a peer whose own check failed fails the run.
+   */
+  @Test
+  void gemmBatchedTakesTheTorchPeersFigures(@TempDir Path dir) throws Exception {
+    GemmBatched.Case c = GemmBatched.parse("3x4");
+    float[] a = new float[(int) c.aLen()];
+    float[] b = new float[(int) c.bLen()];
+    InputGen.fill(a, 42);
+    InputGen.fill(b, 43);
+    double exact = GemmBatched.exactSum(a, b, c);
+    for (boolean wrong : new boolean[] {false, true}) {
+      Path py = dir.resolve("fake-python-" + wrong);
+      StringBuilder lines = new StringBuilder();
+      for (String form : GemmBatched.FORMS) {
+        lines.append("echo '{\"peer\":\"torch\",\"suite\":\"gemm\",\"group\":\"batched\","
+            + "\"case\":\"" + form + "\",\"x\":" + c.macs() + ",\"samples_ns\":[3000,2900,3100],"
+            + "\"label\":\"fake bmm\",\"sum\":" + exact + ",\"check\":\""
+            + (wrong ? "MISMATCH: max error" : "ok: max error") + "\"}'\n");
+      }
+      Files.writeString(py, "#!/bin/sh\n"
+          + "if [ \"$2\" = --probe ]; then\n"
+          + "  echo '{\"peer\":\"torch\",\"available\":true,\"version\":\"fake torch\"}'\n"
+          + "  echo '{\"peer\":\"numpy\",\"available\":true,\"version\":\"fake numpy\"}'\n"
+          + "  exit 0\nfi\n" + lines);
+      assertTrue(py.toFile().setExecutable(true));
+      Path json = dir.resolve("bt-" + wrong + ".json");
+      Result r = child(dir, Map.of(), "gemm", "--no-device", "--no-host", "--batched", "3x4",
+          "--alternate-sizes", "none", "--reps", "2", "--warmup", "0", "--peers", "torch",
+          "--python", py.toString(), "--progress", "never", "--json", json.toString());
+      assertEquals(wrong ? 2 : 0, r.code(), r.out());
+      for (Map<String, Object> row : rows(json, "gemm")) {
+        Map<String, Object> peer = JsonText.object(((List<?>) row.get("peers")).get(0));
+        assertEquals(3000.0, JsonText.num(peer, "median_ns"));
+        assertEquals(!wrong, peer.get("ok"), peer.toString());
+        double ratio = JsonText.num(JsonText.object(row.get("extra")), "vs_torch");
+        assertEquals(3000.0 / JsonText.num(row, "median_ns"), ratio, 1e-9 * ratio);
+      }
+    }
+  }
+
+  /**
    * The torch peer's gemm lines merged into the rows, through a stand-in for python3 that prints
    * what peers_torch.py would: the ratio lands in the row and the summary; a peer sum that
    * disagrees with the exact sum fails the run.

@@ -2,8 +2,10 @@ package dev.gpucore.bench.suites;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The gemm suite's inputs and result check, without running the suite. */
@@ -97,5 +99,132 @@ class GemmSuiteTest {
     assertTrue(d[0] > 1e-3 && d[1] > 9e-3 && d[1] < 1.1e-2, d[0] + " " + d[1]);
     got[0] = Float.NaN;
     assertEquals(Double.POSITIVE_INFINITY, GemmSuite.diff(GemmSuite.Mat.of(ref), GemmSuite.Mat.of(got), ref.length)[0]);
+  }
+
+  /** gemm options with these gemm-specific fields and {@code --sizes}, the rest at defaults. */
+  static BenchOptions options(List<Long> sizes, BenchOptions.Gemm g) {
+    return new BenchOptions(List.of("gemm"), sizes, null, null, "fp32", false, null, null, null,
+        0, 42, "none", "python3", 60, null, null, false, List.of(), g, null, null, null);
+  }
+
+  static BenchOptions.Gemm gemm(boolean noHost, List<String> batched, List<String> alternate) {
+    return new BenchOptions.Gemm(null, null, false, noHost, null, null, batched, alternate);
+  }
+
+  @Test
+  void batchedAndAlternateOptionsParseAndDefaultOnlyInAnUnnarrowedRun() {
+    assertEquals(new GemmBatched.Case(1000, 32, 32, 32), GemmBatched.parse("1000x32"));
+    assertEquals(new GemmBatched.Case(2, 3, 4, 5), GemmBatched.parse(" 2x3x4x5"));
+    assertEquals("1000x32^3", GemmBatched.parse("1000x32").label());
+    assertEquals("2x3x4x5", GemmBatched.parse("2x3x4x5").label());
+    assertEquals(2L * 3 * 4 * 5, GemmBatched.parse("2x3x4x5").macs());
+    for (String bad : new String[] {"32", "1000x", "0x32", "4x-1", "2x3x4", "ax3",
+        "100000x10000", "1x2x3x4x5"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> GemmBatched.parse(bad), bad);
+      assertTrue(e.getMessage().startsWith("gemm: --batched "), e.getMessage());
+    }
+    // the whole default run: the three cases and n = 2048, 4096
+    BenchOptions all = options(null, gemm(false, null, null));
+    assertEquals(List.of(new GemmBatched.Case(1000, 32, 32, 32),
+        new GemmBatched.Case(10000, 16, 16, 16), new GemmBatched.Case(64, 256, 256, 256)),
+        GemmBatched.cases(all));
+    assertEquals(List.of(2048L, 4096L), GemmAlternate.sizes(all));
+    // a narrowed run leaves them out unless asked for; none leaves them out
+    BenchOptions narrowed = options(List.of(8L), gemm(false, null, null));
+    assertEquals(List.of(), GemmBatched.cases(narrowed));
+    assertEquals(List.of(), GemmAlternate.sizes(narrowed));
+    assertEquals(List.of(), GemmBatched.cases(options(null, gemm(true, null, null))));
+    BenchOptions asked = options(List.of(8L), gemm(true, List.of("3x4", "2x3x4x5"),
+        List.of("64", "16")));
+    assertEquals(2, GemmBatched.cases(asked).size());
+    assertEquals(List.of(64L, 16L), GemmAlternate.sizes(asked));
+    BenchOptions none = options(null, gemm(false, List.of("none"), List.of("none")));
+    assertEquals(List.of(), GemmBatched.cases(none));
+    assertEquals(List.of(), GemmAlternate.sizes(none));
+    // the same work twice would key two cases' rows alike; sizes must be n in range, once each
+    assertThrows(IllegalArgumentException.class,
+        () -> GemmBatched.cases(options(null, gemm(false, List.of("8x4", "8x2x8x4"), null))));
+    for (String bad : new String[] {"0", "46341", "x", "16,16"}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> GemmAlternate.sizes(options(null, gemm(false, null, List.of(bad.split(","))))),
+          bad);
+      assertTrue(e.getMessage().startsWith("gemm: --alternate-sizes "), e.getMessage());
+    }
+  }
+
+  @Test
+  void theBatchedCheckPassesTheProductAndCatchesACorruptedOutput() {
+    GemmBatched.Case c = GemmBatched.parse("5x3x4x6");
+    float[] a = new float[(int) c.aLen()];
+    float[] b = new float[(int) c.bLen()];
+    InputGen.fill(a, 42);
+    InputGen.fill(b, 43);
+    double[] ref = GemmBatched.reference(a, b, c);
+    // item 3, element (2, 1), by hand
+    double want = 0;
+    for (int p = 0; p < 6; p++) {
+      want += (double) a[3 * 3 * 6 + 2 * 6 + p] * b[3 * 6 * 4 + p * 4 + 1];
+    }
+    assertEquals(want, ref[3 * 3 * 4 + 2 * 4 + 1]);
+    double sum = 0;
+    for (double v : ref) {
+      sum += v;
+    }
+    assertEquals(sum, GemmBatched.exactSum(a, b, c), 1e-12 * sum);
+    float[] got = new float[ref.length];
+    for (int i = 0; i < got.length; i++) {
+      got[i] = (float) ref[i];
+    }
+    int[] all = GemmBatched.checkedItems(c, 42);
+    assertEquals(5, all.length);
+    double bound = 1e-5 * Math.sqrt(c.k());
+    GemmBatched.Check ok = GemmBatched.check(ref, got, c, all, bound);
+    assertTrue(ok.ok(), ok.text());
+    assertTrue(ok.text().startsWith("all 5 items vs double"), ok.text());
+    // one element of the last item 0.1% off: caught
+    float[] off = got.clone();
+    off[off.length - 2] *= 1.001f;
+    GemmBatched.Check bad = GemmBatched.check(ref, off, c, all, bound);
+    assertFalse(bad.ok(), bad.text());
+    assertTrue(bad.maxRel() > 1e-4, bad.text());
+    // an element never written (NaN from the poisoning): caught and counted
+    float[] hole = got.clone();
+    hole[7] = Float.NaN;
+    GemmBatched.Check nan = GemmBatched.check(ref, hole, c, all, bound);
+    assertFalse(nan.ok(), nan.text());
+    assertTrue(nan.text().endsWith(", 1 NaN"), nan.text());
+    // items swapped (a wrong stride): caught
+    float[] swapped = got.clone();
+    System.arraycopy(got, 0, swapped, 12, 12);
+    System.arraycopy(got, 12, swapped, 0, 12);
+    assertFalse(GemmBatched.check(ref, swapped, c, all, bound).ok());
+  }
+
+  @Test
+  void largeBatchesAreCheckedOnSampledItems() {
+    GemmBatched.Case big = new GemmBatched.Case(20000, 512, 512, 2);
+    assertTrue(big.macs() > GemmBatched.FULL_CHECK_MACS);
+    int[] some = GemmBatched.checkedItems(big, 42);
+    assertEquals(8, some.length);
+    assertEquals(0, some[0]);
+    assertEquals(19999, some[1]);
+    for (int i : some) {
+      assertTrue(i >= 0 && i < 20000, String.valueOf(i));
+    }
+  }
+
+  @Test
+  void theAlternatingLossIsThePairOverTheSumOfTheRoutesAlone() {
+    Row[] rows = new Row[3];
+    long[][] samples = {{100, 110, 90}, {50, 40, 60}, {165, 150, 170}};
+    for (int r = 0; r < 3; r++) {
+      rows[r] = new Row("gemm", "alternate", GemmAlternate.MODES[r], "x", "gpucore", 8, "n=8",
+          1, "GFLOP/s").measured(Stats.of(samples[r]), "test");
+    }
+    assertEquals(165.0 / (100 + 50), GemmAlternate.loss(rows), 1e-12);
+    rows[1] = new Row("gemm", "alternate", "gpu", "x", "gpucore", 8, "n=8", 1, "GFLOP/s")
+        .skip("No GPU visible: none");
+    assertTrue(Double.isNaN(GemmAlternate.loss(rows)));
   }
 }
