@@ -96,6 +96,9 @@ gc_status gc_event_create(void** out);
 gc_status gc_event_destroy(void* e);
 gc_status gc_event_record(void* e, void* stream);
 gc_status gc_event_sync(void* e);
+/* A timing event, and the milliseconds between two completed ones. */
+gc_status gc_timing_event_create(void** out);
+gc_status gc_event_elapsed(float* ms, void* from, void* to);
 
 /*
  * Host-to-host copies for staging Java arrays: bytes from src_base + src_offset to dst, and from

@@ -93,6 +93,18 @@ extern "C" gc_status gc_event_create(void** out) {
                   "cudaEventCreateWithFlags");
 }
 
+extern "C" gc_status gc_timing_event_create(void** out) {
+  if (!out) return gc_invalid("gc_timing_event_create", "null output");
+  *out = nullptr;
+  return gc_check(cudaEventCreate((cudaEvent_t*)out), "cudaEventCreate");
+}
+
+extern "C" gc_status gc_event_elapsed(float* ms, void* from, void* to) {
+  if (!ms || !from || !to) return gc_invalid("gc_event_elapsed", "null argument");
+  return gc_check(cudaEventElapsedTime(ms, (cudaEvent_t)from, (cudaEvent_t)to),
+                  "cudaEventElapsedTime");
+}
+
 extern "C" gc_status gc_event_destroy(void* e) {
   return e ? gc_check(cudaEventDestroy((cudaEvent_t)e), "cudaEventDestroy") : GC_OK;
 }

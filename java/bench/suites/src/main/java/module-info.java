@@ -8,9 +8,6 @@ module dev.gpucore.bench {
   requires dev.gpucore.cpu;
   requires dev.gpucore.cli;
   requires info.picocli;
-  // CUDA events for the batched GEMM rows
-  requires org.bytedeco.cuda;
-  requires org.bytedeco.javacpp;
 
   provides dev.gpucore.cli.BenchSuites with dev.gpucore.bench.suites.BenchSuitesProvider;
 

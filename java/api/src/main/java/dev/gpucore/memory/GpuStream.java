@@ -27,4 +27,26 @@ public abstract class GpuStream extends NativeResource {
 
   /** Blocks until all work queued so far on this stream has finished. */
   public abstract void synchronize();
+
+  /**
+   * Times work on this stream as the GPU sees it: the nanoseconds from an event recorded on the
+   * stream before {@code queue} runs (queueing its work here) to one recorded after it; waits
+   * for the second. Where the backend has no GPU events ({@link #timesOnGpu()} false), the host's
+   * time of {@code queue} and a {@link #synchronize()}.
+   *
+   * @param queue queues the work to time on this stream
+   * @return nanoseconds
+   */
+  public long time(Runnable queue) {
+    java.util.Objects.requireNonNull(queue, "queue");
+    long t0 = System.nanoTime();
+    queue.run();
+    synchronize();
+    return System.nanoTime() - t0;
+  }
+
+  /** Whether {@link #time(Runnable)} reads GPU events (else it times the host). */
+  public boolean timesOnGpu() {
+    return false;
+  }
 }

@@ -38,6 +38,8 @@ final class CudaStream extends GpuStream {
     long pointers;      // pinned: pointer arrays of batched GEMMs, on their way up
     long pointersBytes;
     long pointersEvent; // recorded after the last copy out of `pointers`
+    long timeStart;     // timing events of time()
+    long timeEnd;
     java.util.Map<?, CudaLt.Plan> plans;
     cublasContext cublasHandle;
     long cublasWorkspace;
@@ -69,6 +71,8 @@ final class CudaStream extends GpuStream {
       if (pointersEvent != 0) {
         GpuCoreNative.gc_event_destroy(pointersEvent);
       }
+      GpuCoreNative.gc_event_destroy(timeStart);
+      GpuCoreNative.gc_event_destroy(timeEnd);
       GpuCoreNative.gc_free(workspace);
       GpuCoreNative.gc_free_host(resultSlot);
       if (bufs != null) {
@@ -113,6 +117,35 @@ final class CudaStream extends GpuStream {
     ensureOpen();
     dev.enter();
     CudaErrors.check(GpuCoreNative.gc_stream_sync(res.stream), "cudaStreamSynchronize", dev);
+  }
+
+  @Override
+  public long time(Runnable queue) {
+    java.util.Objects.requireNonNull(queue, "queue");
+    ensureOpen();
+    dev.enter();
+    long[] out = new long[1];
+    if (res.timeStart == 0) {
+      check(GpuCoreNative.gc_timing_event_create(out), "cudaEventCreate");
+      res.timeStart = out[0];
+    }
+    if (res.timeEnd == 0) {
+      check(GpuCoreNative.gc_timing_event_create(out), "cudaEventCreate");
+      res.timeEnd = out[0];
+    }
+    check(GpuCoreNative.gc_event_record(res.timeStart, res.stream), "cudaEventRecord");
+    queue.run();
+    dev.enter();
+    check(GpuCoreNative.gc_event_record(res.timeEnd, res.stream), "cudaEventRecord");
+    check(GpuCoreNative.gc_event_sync(res.timeEnd), "cudaEventSynchronize");
+    float[] ms = new float[1];
+    check(GpuCoreNative.gc_event_elapsed(ms, res.timeStart, res.timeEnd), "cudaEventElapsedTime");
+    return Math.round(ms[0] * 1e6);
+  }
+
+  @Override
+  public boolean timesOnGpu() {
+    return true;
   }
 
   void check(int status, String op) {

@@ -98,6 +98,27 @@ class MemoryGpuTest extends UsesCore {
   }
 
   @Test
+  void streamTimesQueuedWorkWithGpuEvents() {
+    int n = 1 << 26; // 256 MiB of floats
+    try (DeviceArray d = core.allocate(0, DType.FLOAT32, n);
+        DeviceArray d2 = core.allocate(0, DType.FLOAT32, n);
+        GpuStream s = core.stream(0)) {
+      assertTrue(s.timesOnGpu());
+      d.fill(1.0, s);
+      s.time(() -> d2.copyFrom(d, 0, 0, n, s)); // warm-up
+      long one = s.time(() -> d2.copyFrom(d, 0, 0, n, s));
+      long four = s.time(() -> {
+        for (int i = 0; i < 4; i++) {
+          d2.copyFrom(d, 0, 0, n, s);
+        }
+      });
+      assertTrue(one > 0, "one copy: " + one + " ns");
+      assertTrue(four > 2 * one && four < 8 * one, "four copies " + four + " ns, one " + one + " ns");
+      assertThrows(NullPointerException.class, () -> s.time(null));
+    }
+  }
+
+  @Test
   void badInputIsRejectedBeforeAnyCopyAndChangesNothing() {
     float[] src = randomFloats(100, SEED + 2);
     try (DeviceArray d = core.allocate(0, DType.FLOAT32, 100)) {

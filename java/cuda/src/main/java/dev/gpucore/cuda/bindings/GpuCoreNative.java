@@ -86,6 +86,11 @@ public final class GpuCoreNative {
 
   public static native int gc_event_sync(@Cast("void*") long e);
 
+  public static native int gc_timing_event_create(@Cast("void**") long[] out);
+
+  public static native int gc_event_elapsed(float[] ms, @Cast("void*") long from,
+      @Cast("void*") long to);
+
   public static native int gc_fill_f32(@Cast("void*") long x, @Cast("size_t") long n, float v,
       @Cast("void*") long stream);
 

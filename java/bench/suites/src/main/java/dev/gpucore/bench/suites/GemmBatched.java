@@ -207,7 +207,7 @@ final class GemmBatched {
    * the exact sum of C (from the reference) in {@code exactSums} under {@code batched X}.
    */
   static Row[] measure(BenchContext ctx, SuiteResult res, Case c, int reps, int warmup,
-      CudaEvents events, String noEvents, Map<String, Double> exactSums) {
+      Map<String, Double> exactSums) {
     Row[] rows = new Row[2];
     String[] what = {"pointer (gemmBatched)", "strided (Gemm.batch)"};
     for (int f = 0; f < 2; f++) {
@@ -286,7 +286,7 @@ final class GemmBatched {
           row.skip("MISMATCH, not timed: " + chk.text());
           continue;
         }
-        time(ctx, row, s, op, reps, warmup, events, noEvents);
+        time(ctx, row, s, op, reps, warmup);
       }
     } catch (GpuCoreException.OutOfMemory e) {
       for (Row r : rows) {
@@ -324,11 +324,13 @@ final class GemmBatched {
 
   /**
    * Warm-up calls, R calls per sample for at least the suite's sample time, then {@code reps}
-   * samples: CUDA events around R calls queued on {@code s} (host time around the same loop
-   * and its synchronisation beside), per call; without events, the host time alone.
+   * samples: the stream's GPU events around R calls queued on it (host time around the same
+   * loop and its synchronisation beside), per call; where the stream has no GPU events, the host
+   * time alone.
    */
   private static void time(BenchContext ctx, Row row, GpuStream s, Runnable op, int reps,
-      int warmup, CudaEvents events, String noEvents) {
+      int warmup) {
+    boolean events = s.timesOnGpu();
     for (int i = 0; i < warmup; i++) {
       op.run();
     }
@@ -347,8 +349,8 @@ final class GemmBatched {
       ctx.progress().detail(row.caseId() + ": sample " + (r + 1) + "/" + reps + " (" + calls
           + " calls)");
       long t0 = System.nanoTime();
-      if (events != null) {
-        ev[r] = Math.round(events.time(s, loop) / (double) calls);
+      if (events) {
+        ev[r] = Math.round(s.time(loop) / (double) calls);
       } else {
         loop.run();
         s.synchronize();
@@ -361,15 +363,15 @@ final class GemmBatched {
     for (long h : host) {
       hostList.add(h);
     }
-    if (events != null) {
+    if (events) {
       row.extra().put("host_samples_ns", hostList);
       row.measured(Stats.of(ev), "CUDA events around " + calls + " calls queued on a stream, "
           + "per call (host time of the same loop + synchronize in host_samples_ns)");
     } else {
       row.measured(Stats.of(host), "host-sync: System.nanoTime around " + calls + " calls "
-          + "queued on a stream + synchronize, per call (" + noEvents + ")");
+          + "queued on a stream + synchronize, per call (the stream has no GPU events)");
     }
-    long[] sorted = (events != null ? ev : host).clone();
+    long[] sorted = (events ? ev : host).clone();
     java.util.Arrays.sort(sorted);
     // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
     System.err.println("partial: gemm batched " + row.caseId() + " " + row.sizeLabel()

@@ -442,37 +442,23 @@ final class GemmSuite extends NamedSuite {
     }
     List<Row[]> batchedRows = new ArrayList<>();
     List<Map<String, Object>> batchedPeer = new ArrayList<>();
-    if (!bcases.isEmpty()) {
-      CudaEvents.Opened ev = ctx.gpu() ? CudaEvents.open(ctx.core(), ctx.cudaOrdinal())
-          : new CudaEvents.Opened(null, ctx.noGpu());
-      try {
-        for (GemmBatched.Case c : bcases) {
-          if (ctx.gpu()) {
-            ctx.progress().step("gemm batched " + c.label());
-          }
-          Row[] r = GemmBatched.measure(ctx, res, c, reps, warmup, ev.events(), ev.why(),
-              exactSums);
-          if (ctx.gpu()) {
-            ctx.progress().stepDone();
-          }
-          batchedRows.add(r);
-          Map<String, Object> pc = new LinkedHashMap<>();
-          pc.put("batch", c.batch());
-          pc.put("m", c.m());
-          pc.put("n", c.n());
-          pc.put("k", c.k());
-          pc.put("x", c.macs());
-          pc.put("calls", r[1].extra().getOrDefault("calls_per_sample", 0));
-          batchedPeer.add(pc);
-        }
-      } finally {
-        if (ev.events() != null) {
-          ev.events().close();
-        }
+    for (GemmBatched.Case c : bcases) {
+      if (ctx.gpu()) {
+        ctx.progress().step("gemm batched " + c.label());
       }
-      if (ev.events() == null && ctx.gpu()) {
-        res.notes().add("batched rows timed on the host (no CUDA events): " + ev.why());
+      Row[] r = GemmBatched.measure(ctx, res, c, reps, warmup, exactSums);
+      if (ctx.gpu()) {
+        ctx.progress().stepDone();
       }
+      batchedRows.add(r);
+      Map<String, Object> pc = new LinkedHashMap<>();
+      pc.put("batch", c.batch());
+      pc.put("m", c.m());
+      pc.put("n", c.n());
+      pc.put("k", c.k());
+      pc.put("x", c.macs());
+      pc.put("calls", r[1].extra().getOrDefault("calls_per_sample", 0));
+      batchedPeer.add(pc);
     }
     List<Map<String, Object>> peerSizes = new ArrayList<>();
     List<Row[]> hostRows = new ArrayList<>();

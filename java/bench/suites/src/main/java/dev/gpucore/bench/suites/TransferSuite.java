@@ -70,7 +70,7 @@ final class TransferSuite extends NamedSuite {
     res.settings().put("warmup", warmup);
     res.settings().put("seed", o.seed());
     res.notes().add("timing: host-sync = System.nanoTime() around a synchronous copy "
-        + "(gpucore's API has no CUDA events yet); GB/s = 10^9 bytes/s; host buffers rotate "
+        + "(what a caller waits); GB/s = 10^9 bytes/s; host buffers rotate "
         + "where a size fits twice in the " + Fmt.bytes(ctx.cacheBytes()) + " last-level cache");
     if (!ctx.gpu()) {
       res.notes().add("GPU rows skipped: " + ctx.noGpu());
