@@ -4,11 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The schedule of {@link BlockKernel}'s block step on a device, apart from the device itself
- * ({@link Ops}): {@code C = Σ_t A_t·B_t} with the uploads of the blocks overlapping the GEMMs.
+ * ({@link Ops}): {@code C = Σ_t A_t·B_t} with the copies overlapping the GEMMs.
  *
  * <p>Each pair's blocks go to one of two sets of device buffers (pair t to set {@code t % 2}),
  * A first, then B in column slabs; the whole sequence is cut into chunks that several lanes
@@ -16,19 +15,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (converting to fp32 where the staging is fp32) while the copy out of its other buffer runs.
  * As soon as A and a slab of B are on the device, the slab's GEMM ({@code C[:, slab] (+)=
  * A_t·B_t[:, slab]}) is queued on the set's GEMM stream, so the GEMMs of a pair run while the
- * rest of it and the next pair are uploaded. The schedule keeps two rules without device
- * events: a pair's GEMMs start once the previous pair's are done (they add into the same C),
- * and a pair's chunks are copied into a set only once the GEMMs that read the set before (those
- * of the pair two back) are done. When all GEMMs are done, lanes copy C back the same way, each
- * widening one chunk while the copy of its next runs.
+ * rest of it and the next pair go up. The schedule keeps two rules without device events: a
+ * pair's GEMMs start once the previous pair's are done (they add into the same C), and a pair's
+ * chunks are copied into a set only once the GEMMs that read the set before (those of the pair
+ * two back) are done. The last pair's slabs alternate between the two streams, and a slab of C
+ * is final once the stream of its GEMM has been waited for: lanes copy it back (and widen it)
+ * while the rest of the last pair still goes up, taking a chunk of C when one is final and a
+ * chunk to upload otherwise.
  */
 final class BlockPipeline {
   private BlockPipeline() {}
 
   /**
    * The device side: per lane two staging buffers of {@link #chunk()} elements, with their own
-   * copies in flight; two device sets of A and B; C; two GEMM streams (one per set). Copies
-   * and GEMMs are queued (asynchronous); {@link #await} and {@link #syncGemm} wait for them.
+   * copies in flight; two device sets of A and B; C; two GEMM streams. Copies and GEMMs are
+   * queued (asynchronous); {@link #await} and {@link #syncGemm} wait for them.
    */
   interface Ops {
     /** Lanes (threads) that copy. */
@@ -53,14 +54,14 @@ final class BlockPipeline {
     void await(int lane, int buf);
 
     /**
-     * Queues on set {@code set}'s stream {@code C[:, j0, j0 + w) = A·B[:, j0, j0 + w)
-     * (+ C when accumulate)}, column-major, A m×k and B k×n of the set (leading dimensions m,
-     * k, m).
+     * Queues on GEMM stream {@code stream} {@code C[:, j0, j0 + w) = A·B[:, j0, j0 + w)
+     * (+ C when accumulate)}, column-major, A m×k and B k×n of set {@code set} (leading
+     * dimensions m, k, m).
      */
-    void gemm(int set, int m, int w, int k, int j0, boolean accumulate);
+    void gemm(int stream, int set, int m, int w, int k, int j0, boolean accumulate);
 
-    /** Waits for the GEMMs queued on set {@code set}'s stream. */
-    void syncGemm(int set);
+    /** Waits for the GEMMs queued on GEMM stream {@code stream}. */
+    void syncGemm(int stream);
   }
 
   /** Columns of C (and B) per GEMM: 1 to 4 slabs, at least 512 columns each. */
@@ -72,15 +73,20 @@ final class BlockPipeline {
   record Chunk(double[] src, int offset, int count, int pair, boolean toB, long dstOffset,
       int group) {}
 
+  /** A slice of C on its way back, in slab {@code slab}. */
+  record Back(int offset, int count, int slab) {}
+
   /** A GEMM: pair {@code pair}'s slab of columns {@code [j0, j0 + w)}, inner dimension k. */
   record Group(int pair, int j0, int w, int k) {}
 
-  /** The chunks and GEMMs of one block step, in order. */
-  record Plan(List<Chunk> chunks, List<Group> groups, int[] chunksPerGroup, int pairs) {}
+  /** The chunks and GEMMs of one block step, in order, and the chunks of C. */
+  record Plan(List<Chunk> chunks, List<Group> groups, int[] chunksPerGroup, int pairs,
+      List<Back> back, int slabs) {}
 
   /**
    * Cuts the pairs (those of k = 0 left out) into chunks of at most {@code chunk} elements:
-   * per pair, A's in group of its first slab, then each slab of B's in its slab's group.
+   * per pair, A's in the group of its first slab, then each slab of B's in its slab's group;
+   * and C, slab by slab.
    */
   static Plan plan(int m, int n, List<BlockKernel.Pair> pairs, int chunk) {
     List<Chunk> chunks = new ArrayList<>();
@@ -106,8 +112,17 @@ final class BlockPipeline {
       }
       t++;
     }
+    List<Back> back = new ArrayList<>();
+    int s = 0;
+    for (int j0 = 0; j0 < n; j0 += width, s++) {
+      int from = j0 * m;
+      int to = Math.min(j0 + width, n) * m;
+      for (int off = from; off < to; off += chunk) {
+        back.add(new Back(off, Math.min(chunk, to - off), s));
+      }
+    }
     int[] per = counts.stream().mapToInt(Integer::intValue).toArray();
-    return new Plan(chunks, groups, per, t);
+    return new Plan(chunks, groups, per, t, back, s);
   }
 
   private static void cut(List<Chunk> out, List<Integer> counts, double[] src, int offset,
@@ -128,15 +143,47 @@ final class BlockPipeline {
     }
   }
 
+  /** No more work for a lane. */
+  private static final Object END = new Object();
+
   /** What lanes and the caller share, under this object's lock. */
   private static final class State {
+    final Plan plan;
     final int[] remaining;
-    final AtomicInteger next = new AtomicInteger();
+    int nextUp;
+    int nextBack;
+    int finalSlabs; // slabs of C whose last GEMM is done
     int doneThrough = -1; // pairs up to here have finished their GEMMs
     Throwable failure;
 
-    State(int[] remaining) {
-      this.remaining = remaining.clone();
+    State(Plan plan) {
+      this.plan = plan;
+      this.remaining = plan.chunksPerGroup().clone();
+    }
+
+    /** The next chunk for a lane (of C when one is final, else to upload), END, or null: wait. */
+    synchronized Object tryClaim() {
+      if (failure != null) {
+        return END;
+      }
+      List<Back> back = plan.back();
+      if (nextBack < back.size() && back.get(nextBack).slab() < finalSlabs) {
+        return back.get(nextBack++);
+      }
+      if (nextUp < plan.chunks().size()) {
+        return plan.chunks().get(nextUp++);
+      }
+      return nextBack < back.size() ? null : END;
+    }
+
+    synchronized Object claim() throws InterruptedException {
+      for (;;) {
+        Object o = tryClaim();
+        if (o != null) {
+          return o;
+        }
+        wait();
+      }
     }
 
     synchronized void confirm(int group) {
@@ -173,6 +220,11 @@ final class BlockPipeline {
       notifyAll();
     }
 
+    synchronized void slabsFinal(int slabs) {
+      finalSlabs = slabs;
+      notifyAll();
+    }
+
     synchronized void fail(Throwable t) {
       if (failure == null) {
         failure = t;
@@ -180,27 +232,30 @@ final class BlockPipeline {
       notifyAll();
     }
 
-    synchronized boolean failed() {
-      return failure != null;
+    synchronized Throwable failure() {
+      return failure;
     }
   }
 
   /**
    * Runs the block step: {@code C} (m×n, column-major) {@code = Σ A_t·B_t} over the pairs of
-   * k > 0 (at least one), lanes on {@code pool}.
+   * k > 0 (at least one), lanes on {@code pool}, C allocated (and zeroed by the JVM) on
+   * {@code zeros} meanwhile.
    *
    * @throws RuntimeException the first failure of a copy or GEMM, once every lane has stopped
-   *     and every copy it queued has ended
+   *     and every copy and GEMM queued has ended
    */
-  static double[] run(Ops ops, ExecutorService pool, int m, int n, List<BlockKernel.Pair> pairs) {
+  static double[] run(Ops ops, ExecutorService pool, ExecutorService zeros, int m, int n,
+      List<BlockKernel.Pair> pairs) {
     Plan plan = plan(m, n, pairs, ops.chunk());
-    State st = new State(plan.chunksPerGroup());
+    State st = new State(plan);
+    Future<double[]> c = zeros.submit(() -> new double[m * n]);
     List<Future<?>> lanes = new ArrayList<>();
     Throwable failure = null;
     try {
       for (int l = 0; l < ops.lanes(); l++) {
         int lane = l;
-        lanes.add(pool.submit(() -> upload(ops, lane, plan, st)));
+        lanes.add(pool.submit(() -> lane(ops, lane, st, c)));
       }
       gemms(ops, plan, st, m);
     } catch (RuntimeException | Error e) {
@@ -213,11 +268,8 @@ final class BlockPipeline {
       st.fail(failure);
     }
     failure = HostCopy.join(lanes, failure);
-    if (failure == null && st.failed()) {
-      failure = st.failure;
-    }
-    if (failure instanceof Aborted) {
-      failure = st.failure;
+    if (failure == null || failure instanceof Aborted) {
+      failure = st.failure();
     }
     if (failure != null) {
       // whatever happened, nothing may still run on the device buffers
@@ -225,11 +277,15 @@ final class BlockPipeline {
       quietly(() -> ops.syncGemm(1));
       HostCopy.rethrow(failure);
     }
-    return download(ops, pool, m * n);
+    return result(c);
   }
 
-  /** The caller's part: queue each slab's GEMM once its chunks are on the device. */
+  /**
+   * The caller's part: queue each slab's GEMM once its chunks are on the device; then mark
+   * slabs of C final as their GEMMs end.
+   */
   private static void gemms(Ops ops, Plan plan, State st, int m) throws InterruptedException {
+    int last = plan.pairs() - 1;
     for (int g = 0; g < plan.groups().size(); g++) {
       Group gr = plan.groups().get(g);
       st.awaitGroup(g);
@@ -239,52 +295,60 @@ final class BlockPipeline {
         ops.syncGemm(1 - set);
         st.pairDone(gr.pair() - 1);
       }
-      ops.gemm(set, m, gr.w(), gr.k(), gr.j0(), gr.pair() > 0);
+      if (gr.pair() < last) {
+        ops.gemm(set, set, m, gr.w(), gr.k(), gr.j0(), gr.pair() > 0);
+        continue;
+      }
+      // the last pair: slab s on stream (set + s) % 2, so that waiting for slab s - 1 to end
+      // waits for nothing queued after it
+      int slab = g - (plan.groups().size() - plan.slabs());
+      ops.gemm((set + slab) % 2, set, m, gr.w(), gr.k(), gr.j0(), gr.pair() > 0);
+      if (slab > 0) {
+        ops.syncGemm((set + slab - 1) % 2);
+        st.slabsFinal(slab);
+      }
     }
-    ops.syncGemm((plan.pairs() - 1) % 2);
-    st.pairDone(plan.pairs() - 1);
+    ops.syncGemm(0);
+    ops.syncGemm(1);
+    st.pairDone(last);
+    st.slabsFinal(plan.slabs());
   }
 
-  /** A lane of the upload: packs a chunk into one buffer while the other's copy runs. */
-  private static void upload(Ops ops, int lane, Plan plan, State st) {
-    Chunk[] pending = new Chunk[2];
+  /**
+   * A lane: takes chunks in order and works on one buffer while the copy of the other runs;
+   * hands over what it holds before it waits (the caller may wait for it).
+   */
+  private static void lane(Ops ops, int lane, State st, Future<double[]> c) {
+    Object[] pending = new Object[2];
     int k = 0;
     try {
       for (;;) {
-        if (st.failed()) {
+        Object o = st.tryClaim();
+        if (o == null) {
+          complete(ops, lane, 0, pending, st, c);
+          complete(ops, lane, 1, pending, st, c);
+          o = st.claim();
+        }
+        if (o == END) {
           break;
         }
-        int i = st.next.getAndIncrement();
-        if (i >= plan.chunks().size()) {
-          break;
-        }
-        Chunk c = plan.chunks().get(i);
         int b = k++ & 1;
-        if (pending[b] != null) {
-          ops.await(lane, b);
-          st.confirm(pending[b].group());
-          pending[b] = null;
-        }
-        ops.pack(lane, b, c.src(), c.offset(), c.count());
-        if (!st.allowed(c.pair())) {
-          // the caller may wait for a chunk held here: hand it over before waiting
-          if (pending[1 - b] != null) {
-            ops.await(lane, 1 - b);
-            st.confirm(pending[1 - b].group());
-            pending[1 - b] = null;
+        complete(ops, lane, b, pending, st, c);
+        if (o instanceof Chunk ch) {
+          ops.pack(lane, b, ch.src(), ch.offset(), ch.count());
+          if (!st.allowed(ch.pair())) {
+            complete(ops, lane, 1 - b, pending, st, c);
+            st.awaitAllowed(ch.pair());
           }
-          st.awaitAllowed(c.pair());
+          ops.send(lane, b, ch.pair() % 2, ch.toB(), ch.dstOffset(), ch.count());
+        } else {
+          Back bk = (Back) o;
+          ops.fetch(lane, b, bk.offset(), bk.count());
         }
-        ops.send(lane, b, c.pair() % 2, c.toB(), c.dstOffset(), c.count());
-        pending[b] = c;
+        pending[b] = o;
       }
-      for (int b = 0; b < 2; b++) {
-        if (pending[b] != null) {
-          ops.await(lane, b);
-          st.confirm(pending[b].group());
-          pending[b] = null;
-        }
-      }
+      complete(ops, lane, 0, pending, st, c);
+      complete(ops, lane, 1, pending, st, c);
     } catch (Aborted e) {
       drain(ops, lane);
     } catch (InterruptedException e) {
@@ -297,66 +361,25 @@ final class BlockPipeline {
     }
   }
 
-  /** Copies C back in chunks on the lanes; each unpacks one chunk while the next one's copy runs. */
-  private static double[] download(Ops ops, ExecutorService pool, int total) {
-    double[] c = new double[total];
-    int chunk = ops.chunk();
-    int count = (int) (((long) total + chunk - 1) / chunk);
-    AtomicInteger next = new AtomicInteger();
-    AtomicInteger stop = new AtomicInteger();
-    List<Future<?>> lanes = new ArrayList<>();
-    int n = Math.min(ops.lanes(), count);
-    for (int l = 1; l < n; l++) {
-      int lane = l;
-      lanes.add(pool.submit(() -> downloadLane(ops, lane, c, chunk, count, next, stop)));
+  /** Ends the buffer's pending chunk: an upload is confirmed, a chunk of C unpacked. */
+  private static void complete(Ops ops, int lane, int buf, Object[] pending, State st,
+      Future<double[]> c) {
+    Object o = pending[buf];
+    if (o == null) {
+      return;
     }
-    Throwable failure = null;
-    try {
-      downloadLane(ops, 0, c, chunk, count, next, stop);
-    } catch (RuntimeException | Error e) {
-      failure = e;
-    }
-    failure = HostCopy.join(lanes, failure);
-    HostCopy.rethrow(failure);
-    return c;
-  }
-
-  private static void downloadLane(Ops ops, int lane, double[] c, int chunk, int count,
-      AtomicInteger next, AtomicInteger stop) {
-    int[] pending = {-1, -1};
-    int k = 0;
-    try {
-      for (;;) {
-        int i = stop.get() != 0 ? count : next.getAndIncrement();
-        if (i >= count) {
-          break;
-        }
-        int b = k++ & 1;
-        ops.fetch(lane, b, (long) i * chunk, Math.min(chunk, c.length - i * chunk));
-        pending[b] = i;
-        int o = 1 - b;
-        if (pending[o] >= 0) {
-          finish(ops, lane, o, pending[o], c, chunk);
-          pending[o] = -1;
-        }
-      }
-      for (int b = 0; b < 2; b++) {
-        if (pending[b] >= 0) {
-          finish(ops, lane, b, pending[b], c, chunk);
-          pending[b] = -1;
-        }
-      }
-    } catch (RuntimeException | Error e) {
-      stop.set(1);
-      drain(ops, lane);
-      throw e;
-    }
-  }
-
-  private static void finish(Ops ops, int lane, int buf, int i, double[] c, int chunk) {
     ops.await(lane, buf);
-    int off = i * chunk;
-    ops.unpack(lane, buf, c, off, Math.min(chunk, c.length - off));
+    pending[buf] = null;
+    if (o instanceof Chunk ch) {
+      st.confirm(ch.group());
+    } else {
+      Back bk = (Back) o;
+      ops.unpack(lane, buf, result(c), bk.offset(), bk.count());
+    }
+  }
+
+  private static double[] result(Future<double[]> c) {
+    return HostCopy.await(c);
   }
 
   /** Waits for both buffers' copies, whatever happens (a failed lane's buffers must be idle). */

@@ -19,7 +19,7 @@ import java.util.List;
 
 /**
  * The device side of {@link BlockPipeline} on a GPU, kept between block steps: two sets of A
- * and B buffers, C, a GEMM stream per set, and per lane two pinned staging buffers of
+ * and B buffers, C, two GEMM streams, and per lane two pinned staging buffers of
  * {@link #CHUNK_BYTES} with a stream each (so that waiting for one buffer's copy does not wait
  * for the other's). Buffers grow to the largest blocks seen.
  *
@@ -31,6 +31,9 @@ import java.util.List;
 final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
   /** Bytes of one staging buffer: small enough to stay in the CPU's cache while it is copied. */
   static final int CHUNK_BYTES = 2 << 20;
+
+  /** Floats a lane rounds or widens at a time (in the core's cache). */
+  static final int SCRATCH = 1 << 15;
 
   private static final Deque<BlockWorkspace> IDLE = new ArrayDeque<>();
 
@@ -166,7 +169,7 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
         }
       }
       if (dtype == DType.FLOAT32 && scratch[l] == null) {
-        scratch[l] = new float[chunk];
+        scratch[l] = new float[SCRATCH];
       }
     }
   }
@@ -230,17 +233,17 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
   }
 
   @Override
-  public void gemm(int set, int m, int w, int k, int j0, boolean accumulate) {
+  public void gemm(int stream, int set, int m, int w, int k, int j0, boolean accumulate) {
     Gemm g = Gemm.of(m, w, k).layout(Layout.COLUMN_MAJOR).scale(1, accumulate ? 1 : 0)
         .precision(precision);
     core.blas().gemm(g, Operand.of(a[set]), m, Operand.of(b[set], (long) j0 * k), k,
-        Operand.of(c, (long) j0 * m), m, gemmStreams[set]);
+        Operand.of(c, (long) j0 * m), m, gemmStreams[stream]);
   }
 
   @Override
-  public void syncGemm(int set) {
-    if (gemmStreams[set] != null) {
-      gemmStreams[set].synchronize();
+  public void syncGemm(int stream) {
+    if (gemmStreams[stream] != null) {
+      gemmStreams[stream].synchronize();
     }
   }
 

@@ -28,6 +28,20 @@ final class HostCopy {
 
   private HostCopy() {}
 
+  private static final ExecutorService ZEROS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "gpucore-block-alloc-" + NAMES.incrementAndGet());
+    t.setDaemon(true);
+    return t;
+  });
+
+  /**
+   * Threads that allocate result arrays (which the JVM zeroes: a large one takes milliseconds)
+   * while the copy threads work.
+   */
+  static ExecutorService zeros() {
+    return ZEROS;
+  }
+
   /** The shared pool, started at the first call. */
   static ExecutorService pool() {
     ExecutorService p = pool;
@@ -50,10 +64,10 @@ final class HostCopy {
   /**
    * Fills {@code dst} from index 0 with {@code count} values of {@code src} from
    * {@code srcOffset}: copied as they are into FLOAT64, rounded to float into FLOAT32 through
-   * {@code scratch}.
+   * {@code scratch}, a piece of its length at a time (a small scratch stays in the core's cache).
    *
-   * @param scratch at least {@code count} floats for a FLOAT32 {@code dst}; unused (may be null)
-   *     for FLOAT64
+   * @param scratch floats for a FLOAT32 {@code dst} (not empty); unused (may be null) for
+   *     FLOAT64
    * @throws IllegalArgumentException when a range is out of bounds or {@code scratch} is short
    */
   static void pack(double[] src, int srcOffset, HostArray dst, int count, float[] scratch) {
@@ -62,14 +76,18 @@ final class HostCopy {
     if (dst.dtype() == DType.FLOAT64) {
       dst.put(0, src, srcOffset, count);
     } else {
-      toFloat(src, srcOffset, scratch, 0, count);
-      dst.put(0, scratch, 0, count);
+      for (int done = 0; done < count; done += scratch.length) {
+        int n = Math.min(scratch.length, count - done);
+        toFloat(src, srcOffset + done, scratch, 0, n);
+        dst.put(done, scratch, 0, n);
+      }
     }
   }
 
   /**
    * Copies the first {@code count} values of {@code src} into {@code dst} from
-   * {@code dstOffset}, widening FLOAT32 values through {@code scratch}.
+   * {@code dstOffset}, widening FLOAT32 values through {@code scratch}, a piece of its length at
+   * a time.
    *
    * @throws IllegalArgumentException when a range is out of bounds or {@code scratch} is short
    */
@@ -79,8 +97,11 @@ final class HostCopy {
     if (src.dtype() == DType.FLOAT64) {
       src.get(0, dst, dstOffset, count);
     } else {
-      src.get(0, scratch, 0, count);
-      widen(scratch, 0, dst, dstOffset, count);
+      for (int done = 0; done < count; done += scratch.length) {
+        int n = Math.min(scratch.length, count - done);
+        src.get(done, scratch, 0, n);
+        widen(scratch, 0, dst, dstOffset + done, n);
+      }
     }
   }
 
@@ -176,6 +197,26 @@ final class HostCopy {
     return failure;
   }
 
+  /** The future's value, waited for uninterruptibly; its failure rethrown. */
+  static <T> T await(Future<T> f) {
+    boolean interrupted = false;
+    try {
+      for (;;) {
+        try {
+          return f.get();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          rethrow(e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Throws {@code failure} as it is when unchecked, else wrapped. */
   static void rethrow(Throwable failure) {
     if (failure == null) {
@@ -213,9 +254,9 @@ final class HostCopy {
       throw new IllegalArgumentException("count " + count + " exceeds " + name + "'s "
           + h.length() + " values");
     }
-    if (h.dtype() == DType.FLOAT32 && (scratch == null || scratch.length < count)) {
-      throw new IllegalArgumentException("scratch must hold " + count + " floats for a FLOAT32 "
-          + name + ", got " + (scratch == null ? "null" : scratch.length + ""));
+    if (h.dtype() == DType.FLOAT32 && (scratch == null || scratch.length == 0)) {
+      throw new IllegalArgumentException("scratch must hold floats for a FLOAT32 " + name
+          + ", got " + (scratch == null ? "null" : "an empty array"));
     }
     if (h.dtype() != DType.FLOAT32 && h.dtype() != DType.FLOAT64) {
       throw new IllegalArgumentException(name + " must hold FLOAT32 or FLOAT64, got " + h.dtype());

@@ -24,19 +24,23 @@ import org.junit.jupiter.api.Test;
  * their own (one per staging buffer, one per GEMM stream), as a GPU's would: the sum must equal
  * a plain fp64 sum, and the stand-in records every breach of the schedule's rules (a staging
  * buffer refilled while its copy runs, a set overwritten while a GEMM reads it, a GEMM queued
- * before its data arrived, two GEMMs writing the same columns of C at once).
+ * before its data arrived, two GEMMs writing the same columns of C at once, C copied back
+ * before the GEMMs writing it ended).
  */
 class BlockPipelineTest {
   static ExecutorService pool;
+  static ExecutorService zeros;
 
   @BeforeAll
   static void start() {
     pool = Executors.newFixedThreadPool(2); // fewer threads than lanes: lanes wait for each other
+    zeros = Executors.newCachedThreadPool();
   }
 
   @AfterAll
   static void stop() {
     pool.shutdownNow();
+    zeros.shutdownNow();
   }
 
   /** A device of host arrays; copies and GEMMs queued on single-thread executors. */
@@ -57,8 +61,9 @@ class BlockPipelineTest {
     /** Device ranges being written by queued copies, and read by queued GEMMs: {set, toB, from, to}. */
     final List<long[]> writing = new ArrayList<>();
     final List<long[]> reading = new ArrayList<>();
-    /** Columns of C being written by running GEMMs: {from, to}. */
+    /** Columns of C being written by running GEMMs, and by queued ones: {from, to}. */
     final List<int[]> cWrites = new ArrayList<>();
+    final List<int[]> cQueued = new ArrayList<>();
     final AtomicInteger sends = new AtomicInteger();
     int failSend = -1;
     int failGemm = -1;
@@ -105,6 +110,14 @@ class BlockPipelineTest {
         if (ThreadLocalRandom.current().nextInt(8) == 0) {
           Thread.sleep(1);
         }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    static void napLong() {
+      try {
+        Thread.sleep(ThreadLocalRandom.current().nextInt(1, 4));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -164,6 +177,11 @@ class BlockPipelineTest {
     public void fetch(int lane, int buf, long srcOffset, int count) {
       synchronized (this) {
         busy[lane][buf] = true;
+        for (int[] x : cQueued) {
+          if ((long) x[0] * m < srcOffset + count && srcOffset < (long) x[1] * m) {
+            breach("C copied back before the GEMM writing it ended");
+          }
+        }
       }
       queue(copyQueue.get(2 * lane + buf), copies[lane][buf], () -> {
         nap();
@@ -190,7 +208,7 @@ class BlockPipelineTest {
     }
 
     @Override
-    public void gemm(int set, int m, int w, int k, int j0, boolean accumulate) {
+    public void gemm(int stream, int set, int m, int w, int k, int j0, boolean accumulate) {
       if (gemmCalls.incrementAndGet() == failGemm) {
         throw new IllegalStateException("gemm failed");
       }
@@ -205,10 +223,13 @@ class BlockPipelineTest {
         reading.add(readA);
         reading.add(readB);
       }
+      int[] cols = {j0, j0 + w};
+      synchronized (this) {
+        cQueued.add(cols);
+      }
       double[] as = a[set];
       double[] bs = b[set];
-      queue(gemmQueue.get(set), gemms[set], () -> {
-        int[] cols = {j0, j0 + w};
+      queue(gemmQueue.get(stream), gemms[stream], () -> {
         synchronized (this) {
           for (int[] x : cWrites) {
             if (x[0] < cols[1] && cols[0] < x[1]) {
@@ -218,6 +239,9 @@ class BlockPipelineTest {
           cWrites.add(cols);
         }
         nap();
+        if (ThreadLocalRandom.current().nextInt(3) == 0) {
+          napLong(); // a slow GEMM: whatever waits for the wrong one shows
+        }
         for (int j = j0; j < j0 + w; j++) {
           for (int i = 0; i < m; i++) {
             double s = accumulate ? c[i + j * m] : 0;
@@ -229,6 +253,7 @@ class BlockPipelineTest {
         }
         synchronized (this) {
           cWrites.remove(cols);
+          cQueued.remove(cols);
           reading.remove(readA);
           reading.remove(readB);
         }
@@ -236,8 +261,8 @@ class BlockPipelineTest {
     }
 
     @Override
-    public void syncGemm(int set) {
-      drainQueue(gemmQueue.get(set));
+    public void syncGemm(int stream) {
+      drainQueue(gemmQueue.get(stream));
     }
 
     private static void queue(List<Future<?>> q, ExecutorService e, Runnable r) {
@@ -316,7 +341,7 @@ class BlockPipelineTest {
         FakeDevice d = device(cs[3], cs[2], m, n, pairs);
         try {
           double[] got = assertTimeoutPreemptively(Duration.ofSeconds(60),
-              () -> BlockPipeline.run(d, pool, m, n, live(pairs)));
+              () -> BlockPipeline.run(d, pool, zeros, m, n, live(pairs)));
           assertTrue(BlockKernelTest.relError(got, want) < 1e-14, "m=" + m + " n=" + n);
           assertEquals(List.of(), d.breaches, "m=" + m + " n=" + n);
         } finally {
@@ -363,7 +388,7 @@ class BlockPipelineTest {
       }
       try {
         IllegalStateException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
-            () -> assertThrows(IllegalStateException.class, () -> BlockPipeline.run(d, pool, m, n, pairs)));
+            () -> assertThrows(IllegalStateException.class, () -> BlockPipeline.run(d, pool, zeros, m, n, pairs)));
         assertEquals(which == 0 ? "send failed" : "gemm failed", e.getMessage());
         for (int l = 0; l < 3; l++) {
           for (int b = 0; b < 2; b++) {
@@ -386,7 +411,7 @@ class BlockPipelineTest {
     Throwable[] seen = new Throwable[1];
     Thread t = new Thread(() -> {
       try {
-        BlockPipeline.run(d, pool, m, n, pairs);
+        BlockPipeline.run(d, pool, zeros, m, n, pairs);
       } catch (Throwable e) {
         seen[0] = e;
       }

@@ -60,16 +60,16 @@ class HostCopyTest {
   @Test
   void packRoundsToFloatAndUnpackWidens() {
     double[] src = random(5000, 2);
-    float[] scratch = new float[1024];
+    float[] scratch = new float[300]; // 1000 values in pieces of 300
     try (HostArray h = HostArray.allocatePageable(DType.FLOAT32, 1024)) {
       HostCopy.pack(src, 100, h, 1000, scratch);
       for (int i = 0; i < 1000; i++) {
         assertEquals((double) (float) src[100 + i], h.getDouble(i), 0.0);
       }
-      double[] dst = new double[1000];
-      HostCopy.unpack(h, 1000, dst, 0, scratch);
+      double[] dst = new double[1005];
+      HostCopy.unpack(h, 1000, dst, 5, scratch);
       for (int i = 0; i < 1000; i++) {
-        assertEquals((double) (float) src[100 + i], dst[i], 0.0);
+        assertEquals((double) (float) src[100 + i], dst[5 + i], 0.0);
       }
     }
   }
@@ -84,7 +84,7 @@ class HostCopyTest {
       refused("count", () -> HostCopy.pack(new double[5], 0, d, -1, null));
       refused("count", () -> HostCopy.pack(new double[50], 0, d, 11, null));
       refused("dst", () -> HostCopy.pack(new double[5], 0, null, 1, null));
-      refused("scratch", () -> HostCopy.pack(new double[10], 0, h, 10, new float[9]));
+      refused("scratch", () -> HostCopy.pack(new double[10], 0, h, 10, new float[0]));
       refused("scratch", () -> HostCopy.unpack(h, 2, new double[2], 0, null));
       refused("dstOffset", () -> HostCopy.unpack(d, 4, new double[5], 2, null));
       refused("dst", () -> HostCopy.unpack(d, 1, null, 0, null));
