@@ -108,7 +108,7 @@ public final class BlockKernel {
     boolean done = false;
     try {
       w.prepare(maxA, maxB, (long) m * n, live.size(), p);
-      double[] c = BlockPipeline.run(w, HostCopy.pool(), HostCopy.zeros(), m, n, live);
+      double[] c = BlockPipeline.run(w, HostCopy.pool(), HostCopy.pool(), m, n, live);
       done = true;
       return c;
     } finally {

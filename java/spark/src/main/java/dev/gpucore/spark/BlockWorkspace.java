@@ -4,6 +4,8 @@ import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
+import dev.gpucore.Setting;
+import dev.gpucore.Settings;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
@@ -19,9 +21,12 @@ import java.util.List;
 
 /**
  * The device side of {@link BlockPipeline} on a GPU, kept between block steps: two sets of A
- * and B buffers, C, two GEMM streams, and per lane two pinned staging buffers of
- * {@link #CHUNK_BYTES} with a stream each (so that waiting for one buffer's copy does not wait
- * for the other's). Buffers grow to the largest blocks seen.
+ * and B buffers, C, two GEMM streams, and per lane two pinned staging buffers with a stream
+ * each (so that waiting for one buffer's copy does not wait for the other's). Lanes and buffers
+ * follow gpucore's staging settings, as its copies from Java arrays do:
+ * {@code gpucore.staging.threads} lanes (0: half the cores, at most 8) and buffers of
+ * {@code gpucore.staging.chunkMiB} MiB (small enough to stay in the CPU's cache while they are
+ * copied). Device buffers grow to the largest blocks seen.
  *
  * <p>A block step takes a workspace of its core, device and element type from the idle ones
  * (or makes one) and gives it back at the end; the idle ones together hold at most
@@ -29,9 +34,6 @@ import java.util.List;
  * 0 keeps none), the oldest released first. A workspace that failed is released at once.
  */
 final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
-  /** Bytes of one staging buffer: small enough to stay in the CPU's cache while it is copied. */
-  static final int CHUNK_BYTES = 2 << 20;
-
   /** Floats a lane rounds or widens at a time (in the core's cache). */
   static final int SCRATCH = 1 << 15;
 
@@ -51,12 +53,14 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
   private final float[][] scratch;
   private Precision precision = Precision.FP64;
 
-  private BlockWorkspace(GpuCore core, int device, DType dtype, int lanes) {
+  private BlockWorkspace(GpuCore core, int device, DType dtype) {
     this.core = core;
     this.device = device;
     this.dtype = dtype;
-    this.lanes = lanes;
-    this.chunk = CHUNK_BYTES / dtype.bytes();
+    Settings s = core.config().settings();
+    int threads = s.get(Setting.STAGING_THREADS);
+    this.lanes = threads > 0 ? threads : HostCopy.THREADS;
+    this.chunk = (int) (((long) s.get(Setting.STAGING_CHUNK_MIB) << 20) / dtype.bytes());
     this.staging = new HostArray[lanes][2];
     this.copyStreams = new GpuStream[lanes][2];
     this.scratch = new float[lanes][];
@@ -89,7 +93,7 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
         }
       }
     }
-    return new BlockWorkspace(core, device, dtype, HostCopy.THREADS);
+    return new BlockWorkspace(core, device, dtype);
   }
 
   /** Keeps {@code w} for the next block step, within the idle limit. */

@@ -13,52 +13,29 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Host-side copies of the block step: {@code double[]} into off-heap staging (converted to fp32
  * where the staging holds FLOAT32) and back (widened), and the same conversions between Java
- * arrays on several threads. The threads are a shared pool of daemon threads, half the cores and
- * at most 8 (one thread's copy cannot keep up with a PCIe link). Spark-free.
+ * arrays on {@link #THREADS} threads (one thread's copy cannot keep up with a PCIe link). The
+ * threads come from a shared pool of daemon threads, started as needed and ended after a
+ * minute idle. Spark-free.
  */
 final class HostCopy {
-  /** Threads of the shared pool. */
+  /** Threads a conversion between Java arrays runs on: half the cores, at most 8. */
   static final int THREADS = Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors() / 2));
 
   /** Elements a thread converts at a time between Java arrays. */
   static final int GRAIN = 1 << 16;
 
   private static final AtomicInteger NAMES = new AtomicInteger();
-  private static volatile ExecutorService pool;
-
-  private HostCopy() {}
-
-  private static final ExecutorService ZEROS = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "gpucore-block-alloc-" + NAMES.incrementAndGet());
+  private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "gpucore-block-copy-" + NAMES.incrementAndGet());
     t.setDaemon(true);
     return t;
   });
 
-  /**
-   * Threads that allocate result arrays (which the JVM zeroes: a large one takes milliseconds)
-   * while the copy threads work.
-   */
-  static ExecutorService zeros() {
-    return ZEROS;
-  }
+  private HostCopy() {}
 
-  /** The shared pool, started at the first call. */
+  /** The shared pool. */
   static ExecutorService pool() {
-    ExecutorService p = pool;
-    if (p == null) {
-      synchronized (HostCopy.class) {
-        p = pool;
-        if (p == null) {
-          p = Executors.newFixedThreadPool(THREADS, r -> {
-            Thread t = new Thread(r, "gpucore-block-copy-" + NAMES.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-          });
-          pool = p;
-        }
-      }
-    }
-    return p;
+    return POOL;
   }
 
   /**
@@ -68,7 +45,7 @@ final class HostCopy {
    *
    * @param scratch floats for a FLOAT32 {@code dst} (not empty); unused (may be null) for
    *     FLOAT64
-   * @throws IllegalArgumentException when a range is out of bounds or {@code scratch} is short
+   * @throws IllegalArgumentException when a range is out of bounds or {@code scratch} is empty
    */
   static void pack(double[] src, int srcOffset, HostArray dst, int count, float[] scratch) {
     checkRange(src, srcOffset, count, "src", "srcOffset");
@@ -89,7 +66,7 @@ final class HostCopy {
    * {@code dstOffset}, widening FLOAT32 values through {@code scratch}, a piece of its length at
    * a time.
    *
-   * @throws IllegalArgumentException when a range is out of bounds or {@code scratch} is short
+   * @throws IllegalArgumentException when a range is out of bounds or {@code scratch} is empty
    */
   static void unpack(HostArray src, int count, double[] dst, int dstOffset, float[] scratch) {
     checkRange(dst, dstOffset, count, "dst", "dstOffset");

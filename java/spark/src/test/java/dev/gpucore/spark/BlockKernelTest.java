@@ -25,6 +25,7 @@ class BlockKernelTest {
 
   @AfterAll
   static void close() {
+    BlockKernel.releaseBuffers();
     core.close();
   }
 
