@@ -101,7 +101,7 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
     long limit = idleLimitBytes();
     List<BlockWorkspace> release = new ArrayList<>();
     synchronized (IDLE) {
-      if (w.deviceBytes() > limit) {
+      if (limit == 0 || w.deviceBytes() > limit) {
         release.add(w);
       } else {
         IDLE.addFirst(w);
