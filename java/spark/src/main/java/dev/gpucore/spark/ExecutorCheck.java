@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * its library once per JVM); then {@link BlockKernel}, {@link GpuBlockMatrix}'s block step: a
  * result block of one pair and of K pairs ({@code --pairs}), per product, beside the K products
  * the best way a netlib caller makes them ({@code dgemm} into one C, {@code beta = 1} after the
- * first) through {@code JNIBLAS} → gpucore in the same JVM, with the ratio.
+ * first) through {@code JNIBLAS} → gpucore in the same JVM, with the ratio; before them, the
+ * block step's results on blocks that are not square at each precision.
  *
  * <pre>
  * java -cp 'lib/*:gpucore-spark.jar:blas-3.0.3.jar:arpack_combined_all-0.1.jar' \
@@ -144,6 +145,7 @@ public final class ExecutorCheck {
     status |= many.status();
     GpuCore core = ExecutorGpu.core();
     int device = ExecutorGpu.deviceFor(List.of(address));
+    status |= shapes(core, device);
     for (Precision p : new Precision[] {Precision.FP64, Precision.TF32}) {
       double bound = p == Precision.FP64 ? 1e-12 : 1e-3;
       String what = "BlockKernel " + p + " on gpucore device " + device;
@@ -156,6 +158,62 @@ public final class ExecutorCheck {
           many.median() / tk.median());
     }
     return status;
+  }
+
+  /**
+   * The block step on blocks that are not square, with a pair of k = 0 and blocks of several
+   * staging chunks and column slabs, at each precision, against a plain fp64 sum (relative
+   * Frobenius error).
+   */
+  static int shapes(GpuCore core, int device) {
+    int m = 200;
+    int n = 2100;
+    int[] ks = {700, 0, 1500, 257, 9};
+    Random r = new Random(7);
+    List<BlockKernel.Pair> pairs = new ArrayList<>();
+    for (int k : ks) {
+      pairs.add(new BlockKernel.Pair(uniform(r, m * k), uniform(r, k * n), k));
+    }
+    double[] want = new double[m * n];
+    for (BlockKernel.Pair p : pairs) {
+      for (int j = 0; j < n; j++) {
+        for (int l = 0; l < p.k(); l++) {
+          double b = p.b()[l + j * p.k()];
+          for (int i = 0; i < m; i++) {
+            want[i + j * m] += p.a()[i + l * m] * b;
+          }
+        }
+      }
+    }
+    StringBuilder line = new StringBuilder();
+    int status = 0;
+    Precision[] ps = {Precision.FP64, Precision.FP32, Precision.TF32, Precision.BF16};
+    double[] bounds = {1e-14, 1e-5, 1e-3, 1e-2};
+    for (int x = 0; x < ps.length; x++) {
+      double[] c = BlockKernel.sumOfProducts(core, device, m, n, pairs, ps[x]);
+      double num = 0;
+      double den = 0;
+      for (int i = 0; i < want.length; i++) {
+        num += (c[i] - want[i]) * (c[i] - want[i]);
+        den += want[i] * want[i];
+      }
+      double err = Math.sqrt(num / den);
+      boolean ok = err <= bounds[x];
+      status |= ok ? 0 : 1;
+      line.append(String.format(Locale.ROOT, "  %s %.2e (%s %.0e)", ps[x], err,
+          ok ? "within" : "BEYOND", bounds[x]));
+    }
+    System.out.println("BlockKernel on gpucore device " + device + ", m=" + m + " n=" + n + " k="
+        + Arrays.toString(ks) + ", relative error:" + line);
+    return status;
+  }
+
+  private static double[] uniform(Random r, int size) {
+    double[] d = new double[size];
+    for (int i = 0; i < size; i++) {
+      d[i] = r.nextDouble() * 2 - 1;
+    }
+    return d;
   }
 
   /** A median time (per product) and whether its result checked. */
