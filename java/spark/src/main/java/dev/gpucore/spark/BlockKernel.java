@@ -59,8 +59,9 @@ public final class BlockKernel {
    * @param pairs the products to add
    * @param precision {@code FP64} (or {@code DEFAULT}), {@code FP32}, {@code TF32} or {@code BF16}
    * @return C
-   * @throws IllegalArgumentException when a block's length does not match its shape, or the
-   *     precision is not one of those
+   * @throws IllegalArgumentException when a block's length does not match its shape, m×n does
+   *     not fit a Java array, the precision is not one of those, or (on a GPU)
+   *     {@code gpucore.spark.blockCacheMiB} is not a number of MiB
    */
   public static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
       Precision precision) {
