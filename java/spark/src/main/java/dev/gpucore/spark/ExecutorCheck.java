@@ -204,7 +204,7 @@ public final class ExecutorCheck {
           ok ? "within" : "BEYOND", bounds[x]));
     }
     System.out.println("BlockKernel on gpucore device " + device + ", m=" + m + " n=" + n + " k="
-        + Arrays.toString(ks) + ", relative error:" + line);
+        + Arrays.toString(ks) + ", relative error against an fp64 sum" + line);
     return status;
   }
 
