@@ -6,7 +6,7 @@ import dev.gpucore.Layout;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
-import dev.gpucore.memory.DeviceArray;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -14,9 +14,16 @@ import java.util.Objects;
  * The block step of {@link GpuBlockMatrix}: one result block {@code C = Σ_t A_t·B_t} of
  * column-major blocks ({@code A_t} m×k_t, {@code B_t} k_t×n), through gpucore's GEMM.
  *
- * <p>On a GPU the sum stays on the device: C is allocated there once, each product is added into
- * it ({@code beta = 1} after the first), and only C comes back. Without a GPU the same calls run
- * on host arrays (gpucore's CPU backend). {@link Precision#FP64} (the default) keeps fp64;
+ * <p>On a GPU the sum stays on the device: each product is added into C there ({@code beta = 1}
+ * after the first) and only C comes back. The blocks go up while the GEMMs run: two sets of
+ * device buffers take alternate pairs, each pair's GEMM is cut into column slabs queued as soon
+ * as their part of B has arrived, and several threads pack the blocks into small pinned staging
+ * buffers (rounding to fp32 on the way for the fp32 precisions: half the bytes over the bus)
+ * while the copies out of their other buffers run; C comes back the same way, widened on those
+ * threads ({@link BlockPipeline}). The device buffers and staging are kept for the next call
+ * on the same device (within {@code gpucore.spark.blockCacheMiB} MiB of device memory per JVM,
+ * default 2048; {@link #releaseBuffers()} frees them). Without a GPU the same products run on
+ * host arrays (gpucore's CPU backend). {@link Precision#FP64} (the default) keeps fp64;
  * {@link Precision#FP32}, {@link Precision#TF32} and {@link Precision#BF16} convert the blocks
  * to fp32 and multiply at that precision (fp32 sums). Spark-free.
  */
@@ -52,8 +59,9 @@ public final class BlockKernel {
    * @param pairs the products to add
    * @param precision {@code FP64} (or {@code DEFAULT}), {@code FP32}, {@code TF32} or {@code BF16}
    * @return C
-   * @throws IllegalArgumentException when a block's length does not match its shape, or the
-   *     precision is not one of those
+   * @throws IllegalArgumentException when a block's length does not match its shape, m×n does
+   *     not fit a Java array, the precision is not one of those, or (on a GPU)
+   *     {@code gpucore.spark.blockCacheMiB} is not a number of MiB
    */
   public static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
       Precision precision) {
@@ -70,93 +78,82 @@ public final class BlockKernel {
       throw new IllegalArgumentException("device must be -1 or a gpucore device index below "
           + core.devices().size() + ", got " + device);
     }
-    long maxAB = 0;
     for (Pair p : pairs) {
       if (p.a().length != (long) m * p.k() || p.b().length != (long) p.k() * n) {
         throw new IllegalArgumentException("pairs: a block pair of k=" + p.k() + " has " + p.a().length
             + " and " + p.b().length + " values; expected " + (long) m * p.k() + " and " + (long) p.k() * n);
       }
-      maxAB = Math.max(maxAB, Math.max(p.a().length, p.b().length));
     }
-    double[] c = new double[m * n];
-    if (pairs.isEmpty() || m == 0 || n == 0) {
-      return c;
+    if ((long) m * n > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("m×n must fit a Java array, got " + m + "×" + n);
+    }
+    List<Pair> live = new ArrayList<>(pairs.size());
+    long maxA = 0;
+    long maxB = 0;
+    for (Pair q : pairs) {
+      if (q.k() > 0) {
+        live.add(q);
+        maxA = Math.max(maxA, q.a().length);
+        maxB = Math.max(maxB, q.b().length);
+      }
+    }
+    if (live.isEmpty() || m == 0 || n == 0) {
+      return new double[m * n];
     }
     boolean fp64 = precision == Precision.FP64 || precision == Precision.DEFAULT;
     Precision p = fp64 ? Precision.FP64 : precision;
     if (device < 0) {
-      return onHost(core, m, n, pairs, p, fp64, c);
+      return onHost(core, m, n, live, p, fp64);
     }
-    DType t = fp64 ? DType.FLOAT64 : DType.FLOAT32;
-    try (DeviceArray da = core.allocate(device, t, Math.max(1, maxAB));
-         DeviceArray db = core.allocate(device, t, Math.max(1, maxAB));
-         DeviceArray dc = core.allocate(device, t, (long) m * n)) {
-      boolean first = true;
-      for (Pair q : pairs) {
-        if (q.k() == 0) {
-          continue;
-        }
-        if (fp64) {
-          da.copyFrom(q.a());
-          db.copyFrom(q.b());
-        } else {
-          da.copyFrom(toFloat(q.a()));
-          db.copyFrom(toFloat(q.b()));
-        }
-        core.blas().gemm(gemm(m, n, q.k(), first, p), Operand.of(da), m, Operand.of(db), q.k(),
-            Operand.of(dc), m);
-        first = false;
-      }
-      if (first) {
-        return c;
-      }
-      if (fp64) {
-        dc.copyTo(0, c, 0, m * n);
+    BlockWorkspace w = BlockWorkspace.take(core, device, fp64 ? DType.FLOAT64 : DType.FLOAT32);
+    boolean done = false;
+    try {
+      w.prepare(maxA, maxB, (long) m * n, live.size(), p);
+      double[] c = BlockPipeline.run(w, HostCopy.pool(), HostCopy.pool(), m, n, live);
+      done = true;
+      return c;
+    } finally {
+      if (done) {
+        BlockWorkspace.give(w);
       } else {
-        float[] f = new float[m * n];
-        dc.copyTo(0, f, 0, m * n);
-        for (int i = 0; i < f.length; i++) {
-          c[i] = f[i];
-        }
+        w.close();
       }
     }
-    return c;
   }
 
+  /**
+   * Releases the device buffers and pinned staging that block steps keep for the next one (at
+   * most {@code gpucore.spark.blockCacheMiB} MiB of device memory, default 2048, per JVM).
+   *
+   * @return how many sets of buffers were released
+   */
+  public static int releaseBuffers() {
+    return BlockWorkspace.releaseIdle();
+  }
+
+  /** On the host: the products at the precision asked, fp32 operands converted in parallel. */
   private static double[] onHost(GpuCore core, int m, int n, List<Pair> pairs, Precision p,
-      boolean fp64, double[] c) {
+      boolean fp64) {
+    double[] c = new double[m * n];
     float[] cf = fp64 ? null : new float[m * n];
     boolean first = true;
     for (Pair q : pairs) {
-      if (q.k() == 0) {
-        continue;
-      }
       Gemm g = gemm(m, n, q.k(), first, p);
       if (fp64) {
         core.blas().gemm(g, Operand.of(q.a()), m, Operand.of(q.b()), q.k(), Operand.of(c), m);
       } else {
-        core.blas().gemm(g, Operand.of(toFloat(q.a())), m, Operand.of(toFloat(q.b())), q.k(),
-            Operand.of(cf), m);
+        core.blas().gemm(g, Operand.of(HostCopy.toFloat(q.a())), m,
+            Operand.of(HostCopy.toFloat(q.b())), q.k(), Operand.of(cf), m);
       }
       first = false;
     }
-    if (!fp64 && !first) {
-      for (int i = 0; i < cf.length; i++) {
-        c[i] = cf[i];
-      }
+    if (!fp64) {
+      HostCopy.widen(cf, c);
     }
     return c;
   }
 
   private static Gemm gemm(int m, int n, int k, boolean first, Precision p) {
     return Gemm.of(m, n, k).layout(Layout.COLUMN_MAJOR).scale(1, first ? 0 : 1).precision(p);
-  }
-
-  private static float[] toFloat(double[] d) {
-    float[] f = new float[d.length];
-    for (int i = 0; i < d.length; i++) {
-      f[i] = (float) d[i];
-    }
-    return f;
   }
 }

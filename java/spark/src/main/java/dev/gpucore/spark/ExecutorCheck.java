@@ -19,11 +19,15 @@ import java.util.concurrent.TimeUnit;
  * resources, then MLlib-shaped block GEMMs ({@code dgemm}, column-major n×n fp64 blocks, as
  * {@code BlockMatrix.multiply} calls them) through netlib-java's {@code JNIBLAS} → gpucore →
  * GPU, timed beside {@code JNIBLAS} → plain OpenBLAS, each side in its own JVM (netlib reads
- * its library once per JVM); then {@link BlockKernel}, {@link GpuBlockMatrix}'s block step.
+ * its library once per JVM); then {@link BlockKernel}, {@link GpuBlockMatrix}'s block step: a
+ * result block of one pair and of K pairs ({@code --pairs}), per product, beside the K products
+ * the best way a netlib caller makes them ({@code dgemm} into one C, {@code beta = 1} after the
+ * first) through {@code JNIBLAS} → gpucore in the same JVM, with the ratio; before them, the
+ * block step's results on blocks that are not square at each precision.
  *
  * <pre>
  * java -cp 'lib/*:gpucore-spark.jar:blas-3.0.3.jar:arpack_combined_all-0.1.jar' \
- *   dev.gpucore.spark.ExecutorCheck [--address 0] [--n 4096] [--reps 3]
+ *   dev.gpucore.spark.ExecutorCheck [--address 0] [--n 4096] [--reps 3] [--pairs 4]
  * </pre>
  *
  * Needs the gpucore jars (the bundle's lib/), this jar, netlib-java's blas jar and the f2j jar
@@ -38,25 +42,27 @@ public final class ExecutorCheck {
     String address = "0";
     int n = 4096;
     int reps = 3;
+    int pairs = 4;
     String side = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--address" -> address = value(args, ++i, "--address");
         case "--n" -> n = positive(value(args, ++i, "--n"), "--n");
         case "--reps" -> reps = positive(value(args, ++i, "--reps"), "--reps");
+        case "--pairs" -> pairs = positive(value(args, ++i, "--pairs"), "--pairs");
         case "--side" -> side = value(args, ++i, "--side");
         default -> {
           System.err.println("ExecutorCheck: unknown argument " + args[i]
-              + "; expected --address A, --n N, --reps R");
+              + "; expected --address A, --n N, --reps R, --pairs K");
           System.exit(2);
         }
       }
     }
     if (side == null) {
-      System.exit(parent(address, n, reps));
+      System.exit(parent(address, n, reps, pairs));
     }
     System.exit(switch (side) {
-      case "gpucore" -> gpucoreSide(address, n, reps);
+      case "gpucore" -> gpucoreSide(address, n, reps, pairs);
       case "openblas" -> openblasSide(n, reps);
       default -> 2;
     });
@@ -85,10 +91,11 @@ public final class ExecutorCheck {
   }
 
   /** Runs both sides in child JVMs and prints them side by side. */
-  static int parent(String address, int n, int reps) throws Exception {
+  static int parent(String address, int n, int reps, int pairs) throws Exception {
     Path dir = Files.createTempDirectory("gpucore-executor-check");
     Path trace = dir.resolve("gpucore-blas.trace");
-    int a = child(List.of("--side", "gpucore", "--address", address, "--n", "" + n, "--reps", "" + reps),
+    int a = child(List.of("--side", "gpucore", "--address", address, "--n", "" + n, "--reps", "" + reps,
+            "--pairs", "" + pairs),
         Map.of("GPUCORE_LOG_FILE", trace.toString()));
     int b = child(List.of("--side", "openblas", "--n", "" + n, "--reps", "" + reps), Map.of());
     if (Files.exists(trace)) {
@@ -119,36 +126,123 @@ public final class ExecutorCheck {
     return p.exitValue();
   }
 
-  /** The plugin's executor path: plan, library, binding; then the GEMMs. */
-  static int gpucoreSide(String address, int n, int reps) throws Exception {
+  /**
+   * The plugin's executor path: plan, library, binding; then the GEMMs: one product and K
+   * products into one C through netlib, then the block step with one pair and with K.
+   */
+  static int gpucoreSide(String address, int n, int reps, int pairs) throws Exception {
     ExecutorPlan plan = ExecutorGpu.plan(Map.of(ExecutorPlan.GPU, List.of(address)), false);
     BlasSetup.Result r = BlasSetup.install(ExecutorCheck.class.getClassLoader(),
         Path.of(System.getProperty("java.io.tmpdir")));
     System.out.println("gpucore side: " + r.message());
     System.out.println("gpucore side: " + BlasSetup.apply(plan));
     System.out.println("gpucore side: library GPU chosen: CUDA " + BlasSetup.selectedGpu());
-    int status = netlibGemm("netlib JNIBLAS -> gpucore", n, reps);
+    String netlib = "netlib JNIBLAS -> gpucore";
+    Timing one = netlibGemm(netlib, n, reps);
+    int status = one.status();
+    List<double[][]> ops = operands(n, pairs);
+    Timing many = netlibSum(netlib, n, reps, ops);
+    status |= many.status();
     GpuCore core = ExecutorGpu.core();
     int device = ExecutorGpu.deviceFor(List.of(address));
-    double[][] ab = operands(n);
+    status |= shapes(core, device);
     for (Precision p : new Precision[] {Precision.FP64, Precision.TF32}) {
-      List<BlockKernel.Pair> pairs = List.of(new BlockKernel.Pair(ab[0], ab[1], n));
-      BlockKernel.sumOfProducts(core, device, n, n, pairs, p); // warm-up
-      double[] times = new double[reps];
-      double[] c = null;
-      for (int i = 0; i < reps; i++) {
-        long t0 = System.nanoTime();
-        c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p);
-        times[i] = (System.nanoTime() - t0) / 1e9;
-      }
-      double err = check(n, ab[0], ab[1], c);
       double bound = p == Precision.FP64 ? 1e-12 : 1e-3;
-      report("BlockKernel " + p + " on gpucore device " + device, n, times, err, bound);
-      if (!(err <= bound)) {
-        status = 1;
-      }
+      String what = "BlockKernel " + p + " on gpucore device " + device;
+      Timing t1 = blockStep(core, device, n, reps, ops.subList(0, 1), p, what, bound);
+      Timing tk = blockStep(core, device, n, reps, ops, p,
+          what + ", " + pairs + " pairs, per product", bound);
+      status |= t1.status() | tk.status();
+      System.out.printf(Locale.ROOT, "block step %s against %s (per product): one pair %.2fx, "
+          + "%d pairs %.2fx%n", p, netlib, one.median() / t1.median(), pairs,
+          many.median() / tk.median());
     }
     return status;
+  }
+
+  /**
+   * The block step on blocks that are not square, with a pair of k = 0 and blocks of several
+   * staging chunks and column slabs, at each precision, against a plain fp64 sum (relative
+   * Frobenius error).
+   */
+  static int shapes(GpuCore core, int device) {
+    int m = 200;
+    int n = 2100;
+    int[] ks = {700, 0, 1500, 257, 9};
+    Random r = new Random(7);
+    List<BlockKernel.Pair> pairs = new ArrayList<>();
+    for (int k : ks) {
+      pairs.add(new BlockKernel.Pair(uniform(r, m * k), uniform(r, k * n), k));
+    }
+    double[] want = new double[m * n];
+    for (BlockKernel.Pair p : pairs) {
+      for (int j = 0; j < n; j++) {
+        for (int l = 0; l < p.k(); l++) {
+          double b = p.b()[l + j * p.k()];
+          for (int i = 0; i < m; i++) {
+            want[i + j * m] += p.a()[i + l * m] * b;
+          }
+        }
+      }
+    }
+    StringBuilder line = new StringBuilder();
+    int status = 0;
+    Precision[] ps = {Precision.FP64, Precision.FP32, Precision.TF32, Precision.BF16};
+    double[] bounds = {1e-14, 1e-5, 1e-3, 1e-2};
+    for (int x = 0; x < ps.length; x++) {
+      double[] c = BlockKernel.sumOfProducts(core, device, m, n, pairs, ps[x]);
+      double num = 0;
+      double den = 0;
+      for (int i = 0; i < want.length; i++) {
+        num += (c[i] - want[i]) * (c[i] - want[i]);
+        den += want[i] * want[i];
+      }
+      double err = Math.sqrt(num / den);
+      boolean ok = err <= bounds[x];
+      status |= ok ? 0 : 1;
+      line.append(String.format(Locale.ROOT, "  %s %.2e (%s %.0e)", ps[x], err,
+          ok ? "within" : "BEYOND", bounds[x]));
+    }
+    System.out.println("BlockKernel on gpucore device " + device + ", m=" + m + " n=" + n + " k="
+        + Arrays.toString(ks) + ", relative error against an fp64 sum" + line);
+    return status;
+  }
+
+  private static double[] uniform(Random r, int size) {
+    double[] d = new double[size];
+    for (int i = 0; i < size; i++) {
+      d[i] = r.nextDouble() * 2 - 1;
+    }
+    return d;
+  }
+
+  /** A median time (per product) and whether its result checked. */
+  record Timing(int status, double median) {}
+
+  /**
+   * The block step on {@code pairs}: a first call (which sets up the buffers kept for the next,
+   * timed and printed apart), then {@code reps} timed calls, each time per product.
+   */
+  private static Timing blockStep(GpuCore core, int device, int n, int reps, List<double[][]> ops,
+      Precision p, String what, double bound) {
+    List<BlockKernel.Pair> pairs = new ArrayList<>();
+    for (double[][] ab : ops) {
+      pairs.add(new BlockKernel.Pair(ab[0], ab[1], n));
+    }
+    long t0 = System.nanoTime();
+    double[] c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p);
+    double first = (System.nanoTime() - t0) / 1e9 / pairs.size();
+    double[] times = new double[reps];
+    for (int i = 0; i < reps; i++) {
+      long s = System.nanoTime();
+      c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p);
+      times[i] = (System.nanoTime() - s) / 1e9 / pairs.size();
+    }
+    double err = check(n, ops, c);
+    double med = report(what, n, times, err, bound);
+    System.out.printf(Locale.ROOT, "  (first call %.4f s per product: it sets up the buffers the "
+        + "timed calls reuse)%n", first);
+    return new Timing(err <= bound ? 0 : 1, med);
   }
 
   /** netlib over bytedeco's OpenBLAS, extracted beside the library. */
@@ -162,10 +256,10 @@ public final class ExecutorCheck {
     }
     System.setProperty(BlasSetup.NATIVE_LIB_PATH, openblas.toString());
     return netlibGemm("netlib JNIBLAS -> OpenBLAS (" + Runtime.getRuntime().availableProcessors()
-        + " cores)", n, reps);
+        + " cores)", n, reps).status();
   }
 
-  private static int netlibGemm(String what, int n, int reps) {
+  private static Timing netlibGemm(String what, int n, int reps) {
     dev.ludovic.netlib.blas.BLAS blas = dev.ludovic.netlib.blas.BLAS.getInstance();
     System.out.println(what + ": netlib BLAS is " + blas.getClass().getName());
     double[][] ab = operands(n);
@@ -178,14 +272,49 @@ public final class ExecutorCheck {
       blas.dgemm("N", "N", n, n, n, 1.0, ab[0], n, ab[1], n, 0.0, c, n);
       times[i] = (System.nanoTime() - t0) / 1e9;
     }
-    double err = check(n, ab[0], ab[1], c);
-    report(what + " dgemm", n, times, err, 1e-12);
+    double err = check(n, List.<double[][]>of(ab), c);
+    double med = report(what + " dgemm", n, times, err, 1e-12);
     boolean jni = blas.getClass().getName().equals("dev.ludovic.netlib.blas.JNIBLAS");
-    return jni && err <= 1e-12 ? 0 : 1;
+    return new Timing(jni && err <= 1e-12 ? 0 : 1, med);
+  }
+
+  /**
+   * The K products of {@code ops} added into one C through netlib: {@code dgemm} with
+   * {@code beta = 0} for the first and 1 for the others; times per product.
+   */
+  private static Timing netlibSum(String what, int n, int reps, List<double[][]> ops) {
+    dev.ludovic.netlib.blas.BLAS blas = dev.ludovic.netlib.blas.BLAS.getInstance();
+    double[] c = new double[n * n];
+    double[] times = new double[reps];
+    for (int i = 0; i < reps; i++) {
+      Arrays.fill(c, Double.NaN);
+      long t0 = System.nanoTime();
+      for (int t = 0; t < ops.size(); t++) {
+        blas.dgemm("N", "N", n, n, n, 1.0, ops.get(t)[0], n, ops.get(t)[1], n, t == 0 ? 0.0 : 1.0, c, n);
+      }
+      times[i] = (System.nanoTime() - t0) / 1e9 / ops.size();
+    }
+    double err = check(n, ops, c);
+    double med = report(what + " dgemm, " + ops.size() + " products into one C, per product", n,
+        times, err, 1e-12);
+    return new Timing(err <= 1e-12 ? 0 : 1, med);
+  }
+
+  /** K pairs of n×n operands; the first is {@link #operands(int)}'s. */
+  static List<double[][]> operands(int n, int pairs) {
+    List<double[][]> out = new ArrayList<>();
+    for (int t = 0; t < pairs; t++) {
+      out.add(pair(n, 42 + t));
+    }
+    return out;
   }
 
   static double[][] operands(int n) {
-    Random r = new Random(42);
+    return pair(n, 42);
+  }
+
+  private static double[][] pair(int n, long seed) {
+    Random r = new Random(seed);
     double[] a = new double[n * n];
     double[] b = new double[n * n];
     for (int i = 0; i < a.length; i++) {
@@ -195,18 +324,25 @@ public final class ExecutorCheck {
     return new double[][] {a, b};
   }
 
-  /** Largest error over 8 rows of C against an fp64 sum, relative to the sum of |products|. */
-  static double check(int n, double[] a, double[] b, double[] c) {
+  /**
+   * Largest error over 8 rows of C against the fp64 sum of the products of {@code ops} (pairs
+   * {a, b}), relative to the sum of |products| (NaN where C holds one: beyond every bound).
+   */
+  static double check(int n, List<double[][]> ops, double[] c) {
     double worst = 0;
     for (int s = 0; s < 8; s++) {
       int i = (int) ((long) s * (n - 1) / 7);
       for (int j = 0; j < n; j++) {
         double sum = 0;
         double abs = 0;
-        for (int l = 0; l < n; l++) {
-          double p = a[i + l * n] * b[l + j * n];
-          sum += p;
-          abs += Math.abs(p);
+        for (double[][] ab : ops) {
+          double[] a = ab[0];
+          double[] b = ab[1];
+          for (int l = 0; l < n; l++) {
+            double p = a[i + l * n] * b[l + j * n];
+            sum += p;
+            abs += Math.abs(p);
+          }
         }
         worst = Math.max(worst, Math.abs(c[i + j * n] - sum) / Math.max(abs, Double.MIN_NORMAL));
       }
@@ -214,11 +350,13 @@ public final class ExecutorCheck {
     return worst;
   }
 
-  private static void report(String what, int n, double[] times, double err, double bound) {
+  /** Prints a timing line; returns the median. */
+  private static double report(String what, int n, double[] times, double err, double bound) {
     double[] t = times.clone();
     Arrays.sort(t);
     double med = t[t.length / 2];
     System.out.printf(Locale.ROOT, "%-55s n=%d  median %.4f s  %.1f GFLOP/s  max rel error %.2e (%s %.0e)%n",
         what, n, med, 2.0 * n * n * n / med / 1e9, err, err <= bound ? "within" : "BEYOND", bound);
+    return med;
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Precision;
@@ -24,6 +25,7 @@ class BlockKernelTest {
 
   @AfterAll
   static void close() {
+    BlockKernel.releaseBuffers();
     core.close();
   }
 
@@ -87,6 +89,37 @@ class BlockKernelTest {
   }
 
   @Test
+  void fourPairsOnTheHostMatchAnFp64Reference() {
+    Random r = new Random(23);
+    int m = 150;
+    int n = 130;
+    List<BlockKernel.Pair> pairs = pairs(r, m, n, 90, 90, 90, 90);
+    double[] want = reference(m, n, pairs);
+    assertTrue(relError(BlockKernel.sumOfProducts(core, -1, m, n, pairs, Precision.FP64), want) < 1e-14);
+    assertTrue(relError(BlockKernel.sumOfProducts(core, -1, m, n, pairs, Precision.TF32), want) < 1e-3);
+  }
+
+  /** Blocks of several staging chunks and column slabs, twice (the second call reuses the buffers). */
+  @Test
+  void largerBlocksOnTheGpuMatchAnFp64Reference() {
+    assumeTrue(core.hasGpu(), "no GPU: " + core.noGpuReason());
+    Random r = new Random(29);
+    int m = 300;
+    int n = 2048;
+    List<BlockKernel.Pair> pairs = pairs(r, m, n, 900, 0, 1100, 300);
+    double[] want = reference(m, n, pairs);
+    BlockKernel.releaseBuffers();
+    for (int round = 0; round < 2; round++) {
+      assertTrue(relError(BlockKernel.sumOfProducts(core, 0, m, n, pairs, Precision.FP64), want) < 1e-14);
+      assertTrue(relError(BlockKernel.sumOfProducts(core, 0, m, n, pairs, Precision.TF32), want) < 1e-3);
+      assertTrue(relError(BlockKernel.sumOfProducts(core, 0, m, n, pairs.subList(0, 1),
+          Precision.FP32), reference(m, n, pairs.subList(0, 1))) < 1e-5);
+    }
+    assertEquals(2, BlockKernel.releaseBuffers()); // one fp64 and one fp32 set kept
+    assertEquals(0, BlockKernel.releaseBuffers());
+  }
+
+  @Test
   void nothingToMultiplyGivesZeros() {
     assertArrayEquals(new double[6], BlockKernel.sumOfProducts(core, -1, 2, 3, List.of(), Precision.FP64));
     List<BlockKernel.Pair> empty = List.of(new BlockKernel.Pair(new double[0], new double[0], 0));
@@ -108,5 +141,8 @@ class BlockKernelTest {
     e = assertThrows(IllegalArgumentException.class, () -> new BlockKernel.Pair(new double[0], new double[0], -1));
     assertTrue(e.getMessage().startsWith("k"), e.getMessage());
     assertEquals(0, BlockKernel.sumOfProducts(core, -1, 0, 3, List.of(), Precision.FP64).length);
+    e = assertThrows(IllegalArgumentException.class,
+        () -> BlockKernel.sumOfProducts(core, -1, 50_000, 50_000, List.of(), Precision.FP64));
+    assertTrue(e.getMessage().startsWith("m×n"), e.getMessage());
   }
 }
