@@ -22,18 +22,31 @@ extern "C" {
 #define GPUCORE_ENGINE_E_COPY 3     /* the copy function returned nonzero */
 #define GPUCORE_ENGINE_E_UNUSABLE 4 /* no GPU, or the device named is not visible */
 
+/* Precision of a GEMM of floats: their own (strict fp32), TF32 tensor cores, or A and B sent to
+ * the GPU and multiplied as BF16 or FP16 (half the bytes over the bus; fp32 sums, fp32 C). */
+#define GPUCORE_ENGINE_PREC_NATIVE 0
+#define GPUCORE_ENGINE_PREC_TF32 1
+#define GPUCORE_ENGINE_PREC_BF16 2
+#define GPUCORE_ENGINE_PREC_FP16 3
+
+/* Conversions a copy function is asked for (rounded to nearest even). */
+#define GPUCORE_ENGINE_TO_SAME 0 /* bytes as they are */
+#define GPUCORE_ENGINE_TO_BF16 1 /* floats to bfloat16: len / 2 bytes a column in staging */
+#define GPUCORE_ENGINE_TO_FP16 2 /* floats to IEEE half */
+
 /*
  * Moves cols columns of len bytes between an operand given as NULL to gpucore_engine_gemm and the
  * engine's pinned staging. The operand's column j starts offset + j * ld bytes from the operand's
  * start; staging's column j at staging + j * staging_ld. operand: 0 = A, 1 = B, 2 = C;
- * to_operand 0 reads it, 1 writes it (C only). A and B are read on the thread that called
+ * to_operand 0 reads it, 1 writes it (C only); convert (GPUCORE_ENGINE_TO_*, A and B only): the
+ * floats read go to staging converted (gpucore_engine_convert2d does it). A and B are read on the thread that called
  * gpucore_engine_gemm; C may be written from an engine thread at the same time (a thread that
  * lives as long as the calling thread). Returns 0, or nonzero to stop the call
  * (GPUCORE_ENGINE_E_COPY).
  */
-typedef int (*gpucore_engine_copy_fn)(void *ctx, int operand, int to_operand, void *staging,
-                                      size_t staging_ld, size_t offset, size_t ld, size_t len,
-                                      size_t cols);
+typedef int (*gpucore_engine_copy_fn)(void *ctx, int operand, int to_operand, int convert,
+                                      void *staging, size_t staging_ld, size_t offset, size_t ld,
+                                      size_t len, size_t cols);
 
 int gpucore_engine_version(void);
 
@@ -47,7 +60,8 @@ int gpucore_engine_usable(char *why, int why_len);
 
 /*
  * Column-major C = alpha*op(A)*op(B) + beta*C on CUDA device `device` (-1: the one
- * gpucore.gpu.list names), elem_bytes 4 (float) or 8 (double), ta/tb 0 (N) or 1 (T). a, b and
+ * gpucore.gpu.list names), elem_bytes 4 (float) or 8 (double), precision GPUCORE_ENGINE_PREC_*
+ * (floats; doubles are always multiplied in fp64), ta/tb 0 (N) or 1 (T). a, b and
  * c are host memory, or NULL when copy(ctx, ...) moves every byte of that operand (copy may be
  * NULL when none is). Host memory that is pinned (cudaHostAlloc, cudaHostRegister) is copied by
  * the GPU in place; other host memory goes through the engine's pinned staging. An
@@ -55,7 +69,7 @@ int gpucore_engine_usable(char *why, int why_len);
  * GPUCORE_ENGINE_OK or an error code, with why in err; *c_written says whether any of C was
  * written (the caller restores it before a rerun elsewhere when beta != 0).
  */
-int gpucore_engine_gemm(int elem_bytes, int ta, int tb, int m, int n, int k, double alpha,
+int gpucore_engine_gemm(int elem_bytes, int precision, int ta, int tb, int m, int n, int k, double alpha,
                         const void *a, int lda, const void *b, int ldb, double beta, void *c,
                         int ldc, gpucore_engine_copy_fn copy, void *ctx, int device,
                         int *c_written, char *err, int err_len);
@@ -108,6 +122,11 @@ void gpucore_engine_gpu_shape(int *cc_major, int *sms);
  * the engine's copy threads when large. */
 void gpucore_engine_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len,
                            size_t cols);
+
+/* As gpucore_engine_copy2d, converting (GPUCORE_ENGINE_TO_*): cols columns of len bytes of
+ * floats at src to len / 2 bytes of 16-bit values at dst. */
+void gpucore_engine_convert2d(void *dst, size_t ds, const void *src, size_t ss, size_t len,
+                              size_t cols, int convert);
 
 #ifdef __cplusplus
 }

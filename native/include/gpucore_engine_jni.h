@@ -58,8 +58,8 @@ static JNIEnv *gc_engine_env(gc_engine_ctx *x) {
   return env;
 }
 
-static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, size_t staging_ld,
-                          size_t offset, size_t ld, size_t len, size_t cols) {
+static int gc_engine_copy(void *p, int operand, int to_operand, int convert, void *staging,
+                          size_t staging_ld, size_t offset, size_t ld, size_t len, size_t cols) {
   gc_engine_ctx *x = (gc_engine_ctx *)p;
   gc_engine_operand *o = &x->op[operand];
   void *held = NULL;
@@ -81,7 +81,7 @@ static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, s
   if (to_operand) {
     gpucore_engine_copy2d(base, ld, staging, staging_ld, len, cols);
   } else {
-    gpucore_engine_copy2d(staging, staging_ld, base, ld, len, cols);
+    gpucore_engine_convert2d(staging, staging_ld, base, ld, len, cols, convert);
   }
   if (held != NULL) {
     env->ReleasePrimitiveArrayCritical(o->array, held, to_operand ? 0 : JNI_ABORT);
@@ -91,7 +91,7 @@ static int gc_engine_copy(void *p, int operand, int to_operand, void *staging, s
 
 /* gpucore_engine_gemm with the operands as above: result[0] gets its result, result[1] whether
  * any of C was written, err its reason. JavaCPP passes the JNI environment and the class. */
-static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int ta, int tb, int m, int n, int k,
+static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int precision, int ta, int tb, int m, int n, int k,
     double alpha, jobject a, long long a_address, long long a_offset, int lda, jobject b,
     long long b_address, long long b_offset, int ldb, double beta, jobject c,
     long long c_address, long long c_offset, int ldc, int device, int *result, char *err,
@@ -114,7 +114,7 @@ static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int ta, i
   for (int i = 0; i < 3; i++) {
     p[i] = x.op[i].array == NULL ? (char *)(intptr_t)x.op[i].address + x.op[i].offset : NULL;
   }
-  result[0] = gpucore_engine_gemm(elem_bytes, ta, tb, m, n, k, alpha, p[0], lda, p[1], ldb, beta,
+  result[0] = gpucore_engine_gemm(elem_bytes, precision, ta, tb, m, n, k, alpha, p[0], lda, p[1], ldb, beta,
                                   p[2], ldc, gc_engine_copy, &x, device, &result[1], err, err_len);
 }
 

@@ -26,6 +26,7 @@ typedef struct {
     char *dst;
     const char *src;
     size_t ds, ss, len, cols;
+    int to; /* GCB_TO_*: a conversion on the way */
     int parts, next, finished;
     unsigned long gen;
   } job;
@@ -80,6 +81,27 @@ static void fence(void) {
 #endif
 }
 
+/* Part p of parts of a conversion (len: source bytes per column, floats). */
+static void convert_part(char *dst, size_t ds, const char *src, size_t ss, size_t len,
+                         size_t cols, int to, int p, int parts) {
+  size_t n = len / 4;
+  if (cols >= (size_t)parts) {
+    size_t c0 = cols * p / parts, c1 = cols * (p + 1) / parts;
+    if (ds * 2 == len && ss == len) {
+      gcb_convert(dst + c0 * ds, src + c0 * ss, (c1 - c0) * n, to);
+    } else {
+      for (size_t j = c0; j < c1; j++) {
+        gcb_convert(dst + j * ds, src + j * ss, n, to);
+      }
+    }
+  } else {
+    size_t e0 = n * p / parts, e1 = n * (p + 1) / parts;
+    for (size_t j = 0; j < cols; j++) {
+      gcb_convert(dst + j * ds + e0 * 2, src + j * ss + e0 * 4, e1 - e0, to);
+    }
+  }
+}
+
 static void run_part(char *dst, size_t ds, const char *src, size_t ss, size_t len, size_t cols,
                      int p, int parts) {
   if (cols >= (size_t)parts) {
@@ -108,9 +130,13 @@ static void take_parts(pool_t *p) {
     char *dst = p->job.dst;
     const char *src = p->job.src;
     size_t ds = p->job.ds, ss = p->job.ss, len = p->job.len, cols = p->job.cols;
-    int parts = p->job.parts;
+    int parts = p->job.parts, to = p->job.to;
     pthread_mutex_unlock(&p->lock);
-    run_part(dst, ds, src, ss, len, cols, part, parts);
+    if (to == GCB_TO_SAME) {
+      run_part(dst, ds, src, ss, len, cols, part, parts);
+    } else {
+      convert_part(dst, ds, src, ss, len, cols, to, part, parts);
+    }
     pthread_mutex_lock(&p->lock);
     if (++p->job.finished == p->job.parts) {
       pthread_cond_broadcast(&p->done);
@@ -161,6 +187,11 @@ static void start(void) {
 }
 
 void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols) {
+  gcb_convert2d(dst, ds, src, ss, len, cols, GCB_TO_SAME);
+}
+
+void gcb_convert2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols,
+                   int to) {
   if (len == 0 || cols == 0) {
     return;
   }
@@ -179,6 +210,7 @@ void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, si
   p->job.ss = ss;
   p->job.len = len;
   p->job.cols = cols;
+  p->job.to = to;
   p->job.parts = (p->threads + 1) * 2;
   p->job.next = 0;
   p->job.finished = 0;
@@ -192,6 +224,10 @@ void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, si
   pthread_mutex_unlock(&p->busy);
   return;
 alone:
+  if (to != GCB_TO_SAME) {
+    convert_part((char *)dst, ds, (const char *)src, ss, len, cols, to, 0, 1);
+    return;
+  }
   if (len * cols >= PARALLEL_BYTES) {
     run_part((char *)dst, ds, (const char *)src, ss, len, cols, 0, 1);
     return;

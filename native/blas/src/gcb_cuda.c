@@ -40,6 +40,12 @@ enum {
   CUBLAS_STATUS_ALLOC_FAILED = 3,
   CUBLAS_OP_N = 0,
   CUBLAS_OP_T = 1,
+  CUDA_R_32F = 0,
+  CUDA_R_16F = 2,
+  CUDA_R_16BF = 14,
+  CUBLAS_COMPUTE_32F = 68,
+  CUBLAS_COMPUTE_32F_FAST_TF32 = 77,
+  CUBLAS_GEMM_DEFAULT = -1,
 };
 
 static struct {
@@ -69,6 +75,9 @@ static struct {
                           int, const float *, int, const float *, float *, int);
   cublasStatus_t (*Dgemm)(cublasHandle_t, int, int, int, int, int, const double *,
                           const double *, int, const double *, int, const double *, double *, int);
+  cublasStatus_t (*GemmEx)(cublasHandle_t, int, int, int, int, int, const void *, const void *,
+                           int, int, const void *, int, int, const void *, void *, int, int, int,
+                           int);
 } cu;
 
 #define MAX_DEVICES 64         /* ordinals a thread can keep a context on */
@@ -187,6 +196,7 @@ static void probe(void) {
   SYM(bl, SetStream, "cublasSetStream_v2");
   SYM(bl, Sgemm, "cublasSgemm_v2");
   SYM(bl, Dgemm, "cublasDgemm_v2");
+  SYM(bl, GemmEx, "cublasGemmEx");
   if (cu.DeviceGetAttribute(&cc_major, CUDA_DEV_ATTR_COMPUTE_CAPABILITY_MAJOR, device) != CUDA_SUCCESS
       || cu.DeviceGetAttribute(&sm_count, CUDA_DEV_ATTR_MULTIPROCESSOR_COUNT, device) != CUDA_SUCCESS) {
     cc_major = 0;
@@ -307,6 +317,9 @@ typedef struct {
   const gcb_io *io;
   int wrote;                    /* some of C was written */
   int pinned[3];                /* A, B, C are host memory the GPU reaches directly (pinned) */
+  int prec;                     /* GCB_PREC_*: the multiply's precision */
+  int to;                       /* GCB_TO_*: A and B converted on their way up */
+  int ds;                       /* bytes of an element of A and B on the GPU */
   int tiles;                    /* C tiles multiplied */
 } ctx_t;
 
@@ -494,9 +507,10 @@ static int ensure(void **p, size_t *cap, size_t bytes, char *err, size_t errn) {
 static int io_read(ctx_t *c, int operand, void *stage, size_t sd, const char *base, size_t offset,
                    size_t ld, size_t len, size_t cols, char *err, size_t errn) {
   double t = c->prof != NULL ? gcb_now() : 0;
+  int to = operand < 2 ? c->to : GCB_TO_SAME; /* A and B may be converted; C never is */
   if (c->io == NULL || base != NULL) {
-    gcb_copy2d(stage, sd, base + offset, ld, len, cols);
-  } else if (c->io->copy(c->io->ctx, operand, 0, stage, sd, offset, ld, len, cols) != 0) {
+    gcb_convert2d(stage, sd, base + offset, ld, len, cols, to);
+  } else if (c->io->copy(c->io->ctx, operand, 0, to, stage, sd, offset, ld, len, cols) != 0) {
     snprintf(err, errn, "reading operand %c failed", "ABC"[operand]);
     return GCB_E_COPY;
   }
@@ -511,7 +525,8 @@ static int io_write(ctx_t *c, const void *stage, size_t sd, char *base, size_t o
   double t = c->prof != NULL ? gcb_now() : 0;
   if (c->io == NULL || base != NULL) {
     gcb_copy2d(base + offset, ld, stage, sd, len, cols);
-  } else if (c->io->copy(c->io->ctx, 2, 1, (void *)stage, sd, offset, ld, len, cols) != 0) {
+  } else if (c->io->copy(c->io->ctx, 2, 1, GCB_TO_SAME, (void *)stage, sd, offset, ld, len,
+                         cols) != 0) {
     snprintf(err, errn, "writing C failed");
     return GCB_E_COPY;
   }
@@ -519,26 +534,29 @@ static int io_write(ctx_t *c, const void *stage, size_t sd, char *base, size_t o
   return 0;
 }
 
-/* Copies the rows x cols block at src (column-major, leading dimension sld elements) into dst on
- * the GPU (leading dimension dld) through stream s's staging, in chunks. */
+/* Copies the rows x cols block of operand A or B at base + off (column-major, leading dimension
+ * sld elements of es bytes) into dst on the GPU (leading dimension dld elements of the call's
+ * device size, converted on the way when the precision asks), through stream s's staging, in
+ * chunks. */
 static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const char *base,
                   size_t off, size_t sld, size_t rows, size_t cols, int es, char *err, size_t errn) {
   int rc;
   if (rows == 0 || cols == 0) {
     return 0;
   }
-  if (c->pinned[operand]) { /* straight from the caller's pinned memory */
+  if (c->pinned[operand]) { /* straight from the caller's pinned memory (never converted) */
     int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rows * cols * es);
     CU(cu.Memcpy2DAsync(dst, dld * es, base + off, sld * es, rows * es, cols,
                         CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
     prof_end(c, s, slot);
     return 0;
   }
+  size_t ds = (size_t)c->ds;
   size_t half = c->stage / 2;
-  size_t col_bytes = rows * es;
+  size_t col_bytes = rows * ds;
   size_t chunk_rows = rows, chunk_cols;
   if (col_bytes > half) {
-    chunk_rows = half / es;
+    chunk_rows = half / ds;
     chunk_cols = 1;
   } else {
     chunk_cols = half / col_bytes;
@@ -551,12 +569,12 @@ static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const cha
       c->half[s] ^= 1;
       CU(wait_event(c, c->ev_b[s][h], GCB_PROF_WAIT), "staging copy");
       char *stage = c->pin_b[s] + h * half;
-      if ((rc = io_read(c, operand, stage, rr * es, base, off + (c0 * sld + r0) * es, sld * es,
+      if ((rc = io_read(c, operand, stage, rr * ds, base, off + (c0 * sld + r0) * es, sld * es,
                         rr * es, cc, err, errn))) {
         return rc;
       }
-      int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rr * es * cc);
-      CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * es, dld * es, stage, rr * es, rr * es, cc,
+      int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rr * ds * cc);
+      CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * ds, dld * ds, stage, rr * ds, rr * ds, cc,
                           CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
       prof_end(c, s, slot);
       CU(cu.EventRecord(c->ev_b[s][h], c->st[s]), "cudaEventRecord");
@@ -718,7 +736,12 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
   int opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasStatus_t st;
   slot = prof_begin(c, s, GCB_PROF_GEMM, i0, j0, 0);
-  if (es == 4) {
+  if (c->prec != GCB_PREC_NATIVE) { /* fp32 C, fp32 sums; TF32 tensor cores or 16-bit A and B */
+    int type = c->to == GCB_TO_BF16 ? CUDA_R_16BF : c->to == GCB_TO_FP16 ? CUDA_R_16F : CUDA_R_32F;
+    int compute = c->prec == GCB_PREC_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    st = cu.GemmEx(c->h[s], opa, opb, rows, cols, k, alpha, pa, type, lda_d, pb, type, ldb_d, beta,
+                   t->dev, CUDA_R_32F, rows, compute, CUBLAS_GEMM_DEFAULT);
+  } else if (es == 4) {
     st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa, lda_d,
                   (const float *)pb, ldb_d, (const float *)beta, (float *)t->dev, rows);
   } else {
@@ -727,7 +750,8 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
                   rows);
   }
   if (st != CUBLAS_STATUS_SUCCESS) {
-    snprintf(err, errn, "cublas%cgemm: status %d", es == 4 ? 'S' : 'D', st);
+    snprintf(err, errn, "%s: status %d",
+             c->prec != GCB_PREC_NATIVE ? "cublasGemmEx" : es == 4 ? "cublasSgemm" : "cublasDgemm", st);
     return st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
   }
   prof_end(c, s, slot);
@@ -750,9 +774,9 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
                const char *a, int lda, const char *b, int ldb, const void *beta, char *cc, int ldc,
                int mb, int nb, char *err, size_t errn) {
   int rc;
-  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)mb * k * es, err, errn))) return rc;
+  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)mb * k * c->ds, err, errn))) return rc;
   for (int s = 0; s < STREAMS; s++) {
-    size_t bb = (size_t)k * nb * es, cb = (size_t)mb * nb * es;
+    size_t bb = (size_t)k * nb * c->ds, cb = (size_t)mb * nb * es;
     if (c->cap_b < bb || c->d_b[s] == NULL) {
       if (c->d_b[s]) cu.Free(c->d_b[s]);
       c->d_b[s] = NULL;
@@ -835,8 +859,9 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
                         const char *a, int lda, const char *b, int ldb, const void *beta, char *cc,
                         int ldc, int mt, int nt, int per_stream, char *err, size_t errn) {
   int rc;
-  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)m * k * es, err, errn))) return rc;
-  if ((rc = ensure(&c->d_bf, &c->cap_bf, (size_t)k * n * es, err, errn))) return rc;
+  size_t ds = (size_t)c->ds;
+  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)m * k * ds, err, errn))) return rc;
+  if ((rc = ensure(&c->d_bf, &c->cap_bf, (size_t)k * n * ds, err, errn))) return rc;
   size_t tile_bytes = (size_t)mt * nt * es, cb = tile_bytes * per_stream;
   for (int s = 1; s < STREAMS; s++) {
     if (c->cap_c < cb || c->d_c[s] == NULL) {
@@ -894,10 +919,10 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
     if (is_a) {
       int i0 = up_a * mt, rows = m - i0 < mt ? m - i0 : mt;
       if (!ta) { /* rows i0.. of A (m x k) */
-        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * es, lda_d, a, (size_t)i0 * es, lda,
+        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * ds, lda_d, a, (size_t)i0 * es, lda,
                     rows, k, es, err, errn);
       } else { /* columns i0.. of A (k x m) */
-        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * lda_d * es, lda_d, a,
+        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * lda_d * ds, lda_d, a,
                     (size_t)i0 * lda * es, lda, k, rows, es, err, errn);
       }
       if (rc) break;
@@ -906,10 +931,10 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
     } else {
       int j0 = up_b * nt, cols = n - j0 < nt ? n - j0 : nt;
       if (!tb) { /* columns j0.. of B (k x n) */
-        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * ldb_d * es, ldb_d, b,
+        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * ldb_d * ds, ldb_d, b,
                     (size_t)j0 * ldb * es, ldb, k, cols, es, err, errn);
       } else { /* rows j0.. of B (n x k) */
-        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * es, ldb_d, b, (size_t)j0 * es, ldb,
+        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * ds, ldb_d, b, (size_t)j0 * es, ldb,
                     cols, k, es, err, errn);
       }
       if (rc) break;
@@ -930,8 +955,8 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
         int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
         CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[na + tj], 0), "cudaStreamWaitEvent");
-        const char *pa = (const char *)c->d_a + (ta ? (size_t)i0 * lda_d : (size_t)i0) * es;
-        const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * es;
+        const char *pa = (const char *)c->d_a + (ta ? (size_t)i0 * lda_d : (size_t)i0) * ds;
+        const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * ds;
         rc = queue_tile(c, s, &tiles[q], es, ta, tb, i0, j0, rows, cols, k, alpha, pa, lda_d, pb,
                         ldb_d, beta, beta_zero, cc, ldc, err, errn);
         if (rc == 0) slot_submit(c, q);
@@ -1015,9 +1040,9 @@ static int end_call(ctx_t *x, int rc, int *c_written, const char *err, int es, i
   return rc == GCB_E_FAULT ? fail(err) : rc;
 }
 
-int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
-                 int lda, const void *b, int ldb, const void *beta, void *c, int ldc,
-                 const gcb_io *io, int dev, int *c_written, char *err, size_t errn) {
+int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const void *alpha,
+                 const void *a, int lda, const void *b, int ldb, const void *beta, void *c,
+                 int ldc, const gcb_io *io, int dev, int *c_written, char *err, size_t errn) {
   if (c_written != NULL) *c_written = 0;
   if (m == 0 || n == 0) return GCB_OK;
   char why[400];
@@ -1038,8 +1063,13 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   }
   x->io = io;
   x->wrote = 0;
-  x->pinned[0] = k > 0 && pinned(a, ta ? (size_t)(m - 1) * lda + k : (size_t)(k - 1) * lda + m, es);
-  x->pinned[1] = k > 0 && pinned(b, tb ? (size_t)(k - 1) * ldb + n : (size_t)(n - 1) * ldb + k, es);
+  x->prec = es == 4 ? prec : GCB_PREC_NATIVE;
+  x->to = x->prec == GCB_PREC_BF16 ? GCB_TO_BF16 : x->prec == GCB_PREC_FP16 ? GCB_TO_FP16 : GCB_TO_SAME;
+  x->ds = x->to == GCB_TO_SAME ? es : 2;
+  /* A and B straight from pinned memory unless they are converted on the way */
+  int direct = x->to == GCB_TO_SAME && k > 0;
+  x->pinned[0] = direct && pinned(a, ta ? (size_t)(m - 1) * lda + k : (size_t)(k - 1) * lda + m, es);
+  x->pinned[1] = direct && pinned(b, tb ? (size_t)(k - 1) * ldb + n : (size_t)(n - 1) * ldb + k, es);
   x->pinned[2] = pinned(c, (size_t)(n - 1) * ldc + m, es);
 
   size_t stage = x->stage;
@@ -1069,7 +1099,7 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
     if (per_stream < 1) per_stream = 1;
     size_t held = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
-    size_t need = ((size_t)m * k + (size_t)k * n + (STREAMS - 1) * per_stream * mt * nt) * es;
+    size_t need = ((size_t)m * k + (size_t)k * n) * x->ds + (STREAMS - 1) * per_stream * mt * nt * es;
     if (need <= budget) {
       begin_attempt(x);
       rc = run_resident(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb,
@@ -1086,7 +1116,8 @@ int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
   for (int attempt = 0; attempt < 6; attempt++) {
     size_t held = x->cap_a + STREAMS * (x->cap_b + x->cap_c);
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
-    while ((mb * (size_t)k + STREAMS * ((size_t)k * nb + mb * nb)) * es > budget && (mb > 256 || nb > 64)) {
+    while ((mb * (size_t)k + STREAMS * (size_t)k * nb) * x->ds + STREAMS * mb * nb * es > budget
+           && (mb > 256 || nb > 64)) {
       if (mb > 256) mb = (mb + 1) / 2;
       else nb = (nb + 1) / 2;
     }

@@ -212,7 +212,7 @@ static void route(gemm_call *g) {
     gpu_rows = g->m; /* no thread: the GPU takes every row */
   }
   char err[400] = "";
-  int rc = gcb_gpu_gemm(g->es, g->ta, g->tb, gpu_rows, g->n, g->k, g->alpha, g->na, g->lda, g->nb,
+  int rc = gcb_gpu_gemm(g->es, GCB_PREC_NATIVE, g->ta, g->tb, gpu_rows, g->n, g->k, g->alpha, g->na, g->lda, g->nb,
                         g->ldb, g->beta, g->c, g->ldc, NULL, -1, NULL, err, sizeof err);
   if (split) {
     pthread_join(th, NULL);

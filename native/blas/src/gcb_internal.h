@@ -52,6 +52,14 @@ int gcb_tracing(void);
 void gcb_copy2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols);
 /* The pool the calling thread's large copies use: 0 packs (the default), 1 unpacks. */
 void gcb_copy_pool(int pool);
+/* Conversions of fp32 operands to the 16 bits they go to the GPU in (gcb_convert.c). */
+enum { GCB_TO_SAME = 0, GCB_TO_BF16 = 1, GCB_TO_FP16 = 2 };
+/* n floats at src to n 16-bit values at dst. */
+void gcb_convert(void *dst, const void *src, size_t n, int to);
+/* As gcb_copy2d, converting: cols columns of len bytes of floats at src (stride ss) to len / 2
+ * bytes of 16-bit values at dst (stride ds); to = GCB_TO_SAME copies. */
+void gcb_convert2d(void *dst, size_t ds, const void *src, size_t ss, size_t len, size_t cols,
+                   int to);
 
 /* Stage profile of GPU GEMMs (gcb_profile.c): CUDA events around each copy and multiply of a
  * call, host clocks around packing, unpacking and waiting; one summary line per call. */
@@ -85,11 +93,13 @@ int gcb_gpu_usable(char *why, size_t n);
  * memory at the pointers given. Otherwise copy() moves every byte, between the operand and
  * pinned staging: cols columns of len bytes; the operand's column j starts offset + j * ld bytes
  * from the operand's start, staging's at staging + j * staging_ld. to_operand 0 reads the
- * operand (A = 0, B = 1, C = 2), 1 writes it (C only). It returns 0, or nonzero to stop the call.
+ * operand (A = 0, B = 1, C = 2), 1 writes it (C only). convert (GCB_TO_*): floats read are
+ * written to staging as 16-bit values (len / 2 bytes a column). It returns 0, or nonzero to stop
+ * the call.
  * The Java API passes its arrays this way (gpucore_engine_jni.h), a chunk at a time. */
 typedef struct {
-  int (*copy)(void *ctx, int operand, int to_operand, void *staging, size_t staging_ld,
-              size_t offset, size_t ld, size_t len, size_t cols);
+  int (*copy)(void *ctx, int operand, int to_operand, int convert, void *staging,
+              size_t staging_ld, size_t offset, size_t ld, size_t len, size_t cols);
   void *ctx;
 } gcb_io;
 
@@ -102,11 +112,15 @@ enum {
   GCB_E_UNUSABLE = 4  /* no GPU (why in err) */
 };
 
-/* Column-major C = alpha*op(A)*op(B) + beta*C on the GPU from host operands (through io when
- * not NULL), on CUDA device `device` (-1: the one gpucore.gpu.list names). es = 4 (float) or 8
- * (double); ta/tb: 0 = N, 1 = T. Returns GCB_OK or a GCB_E_* code with why in err; *c_written
+/* Precision of a GPU GEMM of floats (es = 4): the operands' own, TF32 tensor cores, or A and B
+ * sent and multiplied as BF16 or FP16 (fp32 sums, fp32 C). */
+enum { GCB_PREC_NATIVE = 0, GCB_PREC_TF32 = 1, GCB_PREC_BF16 = 2, GCB_PREC_FP16 = 3 };
+
+/* Column-major C = alpha*op(A)*op(B) + beta*C on the GPU from host operands (through io where
+ * the pointer is NULL), on CUDA device `device` (-1: the one gpucore.gpu.list names). es = 4
+ * (float) or 8 (double); prec GCB_PREC_* (floats only); ta/tb: 0 = N, 1 = T. Returns GCB_OK or a GCB_E_* code with why in err; *c_written
  * (when not NULL) says whether any of C was written (the caller restores it). */
-int gcb_gpu_gemm(int es, int ta, int tb, int m, int n, int k, const void *alpha,
+int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const void *alpha,
                  const void *a, int lda, const void *b, int ldb, const void *beta, void *c,
                  int ldc, const gcb_io *io, int device, int *c_written, char *err, size_t errn);
 /* Compute capability major and SM count of the GPU the probe found (0, 0 without one). */

@@ -31,13 +31,14 @@ typedef struct {
   int calls;
 } operands;
 
-static int copy(void *ctx, int operand, int to_operand, void *staging, size_t staging_ld,
-                size_t offset, size_t ld, size_t len, size_t cols) {
+static int copy(void *ctx, int operand, int to_operand, int convert, void *staging,
+                size_t staging_ld, size_t offset, size_t ld, size_t len, size_t cols) {
   operands *o = (operands *)ctx;
   /* C is written by the engine's drain thread, A and B are read by the caller's */
   __atomic_add_fetch(&copies, 1, __ATOMIC_RELAXED);
   if (__atomic_add_fetch(&o->calls, 1, __ATOMIC_RELAXED) == o->fail_at) return 1;
   if (operand < 0 || operand > 2 || (to_operand && operand != 2) || len > ld
+      || (convert != GPUCORE_ENGINE_TO_SAME && (operand == 2 || len % 4 != 0))
       || (cols > 0 && offset + (cols - 1) * ld + len > o->bytes[operand])) {
     printf("FAIL copy out of bounds: operand %d offset %zu ld %zu len %zu cols %zu (size %zu)\n",
            operand, offset, ld, len, cols, o->bytes[operand]);
@@ -47,6 +48,7 @@ static int copy(void *ctx, int operand, int to_operand, void *staging, size_t st
   for (size_t j = 0; j < cols; j++) {
     char *x = o->op[operand] + offset + j * ld, *s = (char *)staging + j * staging_ld;
     if (to_operand) memcpy(x, s, len);
+    else if (convert != GPUCORE_ENGINE_TO_SAME) gpucore_engine_convert2d(s, len / 2, x, len, len, 1, convert);
     else memcpy(s, x, len);
   }
   return 0;
@@ -60,8 +62,8 @@ static void check(const char *what, int ok) {
   }
 }
 
-/* One call; via: 1 through copy(), 0 host pointers. */
-static void one(int es, int ta, int tb, int m, int n, int k, double beta, int via) {
+/* One call at precision prec (GPUCORE_ENGINE_PREC_*); via: 1 through copy(), 0 host pointers. */
+static void one(int es, int prec, int ta, int tb, int m, int n, int k, double beta, int via) {
   int ra = ta ? k : m, ca = ta ? m : k, rb = tb ? n : k, cb = tb ? k : n;
   int lda = ra + 3, ldb = rb + 2, ldc = m + 4;
   size_t sa = (size_t)lda * ca, sb = (size_t)ldb * cb, sc = (size_t)ldc * n;
@@ -84,9 +86,9 @@ static void one(int es, int ta, int tb, int m, int n, int k, double beta, int vi
   }
   char err[400] = "";
   int written = -1;
-  int rc = via ? gpucore_engine_gemm(es, ta, tb, m, n, k, alpha, NULL, lda, NULL, ldb, beta, NULL,
+  int rc = via ? gpucore_engine_gemm(es, prec, ta, tb, m, n, k, alpha, NULL, lda, NULL, ldb, beta, NULL,
                                      ldc, copy, &o, -1, &written, err, sizeof err)
-               : gpucore_engine_gemm(es, ta, tb, m, n, k, alpha, o.op[0], lda, o.op[1], ldb, beta,
+               : gpucore_engine_gemm(es, prec, ta, tb, m, n, k, alpha, o.op[0], lda, o.op[1], ldb, beta,
                                      o.op[2], ldc, NULL, NULL, -1, &written, err, sizeof err);
   double worst = 0;
   int pad = 1;
@@ -103,12 +105,18 @@ static void one(int es, int ta, int tb, int m, int n, int k, double beta, int vi
       if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
     }
   }
-  double tol = (es == 8 ? 1e-12 : 1e-5) * k;
-  char what[200];
-  snprintf(what, sizeof what, "%cgemm %c%c m=%d n=%d k=%d beta=%g %s: rc %d (%s) err %.3g pad %d written %d",
-           es == 8 ? 'd' : 's', ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, beta,
+  /* inputs in [-0.5, 0.5], |alpha| 1.25: 16-bit operands round each input by at most u (2^-8
+   * bf16, 2^-11 fp16), a product by 2u of at most 0.25 */
+  int half = prec == GPUCORE_ENGINE_PREC_BF16 || prec == GPUCORE_ENGINE_PREC_FP16;
+  double u = prec == GPUCORE_ENGINE_PREC_BF16 ? 0x1p-8 : 0x1p-11;
+  double tol = half ? 2 * u * 0.25 * 1.25 * k + 1e-5 * k : (es == 8 ? 1e-12 : 1e-5) * k;
+  char what[240];
+  snprintf(what, sizeof what, "%cgemm prec %d %c%c m=%d n=%d k=%d beta=%g %s: rc %d (%s) err %.3g pad %d written %d",
+           es == 8 ? 'd' : 's', prec, ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, beta,
            via ? "copy" : "host", rc, err, worst, pad, written);
-  check(what, rc == GPUCORE_ENGINE_OK && worst <= tol && pad && written == 1);
+  /* 16-bit operands must show their rounding (else they were not converted) */
+  check(what, rc == GPUCORE_ENGINE_OK && worst <= tol && (!half || worst > 1e-4) && pad
+                  && written == 1);
   for (int i = 0; i < 3; i++) free(o.op[i]);
   free(a); free(b); free(c); free(r);
 }
@@ -122,11 +130,16 @@ int main(int argc, char **argv) {
     for (int ta = 0; ta < 2; ta++)
       for (int tb = 0; tb < 2; tb++)
         for (int bz = 0; bz < 2; bz++)
-          one(es, ta, tb, 150 * scale + 7, 130 * scale + 3, 90 * scale + 1, bz ? 0.0 : 0.5, 1);
-  one(4, 0, 0, 200, 190, 70, 0.5, 0);
-  one(8, 1, 1, 200, 190, 70, 0.0, 0);
+          one(es, 0, ta, tb, 150 * scale + 7, 130 * scale + 3, 90 * scale + 1, bz ? 0.0 : 0.5, 1);
+  one(4, 0, 0, 0, 200, 190, 70, 0.5, 0);
+  one(8, 0, 1, 1, 200, 190, 70, 0.0, 0);
+  /* TF32, BF16, FP16 on floats: through the copy function and from host pointers */
+  for (int prec = GPUCORE_ENGINE_PREC_TF32; prec <= GPUCORE_ENGINE_PREC_FP16; prec++) {
+    one(4, prec, 0, 1, 150 * scale + 7, 130 * scale + 3, 90 * scale + 1, 0.5, 1);
+    one(4, prec, 1, 0, 200, 190, 70, 0.0, 0);
+  }
   long before = copies;
-  one(8, 0, 1, 1, 1, 1, 0.5, 1); /* the smallest call */
+  one(8, 0, 0, 1, 1, 1, 1, 0.5, 1); /* the smallest call */
   check("copies counted", copies > before);
 
   /* operands in pinned memory (the stand-in runtime's cudaHostAlloc, which counts the copies that
@@ -162,7 +175,7 @@ int main(int argc, char **argv) {
         long ta0 = touching(pa), tb0 = touching(pb), tc0 = touching(pc);
         char err[400] = "";
         int written = -1;
-        int rc = gpucore_engine_gemm(es, 0, 0, m, n, k, 0.75, pa, lda, via ? NULL : pb, ldb, 0.5,
+        int rc = gpucore_engine_gemm(es, 0, 0, 0, m, n, k, 0.75, pa, lda, via ? NULL : pb, ldb, 0.5,
                                      pc, ldc, via ? copy : NULL, via ? &o : NULL, -1, &written,
                                      err, sizeof err);
         double worst = 0;
@@ -185,6 +198,29 @@ int main(int argc, char **argv) {
         free(a); free(b); free(r);
       }
     }
+    /* BF16 from pinned floats: A and B are converted on the way up (through staging, no copy of
+     * the GPU's touches them), C still comes down in place */
+    if (host_alloc && touching) {
+      int m = 256, n = 192, k = 160;
+      float *pa, *pb, *pc;
+      host_alloc((void **)&pa, (size_t)m * k * 4, 0);
+      host_alloc((void **)&pb, (size_t)k * n * 4, 0);
+      host_alloc((void **)&pc, (size_t)m * n * 4, 0);
+      for (int i = 0; i < m * k; i++) pa[i] = 1.0f + 0x1p-12f * (i % 7); /* not bf16 values */
+      for (int i = 0; i < k * n; i++) pb[i] = 1.0f;
+      for (int i = 0; i < m * n; i++) pc[i] = NAN;
+      long ta0 = touching(pa), tc0 = touching(pc);
+      char err[400] = "";
+      int written = -1;
+      int rc = gpucore_engine_gemm(4, GPUCORE_ENGINE_PREC_BF16, 0, 0, m, n, k, 1.0, pa, m, pb, k,
+                                   0.0, pc, m, NULL, NULL, -1, &written, err, sizeof err);
+      int exact = 1; /* each 1 + x 2^-12 rounds to 1 in bf16: every C element is k */
+      for (int i = 0; i < m * n; i++) exact &= pc[i] == (float)k;
+      char what[300];
+      snprintf(what, sizeof what, "pinned BF16: rc %d (%s) C = k everywhere %d, copies touching A %ld, C %ld",
+               rc, err, exact, touching(pa) - ta0, touching(pc) - tc0);
+      check(what, rc == GPUCORE_ENGINE_OK && exact && touching(pa) == ta0 && touching(pc) > tc0);
+    }
   }
 
   /* a copy function that fails: reading A at once, then writing C after tiles were multiplied */
@@ -196,12 +232,12 @@ int main(int argc, char **argv) {
     char err[400] = "";
     int written = -1;
     if (at == 2) { /* count the calls of a good run, then fail the last one (a write of C) */
-      gpucore_engine_gemm(4, 0, 0, 64, 64, 64, 1.0, NULL, 64, NULL, 64, 0.0, NULL, 64, copy, &o,
+      gpucore_engine_gemm(4, 0, 0, 0, 64, 64, 64, 1.0, NULL, 64, NULL, 64, 0.0, NULL, 64, copy, &o,
                           -1, &written, err, sizeof err);
       o.fail_at = o.calls;
       o.calls = 0;
     }
-    int rc = gpucore_engine_gemm(4, 0, 0, 64, 64, 64, 1.0, NULL, 64, NULL, 64, 0.0, NULL, 64, copy,
+    int rc = gpucore_engine_gemm(4, 0, 0, 0, 64, 64, 64, 1.0, NULL, 64, NULL, 64, 0.0, NULL, 64, copy,
                                  &o, -1, &written, err, sizeof err);
     char what[600];
     snprintf(what, sizeof what, "failing copy %d: rc %d written %d err \"%s\"", at, rc, written, err);
@@ -214,15 +250,18 @@ int main(int argc, char **argv) {
   /* bad arguments: refused before any work */
   char err[400] = "";
   int written = -1;
-  int rc = gpucore_engine_gemm(2, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL, NULL, -1, &written,
+  int rc = gpucore_engine_gemm(2, 0, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL, NULL, -1, &written,
                                err, sizeof err);
   check("elem_bytes 2 refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "invalid") && written == 0);
-  rc = gpucore_engine_gemm(4, 0, 0, 8, 4, 4, 1, x, 4, y, 4, 0, z, 8, NULL, NULL, -1, &written, err,
+  rc = gpucore_engine_gemm(4, 0, 0, 0, 8, 4, 4, 1, x, 4, y, 4, 0, z, 8, NULL, NULL, -1, &written, err,
                            sizeof err);
   check("lda < m refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "invalid"));
-  rc = gpucore_engine_gemm(4, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL, NULL, 63, &written, err,
+  rc = gpucore_engine_gemm(4, 0, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL, NULL, 63, &written, err,
                            sizeof err);
   check("device 63 refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "GPU 63 is not visible"));
+  rc = gpucore_engine_gemm(8, GPUCORE_ENGINE_PREC_BF16, 0, 0, 4, 4, 4, 1, x, 4, y, 4, 0, z, 4, NULL,
+                           NULL, -1, &written, err, sizeof err);
+  check("BF16 on doubles refused", rc == GPUCORE_ENGINE_E_UNUSABLE && strstr(err, "invalid"));
   printf("%d passed, %d failed, %ld copies\n", passed, failed, copies);
   return failed == 0 ? 0 : 1;
 }

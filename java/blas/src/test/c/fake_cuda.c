@@ -7,7 +7,9 @@
  *   FAKE_CUBLAS_FAIL_AT the n-th GEMM (1-based, counted over the process) fails: a fault
  *   FAKE_CUDA_LOG       a file that gets one line per GEMM: "gemm OPA OPB M N K LDA LDB LDC dev=D"
  *                       (D: the calling thread's device, as cudaSetDevice set it)
- *   FAKE_CUDA_LIVE      a file that gets "live N" at exit: device bytes still allocated */
+ *   FAKE_CUDA_LIVE      a file that gets "live N" at exit: device bytes still allocated
+ *   FAKE_CUDA_EXLOG     a file that gets one line per cublasGemmEx: "gemmex M N K ATYPE COMPUTE" */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,3 +236,51 @@ static void log_gemm(int ta, int tb, int m, int n, int k, int lda, int ldb, int 
   }
 GEMM(cublasSgemm_v2, float)
 GEMM(cublasDgemm_v2, double)
+
+/* An element of a cublasGemmEx operand as a double: CUDA_R_32F (0), CUDA_R_16F (2) or
+ * CUDA_R_16BF (14). */
+static double elem(const void *p, int type, size_t i) {
+  if (type == 0) return ((const float *)p)[i];
+  unsigned h = ((const unsigned short *)p)[i];
+  if (type == 14) {
+    unsigned u = h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+  }
+  int e = (h >> 10) & 31, m = h & 1023;
+  double v = e == 0 ? m * 0x1p-24 : e == 31 ? (m ? NAN : INFINITY) : (1024 + m) * ldexp(1, e - 25);
+  return h & 0x8000 ? -v : v;
+}
+
+/* fp32 C only, as the engine asks; FAKE_CUDA_LOG lines as the others, then " ex=ATYPE/COMPUTE" */
+int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const void *alpha, const void *a,
+                 int atype, int lda, const void *b, int btype, int ldb, const void *beta, void *c,
+                 int ctype, int ldc, int compute, int algo) {
+  (void)h; (void)algo;
+  if (fail_now()) return 13;
+  if (ctype != 0 || atype != btype || (atype != 0 && atype != 2 && atype != 14)
+      || (compute != 68 && compute != 77)) return 15; /* not supported */
+  if (lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7;
+  log_gemm(ta, tb, m, n, k, lda, ldb, ldc);
+  const char *f = getenv("FAKE_CUDA_EXLOG");
+  FILE *o = f ? fopen(f, "a") : NULL;
+  if (o) {
+    fprintf(o, "gemmex %d %d %d %d %d\n", m, n, k, atype, compute);
+    fclose(o);
+  }
+  float al = *(const float *)alpha, be = *(const float *)beta;
+  for (int j = 0; j < n; j++) {
+    for (int i = 0; i < m; i++) {
+      double s = 0;
+      for (int p = 0; p < k; p++) {
+        double x = elem(a, atype, ta ? p + (size_t)i * lda : i + (size_t)p * lda);
+        double y = elem(b, btype, tb ? j + (size_t)p * ldb : p + (size_t)j * ldb);
+        s += x * y;
+      }
+      float *cij = &((float *)c)[i + (size_t)j * ldc];
+      *cij = (float)(al * s + (be == 0 ? 0 : be * *cij));
+    }
+  }
+  return 0;
+}

@@ -52,15 +52,26 @@ final class CudaHostGemm {
   }
 
   /**
-   * Whether the native engine takes this call: fp32 or fp64 throughout at its own precision
-   * (TF32, BF16 and FP16 stay on the Java pipeline).
+   * Whether the native engine takes this call: fp64 at fp64; fp32 operands and C at FP32, TF32,
+   * BF16 or FP16 (the engine sends A and B as 16 bits for the last two).
    */
   static boolean engineTakes(GemmCall call) {
     return switch (call.dtype()) {
-      case FLOAT32 -> call.precision() == dev.gpucore.blas.Precision.FP32
-          && call.c().dtype() == dev.gpucore.DType.FLOAT32;
+      case FLOAT32 -> call.c().dtype() == dev.gpucore.DType.FLOAT32
+          && enginePrecision(call.precision()) >= 0;
       case FLOAT64 -> call.precision() == dev.gpucore.blas.Precision.FP64;
       default -> false;
+    };
+  }
+
+  /** The engine's precision code of a float GEMM, or -1 where it has none. */
+  static int enginePrecision(dev.gpucore.blas.Precision p) {
+    return switch (p) {
+      case FP32 -> EngineNative.PREC_NATIVE;
+      case TF32 -> EngineNative.PREC_TF32;
+      case BF16 -> EngineNative.PREC_BF16;
+      case FP16 -> EngineNative.PREC_FP16;
+      default -> -1;
     };
   }
 
@@ -116,7 +127,8 @@ final class CudaHostGemm {
     long aOff = (a.offset() + i * call.strideB()) * eb;
     long bOff = (b.offset() + i * call.strideA()) * eb;
     long cOff = (c.offset() + i * call.strideC()) * eb;
-    EngineNative.gc_engine_gemm(eb, call.transB() ? 1 : 0, call.transA() ? 1 : 0, call.n(),
+    int precision = eb == 4 ? enginePrecision(call.precision()) : EngineNative.PREC_NATIVE;
+    EngineNative.gc_engine_gemm(eb, precision, call.transB() ? 1 : 0, call.transA() ? 1 : 0, call.n(),
         call.m(), call.k(), call.alpha(), javaArray(a), hostAddress(a), aOff, call.ldb(),
         javaArray(b), hostAddress(b), bOff, call.lda(), call.beta(), javaArray(c), hostAddress(c),
         cOff, call.ldc(), ordinal, result, err, err.length);

@@ -55,13 +55,23 @@ public final class EngineNative {
   public static native void gc_engine_model(@Cast("const int*") int[] ints,
       @Cast("const double*") double[] doubles, double[] out);
 
+  /** Precision of a float GEMM: strict fp32 (doubles always multiply in fp64). */
+  public static final int PREC_NATIVE = 0;
+  /** TF32 tensor cores on fp32 operands. */
+  public static final int PREC_TF32 = 1;
+  /** A and B sent and multiplied as bfloat16, fp32 sums and C. */
+  public static final int PREC_BF16 = 2;
+  /** A and B sent and multiplied as IEEE half, fp32 sums and C. */
+  public static final int PREC_FP16 = 3;
+
   /**
-   * Column-major {@code C = alpha·op(A)·op(B) + beta·C} on CUDA device {@code device}; see
-   * {@code gpucore_engine.h}. {@code result[0]} gets the result ({@link #OK} or an error),
-   * {@code result[1]} 1 when any of C was written.
+   * Column-major {@code C = alpha·op(A)·op(B) + beta·C} on CUDA device {@code device} at
+   * {@code precision} ({@code PREC_*}); see {@code gpucore_engine.h}. {@code result[0]} gets the
+   * result ({@link #OK} or an error), {@code result[1]} 1 when any of C was written.
    */
   @Raw(withEnv = true)
-  public static native void gc_engine_gemm(int elemBytes, int ta, int tb, int m, int n, int k,
+  public static native void gc_engine_gemm(int elemBytes, int precision, int ta, int tb, int m,
+      int n, int k,
       double alpha, @Raw Object a, long aAddress, long aOffset, int lda, @Raw Object b,
       long bAddress, long bOffset, int ldb, double beta, @Raw Object c, long cAddress,
       long cOffset, int ldc, int device, int[] result, @Cast("char*") byte[] err, int errLen);
