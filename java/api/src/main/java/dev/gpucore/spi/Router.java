@@ -162,11 +162,14 @@ public final class Router {
     this.busDefault = Setting.GEMM_BUS_GBS.defaultValue();
     this.overheadDefault = Setting.GEMM_OVERHEAD_MS.defaultValue();
     this.calibrator = gpus == 0 ? null : calibrator;
-    this.autoCalibrate = s.get(Setting.GEMM_CALIBRATE).equals("auto");
+    // injected faults are for the calls under test: no calibration runs into them unasked
+    this.autoCalibrate = s.get(Setting.GEMM_CALIBRATE).equals("auto")
+        && s.get(Setting.FAULT).isBlank();
     this.calibrationFile = s.get(Setting.GEMM_CALIBRATION_FILE);
     this.learn = this.calibrator != null && s.get(Setting.GEMM_LEARN);
     String why = gpus == 0 ? "no GPU: host GEMMs run on the CPU"
         : this.calibrator == null ? "not measured: this GPU backend's times are not measured"
+        : !s.get(Setting.FAULT).isBlank() ? "off while gpucore.fault injects faults"
         : !autoCalibrate ? "off (" + s.value(Setting.GEMM_CALIBRATE).where() + ")"
         : allGiven() ? "not needed: every figure is set"
         : "not measured yet (at the first host GEMM that needs the model)";
