@@ -504,17 +504,40 @@ public final class Router {
     return routing();
   }
 
-  /** Reads the cache file, else (or when {@code force}) measures; under {@link #calibrating}. */
-  private void calibrate(boolean force) {
-    String key = RouteCalibration.key(RouteCalibration.hostName(), gpuInfos, cpuThreads,
+  /** Adopts the cache file if it holds this machine's figures; under {@link #calibrating}. */
+  private void peek() {
+    String key = key();
+    Path file = file(key);
+    RouteRates.Loaded l = file == null ? new RouteRates.Loaded(null, "no cache file")
+        : RouteRates.read(file, key);
+    if (l.rates() != null) {
+      state = state(l.rates(), "file " + file + ", measured " + l.rates().measured());
+      calibrationTried = true;
+    } else {
+      state = state(null, "not measured yet (" + l.why() + "): at the first host GEMM that"
+          + " needs the model, or by gpucore calibrate");
+    }
+  }
+
+  private String key() {
+    return RouteCalibration.key(RouteCalibration.hostName(), gpuInfos, cpuThreads,
         RouteCalibration.version());
-    Path file;
+  }
+
+  /** The cache file for {@code key}, or null when the setting names no usable path. */
+  private Path file(String key) {
     try {
-      file = calibrationFile != null ? Path.of(calibrationFile)
+      return calibrationFile != null ? Path.of(calibrationFile)
           : RouteCalibration.defaultFile(System.getenv(), System.getProperty("user.home"), key);
     } catch (InvalidPathException e) {
-      file = null;
+      return null;
     }
+  }
+
+  /** Reads the cache file, else (or when {@code force}) measures; under {@link #calibrating}. */
+  private void calibrate(boolean force) {
+    String key = key();
+    Path file = file(key);
     String why = "asked for";
     if (!force && file != null) {
       RouteRates.Loaded l = RouteRates.read(file, key);
@@ -542,8 +565,18 @@ public final class Router {
     LOG.log(System.Logger.Level.DEBUG, "gpucore: router calibration " + state.calibration());
   }
 
-  /** The figures in force and where each came from. */
+  /**
+   * The figures in force and where each came from. Measures nothing: where the calibration is
+   * still to come, its cache file is read now, as the first call that needs it would.
+   */
   public Routing routing() {
+    if (!calibrationTried && calibrator != null && autoCalibrate && !allGiven()) {
+      synchronized (calibrating) {
+        if (!calibrationTried) {
+          peek();
+        }
+      }
+    }
     State st = state;
     if (gpus == 0) {
       return new Routing(st.calibration(), List.of(), 0);
