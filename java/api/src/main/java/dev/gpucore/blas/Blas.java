@@ -450,8 +450,9 @@ public final class Blas {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), javaArray(a), lda,
-        javaArray(b), ldb, javaArray(c), ldc);
+    // one Gemm (as Gemm.of(m, n, k).transA(...).transB(...).scale(...), without the copies)
+    gemm(new Gemm(m, n, k, Layout.ROW_MAJOR, transA, transB, alpha, beta, Precision.DEFAULT, 1, 0,
+        0, 0), javaArray(a), lda, javaArray(b), ldb, javaArray(c), ldc);
   }
 
   private static Operand javaArray(Object data) {
@@ -479,10 +480,9 @@ public final class Blas {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    for (Operand o : new Operand[] {a, b, c}) {
-      if (o.isClosed()) {
-        throw new GpuCoreException.InvalidArgument(name(o, a, b) + " is closed");
-      }
+    if (a.isClosed() || b.isClosed() || c.isClosed()) {
+      throw new GpuCoreException.InvalidArgument((a.isClosed() ? "a" : b.isClosed() ? "b" : "c")
+          + " is closed");
     }
     DType t = a.dtype();
     if (b.dtype() != t || (c.dtype() != t && !(t.isHalf() && c.dtype() == DType.FLOAT32))) {
@@ -558,10 +558,6 @@ public final class Blas {
           + " is smaller than one C matrix (" + call.spanC() + " elements): batch outputs would overlap");
     }
     return call;
-  }
-
-  private static String name(Operand o, Operand a, Operand b) {
-    return o == a ? "a" : o == b ? "b" : "c";
   }
 
   private static void fits(Operand o, long span, long stride, int batch, String name) {
