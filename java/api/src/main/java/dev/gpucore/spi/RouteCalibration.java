@@ -20,8 +20,10 @@ import java.util.Map;
  * 1024 (fp64) through the CPU backend; device-resident GEMMs at n = 2048 and 4096 on the first
  * GPU of the host-GEMM list; 64 MiB copied up and down from a Java array; and host GEMMs at
  * n = 512 and 1024 through the GPU backend, whose time less the model's bus and multiply time is
- * the fixed cost. Each figure is the median of three timed runs after one untimed run. It takes
- * well under a second on a data-centre GPU host.
+ * the fixed cost. Each figure is the median of three timed runs after one untimed run; a series
+ * of sizes stops at the first whose run takes over {@link #LONGEST_RUN_S} s (a slow CPU or fp64
+ * unit), or, on the GPU, where device memory runs out. It takes well under a second on a
+ * data-centre GPU host.
  */
 public final class RouteCalibration {
   private RouteCalibration() {}
@@ -38,6 +40,8 @@ public final class RouteCalibration {
   static final int BUS_ELEMENTS = 16 << 20;
   /** Timed runs per figure (after one untimed run); the median counts. */
   static final int RUNS = 3;
+  /** A curve stops at the size whose run took longer (seconds): a slow CPU or fp64 unit. */
+  static final double LONGEST_RUN_S = 0.05;
 
   /**
    * What a calibration is valid for: the host name, the GPUs of the host-GEMM list (name and
@@ -166,13 +170,19 @@ public final class RouteCalibration {
   private static RouteRates.Curve cpuCurve(Backend cpu, DType t, int[] sizes) {
     double[] flops = new double[sizes.length];
     double[] gflops = new double[sizes.length];
-    for (int i = 0; i < sizes.length; i++) {
-      int n = sizes[i];
+    int points = 0;
+    while (points < sizes.length) {
+      int n = sizes[points];
       cpuSeconds(cpu, t, n);
-      flops[i] = 2.0 * n * n * n;
-      gflops[i] = flops[i] / median(() -> cpuSeconds(cpu, t, n)) / 1e9;
+      double s = median(() -> cpuSeconds(cpu, t, n));
+      flops[points] = 2.0 * n * n * n;
+      gflops[points] = flops[points] / s / 1e9;
+      points++;
+      if (s > LONGEST_RUN_S) {
+        break;
+      }
     }
-    return monotone(flops, gflops);
+    return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
   }
 
   /** Seconds of one n×n×n CPU GEMM on Java arrays. */
@@ -198,9 +208,11 @@ public final class RouteCalibration {
   private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t) {
     double[] flops = new double[GPU.length];
     double[] gflops = new double[GPU.length];
-    for (int i = 0; i < GPU.length; i++) {
-      int n = GPU[i];
+    int points = 0;
+    while (points < GPU.length) {
+      int n = GPU[points];
       long len = (long) n * n;
+      double s;
       try (DeviceArray a = gpu.allocate(device, t, len);
           DeviceArray b = gpu.allocate(device, t, len);
           DeviceArray c = gpu.allocate(device, t, len)) {
@@ -209,15 +221,25 @@ public final class RouteCalibration {
         GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
             new GemmCall.OnDevice(device));
         gpu.blas().gemm(call);
-        flops[i] = 2.0 * n * n * n;
-        gflops[i] = flops[i] / median(() -> {
+        s = median(() -> {
           long t0 = System.nanoTime();
           gpu.blas().gemm(call); // synchronous: no stream
           return (System.nanoTime() - t0) / 1e9;
-        }) / 1e9;
+        });
+      } catch (dev.gpucore.GpuCoreException.OutOfMemory e) {
+        if (points == 0) {
+          throw e;
+        }
+        break; // a small GPU: the sizes measured so far
+      }
+      flops[points] = 2.0 * n * n * n;
+      gflops[points] = flops[points] / s / 1e9;
+      points++;
+      if (s > LONGEST_RUN_S) {
+        break;
       }
     }
-    return monotone(flops, gflops);
+    return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
   }
 
   /** GB/s of 64 MiB between a Java array and the GPU, the mean time of up and down. */
