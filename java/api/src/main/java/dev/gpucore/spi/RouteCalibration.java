@@ -28,16 +28,39 @@ import java.util.Map;
 public final class RouteCalibration {
   private RouteCalibration() {}
 
-  /** Sizes of the CPU's fp32 points. */
-  static final int[] CPU_FP32 = {256, 512, 1024, 2048};
-  /** Sizes of the CPU's fp64 points. */
-  static final int[] CPU_FP64 = {256, 512, 1024};
-  /** Sizes of the GPU's device-resident points. */
-  static final int[] GPU = {2048, 4096};
-  /** Sizes of the host GEMMs the fixed cost is fitted to. */
-  static final int[] HOST = {512, 1024};
-  /** Elements of the copies the bus is measured with (64 MiB of fp32). */
-  static final int BUS_ELEMENTS = 16 << 20;
+  /**
+   * What is measured: the n of the square GEMMs of each series, and the fp32 elements copied
+   * each way for the bus.
+   *
+   * @param cpuFp32 CPU fp32 GEMMs on Java arrays
+   * @param cpuFp64 CPU fp64 GEMMs on Java arrays
+   * @param gpu device-resident GEMMs, fp32 and fp64
+   * @param host host GEMMs through the GPU, for the fixed cost
+   * @param busElements elements of the copies
+   */
+  public record Sizes(int[] cpuFp32, int[] cpuFp64, int[] gpu, int[] host, int busElements) {
+    public Sizes {
+      for (int[] a : new int[][] {cpuFp32, cpuFp64, gpu, host}) {
+        if (a.length == 0 || java.util.Arrays.stream(a).anyMatch(n -> n < 1 || n > 46340)) {
+          throw new IllegalArgumentException("each series needs sizes from 1 to 46340");
+        }
+      }
+      if (busElements < 1) {
+        throw new IllegalArgumentException("busElements must be positive");
+      }
+      cpuFp32 = cpuFp32.clone();
+      cpuFp64 = cpuFp64.clone();
+      gpu = gpu.clone();
+      host = host.clone();
+    }
+  }
+
+  /**
+   * The sizes of the calibration: CPU fp32 n = 256 to 2048, fp64 to 1024, the GPU at 2048 and
+   * 4096, host GEMMs at 512 and 1024, 64 MiB copied.
+   */
+  public static final Sizes SIZES = new Sizes(new int[] {256, 512, 1024, 2048},
+      new int[] {256, 512, 1024}, new int[] {2048, 4096}, new int[] {512, 1024}, 16 << 20);
   /** Timed runs per figure (after one untimed run); the median counts. */
   static final int RUNS = 3;
   /** A curve stops at the size whose run took longer (seconds): a slow CPU or fp64 unit. */
@@ -142,17 +165,24 @@ public final class RouteCalibration {
    */
   public static RouteRates measure(Backend cpu, GpuBackend gpu, int device, int gpus,
       DeviceInfo gpu0, RouteModel model, int cpuThreads, String key) {
+    return measure(cpu, gpu, device, gpus, gpu0, model, cpuThreads, key, SIZES);
+  }
+
+  /** The measurement at other sizes (tests measure small ones on stand-in backends). */
+  public static RouteRates measure(Backend cpu, GpuBackend gpu, int device, int gpus,
+      DeviceInfo gpu0, RouteModel model, int cpuThreads, String key, Sizes sizes) {
     // first runs load libraries and create handles: untimed
-    cpuSeconds(cpu, DType.FLOAT32, 64);
-    RouteRates.Curve cpu32 = cpuCurve(cpu, DType.FLOAT32, CPU_FP32);
-    RouteRates.Curve cpu64 = cpuCurve(cpu, DType.FLOAT64, CPU_FP64);
-    RouteRates.Curve gpu32 = gpuCurve(gpu, device, DType.FLOAT32);
-    RouteRates.Curve gpu64 = gpuCurve(gpu, device, DType.FLOAT64);
-    double bus = busGBs(gpu, device);
-    double[] residual = new double[HOST.length];
-    hostSeconds(gpu, 256);
-    for (int i = 0; i < HOST.length; i++) {
-      int n = HOST[i];
+    cpuSeconds(cpu, DType.FLOAT32, Math.min(64, sizes.cpuFp32()[0]));
+    RouteRates.Curve cpu32 = cpuCurve(cpu, DType.FLOAT32, sizes.cpuFp32());
+    RouteRates.Curve cpu64 = cpuCurve(cpu, DType.FLOAT64, sizes.cpuFp64());
+    RouteRates.Curve gpu32 = gpuCurve(gpu, device, DType.FLOAT32, sizes.gpu());
+    RouteRates.Curve gpu64 = gpuCurve(gpu, device, DType.FLOAT64, sizes.gpu());
+    double bus = busGBs(gpu, device, sizes.busElements());
+    int[] host = sizes.host();
+    double[] residual = new double[host.length];
+    hostSeconds(gpu, Math.min(256, host[0]));
+    for (int i = 0; i < host.length; i++) {
+      int n = host[i];
       double measured = median(() -> hostSeconds(gpu, n)) * 1e3;
       double flops = 2.0 * n * n * n;
       double bytes = 4.0 * n * n;
@@ -205,12 +235,12 @@ public final class RouteCalibration {
     return (System.nanoTime() - t0) / 1e9;
   }
 
-  private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t) {
-    double[] flops = new double[GPU.length];
-    double[] gflops = new double[GPU.length];
+  private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t, int[] sizes) {
+    double[] flops = new double[sizes.length];
+    double[] gflops = new double[sizes.length];
     int points = 0;
-    while (points < GPU.length) {
-      int n = GPU[points];
+    while (points < sizes.length) {
+      int n = sizes[points];
       long len = (long) n * n;
       double s;
       try (DeviceArray a = gpu.allocate(device, t, len);
@@ -242,10 +272,10 @@ public final class RouteCalibration {
     return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
   }
 
-  /** GB/s of 64 MiB between a Java array and the GPU, the mean time of up and down. */
-  private static double busGBs(GpuBackend gpu, int device) {
-    float[] host = new float[BUS_ELEMENTS];
-    try (DeviceArray d = gpu.allocate(device, DType.FLOAT32, BUS_ELEMENTS)) {
+  /** GB/s between a Java array and the GPU, the mean time of up and down. */
+  private static double busGBs(GpuBackend gpu, int device, int elements) {
+    float[] host = new float[elements];
+    try (DeviceArray d = gpu.allocate(device, DType.FLOAT32, elements)) {
       d.copyFrom(host);
       d.copyTo(host);
       double up = median(() -> {
@@ -258,7 +288,7 @@ public final class RouteCalibration {
         d.copyTo(host);
         return (System.nanoTime() - t0) / 1e9;
       });
-      return 4.0 * BUS_ELEMENTS / ((up + down) / 2) / 1e9;
+      return 4.0 * elements / ((up + down) / 2) / 1e9;
     }
   }
 
