@@ -94,8 +94,8 @@ public final class Router {
    * The figures in force: the calibration (null: none), what to say about it, the learning
    * from the calls timed with these figures, and the largest call that surely runs on the CPU.
    */
-  private record State(RouteRates rates, String calibration, RouteLearning learning,
-      double fastFlops) {}
+  private record State(RouteRates rates, String origin, String calibration,
+      RouteLearning learning, double fastFlops) {}
 
   /**
    * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by
@@ -173,7 +173,7 @@ public final class Router {
         : !autoCalibrate ? "off (" + s.value(Setting.GEMM_CALIBRATE).where() + ")"
         : allGiven() ? "not needed: every figure is set"
         : "not measured yet (at the first host GEMM that needs the model)";
-    this.state = state(null, why);
+    this.state = state(null, null, why);
   }
 
   /** Where {@code setting} was given explicitly (a rate: and not 0), or null. */
@@ -189,9 +189,13 @@ public final class Router {
     return cpuWhere != null && gpuWhere != null && busWhere != null && overheadWhere != null;
   }
 
-  private State state(RouteRates rates, String calibration) {
-    State st = new State(rates, calibration, learn ? new RouteLearning() : null, 0);
-    return new State(rates, calibration, st.learning(), fastFlops(st));
+  /**
+   * The state for {@code rates} (null: none), whose {@code origin} says in a few words where
+   * they came from (the file and the date), and {@code calibration} in full.
+   */
+  private State state(RouteRates rates, String origin, String calibration) {
+    State st = new State(rates, origin, calibration, learn ? new RouteLearning() : null, 0);
+    return new State(rates, origin, calibration, st.learning(), fastFlops(st));
   }
 
   /**
@@ -420,15 +424,31 @@ public final class Router {
         : st.rates() != null ? st.rates().overheadMs() : overheadDefault;
   }
 
-  /** Where each figure of a call of precision {@code p} came from, in one line. */
+  /**
+   * Where each figure of a call of precision {@code p} came from, in one line: the figures of
+   * each source together, e.g. {@code CPU rate from gpucore.gemm.cpuGflops (system property);
+   * GPU rate, bus and overhead from the calibration file F of D}.
+   */
   private String sources(Precision p, State st) {
-    String cal = st.rates() == null ? null : "calibration of " + st.rates().measured();
+    String cal = st.origin();
     boolean gpuCal = p == Precision.FP32 || p == Precision.FP64;
-    return "CPU rate " + (cpuWhere != null ? cpuWhere : cal != null ? cal : "built-in model")
-        + ", GPU rate " + (gpuWhere != null ? gpuWhere
-            : cal != null && gpuCal ? cal : "built-in model")
-        + ", bus " + (busWhere != null ? busWhere : cal != null ? cal : "default")
-        + ", overhead " + (overheadWhere != null ? overheadWhere : cal != null ? cal : "default");
+    java.util.Map<String, List<String>> by = new java.util.LinkedHashMap<>();
+    by.computeIfAbsent(cpuWhere != null ? cpuWhere : cal != null ? cal : "the built-in model",
+        k -> new ArrayList<>()).add("CPU rate");
+    by.computeIfAbsent(gpuWhere != null ? gpuWhere : cal != null && gpuCal ? cal
+        : "the built-in model", k -> new ArrayList<>()).add("GPU rate");
+    by.computeIfAbsent(busWhere != null ? busWhere : cal != null ? cal : "the defaults",
+        k -> new ArrayList<>()).add("bus");
+    by.computeIfAbsent(overheadWhere != null ? overheadWhere : cal != null ? cal
+        : "the defaults", k -> new ArrayList<>()).add("overhead");
+    List<String> parts = new ArrayList<>();
+    by.forEach((source, names) -> {
+      int n = names.size();
+      String list = n == 1 ? names.get(0)
+          : String.join(", ", names.subList(0, n - 1)) + " and " + names.get(n - 1);
+      parts.add(list + " from " + source);
+    });
+    return String.join("; ", parts);
   }
 
   /**
@@ -472,7 +492,8 @@ public final class Router {
         try {
           calibrate(false);
         } catch (RuntimeException e) {
-          state = state(null, "failed (" + e.getMessage() + "): the built-in model's figures");
+          state = state(null, null, "failed (" + e.getMessage() + "): the built-in model's"
+              + " figures");
           LOG.log(System.Logger.Level.WARNING, "gpucore: the router's calibration failed, it"
               + " uses the built-in model's figures: " + e);
         }
@@ -511,10 +532,11 @@ public final class Router {
     RouteRates.Loaded l = file == null ? new RouteRates.Loaded(null, "no cache file")
         : RouteRates.read(file, key);
     if (l.rates() != null) {
-      state = state(l.rates(), "file " + file + ", measured " + l.rates().measured());
+      state = state(l.rates(), "the calibration file " + file + " of " + l.rates().measured(),
+          "file " + file + ", measured " + l.rates().measured());
       calibrationTried = true;
     } else {
-      state = state(null, "not measured yet (" + l.why() + "): at the first host GEMM that"
+      state = state(null, null, "not measured yet (" + l.why() + "): at the first host GEMM that"
           + " needs the model, or by gpucore calibrate");
     }
   }
@@ -542,26 +564,31 @@ public final class Router {
     if (!force && file != null) {
       RouteRates.Loaded l = RouteRates.read(file, key);
       if (l.rates() != null) {
-        state = state(l.rates(), "file " + file + ", measured " + l.rates().measured());
+        state = state(l.rates(), "the calibration file " + file + " of " + l.rates().measured(),
+            "file " + file + ", measured " + l.rates().measured());
         return;
       }
       why = l.why();
     }
     RouteRates r = calibrator.measure(key);
     String cached;
+    String origin;
     if (file == null) {
       cached = "not cached: no cache file";
+      origin = "the calibration of " + r.measured() + " (not cached)";
     } else {
       try {
         r.write(file);
         cached = "cached in " + file;
+        origin = "the calibration file " + file + " of " + r.measured();
       } catch (java.io.IOException | RuntimeException e) {
         cached = "not cached: " + e;
+        origin = "the calibration of " + r.measured() + " (not cached)";
         LOG.log(System.Logger.Level.WARNING, "gpucore: the router's calibration could not be"
             + " written to " + file + ": " + e);
       }
     }
-    state = state(r, "measured " + r.measured() + " (" + why + "), " + cached);
+    state = state(r, origin, "measured " + r.measured() + " (" + why + "), " + cached);
     LOG.log(System.Logger.Level.DEBUG, "gpucore: router calibration " + state.calibration());
   }
 

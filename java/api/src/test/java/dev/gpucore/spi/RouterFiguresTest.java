@@ -110,8 +110,8 @@ class RouterFiguresTest {
     assertEquals(30000, last().gpuGflops());
     assertEquals(20, last().busGBs());
     assertEquals(0.25, last().overheadMs());
-    assertTrue(d.reason().contains("figures: CPU rate calibration of 2026-12-06T07:00:00Z, GPU rate"
-        + " calibration of 2026-12-06T07:00:00Z, bus calibration"), d.reason());
+    assertTrue(d.reason().endsWith("; figures: CPU rate, GPU rate, bus and overhead from the"
+        + " calibration file " + file + " of 2026-12-06T07:00:00Z"), d.reason());
     r.explain(square(2048, DType.FLOAT32));
     assertEquals(1, measurements.get(), "measured once");
     Routing routing = r.routing();
@@ -179,7 +179,8 @@ class RouterFiguresTest {
     r.explain(square(2048, DType.FLOAT32));
     assertEquals(1, measurements.get(), "tried once");
     assertEquals(0, last().cpuGflops());
-    assertTrue(d.reason().contains("CPU rate built-in model"), d.reason());
+    assertTrue(d.reason().endsWith("figures: CPU rate and GPU rate from the built-in model; bus"
+        + " and overhead from the defaults"), d.reason());
     assertTrue(r.routing().calibration().startsWith("failed (no room)"),
         r.routing().calibration());
     // asked for explicitly, the failure is the caller's
@@ -215,9 +216,10 @@ class RouterFiguresTest {
     assertEquals(35, last().busGBs(), "given explicitly, though equal to the default");
     assertEquals(30000, last().gpuGflops());
     assertEquals(0.25, last().overheadMs());
-    assertTrue(d.reason().contains("CPU rate gpucore.gemm.cpuGflops (system property), GPU rate"
-        + " calibration of 2026-12-06T07:00:00Z, bus gpucore.gemm.busGBs (system property),"
-        + " overhead calibration"), d.reason());
+    assertTrue(d.reason().endsWith("figures: CPU rate from gpucore.gemm.cpuGflops (system"
+        + " property); GPU rate and overhead from the calibration file " + dir.resolve("c")
+        + " of 2026-12-06T07:00:00Z; bus from gpucore.gemm.busGBs (system property)"),
+        d.reason());
     List<Routing.Figure> f = r.routing().figures();
     assertEquals(Routing.Source.SETTING, f.get(0).source());
     assertEquals("gpucore.gemm.cpuGflops (system property)", f.get(0).detail());
@@ -249,7 +251,7 @@ class RouterFiguresTest {
         DType.FLOAT32, Operand.of(new float[1]), 1024, Operand.of(new float[1]), 1024,
         Operand.of(new float[1]), 1024, 1, 0, 0, 0, null, GemmCall.OnHost.INSTANCE));
     assertEquals(0, last().gpuGflops(), "TF32 keeps the built-in rate");
-    assertTrue(tf32.reason().contains("GPU rate built-in model"), tf32.reason());
+    assertTrue(tf32.reason().contains("GPU rate from the built-in model"), tf32.reason());
   }
 
   /** The H200 case: the built-in figures send n = 1024 to the GPU, this machine's to the CPU. */

@@ -65,7 +65,8 @@ class CalibrationGpuTest {
       Decision big = core.blas().explain(Gemm.of(n, n, n), ab, n, ab, n,
           Operand.of(new float[n * n]), n);
       assertTrue(big.gpu(), big.reason());
-      assertTrue(big.reason().contains("calibration of " + r.measured()), big.reason());
+      assertTrue(big.reason().contains("from the calibration file " + file + " of "
+          + r.measured()), big.reason());
       assertTrue(core.blas().routing().calibration().startsWith("file " + file),
           core.blas().routing().calibration());
       Decision small = core.blas().explain(Gemm.of(8, 8, 8), Operand.of(new float[64]), 8,
