@@ -87,6 +87,12 @@ public final class Router {
   private final String calibrationFile;
   private final boolean learn;
   private final Object calibrating = new Object();
+  /**
+   * Calibrations measured in this process whose file could not be written, by key and file:
+   * where the cache cannot be written, a process measures once, not once per core.
+   */
+  private static final java.util.Map<String, RouteRates> UNCACHED =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean calibrationTried;
   private volatile State state;
 
@@ -570,20 +576,31 @@ public final class Router {
       }
       why = l.why();
     }
+    String memo = key + "\n" + file;
+    RouteRates earlier = force ? null : UNCACHED.get(memo);
+    if (earlier != null) {
+      state = state(earlier, "the calibration of " + earlier.measured() + " (not cached)",
+          "measured " + earlier.measured() + " earlier in this process, not cached (" + why
+              + ")");
+      return;
+    }
     RouteRates r = calibrator.measure(key);
     String cached;
     String origin;
     if (file == null) {
       cached = "not cached: no cache file";
       origin = "the calibration of " + r.measured() + " (not cached)";
+      UNCACHED.put(memo, r);
     } else {
       try {
         r.write(file);
         cached = "cached in " + file;
         origin = "the calibration file " + file + " of " + r.measured();
+        UNCACHED.remove(memo);
       } catch (java.io.IOException | RuntimeException e) {
         cached = "not cached: " + e;
         origin = "the calibration of " + r.measured() + " (not cached)";
+        UNCACHED.put(memo, r);
         LOG.log(System.Logger.Level.WARNING, "gpucore: the router's calibration could not be"
             + " written to " + file + ": " + e);
       }

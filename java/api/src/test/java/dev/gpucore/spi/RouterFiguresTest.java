@@ -165,6 +165,19 @@ class RouterFiguresTest {
     r.explain(square(1024, DType.FLOAT32));
     assertEquals(2000, last().cpuGflops(), "measured figures used all the same");
     assertTrue(r.routing().calibration().contains("not cached"), r.routing().calibration());
+    // the next core of this process takes that measurement, not another
+    Router next = router(settings("gpucore.gemm.calibrationFile",
+        blocker.resolve("below/a/file").toString()));
+    Decision d = next.explain(square(1024, DType.FLOAT32));
+    assertEquals(1, measurements.get());
+    assertEquals(2000, last().cpuGflops());
+    assertTrue(next.routing().calibration().contains("earlier in this process, not cached"),
+        next.routing().calibration());
+    assertTrue(d.reason().contains("from the calibration of 2026-12-06T07:00:00Z (not cached)"),
+        d.reason());
+    // asked for, it measures again
+    next.calibrate();
+    assertEquals(2, measurements.get());
   }
 
   @Test
