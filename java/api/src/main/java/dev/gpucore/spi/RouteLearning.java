@@ -5,11 +5,13 @@ import dev.gpucore.blas.Precision;
 /**
  * What the router learns from the host GEMMs it has timed: per route (CPU, GPU), precision
  * class (fp32, tf32, bf16/fp16, fp64) and size class (the work of one call, in steps of 4×), how
- * far the measured times are from the model's estimates. It keeps an exponentially weighted
- * mean of {@code log(measured / estimated)} (weight {@link #WEIGHT} for each new call, each ratio
- * bounded to [1/{@link #MAX_FACTOR}, {@link #MAX_FACTOR}] so that one stalled call moves it
- * little); once a class has {@link #MIN_CALLS} calls, its estimates are multiplied by the
- * learnt factor. Only the route a call took is timed: a route estimated too fast learns that
+ * far the measured times are from the model's estimates, as the mean of
+ * {@code log(measured / estimated)}, each ratio bounded to [1/{@link #MAX_FACTOR},
+ * {@link #MAX_FACTOR}] so that one stalled call moves it little. The first call of a class is
+ * a warm-up (buffers of a new size, compilation) and not counted; the next {@link #MIN_CALLS}
+ * weigh equally, and each later one by {@link #WEIGHT} (an exponentially weighted mean, which
+ * follows a machine whose load changes). Once a class has {@link #MIN_CALLS} calls, its
+ * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route estimated too fast learns that
  * and gives way; one estimated too slow is corrected by calibration, not here.
  */
 final class RouteLearning {
@@ -24,6 +26,7 @@ final class RouteLearning {
 
   private final double[] logRatio = new double[2 * 4 * SIZES];
   private final int[] calls = new int[2 * 4 * SIZES];
+  private final boolean[] warm = new boolean[2 * 4 * SIZES];
   private long total;
 
   /** Size class of a call of {@code flops} (per GEMM of a batch): steps of 4× from 1 flop. */
@@ -42,7 +45,10 @@ final class RouteLearning {
     return ((gpu ? 4 : 0) + pc) * SIZES + sizeClass(flops);
   }
 
-  /** Records a call that took {@code measuredMs} where {@code estimatedMs} was expected. */
+  /**
+   * Records a call that took {@code measuredMs} where {@code estimatedMs} was expected (the
+   * first of its class only warms up).
+   */
   synchronized void add(boolean gpu, Precision p, double flops, double measuredMs,
       double estimatedMs) {
     if (!(measuredMs > 0) || !(estimatedMs > 0) || Double.isInfinite(measuredMs)
@@ -50,8 +56,16 @@ final class RouteLearning {
       return;
     }
     int s = slot(gpu, p, flops);
+    if (!warm[s]) {
+      warm[s] = true; // the warm-up call
+      return;
+    }
     double l = Math.max(-LOG_MAX, Math.min(LOG_MAX, Math.log(measuredMs / estimatedMs)));
-    logRatio[s] = calls[s] == 0 ? l : (1 - WEIGHT) * logRatio[s] + WEIGHT * l;
+    if (calls[s] < MIN_CALLS) {
+      logRatio[s] += (l - logRatio[s]) / (calls[s] + 1); // the plain mean of the first ones
+    } else {
+      logRatio[s] += WEIGHT * (l - logRatio[s]);
+    }
     if (calls[s] < Integer.MAX_VALUE) {
       calls[s]++;
     }
@@ -64,12 +78,12 @@ final class RouteLearning {
     return calls[s] < MIN_CALLS ? 1 : Math.exp(logRatio[s]);
   }
 
-  /** Calls timed in the class. */
+  /** Calls counted in the class (the warm-up not counted). */
   synchronized int calls(boolean gpu, Precision p, double flops) {
     return calls[slot(gpu, p, flops)];
   }
 
-  /** Calls timed in all. */
+  /** Calls counted in all. */
   synchronized long total() {
     return total;
   }

@@ -12,12 +12,15 @@ class RouteLearningTest {
   @Test
   void nothingUntilAClassHasEnoughCallsThenTheWeightedMeanRatio() {
     RouteLearning l = new RouteLearning();
+    l.add(true, Precision.FP32, F, 1000, 1); // the warm-up: not counted
+    assertEquals(0, l.calls(true, Precision.FP32, F));
     for (int i = 0; i < RouteLearning.MIN_CALLS - 1; i++) {
       l.add(true, Precision.FP32, F, 4, 1);
       assertEquals(1, l.factor(true, Precision.FP32, F));
     }
     l.add(true, Precision.FP32, F, 4, 1);
     assertEquals(4, l.factor(true, Precision.FP32, F), 1e-12);
+    assertEquals(RouteLearning.MIN_CALLS, l.calls(true, Precision.FP32, F));
     // a faster call moves the mean of the logs by a quarter of the way
     l.add(true, Precision.FP32, F, 1, 1);
     assertEquals(Math.exp(0.75 * Math.log(4)), l.factor(true, Precision.FP32, F), 1e-12);
@@ -38,7 +41,7 @@ class RouteLearningTest {
     assertEquals(1, l.factor(false, Precision.FP32, F));
     assertEquals(1, l.factor(false, Precision.TF32, F));
     // BF16 and FP16 share a class
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
       l.add(true, Precision.BF16, F, 3, 1);
     }
     assertEquals(3, l.factor(true, Precision.FP16, F), 1e-12);
@@ -47,7 +50,7 @@ class RouteLearningTest {
   @Test
   void oneStalledCallMovesLittleAndRatiosAreBounded() {
     RouteLearning l = new RouteLearning();
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
       l.add(false, Precision.FP32, F, 1, 1);
     }
     l.add(false, Precision.FP32, F, 1e6, 1); // a garbage-collection pause
@@ -68,6 +71,19 @@ class RouteLearningTest {
       l.add(true, Precision.FP32, F, 1, bad);
     }
     assertEquals(0, l.total());
+  }
+
+  @Test
+  void theFirstCountedCallsWeighEqually() {
+    RouteLearning l = new RouteLearning();
+    l.add(false, Precision.FP32, F, 8, 1); // warm-up
+    double[] ratios = {2, 1, 1, 4, 2};
+    double sum = 0;
+    for (double r : ratios) {
+      l.add(false, Precision.FP32, F, r, 1);
+      sum += Math.log(r);
+    }
+    assertEquals(Math.exp(sum / ratios.length), l.factor(false, Precision.FP32, F), 1e-12);
   }
 
   @Test

@@ -295,6 +295,8 @@ class RouterFiguresTest {
     assertTrue(before.gpu(), before.reason());
     assertTrue(r.learns(call));
     double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
+    r.learn(call, true, (long) (gpuMs * 100 * 1e6)); // the first: a warm-up, not counted
+    assertTrue(r.explain(call).gpu());
     for (int i = 0; i < RouteLearning.MIN_CALLS - 1; i++) {
       r.learn(call, true, (long) (gpuMs * 6 * 1e6)); // the GPU takes 6 times the estimate
       assertTrue(r.explain(call).gpu(), "too few calls to change the estimate");
