@@ -86,16 +86,35 @@ public final class Setting<T> {
       "the GPU pipeline of fp32/fp64 GEMMs on host operands: native (the engine of libgpucore_blas.so, the drop-in BLAS library's), or java");
   /** CPU rate of the routing model. */
   public static final Setting<Double> GEMM_CPU_GFLOPS = decimal("gpucore.gemm.cpuGflops", 0, 0,
-      1e9, "the routing model's CPU rate in GFLOP/s (0: the measured model)");
+      1e9, "the routing model's CPU rate in GFLOP/s, fp32 (fp64: half); 0: the calibration's, else the"
+          + " built-in model's");
   /** GPU rate of the routing model. */
   public static final Setting<Double> GEMM_GPU_GFLOPS = decimal("gpucore.gemm.gpuGflops", 0, 0,
-      1e9, "the routing model's GPU rate in GFLOP/s (0: by architecture and precision)");
+      1e9, "the routing model's GPU rate in GFLOP/s; 0: the calibration's (fp32, fp64), else by"
+          + " architecture and precision");
   /** Host-device bandwidth of the routing model. */
   public static final Setting<Double> GEMM_BUS_GBS = decimal("gpucore.gemm.busGBs", 35, 0.001,
-      1e6, "the routing model's host-device bandwidth in GB/s, each way");
+      1e6, "the routing model's host-device bandwidth in GB/s, each way (unset: the calibration's, else"
+          + " the default)");
   /** Fixed GPU overhead of the routing model. */
   public static final Setting<Double> GEMM_OVERHEAD_MS = decimal("gpucore.gemm.overheadMs", 0.5,
-      0, 1e6, "the routing model's fixed cost in ms of a host GEMM on the GPU");
+      0, 1e6, "the routing model's fixed cost in ms of a host GEMM on the GPU (unset: the calibration's,"
+          + " else the default)");
+  /** Whether the routing model's rates are measured on this machine. */
+  public static final Setting<String> GEMM_CALIBRATE = choice("gpucore.gemm.calibrate", "auto",
+      words("auto", "off"), "auto, off",
+      "`auto`: the router measures the CPU and GPU rates, the bus and the GPU's fixed cost once"
+          + " per host and GPU (under a second, at the first host GEMM that needs them, or by"
+          + " `gpucore calibrate`) and caches them in a file; `off`: the built-in model's figures");
+  /** File the routing calibration is cached in. */
+  public static final Setting<String> GEMM_CALIBRATION_FILE = path("gpucore.gemm.calibrationFile",
+      "the routing calibration's cache file (default: gpucore/routing-KEY.properties under"
+          + " $XDG_CACHE_HOME or ~/.cache, KEY naming the host, GPUs, CPU threads and version; a"
+          + " file written for another key is measured again)");
+  /** Whether the router corrects its estimates by the host GEMMs it has timed. */
+  public static final Setting<Boolean> GEMM_LEARN = bool("gpucore.gemm.learn", true,
+      "correct the routing estimates by the times of the host GEMMs routed so far (per route,"
+          + " precision and size class, once a class has 5 calls)");
   /**
    * GPUs for host GEMMs: an empty list means all. An index of a GPU that is not present is
    * warned about and ignored.

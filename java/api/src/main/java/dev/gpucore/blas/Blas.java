@@ -90,12 +90,22 @@ public final class Blas {
     }
     Decision d = router.decide(call);
     if (!d.gpu()) {
-      core.cpu().blas().gemm(call);
+      if (router.learns(call)) {
+        long t0 = System.nanoTime();
+        core.cpu().blas().gemm(call);
+        router.learn(call, false, System.nanoTime() - t0);
+      } else {
+        core.cpu().blas().gemm(call);
+      }
       return;
     }
     int cpuRows = router.cpuRows(call);
     if (cpuRows == 0) {
-      onGpu(call);
+      boolean timed = router.learns(call);
+      long t0 = timed ? System.nanoTime() : 0;
+      if (onGpu(call) && timed) {
+        router.learn(call, true, System.nanoTime() - t0);
+      }
       return;
     }
     // gpucore.gemm.cpuRatio: the last rows of C on the CPU while the GPU computes the others
@@ -134,9 +144,10 @@ public final class Blas {
    * A host-operand call on the GPU (which retries with smaller tiles when device memory is
    * short), then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same
    * or its GPU faulted. With beta != 0 and the fallback on, C's region is kept in a copy while
-   * the GPU works, so that a failure after part of C came down reruns from C as it was.
+   * the GPU works, so that a failure after part of C came down reruns from C as it was. True
+   * when the GPU ran it whole, at the first try.
    */
-  private void onGpu(GemmCall call) {
+  private boolean onGpu(GemmCall call) {
     GpuCoreException failure;
     // C = beta*C + ... is redone on the CPU from C as it was: kept while the GPU works on it
     Object kept = call.beta() != 0 && router.fallbackToCpu() ? keepC(call) : null;
@@ -145,7 +156,7 @@ public final class Blas {
       if (note != null) {
         router.record(call, note);
       }
-      return;
+      return note == null;
     } catch (GpuCoreException.OutOfMemory | GpuCoreException.DeviceFaulted e) {
       if (e.outputPartlyWritten() && call.beta() != 0) {
         if (kept == null) {
@@ -162,6 +173,7 @@ public final class Blas {
     }
     router.record(call, "fell back to the CPU after: " + failure.getMessage());
     core.cpu().blas().gemm(call);
+    return false;
   }
 
   /** Elements from C's first to its last of every batch item; -1 past an int. */
@@ -392,6 +404,34 @@ public final class Blas {
     return router.explain(call);
   }
 
+  /**
+   * The figures the router decides host GEMMs by (CPU and GPU rates, bus bandwidth, the GPU's
+   * fixed cost per call) and where each came from: a setting, this machine's calibration (its
+   * file and date) or the built-in model; and how many timed calls correct them. Measures
+   * nothing.
+   */
+  public Routing routing() {
+    return router.routing();
+  }
+
+  /**
+   * Measures the router's figures on this machine now (under a second on a data-centre GPU
+   * host: a few CPU and GPU GEMMs and a host-device copy), writes them to the cache file
+   * ({@code gpucore.gemm.calibrationFile}) and uses them from now on, whatever
+   * {@code gpucore.gemm.calibrate} says. Settings given explicitly still win.
+   *
+   * @throws GpuCoreException.DeviceUnavailable when no GPU is usable
+   */
+  public Routing calibrate() {
+    core.ensureOpen();
+    boolean counted = dev.gpucore.spi.PromptExit.enter();
+    try {
+      return router.calibrate();
+    } finally {
+      dev.gpucore.spi.PromptExit.leave(counted);
+    }
+  }
+
   /** Row-major single-precision GEMM on Java arrays (the classic BLAS argument list). */
   public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
       int lda, float[] b, int ldb, float beta, float[] c, int ldc) {
@@ -410,8 +450,9 @@ public final class Blas {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    gemm(Gemm.of(m, n, k).transA(transA).transB(transB).scale(alpha, beta), javaArray(a), lda,
-        javaArray(b), ldb, javaArray(c), ldc);
+    // one Gemm (as Gemm.of(m, n, k).transA(...).transB(...).scale(...), without the copies)
+    gemm(new Gemm(m, n, k, Layout.ROW_MAJOR, transA, transB, alpha, beta, Precision.DEFAULT, 1, 0,
+        0, 0), javaArray(a), lda, javaArray(b), ldb, javaArray(c), ldc);
   }
 
   private static Operand javaArray(Object data) {
@@ -439,10 +480,9 @@ public final class Blas {
     Check.notNull(a, "a");
     Check.notNull(b, "b");
     Check.notNull(c, "c");
-    for (Operand o : new Operand[] {a, b, c}) {
-      if (o.isClosed()) {
-        throw new GpuCoreException.InvalidArgument(name(o, a, b) + " is closed");
-      }
+    if (a.isClosed() || b.isClosed() || c.isClosed()) {
+      throw new GpuCoreException.InvalidArgument((a.isClosed() ? "a" : b.isClosed() ? "b" : "c")
+          + " is closed");
     }
     DType t = a.dtype();
     if (b.dtype() != t || (c.dtype() != t && !(t.isHalf() && c.dtype() == DType.FLOAT32))) {
@@ -518,10 +558,6 @@ public final class Blas {
           + " is smaller than one C matrix (" + call.spanC() + " elements): batch outputs would overlap");
     }
     return call;
-  }
-
-  private static String name(Operand o, Operand a, Operand b) {
-    return o == a ? "a" : o == b ? "b" : "c";
   }
 
   private static void fits(Operand o, long span, long stride, int batch, String name) {

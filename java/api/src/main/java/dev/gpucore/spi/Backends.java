@@ -37,9 +37,14 @@ public final class Backends {
     List<Integer> gpus = Router.gpuList(config.settings(),
         gpu == null || gpu.discovery().devices().isEmpty() ? 0
             : gpu.discovery().devices().size());
-    this.router = new Router(config.settings(), gpus, i -> gpu.faulted(i),
-        gpu == null ? null : gpu.discovery().devices().get(0),
-        gpus.isEmpty() ? null : gpu.routeModel(), cpu.cpuThreads());
+    List<DeviceInfo> infos = gpus.stream().map(i -> gpu.discovery().devices().get(i)).toList();
+    RouteModel model = gpus.isEmpty() ? null : gpu.routeModel();
+    int threads = cpu.cpuThreads();
+    Router.Calibrator calibrator = gpus.isEmpty() || !gpu.timesAreReal() ? null
+        : key -> RouteCalibration.measure(cpu, gpu, gpus.get(0), gpus.size(), infos.get(0), model,
+            threads, key);
+    this.router = new Router(config.settings(), gpus, i -> gpu.faulted(i), infos, model, threads,
+        calibrator);
   }
 
   /** The router deciding where GEMMs on host operands run. */

@@ -17,6 +17,15 @@ public interface GpuBackend extends Backend {
   RouteModel routeModel();
 
   /**
+   * Whether the router may measure its figures by timing this backend's GEMMs and copies
+   * ({@link RouteCalibration}) and learn from the times of the calls it routes. A stand-in
+   * backend, whose times mean nothing, says no (the default).
+   */
+  default boolean timesAreReal() {
+    return false;
+  }
+
+  /**
    * Why device {@code device} is unusable (a sticky error poisoned its context), or null while
    * it is healthy. The router stops sending work to a faulted device; {@code gpucore doctor}
    * reports it.

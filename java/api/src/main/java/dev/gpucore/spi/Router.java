@@ -5,6 +5,8 @@ import dev.gpucore.GpuCoreException;
 import dev.gpucore.Setting;
 import dev.gpucore.Settings;
 import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Precision;
+import dev.gpucore.blas.Routing;
 import dev.gpucore.device.DeviceInfo;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -24,36 +26,87 @@ import java.util.Locale;
  * {@code gpucore.trace} and {@code gpucore.log.file} of the {@link Setting} registry (listed
  * with their defaults and ranges in {@code docs/configuration.md}).
  *
- * <p>The CUDA backend's model is the one in libgpucore_blas.so that its sgemm_/dgemm_ route by
- * ({@code native/include/gpucore_engine.h} states its rates); with the defaults of
- * {@code gpucore.gemm.busGBs} (35 GB/s each way) and {@code gpucore.gemm.overheadMs} (0.5 ms)
- * it was fitted to {@code gpucore bench gemm} (host SGEMM per route against OpenBLAS from C);
- * the measurements are in docs/benchmarks.md.
+ * <p>The figures the model is given, each from the first of: the setting given explicitly
+ * ({@code gpucore.gemm.cpuGflops}, {@code gpuGflops}, {@code busGBs}, {@code overheadMs}); the
+ * calibration of this machine ({@link RouteCalibration}: read from its cache file or measured,
+ * once, when the first call needs the model, with {@code gpucore.gemm.calibrate=auto} and a
+ * backend whose times are real); the built-in model (the engine's rates by architecture and CPU
+ * threads, and the settings' defaults). With {@code gpucore.gemm.learn} the estimates are then
+ * corrected by the times of the calls routed so far ({@link RouteLearning}). {@link #routing()}
+ * and every explanation say which figure came from where.
+ *
+ * <p>Small calls are cheap: a call whose CPU time at these figures is under 1/{@link
+ * #FAST_MARGIN} of the GPU's fixed cost goes to the CPU without the model, the GPUs' health or
+ * any allocation (the model would send it there too, whatever it learns).
  */
 public final class Router {
   private static final System.Logger LOG = System.getLogger("dev.gpucore.router");
+  /**
+   * How far under the GPU's fixed cost a call's CPU time must be for the short way to the CPU:
+   * the most the learnt factors can move the CPU's and the GPU's estimates, multiplied.
+   */
+  static final double FAST_MARGIN = RouteLearning.MAX_FACTOR * RouteLearning.MAX_FACTOR;
+  private static final Decision CPU_QUIET = new Decision(false, 0, "");
+  private static final Decision NO_GPU = new Decision(false, 0, "no GPU is usable");
+
+  /** Measures the figures on this machine ({@link RouteCalibration#measure}). */
+  @FunctionalInterface
+  public interface Calibrator {
+    /** The figures, measured now, for {@code key}. */
+    RouteRates measure(String key);
+  }
 
   private final String route;
+  private final boolean routeAuto;
+  private final boolean routeGpu;
   private final List<String> disabled;
   private final int gpus;
   private final int[] gpuIndices;
   private final java.util.function.IntFunction<String> faulted;
   private final DeviceInfo gpu0;
+  private final List<DeviceInfo> gpuInfos;
   private final RouteModel model;
   private final int cpuThreads;
   private final boolean fallback;
   private final double cpuRatio;
   private final boolean trace;
   private final LogFile logFile;
+  /** Explicit settings (0 / NaN when not given), and where they were given. */
   private final double cpuGflops;
   private final double gpuGflops;
   private final double busGBs;
   private final double overheadMs;
+  private final String cpuWhere;
+  private final String gpuWhere;
+  private final String busWhere;
+  private final String overheadWhere;
+  private final double busDefault;
+  private final double overheadDefault;
+  private final Calibrator calibrator;
+  private final boolean autoCalibrate;
+  private final String calibrationFile;
+  private final boolean learn;
+  private final Object calibrating = new Object();
+  /**
+   * Calibrations measured in this process whose file could not be written, by key and file:
+   * where the cache cannot be written, a process measures once, not once per core.
+   */
+  private static final java.util.Map<String, RouteRates> UNCACHED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile boolean calibrationTried;
+  private volatile State state;
+
+  /**
+   * The figures in force: the calibration (null: none), what to say about it, the learning
+   * from the calls timed with these figures, and the largest call that surely runs on the CPU.
+   */
+  private record State(RouteRates rates, String origin, String calibration,
+      RouteLearning learning, double fastFlops) {}
 
   /**
    * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by
    * {@code gpu0}, null without a GPU), estimated by {@code model} (null without a GPU), and
-   * {@code cpuThreads} CPU threads.
+   * {@code cpuThreads} CPU threads. It neither calibrates nor learns.
    */
   public Router(Settings s, int gpus, DeviceInfo gpu0, RouteModel model, int cpuThreads) {
     this(s, java.util.stream.IntStream.range(0, gpus).boxed().toList(), i -> null, gpu0, model,
@@ -63,17 +116,33 @@ public final class Router {
   /**
    * A router for the GPUs {@code gpuIndices} (from {@link #gpuList}), whose health is asked of
    * {@code faulted} on every decision (a reason when the device is faulted, else null): a
-   * faulted GPU gets no more host GEMMs, and with none healthy they run on the CPU.
+   * faulted GPU gets no more host GEMMs, and with none healthy they run on the CPU. It neither
+   * calibrates nor learns.
    */
   public Router(Settings s, List<Integer> gpuIndices, java.util.function.IntFunction<String> faulted,
       DeviceInfo gpu0, RouteModel model, int cpuThreads) {
+    this(s, gpuIndices, faulted, gpu0 == null ? List.of() : List.of(gpu0), model, cpuThreads,
+        null);
+  }
+
+  /**
+   * A router as {@link #Router(Settings, List, java.util.function.IntFunction, DeviceInfo,
+   * RouteModel, int)}, for the GPUs {@code gpuInfos} (the first as {@code gpu0}), that
+   * calibrates with {@code calibrator} and learns from the calls timed by the API (as the
+   * settings allow); a null calibrator (a backend whose times mean nothing) does neither.
+   */
+  public Router(Settings s, List<Integer> gpuIndices, java.util.function.IntFunction<String> faulted,
+      List<DeviceInfo> gpuInfos, RouteModel model, int cpuThreads, Calibrator calibrator) {
     int gpus = gpuIndices.size();
     this.route = s.get(Setting.GEMM_ROUTE);
+    this.routeAuto = route.equals("auto");
+    this.routeGpu = route.equals("gpu");
     this.disabled = s.get(Setting.GEMM_DISABLE);
     this.gpus = gpus;
     this.gpuIndices = gpuIndices.stream().mapToInt(Integer::intValue).toArray();
     this.faulted = faulted;
-    this.gpu0 = gpu0;
+    this.gpuInfos = List.copyOf(gpuInfos);
+    this.gpu0 = gpuInfos.isEmpty() ? null : gpuInfos.get(0);
     this.model = gpus == 0 ? null : java.util.Objects.requireNonNull(model, "model");
     this.cpuThreads = Math.max(1, cpuThreads);
     this.fallback = s.get(Setting.GEMM_FALLBACK);
@@ -88,10 +157,51 @@ public final class Router {
       throw new GpuCoreException.InvalidArgument(
           "gpucore.log.file is not a path: " + e.getMessage());
     }
-    this.cpuGflops = s.get(Setting.GEMM_CPU_GFLOPS);
-    this.gpuGflops = s.get(Setting.GEMM_GPU_GFLOPS);
-    this.busGBs = s.get(Setting.GEMM_BUS_GBS);
-    this.overheadMs = s.get(Setting.GEMM_OVERHEAD_MS);
+    this.cpuWhere = given(s, Setting.GEMM_CPU_GFLOPS, true);
+    this.gpuWhere = given(s, Setting.GEMM_GPU_GFLOPS, true);
+    this.busWhere = given(s, Setting.GEMM_BUS_GBS, false);
+    this.overheadWhere = given(s, Setting.GEMM_OVERHEAD_MS, false);
+    this.cpuGflops = cpuWhere == null ? 0 : s.get(Setting.GEMM_CPU_GFLOPS);
+    this.gpuGflops = gpuWhere == null ? 0 : s.get(Setting.GEMM_GPU_GFLOPS);
+    this.busGBs = busWhere == null ? Double.NaN : s.get(Setting.GEMM_BUS_GBS);
+    this.overheadMs = overheadWhere == null ? Double.NaN : s.get(Setting.GEMM_OVERHEAD_MS);
+    this.busDefault = Setting.GEMM_BUS_GBS.defaultValue();
+    this.overheadDefault = Setting.GEMM_OVERHEAD_MS.defaultValue();
+    this.calibrator = gpus == 0 ? null : calibrator;
+    // injected faults are for the calls under test: no calibration runs into them unasked
+    this.autoCalibrate = s.get(Setting.GEMM_CALIBRATE).equals("auto")
+        && s.get(Setting.FAULT).isBlank();
+    this.calibrationFile = s.get(Setting.GEMM_CALIBRATION_FILE);
+    this.learn = this.calibrator != null && s.get(Setting.GEMM_LEARN);
+    String why = gpus == 0 ? "no GPU: host GEMMs run on the CPU"
+        : this.calibrator == null ? "not measured: this GPU backend's times are not measured"
+        : !s.get(Setting.FAULT).isBlank() ? "off while gpucore.fault injects faults"
+        : !autoCalibrate ? "off (" + s.value(Setting.GEMM_CALIBRATE).where() + ")"
+        : allGiven() ? "not needed: every figure is set"
+        : "not measured yet (at the first host GEMM that needs the model)";
+    this.state = state(null, null, why);
+  }
+
+  /** Where {@code setting} was given explicitly (a rate: and not 0), or null. */
+  private static String given(Settings s, Setting<Double> setting, boolean zeroIsUnset) {
+    Settings.Value v = s.value(setting);
+    if (v.source() == Settings.Source.DEFAULT || (zeroIsUnset && s.get(setting) == 0)) {
+      return null;
+    }
+    return v.where();
+  }
+
+  private boolean allGiven() {
+    return cpuWhere != null && gpuWhere != null && busWhere != null && overheadWhere != null;
+  }
+
+  /**
+   * The state for {@code rates} (null: none), whose {@code origin} says in a few words where
+   * they came from (the file and the date), and {@code calibration} in full.
+   */
+  private State state(RouteRates rates, String origin, String calibration) {
+    State st = new State(rates, origin, calibration, learn ? new RouteLearning() : null, 0);
+    return new State(rates, origin, calibration, st.learning(), fastFlops(st));
   }
 
   /**
@@ -143,13 +253,16 @@ public final class Router {
   /** The decision for a checked call, logged when tracing. */
   public Decision decide(GemmCall call) {
     boolean log = trace || (logFile != null && logFile.usable());
-    Decision d = decision(call, log); // the reason text only when someone reads it
-    if (log) {
-      d = withSplit(d, call);
+    if (!log) {
+      // the short way: nothing to say, and a call the model would keep on the CPU anyway
+      if (gpus == 0 || (!routeGpu && call.batch() == 1
+          && call.flops() < state.fastFlops())) {
+        return CPU_QUIET;
+      }
+      return decision(call, false);
     }
-    if (log) {
-      record(call, (d.gpu() ? "gpu" : "cpu") + ": " + d.reason());
-    }
+    Decision d = withSplit(decision(call, true), call); // the reason text only when read
+    record(call, (d.gpu() ? "gpu" : "cpu") + ": " + d.reason());
     return d;
   }
 
@@ -169,9 +282,11 @@ public final class Router {
     }
   }
 
+  /** The routine's name as {@code gpucore.gemm.disable} writes it. */
   public static String routine(GemmCall call) {
-    return (call.dtype() == DType.FLOAT64 ? "dgemm" : "sgemm")
-        + (call.batch() > 1 ? "_batched" : "");
+    boolean batched = call.batch() > 1;
+    return call.dtype() == DType.FLOAT64 ? (batched ? "dgemm_batched" : "dgemm")
+        : (batched ? "sgemm_batched" : "sgemm");
   }
 
   /** The decision for a checked call with host operands, and why. */
@@ -185,59 +300,388 @@ public final class Router {
         + cpuRatio + ": " + rows + " of " + call.m() + " rows of C on the CPU meanwhile");
   }
 
-  /** GPUs for host GEMMs that are not faulted; {@code why[0]} gets a fault reason. */
-  private int healthy(String[] why) {
+  /** GPUs for host GEMMs that are not faulted. */
+  private int healthy() {
     int n = 0;
     for (int i : gpuIndices) {
-      String f = faulted.apply(i);
-      if (f == null) {
+      if (faulted.apply(i) == null) {
         n++;
-      } else if (why[0] == null) {
-        why[0] = "GPU " + i + " is faulted (" + f + ")";
       }
     }
     return n;
   }
 
+  /** Why the first faulted GPU is faulted. */
+  private String sick() {
+    for (int i : gpuIndices) {
+      String f = faulted.apply(i);
+      if (f != null) {
+        return "GPU " + i + " is faulted (" + f + ")";
+      }
+    }
+    return "every GPU is faulted";
+  }
+
   private Decision decision(GemmCall call, boolean withReason) {
     if (gpus == 0) {
-      return new Decision(false, 0, "no GPU is usable");
+      return NO_GPU;
     }
-    String[] sick = new String[1];
-    int gpus = healthy(sick);
+    int gpus = healthy();
     if (gpus == 0) {
-      return new Decision(false, 0, "no healthy GPU: " + sick[0]);
+      return withReason ? new Decision(false, 0, "no healthy GPU: " + sick()) : CPU_QUIET;
     }
     String r = routine(call);
     if (disabled.contains(r)) {
-      return new Decision(false, 0, r + " is disabled for the GPU by gpucore.gemm.disable");
+      return withReason
+          ? new Decision(false, 0, r + " is disabled for the GPU by gpucore.gemm.disable")
+          : CPU_QUIET;
     }
-    if (route.equals("cpu")) {
-      return new Decision(false, 0, "gpucore.gemm.route=cpu");
-    }
-    if (route.equals("gpu")) {
-      return new Decision(true, gpus, "gpucore.gemm.route=gpu");
+    if (!routeAuto) {
+      return routeGpu ? new Decision(true, gpus, "gpucore.gemm.route=gpu")
+          : new Decision(false, 0, "gpucore.gemm.route=cpu");
     }
     if (call.scaleOnly()) {
-      return new Decision(false, 0, "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU");
+      return withReason ? new Decision(false, 0,
+          "nothing to multiply (k = 0 or alpha = 0): C = beta*C on the CPU") : CPU_QUIET;
     }
-    double flops = call.flops();
-    int eb = call.dtype().bytes();
-    double bytesA = (double) call.spanA() * eb * call.batch();
-    double bytesB = (double) call.spanB() * eb * (call.transA() ? call.batch() : 1);
-    double bytesC = (double) call.spanC() * eb * call.batch();
-    RouteModel.Estimate e = model.estimate(new RouteModel.Input(call.precision(), flops, bytesA,
-        bytesB, bytesC, call.beta() != 0, gpus, gpu0 == null ? 0 : gpu0.ccMajor(),
-        gpu0 == null ? 0 : gpu0.multiprocessors(), cpuThreads, cpuGflops, gpuGflops, busGBs,
-        overheadMs));
+    State st = calibrated();
+    RouteModel.Estimate e = model.estimate(input(call, gpus, st));
+    double cpuFactor = st.learning() == null ? 1
+        : st.learning().factor(false, call.precision(), perItem(call));
+    double gpuFactor = st.learning() == null ? 1
+        : st.learning().factor(true, call.precision(), perItem(call));
+    double cpuMs = e.cpuMs() * cpuFactor;
+    double gpuMs = e.gpuMs() * gpuFactor;
+    boolean gpu = cpuFactor == 1 && gpuFactor == 1 ? e.gpu() : gpuMs < cpuMs;
     if (!withReason) {
-      return new Decision(e.gpu(), e.gpu() ? gpus : 0, "");
+      return gpu ? new Decision(true, gpus, "") : CPU_QUIET;
     }
     String why = String.format(Locale.ROOT,
         "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
             + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
-        e.gpuMs(), e.bUpMs(), e.acUpMs(), e.multiplyMs(), e.gpuGflops(), e.cDownMs(), overheadMs,
-        gpus, gpus > 1 ? "s" : "", e.cpuMs(), e.cpuGflops());
-    return new Decision(e.gpu(), e.gpu() ? gpus : 0, why);
+        e.gpuMs(), e.bUpMs(), e.acUpMs(), e.multiplyMs(), e.gpuGflops(), e.cDownMs(),
+        overheadMs(st), gpus, gpus > 1 ? "s" : "", e.cpuMs(), e.cpuGflops());
+    if (cpuFactor != 1 || gpuFactor != 1) {
+      why += String.format(Locale.ROOT, "; learnt from %d CPU and %d GPU calls of this size and"
+          + " precision: CPU %.3f ms (x%.2f), GPU %.3f ms (x%.2f)",
+          st.learning().calls(false, call.precision(), perItem(call)),
+          st.learning().calls(true, call.precision(), perItem(call)), cpuMs, cpuFactor, gpuMs,
+          gpuFactor);
+    }
+    why += "; figures: " + sources(call.precision(), st);
+    return new Decision(gpu, gpu ? gpus : 0, why);
+  }
+
+  // ---- the figures ----
+
+  private static double perItem(GemmCall call) {
+    return 2.0 * call.m() * call.n() * (double) call.k();
+  }
+
+  /** The model's input for a call: its sizes, and the figures in force. */
+  private RouteModel.Input input(GemmCall call, int gpus, State st) {
+    int eb = call.dtype().bytes();
+    double bytesA = (double) call.spanA() * eb * call.batch();
+    double bytesB = (double) call.spanB() * eb * (call.transA() ? call.batch() : 1);
+    double bytesC = (double) call.spanC() * eb * call.batch();
+    return input(call.precision(), call.flops(), perItem(call), bytesA, bytesB, bytesC,
+        call.beta() != 0, gpus, st);
+  }
+
+  private RouteModel.Input input(Precision p, double flops, double perItem, double bytesA,
+      double bytesB, double bytesC, boolean betaNonZero, int gpus, State st) {
+    return new RouteModel.Input(p, flops, bytesA, bytesB, bytesC, betaNonZero, gpus,
+        gpu0 == null ? 0 : gpu0.ccMajor(), gpu0 == null ? 0 : gpu0.multiprocessors(), cpuThreads,
+        cpuRate(p, perItem, st), gpuRate(p, perItem, st), busGBs(st), overheadMs(st));
+  }
+
+  /**
+   * The CPU rate given to the model (0: the model's own). As the setting, an fp32 rate: the
+   * model halves it for fp64, so the calibration's fp64 rate is given doubled.
+   */
+  private double cpuRate(Precision p, double perItem, State st) {
+    if (cpuWhere != null) {
+      return cpuGflops;
+    }
+    if (st.rates() != null) {
+      return p == Precision.FP64 ? 2 * st.rates().cpuFp64().at(perItem)
+          : st.rates().cpuFp32().at(perItem);
+    }
+    return 0;
+  }
+
+  /** One GPU's rate given to the model (0: the model's own, by architecture and precision). */
+  private double gpuRate(Precision p, double perItem, State st) {
+    if (gpuWhere != null) {
+      return gpuGflops;
+    }
+    if (st.rates() != null && (p == Precision.FP32 || p == Precision.FP64)) {
+      return (p == Precision.FP64 ? st.rates().gpuFp64() : st.rates().gpuFp32()).at(perItem);
+    }
+    return 0;
+  }
+
+  private double busGBs(State st) {
+    return busWhere != null ? busGBs : st.rates() != null ? st.rates().busGBs() : busDefault;
+  }
+
+  private double overheadMs(State st) {
+    return overheadWhere != null ? overheadMs
+        : st.rates() != null ? st.rates().overheadMs() : overheadDefault;
+  }
+
+  /**
+   * Where each figure of a call of precision {@code p} came from, in one line: the figures of
+   * each source together, e.g. {@code CPU rate from gpucore.gemm.cpuGflops (system property);
+   * GPU rate, bus and overhead from the calibration file F of D}.
+   */
+  private String sources(Precision p, State st) {
+    String cal = st.origin();
+    boolean gpuCal = p == Precision.FP32 || p == Precision.FP64;
+    java.util.Map<String, List<String>> by = new java.util.LinkedHashMap<>();
+    by.computeIfAbsent(cpuWhere != null ? cpuWhere : cal != null ? cal : "the built-in model",
+        k -> new ArrayList<>()).add("CPU rate");
+    by.computeIfAbsent(gpuWhere != null ? gpuWhere : cal != null && gpuCal ? cal
+        : "the built-in model", k -> new ArrayList<>()).add("GPU rate");
+    by.computeIfAbsent(busWhere != null ? busWhere : cal != null ? cal : "the defaults",
+        k -> new ArrayList<>()).add("bus");
+    by.computeIfAbsent(overheadWhere != null ? overheadWhere : cal != null ? cal
+        : "the defaults", k -> new ArrayList<>()).add("overhead");
+    List<String> parts = new ArrayList<>();
+    by.forEach((source, names) -> {
+      int n = names.size();
+      String list = n == 1 ? names.get(0)
+          : String.join(", ", names.subList(0, n - 1)) + " and " + names.get(n - 1);
+      parts.add(list + " from " + source);
+    });
+    return String.join("; ", parts);
+  }
+
+  /**
+   * The largest call (in flops, a power of 2) whose CPU time, fp32 or fp64, is under
+   * 1/{@link #FAST_MARGIN} of the GPU's fixed cost: every smaller one surely runs on the CPU.
+   * 0 when there is no GPU or no fixed cost.
+   */
+  private double fastFlops(State st) {
+    double overhead = overheadMs(st);
+    if (gpus == 0 || !(overhead > 0)) {
+      return 0;
+    }
+    double fast = 0;
+    for (double f = 1024; f <= 0x1p50; f *= 2) {
+      double cpuMs = 0;
+      for (Precision p : new Precision[] {Precision.FP32, Precision.FP64}) {
+        cpuMs = Math.max(cpuMs, model.estimate(input(p, f, f, 0, 0, 0, false, gpus, st)).cpuMs());
+      }
+      if (!(cpuMs * FAST_MARGIN < overhead)) {
+        break;
+      }
+      fast = f;
+    }
+    return fast;
+  }
+
+  /** The largest call that surely runs on the CPU, in flops (for tests). */
+  double fastFlops() {
+    return state.fastFlops();
+  }
+
+  // ---- calibration ----
+
+  /** The state, calibrated first when the settings ask for it and it has not been tried. */
+  private State calibrated() {
+    if (calibrationTried || calibrator == null || !autoCalibrate || allGiven()) {
+      return state;
+    }
+    synchronized (calibrating) {
+      if (!calibrationTried) {
+        try {
+          calibrate(false);
+        } catch (RuntimeException e) {
+          state = state(null, null, "failed (" + e.getMessage() + "): the built-in model's"
+              + " figures");
+          LOG.log(System.Logger.Level.WARNING, "gpucore: the router's calibration failed, it"
+              + " uses the built-in model's figures: " + e);
+        }
+        calibrationTried = true;
+      }
+    }
+    return state;
+  }
+
+  /**
+   * Measures the figures now (whatever {@code gpucore.gemm.calibrate} says) and writes them to
+   * the cache file; a file that cannot be written is logged and the figures are used all the
+   * same.
+   *
+   * @throws GpuCoreException.DeviceUnavailable when there is no GPU, or its backend's times are
+   *     not real
+   * @throws GpuCoreException when a measurement fails
+   */
+  public Routing calibrate() {
+    if (calibrator == null) {
+      throw new GpuCoreException.DeviceUnavailable(gpus == 0
+          ? "no GPU is usable: nothing to calibrate (host GEMMs run on the CPU)"
+          : "this GPU backend's times are not measured: nothing to calibrate");
+    }
+    synchronized (calibrating) {
+      calibrate(true);
+      calibrationTried = true;
+    }
+    return routing();
+  }
+
+  /** Adopts the cache file if it holds this machine's figures; under {@link #calibrating}. */
+  private void peek() {
+    String key = key();
+    Path file = file(key);
+    RouteRates.Loaded l = file == null ? new RouteRates.Loaded(null, "no cache file")
+        : RouteRates.read(file, key);
+    if (l.rates() != null) {
+      state = state(l.rates(), "the calibration file " + file + " of " + l.rates().measured(),
+          "file " + file + ", measured " + l.rates().measured());
+      calibrationTried = true;
+    } else {
+      state = state(null, null, "not measured yet (" + l.why() + "): at the first host GEMM that"
+          + " needs the model, or by gpucore calibrate");
+    }
+  }
+
+  private String key() {
+    return RouteCalibration.key(RouteCalibration.hostName(), gpuInfos, cpuThreads,
+        RouteCalibration.version());
+  }
+
+  /** The cache file for {@code key}, or null when the setting names no usable path. */
+  private Path file(String key) {
+    try {
+      return calibrationFile != null ? Path.of(calibrationFile)
+          : RouteCalibration.defaultFile(System.getenv(), System.getProperty("user.home"), key);
+    } catch (InvalidPathException e) {
+      return null;
+    }
+  }
+
+  /** Reads the cache file, else (or when {@code force}) measures; under {@link #calibrating}. */
+  private void calibrate(boolean force) {
+    String key = key();
+    Path file = file(key);
+    String why = "asked for";
+    if (!force && file != null) {
+      RouteRates.Loaded l = RouteRates.read(file, key);
+      if (l.rates() != null) {
+        state = state(l.rates(), "the calibration file " + file + " of " + l.rates().measured(),
+            "file " + file + ", measured " + l.rates().measured());
+        return;
+      }
+      why = l.why();
+    }
+    String memo = key + "\n" + file;
+    RouteRates earlier = force ? null : UNCACHED.get(memo);
+    if (earlier != null) {
+      state = state(earlier, "the calibration of " + earlier.measured() + " (not cached)",
+          "measured " + earlier.measured() + " earlier in this process, not cached (" + why
+              + ")");
+      return;
+    }
+    RouteRates r = calibrator.measure(key);
+    String cached;
+    String origin;
+    if (file == null) {
+      cached = "not cached: no cache file";
+      origin = "the calibration of " + r.measured() + " (not cached)";
+      UNCACHED.put(memo, r);
+    } else {
+      try {
+        r.write(file);
+        cached = "cached in " + file;
+        origin = "the calibration file " + file + " of " + r.measured();
+        UNCACHED.remove(memo);
+      } catch (java.io.IOException | RuntimeException e) {
+        cached = "not cached: " + e;
+        origin = "the calibration of " + r.measured() + " (not cached)";
+        UNCACHED.put(memo, r);
+        LOG.log(System.Logger.Level.WARNING, "gpucore: the router's calibration could not be"
+            + " written to " + file + ": " + e);
+      }
+    }
+    state = state(r, origin, "measured " + r.measured() + " (" + why + "), " + cached);
+    LOG.log(System.Logger.Level.DEBUG, "gpucore: router calibration " + state.calibration());
+  }
+
+  /**
+   * The figures in force and where each came from. Measures nothing: where the calibration is
+   * still to come, its cache file is read now, as the first call that needs it would.
+   */
+  public Routing routing() {
+    if (!calibrationTried && calibrator != null && autoCalibrate && !allGiven()) {
+      synchronized (calibrating) {
+        if (!calibrationTried) {
+          peek();
+        }
+      }
+    }
+    State st = state;
+    if (gpus == 0) {
+      return new Routing(st.calibration(), List.of(), 0);
+    }
+    RouteRates r = st.rates();
+    String cal = r == null ? null : "calibration " + st.calibration();
+    List<Routing.Figure> f = new ArrayList<>();
+    f.add(cpuWhere != null
+        ? new Routing.Figure("cpu rate", num(cpuGflops) + " GFLOP/s (fp32; fp64 half)",
+            Routing.Source.SETTING, cpuWhere)
+        : r != null ? new Routing.Figure("cpu rate", "fp32 " + r.cpuFp32().describe() + "; fp64 "
+            + r.cpuFp64().describe(), Routing.Source.CALIBRATION, cal)
+        : new Routing.Figure("cpu rate", "by size of call and " + cpuThreads + " threads",
+            Routing.Source.MODEL, "built-in model"));
+    String arch = gpu0 == null ? "" : " (cc " + gpu0.ccMajor() + "." + gpu0.ccMinor() + ", "
+        + gpu0.multiprocessors() + " SMs)";
+    f.add(gpuWhere != null
+        ? new Routing.Figure("gpu rate", num(gpuGflops) + " GFLOP/s per GPU",
+            Routing.Source.SETTING, gpuWhere)
+        : r != null ? new Routing.Figure("gpu rate", "fp32 " + r.gpuFp32().describe() + "; fp64 "
+            + r.gpuFp64().describe() + "; tf32, bf16, fp16 by architecture" + arch,
+            Routing.Source.CALIBRATION, cal)
+        : new Routing.Figure("gpu rate", "by architecture and precision" + arch,
+            Routing.Source.MODEL, "built-in model"));
+    double bus = busGBs(st);
+    f.add(new Routing.Figure("bus", num(bus) + " GB/s each way",
+        busWhere != null ? Routing.Source.SETTING : r != null ? Routing.Source.CALIBRATION
+            : Routing.Source.MODEL,
+        busWhere != null ? busWhere : r != null ? cal : "default of gpucore.gemm.busGBs"));
+    double ovh = overheadMs(st);
+    f.add(new Routing.Figure("overhead", num(ovh) + " ms per host GEMM on the GPU",
+        overheadWhere != null ? Routing.Source.SETTING : r != null ? Routing.Source.CALIBRATION
+            : Routing.Source.MODEL,
+        overheadWhere != null ? overheadWhere
+            : r != null ? cal : "default of gpucore.gemm.overheadMs"));
+    return new Routing(st.calibration(), f, st.learning() == null ? 0 : st.learning().total());
+  }
+
+  private static String num(double d) {
+    return d >= 100 ? String.format(Locale.ROOT, "%.0f", d)
+        : String.format(Locale.ROOT, "%.3g", d);
+  }
+
+  // ---- learning ----
+
+  /**
+   * Whether the API should time this call for {@link #learn}: learning is on, the route was the
+   * model's to choose, and the call is not one of the small ones that surely run on the CPU.
+   */
+  public boolean learns(GemmCall call) {
+    return learn && routeAuto && call.flops() >= state.fastFlops() && !call.scaleOnly();
+  }
+
+  /** The time of a call that ran whole on the route chosen ({@code gpu} or the CPU). */
+  public void learn(GemmCall call, boolean gpu, long nanos) {
+    State st = state;
+    if (st.learning() == null) {
+      return;
+    }
+    RouteModel.Estimate e = model.estimate(input(call, gpus, st));
+    st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6,
+        gpu ? e.gpuMs() : e.cpuMs());
   }
 }

@@ -1,8 +1,13 @@
 package dev.gpucore.bench;
 
+import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
+import dev.gpucore.spi.BackendProvider;
+import dev.gpucore.spi.Cores;
+import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -15,14 +20,17 @@ import org.openjdk.jmh.annotations.TearDown;
  * What a call costs before any arithmetic: {@code checksOnly} is a GEMM with m = 0 (every
  * argument checked, nothing computed); {@code explain} adds the router's decision;
  * {@code gpucoreSgemm8} is a whole 8x8x8 SGEMM on Java arrays through the CPU backend and
- * {@code routedSgemm8} the same through the default (routing) GpuCore; {@code openblasSgemm8}
- * is OpenBLAS's cblas_sgemm called bare on the same arrays. The differences are the Java-side
- * cost of validation, routing and dispatch. Runs anywhere.
+ * {@code routedSgemm8} the same through the default (routing) GpuCore; {@code routedSgemm8Gpu}
+ * the same through a core with a GPU present (a {@link StandInGpu}: one made-up H100 and the
+ * engine's routing model, so the router decides as on a GPU host, and the call runs on the CPU);
+ * {@code openblasSgemm8} is OpenBLAS's cblas_sgemm called bare on the same arrays. The
+ * differences are the Java-side cost of validation, routing and dispatch. Runs anywhere.
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class DispatchBench extends BenchBase {
   private GpuCore cpu;
   private GpuCore routed;
+  private GpuCore routedGpu;
   private final float[] a = new float[64];
   private final float[] b = new float[64];
   private final float[] c = new float[64];
@@ -31,11 +39,24 @@ public class DispatchBench extends BenchBase {
   public void setup() {
     cpu = openCpu();
     routed = GpuCore.open();
+    routedGpu = openStandInGpu();
     fill8x8(a, b);
+  }
+
+  /** A core with the CPU backend and a {@link StandInGpu}; no calibration. */
+  private static GpuCore openStandInGpu() {
+    Config config = Config.from(Map.of("gpucore.gemm.calibrate", "off"), System.getenv());
+    for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+      if (p.name().equals("cpu")) {
+        return Cores.of(config, p.open(config), new StandInGpu(), null);
+      }
+    }
+    throw new IllegalStateException("no CPU backend on the class path");
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    routedGpu.close();
     routed.close();
     cpu.close();
   }
@@ -61,6 +82,12 @@ public class DispatchBench extends BenchBase {
   @Benchmark
   public float[] routedSgemm8() {
     routed.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] routedSgemm8Gpu() {
+    routedGpu.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
     return c;
   }
 

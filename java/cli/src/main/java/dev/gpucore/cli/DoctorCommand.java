@@ -223,6 +223,7 @@ final class DoctorCommand implements Callable<Integer>, Validated {
       checks.add(container(vis, env, gpu));
       checks.add(settings(c.config().settings()));
       checks.add(javaArrays(c.blas().javaArrayPath()));
+      checks.add(router(c.blas().routing()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
         checks.add(d.nvmlAvailable() ? DoctorCheck.ok("nvml", "answered")
@@ -477,6 +478,19 @@ final class DoctorCommand implements Callable<Integer>, Validated {
     }
     return p.degraded() ? DoctorCheck.warn("cpu.java-arrays", p.detail())
         : DoctorCheck.ok("cpu.java-arrays", p.detail());
+  }
+
+  /**
+   * Where the router's figures come from: skip without a GPU; ok with the calibration's state
+   * and each figure's source (setting, calibration file and date, built-in model).
+   */
+  static DoctorCheck router(dev.gpucore.blas.Routing r) {
+    if (r.figures().isEmpty()) {
+      return DoctorCheck.skip("router.figures", r.calibration());
+    }
+    return DoctorCheck.ok("router.figures", "calibration " + r.calibration() + "; "
+        + String.join("; ", r.lines())
+        + (r.learntCalls() > 0 ? "; corrected by " + r.learntCalls() + " timed calls" : ""));
   }
 
   // ------------------------------------------------------------------ health

@@ -22,7 +22,7 @@ import picocli.CommandLine.ParseResult;
 @Command(name = "gpucore", mixinStandardHelpOptions = true, version = "gpucore 0.1.0",
     description = "Direct, fast GPU math for Java: devices and checks.",
     subcommands = {HelpCommand.class, DevicesCommand.class, DemoCommand.class,
-        BenchCommand.class, TopoCommand.class, DoctorCommand.class})
+        BenchCommand.class, TopoCommand.class, DoctorCommand.class, CalibrateCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -204,6 +204,11 @@ final class CudaBackend implements GpuBackend {
   private static final EngineModel MODEL = new EngineModel();
 
   @Override
+  public boolean timesAreReal() {
+    return true;
+  }
+
+  @Override
   public GpuStream createStream(int device) {
     return CudaStream.create(devices[device], devices[device].staging());
   }

@@ -47,7 +47,8 @@ class EngineModelTest {
     Decision big = router().explain(square(4096, DType.FLOAT32, Precision.FP32));
     assertTrue(big.gpu(), big.reason());
     // 16 threads at 69 GFLOP/s in fp32 on a large call; the H100 at 48 TFLOP/s
-    assertTrue(big.reason().endsWith("vs CPU 124.492 ms at 1104 GFLOP/s"), big.reason());
+    assertTrue(big.reason().endsWith("vs CPU 124.492 ms at 1104 GFLOP/s; figures: CPU rate and"
+        + " GPU rate from the built-in model; bus and overhead from the defaults"), big.reason());
     assertTrue(big.reason().contains("multiply 2.863 at 48000 GFLOP/s"), big.reason());
   }
 
@@ -69,6 +70,30 @@ class EngineModelTest {
     // a sixteenth of the saturating work: the CPU at half its rate (the fourth root of 1/16)
     assertEquals(552, MODEL.estimate(small).cpuGflops(), 1e-9);
     assertEquals(777, MODEL.estimate(small).gpuGflops(), 1e-9);
+  }
+
+  /**
+   * The engine's model on figures a calibration measured: where the built-in rates send an
+   * n = 1024 SGEMM to the GPU, a host with a fast CPU and a slower bus and fixed cost keeps it
+   * on the CPU, and still sends n = 8192 to the GPU.
+   */
+  @Test
+  void calibratedFiguresMoveTheCrossover(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    GemmCall n1024 = square(1024, DType.FLOAT32, Precision.FP32);
+    assertTrue(router("gpucore.gemm.calibrate", "off").explain(n1024).gpu());
+    dev.gpucore.spi.RouteRates.Curve cpu = new dev.gpucore.spi.RouteRates.Curve(
+        new double[] {3.4e7, 2.0 * 1024 * 1024 * 1024, 1.7e10}, new double[] {400, 3000, 3200});
+    dev.gpucore.spi.RouteRates.Curve gpu = new dev.gpucore.spi.RouteRates.Curve(
+        new double[] {1.7e10, 1.4e11}, new double[] {40000, 50000});
+    Map<String, String> p = Map.of("gpucore.gemm.calibrationFile", dir.resolve("c").toString());
+    Router fitted = new Router(Settings.from(p, Map.of()), List.of(0), i -> null, List.of(H100),
+        MODEL, 16, key -> new dev.gpucore.spi.RouteRates(key, java.time.Instant.now(), cpu, cpu,
+            gpu, gpu, 20, 1.0));
+    Decision d = fitted.explain(n1024);
+    assertFalse(d.gpu(), d.reason());
+    assertTrue(d.reason().contains("at 3000 GFLOP/s; figures: CPU rate, GPU rate, bus and"
+        + " overhead from the calibration file " + dir.resolve("c") + " of "), d.reason());
+    assertTrue(fitted.explain(square(8192, DType.FLOAT32, Precision.FP32)).gpu());
   }
 
   @Test

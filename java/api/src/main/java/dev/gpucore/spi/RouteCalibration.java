@@ -1,0 +1,335 @@
+package dev.gpucore.spi;
+
+import dev.gpucore.DType;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
+import dev.gpucore.device.DeviceInfo;
+import dev.gpucore.memory.DeviceArray;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The router's calibration: a short measurement of the figures its model needs, on the machine
+ * it runs on ({@link RouteRates}). CPU GEMMs on Java arrays at n = 256 to 2048 (fp32) and 256 to
+ * 1024 (fp64) through the CPU backend; device-resident GEMMs at n = 2048 and 4096 on the first
+ * GPU of the host-GEMM list; 64 MiB copied up and down from a Java array; and host GEMMs at
+ * n = 512 and 1024 through the GPU backend, whose time less the model's bus and multiply time is
+ * the fixed cost. Each figure is the median of three timed runs after one untimed run; a series
+ * of sizes stops at the first whose run takes over {@link #LONGEST_RUN_S} s (a slow CPU or fp64
+ * unit), or, on the GPU, where device memory runs out. It takes well under a second on a
+ * data-centre GPU host.
+ */
+public final class RouteCalibration {
+  private RouteCalibration() {}
+
+  /**
+   * What is measured: the n of the square GEMMs of each series, and the fp32 elements copied
+   * each way for the bus.
+   *
+   * @param cpuFp32 CPU fp32 GEMMs on Java arrays
+   * @param cpuFp64 CPU fp64 GEMMs on Java arrays
+   * @param gpu device-resident GEMMs, fp32 and fp64
+   * @param host host GEMMs through the GPU, for the fixed cost
+   * @param busElements elements of the copies
+   */
+  public record Sizes(int[] cpuFp32, int[] cpuFp64, int[] gpu, int[] host, int busElements) {
+    public Sizes {
+      for (int[] a : new int[][] {cpuFp32, cpuFp64, gpu, host}) {
+        if (a.length == 0 || java.util.Arrays.stream(a).anyMatch(n -> n < 1 || n > 46340)) {
+          throw new IllegalArgumentException("each series needs sizes from 1 to 46340");
+        }
+      }
+      if (busElements < 1) {
+        throw new IllegalArgumentException("busElements must be positive");
+      }
+      cpuFp32 = cpuFp32.clone();
+      cpuFp64 = cpuFp64.clone();
+      gpu = gpu.clone();
+      host = host.clone();
+    }
+  }
+
+  /**
+   * The sizes of the calibration: CPU fp32 n = 256 to 2048, fp64 to 1024, the GPU at 2048 and
+   * 4096, host GEMMs at 512 and 1024, 64 MiB copied.
+   */
+  public static final Sizes SIZES = new Sizes(new int[] {256, 512, 1024, 2048},
+      new int[] {256, 512, 1024}, new int[] {2048, 4096}, new int[] {512, 1024}, 16 << 20);
+  /** Timed runs per figure (after one untimed run); the median counts. */
+  static final int RUNS = 3;
+  /** A curve stops at the size whose run took longer (seconds): a slow CPU or fp64 unit. */
+  static final double LONGEST_RUN_S = 0.05;
+
+  /**
+   * What a calibration is valid for: the host name, the GPUs of the host-GEMM list (name and
+   * UUID), the CPU threads and the library version.
+   */
+  public static String key(String host, List<DeviceInfo> gpus, int cpuThreads, String version) {
+    StringBuilder b = new StringBuilder("host=").append(host).append(";gpus=");
+    for (int i = 0; i < gpus.size(); i++) {
+      b.append(i == 0 ? "" : ",").append(gpus.get(i).name()).append(' ')
+          .append(gpus.get(i).uuid());
+    }
+    return b.append(";cpuThreads=").append(cpuThreads).append(";version=").append(version)
+        .toString();
+  }
+
+  /** This machine's host name ("unknown" when none can be read). */
+  public static String hostName() {
+    try {
+      String h = Files.readString(Path.of("/proc/sys/kernel/hostname"), StandardCharsets.UTF_8)
+          .trim();
+      if (!h.isEmpty()) {
+        return h;
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // not Linux: below
+    }
+    String h = System.getenv("HOSTNAME");
+    if (h == null || h.isBlank()) {
+      h = System.getenv("COMPUTERNAME");
+    }
+    if (h != null && !h.isBlank()) {
+      return h.trim();
+    }
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException | RuntimeException e) {
+      return "unknown";
+    }
+  }
+
+  /** gpucore's version as its jar states it ("unknown" outside a jar). */
+  public static String version() {
+    String v = RouteCalibration.class.getPackage().getImplementationVersion();
+    if (v == null) {
+      v = RouteCalibration.class.getModule().getDescriptor() == null ? null
+          : RouteCalibration.class.getModule().getDescriptor().rawVersion().orElse(null);
+    }
+    return v == null ? "unknown" : v;
+  }
+
+  /**
+   * The cache file for {@code key}: {@code gpucore/routing-<hash of the key>.properties} under
+   * {@code $XDG_CACHE_HOME} when that is an absolute path, else under {@code ~/.cache}.
+   */
+  public static Path defaultFile(Map<String, String> env, String userHome, String key) {
+    String xdg = env.get("XDG_CACHE_HOME");
+    Path base = null;
+    if (xdg != null && !xdg.isBlank()) {
+      try {
+        Path p = Path.of(xdg.trim());
+        base = p.isAbsolute() ? p : null;
+      } catch (InvalidPathException e) {
+        base = null;
+      }
+    }
+    if (base == null) {
+      base = Path.of(userHome == null ? "." : userHome, ".cache");
+    }
+    return base.resolve("gpucore").resolve("routing-" + hash(key) + ".properties");
+  }
+
+  private static String hash(String key) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(key.getBytes(StandardCharsets.UTF_8));
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < 8; i++) {
+        b.append(String.format("%02x", d[i]));
+      }
+      return b.toString();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      return Integer.toHexString(key.hashCode()); // every JDK has SHA-256
+    }
+  }
+
+  /**
+   * Measures the figures: see the class comment.
+   *
+   * @param cpu the CPU backend
+   * @param gpu the GPU backend
+   * @param device the GPU of the device-resident GEMMs and the copies
+   * @param gpus GPUs a host GEMM is shared by
+   * @param gpu0 that GPU's description (for the model)
+   * @param model the routing model (for the fixed cost: the host GEMM's time less the model's)
+   * @param cpuThreads CPU threads
+   * @param key what the figures are valid for
+   * @throws dev.gpucore.GpuCoreException when a GEMM or copy fails
+   */
+  public static RouteRates measure(Backend cpu, GpuBackend gpu, int device, int gpus,
+      DeviceInfo gpu0, RouteModel model, int cpuThreads, String key) {
+    return measure(cpu, gpu, device, gpus, gpu0, model, cpuThreads, key, SIZES);
+  }
+
+  /** The measurement at other sizes (tests measure small ones on stand-in backends). */
+  public static RouteRates measure(Backend cpu, GpuBackend gpu, int device, int gpus,
+      DeviceInfo gpu0, RouteModel model, int cpuThreads, String key, Sizes sizes) {
+    // first runs load libraries and create handles: untimed
+    cpuSeconds(cpu, DType.FLOAT32, Math.min(64, sizes.cpuFp32()[0]));
+    RouteRates.Curve cpu32 = cpuCurve(cpu, DType.FLOAT32, sizes.cpuFp32());
+    RouteRates.Curve cpu64 = cpuCurve(cpu, DType.FLOAT64, sizes.cpuFp64());
+    RouteRates.Curve gpu32 = gpuCurve(gpu, device, DType.FLOAT32, sizes.gpu());
+    RouteRates.Curve gpu64 = gpuCurve(gpu, device, DType.FLOAT64, sizes.gpu());
+    double bus = busGBs(gpu, device, sizes.busElements());
+    int[] host = sizes.host();
+    double[] residual = new double[host.length];
+    hostSeconds(gpu, Math.min(256, host[0]));
+    for (int i = 0; i < host.length; i++) {
+      int n = host[i];
+      double measured = median(() -> hostSeconds(gpu, n)) * 1e3;
+      double flops = 2.0 * n * n * n;
+      double bytes = 4.0 * n * n;
+      RouteModel.Estimate e = model.estimate(new RouteModel.Input(Precision.FP32, flops, bytes,
+          bytes, bytes, false, gpus, gpu0 == null ? 0 : gpu0.ccMajor(),
+          gpu0 == null ? 0 : gpu0.multiprocessors(), cpuThreads, cpu32.at(flops),
+          gpu32.at(flops), bus, 0));
+      residual[i] = measured - e.gpuMs();
+    }
+    double overhead = Math.max(0, Arrays.stream(residual).average().orElse(0));
+    return new RouteRates(key, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+        cpu32, cpu64, gpu32, gpu64, bus, overhead);
+  }
+
+  private static RouteRates.Curve cpuCurve(Backend cpu, DType t, int[] sizes) {
+    double[] flops = new double[sizes.length];
+    double[] gflops = new double[sizes.length];
+    int points = 0;
+    while (points < sizes.length) {
+      int n = sizes[points];
+      cpuSeconds(cpu, t, n);
+      double s = median(() -> cpuSeconds(cpu, t, n));
+      flops[points] = 2.0 * n * n * n;
+      gflops[points] = flops[points] / s / 1e9;
+      points++;
+      if (s > LONGEST_RUN_S) {
+        break;
+      }
+    }
+    return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
+  }
+
+  /** Seconds of one n×n×n CPU GEMM on Java arrays. */
+  private static double cpuSeconds(Backend cpu, DType t, int n) {
+    Operand a = array(t, n);
+    Operand b = array(t, n);
+    Operand c = array(t, n);
+    GemmCall call = square(n, t, a, b, c, GemmCall.OnHost.INSTANCE);
+    long t0 = System.nanoTime();
+    cpu.blas().gemm(call);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  /** Seconds of one n×n×n host GEMM on Java arrays through the GPU. */
+  private static double hostSeconds(GpuBackend gpu, int n) {
+    GemmCall call = square(n, DType.FLOAT32, array(DType.FLOAT32, n), array(DType.FLOAT32, n),
+        array(DType.FLOAT32, n), GemmCall.OnHost.INSTANCE);
+    long t0 = System.nanoTime();
+    gpu.blas().gemmFromHost(call);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t, int[] sizes) {
+    double[] flops = new double[sizes.length];
+    double[] gflops = new double[sizes.length];
+    int points = 0;
+    while (points < sizes.length) {
+      int n = sizes[points];
+      long len = (long) n * n;
+      double s;
+      try (DeviceArray a = gpu.allocate(device, t, len);
+          DeviceArray b = gpu.allocate(device, t, len);
+          DeviceArray c = gpu.allocate(device, t, len)) {
+        a.fill(0.5);
+        b.fill(0.25);
+        GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
+            new GemmCall.OnDevice(device));
+        gpu.blas().gemm(call);
+        s = median(() -> {
+          long t0 = System.nanoTime();
+          gpu.blas().gemm(call); // synchronous: no stream
+          return (System.nanoTime() - t0) / 1e9;
+        });
+      } catch (dev.gpucore.GpuCoreException.OutOfMemory e) {
+        if (points == 0) {
+          throw e;
+        }
+        break; // a small GPU: the sizes measured so far
+      }
+      flops[points] = 2.0 * n * n * n;
+      gflops[points] = flops[points] / s / 1e9;
+      points++;
+      if (s > LONGEST_RUN_S) {
+        break;
+      }
+    }
+    return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
+  }
+
+  /** GB/s between a Java array and the GPU, the mean time of up and down. */
+  private static double busGBs(GpuBackend gpu, int device, int elements) {
+    float[] host = new float[elements];
+    try (DeviceArray d = gpu.allocate(device, DType.FLOAT32, elements)) {
+      d.copyFrom(host);
+      d.copyTo(host);
+      double up = median(() -> {
+        long t0 = System.nanoTime();
+        d.copyFrom(host);
+        return (System.nanoTime() - t0) / 1e9;
+      });
+      double down = median(() -> {
+        long t0 = System.nanoTime();
+        d.copyTo(host);
+        return (System.nanoTime() - t0) / 1e9;
+      });
+      return 4.0 * elements / ((up + down) / 2) / 1e9;
+    }
+  }
+
+  private static Operand array(DType t, int n) {
+    int len = n * n;
+    if (t == DType.FLOAT64) {
+      double[] d = new double[len];
+      Arrays.fill(d, 0.5);
+      return Operand.of(d);
+    }
+    float[] f = new float[len];
+    Arrays.fill(f, 0.5f);
+    return Operand.of(f);
+  }
+
+  private static GemmCall square(int n, DType t, Operand a, Operand b, Operand c,
+      GemmCall.Place place) {
+    return new GemmCall(false, false, n, n, n, 1, 0,
+        t == DType.FLOAT64 ? Precision.FP64 : Precision.FP32, t, a, n, b, n, c, n, 1, 0, 0, 0,
+        null, place);
+  }
+
+  /** The median of {@link #RUNS} runs. */
+  static double median(java.util.function.DoubleSupplier run) {
+    double[] t = new double[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+      t[i] = run.getAsDouble();
+    }
+    Arrays.sort(t);
+    return Math.max(1e-9, t[RUNS / 2]);
+  }
+
+  /**
+   * A curve whose rate never falls as calls grow (a larger call is never slower per flop than
+   * the measurement of a smaller one suggests: a dip is noise).
+   */
+  static RouteRates.Curve monotone(double[] flops, double[] gflops) {
+    double[] g = gflops.clone();
+    for (int i = 1; i < g.length; i++) {
+      g[i] = Math.max(g[i], g[i - 1]);
+    }
+    return new RouteRates.Curve(flops, g);
+  }
+}

@@ -1,0 +1,90 @@
+package dev.gpucore.spi;
+
+import dev.gpucore.blas.Precision;
+
+/**
+ * What the router learns from the host GEMMs it has timed: per route (CPU, GPU), precision
+ * class (fp32, tf32, bf16/fp16, fp64) and size class (the work of one call, in steps of 4×), how
+ * far the measured times are from the model's estimates, as the mean of
+ * {@code log(measured / estimated)}, each ratio bounded to [1/{@link #MAX_FACTOR},
+ * {@link #MAX_FACTOR}] so that one stalled call moves it little. The first call of a class is
+ * a warm-up (buffers of a new size, compilation) and not counted; the next {@link #MIN_CALLS}
+ * weigh equally, and each later one by {@link #WEIGHT} (an exponentially weighted mean, which
+ * follows a machine whose load changes). Once a class has {@link #MIN_CALLS} calls, its
+ * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route estimated too fast learns that
+ * and gives way; one estimated too slow is corrected by calibration, not here.
+ */
+final class RouteLearning {
+  /** Calls of a class before its factor is used. */
+  static final int MIN_CALLS = 5;
+  /** Weight of each new call in the mean. */
+  static final double WEIGHT = 0.25;
+  /** Largest factor learnt, either way. */
+  static final double MAX_FACTOR = 8;
+  private static final int SIZES = 32;
+  private static final double LOG_MAX = Math.log(MAX_FACTOR);
+
+  private final double[] logRatio = new double[2 * 4 * SIZES];
+  private final int[] calls = new int[2 * 4 * SIZES];
+  private final boolean[] warm = new boolean[2 * 4 * SIZES];
+  private long total;
+
+  /** Size class of a call of {@code flops} (per GEMM of a batch): steps of 4× from 1 flop. */
+  static int sizeClass(double flops) {
+    int c = flops < 1 ? 0 : (Math.getExponent(flops) >> 1);
+    return Math.min(SIZES - 1, Math.max(0, c));
+  }
+
+  private static int slot(boolean gpu, Precision p, double flops) {
+    int pc = switch (p) {
+      case TF32 -> 1;
+      case BF16, FP16 -> 2;
+      case FP64 -> 3;
+      default -> 0;
+    };
+    return ((gpu ? 4 : 0) + pc) * SIZES + sizeClass(flops);
+  }
+
+  /**
+   * Records a call that took {@code measuredMs} where {@code estimatedMs} was expected (the
+   * first of its class only warms up).
+   */
+  synchronized void add(boolean gpu, Precision p, double flops, double measuredMs,
+      double estimatedMs) {
+    if (!(measuredMs > 0) || !(estimatedMs > 0) || Double.isInfinite(measuredMs)
+        || Double.isInfinite(estimatedMs)) {
+      return;
+    }
+    int s = slot(gpu, p, flops);
+    if (!warm[s]) {
+      warm[s] = true; // the warm-up call
+      return;
+    }
+    double l = Math.max(-LOG_MAX, Math.min(LOG_MAX, Math.log(measuredMs / estimatedMs)));
+    if (calls[s] < MIN_CALLS) {
+      logRatio[s] += (l - logRatio[s]) / (calls[s] + 1); // the plain mean of the first ones
+    } else {
+      logRatio[s] += WEIGHT * (l - logRatio[s]);
+    }
+    if (calls[s] < Integer.MAX_VALUE) {
+      calls[s]++;
+    }
+    total++;
+  }
+
+  /** The factor the route's estimate is multiplied by: 1 until the class has enough calls. */
+  synchronized double factor(boolean gpu, Precision p, double flops) {
+    int s = slot(gpu, p, flops);
+    return calls[s] < MIN_CALLS ? 1 : Math.exp(logRatio[s]);
+  }
+
+  /** Calls counted in the class (the warm-up not counted). */
+  synchronized int calls(boolean gpu, Precision p, double flops) {
+    return calls[slot(gpu, p, flops)];
+  }
+
+  /** Calls counted in all. */
+  synchronized long total() {
+    return total;
+  }
+}

@@ -1,0 +1,98 @@
+package dev.gpucore.spi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.gpucore.blas.Precision;
+import org.junit.jupiter.api.Test;
+
+/** The learning rule on made-up timings. */
+class RouteLearningTest {
+  static final double F = 2e9;
+
+  @Test
+  void nothingUntilAClassHasEnoughCallsThenTheWeightedMeanRatio() {
+    RouteLearning l = new RouteLearning();
+    l.add(true, Precision.FP32, F, 1000, 1); // the warm-up: not counted
+    assertEquals(0, l.calls(true, Precision.FP32, F));
+    for (int i = 0; i < RouteLearning.MIN_CALLS - 1; i++) {
+      l.add(true, Precision.FP32, F, 4, 1);
+      assertEquals(1, l.factor(true, Precision.FP32, F));
+    }
+    l.add(true, Precision.FP32, F, 4, 1);
+    assertEquals(4, l.factor(true, Precision.FP32, F), 1e-12);
+    assertEquals(RouteLearning.MIN_CALLS, l.calls(true, Precision.FP32, F));
+    // a faster call moves the mean of the logs by a quarter of the way
+    l.add(true, Precision.FP32, F, 1, 1);
+    assertEquals(Math.exp(0.75 * Math.log(4)), l.factor(true, Precision.FP32, F), 1e-12);
+    assertEquals(6, l.calls(true, Precision.FP32, F));
+    assertEquals(6, l.total());
+  }
+
+  @Test
+  void routesPrecisionsAndSizesLearnApart() {
+    RouteLearning l = new RouteLearning();
+    for (int i = 0; i < 10; i++) {
+      l.add(false, Precision.FP64, F, 2, 1);
+    }
+    assertEquals(2, l.factor(false, Precision.FP64, F), 1e-12);
+    assertEquals(2, l.factor(false, Precision.FP64, F * 1.5), 1e-12); // same class (steps of 4x)
+    assertEquals(1, l.factor(false, Precision.FP64, F * 8));
+    assertEquals(1, l.factor(true, Precision.FP64, F));
+    assertEquals(1, l.factor(false, Precision.FP32, F));
+    assertEquals(1, l.factor(false, Precision.TF32, F));
+    // BF16 and FP16 share a class
+    for (int i = 0; i < 6; i++) {
+      l.add(true, Precision.BF16, F, 3, 1);
+    }
+    assertEquals(3, l.factor(true, Precision.FP16, F), 1e-12);
+  }
+
+  @Test
+  void oneStalledCallMovesLittleAndRatiosAreBounded() {
+    RouteLearning l = new RouteLearning();
+    for (int i = 0; i < 6; i++) {
+      l.add(false, Precision.FP32, F, 1, 1);
+    }
+    l.add(false, Precision.FP32, F, 1e6, 1); // a garbage-collection pause
+    assertEquals(Math.pow(RouteLearning.MAX_FACTOR, RouteLearning.WEIGHT),
+        l.factor(false, Precision.FP32, F), 1e-9);
+    RouteLearning slow = new RouteLearning();
+    for (int i = 0; i < 50; i++) {
+      slow.add(false, Precision.FP32, F, 1e-9, 1);
+    }
+    assertEquals(1 / RouteLearning.MAX_FACTOR, slow.factor(false, Precision.FP32, F), 1e-9);
+  }
+
+  @Test
+  void meaninglessTimesAreIgnored() {
+    RouteLearning l = new RouteLearning();
+    for (double bad : new double[] {0, -1, Double.NaN, Double.POSITIVE_INFINITY}) {
+      l.add(true, Precision.FP32, F, bad, 1);
+      l.add(true, Precision.FP32, F, 1, bad);
+    }
+    assertEquals(0, l.total());
+  }
+
+  @Test
+  void theFirstCountedCallsWeighEqually() {
+    RouteLearning l = new RouteLearning();
+    l.add(false, Precision.FP32, F, 8, 1); // warm-up
+    double[] ratios = {2, 1, 1, 4, 2};
+    double sum = 0;
+    for (double r : ratios) {
+      l.add(false, Precision.FP32, F, r, 1);
+      sum += Math.log(r);
+    }
+    assertEquals(Math.exp(sum / ratios.length), l.factor(false, Precision.FP32, F), 1e-12);
+  }
+
+  @Test
+  void sizeClassesAreStepsOfFour() {
+    assertEquals(0, RouteLearning.sizeClass(0));
+    assertEquals(0, RouteLearning.sizeClass(3));
+    assertEquals(1, RouteLearning.sizeClass(4));
+    assertEquals(RouteLearning.sizeClass(1 << 20), RouteLearning.sizeClass((1 << 22) - 1));
+    assertEquals(RouteLearning.sizeClass(1 << 20) + 1, RouteLearning.sizeClass(1 << 22));
+    assertEquals(31, RouteLearning.sizeClass(1e300));
+  }
+}

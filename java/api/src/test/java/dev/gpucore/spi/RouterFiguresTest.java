@@ -1,0 +1,365 @@
+package dev.gpucore.spi;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.DType;
+import dev.gpucore.GpuCoreException;
+import dev.gpucore.Settings;
+import dev.gpucore.blas.Decision;
+import dev.gpucore.blas.Operand;
+import dev.gpucore.blas.Precision;
+import dev.gpucore.blas.Routing;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Where the router's figures come from (setting, calibration file, measurement, built-in
+ * model), what it learns from timed calls, and its short way for small calls; with a stand-in
+ * model of the engine's form and a stand-in calibration (no GPU needed).
+ */
+class RouterFiguresTest {
+  /** Model figures when none is given: CPU 500 GFLOP/s, GPU 20 TFLOP/s. */
+  static final double MODEL_CPU = 500;
+  static final double MODEL_GPU = 20000;
+
+  /** Inputs the model saw, in order. */
+  final List<RouteModel.Input> seen = new ArrayList<>();
+
+  /** The engine's model in its simplest form: the CPU's time against bus + multiply + overhead. */
+  final RouteModel model = in -> {
+    seen.add(in);
+    double cpu = in.cpuGflops() > 0 ? in.cpuGflops() : MODEL_CPU;
+    if (in.precision() == Precision.FP64) {
+      cpu /= 2;
+    }
+    double gpu = (in.gpuGflops() > 0 ? in.gpuGflops() : MODEL_GPU) * Math.max(1, in.gpus());
+    double up = (in.bytesA() + in.bytesB() + (in.betaNonZero() ? in.bytesC() : 0))
+        / in.busGBs() / 1e6;
+    double down = in.bytesC() / in.busGBs() / 1e6;
+    double mul = in.flops() / gpu / 1e6;
+    double gpuMs = in.overheadMs() + up + mul + down;
+    double cpuMs = in.flops() / cpu / 1e6;
+    return new RouteModel.Estimate(gpuMs < cpuMs, gpuMs, cpuMs, in.bytesB() / in.busGBs() / 1e6,
+        up, mul, down, cpu, gpu);
+  };
+
+  /** A stand-in calibration: counts its runs, answers {@link #measured}. */
+  final AtomicInteger measurements = new AtomicInteger();
+  RouteRates measured;
+
+  final Router.Calibrator calibrator = key -> {
+    measurements.incrementAndGet();
+    return new RouteRates(key, measured.measured(), measured.cpuFp32(), measured.cpuFp64(),
+        measured.gpuFp32(), measured.gpuFp64(), measured.busGBs(), measured.overheadMs());
+  };
+
+  static Settings settings(String... kv) {
+    Map<String, String> p = new HashMap<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      p.put(kv[i], kv[i + 1]);
+    }
+    return Settings.from(p, Map.of());
+  }
+
+  Router router(Settings s) {
+    return new Router(s, List.of(0), i -> null, List.of(RouterTest.H100), model, 16, calibrator);
+  }
+
+  static GemmCall square(int n, DType t) {
+    Operand o = t == DType.FLOAT64 ? Operand.of(new double[1]) : Operand.of(new float[1]);
+    return new GemmCall(false, false, n, n, n, 1, 0,
+        t == DType.FLOAT64 ? Precision.FP64 : Precision.FP32, t, o, n, o, n, o, n, 1, 0, 0, 0,
+        null, GemmCall.OnHost.INSTANCE);
+  }
+
+  /** Flat rates: the CPU at {@code cpu}, the GPU at {@code gpu}, as a calibration measures. */
+  static RouteRates flat(double cpu, double gpu, double bus, double overhead) {
+    RouteRates.Curve c = new RouteRates.Curve(new double[] {1}, new double[] {cpu});
+    RouteRates.Curve g = new RouteRates.Curve(new double[] {1}, new double[] {gpu});
+    return new RouteRates("k", Instant.parse("2026-12-06T07:00:00Z"), c, c, g, g, bus, overhead);
+  }
+
+  RouteModel.Input last() {
+    return seen.get(seen.size() - 1);
+  }
+
+  @Test
+  void theFirstCallThatNeedsTheModelMeasuresOnceAndCachesTheFile(@TempDir Path dir) {
+    Path file = dir.resolve("cal.properties");
+    measured = flat(2000, 30000, 20, 0.25);
+    Router r = router(settings("gpucore.gemm.calibrationFile", file.toString()));
+    assertEquals(0, measurements.get(), "nothing measured at construction");
+    assertTrue(r.routing().calibration().startsWith("not measured yet"));
+    r.decide(square(8, DType.FLOAT32)); // small: the short way, no calibration
+    assertEquals(0, measurements.get());
+    Decision d = r.explain(square(1024, DType.FLOAT32));
+    assertEquals(1, measurements.get());
+    assertTrue(Files.isRegularFile(file));
+    assertEquals(2000, last().cpuGflops());
+    assertEquals(30000, last().gpuGflops());
+    assertEquals(20, last().busGBs());
+    assertEquals(0.25, last().overheadMs());
+    assertTrue(d.reason().endsWith("; figures: CPU rate, GPU rate, bus and overhead from the"
+        + " calibration file " + file + " of 2026-12-06T07:00:00Z"), d.reason());
+    r.explain(square(2048, DType.FLOAT32));
+    assertEquals(1, measurements.get(), "measured once");
+    Routing routing = r.routing();
+    assertTrue(routing.calibration().contains("cached in " + file), routing.calibration());
+    assertEquals(List.of(Routing.Source.CALIBRATION, Routing.Source.CALIBRATION,
+        Routing.Source.CALIBRATION, Routing.Source.CALIBRATION),
+        routing.figures().stream().map(Routing.Figure::source).toList());
+
+    // the next process reads the file
+    Router next = router(settings("gpucore.gemm.calibrationFile", file.toString()));
+    next.explain(square(1024, DType.FLOAT32));
+    assertEquals(1, measurements.get(), "read from the file, not measured");
+    assertEquals(2000, last().cpuGflops());
+    assertTrue(next.routing().calibration().startsWith("file " + file + ", measured "
+        + "2026-12-06T07:00:00Z"), next.routing().calibration());
+  }
+
+  @Test
+  void aCorruptOrForeignFileIsMeasuredAgainAndReplaced(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("cal.properties");
+    measured = flat(2000, 30000, 20, 0.25);
+    Files.writeString(file, "format=1\nkey=");
+    router(settings("gpucore.gemm.calibrationFile", file.toString()))
+        .explain(square(1024, DType.FLOAT32));
+    assertEquals(1, measurements.get());
+    assertTrue(RouteRates.read(file, readKey(file)).rates() != null, "replaced by a good file");
+    flat(1, 1, 1, 1).write(file); // key "k": another machine's
+    Router r = router(settings("gpucore.gemm.calibrationFile", file.toString()));
+    r.explain(square(1024, DType.FLOAT32));
+    assertEquals(2, measurements.get());
+    assertTrue(r.routing().calibration().contains("another machine or version"),
+        r.routing().calibration());
+    assertEquals(2000, last().cpuGflops());
+  }
+
+  static String readKey(Path file) throws Exception {
+    java.util.Properties p = new java.util.Properties();
+    try (var in = Files.newBufferedReader(file)) {
+      p.load(in);
+    }
+    return p.getProperty("key");
+  }
+
+  @Test
+  void aFileThatCannotBeWrittenOnlyCostsTheCache(@TempDir Path dir) throws Exception {
+    Path blocker = dir.resolve("file");
+    Files.writeString(blocker, "x");
+    measured = flat(2000, 30000, 20, 0.25);
+    Router r = router(settings("gpucore.gemm.calibrationFile",
+        blocker.resolve("below/a/file").toString()));
+    r.explain(square(1024, DType.FLOAT32));
+    assertEquals(2000, last().cpuGflops(), "measured figures used all the same");
+    assertTrue(r.routing().calibration().contains("not cached"), r.routing().calibration());
+    // the next core of this process takes that measurement, not another
+    Router next = router(settings("gpucore.gemm.calibrationFile",
+        blocker.resolve("below/a/file").toString()));
+    Decision d = next.explain(square(1024, DType.FLOAT32));
+    assertEquals(1, measurements.get());
+    assertEquals(2000, last().cpuGflops());
+    assertTrue(next.routing().calibration().contains("earlier in this process, not cached"),
+        next.routing().calibration());
+    assertTrue(d.reason().contains("from the calibration of 2026-12-06T07:00:00Z (not cached)"),
+        d.reason());
+    // asked for, it measures again
+    next.calibrate();
+    assertEquals(2, measurements.get());
+  }
+
+  @Test
+  void aFailedCalibrationFallsBackToTheModelOnce(@TempDir Path dir) {
+    Router r = new Router(settings("gpucore.gemm.calibrationFile",
+        dir.resolve("c").toString()), List.of(0), i -> null, List.of(RouterTest.H100), model, 16,
+        key -> {
+          measurements.incrementAndGet();
+          throw new GpuCoreException.OutOfMemory("no room", false);
+        });
+    Decision d = r.explain(square(1024, DType.FLOAT32));
+    r.explain(square(2048, DType.FLOAT32));
+    assertEquals(1, measurements.get(), "tried once");
+    assertEquals(0, last().cpuGflops());
+    assertTrue(d.reason().endsWith("figures: CPU rate and GPU rate from the built-in model; bus"
+        + " and overhead from the defaults"), d.reason());
+    assertTrue(r.routing().calibration().startsWith("failed (no room)"),
+        r.routing().calibration());
+    // asked for explicitly, the failure is the caller's
+    assertThrows(GpuCoreException.OutOfMemory.class, r::calibrate);
+  }
+
+  @Test
+  void calibrationOffKeepsTheModelAndCalibrateMeasuresAllTheSame(@TempDir Path dir) {
+    measured = flat(2000, 30000, 20, 0.25);
+    Router r = router(settings("gpucore.gemm.calibrate", "off", "gpucore.gemm.calibrationFile",
+        dir.resolve("c").toString()));
+    r.explain(square(1024, DType.FLOAT32));
+    assertEquals(0, measurements.get());
+    assertEquals(0, last().cpuGflops());
+    assertEquals(35, last().busGBs());
+    assertEquals(0.5, last().overheadMs());
+    assertTrue(r.routing().calibration().startsWith("off (gpucore.gemm.calibrate (system"
+        + " property))"), r.routing().calibration());
+    assertEquals(Routing.Source.MODEL, r.routing().figures().get(0).source());
+    Routing after = r.calibrate();
+    assertEquals(1, measurements.get());
+    assertEquals(Routing.Source.CALIBRATION, after.figures().get(0).source());
+    assertTrue(after.calibration().contains("(asked for)"), after.calibration());
+  }
+
+  @Test
+  void settingsGivenExplicitlyWinOverTheCalibration(@TempDir Path dir) {
+    measured = flat(2000, 30000, 20, 0.25);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString(),
+        "gpucore.gemm.cpuGflops", "123", "gpucore.gemm.busGBs", "35"));
+    Decision d = r.explain(square(1024, DType.FLOAT32));
+    assertEquals(123, last().cpuGflops());
+    assertEquals(35, last().busGBs(), "given explicitly, though equal to the default");
+    assertEquals(30000, last().gpuGflops());
+    assertEquals(0.25, last().overheadMs());
+    assertTrue(d.reason().endsWith("figures: CPU rate from gpucore.gemm.cpuGflops (system"
+        + " property); GPU rate and overhead from the calibration file " + dir.resolve("c")
+        + " of 2026-12-06T07:00:00Z; bus from gpucore.gemm.busGBs (system property)"),
+        d.reason());
+    List<Routing.Figure> f = r.routing().figures();
+    assertEquals(Routing.Source.SETTING, f.get(0).source());
+    assertEquals("gpucore.gemm.cpuGflops (system property)", f.get(0).detail());
+    assertEquals(Routing.Source.CALIBRATION, f.get(1).source());
+    assertEquals(Routing.Source.SETTING, f.get(2).source());
+    assertEquals(Routing.Source.CALIBRATION, f.get(3).source());
+    // every figure given: nothing to measure
+    Router all = router(settings("gpucore.gemm.calibrationFile", dir.resolve("d").toString(),
+        "gpucore.gemm.cpuGflops", "1", "gpucore.gemm.gpuGflops", "2", "gpucore.gemm.busGBs", "3",
+        "gpucore.gemm.overheadMs", "4"));
+    all.explain(square(4096, DType.FLOAT32));
+    assertEquals(1, measurements.get());
+    assertTrue(all.routing().calibration().startsWith("not needed"));
+  }
+
+  @Test
+  void theCalibratedFp64CpuRateIsGivenAsTheModelTakesIt(@TempDir Path dir) {
+    RouteRates.Curve c32 = new RouteRates.Curve(new double[] {1}, new double[] {1000});
+    RouteRates.Curve c64 = new RouteRates.Curve(new double[] {1}, new double[] {300});
+    RouteRates.Curve g = new RouteRates.Curve(new double[] {1}, new double[] {20000});
+    RouteRates.Curve g64 = new RouteRates.Curve(new double[] {1}, new double[] {9000});
+    measured = new RouteRates("k", Instant.EPOCH, c32, c64, g, g64, 20, 0.25);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    r.explain(square(1024, DType.FLOAT64));
+    // the model halves an fp32-style rate for fp64: 600 given is 300 used
+    assertEquals(600, last().cpuGflops());
+    assertEquals(9000, last().gpuGflops());
+    Decision tf32 = r.explain(new GemmCall(false, false, 1024, 1024, 1024, 1, 0, Precision.TF32,
+        DType.FLOAT32, Operand.of(new float[1]), 1024, Operand.of(new float[1]), 1024,
+        Operand.of(new float[1]), 1024, 1, 0, 0, 0, null, GemmCall.OnHost.INSTANCE));
+    assertEquals(0, last().gpuGflops(), "TF32 keeps the built-in rate");
+    assertTrue(tf32.reason().contains("GPU rate from the built-in model"), tf32.reason());
+  }
+
+  /** The H200 case: the built-in figures send n = 1024 to the GPU, this machine's to the CPU. */
+  @Test
+  void theFittedFiguresPickTheFasterRoute(@TempDir Path dir) {
+    Router builtIn = router(settings("gpucore.gemm.calibrate", "off"));
+    assertTrue(builtIn.explain(square(1024, DType.FLOAT32)).gpu());
+    // a fast CPU and a slow bus and a large fixed cost, as measured
+    measured = flat(3000, 30000, 8, 1.5);
+    Router fitted = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    Decision d = fitted.explain(square(1024, DType.FLOAT32));
+    assertFalse(d.gpu(), d.reason());
+    assertTrue(fitted.explain(square(8192, DType.FLOAT32)).gpu());
+    // and the other way: a slow CPU sends mid-sized calls to the GPU
+    measured = flat(50, 30000, 40, 0.1);
+    Router slowCpu = router(settings("gpucore.gemm.calibrationFile",
+        dir.resolve("e").toString()));
+    assertTrue(slowCpu.explain(square(256, DType.FLOAT32)).gpu());
+    assertFalse(builtIn.explain(square(256, DType.FLOAT32)).gpu());
+  }
+
+  @Test
+  void learningCorrectsARouteEstimatedTooFast(@TempDir Path dir) {
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    GemmCall call = square(1024, DType.FLOAT32); // GPU ~1.2 ms estimated, CPU 4.3 ms
+    Decision before = r.explain(call);
+    assertTrue(before.gpu(), before.reason());
+    assertTrue(r.learns(call));
+    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
+    r.learn(call, true, (long) (gpuMs * 100 * 1e6)); // the first: a warm-up, not counted
+    assertTrue(r.explain(call).gpu());
+    for (int i = 0; i < RouteLearning.MIN_CALLS - 1; i++) {
+      r.learn(call, true, (long) (gpuMs * 6 * 1e6)); // the GPU takes 6 times the estimate
+      assertTrue(r.explain(call).gpu(), "too few calls to change the estimate");
+    }
+    r.learn(call, true, (long) (gpuMs * 6 * 1e6));
+    Decision after = r.explain(call);
+    assertFalse(after.gpu(), after.reason());
+    assertTrue(after.reason().contains("learnt from 0 CPU and 5 GPU calls of this size and"
+        + " precision"), after.reason());
+    assertTrue(after.reason().contains("(x6.00)"), after.reason());
+    assertTrue(r.decide(call).gpu() == after.gpu());
+    assertEquals(5, r.routing().learntCalls());
+    // other sizes and precisions learnt nothing
+    assertTrue(r.explain(square(2048, DType.FLOAT32)).gpu());
+  }
+
+  @Test
+  void noLearningWhenOffOrWithoutRealTimes(@TempDir Path dir) {
+    measured = flat(500, 20000, 35, 0.5);
+    GemmCall call = square(1024, DType.FLOAT32);
+    Router off = router(settings("gpucore.gemm.learn", "false", "gpucore.gemm.calibrationFile",
+        dir.resolve("c").toString()));
+    assertFalse(off.learns(call));
+    Router stand = new Router(settings(), List.of(0), i -> null, List.of(RouterTest.H100), model,
+        16, null);
+    assertFalse(stand.learns(call));
+    assertTrue(stand.routing().calibration().startsWith("not measured: this GPU backend"));
+    assertThrows(GpuCoreException.DeviceUnavailable.class, stand::calibrate);
+    Router forced = router(settings("gpucore.gemm.route", "gpu", "gpucore.gemm.calibrationFile",
+        dir.resolve("c").toString()));
+    assertFalse(forced.learns(call));
+  }
+
+  @Test
+  void theShortWayAgreesWithTheModelAndSkipsIt() {
+    Router r = router(settings("gpucore.gemm.calibrate", "off"));
+    double fast = r.fastFlops();
+    assertTrue(fast >= 2.0 * 8 * 8 * 8, "an 8x8x8 call takes the short way: " + fast);
+    // the CPU time of a call at the limit is under 1/64 of the fixed cost, in fp32 and fp64
+    assertTrue(fast / (MODEL_CPU / 2) / 1e6 * Router.FAST_MARGIN < 0.5);
+    assertTrue(2 * fast / (MODEL_CPU / 2) / 1e6 * Router.FAST_MARGIN >= 0.5);
+    int before = seen.size();
+    Decision d = r.decide(square(8, DType.FLOAT32));
+    assertFalse(d.gpu());
+    assertEquals(before, seen.size(), "the model was not asked");
+    assertTrue(d == r.decide(square(16, DType.FLOAT64)), "one shared decision, no allocation");
+    for (int n = 1; n <= 4096; n = n * 3 / 2 + 1) {
+      for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+        assertEquals(r.explain(square(n, t)).gpu(), r.decide(square(n, t)).gpu(), "n=" + n);
+      }
+    }
+    // a forced GPU route takes no short way; without a fixed cost there is none
+    assertTrue(router(settings("gpucore.gemm.route", "gpu")).decide(square(8, DType.FLOAT32))
+        .gpu());
+    assertEquals(0, router(settings("gpucore.gemm.overheadMs", "0")).fastFlops());
+  }
+
+  @Test
+  void withoutAGpuTheRoutingSaysSo() {
+    Router r = new Router(settings(), 0, null, null, 2);
+    assertEquals("no GPU: host GEMMs run on the CPU", r.routing().calibration());
+    assertTrue(r.routing().figures().isEmpty());
+    assertThrows(GpuCoreException.DeviceUnavailable.class, r::calibrate);
+    assertFalse(r.learns(square(4096, DType.FLOAT32)));
+  }
+}
