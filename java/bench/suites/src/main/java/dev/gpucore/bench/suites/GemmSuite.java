@@ -1430,8 +1430,8 @@ final class GemmSuite extends NamedSuite {
         s.put(key(id) + "_bus_bound_ns", bound);
         s.put(key(id) + "_bus_bound_over_time", bound / t);
         s.put(key(id) + "_time_over_bus_bound", t / bound);
-        notes.add(String.format(Locale.ROOT, "bus bound %s, bound/time %.2f", Fmt.time(bound),
-            bound / t));
+        notes.add(String.format(Locale.ROOT, "bus bound %s, time/bound %.2f, bound/time %.2f",
+            Fmt.time(bound), t / bound, bound / t));
       }
       if (!notes.isEmpty()) {
         part.append(" (").append(String.join(", ", notes)).append(')');

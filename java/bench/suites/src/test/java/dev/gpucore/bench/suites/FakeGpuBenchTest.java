@@ -352,7 +352,8 @@ class FakeGpuBenchTest {
     assertEquals(0, r.code(), r.out());
     says(r.out(), "host SGEMM float[] gpu bf16 (route=gpu)", "host SGEMM float[] gpu tf32",
         "host DGEMM pinned HostArray gpu ", "host fp32 n=16 GPU rows: gpu ",
-        "of device fp32", "x the fp32 gpu row", "bus bound ", "bus (pinned HostArray <-> device");
+        "of device fp32", "x the fp32 gpu row", "bus bound ", "time/bound ",
+        "bus (pinned HostArray <-> device");
     List<Map<String, Object>> rows = rows(json, "gemm");
     // device fp32, tf32, bf16, fp64 at n = 16; fp32 cpu, gpu, router, gpu-tf32, gpu-bf16,
     // pinned; fp64 cpu, gpu, router, pinned; the bus each way
