@@ -74,6 +74,22 @@ public final class BenchCommand implements Callable<Integer> {
           + "run).")
   List<String> alternateSizes;
 
+  @Option(names = "--host-memory", split = ",", paramLabel = "M",
+      description = "gemm: host rows from Java arrays (array: cpu, gpu, router and the "
+          + "--host-precisions rows) and/or GPU rows from pinned HostArrays (pinned) (default: "
+          + "both where a GPU is present).")
+  List<String> hostMemory;
+
+  @Option(names = "--host-precisions", split = ",", paramLabel = "P",
+      description = "gemm: precisions of the GPU rows from float[]: fp32 (strict, always run), "
+          + "tf32, bf16, fp16 (default: fp32).")
+  List<String> hostPrecisions;
+
+  @Option(names = "--bus-mib", paramLabel = "MIB",
+      description = "gemm: MiB of the pinned HostArray <-> device copies that measure the bus "
+          + "for the host rows' bus bound (default: 256; 0 skips them).")
+  Integer busMib;
+
   @Option(names = "--no-device",
       description = "gemm: skip the device-resident rows per precision (--batched has its own).")
   boolean noDevice;
@@ -216,7 +232,8 @@ public final class BenchCommand implements Callable<Integer> {
         precision == null ? null : precision.toLowerCase(Locale.ROOT),
         reps, warmup, device, seed, peers, py, peerTimeout, json, plot, bar, command,
         new BenchOptions.Gemm(deviceSizes, hostSizes, noDevice, noHost, lower(hostDtypes),
-            lower(hostShapes), lower(batched), lower(alternateSizes)),
+            lower(hostShapes), lower(batched), lower(alternateSizes), lower(hostMemory),
+            lower(hostPrecisions), busMib),
         new BenchOptions.Reduce(lower(ops), lower(modes)),
         new BenchOptions.P2p(bigMib, latencyBytes, latencyReps, devices, noVariants),
         new BenchOptions.Blas(vectorSizes, gemvSizes, apiSizes));

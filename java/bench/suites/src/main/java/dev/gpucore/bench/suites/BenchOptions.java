@@ -47,10 +47,17 @@ public record BenchOptions(List<String> suites, List<Long> sizes, List<Long> mib
    *     for the defaults
    * @param alternateSizes n of the rows alternating the CPU and GPU routes, or null for the
    *     defaults
+   * @param hostMemory {@code array} (rows from Java arrays) and/or {@code pinned} (GPU rows
+   *     from pinned host arrays), or null for the defaults
+   * @param hostPrecisions precisions of the GPU rows from {@code float[]} ({@code fp32},
+   *     {@code tf32}, {@code bf16}, {@code fp16}), or null for strict fp32 only
+   * @param busMib MiB of the pinned copies each way that measure the bus, 0 to skip them, or
+   *     null for the default
    */
   public record Gemm(List<Long> deviceSizes, List<Long> hostSizes, boolean noDevice,
       boolean noHost, List<String> hostDtypes, List<String> hostShapes, List<String> batched,
-      List<String> alternateSizes) {}
+      List<String> alternateSizes, List<String> hostMemory, List<String> hostPrecisions,
+      Integer busMib) {}
 
   /**
    * reduce's options.

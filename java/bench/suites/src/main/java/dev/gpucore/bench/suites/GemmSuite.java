@@ -11,6 +11,7 @@ import dev.gpucore.blas.Precision;
 import dev.gpucore.cli.JsonText;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.memory.HostArray;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -20,6 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 
 /**
  * {@code gemm}: GEMM throughput, C = A·Bᵀ (n×n), two ways.
@@ -34,7 +36,12 @@ import java.util.function.IntConsumer;
  *       k-means), per route: the CPU backend, the GPU pipeline ({@code gpucore.gemm.route=gpu})
  *       and the router ({@code auto}); r/best = the better of the CPU and GPU times / the
  *       router's time (1 = the router picked the faster route at no cost). Beside them OpenBLAS
- *       (the CPU row) and nvBLAS (the GPU row), sgemm_/dgemm_ from C on host arrays.
+ *       (the CPU row) and nvBLAS (the GPU row), sgemm_/dgemm_ from C on host arrays. On the GPU
+ *       route also from pinned {@link HostArray}s ({@code pinned}) and, from {@code float[]}, at
+ *       lower precisions ({@code gpu-tf32}, {@code gpu-bf16}, {@code gpu-fp16}); each row's
+ *       throughput against the device row of the same n and precision ({@code vs_device}), and
+ *       each GPU row's time against the bus bound: the bytes it sends each way at the pinned
+ *       rates measured in the same run (see {@link GemmBus}).
  *   <li><b>batched</b>: fp32 batches of C_i = A_i·B_i on the device, in the pointer-array and
  *       the strided form, beside PyTorch's {@code torch.bmm}, timed with CUDA events (see
  *       {@link GemmBatched}).
@@ -56,6 +63,13 @@ final class GemmSuite extends NamedSuite {
   static final List<Long> HOST_SIZES = List.of(64L, 128L, 256L, 512L, 1024L, 2048L, 4096L,
       8192L, 16384L);
   static final List<String> HOST_DTYPES = List.of("fp32", "fp64");
+  /** {@code --host-memory}: rows from Java arrays. */
+  static final String ARRAY = "array";
+  /** {@code --host-memory}: GPU rows from pinned host arrays. */
+  static final String PINNED = "pinned";
+  static final List<String> HOST_MEMORY = List.of(ARRAY, PINNED);
+  /** {@code --host-precisions}: the GPU rows' precisions on fp32 data. */
+  static final List<String> HOST_PRECISIONS = List.of("fp32", "tf32", "bf16", "fp16");
   /** The largest default square DGEMM: n = 16384 would need 10 GiB of heap and minutes per route. */
   static final long HOST_FP64_MAX_DEFAULT = 8192;
   /** Skinny host shapes m×n×k by default: an MLP layer (64 and 256 wide) and k-means. */
@@ -80,14 +94,69 @@ final class GemmSuite extends NamedSuite {
     super("gemm",
         "GEMM C = A*B^T: device-resident per precision vs PyTorch; SGEMM from float[] and DGEMM "
             + "from double[], square and skinny, per route (CPU, GPU, router) vs OpenBLAS and "
-            + "nvBLAS from C; fp32 batches vs torch.bmm; CPU and GPU routes alternating",
+            + "nvBLAS from C, from pinned HostArrays and at lower precisions, vs device and bus "
+            + "bound; fp32 batches vs torch.bmm; CPU and GPU routes alternating",
         HOST_SIZES);
   }
 
-  /** Device-resident sizes: {@code --device-sizes}, else {@code --sizes}, else the defaults. */
+  /**
+   * Device-resident sizes: {@code --device-sizes}, else {@code --sizes}, else the host sizes
+   * when {@code --host-sizes} is given (so that every square host row has its device row in the
+   * same run), else the defaults.
+   */
   static List<Long> deviceSizes(BenchOptions o) {
     BenchOptions.Gemm g = o.gemm();
+    if (deviceFromHost(o)) {
+      return g.hostSizes();
+    }
     return sizes(o, g != null && g.noDevice(), g == null ? null : g.deviceSizes(), DEVICE_SIZES);
+  }
+
+  /**
+   * Whether the device rows follow the host rows: {@code --host-sizes} given, neither
+   * {@code --device-sizes} nor {@code --sizes}, and both kinds of rows run.
+   */
+  static boolean deviceFromHost(BenchOptions o) {
+    BenchOptions.Gemm g = o.gemm();
+    return g != null && g.hostSizes() != null && g.deviceSizes() == null && o.sizes() == null
+        && !g.noDevice() && !g.noHost();
+  }
+
+  /**
+   * Which host memory the host rows use: {@code --host-memory}, else {@code array} and
+   * {@code pinned} where a GPU is present ({@code pinned} rows are GPU rows), else
+   * {@code array}.
+   */
+  static List<String> hostMemory(BenchOptions o, boolean gpu) {
+    BenchOptions.Gemm g = o.gemm();
+    if (g != null && g.hostMemory() != null) {
+      return g.hostMemory();
+    }
+    return gpu ? HOST_MEMORY : List.of(ARRAY);
+  }
+
+  /** The precisions of the GPU rows from {@code float[]}: {@code --host-precisions}, else fp32. */
+  static List<String> hostPrecisions(BenchOptions o) {
+    BenchOptions.Gemm g = o.gemm();
+    return g == null || g.hostPrecisions() == null ? List.of("fp32") : g.hostPrecisions();
+  }
+
+  /**
+   * The precisions of the GPU rows from {@code float[]} beside the strict one (which always
+   * runs), in {@link #HOST_PRECISIONS} order; none when the rows from Java arrays do not run.
+   */
+  static List<String> extraHostPrecisions(BenchOptions o, boolean gpu) {
+    List<String> asked = hostPrecisions(o);
+    List<String> out = new ArrayList<>();
+    if (!hostMemory(o, gpu).contains(ARRAY) || !hostDtypes(o).contains("fp32")) {
+      return out;
+    }
+    for (String p : HOST_PRECISIONS) {
+      if (!p.equals("fp32") && asked.contains(p)) {
+        out.add(p);
+      }
+    }
+    return out;
   }
 
   /** Host-array sizes: {@code --host-sizes}, else {@code --sizes}, else the defaults. */
@@ -208,14 +277,16 @@ final class GemmSuite extends NamedSuite {
   /**
    * Whether the run narrows the gemm rows (any of {@code --sizes}, {@code --precision},
    * {@code --device-sizes}, {@code --host-sizes}, {@code --host-shapes}, {@code --host-dtypes},
-   * {@code --no-device}, {@code --no-host}): the batched and alternating rows then run only
+   * {@code --host-memory}, {@code --host-precisions}, {@code --no-device}, {@code --no-host}):
+   * the batched and alternating rows then run only
    * where asked for by their own options.
    */
   static boolean narrowed(BenchOptions o) {
     BenchOptions.Gemm g = o.gemm();
     return o.sizes() != null || o.precision() != null || (g != null && (g.deviceSizes() != null
         || g.hostSizes() != null || g.hostShapes() != null || g.hostDtypes() != null
-        || g.noDevice() || g.noHost()));
+        || g.hostMemory() != null || g.hostPrecisions() != null || g.noDevice()
+        || g.noHost()));
   }
 
   /** None when skipped, else the group's own sizes, else {@code --sizes}, else the defaults. */
@@ -230,9 +301,29 @@ final class GemmSuite extends NamedSuite {
     return o.sizes() != null ? o.sizes() : defaults;
   }
 
-  /** The device rows' precisions: {@code --precision} (a comma list here), else all five. */
+  /**
+   * The device rows' precisions: {@code --precision} (a comma list here), else those the host
+   * rows compare with when the device sizes follow the host sizes (fp32 and fp64 per
+   * {@code --host-dtypes}, and the {@code --host-precisions}), else all five.
+   */
   static List<String> precisions(BenchOptions o) {
-    return o.precision() == null ? PRECISIONS : List.of(o.precision().split(","));
+    if (o.precision() != null) {
+      return List.of(o.precision().split(","));
+    }
+    if (!deviceFromHost(o)) {
+      return PRECISIONS;
+    }
+    List<String> dts = hostDtypes(o);
+    List<String> hp = hostPrecisions(o);
+    List<String> out = new ArrayList<>();
+    for (String p : PRECISIONS) {
+      boolean need = p.equals("fp64") ? dts.contains("fp64")
+          : dts.contains("fp32") && (p.equals("fp32") || hp.contains(p));
+      if (need) {
+        out.add(p);
+      }
+    }
+    return out;
   }
 
   @Override
@@ -246,9 +337,10 @@ final class GemmSuite extends NamedSuite {
             + String.join(", ", PRECISIONS) + " (it selects the device rows); got " + p);
       }
     }
-    String[] what = {"--device-sizes", "--host-sizes"};
+    // host sizes first: without --device-sizes the device rows may follow them
+    String[] what = {"--host-sizes", "--device-sizes"};
     int w = 0;
-    for (List<Long> l : List.of(deviceSizes(o), hostSizes(o))) {
+    for (List<Long> l : List.of(hostSizes(o), deviceSizes(o))) {
       for (long n : l) {
         if (n < 1 || n > 46340) {
           throw new IllegalArgumentException("gemm: " + what[w] + " (or --sizes): n must be in "
@@ -262,6 +354,32 @@ final class GemmSuite extends NamedSuite {
         throw new IllegalArgumentException("gemm: --host-dtypes must be one or more of fp32, fp64;"
             + " got " + d);
       }
+    }
+    BenchOptions.Gemm g = o.gemm();
+    for (String m : hostMemory(o, true)) {
+      if (!HOST_MEMORY.contains(m)) {
+        throw new IllegalArgumentException("gemm: --host-memory must be one or more of array "
+            + "(Java arrays), pinned (pinned HostArrays); got " + m);
+      }
+    }
+    for (String p : hostPrecisions(o)) {
+      if (!HOST_PRECISIONS.contains(p)) {
+        throw new IllegalArgumentException("gemm: --host-precisions must be one or more of "
+            + String.join(", ", HOST_PRECISIONS) + " (GPU rows on float[]; fp64 rows are "
+            + "--host-dtypes fp64); got " + p);
+      }
+    }
+    boolean lower = hostPrecisions(o).stream().anyMatch(p -> !p.equals("fp32"));
+    if (lower && (!hostMemory(o, true).contains(ARRAY) || !hostDtypes(o).contains("fp32")
+        || (g != null && g.noHost()))) {
+      throw new IllegalArgumentException("gemm: --host-precisions " + String.join(",",
+          hostPrecisions(o)) + " needs fp32 host rows from Java arrays (--host-dtypes with "
+          + "fp32, --host-memory with array, no --no-host)");
+    }
+    int bus = GemmBus.mib(o);
+    if (bus < 0 || bus > 8191) {
+      throw new IllegalArgumentException("gemm: --bus-mib must be in [0, 8191] (0 skips the "
+          + "bus rows); got " + bus);
     }
     // host rows hold A, B and three C as float[] or double[]; device rows four inputs and the
     // check's C
@@ -283,7 +401,15 @@ final class GemmSuite extends NamedSuite {
   @Override
   public int steps(BenchOptions o, boolean gpu) {
     return (gpu ? deviceSizes(o).size() * precisions(o).size() + GemmBatched.cases(o).size() : 0)
-        + hostCases(o).size() + GemmAlternate.sizes(o).size() + 1;
+        + (busRows(o, gpu) ? 1 : 0) + hostCases(o).size() + GemmAlternate.sizes(o).size() + 1;
+  }
+
+  /**
+   * Whether the run measures the bus (pinned copies each way, for the GPU host rows' bus bound):
+   * where a GPU is present, host cases run and {@code --bus-mib} is not 0.
+   */
+  static boolean busRows(BenchOptions o, boolean gpu) {
+    return gpu && GemmBus.mib(o) > 0 && !hostCases(o).isEmpty();
   }
 
   static Precision precision(String p) {
@@ -328,6 +454,8 @@ final class GemmSuite extends NamedSuite {
     List<Long> hsizes = hostSizes(o);
     List<HostCase> hcases = hostCases(o);
     List<String> precs = precisions(o);
+    List<String> hmemory = hostMemory(o, ctx.gpu());
+    List<String> hprecs = extraHostPrecisions(o, ctx.gpu());
     SuiteResult res = new SuiteResult(name(), String.format(Locale.ROOT,
         "gemm: C = A*B^T; device-resident (n x n) per precision, SGEMM/DGEMM from float[]/"
             + "double[] per route; "
@@ -338,6 +466,12 @@ final class GemmSuite extends NamedSuite {
     res.settings().put("precisions", precs);
     res.settings().put("host_sizes", hsizes);
     res.settings().put("host_dtypes", hostDtypes(o));
+    res.settings().put("host_memory", hmemory);
+    List<String> hpAll = new ArrayList<>(List.of("fp32"));
+    hpAll.addAll(hprecs);
+    res.settings().put("host_precisions", hpAll);
+    res.settings().put("device_sizes_from_host", deviceFromHost(o));
+    res.settings().put("bus_mib", busRows(o, ctx.gpu()) ? GemmBus.mib(o) : 0);
     List<String> shapeNames = new ArrayList<>();
     for (int[] sh : hostShapes(o)) {
       shapeNames.add(sh[0] + "x" + sh[1] + "x" + sh[2]);
@@ -370,11 +504,24 @@ final class GemmSuite extends NamedSuite {
         + " router (auto); each sample an untimed call then R back-to-back calls (>= " + SAMPLE_MS
         + " ms); at most " + rounds + " rounds or " + HOST_BUDGET_S + " s per case; r/best = "
         + "min(cpu, gpu) time / router time; OpenBLAS from C beside cpu, nvBLAS from C beside gpu");
+    if (hmemory.contains(PINNED) || !hprecs.isEmpty()) {
+      res.notes().add("host GPU rows beside gpu (route=gpu, from float[]/double[], strict): "
+          + (hmemory.contains(PINNED) ? "pinned = the same GEMM on pinned HostArrays (A, B "
+              + "copied in once; Blas.gemm on Operand.of(HostArray)); " : "")
+          + (hprecs.isEmpty() ? "" : "gpu-" + String.join(", gpu-", hprecs) + " = Blas.gemm "
+              + "with Gemm.precision on the same float[]; ")
+          + "interleaved in the same rounds");
+    }
+    res.notes().add("host ratios: vs_device = host throughput / device-resident throughput at "
+        + "the same n and precision in this run (square cases); vs_fp32_gpu = strict gpu time "
+        + "/ lower-precision gpu time; bus bound = max(A+B bytes up / pinned H2D, C bytes down "
+        + "/ pinned D2H), bytes as gpucore sends them (A, B: 4 or 8 bytes an element at every "
+        + "precision today), bus_bound_over_time = bound / row time (1 = at the bound)");
     res.notes().add("checks before timing (C poisoned with NaN): every row and column sum of C "
         + "against the exact sums from the inputs, whole sampled rows against double dot "
-        + "products; host gpu and router C element by element against the CPU's; bounds: fp32 "
-        + "1e-5*sqrt(k), tf32 1e-3, bf16/fp16 1e-2, fp64 1e-13*sqrt(k) (k = n when square); a "
-        + "failed check is not timed");
+        + "products; host gpu, pinned, gpu-PRECISION and router C element by element against "
+        + "the CPU's; bounds: fp32 1e-5*sqrt(k), tf32 1e-3, bf16/fp16 1e-2, fp64 "
+        + "1e-13*sqrt(k) (k = n when square); a failed check is not timed");
     if (!bcases.isEmpty()) {
       res.notes().add("batched: fp32 (strict: no TF32, in PyTorch too) C_i = A_i*B_i, A batch x m"
           + " x k, B batch x k x n, C batch x m x n, contiguous on the device; pointer = "
@@ -461,18 +608,28 @@ final class GemmSuite extends NamedSuite {
       batchedPeer.add(pc);
     }
     List<Map<String, Object>> peerSizes = new ArrayList<>();
-    List<Row[]> hostRows = new ArrayList<>();
+    List<HostRows> hostRows = new ArrayList<>();
     List<Row[]> alternateRows = new ArrayList<>();
+    Row[] bus = null;
+    if (busRows(o, ctx.gpu())) {
+      ctx.progress().step("gemm bus " + Fmt.bytes((long) GemmBus.mib(o) << 20));
+      bus = GemmBus.measure(ctx, name(), GemmBus.mib(o), warmup);
+      res.rows().addAll(List.of(bus));
+      ctx.progress().stepDone();
+    }
     try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
       for (HostCase h : hcases) {
-        Map<String, Object> ps = new LinkedHashMap<>();
-        ps.put("x", h.m());
-        ps.put("buffers", 1);
-        // the C peer's case: element type, m, n, k and the group its line answers to
-        ps.put("arg", h.dtype() + ":" + h.m() + ":" + h.n() + ":" + h.k() + ":" + h.group());
-        peerSizes.add(ps);
+        if (hmemory.contains(ARRAY)) {
+          Map<String, Object> ps = new LinkedHashMap<>();
+          ps.put("x", h.m());
+          ps.put("buffers", 1);
+          // the C peer's case: element type, m, n, k and the group its line answers to
+          ps.put("arg", h.dtype() + ":" + h.m() + ":" + h.n() + ":" + h.k() + ":" + h.group());
+          peerSizes.add(ps);
+        }
         ctx.progress().step("gemm host " + h.dtype() + " " + h.label());
-        hostRows.add(measureHost(ctx, res, auto, gpuRoute, h, rounds, exactSums));
+        hostRows.add(measureHost(ctx, res, auto, gpuRoute, h, rounds, exactSums, hmemory,
+            hprecs));
         ctx.progress().stepDone();
       }
       for (long n : asizes) {
@@ -545,8 +702,22 @@ final class GemmSuite extends NamedSuite {
       res.footer().add(f.substring(0, f.length() - 1));
     }
     List<Map<String, Object>> hostSummary = new ArrayList<>();
-    for (Row[] h : hostRows) {
-      hostSummary.add(hostRatios(res, h));
+    double h2d = bus == null || bus[0].stats() == null ? Double.NaN : bus[0].throughput();
+    double d2h = bus == null || bus[1].stats() == null ? Double.NaN : bus[1].throughput();
+    for (HostRows h : hostRows) {
+      hostSummary.add(hostRatios(res, h, deviceRows, h2d, d2h));
+    }
+    if (bus != null) {
+      Map<String, Object> b = new LinkedHashMap<>();
+      b.put("bytes", (long) bus[0].x());
+      b.put("h2d_gbps", h2d);
+      b.put("d2h_gbps", d2h);
+      res.summary().put("bus", b);
+      if (!Double.isNaN(h2d) && !Double.isNaN(d2h)) {
+        res.footer().add(String.format(Locale.ROOT, "bus (pinned HostArray <-> device, %s each "
+            + "way): H2D %s GB/s, D2H %s GB/s; each GPU host row's bus bound = max(A+B bytes up"
+            + " / H2D, C bytes down / D2H)", bus[0].sizeLabel(), Fmt.sig(h2d), Fmt.sig(d2h)));
+      }
     }
     res.summary().put("device", deviceSummary);
     res.summary().put("host", hostSummary);
@@ -754,10 +925,29 @@ final class GemmSuite extends NamedSuite {
 
   // ---------------------------------------------------------------- host arrays
 
-  private static final String[] ROUTES = {"cpu", "gpu", "router"};
+  /** The rows of one host case, by case id, in table order. */
+  record HostRows(HostCase h, Map<String, Row> rows) {}
 
-  private Row[] measureHost(BenchContext ctx, SuiteResult res, GpuCore auto, GpuCore gpuRoute,
-      HostCase h, int reps, Map<String, Double> exactSums) {
+  /** Whether a host row runs on the GPU route: {@code gpu}, {@code gpu-PRECISION}, {@code pinned}. */
+  static boolean gpuRow(String id) {
+    return id.equals("gpu") || id.startsWith("gpu-") || id.equals(PINNED);
+  }
+
+  /** The precision a host row computes in: its own for {@code gpu-PRECISION}, else the dtype's. */
+  static String rowPrecision(HostCase h, String id) {
+    return id.startsWith("gpu-") ? id.substring(4) : h.dtype();
+  }
+
+  /**
+   * One timed host row: {@code poison} fills its C with NaN, {@code call} computes C once,
+   * {@code result} reads C for the check (the CPU's C is the reference).
+   */
+  private record Route(String id, Row row, Runnable poison, Runnable call, Supplier<Mat> result,
+      double bound) {}
+
+  private HostRows measureHost(BenchContext ctx, SuiteResult res, GpuCore auto,
+      GpuCore gpuRoute, HostCase h, int reps, Map<String, Double> exactSums,
+      List<String> memory, List<String> precisions) {
     int m = h.m();
     int n = h.n();
     int k = h.k();
@@ -765,22 +955,39 @@ final class GemmSuite extends NamedSuite {
     String what = "host " + h.routine();
     double flops = 2.0 * m * n * (double) k;
     String g = h.group();
-    Row cpu = new Row(name(), g, "cpu", what + " cpu", "gpucore cpu", m, label, flops, "GFLOP/s");
-    Row gpu = new Row(name(), g, "gpu", what + " gpu (route=gpu)", "gpucore cuda", m, label,
-        flops, "GFLOP/s");
-    Row router = new Row(name(), g, "router", what + " router (auto)", "gpucore auto", m, label,
-        flops, "GFLOP/s");
-    Row[] rows = {cpu, gpu, router};
-    for (Row r : rows) {
+    Map<String, Row> rows = new LinkedHashMap<>();
+    if (memory.contains(ARRAY)) {
+      rows.put("cpu", new Row(name(), g, "cpu", what + " cpu", "gpucore cpu", m, label, flops,
+          "GFLOP/s"));
+      rows.put("gpu", new Row(name(), g, "gpu", what + " gpu (route=gpu)", "gpucore cuda", m,
+          label, flops, "GFLOP/s"));
+      rows.put("router", new Row(name(), g, "router", what + " router (auto)", "gpucore auto", m,
+          label, flops, "GFLOP/s"));
+      if (!h.fp64()) {
+        for (String p : precisions) {
+          rows.put("gpu-" + p, new Row(name(), g, "gpu-" + p, what + " gpu " + p
+              + " (route=gpu)", "gpucore cuda", m, label, flops, "GFLOP/s"));
+        }
+      }
+    }
+    if (memory.contains(PINNED)) {
+      rows.put(PINNED, new Row(name(), g, PINNED, "host " + (h.fp64() ? "DGEMM" : "SGEMM")
+          + " pinned HostArray gpu", "gpucore cuda", m, label, flops, "GFLOP/s"));
+    }
+    for (Map.Entry<String, Row> e : rows.entrySet()) {
+      Row r = e.getValue();
       r.extra().put("dtype", h.dtype());
       r.extra().put("m", m);
       r.extra().put("n", n);
       r.extra().put("k", k);
+      r.extra().put("memory", e.getKey().equals(PINNED) ? PINNED : ARRAY);
+      r.extra().put("precision", rowPrecision(h, e.getKey()));
+      if (gpuRoute == null && gpuRow(e.getKey())) {
+        r.skip(ctx.noGpu());
+      }
     }
-    res.rows().addAll(List.of(rows));
-    if (gpuRoute == null) {
-      gpu.skip(ctx.noGpu());
-    }
+    res.rows().addAll(rows.values());
+    HostRows out = new HostRows(h, rows);
     Runtime rt = Runtime.getRuntime();
     long need = h.heapBytes();
     long have = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
@@ -792,12 +999,12 @@ final class GemmSuite extends NamedSuite {
       String why = "needs " + Fmt.bytes(need) + " of Java heap for A, B and three C, "
           + Fmt.bytes(have) + " free (raise the heap: java -Xmx..., or GPUCORE_JAVA_OPTS=-Xmx..."
           + " for the bundle)";
-      for (Row r : rows) {
+      for (Row r : rows.values()) {
         if (r.skipped() == null) {
           r.skip(why);
         }
       }
-      return rows;
+      return out;
     }
     HostMats x = new HostMats(h, ctx.options().seed(), gpuRoute != null);
     GpuCore cc = ctx.cpuCore();
@@ -809,87 +1016,137 @@ final class GemmSuite extends NamedSuite {
     Check chk = verify(x.mat(x.a), x.mat(x.b), x.mat(x.c[0]), m, n, k, bound,
         ctx.options().seed());
     exactSums.put(g + " " + m, chk.exactSum);
-    cpu.extra().put("check_row_col_sum_max_rel", chk.sumRel);
-    cpu.extra().put("check_rows_max_rel", chk.rowRel);
-    boolean[] ok = {chk.ok, gpuRoute != null, true};
-    cpu.check((chk.ok ? "ok: " : "MISMATCH: ") + chk.text, chk.ok);
+    Row cpu = rows.get("cpu");
+    if (cpu != null) {
+      cpu.extra().put("check_row_col_sum_max_rel", chk.sumRel);
+      cpu.extra().put("check_rows_max_rel", chk.rowRel);
+      cpu.check((chk.ok ? "ok: " : "MISMATCH: ") + chk.text, chk.ok);
+    }
     if (!chk.ok) {
-      cpu.skip("MISMATCH, not timed: " + chk.text);
-      gpu.skip(gpu.skipped() != null ? gpu.skipped() : "not run: the CPU reference failed its check");
-      router.skip("not run: the CPU reference failed its check");
-      return rows;
-    }
-    GpuCore[] cores = {cc, gpuRoute, auto};
-    for (int r = 1; r < 3; r++) {
-      if (cores[r] == null) {
-        continue;
+      for (Row r : rows.values()) {
+        if (r == cpu) {
+          r.skip("MISMATCH, not timed: " + chk.text);
+        } else if (r.skipped() == null) {
+          if (cpu == null) {
+            // no cpu row to carry the failure: the rows it would have checked do
+            r.check("MISMATCH: the CPU reference failed its check: " + chk.text, false);
+          }
+          r.skip("not run: the CPU reference failed its check");
+        }
       }
-      x.poison(x.c[r]);
-      x.gemm(cores[r], x.c[r]);
-      double[] d = diff(x.mat(x.c[0]), x.mat(x.c[r]), m * n);
-      boolean good = d[0] <= bound;
-      ok[r] = good;
-      String text = String.format(Locale.ROOT, "C vs CPU: rel. Frobenius %.1e, max rel %.1e",
-          d[0], d[1]);
-      rows[r].check((good ? "ok: " : "MISMATCH: ") + text, good);
-      if (!good) {
-        rows[r].skip("MISMATCH, not timed: " + text);
-      }
+      return out;
     }
-    Decision dec = auto.blas().explain(Gemm.of(m, n, k).transB(true), x.operand(x.a), k,
-        x.operand(x.b), k, x.operand(x.c[2]), n);
-    router.extra().put("route", dec.gpu() ? "gpu" : "cpu");
-    router.extra().put("route_reason", dec.reason());
-    if (ok[2]) {
-      router.check(router.check() + "; routed to " + (dec.gpu() ? "gpu" : "cpu"), true);
-    }
-    int[] calls = new int[3];
-    for (int r = 0; r < 3; r++) {
-      if (ok[r]) {
-        GpuCore core = cores[r];
-        Object c = x.c[r];
-        calls[r] = calibrate(i -> x.gemm(core, c), () -> { });
+    PinnedMats pm = null;
+    Row pinnedRow = rows.get(PINNED);
+    if (pinnedRow != null && pinnedRow.skipped() == null) {
+      try {
+        pm = new PinnedMats(gpuRoute, x);
+        pinnedRow.extra().put("pinned", pm.a.isPinned());
+      } catch (GpuCoreException.OutOfMemory e) {
+        pinnedRow.skip("no room for pinned A, B and C: " + e.getMessage());
       }
     }
-    List<List<Long>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-    long deadline = System.nanoTime() + HOST_BUDGET_S * 1_000_000_000L;
-    for (int i = 0; i < reps && (i < 1 || System.nanoTime() < deadline); i++) {
-      // the order rotates each round: OpenBLAS's threads spin for a while after a CPU call and
-      // slow whatever runs next, so no route may always be the one after the CPU
-      for (int j = 0; j < 3; j++) {
-        int r = (i + j) % 3;
-        if (!ok[r]) {
+    try {
+      List<Route> routes = new ArrayList<>();
+      for (Map.Entry<String, Row> e : rows.entrySet()) {
+        String id = e.getKey();
+        Row r = e.getValue();
+        if (r.skipped() != null) {
           continue;
         }
-        ctx.progress().detail("round " + (i + 1) + "/" + reps + ": " + ROUTES[r]);
-        GpuCore core = cores[r];
-        Object c = x.c[r];
-        x.gemm(core, c); // untimed: each route starts in its own steady state
-        long t = loop(z -> x.gemm(core, c), () -> { }, calls[r]);
-        samples.get(r).add(Math.round(t / (double) calls[r]));
+        Precision rp = precision(rowPrecision(h, id));
+        double b = E2eSuite.bound(k, rp);
+        Route route;
+        if (id.equals("cpu")) {
+          route = new Route(id, r, () -> x.poison(x.c[0]), () -> x.gemm(cc, x.c[0]),
+              () -> x.mat(x.c[0]), b);
+        } else if (id.equals("router")) {
+          route = new Route(id, r, () -> x.poison(x.c[2]), () -> x.gemm(auto, x.c[2]),
+              () -> x.mat(x.c[2]), b);
+        } else if (id.equals(PINNED)) {
+          PinnedMats p = pm;
+          route = new Route(id, r, p::poison, () -> p.gemm(gpuRoute), () -> {
+            p.read(x.c[1]);
+            return x.mat(x.c[1]);
+          }, b);
+        } else {
+          // gpu (strict, through sgemm/dgemm) and gpu-PRECISION (Gemm.precision) share a C
+          Precision call = id.equals("gpu") ? null : rp;
+          route = new Route(id, r, () -> x.poison(x.c[1]), () -> x.gemm(gpuRoute, x.c[1], call),
+              () -> x.mat(x.c[1]), b);
+        }
+        routes.add(route);
+      }
+      List<Route> ok = new ArrayList<>();
+      for (Route route : routes) {
+        if (route.row() == cpu) {
+          ok.add(route); // checked above, against the exact sums
+          continue;
+        }
+        route.poison().run();
+        route.call().run();
+        double[] d = diff(x.mat(x.c[0]), route.result().get(), m * n);
+        boolean good = d[0] <= route.bound();
+        String text = String.format(Locale.ROOT, "C vs CPU: rel. Frobenius %.1e, max rel %.1e "
+            + "(bound %.1e)", d[0], d[1], route.bound());
+        route.row().check((good ? "ok: " : "MISMATCH: ") + text, good);
+        if (good) {
+          ok.add(route);
+        } else {
+          route.row().skip("MISMATCH, not timed: " + text);
+        }
+      }
+      Row router = rows.get("router");
+      if (router != null && router.skipped() == null) {
+        Decision dec = auto.blas().explain(Gemm.of(m, n, k).transB(true), x.operand(x.a), k,
+            x.operand(x.b), k, x.operand(x.c[2]), n);
+        router.extra().put("route", dec.gpu() ? "gpu" : "cpu");
+        router.extra().put("route_reason", dec.reason());
+        router.check(router.check() + "; routed to " + (dec.gpu() ? "gpu" : "cpu"), true);
+      }
+      int nr = ok.size();
+      int[] calls = new int[nr];
+      for (int r = 0; r < nr; r++) {
+        Runnable call = ok.get(r).call();
+        calls[r] = calibrate(i -> call.run(), () -> { });
+      }
+      List<List<Long>> samples = new ArrayList<>();
+      for (int r = 0; r < nr; r++) {
+        samples.add(new ArrayList<>());
+      }
+      long deadline = System.nanoTime() + HOST_BUDGET_S * 1_000_000_000L;
+      for (int i = 0; i < reps && (i < 1 || System.nanoTime() < deadline); i++) {
+        // the order rotates each round: OpenBLAS's threads spin for a while after a CPU call and
+        // slow whatever runs next, so no row may always be the one after the CPU
+        for (int j = 0; j < nr; j++) {
+          int r = (i + j) % nr;
+          Route route = ok.get(r);
+          ctx.progress().detail("round " + (i + 1) + "/" + reps + ": " + route.id());
+          Runnable call = route.call();
+          call.run(); // untimed: each row starts in its own steady state
+          long t = loop(z -> call.run(), () -> { }, calls[r]);
+          samples.get(r).add(Math.round(t / (double) calls[r]));
+        }
+      }
+      // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
+      StringBuilder line = new StringBuilder("partial: gemm host " + h.dtype() + " " + label
+          + " median");
+      for (int r = 0; r < nr; r++) {
+        Row row = ok.get(r).row();
+        long[] s = samples.get(r).stream().mapToLong(Long::longValue).toArray();
+        row.measured(Stats.of(s), "host: System.nanoTime around " + calls[r]
+            + " back-to-back calls / " + calls[r] + ", rounds interleaving the rows");
+        row.extra().put("calls_per_sample", calls[r]);
+        line.append(' ').append(ok.get(r).id()).append(' ').append(Fmt.time(row.stats()
+            .median()));
+      }
+      System.err.println(line);
+    } finally {
+      if (pm != null) {
+        pm.close();
       }
     }
-    for (int r = 0; r < 3; r++) {
-      if (!ok[r]) {
-        continue;
-      }
-      long[] s = samples.get(r).stream().mapToLong(Long::longValue).toArray();
-      rows[r].measured(Stats.of(s), "host: System.nanoTime around " + calls[r]
-          + " back-to-back calls / " + calls[r] + ", rounds interleaving the routes");
-      rows[r].extra().put("calls_per_sample", calls[r]);
-    }
-    // as it goes, on stderr: a run cut short (a time limit) still leaves these figures
-    StringBuilder line = new StringBuilder("partial: gemm host " + h.dtype() + " " + label
-        + " median");
-    for (int r = 0; r < 3; r++) {
-      if (ok[r] && !samples.get(r).isEmpty()) {
-        List<Long> s = new ArrayList<>(samples.get(r));
-        s.sort(null);
-        line.append(' ').append(ROUTES[r]).append(' ').append(Fmt.time(s.get(s.size() / 2)));
-      }
-    }
-    System.err.println(line);
-    return rows;
+    return out;
   }
 
   /**
@@ -932,10 +1189,21 @@ final class GemmSuite extends NamedSuite {
 
     /** C = A·Bᵀ row-major through {@code core}'s sgemm or dgemm. */
     void gemm(GpuCore core, Object cc) {
+      gemm(core, cc, null);
+    }
+
+    /**
+     * C = A·Bᵀ row-major through {@code core}: sgemm or dgemm when {@code p} is null, else
+     * {@code Blas.gemm} with {@code Gemm.precision(p)} on the same arrays.
+     */
+    void gemm(GpuCore core, Object cc, Precision p) {
       int m = h.m();
       int n = h.n();
       int k = h.k();
-      if (cc instanceof double[] d) {
+      if (p != null) {
+        core.blas().gemm(Gemm.of(m, n, k).transB(true).precision(p), operand(a), k,
+            operand(b), k, operand(cc), n);
+      } else if (cc instanceof double[] d) {
         core.blas().dgemm(false, true, m, n, k, 1, (double[]) a, k, (double[]) b, k, 0, d, n);
       } else {
         core.blas().sgemm(false, true, m, n, k, 1f, (float[]) a, k, (float[]) b, k, 0f,
@@ -960,58 +1228,226 @@ final class GemmSuite extends NamedSuite {
     }
   }
 
-  /** r/best and the peers' ratios of one host case, into the row extras, summary and footer. */
-  private static Map<String, Object> hostRatios(SuiteResult res, Row[] rows) {
-    Row cpu = rows[0];
-    Row gpu = rows[1];
-    Row router = rows[2];
+  /**
+   * A host case's A, B and C in pinned {@link HostArray}s of the GPU route's core, A and B
+   * copied from the {@link HostMats} (same values), for the {@code pinned} rows.
+   */
+  static final class PinnedMats implements AutoCloseable {
+    /** Elements per chunk when poisoning C. */
+    private static final int CHUNK = 1 << 20;
+    final HostCase h;
+    final HostArray a;
+    final HostArray b;
+    final HostArray c;
+
+    PinnedMats(GpuCore core, HostMats x) {
+      h = x.h;
+      DType t = h.fp64() ? DType.FLOAT64 : DType.FLOAT32;
+      HostArray[] got = new HostArray[3];
+      long[] len = {(long) h.m() * h.k(), (long) h.n() * h.k(), (long) h.m() * h.n()};
+      try {
+        for (int i = 0; i < 3; i++) {
+          got[i] = core.allocateHost(t, len[i], true);
+        }
+      } catch (RuntimeException e) {
+        for (HostArray g : got) {
+          if (g != null) {
+            g.close();
+          }
+        }
+        throw e;
+      }
+      a = got[0];
+      b = got[1];
+      c = got[2];
+      if (x.a instanceof double[] d) {
+        a.put(0, d, 0, d.length);
+        b.put(0, (double[]) x.b, 0, ((double[]) x.b).length);
+      } else {
+        a.put(0, (float[]) x.a, 0, ((float[]) x.a).length);
+        b.put(0, (float[]) x.b, 0, ((float[]) x.b).length);
+      }
+    }
+
+    /** C = A·Bᵀ row-major through {@code core}'s {@code Blas.gemm} on host-array operands. */
+    void gemm(GpuCore core) {
+      int k = h.k();
+      core.blas().gemm(Gemm.of(h.m(), h.n(), k).transB(true), Operand.of(a, 0), k,
+          Operand.of(b, 0), k, Operand.of(c, 0), h.n());
+    }
+
+    /** Fills C with NaN. */
+    void poison() {
+      long len = c.length();
+      if (h.fp64()) {
+        double[] nan = new double[(int) Math.min(CHUNK, len)];
+        Arrays.fill(nan, Double.NaN);
+        for (long off = 0; off < len; off += nan.length) {
+          c.put(off, nan, 0, (int) Math.min(nan.length, len - off));
+        }
+      } else {
+        float[] nan = new float[(int) Math.min(CHUNK, len)];
+        Arrays.fill(nan, Float.NaN);
+        for (long off = 0; off < len; off += nan.length) {
+          c.put(off, nan, 0, (int) Math.min(nan.length, len - off));
+        }
+      }
+    }
+
+    /** Copies C into {@code dst} (a float[] or double[] of m·n). */
+    void read(Object dst) {
+      if (dst instanceof double[] d) {
+        c.get(0, d, 0, d.length);
+      } else {
+        c.get(0, (float[]) dst, 0, ((float[]) dst).length);
+      }
+    }
+
+    @Override
+    public void close() {
+      a.close();
+      b.close();
+      c.close();
+    }
+  }
+
+  /** Summary key prefix of a host row: its case id with '_' for '-'. */
+  private static String key(String id) {
+    return id.replace('-', '_');
+  }
+
+  /**
+   * One host case's ratios, into the row extras, the summary and the footer: r/best and the
+   * peers' ratios (the rows from Java arrays); per row, its throughput against the device row
+   * of the same n and precision measured in this run ({@code vs_device}); the lower-precision
+   * GPU rows against the strict one ({@code vs_fp32_gpu}); per GPU row the bus bound: A and B
+   * up ({@link GemmBus#upBytes}) at the H2D rate and C down at the D2H rate of the bus rows,
+   * the slower of the two ({@code bus_bound_ns}), and {@code bus_bound_over_time} (bound time /
+   * row time: 1 = at the bus bound) with its inverse {@code time_over_bus_bound}.
+   */
+  private static Map<String, Object> hostRatios(SuiteResult res, HostRows hr,
+      Map<String, Row> deviceRows, double h2d, double d2h) {
+    HostCase h = hr.h();
+    Map<String, Row> rows = hr.rows();
+    Row cpu = rows.get("cpu");
+    Row gpu = rows.get("gpu");
+    Row router = rows.get("router");
     Map<String, Object> s = new LinkedHashMap<>();
-    s.put("dtype", cpu.extra().get("dtype"));
-    s.put("m", cpu.extra().get("m"));
-    s.put("n", cpu.extra().get("n"));
-    s.put("k", cpu.extra().get("k"));
-    double tc = cpu.stats() == null ? Double.NaN : cpu.stats().median();
-    double tg = gpu.stats() == null ? Double.NaN : gpu.stats().median();
-    double ta = router.stats() == null ? Double.NaN : router.stats().median();
-    s.put("cpu_ns", tc);
-    s.put("gpu_ns", tg);
-    s.put("router_ns", ta);
-    s.put("route", router.extra().get("route"));
-    double best = Double.isNaN(tg) ? tc : Double.isNaN(tc) ? tg : Math.min(tc, tg);
-    double rBest = best / ta;
-    if (!Double.isNaN(rBest)) {
-      router.extra().put("r_best", rBest);
+    s.put("dtype", h.dtype());
+    s.put("m", h.m());
+    s.put("n", h.n());
+    s.put("k", h.k());
+    String size = h.label();
+    if (cpu != null) {
+      double tc = median(cpu);
+      double tg = median(gpu);
+      double ta = median(router);
+      s.put("cpu_ns", tc);
+      s.put("gpu_ns", tg);
+      s.put("router_ns", ta);
+      s.put("route", router.extra().get("route"));
+      double best = Double.isNaN(tg) ? tc : Double.isNaN(tc) ? tg : Math.min(tc, tg);
+      double rBest = best / ta;
+      if (!Double.isNaN(rBest)) {
+        router.extra().put("r_best", rBest);
+      }
+      s.put("r_best", rBest);
+      PeerFigure ob = peer(cpu, "openblas");
+      PeerFigure nv = peer(gpu, "nvblas");
+      StringBuilder f = new StringBuilder(String.format(Locale.ROOT,
+          "host %s %s: cpu %s, gpu %s, router %s (routed to %s): r/best %s", h.dtype(), size,
+          Fmt.time(tc), Double.isNaN(tg) ? "-" : Fmt.time(tg), Fmt.time(ta),
+          router.extra().getOrDefault("route", "-"),
+          Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
+      if (ob != null) {
+        double v = ob.ratio(cpu);
+        cpu.extra().put("vs_openblas", v);
+        s.put("openblas_ns", ob.stats().median());
+        s.put("cpu_vs_openblas", v);
+        f.append(String.format(Locale.ROOT, "; OpenBLAS/cpu time %.2f", v));
+      }
+      if (nv != null) {
+        double v = nv.ratio(gpu);
+        double vr = Double.isNaN(ta) ? Double.NaN : nv.stats().median() / ta;
+        gpu.extra().put("vs_nvblas", v);
+        router.extra().put("vs_nvblas", vr);
+        s.put("nvblas_ns", nv.stats().median());
+        s.put("gpu_vs_nvblas", v);
+        s.put("router_vs_nvblas", vr);
+        f.append(String.format(Locale.ROOT, "; nvBLAS/gpu time %.2f, nvBLAS/router time %.2f", v,
+            vr));
+      }
+      if (!Double.isNaN(tc) || !Double.isNaN(ta)) {
+        res.footer().add(f.toString());
+      }
     }
-    s.put("r_best", rBest);
-    PeerFigure ob = peer(cpu, "openblas");
-    PeerFigure nv = peer(gpu, "nvblas");
-    StringBuilder f = new StringBuilder(String.format(Locale.ROOT,
-        "host %s %s: cpu %s, gpu %s, router %s (routed to %s): r/best %s",
-        cpu.extra().get("dtype"), cpu.sizeLabel(), Fmt.time(tc),
-        Double.isNaN(tg) ? "-" : Fmt.time(tg), Fmt.time(ta), router.extra().getOrDefault("route",
-            "-"), Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
-    if (ob != null) {
-      double v = ob.ratio(cpu);
-      cpu.extra().put("vs_openblas", v);
-      s.put("openblas_ns", ob.stats().median());
-      s.put("cpu_vs_openblas", v);
-      f.append(String.format(Locale.ROOT, "; OpenBLAS/cpu time %.2f", v));
+    double tStrict = median(gpu);
+    StringBuilder f = new StringBuilder(String.format(Locale.ROOT, "host %s %s GPU rows:",
+        h.dtype(), size));
+    boolean any = false;
+    for (Map.Entry<String, Row> e : rows.entrySet()) {
+      String id = e.getKey();
+      Row r = e.getValue();
+      double t = median(r);
+      String p = rowPrecision(h, id);
+      if (!id.equals("cpu") && !id.equals("gpu") && !id.equals("router")) {
+        s.put(key(id) + "_ns", t);
+      }
+      Row dev = h.square() ? deviceRows.get(p + " " + h.n()) : null;
+      double td = median(dev);
+      double vsDevice = td / t;
+      if (!Double.isNaN(vsDevice)) {
+        r.extra().put("vs_device", vsDevice);
+        s.put(key(id) + "_vs_device", vsDevice);
+      }
+      if (!gpuRow(id) || Double.isNaN(t)) {
+        continue;
+      }
+      StringBuilder part = new StringBuilder(String.format(Locale.ROOT, " %s %s", id,
+          Fmt.time(t)));
+      List<String> notes = new ArrayList<>();
+      if (!Double.isNaN(vsDevice)) {
+        notes.add(String.format(Locale.ROOT, "%.2f of device %s", vsDevice, p));
+      }
+      if (id.startsWith("gpu-")) {
+        double vs = tStrict / t;
+        if (!Double.isNaN(vs)) {
+          r.extra().put("vs_fp32_gpu", vs);
+          s.put(key(id) + "_vs_fp32_gpu", vs);
+          notes.add(String.format(Locale.ROOT, "%.2fx the fp32 gpu row", vs));
+        }
+      }
+      long up = GemmBus.upBytes(h, precision(p));
+      long down = GemmBus.downBytes(h);
+      r.extra().put("bus_up_bytes", up);
+      r.extra().put("bus_down_bytes", down);
+      r.extra().put("bus_element_bytes", GemmBus.sentElementBytes(h.dtype(), precision(p)));
+      double bound = GemmBus.boundNs(up, down, h2d, d2h);
+      if (!Double.isNaN(bound)) {
+        r.extra().put("bus_bound_ns", bound);
+        r.extra().put("bus_bound_over_time", bound / t);
+        r.extra().put("time_over_bus_bound", t / bound);
+        s.put(key(id) + "_bus_bound_ns", bound);
+        s.put(key(id) + "_bus_bound_over_time", bound / t);
+        s.put(key(id) + "_time_over_bus_bound", t / bound);
+        notes.add(String.format(Locale.ROOT, "bus bound %s, time/bound %.2f, bound/time %.2f",
+            Fmt.time(bound), t / bound, bound / t));
+      }
+      if (!notes.isEmpty()) {
+        part.append(" (").append(String.join(", ", notes)).append(')');
+      }
+      f.append(any ? ";" : "").append(part);
+      any = true;
     }
-    if (nv != null) {
-      double v = nv.ratio(gpu);
-      double vr = Double.isNaN(ta) ? Double.NaN : nv.stats().median() / ta;
-      gpu.extra().put("vs_nvblas", v);
-      router.extra().put("vs_nvblas", vr);
-      s.put("nvblas_ns", nv.stats().median());
-      s.put("gpu_vs_nvblas", v);
-      s.put("router_vs_nvblas", vr);
-      f.append(String.format(Locale.ROOT, "; nvBLAS/gpu time %.2f, nvBLAS/router time %.2f", v,
-          vr));
-    }
-    if (!Double.isNaN(tc) || !Double.isNaN(ta)) {
+    if (any) {
       res.footer().add(f.toString());
     }
     return s;
+  }
+
+  /** A row's median time, NaN when it is absent or has none. */
+  private static double median(Row r) {
+    return r == null || r.stats() == null ? Double.NaN : r.stats().median();
   }
 
   /**

@@ -131,8 +131,9 @@ class BenchCommandTest {
     Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
     assertEquals("gemm", gemm.get("name"));
     List<?> rows = (List<?>) gemm.get("rows");
-    // 5 precisions, and 3 routes of fp32 and fp64 (no shapes: --sizes replaces the defaults)
-    assertEquals(2 * 5 + 2 * 2 * 3, rows.size());
+    // 5 precisions, and 3 routes of fp32 and fp64 (no shapes: --sizes replaces the defaults);
+    // with a GPU also the pinned rows and the bus rows
+    assertEquals(2 * 5 + 2 * 2 * (gpu ? 4 : 3) + (gpu ? 2 : 0), rows.size());
     int cpuRows = 0;
     int deviceRows = 0;
     for (Object o : rows) {
@@ -315,11 +316,16 @@ class BenchCommandTest {
         {"gemm", "--batched", "2000000000x1"},
         {"gemm", "--alternate-sizes", "0"},
         {"gemm", "--alternate-sizes", "46000"},
+        {"gemm", "--host-memory", "heap"},
+        {"gemm", "--host-precisions", "fp32,fp64"},
+        {"gemm", "--host-precisions", "bf16", "--host-dtypes", "fp64"},
+        {"gemm", "--bus-mib", "-1"},
     };
     String[] names = {"--n", "--host-sizes", "--sizes", "--device-sizes", "--python", "--plot",
         "--json", "--sizes", "--ops", "--modes", "--big-mib", "--mib", "--sizes", "--sizes",
         "--host-dtypes", "--host-shapes", "--host-shapes", "--host-shapes", "--host-shapes",
-        "--batched", "--batched", "--alternate-sizes", "--alternate-sizes"};
+        "--batched", "--batched", "--alternate-sizes", "--alternate-sizes", "--host-memory",
+        "--host-precisions", "--host-precisions", "--bus-mib"};
     for (int i = 0; i < cases.length; i++) {
       String[] c = cases[i];
       String[] args = new String[c.length + 3];

@@ -117,13 +117,15 @@ class FakeGpuBenchTest {
   void gemmMeasuresEveryPrecisionAndRouteAndChecksThem(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("g.json");
     Result r = child(dir, Map.of(), "gemm", "--sizes", "8,12", "--reps", "2", "--warmup", "1",
-        "--peers", "none", "--progress", "never", "--json", json.toString(), "--plot",
-        dir.resolve("g.svg").toString());
+        "--bus-mib", "1", "--peers", "none", "--progress", "never", "--json", json.toString(),
+        "--plot", dir.resolve("g.svg").toString());
     assertEquals(0, r.code(), r.out());
     says(r.out(), "device bf16 A*B^T (bf16 arrays)", "host SGEMM float[] gpu (route=gpu)",
-        "host fp32 n=12: cpu ", "host DGEMM double[] gpu (route=gpu)", "host fp64 n=12: cpu ");
+        "host fp32 n=12: cpu ", "host DGEMM double[] gpu (route=gpu)", "host fp64 n=12: cpu ",
+        "host SGEMM pinned HostArray gpu ", "bus H2D pinned HostArray -> device");
     List<Map<String, Object>> rows = rows(json, "gemm");
-    assertEquals(2 * 5 + 2 * 2 * 3, rows.size());
+    // 5 precisions; cpu, gpu, router and pinned of fp32 and fp64; the bus each way
+    assertEquals(2 * 5 + 2 * 2 * 4 + 2, rows.size());
     for (Map<String, Object> row : rows) {
       // every row measured and checked: the fake GPU computes exactly (16-bit inputs rounded)
       assertNotNull(row.get("median_ns"), row.toString());
@@ -147,16 +149,18 @@ class FakeGpuBenchTest {
   void aWrongGpuGemmIsNotTimedAndFailsTheRun(@TempDir Path dir) throws Exception {
     Path json = dir.resolve("w.json");
     Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), "gemm", "--sizes", "8", "--reps", "1",
-        "--warmup", "0", "--peers", "none", "--progress", "never", "--json", json.toString());
+        "--warmup", "0", "--bus-mib", "1", "--peers", "none", "--progress", "never", "--json",
+        json.toString());
     assertEquals(2, r.code(), r.out());
     says(r.out(), "MISMATCH, not timed", "RESULT CHECK FAILED");
     for (Map<String, Object> row : rows(json, "gemm")) {
-      if (row.get("who").equals("gpucore cuda")) {
+      if (row.get("who").equals("gpucore cuda") && !row.get("group").equals("bus")) {
         assertEquals(false, row.get("ok"), row.toString());
         assertFalse(row.containsKey("median_ns"), "a wrong result gets no figure: " + row);
         assertTrue(row.get("check").toString().startsWith("MISMATCH"), row.toString());
       } else {
-        // the CPU and the router (a tiny GEMM stays on the CPU) are right and measured
+        // the CPU, the router (a tiny GEMM stays on the CPU) and the copies are right and
+        // measured
         assertEquals(true, row.get("ok"), row.toString());
         assertNotNull(row.get("median_ns"), row.toString());
       }
@@ -312,6 +316,150 @@ class FakeGpuBenchTest {
           .get(0)).get("summary"));
       Map<String, Object> dev = JsonText.object(((List<?>) summary.get("device")).get(0));
       assertEquals(ratio, JsonText.num(dev, "vs_torch"), 1e-12);
+    }
+  }
+
+  static Map<String, Object> summary(Path json) throws IOException {
+    Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
+    return JsonText.object(JsonText.object(((List<?>) doc.get("suites")).get(0)).get("summary"));
+  }
+
+  static Map<String, Object> find(List<Map<String, Object>> rows, String group, String id,
+      double x) {
+    for (Map<String, Object> row : rows) {
+      if (row.get("group").equals(group) && row.get("case").equals(id)
+          && JsonText.num(row, "x") == x) {
+        return row;
+      }
+    }
+    throw new AssertionError("no row " + group + " " + id + " " + x + " in " + rows);
+  }
+
+  /**
+   * The host rows from pinned HostArrays and at lower precisions from float[], beside the
+   * float[] rows: checked and measured; the device rows follow --host-sizes at the precisions
+   * the host rows compare with; every ratio (to the device row, to the strict gpu row, to the
+   * bus bound from the bus rows of the same run) in the rows, the summary and the footer.
+   */
+  @Test
+  void gemmHostRowsFromPinnedArraysAndAtLowerPrecisionsHaveTheirRatios(@TempDir Path dir)
+      throws Exception {
+    Path json = dir.resolve("hp.json");
+    int n = 16;
+    Result r = child(dir, Map.of(), "gemm", "--host-sizes", String.valueOf(n),
+        "--host-precisions", "fp32,tf32,bf16", "--bus-mib", "1", "--reps", "2", "--warmup", "1",
+        "--peers", "none", "--progress", "never", "--json", json.toString());
+    assertEquals(0, r.code(), r.out());
+    says(r.out(), "host SGEMM float[] gpu bf16 (route=gpu)", "host SGEMM float[] gpu tf32",
+        "host DGEMM pinned HostArray gpu ", "host fp32 n=16 GPU rows: gpu ",
+        "of device fp32", "x the fp32 gpu row", "bus bound ", "time/bound ",
+        "bus (pinned HostArray <-> device");
+    List<Map<String, Object>> rows = rows(json, "gemm");
+    // device fp32, tf32, bf16, fp64 at n = 16; fp32 cpu, gpu, router, gpu-tf32, gpu-bf16,
+    // pinned; fp64 cpu, gpu, router, pinned; the bus each way
+    assertEquals(4 + 6 + 4 + 2, rows.size(), rows.toString());
+    for (Map<String, Object> row : rows) {
+      assertNotNull(row.get("median_ns"), row.toString());
+      assertEquals(true, row.get("ok"), row.toString());
+      assertTrue(row.get("check").toString().startsWith("ok: "), row.toString());
+    }
+    Map<String, Object> bf16 = find(rows, "host", "gpu-bf16", n);
+    assertTrue(bf16.get("check").toString().contains("(bound 1.0e-02)"), bf16.toString());
+    assertTrue(find(rows, "host", "gpu-tf32", n).get("check").toString()
+        .contains("(bound 1.0e-03)"));
+    assertEquals("pinned", JsonText.object(find(rows, "host-fp64", "pinned", n).get("extra"))
+        .get("memory"));
+    Map<String, Object> summary = summary(json);
+    Map<String, Object> bus = JsonText.object(summary.get("bus"));
+    double h2d = JsonText.num(bus, "h2d_gbps");
+    double d2h = JsonText.num(bus, "d2h_gbps");
+    assertEquals(JsonText.num(find(rows, "bus", "H2D", 1 << 20), "throughput"), h2d, 1e-9 * h2d);
+    assertEquals(JsonText.num(find(rows, "bus", "D2H", 1 << 20), "throughput"), d2h, 1e-9 * d2h);
+    List<?> host = (List<?>) summary.get("host");
+    assertEquals(2, host.size());
+    for (Object o : host) {
+      Map<String, Object> c = JsonText.object(o);
+      boolean fp64 = c.get("dtype").equals("fp64");
+      String group = fp64 ? "host-fp64" : "host";
+      int eb = fp64 ? 8 : 4;
+      List<String> ids = fp64 ? List.of("cpu", "gpu", "router", "pinned")
+          : List.of("cpu", "gpu", "router", "gpu-tf32", "gpu-bf16", "pinned");
+      for (String id : ids) {
+        String key = id.replace('-', '_');
+        double t = JsonText.num(find(rows, group, id, n), "median_ns");
+        String prec = id.startsWith("gpu-") ? id.substring(4) : (fp64 ? "fp64" : "fp32");
+        double td = JsonText.num(find(rows, "device", prec, n), "median_ns");
+        assertEquals(td / t, JsonText.num(c, key + "_vs_device"), 1e-9 * td / t, key + " " + c);
+        if (id.equals("cpu") || id.equals("router")) {
+          continue;
+        }
+        // A and B up, C down, the slower at the bus rates of this run
+        double bound = Math.max(2.0 * n * n * eb / h2d, (double) n * n * eb / d2h);
+        assertEquals(bound, JsonText.num(c, key + "_bus_bound_ns"), 1e-9 * bound, key);
+        assertEquals(bound / t, JsonText.num(c, key + "_bus_bound_over_time"), 1e-9 * bound / t);
+        assertEquals(t / bound, JsonText.num(c, key + "_time_over_bus_bound"), 1e-9 * t / bound);
+        Map<String, Object> extra = JsonText.object(find(rows, group, id, n).get("extra"));
+        assertEquals(bound, JsonText.num(extra, "bus_bound_ns"), 1e-9 * bound);
+        assertEquals(2.0 * n * n * eb, JsonText.num(extra, "bus_up_bytes"));
+      }
+      if (!fp64) {
+        double strict = JsonText.num(find(rows, "host", "gpu", n), "median_ns");
+        for (String id : List.of("gpu-tf32", "gpu-bf16")) {
+          double t = JsonText.num(find(rows, "host", id, n), "median_ns");
+          assertEquals(strict / t, JsonText.num(c, id.replace('-', '_') + "_vs_fp32_gpu"),
+              1e-9 * strict / t, id);
+        }
+      }
+    }
+    Map<String, Object> settings = JsonText.object(JsonText.object(((List<?>) JsonText.object(
+        JsonText.parse(Files.readString(json))).get("suites")).get(0)).get("settings"));
+    assertEquals(List.of("fp32", "tf32", "bf16"), settings.get("host_precisions"));
+    assertEquals(List.of("array", "pinned"), settings.get("host_memory"));
+    assertEquals(true, settings.get("device_sizes_from_host"));
+  }
+
+  /**
+   * A GPU that computes a wrong host GEMM: the pinned and lower-precision rows are caught like
+   * the float[] row (not timed, exit 2); only the pinned rows run with --host-memory pinned, and
+   * the CPU reference is still computed for their check.
+   */
+  @Test
+  void aWrongPinnedOrLowerPrecisionHostGemmIsNotTimedAndFailsTheRun(@TempDir Path dir)
+      throws Exception {
+    for (String memory : new String[] {"array,pinned", "pinned"}) {
+      Path json = dir.resolve("hw-" + memory + ".json");
+      List<String> args = new ArrayList<>(List.of("gemm", "--no-device", "--host-sizes", "8",
+          "--host-memory", memory, "--bus-mib", "1", "--reps", "1", "--warmup", "0", "--peers",
+          "none", "--progress", "never", "--json", json.toString()));
+      if (memory.contains("array")) {
+        args.addAll(List.of("--host-precisions", "tf32"));
+      }
+      Result r = child(dir, Map.of("FAKE_GPU_WRONG", "1"), args.toArray(String[]::new));
+      assertEquals(2, r.code(), r.out());
+      says(r.out(), "MISMATCH, not timed", "RESULT CHECK FAILED");
+      List<Map<String, Object>> rows = rows(json, "gemm");
+      Set<String> ids = rows.stream().filter(m -> !m.get("group").equals("bus"))
+          .map(m -> m.get("group") + " " + m.get("case")).collect(Collectors.toSet());
+      assertEquals(memory.contains("array")
+          ? Set.of("host cpu", "host gpu", "host router", "host gpu-tf32", "host pinned",
+              "host-fp64 cpu", "host-fp64 gpu", "host-fp64 router", "host-fp64 pinned")
+          : Set.of("host pinned", "host-fp64 pinned"), ids);
+      for (Map<String, Object> row : rows) {
+        String id = row.get("case").toString();
+        if (GemmSuite.gpuRow(id)) {
+          assertEquals(false, row.get("ok"), row.toString());
+          assertFalse(row.containsKey("median_ns"), "a wrong result gets no figure: " + row);
+          assertTrue(row.get("check").toString().startsWith("MISMATCH: C vs CPU"),
+              row.toString());
+        } else {
+          assertEquals(true, row.get("ok"), row.toString());
+          assertNotNull(row.get("median_ns"), row.toString());
+        }
+      }
+      for (Object o : (List<?>) summary(json).get("host")) {
+        Map<String, Object> c = JsonText.object(o);
+        assertFalse(c.containsKey("pinned_bus_bound_ns"), "no bound for a row not timed: " + c);
+      }
     }
   }
 

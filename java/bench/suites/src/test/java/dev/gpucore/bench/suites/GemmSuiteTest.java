@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gpucore.blas.Precision;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -108,7 +109,8 @@ class GemmSuiteTest {
   }
 
   static BenchOptions.Gemm gemm(boolean noHost, List<String> batched, List<String> alternate) {
-    return new BenchOptions.Gemm(null, null, false, noHost, null, null, batched, alternate);
+    return new BenchOptions.Gemm(null, null, false, noHost, null, null, batched, alternate, null,
+        null, null);
   }
 
   @Test
@@ -226,5 +228,89 @@ class GemmSuiteTest {
     rows[1] = new Row("gemm", "alternate", "gpu", "x", "gpucore", 8, "n=8", 1, "GFLOP/s")
         .skip("No GPU visible: none");
     assertTrue(Double.isNaN(GemmAlternate.loss(rows)));
+  }
+
+  static BenchOptions.Gemm hostGemm(List<Long> hostSizes, List<String> dtypes,
+      List<String> memory, List<String> precisions, Integer busMib) {
+    return new BenchOptions.Gemm(null, hostSizes, false, false, dtypes, null, null, null, memory,
+        precisions, busMib);
+  }
+
+  @Test
+  void hostMemoryPrecisionsAndBusOptionsDefaultParseAndReject() {
+    BenchOptions plain = options(null, gemm(false, null, null));
+    assertEquals(List.of("array", "pinned"), GemmSuite.hostMemory(plain, true));
+    assertEquals(List.of("array"), GemmSuite.hostMemory(plain, false), "pinned rows need a GPU");
+    assertEquals(List.of("fp32"), GemmSuite.hostPrecisions(plain));
+    assertEquals(List.of(), GemmSuite.extraHostPrecisions(plain, true));
+    assertEquals(GemmBus.DEFAULT_MIB, GemmBus.mib(plain));
+    assertFalse(GemmSuite.deviceFromHost(plain));
+    assertEquals(GemmSuite.DEVICE_SIZES, GemmSuite.deviceSizes(plain));
+    assertEquals(GemmSuite.PRECISIONS, GemmSuite.precisions(plain));
+    assertTrue(GemmSuite.busRows(plain, true));
+    assertFalse(GemmSuite.busRows(plain, false));
+    // the lower precisions in their fixed order, strict fp32 always beside them
+    BenchOptions lower = options(null, hostGemm(List.of(8192L, 16384L), null, null,
+        List.of("bf16", "fp32", "tf32"), 0));
+    assertEquals(List.of("tf32", "bf16"), GemmSuite.extraHostPrecisions(lower, true));
+    assertFalse(GemmSuite.busRows(lower, true), "--bus-mib 0 skips the bus rows");
+    // host sizes without device sizes: the device rows follow them, at the precisions the host
+    // rows compare with
+    assertTrue(GemmSuite.deviceFromHost(lower));
+    assertEquals(List.of(8192L, 16384L), GemmSuite.deviceSizes(lower));
+    assertEquals(List.of("fp32", "tf32", "bf16", "fp64"), GemmSuite.precisions(lower));
+    BenchOptions fp64 = options(null, hostGemm(List.of(8192L), List.of("fp64"), null, null,
+        null));
+    assertEquals(List.of("fp64"), GemmSuite.precisions(fp64));
+    assertEquals(List.of(8192L), GemmSuite.deviceSizes(fp64));
+    // --sizes and --device-sizes keep their meaning
+    assertFalse(GemmSuite.deviceFromHost(options(List.of(8L), hostGemm(List.of(16L), null, null,
+        null, null))));
+    BenchOptions own = options(null, new BenchOptions.Gemm(List.of(64L), List.of(16L), false,
+        false, null, null, null, null, null, null, null));
+    assertEquals(List.of(64L), GemmSuite.deviceSizes(own));
+    assertEquals(GemmSuite.PRECISIONS, GemmSuite.precisions(own));
+    // the new options narrow the run: no batched or alternating rows unless asked for
+    assertTrue(GemmSuite.narrowed(options(null, new BenchOptions.Gemm(null, null, false, false,
+        null, null, null, null, List.of("pinned"), null, null))));
+    GemmSuite suite = new GemmSuite();
+    suite.validate(options(null, hostGemm(List.of(64L), null, List.of("array", "pinned"),
+        List.of("fp32", "tf32", "bf16", "fp16"), 1)));
+    Object[][] bad = {
+        {hostGemm(null, null, List.of("heap"), null, null), "--host-memory"},
+        {hostGemm(null, null, null, List.of("fp64"), null), "--host-precisions"},
+        {hostGemm(null, null, null, List.of("int8"), null), "--host-precisions"},
+        {hostGemm(null, List.of("fp64"), null, List.of("bf16"), null), "--host-precisions"},
+        {hostGemm(null, null, List.of("pinned"), List.of("tf32"), null), "--host-precisions"},
+        {hostGemm(null, null, null, null, -1), "--bus-mib"},
+        {hostGemm(null, null, null, null, 8192), "--bus-mib"},
+    };
+    for (Object[] c : bad) {
+      BenchOptions o = options(null, (BenchOptions.Gemm) c[0]);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> suite.validate(o), c[1].toString());
+      assertTrue(e.getMessage().startsWith("gemm: " + c[1]), e.getMessage());
+    }
+  }
+
+  @Test
+  void theBusBoundIsTheSlowerDirectionOfTheBytesSent() {
+    GemmSuite.HostCase sq = new GemmSuite.HostCase("fp32", 8192, 8192, 8192, true);
+    // A and B go up in the host element size at every precision (for now), C comes down
+    for (Precision p : new Precision[] {Precision.FP32, Precision.TF32, Precision.BF16}) {
+      assertEquals(4, GemmBus.sentElementBytes("fp32", p), p.name());
+      assertEquals(2L * 8192 * 8192 * 4, GemmBus.upBytes(sq, p), p.name());
+    }
+    assertEquals(8192L * 8192 * 4, GemmBus.downBytes(sq));
+    GemmSuite.HostCase d = new GemmSuite.HostCase("fp64", 1000, 30, 20, false);
+    assertEquals(8, GemmBus.sentElementBytes("fp64", Precision.FP64));
+    assertEquals((1000L * 20 + 30L * 20) * 8, GemmBus.upBytes(d, Precision.FP64));
+    assertEquals(1000L * 30 * 8, GemmBus.downBytes(d));
+    // 50 GB/s up and 25 down: up takes 10.7 ms, down 10.7 ms; at 50 both ways up is slower
+    long up = GemmBus.upBytes(sq, Precision.FP32);
+    long down = GemmBus.downBytes(sq);
+    assertEquals(up / 50.0, GemmBus.boundNs(up, down, 50, 50), 1e-6);
+    assertEquals(down / 10.0, GemmBus.boundNs(up, down, 50, 10), 1e-6);
+    assertTrue(Double.isNaN(GemmBus.boundNs(up, down, Double.NaN, 50)), "no bus figure");
   }
 }
