@@ -26,7 +26,8 @@ extern "C" {
 #define GC_ERR_INTERNAL (-2)
 
 /* Version of this C API (major*1000 + minor). */
-int gc_api_version(void); /* 1001: adds gc_malloc_async, gc_free_async, gc_drill_illegal_address */
+int gc_api_version(void); /* 1001: adds gc_malloc_async, gc_free_async, gc_drill_illegal_address;
+                             1002: gc_host_copy_in/out take flags (GC_HOST_COPY_STREAMING) */
 
 /* Name and message of a status code (static strings; never NULL). */
 const char* gc_status_name(gc_status s);
@@ -102,11 +103,17 @@ gc_status gc_event_elapsed(float* ms, void* from, void* to);
 
 /*
  * Host-to-host copies for staging Java arrays: bytes from src_base + src_offset to dst, and from
- * src to dst_base + dst_offset (plain memcpy; the Java side passes arrays held in a JNI critical
- * region, so these must not call back into the JVM).
+ * src to dst_base + dst_offset. The Java side passes arrays held in a JNI critical region, so
+ * these must not call back into the JVM. flags: 0 (memcpy) or GC_HOST_COPY_STREAMING: stores
+ * that bypass the CPU caches (non-temporal, x86-64; memcpy elsewhere), for destinations not read
+ * again soon (pinned staging on its way to a GPU, a large Java array coming back), ordered
+ * before the call returns. Any other flag bit is an invalid argument.
  */
-gc_status gc_host_copy_in(void* dst, const void* src_base, size_t src_offset, size_t bytes);
-gc_status gc_host_copy_out(void* dst_base, size_t dst_offset, const void* src, size_t bytes);
+#define GC_HOST_COPY_STREAMING 1
+gc_status gc_host_copy_in(void* dst, const void* src_base, size_t src_offset, size_t bytes,
+                          int flags);
+gc_status gc_host_copy_out(void* dst_base, size_t dst_offset, const void* src, size_t bytes,
+                           int flags);
 
 /* Memory information of the current device. */
 gc_status gc_mem_info(size_t* free_bytes, size_t* total_bytes);

@@ -6,6 +6,9 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 extern "C" gc_status gc_set_device(int ordinal) {
   return gc_check(cudaSetDevice(ordinal), "cudaSetDevice");
@@ -119,18 +122,62 @@ extern "C" gc_status gc_event_sync(void* e) {
   return gc_check(cudaEventSynchronize((cudaEvent_t)e), "cudaEventSynchronize");
 }
 
+// Copies n bytes with stores that bypass the CPU caches (x86-64: 16-byte non-temporal stores,
+// a 64-byte line per step, the destination aligned to a line first): the destination's lines are
+// not read from memory before being written, and the copy does not evict what the caches hold.
+// For destinations not read again soon. The fence at the end orders the stores before whatever
+// the caller does next (queueing a DMA of the buffer, handing a Java array back).
+static void copy_streaming(char* dst, const char* src, size_t n) {
+#if defined(__x86_64__)
+  size_t head = (size_t)(-(uintptr_t)dst & 63);
+  if (n < head + 256) {
+    memcpy(dst, src, n);
+    return;
+  }
+  memcpy(dst, src, head);
+  dst += head;
+  src += head;
+  n -= head;
+  size_t body = n & ~(size_t)63;
+  for (size_t i = 0; i < body; i += 64) {
+    __m128i a = _mm_loadu_si128((const __m128i*)(src + i));
+    __m128i b = _mm_loadu_si128((const __m128i*)(src + i + 16));
+    __m128i c = _mm_loadu_si128((const __m128i*)(src + i + 32));
+    __m128i d = _mm_loadu_si128((const __m128i*)(src + i + 48));
+    _mm_stream_si128((__m128i*)(dst + i), a);
+    _mm_stream_si128((__m128i*)(dst + i + 16), b);
+    _mm_stream_si128((__m128i*)(dst + i + 32), c);
+    _mm_stream_si128((__m128i*)(dst + i + 48), d);
+  }
+  memcpy(dst + body, src + body, n - body);
+  _mm_sfence();
+#else
+  memcpy(dst, src, n);
+#endif
+}
+
+static void host_copy(char* dst, const char* src, size_t bytes, int flags) {
+  if (flags & GC_HOST_COPY_STREAMING) {
+    copy_streaming(dst, src, bytes);
+  } else {
+    memcpy(dst, src, bytes);
+  }
+}
+
 extern "C" gc_status gc_host_copy_in(void* dst, const void* src_base, size_t src_offset,
-                                     size_t bytes) {
+                                     size_t bytes, int flags) {
   if (bytes == 0) return GC_OK;
   if (!dst || !src_base) return gc_invalid("gc_host_copy_in", "null address");
-  memcpy(dst, (const char*)src_base + src_offset, bytes);
+  if (flags & ~GC_HOST_COPY_STREAMING) return gc_invalid("gc_host_copy_in", "unknown flags");
+  host_copy((char*)dst, (const char*)src_base + src_offset, bytes, flags);
   return GC_OK;
 }
 
 extern "C" gc_status gc_host_copy_out(void* dst_base, size_t dst_offset, const void* src,
-                                      size_t bytes) {
+                                      size_t bytes, int flags) {
   if (bytes == 0) return GC_OK;
   if (!dst_base || !src) return gc_invalid("gc_host_copy_out", "null address");
-  memcpy((char*)dst_base + dst_offset, src, bytes);
+  if (flags & ~GC_HOST_COPY_STREAMING) return gc_invalid("gc_host_copy_out", "unknown flags");
+  host_copy((char*)dst_base + dst_offset, (const char*)src, bytes, flags);
   return GC_OK;
 }

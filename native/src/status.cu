@@ -8,7 +8,7 @@
 
 static thread_local char g_last_error[512];
 
-extern "C" int gc_api_version(void) { return 1001; }
+extern "C" int gc_api_version(void) { return 1002; }
 
 extern "C" const char* gc_status_name(gc_status s) {
   if (s == GC_OK) return "GC_OK";

@@ -140,11 +140,15 @@ public final class Setting<T> {
           + "pipeline's panels per GPU, the native engine's buffers over all its threads");
   /** Chunk of a staged copy between Java arrays and a GPU. */
   public static final Setting<Integer> STAGING_CHUNK_MIB = integer("gpucore.staging.chunkMiB", 2,
-      1, 1024, "chunk in MiB of copies between Java arrays and a GPU (small chunks stay in the "
-          + "CPU's last-level cache)");
+      1, 1024, "chunk in MiB of copies between Java arrays and a GPU: what one thread copies in "
+          + "one JNI critical region (which holds back the garbage collector) and one DMA moves");
   /** Threads staging copies between Java arrays and a GPU. */
   public static final Setting<Integer> STAGING_THREADS = integer("gpucore.staging.threads", 0, 0,
-      64, "threads staging copies between Java arrays and a GPU (0: half the cores, at most 8)");
+      64, "threads staging copies between Java arrays and a GPU (0: the core count, at most 16)");
+  /** Whether staging copies of large Java arrays bypass the CPU caches. */
+  public static final Setting<Boolean> STAGING_STREAMING = bool("gpucore.staging.streaming", true,
+      "copies of 1 MiB and more between Java arrays and the pinned staging use stores that bypass"
+          + " the CPU caches (false: the C library's memcpy)");
   /** Pinned staging per stream of the native GEMM engine. */
   public static final Setting<Double> BLAS_STAGE_MIB = decimal("gpucore.blas.stageMiB", 32, 0.0625,
       4096, "pinned staging in MiB per stream of the native GEMM engine (the drop-in BLAS library's"

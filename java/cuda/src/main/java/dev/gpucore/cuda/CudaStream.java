@@ -3,10 +3,7 @@ package dev.gpucore.cuda;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.cuda.bindings.GpuCoreNative;
 import dev.gpucore.memory.GpuStream;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cublas;
@@ -43,9 +40,7 @@ final class CudaStream extends GpuStream {
     java.util.Map<?, CudaLt.Plan> plans;
     cublasContext cublasHandle;
     long cublasWorkspace;
-    long[] stagingStreams;
-    long[] bufs;
-    long[] events;
+    StagedCopy.Lane[] lanes; // staging sub-lanes, each made at its first use
 
     Res(int ordinal) {
       this.ordinal = ordinal;
@@ -75,15 +70,22 @@ final class CudaStream extends GpuStream {
       GpuCoreNative.gc_event_destroy(timeEnd);
       GpuCoreNative.gc_free(workspace);
       GpuCoreNative.gc_free_host(resultSlot);
-      if (bufs != null) {
-        for (int i = 0; i < bufs.length; i++) {
-          GpuCoreNative.gc_free_host(bufs[i]);
-          GpuCoreNative.gc_event_destroy(events[i]);
+      if (lanes != null) {
+        for (StagedCopy.Lane l : lanes) {
+          if (l != null) {
+            GpuCoreNative.gc_stream_sync(l.stream());
+            freeLane(l.stream(), new long[] {l.buf0(), l.buf1()},
+                new long[] {l.event0(), l.event1()});
+          }
         }
-        for (long st : stagingStreams) {
-          GpuCoreNative.gc_stream_sync(st);
-          GpuCoreNative.gc_stream_destroy(st);
-        }
+      }
+      GpuCoreNative.gc_stream_destroy(stream);
+    }
+
+    static void freeLane(long stream, long[] bufs, long[] events) {
+      for (int i = 0; i < bufs.length; i++) {
+        GpuCoreNative.gc_free_host(bufs[i]);
+        GpuCoreNative.gc_event_destroy(events[i]);
       }
       GpuCoreNative.gc_stream_destroy(stream);
     }
@@ -265,48 +267,44 @@ final class CudaStream extends GpuStream {
   }
 
   /**
-   * Staging resources: {@code threads} sub-lanes, each a stream of its own with two pinned
-   * buffers and two events. Sub-lane 0 runs on the calling thread, the others on the copy pool.
+   * Staging sub-lanes 0 to {@code count - 1}, each made at its first use: a stream of its own
+   * with two pinned buffers of a chunk and two events (so a small copy pins no more than it
+   * uses).
    */
-  private void ensureStaging() {
-    if (res.bufs == null) {
-      int lanes = cfg.threads();
-      long[] streams = new long[lanes];
-      long[] bufs = new long[2 * lanes];
-      long[] events = new long[2 * lanes];
+  private StagedCopy.Lane[] ensureStaging(int count) {
+    if (res.lanes == null) {
+      res.lanes = new StagedCopy.Lane[cfg.threads()];
+    }
+    for (int i = 0; i < count; i++) {
+      if (res.lanes[i] != null) {
+        continue;
+      }
+      long stream = 0;
+      long[] bufs = new long[2];
+      long[] events = new long[2];
       long[] out = new long[1];
       try {
-        for (int i = 0; i < lanes; i++) {
-          check(GpuCoreNative.gc_stream_create(out), "cudaStreamCreate(staging)");
-          streams[i] = out[0];
-        }
-        for (int i = 0; i < bufs.length; i++) {
+        check(GpuCoreNative.gc_stream_create(out), "cudaStreamCreate(staging)");
+        stream = out[0];
+        for (int b = 0; b < 2; b++) {
           check(GpuCoreNative.gc_malloc_host(out, cfg.chunkBytes()), "cudaMallocHost(staging)");
-          bufs[i] = out[0];
+          bufs[b] = out[0];
           check(GpuCoreNative.gc_event_create(out), "cudaEventCreate");
-          events[i] = out[0];
+          events[b] = out[0];
         }
       } catch (RuntimeException e) {
-        for (int i = 0; i < bufs.length; i++) {
-          GpuCoreNative.gc_free_host(bufs[i]);
-          GpuCoreNative.gc_event_destroy(events[i]);
-        }
-        for (long st : streams) {
-          GpuCoreNative.gc_stream_destroy(st);
-        }
+        Res.freeLane(stream, bufs, events);
         throw e;
       }
-      res.stagingStreams = streams;
-      res.bufs = bufs;
-      res.events = events;
+      res.lanes[i] = new StagedCopy.Lane(stream, bufs[0], bufs[1], events[0], events[1]);
     }
+    return res.lanes;
   }
 
   /**
-   * Copies {@code count} elements of a Java array to device address {@code dst}. The array is
-   * cut into chunks; sub-lane t takes chunks t, t+T, t+2T... and, on its own thread and stream,
-   * alternates between its two pinned buffers: filling one (memcpy from the array held in a JNI
-   * critical region) while the DMA of the other runs. Returns when the data is on the device.
+   * Copies {@code count} elements of a Java array to device address {@code dst} through the
+   * pinned staging ({@link StagedCopy}: sub-lanes on the calling thread and {@code pool} taking
+   * chunks in turn). Returns when the data is on the device.
    */
   void fromJava(Object src, int srcOffset, long dst, long count, int elemBytes, ForkJoinPool pool) {
     staged(src, srcOffset, dst, count, elemBytes, pool, true);
@@ -319,115 +317,72 @@ final class CudaStream extends GpuStream {
 
   private void staged(Object array, int arrayOffset, long dev, long count, int elemBytes,
       ForkJoinPool pool, boolean toDevice) {
-    ensureStaging();
-    long chunk = cfg.chunkBytes() / elemBytes;
-    int chunks = (int) ((count + chunk - 1) / chunk);
-    int lanes = pool == null ? 1 : Math.min(res.stagingStreams.length, chunks);
-    List<ForkJoinTask<?>> tasks = new ArrayList<>(lanes);
-    for (int t = 1; t < lanes; t++) {
-      int lane = t;
-      tasks.add(pool.submit(() -> subLane(lane, lanes, array, arrayOffset, dev, count, chunk,
-          chunks, elemBytes, toDevice)));
+    int used = StagedCopy.lanes(cfg, count, elemBytes, pool != null);
+    if (used == 0) {
+      return;
     }
-    RuntimeException failure = null;
-    try {
-      subLane(0, lanes, array, arrayOffset, dev, count, chunk, chunks, elemBytes, toDevice);
-    } catch (RuntimeException e) {
-      failure = e;
-    }
-    for (ForkJoinTask<?> t : tasks) {
-      try {
-        t.join();
-      } catch (RuntimeException e) {
-        if (failure == null) {
-          failure = e;
-        }
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
+    StagedCopy.Lane[] lanes = ensureStaging(used);
+    StagedCopy.run(ops, cfg, lanes, pool, array, arrayOffset, dev, count, elemBytes, toDevice);
   }
 
-  private void subLane(int lane, int lanes, Object array, int arrayOffset, long dev, long count,
-      long chunk, int chunks, int elemBytes, boolean toDevice) {
-    GpuCoreNative.gc_set_device(dev_ordinal());
-    long stream = res.stagingStreams[lane];
-    long[] buf = {res.bufs[2 * lane], res.bufs[2 * lane + 1]};
-    long[] ev = {res.events[2 * lane], res.events[2 * lane + 1]};
-    int k = 0; // chunks handled by this sub-lane so far
-    try {
-      if (toDevice) {
-        for (int c = lane; c < chunks; c += lanes, k++) {
-          int b = k & 1;
-          if (k >= 2) {
-            check(GpuCoreNative.gc_event_sync(ev[b]), "cudaEventSynchronize");
-          }
-          long off = c * chunk;
-          int n = (int) Math.min(chunk, count - off);
-          copyPart(array, arrayOffset + (int) off, buf[b], n, elemBytes, true);
-          check(GpuCoreNative.gc_memcpy_async(dev + off * elemBytes, buf[b], (long) n * elemBytes,
-              H2D, stream), "cudaMemcpyAsync(H2D)");
-          check(GpuCoreNative.gc_event_record(ev[b], stream), "cudaEventRecord");
-        }
-      } else {
-        // keep up to two chunks in flight: enqueue c+lanes before copying c out
-        int first = lane;
-        if (first < chunks) {
-          enqueueD2H(dev, first, chunk, count, elemBytes, buf[0], ev[0], stream);
-        }
-        for (int c = lane; c < chunks; c += lanes, k++) {
-          int b = k & 1;
-          int next = c + lanes;
-          if (next < chunks) {
-            enqueueD2H(dev, next, chunk, count, elemBytes, buf[b ^ 1], ev[b ^ 1], stream);
-          }
-          check(GpuCoreNative.gc_event_sync(ev[b]), "cudaEventSynchronize");
-          long off = c * chunk;
-          int n = (int) Math.min(chunk, count - off);
-          copyPart(array, arrayOffset + (int) off, buf[b], n, elemBytes, false);
-        }
-      }
-    } finally {
-      // the buffers must be idle before anyone reuses them, whatever happened
+  /** The staging's calls, to the CUDA runtime. */
+  private final StagedCopy.Ops ops = new StagedCopy.Ops() {
+    @Override
+    public void enterLane() {
+      GpuCoreNative.gc_set_device(res.ordinal);
+    }
+
+    @Override
+    public void hostCopy(Object array, int offset, long buf, int n, int elemBytes,
+        boolean toBuffer, boolean streaming) {
+      copyPart(array, offset, buf, n, elemBytes, toBuffer, streaming);
+    }
+
+    @Override
+    public void copyAsync(long dst, long src, long bytes, boolean toDevice, long stream) {
+      check(GpuCoreNative.gc_memcpy_async(dst, src, bytes, toDevice ? H2D : D2H, stream),
+          toDevice ? "cudaMemcpyAsync(H2D)" : "cudaMemcpyAsync(D2H)");
+    }
+
+    @Override
+    public void record(long event, long stream) {
+      check(GpuCoreNative.gc_event_record(event, stream), "cudaEventRecord");
+    }
+
+    @Override
+    public void await(long event) {
+      check(GpuCoreNative.gc_event_sync(event), "cudaEventSynchronize");
+    }
+
+    @Override
+    public void drain(long stream) {
       int s = GpuCoreNative.gc_stream_sync(stream);
       if (s != 0) {
         check(s, "cudaStreamSynchronize(staging)");
       }
     }
-  }
-
-  private int dev_ordinal() {
-    return res.ordinal;
-  }
-
-  private void enqueueD2H(long dev, int c, long chunk, long count, int elemBytes, long buf,
-      long event, long stream) {
-    long off = c * chunk;
-    long n = Math.min(chunk, count - off);
-    check(GpuCoreNative.gc_memcpy_async(buf, dev + off * elemBytes, n * elemBytes, D2H, stream),
-        "cudaMemcpyAsync(D2H)");
-    check(GpuCoreNative.gc_event_record(event, stream), "cudaEventRecord");
-  }
+  };
 
   /**
    * Copies one part between a Java array (in a JNI critical region: no JVM copy of the array)
-   * and pinned memory with the C library's memcpy.
+   * and pinned memory: the C library's memcpy, or stores that bypass the CPU caches when
+   * {@code streaming}.
    */
-  private static void copyPart(Object array, int offset, long addr, int n, int elemBytes,
-      boolean toBuffer) {
+  static void copyPart(Object array, int offset, long addr, int n, int elemBytes,
+      boolean toBuffer, boolean streaming) {
     long off = (long) offset * elemBytes;
     long bytes = (long) n * elemBytes;
+    int flags = streaming ? GpuCoreNative.HOST_COPY_STREAMING : 0;
     int s;
     if (array instanceof float[] f) {
-      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, f, off, bytes)
-          : GpuCoreNative.gc_host_copy_out(f, off, addr, bytes);
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, f, off, bytes, flags)
+          : GpuCoreNative.gc_host_copy_out(f, off, addr, bytes, flags);
     } else if (array instanceof double[] d) {
-      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, d, off, bytes)
-          : GpuCoreNative.gc_host_copy_out(d, off, addr, bytes);
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, d, off, bytes, flags)
+          : GpuCoreNative.gc_host_copy_out(d, off, addr, bytes, flags);
     } else if (array instanceof short[] h) {
-      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, h, off, bytes)
-          : GpuCoreNative.gc_host_copy_out(h, off, addr, bytes);
+      s = toBuffer ? GpuCoreNative.gc_host_copy_in(addr, h, off, bytes, flags)
+          : GpuCoreNative.gc_host_copy_out(h, off, addr, bytes, flags);
     } else {
       throw new GpuCoreException.InvalidArgument("unsupported array type " + array.getClass());
     }

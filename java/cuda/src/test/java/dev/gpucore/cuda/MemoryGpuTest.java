@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gpucore.Config;
 import dev.gpucore.DType;
+import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.Setting;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
@@ -14,8 +17,15 @@ import dev.gpucore.memory.NativeMemory;
 import dev.gpucore.testkit.GpuTests;
 import dev.gpucore.testkit.RequiresGpu;
 import dev.gpucore.testkit.UsesCore;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,7 +42,8 @@ class MemoryGpuTest extends UsesCore {
     return a;
   }
 
-  // sizes cross the 8 MiB staging chunk (2 Mi floats) and the 3-buffer ring several times
+  // sizes cross the 2 MiB staging chunk (512 Ki floats), the 1 MiB streaming-store threshold and
+  // the sub-lanes' two-buffer rings several times
   @ParameterizedTest
   @ValueSource(ints = {1, 2, 31, 1023, (1 << 20) + 1, (2 << 20) - 1, (2 << 20) + 1, 7 * (1 << 20) + 5,
       25_000_003})
@@ -53,6 +64,52 @@ class MemoryGpuTest extends UsesCore {
       assertArrayEquals(src, Arrays.copyOfRange(back, 4, n + 4), "seed " + (SEED + n));
     }
     assertEquals(dev0, NativeMemory.liveBytes(NativeMemory.Kind.DEVICE));
+  }
+
+  /**
+   * The other staging paths: plain memcpy instead of streaming stores, 1 MiB chunks, three
+   * threads (chunks that do not divide among them evenly), and several Java threads staging at
+   * once on a copy pool too small for all their sub-lanes.
+   */
+  @Test
+  void stagingSettingsAndConcurrentCopiesRoundTrip() throws Exception {
+    int n = 9 * (1 << 20) + 13;
+    GpuTests.skipLargeUnderSanitizer(n);
+    try (GpuCore plain = GpuCore.open(Config.from(Map.of(Setting.STAGING_STREAMING.key(), "false",
+        Setting.STAGING_CHUNK_MIB.key(), "1", Setting.STAGING_THREADS.key(), "3"), Map.of()))) {
+      float[] src = randomFloats(n, SEED + 1);
+      try (DeviceArray d = plain.allocate(0, DType.FLOAT32, n)) {
+        d.copyFrom(src);
+        float[] back = new float[n];
+        d.copyTo(back);
+        assertArrayEquals(src, back, "seed " + (SEED + 1));
+      }
+    }
+    int threads = 6;
+    ExecutorService callers = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        long seed = SEED + 100 + t;
+        done.add(callers.submit(() -> {
+          double[] src = new SplittableRandom(seed).doubles(n / 2 + 3).toArray();
+          try (DeviceArray d = core.allocate(0, DType.FLOAT64, src.length)) {
+            for (int rep = 0; rep < 3; rep++) {
+              d.copyFrom(src);
+              double[] back = new double[src.length];
+              d.copyTo(back);
+              assertArrayEquals(src, back, "seed " + seed + " rep " + rep);
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get(5, TimeUnit.MINUTES);
+      }
+    } finally {
+      callers.shutdownNow();
+    }
   }
 
   @ParameterizedTest

@@ -103,30 +103,40 @@ public final class GpuCoreNative {
       @Cast("size_t") long bytes, int kind, @Cast("void*") long stream);
 
   // Java arrays are passed in a JNI critical region (no copy of the array), for staging copies.
+  // flags: 0 or HOST_COPY_STREAMING (stores that bypass the CPU caches).
+
+  /** gc_host_copy_in/out flag GC_HOST_COPY_STREAMING. */
+  public static final int HOST_COPY_STREAMING = 1;
 
   @CriticalRegion
   public static native int gc_host_copy_in(@Cast("void*") long dst,
-      @Cast("const void*") float[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+      @Cast("const void*") float[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes,
+      int flags);
 
   @CriticalRegion
   public static native int gc_host_copy_in(@Cast("void*") long dst,
-      @Cast("const void*") double[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+      @Cast("const void*") double[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes,
+      int flags);
 
   @CriticalRegion
   public static native int gc_host_copy_in(@Cast("void*") long dst,
-      @Cast("const void*") short[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes);
+      @Cast("const void*") short[] srcBase, @Cast("size_t") long srcOffset, @Cast("size_t") long bytes,
+      int flags);
 
   @CriticalRegion
   public static native int gc_host_copy_out(@Cast("void*") short[] dstBase,
-      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes,
+      int flags);
 
   @CriticalRegion
   public static native int gc_host_copy_out(@Cast("void*") float[] dstBase,
-      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes,
+      int flags);
 
   @CriticalRegion
   public static native int gc_host_copy_out(@Cast("void*") double[] dstBase,
-      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes);
+      @Cast("size_t") long dstOffset, @Cast("const void*") long src, @Cast("size_t") long bytes,
+      int flags);
 
   public static native int gc_mem_info(@Cast("size_t*") long[] free, @Cast("size_t*") long[] total);
 }
