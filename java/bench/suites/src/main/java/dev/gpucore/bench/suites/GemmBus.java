@@ -38,12 +38,14 @@ final class GemmBus {
   /**
    * Bytes per element of A and B as gpucore's GPU pipeline sends them up for a host GEMM on
    * {@code dtype} ({@code fp32}: {@code float[]} or a FLOAT32 host array; {@code fp64}) at
-   * precision {@code p}. Today the pipeline sends the host element at every precision (4 or 8
-   * bytes; TF32, BF16 and FP16 are formed on the GPU), so {@code p} does not change it yet;
-   * once 16-bit operands go over the bus, BF16 and FP16 become 2 here.
+   * precision {@code p}: the native engine converts fp32 operands to 16 bits while packing them
+   * for BF16 and FP16 (2 bytes), and sends the host element otherwise (4 or 8).
    */
   static int sentElementBytes(String dtype, Precision p) {
-    return dtype.equals("fp64") ? 8 : 4;
+    if (dtype.equals("fp64")) {
+      return 8;
+    }
+    return p == Precision.BF16 || p == Precision.FP16 ? 2 : 4;
   }
 
   /** Bytes per element of C as it comes down: C keeps the host element type (4 or 8). */

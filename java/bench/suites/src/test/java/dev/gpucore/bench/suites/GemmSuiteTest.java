@@ -296,10 +296,14 @@ class GemmSuiteTest {
   @Test
   void theBusBoundIsTheSlowerDirectionOfTheBytesSent() {
     GemmSuite.HostCase sq = new GemmSuite.HostCase("fp32", 8192, 8192, 8192, true);
-    // A and B go up in the host element size at every precision (for now), C comes down
-    for (Precision p : new Precision[] {Precision.FP32, Precision.TF32, Precision.BF16}) {
+    // A and B go up in the host element size, or in 16 bits for BF16 and FP16; C comes down
+    for (Precision p : new Precision[] {Precision.FP32, Precision.TF32}) {
       assertEquals(4, GemmBus.sentElementBytes("fp32", p), p.name());
       assertEquals(2L * 8192 * 8192 * 4, GemmBus.upBytes(sq, p), p.name());
+    }
+    for (Precision p : new Precision[] {Precision.BF16, Precision.FP16}) {
+      assertEquals(2, GemmBus.sentElementBytes("fp32", p), p.name());
+      assertEquals(2L * 8192 * 8192 * 2, GemmBus.upBytes(sq, p), p.name());
     }
     assertEquals(8192L * 8192 * 4, GemmBus.downBytes(sq));
     GemmSuite.HostCase d = new GemmSuite.HostCase("fp64", 1000, 30, 20, false);
