@@ -401,7 +401,7 @@ class FakeGpuBenchTest {
         assertEquals(t / bound, JsonText.num(c, key + "_time_over_bus_bound"), 1e-9 * t / bound);
         Map<String, Object> extra = JsonText.object(find(rows, group, id, n).get("extra"));
         assertEquals(bound, JsonText.num(extra, "bus_bound_ns"), 1e-9 * bound);
-        assertEquals(2.0 * n * n * eb, JsonText.num(extra, "bus_up_bytes"));
+        assertEquals(2.0 * n * n * up, JsonText.num(extra, "bus_up_bytes"));
       }
       if (!fp64) {
         double strict = JsonText.num(find(rows, "host", "gpu", n), "median_ns");
