@@ -19,11 +19,13 @@ public final class CpuBackend implements Backend {
   }
 
   /**
-   * With OpenBLAS's thread spin ({@code gpucore.cpu.threadTimeout}; 0: as OpenBLAS has it), set
+   * With panels' repacking up to {@code repackMax} of the copies ({@code gpucore.cpu.repackMax})
+   * and OpenBLAS's thread spin ({@code gpucore.cpu.threadTimeout}; 0: as OpenBLAS has it), set
    * only when {@code firstLoad}: no OpenBLAS was in the process before this backend loaded it.
    */
-  CpuBackend(int threads, double inPlaceMaxMs, int threadTimeout, boolean firstLoad) {
-    this(threads, inPlaceMaxMs);
+  CpuBackend(int threads, double inPlaceMaxMs, double repackMax, int threadTimeout,
+      boolean firstLoad) {
+    this(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN, repackMax);
     threadTimeout(threadTimeout, firstLoad);
   }
 

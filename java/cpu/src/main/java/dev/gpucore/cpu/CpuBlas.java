@@ -19,20 +19,34 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
  * into even panels of C's rows (or columns, when it has more of them), one call each, so the
  * JVM may collect garbage between them, where the limit allows panels {@link #PANEL_MIN} wide
- * and they cost less than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for
- * such panels, host arrays in the call, or where that glue cannot load, or the JVM would
- * copy): small Java arrays at offset 0 go to OpenBLAS
- * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
- * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
- * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
- * the same way, which costs less than JavaCPP's array path for all but small arrays (figures in
- * docs/benchmarks.md).
+ * and they cost less than copies would ({@code gpucore.cpu.repackMax}). Otherwise (an item too
+ * long for such panels, host arrays in the call, or where that glue cannot load, or the JVM
+ * would copy): small Java arrays at offset 0 go to OpenBLAS directly (JavaCPP copies them in
+ * and out through JNI, which is cheap for them); larger ones, and arrays at an offset (JavaCPP
+ * cannot pass an array offset), are copied to off-heap scratch covering just the matrices'
+ * extent (C only when OpenBLAS reads it: beta != 0, or gaps between its rows), all operands in
+ * one copy split over the CPU threads, and C's extent is copied back the same way. With the
+ * glue each thread copies its part in critical regions estimated within the same limit (at
+ * {@link #COPY_GBPS_PER_THREAD}), large copies with streaming stores; OpenBLAS then runs on the
+ * copies outside any critical region, as long as it takes. Host arrays go to OpenBLAS as they
+ * are. Copies change no value: on them OpenBLAS makes the call it would make on the arrays.
  */
 final class CpuBlas implements BlasOps {
   /** Below this many elements a Java array goes to OpenBLAS directly. */
   static final long DIRECT_MAX = 1 << 16;
   /** Parts of a parallel copy are at least this many elements. */
   static final int COPY_PART = 1 << 18;
+  /**
+   * A conservative rate of one thread's copy between a Java array and off-heap memory, GB/s,
+   * for the estimate of a copy's critical region (one thread's memcpy does 9 GB/s and more).
+   */
+  static final double COPY_GBPS_PER_THREAD = 2;
+  /**
+   * Copies of at least this many bytes (all operands of a call together) write with streaming
+   * stores, which neither read the destination first nor evict the caches: such copies outgrow
+   * the caches anyway.
+   */
+  static final long STREAM_MIN_BYTES = 16L << 20;
 
   /**
    * Default of {@code gpucore.cpu.inPlaceMaxMs}: no native call on Java arrays in place (a
@@ -76,6 +90,25 @@ final class CpuBlas implements BlasOps {
   private final int panelMin;
   /** Panels' extra packing allowed, against the copies' elements ({@link #REPACK_MAX}). */
   private final double repackMax;
+  /**
+   * Whether copies of Java arrays run in critical regions (the glue's copies, one thread's
+   * part at a time); otherwise through JNI's array region calls.
+   */
+  private final boolean criticalCopies;
+  /** Bytes of one critical copy region: the limit at {@link #COPY_GBPS_PER_THREAD}. */
+  private final long copyRegionBytes;
+  /** The longest critical region so far, estimated (tests check it against the limit). */
+  private final java.util.concurrent.atomic.LongAccumulator longestRegionNanos =
+      new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+  /** The limit of one critical region, ms (0: none runs). */
+  private final double inPlaceMaxMs;
+
+  /** The limit of one critical region, ms; 0 when none runs. */
+  double inPlaceMaxMs() {
+    return inPlaceMaxMs;
+  }
+  /** CPU threads (at least 1): the in-place estimate scales with them. */
+  private final int threads;
   /** What {@link #javaArrayPath()} says (for doctor). */
   private final JavaArrayPath path;
   /** GEMM items run in place so far (tests check that the path is taken). */
@@ -102,13 +135,17 @@ final class CpuBlas implements BlasOps {
         ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
     this.panelMin = panelMin;
     this.repackMax = repackMax;
+    this.threads = Math.max(1, threads);
+    this.criticalCopies = critical;
+    this.inPlaceMaxMs = critical ? inPlaceMaxMs : 0;
+    this.copyRegionBytes = (long) (inPlaceMaxMs / 1e3 * COPY_GBPS_PER_THREAD * 1e9);
     this.path = inPlaceMaxMs <= 0
         ? new JavaArrayPath(false, false, "copied off-heap: gpucore.cpu.inPlaceMaxMs is 0")
         : critical
             ? new JavaArrayPath(true, false, String.format(java.util.Locale.ROOT,
                 "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
                     + " at %.0f GFLOP/s per thread, %d threads); longer items in panels of C or"
-                    + " copied", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
+                    + " copied (in critical regions as short)", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
                 Math.max(1, threads)))
             : new JavaArrayPath(false, true, "copied off-heap although gpucore.cpu.inPlaceMaxMs"
                 + " is " + trim(inPlaceMaxMs) + ": "
@@ -224,49 +261,110 @@ final class CpuBlas implements BlasOps {
     }
   }
 
-  /** Copies count elements between a Java array and off-heap memory, split over the pool. */
-  void copy(Object array, int arrayOffset, Pointer mem, long count, boolean toMem) {
-    int parts = pool == null ? 1 : (int) Math.min(pool.getParallelism(),
-        Math.max(1, count / COPY_PART));
-    if (parts <= 1) {
-      copyPart(array, arrayOffset, mem, 0, (int) count, toMem);
+  /** A stretch of a Java array and the off-heap memory it is copied to or from. */
+  record Segment(Object array, long offset, long address, long count) {}
+
+  /**
+   * Copies the segments between their Java arrays and off-heap memory (to the memory when
+   * {@code toMem}), all of them split into one set of parts over the pool: with the glue, each
+   * part in critical regions estimated within the limit (at {@link #COPY_GBPS_PER_THREAD}), with streaming stores
+   * when the copy is large ({@link #STREAM_MIN_BYTES}); without it, through JNI's array region
+   * calls (which copy too, but with cached stores).
+   */
+  void copy(java.util.List<Segment> segments, boolean toMem) {
+    long total = 0;
+    for (Segment s : segments) {
+      total += s.count();
+    }
+    if (total == 0) {
       return;
     }
-    long per = (count + parts - 1) / parts;
+    boolean f64 = segments.get(0).array() instanceof double[];
+    boolean stream = total * (f64 ? 8 : 4) >= STREAM_MIN_BYTES;
+    int parts = pool == null ? 1 : (int) Math.min(pool.getParallelism(),
+        Math.max(1, total / COPY_PART));
+    long per = (total + parts - 1) / parts;
     java.util.List<java.util.concurrent.ForkJoinTask<?>> tasks = new java.util.ArrayList<>();
     for (int p = 1; p < parts; p++) {
       long start = p * per;
-      long len = Math.min(per, count - start);
-      if (len > 0) {
-        tasks.add(pool.submit(() -> copyPart(array, arrayOffset, mem, start, (int) len, toMem)));
+      long end = Math.min(total, start + per);
+      if (start < end) {
+        tasks.add(pool.submit(() -> copyRange(segments, start, end, toMem, stream)));
       }
     }
-    copyPart(array, arrayOffset, mem, 0, (int) Math.min(per, count), toMem);
-    for (java.util.concurrent.ForkJoinTask<?> t : tasks) {
-      t.join();
+    try {
+      copyRange(segments, 0, Math.min(per, total), toMem, stream);
+    } finally {
+      for (java.util.concurrent.ForkJoinTask<?> t : tasks) {
+        t.join();
+      }
     }
   }
 
-  private static void copyPart(Object array, int arrayOffset, Pointer mem, long start, int len,
-      boolean toMem) {
-    int from = arrayOffset + (int) start;
-    if (array instanceof float[] f) {
-      FloatPointer p = new FloatPointer(at(mem.address() + start * 4));
-      if (toMem) {
-        p.put(f, from, len);
-      } else {
-        p.get(f, from, len);
+  /** Copies elements [start, end) of the segments laid end to end. */
+  private void copyRange(java.util.List<Segment> segments, long start, long end, boolean toMem,
+      boolean stream) {
+    long base = 0;
+    for (Segment s : segments) {
+      long from = Math.max(start, base);
+      long to = Math.min(end, base + s.count());
+      if (from < to) {
+        long at = from - base;
+        copyPart(s.array(), s.offset() + at, s.address(), at, to - from, toMem, stream);
       }
-    } else {
-      DoublePointer p = new DoublePointer(at(mem.address() + start * 8));
-      double[] d = (double[]) array;
-      if (toMem) {
-        p.put(d, from, len);
-      } else {
-        p.get(d, from, len);
-      }
+      base += s.count();
     }
   }
+
+  /** Copies len elements between array[offset...] and the memory at address + start elements. */
+  private void copyPart(Object array, long offset, long address, long start, long len,
+      boolean toMem, boolean stream) {
+    boolean f64 = array instanceof double[];
+    int size = f64 ? 8 : 4;
+    if (!criticalCopies) {
+      if (f64) {
+        DoublePointer p = new DoublePointer(at(address + start * 8));
+        if (toMem) {
+          p.put((double[]) array, (int) offset, (int) len);
+        } else {
+          p.get((double[]) array, (int) offset, (int) len);
+        }
+      } else {
+        FloatPointer p = new FloatPointer(at(address + start * 4));
+        if (toMem) {
+          p.put((float[]) array, (int) offset, (int) len);
+        } else {
+          p.get((float[]) array, (int) offset, (int) len);
+        }
+      }
+      return;
+    }
+    long most = Math.max(1, copyRegionBytes / size);
+    for (long done = 0; done < len; ) {
+      long chunk = Math.min(most, len - done);
+      long mem = address + (start + done) * size;
+      if (f64) {
+        CpuBlasNative.gc_cpu_copy_d((double[]) array, offset + done, mem, chunk, toMem ? 1 : 0,
+            stream ? 1 : 0);
+      } else {
+        CpuBlasNative.gc_cpu_copy_f((float[]) array, offset + done, mem, chunk, toMem ? 1 : 0,
+            stream ? 1 : 0);
+      }
+      region(chunk * size / (COPY_GBPS_PER_THREAD * 1e9));
+      done += chunk;
+    }
+  }
+
+  /** Notes a critical region of this estimated length, in seconds (tests check the longest). */
+  private void region(double seconds) {
+    longestRegionNanos.accumulate((long) Math.ceil(seconds * 1e9));
+  }
+
+  /** The longest critical region so far, estimated, in milliseconds. */
+  double longestRegionMs() {
+    return longestRegionNanos.get() / 1e6;
+  }
+
   @Override
   public void gemm(GemmCall call) {
     if (call.onDevice()) {
@@ -296,6 +394,14 @@ final class CpuBlas implements BlasOps {
     try (Buf a = Buf.of(this, call.a(), extA, f64, false, allDirect, true);
         Buf b = Buf.of(this, call.b(), extB, f64, false, allDirect, true);
         Buf c = Buf.of(this, call.c(), extC, f64, true, allDirect, call.beta() != 0 || !cDense)) {
+      // the operands' copies in, as one parallel copy
+      java.util.List<Segment> in = new java.util.ArrayList<>(3);
+      for (Buf x : new Buf[] {a, b, c}) {
+        if (x.copyIn) {
+          in.add(x.segment());
+        }
+      }
+      copy(in, true);
       int ta = call.transA() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       int tb = call.transB() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       for (int i = 0; i < call.batch(); i++) {
@@ -322,7 +428,9 @@ final class CpuBlas implements BlasOps {
               (float) call.beta(), c.fp(oc), call.ldc());
         }
       }
-      c.writeBack();
+      if (c.owned != null) {
+        copy(java.util.List.of(c.segment()), false);
+      }
     }
   }
 
@@ -421,6 +529,9 @@ final class CpuBlas implements BlasOps {
             SERIAL.unlock();
           }
         }
+        // fp64 counts twice, as in the limit
+        region(flopsPerLine * len * (f64 ? 2 : 1)
+            / (IN_PLACE_GFLOPS_PER_THREAD * 1e9 * threads));
         inPlaceCalls.increment();
       }
       inPlaceItems.increment();
@@ -469,6 +580,8 @@ final class CpuBlas implements BlasOps {
     Operand src;
     long extent;
     boolean out;
+    /** Whether the Java array's extent is copied to {@link #owned} before the call. */
+    boolean copyIn;
 
     CpuBlas owner;
 
@@ -491,11 +604,14 @@ final class CpuBlas implements BlasOps {
         Pointer p = owner.takeScratch(Math.max(1, extent) * (f64 ? 8 : 4));
         b.owned = p;
         b.base = p;
-        if (copyIn) {
-          owner.copy(s, (int) o.offset(), p, extent, true);
-        }
+        b.copyIn = copyIn && extent > 0;
       }
       return b;
+    }
+
+    /** The Java array's extent and its off-heap copy. */
+    Segment segment() {
+      return new Segment(src.storage(), src.offset(), owned.address(), extent);
     }
 
     FloatPointer fp(long off) {
@@ -504,12 +620,6 @@ final class CpuBlas implements BlasOps {
 
     DoublePointer dp(long off) {
       return new DoublePointer(at(base.address() + off * 8));
-    }
-
-    void writeBack() {
-      if (out && owned != null) {
-        owner.copy(src.storage(), (int) src.offset(), owned, extent, false);
-      }
     }
 
     @Override
