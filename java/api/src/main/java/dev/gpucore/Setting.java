@@ -60,8 +60,8 @@ public final class Setting<T> {
   /** How much repacking panels of C may cost against copies. */
   public static final Setting<Double> CPU_REPACK_MAX = decimal("gpucore.cpu.repackMax", 0.5, 0,
       1e6, "a CPU GEMM past gpucore.cpu.inPlaceMaxMs runs in place in panels of C while the "
-          + "elements OpenBLAS packs again for them are at most this share of those copies would "
-          + "move; otherwise on copies (0: always copies)");
+          + "elements OpenBLAS packs again for them are at most this share of the elements copies "
+          + "would move; otherwise on copies (0: always on copies)");
   /** Where host GEMMs run. */
   public static final Setting<String> GEMM_ROUTE = choice("gpucore.gemm.route", "auto",
       words("auto", "cpu", "gpu"), "auto, cpu, gpu",

@@ -288,11 +288,11 @@ class CpuCopyPathTest {
         blas.close();
       }
     }
-    // the default limit on a call of 1.2e10 flops (fp32 1800^3, past 2 threads' 2e9): copied in
+    // the default limit on a call of 1.2e10 flops (fp32 1300^3, past 2 threads' 2e9): copied in
     // regions within 20 ms
     CpuBlas blas = new CpuBlas(2, true, CpuBlas.IN_PLACE_MAX_MS, CpuBlas.PANEL_MIN, 0);
     try {
-      Case t = new Case(false, 1800, 1800, 1800, false, true, 0, 0, 0, 1);
+      Case t = new Case(false, 1300, 1300, 1300, false, true, 0, 0, 0, 1);
       Arrays3 x = operands(new SplittableRandom(31), t);
       blas.gemm(call(t, x, 1));
       assertEquals(0, blas.inPlaceItems.sum());
@@ -301,13 +301,13 @@ class CpuCopyPathTest {
       float[] c = (float[]) x.c();
       float[] a = (float[]) x.a();
       float[] b = (float[]) x.b();
-      for (int i : new int[] {0, 977, 1799}) {
-        for (int j : new int[] {0, 5, 1799}) {
+      for (int i : new int[] {0, 977, 1299}) {
+        for (int j : new int[] {0, 5, 1299}) {
           double s = 0;
-          for (int p = 0; p < 1800; p++) {
-            s += (double) a[i * 1800 + p] * b[j * 1800 + p];
+          for (int p = 0; p < 1300; p++) {
+            s += (double) a[i * 1300 + p] * b[j * 1300 + p];
           }
-          assertEquals(s, c[i * 1800 + j], 1e-6 * 1800 * 2, "C[" + i + "][" + j + "]");
+          assertEquals(s, c[i * 1300 + j], 1e-6 * 1300 * 2, "C[" + i + "][" + j + "]");
         }
       }
     } finally {
