@@ -62,6 +62,11 @@ public final class Setting<T> {
       1e6, "a CPU GEMM past gpucore.cpu.inPlaceMaxMs runs in place in panels of C while the "
           + "elements OpenBLAS packs again for them are at most this share of the elements copies "
           + "would move; otherwise on copies (0: always on copies)");
+  /** Whether long CPU GEMMs on Java arrays may run in place in slabs of k. */
+  public static final Setting<Boolean> CPU_K_SLABS = bool("gpucore.cpu.kSlabs", true,
+      "a CPU GEMM past gpucore.cpu.inPlaceMaxMs may run in place in slabs of k that end where "
+          + "OpenBLAS's own k-blocks end (found once per process from small GEMMs; the same C "
+          + "bit for bit as one call, nothing packed twice), where that repacks less than panels");
   /** Where host GEMMs run. */
   public static final Setting<String> GEMM_ROUTE = choice("gpucore.gemm.route", "auto",
       words("auto", "cpu", "gpu"), "auto, cpu, gpu",

@@ -35,12 +35,12 @@ class CpuCopyPathTest {
 
   /** Copies every call past the limit (no panels), in critical regions when {@code critical}. */
   private static CpuBlas copying(boolean critical) {
-    return new CpuBlas(2, critical, LIMIT_MS, Integer.MAX_VALUE, 0);
+    return new CpuBlas(2, critical, LIMIT_MS, Integer.MAX_VALUE, 0, false);
   }
 
   /** Runs every call in place: one critical region per item, however long. */
   private static CpuBlas inPlace() {
-    return new CpuBlas(2, true, 1e6, Integer.MAX_VALUE, 0);
+    return new CpuBlas(2, true, 1e6, Integer.MAX_VALUE, 0, false);
   }
 
   /** One GEMM case: C = alpha·op(A)·op(B) + beta·C on Java arrays, row-major, offsets, padding. */
@@ -266,7 +266,7 @@ class CpuCopyPathTest {
     // panels allowed too (as thin as 1 line, repacking unbounded): in-place calls, panels and
     // copies in one backend
     for (CpuBlas blas : new CpuBlas[] {copying(true),
-        new CpuBlas(2, true, LIMIT_MS, 1, Double.MAX_VALUE)}) {
+        new CpuBlas(2, true, LIMIT_MS, 1, Double.MAX_VALUE, true)}) {
       try {
         SplittableRandom r = new SplittableRandom(29);
         for (Case t : CASES) {
@@ -288,30 +288,103 @@ class CpuCopyPathTest {
         blas.close();
       }
     }
-    // the default limit on a call of 1.2e10 flops (fp32 1300^3, past 2 threads' 2e9): copied in
-    // regions within 20 ms
-    CpuBlas blas = new CpuBlas(2, true, CpuBlas.IN_PLACE_MAX_MS, CpuBlas.PANEL_MIN, 0);
-    try {
-      Case t = new Case(false, 1300, 1300, 1300, false, true, 0, 0, 0, 1);
-      Arrays3 x = operands(new SplittableRandom(31), t);
-      blas.gemm(call(t, x, 1));
-      assertEquals(0, blas.inPlaceItems.sum());
-      assertTrue(blas.longestRegionMs() > 0 && blas.longestRegionMs() <= CpuBlas.IN_PLACE_MAX_MS,
-          "longest critical region " + blas.longestRegionMs() + " ms");
-      float[] c = (float[]) x.c();
-      float[] a = (float[]) x.a();
-      float[] b = (float[]) x.b();
-      for (int i : new int[] {0, 977, 1299}) {
-        for (int j : new int[] {0, 5, 1299}) {
-          double s = 0;
-          for (int p = 0; p < 1300; p++) {
-            s += (double) a[i * 1300 + p] * b[j * 1300 + p];
-          }
-          assertEquals(s, c[i * 1300 + j], 1e-6 * 1300 * 2, "C[" + i + "][" + j + "]");
+    // the default limit on a call of 4.4e9 flops (fp32 1300^3, past 2 threads' 2e9): copied
+    // (slabs off), or in place in slabs of k; within 20 ms either way, the same C bit for bit
+    Case t = new Case(false, 1300, 1300, 1300, false, true, 0, 0, 0, 1);
+    Arrays3 x = operands(new SplittableRandom(31), t);
+    Object cIn = copyOf(x.c());
+    for (boolean slabs : new boolean[] {false, true}) {
+      CpuBlas blas = new CpuBlas(2, true, CpuBlas.IN_PLACE_MAX_MS, CpuBlas.PANEL_MIN, 0, slabs);
+      try {
+        Arrays3 y = new Arrays3(x.a(), x.b(), copyOf(cIn), x.c0());
+        blas.gemm(call(t, y, 1));
+        assertEquals(slabs ? 1 : 0, blas.inPlaceItems.sum(), "slabs " + slabs);
+        assertTrue(blas.longestRegionMs() > 0
+            && blas.longestRegionMs() <= CpuBlas.IN_PLACE_MAX_MS + 1e-6,
+            "longest critical region " + blas.longestRegionMs() + " ms");
+        if (!slabs) {
+          x = y;
+        } else {
+          assertTrue(blas.inPlaceCalls.sum() > 1, "slabs");
+          assertArrayEquals((float[]) x.c(), (float[]) y.c(), "slabs against copies");
         }
+      } finally {
+        blas.close();
       }
-    } finally {
-      blas.close();
+    }
+    float[] c = (float[]) x.c();
+    float[] a = (float[]) x.a();
+    float[] b = (float[]) x.b();
+    for (int i : new int[] {0, 977, 1299}) {
+      for (int j : new int[] {0, 5, 1299}) {
+        double s = 0;
+        for (int p = 0; p < 1300; p++) {
+          s += (double) a[i * 1300 + p] * b[j * 1300 + p];
+        }
+        assertEquals(s, c[i * 1300 + j], 1e-6 * 1300 * 2, "C[" + i + "][" + j + "]");
+      }
+    }
+  }
+
+  /**
+   * Slabs of k at OpenBLAS's k-blocks: items past the limit run in place in several calls,
+   * each within the limit, and give the C of one call bit for bit (where no slab needs panels:
+   * panels of C need not round as one call does), at odd sizes, transposes, offsets, padding,
+   * batches and beta (0 with C poisoned, and not), in fp32 and fp64; and against float64.
+   */
+  @Test
+  void slabsOfKGiveOneCallsResultBitForBit() {
+    boolean x86 = System.getProperty("os.arch").equals("amd64");
+    for (boolean f64 : new boolean[] {false, true}) {
+      int q = CpuBlas.kBlock(f64);
+      if (x86) {
+        assertTrue(q > 0 && CpuBlas.tailSplit(f64) > 0, "OpenBLAS's k-block or its tail split was"
+            + " not found (" + (f64 ? "dgemm" : "sgemm") + ")");
+      }
+      if (q == 0) {
+        continue;
+      }
+      double mnk = CpuBlas.threadedMnk();
+      // calls of up to 6 x the threaded minimum of multiply-adds (fp64: counted twice)
+      double limitMs = 6 * 2 * mnk * (f64 ? 2 : 1) / (CpuBlas.IN_PLACE_GFLOPS_PER_THREAD * 1e9
+          * 2) * 1e3;
+      CpuBlas slabs = new CpuBlas(2, true, limitMs, 1, Double.MAX_VALUE, true);
+      CpuBlas whole = inPlace();
+      try {
+        int side = (int) Math.sqrt(4 * mnk / q); // m x n x q = 4 x the minimum: one block a call
+        int big = (int) Math.sqrt(10 * mnk / q); // one block is too long: panels in each slab
+        List<Case> cases = List.of(
+            new Case(f64, side + 3, side - 5, 4 * q + 37, false, false, 0, 0, 0, 1),
+            new Case(f64, side - 1, side + 7, 3 * q + q / 2 + 1, true, true, 3, 5, 0.5, 1),
+            new Case(f64, side + 5, side - 3, 5 * q - 1, false, true, 1, 2, -1.5, 2),
+            new Case(f64, big + 9, big - 7, 3 * q + 11, true, false, 2, 1, 0, 1));
+        Case panels = cases.get(3);
+        SplittableRandom r = new SplittableRandom(43);
+        for (Case t : cases) {
+          Arrays3 x = operands(r, t);
+          Object cIn = copyOf(x.c());
+          long calls = slabs.inPlaceCalls.sum();
+          slabs.gemm(call(t, x, 0.75));
+          assertTrue(slabs.inPlaceCalls.sum() - calls > t.batch(), "split: " + t);
+          checkAgainstFloat64(t, x);
+          Arrays3 y = new Arrays3(x.a(), x.b(), cIn, x.c0());
+          whole.gemm(call(t, y, 0.75));
+          if (t == panels || (t == cases.get(2) && CpuBlas.tailSplit(f64) == 0)) {
+            continue; // panels of C (also for a tail of k whose split is unknown)
+          }
+          if (f64) {
+            assertArrayEquals((double[]) y.c(), (double[]) x.c(), "slabs against one call: " + t);
+          } else {
+            assertArrayEquals((float[]) y.c(), (float[]) x.c(), "slabs against one call: " + t);
+          }
+        }
+        assertEquals(whole.inPlaceItems.sum(), slabs.inPlaceItems.sum(), "all in place");
+        assertTrue(slabs.longestRegionMs() <= limitMs + 1e-6,
+            slabs.longestRegionMs() + " ms over " + limitMs);
+      } finally {
+        slabs.close();
+        whole.close();
+      }
     }
   }
 
