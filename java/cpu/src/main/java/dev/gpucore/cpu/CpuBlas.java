@@ -17,20 +17,24 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
  * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays,
  * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}),
- * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
- * into even panels of C's rows (or columns, when it has more of them), one call each, so the
- * JVM may collect garbage between them, where the limit allows panels {@link #PANEL_MIN} wide
- * and they cost less than copies would ({@code gpucore.cpu.repackMax}). Otherwise (an item too
- * long for such panels, host arrays in the call, or where that glue cannot load, or the JVM
- * would copy): small Java arrays at offset 0 go to OpenBLAS directly (JavaCPP copies them in
- * and out through JNI, which is cheap for them); larger ones, and arrays at an offset (JavaCPP
- * cannot pass an array offset), are copied to off-heap scratch covering just the matrices'
- * extent (C only when OpenBLAS reads it: beta != 0, or gaps between its rows), all operands in
- * one copy split over the CPU threads, and C's extent is copied back the same way. With the
- * glue each thread copies its part in critical regions estimated within the same limit (at
+ * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}. A longer item runs in
+ * several such calls, so the JVM may collect garbage between them: in slabs of k that end where
+ * OpenBLAS's own k-blocks end ({@link #kBlock}; {@code gpucore.cpu.kSlabs}), which give the C
+ * of one call bit for bit and pack nothing twice, and where one slab is still too long, or
+ * OpenBLAS's blocks are unknown, in even panels of C's rows (or columns, when it has more of
+ * them), which OpenBLAS rounds a little differently from one call and for which it packs the
+ * shared operand again, used where the limit allows panels {@link #PANEL_MIN} wide and they
+ * cost less than copies would ({@code gpucore.cpu.repackMax}). Otherwise (an item too long for
+ * those, host arrays in the call, or where that glue cannot load, or the JVM would copy): small
+ * Java arrays at offset 0 go to OpenBLAS directly (JavaCPP copies them in and out through JNI,
+ * which is cheap for them); larger ones, and arrays at an offset (JavaCPP cannot pass an array
+ * offset), are copied to off-heap scratch covering just the matrices' extent (C only when
+ * OpenBLAS reads it: beta != 0, or gaps between its rows), all operands in one copy split over
+ * the CPU threads, and C's extent is copied back the same way. With the glue each thread copies
+ * its part in critical regions estimated within the same limit (at
  * {@link #COPY_GBPS_PER_THREAD}), large copies with streaming stores; OpenBLAS then runs on the
- * copies outside any critical region, as long as it takes. Host arrays go to OpenBLAS as they
- * are. Copies change no value: on them OpenBLAS makes the call it would make on the arrays.
+ * copies outside any critical region, as long as it takes, the call it would make on the
+ * arrays. Host arrays go to OpenBLAS as they are.
  */
 final class CpuBlas implements BlasOps {
   /** Below this many elements a Java array goes to OpenBLAS directly. */
@@ -150,8 +154,8 @@ final class CpuBlas implements BlasOps {
         : critical
             ? new JavaArrayPath(true, false, String.format(java.util.Locale.ROOT,
                 "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
-                    + " at %.0f GFLOP/s per thread, %d threads); longer items in panels of C or"
-                    + " copied (in critical regions as short)", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
+                    + " at %.0f GFLOP/s per thread, %d threads); longer items in slabs of k,"
+                    + " panels of C or copied (in critical regions as short)", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
                 Math.max(1, threads)))
             : new JavaArrayPath(false, true, "copied off-heap although gpucore.cpu.inPlaceMaxMs"
                 + " is " + trim(inPlaceMaxMs) + ": "
