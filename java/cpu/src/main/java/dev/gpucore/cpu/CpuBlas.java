@@ -107,13 +107,6 @@ final class CpuBlas implements BlasOps {
   /** The longest critical region so far, estimated (tests check it against the limit). */
   private final java.util.concurrent.atomic.LongAccumulator longestRegionNanos =
       new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
-  /** The limit of one critical region, ms (0: none runs). */
-  private final double inPlaceMaxMs;
-
-  /** The limit of one critical region, ms; 0 when none runs. */
-  double inPlaceMaxMs() {
-    return inPlaceMaxMs;
-  }
   /** CPU threads (at least 1): the in-place estimate scales with them. */
   private final int threads;
   /** What {@link #javaArrayPath()} says (for doctor). */
@@ -147,7 +140,6 @@ final class CpuBlas implements BlasOps {
     this.kSlabs = kSlabs;
     this.threads = Math.max(1, threads);
     this.criticalCopies = critical;
-    this.inPlaceMaxMs = critical ? inPlaceMaxMs : 0;
     this.copyRegionBytes = (long) (inPlaceMaxMs / 1e3 * COPY_GBPS_PER_THREAD * 1e9);
     this.path = inPlaceMaxMs <= 0
         ? new JavaArrayPath(false, false, "copied off-heap: gpucore.cpu.inPlaceMaxMs is 0")
@@ -155,7 +147,8 @@ final class CpuBlas implements BlasOps {
             ? new JavaArrayPath(true, false, String.format(java.util.Locale.ROOT,
                 "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
                     + " at %.0f GFLOP/s per thread, %d threads); longer items in slabs of k,"
-                    + " panels of C or copied (in critical regions as short)", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
+                    + " panels of C or copied (in critical regions as short)",
+                trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
                 Math.max(1, threads)))
             : new JavaArrayPath(false, true, "copied off-heap although gpucore.cpu.inPlaceMaxMs"
                 + " is " + trim(inPlaceMaxMs) + ": "
