@@ -1,15 +1,20 @@
 /*
  * gpucore CPU backend: OpenBLAS GEMM on Java arrays held in a JNI critical region (no copies).
  * The arrays arrive as pointers to their first element; the offsets, in elements, select the
- * matrices. Each GEMM function only forwards to cblas_?gemm (row-major).
+ * matrices. Each GEMM function only forwards to cblas_?gemm (row-major); the copy functions move
+ * parts of arrays to and from off-heap memory for the calls too long to run in place.
  */
 #ifndef GPUCORE_CPU_H
 #define GPUCORE_CPU_H
 
 #include <cblas.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 /* OpenBLAS's own entry points (exported by libopenblas, not declared in cblas.h). */
 #ifdef __cplusplus
@@ -36,6 +41,66 @@ static inline void gc_cpu_dgemm(int transA, int transB, int m, int n, int k, dou
   cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
       transB ? CblasTrans : CblasNoTrans, m, n, k, alpha, a + offA, lda, b + offB, ldb, beta,
       c + offC, ldc);
+}
+
+/*
+ * Copies n bytes. With nt (x86-64), the destination's cache lines are written with streaming
+ * stores, which neither read those lines from memory first nor evict the caches' contents: for
+ * large copies whose destination is not read again at once. A fence at the end orders the
+ * streamed stores before the caller's later ones (another thread reads them after a join).
+ */
+static inline void gc_cpu_move(char* dst, const char* src, size_t n, int nt) {
+#if defined(__x86_64__)
+  size_t head = (16 - ((uintptr_t) dst & 15)) & 15;
+  size_t i = 0;
+  if (!nt || n < 1024) {
+    memcpy(dst, src, n);
+    return;
+  }
+  memcpy(dst, src, head);
+  dst += head;
+  src += head;
+  n -= head;
+  for (; i + 64 <= n; i += 64) {
+    __m128i w = _mm_loadu_si128((const __m128i*) (src + i));
+    __m128i x = _mm_loadu_si128((const __m128i*) (src + i + 16));
+    __m128i y = _mm_loadu_si128((const __m128i*) (src + i + 32));
+    __m128i z = _mm_loadu_si128((const __m128i*) (src + i + 48));
+    _mm_stream_si128((__m128i*) (dst + i), w);
+    _mm_stream_si128((__m128i*) (dst + i + 16), x);
+    _mm_stream_si128((__m128i*) (dst + i + 32), y);
+    _mm_stream_si128((__m128i*) (dst + i + 48), z);
+  }
+  memcpy(dst + i, src + i, n - i);
+  _mm_sfence();
+#else
+  (void) nt;
+  memcpy(dst, src, n);
+#endif
+}
+
+/*
+ * Copies count elements between a Java array held in a critical region (from element offset)
+ * and memory at address mem: into the memory when toMem, else back into the array.
+ */
+static inline void gc_cpu_copy_f(float* array, long long offset, long long mem, long long count,
+    int toMem, int nt) {
+  float* m = (float*) (intptr_t) mem;
+  if (toMem) {
+    gc_cpu_move((char*) m, (const char*) (array + offset), (size_t) count * sizeof(float), nt);
+  } else {
+    gc_cpu_move((char*) (array + offset), (const char*) m, (size_t) count * sizeof(float), nt);
+  }
+}
+
+static inline void gc_cpu_copy_d(double* array, long long offset, long long mem,
+    long long count, int toMem, int nt) {
+  double* m = (double*) (intptr_t) mem;
+  if (toMem) {
+    gc_cpu_move((char*) m, (const char*) (array + offset), (size_t) count * sizeof(double), nt);
+  } else {
+    gc_cpu_move((char*) (array + offset), (const char*) m, (size_t) count * sizeof(double), nt);
+  }
 }
 
 /* 1 when two critical views of one array are one memory (the JVM pins, it does not copy). */

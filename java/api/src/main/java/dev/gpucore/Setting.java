@@ -53,8 +53,20 @@ public final class Setting<T> {
           + "backend when it is the first to load OpenBLAS into the process");
   /** Longest CPU GEMM call run on Java arrays in place. */
   public static final Setting<Double> CPU_IN_PLACE_MAX_MS = decimal("gpucore.cpu.inPlaceMaxMs", 20,
-      0, 1e6, "longest native CPU GEMM call (estimated ms) run on Java arrays in place; longer "
-          + "ones run in panels of C or on copies (0: always copy)");
+      0, 1e6, "longest native CPU call (estimated ms) on Java arrays in place, a JNI critical "
+          + "region that may hold off garbage collection: GEMMs at 50 GFLOP/s per thread (fp64 "
+          + "25), longer ones in panels of C or on copies, whose critical regions are as short "
+          + "(0: copies through JNI, no critical region)");
+  /** How much repacking panels of C may cost against copies. */
+  public static final Setting<Double> CPU_REPACK_MAX = decimal("gpucore.cpu.repackMax", 0.5, 0,
+      1e6, "a CPU GEMM past gpucore.cpu.inPlaceMaxMs runs in place in panels of C while the "
+          + "elements OpenBLAS packs again for them are at most this share of the elements copies "
+          + "would move; otherwise on copies (0: always on copies)");
+  /** Whether long CPU GEMMs on Java arrays may run in place in slabs of k. */
+  public static final Setting<Boolean> CPU_K_SLABS = bool("gpucore.cpu.kSlabs", true,
+      "a CPU GEMM past gpucore.cpu.inPlaceMaxMs may run in place in slabs of k that end where "
+          + "OpenBLAS's own k-blocks end (found once per process from small GEMMs; the same C "
+          + "bit for bit as one call, nothing packed twice), where that repacks less than panels");
   /** Where host GEMMs run. */
   public static final Setting<String> GEMM_ROUTE = choice("gpucore.gemm.route", "auto",
       words("auto", "cpu", "gpu"), "auto, cpu, gpu",

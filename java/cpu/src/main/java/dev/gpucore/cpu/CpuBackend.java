@@ -19,18 +19,24 @@ public final class CpuBackend implements Backend {
   }
 
   /**
-   * With OpenBLAS's thread spin ({@code gpucore.cpu.threadTimeout}; 0: as OpenBLAS has it), set
+   * With panels' repacking up to {@code repackMax} of the copies ({@code gpucore.cpu.repackMax}),
+   * slabs of k where {@code kSlabs} ({@code gpucore.cpu.kSlabs}) and OpenBLAS's thread spin ({@code gpucore.cpu.threadTimeout}; 0: as OpenBLAS has it), set
    * only when {@code firstLoad}: no OpenBLAS was in the process before this backend loaded it.
    */
-  CpuBackend(int threads, double inPlaceMaxMs, int threadTimeout, boolean firstLoad) {
-    this(threads, inPlaceMaxMs);
+  CpuBackend(int threads, double inPlaceMaxMs, double repackMax, boolean kSlabs,
+      int threadTimeout, boolean firstLoad) {
+    this(threads, new CpuBlas(threads, inPlaceMaxMs, CpuBlas.PANEL_MIN, repackMax, kSlabs));
     threadTimeout(threadTimeout, firstLoad);
   }
 
   /** With in-place panels as thin and as many as given (tests split every long call). */
   CpuBackend(int threads, double inPlaceMaxMs, int panelMin, double repackMax) {
+    this(threads, new CpuBlas(threads, inPlaceMaxMs, panelMin, repackMax, true));
+  }
+
+  private CpuBackend(int threads, CpuBlas blas) {
     this.threads = threads;
-    this.blas = new CpuBlas(threads, inPlaceMaxMs, panelMin, repackMax);
+    this.blas = blas;
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 

@@ -7,6 +7,7 @@ import dev.gpucore.cpu.bindings.CpuBlasNative;
 import dev.gpucore.memory.HostArray;
 import dev.gpucore.spi.BlasOps;
 import dev.gpucore.spi.GemmCall;
+import java.util.SplittableRandom;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -16,23 +17,41 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * BLAS on the CPU: OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm}, one call per batch item.
  * Every fp32 precision is computed in strict fp32. When all three operands are Java arrays,
  * OpenBLAS runs on the arrays in place, inside a JNI critical region ({@link CpuBlasNative}),
- * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}: a longer item is split
- * into even panels of C's rows (or columns, when it has more of them), one call each, so the
- * JVM may collect garbage between them, where the limit allows panels {@link #PANEL_MIN} wide
- * and they cost less than copies would ({@link #REPACK_MAX}). Otherwise (an item too long for
- * such panels, host arrays in the call, or where that glue cannot load, or the JVM would
- * copy): small Java arrays at offset 0 go to OpenBLAS
- * directly (JavaCPP copies them in and out through JNI, which is cheap for them); larger ones,
- * and arrays at an offset (JavaCPP cannot pass an array offset), are copied to off-heap scratch
- * covering just the matrices' extent, split over the CPU threads, and C's extent is copied back
- * the same way, which costs less than JavaCPP's array path for all but small arrays (figures in
- * docs/benchmarks.md).
+ * each native call estimated at most {@code gpucore.cpu.inPlaceMaxMs}. A longer item runs in
+ * several such calls, so the JVM may collect garbage between them: in slabs of k that end where
+ * OpenBLAS's own k-blocks end ({@link #kBlock}; {@code gpucore.cpu.kSlabs}), which give the C
+ * of one call bit for bit and pack nothing twice, and where one slab is still too long, or
+ * OpenBLAS's blocks are unknown, in even panels of C's rows (or columns, when it has more of
+ * them), which OpenBLAS rounds a little differently from one call and for which it packs the
+ * shared operand again, used where the limit allows panels {@link #PANEL_MIN} wide and they
+ * cost less than copies would ({@code gpucore.cpu.repackMax}). Otherwise (an item too long for
+ * those, host arrays in the call, or where that glue cannot load, or the JVM would copy): small
+ * Java arrays at offset 0 go to OpenBLAS directly (JavaCPP copies them in and out through JNI,
+ * which is cheap for them); larger ones, and arrays at an offset (JavaCPP cannot pass an array
+ * offset), are copied to off-heap scratch covering just the matrices' extent (C only when
+ * OpenBLAS reads it: beta != 0, or gaps between its rows), all operands in one copy split over
+ * the CPU threads, and C's extent is copied back the same way. With the glue each thread copies
+ * its part in critical regions estimated within the same limit (at
+ * {@link #COPY_GBPS_PER_THREAD}), large copies with streaming stores; OpenBLAS then runs on the
+ * copies outside any critical region, as long as it takes, the call it would make on the
+ * arrays. Host arrays go to OpenBLAS as they are.
  */
 final class CpuBlas implements BlasOps {
   /** Below this many elements a Java array goes to OpenBLAS directly. */
   static final long DIRECT_MAX = 1 << 16;
   /** Parts of a parallel copy are at least this many elements. */
   static final int COPY_PART = 1 << 18;
+  /**
+   * A conservative rate of one thread's copy between a Java array and off-heap memory, GB/s,
+   * for the estimate of a copy's critical region (one thread's memcpy does 9 GB/s and more).
+   */
+  static final double COPY_GBPS_PER_THREAD = 2;
+  /**
+   * Copies of at least this many bytes (all operands of a call together) write with streaming
+   * stores, which neither read the destination first nor evict the caches: such copies outgrow
+   * the caches anyway.
+   */
+  static final long STREAM_MIN_BYTES = 16L << 20;
 
   /**
    * Default of {@code gpucore.cpu.inPlaceMaxMs}: no native call on Java arrays in place (a
@@ -76,6 +95,20 @@ final class CpuBlas implements BlasOps {
   private final int panelMin;
   /** Panels' extra packing allowed, against the copies' elements ({@link #REPACK_MAX}). */
   private final double repackMax;
+  /** Whether long items may run in place in slabs of k ({@code gpucore.cpu.kSlabs}). */
+  private final boolean kSlabs;
+  /**
+   * Whether copies of Java arrays run in critical regions (the glue's copies, one thread's
+   * part at a time); otherwise through JNI's array region calls.
+   */
+  private final boolean criticalCopies;
+  /** Bytes of one critical copy region: the limit at {@link #COPY_GBPS_PER_THREAD}. */
+  private final long copyRegionBytes;
+  /** The longest critical region so far, estimated (tests check it against the limit). */
+  private final java.util.concurrent.atomic.LongAccumulator longestRegionNanos =
+      new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+  /** CPU threads (at least 1): the in-place estimate scales with them. */
+  private final int threads;
   /** What {@link #javaArrayPath()} says (for doctor). */
   private final JavaArrayPath path;
   /** GEMM items run in place so far (tests check that the path is taken). */
@@ -86,14 +119,16 @@ final class CpuBlas implements BlasOps {
       new java.util.concurrent.atomic.LongAdder();
 
   CpuBlas(int threads, double inPlaceMaxMs) {
-    this(threads, inPlaceMaxMs, PANEL_MIN, REPACK_MAX);
+    this(threads, inPlaceMaxMs, PANEL_MIN, REPACK_MAX, true);
   }
 
-  CpuBlas(int threads, double inPlaceMaxMs, int panelMin, double repackMax) {
-    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs, panelMin, repackMax);
+  CpuBlas(int threads, double inPlaceMaxMs, int panelMin, double repackMax, boolean kSlabs) {
+    this(threads, inPlaceMaxMs > 0 && criticalAvailable(), inPlaceMaxMs, panelMin, repackMax,
+        kSlabs);
   }
 
-  CpuBlas(int threads, boolean critical, double inPlaceMaxMs, int panelMin, double repackMax) {
+  CpuBlas(int threads, boolean critical, double inPlaceMaxMs, int panelMin, double repackMax,
+      boolean kSlabs) {
     if (panelMin < 1) {
       throw new IllegalArgumentException("panelMin must be at least 1, got " + panelMin);
     }
@@ -102,13 +137,18 @@ final class CpuBlas implements BlasOps {
         ? inPlaceMaxMs / 1e3 * IN_PLACE_GFLOPS_PER_THREAD * 1e9 * Math.max(1, threads) : 0;
     this.panelMin = panelMin;
     this.repackMax = repackMax;
+    this.kSlabs = kSlabs;
+    this.threads = Math.max(1, threads);
+    this.criticalCopies = critical;
+    this.copyRegionBytes = (long) (inPlaceMaxMs / 1e3 * COPY_GBPS_PER_THREAD * 1e9);
     this.path = inPlaceMaxMs <= 0
         ? new JavaArrayPath(false, false, "copied off-heap: gpucore.cpu.inPlaceMaxMs is 0")
         : critical
             ? new JavaArrayPath(true, false, String.format(java.util.Locale.ROOT,
                 "in place (JNI critical region), native calls estimated up to %s ms (%.3g flops"
-                    + " at %.0f GFLOP/s per thread, %d threads); longer items in panels of C or"
-                    + " copied", trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
+                    + " at %.0f GFLOP/s per thread, %d threads); longer items in slabs of k,"
+                    + " panels of C or copied (in critical regions as short)",
+                trim(inPlaceMaxMs), inPlaceMaxFlops, IN_PLACE_GFLOPS_PER_THREAD,
                 Math.max(1, threads)))
             : new JavaArrayPath(false, true, "copied off-heap although gpucore.cpu.inPlaceMaxMs"
                 + " is " + trim(inPlaceMaxMs) + ": "
@@ -224,49 +264,110 @@ final class CpuBlas implements BlasOps {
     }
   }
 
-  /** Copies count elements between a Java array and off-heap memory, split over the pool. */
-  void copy(Object array, int arrayOffset, Pointer mem, long count, boolean toMem) {
-    int parts = pool == null ? 1 : (int) Math.min(pool.getParallelism(),
-        Math.max(1, count / COPY_PART));
-    if (parts <= 1) {
-      copyPart(array, arrayOffset, mem, 0, (int) count, toMem);
+  /** A stretch of a Java array and the off-heap memory it is copied to or from. */
+  record Segment(Object array, long offset, long address, long count) {}
+
+  /**
+   * Copies the segments between their Java arrays and off-heap memory (to the memory when
+   * {@code toMem}), all of them split into one set of parts over the pool: with the glue, each
+   * part in critical regions estimated within the limit (at {@link #COPY_GBPS_PER_THREAD}), with streaming stores
+   * when the copy is large ({@link #STREAM_MIN_BYTES}); without it, through JNI's array region
+   * calls (which copy too, but with cached stores).
+   */
+  void copy(java.util.List<Segment> segments, boolean toMem) {
+    long total = 0;
+    for (Segment s : segments) {
+      total += s.count();
+    }
+    if (total == 0) {
       return;
     }
-    long per = (count + parts - 1) / parts;
+    boolean f64 = segments.get(0).array() instanceof double[];
+    boolean stream = total * (f64 ? 8 : 4) >= STREAM_MIN_BYTES;
+    int parts = pool == null ? 1 : (int) Math.min(pool.getParallelism(),
+        Math.max(1, total / COPY_PART));
+    long per = (total + parts - 1) / parts;
     java.util.List<java.util.concurrent.ForkJoinTask<?>> tasks = new java.util.ArrayList<>();
     for (int p = 1; p < parts; p++) {
       long start = p * per;
-      long len = Math.min(per, count - start);
-      if (len > 0) {
-        tasks.add(pool.submit(() -> copyPart(array, arrayOffset, mem, start, (int) len, toMem)));
+      long end = Math.min(total, start + per);
+      if (start < end) {
+        tasks.add(pool.submit(() -> copyRange(segments, start, end, toMem, stream)));
       }
     }
-    copyPart(array, arrayOffset, mem, 0, (int) Math.min(per, count), toMem);
-    for (java.util.concurrent.ForkJoinTask<?> t : tasks) {
-      t.join();
+    try {
+      copyRange(segments, 0, Math.min(per, total), toMem, stream);
+    } finally {
+      for (java.util.concurrent.ForkJoinTask<?> t : tasks) {
+        t.join();
+      }
     }
   }
 
-  private static void copyPart(Object array, int arrayOffset, Pointer mem, long start, int len,
-      boolean toMem) {
-    int from = arrayOffset + (int) start;
-    if (array instanceof float[] f) {
-      FloatPointer p = new FloatPointer(at(mem.address() + start * 4));
-      if (toMem) {
-        p.put(f, from, len);
-      } else {
-        p.get(f, from, len);
+  /** Copies elements [start, end) of the segments laid end to end. */
+  private void copyRange(java.util.List<Segment> segments, long start, long end, boolean toMem,
+      boolean stream) {
+    long base = 0;
+    for (Segment s : segments) {
+      long from = Math.max(start, base);
+      long to = Math.min(end, base + s.count());
+      if (from < to) {
+        long at = from - base;
+        copyPart(s.array(), s.offset() + at, s.address(), at, to - from, toMem, stream);
       }
-    } else {
-      DoublePointer p = new DoublePointer(at(mem.address() + start * 8));
-      double[] d = (double[]) array;
-      if (toMem) {
-        p.put(d, from, len);
-      } else {
-        p.get(d, from, len);
-      }
+      base += s.count();
     }
   }
+
+  /** Copies len elements between array[offset...] and the memory at address + start elements. */
+  private void copyPart(Object array, long offset, long address, long start, long len,
+      boolean toMem, boolean stream) {
+    boolean f64 = array instanceof double[];
+    int size = f64 ? 8 : 4;
+    if (!criticalCopies) {
+      if (f64) {
+        DoublePointer p = new DoublePointer(at(address + start * 8));
+        if (toMem) {
+          p.put((double[]) array, (int) offset, (int) len);
+        } else {
+          p.get((double[]) array, (int) offset, (int) len);
+        }
+      } else {
+        FloatPointer p = new FloatPointer(at(address + start * 4));
+        if (toMem) {
+          p.put((float[]) array, (int) offset, (int) len);
+        } else {
+          p.get((float[]) array, (int) offset, (int) len);
+        }
+      }
+      return;
+    }
+    long most = Math.max(1, copyRegionBytes / size);
+    for (long done = 0; done < len; ) {
+      long chunk = Math.min(most, len - done);
+      long mem = address + (start + done) * size;
+      if (f64) {
+        CpuBlasNative.gc_cpu_copy_d((double[]) array, offset + done, mem, chunk, toMem ? 1 : 0,
+            stream ? 1 : 0);
+      } else {
+        CpuBlasNative.gc_cpu_copy_f((float[]) array, offset + done, mem, chunk, toMem ? 1 : 0,
+            stream ? 1 : 0);
+      }
+      region(chunk * size / (COPY_GBPS_PER_THREAD * 1e9));
+      done += chunk;
+    }
+  }
+
+  /** Notes a critical region of this estimated length, in seconds (tests check the longest). */
+  private void region(double seconds) {
+    longestRegionNanos.accumulate((long) Math.ceil(seconds * 1e9));
+  }
+
+  /** The longest critical region so far, estimated, in milliseconds. */
+  double longestRegionMs() {
+    return longestRegionNanos.get() / 1e6;
+  }
+
   @Override
   public void gemm(GemmCall call) {
     if (call.onDevice()) {
@@ -280,9 +381,9 @@ final class CpuBlas implements BlasOps {
     long extA = extent(call.spanA(), call.strideA(), call.batch());
     long extB = extent(call.spanB(), call.strideB(), call.batch());
     long extC = extent(call.spanC(), call.strideC(), call.batch());
-    long panel = inPlacePanel(call, extA, extB, extC);
-    if (panel != 0) {
-      gemmInPlace(call, panel);
+    java.util.List<Piece> plan = inPlacePlan(call, extA, extB, extC);
+    if (plan != null) {
+      gemmInPlace(call, plan);
       return;
     }
     // the Java arrays themselves go to OpenBLAS only when all three can (one GEMM, offsets 0,
@@ -296,6 +397,14 @@ final class CpuBlas implements BlasOps {
     try (Buf a = Buf.of(this, call.a(), extA, f64, false, allDirect, true);
         Buf b = Buf.of(this, call.b(), extB, f64, false, allDirect, true);
         Buf c = Buf.of(this, call.c(), extC, f64, true, allDirect, call.beta() != 0 || !cDense)) {
+      // the operands' copies in, as one parallel copy
+      java.util.List<Segment> in = new java.util.ArrayList<>(3);
+      for (Buf x : new Buf[] {a, b, c}) {
+        if (x.copyIn) {
+          in.add(x.segment());
+        }
+      }
+      copy(in, true);
       int ta = call.transA() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       int tb = call.transB() ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
       for (int i = 0; i < call.batch(); i++) {
@@ -322,98 +431,184 @@ final class CpuBlas implements BlasOps {
               (float) call.beta(), c.fp(oc), call.ldc());
         }
       }
-      c.writeBack();
+      if (c.owned != null) {
+        copy(java.util.List.of(c.segment()), false);
+      }
     }
   }
 
   /**
-   * How the call runs on its Java arrays in place: C's rows per native call (positive), its
-   * columns per call (negative), or 0 when it does not run in place. In place needs all three
-   * operands Java arrays of the call's type, each extent inside its array (checked again here:
-   * the glue indexes raw memory), and each native call estimated within the limit: a whole
-   * item, else even panels along the longer of m and n, where the limit allows panels
-   * {@code panelMin} wide and the panels' repacking is at most {@code repackMax} times the
-   * elements copies would move.
+   * One native in-place call of an item: C's rows (or columns) {@code [start, start + len)}
+   * over k's {@code [k0, k0 + kLen)}; {@code first}: the call applies the item's beta (the
+   * first slab of k), later slabs add to C (beta 1).
    */
-  private long inPlacePanel(GemmCall call, long extA, long extB, long extC) {
-    boolean f64 = call.dtype() == DType.FLOAT64;
-    // per item; fp64 runs at about half the fp32 rate
-    double flops = 2.0 * call.m() * call.n() * call.k() * (f64 ? 2 : 1);
+  record Piece(boolean rows, int start, int len, int k0, int kLen, boolean first) {}
+
+  /** Pieces of an item and the elements OpenBLAS packs again for them (against one call). */
+  private record Plan(java.util.List<Piece> pieces, double repacked) {}
+
+  /**
+   * How the call runs on its Java arrays in place: the native calls of each item, or null when
+   * it does not run in place. In place needs all three operands Java arrays of the call's
+   * type, each extent inside its array (checked again here: the glue indexes raw memory), and
+   * each native call estimated within the limit: a whole item; else slabs of k at OpenBLAS's
+   * own k-blocks ({@link #kBlock}), which change no result and repack nothing; else even panels
+   * along the longer of m and n (of the whole k, or of each slab), where the limit allows
+   * panels {@code panelMin} wide and their repacking is at most {@code repackMax} times the
+   * elements copies would move. Of slabs and panels, the plan that repacks less (then: fewer
+   * calls).
+   */
+  private java.util.List<Piece> inPlacePlan(GemmCall call, long extA, long extB, long extC) {
     if (inPlaceMaxFlops <= 0) {
-      return 0;
+      return null;
     }
-    long panel;
-    if (flops <= inPlaceMaxFlops) {
-      panel = Math.max(1, call.m());
-    } else {
-      boolean rows = call.m() >= call.n();
-      long lines = (long) (inPlaceMaxFlops / (flops / (rows ? call.m() : call.n())));
-      if (lines < panelMin) {
-        return 0;
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    int k = call.k();
+    Plan best = panels(call, 0, k, true);
+    if (kSlabs && (best == null || best.pieces().size() > 1)) {
+      Plan slabs = slabs(call, kBlock(f64));
+      if (slabs != null && (best == null || slabs.repacked() < best.repacked()
+          || (slabs.repacked() == best.repacked()
+              && slabs.pieces().size() < best.pieces().size()))) {
+        best = slabs;
       }
-      // every panel after the first packs the other operand again (B for rows, A for
-      // columns): worth it only while that is at most repackMax of what copies would move
-      long panels = ((rows ? call.m() : call.n()) + lines - 1) / lines;
-      double repacked = (panels - 1.0) * call.k() * (rows ? call.n() : call.m());
-      double copied = (double) call.k() * (call.m() + call.n())
+    }
+    if (best == null) {
+      return null;
+    }
+    if (best.repacked() > 0) {
+      double copied = (double) k * (call.m() + call.n())
           + (double) call.m() * call.n() * (call.beta() != 0 ? 2 : 1);
-      if (repacked > repackMax * copied) {
-        return 0;
+      if (best.repacked() > repackMax * copied) {
+        return null;
       }
-      // as many calls, of even width: the longest call is shorter
-      long even = ((rows ? call.m() : call.n()) + panels - 1) / panels;
-      panel = rows ? even : -even;
     }
     return inside(call.a(), extA, f64) && inside(call.b(), extB, f64)
-        && inside(call.c(), extC, f64) ? panel : 0;
+        && inside(call.c(), extC, f64) ? best.pieces() : null;
   }
 
   /**
-   * Runs the call on its Java arrays in place, one native call per item or per panel of an
-   * item ({@code panel}: rows of C per call, or columns when negative). Each call is its own
-   * critical region: the JVM may collect garbage between them. Rows r of op(A) start at r·lda
-   * (A not transposed) or r (transposed); columns j of op(B) at j (B not transposed) or j·ldb.
+   * The calls over k's {@code [k0, k0 + kLen)}: one when within the limit, else even panels
+   * along the longer of m and n at most as long as the limit allows; null when those would be
+   * thinner than {@code panelMin}.
    */
-  private void gemmInPlace(GemmCall call, long panel) {
+  private Plan panels(GemmCall call, int k0, int kLen, boolean first) {
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    int m = call.m();
+    int n = call.n();
+    double flops = 2.0 * m * n * kLen * (f64 ? 2 : 1);
+    if (flops <= inPlaceMaxFlops) {
+      return new Plan(java.util.List.of(new Piece(true, 0, m, k0, kLen, first)), 0);
+    }
+    boolean rows = m >= n;
+    int dim = rows ? m : n;
+    long lines = (long) (inPlaceMaxFlops / (flops / dim));
+    if (lines < panelMin) {
+      return null;
+    }
+    // as many calls, of even width: the longest call is shorter
+    long count = (dim + lines - 1) / lines;
+    int even = (int) ((dim + count - 1) / count);
+    java.util.List<Piece> out = new java.util.ArrayList<>();
+    for (int start = 0; start < dim; start += even) {
+      out.add(new Piece(rows, start, Math.min(even, dim - start), k0, kLen, first));
+    }
+    // every panel after the first packs the other operand's slab again
+    return new Plan(out, (out.size() - 1.0) * kLen * (rows ? n : m));
+  }
+
+  /**
+   * The calls of slabs of k that end where OpenBLAS's own k-blocks of {@code q} end (multiples
+   * of q up to k - q; the last slab, q to 2q - 1 long, ends at k), as many blocks per slab as
+   * the limit allows (at least one), each slab in panels where it is longer than the limit;
+   * null without a known block, with alpha = 0 (nothing to add up) or k under 2q.
+   */
+  private Plan slabs(GemmCall call, int q) {
+    int k = call.k();
+    if (q <= 0 || call.alpha() == 0 || k < 2 * q || call.m() == 0 || call.n() == 0) {
+      return null;
+    }
+    boolean f64 = call.dtype() == DType.FLOAT64;
+    double perK = 2.0 * call.m() * call.n() * (f64 ? 2 : 1);
+    long blocks = Math.max(1, (long) (inPlaceMaxFlops / perK) / q);
+    long lastEnd = (long) ((k - q) / q) * q; // the last whole block's end before the tail
+    java.util.List<Piece> out = new java.util.ArrayList<>();
+    double repacked = 0;
+    for (long s = 0; s < k; ) {
+      long e;
+      if ((k - s) * perK <= inPlaceMaxFlops) {
+        e = k; // the rest fits one call
+      } else {
+        e = Math.min(s + blocks * q, lastEnd);
+        if (e <= s) {
+          // the tail, OpenBLAS's last block or two: split as it splits it, else in panels
+          int rule = tailSplit(f64);
+          e = k - s > q && rule > 0 ? s + tailHalf(rule, (int) (k - s)) : k;
+        }
+      }
+      Plan p = panels(call, (int) s, (int) (e - s), s == 0);
+      if (p == null) {
+        return null;
+      }
+      for (Piece pc : p.pieces()) {
+        // OpenBLAS runs each piece as it runs the whole call: on all its threads
+        double mnk = (double) pc.len() * (pc.rows() ? call.n() : call.m()) * pc.kLen();
+        if (mnk < threadedMnk()) {
+          return null;
+        }
+      }
+      out.addAll(p.pieces());
+      repacked += p.repacked();
+      s = e;
+    }
+    return new Plan(out, repacked);
+  }
+
+  /**
+   * Runs the call on its Java arrays in place, one native call per piece of each item. Each
+   * call is its own critical region: the JVM may collect garbage between them. Rows r of op(A)
+   * start at r·lda (A not transposed) or r (transposed); columns j of op(B) at j (B not
+   * transposed) or j·ldb; k's index p at column p of op(A) (p, or p·lda transposed) and row p
+   * of op(B) (p·ldb, or p transposed).
+   */
+  private void gemmInPlace(GemmCall call, java.util.List<Piece> plan) {
     boolean f64 = call.dtype() == DType.FLOAT64;
     int ta = call.transA() ? 1 : 0;
     int tb = call.transB() ? 1 : 0;
-    boolean rows = panel > 0;
-    int lines = (int) Math.min(Math.abs(panel), Integer.MAX_VALUE);
-    int dim = rows ? call.m() : call.n();
-    double flopsPerLine = dim == 0 ? 0 : (double) call.flops() / call.batch() / dim;
     for (int i = 0; i < call.batch(); i++) {
-      // one call also when dim = 0 (BLAS then only checks its arguments)
-      for (long start = 0; start == 0 || start < dim; start += lines) {
-        int len = (int) Math.min(lines, dim - start);
+      for (Piece pc : plan) {
         long oa = call.a().offset() + i * call.strideA();
         long ob = call.b().offset() + i * call.strideB();
         long oc = call.c().offset() + i * call.strideC();
+        oa += call.transA() ? (long) pc.k0() * call.lda() : pc.k0();
+        ob += call.transB() ? pc.k0() : (long) pc.k0() * call.ldb();
         int m = call.m();
         int n = call.n();
-        if (rows) {
-          oa += call.transA() ? start : start * call.lda();
-          oc += start * call.ldc();
-          m = len;
+        if (pc.rows()) {
+          oa += call.transA() ? pc.start() : (long) pc.start() * call.lda();
+          oc += (long) pc.start() * call.ldc();
+          m = pc.len();
         } else {
-          ob += call.transB() ? start * call.ldb() : start;
-          oc += start;
-          n = len;
+          ob += call.transB() ? (long) pc.start() * call.ldb() : pc.start();
+          oc += pc.start();
+          n = pc.len();
         }
-        boolean serial = flopsPerLine * len > SERIAL_FLOPS;
+        double beta = pc.first() ? call.beta() : 1;
+        double flops = 2.0 * m * n * pc.kLen();
+        boolean serial = flops > SERIAL_FLOPS;
         if (serial) {
           SERIAL.lock();
         }
         try {
           if (f64) {
-            CpuBlasNative.gc_cpu_dgemm(ta, tb, m, n, call.k(), call.alpha(),
+            CpuBlasNative.gc_cpu_dgemm(ta, tb, m, n, pc.kLen(), call.alpha(),
                 (double[]) call.a().storage(), oa, call.lda(),
-                (double[]) call.b().storage(), ob, call.ldb(), call.beta(),
+                (double[]) call.b().storage(), ob, call.ldb(), beta,
                 (double[]) call.c().storage(), oc, call.ldc());
           } else {
-            CpuBlasNative.gc_cpu_sgemm(ta, tb, m, n, call.k(),
+            CpuBlasNative.gc_cpu_sgemm(ta, tb, m, n, pc.kLen(),
                 (float) call.alpha(), (float[]) call.a().storage(), oa, call.lda(),
-                (float[]) call.b().storage(), ob, call.ldb(), (float) call.beta(),
+                (float[]) call.b().storage(), ob, call.ldb(), (float) beta,
                 (float[]) call.c().storage(), oc, call.ldc());
           }
         } finally {
@@ -421,9 +616,164 @@ final class CpuBlas implements BlasOps {
             SERIAL.unlock();
           }
         }
+        // fp64 counts twice, as in the limit
+        region(flops * (f64 ? 2 : 1) / (IN_PLACE_GFLOPS_PER_THREAD * 1e9 * threads));
         inPlaceCalls.increment();
       }
       inPlaceItems.increment();
+    }
+  }
+
+  /**
+   * OpenBLAS's k-block (GEMM_Q) for this element type, 0 when unknown: GEMMs split into slabs
+   * of k that end where its k-blocks end give the same C bit for bit as one call (OpenBLAS adds
+   * each block's alpha-scaled product to C in turn), so items too long for one critical region
+   * can run in place in slabs, with no repacking. Found once per process, when first needed,
+   * from GEMMs each large enough to run on all of OpenBLAS's threads as the slabs do
+   * ({@link #threadedMnk()}): the first split point, a multiple of 32 from 64 to 1024, at which
+   * two calls give one call's C exactly; then a whole slab schedule (slabs of two blocks, the
+   * tail of one and a half) checked against one call, both operands plain and transposed.
+   */
+  static int kBlock(boolean f64) {
+    return blocking(f64)[0];
+  }
+
+  /**
+   * Where OpenBLAS splits a last stretch of k between one and two blocks long, L: 1 at
+   * (L + 1) / 2 (its threaded driver), u > 1 at L / 2 rounded up to a multiple of u (its
+   * single-threaded driver, u its kernel's unroll), 0 unknown (such tails then run in panels).
+   */
+  static int tailSplit(boolean f64) {
+    return blocking(f64)[1];
+  }
+
+  /** Where {@link #tailSplit} splits a tail of length {@code len}. */
+  static int tailHalf(int rule, int len) {
+    return rule == 1 ? (len + 1) / 2 : (len / 2 + rule - 1) / rule * rule;
+  }
+
+  /**
+   * The probe's answers per element type and OpenBLAS driver (threaded or not: OpenBLAS's
+   * thread count is process-wide, and its two drivers split tails differently).
+   */
+  private static final java.util.concurrent.ConcurrentHashMap<Integer, int[]> BLOCKING =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static int[] blocking(boolean f64) {
+    boolean threaded =
+        org.bytedeco.openblas.global.openblas_nolapack.blas_get_num_threads() > 1;
+    return BLOCKING.computeIfAbsent((f64 ? 2 : 0) + (threaded ? 1 : 0),
+        key -> probeKBlock(f64));
+  }
+
+  /** The k-block and the tail's split ({@link #tailSplit}); {0, 0}: unknown. */
+  static int[] probeKBlock(boolean f64) {
+    try {
+      if (!criticalAvailable()) {
+        return new int[2];
+      }
+      SplittableRandom r = new SplittableRandom(20261206L);
+      int q = 0;
+      for (int c = 64; c <= 1024 && q == 0; c += 32) {
+        int side = probeSide(c);
+        if (sameSplit(f64, r, side, side + 8, 3 * c, new int[] {0, c, 3 * c}, false)) {
+          q = c;
+        }
+      }
+      if (q == 0) {
+        return new int[2];
+      }
+      // the tail 1.5 q + 2: its half, 0.75 q + 1, is odd and rounds up differently for every
+      // unroll (q is a multiple of 32)
+      int k = 5 * q + q / 2 + 2;
+      int side = probeSide(q);
+      int[] ends = {0, 2 * q, 4 * q, k};
+      if (!sameSplit(f64, r, side + 8, side, k, ends, false)
+          || !sameSplit(f64, r, side, side + 8, k, ends, true)) {
+        return new int[2];
+      }
+      for (int rule : new int[] {1, 2, 4, 8, 16, 24, 32, 48, 64}) {
+        int half = 4 * q + tailHalf(rule, k - 4 * q);
+        int[] halves = {0, 2 * q, 4 * q, half, k};
+        if (half > 4 * q && half < k && sameSplit(f64, r, side + 8, side, k, halves, false)
+            && sameSplit(f64, r, side, side + 8, k, halves, true)) {
+          return new int[] {q, rule};
+        }
+      }
+      return new int[] {q, 0};
+    } catch (RuntimeException | LinkageError e) {
+      return new int[2];
+    }
+  }
+
+  /**
+   * The fewest multiply-adds (m·n·k) of a call that OpenBLAS runs on all its threads, and not
+   * on its small-matrix kernels: its multi-threading threshold (65536·4 per thread), with a
+   * margin, on as many threads as this machine has.
+   */
+  static double threadedMnk() {
+    int t = Math.max(Runtime.getRuntime().availableProcessors(),
+        org.bytedeco.openblas.global.openblas_nolapack.blas_get_num_threads());
+    return Math.max(Math.max(1, t) * 65536.0 * 4, 1e6) * 1.25;
+  }
+
+  /** m of the probe's GEMMs with k-slabs of c: every call past {@link #threadedMnk()}. */
+  private static int probeSide(int c) {
+    return Math.max(40, (int) Math.ceil(Math.sqrt(threadedMnk() / c) / 8) * 8);
+  }
+
+  /** Whether C = alpha·A·B + beta·C in slabs of k between {@code ends} equals one call's C. */
+  private static boolean sameSplit(boolean f64, SplittableRandom r, int m, int n, int k,
+      int[] ends, boolean trans) {
+    int t = trans ? 1 : 0;
+    int lda = trans ? m : k;
+    int ldb = trans ? k : n;
+    double alpha = 0.7;
+    double beta = 0.5;
+    if (f64) {
+      double[] a = new double[m * k];
+      double[] b = new double[k * n];
+      double[] c = new double[m * n];
+      fill(r, a);
+      fill(r, b);
+      fill(r, c);
+      double[] one = c.clone();
+      CpuBlasNative.gc_cpu_dgemm(t, t, m, n, k, alpha, a, 0, lda, b, 0, ldb, beta, one, 0, n);
+      for (int i = 0; i + 1 < ends.length; i++) {
+        int k0 = ends[i];
+        CpuBlasNative.gc_cpu_dgemm(t, t, m, n, ends[i + 1] - k0, alpha, a,
+            trans ? (long) k0 * lda : k0, lda, b, trans ? k0 : (long) k0 * ldb, ldb,
+            i == 0 ? beta : 1, c, 0, n);
+      }
+      return java.util.Arrays.equals(one, c);
+    }
+    float[] a = new float[m * k];
+    float[] b = new float[k * n];
+    float[] c = new float[m * n];
+    fill(r, a);
+    fill(r, b);
+    fill(r, c);
+    float[] one = c.clone();
+    CpuBlasNative.gc_cpu_sgemm(t, t, m, n, k, (float) alpha, a, 0, lda, b, 0, ldb, (float) beta,
+        one, 0, n);
+    for (int i = 0; i + 1 < ends.length; i++) {
+      int k0 = ends[i];
+      CpuBlasNative.gc_cpu_sgemm(t, t, m, n, ends[i + 1] - k0, (float) alpha, a,
+          trans ? (long) k0 * lda : k0, lda, b, trans ? k0 : (long) k0 * ldb, ldb,
+          i == 0 ? (float) beta : 1f, c, 0, n);
+    }
+    return java.util.Arrays.equals(one, c);
+  }
+
+  private static void fill(SplittableRandom r, float[] x) {
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) r.nextDouble(-1, 1);
+    }
+  }
+
+  private static void fill(SplittableRandom r, double[] x) {
+    for (int i = 0; i < x.length; i++) {
+      x[i] = r.nextDouble(-1, 1);
     }
   }
 
@@ -469,6 +819,8 @@ final class CpuBlas implements BlasOps {
     Operand src;
     long extent;
     boolean out;
+    /** Whether the Java array's extent is copied to {@link #owned} before the call. */
+    boolean copyIn;
 
     CpuBlas owner;
 
@@ -491,11 +843,14 @@ final class CpuBlas implements BlasOps {
         Pointer p = owner.takeScratch(Math.max(1, extent) * (f64 ? 8 : 4));
         b.owned = p;
         b.base = p;
-        if (copyIn) {
-          owner.copy(s, (int) o.offset(), p, extent, true);
-        }
+        b.copyIn = copyIn && extent > 0;
       }
       return b;
+    }
+
+    /** The Java array's extent and its off-heap copy. */
+    Segment segment() {
+      return new Segment(src.storage(), src.offset(), owned.address(), extent);
     }
 
     FloatPointer fp(long off) {
@@ -504,12 +859,6 @@ final class CpuBlas implements BlasOps {
 
     DoublePointer dp(long off) {
       return new DoublePointer(at(base.address() + off * 8));
-    }
-
-    void writeBack() {
-      if (out && owned != null) {
-        owner.copy(src.storage(), (int) src.offset(), owned, extent, false);
-      }
     }
 
     @Override

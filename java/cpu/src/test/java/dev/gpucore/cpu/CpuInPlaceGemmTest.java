@@ -28,10 +28,10 @@ class CpuInPlaceGemmTest {
         "the critical-region glue did not load, or this JVM copies arrays in critical regions");
   }
 
-  /** CPU settings of 2 threads and this in-place limit. */
+  /** CPU settings of 2 threads and this in-place limit, without slabs of k (panels only). */
   private static Config config(String maxMs) {
     return Config.from(Map.of("gpucore.backend", "cpu", "gpucore.cpu.threads", "2",
-        "gpucore.cpu.inPlaceMaxMs", maxMs), Map.of());
+        "gpucore.cpu.inPlaceMaxMs", maxMs, "gpucore.cpu.kSlabs", "false"), Map.of());
   }
 
   /** A core on a CPU backend with {@code gpucore.cpu.inPlaceMaxMs = maxMs}, and its GEMM. */

@@ -39,6 +39,21 @@ public final class CpuBlasNative {
       double[] c, long offC, int ldc);
 
   /**
+   * Copies {@code count} elements between {@code array} (from element {@code offset}) and the
+   * memory at address {@code mem}: into the memory when {@code toMem} is 1, else back into the
+   * array; with streaming stores (x86-64) when {@code nt} is 1. The caller keeps each copy short
+   * (it holds a critical region) and the range inside the array and the memory.
+   */
+  @CriticalRegion
+  public static native void gc_cpu_copy_f(float[] array, long offset, long mem, long count,
+      int toMem, int nt);
+
+  /** {@link #gc_cpu_copy_f} for {@code double[]}. */
+  @CriticalRegion
+  public static native void gc_cpu_copy_d(double[] array, long offset, long mem, long count,
+      int toMem, int nt);
+
+  /**
    * Has OpenBLAS's worker threads spin for 2^{@code exponent} clock ticks after a call before
    * they sleep (OPENBLAS_THREAD_TIMEOUT, applied by stopping its threads: the next threaded call
    * starts them anew). No BLAS call may run meanwhile. Returns the value OpenBLAS now holds, -1
