@@ -158,9 +158,9 @@ public final class Setting<T> {
   public static final Setting<Integer> STAGING_THREADS = integer("gpucore.staging.threads", 0, 0,
       64, "threads staging copies between Java arrays and a GPU (0: the core count, at most 16)");
   /** Whether staging copies of large Java arrays bypass the CPU caches. */
-  public static final Setting<Boolean> STAGING_STREAMING = bool("gpucore.staging.streaming", true,
+  public static final Setting<Boolean> STAGING_STREAMING = bool("gpucore.staging.streaming", false,
       "copies of 1 MiB and more between Java arrays and the pinned staging use stores that bypass"
-          + " the CPU caches (false: the C library's memcpy)");
+          + " the CPU caches (false: the C library's memcpy, faster on the hosts measured)");
   /** Pinned staging per stream of the native GEMM engine. */
   public static final Setting<Double> BLAS_STAGE_MIB = decimal("gpucore.blas.stageMiB", 32, 0.0625,
       4096, "pinned staging in MiB per stream of the native GEMM engine (the drop-in BLAS library's"

@@ -67,7 +67,7 @@ class MemoryGpuTest extends UsesCore {
   }
 
   /**
-   * The other staging paths: plain memcpy instead of streaming stores, 1 MiB chunks, three
+   * The other staging paths: streaming stores instead of plain memcpy, 1 MiB chunks, three
    * threads (chunks that do not divide among them evenly), and several Java threads staging at
    * once on a copy pool too small for all their sub-lanes.
    */
@@ -75,7 +75,7 @@ class MemoryGpuTest extends UsesCore {
   void stagingSettingsAndConcurrentCopiesRoundTrip() throws Exception {
     int n = 9 * (1 << 20) + 13;
     GpuTests.skipLargeUnderSanitizer(n);
-    try (GpuCore plain = GpuCore.open(Config.from(Map.of(Setting.STAGING_STREAMING.key(), "false",
+    try (GpuCore plain = GpuCore.open(Config.from(Map.of(Setting.STAGING_STREAMING.key(), "true",
         Setting.STAGING_CHUNK_MIB.key(), "1", Setting.STAGING_THREADS.key(), "3"), Map.of()))) {
       float[] src = randomFloats(n, SEED + 1);
       try (DeviceArray d = plain.allocate(0, DType.FLOAT32, n)) {

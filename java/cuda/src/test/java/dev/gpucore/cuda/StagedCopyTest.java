@@ -144,11 +144,11 @@ class StagedCopyTest {
     assertEquals(2L << 20, d.chunkBytes());
     assertEquals(StagingConfig.defaultThreads(Runtime.getRuntime().availableProcessors()),
         d.threads());
-    assertTrue(d.streaming());
+    assertFalse(d.streaming());
     StagingConfig set = StagingConfig.from(Settings.from(Map.of(
         Setting.STAGING_THREADS.key(), "5", Setting.STAGING_CHUNK_MIB.key(), "4",
-        Setting.STAGING_STREAMING.key(), "false"), Map.of()));
-    assertEquals(new StagingConfig(4L << 20, 5, false), set);
+        Setting.STAGING_STREAMING.key(), "true"), Map.of()));
+    assertEquals(new StagingConfig(4L << 20, 5, true), set);
   }
 
   @Test
