@@ -12,9 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
+
+#include "gpucore_stream_copy.h"
 
 /* OpenBLAS's own entry points (exported by libopenblas, not declared in cblas.h). */
 #ifdef __cplusplus
@@ -44,39 +43,18 @@ static inline void gc_cpu_dgemm(int transA, int transB, int m, int n, int k, dou
 }
 
 /*
- * Copies n bytes. With nt (x86-64), the destination's cache lines are written with streaming
- * stores, which neither read those lines from memory first nor evict the caches' contents: for
- * large copies whose destination is not read again at once. A fence at the end orders the
- * streamed stores before the caller's later ones (another thread reads them after a join).
+ * Copies n bytes. With nt, copies of 1 KiB and more store around the caches
+ * (gpucore_stream_copy.h): for large copies whose destination is not read again at once. The
+ * fence orders those stores before the caller's later ones (another thread reads them after a
+ * join).
  */
 static inline void gc_cpu_move(char* dst, const char* src, size_t n, int nt) {
-#if defined(__x86_64__)
-  size_t head = (16 - ((uintptr_t) dst & 15)) & 15;
-  size_t i = 0;
   if (!nt || n < 1024) {
     memcpy(dst, src, n);
     return;
   }
-  memcpy(dst, src, head);
-  dst += head;
-  src += head;
-  n -= head;
-  for (; i + 64 <= n; i += 64) {
-    __m128i w = _mm_loadu_si128((const __m128i*) (src + i));
-    __m128i x = _mm_loadu_si128((const __m128i*) (src + i + 16));
-    __m128i y = _mm_loadu_si128((const __m128i*) (src + i + 32));
-    __m128i z = _mm_loadu_si128((const __m128i*) (src + i + 48));
-    _mm_stream_si128((__m128i*) (dst + i), w);
-    _mm_stream_si128((__m128i*) (dst + i + 16), x);
-    _mm_stream_si128((__m128i*) (dst + i + 32), y);
-    _mm_stream_si128((__m128i*) (dst + i + 48), z);
-  }
-  memcpy(dst + i, src + i, n - i);
-  _mm_sfence();
-#else
-  (void) nt;
-  memcpy(dst, src, n);
-#endif
+  gc_stream_copy(dst, src, n);
+  gc_stream_fence();
 }
 
 /*

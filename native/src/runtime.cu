@@ -2,13 +2,11 @@
 // addresses in and out, no allocation on the Java side.
 #include "gpucore.h"
 #include "internal.h"
+#include "gpucore_stream_copy.h"
 
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 extern "C" gc_status gc_set_device(int ordinal) {
   return gc_check(cudaSetDevice(ordinal), "cudaSetDevice");
@@ -122,43 +120,10 @@ extern "C" gc_status gc_event_sync(void* e) {
   return gc_check(cudaEventSynchronize((cudaEvent_t)e), "cudaEventSynchronize");
 }
 
-// Copies n bytes with stores that bypass the CPU caches (x86-64: 16-byte non-temporal stores,
-// a 64-byte line per step, the destination aligned to a line first): the destination's lines are
-// not read from memory before being written, and the copy does not evict what the caches hold.
-// For destinations not read again soon. The fence at the end orders the stores before whatever
-// the caller does next (queueing a DMA of the buffer, handing a Java array back).
-static void copy_streaming(char* dst, const char* src, size_t n) {
-#if defined(__x86_64__)
-  size_t head = (size_t)(-(uintptr_t)dst & 63);
-  if (n < head + 256) {
-    memcpy(dst, src, n);
-    return;
-  }
-  memcpy(dst, src, head);
-  dst += head;
-  src += head;
-  n -= head;
-  size_t body = n & ~(size_t)63;
-  for (size_t i = 0; i < body; i += 64) {
-    __m128i a = _mm_loadu_si128((const __m128i*)(src + i));
-    __m128i b = _mm_loadu_si128((const __m128i*)(src + i + 16));
-    __m128i c = _mm_loadu_si128((const __m128i*)(src + i + 32));
-    __m128i d = _mm_loadu_si128((const __m128i*)(src + i + 48));
-    _mm_stream_si128((__m128i*)(dst + i), a);
-    _mm_stream_si128((__m128i*)(dst + i + 16), b);
-    _mm_stream_si128((__m128i*)(dst + i + 32), c);
-    _mm_stream_si128((__m128i*)(dst + i + 48), d);
-  }
-  memcpy(dst + body, src + body, n - body);
-  _mm_sfence();
-#else
-  memcpy(dst, src, n);
-#endif
-}
-
 static void host_copy(char* dst, const char* src, size_t bytes, int flags) {
   if (flags & GC_HOST_COPY_STREAMING) {
-    copy_streaming(dst, src, bytes);
+    gc_stream_copy(dst, src, bytes);
+    gc_stream_fence();
   } else {
     memcpy(dst, src, bytes);
   }

@@ -8,11 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 #include "gcb_internal.h"
+#include "gpucore_stream_copy.h"
 
 #define MAX_THREADS 16
 #define PARALLEL_BYTES ((size_t)2 << 20)
@@ -43,44 +41,6 @@ static __thread int my_pool; /* the pool this thread's copies use */
 
 void gcb_copy_pool(int pool) { my_pool = pool == 1 ? 1 : 0; }
 
-/* memcpy for the large copies of the pipeline, whose destination is not read again soon (pinned
- * staging goes to the GPU, C goes back to its caller): stores that bypass the cache, so the
- * destination's lines are not first read from memory. Ordered before later stores by the fence
- * at the end of each part. */
-static void stream_copy(char *dst, const char *src, size_t n) {
-#if defined(__x86_64__)
-  size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
-  if (n < 256 || head > n) {
-    memcpy(dst, src, n);
-    return;
-  }
-  memcpy(dst, src, head);
-  dst += head;
-  src += head;
-  n -= head;
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
-    __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 16));
-    __m128i c = _mm_loadu_si128((const __m128i *)(src + i + 32));
-    __m128i d = _mm_loadu_si128((const __m128i *)(src + i + 48));
-    _mm_stream_si128((__m128i *)(dst + i), a);
-    _mm_stream_si128((__m128i *)(dst + i + 16), b);
-    _mm_stream_si128((__m128i *)(dst + i + 32), c);
-    _mm_stream_si128((__m128i *)(dst + i + 48), d);
-  }
-  memcpy(dst + i, src + i, n - i);
-#else
-  memcpy(dst, src, n);
-#endif
-}
-
-static void fence(void) {
-#if defined(__x86_64__)
-  _mm_sfence();
-#endif
-}
-
 /* Part p of parts of a conversion (len: source bytes per column, floats). */
 static void convert_part(char *dst, size_t ds, const char *src, size_t ss, size_t len,
                          size_t cols, int to, int p, int parts) {
@@ -107,19 +67,19 @@ static void run_part(char *dst, size_t ds, const char *src, size_t ss, size_t le
   if (cols >= (size_t)parts) {
     size_t c0 = cols * p / parts, c1 = cols * (p + 1) / parts;
     if (ds == len && ss == len) {
-      stream_copy(dst + c0 * ds, src + c0 * ss, (c1 - c0) * len);
+      gc_stream_copy(dst + c0 * ds, src + c0 * ss, (c1 - c0) * len);
     } else {
       for (size_t j = c0; j < c1; j++) {
-        stream_copy(dst + j * ds, src + j * ss, len);
+        gc_stream_copy(dst + j * ds, src + j * ss, len);
       }
     }
   } else {
     size_t b0 = len * p / parts, b1 = len * (p + 1) / parts;
     for (size_t j = 0; j < cols; j++) {
-      stream_copy(dst + j * ds + b0, src + j * ss + b0, b1 - b0);
+      gc_stream_copy(dst + j * ds + b0, src + j * ss + b0, b1 - b0);
     }
   }
-  fence();
+  gc_stream_fence(); /* the large copies store around the caches */
 }
 
 /* Takes parts of the pool's current job until none is left; called with its lock held, returns
