@@ -18,7 +18,7 @@
 #include "gpucore_engine.h"
 
 struct gc_engine_operand {
-  jarray array;      /* a Java array, or NULL */
+  jarray array;      /* a Java array (a global reference: the engine's thread writes C), or NULL */
   long long address; /* else host memory here */
   long long offset;  /* bytes from the array's start or the address */
 };
@@ -71,6 +71,9 @@ static int gc_engine_copy(void *p, int operand, int to_operand, int convert, voi
     }
     held = env->GetPrimitiveArrayCritical(o->array, NULL);
     if (held == NULL) {
+      if (!pthread_equal(pthread_self(), x->caller)) {
+        env->ExceptionClear(); /* the engine's thread stays attached: leave nothing pending */
+      }
       return 1;
     }
     base = (char *)held;
@@ -105,9 +108,23 @@ static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int preci
     snprintf(err, err_len, "no Java VM for the engine's copies");
     return;
   }
-  x.op[0].array = (jarray)a; x.op[0].address = a_address; x.op[0].offset = a_offset;
-  x.op[1].array = (jarray)b; x.op[1].address = b_address; x.op[1].offset = b_offset;
-  x.op[2].array = (jarray)c; x.op[2].address = c_address; x.op[2].offset = c_offset;
+  jobject arrays[3] = {a, b, c};
+  long long addresses[3] = {a_address, b_address, c_address};
+  long long offsets[3] = {a_offset, b_offset, c_offset};
+  for (int i = 0; i < 3; i++) {
+    x.op[i].array = arrays[i] != NULL ? (jarray)env->NewGlobalRef(arrays[i]) : NULL;
+    x.op[i].address = addresses[i];
+    x.op[i].offset = offsets[i];
+    if (arrays[i] != NULL && x.op[i].array == NULL) {
+      for (int j = 0; j < i; j++) {
+        if (x.op[j].array != NULL) env->DeleteGlobalRef(x.op[j].array);
+      }
+      result[0] = GPUCORE_ENGINE_E_COPY;
+      result[1] = 0;
+      snprintf(err, err_len, "no global reference for an operand");
+      return;
+    }
+  }
   /* host memory at an address goes to the engine as a pointer (pinned memory the GPU copies in
    * place); Java arrays only through the copy function */
   void *p[3];
@@ -116,6 +133,9 @@ static inline void gc_engine_gemm(JNIEnv *env, jclass, int elem_bytes, int preci
   }
   result[0] = gpucore_engine_gemm(elem_bytes, precision, ta, tb, m, n, k, alpha, p[0], lda, p[1], ldb, beta,
                                   p[2], ldc, gc_engine_copy, &x, device, &result[1], err, err_len);
+  for (int i = 0; i < 3; i++) {
+    if (x.op[i].array != NULL) env->DeleteGlobalRef(x.op[i].array);
+  }
 }
 
 /* gpucore_engine_model with its input and output as arrays: ints = {precision, beta_nonzero,

@@ -2,6 +2,7 @@
  * staging at half the bytes, rounded to nearest even (NaN stays NaN, infinities stay infinite,
  * fp16 overflow goes to infinity). Vector code where the CPU has it (AVX2 for BF16, F16C for
  * FP16), chosen at run time. */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -87,16 +88,22 @@ __attribute__((target("avx,f16c"))) static void fp16_f16c(uint16_t *d, const flo
 }
 #endif
 
+#if defined(__x86_64__)
+static int avx2, f16c;
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+
+static void features(void) {
+  __builtin_cpu_init();
+  f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  avx2 = __builtin_cpu_supports("avx2");
+}
+#endif
+
 void gcb_convert(void *dst, const void *src, size_t n, int to) {
   uint16_t *d = (uint16_t *)dst;
   const float *s = (const float *)src;
 #if defined(__x86_64__)
-  static int avx2 = -1, f16c = -1;
-  if (avx2 < 0) {
-    __builtin_cpu_init();
-    f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-    avx2 = __builtin_cpu_supports("avx2");
-  }
+  pthread_once(&features_once, features);
   if (to == GCB_TO_BF16 && avx2) {
     bf16_avx2(d, s, n);
     return;

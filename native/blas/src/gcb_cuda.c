@@ -293,7 +293,7 @@ typedef struct {
   char *pin_b[STREAMS];         /* two halves: packing one while the other is copied */
   char *pin_c[STREAMS];
   void *d_a, *d_b[STREAMS], *d_c[STREAMS];
-  size_t cap_a, cap_b, cap_c;
+  size_t cap_a, cap_b[STREAMS], cap_c[STREAMS]; /* bytes of each buffer */
   void *d_bf;                   /* all of op(B), in the resident scheme */
   size_t cap_bf;
   int half[STREAMS];
@@ -343,7 +343,9 @@ static void free_device(ctx_t *c) {
     c->d_b[s] = c->d_c[s] = NULL;
   }
   c->d_a = NULL;
-  c->cap_a = c->cap_b = c->cap_c = 0;
+  c->cap_a = 0;
+  memset(c->cap_b, 0, sizeof c->cap_b);
+  memset(c->cap_c, 0, sizeof c->cap_c);
 }
 
 /* Device bytes the engine's threads keep between calls (their buffers, reused by the next call). */
@@ -776,21 +778,8 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
   int rc;
   if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)mb * k * c->ds, err, errn))) return rc;
   for (int s = 0; s < STREAMS; s++) {
-    size_t bb = (size_t)k * nb * c->ds, cb = (size_t)mb * nb * es;
-    if (c->cap_b < bb || c->d_b[s] == NULL) {
-      if (c->d_b[s]) cu.Free(c->d_b[s]);
-      c->d_b[s] = NULL;
-      CU(cu.Malloc(&c->d_b[s], bb ? bb : 16), "cudaMalloc");
-    }
-    if (c->cap_c < cb || c->d_c[s] == NULL) {
-      if (c->d_c[s]) cu.Free(c->d_c[s]);
-      c->d_c[s] = NULL;
-      CU(cu.Malloc(&c->d_c[s], cb ? cb : 16), "cudaMalloc");
-    }
-    if (s == STREAMS - 1) {
-      if (c->cap_b < bb) c->cap_b = bb;
-      if (c->cap_c < cb) c->cap_c = cb;
-    }
+    if ((rc = ensure(&c->d_b[s], &c->cap_b[s], (size_t)k * nb * c->ds, err, errn))) return rc;
+    if ((rc = ensure(&c->d_c[s], &c->cap_c[s], (size_t)mb * nb * es, err, errn))) return rc;
   }
   int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
   tile_t tiles[STREAMS]; /* one slot per stream */
@@ -864,13 +853,8 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
   if ((rc = ensure(&c->d_bf, &c->cap_bf, (size_t)k * n * ds, err, errn))) return rc;
   size_t tile_bytes = (size_t)mt * nt * es, cb = tile_bytes * per_stream;
   for (int s = 1; s < STREAMS; s++) {
-    if (c->cap_c < cb || c->d_c[s] == NULL) {
-      if (c->d_c[s]) cu.Free(c->d_c[s]);
-      c->d_c[s] = NULL;
-      CU(cu.Malloc(&c->d_c[s], cb ? cb : 16), "cudaMalloc");
-    }
+    if ((rc = ensure(&c->d_c[s], &c->cap_c[s], cb, err, errn))) return rc;
   }
-  if (c->cap_c < cb) c->cap_c = cb;
   int na = (m + mt - 1) / mt, nbk = (n + nt - 1) / nt;
   cudaEvent_t *ev = (cudaEvent_t *)calloc((size_t)(na + nbk), sizeof *ev);
   if (ev == NULL) {
@@ -1010,6 +994,15 @@ static int pinned(const void *p, size_t elems, int es) {
   return 1;
 }
 
+/* Device bytes the context holds. */
+static size_t held_bytes(const ctx_t *c) {
+  size_t n = c->cap_a + c->cap_bf;
+  for (int s = 0; s < STREAMS; s++) {
+    n += c->cap_b[s] + c->cap_c[s];
+  }
+  return n;
+}
+
 /* The start of a try at the call (the profile counts the last one only). */
 static void begin_attempt(ctx_t *x) {
   x->tiles = 0;
@@ -1028,7 +1021,7 @@ static int end_call(ctx_t *x, int rc, int *c_written, const char *err, int es, i
   if (x->prof != NULL && rc == GCB_OK) {
     gcb_prof_report(x->prof, es == 4 ? "sgemm" : "dgemm", m, n, k, scheme, x->tiles);
   }
-  size_t now = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
+  size_t now = held_bytes(x);
   __atomic_add_fetch(&held_total, now, __ATOMIC_RELAXED);
   size_t total = __atomic_sub_fetch(&held_total, x->held, __ATOMIC_RELAXED);
   x->held = now;
@@ -1097,7 +1090,9 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
     size_t per_stream = stage / (mt * nt * es);
     if (per_stream > MAX_SLOTS / (STREAMS - 1)) per_stream = MAX_SLOTS / (STREAMS - 1);
     if (per_stream < 1) per_stream = 1;
-    size_t held = x->cap_a + x->cap_bf + STREAMS * (x->cap_b + x->cap_c);
+    /* what the resident scheme reuses of what the thread holds: A, all of B and the slots' C */
+    size_t held = x->cap_a + x->cap_bf;
+    for (int s = 1; s < STREAMS; s++) held += x->cap_c[s];
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
     size_t need = ((size_t)m * k + (size_t)k * n) * x->ds + (STREAMS - 1) * per_stream * mt * nt * es;
     if (need <= budget) {
@@ -1114,7 +1109,7 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
   }
   rc = GCB_E_MEMORY;
   for (int attempt = 0; attempt < 6; attempt++) {
-    size_t held = x->cap_a + STREAMS * (x->cap_b + x->cap_c);
+    size_t held = held_bytes(x) - x->cap_bf; /* the streamed scheme has no use for all of B */
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
     while ((mb * (size_t)k + STREAMS * (size_t)k * nb) * x->ds + STREAMS * mb * nb * es > budget
            && (mb > 256 || nb > 64)) {

@@ -24,10 +24,32 @@ static size_t mem_limit(void) {
   return v ? (size_t)strtoull(v, NULL, 10) : ((size_t)1 << 30);
 }
 
-typedef struct { size_t size; } hdr;
+/* Device blocks: a header before, a canary after, all live ones in a list. A write past the end
+ * of a block (a buffer sized too small) is found when it is freed or at exit: the process
+ * aborts with a message. */
+typedef struct hdr {
+  struct hdr *next, *prev;
+  size_t size;
+} hdr;
+#define CANARY 64
+static hdr live = {&live, &live, 0};
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void check_canary(const hdr *h) {
+  const unsigned char *c = (const unsigned char *)(h + 1) + h->size;
+  for (int i = 0; i < CANARY; i++) {
+    if (c[i] != 0xC5) {
+      fprintf(stderr, "fake CUDA: a write past the end of a %zu-byte device buffer\n", h->size);
+      abort();
+    }
+  }
+}
 
 #ifndef FAKE_CUBLAS
 __attribute__((destructor)) static void report_live(void) {
+  pthread_mutex_lock(&live_lock);
+  for (hdr *h = live.next; h != &live; h = h->next) check_canary(h);
+  pthread_mutex_unlock(&live_lock);
   const char *f = getenv("FAKE_CUDA_LIVE");
   FILE *o = f ? fopen(f, "w") : NULL;
   if (o) {
@@ -91,19 +113,31 @@ int cudaMalloc(void **p, size_t n) {
     __atomic_sub_fetch(&used, n, __ATOMIC_RELAXED);
     return 2; /* cudaErrorMemoryAllocation */
   }
-  hdr *h = malloc(sizeof(hdr) + n);
+  hdr *h = malloc(sizeof(hdr) + n + CANARY);
   if (h == NULL) {
     __atomic_sub_fetch(&used, n, __ATOMIC_RELAXED);
     return 2;
   }
   h->size = n;
   memset(h + 1, 0x7f, n); /* garbage, as device memory is */
+  memset((char *)(h + 1) + n, 0xC5, CANARY);
+  pthread_mutex_lock(&live_lock);
+  h->next = live.next;
+  h->prev = &live;
+  live.next->prev = h;
+  live.next = h;
+  pthread_mutex_unlock(&live_lock);
   *p = h + 1;
   return 0;
 }
 int cudaFree(void *p) {
   if (p == NULL) return 0;
   hdr *h = (hdr *)p - 1;
+  check_canary(h);
+  pthread_mutex_lock(&live_lock);
+  h->prev->next = h->next;
+  h->next->prev = h->prev;
+  pthread_mutex_unlock(&live_lock);
   __atomic_sub_fetch(&used, h->size, __ATOMIC_RELAXED);
   free(h);
   return 0;

@@ -69,6 +69,26 @@ class FakeGpuTest {
     assertTrue(Long.parseLong(m.group(2)) > 19 * 3, r.all());
   }
 
+  /**
+   * The pipeline compiled in with settings of its own (scheme_switch_check.c): a resident call,
+   * then streamed calls with smaller and larger C tiles on the same thread's buffers; a write
+   * past a device buffer aborts the stand-in runtime.
+   */
+  @Test
+  void eachStreamsBuffersFollowTheSchemeThatUsesThem() throws Exception {
+    Path check = work.resolve("scheme_switch_check");
+    Path src = Native.cSources().resolve("../../../../../native/blas/src").normalize();
+    gcc(List.of("-I" + src, "-I" + Native.cSources().resolve("../../../../../native/include").normalize(),
+        Native.cSources().resolve("scheme_switch_check.c").toString(),
+        src.resolve("gcb_cuda.c").toString(), src.resolve("gcb_copy.c").toString(),
+        src.resolve("gcb_convert.c").toString(), src.resolve("gcb_profile.c").toString(),
+        "-o", check.toString(), "-lpthread", "-ldl"));
+    Native.Result r = Native.run(List.of(check.toString()), Map.of("LD_LIBRARY_PATH", fake.toString()),
+        null);
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("3 passed, 0 failed"), r.all());
+  }
+
   private static void gcc(List<String> args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("gcc", "-O1"));
     cmd.addAll(args);

@@ -62,6 +62,12 @@ public final class CudaBackendProvider implements BackendProvider {
             return "gpucore's GEMM engine (libgpucore_blas.so) could not be loaded ("
                 + LoadErrors.describe(t) + ")";
           }
+          int version = dev.gpucore.cuda.bindings.EngineNative.gpucore_engine_version();
+          if (version != dev.gpucore.cuda.bindings.EngineNative.VERSION) {
+            return "gpucore's GEMM engine (libgpucore_blas.so) is version " + version + "; this "
+                + "gpucore needs version " + dev.gpucore.cuda.bindings.EngineNative.VERSION
+                + " (a libgpucore_blas.so of another gpucore release is first on the library path)";
+          }
           return "";
         });
         if (failure.isEmpty()) {

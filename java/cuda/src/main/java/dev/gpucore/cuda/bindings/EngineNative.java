@@ -27,6 +27,9 @@ public final class EngineNative {
     Loader.load(EngineNative.class);
   }
 
+  /** The engine interface these bindings are built for ({@code GPUCORE_ENGINE_VERSION}). */
+  public static final int VERSION = 2;
+
   /** Result of {@link #gc_engine_gemm} ({@code result[0]}): done. */
   public static final int OK = 0;
   /** Out of device memory, also with the smallest tiles. */
