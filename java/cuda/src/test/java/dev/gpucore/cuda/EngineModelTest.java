@@ -41,6 +41,13 @@ class EngineModelTest {
   }
 
   @Test
+  void theBindingsAreBuiltForTheEngineTheyLoad() {
+    dev.gpucore.cuda.bindings.EngineNative.load();
+    assertEquals(dev.gpucore.cuda.bindings.EngineNative.VERSION,
+        dev.gpucore.cuda.bindings.EngineNative.gpucore_engine_version());
+  }
+
+  @Test
   void smallGoesToTheCpuLargeToTheGpu() {
     Decision small = router().explain(square(64, DType.FLOAT32, Precision.FP32));
     assertFalse(small.gpu(), small.reason());
