@@ -198,13 +198,33 @@ public final class RouteCalibration {
   }
 
   private static RouteRates.Curve cpuCurve(Backend cpu, DType t, int[] sizes) {
+    return curve(sizes, false, n -> {
+      cpuSeconds(cpu, t, n);
+      return median(() -> cpuSeconds(cpu, t, n));
+    });
+  }
+
+  /**
+   * GFLOP/s of square GEMMs at each of {@code sizes} in turn, {@code seconds} giving one's
+   * median time, until one takes over {@link #LONGEST_RUN_S}; where {@code outOfMemoryEnds} and
+   * a size after the first runs out of memory, the sizes measured so far.
+   */
+  private static RouteRates.Curve curve(int[] sizes, boolean outOfMemoryEnds,
+      java.util.function.IntToDoubleFunction seconds) {
     double[] flops = new double[sizes.length];
     double[] gflops = new double[sizes.length];
     int points = 0;
     while (points < sizes.length) {
       int n = sizes[points];
-      cpuSeconds(cpu, t, n);
-      double s = median(() -> cpuSeconds(cpu, t, n));
+      double s;
+      try {
+        s = seconds.applyAsDouble(n);
+      } catch (dev.gpucore.GpuCoreException.OutOfMemory e) {
+        if (!outOfMemoryEnds || points == 0) {
+          throw e;
+        }
+        break; // a small GPU: the sizes measured so far
+      }
       flops[points] = 2.0 * n * n * n;
       gflops[points] = flops[points] / s / 1e9;
       points++;
@@ -236,40 +256,26 @@ public final class RouteCalibration {
   }
 
   private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t, int[] sizes) {
-    double[] flops = new double[sizes.length];
-    double[] gflops = new double[sizes.length];
-    int points = 0;
-    while (points < sizes.length) {
-      int n = sizes[points];
-      long len = (long) n * n;
-      double s;
-      try (DeviceArray a = gpu.allocate(device, t, len);
-          DeviceArray b = gpu.allocate(device, t, len);
-          DeviceArray c = gpu.allocate(device, t, len)) {
-        a.fill(0.5);
-        b.fill(0.25);
-        GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
-            new GemmCall.OnDevice(device));
-        gpu.blas().gemm(call);
-        s = median(() -> {
-          long t0 = System.nanoTime();
-          gpu.blas().gemm(call); // synchronous: no stream
-          return (System.nanoTime() - t0) / 1e9;
-        });
-      } catch (dev.gpucore.GpuCoreException.OutOfMemory e) {
-        if (points == 0) {
-          throw e;
-        }
-        break; // a small GPU: the sizes measured so far
-      }
-      flops[points] = 2.0 * n * n * n;
-      gflops[points] = flops[points] / s / 1e9;
-      points++;
-      if (s > LONGEST_RUN_S) {
-        break;
-      }
+    return curve(sizes, true, n -> deviceSeconds(gpu, device, t, n));
+  }
+
+  /** The median seconds of an n×n×n device-resident GEMM, after one untimed call. */
+  private static double deviceSeconds(GpuBackend gpu, int device, DType t, int n) {
+    long len = (long) n * n;
+    try (DeviceArray a = gpu.allocate(device, t, len);
+        DeviceArray b = gpu.allocate(device, t, len);
+        DeviceArray c = gpu.allocate(device, t, len)) {
+      a.fill(0.5);
+      b.fill(0.25);
+      GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
+          new GemmCall.OnDevice(device));
+      gpu.blas().gemm(call);
+      return median(() -> {
+        long t0 = System.nanoTime();
+        gpu.blas().gemm(call); // synchronous: no stream
+        return (System.nanoTime() - t0) / 1e9;
+      });
     }
-    return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
   }
 
   /** GB/s between a Java array and the GPU, the mean time of up and down. */

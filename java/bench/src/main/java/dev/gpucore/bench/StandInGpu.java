@@ -1,8 +1,7 @@
 package dev.gpucore.bench;
 
 import dev.gpucore.DType;
-import dev.gpucore.blas.Precision;
-import dev.gpucore.cuda.bindings.EngineNative;
+import dev.gpucore.cuda.EngineModel;
 import dev.gpucore.device.DeviceInfo;
 import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
@@ -17,14 +16,15 @@ import java.util.List;
 
 /**
  * A GPU backend that only routes: one made-up H100 and the engine's routing model
- * (libgpucore_blas.so, asked through JNI as the CUDA backend asks it), so that the router's
- * per-call cost with a GPU present can be measured on a machine without one. Small host calls
- * never reach it; anything that would is refused.
+ * (libgpucore_blas.so, asked through JNI by the CUDA backend's {@link EngineModel}), so that
+ * the router's per-call cost with a GPU present can be measured on a machine without one. Small
+ * host calls never reach it; anything that would is refused.
  */
 final class StandInGpu implements GpuBackend {
   private static final DeviceInfo H100 = new DeviceInfo(0, 0, 0, "GPU-00000000-stand-in",
       "H100 (stand-in)", "00000000:01:00.0", 9, 0, 132, 80L << 30, 0, 80L << 30, 0, 0, 40, 100,
       700, List.of());
+  private static final RouteModel MODEL = new EngineModel();
 
   @Override
   public String name() {
@@ -44,29 +44,7 @@ final class StandInGpu implements GpuBackend {
 
   @Override
   public RouteModel routeModel() {
-    int[] ints = new int[6];
-    double[] doubles = new double[8];
-    double[] out = new double[9];
-    return in -> {
-      ints[0] = in.precision() == Precision.FP64 ? 3 : in.precision() == Precision.TF32 ? 1
-          : in.precision() == Precision.FP32 ? 0 : 2;
-      ints[1] = in.betaNonZero() ? 1 : 0;
-      ints[2] = in.gpus();
-      ints[3] = in.ccMajor();
-      ints[4] = in.sms();
-      ints[5] = in.cpuThreads();
-      doubles[0] = in.flops();
-      doubles[1] = in.bytesA();
-      doubles[2] = in.bytesB();
-      doubles[3] = in.bytesC();
-      doubles[4] = in.cpuGflops();
-      doubles[5] = in.gpuGflops();
-      doubles[6] = in.busGBs();
-      doubles[7] = in.overheadMs();
-      EngineNative.gc_engine_model(ints, doubles, out); // one benchmark thread
-      return new RouteModel.Estimate(out[0] != 0, out[1], out[2], out[3], out[4], out[5], out[6],
-          out[7], out[8]);
-    };
+    return MODEL;
   }
 
   @Override

@@ -730,51 +730,54 @@ final class CpuBlas implements BlasOps {
     int ldb = trans ? k : n;
     double alpha = 0.7;
     double beta = 0.5;
+    ProbeGemm gemm;
+    java.util.function.BooleanSupplier same;
     if (f64) {
-      double[] a = new double[m * k];
-      double[] b = new double[k * n];
-      double[] c = new double[m * n];
-      fill(r, a);
-      fill(r, b);
-      fill(r, c);
+      double[] a = fill(r, new double[m * k]);
+      double[] b = fill(r, new double[k * n]);
+      double[] c = fill(r, new double[m * n]);
       double[] one = c.clone();
-      CpuBlasNative.gc_cpu_dgemm(t, t, m, n, k, alpha, a, 0, lda, b, 0, ldb, beta, one, 0, n);
-      for (int i = 0; i + 1 < ends.length; i++) {
-        int k0 = ends[i];
-        CpuBlasNative.gc_cpu_dgemm(t, t, m, n, ends[i + 1] - k0, alpha, a,
-            trans ? (long) k0 * lda : k0, lda, b, trans ? k0 : (long) k0 * ldb, ldb,
-            i == 0 ? beta : 1, c, 0, n);
-      }
-      return java.util.Arrays.equals(one, c);
+      gemm = (whole, kk, aOff, bOff, bt) -> CpuBlasNative.gc_cpu_dgemm(t, t, m, n, kk, alpha, a,
+          aOff, lda, b, bOff, ldb, bt, whole ? one : c, 0, n);
+      same = () -> java.util.Arrays.equals(one, c);
+    } else {
+      float[] a = fill(r, new float[m * k]);
+      float[] b = fill(r, new float[k * n]);
+      float[] c = fill(r, new float[m * n]);
+      float[] one = c.clone();
+      gemm = (whole, kk, aOff, bOff, bt) -> CpuBlasNative.gc_cpu_sgemm(t, t, m, n, kk,
+          (float) alpha, a, aOff, lda, b, bOff, ldb, (float) bt, whole ? one : c, 0, n);
+      same = () -> java.util.Arrays.equals(one, c);
     }
-    float[] a = new float[m * k];
-    float[] b = new float[k * n];
-    float[] c = new float[m * n];
-    fill(r, a);
-    fill(r, b);
-    fill(r, c);
-    float[] one = c.clone();
-    CpuBlasNative.gc_cpu_sgemm(t, t, m, n, k, (float) alpha, a, 0, lda, b, 0, ldb, (float) beta,
-        one, 0, n);
+    gemm.run(true, k, 0, 0, beta);
     for (int i = 0; i + 1 < ends.length; i++) {
       int k0 = ends[i];
-      CpuBlasNative.gc_cpu_sgemm(t, t, m, n, ends[i + 1] - k0, (float) alpha, a,
-          trans ? (long) k0 * lda : k0, lda, b, trans ? k0 : (long) k0 * ldb, ldb,
-          i == 0 ? (float) beta : 1f, c, 0, n);
+      gemm.run(false, ends[i + 1] - k0, trans ? (long) k0 * lda : k0,
+          trans ? k0 : (long) k0 * ldb, i == 0 ? beta : 1);
     }
-    return java.util.Arrays.equals(one, c);
+    return same.getAsBoolean();
   }
 
-  private static void fill(SplittableRandom r, float[] x) {
+  /**
+   * One GEMM of {@link #sameSplit}: over {@code k} of the inner dimension from the offsets,
+   * into the one-call copy of C when {@code whole}, else into the C built in slabs.
+   */
+  private interface ProbeGemm {
+    void run(boolean whole, int k, long aOff, long bOff, double beta);
+  }
+
+  private static float[] fill(SplittableRandom r, float[] x) {
     for (int i = 0; i < x.length; i++) {
       x[i] = (float) r.nextDouble(-1, 1);
     }
+    return x;
   }
 
-  private static void fill(SplittableRandom r, double[] x) {
+  private static double[] fill(SplittableRandom r, double[] x) {
     for (int i = 0; i < x.length; i++) {
       x[i] = r.nextDouble(-1, 1);
     }
+    return x;
   }
 
   private static boolean inside(Operand o, long extent, boolean f64) {

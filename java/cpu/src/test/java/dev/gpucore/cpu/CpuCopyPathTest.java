@@ -88,7 +88,21 @@ class CpuCopyPathTest {
   }
 
   /** Operands of a case as arrays of its type (values in float for both). */
-  private record Arrays3(Object a, Object b, Object c, Object c0) {}
+  private record Arrays3(Object a, Object b, Object c, Object c0) {
+    /** The same A, B and C as it was, writing into {@code c}. */
+    Arrays3 into(Object c) {
+      return new Arrays3(a, b, c, c0);
+    }
+  }
+
+  /** Two double[] or two float[] equal element for element (bit for bit but for NaN's bits). */
+  private static void assertSameArray(Object want, Object got, String what) {
+    if (want instanceof double[] d) {
+      assertArrayEquals(d, (double[]) got, what);
+    } else {
+      assertArrayEquals((float[]) want, (float[]) got, what);
+    }
+  }
 
   private static Object random(SplittableRandom r, boolean f64, int len) {
     if (f64) {
@@ -140,6 +154,18 @@ class CpuCopyPathTest {
       }
     }
     return new Arrays3(a, b, c, copyOf(c));
+  }
+
+  /**
+   * Runs {@code t} (alpha 0.75) through {@code first} on {@code x}, then through {@code second}
+   * on the same A and B and a copy of C as it was; returns the second call's operands.
+   */
+  private static Arrays3 onBoth(CpuBlas first, CpuBlas second, Case t, Arrays3 x) {
+    Object cIn = copyOf(x.c());
+    first.gemm(call(t, x, 0.75));
+    Arrays3 y = x.into(cIn);
+    second.gemm(call(t, y, 0.75));
+    return y;
   }
 
   private static long cIndex(Case t, int item, int i, int j) {
@@ -240,18 +266,10 @@ class CpuCopyPathTest {
       SplittableRandom r = new SplittableRandom(23);
       for (Case t : CASES) {
         Arrays3 x = operands(r, t);
-        Object cIn = copyOf(x.c());
         long items = whole.inPlaceItems.sum();
-        whole.gemm(call(t, x, 0.75));
+        Arrays3 y = onBoth(whole, copies, t, x);
         assertEquals(t.batch(), whole.inPlaceItems.sum() - items, "in place: " + t);
-        Object inPlaceC = copyOf(x.c());
-        Arrays3 y = new Arrays3(x.a(), x.b(), cIn, x.c0());
-        copies.gemm(call(t, y, 0.75));
-        if (t.f64()) {
-          assertArrayEquals((double[]) inPlaceC, (double[]) y.c(), t.toString());
-        } else {
-          assertArrayEquals((float[]) inPlaceC, (float[]) y.c(), t.toString());
-        }
+        assertSameArray(x.c(), y.c(), t.toString());
       }
       assertEquals(0, copies.inPlaceItems.sum());
     } finally {
@@ -296,7 +314,7 @@ class CpuCopyPathTest {
     for (boolean slabs : new boolean[] {false, true}) {
       CpuBlas blas = new CpuBlas(2, true, CpuBlas.IN_PLACE_MAX_MS, CpuBlas.PANEL_MIN, 0, slabs);
       try {
-        Arrays3 y = new Arrays3(x.a(), x.b(), copyOf(cIn), x.c0());
+        Arrays3 y = x.into(copyOf(cIn));
         blas.gemm(call(t, y, 1));
         assertEquals(slabs ? 1 : 0, blas.inPlaceItems.sum(), "slabs " + slabs);
         assertTrue(blas.longestRegionMs() > 0
@@ -362,21 +380,14 @@ class CpuCopyPathTest {
         SplittableRandom r = new SplittableRandom(43);
         for (Case t : cases) {
           Arrays3 x = operands(r, t);
-          Object cIn = copyOf(x.c());
           long calls = slabs.inPlaceCalls.sum();
-          slabs.gemm(call(t, x, 0.75));
+          Arrays3 y = onBoth(slabs, whole, t, x);
           assertTrue(slabs.inPlaceCalls.sum() - calls > t.batch(), "split: " + t);
           checkAgainstFloat64(t, x);
-          Arrays3 y = new Arrays3(x.a(), x.b(), cIn, x.c0());
-          whole.gemm(call(t, y, 0.75));
           if (t == panels || (t == cases.get(2) && CpuBlas.tailSplit(f64) == 0)) {
             continue; // panels of C (also for a tail of k whose split is unknown)
           }
-          if (f64) {
-            assertArrayEquals((double[]) y.c(), (double[]) x.c(), "slabs against one call: " + t);
-          } else {
-            assertArrayEquals((float[]) y.c(), (float[]) x.c(), "slabs against one call: " + t);
-          }
+          assertSameArray(y.c(), x.c(), "slabs against one call: " + t);
         }
         assertEquals(whole.inPlaceItems.sum(), slabs.inPlaceItems.sum(), "all in place");
         assertTrue(slabs.longestRegionMs() <= limitMs + 1e-6,
@@ -428,11 +439,7 @@ class CpuCopyPathTest {
           }
           blas.copy(segs, false);
           for (int s = 0; s < 3; s++) {
-            if (f64) {
-              assertArrayEquals((double[]) before[s], (double[]) arrays[s], "segment " + s);
-            } else {
-              assertArrayEquals((float[]) before[s], (float[]) arrays[s], "segment " + s);
-            }
+            assertSameArray(before[s], arrays[s], "segment " + s);
           }
           if (critical) {
             assertTrue(blas.longestRegionMs() <= LIMIT_MS + 1e-6, blas.longestRegionMs() + " ms");

@@ -6,8 +6,10 @@ import dev.gpucore.spi.RouteModel;
 /**
  * The routing model of libgpucore_blas.so's engine, the one its sgemm_/dgemm_ route by. Asked
  * for every routed host GEMM, so the call is cheap: per-thread arrays, read in a critical region.
+ * Public (in a package the module does not export) so that the benchmarks' stand-in GPU routes
+ * by the same model.
  */
-final class EngineModel implements RouteModel {
+public final class EngineModel implements RouteModel {
   private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
   private static final class Buffers {

@@ -158,13 +158,7 @@ class StagedCopyTest {
       float[] array = new float[16 * 200];
       Sim sim = new Sim(new float[array.length], 4, cfg);
       sim.failAtHostCopy = 5;
-      IllegalStateException e;
-      try {
-        e = assertThrows(IllegalStateException.class, () -> StagedCopy.run(sim, cfg, sim.lanes,
-            pool, array, 0, sim.address(0), array.length, 4, toDevice));
-      } finally {
-        sim.close();
-      }
+      IllegalStateException e = failingCopy(sim, cfg, array, toDevice);
       assertEquals("injected host copy failure", e.getMessage());
       assertEquals(List.of(), sim.violations);
       assertTrue(sim.drained.containsAll(sim.streamsUsed), "every stream used is drained");
@@ -179,15 +173,23 @@ class StagedCopyTest {
     double[] array = new double[8 * 50];
     Sim sim = new Sim(new double[array.length], 8, cfg);
     sim.failDrain = true;
-    RuntimeException e;
+    IllegalStateException e = failingCopy(sim, cfg, array, true);
+    assertEquals("injected stream failure", e.getMessage());
+    assertEquals(List.of(), sim.violations);
+  }
+
+  /**
+   * Copies the whole of {@code array} to or from the start of {@code sim}'s device on the pool,
+   * which must fail with an IllegalStateException; closes {@code sim} either way.
+   */
+  private static IllegalStateException failingCopy(Sim sim, StagingConfig cfg, Object array,
+      boolean toDevice) {
     try {
-      e = assertThrows(IllegalStateException.class, () -> StagedCopy.run(sim, cfg, sim.lanes,
-          pool, array, 0, sim.address(0), array.length, 8, true));
+      return assertThrows(IllegalStateException.class, () -> StagedCopy.run(sim, cfg, sim.lanes,
+          pool, array, 0, sim.address(0), Array.getLength(array), sim.eb, toDevice));
     } finally {
       sim.close();
     }
-    assertEquals("injected stream failure", e.getMessage());
-    assertEquals(List.of(), sim.violations);
   }
 
   @Test

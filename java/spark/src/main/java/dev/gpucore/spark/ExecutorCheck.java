@@ -169,35 +169,14 @@ public final class ExecutorCheck {
     int m = 200;
     int n = 2100;
     int[] ks = {700, 0, 1500, 257, 9};
-    Random r = new Random(7);
-    List<BlockKernel.Pair> pairs = new ArrayList<>();
-    for (int k : ks) {
-      pairs.add(new BlockKernel.Pair(uniform(r, m * k), uniform(r, k * n), k));
-    }
-    double[] want = new double[m * n];
-    for (BlockKernel.Pair p : pairs) {
-      for (int j = 0; j < n; j++) {
-        for (int l = 0; l < p.k(); l++) {
-          double b = p.b()[l + j * p.k()];
-          for (int i = 0; i < m; i++) {
-            want[i + j * m] += p.a()[i + l * m] * b;
-          }
-        }
-      }
-    }
+    List<BlockKernel.Pair> pairs = randomPairs(new Random(7), m, n, ks);
+    double[] want = plainSum(m, n, pairs);
     StringBuilder line = new StringBuilder();
     int status = 0;
     Precision[] ps = {Precision.FP64, Precision.FP32, Precision.TF32, Precision.BF16};
     double[] bounds = {1e-14, 1e-5, 1e-3, 1e-2};
     for (int x = 0; x < ps.length; x++) {
-      double[] c = BlockKernel.sumOfProducts(core, device, m, n, pairs, ps[x]);
-      double num = 0;
-      double den = 0;
-      for (int i = 0; i < want.length; i++) {
-        num += (c[i] - want[i]) * (c[i] - want[i]);
-        den += want[i] * want[i];
-      }
-      double err = Math.sqrt(num / den);
+      double err = relError(BlockKernel.sumOfProducts(core, device, m, n, pairs, ps[x]), want);
       boolean ok = err <= bounds[x];
       status |= ok ? 0 : 1;
       line.append(String.format(Locale.ROOT, "  %s %.2e (%s %.0e)", ps[x], err,
@@ -206,6 +185,42 @@ public final class ExecutorCheck {
     System.out.println("BlockKernel on gpucore device " + device + ", m=" + m + " n=" + n + " k="
         + Arrays.toString(ks) + ", relative error against an fp64 sum" + line);
     return status;
+  }
+
+  /** Pairs of m×k and k×n blocks (column-major) of values uniform in [-1, 1), one per k. */
+  static List<BlockKernel.Pair> randomPairs(Random r, int m, int n, int... ks) {
+    List<BlockKernel.Pair> pairs = new ArrayList<>();
+    for (int k : ks) {
+      pairs.add(new BlockKernel.Pair(uniform(r, m * k), uniform(r, k * n), k));
+    }
+    return pairs;
+  }
+
+  /** The column-major m×n sum of the pairs' products in plain fp64 loops. */
+  static double[] plainSum(int m, int n, List<BlockKernel.Pair> pairs) {
+    double[] c = new double[m * n];
+    for (BlockKernel.Pair p : pairs) {
+      for (int j = 0; j < n; j++) {
+        for (int l = 0; l < p.k(); l++) {
+          double b = p.b()[l + j * p.k()];
+          for (int i = 0; i < m; i++) {
+            c[i + j * m] += p.a()[i + l * m] * b;
+          }
+        }
+      }
+    }
+    return c;
+  }
+
+  /** The relative Frobenius error of {@code got} against {@code want}. */
+  static double relError(double[] got, double[] want) {
+    double num = 0;
+    double den = 0;
+    for (int i = 0; i < want.length; i++) {
+      num += (got[i] - want[i]) * (got[i] - want[i]);
+      den += want[i] * want[i];
+    }
+    return Math.sqrt(num / den);
   }
 
   private static double[] uniform(Random r, int size) {

@@ -29,91 +29,59 @@ class BlockKernelTest {
     core.close();
   }
 
-  static double[] random(Random r, int n) {
-    double[] d = new double[n];
-    for (int i = 0; i < n; i++) {
-      d[i] = r.nextDouble() * 2 - 1;
+  /** Random pairs of m×k and k×n blocks, one per k, and their plain fp64 sum. */
+  record Blocks(int m, int n, List<BlockKernel.Pair> pairs, double[] want) {
+    static Blocks random(long seed, int m, int n, int... ks) {
+      List<BlockKernel.Pair> pairs = ExecutorCheck.randomPairs(new Random(seed), m, n, ks);
+      return new Blocks(m, n, pairs, ExecutorCheck.plainSum(m, n, pairs));
     }
-    return d;
-  }
 
-  /** Column-major Σ a_t b_t in plain loops. */
-  static double[] reference(int m, int n, List<BlockKernel.Pair> pairs) {
-    double[] c = new double[m * n];
-    for (BlockKernel.Pair p : pairs) {
-      for (int j = 0; j < n; j++) {
-        for (int l = 0; l < p.k(); l++) {
-          double b = p.b()[l + j * p.k()];
-          for (int i = 0; i < m; i++) {
-            c[i + j * m] += p.a()[i + l * m] * b;
-          }
-        }
-      }
+    /** The first pair alone, with its own sum. */
+    Blocks firstPair() {
+      List<BlockKernel.Pair> one = pairs.subList(0, 1);
+      return new Blocks(m, n, one, ExecutorCheck.plainSum(m, n, one));
     }
-    return c;
-  }
 
-  static double relError(double[] got, double[] want) {
-    double num = 0;
-    double den = 0;
-    for (int i = 0; i < want.length; i++) {
-      num += (got[i] - want[i]) * (got[i] - want[i]);
-      den += want[i] * want[i];
+    /** Asserts that the block step on {@code device} at {@code p} is within {@code bound}. */
+    void assertWithin(int device, Precision p, double bound) {
+      double e = ExecutorCheck.relError(BlockKernel.sumOfProducts(core, device, m, n, pairs, p),
+          want);
+      assertTrue(e < bound, p + " on device " + device + ", " + m + "x" + n + ": relative "
+          + "error " + e + ", bound " + bound);
     }
-    return Math.sqrt(num / den);
-  }
-
-  private static List<BlockKernel.Pair> pairs(Random r, int m, int n, int... ks) {
-    List<BlockKernel.Pair> out = new java.util.ArrayList<>();
-    for (int k : ks) {
-      out.add(new BlockKernel.Pair(random(r, m * k), random(r, k * n), k));
-    }
-    return out;
   }
 
   @Test
   void sumsOfProductsMatchAnFp64ReferenceAtEachPrecision() {
-    Random r = new Random(17);
-    int m = 70;
-    int n = 45;
-    List<BlockKernel.Pair> pairs = pairs(r, m, n, 30, 64, 0, 17);
-    double[] want = reference(m, n, pairs);
+    Blocks b = Blocks.random(17, 70, 45, 30, 64, 0, 17);
     int device = core.hasGpu() ? 0 : -1;
     for (int d : new int[] {-1, device}) {
-      assertTrue(relError(BlockKernel.sumOfProducts(core, d, m, n, pairs, Precision.FP64), want) < 1e-14);
-      assertTrue(relError(BlockKernel.sumOfProducts(core, d, m, n, pairs, Precision.DEFAULT), want) < 1e-14);
-      assertTrue(relError(BlockKernel.sumOfProducts(core, d, m, n, pairs, Precision.FP32), want) < 1e-5);
-      assertTrue(relError(BlockKernel.sumOfProducts(core, d, m, n, pairs, Precision.TF32), want) < 1e-3);
-      assertTrue(relError(BlockKernel.sumOfProducts(core, d, m, n, pairs, Precision.BF16), want) < 1e-2);
+      b.assertWithin(d, Precision.FP64, 1e-14);
+      b.assertWithin(d, Precision.DEFAULT, 1e-14);
+      b.assertWithin(d, Precision.FP32, 1e-5);
+      b.assertWithin(d, Precision.TF32, 1e-3);
+      b.assertWithin(d, Precision.BF16, 1e-2);
     }
   }
 
   @Test
   void fourPairsOnTheHostMatchAnFp64Reference() {
-    Random r = new Random(23);
-    int m = 150;
-    int n = 130;
-    List<BlockKernel.Pair> pairs = pairs(r, m, n, 90, 90, 90, 90);
-    double[] want = reference(m, n, pairs);
-    assertTrue(relError(BlockKernel.sumOfProducts(core, -1, m, n, pairs, Precision.FP64), want) < 1e-14);
-    assertTrue(relError(BlockKernel.sumOfProducts(core, -1, m, n, pairs, Precision.TF32), want) < 1e-3);
+    Blocks b = Blocks.random(23, 150, 130, 90, 90, 90, 90);
+    b.assertWithin(-1, Precision.FP64, 1e-14);
+    b.assertWithin(-1, Precision.TF32, 1e-3);
   }
 
   /** Blocks of several staging chunks and column slabs, twice (the second call reuses the buffers). */
   @Test
   void largerBlocksOnTheGpuMatchAnFp64Reference() {
     assumeTrue(core.hasGpu(), "no GPU: " + core.noGpuReason());
-    Random r = new Random(29);
-    int m = 300;
-    int n = 2048;
-    List<BlockKernel.Pair> pairs = pairs(r, m, n, 900, 0, 1100, 300);
-    double[] want = reference(m, n, pairs);
+    Blocks b = Blocks.random(29, 300, 2048, 900, 0, 1100, 300);
+    Blocks first = b.firstPair();
     BlockKernel.releaseBuffers();
     for (int round = 0; round < 2; round++) {
-      assertTrue(relError(BlockKernel.sumOfProducts(core, 0, m, n, pairs, Precision.FP64), want) < 1e-14);
-      assertTrue(relError(BlockKernel.sumOfProducts(core, 0, m, n, pairs, Precision.TF32), want) < 1e-3);
-      assertTrue(relError(BlockKernel.sumOfProducts(core, 0, m, n, pairs.subList(0, 1),
-          Precision.FP32), reference(m, n, pairs.subList(0, 1))) < 1e-5);
+      b.assertWithin(0, Precision.FP64, 1e-14);
+      b.assertWithin(0, Precision.TF32, 1e-3);
+      first.assertWithin(0, Precision.FP32, 1e-5);
     }
     assertEquals(2, BlockKernel.releaseBuffers()); // one fp64 and one fp32 set kept
     assertEquals(0, BlockKernel.releaseBuffers());

@@ -277,31 +277,12 @@ class BlockPipelineTest {
         all = new ArrayList<>(q);
         q.clear();
       }
-      boolean interrupted = false;
-      for (Future<?> f : all) {
-        for (;;) {
-          try {
-            f.get();
-            break;
-          } catch (InterruptedException e) {
-            interrupted = true; // a device's wait ignores interrupts
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        }
-      }
-      if (interrupted) {
-        Thread.currentThread().interrupt();
+      // a device's wait ignores interrupts
+      Throwable failure = HostCopy.join(all, null);
+      if (failure != null) {
+        throw new IllegalStateException(failure);
       }
     }
-  }
-
-  static List<BlockKernel.Pair> pairs(Random r, int m, int n, int... ks) {
-    List<BlockKernel.Pair> out = new ArrayList<>();
-    for (int k : ks) {
-      out.add(new BlockKernel.Pair(BlockKernelTest.random(r, m * k), BlockKernelTest.random(r, k * n), k));
-    }
-    return out;
   }
 
   static FakeDevice device(int lanes, int chunk, int m, int n, List<BlockKernel.Pair> pairs) {
@@ -335,14 +316,14 @@ class BlockPipelineTest {
       int m = cs[0];
       int n = cs[1];
       int[] ks = java.util.Arrays.copyOfRange(cs, 4, cs.length);
-      List<BlockKernel.Pair> pairs = pairs(r, m, n, ks);
-      double[] want = BlockKernelTest.reference(m, n, pairs);
+      List<BlockKernel.Pair> pairs = ExecutorCheck.randomPairs(r, m, n, ks);
+      double[] want = ExecutorCheck.plainSum(m, n, pairs);
       for (int round = 0; round < 3; round++) {
         FakeDevice d = device(cs[3], cs[2], m, n, pairs);
         try {
           double[] got = assertTimeoutPreemptively(Duration.ofSeconds(60),
               () -> BlockPipeline.run(d, pool, zeros, m, n, live(pairs)));
-          assertTrue(BlockKernelTest.relError(got, want) < 1e-14, "m=" + m + " n=" + n);
+          assertTrue(ExecutorCheck.relError(got, want) < 1e-14, "m=" + m + " n=" + n);
           assertEquals(List.of(), d.breaches, "m=" + m + " n=" + n);
         } finally {
           d.close();
@@ -354,7 +335,7 @@ class BlockPipelineTest {
   @Test
   void planCutsABeforeBInSlabsWithinTheChunkSize() {
     Random r = new Random(6);
-    List<BlockKernel.Pair> pairs = pairs(r, 10, 2100, 7, 0, 3);
+    List<BlockKernel.Pair> pairs = ExecutorCheck.randomPairs(r, 10, 2100, 7, 0, 3);
     BlockPipeline.Plan p = BlockPipeline.plan(10, 2100, pairs, 1000);
     assertEquals(2, p.pairs());
     assertEquals(8, p.groups().size()); // 4 slabs of 525 columns per pair
@@ -378,7 +359,7 @@ class BlockPipelineTest {
     Random r = new Random(7);
     int m = 11;
     int n = 1500;
-    List<BlockKernel.Pair> pairs = live(pairs(r, m, n, 20, 30, 40));
+    List<BlockKernel.Pair> pairs = live(ExecutorCheck.randomPairs(r, m, n, 20, 30, 40));
     for (int which = 0; which < 2; which++) {
       FakeDevice d = device(3, 500, m, n, pairs);
       if (which == 0) {
@@ -406,7 +387,7 @@ class BlockPipelineTest {
     Random r = new Random(8);
     int m = 11;
     int n = 600;
-    List<BlockKernel.Pair> pairs = live(pairs(r, m, n, 200, 200, 200, 200));
+    List<BlockKernel.Pair> pairs = live(ExecutorCheck.randomPairs(r, m, n, 200, 200, 200, 200));
     FakeDevice d = device(2, 50, m, n, pairs);
     Throwable[] seen = new Throwable[1];
     Thread t = new Thread(() -> {

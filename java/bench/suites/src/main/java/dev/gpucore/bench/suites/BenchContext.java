@@ -18,6 +18,20 @@ public record BenchContext(GpuCore core, GpuCore cpuCore, BenchOptions options, 
     return core.hasGpu();
   }
 
+  /**
+   * Whether GPU rows can run; when not, marks each of {@code rows} skipped with
+   * {@link #noGpu()}.
+   */
+  boolean gpuOrSkip(Row... rows) {
+    if (gpu()) {
+      return true;
+    }
+    for (Row r : rows) {
+      r.skip(noGpu());
+    }
+    return false;
+  }
+
   /** The reason GPU rows are skipped. */
   public String noGpu() {
     return "No GPU visible: " + core.noGpuReason();

@@ -220,10 +220,7 @@ final class GemmBatched {
       rows[f].extra().put("precision", "fp32");
       res.rows().add(rows[f]);
     }
-    if (!ctx.gpu()) {
-      for (Row r : rows) {
-        r.skip(ctx.noGpu());
-      }
+    if (!ctx.gpuOrSkip(rows)) {
       return rows;
     }
     GpuCore core = ctx.core();

@@ -89,10 +89,7 @@ final class GemmBus {
     Row down = new Row(suite, "bus", "D2H", "bus D2H device -> pinned HostArray", "gpucore cuda",
         bytes, label, bytes, "GB/s");
     Row[] rows = {up, down};
-    if (!ctx.gpu()) {
-      for (Row r : rows) {
-        r.skip(ctx.noGpu());
-      }
+    if (!ctx.gpuOrSkip(rows)) {
       return rows;
     }
     GpuCore core = ctx.core();
