@@ -704,7 +704,9 @@ static int drain_all(ctx_t *c, char *err, size_t errn) {
   return rc;
 }
 
-static void drain(ctx_t *c) {
+/* Waits until every stream of the context is idle (after a failure: nothing still queued reads or
+ * writes the context's buffers). */
+static void sync_streams(ctx_t *c) {
   for (int s = 0; s < STREAMS; s++) {
     cu.StreamSynchronize(c->st[s]);
   }
@@ -966,7 +968,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
     snprintf(err, errn, "%s", derr);
   }
   if (rc) {
-    drain(c);
+    sync_streams(c);
   }
   for (int i = 0; i < made; i++) {
     cu.EventDestroy(ev[i]);
@@ -1120,7 +1122,7 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
     rc = run(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb, beta,
              (char *)c, ldc, (int)mb, (int)nb, err, errn);
     if (rc == GCB_OK) break;
-    drain(x);
+    sync_streams(x);
     /* a failed copy, or C partly written: the caller decides (no second try over a changed C) */
     if (rc != GCB_E_MEMORY || x->wrote) break;
     /* out of memory: let go of this thread's device buffers and retry with smaller tiles */
