@@ -78,4 +78,22 @@ public final class EngineNative {
       double alpha, @Raw Object a, long aAddress, long aOffset, int lda, @Raw Object b,
       long bAddress, long bOffset, int ldb, double beta, @Raw Object c, long cAddress,
       long cOffset, int ldc, int device, int[] result, @Cast("char*") byte[] err, int errLen);
+  /**
+   * Column-major {@code C = alpha·Σ_t op(A_t)·op(B_t) + beta·C} on CUDA device {@code device}
+   * in one engine call: pair {@code t} has inner dimension {@code ks[t]} (they add up to
+   * {@code k}); {@code aArrays}/{@code bArrays} are {@code Object[]}s of Java arrays (an element
+   * null for host memory at {@code aAddress[t]}/{@code bAddress[t]}), with byte offsets and
+   * leading dimensions {@code lda[t]}/{@code ldb[t]}; C as in {@link #gc_engine_gemm}. The engine
+   * sees one m×n×k GEMM whose operands are the pairs laid along k (the sum is formed on the
+   * GPU). {@code result[0]} gets the result, {@code result[1]} 1 when any of C was written.
+   */
+  @Raw(withEnv = true)
+  public static native void gc_engine_gemm_sum(int elemBytes, int precision, int ta, int tb,
+      int m, int n, int k, double alpha, int parts, @Raw Object aArrays,
+      @Cast("const long long*") long[] aAddress, @Cast("const long long*") long[] aOffset,
+      @Cast("const int*") int[] lda, @Raw Object bArrays,
+      @Cast("const long long*") long[] bAddress, @Cast("const long long*") long[] bOffset,
+      @Cast("const int*") int[] ldb, @Cast("const int*") int[] ks, double beta, @Raw Object c,
+      long cAddress, long cOffset, int ldc, int device, int[] result, @Cast("char*") byte[] err,
+      int errLen);
 }
