@@ -16,7 +16,8 @@ import dev.gpucore.spi.Router;
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
  * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
  * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
- * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
+ * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}, or prepared once
+ * and run many times: {@link #prepareBatched}).
  *
  * <p>Where it runs: device operands on their GPU; host operands where the router (see {@code gpucore.gemm.route})
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
@@ -250,7 +251,9 @@ public final class Blas {
    * with the operands' device addresses uploaded per call), queued on {@code stream} when one
    * is given (then it may still run when this returns; the operands must stay open until the
    * stream is synchronized) or waited for when it is null. Where an operand's address is not
-   * 16-byte aligned the items are queued one by one instead (same stream, same results).
+   * 16-byte aligned the items are queued one by one instead (same stream, same results). Each
+   * call checks, addresses and uploads every item again: a batch run many times is cheaper
+   * prepared once with {@link #prepareBatched}.
    *
    * <p>Host operands ({@code stream} must be null): each item goes, in order, through the
    * normal routed path of {@link #gemm} as a single GEMM (the router (see {@code gpucore.gemm.route}) decides CPU or GPU
@@ -269,12 +272,72 @@ public final class Blas {
         core.gpu().blas().gemmBatched(items);
         return;
       }
-      for (int i = 0; i < items.length; i++) {
-        run(items[i]); // checked above
-      }
+      runHostBatch(items);
     } finally {
       dev.gpucore.spi.PromptExit.leave(counted);
     }
+  }
+
+  /** Checked host items, in order, each through the routed path of {@link #gemm}. */
+  void runHostBatch(GemmCall[] items) {
+    for (GemmCall item : items) {
+      run(item);
+    }
+  }
+
+  /**
+   * Checks a pointer-array batch once and prepares it to be run many times: see
+   * {@link BatchedGemm}. The arguments and their checks are those of
+   * {@link #gemmBatched(Gemm, Operand[], int, Operand[], int, Operand[], int, GpuStream)}, with
+   * the same messages, and the stream is given to each run. The operand arrays {@code a},
+   * {@code b} and {@code c} are read here and not kept (changing them later changes nothing);
+   * the storages they point into are kept and must stay open while the batch is used.
+   *
+   * <p>Device operands: the three arrays of device addresses are built here on the operands'
+   * GPU (24 bytes an item of device memory, until {@link BatchedGemm#close()}), so that each run
+   * is one batched cuBLAS call. Host operands: nothing is allocated.
+   *
+   * @throws GpuCoreException.InvalidArgument as {@code gemmBatched} does
+   * @throws GpuCoreException.OutOfMemory when the device pointer arrays do not fit
+   */
+  public BatchedGemm prepareBatched(Gemm g, Operand[] a, int lda, Operand[] b, int ldb,
+      Operand[] c, int ldc) {
+    GemmCall[] items = checkBatched(g, a, lda, b, ldb, c, ldc, null);
+    int n = items.length;
+    // every distinct HostArray and DeviceArray, named after its first operand: a run checks
+    // each once (views into one array are one check, however many items)
+    java.util.IdentityHashMap<Object, String> seen = new java.util.IdentityHashMap<>();
+    java.util.List<dev.gpucore.memory.NativeArray> arrays = new java.util.ArrayList<>();
+    java.util.List<String> names = new java.util.ArrayList<>();
+    Operand[][] all = {a, b, c};
+    String[] letters = {"a", "b", "c"};
+    Object[] last = new Object[3];
+    for (int i = 0; i < n; i++) {
+      for (int x = 0; x < 3; x++) {
+        Object st = all[x][i].storage();
+        if (st == last[x] || !(st instanceof dev.gpucore.memory.NativeArray na)) {
+          continue;
+        }
+        last[x] = st;
+        if (!seen.containsKey(st)) {
+          String name = letters[x] + "[" + i + "]";
+          seen.put(st, name);
+          arrays.add(na);
+          names.add(name);
+        }
+      }
+    }
+    dev.gpucore.memory.NativeArray[] live =
+        arrays.toArray(new dev.gpucore.memory.NativeArray[0]);
+    String[] liveNames = names.toArray(new String[0]);
+    boolean nothing = n == 0 || items[0].m() == 0 || items[0].n() == 0;
+    if (n > 0 && items[0].onDevice()) {
+      dev.gpucore.spi.PreparedGemmBatch p =
+          nothing ? null : core.gpu().blas().prepareBatched(items);
+      return new BatchedGemm(core, this, n, c[0].device(), null, p, live, liveNames);
+    }
+    core.ensureOpen();
+    return new BatchedGemm(core, this, n, -1, nothing ? null : items, null, live, liveNames);
   }
 
   /** Checks a pointer-array batch and returns its items in row-major form. */
@@ -316,23 +379,52 @@ public final class Blas {
     if (n == 0) {
       return items;
     }
-    // no C in any A or B storage (storages compared by identity, like gemm's check)
-    java.util.IdentityHashMap<Object, String> inputs = new java.util.IdentityHashMap<>();
+    // no C in any A or B storage (storages compared by identity, like gemm's check): each
+    // storage with the first operand in it (2j for a[j], 2j + 1 for b[j]); a storage that
+    // repeats its predecessor's is already there, however long the run of views into it
+    java.util.IdentityHashMap<Object, Integer> inputs = new java.util.IdentityHashMap<>();
+    Object lastA = null;
+    Object lastB = null;
     for (int j = 0; j < n; j++) {
-      inputs.putIfAbsent(a[j].storage(), "a[" + j + "]");
-      inputs.putIfAbsent(b[j].storage(), "b[" + j + "]");
+      Object sa = a[j].storage();
+      if (sa != lastA) {
+        inputs.putIfAbsent(sa, 2 * j);
+        lastA = sa;
+      }
+      Object sb = b[j].storage();
+      if (sb != lastB) {
+        inputs.putIfAbsent(sb, 2 * j + 1);
+        lastB = sb;
+      }
     }
+    Object lastC = null;
     for (int i = 0; i < n; i++) {
-      String in = inputs.get(c[i].storage());
+      Object sc = c[i].storage();
+      if (sc == lastC) {
+        continue; // checked with the item before
+      }
+      lastC = sc;
+      Integer in = inputs.get(sc);
       if (in != null) {
-        throw new GpuCoreException.InvalidArgument("c[" + i + "] shares storage with " + in
-            + ": no c may share storage with any a or b");
+        throw new GpuCoreException.InvalidArgument("c[" + i + "] shares storage with "
+            + (in % 2 == 0 ? "a[" : "b[") + in / 2 + "]: no c may share storage with any a or b");
       }
     }
     // no two C matrices overlapping: per storage, sorted by offset, neighbours at least one
     // C span apart (all spans are equal, so neighbours are enough)
     long span = items[0].spanC();
-    if (span > 0 && n > 1) {
+    boolean oneStorageInOrder = true;
+    for (int i = 1; i < n && oneStorageInOrder; i++) {
+      oneStorageInOrder = c[i].storage() == c[0].storage() && c[i].offset() >= c[i - 1].offset();
+    }
+    if (span > 0 && n > 1 && oneStorageInOrder) {
+      // all in one storage, offsets already in order (the order the sort below would give)
+      for (int q = 1; q < n; q++) {
+        if (c[q].offset() - c[q - 1].offset() < span) {
+          throw overlap(c, q - 1, q, span);
+        }
+      }
+    } else if (span > 0 && n > 1) {
       java.util.IdentityHashMap<Object, java.util.List<Integer>> byStorage =
           new java.util.IdentityHashMap<>();
       for (int i = 0; i < n; i++) {
@@ -348,16 +440,19 @@ public final class Blas {
           int p = idx.get(t - 1);
           int q = idx.get(t);
           if (c[q].offset() - c[p].offset() < span) {
-            int lo = Math.min(p, q);
-            int hi = Math.max(p, q);
-            throw new GpuCoreException.InvalidArgument("c[" + lo + "] (offset " + c[lo].offset()
-                + ") and c[" + hi + "] (offset " + c[hi].offset() + ") overlap in one storage: "
-                + "each C matrix spans " + span + " elements");
+            throw overlap(c, Math.min(p, q), Math.max(p, q), span);
           }
         }
       }
     }
     return items;
+  }
+
+  private static GpuCoreException.InvalidArgument overlap(Operand[] c, int lo, int hi,
+      long span) {
+    return new GpuCoreException.InvalidArgument("c[" + lo + "] (offset " + c[lo].offset()
+        + ") and c[" + hi + "] (offset " + c[hi].offset() + ") overlap in one storage: "
+        + "each C matrix spans " + span + " elements");
   }
 
   /** Item {@code i} of a batch must match item 0's element type and place. */

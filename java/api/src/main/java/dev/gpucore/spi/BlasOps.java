@@ -39,6 +39,29 @@ public interface BlasOps {
     }
   }
 
+  /**
+   * Prepares a pointer-array batch of device operands (items as {@link #gemmBatched} receives
+   * them, their stream null) to be run many times, each run on a stream given then. The default
+   * keeps the items and runs {@link #gemmBatched} on them at each run; a backend that can do
+   * the per-call work once (the pointer arrays on the device) does it here.
+   */
+  default PreparedGemmBatch prepareBatched(GemmCall[] items) {
+    GemmCall[] kept = items.clone();
+    return new PreparedGemmBatch() {
+      @Override
+      public void run(dev.gpucore.memory.GpuStream stream) {
+        GemmCall[] now = new GemmCall[kept.length];
+        for (int i = 0; i < now.length; i++) {
+          now[i] = kept[i].on(stream);
+        }
+        gemmBatched(now);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
   /** How GEMMs on Java arrays reach this BLAS; null when the backend has nothing to say. */
   default dev.gpucore.blas.JavaArrayPath javaArrayPath() {
     return null;

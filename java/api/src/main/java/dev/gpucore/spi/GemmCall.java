@@ -134,6 +134,13 @@ public record GemmCall(boolean transA, boolean transB, int m, int n, int k, doub
     return k == 0 || alpha == 0;
   }
 
+  /** The same call queued on {@code newStream} (null: synchronous). */
+  public GemmCall on(GpuStream newStream) {
+    return newStream == stream ? this : new GemmCall(transA, transB, m, n, k, alpha, beta,
+        precision, dtype, a, lda, b, ldb, c, ldc, batch, strideA, strideB, strideC, newStream,
+        place);
+  }
+
   /** The same call on other operands (used to split work across devices and tiles). */
   public GemmCall with(int newM, Operand newA, Operand newC, int newBatch) {
     return new GemmCall(transA, transB, newM, n, k, alpha, beta, precision, dtype, newA, lda, b,

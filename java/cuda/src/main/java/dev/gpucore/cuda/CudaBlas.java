@@ -26,7 +26,7 @@ final class CudaBlas implements BlasOps {
   private static final int CUDA_R_64F = org.bytedeco.cuda.global.cudart.CUDA_R_64F;
   private static final int CUDA_R_16F = org.bytedeco.cuda.global.cudart.CUDA_R_16F;
   private static final int CUDA_R_16BF = org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
-  private static final int GEMM_DEFAULT_ALGO = cublas.CUBLAS_GEMM_DEFAULT;
+  static final int GEMM_DEFAULT_ALGO = cublas.CUBLAS_GEMM_DEFAULT;
 
   private final CudaBackend backend;
   private final CudaHostGemm host;
@@ -143,13 +143,25 @@ final class CudaBlas implements BlasOps {
     }
   }
 
+  /**
+   * A pointer-array batch prepared to run many times: the pointer arrays uploaded once
+   * ({@link CudaPreparedBatch}); item by item, as {@link #gemmBatched} runs them, where that
+   * call would (scale-only, an operand not 16-byte aligned).
+   */
+  @Override
+  public dev.gpucore.spi.PreparedGemmBatch prepareBatched(GemmCall[] items) {
+    DeviceState dev = backend.device(items[0].c().device());
+    CudaPreparedBatch p = CudaPreparedBatch.prepare(this, dev, items);
+    return p != null ? p : BlasOps.super.prepareBatched(items);
+  }
+
   /** An array of pointers at device address {@code addr}, as the batched cuBLAS calls take. */
   private static org.bytedeco.javacpp.PointerPointer<?> devicePointers(long addr) {
     return new org.bytedeco.javacpp.PointerPointer<>(Native.at(addr));
   }
 
   /** Operand addresses that the pointer-array call accepts: multiples of this many bytes. */
-  private static final long BATCH_ALIGN = 16;
+  static final long BATCH_ALIGN = 16;
 
   /**
    * Queues one {@code cublasGemmBatchedEx} for {@code n} items of {@code call}'s shape with
@@ -225,7 +237,7 @@ final class CudaBlas implements BlasOps {
     return host.run(call);
   }
 
-  private static long addr(Operand o, int eb) {
+  static long addr(Operand o, int eb) {
     return ((DeviceArray) o.storage()).address() + o.offset() * eb;
   }
 

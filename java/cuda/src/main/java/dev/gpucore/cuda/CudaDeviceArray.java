@@ -21,8 +21,16 @@ final class CudaDeviceArray extends DeviceArray {
   }
 
   static CudaDeviceArray allocate(CudaBackend backend, DeviceState dev, DType dtype, long length) {
+    return new CudaDeviceArray(backend, dev, dtype, length, malloc(dev, length * dtype.bytes()));
+  }
+
+  /**
+   * {@code bytes} of device memory from cudaMalloc on {@code dev} (made current), honouring the
+   * fault plan's allocation failures; out of memory is {@link
+   * dev.gpucore.GpuCoreException.OutOfMemory} with the device's free and total memory.
+   */
+  static long malloc(DeviceState dev, long bytes) {
     dev.enter();
-    long bytes = length * dtype.bytes();
     long[] out = new long[1];
     boolean injected = dev.faults.failAlloc(bytes);
     int s = injected ? CudaErrors.MEMORY_ALLOCATION : GpuCoreNative.gc_malloc(out, bytes);
@@ -36,7 +44,7 @@ final class CudaDeviceArray extends DeviceArray {
           + (injected ? " [" + dev.faults.describe() + "]" : ""));
     }
     CudaErrors.check(s, "cudaMalloc(" + bytes + " bytes)", dev);
-    return new CudaDeviceArray(backend, dev, dtype, length, out[0]);
+    return out[0];
   }
 
   private long addr(long element) {
