@@ -2,12 +2,15 @@ package dev.gpucore.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.BatchedGemm;
 import dev.gpucore.blas.Blas;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
@@ -15,6 +18,7 @@ import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.memory.NativeMemory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -24,6 +28,8 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The pointer-array batched GEMM contract ({@code Blas.gemmBatched}) every core keeps on host
@@ -262,16 +268,55 @@ public abstract class GemmBatchedContract extends UsesCore {
     return Math.max(1, l == Layout.ROW_MAJOR ? cols : rows);
   }
 
+  /** The two ways a batch is run: {@code gemmBatched}, and {@code prepareBatched}, run, close. */
+  protected enum Form {
+    /** {@code Blas.gemmBatched}. */
+    DIRECT,
+    /** {@code Blas.prepareBatched}, one run (the stream synchronized after it), close. */
+    PREPARED;
+
+    /** Runs the batch synchronously. */
+    public void run(Blas blas, Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c,
+        int ldc) {
+      run(blas, g, a, lda, b, ldb, c, ldc, null);
+    }
+
+    /** Runs the batch on {@code s} (null: synchronously), and waits for it. */
+    public void run(Blas blas, Gemm g, Operand[] a, int lda, Operand[] b, int ldb, Operand[] c,
+        int ldc, GpuStream s) {
+      if (this == DIRECT) {
+        blas.gemmBatched(g, a, lda, b, ldb, c, ldc, s);
+      } else {
+        try (BatchedGemm p = blas.prepareBatched(g, a, lda, b, ldb, c, ldc)) {
+          p.run(s);
+          if (s != null) {
+            s.synchronize();
+          }
+        }
+      }
+    }
+  }
+
   @Test
   void randomBatchesMatchFloat64Reference() throws Exception {
     for (int trial = 0; trial < 120; trial++) {
       long seed = SEED + 7919L * trial;
-      runRandom(new SplittableRandom(seed), "seed " + seed);
+      runRandom(new SplittableRandom(seed), "seed " + seed, false);
       closeHostArrays();
     }
   }
 
-  private void runRandom(SplittableRandom r, String ctx) {
+  @Test
+  void preparedRandomBatchesMatchFloat64Reference() throws Exception {
+    // prepareBatched, then run (twice where beta = 0: the same result again), then close
+    for (int trial = 0; trial < 60; trial++) {
+      long seed = SEED + 104729L * trial;
+      runRandom(new SplittableRandom(seed), "prepared, seed " + seed, true);
+      closeHostArrays();
+    }
+  }
+
+  private void runRandom(SplittableRandom r, String ctx, boolean prepared) {
     DType t = r.nextBoolean() ? DType.FLOAT32 : DType.FLOAT64;
     Layout l = r.nextBoolean() ? Layout.ROW_MAJOR : Layout.COLUMN_MAJOR;
     boolean ta = r.nextBoolean();
@@ -380,7 +425,18 @@ public abstract class GemmBatchedContract extends UsesCore {
       cBefore.add(st.bits());
     }
 
-    core.blas().gemmBatched(s.gemm(), oa, lda, ob, ldb, oc, ldc);
+    if (prepared) {
+      try (BatchedGemm p = core.blas().prepareBatched(s.gemm(), oa, lda, ob, ldb, oc, ldc)) {
+        assertEquals(count, p.size());
+        assertEquals(-1, p.device(), "host operands");
+        p.run();
+        if (beta == 0) {
+          p.run();
+        }
+      }
+    } else {
+      core.blas().gemmBatched(s.gemm(), oa, lda, ob, ldb, oc, ldc);
+    }
 
     for (int j = 0; j < inputs.size(); j++) {
       assertArrayEquals(inBefore.get(j), inputs.get(j).bits(), "A or B modified: " + ctx);
@@ -506,8 +562,9 @@ public abstract class GemmBatchedContract extends UsesCore {
     }
   }
 
-  @Test
-  void badBatchesThrowNamingTheParameterAndItemAndLeaveEveryCUntouched() {
+  @ParameterizedTest
+  @EnumSource(Form.class)
+  void badBatchesThrowNamingTheParameterAndItemAndLeaveEveryCUntouched(Form form) {
     Valid v = new Valid(4);
     Gemm g = v.g();
     Operand[] a = v.a();
@@ -515,53 +572,53 @@ public abstract class GemmBatchedContract extends UsesCore {
     Operand[] c = v.c();
     Blas blas = core.blas();
 
-    rejects("a must not be null", () -> blas.gemmBatched(g, null, N, b, N, c, N), c);
-    rejects("b must not be null", () -> blas.gemmBatched(g, a, N, null, N, c, N), c);
-    rejects("c must not be null", () -> blas.gemmBatched(g, a, N, b, N, null, N));
-    rejects("gemm must not be null", () -> blas.gemmBatched(null, a, N, b, N, c, N), c);
-    rejects("one length", () -> blas.gemmBatched(g, Arrays.copyOf(a, 3), N, b, N, c, N), c);
-    rejects("one length", () -> blas.gemmBatched(g, a, N, b, N, Arrays.copyOf(c, 5), N), c);
-    rejects("gemm.batch() must be 1", () -> blas.gemmBatched(g.batch(2, 16, 16, 16), a, N, b, N,
+    rejects("a must not be null", () -> form.run(blas, g, null, N, b, N, c, N), c);
+    rejects("b must not be null", () -> form.run(blas, g, a, N, null, N, c, N), c);
+    rejects("c must not be null", () -> form.run(blas, g, a, N, b, N, null, N));
+    rejects("gemm must not be null", () -> form.run(blas, null, a, N, b, N, c, N), c);
+    rejects("one length", () -> form.run(blas, g, Arrays.copyOf(a, 3), N, b, N, c, N), c);
+    rejects("one length", () -> form.run(blas, g, a, N, b, N, Arrays.copyOf(c, 5), N), c);
+    rejects("gemm.batch() must be 1", () -> form.run(blas, g.batch(2, 16, 16, 16), a, N, b, N,
         c, N), c);
 
     Operand[] a2 = a.clone();
     a2[2] = null;
-    rejects("a[2] must not be null", () -> blas.gemmBatched(g, a2, N, b, N, c, N), c);
+    rejects("a[2] must not be null", () -> form.run(blas, g, a2, N, b, N, c, N), c);
     Operand[] b3 = b.clone();
     b3[3] = null;
-    rejects("b[3] must not be null", () -> blas.gemmBatched(g, a, N, b3, N, c, N), c);
+    rejects("b[3] must not be null", () -> form.run(blas, g, a, N, b3, N, c, N), c);
     Operand[] c1 = c.clone();
     c1[1] = null;
-    rejects("c[1] must not be null", () -> blas.gemmBatched(g, a, N, b, N, c1, N), c1);
+    rejects("c[1] must not be null", () -> form.run(blas, g, a, N, b, N, c1, N), c1);
 
     // shared leading dimensions: named as such, reported for the first item
-    rejects("item 0: lda must be >= 4", () -> blas.gemmBatched(g, a, N - 1, b, N, c, N), c);
-    rejects("item 0: ldb must be >= 4", () -> blas.gemmBatched(g, a, N, b, N - 1, c, N), c);
-    rejects("item 0: ldc must be >= 4", () -> blas.gemmBatched(g, a, N, b, N, c, N - 1), c);
+    rejects("item 0: lda must be >= 4", () -> form.run(blas, g, a, N - 1, b, N, c, N), c);
+    rejects("item 0: ldb must be >= 4", () -> form.run(blas, g, a, N, b, N - 1, c, N), c);
+    rejects("item 0: ldc must be >= 4", () -> form.run(blas, g, a, N, b, N, c, N - 1), c);
 
     // an item too short, by length or by offset
     Operand[] cShort = c.clone();
     float[] shortC = new float[N * N - 1];
     Arrays.fill(shortC, 7);
     cShort[3] = Operand.of(shortC);
-    rejects("c[3] holds 15 elements but the call needs 16", () -> blas.gemmBatched(g, a, N, b,
+    rejects("c[3] holds 15 elements but the call needs 16", () -> form.run(blas, g, a, N, b,
         N, cShort, N), cShort);
     Operand[] aShort = a.clone();
     aShort[1] = Operand.of(new float[N * N], 1);
-    rejects("a[1] holds 16 elements but the call needs 17", () -> blas.gemmBatched(g, aShort, N,
+    rejects("a[1] holds 16 elements but the call needs 17", () -> form.run(blas, g, aShort, N,
         b, N, c, N), c);
     Operand[] bShort = b.clone();
     bShort[2] = Operand.of(new float[N * N - 2]);
-    rejects("b[2] holds", () -> blas.gemmBatched(g, a, N, bShort, N, c, N), c);
+    rejects("b[2] holds", () -> form.run(blas, g, a, N, bShort, N, c, N), c);
     // column-major: the names are still the caller's
-    rejects("b[2] holds", () -> blas.gemmBatched(g.layout(Layout.COLUMN_MAJOR), a, N, bShort, N,
+    rejects("b[2] holds", () -> form.run(blas, g.layout(Layout.COLUMN_MAJOR), a, N, bShort, N,
         c, N), c);
 
     // element types: within an item, and across items
     Operand[] aMixed = a.clone();
     aMixed[1] = Operand.of(new double[N * N]);
     rejects("item 1: a, b and c must have one element type",
-        () -> blas.gemmBatched(g, aMixed, N, b, N, c, N), c);
+        () -> form.run(blas, g, aMixed, N, b, N, c, N), c);
     Operand[] a64 = a.clone();
     Operand[] b64 = b.clone();
     Operand[] c64 = c.clone();
@@ -569,51 +626,52 @@ public abstract class GemmBatchedContract extends UsesCore {
     b64[2] = Operand.of(new double[N * N]);
     c64[2] = Operand.of(new double[N * N]);
     rejects("a[2] holds FLOAT64 but a[0] holds FLOAT32",
-        () -> blas.gemmBatched(g, a64, N, b64, N, c64, N), c64);
-    rejects("precision FP64", () -> blas.gemmBatched(g.precision(Precision.FP64), a, N, b, N, c,
+        () -> form.run(blas, g, a64, N, b64, N, c64, N), c64);
+    rejects("precision FP64", () -> form.run(blas, g.precision(Precision.FP64), a, N, b, N, c,
         N), c);
 
     // C sharing storage with an A or B: of its own item, and of another item
     Operand[] cSelf = c.clone();
     cSelf[3] = Operand.of((float[]) a[3].storage());
     rejects("c[3] must not share storage with a[3] or b[3]",
-        () -> blas.gemmBatched(g, a, N, b, N, cSelf, N), c);
+        () -> form.run(blas, g, a, N, b, N, cSelf, N), c);
     Operand[] cOther = c.clone();
     cOther[2] = Operand.of((float[]) a[0].storage());
-    rejects("c[2] shares storage with a[0]", () -> blas.gemmBatched(g, a, N, b, N, cOther, N), c);
+    rejects("c[2] shares storage with a[0]", () -> form.run(blas, g, a, N, b, N, cOther, N), c);
     Operand[] cOtherB = c.clone();
     cOtherB[1] = Operand.of((float[]) b[3].storage());
     rejects("c[1] shares storage with b[3]",
-        () -> blas.gemmBatched(g, a, N, b, N, cOtherB, N), c);
+        () -> form.run(blas, g, a, N, b, N, cOtherB, N), c);
 
     // overlapping C matrices in one storage (offsets out of order, so sorting matters)
     float[] pool = new float[200];
     Arrays.fill(pool, 7);
     Operand[] cPool = {Operand.of(pool, 100), Operand.of(pool, 0), Operand.of(pool, 50),
         Operand.of(pool, 40)};
-    rejects("c[2] (offset 50) and c[3] (offset 40) overlap", () -> blas.gemmBatched(g, a, N, b,
+    rejects("c[2] (offset 50) and c[3] (offset 40) overlap", () -> form.run(blas, g, a, N, b,
         N, cPool, N), cPool);
     Operand[] cSame = {Operand.of(pool, 0), Operand.of(pool, 20), Operand.of(pool, 60),
         Operand.of(pool, 20)};
-    rejects("c[1] (offset 20) and c[3] (offset 20) overlap", () -> blas.gemmBatched(g, a, N, b,
+    rejects("c[1] (offset 20) and c[3] (offset 20) overlap", () -> form.run(blas, g, a, N, b,
         N, cSame, N), cSame);
     // one element apart from touching: with ldc = 5 a C spans 3·5 + 4 = 19 elements
     Operand[] cTight = {Operand.of(pool, 0), Operand.of(pool, 18), Operand.of(pool, 60),
         Operand.of(pool, 100)};
-    rejects("c[0] (offset 0) and c[1] (offset 18) overlap", () -> blas.gemmBatched(g, a, N, b, N,
+    rejects("c[0] (offset 0) and c[1] (offset 18) overlap", () -> form.run(blas, g, a, N, b, N,
         cTight, N + 1), cTight);
     // the same offsets with room to spare pass, and fill the four matrices
     Operand[] cFine = {Operand.of(pool, 0), Operand.of(pool, 19), Operand.of(pool, 60),
         Operand.of(pool, 100)};
-    blas.gemmBatched(g.scale(1, 0), a, N, b, N, cFine, N + 1);
+    form.run(blas, g.scale(1, 0), a, N, b, N, cFine, N + 1);
     assertEquals(4f, pool[0]);
     assertEquals(4f, pool[19 + 3 * 5 + 3]);
     assertEquals(7f, pool[19 + 4], "padding of C untouched");
     assertEquals(7f, pool[59], "between the matrices untouched");
   }
 
-  @Test
-  void closedStreamAndPlaceMismatchesAreRejected() {
+  @ParameterizedTest
+  @EnumSource(Form.class)
+  void closedStreamAndPlaceMismatchesAreRejected(Form form) {
     Blas blas = core.blas();
     Valid v = new Valid(3);
     Gemm g = v.g();
@@ -622,11 +680,12 @@ public abstract class GemmBatchedContract extends UsesCore {
     h.close();
     Operand[] cClosed = v.c().clone();
     cClosed[1] = Operand.of(h, 0);
-    rejects("c[1] is closed", () -> blas.gemmBatched(g, v.a(), N, v.b(), N, cClosed, N), v.c());
+    rejects("c[1] is closed", () -> form.run(blas, g, v.a(), N, v.b(), N, cClosed, N), v.c());
 
     try (GpuStream s = FakeGpu.stream(0)) {
-      rejects("item 0: stream is only for device operands",
-          () -> blas.gemmBatched(g, v.a(), N, v.b(), N, v.c(), N, s), v.c());
+      rejects(form == Form.DIRECT ? "item 0: stream is only for device operands"
+          : "stream is only for device operands",
+          () -> form.run(blas, g, v.a(), N, v.b(), N, v.c(), N, s), v.c());
     }
 
     // device operands never reach a backend here: every case is rejected by the checks first.
@@ -658,7 +717,7 @@ public abstract class GemmBatchedContract extends UsesCore {
       bm[2] = bd[2];
       cm[2] = cd[2];
       rejects("a[2] is on GPU 0 but a[0] is on the host",
-          () -> blas.gemmBatched(g, am, N, bm, N, cm, N), v.c());
+          () -> form.run(blas, g, am, N, bm, N, cm, N), v.c());
 
       Operand[] a1 = ad.clone();
       Operand[] b1 = bd.clone();
@@ -667,22 +726,22 @@ public abstract class GemmBatchedContract extends UsesCore {
       b1[2] = Operand.of(d1[1]);
       c1[2] = Operand.of(d1[2]);
       rejects("a[2] is on GPU 1 but a[0] is on GPU 0",
-          () -> blas.gemmBatched(g, a1, N, b1, N, c1, N));
+          () -> form.run(blas, g, a1, N, b1, N, c1, N));
 
       Operand[] cHost = cd.clone();
       cHost[2] = Operand.of(new float[N * N]);
       rejects("item 2: a, b and c must all be on a GPU or all on the host",
-          () -> blas.gemmBatched(g, ad, N, bd, N, cHost, N), cHost);
+          () -> form.run(blas, g, ad, N, bd, N, cHost, N), cHost);
 
       Operand[] cOverlap = {Operand.of(d0[2]), Operand.of(d0[2], 15), Operand.of(d0[3])};
       rejects("c[0] (offset 0) and c[1] (offset 15) overlap",
-          () -> blas.gemmBatched(g, ad, N, bd, N, cOverlap, N));
+          () -> form.run(blas, g, ad, N, bd, N, cOverlap, N));
 
       Operand[] aOwn = ad.clone();
       aOwn[2] = Operand.of(d0[3]);
       Operand[] cInA = {Operand.of(d0[2]), Operand.of(d0[2], 16), Operand.of(d0[0], 48)};
       rejects("c[2] shares storage with a[0]",
-          () -> blas.gemmBatched(g, aOwn, N, bd, N, cInA, N));
+          () -> form.run(blas, g, aOwn, N, bd, N, cInA, N));
 
       float[] held = new float[64];
       float[] sevens = new float[64];
@@ -695,6 +754,322 @@ public abstract class GemmBatchedContract extends UsesCore {
       for (DeviceArray d : fakes) {
         d.close();
       }
+    }
+  }
+
+  // ------------------------------------------------------------ prepared batches
+
+  /**
+   * {@code count} row-major items C_i (m×n) = A_i (m×k) · B_i (k×n), every matrix of a kind in
+   * one pool, item i's at {@code i·slot}.
+   */
+  private record Pools(int count, int m, int n, int k, int slot) implements GemmShape {
+    @Override
+    public boolean ta() {
+      return false;
+    }
+
+    @Override
+    public boolean tb() {
+      return false;
+    }
+
+    int length() {
+      return count * slot;
+    }
+
+    /** Item i's matrix with {@code cols} columns in {@code pool}. */
+    Matrix in(double[] pool, int i, int cols) {
+      return (r, c) -> pool[i * slot + r * cols + c];
+    }
+
+    double[][] reference(double alpha, double beta, double[] a, double[] b, double[] c) {
+      double[][] ref = new double[count][];
+      for (int i = 0; i < count; i++) {
+        ref[i] = GemmBatchedContract.reference(this, alpha, beta, in(a, i, k), in(b, i, n),
+            in(c, i, n));
+      }
+      return ref;
+    }
+
+    Matrix[] got(double[] c) {
+      Matrix[] out = new Matrix[count];
+      for (int i = 0; i < count; i++) {
+        out[i] = in(c, i, n);
+      }
+      return out;
+    }
+
+    List<Placement> cPlaces() {
+      List<Placement> out = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        int item = i;
+        out.add((r, c) -> (long) item * slot + (long) r * n + c);
+      }
+      return out;
+    }
+
+    Operand[] views(double[] pool) {
+      Operand[] o = new Operand[count];
+      for (int i = 0; i < count; i++) {
+        o[i] = Operand.of(pool, i * slot);
+      }
+      return o;
+    }
+
+    Operand[] views(DeviceArray pool) {
+      Operand[] o = new Operand[count];
+      for (int i = 0; i < count; i++) {
+        o[i] = Operand.of(pool, (long) i * slot);
+      }
+      return o;
+    }
+  }
+
+  private static double[] random(SplittableRandom r, int length) {
+    double[] x = new double[length];
+    for (int i = 0; i < length; i++) {
+      x[i] = r.nextDouble() * 2 - 1;
+    }
+    return x;
+  }
+
+  @Test
+  void aPreparedBatchRunsAgainAndReadsItsOperandsAtEachRun() {
+    // beta = 1: each run adds alpha·A·B to C, with A as it holds at that run
+    Pools p = new Pools(6, 5, 4, 3, 24);
+    SplittableRandom r = new SplittableRandom(SEED);
+    double[] a = random(r, p.length());
+    double[] b = random(r, p.length());
+    double[] c = random(r, p.length());
+    Gemm g = Gemm.of(p.m(), p.n(), p.k()).scale(1.5, 1).precision(Precision.FP64);
+    double bound = 1e-13 * Math.sqrt(p.k());
+    Operand[] oa = p.views(a);
+    Operand[] ob = p.views(b);
+    Operand[] oc = p.views(c);
+    try (BatchedGemm batch = core.blas().prepareBatched(g, oa, p.k(), ob, p.n(), oc, p.n())) {
+      assertEquals(6, batch.size());
+      assertEquals(-1, batch.device());
+      // the operand arrays are not kept: changing them changes nothing
+      Arrays.fill(oa, null);
+      for (int run = 0; run < 3; run++) {
+        double[] before = c.clone();
+        double[][] ref = p.reference(1.5, 1, a, b, before);
+        batch.run();
+        String ctx = "run " + run + ", seed " + SEED;
+        assertItemsMatch(p, ref, p.got(c), bound, bound, ctx);
+        assertOutsideUnchanged(p, rawBits(before), rawBits(c), p.cPlaces(), ctx);
+        for (int i = 0; i < a.length; i++) {
+          a[i] = r.nextDouble() * 2 - 1; // new contents, same storage
+        }
+      }
+    }
+  }
+
+  @Test
+  void aClosedPreparedBatchThrowsAndWritesNothing() {
+    Valid v = new Valid(3);
+    BatchedGemm batch = core.blas().prepareBatched(v.g(), v.a(), N, v.b(), N, v.c(), N);
+    assertFalse(batch.isClosed());
+    batch.close();
+    assertTrue(batch.isClosed());
+    batch.close(); // again: nothing
+    rejects("this BatchedGemm is closed", batch::run, v.c());
+    try (GpuStream s = FakeGpu.stream(0)) {
+      rejects("this BatchedGemm is closed", () -> batch.run(s), v.c());
+    }
+  }
+
+  @Test
+  void aPreparedBatchWithAClosedHostArrayThrowsNamingItAndWritesNothing() {
+    // c[0] and c[2] in Java arrays, c[1] in a host array closed after the preparation: the
+    // run computes no item at all, not even c[0]
+    Valid v = new Valid(3);
+    HostArray h = core.allocateHost(DType.FLOAT32, N * N, false);
+    hostArrays.add(h);
+    float[] sevens = new float[N * N];
+    Arrays.fill(sevens, 7);
+    h.put(0, sevens, 0, sevens.length);
+    Operand[] c = v.c().clone();
+    c[1] = Operand.of(h, 0);
+    try (BatchedGemm batch = core.blas().prepareBatched(v.g(), v.a(), N, v.b(), N, c, N)) {
+      h.close();
+      rejects("c[1] is closed: its HostArray was closed after prepareBatched", batch::run, c);
+    }
+    // an A in a host array shared by items 1 and 2: named after the first of them
+    HostArray ha = core.allocateHost(DType.FLOAT32, 2 * N * N, false);
+    hostArrays.add(ha);
+    float[] ones = new float[2 * N * N];
+    Arrays.fill(ones, 1);
+    ha.put(0, ones, 0, ones.length);
+    Operand[] a = v.a().clone();
+    a[1] = Operand.of(ha, 0);
+    a[2] = Operand.of(ha, N * N);
+    try (BatchedGemm batch = core.blas().prepareBatched(v.g(), a, N, v.b(), N, v.c(), N)) {
+      batch.run(); // C = 1·A·B + C: 7 + 4
+      for (Operand o : v.c()) {
+        assertEquals(11f, ((float[]) o.storage())[5]);
+      }
+      ha.close();
+      rejects("a[1] is closed", batch::run, v.c());
+    }
+  }
+
+  @Test
+  void emptyPreparedBatchesDoNothing() {
+    try (BatchedGemm batch = core.blas().prepareBatched(Gemm.of(3, 3, 3), new Operand[0], 3,
+        new Operand[0], 3, new Operand[0], 3)) {
+      assertEquals(0, batch.size());
+      batch.run();
+    }
+    float[] c = new float[9];
+    Arrays.fill(c, Float.NaN);
+    float[] a = new float[9];
+    try (BatchedGemm batch = core.blas().prepareBatched(Gemm.of(0, 3, 3),
+        new Operand[] {Operand.of(a)}, 3, new Operand[] {Operand.of(a.clone())}, 3,
+        new Operand[] {Operand.of(c)}, 3)) {
+      batch.run();
+      batch.run();
+    }
+    for (float x : c) {
+      assertTrue(Float.isNaN(x), "C of an m = 0 batch written");
+    }
+  }
+
+  /**
+   * A device batch of {@code p}'s items on GPU 0: A and C views into one array each (C in the
+   * order of the items), B in an array per item; every array's matrices 16-byte aligned.
+   */
+  private final class DeviceBatch implements AutoCloseable {
+    final Pools p;
+    final DType t;
+    final DeviceArray a;
+    final DeviceArray[] b;
+    final DeviceArray c;
+    final double[] ha;
+    final double[] hb;
+    final Operand[] oa;
+    final Operand[] ob;
+    final Operand[] oc;
+
+    DeviceBatch(Pools p, DType t, SplittableRandom r) {
+      this.p = p;
+      this.t = t;
+      ha = random(r, p.length());
+      hb = random(r, p.length());
+      a = core.allocate(0, t, p.length());
+      c = core.allocate(0, t, p.length());
+      b = new DeviceArray[p.count()];
+      put(a, ha, 0, p.length());
+      oa = p.views(a);
+      oc = p.views(c);
+      ob = new Operand[p.count()];
+      for (int i = 0; i < p.count(); i++) {
+        b[i] = core.allocate(0, t, p.slot());
+        put(b[i], hb, i * p.slot(), p.slot());
+        ob[i] = Operand.of(b[i]);
+      }
+      // what the GPU holds: the inputs rounded to the storage type
+      double[] ra = GpuTests.download(a, p.length());
+      System.arraycopy(ra, 0, ha, 0, ra.length);
+      for (int i = 0; i < p.count(); i++) {
+        double[] rb = GpuTests.download(b[i], p.slot());
+        System.arraycopy(rb, 0, hb, i * p.slot(), rb.length);
+      }
+    }
+
+    private void put(DeviceArray d, double[] x, int from, int count) {
+      double[] part = Arrays.copyOfRange(x, from, from + count);
+      if (t == DType.FLOAT64) {
+        d.copyFrom(part);
+      } else {
+        float[] f = new float[count];
+        for (int i = 0; i < count; i++) {
+          f[i] = (float) part[i];
+        }
+        d.copyFrom(f);
+      }
+    }
+
+    BatchedGemm prepare(Gemm g) {
+      return core.blas().prepareBatched(g, oa, p.k(), ob, p.n(), oc, p.n());
+    }
+
+    /** C = A·B of every item, read back, within the bound; the rest of C still NaN. */
+    void verify(String ctx) {
+      double[] got = GpuTests.download(c, p.length());
+      double[] nan = new double[p.length()];
+      Arrays.fill(nan, Double.NaN);
+      double bound = (t == DType.FLOAT64 ? 1e-13 : 1e-5) * Math.sqrt(p.k());
+      assertItemsMatch(p, p.reference(1, 0, ha, hb, nan), p.got(got), bound, bound, ctx);
+      assertOutsideUnchanged(p, rawBits(nan), rawBits(got), p.cPlaces(), ctx);
+    }
+
+    @Override
+    public void close() {
+      a.close();
+      c.close();
+      for (DeviceArray d : b) {
+        d.close();
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+  void aPreparedDeviceBatchMatchesFloat64ReferenceAtEveryRun(DType t) {
+    assumeTrue(core.hasGpu(), "no GPU in this core: " + core.noGpuReason());
+    // 37 items of 7×5×9; slots of 64 elements keep every matrix 16-byte aligned
+    Pools p = new Pools(37, 7, 5, 9, 64);
+    Gemm g = Gemm.of(p.m(), p.n(), p.k()).precision(
+        t == DType.FLOAT64 ? Precision.FP64 : Precision.FP32);
+    try (DeviceBatch d = new DeviceBatch(p, t, new SplittableRandom(SEED));
+        GpuStream s = core.stream(0)) {
+      long before = NativeMemory.liveCount(NativeMemory.Kind.DEVICE);
+      try (BatchedGemm batch = d.prepare(g)) {
+        assertEquals(0, batch.device());
+        assertEquals(37, batch.size());
+        d.c.fill(Double.NaN); // beta = 0 never reads C
+        batch.run();
+        d.verify(t + " run(), seed " + SEED);
+        d.c.fill(Double.NaN);
+        batch.run(s);
+        batch.run(s); // twice queued: the same C
+        s.synchronize();
+        d.verify(t + " run(stream) twice, seed " + SEED);
+      }
+      assertEquals(before, NativeMemory.liveCount(NativeMemory.Kind.DEVICE),
+          "device memory of the prepared batch released on close");
+    }
+  }
+
+  @Test
+  void aPreparedDeviceBatchRefusesClosedOperandsStreamsAndItself() {
+    assumeTrue(core.hasGpu(), "no GPU in this core: " + core.noGpuReason());
+    Pools p = new Pools(5, 4, 4, 4, 16);
+    Gemm g = Gemm.of(p.m(), p.n(), p.k()).scale(1, 1);
+    try (DeviceBatch d = new DeviceBatch(p, DType.FLOAT32, new SplittableRandom(SEED))) {
+      d.c.fill(7);
+      double[] sevens = GpuTests.download(d.c, p.length());
+      BatchedGemm batch = d.prepare(g);
+      try {
+        try (GpuStream s = core.stream(0)) {
+          s.close();
+          rejects("stream must be open and on device 0", () -> batch.run(s));
+        }
+        GpuStream other = FakeGpu.stream(1);
+        rejects("stream must be open and on device 0", () -> batch.run(other));
+        other.close();
+        d.b[3].close(); // B of item 3, an array of its own
+        rejects("b[3] is closed: its DeviceArray was closed after prepareBatched", batch::run);
+        assertArrayEquals(rawBits(sevens), rawBits(GpuTests.download(d.c, p.length())),
+            "C written by a run refused for a closed operand");
+      } finally {
+        batch.close();
+      }
+      rejects("this BatchedGemm is closed", batch::run);
+      assertArrayEquals(rawBits(sevens), rawBits(GpuTests.download(d.c, p.length())),
+          "C written by a closed batch");
     }
   }
 }
