@@ -1,5 +1,6 @@
 package dev.gpucore.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCoreException;
 import dev.gpucore.Layout;
+import dev.gpucore.blas.BatchedGemm;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
+import dev.gpucore.memory.NativeMemory;
 import dev.gpucore.testkit.GemmBatchedContract;
 import dev.gpucore.testkit.GemmShape;
 import dev.gpucore.testkit.GpuTests;
@@ -39,7 +42,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (A and B items may repeat a location), or both; 16-byte aligned operands (one cuBLAS call)
  * and unaligned ones (queued item by item); on a user stream and synchronous; batches of 1, 7,
  * 1000 and 70,000. Everything of the C arrays outside the items' matrices must be left as it
- * was.
+ * was. The same batches prepared once ({@code Blas.prepareBatched}) and run (twice where beta is
+ * 0), queued behind other work and from two threads, refused with a closed operand.
  */
 @RequiresGpu(config = {"gpucore.gemm.route=gpu", "gpucore.gemm.panelMiB=1"})
 class GemmBatchedGpuTest extends GemmBatchedContract {
@@ -133,6 +137,31 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     b.verify();
   }
 
+  @ParameterizedTest
+  @MethodSource("cases")
+  void preparedMatchesFloat64Reference(Case c) {
+    // prepareBatched: one device allocation (the pointer arrays) where the batch is one cuBLAS
+    // call (aligned, a product to compute), none where it runs item by item; run twice where
+    // beta = 0 (the same C again); released on close
+    Batch b = new Batch(c, new SplittableRandom(SEED ^ c.hashCode()));
+    long before = NativeMemory.liveCount(NativeMemory.Kind.DEVICE);
+    boolean oneCall = c.aligned() && c.k() > 0 && c.alpha() != 0;
+    try (BatchedGemm p = b.prepare(); GpuStream s = c.stream() ? core.stream(0) : null) {
+      assertEquals(before + (oneCall ? 1 : 0), NativeMemory.liveCount(NativeMemory.Kind.DEVICE),
+          "device allocations of the prepared batch");
+      int runs = c.beta() == 0 ? 2 : 1;
+      for (int r = 0; r < runs; r++) {
+        p.run(s);
+      }
+      if (s != null) {
+        s.synchronize();
+      }
+    }
+    assertEquals(before, NativeMemory.liveCount(NativeMemory.Kind.DEVICE),
+        "the prepared batch's device memory released on close");
+    b.verify();
+  }
+
   @Test
   void seventyThousandTinyItemsInOneCall() {
     // more items than a grid's y or z dimension holds (65,535)
@@ -141,6 +170,19 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     Batch b = new Batch(c, new SplittableRandom(SEED));
     try (GpuStream s = core.stream(0)) {
       b.run(s);
+      s.synchronize();
+    }
+    b.verify();
+  }
+
+  @Test
+  void seventyThousandTinyItemsPrepared() {
+    Case c = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.COLUMN_MAJOR, true,
+        false, 3, 2, 2, 0, 70_000, Place.SHARED_ARRAYS, true, true, 1, 0);
+    Batch b = new Batch(c, new SplittableRandom(SEED + 5));
+    try (BatchedGemm p = b.prepare(); GpuStream s = core.stream(0)) {
+      p.run(s);
+      p.run(s);
       s.synchronize();
     }
     b.verify();
@@ -173,6 +215,72 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     }
     b1.verify();
     b2.verify();
+  }
+
+  @Test
+  void preparedBatchesQueuedBehindOtherWorkOnAUserStream() {
+    // prepared batches queued back to back behind a large GEMM, on a stream and with runs from
+    // another thread (no stream) meanwhile: each reads its own pointer arrays
+    Case c1 = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, true,
+        false, 16, 24, 40, 1, 7, Place.MIXED, true, true, 1, 0);
+    Case c2 = new Case(DType.FLOAT64, DType.FLOAT64, Precision.FP64, Layout.COLUMN_MAJOR, false,
+        true, 9, 7, 11, 0, 1000, Place.SHARED_ARRAYS, true, true, 0.5, 0);
+    Batch b1 = new Batch(c1, new SplittableRandom(SEED + 6));
+    Batch b2 = new Batch(c2, new SplittableRandom(SEED + 7));
+    int big = GpuTests.SANITIZER ? 256 : 2048;
+    try (GpuStream s = core.stream(0);
+        DeviceArray x = core.allocate(0, DType.FLOAT32, (long) big * big);
+        DeviceArray y = core.allocate(0, DType.FLOAT32, (long) big * big);
+        BatchedGemm p1 = b1.prepare();
+        BatchedGemm p2 = b2.prepare()) {
+      x.fill(1);
+      core.blas().gemm(Gemm.of(big, big, big), Operand.of(x), big, Operand.of(x), big,
+          Operand.of(y), big, s);
+      p1.run(s);
+      p2.run(s);
+      Thread other = new Thread(() -> {
+        p1.run();
+        p2.run();
+      });
+      other.start();
+      try {
+        other.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+      p2.run(s);
+      s.synchronize();
+      float[] corner = new float[1];
+      y.copyTo(0, corner, 0, 1);
+      assertEquals(big, corner[0], "the large GEMM queued first");
+    }
+    b1.verify();
+    b2.verify();
+  }
+
+  @Test
+  void aPreparedBatchRefusesAClosedSharedArrayAndWritesNothing() {
+    // every A a view into one shared array: that array closed after the
+    // preparation is found (one check for every item in it) before anything is queued
+    Case c = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, false,
+        false, 8, 8, 8, 0, 1000, Place.SHARED_ARRAYS, true, true, 1, -0.5);
+    Batch b = new Batch(c, new SplittableRandom(SEED + 8));
+    double[][] before = new double[b.cStores.size()][];
+    for (int i = 0; i < before.length; i++) {
+      before[i] = read(b.cStores.get(i).d);
+    }
+    try (BatchedGemm p = b.prepare()) {
+      b.a[0].s().d.close();
+      GpuCoreException.InvalidArgument e = assertThrows(GpuCoreException.InvalidArgument.class,
+          p::run);
+      assertTrue(e.getMessage().startsWith("a[0] is closed: its DeviceArray was closed after "
+          + "prepareBatched"), e.getMessage());
+    }
+    for (int i = 0; i < before.length; i++) {
+      assertArrayEquals(rawBits(before[i]),
+          rawBits(read(b.cStores.get(i).d)), "C written by a refused run");
+    }
   }
 
   /**
@@ -232,10 +340,14 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
       };
       double tb = time(batched, s, reps);
       double tl = time(loop, s, reps);
+      double tp;
+      try (BatchedGemm p = b.prepare()) {
+        tp = time(() -> p.run(s), s, reps);
+      }
       System.out.printf("gemmBatched timing: %d items of 32x32x32 fp32 (device arrays, offsets in "
           + "shared arrays, 16-byte aligned), on one stream, mean of %d, synchronized: one "
-          + "gemmBatched %.1f us, a loop of %d gemm calls %.1f us (%.1fx)%n", count, reps,
-          tb, count, tl, tl / tb);
+          + "gemmBatched %.1f us, a loop of %d gemm calls %.1f us (%.1fx), one run of the "
+          + "prepared batch %.1f us%n", count, reps, tb, count, tl, tl / tb, tp);
       b.run(s); // C = A·B again (beta = 0): the results of the batched form are checked
       s.synchronize();
     }
@@ -379,6 +491,10 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
 
     void run(GpuStream s) {
       core.blas().gemmBatched(c.gemm(), oa, lda, ob, ldb, oc, ldc, s);
+    }
+
+    BatchedGemm prepare() {
+      return core.blas().prepareBatched(c.gemm(), oa, lda, ob, ldb, oc, ldc);
     }
 
     /** Every item against the reference; everything else of the C arrays unchanged. */
