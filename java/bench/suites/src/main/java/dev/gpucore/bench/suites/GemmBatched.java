@@ -3,6 +3,7 @@ package dev.gpucore.bench.suites;
 import dev.gpucore.DType;
 import dev.gpucore.GpuCore;
 import dev.gpucore.GpuCoreException;
+import dev.gpucore.blas.BatchedGemm;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
@@ -15,9 +16,11 @@ import java.util.Map;
 
 /**
  * The gemm suite's batched rows: fp32 (strict, no TF32) batches of C_i = A_i·B_i on device
- * arrays, row-major and contiguous (A batch×m×k, B batch×k×n, C batch×m×n), in both of
- * gpucore's forms, the pointer arrays of {@code Blas.gemmBatched} (one {@link Operand} per
- * matrix, views into one array each) and the strided batch of {@link Gemm#batch}, beside
+ * arrays, row-major and contiguous (A batch×m×k, B batch×k×n, C batch×m×n), in gpucore's
+ * forms: the pointer arrays of {@code Blas.gemmBatched} (one {@link Operand} per matrix, views
+ * into one array each), the same batch prepared once with {@code Blas.prepareBatched} and run
+ * (the preparation untimed: its host time in {@code extra.prepare_ns}), and the strided batch
+ * of {@link Gemm#batch}, beside
  * PyTorch's {@code torch.bmm} on the same GPU and inputs. Each form is checked first (C
  * poisoned with NaN) against a double-precision product of the inputs on the host, then timed
  * with CUDA events around loops of calls queued on one stream, as the peer is.
@@ -27,7 +30,7 @@ final class GemmBatched {
   static final List<String> DEFAULT_CASES = List.of("1000x32", "10000x16", "64x256");
   /** Items whose every element is checked; larger batches are checked on a sample of items. */
   static final long FULL_CHECK_MACS = 1L << 31;
-  static final String[] FORMS = {"pointer", "strided"};
+  static final String[] FORMS = {"pointer", "prepared", "strided"};
 
   private GemmBatched() {}
 
@@ -203,14 +206,16 @@ final class GemmBatched {
   }
 
   /**
-   * The two rows of one case, measured when there is a GPU: pointer arrays and strided. Puts
-   * the exact sum of C (from the reference) in {@code exactSums} under {@code batched X}.
+   * The rows of one case ({@link #FORMS}), measured when there is a GPU: pointer arrays,
+   * prepared pointer arrays and strided. Puts the exact sum of C (from the reference) in
+   * {@code exactSums} under {@code batched X}.
    */
   static Row[] measure(BenchContext ctx, SuiteResult res, Case c, int reps, int warmup,
       Map<String, Double> exactSums) {
-    Row[] rows = new Row[2];
-    String[] what = {"pointer (gemmBatched)", "strided (Gemm.batch)"};
-    for (int f = 0; f < 2; f++) {
+    Row[] rows = new Row[FORMS.length];
+    String[] what = {"pointer (gemmBatched)", "prepared (prepareBatched)",
+        "strided (Gemm.batch)"};
+    for (int f = 0; f < FORMS.length; f++) {
       rows[f] = new Row("gemm", "batched", FORMS[f], "batched fp32 " + what[f], "gpucore cuda",
           c.macs(), c.label(), 2.0 * c.macs(), "GFLOP/s");
       rows[f].extra().put("batch", c.batch());
@@ -245,30 +250,28 @@ final class GemmBatched {
     int m = c.m();
     int n = c.n();
     int k = c.k();
+    Gemm single = Gemm.of(m, n, k).precision(Precision.FP32);
+    Gemm strided = single.batch(c.batch(), (long) m * k, (long) k * n, (long) m * n);
     try (DeviceArray da = core.allocate(dev, DType.FLOAT32, c.aLen());
         DeviceArray db = core.allocate(dev, DType.FLOAT32, c.bLen());
         DeviceArray dc = core.allocate(dev, DType.FLOAT32, c.cLen());
-        GpuStream s = core.stream(dev)) {
+        GpuStream s = core.stream(dev);
+        BatchedGemm prepared = prepare(core, rows[1], single, views(da, c.batch(), m * k), k,
+            views(db, c.batch(), k * n), n, views(dc, c.batch(), m * n), n)) {
       da.copyFrom(a);
       db.copyFrom(b);
-      Gemm single = Gemm.of(m, n, k).precision(Precision.FP32);
-      Gemm strided = single.batch(c.batch(), (long) m * k, (long) k * n, (long) m * n);
-      Operand[] oa = new Operand[c.batch()];
-      Operand[] ob = new Operand[c.batch()];
-      Operand[] oc = new Operand[c.batch()];
-      for (int i = 0; i < c.batch(); i++) {
-        oa[i] = Operand.of(da, (long) i * m * k);
-        ob[i] = Operand.of(db, (long) i * k * n);
-        oc[i] = Operand.of(dc, (long) i * m * n);
-      }
+      Operand[] oa = views(da, c.batch(), m * k);
+      Operand[] ob = views(db, c.batch(), k * n);
+      Operand[] oc = views(dc, c.batch(), m * n);
       Operand a0 = Operand.of(da);
       Operand b0 = Operand.of(db);
       Operand c0 = Operand.of(dc);
       Runnable[] call = {
           () -> core.blas().gemmBatched(single, oa, k, ob, n, oc, n, s),
+          () -> prepared.run(s),
           () -> core.blas().gemm(strided, a0, k, b0, n, c0, n, s)};
       float[] got = new float[(int) c.cLen()];
-      for (int f = 0; f < 2; f++) {
+      for (int f = 0; f < FORMS.length; f++) {
         Row row = rows[f];
         Runnable op = call[f];
         ctx.progress().detail(FORMS[f] + ": check");
@@ -293,6 +296,24 @@ final class GemmBatched {
       }
     }
     return rows;
+  }
+
+  /** {@code count} views into {@code d}, {@code stride} elements apart. */
+  private static Operand[] views(DeviceArray d, int count, long stride) {
+    Operand[] o = new Operand[count];
+    for (int i = 0; i < count; i++) {
+      o[i] = Operand.of(d, i * stride);
+    }
+    return o;
+  }
+
+  /** {@code Blas.prepareBatched}, its host time in {@code row}'s {@code extra.prepare_ns}. */
+  private static BatchedGemm prepare(GpuCore core, Row row, Gemm g, Operand[] a, int lda,
+      Operand[] b, int ldb, Operand[] c, int ldc) {
+    long t0 = System.nanoTime();
+    BatchedGemm p = core.blas().prepareBatched(g, a, lda, b, ldb, c, ldc);
+    row.extra().put("prepare_ns", System.nanoTime() - t0);
+    return p;
   }
 
   /** sum(C) from the inputs alone: Σ_i Σ_p (Σ_r A_i[r,p])·(Σ_j B_i[p,j]), in double. */

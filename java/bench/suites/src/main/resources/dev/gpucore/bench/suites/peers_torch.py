@@ -282,7 +282,7 @@ def gemm(req, np, torch):
         try:
             bmm_case(np, torch, dev, why_cuda, case, reps, warmup, seed, target)
         except Exception as e:  # out of memory and the like: report and go on
-            for form in ("pointer", "strided"):
+            for form in BMM_FORMS:
                 emit(peer="torch", suite="gemm", group="batched", case=form, x=int(case["x"]),
                      skipped="%s: %s" % (type(e).__name__, str(e).split("\n")[0][:200]))
             if dev is not None:
@@ -368,14 +368,18 @@ def gemm_case(np, torch, dev, cache, prec, n, calls, reps, warmup, seed, target)
 
 
 
+# gpucore's batched forms (GemmBatched.FORMS): each gets the same torch.bmm figure
+BMM_FORMS = ("pointer", "prepared", "strided")
+
+
 def bmm_case(np, torch, dev, why_cuda, case, reps, warmup, seed, target):
     """A batched case of gpucore's batched rows: C_i = A_i*B_i in fp32 (TF32 off), A batch x m x
     k (seed), B batch x k x n (seed + 1), as torch.bmm(a, b, out=c); checked against a float64
     bmm on the GPU (C poisoned first), then timed with CUDA events around R calls (gpucore's R
-    when given), per call. One line per gpucore form (pointer, strided), the same figure."""
+    when given), per call. One line per gpucore form (BMM_FORMS), the same figure."""
     b, m, n, k, x = (int(case[key]) for key in ("batch", "m", "n", "k", "x"))
     if dev is None:
-        for form in ("pointer", "strided"):
+        for form in BMM_FORMS:
             emit(peer="torch", suite="gemm", group="batched", case=form, x=x, skipped=why_cuda)
         return
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32, as in gpucore
@@ -416,7 +420,7 @@ def bmm_case(np, torch, dev, why_cuda, case, reps, warmup, seed, target):
             calls = min(5000, calls * 2)
         calls = max(1, min(5000, -(-target * calls // max(1, t))))
     host_ns, ev_ns = event_samples(torch, dev, reps, calls, run)
-    for form in ("pointer", "strided"):
+    for form in BMM_FORMS:
         emit(peer="torch", suite="gemm", group="batched", case=form, x=x, calls_per_sample=calls,
              timing="CUDA events around %d bmm calls / %d (host time in host_samples_ns)" % (calls, calls),
              samples_ns=ev_ns, host_samples_ns=host_ns, sum=total, allow_tf32=False,

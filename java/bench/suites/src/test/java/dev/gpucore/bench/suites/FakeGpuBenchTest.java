@@ -168,7 +168,7 @@ class FakeGpuBenchTest {
   }
 
   /**
-   * The batched rows (both forms) and the alternating rows on the stand-in GPU: checked,
+   * The batched rows (the three forms) and the alternating rows on the stand-in GPU: checked,
    * measured (host-timed: the stand-in's streams have no GPU events, and the rows say so), the loss in
    * the summary; nothing else runs when only they are asked for.
    */
@@ -180,9 +180,10 @@ class FakeGpuBenchTest {
         "none", "--progress", "never", "--json", json.toString());
     assertEquals(0, r.code(), r.out());
     says(r.out(), "batched fp32 pointer (gemmBatched)", "batched fp32 strided (Gemm.batch)",
-        "alternate SGEMM cpu+gpu, alternating", "loss = pair / (cpu + gpu) ");
+        "batched fp32 prepared (prepareBatched)", "alternate SGEMM cpu+gpu, alternating",
+        "loss = pair / (cpu + gpu) ");
     List<Map<String, Object>> rows = rows(json, "gemm");
-    assertEquals(2 * 2 + 3, rows.size(), rows.toString());
+    assertEquals(2 * 3 + 3, rows.size(), rows.toString());
     for (Map<String, Object> row : rows) {
       assertNotNull(row.get("median_ns"), row.toString());
       assertEquals(true, row.get("ok"), row.toString());
@@ -192,6 +193,8 @@ class FakeGpuBenchTest {
         assertTrue(row.get("timing").toString().startsWith("host-sync"), row.toString());
         assertTrue(row.get("timing").toString().contains("the stream has no GPU events"),
             row.toString());
+        Object prepareNs = JsonText.object(row.get("extra")).get("prepare_ns");
+        assertEquals(row.get("case").equals("prepared"), prepareNs != null, row.toString());
       } else {
         assertEquals("alternate", row.get("group"), row.toString());
       }
@@ -214,7 +217,7 @@ class FakeGpuBenchTest {
     assertEquals(2, r.code(), r.out());
     says(r.out(), "MISMATCH, not timed", "RESULT CHECK FAILED");
     List<Map<String, Object>> rows = rows(json, "gemm");
-    assertEquals(2, rows.size(), rows.toString());
+    assertEquals(GemmBatched.FORMS.length, rows.size(), rows.toString());
     for (Map<String, Object> row : rows) {
       assertEquals(false, row.get("ok"), row.toString());
       assertFalse(row.containsKey("median_ns"), "a wrong result gets no figure: " + row);
@@ -222,7 +225,7 @@ class FakeGpuBenchTest {
   }
 
   /**
-   * The torch peer's bmm lines reach both batched rows, through a stand-in for python3: the
+   * The torch peer's bmm lines reach every batched row, through a stand-in for python3: the
    * ratio is torch time / gpucore time, and a peer whose own check failed fails the run.
    */
   @Test
