@@ -100,10 +100,10 @@ public final class BatchedGemm implements AutoCloseable {
       if (device < 0 && size > 0) {
         throw new GpuCoreException.InvalidArgument("stream is only for device operands");
       }
-      if (stream.isClosed() || (device >= 0 && stream.device() != device)) {
+      if (device >= 0 && (stream.isClosed() || stream.device() != device)) {
         throw new GpuCoreException.InvalidArgument(
             "stream must be open and on device " + device);
-      }
+      } // (an empty batch queues nothing, as gemmBatched with empty arrays)
     }
     core.ensureOpen();
     for (int i = 0; i < arrays.length; i++) {

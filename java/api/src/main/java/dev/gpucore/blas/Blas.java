@@ -382,18 +382,18 @@ public final class Blas {
     // no C in any A or B storage (storages compared by identity, like gemm's check): each
     // storage with the first operand in it (2j for a[j], 2j + 1 for b[j]); a storage that
     // repeats its predecessor's is already there, however long the run of views into it
-    java.util.IdentityHashMap<Object, Integer> inputs = new java.util.IdentityHashMap<>();
+    java.util.IdentityHashMap<Object, Long> inputs = new java.util.IdentityHashMap<>();
     Object lastA = null;
     Object lastB = null;
     for (int j = 0; j < n; j++) {
       Object sa = a[j].storage();
       if (sa != lastA) {
-        inputs.putIfAbsent(sa, 2 * j);
+        inputs.putIfAbsent(sa, 2L * j);
         lastA = sa;
       }
       Object sb = b[j].storage();
       if (sb != lastB) {
-        inputs.putIfAbsent(sb, 2 * j + 1);
+        inputs.putIfAbsent(sb, 2L * j + 1);
         lastB = sb;
       }
     }
@@ -404,7 +404,7 @@ public final class Blas {
         continue; // checked with the item before
       }
       lastC = sc;
-      Integer in = inputs.get(sc);
+      Long in = inputs.get(sc);
       if (in != null) {
         throw new GpuCoreException.InvalidArgument("c[" + i + "] shares storage with "
             + (in % 2 == 0 ? "a[" : "b[") + in / 2 + "]: no c may share storage with any a or b");
