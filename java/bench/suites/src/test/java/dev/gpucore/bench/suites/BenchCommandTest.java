@@ -231,14 +231,15 @@ class BenchCommandTest {
     Path json = dir.resolve("ba.json");
     Result r = quietRun("bench", "gemm", "--no-device", "--no-host", "--batched", "2x3",
         "--alternate-sizes", "8", "--reps", "2", "--warmup", "1", "--json", json.toString());
-    says(r.out(), "batched fp32 pointer (gemmBatched)", "alternate SGEMM cpu alone",
-        "alternate n=8: cpu alone ");
+    says(r.out(), "batched fp32 pointer (gemmBatched)", "batched fp32 prepared (prepareBatched)",
+        "alternate SGEMM cpu alone", "alternate n=8: cpu alone ");
     Map<String, Object> doc = JsonText.object(JsonText.parse(Files.readString(json)));
     Map<String, Object> gemm = JsonText.object(((List<?>) doc.get("suites")).get(0));
     Map<String, Object> settings = JsonText.object(gemm.get("settings"));
     assertEquals(List.of("2x3x3x3"), settings.get("batched"));
     List<?> rows = (List<?>) gemm.get("rows");
-    assertEquals(2 + 3, rows.size(), "two batched forms, three alternating modes: " + rows);
+    assertEquals(GemmBatched.FORMS.length + 3, rows.size(),
+        "the batched forms, three alternating modes: " + rows);
     for (Object o : rows) {
       Map<String, Object> row = JsonText.object(o);
       boolean cpuOnly = row.get("group").equals("alternate") && row.get("case").equals("cpu");
