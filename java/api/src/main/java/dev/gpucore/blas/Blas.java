@@ -295,7 +295,8 @@ public final class Blas {
    *
    * <p>Device operands: the three arrays of device addresses are built here on the operands'
    * GPU (24 bytes an item of device memory, until {@link BatchedGemm#close()}), so that each run
-   * is one batched cuBLAS call. Host operands: nothing is allocated.
+   * is one batched cuBLAS call (unaligned and scale-only batches, which run item by item, need
+   * none). Host operands: nothing is allocated.
    *
    * @throws GpuCoreException.InvalidArgument as {@code gemmBatched} does
    * @throws GpuCoreException.OutOfMemory when the device pointer arrays do not fit
