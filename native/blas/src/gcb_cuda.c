@@ -863,20 +863,13 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
   return 0;
 }
 
-/* Where the pieces of a dimension of `total` end: pieces of t, except that a dimension of at
- * least 4t begins with pieces of t/4, t/4 and t/2, so that the first tiles can be multiplied
- * sooner. bounds[0] = 0, bounds[i + 1] the end of piece i; returns the number of pieces (room
- * for total / t + 5 bounds). */
+/* Where the pieces of a dimension of `total` end: pieces of t (the last one shorter).
+ * bounds[0] = 0, bounds[i + 1] the end of piece i; returns the number of pieces. (Thinner pieces
+ * at the start, for an earlier first tile, measured slower: the thin tiles they make multiply
+ * less efficiently than the start gains.) */
 static int piece_bounds(int total, int t, int *bounds) {
   int count = 0, at = 0;
   bounds[0] = 0;
-  if (total >= 4 * t && t >= 128) {
-    int ramp[3] = {t / 4, t / 4, t / 2};
-    for (int i = 0; i < 3; i++) {
-      at += ramp[i];
-      bounds[++count] = at;
-    }
-  }
   while (at < total) {
     at += total - at < t ? total - at : t;
     bounds[++count] = at;
@@ -918,8 +911,8 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
       if ((rc = ensure(&c->d_c[s], &c->cap_c[s], cb, err, errn))) return rc;
     }
   }
-  int *rb = (int *)malloc(((size_t)m / mt + (size_t)n / nt + 12) * sizeof(int));
-  int *cbd = rb == NULL ? NULL : rb + m / mt + 6;
+  int *rb = (int *)malloc(((size_t)m / mt + (size_t)n / nt + 4) * sizeof(int));
+  int *cbd = rb == NULL ? NULL : rb + m / mt + 2;
   int na = rb == NULL ? 0 : piece_bounds(m, mt, rb);
   int nbk = rb == NULL ? 0 : piece_bounds(n, nt, cbd);
   /* events: one per piece (re-recorded in each part), the end of a part on each compute stream

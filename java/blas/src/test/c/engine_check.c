@@ -124,7 +124,7 @@ static void one(int es, int prec, int ta, int tb, int m, int n, int k, double be
 /* Long dimensions, with device memory and staging enough for the resident scheme: a long inner
  * dimension summed in parts with C on the GPU (k at least twice 4 tiles of 1024), every
  * transpose, beta = 0 and not, through the copy function and from host pointers, BF16; and
- * pieces that start small (a dimension of at least 4 tiles), alone and with parts of k. */
+ * dimensions of several tiles, alone and with parts of k. */
 static int parts_main(void) {
   for (int es = 4; es <= 8; es += 4)
     for (int ta = 0; ta < 2; ta++)
