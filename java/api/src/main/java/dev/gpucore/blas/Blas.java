@@ -16,7 +16,8 @@ import dev.gpucore.spi.Router;
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
  * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
  * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
- * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}).
+ * batches (see {@link Gemm}), pointer-array batches ({@link #gemmBatched}) and sums of products
+ * ({@link #gemmSum}).
  *
  * <p>Where it runs: device operands on their GPU; host operands where the router (see {@code gpucore.gemm.route})
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
@@ -138,7 +139,7 @@ public final class Blas {
    * ({@link Sum}).
    */
   private interface HostWork {
-    /** The work as one checked call: its C, shape and scale are the router's and the fallback's. */
+    /** The work as one checked call: the router's and the fallback's C, shape and scale. */
     GemmCall call();
 
     /** Runs it on the GPU backend (see {@link dev.gpucore.spi.BlasOps#gemmFromHost}). */
@@ -197,9 +198,9 @@ public final class Blas {
   }
 
   /**
-   * A host-operand call on the GPU (which retries with smaller tiles when device memory is
-   * short), then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same
-   * or its GPU faulted. With beta != 0 and the fallback on, C's region is kept in a copy while
+   * Host-operand work (a GEMM, or a sum of products) on the GPU (which retries with smaller
+   * tiles when device memory is short), then, with gpucore.gemm.fallback, on the CPU when it ran
+   * out of memory all the same or its GPU faulted. With beta != 0 and the fallback on, C's region is kept in a copy while
    * the GPU works, so that a failure after part of C came down reruns from C as it was. True
    * when the GPU ran it whole, at the first try.
    */
@@ -428,12 +429,14 @@ public final class Blas {
     Operand f = x[0];
     if (o.dtype() != f.dtype()) {
       throw new GpuCoreException.InvalidArgument(name + "[" + i + "] holds " + o.dtype()
-          + " but " + name + "[0] holds " + f.dtype() + ": all " + what + " must have one element type");
+          + " but " + name + "[0] holds " + f.dtype() + ": all " + what
+          + " must have one element type");
     }
     boolean dev = o.kind() == Operand.Kind.DEVICE;
     if (dev != (f.kind() == Operand.Kind.DEVICE) || o.device() != f.device()) {
       throw new GpuCoreException.InvalidArgument(name + "[" + i + "] is " + where(o) + " but "
-          + name + "[0] is " + where(f) + ": all " + what + " must be on one GPU or all on the host");
+          + name + "[0] is " + where(f) + ": all " + what
+          + " must be on one GPU or all on the host");
     }
   }
 
