@@ -14,8 +14,10 @@ import java.util.Objects;
  * The block step of {@link GpuBlockMatrix}: one result block {@code C = Σ_t A_t·B_t} of
  * column-major blocks ({@code A_t} m×k_t, {@code B_t} k_t×n), through gpucore's GEMM.
  *
- * <p>On a GPU the sum stays on the device: each product is added into C there ({@code beta = 1}
- * after the first) and only C comes back. The blocks go up while the GEMMs run: two sets of
+ * <p>On a GPU the sum stays on the device and only C comes back. {@link Precision#FP64} on a core
+ * of one GPU is one {@link dev.gpucore.blas.Blas#gemmSum} (the native engine forms the sum on
+ * the GPU, packing the blocks into its pinned staging on all cores); otherwise each product is
+ * added into C on the device ({@code beta = 1} after the first). The blocks go up while the GEMMs run: two sets of
  * device buffers take alternate pairs, each pair's GEMM is cut into column slabs queued as soon
  * as their part of B has arrived, and several threads pack the blocks into small pinned staging
  * buffers (rounding to fp32 on the way for the fp32 precisions: half the bytes over the bus)
@@ -65,6 +67,15 @@ public final class BlockKernel {
    */
   public static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
       Precision precision) {
+    return sumOfProducts(core, device, m, n, pairs, precision, true);
+  }
+
+  /**
+   * As {@link #sumOfProducts(GpuCore, int, int, int, List, Precision)}; {@code allowSum} false
+   * keeps FP64 on the device pipeline too (for comparing the two).
+   */
+  static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
+      Precision precision, boolean allowSum) {
     Objects.requireNonNull(core, "core");
     Objects.requireNonNull(pairs, "pairs");
     Objects.requireNonNull(precision, "precision");
@@ -105,6 +116,9 @@ public final class BlockKernel {
     if (device < 0) {
       return onHost(core, m, n, live, p, fp64);
     }
+    if (allowSum && fp64 && core.devices().size() == 1) {
+      return summed(core, m, n, live);
+    }
     BlockWorkspace w = BlockWorkspace.take(core, device, fp64 ? DType.FLOAT64 : DType.FLOAT32);
     boolean done = false;
     try {
@@ -129,6 +143,35 @@ public final class BlockKernel {
    */
   public static int releaseBuffers() {
     return BlockWorkspace.releaseIdle();
+  }
+
+  /**
+   * FP64 on a core of one GPU: the products as one {@link dev.gpucore.blas.Blas#gemmSum} on the
+   * blocks where they are, which the native engine runs in one pass (the pairs laid along k,
+   * their pieces sent up while earlier ones are multiplied, the sum kept on the GPU and C sent
+   * down once); the router sends small sums to the CPU.
+   */
+  private static double[] summed(GpuCore core, int m, int n, List<Pair> pairs) {
+    int t = pairs.size();
+    int[] ks = new int[t];
+    int[] lda = new int[t];
+    int[] ldb = new int[t];
+    Operand[] a = new Operand[t];
+    Operand[] b = new Operand[t];
+    int k = 0;
+    for (int i = 0; i < t; i++) {
+      Pair q = pairs.get(i);
+      ks[i] = q.k();
+      lda[i] = Math.max(1, m);
+      ldb[i] = Math.max(1, q.k());
+      a[i] = Operand.of(q.a());
+      b[i] = Operand.of(q.b());
+      k = Math.addExact(k, q.k());
+    }
+    double[] c = new double[m * n];
+    Gemm g = Gemm.of(m, n, k).layout(Layout.COLUMN_MAJOR).scale(1, 0).precision(Precision.FP64);
+    core.blas().gemmSum(g, ks, a, lda, b, ldb, Operand.of(c), Math.max(1, m));
+    return c;
   }
 
   /** On the host: the products at the precision asked, fp32 operands converted in parallel. */
