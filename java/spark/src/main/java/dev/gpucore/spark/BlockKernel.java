@@ -14,10 +14,8 @@ import java.util.Objects;
  * The block step of {@link GpuBlockMatrix}: one result block {@code C = Σ_t A_t·B_t} of
  * column-major blocks ({@code A_t} m×k_t, {@code B_t} k_t×n), through gpucore's GEMM.
  *
- * <p>On a GPU the sum stays on the device and only C comes back. {@link Precision#FP64} on a core
- * of one GPU is one {@link dev.gpucore.blas.Blas#gemmSum} (the native engine forms the sum on
- * the GPU, packing the blocks into its pinned staging on all cores); otherwise each product is
- * added into C on the device ({@code beta = 1} after the first). The blocks go up while the GEMMs run: two sets of
+ * <p>On a GPU the sum stays on the device: each product is added into C there ({@code beta = 1}
+ * after the first) and only C comes back. The blocks go up while the GEMMs run: two sets of
  * device buffers take alternate pairs, each pair's GEMM is cut into column slabs queued as soon
  * as their part of B has arrived, and several threads pack the blocks into small pinned staging
  * buffers (rounding to fp32 on the way for the fp32 precisions: half the bytes over the bus)
@@ -67,15 +65,16 @@ public final class BlockKernel {
    */
   public static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
       Precision precision) {
-    return sumOfProducts(core, device, m, n, pairs, precision, true);
+    return sumOfProducts(core, device, m, n, pairs, precision, false);
   }
 
   /**
-   * As {@link #sumOfProducts(GpuCore, int, int, int, List, Precision)}; {@code allowSum} false
-   * keeps FP64 on the device pipeline too (for comparing the two).
+   * As {@link #sumOfProducts(GpuCore, int, int, int, List, Precision)}; {@code viaSum} true runs
+   * FP64 on a core of one GPU as one {@link dev.gpucore.blas.Blas#gemmSum} instead of the device
+   * pipeline (for comparing the two: the pipeline measured faster).
    */
   static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
-      Precision precision, boolean allowSum) {
+      Precision precision, boolean viaSum) {
     Objects.requireNonNull(core, "core");
     Objects.requireNonNull(pairs, "pairs");
     Objects.requireNonNull(precision, "precision");
@@ -116,7 +115,7 @@ public final class BlockKernel {
     if (device < 0) {
       return onHost(core, m, n, live, p, fp64);
     }
-    if (allowSum && fp64 && core.devices().size() == 1) {
+    if (viaSum && fp64 && core.devices().size() == 1) {
       return summed(core, m, n, live);
     }
     BlockWorkspace w = BlockWorkspace.take(core, device, fp64 ? DType.FLOAT64 : DType.FLOAT32);
@@ -146,10 +145,10 @@ public final class BlockKernel {
   }
 
   /**
-   * FP64 on a core of one GPU: the products as one {@link dev.gpucore.blas.Blas#gemmSum} on the
-   * blocks where they are, which the native engine runs in one pass (the pairs laid along k,
-   * their pieces sent up while earlier ones are multiplied, the sum kept on the GPU and C sent
-   * down once); the router sends small sums to the CPU.
+   * FP64 on a core of one GPU as one {@link dev.gpucore.blas.Blas#gemmSum} on the blocks where
+   * they are, which the native engine runs in one pass (the pairs laid along k, their pieces sent
+   * up while earlier ones are multiplied, the sum kept on the GPU and C sent down once); the
+   * router sends small sums to the CPU.
    */
   private static double[] summed(GpuCore core, int m, int n, List<Pair> pairs) {
     int t = pairs.size();
