@@ -42,15 +42,18 @@ class GemmSumGpuTest extends GemmSumContract {
 
   @ParameterizedTest
   @CsvSource({
-    "FLOAT32, FP32, ROW_MAJOR, false, true, 2048, 1536, 1e-5",
-    "FLOAT32, TF32, COLUMN_MAJOR, true, false, 1024, 2048, 5e-3",
-    "FLOAT32, BF16, ROW_MAJOR, true, true, 1536, 1024, 2e-2",
-    "FLOAT64, FP64, COLUMN_MAJOR, false, false, 2048, 1024, 1e-13",
+    "FLOAT32, FP32, ROW_MAJOR, false, true, 2048, 1536, 1e-5, false",
+    "FLOAT32, TF32, COLUMN_MAJOR, true, false, 1024, 2048, 5e-3, false",
+    "FLOAT32, BF16, ROW_MAJOR, true, true, 1536, 1024, 2e-2, false",
+    "FLOAT64, FP64, COLUMN_MAJOR, false, false, 2048, 1024, 1e-13, false",
+    // an inner dimension of more than 8192: the engine sums it in parts with C on the GPU
+    "FLOAT64, FP64, COLUMN_MAJOR, false, true, 512, 384, 1e-13, true",
+    "FLOAT32, BF16, ROW_MAJOR, true, false, 384, 512, 2e-2, true",
   })
   void largeHostSumsMatchFloat64(DType t, Precision p, Layout l, boolean ta, boolean tb, int m,
-      int n, double bound) {
+      int n, double bound, boolean longK) {
     SplittableRandom r = new SplittableRandom(SEED);
-    int[] k = {700, 1, 1300, 256};
+    int[] k = longK ? new int[] {3000, 2, 4100, 1200} : new int[] {700, 1, 1300, 256};
     int kSum = 0;
     Operand[] oa = new Operand[k.length];
     Operand[] ob = new Operand[k.length];
