@@ -296,6 +296,8 @@ typedef struct {
   size_t cap_a, cap_b[STREAMS], cap_c[STREAMS]; /* bytes of each buffer */
   void *d_bf;                   /* all of op(B), in the resident scheme */
   size_t cap_bf;
+  void *d_cf;                   /* all of C, when the resident scheme sums over parts of k */
+  size_t cap_cf;
   int half[STREAMS];
   size_t held;                  /* device bytes counted in held_total */
   gcb_prof *prof;               /* with gpucore.blas.profile */
@@ -337,6 +339,9 @@ static void free_device(ctx_t *c) {
   if (c->d_bf) cu.Free(c->d_bf);
   c->d_bf = NULL;
   c->cap_bf = 0;
+  if (c->d_cf) cu.Free(c->d_cf);
+  c->d_cf = NULL;
+  c->cap_cf = 0;
   for (int s = 0; s < STREAMS; s++) {
     if (c->d_b[s]) cu.Free(c->d_b[s]);
     if (c->d_c[s]) cu.Free(c->d_c[s]);
@@ -406,6 +411,17 @@ static const char *cuda_err(cudaError_t e) {
       cu.GetLastError();                                                         \
       rc = e_ == CUDA_ERROR_MEMORY_ALLOCATION ? GCB_E_MEMORY : GCB_E_FAULT;      \
       break;                                                                     \
+    }                                                                            \
+  }
+
+/* As CU, where a failure sets rc (the loop around it ends on rc). */
+#define CU_SET(call, what)                                                       \
+  {                                                                              \
+    cudaError_t e_ = (call);                                                     \
+    if (e_ != CUDA_SUCCESS) {                                                    \
+      snprintf(err, errn, "%s: %s", what, cuda_err(e_));                         \
+      cu.GetLastError();                                                         \
+      rc = e_ == CUDA_ERROR_MEMORY_ALLOCATION ? GCB_E_MEMORY : GCB_E_FAULT;      \
     }                                                                            \
   }
 
@@ -536,24 +552,25 @@ static int io_write(ctx_t *c, const void *stage, size_t sd, char *base, size_t o
   return 0;
 }
 
-/* Copies the rows x cols block of operand A or B at base + off (column-major, leading dimension
+/* Copies the rows x cols block of operand A, B or C at base + off (column-major, leading dimension
  * sld elements of es bytes) into dst on the GPU (leading dimension dld elements of the call's
  * device size, converted on the way when the precision asks), through stream s's staging, in
  * chunks. */
 static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const char *base,
                   size_t off, size_t sld, size_t rows, size_t cols, int es, char *err, size_t errn) {
+  static const int up_kind[3] = {GCB_PROF_UP_A, GCB_PROF_UP_B, GCB_PROF_UP_C};
   int rc;
   if (rows == 0 || cols == 0) {
     return 0;
   }
   if (c->pinned[operand]) { /* straight from the caller's pinned memory (never converted) */
-    int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rows * cols * es);
+    int slot = prof_begin(c, s, up_kind[operand], -1, -1, rows * cols * es);
     CU(cu.Memcpy2DAsync(dst, dld * es, base + off, sld * es, rows * es, cols,
                         CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
     prof_end(c, s, slot);
     return 0;
   }
-  size_t ds = (size_t)c->ds;
+  size_t ds = operand == 2 ? (size_t)es : (size_t)c->ds; /* C is never converted */
   size_t half = c->stage / 2;
   size_t col_bytes = rows * ds;
   size_t chunk_rows = rows, chunk_cols;
@@ -575,7 +592,7 @@ static int upload(ctx_t *c, int s, int operand, char *dst, size_t dld, const cha
                         rr * es, cc, err, errn))) {
         return rc;
       }
-      int slot = prof_begin(c, s, operand == 0 ? GCB_PROF_UP_A : GCB_PROF_UP_B, -1, -1, rr * ds * cc);
+      int slot = prof_begin(c, s, up_kind[operand], -1, -1, rr * ds * cc);
       CU(cu.Memcpy2DAsync(dst + (c0 * dld + r0) * ds, dld * ds, stage, rr * ds, rr * ds, cc,
                           CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (to the GPU)");
       prof_end(c, s, slot);
@@ -713,18 +730,25 @@ static void sync_streams(ctx_t *c) {
   cu.GetLastError();
 }
 
-/* Queues C tile (i0, j0), rows x cols, in slot t on stream s once its operands are on the GPU
- * (op(A)'s rows at pa, op(B)'s columns at pb): C up first when beta != 0, the multiply into the
- * slot's device buffer, C down into its staging, and the event finish() waits for. The slot's
- * previous tile must be finished (its staging unpacked). */
+/* Queues C tile (i0, j0), rows x cols, on stream s once its operands are on the GPU (op(A)'s rows
+ * at pa, op(B)'s columns at pb): C up first when beta != 0, the multiply, C down into the slot's
+ * staging (or the caller's pinned C) and the event finish() waits for. The tile is multiplied
+ * into dev (leading dimension ldd), or into slot t's device buffer when dev is NULL. With down
+ * = 0 the tile stays on the GPU (a part of a sum over k): no copies, no event, and t may be NULL
+ * (C must then be on the GPU already: beta_zero says not to bring it up). The slot's previous
+ * tile must be finished (its staging unpacked). */
 static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0, int j0,
                       int rows, int cols, int k, const void *alpha, const void *pa, int lda_d,
                       const void *pb, int ldb_d, const void *beta, int beta_zero, char *cc,
-                      int ldc, char *err, size_t errn) {
+                      int ldc, void *dev, int ldd, int down, char *err, size_t errn) {
   int rc, slot;
   size_t tile_bytes = (size_t)rows * cols * es;
+  if (dev == NULL) {
+    dev = t->dev;
+    ldd = rows;
+  }
   /* C's tile in host memory: the caller's pinned C itself, else the slot's staging */
-  char *host = c->pinned[2] ? cc + ((size_t)j0 * ldc + i0) * es : t->pin;
+  char *host = t == NULL ? NULL : c->pinned[2] ? cc + ((size_t)j0 * ldc + i0) * es : t->pin;
   size_t hld = c->pinned[2] ? (size_t)ldc * es : (size_t)rows * es;
   if (!beta_zero) {
     if (!c->pinned[2] && (rc = io_read(c, 2, host, hld, cc, ((size_t)j0 * ldc + i0) * es,
@@ -733,7 +757,7 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
       return rc;
     }
     slot = prof_begin(c, s, GCB_PROF_UP_C, i0, j0, tile_bytes);
-    CU(cu.Memcpy2DAsync(t->dev, (size_t)rows * es, host, hld, (size_t)rows * es, cols,
+    CU(cu.Memcpy2DAsync(dev, (size_t)ldd * es, host, hld, (size_t)rows * es, cols,
                         CUDA_MEMCPY_HOST_TO_DEVICE, c->st[s]), "cudaMemcpy2DAsync (C up)");
     prof_end(c, s, slot);
   }
@@ -744,14 +768,13 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
     int type = c->to == GCB_TO_BF16 ? CUDA_R_16BF : c->to == GCB_TO_FP16 ? CUDA_R_16F : CUDA_R_32F;
     int compute = c->prec == GCB_PREC_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     st = cu.GemmEx(c->h[s], opa, opb, rows, cols, k, alpha, pa, type, lda_d, pb, type, ldb_d, beta,
-                   t->dev, CUDA_R_32F, rows, compute, CUBLAS_GEMM_DEFAULT);
+                   dev, CUDA_R_32F, ldd, compute, CUBLAS_GEMM_DEFAULT);
   } else if (es == 4) {
     st = cu.Sgemm(c->h[s], opa, opb, rows, cols, k, (const float *)alpha, (const float *)pa, lda_d,
-                  (const float *)pb, ldb_d, (const float *)beta, (float *)t->dev, rows);
+                  (const float *)pb, ldb_d, (const float *)beta, (float *)dev, ldd);
   } else {
     st = cu.Dgemm(c->h[s], opa, opb, rows, cols, k, (const double *)alpha, (const double *)pa,
-                  lda_d, (const double *)pb, ldb_d, (const double *)beta, (double *)t->dev,
-                  rows);
+                  lda_d, (const double *)pb, ldb_d, (const double *)beta, (double *)dev, ldd);
   }
   if (st != CUBLAS_STATUS_SUCCESS) {
     snprintf(err, errn, "%s: status %d",
@@ -759,9 +782,11 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
     return st == CUBLAS_STATUS_ALLOC_FAILED ? GCB_E_MEMORY : GCB_E_FAULT;
   }
   prof_end(c, s, slot);
+  c->tiles++;
+  if (!down) return 0;
   slot = prof_begin(c, s, GCB_PROF_DOWN, i0, j0, tile_bytes);
   if (c->pinned[2]) c->wrote = 1; /* C is written as the copy runs */
-  CU(cu.Memcpy2DAsync(host, hld, t->dev, (size_t)rows * es, (size_t)rows * es, cols,
+  CU(cu.Memcpy2DAsync(host, hld, dev, (size_t)ldd * es, (size_t)rows * es, cols,
                       CUDA_MEMCPY_DEVICE_TO_HOST, c->st[s]), "cudaMemcpy2DAsync (C down)");
   prof_end(c, s, slot);
   CU(cu.EventRecord(t->ev, c->st[s]), "cudaEventRecord");
@@ -770,7 +795,6 @@ static int queue_tile(ctx_t *c, int s, tile_t *t, int es, int ta, int tb, int i0
   t->j0 = j0;
   t->rows = rows;
   t->cols = cols;
-  c->tiles++;
   return 0;
 }
 
@@ -827,7 +851,8 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
       }
       if (rc) return rc;
       if ((rc = queue_tile(c, s, &tiles[s], es, ta, tb, i0, j0, rows, cols, k, alpha, c->d_a,
-                           lda_d, c->d_b[s], ldb_d, beta, beta_zero, cc, ldc, err, errn))) {
+                           lda_d, c->d_b[s], ldb_d, beta, beta_zero, cc, ldc, NULL, 0, 1, err,
+                           errn))) {
         return rc;
       }
     }
@@ -838,34 +863,71 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
   return 0;
 }
 
+/* Where the pieces of a dimension of `total` end: pieces of t (the last one shorter).
+ * bounds[0] = 0, bounds[i + 1] the end of piece i; returns the number of pieces. (Thinner pieces
+ * at the start, for an earlier first tile, measured slower: the thin tiles they make multiply
+ * less efficiently than the start gains.) */
+static int piece_bounds(int total, int t, int *bounds) {
+  int count = 0, at = 0;
+  bounds[0] = 0;
+  while (at < total) {
+    at += total - at < t ? total - at : t;
+    bounds[++count] = at;
+  }
+  return count;
+}
+
 /*
- * The resident scheme, for operands that fit the GPU together: A and B go up once each, in
- * pieces (row blocks of op(A), column blocks of op(B)) on stream 0, alternating A_0, B_0, A_1,
- * B_1, ...; each C tile (i, j) is multiplied as soon as A_i and B_j are up, on streams 1.. in
- * turn, and comes down into that stream's staging, unpacked by the CPU the next time the stream
- * comes round. Uploads of later pieces overlap the multiplies and downloads of earlier tiles,
- * and nothing crosses the bus twice.
+ * The resident scheme, for operands that fit the GPU together. op(A) goes up in row pieces and
+ * op(B) in column pieces on stream 0, alternating A_0, B_0, A_1, B_1, ...; each C tile (i, j) is
+ * multiplied as soon as A_i and B_j are up, on streams 1.. , and comes down into that stream's
+ * staging, unpacked by the drain thread (else by the CPU the next time the stream comes round).
+ * Uploads of later pieces overlap the multiplies and downloads of earlier tiles, and nothing
+ * crosses the bus twice.
+ *
+ * With ks < k the sum over k is cut into parts of ks (a long inner dimension, such as a sum of
+ * products laid along k): C stays on the GPU while each part's pieces go up into one of two sets
+ * of buffers and its tiles are added into C (beta for the first part, then 1; a tile always on
+ * the same stream); C comes down tile by tile during the last part. A set is filled again only
+ * once the tiles of the part two back, which read it, are done.
  */
-static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void *alpha,
-                        const char *a, int lda, const char *b, int ldb, const void *beta, char *cc,
-                        int ldc, int mt, int nt, int per_stream, char *err, size_t errn) {
+static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, int ks,
+                        const void *alpha, const char *a, int lda, const char *b, int ldb,
+                        const void *beta, char *cc, int ldc, int mt, int nt, int per_stream,
+                        char *err, size_t errn) {
   int rc;
   size_t ds = (size_t)c->ds;
-  if ((rc = ensure(&c->d_a, &c->cap_a, (size_t)m * k * ds, err, errn))) return rc;
-  if ((rc = ensure(&c->d_bf, &c->cap_bf, (size_t)k * n * ds, err, errn))) return rc;
+  int parts = k > ks ? (k + ks - 1) / ks : 1;
+  if (parts == 1) ks = k;
+  int sets = parts > 1 ? 2 : 1;
+  size_t set_a = (size_t)m * ks * ds, set_b = (size_t)ks * n * ds;
+  if ((rc = ensure(&c->d_a, &c->cap_a, sets * set_a, err, errn))) return rc;
+  if ((rc = ensure(&c->d_bf, &c->cap_bf, sets * set_b, err, errn))) return rc;
   size_t tile_bytes = (size_t)mt * nt * es, cb = tile_bytes * per_stream;
-  for (int s = 1; s < STREAMS; s++) {
-    if ((rc = ensure(&c->d_c[s], &c->cap_c[s], cb, err, errn))) return rc;
+  if (parts > 1) {
+    if ((rc = ensure(&c->d_cf, &c->cap_cf, (size_t)m * n * es, err, errn))) return rc;
+  } else {
+    for (int s = 1; s < STREAMS; s++) {
+      if ((rc = ensure(&c->d_c[s], &c->cap_c[s], cb, err, errn))) return rc;
+    }
   }
-  int na = (m + mt - 1) / mt, nbk = (n + nt - 1) / nt;
-  cudaEvent_t *ev = (cudaEvent_t *)calloc((size_t)(na + nbk), sizeof *ev);
+  int *rb = (int *)malloc(((size_t)m / mt + (size_t)n / nt + 4) * sizeof(int));
+  int *cbd = rb == NULL ? NULL : rb + m / mt + 2;
+  int na = rb == NULL ? 0 : piece_bounds(m, mt, rb);
+  int nbk = rb == NULL ? 0 : piece_bounds(n, nt, cbd);
+  /* events: one per piece (re-recorded in each part), the end of a part on each compute stream
+   * per set, C up */
+  int nev = na + nbk + 2 * STREAMS + 1;
+  cudaEvent_t *ev = rb == NULL ? NULL : (cudaEvent_t *)calloc((size_t)nev, sizeof *ev);
   if (ev == NULL) {
+    free(rb);
     snprintf(err, errn, "no host memory for events");
     return GCB_E_MEMORY;
   }
+  cudaEvent_t *ev_done = ev + na + nbk, ev_cup = ev[nev - 1];
   int made = 0;
   rc = 0;
-  for (; made < na + nbk; made++) {
+  for (; made < nev; made++) {
     cudaError_t e = cu.EventCreateWithFlags(&ev[made], CUDA_EVENT_DISABLE_TIMING);
     if (e != CUDA_SUCCESS) {
       snprintf(err, errn, "cudaEventCreate: %s", cuda_err(e));
@@ -874,23 +936,23 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
       break;
     }
   }
+  ev_cup = ev[nev - 1];
   int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
-  int lda_d = ta ? k : m;   /* op(A) resident as stored: m x k (N) or k x m (T) */
-  int ldb_d = tb ? n : k;   /* op(B): k x n (N) or n x k (T) */
-  if (lda_d < 1) lda_d = 1;
-  if (ldb_d < 1) ldb_d = 1;
+  static const float one_f = 1;
+  static const double one_d = 1;
+  const void *one = es == 4 ? (const void *)&one_f : (const void *)&one_d;
   int slots = (STREAMS - 1) * per_stream;
   tile_t tiles[MAX_SLOTS]; /* slot q: stream 1 + q % (STREAMS - 1), part q / (STREAMS - 1) */
   memset(tiles, 0, sizeof tiles);
   for (int q = 0; q < slots; q++) {
     int s = 1 + q % (STREAMS - 1);
     size_t off = (size_t)(q / (STREAMS - 1)) * tile_bytes;
-    tiles[q].dev = (char *)c->d_c[s] + off;
+    tiles[q].dev = parts > 1 ? NULL : (char *)c->d_c[s] + off;
     tiles[q].pin = c->pin_c[s] + off;
     tiles[q].ev = c->ev_c[q];
   }
   int next = 0;
-  int up_a = 0, up_b = 0; /* pieces up so far */
+  int turn[STREAMS] = {0}; /* the next slot of each stream, when C stays on the GPU */
   drain_start(c);
   if (c->drain_on) {
     pthread_mutex_lock(&c->dl);
@@ -900,53 +962,95 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
     c->des = es;
     pthread_mutex_unlock(&c->dl);
   }
-  for (int p = 0; rc == 0 && (up_a < na || up_b < nbk); p++) {
-    int is_a = (p % 2 == 0 && up_a < na) || up_b >= nbk;
-    if (is_a) {
-      int i0 = up_a * mt, rows = m - i0 < mt ? m - i0 : mt;
-      if (!ta) { /* rows i0.. of A (m x k) */
-        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * ds, lda_d, a, (size_t)i0 * es, lda,
-                    rows, k, es, err, errn);
-      } else { /* columns i0.. of A (k x m) */
-        rc = upload(c, 0, 0, (char *)c->d_a + (size_t)i0 * lda_d * ds, lda_d, a,
-                    (size_t)i0 * lda * es, lda, k, rows, es, err, errn);
+  if (rc == 0 && parts > 1 && !beta_zero) { /* C up once, before the first part adds into it */
+    rc = upload(c, 0, 2, (char *)c->d_cf, (size_t)m, cc, 0, (size_t)ldc, (size_t)m, (size_t)n,
+                es, err, errn);
+    if (rc == 0) {
+      CU_SET(cu.EventRecord(ev_cup, c->st[0]), "cudaEventRecord");
+      for (int s = 1; rc == 0 && s < STREAMS; s++) {
+        CU_SET(cu.StreamWaitEvent(c->st[s], ev_cup, 0), "cudaStreamWaitEvent");
       }
-      if (rc) break;
-      CU_BREAK(cu.EventRecord(ev[up_a], c->st[0]), "cudaEventRecord");
-      up_a++;
-    } else {
-      int j0 = up_b * nt, cols = n - j0 < nt ? n - j0 : nt;
-      if (!tb) { /* columns j0.. of B (k x n) */
-        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * ldb_d * ds, ldb_d, b,
-                    (size_t)j0 * ldb * es, ldb, k, cols, es, err, errn);
-      } else { /* rows j0.. of B (n x k) */
-        rc = upload(c, 0, 1, (char *)c->d_bf + (size_t)j0 * ds, ldb_d, b, (size_t)j0 * es, ldb,
-                    cols, k, es, err, errn);
-      }
-      if (rc) break;
-      CU_BREAK(cu.EventRecord(ev[na + up_b], c->st[0]), "cudaEventRecord");
-      up_b++;
     }
-    /* the tiles this piece completes: row block up_a-1 with every B piece up, or column block
-     * up_b-1 with every A piece up */
-    int i_lo = is_a ? up_a - 1 : 0, i_hi = is_a ? up_a : up_a;
-    int j_lo = is_a ? 0 : up_b - 1, j_hi = up_b;
-    for (int ti = i_lo; rc == 0 && ti < i_hi; ti++) {
-      for (int tj = j_lo; rc == 0 && tj < j_hi; tj++) {
-        int q = next;
-        next = next + 1 < slots ? next + 1 : 0;
-        int s = 1 + q % (STREAMS - 1);
-        if ((rc = slot_free(c, tiles, q, cc, ldc, es, err, errn))) break;
-        int i0 = ti * mt, rows = m - i0 < mt ? m - i0 : mt;
-        int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
-        CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
-        CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[na + tj], 0), "cudaStreamWaitEvent");
-        const char *pa = (const char *)c->d_a + (ta ? (size_t)i0 * lda_d : (size_t)i0) * ds;
-        const char *pb = (const char *)c->d_bf + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * ds;
-        rc = queue_tile(c, s, &tiles[q], es, ta, tb, i0, j0, rows, cols, k, alpha, pa, lda_d, pb,
-                        ldb_d, beta, beta_zero, cc, ldc, err, errn);
-        if (rc == 0) slot_submit(c, q);
+  }
+  for (int part = 0; rc == 0 && part < parts; part++) {
+    int k0 = part * ks, kk = k - k0 < ks ? k - k0 : ks, set = part % sets;
+    int last = part == parts - 1;
+    char *da = (char *)c->d_a + set * set_a, *db = (char *)c->d_bf + set * set_b;
+    int lda_d = ta ? kk : m; /* this part of op(A) as stored: m x kk (N) or kk x m (T) */
+    int ldb_d = tb ? n : kk; /* of op(B): kk x n (N) or n x kk (T) */
+    if (lda_d < 1) lda_d = 1;
+    if (ldb_d < 1) ldb_d = 1;
+    /* the set is read by the tiles of the part two back */
+    for (int s = 1; rc == 0 && part >= 2 && s < STREAMS; s++) {
+      CU_SET(cu.StreamWaitEvent(c->st[0], ev_done[set * STREAMS + s], 0), "cudaStreamWaitEvent");
+    }
+    int up_a = 0, up_b = 0; /* pieces up so far */
+    for (int p = 0; rc == 0 && (up_a < na || up_b < nbk); p++) {
+      int is_a = (p % 2 == 0 && up_a < na) || up_b >= nbk;
+      if (is_a) {
+        int i0 = rb[up_a], rows = rb[up_a + 1] - i0;
+        if (!ta) { /* rows i0.. of A (m x k), columns k0.. */
+          rc = upload(c, 0, 0, da + (size_t)i0 * ds, lda_d, a, ((size_t)k0 * lda + i0) * es, lda,
+                      rows, kk, es, err, errn);
+        } else { /* columns i0.. of A (k x m), rows k0.. */
+          rc = upload(c, 0, 0, da + (size_t)i0 * lda_d * ds, lda_d, a,
+                      ((size_t)i0 * lda + k0) * es, lda, kk, rows, es, err, errn);
+        }
+        if (rc) break;
+        CU_BREAK(cu.EventRecord(ev[up_a], c->st[0]), "cudaEventRecord");
+        up_a++;
+      } else {
+        int j0 = cbd[up_b], cols = cbd[up_b + 1] - j0;
+        if (!tb) { /* columns j0.. of B (k x n), rows k0.. */
+          rc = upload(c, 0, 1, db + (size_t)j0 * ldb_d * ds, ldb_d, b,
+                      ((size_t)j0 * ldb + k0) * es, ldb, kk, cols, es, err, errn);
+        } else { /* rows j0.. of B (n x k), columns k0.. */
+          rc = upload(c, 0, 1, db + (size_t)j0 * ds, ldb_d, b, ((size_t)k0 * ldb + j0) * es, ldb,
+                      cols, kk, es, err, errn);
+        }
+        if (rc) break;
+        CU_BREAK(cu.EventRecord(ev[na + up_b], c->st[0]), "cudaEventRecord");
+        up_b++;
       }
+      /* the tiles this piece completes: row piece up_a-1 with every B piece up, or column piece
+       * up_b-1 with every A piece up */
+      int i_lo = is_a ? up_a - 1 : 0, i_hi = up_a;
+      int j_lo = is_a ? 0 : up_b - 1, j_hi = up_b;
+      for (int ti = i_lo; rc == 0 && ti < i_hi; ti++) {
+        for (int tj = j_lo; rc == 0 && tj < j_hi; tj++) {
+          int i0 = rb[ti], rows = rb[ti + 1] - i0;
+          int j0 = cbd[tj], cols = cbd[tj + 1] - j0;
+          int s, q = -1;
+          if (parts == 1) {
+            q = next;
+            next = next + 1 < slots ? next + 1 : 0;
+            s = 1 + q % (STREAMS - 1);
+          } else { /* a tile keeps its stream: its parts add up in order */
+            s = 1 + (int)(((long long)ti * nbk + tj) % (STREAMS - 1));
+            if (last) {
+              q = s - 1 + (STREAMS - 1) * turn[s];
+              turn[s] = turn[s] + 1 < per_stream ? turn[s] + 1 : 0;
+            }
+          }
+          if (q >= 0 && (rc = slot_free(c, tiles, q, cc, ldc, es, err, errn))) break;
+          CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[ti], 0), "cudaStreamWaitEvent");
+          CU_BREAK(cu.StreamWaitEvent(c->st[s], ev[na + tj], 0), "cudaStreamWaitEvent");
+          const char *pa = da + (ta ? (size_t)i0 * lda_d : (size_t)i0) * ds;
+          const char *pb = db + (tb ? (size_t)j0 : (size_t)j0 * ldb_d) * ds;
+          if (parts == 1) {
+            rc = queue_tile(c, s, &tiles[q], es, ta, tb, i0, j0, rows, cols, kk, alpha, pa, lda_d,
+                            pb, ldb_d, beta, beta_zero, cc, ldc, NULL, 0, 1, err, errn);
+          } else {
+            rc = queue_tile(c, s, q >= 0 ? &tiles[q] : NULL, es, ta, tb, i0, j0, rows, cols, kk,
+                            alpha, pa, lda_d, pb, ldb_d, part == 0 ? beta : one, 1, cc, ldc,
+                            (char *)c->d_cf + ((size_t)j0 * m + i0) * es, m, last, err, errn);
+          }
+          if (rc == 0 && q >= 0) slot_submit(c, q);
+        }
+      }
+    }
+    for (int s = 1; rc == 0 && parts > 1 && !last && s < STREAMS; s++) {
+      CU_SET(cu.EventRecord(ev_done[set * STREAMS + s], c->st[s]), "cudaEventRecord");
     }
   }
   /* the rest, oldest first */
@@ -974,6 +1078,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, c
     cu.EventDestroy(ev[i]);
   }
   free(ev);
+  free(rb);
   return rc;
 }
 
@@ -998,7 +1103,7 @@ static int pinned(const void *p, size_t elems, int es) {
 
 /* Device bytes the context holds. */
 static size_t held_bytes(const ctx_t *c) {
-  size_t n = c->cap_a + c->cap_bf;
+  size_t n = c->cap_a + c->cap_bf + c->cap_cf;
   for (int s = 0; s < STREAMS; s++) {
     n += c->cap_b[s] + c->cap_c[s];
   }
@@ -1093,16 +1198,25 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
     if (per_stream > MAX_SLOTS / (STREAMS - 1)) per_stream = MAX_SLOTS / (STREAMS - 1);
     if (per_stream < 1) per_stream = 1;
     /* what the resident scheme reuses of what the thread holds: A, all of B and the slots' C */
-    size_t held = x->cap_a + x->cap_bf;
+    size_t held = x->cap_a + x->cap_bf + x->cap_cf;
     for (int s = 1; s < STREAMS; s++) held += x->cap_c[s];
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
-    size_t need = ((size_t)m * k + (size_t)k * n) * x->ds + (STREAMS - 1) * per_stream * mt * nt * es;
+    /* a long inner dimension (k at least twice the larger of m, n and 4 tiles) is summed in
+     * parts of that size with C kept on the GPU: the first tiles start sooner, fewer bytes are
+     * held, and C crosses the bus once */
+    size_t span = (size_t)m > (size_t)n ? (size_t)m : (size_t)n;
+    if (span < 4 * t) span = 4 * t;
+    size_t ks = (size_t)k >= 2 * span ? span : (size_t)k;
+    size_t need = ks < (size_t)k
+        ? 2 * ((size_t)m * ks + ks * (size_t)n) * x->ds + (size_t)m * n * es
+        : ((size_t)m * k + (size_t)k * n) * x->ds + (STREAMS - 1) * per_stream * mt * nt * es;
     if (need <= budget) {
       begin_attempt(x);
-      rc = run_resident(x, es, ta, tb, m, n, k, alpha, (const char *)a, lda, (const char *)b, ldb,
-                        beta, (char *)c, ldc, (int)mt, (int)nt, (int)per_stream, err, errn);
+      rc = run_resident(x, es, ta, tb, m, n, k, (int)ks, alpha, (const char *)a, lda,
+                        (const char *)b, ldb, beta, (char *)c, ldc, (int)mt, (int)nt,
+                        (int)per_stream, err, errn);
       if (rc == GCB_OK || rc != GCB_E_MEMORY || x->wrote) {
-        return end_call(x, rc, c_written, err, es, m, n, k, "resident");
+        return end_call(x, rc, c_written, err, es, m, n, k, ks < (size_t)k ? "summed" : "resident");
       }
       /* out of memory before any of C came down: the streamed scheme needs less */
       free_device(x);
@@ -1111,7 +1225,8 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
   }
   rc = GCB_E_MEMORY;
   for (int attempt = 0; attempt < 6; attempt++) {
-    size_t held = held_bytes(x) - x->cap_bf; /* the streamed scheme has no use for all of B */
+    /* the streamed scheme has no use for all of B or C */
+    size_t held = held_bytes(x) - x->cap_bf - x->cap_cf;
     size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
     while ((mb * (size_t)k + STREAMS * (size_t)k * nb) * x->ds + STREAMS * mb * nb * es > budget
            && (mb > 256 || nb > 64)) {

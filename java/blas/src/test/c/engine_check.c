@@ -4,7 +4,7 @@
  * dimensions (the padding must stay as it was), checked against plain C loops; then host
  * pointers without a copy function, operands in pinned memory (copied by the GPU straight from
  * and into them, also beside an operand behind the copy function), a copy function that fails,
- * and bad arguments.
+ * and bad arguments. With the argument "parts": long dimensions (parts_main).
  * Prints "N passed, M failed" and the number of copy calls; exit status 0 when all pass. */
 #include <dlfcn.h>
 #include <math.h>
@@ -121,7 +121,25 @@ static void one(int es, int prec, int ta, int tb, int m, int n, int k, double be
   free(a); free(b); free(c); free(r);
 }
 
+/* Long dimensions, with device memory and staging enough for the resident scheme: a long inner
+ * dimension summed in parts with C on the GPU (k at least twice 4 tiles of 1024), every
+ * transpose, beta = 0 and not, through the copy function and from host pointers, BF16; and
+ * dimensions of several tiles, alone and with parts of k. */
+static int parts_main(void) {
+  for (int es = 4; es <= 8; es += 4)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        one(es, 0, ta, tb, 41, 29, 8300, (ta + tb) % 2 ? 0.0 : 0.5, (ta + 2 * tb + es) % 3 != 0);
+  one(4, GPUCORE_ENGINE_PREC_BF16, 0, 1, 37, 33, 8200, 0.5, 1);
+  one(4, 0, 0, 0, 4200, 21, 35, 0.5, 1);
+  one(8, 0, 1, 0, 19, 4150, 40, 0.0, 1);
+  one(8, 0, 0, 1, 4100, 23, 8300, 0.5, 1);
+  printf("%d passed, %d failed, %ld copies\n", passed, failed, copies);
+  return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "parts") == 0) return parts_main();
   int scale = argc > 1 ? atoi(argv[1]) : 1;
   check("version", gpucore_engine_version() == GPUCORE_ENGINE_VERSION);
   char why[400] = "";

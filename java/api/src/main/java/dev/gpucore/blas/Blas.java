@@ -16,8 +16,8 @@ import dev.gpucore.spi.Router;
  * Matrix multiply, {@code C = alpha·op(A)·op(B) + beta·C}, in fp32 and fp64, on operands in Java
  * arrays, {@link dev.gpucore.memory.HostArray}s or {@link DeviceArray}s (see {@link Operand}),
  * row- or column-major, with transposes, leading dimensions, sub-matrix views, strided
- * batches (see {@link Gemm}) and pointer-array batches ({@link #gemmBatched}, or prepared once
- * and run many times: {@link #prepareBatched}).
+ * batches (see {@link Gemm}), pointer-array batches ({@link #gemmBatched}, or prepared once
+ * and run many times: {@link #prepareBatched}) and sums of products ({@link #gemmSum}).
  *
  * <p>Where it runs: device operands on their GPU; host operands where the router (see {@code gpucore.gemm.route})
  * decides (the CPU for small calls, the GPU, tiled and pipelined, for large ones);
@@ -100,20 +100,29 @@ public final class Blas {
       }
       return;
     }
+    onGpuRoute(new Single(call));
+  }
+
+  /**
+   * Host work the router sent to the GPU: with {@code gpucore.gemm.cpuRatio}, its last rows of
+   * C on the CPU while the GPU computes the others; learnt from when timed and run whole.
+   */
+  private void onGpuRoute(HostWork w) {
+    GemmCall call = w.call();
     int cpuRows = router.cpuRows(call);
     if (cpuRows == 0) {
       boolean timed = router.learns(call);
       long t0 = timed ? System.nanoTime() : 0;
-      if (onGpu(call) && timed) {
+      if (onGpu(w) && timed) {
         router.learn(call, true, System.nanoTime() - t0);
       }
       return;
     }
     // gpucore.gemm.cpuRatio: the last rows of C on the CPU while the GPU computes the others
     int gpuRows = call.m() - cpuRows;
-    GemmCall gpuPart = rows(call, 0, gpuRows);
-    GemmCall cpuPart = rows(call, gpuRows, cpuRows);
-    java.util.concurrent.Future<?> cpu = SPLIT.submit(() -> core.cpu().blas().gemm(cpuPart));
+    HostWork gpuPart = w.rows(0, gpuRows);
+    HostWork cpuPart = w.rows(gpuRows, cpuRows);
+    java.util.concurrent.Future<?> cpu = SPLIT.submit(cpuPart::onCpu);
     Throwable gpuFailure = null;
     try {
       onGpu(gpuPart);
@@ -123,6 +132,53 @@ public final class Blas {
     Throwable cpuFailure = dev.gpucore.spi.Uninterruptible.await(cpu);
     dev.gpucore.spi.Uninterruptible.rethrow(gpuFailure != null ? gpuFailure : cpuFailure,
         "CPU share of a split GEMM failed");
+  }
+
+  /**
+   * Host-operand work as the GPU route runs it: one GEMM ({@link Single}) or a sum of products
+   * ({@link Sum}).
+   */
+  private interface HostWork {
+    /** The work as one checked call: the router's and the fallback's C, shape and scale. */
+    GemmCall call();
+
+    /** Runs it on the GPU backend (see {@link dev.gpucore.spi.BlasOps#gemmFromHost}). */
+    String onGpu();
+
+    /** Runs it on the CPU backend. */
+    void onCpu();
+
+    /** The part of it that computes rows {@code [row0, row0 + count)} of C. */
+    HostWork rows(int row0, int count);
+  }
+
+  /** One host GEMM. */
+  private final class Single implements HostWork {
+    private final GemmCall call;
+
+    Single(GemmCall call) {
+      this.call = call;
+    }
+
+    @Override
+    public GemmCall call() {
+      return call;
+    }
+
+    @Override
+    public String onGpu() {
+      return core.gpu().blas().gemmFromHost(call);
+    }
+
+    @Override
+    public void onCpu() {
+      core.cpu().blas().gemm(call);
+    }
+
+    @Override
+    public HostWork rows(int row0, int count) {
+      return new Single(Blas.rows(call, row0, count));
+    }
   }
 
   /** Threads for the CPU share of split host GEMMs (gpucore.gemm.cpuRatio). */
@@ -142,18 +198,19 @@ public final class Blas {
   }
 
   /**
-   * A host-operand call on the GPU (which retries with smaller tiles when device memory is
-   * short), then, with gpucore.gemm.fallback, on the CPU when it ran out of memory all the same
-   * or its GPU faulted. With beta != 0 and the fallback on, C's region is kept in a copy while
+   * Host-operand work (a GEMM, or a sum of products) on the GPU (which retries with smaller
+   * tiles when device memory is short), then, with gpucore.gemm.fallback, on the CPU when it ran
+   * out of memory all the same or its GPU faulted. With beta != 0 and the fallback on, C's region is kept in a copy while
    * the GPU works, so that a failure after part of C came down reruns from C as it was. True
    * when the GPU ran it whole, at the first try.
    */
-  private boolean onGpu(GemmCall call) {
+  private boolean onGpu(HostWork w) {
+    GemmCall call = w.call();
     GpuCoreException failure;
     // C = beta*C + ... is redone on the CPU from C as it was: kept while the GPU works on it
     Object kept = call.beta() != 0 && router.fallbackToCpu() ? keepC(call) : null;
     try {
-      String note = core.gpu().blas().gemmFromHost(call);
+      String note = w.onGpu();
       if (note != null) {
         router.record(call, note);
       }
@@ -173,7 +230,7 @@ public final class Blas {
       throw failure;
     }
     router.record(call, "fell back to the CPU after: " + failure.getMessage());
-    core.cpu().blas().gemm(call);
+    w.onCpu();
     return false;
   }
 
@@ -458,16 +515,23 @@ public final class Blas {
 
   /** Item {@code i} of a batch must match item 0's element type and place. */
   private static void sameAsFirst(Operand[] x, int i, String name) {
+    sameAsFirst(x, i, name, "items");
+  }
+
+  /** Element {@code i} of {@code x} must match element 0's element type and place. */
+  private static void sameAsFirst(Operand[] x, int i, String name, String what) {
     Operand o = x[i];
     Operand f = x[0];
     if (o.dtype() != f.dtype()) {
       throw new GpuCoreException.InvalidArgument(name + "[" + i + "] holds " + o.dtype()
-          + " but " + name + "[0] holds " + f.dtype() + ": all items must have one element type");
+          + " but " + name + "[0] holds " + f.dtype() + ": all " + what
+          + " must have one element type");
     }
     boolean dev = o.kind() == Operand.Kind.DEVICE;
     if (dev != (f.kind() == Operand.Kind.DEVICE) || o.device() != f.device()) {
       throw new GpuCoreException.InvalidArgument(name + "[" + i + "] is " + where(o) + " but "
-          + name + "[0] is " + where(f) + ": all items must be on one GPU or all on the host");
+          + name + "[0] is " + where(f) + ": all " + what
+          + " must be on one GPU or all on the host");
     }
   }
 
@@ -488,6 +552,210 @@ public final class Blas {
       }
     }
     return "item " + i + ": " + m;
+  }
+
+  /**
+   * A sum of products in one call: {@code C = alpha·Σ_t op(A_t)·op(B_t) + beta·C}, pair
+   * {@code t} being {@code a[t]} (leading dimension {@code lda[t]}) times {@code b[t]}
+   * ({@code ldb[t]}) with inner dimension {@code k[t]}. {@code g} gives m, n, the layout, the
+   * transposes (the same for every pair), alpha, beta and the precision; {@code g.k()} must be
+   * the sum of the {@code k[t]} (the k of the whole product, as if the pairs' op(A_t) stood
+   * side by side and their op(B_t) one above the other) and {@code g.batch()} must be 1. It
+   * returns when C holds the result. A block-matrix product's row-times-column step is one such
+   * call.
+   *
+   * <p>Every pair is checked like {@link #gemm} with {@code k[t]} for k (messages name the
+   * pair: {@code a[2] holds …}, {@code lda[1] must be >= …}, {@code pair 3: …}), and the sum as
+   * a whole: {@code a}, {@code lda}, {@code b}, {@code ldb} and {@code k} of one length, at
+   * least one pair, no null operand, every {@code k[t] >= 0}, all operands of one element type
+   * and in one place (all on the host, or all on one GPU), C sharing storage with no A or B.
+   * All checks come before any work, and a rejected call leaves C untouched. Pairs with
+   * {@code k[t] = 0} add nothing and are skipped; where every {@code k[t]} is 0, or alpha is 0,
+   * the call is {@code C = beta·C}, as {@link #gemm} with k = 0. A sum of one product (one
+   * {@code k[t] > 0}) is that {@link #gemm}.
+   *
+   * <p>Device operands: one GEMM per pair on their GPU (beta for the first, 1 after it),
+   * synchronous. Host operands: the router (see {@code gpucore.gemm.route}) decides for the
+   * whole sum, as for one GEMM of m×n×{@code g.k()}; on the CPU each pair is a GEMM of the CPU
+   * backend (beta, then 1); on the GPU the backend runs the sum, the native engine
+   * ({@code gpucore.gemm.hostEngine=native}, fp32 and fp64) in one call that forms the sum on
+   * the GPU, other pipelines pair by pair. Failures on the GPU are handled as {@link #gemm}'s
+   * (see the class description): the CPU fallback reruns the whole sum from C as it was.
+   *
+   * @throws GpuCoreException.InvalidArgument naming the argument (and pair) that is wrong
+   */
+  public void gemmSum(Gemm g, int[] k, Operand[] a, int[] lda, Operand[] b, int[] ldb,
+      Operand c, int ldc) {
+    GemmCall[] pairs = checkSum(g, k, a, lda, b, ldb, c, ldc);
+    if (g.m() == 0 || g.n() == 0) {
+      return;
+    }
+    boolean counted = dev.gpucore.spi.PromptExit.enter();
+    try {
+      runSum(pairs, g.k());
+    } finally {
+      dev.gpucore.spi.PromptExit.leave(counted);
+    }
+  }
+
+  /** Checks a sum of products and returns its pairs in row-major form, beta on every pair. */
+  static GemmCall[] checkSum(Gemm g, int[] k, Operand[] a, int[] lda, Operand[] b, int[] ldb,
+      Operand c, int ldc) {
+    Check.notNull(g, "gemm");
+    Check.notNull(k, "k");
+    Check.notNull(a, "a");
+    Check.notNull(lda, "lda");
+    Check.notNull(b, "b");
+    Check.notNull(ldb, "ldb");
+    Check.notNull(c, "c");
+    int n = k.length;
+    if (a.length != n || lda.length != n || b.length != n || ldb.length != n) {
+      throw new GpuCoreException.InvalidArgument("a, lda, b, ldb and k must have one length "
+          + "(the number of pairs); got " + a.length + ", " + lda.length + ", " + b.length + ", "
+          + ldb.length + ", " + n);
+    }
+    if (n == 0) {
+      throw new GpuCoreException.InvalidArgument("a sum needs at least one pair: a, lda, b, ldb "
+          + "and k are empty");
+    }
+    if (g.batch() != 1) {
+      throw new GpuCoreException.InvalidArgument("gemm.batch() must be 1 for gemmSum; got "
+          + g.batch());
+    }
+    long sum = 0;
+    for (int t = 0; t < n; t++) {
+      Check.nonNegative(k[t], "k[" + t + "]");
+      sum += k[t];
+    }
+    if (sum != g.k()) {
+      throw new GpuCoreException.InvalidArgument("k must add up to gemm.k() = " + g.k()
+          + "; its elements add up to " + sum);
+    }
+    for (int t = 0; t < n; t++) {
+      if (a[t] == null || b[t] == null) {
+        throw new GpuCoreException.InvalidArgument((a[t] == null ? "a" : "b") + "[" + t
+            + "] must not be null");
+      }
+    }
+    GemmCall[] pairs = new GemmCall[n];
+    for (int t = 0; t < n; t++) {
+      Gemm gt = new Gemm(g.m(), g.n(), k[t], g.layout(), g.transA(), g.transB(), g.alpha(),
+          g.beta(), g.precision(), 1, 0, 0, 0);
+      try {
+        pairs[t] = check(gt, a[t], lda[t], b[t], ldb[t], c, ldc, null);
+      } catch (GpuCoreException.InvalidArgument e) {
+        throw new GpuCoreException.InvalidArgument(pairMessage(e.getMessage(), t));
+      }
+      if (t > 0) {
+        sameAsFirst(a, t, "a", "pairs");
+        sameAsFirst(b, t, "b", "pairs");
+      }
+    }
+    return pairs;
+  }
+
+  /**
+   * A check message for pair {@code t}: a leading {@code a}, {@code b}, {@code lda} or
+   * {@code ldb} gets the pair's index, C's own messages stay, anything else names the pair.
+   */
+  private static String pairMessage(String msg, int t) {
+    String m = msg.replace("c must not share storage with a or b",
+        "c must not share storage with a[" + t + "] or b[" + t + "]");
+    for (String name : new String[] {"lda", "ldb", "a", "b"}) {
+      if (m.startsWith(name + " ") || m.startsWith(name + ":")) {
+        return name + "[" + t + "]" + m.substring(name.length());
+      }
+    }
+    if (m.startsWith("c ") || m.startsWith("c:") || m.startsWith("ldc ")) {
+      return m;
+    }
+    return "pair " + t + ": " + m;
+  }
+
+  /** Runs the checked pairs of a sum whose inner dimensions add up to {@code k}. */
+  private void runSum(GemmCall[] pairs, int k) {
+    // the pairs that multiply something: beta on the first, 1 after it
+    java.util.List<GemmCall> work = new java.util.ArrayList<>();
+    for (GemmCall p : pairs) {
+      if (p.k() > 0) {
+        work.add(work.isEmpty() ? p : withBeta(p, 1));
+      }
+    }
+    if (work.isEmpty() || pairs[0].alpha() == 0 || work.size() == 1) {
+      // nothing to multiply (C = beta*C: pair 0 has k = 0 or alpha = 0), or one GEMM
+      run(work.size() == 1 && pairs[0].alpha() != 0 ? work.get(0) : pairs[0]);
+      return;
+    }
+    if (pairs[0].onDevice()) {
+      for (GemmCall p : work) {
+        core.gpu().blas().gemm(p);
+      }
+      return;
+    }
+    Sum sum = new Sum(work, k);
+    Decision d = router.decide(sum.call());
+    if (d.gpu()) {
+      onGpuRoute(sum);
+    } else if (router.learns(sum.call())) {
+      long t0 = System.nanoTime();
+      sum.onCpu();
+      router.learn(sum.call(), false, System.nanoTime() - t0);
+    } else {
+      sum.onCpu();
+    }
+  }
+
+  /**
+   * A sum of products on host operands: its pairs (each with k > 0; beta on the first, 1 after
+   * it), and as one call the m×n×k GEMM the router decides for (its A and B are the first
+   * pair's, with the leading dimensions of the whole op(A) and op(B): only its shape is read).
+   */
+  private final class Sum implements HostWork {
+    private final java.util.List<GemmCall> pairs;
+    private final GemmCall whole;
+
+    Sum(java.util.List<GemmCall> pairs, int k) {
+      this.pairs = java.util.List.copyOf(pairs);
+      GemmCall f = pairs.get(0);
+      int lda = Math.max(1, f.transA() ? f.m() : k);
+      int ldb = Math.max(1, f.transB() ? k : f.n());
+      this.whole = new GemmCall(f.transA(), f.transB(), f.m(), f.n(), k, f.alpha(), f.beta(),
+          f.precision(), f.dtype(), f.a(), lda, f.b(), ldb, f.c(), f.ldc(), 1, 0, 0, 0, null,
+          f.place());
+    }
+
+    @Override
+    public GemmCall call() {
+      return whole;
+    }
+
+    @Override
+    public String onGpu() {
+      return core.gpu().blas().gemmSumFromHost(pairs);
+    }
+
+    @Override
+    public void onCpu() {
+      for (GemmCall p : pairs) {
+        core.cpu().blas().gemm(p);
+      }
+    }
+
+    @Override
+    public HostWork rows(int row0, int count) {
+      java.util.List<GemmCall> part = new java.util.ArrayList<>(pairs.size());
+      for (GemmCall p : pairs) {
+        part.add(Blas.rows(p, row0, count));
+      }
+      return new Sum(part, whole.k());
+    }
+  }
+
+  /** A checked call with another beta. */
+  private static GemmCall withBeta(GemmCall c, double beta) {
+    return new GemmCall(c.transA(), c.transB(), c.m(), c.n(), c.k(), c.alpha(), beta,
+        c.precision(), c.dtype(), c.a(), c.lda(), c.b(), c.ldb(), c.c(), c.ldc(), c.batch(),
+        c.strideA(), c.strideB(), c.strideC(), c.stream(), c.place());
   }
 
   /** Where a call with these arguments would run, and why (arguments are checked). */

@@ -1,5 +1,7 @@
 package dev.gpucore.spi;
 
+import dev.gpucore.GpuCoreException;
+import java.util.List;
 
 /** BLAS a backend provides. Calls arrive checked and in row-major form. */
 public interface BlasOps {
@@ -24,6 +26,51 @@ public interface BlasOps {
   default String gemmFromHost(GemmCall call) {
     gemm(call);
     return null;
+  }
+
+  /**
+   * Runs a sum of products on host operands on a GPU backend, {@code C = alpha·Σ_t
+   * op(A_t)·op(B_t) + beta·C} (see {@code Blas.gemmSum}), and returns when C holds the result.
+   * The pairs arrive checked, in row-major form, on the host, in order, at least two: one C,
+   * m, n, ldc, transposes, alpha, precision and element type for all, each pair's k at least 1,
+   * the sum's beta on the first pair and 1 on the others (so that running them one after the
+   * other gives the sum). Failures as {@link #gemmFromHost}: {@code outputPartlyWritten} once
+   * any of C was written, and a {@link dev.gpucore.GpuCoreException.DeviceUnavailable} only
+   * when nothing of it was. The default runs the pairs one by one through
+   * {@link #gemmFromHost}; a failure after the first pair is reported as having written C.
+   *
+   * @return null, or one line for the router's trace on how the sum ran
+   */
+  default String gemmSumFromHost(List<GemmCall> pairs) {
+    String notes = null;
+    for (int t = 0; t < pairs.size(); t++) {
+      String note;
+      try {
+        note = gemmFromHost(pairs.get(t));
+      } catch (GpuCoreException.OutOfMemory e) {
+        if (t == 0 || e.outputPartlyWritten()) {
+          throw e;
+        }
+        throw new GpuCoreException.OutOfMemory(e.getMessage() + " (pair " + t + " of a sum: "
+            + "the pairs before it had written C)", true, e.code(), e.codeName());
+      } catch (GpuCoreException.DeviceFaulted e) {
+        if (t == 0 || e.outputPartlyWritten()) {
+          throw e;
+        }
+        throw new GpuCoreException.DeviceFaulted(e.getMessage() + " (pair " + t + " of a sum: "
+            + "the pairs before it had written C)", true, e.code(), e.codeName());
+      } catch (GpuCoreException.DeviceUnavailable e) {
+        if (t == 0) {
+          throw e;
+        }
+        throw new GpuCoreException.DeviceFaulted(e.getMessage() + " (pair " + t + " of a sum: "
+            + "the pairs before it had written C)", true, e.code(), e.codeName());
+      }
+      if (note != null) {
+        notes = (notes == null ? "" : notes + "; ") + "pair " + t + ": " + note;
+      }
+    }
+    return notes;
   }
 
   /**

@@ -74,6 +74,35 @@ class FakeGpuTest {
    * then streamed calls with smaller and larger C tiles on the same thread's buffers; a write
    * past a device buffer aborts the stand-in runtime.
    */
+  /**
+   * Long dimensions on the engine (engine_check.c, "parts"), with device memory and staging
+   * enough for the resident scheme: an inner dimension of more than twice four tiles is summed in
+   * parts with C kept on the GPU (every transpose, beta = 0 and not, BF16), also with a dimension
+   * of several tiles; each checked against plain C loops.
+   */
+  @Test
+  void engineSumsALongInnerDimensionInPartsWithCOnTheGpu() throws Exception {
+    Path engine = work.resolve("engine_check_parts");
+    Path libDir = Native.library().getParent().toAbsolutePath();
+    gcc(List.of("-I" + Native.cSources().resolve("../../../../../native/include").normalize(),
+        Native.cSources().resolve("engine_check.c").toString(), "-o", engine.toString(),
+        "-L" + libDir, "-l:libgpucore_blas.so", "-Wl,-rpath," + libDir, "-lm", "-ldl"));
+    Map<String, String> env = Map.of("LD_LIBRARY_PATH", fake.toString(),
+        "GPUCORE_BLAS_PROFILE", "true");
+    Native.Result r = Native.run(List.of(engine.toString(), "parts"), env, null);
+    assertEquals(0, r.code(), r.all());
+    assertTrue(r.out().contains("12 passed, 0 failed"), r.all());
+    List<String> summed = r.all().lines()
+        .filter(l -> l.startsWith("gpucore_blas: profile ") && l.contains(" k=8300 scheme=summed "))
+        .toList();
+    // 8 + 1 calls of k = 8300: three parts of 4096, 4096 and 108, one tile each but the last (of
+    // 4100 rows: pieces of 1024, 1024, 1024, 1024 and 4 -> 5 tiles a part)
+    assertEquals(9, summed.size(), r.all());
+    assertTrue(summed.stream().filter(l -> l.contains(" tiles=3 ")).count() == 8, r.all());
+    assertTrue(summed.stream().anyMatch(l -> l.contains("m=4100 n=23") && l.contains(" tiles=15 ")),
+        r.all());
+  }
+
   @Test
   void eachStreamsBuffersFollowTheSchemeThatUsesThem() throws Exception {
     Path check = work.resolve("scheme_switch_check");

@@ -237,6 +237,18 @@ final class CudaBlas implements BlasOps {
     return host.run(call);
   }
 
+  /**
+   * A sum of products on host operands: on the native engine in one call (the sum formed on
+   * the GPU) where it takes every pair, else pair by pair through {@link #gemmFromHost}.
+   */
+  @Override
+  public String gemmSumFromHost(java.util.List<GemmCall> pairs) {
+    if (host.engineTakesSum(pairs)) {
+      return host.runSumOnEngine(pairs);
+    }
+    return BlasOps.super.gemmSumFromHost(pairs);
+  }
+
   static long addr(Operand o, int eb) {
     return ((DeviceArray) o.storage()).address() + o.offset() * eb;
   }

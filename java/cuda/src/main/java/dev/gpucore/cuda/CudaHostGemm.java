@@ -82,35 +82,82 @@ final class CudaHostGemm {
    * tiles itself; its failures come back as the API's exceptions, saying whether C was written.
    */
   private String runOnEngine(GemmCall call) {
+    DeviceState dev = engineDevice();
+    int[] result = new int[2];
+    byte[] err = new byte[400];
+    for (int i = 0; i < call.batch(); i++) {
+      engineItem(call, i, dev.ordinal, result, err);
+      engineCheck(result, i > 0, dev, err);
+    }
+    return null;
+  }
+
+  /**
+   * Whether the native engine runs this sum of products in one call: it is on
+   * ({@code gpucore.gemm.hostEngine=native}) and takes every pair ({@link #engineTakes}).
+   */
+  boolean engineTakesSum(List<GemmCall> pairs) {
+    if (!backend.hostEngineNative()) {
+      return false;
+    }
+    for (GemmCall p : pairs) {
+      if (!engineTakes(p)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * A sum of products (see {@link dev.gpucore.spi.BlasOps#gemmSumFromHost}) on the native engine
+   * in one call, on the first GPU for host GEMMs: the engine reads each pair's operands from
+   * where they are, a staging chunk at a time, and forms the sum on the GPU. Failures as
+   * {@link #runOnEngine}'s.
+   */
+  String runSumOnEngine(List<GemmCall> pairs) {
+    DeviceState dev = engineDevice();
+    int[] result = new int[2];
+    byte[] err = new byte[400];
+    engineSum(pairs, dev.ordinal, result, err);
+    engineCheck(result, false, dev, err);
+    return null;
+  }
+
+  /** The device host GEMMs run on with the engine, made current on this thread. */
+  private DeviceState engineDevice() {
     List<DeviceState> devices = backend.gemmDevices();
     if (devices.isEmpty()) {
       throw new GpuCoreException.DeviceUnavailable("no healthy GPU is configured for host GEMM");
     }
     DeviceState dev = devices.get(0);
     dev.enter();
-    int[] result = new int[2];
-    byte[] err = new byte[400];
-    for (int i = 0; i < call.batch(); i++) {
-      engineItem(call, i, dev.ordinal, result, err);
-      int rc = result[0];
-      if (rc != EngineNative.OK) {
-        boolean partly = result[1] != 0 || i > 0;
-        String msg = "host GEMM on the native engine (GPU " + dev.ordinal + "): "
-            + new String(err, 0, cstrlen(err), java.nio.charset.StandardCharsets.UTF_8);
-        switch (rc) {
-          case EngineNative.E_MEMORY:
-            throw new GpuCoreException.OutOfMemory(msg, partly);
-          case EngineNative.E_FAULT:
-            dev.markFaulted(msg);
-            throw new GpuCoreException.DeviceFaulted(msg, partly);
-          case EngineNative.E_UNUSABLE:
-            throw new GpuCoreException.DeviceUnavailable(msg);
-          default:
-            throw new GpuCoreException.DeviceFaulted(msg, partly);
-        }
-      }
+    return dev;
+  }
+
+  /**
+   * Throws the API's exception for an engine call's {@code result} (nothing when it is OK), C
+   * partly written when the engine says so or {@code earlier} (earlier calls of the same GEMM
+   * had written it); a fault turns {@code dev} off.
+   */
+  private static void engineCheck(int[] result, boolean earlier, DeviceState dev, byte[] err) {
+    int rc = result[0];
+    if (rc == EngineNative.OK) {
+      return;
     }
-    return null;
+    boolean partly = result[1] != 0 || earlier;
+    String msg = "host GEMM on the native engine (GPU " + dev.ordinal + "): "
+        + new String(err, 0, cstrlen(err), java.nio.charset.StandardCharsets.UTF_8);
+    switch (rc) {
+      case EngineNative.E_MEMORY:
+        throw new GpuCoreException.OutOfMemory(msg, partly);
+      case EngineNative.E_FAULT:
+        dev.markFaulted(msg);
+        throw new GpuCoreException.DeviceFaulted(msg, partly);
+      case EngineNative.E_UNUSABLE:
+        throw new GpuCoreException.DeviceUnavailable(msg);
+      default:
+        throw new GpuCoreException.DeviceFaulted(msg, partly);
+    }
   }
 
   /**
@@ -132,6 +179,51 @@ final class CudaHostGemm {
         call.m(), call.k(), call.alpha(), javaArray(a), hostAddress(a), aOff, call.ldb(),
         javaArray(b), hostAddress(b), bOff, call.lda(), call.beta(), javaArray(c), hostAddress(c),
         cOff, call.ldc(), ordinal, result, err, err.length);
+  }
+
+  /**
+   * A sum of products of host operands on the engine in one call, on CUDA device
+   * {@code ordinal}: the pairs in row-major form as {@link dev.gpucore.spi.BlasOps#gemmSumFromHost}
+   * receives them (single GEMMs of one C, shape, transposes, alpha and precision; the first
+   * pair's beta is the sum's). As in {@link #engineItem} the row-major sum is the column-major
+   * {@code C' = Σ_t op(B_t)'·op(A_t)'}: the engine's A parts are the pairs' B's and its B parts
+   * their A's. {@code result} and {@code err} as there.
+   */
+  static void engineSum(List<GemmCall> pairs, int ordinal, int[] result, byte[] err) {
+    GemmCall f = pairs.get(0);
+    int eb = f.dtype().bytes();
+    int parts = pairs.size();
+    Object[] aArrays = new Object[parts];
+    long[] aAddress = new long[parts];
+    long[] aOffset = new long[parts];
+    int[] lda = new int[parts];
+    Object[] bArrays = new Object[parts];
+    long[] bAddress = new long[parts];
+    long[] bOffset = new long[parts];
+    int[] ldb = new int[parts];
+    int[] ks = new int[parts];
+    int k = 0;
+    for (int t = 0; t < parts; t++) {
+      GemmCall p = pairs.get(t);
+      Operand a = p.b();
+      Operand b = p.a();
+      aArrays[t] = javaArray(a);
+      aAddress[t] = hostAddress(a);
+      aOffset[t] = a.offset() * eb;
+      lda[t] = p.ldb();
+      bArrays[t] = javaArray(b);
+      bAddress[t] = hostAddress(b);
+      bOffset[t] = b.offset() * eb;
+      ldb[t] = p.lda();
+      ks[t] = p.k();
+      k += p.k();
+    }
+    Operand c = f.c();
+    int precision = eb == 4 ? enginePrecision(f.precision()) : EngineNative.PREC_NATIVE;
+    EngineNative.gc_engine_gemm_sum(eb, precision, f.transB() ? 1 : 0, f.transA() ? 1 : 0, f.n(),
+        f.m(), k, f.alpha(), parts, aArrays, aAddress, aOffset, lda, bArrays, bAddress, bOffset,
+        ldb, ks, f.beta(), javaArray(c), hostAddress(c), c.offset() * eb, f.ldc(), ordinal,
+        result, err, err.length);
   }
 
   private static Object javaArray(Operand o) {

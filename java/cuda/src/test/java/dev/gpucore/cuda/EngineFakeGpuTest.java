@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The Java API's way into the native engine ({@code gpucore.gemm.hostEngine=native}) without a
  * GPU: {@link EngineProbe} in a child JVM whose loader finds the stand-in CUDA runtime and
  * cuBLAS of the BLAS library's tests (host memory as device memory, plain loops as GEMMs), with
- * 128 KiB of staging so that every operand moves in many chunks through the JNI glue. Timing and
+ * 128 KiB of staging so that every operand moves in many chunks through the JNI glue; single
+ * GEMMs, and sums of products in one engine call ({@code Blas.gemmSum}'s path). Timing and
  * the real CUDA runtime need a GPU: the GPU suite's GEMM tests run the same path there.
  */
 class EngineFakeGpuTest {
@@ -24,6 +25,29 @@ class EngineFakeGpuTest {
 
   @Test
   void javaArraysReachTheEngineThroughTheGlueAndComeBackRight() throws Exception {
+    buildStandIn();
+    String out = run(probe("gemms"), work);
+    assertTrue(out.contains("engine probe: 18 passed, 0 failed"), out);
+    // failures come back as results with C untouched, and a fault turns the GPU off
+    out = run(probe("fault"), work, "FAKE_CUBLAS_FAIL_AT", "1");
+    assertTrue(out.contains("engine probe: 2 passed, 0 failed"), out);
+    out = run(probe("memory"), work, "FAKE_CUDA_MEM", "1000");
+    assertTrue(out.contains("engine probe: 1 passed, 0 failed"), out);
+  }
+
+  @Test
+  void sumsOfProductsReachTheEngineInOneCallAndComeBackRight() throws Exception {
+    buildStandIn();
+    String out = run(probe("sums"), work);
+    assertTrue(out.contains("engine probe: 33 passed, 0 failed"), out);
+    out = run(probe("fault-sum"), work, "FAKE_CUBLAS_FAIL_AT", "1");
+    assertTrue(out.contains("engine probe: 1 passed, 0 failed"), out);
+    out = run(probe("memory-sum"), work, "FAKE_CUDA_MEM", "1000");
+    assertTrue(out.contains("engine probe: 1 passed, 0 failed"), out);
+  }
+
+  /** Builds the stand-in CUDA runtime and cuBLAS into {@link #work} (skips outside the tree). */
+  private void buildStandIn() throws IOException, InterruptedException {
     Path src = Path.of(System.getProperty("gpucore.fakeCuda",
         "../blas/src/test/c/fake_cuda.c"));
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(src),
@@ -33,13 +57,6 @@ class EngineFakeGpuTest {
       run(List.of("gcc", "-shared", "-fPIC", "-O2", "-Wl,-soname," + so, "-o",
           work.resolve(so).toString(), src.toString()), null);
     }
-    String out = run(probe("gemms"), work);
-    assertTrue(out.contains("engine probe: 18 passed, 0 failed"), out);
-    // failures come back as results with C untouched, and a fault turns the GPU off
-    out = run(probe("fault"), work, "FAKE_CUBLAS_FAIL_AT", "1");
-    assertTrue(out.contains("engine probe: 2 passed, 0 failed"), out);
-    out = run(probe("memory"), work, "FAKE_CUDA_MEM", "1000");
-    assertTrue(out.contains("engine probe: 1 passed, 0 failed"), out);
   }
 
   private static List<String> probe(String mode) {

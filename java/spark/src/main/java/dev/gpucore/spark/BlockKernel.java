@@ -65,6 +65,16 @@ public final class BlockKernel {
    */
   public static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
       Precision precision) {
+    return sumOfProducts(core, device, m, n, pairs, precision, false);
+  }
+
+  /**
+   * As {@link #sumOfProducts(GpuCore, int, int, int, List, Precision)}; {@code viaSum} true runs
+   * FP64 on a core of one GPU as one {@link dev.gpucore.blas.Blas#gemmSum} instead of the device
+   * pipeline (for comparing the two: the pipeline measured faster).
+   */
+  static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
+      Precision precision, boolean viaSum) {
     Objects.requireNonNull(core, "core");
     Objects.requireNonNull(pairs, "pairs");
     Objects.requireNonNull(precision, "precision");
@@ -105,6 +115,9 @@ public final class BlockKernel {
     if (device < 0) {
       return onHost(core, m, n, live, p, fp64);
     }
+    if (viaSum && fp64 && core.devices().size() == 1) {
+      return summed(core, m, n, live);
+    }
     BlockWorkspace w = BlockWorkspace.take(core, device, fp64 ? DType.FLOAT64 : DType.FLOAT32);
     boolean done = false;
     try {
@@ -129,6 +142,35 @@ public final class BlockKernel {
    */
   public static int releaseBuffers() {
     return BlockWorkspace.releaseIdle();
+  }
+
+  /**
+   * FP64 on a core of one GPU as one {@link dev.gpucore.blas.Blas#gemmSum} on the blocks where
+   * they are, which the native engine runs in one pass (the pairs laid along k, their pieces sent
+   * up while earlier ones are multiplied, the sum kept on the GPU and C sent down once); the
+   * router sends small sums to the CPU.
+   */
+  private static double[] summed(GpuCore core, int m, int n, List<Pair> pairs) {
+    int t = pairs.size();
+    int[] ks = new int[t];
+    int[] lda = new int[t];
+    int[] ldb = new int[t];
+    Operand[] a = new Operand[t];
+    Operand[] b = new Operand[t];
+    int k = 0;
+    for (int i = 0; i < t; i++) {
+      Pair q = pairs.get(i);
+      ks[i] = q.k();
+      lda[i] = Math.max(1, m);
+      ldb[i] = Math.max(1, q.k());
+      a[i] = Operand.of(q.a());
+      b[i] = Operand.of(q.b());
+      k = Math.addExact(k, q.k());
+    }
+    double[] c = new double[m * n];
+    Gemm g = Gemm.of(m, n, k).layout(Layout.COLUMN_MAJOR).scale(1, 0).precision(Precision.FP64);
+    core.blas().gemmSum(g, ks, a, lda, b, ldb, Operand.of(c), Math.max(1, m));
+    return c;
   }
 
   /** On the host: the products at the precision asked, fp32 operands converted in parallel. */

@@ -149,13 +149,22 @@ public final class ExecutorCheck {
     for (Precision p : new Precision[] {Precision.FP64, Precision.TF32}) {
       double bound = p == Precision.FP64 ? 1e-12 : 1e-3;
       String what = "BlockKernel " + p + " on gpucore device " + device;
-      Timing t1 = blockStep(core, device, n, reps, ops.subList(0, 1), p, what, bound);
+      Timing t1 = blockStep(core, device, n, reps, ops.subList(0, 1), p, what, bound, false);
       Timing tk = blockStep(core, device, n, reps, ops, p,
-          what + ", " + pairs + " pairs, per product", bound);
+          what + ", " + pairs + " pairs, per product", bound, false);
       status |= t1.status() | tk.status();
       System.out.printf(Locale.ROOT, "block step %s against %s (per product): one pair %.2fx, "
-          + "%d pairs %.2fx%n", p, netlib, one.median() / t1.median(), pairs,
-          many.median() / tk.median());
+          + "%d pairs %.2fx; against one product of %s: %d pairs %.2fx%n", p, netlib,
+          one.median() / t1.median(), pairs, many.median() / tk.median(), netlib, pairs,
+          one.median() / tk.median());
+      if (p == Precision.FP64 && core.devices().size() == 1) {
+        // the same sum as one Blas.gemmSum on the native engine, beside the device pipeline
+        Timing ts = blockStep(core, device, n, reps, ops, p,
+            what + ", " + pairs + " pairs, as one gemmSum, per product", bound, true);
+        status |= ts.status();
+        System.out.printf(Locale.ROOT, "block step FP64, %d pairs: as one gemmSum %.2fx the "
+            + "device pipeline%n", pairs, tk.median() / ts.median());
+      }
     }
     return status;
   }
@@ -173,14 +182,17 @@ public final class ExecutorCheck {
     double[] want = plainSum(m, n, pairs);
     StringBuilder line = new StringBuilder();
     int status = 0;
-    Precision[] ps = {Precision.FP64, Precision.FP32, Precision.TF32, Precision.BF16};
-    double[] bounds = {1e-14, 1e-5, 1e-3, 1e-2};
+    Precision[] ps = {Precision.FP64, Precision.FP64, Precision.FP32, Precision.TF32,
+        Precision.BF16};
+    double[] bounds = {1e-14, 1e-14, 1e-5, 1e-3, 1e-2};
     for (int x = 0; x < ps.length; x++) {
-      double err = relError(BlockKernel.sumOfProducts(core, device, m, n, pairs, ps[x]), want);
+      boolean viaSum = x == 1; // FP64 also as one gemmSum
+      double err = relError(BlockKernel.sumOfProducts(core, device, m, n, pairs, ps[x], viaSum),
+          want);
       boolean ok = err <= bounds[x];
       status |= ok ? 0 : 1;
-      line.append(String.format(Locale.ROOT, "  %s %.2e (%s %.0e)", ps[x], err,
-          ok ? "within" : "BEYOND", bounds[x]));
+      line.append(String.format(Locale.ROOT, "  %s%s %.2e (%s %.0e)", ps[x],
+          viaSum ? " (one gemmSum)" : "", err, ok ? "within" : "BEYOND", bounds[x]));
     }
     System.out.println("BlockKernel on gpucore device " + device + ", m=" + m + " n=" + n + " k="
         + Arrays.toString(ks) + ", relative error against an fp64 sum" + line);
@@ -239,18 +251,18 @@ public final class ExecutorCheck {
    * timed and printed apart), then {@code reps} timed calls, each time per product.
    */
   private static Timing blockStep(GpuCore core, int device, int n, int reps, List<double[][]> ops,
-      Precision p, String what, double bound) {
+      Precision p, String what, double bound, boolean viaSum) {
     List<BlockKernel.Pair> pairs = new ArrayList<>();
     for (double[][] ab : ops) {
       pairs.add(new BlockKernel.Pair(ab[0], ab[1], n));
     }
     long t0 = System.nanoTime();
-    double[] c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p);
+    double[] c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p, viaSum);
     double first = (System.nanoTime() - t0) / 1e9 / pairs.size();
     double[] times = new double[reps];
     for (int i = 0; i < reps; i++) {
       long s = System.nanoTime();
-      c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p);
+      c = BlockKernel.sumOfProducts(core, device, n, n, pairs, p, viaSum);
       times[i] = (System.nanoTime() - s) / 1e9 / pairs.size();
     }
     double err = check(n, ops, c);

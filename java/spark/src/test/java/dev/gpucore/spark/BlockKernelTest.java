@@ -44,10 +44,15 @@ class BlockKernelTest {
 
     /** Asserts that the block step on {@code device} at {@code p} is within {@code bound}. */
     void assertWithin(int device, Precision p, double bound) {
-      double e = ExecutorCheck.relError(BlockKernel.sumOfProducts(core, device, m, n, pairs, p),
-          want);
-      assertTrue(e < bound, p + " on device " + device + ", " + m + "x" + n + ": relative "
-          + "error " + e + ", bound " + bound);
+      assertWithin(device, p, bound, false);
+    }
+
+    /** As above; {@code viaSum} true runs FP64 on a core of one GPU as one gemmSum. */
+    void assertWithin(int device, Precision p, double bound, boolean viaSum) {
+      double e = ExecutorCheck.relError(
+          BlockKernel.sumOfProducts(core, device, m, n, pairs, p, viaSum), want);
+      assertTrue(e < bound, p + (viaSum ? " (one gemmSum)" : "") + " on device " + device
+          + ", " + m + "x" + n + ": relative error " + e + ", bound " + bound);
     }
   }
 
@@ -57,6 +62,7 @@ class BlockKernelTest {
     int device = core.hasGpu() ? 0 : -1;
     for (int d : new int[] {-1, device}) {
       b.assertWithin(d, Precision.FP64, 1e-14);
+      b.assertWithin(d, Precision.FP64, 1e-14, true);
       b.assertWithin(d, Precision.DEFAULT, 1e-14);
       b.assertWithin(d, Precision.FP32, 1e-5);
       b.assertWithin(d, Precision.TF32, 1e-3);
@@ -71,7 +77,10 @@ class BlockKernelTest {
     b.assertWithin(-1, Precision.TF32, 1e-3);
   }
 
-  /** Blocks of several staging chunks and column slabs, twice (the second call reuses the buffers). */
+  /**
+   * Blocks of several staging chunks and column slabs, twice (the second call reuses the
+   * buffers); FP64 also as one gemmSum.
+   */
   @Test
   void largerBlocksOnTheGpuMatchAnFp64Reference() {
     assumeTrue(core.hasGpu(), "no GPU: " + core.noGpuReason());
@@ -80,6 +89,7 @@ class BlockKernelTest {
     BlockKernel.releaseBuffers();
     for (int round = 0; round < 2; round++) {
       b.assertWithin(0, Precision.FP64, 1e-14);
+      b.assertWithin(0, Precision.FP64, 1e-14, true);
       b.assertWithin(0, Precision.TF32, 1e-3);
       first.assertWithin(0, Precision.FP32, 1e-5);
     }
