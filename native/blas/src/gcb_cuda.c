@@ -863,20 +863,6 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
   return 0;
 }
 
-/* Where the pieces of a dimension of `total` end: pieces of t (the last one shorter).
- * bounds[0] = 0, bounds[i + 1] the end of piece i; returns the number of pieces. (Thinner pieces
- * at the start, for an earlier first tile, measured slower: the thin tiles they make multiply
- * less efficiently than the start gains.) */
-static int piece_bounds(int total, int t, int *bounds) {
-  int count = 0, at = 0;
-  bounds[0] = 0;
-  while (at < total) {
-    at += total - at < t ? total - at : t;
-    bounds[++count] = at;
-  }
-  return count;
-}
-
 /*
  * The resident scheme, for operands that fit the GPU together. op(A) goes up in row pieces and
  * op(B) in column pieces on stream 0, alternating A_0, B_0, A_1, B_1, ...; each C tile (i, j) is
@@ -911,20 +897,16 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
       if ((rc = ensure(&c->d_c[s], &c->cap_c[s], cb, err, errn))) return rc;
     }
   }
-  int *rb = (int *)malloc(((size_t)m / mt + (size_t)n / nt + 4) * sizeof(int));
-  int *cbd = rb == NULL ? NULL : rb + m / mt + 2;
-  int na = rb == NULL ? 0 : piece_bounds(m, mt, rb);
-  int nbk = rb == NULL ? 0 : piece_bounds(n, nt, cbd);
+  int na = (m + mt - 1) / mt, nbk = (n + nt - 1) / nt;
   /* events: one per piece (re-recorded in each part), the end of a part on each compute stream
    * per set, C up */
   int nev = na + nbk + 2 * STREAMS + 1;
-  cudaEvent_t *ev = rb == NULL ? NULL : (cudaEvent_t *)calloc((size_t)nev, sizeof *ev);
+  cudaEvent_t *ev = (cudaEvent_t *)calloc((size_t)nev, sizeof *ev);
   if (ev == NULL) {
-    free(rb);
     snprintf(err, errn, "no host memory for events");
     return GCB_E_MEMORY;
   }
-  cudaEvent_t *ev_done = ev + na + nbk, ev_cup = ev[nev - 1];
+  cudaEvent_t *ev_done = ev + na + nbk;
   int made = 0;
   rc = 0;
   for (; made < nev; made++) {
@@ -936,7 +918,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
       break;
     }
   }
-  ev_cup = ev[nev - 1];
+  cudaEvent_t ev_cup = ev[nev - 1];
   int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
   static const float one_f = 1;
   static const double one_d = 1;
@@ -988,7 +970,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
     for (int p = 0; rc == 0 && (up_a < na || up_b < nbk); p++) {
       int is_a = (p % 2 == 0 && up_a < na) || up_b >= nbk;
       if (is_a) {
-        int i0 = rb[up_a], rows = rb[up_a + 1] - i0;
+        int i0 = up_a * mt, rows = m - i0 < mt ? m - i0 : mt;
         if (!ta) { /* rows i0.. of A (m x k), columns k0.. */
           rc = upload(c, 0, 0, da + (size_t)i0 * ds, lda_d, a, ((size_t)k0 * lda + i0) * es, lda,
                       rows, kk, es, err, errn);
@@ -1000,7 +982,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
         CU_BREAK(cu.EventRecord(ev[up_a], c->st[0]), "cudaEventRecord");
         up_a++;
       } else {
-        int j0 = cbd[up_b], cols = cbd[up_b + 1] - j0;
+        int j0 = up_b * nt, cols = n - j0 < nt ? n - j0 : nt;
         if (!tb) { /* columns j0.. of B (k x n), rows k0.. */
           rc = upload(c, 0, 1, db + (size_t)j0 * ldb_d * ds, ldb_d, b,
                       ((size_t)j0 * ldb + k0) * es, ldb, kk, cols, es, err, errn);
@@ -1018,8 +1000,8 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
       int j_lo = is_a ? 0 : up_b - 1, j_hi = up_b;
       for (int ti = i_lo; rc == 0 && ti < i_hi; ti++) {
         for (int tj = j_lo; rc == 0 && tj < j_hi; tj++) {
-          int i0 = rb[ti], rows = rb[ti + 1] - i0;
-          int j0 = cbd[tj], cols = cbd[tj + 1] - j0;
+          int i0 = ti * mt, rows = m - i0 < mt ? m - i0 : mt;
+          int j0 = tj * nt, cols = n - j0 < nt ? n - j0 : nt;
           int s, q = -1;
           if (parts == 1) {
             q = next;
@@ -1078,7 +1060,6 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, i
     cu.EventDestroy(ev[i]);
   }
   free(ev);
-  free(rb);
   return rc;
 }
 
