@@ -402,18 +402,6 @@ static const char *cuda_err(cudaError_t e) {
     }                                                                            \
   } while (0)
 
-/* As CU, inside a loop of run_resident: sets rc and leaves the loop. */
-#define CU_BREAK(call, what)                                                     \
-  {                                                                              \
-    cudaError_t e_ = (call);                                                     \
-    if (e_ != CUDA_SUCCESS) {                                                    \
-      snprintf(err, errn, "%s: %s", what, cuda_err(e_));                         \
-      cu.GetLastError();                                                         \
-      rc = e_ == CUDA_ERROR_MEMORY_ALLOCATION ? GCB_E_MEMORY : GCB_E_FAULT;      \
-      break;                                                                     \
-    }                                                                            \
-  }
-
 /* As CU, where a failure sets rc (the loop around it ends on rc). */
 #define CU_SET(call, what)                                                       \
   {                                                                              \
@@ -423,6 +411,13 @@ static const char *cuda_err(cudaError_t e) {
       cu.GetLastError();                                                         \
       rc = e_ == CUDA_ERROR_MEMORY_ALLOCATION ? GCB_E_MEMORY : GCB_E_FAULT;      \
     }                                                                            \
+  }
+
+/* As CU_SET, inside a loop of run_resident: leaves the loop too. */
+#define CU_BREAK(call, what)                                                     \
+  {                                                                              \
+    CU_SET(call, what);                                                          \
+    if (rc) break;                                                               \
   }
 
 static int prof_create(void **e) { return cu.EventCreateWithFlags(e, 0); }
