@@ -1173,16 +1173,28 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
     size_t per_stream = stage / (mt * nt * es);
     if (per_stream > MAX_SLOTS / (STREAMS - 1)) per_stream = MAX_SLOTS / (STREAMS - 1);
     if (per_stream < 1) per_stream = 1;
-    /* what the resident scheme reuses of what the thread holds: A, all of B and the slots' C */
-    size_t held = x->cap_a + x->cap_bf + x->cap_cf;
-    for (int s = 1; s < STREAMS; s++) held += x->cap_c[s];
-    size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
     /* a long inner dimension (k at least twice the larger of m, n and 4 tiles) is summed in
      * parts of that size with C kept on the GPU: the first tiles start sooner, fewer bytes are
      * held, and C crosses the bus once */
     size_t span = (size_t)m > (size_t)n ? (size_t)m : (size_t)n;
     if (span < 4 * t) span = 4 * t;
     size_t ks = (size_t)k >= 2 * span ? span : (size_t)k;
+    /* what the scheme reuses of what the thread holds: A, B and all of C (summed) or the slots'
+     * C tiles; the C buffers of the other form are let go, so that they do not stand in the way */
+    if (ks < (size_t)k) {
+      for (int s = 1; s < STREAMS; s++) {
+        if (x->d_c[s]) cu.Free(x->d_c[s]);
+        x->d_c[s] = NULL;
+        x->cap_c[s] = 0;
+      }
+    } else if (x->d_cf) {
+      cu.Free(x->d_cf);
+      x->d_cf = NULL;
+      x->cap_cf = 0;
+    }
+    size_t held = x->cap_a + x->cap_bf + x->cap_cf;
+    for (int s = 1; s < STREAMS; s++) held += x->cap_c[s];
+    size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
     size_t need = ks < (size_t)k
         ? 2 * ((size_t)m * ks + ks * (size_t)n) * x->ds + (size_t)m * n * es
         : ((size_t)m * k + (size_t)k * n) * x->ds + (STREAMS - 1) * per_stream * mt * nt * es;

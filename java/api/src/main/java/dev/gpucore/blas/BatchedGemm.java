@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>As with {@code gemmBatched} on a stream, a run queued on a stream may still run when
  * {@link #run(GpuStream)} returns: the operands and this batch must stay open until the stream
- * has been synchronized. Runs may be made from several threads at once (on different streams,
- * or with none); {@link #close()} must not overlap a run.
+ * has been synchronized. Every run writes the same C matrices: runs of one batch must follow one
+ * another (one stream, or synchronized between them), as two GEMMs into one C must; different
+ * batches may run from several threads at once. {@link #close()} must not overlap a run.
  */
 public final class BatchedGemm implements AutoCloseable {
   private final Backends core;
@@ -125,6 +126,7 @@ public final class BatchedGemm implements AutoCloseable {
       }
     } finally {
       dev.gpucore.spi.PromptExit.leave(counted);
+      java.lang.ref.Reference.reachabilityFence(this);
     }
   }
 

@@ -579,8 +579,10 @@ public final class Blas {
    * whole sum, as for one GEMM of m×n×{@code g.k()}; on the CPU each pair is a GEMM of the CPU
    * backend (beta, then 1); on the GPU the backend runs the sum, the native engine
    * ({@code gpucore.gemm.hostEngine=native}, fp32 and fp64) in one call that forms the sum on
-   * the GPU, other pipelines pair by pair. Failures on the GPU are handled as {@link #gemm}'s
-   * (see the class description): the CPU fallback reruns the whole sum from C as it was.
+   * the GPU, other pipelines pair by pair. Where the pairs run one by one (device operands, the
+   * CPU, pipelines other than the engine), each adds into C, so a 16-bit C is rounded after each
+   * pair. Failures on the GPU are handled as {@link #gemm}'s (see the class description): the
+   * CPU fallback reruns the whole sum from C as it was.
    *
    * @throws GpuCoreException.InvalidArgument naming the argument (and pair) that is wrong
    */

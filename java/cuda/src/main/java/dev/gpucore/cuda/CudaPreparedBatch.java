@@ -144,6 +144,9 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
       if (stream == null) {
         dev.release(s);
       }
+      // the pointer arrays and scalars stay allocated until the call is queued, even when the
+      // caller keeps no reference to the batch
+      java.lang.ref.Reference.reachabilityFence(this);
     }
   }
 
