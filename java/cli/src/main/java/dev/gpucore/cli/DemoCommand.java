@@ -96,9 +96,9 @@ final class DemoCommand implements Callable<Integer>, Validated {
         cpuSum = cpu.reduce().sum(cpuC);
         sum = time(() -> cpu.reduce().sum(cpuC));
       }
-      out.printf(Locale.ROOT, "cpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e%n",
-          ms(gemm.nanos()), rate(flops, gemm.nanos()), gemm.label(), ms(sum.nanos()),
-          sum.label(), cpuSum);
+      out.printf(Locale.ROOT, "cpu : gemm %s ms (%s)%s  sum %s ms%s  sum(C) = %.9e%n",
+          time(gemm.nanos(), 9), rate(flops, gemm.nanos()), gemm.label(),
+          time(sum.nanos(), 8), sum.label(), cpuSum);
       if (!core.hasGpu()) {
         out.println("gpu : skipped (" + core.noGpuReason() + ")");
         out.flush();
@@ -120,9 +120,9 @@ final class DemoCommand implements Callable<Integer>, Validated {
         float[] gpuC = a; // A is on the GPU now: its array takes C back (one n*n array less)
         dc.copyTo(gpuC);
         out.printf(Locale.ROOT,
-            "gpu : gemm %9.3f ms (%s)%s  sum %8.3f ms%s  sum(C) = %.9e  (upload of A %.3f ms)%n",
-            ms(gpuGemm.nanos()), rate(flops, gpuGemm.nanos()), gpuGemm.label(),
-            ms(gpuSumTime.nanos()), gpuSumTime.label(), gpuSum, ms(upload.nanos()));
+            "gpu : gemm %s ms (%s)%s  sum %s ms%s  sum(C) = %.9e  (upload of A %.3f ms)%n",
+            time(gpuGemm.nanos(), 9), rate(flops, gpuGemm.nanos()), gpuGemm.label(),
+            time(gpuSumTime.nanos(), 8), gpuSumTime.label(), gpuSum, ms(upload.nanos()));
         double maxErr = 0;
         double maxRef = 0;
         for (int i = 0; i < cpuC.length; i++) {
@@ -145,6 +145,15 @@ final class DemoCommand implements Callable<Integer>, Validated {
         return ok ? 0 : 2;
       }
     }
+  }
+
+  /**
+   * A time in milliseconds, {@code width} wide: three decimals, more below 0.1 ms (a call of
+   * under half a microsecond is not "0.000").
+   */
+  static String time(double nanos, int width) {
+    double ms = ms(nanos);
+    return String.format(Locale.ROOT, "%" + width + (ms >= 0.1 || ms == 0 ? ".3f" : ".6f"), ms);
   }
 
   /** A rate in a unit that suits it, with at least two significant figures: never "0.0". */

@@ -31,6 +31,13 @@ class DemoCommandTest {
   }
 
   @Test
+  void timesNeverRoundToZero() {
+    assertEquals("    0.000292", DemoCommand.time(292, 12));
+    assertEquals("    1.500", DemoCommand.time(1_500_000, 9));
+    assertEquals("   0.100", DemoCommand.time(100_000, 8));
+  }
+
+  @Test
   void ratesNeverRoundToZero() {
     assertEquals("     2.0 MFLOP/s", DemoCommand.rate(2, 1000));
     assertEquals("   999.9 MFLOP/s", DemoCommand.rate(999.9e6, 1e9));
