@@ -219,8 +219,9 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
 
   @Test
   void preparedBatchesQueuedBehindOtherWorkOnAUserStream() {
-    // prepared batches queued back to back behind a large GEMM, on a stream and with runs from
-    // another thread (no stream) meanwhile: each reads its own pointer arrays
+    // prepared batches queued back to back behind a large GEMM on a stream, then run from
+    // another thread (no stream) and again on the stream: each reads its own pointer arrays.
+    // Runs of one batch write the same C, so they follow one another (BatchedGemm's contract)
     Case c1 = new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR, true,
         false, 16, 24, 40, 1, 7, Place.MIXED, true, true, 1, 0);
     Case c2 = new Case(DType.FLOAT64, DType.FLOAT64, Precision.FP64, Layout.COLUMN_MAJOR, false,
@@ -238,6 +239,7 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
           Operand.of(y), big, s);
       p1.run(s);
       p2.run(s);
+      s.synchronize();
       Thread other = new Thread(() -> {
         p1.run();
         p2.run();
