@@ -116,6 +116,15 @@ public record GemmCall(boolean transA, boolean transB, int m, int n, int k, doub
         dtype, a, lda, b, ldb, c, ldc, 1, strideA, strideB, strideC, stream, place);
   }
 
+  /**
+   * This call's shape, scalars and first operands as a strided batch of {@code newBatch}
+   * items, the item strides given in elements.
+   */
+  public GemmCall strided(int newBatch, long newStrideA, long newStrideB, long newStrideC) {
+    return new GemmCall(transA, transB, m, n, k, alpha, beta, precision, dtype, a, lda, b, ldb,
+        c, ldc, newBatch, newStrideA, newStrideB, newStrideC, stream, place);
+  }
+
   /** Floating-point operations, {@code 2·m·n·k·batch}. */
   public double flops() {
     return 2.0 * m * n * (double) k * batch;

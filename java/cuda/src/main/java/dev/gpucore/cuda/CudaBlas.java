@@ -88,14 +88,16 @@ final class CudaBlas implements BlasOps {
   }
 
   /**
-   * A pointer-array batch. Device operands: one {@code cublasGemmBatchedEx} on the items'
-   * stream, its three pointer arrays (device addresses of B, A and C of every item: the
-   * row-major call is the column-major one with A and B swapped) copied from the stream's pinned
-   * staging ({@link CudaStream#pointerStaging}) into a stream-ordered device allocation that is freed, stream-ordered, after the
-   * call, so that nothing outlives or is freed under a call still queued on a user stream.
-   * Scale-only batches (k = 0 or alpha = 0) and batches with an operand not 16-byte aligned
-   * (the pointer-array kernels may assume aligned matrices) run item by item as {@link #gemm}
-   * does.
+   * A pointer-array batch. Device operands: items equally spaced in memory ({@link
+   * #evenStrides}) are one {@code cublasGemmStridedBatchedEx}, as {@code Gemm.batch} runs;
+   * others one {@code cublasGemmBatchedEx} on the items' stream, its three pointer arrays
+   * (device addresses of B, A and C of every item: the row-major call is the column-major one
+   * with A and B swapped) copied from the stream's pinned staging ({@link
+   * CudaStream#pointerStaging}) into a stream-ordered device allocation that is freed,
+   * stream-ordered, after the call, so that nothing outlives or is freed under a call still
+   * queued on a user stream. Scale-only batches (k = 0 or alpha = 0) and, of the others, those
+   * with an operand not 16-byte aligned (the pointer-array kernels may assume aligned matrices)
+   * run item by item as {@link #gemm} does.
    */
   @Override
   public void gemmBatched(GemmCall[] items) {
@@ -126,7 +128,11 @@ final class CudaBlas implements BlasOps {
         ptrs[2 * n + i] = addr(it.c(), cb);
         aligned &= ((ptrs[i] | ptrs[n + i] | ptrs[2 * n + i]) & (BATCH_ALIGN - 1)) == 0;
       }
-      if (!aligned) {
+      long[] even = evenStrides(ptrs, n, eb, cb, first.spanC());
+      if (even != null) {
+        enqueue(s, first.strided(n, even[1], even[0], even[2]), first.m(), ptrs[n], ptrs[0],
+            ptrs[2 * n]);
+      } else if (!aligned) {
         for (GemmCall it : items) {
           enqueue(s, it, it.m(), addr(it.a(), eb), addr(it.b(), eb), addr(it.c(), cb));
         }
@@ -153,6 +159,31 @@ final class CudaBlas implements BlasOps {
     DeviceState dev = backend.device(items[0].c().device());
     CudaPreparedBatch p = CudaPreparedBatch.prepare(this, dev, items);
     return p != null ? p : BlasOps.super.prepareBatched(items);
+  }
+
+  /**
+   * The item strides in elements of B, A and C (the order of {@code ptrs}: the items' B
+   * addresses, then A, then C) when each of the three is equally spaced, the inputs at a
+   * stride of 0 or more and the outputs at least one C's span apart ({@code spanC} elements),
+   * so that one {@code cublasGemmStridedBatchedEx} computes the {@code n} items; else null.
+   */
+  static long[] evenStrides(long[] ptrs, int n, int eb, int cb, long spanC) {
+    long[] strides = new long[3];
+    for (int j = 0; j < 3; j++) {
+      int bytes = j == 2 ? cb : eb;
+      long first = ptrs[j * n];
+      long step = n > 1 ? ptrs[j * n + 1] - first : 0;
+      if (step < 0 || step % bytes != 0 || (j == 2 && n > 1 && step / bytes < spanC)) {
+        return null;
+      }
+      for (int i = 2; i < n; i++) {
+        if (ptrs[j * n + i] - ptrs[j * n + i - 1] != step) {
+          return null;
+        }
+      }
+      strides[j] = step / bytes;
+    }
+    return strides;
   }
 
   /** An array of pointers at device address {@code addr}, as the batched cuBLAS calls take. */

@@ -21,8 +21,9 @@ import org.bytedeco.javacpp.PointerPointer;
  * device memory of the items' GPU, alpha and beta in host memory of its own (cuBLAS reads them
  * when the call is queued), the JavaCPP pointers and every argument of the call made up front.
  * A run is one {@code cublasGemmBatchedEx} on the stream: no work per item, no allocation, no
- * upload. The API's {@code BatchedGemm} checks, before each run, that the batch and its
- * operands are open.
+ * upload. Items equally spaced in memory ({@link CudaBlas#evenStrides}) need no pointer
+ * arrays: a run is one {@code cublasGemmStridedBatchedEx}. The API's {@code BatchedGemm}
+ * checks, before each run, that the batch and its operands are open.
  */
 final class CudaPreparedBatch implements PreparedGemmBatch {
   private final DeviceState dev;
@@ -44,8 +45,14 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
   private final PointerPointer<?> ptrA;
   private final PointerPointer<?> ptrB;
   private final PointerPointer<?> ptrC;
+  /** Strided form: the first item's B, A and C, and the item strides in elements (B, A, C). */
+  private final Pointer firstB;
+  private final Pointer firstA;
+  private final Pointer firstC;
+  private final long[] strides;
 
-  private CudaPreparedBatch(DeviceState dev, PointerArrays arrays, GemmCall call, int count) {
+  private CudaPreparedBatch(DeviceState dev, PointerArrays arrays, GemmCall call, int count,
+      long[] ptrs, long[] strides) {
     this.dev = dev;
     this.arrays = arrays;
     this.count = count;
@@ -69,16 +76,25 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
       alpha = new FloatPointer(Native.at(sc)).put(0, (float) call.alpha());
       beta = new FloatPointer(Native.at(sc + 8)).put(0, (float) call.beta());
     }
-    // the PointerPointer overload passes the device arrays' addresses (see CudaBlas)
-    ptrB = new PointerPointer<>(Native.at(arrays.device));
-    ptrA = new PointerPointer<>(Native.at(arrays.device + 8L * count));
-    ptrC = new PointerPointer<>(Native.at(arrays.device + 16L * count));
+    this.strides = strides;
+    if (strides != null) {
+      firstB = Native.at(ptrs[0]);
+      firstA = Native.at(ptrs[count]);
+      firstC = Native.at(ptrs[2 * count]);
+      ptrB = ptrA = ptrC = null;
+    } else {
+      firstB = firstA = firstC = null;
+      // the PointerPointer overload passes the device arrays' addresses (see CudaBlas)
+      ptrB = new PointerPointer<>(Native.at(arrays.device));
+      ptrA = new PointerPointer<>(Native.at(arrays.device + 8L * count));
+      ptrC = new PointerPointer<>(Native.at(arrays.device + 16L * count));
+    }
   }
 
   /**
    * The prepared form of checked device items of one GPU (at least one, m and n not 0), or
-   * null where the batch runs item by item (scale-only, or an operand not 16-byte aligned: see
-   * {@link CudaBlas#gemmBatched}).
+   * null where the batch runs item by item (scale-only, or items not equally spaced with an
+   * operand not 16-byte aligned: see {@link CudaBlas#gemmBatched}).
    */
   static CudaPreparedBatch prepare(CudaBlas blas, DeviceState dev, GemmCall[] items) {
     GemmCall first = items[0];
@@ -89,20 +105,26 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
     int cb = first.c().dtype().bytes();
     int count = items.length;
     long[] ptrs = new long[3 * count];
+    boolean aligned = true;
     for (int i = 0; i < count; i++) {
       GemmCall it = items[i];
       ptrs[i] = CudaBlas.addr(it.b(), eb);
       ptrs[count + i] = CudaBlas.addr(it.a(), eb);
       ptrs[2 * count + i] = CudaBlas.addr(it.c(), cb);
-      if (((ptrs[i] | ptrs[count + i] | ptrs[2 * count + i]) & (CudaBlas.BATCH_ALIGN - 1)) != 0) {
-        return null;
-      }
+      aligned &= ((ptrs[i] | ptrs[count + i] | ptrs[2 * count + i])
+          & (CudaBlas.BATCH_ALIGN - 1)) == 0;
+    }
+    long[] even = CudaBlas.evenStrides(ptrs, count, eb, cb, first.spanC());
+    if (even == null && !aligned) {
+      return null;
     }
     blas.ensureCublas(dev);
-    PointerArrays arrays = new PointerArrays(dev, count);
+    PointerArrays arrays = new PointerArrays(dev, even != null ? 0 : count);
     try {
-      upload(dev, arrays.device, ptrs);
-      return new CudaPreparedBatch(dev, arrays, first, count);
+      if (even == null) {
+        upload(dev, arrays.device, ptrs);
+      }
+      return new CudaPreparedBatch(dev, arrays, first, count, ptrs, even);
     } catch (RuntimeException | Error e) {
       arrays.close();
       throw e;
@@ -134,9 +156,18 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
       if (dev.faults.stickyGemmNow()) {
         dev.injectSticky("cublasGemmBatchedEx");
       }
-      int st = cublas.cublasGemmBatchedEx(s.cublas(), opB, opA, n, m, k, alpha, ptrB, dtype,
-          ldb, ptrA, dtype, lda, beta, ptrC, ctype, ldc, count, compute, CudaBlas.GEMM_DEFAULT_ALGO);
-      CudaErrors.checkCublas(st, "cublasGemmBatchedEx", dev);
+      int st;
+      if (strides != null) {
+        st = cublas.cublasGemmStridedBatchedEx(s.cublas(), opB, opA, n, m, k, alpha, firstB,
+            dtype, ldb, strides[0], firstA, dtype, lda, strides[1], beta, firstC, ctype, ldc,
+            strides[2], count, compute, CudaBlas.GEMM_DEFAULT_ALGO);
+      } else {
+        st = cublas.cublasGemmBatchedEx(s.cublas(), opB, opA, n, m, k, alpha, ptrB, dtype, ldb,
+            ptrA, dtype, lda, beta, ptrC, ctype, ldc, count, compute,
+            CudaBlas.GEMM_DEFAULT_ALGO);
+      }
+      CudaErrors.checkCublas(st, strides != null ? "cublasGemmStridedBatchedEx"
+          : "cublasGemmBatchedEx", dev);
       if (stream == null) {
         s.synchronize();
       }
@@ -156,16 +187,17 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
   }
 
   /**
-   * The batch's device pointer arrays (24 bytes an item) and its 16 bytes of host memory for
-   * alpha and beta: counted as device memory, released on close (or, logged as a leak, when the
-   * batch is collected unclosed).
+   * The batch's device pointer arrays (24 bytes an item; none for a strided batch) and its 16
+   * bytes of pinned host memory for alpha and beta: counted as device memory (as pinned memory
+   * when there are no pointer arrays), released on close (or, logged as a leak, when the batch
+   * is collected unclosed).
    */
   private static final class PointerArrays extends NativeResource {
     final long device;
     final long scalars;
 
     PointerArrays(DeviceState dev, int count) {
-      this(dev, count, CudaDeviceArray.malloc(dev, 24L * count));
+      this(dev, count, count == 0 ? 0 : CudaDeviceArray.malloc(dev, 24L * count));
     }
 
     private PointerArrays(DeviceState dev, int count, long device) {
@@ -173,11 +205,16 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
     }
 
     private PointerArrays(DeviceState dev, int count, long device, long scalars) {
-      super(NativeMemory.Kind.DEVICE, 24L * count, "GEMM pointer arrays of a prepared batch of "
-          + count + " items on device " + dev.index, () -> {
-            GpuCoreNative.gc_free(device);
-            GpuCoreNative.gc_free_host(scalars);
-          });
+      super(count == 0 ? NativeMemory.Kind.PINNED : NativeMemory.Kind.DEVICE,
+          count == 0 ? 16 : 24L * count, count == 0
+              ? "GEMM scalars of a prepared strided batch on device " + dev.index
+              : "GEMM pointer arrays of a prepared batch of " + count + " items on device "
+                  + dev.index, () -> {
+                    if (device != 0) {
+                      GpuCoreNative.gc_free(device);
+                    }
+                    GpuCoreNative.gc_free_host(scalars);
+                  });
       this.device = device;
       this.scalars = scalars;
     }
@@ -187,7 +224,9 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
       long[] out = new long[1];
       int st = GpuCoreNative.gc_malloc_host(out, 16);
       if (st != 0) {
-        GpuCoreNative.gc_free(device);
+        if (device != 0) {
+          GpuCoreNative.gc_free(device);
+        }
         CudaErrors.check(st, "cudaMallocHost(16 bytes of GEMM scalars)", dev);
       }
       return out[0];

@@ -58,7 +58,11 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     res.clear();
   }
 
-  enum Place { OWN_ARRAYS, SHARED_ARRAYS, MIXED }
+  /**
+   * Where the items are: arrays of their own, shuffled slots of one array, alternately, or
+   * equally spaced in one array (item i at slot i, every B at slot 0: one strided call).
+   */
+  enum Place { OWN_ARRAYS, SHARED_ARRAYS, MIXED, EVEN }
 
   /** A batch: storage types, precision, shape, options, placement of the items. */
   record Case(DType t, DType ct, Precision p, Layout layout, boolean ta, boolean tb, int m, int n,
@@ -119,6 +123,17 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
         true, false, 6, 5, 4, 0, 7, Place.MIXED, false, false, 0, 0)));
     out.add(Arguments.of(new Case(DType.BFLOAT16, DType.BFLOAT16, Precision.BF16,
         Layout.ROW_MAJOR, false, false, 6, 5, 3, 2, 7, Place.OWN_ARRAYS, false, true, 0, 0.5)));
+    // equally spaced items, aligned or not, every storage type, one item and many
+    int e = 0;
+    for (Object[] ty : types) {
+      for (int count : new int[] {1, 9, 1000}) {
+        Layout l = e % 2 == 0 ? Layout.ROW_MAJOR : Layout.COLUMN_MAJOR;
+        out.add(Arguments.of(new Case((DType) ty[0], (DType) ty[1], (Precision) ty[2], l,
+            e % 4 == 1, e % 3 == 2, 11 + e, 7, 19 - e % 5, e % 3, count, Place.EVEN,
+            e % 2 == 1, e % 5 != 4, 1.25, e % 3 == 0 ? 0 : 0.75)));
+        e++;
+      }
+    }
     return out.stream();
   }
 
@@ -140,12 +155,13 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
   @ParameterizedTest
   @MethodSource("cases")
   void preparedMatchesFloat64Reference(Case c) {
-    // prepareBatched: one device allocation (the pointer arrays) where the batch is one cuBLAS
-    // call (aligned, a product to compute), none where it runs item by item; run twice where
-    // beta = 0 (the same C again); released on close
+    // prepareBatched: one device allocation (the pointer arrays) where the batch is one
+    // pointer-array call (aligned, a product to compute), none where it runs item by item or
+    // is one strided call (equally spaced items); run twice where beta = 0 (the same C again);
+    // released on close
     Batch b = new Batch(c, new SplittableRandom(SEED ^ c.hashCode()));
     long before = NativeMemory.liveCount(NativeMemory.Kind.DEVICE);
-    boolean oneCall = c.aligned() && c.k() > 0 && c.alpha() != 0;
+    boolean oneCall = c.aligned() && c.k() > 0 && c.alpha() != 0 && c.place() != Place.EVEN;
     try (BatchedGemm p = b.prepare(); GpuStream s = c.stream() ? core.stream(0) : null) {
       assertEquals(before + (oneCall ? 1 : 0), NativeMemory.liveCount(NativeMemory.Kind.DEVICE),
           "device allocations of the prepared batch");
@@ -417,9 +433,9 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
       lda = c.ld(c.aRows(), c.aCols());
       ldb = c.ld(c.bRows(), c.bCols());
       ldc = c.ld(c.m(), c.n());
-      a = place(c.t(), c.span(c.aRows(), c.aCols()), r, false, null);
-      b = place(c.t(), c.span(c.bRows(), c.bCols()), r, false, null);
-      cc = place(c.ct(), c.span(c.m(), c.n()), r, true, cStores);
+      a = place(c.t(), c.span(c.aRows(), c.aCols()), r, false, false, null);
+      b = place(c.t(), c.span(c.bRows(), c.bCols()), r, false, true, null);
+      cc = place(c.ct(), c.span(c.m(), c.n()), r, true, false, cStores);
       oa = operands(a);
       ob = operands(b);
       oc = operands(cc);
@@ -438,10 +454,12 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     /**
      * Places {@code count} operands of {@code span} elements: in arrays of their own, at
      * offsets in one shared array (outputs in shuffled order and never overlapping; inputs at
-     * random slots, repeats allowed), or alternately. Aligned offsets are multiples of 16 bytes;
-     * unaligned ones are one element past that.
+     * random slots, repeats allowed), or alternately; or item i at slot i of one array ({@code
+     * atZero}: every item at slot 0). Aligned offsets are multiples of 16 bytes; unaligned ones
+     * are one element past that.
      */
-    At[] place(DType t, long span, SplittableRandom r, boolean output, List<Store> stores) {
+    At[] place(DType t, long span, SplittableRandom r, boolean output, boolean atZero,
+        List<Store> stores) {
       int count = c.count();
       int unit = Math.max(1, 16 / t.bytes());
       int skew = c.aligned() ? 0 : 1;
@@ -465,7 +483,9 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
       Collections.shuffle(slots, new java.util.Random(r.nextLong()));
       int next = 0;
       for (int i = 0; i < count; i++) {
-        if (sharedItem(i)) {
+        if (c.place() == Place.EVEN) {
+          out[i] = new At(pool, (atZero ? 0 : i) * slot + skew);
+        } else if (sharedItem(i)) {
           int sl = output ? slots.get(next++) : r.nextInt(shared);
           out[i] = new At(pool, sl * slot + skew);
         } else {
@@ -480,7 +500,8 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     }
 
     boolean sharedItem(int i) {
-      return c.place() == Place.SHARED_ARRAYS || (c.place() == Place.MIXED && i % 2 == 1);
+      return c.place() == Place.SHARED_ARRAYS || c.place() == Place.EVEN
+          || (c.place() == Place.MIXED && i % 2 == 1);
     }
 
     Operand[] operands(At[] at) {
