@@ -20,9 +20,12 @@ import java.util.Map;
  * 1024 (fp64) through the CPU backend; device-resident GEMMs at n = 2048 and 4096 on the first
  * GPU of the host-GEMM list; 64 MiB copied up and down from a Java array; and host GEMMs at
  * n = 512 and 1024 through the GPU backend, whose time less the model's bus and multiply time is
- * the fixed cost. Each figure is the median of three timed runs after one untimed run; a series
- * of sizes stops at the first whose run takes over {@link #LONGEST_RUN_S} s (a slow CPU or fp64
- * unit), or, on the GPU, where device memory runs out. It takes well under a second on a
+ * the fixed cost. Each figure is the median of three timed runs after one untimed run; a run of
+ * a host GEMM is its calls back to back on the same arrays for at least {@link #SAMPLE_S} s, per
+ * call (the steady state of a program that calls in a loop: warm threads, caches and compiled
+ * code, as the calls routed later find them); a series of sizes stops at the first whose run
+ * takes over {@link #LONGEST_RUN_S} s (a slow CPU or fp64 unit), or, on the GPU, where device
+ * memory runs out. It takes well under a second on a
  * data-centre GPU host.
  */
 public final class RouteCalibration {
@@ -65,6 +68,8 @@ public final class RouteCalibration {
   static final int RUNS = 3;
   /** A curve stops at the size whose run took longer (seconds): a slow CPU or fp64 unit. */
   static final double LONGEST_RUN_S = 0.05;
+  /** A timed run of a host GEMM repeats its call for at least this long (seconds). */
+  static final double SAMPLE_S = 0.002;
 
   /**
    * What a calibration is valid for: the host name, the GPUs of the host-GEMM list (name and
@@ -172,7 +177,7 @@ public final class RouteCalibration {
   public static RouteRates measure(Backend cpu, GpuBackend gpu, int device, int gpus,
       DeviceInfo gpu0, RouteModel model, int cpuThreads, String key, Sizes sizes) {
     // first runs load libraries and create handles: untimed
-    cpuSeconds(cpu, DType.FLOAT32, Math.min(64, sizes.cpuFp32()[0]));
+    cpuCall(cpu, DType.FLOAT32, Math.min(64, sizes.cpuFp32()[0])).run();
     RouteRates.Curve cpu32 = cpuCurve(cpu, DType.FLOAT32, sizes.cpuFp32());
     RouteRates.Curve cpu64 = cpuCurve(cpu, DType.FLOAT64, sizes.cpuFp64());
     RouteRates.Curve gpu32 = gpuCurve(gpu, device, DType.FLOAT32, sizes.gpu());
@@ -180,10 +185,10 @@ public final class RouteCalibration {
     double bus = busGBs(gpu, device, sizes.busElements());
     int[] host = sizes.host();
     double[] residual = new double[host.length];
-    hostSeconds(gpu, Math.min(256, host[0]));
+    hostCall(gpu, Math.min(256, host[0])).run();
     for (int i = 0; i < host.length; i++) {
       int n = host[i];
-      double measured = median(() -> hostSeconds(gpu, n)) * 1e3;
+      double measured = steady(hostCall(gpu, n)) * 1e3;
       double flops = 2.0 * n * n * n;
       double bytes = 4.0 * n * n;
       RouteModel.Estimate e = model.estimate(new RouteModel.Input(Precision.FP32, flops, bytes,
@@ -198,9 +203,26 @@ public final class RouteCalibration {
   }
 
   private static RouteRates.Curve cpuCurve(Backend cpu, DType t, int[] sizes) {
-    return curve(sizes, false, n -> {
-      cpuSeconds(cpu, t, n);
-      return median(() -> cpuSeconds(cpu, t, n));
+    return curve(sizes, false, n -> steady(cpuCall(cpu, t, n)));
+  }
+
+  /**
+   * Seconds per call of {@code call} in its steady state: one untimed call, then the median of
+   * {@link #RUNS} runs of calls back to back for at least {@link #SAMPLE_S} s each.
+   */
+  static double steady(Runnable call) {
+    call.run();
+    return median(() -> {
+      long t0 = System.nanoTime();
+      long limit = (long) (SAMPLE_S * 1e9);
+      int calls = 0;
+      long elapsed;
+      do {
+        call.run();
+        calls++;
+        elapsed = System.nanoTime() - t0;
+      } while (elapsed < limit);
+      return elapsed / 1e9 / calls;
     });
   }
 
@@ -235,24 +257,18 @@ public final class RouteCalibration {
     return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
   }
 
-  /** Seconds of one n×n×n CPU GEMM on Java arrays. */
-  private static double cpuSeconds(Backend cpu, DType t, int n) {
-    Operand a = array(t, n);
-    Operand b = array(t, n);
-    Operand c = array(t, n);
-    GemmCall call = square(n, t, a, b, c, GemmCall.OnHost.INSTANCE);
-    long t0 = System.nanoTime();
-    cpu.blas().gemm(call);
-    return (System.nanoTime() - t0) / 1e9;
+  /** One n×n×n CPU GEMM on Java arrays (the arrays made once). */
+  private static Runnable cpuCall(Backend cpu, DType t, int n) {
+    GemmCall call = square(n, t, array(t, n), array(t, n), array(t, n),
+        GemmCall.OnHost.INSTANCE);
+    return () -> cpu.blas().gemm(call);
   }
 
-  /** Seconds of one n×n×n host GEMM on Java arrays through the GPU. */
-  private static double hostSeconds(GpuBackend gpu, int n) {
+  /** One n×n×n fp32 host GEMM on Java arrays through the GPU. */
+  private static Runnable hostCall(GpuBackend gpu, int n) {
     GemmCall call = square(n, DType.FLOAT32, array(DType.FLOAT32, n), array(DType.FLOAT32, n),
         array(DType.FLOAT32, n), GemmCall.OnHost.INSTANCE);
-    long t0 = System.nanoTime();
-    gpu.blas().gemmFromHost(call);
-    return (System.nanoTime() - t0) / 1e9;
+    return () -> gpu.blas().gemmFromHost(call);
   }
 
   private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t, int[] sizes) {
