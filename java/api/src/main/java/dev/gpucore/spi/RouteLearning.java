@@ -11,8 +11,9 @@ import dev.gpucore.blas.Precision;
  * a warm-up (buffers of a new size, compilation) and not counted; the next {@link #MIN_CALLS}
  * weigh equally, and each later one by {@link #WEIGHT} (an exponentially weighted mean, which
  * follows a machine whose load changes). Once a class has {@link #MIN_CALLS} calls, its
- * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route estimated too fast learns that
- * and gives way; one estimated too slow is corrected by calibration, not here.
+ * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route
+ * estimated too fast learns that and gives way; one estimated too slow is timed when the router
+ * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls).
  */
 final class RouteLearning {
   /** Calls of a class before its factor is used. */

@@ -47,6 +47,11 @@ public final class Router {
    */
   static final double FAST_MARGIN = RouteLearning.MAX_FACTOR * RouteLearning.MAX_FACTOR;
   private static final Decision CPU_QUIET = new Decision(false, 0, "");
+  /**
+   * How far above the chosen route's learnt time the other route's estimate may be for the
+   * router to time the other route ({@link #probes}).
+   */
+  static final double PROBE_MARGIN = 2;
   private static final Decision NO_GPU = new Decision(false, 0, "no GPU is usable");
 
   /** Measures the figures on this machine ({@link RouteCalibration#measure}). */
@@ -353,6 +358,10 @@ public final class Router {
     double cpuMs = e.cpuMs() * cpuFactor;
     double gpuMs = e.gpuMs() * gpuFactor;
     boolean gpu = cpuFactor == 1 && gpuFactor == 1 ? e.gpu() : gpuMs < cpuMs;
+    boolean probe = probes(st, call, gpu, cpuMs, gpuMs);
+    if (probe) {
+      gpu = !gpu;
+    }
     if (!withReason) {
       return gpu ? new Decision(true, gpus, "") : CPU_QUIET;
     }
@@ -368,8 +377,36 @@ public final class Router {
           st.learning().calls(true, call.precision(), perItem(call)), cpuMs, cpuFactor, gpuMs,
           gpuFactor);
     }
+    if (probe) {
+      why = String.format(Locale.ROOT, "trying the %s: its estimate, %.3f ms, is within %.0fx"
+          + " of the %s's time learnt from its calls, %.3f ms, and too few %s calls of this size"
+          + " and precision were timed to correct it; ", gpu ? "GPU" : "CPU",
+          gpu ? gpuMs : cpuMs, PROBE_MARGIN, gpu ? "CPU" : "GPU", gpu ? cpuMs : gpuMs,
+          gpu ? "GPU" : "CPU") + why;
+    }
     why += "; figures: " + sources(call.precision(), st);
     return new Decision(gpu, gpu ? gpus : 0, why);
+  }
+
+  /**
+   * Whether the call goes to the route the estimates did not choose, to time it: the chosen
+   * route's time is learnt (its class has {@link RouteLearning#MIN_CALLS} calls), the other's
+   * is not, and its estimate is within {@link #PROBE_MARGIN} of the chosen one's. Learning
+   * corrects only the route calls take; a route whose figures make it look slower than it is
+   * would never be taken, and so never corrected. A class tries the other route for the
+   * warm-up call and {@link RouteLearning#MIN_CALLS} more; then both routes' times are learnt
+   * and the faster one is taken.
+   */
+  private static boolean probes(State st, GemmCall call, boolean gpu, double cpuMs,
+      double gpuMs) {
+    RouteLearning l = st.learning();
+    if (l == null) {
+      return false;
+    }
+    double perItem = perItem(call);
+    return l.calls(gpu, call.precision(), perItem) >= RouteLearning.MIN_CALLS
+        && l.calls(!gpu, call.precision(), perItem) < RouteLearning.MIN_CALLS
+        && (gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs);
   }
 
   // ---- the figures ----

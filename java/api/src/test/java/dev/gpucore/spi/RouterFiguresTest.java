@@ -314,6 +314,61 @@ class RouterFiguresTest {
   }
 
   @Test
+  void aRouteEstimatedTooSlowIsTriedOnceTheOtherIsLearnt(@TempDir Path dir) {
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    GemmCall call = square(1024, DType.FLOAT32); // GPU ~1.2 ms estimated, CPU 4.3 ms
+    assertTrue(r.explain(call).gpu());
+    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
+    double cpuMs = model.estimate(seen.get(seen.size() - 1)).cpuMs();
+    // the GPU takes 3 times its estimate: still under the CPU's estimate, but within 2x
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      assertTrue(r.decide(call).gpu(), "the GPU's time not yet learnt");
+      r.learn(call, true, (long) (gpuMs * 3 * 1e6));
+    }
+    // the CPU is tried: its warm-up call and five more
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      Decision d = r.explain(call);
+      assertFalse(d.gpu(), d.reason());
+      assertTrue(d.reason().startsWith("trying the CPU: its estimate, "), d.reason());
+      assertFalse(r.decide(call).gpu());
+      r.learn(call, false, (long) (cpuMs * 0.5 * 1e6)); // the CPU takes half its estimate
+    }
+    // both learnt: the CPU (2.2 ms) beats the GPU (3.6 ms), and nothing is tried any more
+    Decision d = r.explain(call);
+    assertFalse(d.gpu(), d.reason());
+    assertFalse(d.reason().contains("trying"), d.reason());
+    assertTrue(d.reason().contains("learnt from 5 CPU and 5 GPU calls"), d.reason());
+  }
+
+  @Test
+  void aRouteTriedAndFoundSlowIsLeftAndOneFarSlowerIsNeverTried(@TempDir Path dir) {
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    GemmCall call = square(1024, DType.FLOAT32);
+    r.explain(call);
+    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
+    double cpuMs = model.estimate(seen.get(seen.size() - 1)).cpuMs();
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      r.learn(call, true, (long) (gpuMs * 3 * 1e6));
+    }
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      assertFalse(r.decide(call).gpu());
+      r.learn(call, false, (long) (cpuMs * 2 * 1e6)); // slower than estimated
+    }
+    for (int i = 0; i < 20; i++) {
+      assertTrue(r.decide(call).gpu(), "the GPU is faster, and the CPU was tried");
+    }
+    // a GPU as fast as estimated: the CPU, 3.6 times slower by its estimate, is never tried
+    Router fast = router(settings("gpucore.gemm.calibrationFile", dir.resolve("d").toString()));
+    fast.explain(call);
+    for (int i = 0; i < 4 * RouteLearning.MIN_CALLS; i++) {
+      assertTrue(fast.decide(call).gpu());
+      fast.learn(call, true, (long) (gpuMs * 1e6));
+    }
+  }
+
+  @Test
   void noLearningWhenOffOrWithoutRealTimes(@TempDir Path dir) {
     measured = flat(500, 20000, 35, 0.5);
     GemmCall call = square(1024, DType.FLOAT32);
