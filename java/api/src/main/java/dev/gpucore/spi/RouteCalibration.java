@@ -23,7 +23,7 @@ import java.util.Map;
  * the fixed cost. Each figure is the median of three timed runs after one untimed run; a run of
  * a host GEMM is its calls back to back on the same arrays for at least {@link #SAMPLE_S} s, per
  * call (the steady state of a program that calls in a loop: warm threads, caches and compiled
- * code, as the calls routed later find them); a series of sizes stops at the first whose run
+ * code, as the calls routed later find them); a series of sizes stops at the first whose call
  * takes over {@link #LONGEST_RUN_S} s (a slow CPU or fp64 unit), or, on the GPU, where device
  * memory runs out. It takes well under a second on a
  * data-centre GPU host.
@@ -66,7 +66,7 @@ public final class RouteCalibration {
       new int[] {256, 512, 1024}, new int[] {2048, 4096}, new int[] {512, 1024}, 16 << 20);
   /** Timed runs per figure (after one untimed run); the median counts. */
   static final int RUNS = 3;
-  /** A curve stops at the size whose run took longer (seconds): a slow CPU or fp64 unit. */
+  /** A curve stops at the size whose call took longer (seconds): a slow CPU or fp64 unit. */
   static final double LONGEST_RUN_S = 0.05;
   /** A timed run of a host GEMM repeats its call for at least this long (seconds). */
   static final double SAMPLE_S = 0.002;

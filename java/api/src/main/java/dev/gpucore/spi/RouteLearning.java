@@ -18,6 +18,8 @@ import dev.gpucore.blas.Precision;
 final class RouteLearning {
   /** Calls of a class before its factor is used. */
   static final int MIN_CALLS = 5;
+  /** Calls of a class sent to the route not chosen, to time it: a warm-up and MIN_CALLS. */
+  static final int PROBES = MIN_CALLS + 1;
   /** Weight of each new call in the mean. */
   static final double WEIGHT = 0.25;
   /** Largest factor learnt, either way. */
@@ -28,6 +30,7 @@ final class RouteLearning {
   private final double[] logRatio = new double[2 * 4 * SIZES];
   private final int[] calls = new int[2 * 4 * SIZES];
   private final boolean[] warm = new boolean[2 * 4 * SIZES];
+  private final int[] probes = new int[2 * 4 * SIZES];
   private long total;
 
   /** Size class of a call of {@code flops} (per GEMM of a batch): steps of 4× from 1 flop. */
@@ -82,6 +85,21 @@ final class RouteLearning {
   /** Calls counted in the class (the warm-up not counted). */
   synchronized int calls(boolean gpu, Precision p, double flops) {
     return calls[slot(gpu, p, flops)];
+  }
+
+  /** Counts a call sent to route {@code gpu} to time it, if the class has tries left. */
+  synchronized boolean tryProbe(boolean gpu, Precision p, double flops) {
+    int s = slot(gpu, p, flops);
+    if (probes[s] >= PROBES) {
+      return false;
+    }
+    probes[s]++;
+    return true;
+  }
+
+  /** Whether the class may still send calls to route {@code gpu} to time it. */
+  synchronized boolean probesLeft(boolean gpu, Precision p, double flops) {
+    return probes[slot(gpu, p, flops)] < PROBES;
   }
 
   /** Calls counted in all. */

@@ -264,9 +264,9 @@ public final class Router {
           && call.flops() < state.fastFlops())) {
         return CPU_QUIET;
       }
-      return decision(call, false);
+      return decision(call, false, true);
     }
-    Decision d = withSplit(decision(call, true), call); // the reason text only when read
+    Decision d = withSplit(decision(call, true, true), call); // the reason text only when read
     record(call, (d.gpu() ? "gpu" : "cpu") + ": " + d.reason());
     return d;
   }
@@ -296,7 +296,7 @@ public final class Router {
 
   /** The decision for a checked call with host operands, and why. */
   public Decision explain(GemmCall call) {
-    return withSplit(decision(call, true), call);
+    return withSplit(decision(call, true, false), call);
   }
 
   private Decision withSplit(Decision d, GemmCall call) {
@@ -327,7 +327,8 @@ public final class Router {
     return "every GPU is faulted";
   }
 
-  private Decision decision(GemmCall call, boolean withReason) {
+  /** The decision; {@code forCall}: a call will run on it (a probe counts), else an explanation. */
+  private Decision decision(GemmCall call, boolean withReason, boolean forCall) {
     if (gpus == 0) {
       return NO_GPU;
     }
@@ -358,7 +359,7 @@ public final class Router {
     double cpuMs = e.cpuMs() * cpuFactor;
     double gpuMs = e.gpuMs() * gpuFactor;
     boolean gpu = cpuFactor == 1 && gpuFactor == 1 ? e.gpu() : gpuMs < cpuMs;
-    boolean probe = probes(st, call, gpu, cpuMs, gpuMs);
+    boolean probe = probes(st, call, gpu, cpuMs, gpuMs, forCall);
     if (probe) {
       gpu = !gpu;
     }
@@ -391,22 +392,29 @@ public final class Router {
   /**
    * Whether the call goes to the route the estimates did not choose, to time it: the chosen
    * route's time is learnt (its class has {@link RouteLearning#MIN_CALLS} calls), the other's
-   * is not, and its estimate is within {@link #PROBE_MARGIN} of the chosen one's. Learning
-   * corrects only the route calls take; a route whose figures make it look slower than it is
-   * would never be taken, and so never corrected. A class tries the other route for the
-   * warm-up call and {@link RouteLearning#MIN_CALLS} more; then both routes' times are learnt
-   * and the faster one is taken.
+   * is not, its estimate is within {@link #PROBE_MARGIN} of the chosen one's, the call would
+   * run whole on the GPU (no {@code cpuRatio} split, whose calls are not timed) and the class
+   * has tried the other route fewer than {@link RouteLearning#PROBES} times. Learning corrects
+   * only the route calls take; a route whose figures make it look slower than it is would never
+   * be taken, and so never corrected. A class tries the other route at most for the warm-up call
+   * and {@link RouteLearning#MIN_CALLS} more (fewer timed when some of them fail or are retried,
+   * which are not timed); then the learnt times decide. {@code forCall}: the try counts (an
+   * explanation only says what the next call would do).
    */
-  private static boolean probes(State st, GemmCall call, boolean gpu, double cpuMs,
-      double gpuMs) {
+  private boolean probes(State st, GemmCall call, boolean gpu, double cpuMs, double gpuMs,
+      boolean forCall) {
     RouteLearning l = st.learning();
-    if (l == null) {
+    if (l == null || (!gpu && cpuRows(call) > 0)) {
       return false;
     }
     double perItem = perItem(call);
-    return l.calls(gpu, call.precision(), perItem) >= RouteLearning.MIN_CALLS
-        && l.calls(!gpu, call.precision(), perItem) < RouteLearning.MIN_CALLS
-        && (gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs);
+    Precision p = call.precision();
+    if (l.calls(gpu, p, perItem) < RouteLearning.MIN_CALLS
+        || l.calls(!gpu, p, perItem) >= RouteLearning.MIN_CALLS
+        || !((gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs))) {
+      return false;
+    }
+    return forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem);
   }
 
   // ---- the figures ----

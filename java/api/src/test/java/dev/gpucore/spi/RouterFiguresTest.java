@@ -342,6 +342,44 @@ class RouterFiguresTest {
   }
 
   @Test
+  void triesWhoseCallsAreNotTimedEndAfterSix(@TempDir Path dir) {
+    // the CPU's tries fail or are retried elsewhere, so none is timed: six tries, then no more
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    GemmCall call = square(1024, DType.FLOAT32);
+    r.explain(call);
+    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      r.learn(call, true, (long) (gpuMs * 3 * 1e6));
+    }
+    for (int i = 0; i < 3; i++) {
+      assertFalse(r.explain(call).gpu(), "an explanation tries nothing");
+    }
+    int tries = 0;
+    for (int i = 0; i < 40; i++) {
+      if (!r.decide(call).gpu()) {
+        tries++;
+      }
+    }
+    assertEquals(RouteLearning.PROBES, tries);
+    Decision d = r.explain(call);
+    assertTrue(d.gpu(), d.reason());
+    // with gpucore.gemm.cpuRatio the GPU's calls are split and not timed: never tried (here
+    // the CPU, 0.72 ms, is chosen and the GPU's 1.2 ms is within 2x of it)
+    measured = flat(3000, 20000, 35, 0.5);
+    Router fastCpu = router(settings("gpucore.gemm.cpuRatio", "0.25",
+        "gpucore.gemm.calibrationFile", dir.resolve("f").toString()));
+    assertFalse(fastCpu.explain(call).gpu());
+    double fastCpuMs = model.estimate(seen.get(seen.size() - 1)).cpuMs();
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      fastCpu.learn(call, false, (long) (fastCpuMs * 1e6));
+    }
+    for (int i = 0; i < 20; i++) {
+      assertFalse(fastCpu.decide(call).gpu(), "the GPU's split calls would never be timed");
+    }
+  }
+
+  @Test
   void aRouteTriedAndFoundSlowIsLeftAndOneFarSlowerIsNeverTried(@TempDir Path dir) {
     measured = flat(500, 20000, 35, 0.5);
     Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));

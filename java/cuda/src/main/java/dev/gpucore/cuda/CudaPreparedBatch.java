@@ -154,7 +154,7 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
     CudaStream s = stream != null ? (CudaStream) stream : dev.acquire();
     try {
       if (dev.faults.stickyGemmNow()) {
-        dev.injectSticky("cublasGemmBatchedEx");
+        dev.injectSticky(strides != null ? "cublasGemmStridedBatchedEx" : "cublasGemmBatchedEx");
       }
       int st;
       if (strides != null) {

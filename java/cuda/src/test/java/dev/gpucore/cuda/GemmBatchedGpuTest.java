@@ -60,9 +60,10 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
 
   /**
    * Where the items are: arrays of their own, shuffled slots of one array, alternately, or
-   * equally spaced in one array (item i at slot i, every B at slot 0: one strided call).
+   * equally spaced in one array (item i at slot i, every B at slot 0: one strided call), or
+   * packed one after another with no gap (items at unaligned addresses: one strided call).
    */
-  enum Place { OWN_ARRAYS, SHARED_ARRAYS, MIXED, EVEN }
+  enum Place { OWN_ARRAYS, SHARED_ARRAYS, MIXED, EVEN, PACKED }
 
   /** A batch: storage types, precision, shape, options, placement of the items. */
   record Case(DType t, DType ct, Precision p, Layout layout, boolean ta, boolean tb, int m, int n,
@@ -134,6 +135,10 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
         e++;
       }
     }
+    out.add(Arguments.of(new Case(DType.FLOAT32, DType.FLOAT32, Precision.FP32, Layout.ROW_MAJOR,
+        false, true, 11, 7, 13, 0, 1000, Place.PACKED, true, true, 1, 0.5)));
+    out.add(Arguments.of(new Case(DType.BFLOAT16, DType.FLOAT32, Precision.BF16,
+        Layout.COLUMN_MAJOR, true, false, 5, 9, 7, 1, 33, Place.PACKED, false, false, 2, 0)));
     return out.stream();
   }
 
@@ -163,7 +168,7 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     long before = NativeMemory.liveCount(NativeMemory.Kind.DEVICE);
     // arrays of their own may happen to lie equally spaced: the addresses decide
     boolean strided = b.equallySpaced();
-    if (c.place() == Place.EVEN || c.count() == 1) {
+    if (c.place() == Place.EVEN || c.place() == Place.PACKED || c.count() == 1) {
       assertTrue(strided, "items at equal steps, or one item, are one strided call");
     }
     boolean oneCall = c.aligned() && c.k() > 0 && c.alpha() != 0 && !strided;
@@ -490,6 +495,8 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
       for (int i = 0; i < count; i++) {
         if (c.place() == Place.EVEN) {
           out[i] = new At(pool, (atZero ? 0 : i) * slot + skew);
+        } else if (c.place() == Place.PACKED) {
+          out[i] = new At(pool, i * span + skew);
         } else if (sharedItem(i)) {
           int sl = output ? slots.get(next++) : r.nextInt(shared);
           out[i] = new At(pool, sl * slot + skew);
@@ -506,7 +513,7 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
 
     boolean sharedItem(int i) {
       return c.place() == Place.SHARED_ARRAYS || c.place() == Place.EVEN
-          || (c.place() == Place.MIXED && i % 2 == 1);
+          || c.place() == Place.PACKED || (c.place() == Place.MIXED && i % 2 == 1);
     }
 
     Operand[] operands(At[] at) {
