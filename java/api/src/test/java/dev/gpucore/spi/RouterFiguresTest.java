@@ -313,19 +313,32 @@ class RouterFiguresTest {
     assertTrue(r.explain(square(2048, DType.FLOAT32)).gpu());
   }
 
-  @Test
-  void aRouteEstimatedTooSlowIsTriedOnceTheOtherIsLearnt(@TempDir Path dir) {
+  /**
+   * A router measured as flat(500, 20000, 35, 0.5), whose estimates send n = 1024 fp32 to the
+   * GPU (1.2 ms against the CPU's 4.3 ms), after it has timed a warm-up and five GPU calls of
+   * {@code gpuFactor} times the GPU's estimate; {@code ms} gets the two estimates (GPU, CPU).
+   */
+  Router gpuLearnt(Path file, GemmCall call, double gpuFactor, double[] ms) {
     measured = flat(500, 20000, 35, 0.5);
-    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
-    GemmCall call = square(1024, DType.FLOAT32); // GPU ~1.2 ms estimated, CPU 4.3 ms
+    Router r = router(settings("gpucore.gemm.calibrationFile", file.toString()));
     assertTrue(r.explain(call).gpu());
-    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
-    double cpuMs = model.estimate(seen.get(seen.size() - 1)).cpuMs();
-    // the GPU takes 3 times its estimate: still under the CPU's estimate, but within 2x
+    RouteModel.Estimate e = model.estimate(last());
+    ms[0] = e.gpuMs();
+    ms[1] = e.cpuMs();
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
       assertTrue(r.decide(call).gpu(), "the GPU's time not yet learnt");
-      r.learn(call, true, (long) (gpuMs * 3 * 1e6));
+      r.learn(call, true, (long) (ms[0] * gpuFactor * 1e6));
     }
+    return r;
+  }
+
+  @Test
+  void aRouteEstimatedTooSlowIsTriedOnceTheOtherIsLearnt(@TempDir Path dir) {
+    GemmCall call = square(1024, DType.FLOAT32);
+    double[] ms = new double[2];
+    // the GPU takes 3 times its estimate: still under the CPU's estimate, but within 2x
+    Router r = gpuLearnt(dir.resolve("c"), call, 3, ms);
+    double cpuMs = ms[1];
     // the CPU is tried: its warm-up call and five more
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
       Decision d = r.explain(call);
@@ -344,14 +357,8 @@ class RouterFiguresTest {
   @Test
   void triesWhoseCallsAreNotTimedEndAfterSix(@TempDir Path dir) {
     // the CPU's tries fail or are retried elsewhere, so none is timed: six tries, then no more
-    measured = flat(500, 20000, 35, 0.5);
-    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
     GemmCall call = square(1024, DType.FLOAT32);
-    r.explain(call);
-    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      r.learn(call, true, (long) (gpuMs * 3 * 1e6));
-    }
+    Router r = gpuLearnt(dir.resolve("c"), call, 3, new double[2]);
     for (int i = 0; i < 3; i++) {
       assertFalse(r.explain(call).gpu(), "an explanation tries nothing");
     }
@@ -381,15 +388,11 @@ class RouterFiguresTest {
 
   @Test
   void aRouteTriedAndFoundSlowIsLeftAndOneFarSlowerIsNeverTried(@TempDir Path dir) {
-    measured = flat(500, 20000, 35, 0.5);
-    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
     GemmCall call = square(1024, DType.FLOAT32);
-    r.explain(call);
-    double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
-    double cpuMs = model.estimate(seen.get(seen.size() - 1)).cpuMs();
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      r.learn(call, true, (long) (gpuMs * 3 * 1e6));
-    }
+    double[] ms = new double[2];
+    Router r = gpuLearnt(dir.resolve("c"), call, 3, ms);
+    double gpuMs = ms[0];
+    double cpuMs = ms[1];
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
       assertFalse(r.decide(call).gpu());
       r.learn(call, false, (long) (cpuMs * 2 * 1e6)); // slower than estimated
