@@ -211,16 +211,21 @@ public final class RouteCalibration {
    * {@link #RUNS} runs of calls back to back for at least {@link #SAMPLE_S} s each.
    */
   static double steady(Runnable call) {
+    return steady(call, System::nanoTime);
+  }
+
+  /** As {@link #steady(Runnable)}, timed by {@code clock} (nanoseconds). */
+  static double steady(Runnable call, java.util.function.LongSupplier clock) {
     call.run();
     return median(() -> {
-      long t0 = System.nanoTime();
+      long t0 = clock.getAsLong();
       long limit = (long) (SAMPLE_S * 1e9);
       int calls = 0;
       long elapsed;
       do {
         call.run();
         calls++;
-        elapsed = System.nanoTime() - t0;
+        elapsed = clock.getAsLong() - t0;
       } while (elapsed < limit);
       return elapsed / 1e9 / calls;
     });

@@ -392,8 +392,8 @@ public final class Router {
   /**
    * Whether the call goes to the route the estimates did not choose, to time it: the chosen
    * route's time is learnt (its class has {@link RouteLearning#MIN_CALLS} calls), the other's
-   * is not, its estimate is within {@link #PROBE_MARGIN} of the chosen one's, the call would
-   * run whole on the GPU (no {@code cpuRatio} split, whose calls are not timed) and the class
+   * is not, its estimate is within {@link #PROBE_MARGIN} of the chosen one's, a try of the GPU
+   * would run whole there (no {@code cpuRatio} split, whose calls are not timed) and the class
    * has tried the other route fewer than {@link RouteLearning#PROBES} times. Learning corrects
    * only the route calls take; a route whose figures make it look slower than it is would never
    * be taken, and so never corrected. A class tries the other route at most for the warm-up call
