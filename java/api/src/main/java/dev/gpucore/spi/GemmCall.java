@@ -118,7 +118,9 @@ public record GemmCall(boolean transA, boolean transB, int m, int n, int k, doub
 
   /**
    * This call's shape, scalars and first operands as a strided batch of {@code newBatch}
-   * items, the item strides given in elements.
+   * items, the item strides given in elements. For backends that found checked items lying at
+   * these strides (each item's operands were checked on their own, perhaps in different
+   * allocations): the strided call is valid for those addresses only.
    */
   public GemmCall strided(int newBatch, long newStrideA, long newStrideB, long newStrideC) {
     return new GemmCall(transA, transB, m, n, k, alpha, beta, precision, dtype, a, lda, b, ldb,
