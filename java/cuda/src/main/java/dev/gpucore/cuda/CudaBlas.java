@@ -119,20 +119,12 @@ final class CudaBlas implements BlasOps {
       int eb = first.dtype().bytes();
       int cb = first.c().dtype().bytes();
       int n = items.length;
-      long[] ptrs = new long[3 * n];
-      boolean aligned = true;
-      for (int i = 0; i < n; i++) {
-        GemmCall it = items[i];
-        ptrs[i] = addr(it.b(), eb);
-        ptrs[n + i] = addr(it.a(), eb);
-        ptrs[2 * n + i] = addr(it.c(), cb);
-        aligned &= ((ptrs[i] | ptrs[n + i] | ptrs[2 * n + i]) & (BATCH_ALIGN - 1)) == 0;
-      }
+      long[] ptrs = addresses(items);
       long[] even = evenStrides(ptrs, n, eb, cb, first.spanC());
       if (even != null) {
         enqueue(s, first.strided(n, even[1], even[0], even[2]), first.m(), ptrs[n], ptrs[0],
             ptrs[2 * n]);
-      } else if (!aligned) {
+      } else if (!aligned(ptrs)) {
         for (GemmCall it : items) {
           enqueue(s, it, it.m(), addr(it.a(), eb), addr(it.b(), eb), addr(it.c(), cb));
         }
@@ -159,6 +151,33 @@ final class CudaBlas implements BlasOps {
     DeviceState dev = backend.device(items[0].c().device());
     CudaPreparedBatch p = CudaPreparedBatch.prepare(this, dev, items);
     return p != null ? p : BlasOps.super.prepareBatched(items);
+  }
+
+  /**
+   * The device addresses of the items' operands as the batched calls take them: every item's
+   * B, then every A, then every C.
+   */
+  static long[] addresses(GemmCall[] items) {
+    int n = items.length;
+    int eb = items[0].dtype().bytes();
+    int cb = items[0].c().dtype().bytes();
+    long[] ptrs = new long[3 * n];
+    for (int i = 0; i < n; i++) {
+      GemmCall it = items[i];
+      ptrs[i] = addr(it.b(), eb);
+      ptrs[n + i] = addr(it.a(), eb);
+      ptrs[2 * n + i] = addr(it.c(), cb);
+    }
+    return ptrs;
+  }
+
+  /** Whether every address is a multiple of {@link #BATCH_ALIGN} bytes. */
+  static boolean aligned(long[] ptrs) {
+    long bits = 0;
+    for (long p : ptrs) {
+      bits |= p;
+    }
+    return (bits & (BATCH_ALIGN - 1)) == 0;
   }
 
   /**

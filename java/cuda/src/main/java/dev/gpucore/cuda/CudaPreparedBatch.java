@@ -104,18 +104,9 @@ final class CudaPreparedBatch implements PreparedGemmBatch {
     int eb = first.dtype().bytes();
     int cb = first.c().dtype().bytes();
     int count = items.length;
-    long[] ptrs = new long[3 * count];
-    boolean aligned = true;
-    for (int i = 0; i < count; i++) {
-      GemmCall it = items[i];
-      ptrs[i] = CudaBlas.addr(it.b(), eb);
-      ptrs[count + i] = CudaBlas.addr(it.a(), eb);
-      ptrs[2 * count + i] = CudaBlas.addr(it.c(), cb);
-      aligned &= ((ptrs[i] | ptrs[count + i] | ptrs[2 * count + i])
-          & (CudaBlas.BATCH_ALIGN - 1)) == 0;
-    }
+    long[] ptrs = CudaBlas.addresses(items);
     long[] even = CudaBlas.evenStrides(ptrs, count, eb, cb, first.spanC());
-    if (even == null && !aligned) {
+    if (even == null && !CudaBlas.aligned(ptrs)) {
       return null;
     }
     blas.ensureCublas(dev);

@@ -214,6 +214,20 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     b.verify();
   }
 
+  /** Queues y = x·x on {@code s}, x big×big of ones: long enough for work queued behind it. */
+  private void queueLargeGemm(GpuStream s, DeviceArray x, DeviceArray y, int big) {
+    x.fill(1);
+    core.blas().gemm(Gemm.of(big, big, big), Operand.of(x), big, Operand.of(x), big,
+        Operand.of(y), big, s);
+  }
+
+  /** The large GEMM's result is there (each element the sum of big ones). */
+  private static void assertLargeGemmRan(DeviceArray y, int big) {
+    float[] corner = new float[1];
+    y.copyTo(0, corner, 0, 1);
+    assertEquals(big, corner[0], "the large GEMM queued first");
+  }
+
   @Test
   void queuedBehindOtherWorkOnAUserStream() {
     // two batches queued back to back on a stream kept busy by a large GEMM: their pointer
@@ -228,16 +242,12 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
     try (GpuStream s = core.stream(0);
         DeviceArray x = core.allocate(0, DType.FLOAT32, (long) big * big);
         DeviceArray y = core.allocate(0, DType.FLOAT32, (long) big * big)) {
-      x.fill(1);
-      core.blas().gemm(Gemm.of(big, big, big), Operand.of(x), big, Operand.of(x), big,
-          Operand.of(y), big, s);
+      queueLargeGemm(s, x, y, big);
       b1.run(s);
       b2.run(s);
       System.gc(); // nothing the calls left on the Java side may matter now
       s.synchronize();
-      float[] corner = new float[1];
-      y.copyTo(0, corner, 0, 1);
-      assertEquals(big, corner[0], "the large GEMM queued first");
+      assertLargeGemmRan(y, big);
     }
     b1.verify();
     b2.verify();
@@ -260,9 +270,7 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
         DeviceArray y = core.allocate(0, DType.FLOAT32, (long) big * big);
         BatchedGemm p1 = b1.prepare();
         BatchedGemm p2 = b2.prepare()) {
-      x.fill(1);
-      core.blas().gemm(Gemm.of(big, big, big), Operand.of(x), big, Operand.of(x), big,
-          Operand.of(y), big, s);
+      queueLargeGemm(s, x, y, big);
       p1.run(s);
       p2.run(s);
       s.synchronize();
@@ -279,9 +287,7 @@ class GemmBatchedGpuTest extends GemmBatchedContract {
       }
       p2.run(s);
       s.synchronize();
-      float[] corner = new float[1];
-      y.copyTo(0, corner, 0, 1);
-      assertEquals(big, corner[0], "the large GEMM queued first");
+      assertLargeGemmRan(y, big);
     }
     b1.verify();
     b2.verify();
