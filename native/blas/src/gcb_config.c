@@ -192,7 +192,6 @@ static void load(void) {
   cfg.stage_bytes = (size_t)(get_double("gpucore.blas.stageMiB", 32, 0.0625, 4096) * 1048576.0);
   cfg.copy_threads = (int)get_double("gpucore.blas.copyThreads", 0, 0, 16);
   cfg.resident = get_bool("gpucore.blas.resident", 1);
-  cfg.ramp = get_bool("gpucore.blas.ramp", 1);
   cfg.tile_dim = (int)get_double("gpucore.blas.tileDim", 1024, 64, 16384);
   cfg.keep_bytes = (size_t)(get_double("gpucore.scratch.cacheMiB", 4096, 0, 1048576) * 1048576.0);
   cfg.profile = get_bool("gpucore.blas.profile", 0);

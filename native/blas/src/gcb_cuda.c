@@ -866,23 +866,20 @@ static int run(ctx_t *c, int es, int ta, int tb, int m, int n, int k, const void
  * Uploads of later pieces overlap the multiplies and downloads of earlier tiles, and nothing
  * crosses the bus twice.
  *
- * With more than one part the sum over k is cut at k_at[1], k_at[2], ... (a long inner
- * dimension, such as a sum of products laid along k, in equal parts; or growing parts, see
- * ramp_parts): C stays on the GPU while each part's pieces go up into one of two sets of buffers
- * (each as large as the largest part) and its tiles are added into C (beta for the first part,
- * then 1; a tile always on the same stream); C comes down tile by tile during the last part. A
- * set is filled again only once the tiles of the part two back, which read it, are done.
+ * With ks < k the sum over k is cut into parts of ks (a long inner dimension, such as a sum of
+ * products laid along k): C stays on the GPU while each part's pieces go up into one of two sets
+ * of buffers and its tiles are added into C (beta for the first part, then 1; a tile always on
+ * the same stream); C comes down tile by tile during the last part. A set is filled again only
+ * once the tiles of the part two back, which read it, are done.
  */
-static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int parts,
-                        const int *k_at, const void *alpha, const char *a, int lda, const char *b,
-                        int ldb, const void *beta, char *cc, int ldc, int mt, int nt,
-                        int per_stream, char *err, size_t errn) {
+static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int k, int ks,
+                        const void *alpha, const char *a, int lda, const char *b, int ldb,
+                        const void *beta, char *cc, int ldc, int mt, int nt, int per_stream,
+                        char *err, size_t errn) {
   int rc;
   size_t ds = (size_t)c->ds;
-  int ks = 0; /* the largest part */
-  for (int p = 0; p < parts; p++) {
-    if (k_at[p + 1] - k_at[p] > ks) ks = k_at[p + 1] - k_at[p];
-  }
+  int parts = k > ks ? (k + ks - 1) / ks : 1;
+  if (parts == 1) ks = k;
   int sets = parts > 1 ? 2 : 1;
   size_t set_a = (size_t)m * ks * ds, set_b = (size_t)ks * n * ds;
   if ((rc = ensure(&c->d_a, &c->cap_a, sets * set_a, err, errn))) return rc;
@@ -953,7 +950,7 @@ static int run_resident(ctx_t *c, int es, int ta, int tb, int m, int n, int part
     }
   }
   for (int part = 0; rc == 0 && part < parts; part++) {
-    int k0 = k_at[part], kk = k_at[part + 1] - k0, set = part % sets;
+    int k0 = part * ks, kk = k - k0 < ks ? k - k0 : ks, set = part % sets;
     int last = part == parts - 1;
     char *da = (char *)c->d_a + set * set_a, *db = (char *)c->d_bf + set * set_b;
     int lda_d = ta ? kk : m; /* this part of op(A) as stored: m x kk (N) or kk x m (T) */
@@ -1095,40 +1092,6 @@ static void begin_attempt(ctx_t *x) {
   if (x->prof != NULL) gcb_prof_start(x->prof);
 }
 
-/* Device memory the resident scheme may use: what is free and what the thread holds (its
- * buffers are reused or let go), less 256 MiB to spare. */
-static size_t resident_budget(const ctx_t *x, size_t free_b) {
-  size_t held = x->cap_a + x->cap_bf + x->cap_cf;
-  for (int s = 1; s < STREAMS; s++) held += x->cap_c[s];
-  return free_b + held > (256u << 20) ? free_b + held - (256u << 20) : 0;
-}
-
-/* The smallest inner dimension cut into growing parts. */
-#define RAMP_MIN_K 2048
-
-/*
- * Growing parts of k for the resident scheme (gpucore.blas.ramp): k/8, k/4 and the rest, cut at
- * multiples of 64, for beta = 0 and k >= RAMP_MIN_K. Fills k_at[0..3] when given; returns the
- * number of parts (1: no ramp). In one part the GPU can multiply a tile only once its row piece
- * of op(A) and column piece of op(B) are whole on the GPU, so after a fraction f of the upload
- * only about f^2 of the work is ready: where the copies up take about as long as the multiplies,
- * the GPU waits through most of the first half of the upload and multiplies the rest after it.
- * A first part of k/8 gets the first tiles going after a sixty-fourth of the bytes; each later
- * part goes up while the tiles of the one before are still being multiplied. With beta != 0 all
- * of C would go up before the first part, which costs more than the ramp gains.
- */
-static int ramp_parts(int k, int beta_zero, int *k_at) {
-  if (!gcb_config()->ramp || !beta_zero || k < RAMP_MIN_K) return 1;
-  int p0 = k / 8 / 64 * 64, p1 = k / 4 / 64 * 64;
-  if (k_at != NULL) {
-    k_at[0] = 0;
-    k_at[1] = p0;
-    k_at[2] = p0 + p1;
-    k_at[3] = k;
-  }
-  return 3;
-}
-
 /*
  * The end of a call: whether C was written, and what the thread keeps. Its device buffers stay
  * for the next call while all the engine's threads together keep at most gpucore.scratch.cacheMiB;
@@ -1215,38 +1178,10 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
      * held, and C crosses the bus once */
     size_t span = (size_t)m > (size_t)n ? (size_t)m : (size_t)n;
     if (span < 4 * t) span = 4 * t;
-    int beta_zero = es == 4 ? *(const float *)beta == 0 : *(const double *)beta == 0;
-    int parts = (size_t)k >= 2 * span ? (int)(((size_t)k + span - 1) / span) : 1;
-    int ramp = parts == 1 && ramp_parts(k, beta_zero, NULL) > 1;
-    if (ramp) parts = ramp_parts(k, beta_zero, NULL);
-    int *k_at = (int *)malloc(((size_t)parts + 1) * sizeof *k_at);
-    if (k_at == NULL) {
-      snprintf(err, errn, "no host memory for the parts of k");
-      return end_call(x, GCB_E_MEMORY, c_written, err, es, m, n, k, "resident");
-    }
-    if (ramp) {
-      ramp_parts(k, beta_zero, k_at);
-    } else {
-      for (int p = 0; p <= parts; p++) {
-        k_at[p] = p == parts ? k : (int)((size_t)p * span);
-      }
-    }
-    size_t ks = 0; /* the largest part */
-    for (int p = 0; p < parts; p++) {
-      if ((size_t)(k_at[p + 1] - k_at[p]) > ks) ks = (size_t)(k_at[p + 1] - k_at[p]);
-    }
-    /* growing parts hold 2 sets of the largest part and all of C: when that does not fit, one
-     * part */
-    if (ramp && 2 * ((size_t)m * ks + ks * (size_t)n) * x->ds + (size_t)m * n * es
-                    > resident_budget(x, free_b)) {
-      parts = 1;
-      ramp = 0;
-      k_at[1] = k;
-      ks = (size_t)k;
-    }
+    size_t ks = (size_t)k >= 2 * span ? span : (size_t)k;
     /* what the scheme reuses of what the thread holds: A, B and all of C (summed) or the slots'
      * C tiles; the C buffers of the other form are let go, so that they do not stand in the way */
-    if (parts > 1) {
+    if (ks < (size_t)k) {
       for (int s = 1; s < STREAMS; s++) {
         if (x->d_c[s]) cu.Free(x->d_c[s]);
         x->d_c[s] = NULL;
@@ -1257,25 +1192,23 @@ int gcb_gpu_gemm(int es, int prec, int ta, int tb, int m, int n, int k, const vo
       x->d_cf = NULL;
       x->cap_cf = 0;
     }
-    size_t budget = resident_budget(x, free_b);
-    size_t need = parts > 1
+    size_t held = x->cap_a + x->cap_bf + x->cap_cf;
+    for (int s = 1; s < STREAMS; s++) held += x->cap_c[s];
+    size_t budget = free_b + held > (256u << 20) ? (free_b + held - (256u << 20)) : 0;
+    size_t need = ks < (size_t)k
         ? 2 * ((size_t)m * ks + ks * (size_t)n) * x->ds + (size_t)m * n * es
         : ((size_t)m * k + (size_t)k * n) * x->ds + (STREAMS - 1) * per_stream * mt * nt * es;
     if (need <= budget) {
       begin_attempt(x);
-      rc = run_resident(x, es, ta, tb, m, n, parts, k_at, alpha, (const char *)a, lda,
+      rc = run_resident(x, es, ta, tb, m, n, k, (int)ks, alpha, (const char *)a, lda,
                         (const char *)b, ldb, beta, (char *)c, ldc, (int)mt, (int)nt,
                         (int)per_stream, err, errn);
-      free(k_at);
       if (rc == GCB_OK || rc != GCB_E_MEMORY || x->wrote) {
-        return end_call(x, rc, c_written, err, es, m, n, k,
-                        ramp ? "ramp" : parts > 1 ? "summed" : "resident");
+        return end_call(x, rc, c_written, err, es, m, n, k, ks < (size_t)k ? "summed" : "resident");
       }
       /* out of memory before any of C came down: the streamed scheme needs less */
       free_device(x);
       if (cu.MemGetInfo(&free_b, &total_b) != CUDA_SUCCESS) free_b = 0;
-    } else {
-      free(k_at);
     }
   }
   rc = GCB_E_MEMORY;

@@ -31,7 +31,6 @@ typedef struct {
   double cpu_gflops, gpu_gflops, bus_gbs, overhead_ms; /* model overrides (0: defaults) */
   size_t stage_bytes;        /* gpucore.blas.stageMiB: pinned staging per stream */
   int resident;              /* gpucore.blas.resident: A and B whole on the GPU when they fit */
-  int ramp;                  /* gpucore.blas.ramp: growing parts of k in the resident scheme */
   int tile_dim;              /* gpucore.blas.tileDim: largest edge of a C tile */
   size_t keep_bytes;         /* gpucore.scratch.cacheMiB: device buffers kept between calls */
   int copy_threads;          /* gpucore.blas.copyThreads (0: by the CPU count) */

@@ -172,11 +172,6 @@ public final class Setting<T> {
   public static final Setting<Boolean> BLAS_RESIDENT = bool("gpucore.blas.resident", true,
       "the native GEMM engine uploads A and B once and keeps them on the GPU when they fit (false:"
           + " always streams B per row block of A)");
-  /** Whether the native GEMM engine's resident scheme cuts k into growing parts. */
-  public static final Setting<Boolean> BLAS_RAMP = bool("gpucore.blas.ramp", true,
-      "the native GEMM engine's resident scheme cuts k (from 2048, with beta = 0) into parts of"
-          + " k/8, k/4 and the rest, so that the GPU starts multiplying after a small part of A"
-          + " and B is up (false: one part)");
   /** Largest edge of the native GEMM engine's C tiles. */
   public static final Setting<Integer> BLAS_TILE_DIM = integer("gpucore.blas.tileDim", 1024, 64,
       16384, "largest edge of the C tiles of the native GEMM engine (smaller when a tile would not"

@@ -100,7 +100,7 @@ final class CudaBackend implements GpuBackend {
    */
   private static void configureEngine(dev.gpucore.Settings settings) {
     for (Setting<?> key : List.of(Setting.BLAS_STAGE_MIB, Setting.BLAS_COPY_THREADS,
-        Setting.BLAS_RESIDENT, Setting.BLAS_RAMP, Setting.BLAS_TILE_DIM, Setting.BLAS_PROFILE,
+        Setting.BLAS_RESIDENT, Setting.BLAS_TILE_DIM, Setting.BLAS_PROFILE,
         Setting.BLAS_PROFILE_FILE, Setting.SCRATCH_CACHE_MIB)) {
       dev.gpucore.Settings.Value v = settings.value(key);
       if (v.source() != dev.gpucore.Settings.Source.PROPERTY
