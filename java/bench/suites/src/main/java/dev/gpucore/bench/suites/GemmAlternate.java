@@ -146,9 +146,14 @@ final class GemmAlternate {
     Object cGpu = x.c[1];
     Runnable cpu = () -> x.gemm(cc, cCpu);
     Runnable gpu = () -> x.gemm(gpuRoute, cGpu);
+    long[] parts = new long[2]; // time in the CPU and the GPU calls of the pairs timed
     Runnable pair = () -> {
+      long t0 = System.nanoTime();
       cpu.run();
+      long t1 = System.nanoTime();
       gpu.run();
+      parts[0] += t1 - t0;
+      parts[1] += System.nanoTime() - t1;
     };
     Runnable[] ops = {cpu, gpu, pair};
     int modes = gpuRoute != null ? 3 : 1;
@@ -159,6 +164,7 @@ final class GemmAlternate {
       calls[r] = GemmSuite.calibrate(i -> op.run(), () -> { });
     }
     List<List<Long>> samples = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    List<List<Long>> inPair = List.of(new ArrayList<>(), new ArrayList<>());
     long deadline = System.nanoTime() + GemmSuite.HOST_BUDGET_S * 1_000_000_000L;
     for (int i = 0; i < rounds && (i < 1 || System.nanoTime() < deadline); i++) {
       for (int j = 0; j < modes; j++) {
@@ -167,11 +173,17 @@ final class GemmAlternate {
         Runnable op = ops[r];
         quiet();
         op.run(); // untimed: the threads of this mode awake, those of the last one asleep
+        parts[0] = 0;
+        parts[1] = 0;
         long t0 = System.nanoTime();
         for (int c = 0; c < calls[r]; c++) {
           op.run();
         }
         samples.get(r).add(Math.round((System.nanoTime() - t0) / (double) calls[r]));
+        if (r == 2) {
+          inPair.get(0).add(Math.round(parts[0] / (double) calls[r]));
+          inPair.get(1).add(Math.round(parts[1] / (double) calls[r]));
+        }
       }
     }
     for (int r = 0; r < modes; r++) {
@@ -180,6 +192,14 @@ final class GemmAlternate {
           + (r == 2 ? " back-to-back CPU+GPU pairs / " : " back-to-back calls / ") + calls[r]
           + ", after a " + QUIET_MS + " ms pause and an untimed one; rounds rotate the modes");
       rows[r].extra().put("calls_per_sample", calls[r]);
+    }
+    if (modes == 3) {
+      // which half of a pair is slower than alone: the CPU call after a GPU call, or the GPU
+      // call after a CPU call (medians over the samples of the pair's CPU and GPU calls)
+      rows[2].extra().put("cpu_in_pair_ns", Stats.of(inPair.get(0).stream()
+          .mapToLong(Long::longValue).toArray()).median());
+      rows[2].extra().put("gpu_in_pair_ns", Stats.of(inPair.get(1).stream()
+          .mapToLong(Long::longValue).toArray()).median());
     }
     double loss = loss(rows);
     if (!Double.isNaN(loss)) {
@@ -202,12 +222,24 @@ final class GemmAlternate {
     double loss = loss(rows);
     s.put("loss", loss);
     s.put("cpu_thread_timeout", threadTimeout);
+    Object cpuIn = rows[2].extra().get("cpu_in_pair_ns");
+    Object gpuIn = rows[2].extra().get("gpu_in_pair_ns");
+    if (cpuIn instanceof Number c && gpuIn instanceof Number g) {
+      s.put("cpu_in_pair_ns", c.doubleValue());
+      s.put("gpu_in_pair_ns", g.doubleValue());
+    }
     if (!Double.isNaN(t[0])) {
+      String split = cpuIn instanceof Number c && gpuIn instanceof Number g
+          ? String.format(Locale.ROOT, "; in the pair: cpu %s (%.2fx alone), gpu %s (%.2fx alone)",
+              Fmt.time(c.doubleValue()), c.doubleValue() / t[0], Fmt.time(g.doubleValue()),
+              g.doubleValue() / t[1])
+          : "";
       res.footer().add(String.format(Locale.ROOT, "alternate %s: cpu alone %s, gpu alone %s, "
-          + "cpu+gpu pair %s: loss = pair / (cpu + gpu) %s (gpucore.cpu.threadTimeout=%d)",
+          + "cpu+gpu pair %s: loss = pair / (cpu + gpu) %s (gpucore.cpu.threadTimeout=%d)%s",
           rows[0].sizeLabel(), Fmt.time(t[0]), Double.isNaN(t[1]) ? "-" : Fmt.time(t[1]),
           Double.isNaN(t[2]) ? "-" : Fmt.time(t[2]),
-          Double.isNaN(loss) ? "-" : String.format(Locale.ROOT, "%.3f", loss), threadTimeout));
+          Double.isNaN(loss) ? "-" : String.format(Locale.ROOT, "%.3f", loss), threadTimeout,
+          split));
     }
     return s;
   }

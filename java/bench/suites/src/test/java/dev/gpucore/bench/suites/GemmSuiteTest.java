@@ -225,6 +225,16 @@ class GemmSuiteTest {
           1, "GFLOP/s").measured(Stats.of(samples[r]), "test");
     }
     assertEquals(165.0 / (100 + 50), GemmAlternate.loss(rows), 1e-12);
+    // the pair's CPU and GPU calls, each against its route alone
+    rows[2].extra().put("cpu_in_pair_ns", 120.0);
+    rows[2].extra().put("gpu_in_pair_ns", 45.0);
+    SuiteResult res = new SuiteResult("gemm", "t");
+    java.util.Map<String, Object> s = GemmAlternate.summarize(res, rows, 20);
+    assertEquals(120.0, s.get("cpu_in_pair_ns"));
+    assertEquals(45.0, s.get("gpu_in_pair_ns"));
+    String footer = res.footer().get(0);
+    assertTrue(footer.contains("loss = pair / (cpu + gpu) 1.100 (gpucore.cpu.threadTimeout=20); "
+        + "in the pair: cpu 120 ns (1.20x alone), gpu 45 ns (0.90x alone)"), footer);
     rows[1] = new Row("gemm", "alternate", "gpu", "x", "gpucore", 8, "n=8", 1, "GFLOP/s")
         .skip("No GPU visible: none");
     assertTrue(Double.isNaN(GemmAlternate.loss(rows)));
