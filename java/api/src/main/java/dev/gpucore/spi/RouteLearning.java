@@ -13,7 +13,11 @@ import dev.gpucore.blas.Precision;
  * follows a machine whose load changes). Once a class has {@link #MIN_CALLS} calls, its
  * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route
  * estimated too fast learns that and gives way; one estimated too slow is timed when the router
- * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls).
+ * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls),
+ * and again at growing intervals ({@link #retry}), in case its figure was taken in a bad moment.
+ * A call on the other route than the timed call before it is not counted: it pays for the
+ * switch (OpenBLAS's threads woken, the GPU's staging threads and caches cold), which a class
+ * that stays on that route does not.
  */
 final class RouteLearning {
   /** Calls of a class before its factor is used. */
@@ -24,6 +28,14 @@ final class RouteLearning {
   static final double WEIGHT = 0.25;
   /** Largest factor learnt, either way. */
   static final double MAX_FACTOR = 8;
+  /** Calls a class sends to its route before the other, learnt, is tried again (then 2x, 4x..). */
+  static final int RETRY_FIRST = 64;
+  /** Calls of each such try: the first pays for the switch and is not counted. */
+  static final int RETRY_CALLS = 3;
+  /** The intervals stop growing at RETRY_FIRST << this. */
+  static final int RETRY_MAX_SHIFT = 10;
+  /** The route of the last timed call is kept while the other is not this much faster. */
+  static final double STICK = 0.05;
   private static final int SIZES = 32;
   private static final double LOG_MAX = Math.log(MAX_FACTOR);
 
@@ -31,6 +43,12 @@ final class RouteLearning {
   private final int[] calls = new int[2 * 4 * SIZES];
   private final boolean[] warm = new boolean[2 * 4 * SIZES];
   private final int[] probes = new int[2 * 4 * SIZES];
+  /** Per class and route chosen: calls since the other was last tried, tries so far, calls left. */
+  private final int[] since = new int[2 * 4 * SIZES];
+  private final int[] retries = new int[2 * 4 * SIZES];
+  private final int[] burst = new int[2 * 4 * SIZES];
+  /** The route of the last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
+  private volatile int lastRoute = -1;
   private long total;
 
   /** Size class of a call of {@code flops} (per GEMM of a batch): steps of 4× from 1 flop. */
@@ -60,8 +78,10 @@ final class RouteLearning {
       return;
     }
     int s = slot(gpu, p, flops);
-    if (!warm[s]) {
-      warm[s] = true; // the warm-up call
+    int before = lastRoute;
+    lastRoute = gpu ? 1 : 0;
+    if (!warm[s] || (before >= 0 && before != lastRoute)) {
+      warm[s] = true; // the warm-up call, or the first after a switch of route
       return;
     }
     double l = Math.max(-LOG_MAX, Math.min(LOG_MAX, Math.log(measuredMs / estimatedMs)));
@@ -100,6 +120,31 @@ final class RouteLearning {
   /** Whether the class may still send calls to route {@code gpu} to time it. */
   synchronized boolean probesLeft(boolean gpu, Precision p, double flops) {
     return probes[slot(gpu, p, flops)] < PROBES;
+  }
+
+  /**
+   * Counts a call of a class whose route {@code chosenGpu} is chosen while the other is learnt;
+   * true when this call goes to the other instead: after {@link #RETRY_FIRST} calls, then twice
+   * as many each time (up to {@link #RETRY_MAX_SHIFT} doublings), {@link #RETRY_CALLS} calls.
+   */
+  synchronized boolean retry(boolean chosenGpu, Precision p, double flops) {
+    int s = slot(chosenGpu, p, flops);
+    if (burst[s] > 0) {
+      burst[s]--;
+      return true;
+    }
+    if (++since[s] < RETRY_FIRST << Math.min(retries[s], RETRY_MAX_SHIFT)) {
+      return false;
+    }
+    since[s] = 0;
+    retries[s]++;
+    burst[s] = RETRY_CALLS - 1;
+    return true;
+  }
+
+  /** The route of the last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
+  int lastRoute() {
+    return lastRoute;
   }
 
   /** Calls counted in all. */

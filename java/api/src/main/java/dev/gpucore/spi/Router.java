@@ -358,9 +358,18 @@ public final class Router {
         : st.learning().factor(true, call.precision(), perItem(call));
     double cpuMs = e.cpuMs() * cpuFactor;
     double gpuMs = e.gpuMs() * gpuFactor;
-    boolean gpu = cpuFactor == 1 && gpuFactor == 1 ? e.gpu() : gpuMs < cpuMs;
-    boolean probe = probes(st, call, gpu, cpuMs, gpuMs, forCall);
-    if (probe) {
+    boolean learnt = cpuFactor != 1 || gpuFactor != 1;
+    boolean gpu = learnt ? gpuMs < cpuMs : e.gpu();
+    // near the crossing the route of the last timed call is kept: a switch costs more than
+    // the other route's small gain
+    int last = st.learning() == null ? -1 : st.learning().lastRoute();
+    boolean stay = learnt && last >= 0 && (last == 1) != gpu
+        && !((last == 1 ? cpuMs : gpuMs) < (1 - RouteLearning.STICK) * (last == 1 ? gpuMs : cpuMs));
+    if (stay) {
+      gpu = last == 1;
+    }
+    int probe = stay ? NO_TRY : probes(st, call, gpu, cpuMs, gpuMs, forCall);
+    if (probe != NO_TRY) {
       gpu = !gpu;
     }
     if (!withReason) {
@@ -378,12 +387,21 @@ public final class Router {
           st.learning().calls(true, call.precision(), perItem(call)), cpuMs, cpuFactor, gpuMs,
           gpuFactor);
     }
-    if (probe) {
+    if (probe == FIRST_TRY) {
       why = String.format(Locale.ROOT, "trying the %s: its estimate, %.3f ms, is within %.0fx"
           + " of the %s's time learnt from its calls, %.3f ms, and too few %s calls of this size"
           + " and precision were timed to correct it; ", gpu ? "GPU" : "CPU",
           gpu ? gpuMs : cpuMs, PROBE_MARGIN, gpu ? "CPU" : "GPU", gpu ? cpuMs : gpuMs,
           gpu ? "GPU" : "CPU") + why;
+    } else if (probe == RETRY) {
+      why = String.format(Locale.ROOT, "trying the %s again: its time learnt from its calls,"
+          + " %.3f ms, is within %.0fx of the %s's, %.3f ms, and may be out of date; ",
+          gpu ? "GPU" : "CPU", gpu ? gpuMs : cpuMs, PROBE_MARGIN, gpu ? "CPU" : "GPU",
+          gpu ? cpuMs : gpuMs) + why;
+    } else if (stay) {
+      why += String.format(Locale.ROOT, "; stays on the %s, where the last timed call ran: the"
+          + " %s is not %.0f%% faster", gpu ? "GPU" : "CPU", gpu ? "CPU" : "GPU",
+          100 * RouteLearning.STICK);
     }
     why += "; figures: " + sources(call.precision(), st);
     return new Decision(gpu, gpu ? gpus : 0, why);
@@ -398,24 +416,35 @@ public final class Router {
    * only the route calls take; a route whose figures make it look slower than it is would never
    * be taken, and so never corrected. A class tries the other route at most for the warm-up call
    * and {@link RouteLearning#MIN_CALLS} more (fewer timed when some of them fail or are retried,
-   * which are not timed); then the learnt times decide. {@code forCall}: the try counts (an
-   * explanation only says what the next call would do).
+   * which are not timed); then the learnt times decide. Once both are learnt, the other route,
+   * while within {@link #PROBE_MARGIN}, is tried again at growing intervals
+   * ({@link RouteLearning#retry}): a figure learnt in a bad moment (a stall, a switch) would
+   * otherwise stand for good. {@code forCall}: the try counts (an explanation only says what the
+   * next call would do, and never announces a try again).
    */
-  private boolean probes(State st, GemmCall call, boolean gpu, double cpuMs, double gpuMs,
+  private int probes(State st, GemmCall call, boolean gpu, double cpuMs, double gpuMs,
       boolean forCall) {
     RouteLearning l = st.learning();
     if (l == null || (!gpu && cpuRows(call) > 0)) {
-      return false;
+      return NO_TRY;
     }
     double perItem = perItem(call);
     Precision p = call.precision();
     if (l.calls(gpu, p, perItem) < RouteLearning.MIN_CALLS
-        || l.calls(!gpu, p, perItem) >= RouteLearning.MIN_CALLS
         || !((gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs))) {
-      return false;
+      return NO_TRY;
     }
-    return forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem);
+    if (l.calls(!gpu, p, perItem) >= RouteLearning.MIN_CALLS) {
+      return forCall && l.retry(gpu, p, perItem) ? RETRY : NO_TRY;
+    }
+    return (forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem))
+        ? FIRST_TRY : NO_TRY;
   }
+
+  /** What {@link #probes} answers: no try, one of the first tries, a try again. */
+  private static final int NO_TRY = 0;
+  private static final int FIRST_TRY = 1;
+  private static final int RETRY = 2;
 
   // ---- the figures ----
 

@@ -87,6 +87,51 @@ class RouteLearningTest {
   }
 
   @Test
+  void aCallOnTheOtherRouteThanTheTimedCallBeforeIsNotCounted() {
+    RouteLearning l = new RouteLearning();
+    assertEquals(-1, l.lastRoute());
+    for (int i = 0; i < 3; i++) {
+      l.add(true, Precision.FP32, F, 1, 1); // a warm-up and two counted
+    }
+    assertEquals(2, l.calls(true, Precision.FP32, F));
+    assertEquals(1, l.lastRoute());
+    l.add(false, Precision.FP32, F, 100, 1); // after the GPU: the switch, not counted
+    assertEquals(0, l.calls(false, Precision.FP32, F));
+    assertEquals(0, l.lastRoute());
+    l.add(false, Precision.FP32, F, 2, 1); // the class's warm-up was the switch: counted
+    assertEquals(1, l.calls(false, Precision.FP32, F));
+    assertEquals(1, l.factor(false, Precision.FP32, F)); // too few to be used
+    l.add(true, Precision.FP64, F, 1, 1); // a switch, in any class
+    l.add(true, Precision.FP32, F, 1, 1);
+    assertEquals(3, l.calls(true, Precision.FP32, F));
+    assertEquals(0, l.calls(true, Precision.FP64, F));
+  }
+
+  @Test
+  void theOtherRouteIsTriedAgainAtGrowingIntervals() {
+    RouteLearning l = new RouteLearning();
+    java.util.List<Integer> tries = new java.util.ArrayList<>();
+    int interval = RouteLearning.RETRY_FIRST;
+    int calls = 0;
+    for (int i = 0; i < 3; i++) {
+      calls += interval + RouteLearning.RETRY_CALLS - 1;
+      interval *= 2;
+    }
+    for (int i = 1; i <= calls; i++) {
+      if (l.retry(true, Precision.FP32, F)) {
+        tries.add(i);
+      }
+    }
+    int a = RouteLearning.RETRY_FIRST;
+    int b = a + RouteLearning.RETRY_CALLS - 1 + 2 * RouteLearning.RETRY_FIRST;
+    int c = b + RouteLearning.RETRY_CALLS - 1 + 4 * RouteLearning.RETRY_FIRST;
+    assertEquals(java.util.List.of(a, a + 1, a + 2, b, b + 1, b + 2, c, c + 1, c + 2), tries);
+    // other classes and the other route count apart
+    assertEquals(false, l.retry(false, Precision.FP32, F));
+    assertEquals(false, l.retry(true, Precision.FP64, F));
+  }
+
+  @Test
   void sizeClassesAreStepsOfFour() {
     assertEquals(0, RouteLearning.sizeClass(0));
     assertEquals(0, RouteLearning.sizeClass(3));

@@ -355,6 +355,70 @@ class RouterFiguresTest {
   }
 
   @Test
+  void aRouteLearntInABadMomentIsTriedAgainAtGrowingIntervals(@TempDir Path dir) {
+    GemmCall call = square(1024, DType.FLOAT32);
+    double[] ms = new double[2];
+    Router r = gpuLearnt(dir.resolve("c"), call, 3, ms); // the GPU learnt at 2.90 ms
+    double cpuMs = ms[1];
+    // the CPU is tried, and its calls then ran slow: 0.8 of its estimate, 3.4 ms
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      assertFalse(r.decide(call).gpu());
+      r.learn(call, false, (long) (cpuMs * 0.8 * 1e6));
+    }
+    // the GPU again; the CPU, now at half its estimate (2.15 ms), is tried after 64 calls
+    int firstTry = -1;
+    int cpuCalls = 0;
+    for (int i = 1; i <= 200; i++) {
+      Decision d = r.explain(call);
+      assertFalse(d.reason().contains("again"), "an explanation announces no try: " + d.reason());
+      boolean gpu = r.decide(call).gpu();
+      if (!gpu) {
+        cpuCalls++;
+        if (firstTry < 0) {
+          firstTry = i;
+        }
+      }
+      r.learn(call, gpu, (long) ((gpu ? ms[0] * 3 : cpuMs * 0.5) * 1e6));
+    }
+    // the 64th call after the first tries goes to the CPU
+    assertEquals(RouteLearning.RETRY_FIRST, firstTry);
+    // the try's first call pays for the switch; its two others bring the CPU under the GPU
+    Decision d = r.explain(call);
+    assertFalse(d.gpu(), d.reason());
+    assertTrue(cpuCalls > 100, "the CPU kept after the try: " + cpuCalls);
+  }
+
+  @Test
+  void nearTheCrossingTheRouteOfTheLastTimedCallIsKept(@TempDir Path dir) {
+    GemmCall call = square(1024, DType.FLOAT32);
+    double[] ms = new double[2];
+    Router r = gpuLearnt(dir.resolve("c"), call, 3, ms); // the GPU learnt at 2.90 ms
+    double gpuMs = ms[0] * 3;
+    // the CPU tried: its calls take 2.80 ms, 3.4% less than the GPU's
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      assertFalse(r.decide(call).gpu());
+      r.learn(call, false, (long) (gpuMs * 0.966 * 1e6));
+    }
+    Decision d = r.explain(call);
+    assertFalse(d.gpu(), "the CPU is faster and ran last: " + d.reason());
+    // a GPU call ran last (another thread, a try): the GPU is kept, the CPU being less than 5%
+    // faster
+    r.learn(square(1024, DType.FLOAT32), true, (long) (gpuMs * 1e6));
+    d = r.explain(call);
+    assertTrue(d.gpu(), d.reason());
+    assertTrue(d.reason().contains("; stays on the GPU, where the last timed call ran: the CPU is"
+        + " not 5% faster"), d.reason());
+    // 10% faster: the CPU
+    Router far = gpuLearnt(dir.resolve("f"), call, 3, new double[2]);
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      assertFalse(far.decide(call).gpu());
+      far.learn(call, false, (long) (gpuMs * 0.9 * 1e6));
+    }
+    far.learn(call, true, (long) (gpuMs * 1e6));
+    assertFalse(far.explain(call).gpu(), far.explain(call).reason());
+  }
+
+  @Test
   void triesWhoseCallsAreNotTimedEndAfterSix(@TempDir Path dir) {
     // the CPU's tries fail or are retried elsewhere, so none is timed: six tries, then no more
     GemmCall call = square(1024, DType.FLOAT32);
