@@ -352,6 +352,9 @@ public final class Router {
     }
     State st = calibrated();
     RouteModel.Estimate e = model.estimate(input(call, gpus, st));
+    if (forCall && st.learning() != null) {
+      lastEstimate.get().set(call, e); // for learn(), which then needs no estimate of its own
+    }
     double cpuFactor = st.learning() == null ? 1
         : st.learning().factor(false, call.precision(), perItem(call));
     double gpuFactor = st.learning() == null ? 1
@@ -754,8 +757,59 @@ public final class Router {
     if (st.learning() == null) {
       return;
     }
-    RouteModel.Estimate e = model.estimate(input(call, gpus, st));
-    st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6,
-        gpu ? e.gpuMs() : e.cpuMs());
+    Last l = lastEstimate.get();
+    double estimated;
+    if (l.isFor(call)) { // the estimate the decision of this call made, on this thread
+      estimated = gpu ? l.gpuMs : l.cpuMs;
+    } else {
+      RouteModel.Estimate e = model.estimate(input(call, gpus, st));
+      estimated = gpu ? e.gpuMs() : e.cpuMs();
+    }
+    st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6, estimated);
   }
+
+  /**
+   * The model's estimates for the last call decided on a thread (learnt from once it ran), with
+   * what they depend on: the call's shape, not the call (which holds the caller's arrays).
+   */
+  private static final class Last {
+    int m;
+    int n;
+    int k;
+    int batch;
+    long spanA;
+    long spanB;
+    long spanC;
+    boolean transA;
+    boolean betaNonZero;
+    Precision precision;
+    DType dtype;
+    double cpuMs;
+    double gpuMs;
+
+    void set(GemmCall call, RouteModel.Estimate e) {
+      m = call.m();
+      n = call.n();
+      k = call.k();
+      batch = call.batch();
+      spanA = call.spanA();
+      spanB = call.spanB();
+      spanC = call.spanC();
+      transA = call.transA();
+      betaNonZero = call.beta() != 0;
+      precision = call.precision();
+      dtype = call.dtype();
+      cpuMs = e.cpuMs();
+      gpuMs = e.gpuMs();
+    }
+
+    boolean isFor(GemmCall call) {
+      return precision == call.precision() && dtype == call.dtype() && m == call.m()
+          && n == call.n() && k == call.k() && batch == call.batch() && spanA == call.spanA()
+          && spanB == call.spanB() && spanC == call.spanC() && transA == call.transA()
+          && betaNonZero == (call.beta() != 0);
+    }
+  }
+
+  private final ThreadLocal<Last> lastEstimate = ThreadLocal.withInitial(Last::new);
 }

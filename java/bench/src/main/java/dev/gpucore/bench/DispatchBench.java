@@ -24,7 +24,10 @@ import org.openjdk.jmh.annotations.TearDown;
  * the same through a core with a GPU present (a {@link StandInGpu}: one made-up H100 and the
  * engine's routing model, so the router decides as on a GPU host, and the call runs on the CPU);
  * {@code openblasSgemm8} is OpenBLAS's cblas_sgemm called bare on the same arrays. The
- * differences are the Java-side cost of validation, routing and dispatch. Runs anywhere.
+ * {@code 64} variants do the same at 64x64x64, the router given figures (CPU 25 GFLOP/s, GPU
+ * fixed cost 0.5 ms) under which its model decides the call and the call is timed for learning
+ * (the path of an n = 64 call on a GPU host, where the short way is for smaller calls). The differences are the
+ * Java-side cost of validation, routing and dispatch. Runs anywhere.
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class DispatchBench extends BenchBase {
@@ -34,18 +37,34 @@ public class DispatchBench extends BenchBase {
   private final float[] a = new float[64];
   private final float[] b = new float[64];
   private final float[] c = new float[64];
+  private GpuCore routedGpuModel;
+  private final float[] a64 = new float[64 * 64];
+  private final float[] b64 = new float[64 * 64];
+  private final float[] c64 = new float[64 * 64];
 
   @Setup(Level.Trial)
   public void setup() {
     cpu = openCpu();
     routed = GpuCore.open();
-    routedGpu = openStandInGpu();
+    routedGpu = openStandInGpu(Map.of());
+    // the CPU at 25 GFLOP/s (0.021 ms for the call) and a GPU fixed cost of 0.5 ms: the call is
+    // not small enough for the short way (under 1/64 of it), and the GPU, which the stand-in
+    // cannot run, is never within 2x of the CPU, so never tried
+    routedGpuModel = openStandInGpu(Map.of("gpucore.gemm.cpuGflops", "25",
+        "gpucore.gemm.overheadMs", "0.5"));
     fill8x8(a, b);
+    java.util.Random r = new java.util.Random(1);
+    for (int i = 0; i < a64.length; i++) {
+      a64[i] = r.nextFloat();
+      b64[i] = r.nextFloat();
+    }
   }
 
   /** A core with the CPU backend and a {@link StandInGpu}; no calibration. */
-  private static GpuCore openStandInGpu() {
-    Config config = Config.from(Map.of("gpucore.gemm.calibrate", "off"), System.getenv());
+  private static GpuCore openStandInGpu(Map<String, String> settings) {
+    Map<String, String> all = new java.util.HashMap<>(settings);
+    all.put("gpucore.gemm.calibrate", "off");
+    Config config = Config.from(all, System.getenv());
     for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
       if (p.name().equals("cpu")) {
         return Cores.of(config, p.open(config), new StandInGpu(), null);
@@ -56,6 +75,7 @@ public class DispatchBench extends BenchBase {
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    routedGpuModel.close();
     routedGpu.close();
     routed.close();
     cpu.close();
@@ -89,6 +109,25 @@ public class DispatchBench extends BenchBase {
   public float[] routedSgemm8Gpu() {
     routedGpu.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
     return c;
+  }
+
+  @Benchmark
+  public float[] gpucoreSgemm64() {
+    cpu.blas().sgemm(false, false, 64, 64, 64, 1f, a64, 64, b64, 64, 0f, c64, 64);
+    return c64;
+  }
+
+  @Benchmark
+  public float[] routedSgemm64Gpu() {
+    routedGpuModel.blas().sgemm(false, false, 64, 64, 64, 1f, a64, 64, b64, 64, 0f, c64, 64);
+    return c64;
+  }
+
+  @Benchmark
+  public float[] openblasSgemm64() {
+    openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
+        openblas_nolapack.CblasNoTrans, 64, 64, 64, 1f, a64, 64, b64, 64, 0f, c64, 64);
+    return c64;
   }
 
   @Benchmark
