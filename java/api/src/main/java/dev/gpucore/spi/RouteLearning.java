@@ -15,9 +15,9 @@ import dev.gpucore.blas.Precision;
  * estimated too fast learns that and gives way; one estimated too slow is timed when the router
  * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls),
  * and again at growing intervals ({@link #retry}), in case its figure was taken in a bad moment.
- * A call on the other route than the timed call before it is not counted: it pays for the
- * switch (OpenBLAS's threads woken, the GPU's staging threads and caches cold), which a class
- * that stays on that route does not.
+ * A timed call of a class on the other route than the class's timed call before it is not
+ * counted: it pays for the switch (OpenBLAS's threads woken, the GPU's staging threads and caches
+ * cold), which the class's calls that stay on that route do not.
  */
 final class RouteLearning {
   /** Calls of a class before its factor is used. */
@@ -34,7 +34,7 @@ final class RouteLearning {
   static final int RETRY_CALLS = 3;
   /** The intervals stop growing at RETRY_FIRST << this. */
   static final int RETRY_MAX_SHIFT = 10;
-  /** The route of the last timed call is kept while the other is not this much faster. */
+  /** A class keeps the route of its last timed call while the other is not this much faster. */
   static final double STICK = 0.05;
   private static final int SIZES = 32;
   private static final double LOG_MAX = Math.log(MAX_FACTOR);
@@ -43,13 +43,22 @@ final class RouteLearning {
   private final int[] calls = new int[2 * 4 * SIZES];
   private final boolean[] warm = new boolean[2 * 4 * SIZES];
   private final int[] probes = new int[2 * 4 * SIZES];
-  /** Per class and route chosen: calls since the other was last tried, tries so far, calls left. */
-  private final int[] since = new int[2 * 4 * SIZES];
-  private final int[] retries = new int[2 * 4 * SIZES];
-  private final int[] burst = new int[2 * 4 * SIZES];
-  /** The route of the last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
-  private volatile int lastRoute = -1;
+  /*
+   * Per class (precision and size, either route): the route of its last timed call (-1 none
+   * yet, 0 the CPU, 1 the GPU); for its tries again, the route they were counted from (-1
+   * none), its calls since the last try, the tries so far and the calls left of the current one.
+   */
+  private final int[] lastRoute = new int[4 * SIZES];
+  private final int[] retryFrom = new int[4 * SIZES];
+  private final int[] since = new int[4 * SIZES];
+  private final int[] retries = new int[4 * SIZES];
+  private final int[] burst = new int[4 * SIZES];
   private long total;
+
+  RouteLearning() {
+    java.util.Arrays.fill(lastRoute, -1);
+    java.util.Arrays.fill(retryFrom, -1);
+  }
 
   /** Size class of a call of {@code flops} (per GEMM of a batch): steps of 4× from 1 flop. */
   static int sizeClass(double flops) {
@@ -58,13 +67,18 @@ final class RouteLearning {
   }
 
   private static int slot(boolean gpu, Precision p, double flops) {
+    return (gpu ? 4 * SIZES : 0) + cls(p, flops);
+  }
+
+  /** The class of a call, either route. */
+  private static int cls(Precision p, double flops) {
     int pc = switch (p) {
       case TF32 -> 1;
       case BF16, FP16 -> 2;
       case FP64 -> 3;
       default -> 0;
     };
-    return ((gpu ? 4 : 0) + pc) * SIZES + sizeClass(flops);
+    return pc * SIZES + sizeClass(flops);
   }
 
   /**
@@ -78,9 +92,10 @@ final class RouteLearning {
       return;
     }
     int s = slot(gpu, p, flops);
-    int before = lastRoute;
-    lastRoute = gpu ? 1 : 0;
-    if (!warm[s] || (before >= 0 && before != lastRoute)) {
+    int c = cls(p, flops);
+    int before = lastRoute[c];
+    lastRoute[c] = gpu ? 1 : 0;
+    if (!warm[s] || (before >= 0 && before != lastRoute[c])) {
       warm[s] = true; // the warm-up call, or the first after a switch of route
       return;
     }
@@ -126,9 +141,17 @@ final class RouteLearning {
    * Counts a call of a class whose route {@code chosenGpu} is chosen while the other is learnt;
    * true when this call goes to the other instead: after {@link #RETRY_FIRST} calls, then twice
    * as many each time (up to {@link #RETRY_MAX_SHIFT} doublings), {@link #RETRY_CALLS} calls.
+   * When the class's chosen route changes, the count starts again from 0 and a try under way
+   * ends.
    */
   synchronized boolean retry(boolean chosenGpu, Precision p, double flops) {
-    int s = slot(chosenGpu, p, flops);
+    int s = cls(p, flops);
+    int from = chosenGpu ? 1 : 0;
+    if (retryFrom[s] != from) {
+      retryFrom[s] = from;
+      since[s] = 0;
+      burst[s] = 0;
+    }
     if (burst[s] > 0) {
       burst[s]--;
       return true;
@@ -142,9 +165,9 @@ final class RouteLearning {
     return true;
   }
 
-  /** The route of the last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
-  int lastRoute() {
-    return lastRoute;
+  /** The route of the class's last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
+  synchronized int lastRoute(Precision p, double flops) {
+    return lastRoute[cls(p, flops)];
   }
 
   /** Calls counted in all. */

@@ -353,7 +353,7 @@ public final class Router {
     State st = calibrated();
     RouteModel.Estimate e = model.estimate(input(call, gpus, st));
     if (forCall && st.learning() != null) {
-      lastEstimate.get().set(call, e); // for learn(), which then needs no estimate of its own
+      lastEstimate.get().set(st, call, e); // for learn(), which then needs no estimate of its own
     }
     double cpuFactor = st.learning() == null ? 1
         : st.learning().factor(false, call.precision(), perItem(call));
@@ -361,17 +361,12 @@ public final class Router {
         : st.learning().factor(true, call.precision(), perItem(call));
     double cpuMs = e.cpuMs() * cpuFactor;
     double gpuMs = e.gpuMs() * gpuFactor;
-    boolean learnt = cpuFactor != 1 || gpuFactor != 1;
-    boolean gpu = learnt ? gpuMs < cpuMs : e.gpu();
-    // near the crossing the route of the last timed call is kept: a switch costs more than
-    // the other route's small gain
-    int last = st.learning() == null ? -1 : st.learning().lastRoute();
-    boolean stay = learnt && last >= 0 && (last == 1) != gpu
-        && !((last == 1 ? cpuMs : gpuMs) < (1 - RouteLearning.STICK) * (last == 1 ? gpuMs : cpuMs));
+    boolean gpu = cpuFactor != 1 || gpuFactor != 1 ? gpuMs < cpuMs : e.gpu();
+    boolean stay = stays(st, call, gpu, cpuMs, gpuMs);
     if (stay) {
-      gpu = last == 1;
+      gpu = !gpu;
     }
-    int probe = stay ? NO_TRY : probes(st, call, gpu, cpuMs, gpuMs, forCall);
+    int probe = probes(st, call, gpu, cpuMs, gpuMs, forCall);
     if (probe != NO_TRY) {
       gpu = !gpu;
     }
@@ -402,9 +397,9 @@ public final class Router {
           gpu ? "GPU" : "CPU", gpu ? gpuMs : cpuMs, PROBE_MARGIN, gpu ? "CPU" : "GPU",
           gpu ? cpuMs : gpuMs) + why;
     } else if (stay) {
-      why += String.format(Locale.ROOT, "; stays on the %s, where the last timed call ran: the"
-          + " %s is not %.0f%% faster", gpu ? "GPU" : "CPU", gpu ? "CPU" : "GPU",
-          100 * RouteLearning.STICK);
+      why += String.format(Locale.ROOT, "; stays on the %s, where the last timed call of this size"
+          + " and precision ran: the %s is not %.0f%% faster", gpu ? "GPU" : "CPU",
+          gpu ? "CPU" : "GPU", 100 * RouteLearning.STICK);
     }
     why += "; figures: " + sources(call.precision(), st);
     return new Decision(gpu, gpu ? gpus : 0, why);
@@ -442,6 +437,31 @@ public final class Router {
     }
     return (forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem))
         ? FIRST_TRY : NO_TRY;
+  }
+
+  /**
+   * Whether the call stays on the route of its class's last timed call, which the learnt times
+   * do not choose ({@code gpu}): both routes are learnt and the chosen one is less than
+   * {@link RouteLearning#STICK} faster; a switch costs more than that. Not towards the GPU while
+   * {@code gpucore.gemm.cpuRatio} would split the call (its calls are not timed, so the class
+   * would not learn its way back).
+   */
+  private boolean stays(State st, GemmCall call, boolean gpu, double cpuMs, double gpuMs) {
+    RouteLearning l = st.learning();
+    if (l == null) {
+      return false;
+    }
+    double perItem = perItem(call);
+    Precision p = call.precision();
+    int last = l.lastRoute(p, perItem);
+    if (last < 0 || (last == 1) == gpu || (last == 1 && cpuRows(call) > 0)
+        || l.calls(true, p, perItem) < RouteLearning.MIN_CALLS
+        || l.calls(false, p, perItem) < RouteLearning.MIN_CALLS) {
+      return false;
+    }
+    double kept = last == 1 ? gpuMs : cpuMs;
+    double other = last == 1 ? cpuMs : gpuMs;
+    return !(other < (1 - RouteLearning.STICK) * kept);
   }
 
   /** What {@link #probes} answers: no try, one of the first tries, a try again. */
@@ -759,10 +779,10 @@ public final class Router {
     }
     Last l = lastEstimate.get();
     double estimated;
-    if (l.isFor(call)) { // the estimate the decision of this call made, on this thread
+    if (l.state == st && l.isFor(call)) { // the estimate this call's decision made, on this thread
       estimated = gpu ? l.gpuMs : l.cpuMs;
     } else {
-      RouteModel.Estimate e = model.estimate(input(call, gpus, st));
+      RouteModel.Estimate e = model.estimate(input(call, Math.max(1, healthy()), st));
       estimated = gpu ? e.gpuMs() : e.cpuMs();
     }
     st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6, estimated);
@@ -773,6 +793,8 @@ public final class Router {
    * what they depend on: the call's shape, not the call (which holds the caller's arrays).
    */
   private static final class Last {
+    /** The figures the estimates came from. */
+    State state;
     int m;
     int n;
     int k;
@@ -787,7 +809,8 @@ public final class Router {
     double cpuMs;
     double gpuMs;
 
-    void set(GemmCall call, RouteModel.Estimate e) {
+    void set(State st, GemmCall call, RouteModel.Estimate e) {
+      state = st;
       m = call.m();
       n = call.n();
       k = call.k();

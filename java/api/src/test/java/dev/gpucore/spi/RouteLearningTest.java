@@ -87,24 +87,28 @@ class RouteLearningTest {
   }
 
   @Test
-  void aCallOnTheOtherRouteThanTheTimedCallBeforeIsNotCounted() {
+  void aCallOnTheOtherRouteThanItsClasssTimedCallBeforeIsNotCounted() {
     RouteLearning l = new RouteLearning();
-    assertEquals(-1, l.lastRoute());
+    assertEquals(-1, l.lastRoute(Precision.FP32, F));
     for (int i = 0; i < 3; i++) {
       l.add(true, Precision.FP32, F, 1, 1); // a warm-up and two counted
     }
     assertEquals(2, l.calls(true, Precision.FP32, F));
-    assertEquals(1, l.lastRoute());
+    assertEquals(1, l.lastRoute(Precision.FP32, F));
     l.add(false, Precision.FP32, F, 100, 1); // after the GPU: the switch, not counted
     assertEquals(0, l.calls(false, Precision.FP32, F));
-    assertEquals(0, l.lastRoute());
+    assertEquals(0, l.lastRoute(Precision.FP32, F));
     l.add(false, Precision.FP32, F, 2, 1); // the class's warm-up was the switch: counted
     assertEquals(1, l.calls(false, Precision.FP32, F));
-    assertEquals(1, l.factor(false, Precision.FP32, F)); // too few to be used
-    l.add(true, Precision.FP64, F, 1, 1); // a switch, in any class
+    // another class on the other route is no switch for this one
+    l.add(true, Precision.FP64, F, 1, 1);
+    l.add(true, Precision.FP32, F * 16, 1, 1);
+    l.add(false, Precision.FP32, F, 2, 1);
+    assertEquals(2, l.calls(false, Precision.FP32, F));
+    assertEquals(1, l.lastRoute(Precision.FP64, F));
+    // back to the GPU: the switch is not counted
     l.add(true, Precision.FP32, F, 1, 1);
-    assertEquals(3, l.calls(true, Precision.FP32, F));
-    assertEquals(0, l.calls(true, Precision.FP64, F));
+    assertEquals(2, l.calls(true, Precision.FP32, F));
   }
 
   @Test
@@ -126,9 +130,19 @@ class RouteLearningTest {
     int b = a + RouteLearning.RETRY_CALLS - 1 + 2 * RouteLearning.RETRY_FIRST;
     int c = b + RouteLearning.RETRY_CALLS - 1 + 4 * RouteLearning.RETRY_FIRST;
     assertEquals(java.util.List.of(a, a + 1, a + 2, b, b + 1, b + 2, c, c + 1, c + 2), tries);
-    // other classes and the other route count apart
-    assertEquals(false, l.retry(false, Precision.FP32, F));
+    // other classes count apart
     assertEquals(false, l.retry(true, Precision.FP64, F));
+    // a class whose chosen route changes counts again from 0, and a try under way ends
+    RouteLearning m = new RouteLearning();
+    for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
+      assertEquals(false, m.retry(true, Precision.FP32, F));
+    }
+    assertEquals(true, m.retry(true, Precision.FP32, F)); // the first call of a try
+    assertEquals(false, m.retry(false, Precision.FP32, F)); // the CPU chosen now
+    for (int i = 2; i < RouteLearning.RETRY_FIRST << 1; i++) {
+      assertEquals(false, m.retry(false, Precision.FP32, F), "call " + i);
+    }
+    assertEquals(true, m.retry(false, Precision.FP32, F)); // the second try, twice as late
   }
 
   @Test

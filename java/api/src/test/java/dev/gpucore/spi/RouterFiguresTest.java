@@ -406,8 +406,10 @@ class RouterFiguresTest {
     r.learn(square(1024, DType.FLOAT32), true, (long) (gpuMs * 1e6));
     d = r.explain(call);
     assertTrue(d.gpu(), d.reason());
-    assertTrue(d.reason().contains("; stays on the GPU, where the last timed call ran: the CPU is"
-        + " not 5% faster"), d.reason());
+    assertTrue(d.reason().contains("; stays on the GPU, where the last timed call of this size"
+        + " and precision ran: the CPU is not 5% faster"), d.reason());
+    assertFalse(r.explain(square(2048, DType.FLOAT32)).reason().contains("stays"),
+        "another size keeps nothing");
     // 10% faster: the CPU
     Router far = gpuLearnt(dir.resolve("f"), call, 3, new double[2]);
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
@@ -416,6 +418,32 @@ class RouterFiguresTest {
     }
     far.learn(call, true, (long) (gpuMs * 1e6));
     assertFalse(far.explain(call).gpu(), far.explain(call).reason());
+  }
+
+  @Test
+  void aRouteNotYetLearntIsNotKeptOutByTheLastCallsRoute(@TempDir Path dir) {
+    GemmCall call = square(1024, DType.FLOAT32);
+    double[] ms = new double[2];
+    // the GPU learnt at 4.42 ms, over the CPU's estimate of 4.30 ms; the last timed call ran
+    // on the GPU, but the CPU, not learnt, is taken and tried
+    Router r = gpuLearnt(dir.resolve("c"), call, 4.42 / 0.9701, ms);
+    Decision d = r.explain(call);
+    assertFalse(d.gpu(), d.reason());
+    assertFalse(d.reason().contains("stays"), d.reason());
+  }
+
+  @Test
+  void learningUsesTheEstimateOfTheCallsDecisionWithoutAskingTheModelAgain(@TempDir Path dir) {
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    GemmCall call = square(1024, DType.FLOAT32);
+    r.decide(call);
+    int asked = seen.size();
+    r.learn(call, true, 1_000_000);
+    assertEquals(asked, seen.size(), "the decision's estimate, not a new one");
+    r.learn(square(2048, DType.FLOAT32), true, 1_000_000); // not decided last: asked
+    assertEquals(asked + 1, seen.size());
+    assertEquals(1, last().gpus());
   }
 
   @Test
