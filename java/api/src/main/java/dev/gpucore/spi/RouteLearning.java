@@ -40,6 +40,8 @@ final class RouteLearning {
   private static final double LOG_MAX = Math.log(MAX_FACTOR);
 
   private final double[] logRatio = new double[2 * 4 * SIZES];
+  /** exp(logRatio) once the slot has MIN_CALLS calls, else 1. */
+  private final double[] factor = new double[2 * 4 * SIZES];
   private final int[] calls = new int[2 * 4 * SIZES];
   private final boolean[] warm = new boolean[2 * 4 * SIZES];
   private final int[] probes = new int[2 * 4 * SIZES];
@@ -56,6 +58,7 @@ final class RouteLearning {
   private long total;
 
   RouteLearning() {
+    java.util.Arrays.fill(factor, 1);
     java.util.Arrays.fill(lastRoute, -1);
     java.util.Arrays.fill(retryFrom, -1);
   }
@@ -108,13 +111,37 @@ final class RouteLearning {
     if (calls[s] < Integer.MAX_VALUE) {
       calls[s]++;
     }
+    factor[s] = calls[s] < MIN_CALLS ? 1 : Math.exp(logRatio[s]);
     total++;
   }
 
   /** The factor the route's estimate is multiplied by: 1 until the class has enough calls. */
   synchronized double factor(boolean gpu, Precision p, double flops) {
-    int s = slot(gpu, p, flops);
-    return calls[s] < MIN_CALLS ? 1 : Math.exp(logRatio[s]);
+    return factor[slot(gpu, p, flops)];
+  }
+
+  /** What a decision reads of a class, both routes, taken at once. */
+  static final class View {
+    double cpuFactor;
+    double gpuFactor;
+    int cpuCalls;
+    int gpuCalls;
+    /** The route of the class's last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
+    int lastRoute;
+
+    int calls(boolean gpu) {
+      return gpu ? gpuCalls : cpuCalls;
+    }
+  }
+
+  /** Fills {@code v} with the class's factors, calls and last route, under one lock. */
+  synchronized void read(Precision p, double flops, View v) {
+    int c = cls(p, flops);
+    v.cpuFactor = factor[c];
+    v.gpuFactor = factor[4 * SIZES + c];
+    v.cpuCalls = calls[c];
+    v.gpuCalls = calls[4 * SIZES + c];
+    v.lastRoute = lastRoute[c];
   }
 
   /** Calls counted in the class (the warm-up not counted). */

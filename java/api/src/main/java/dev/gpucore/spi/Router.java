@@ -352,21 +352,25 @@ public final class Router {
     }
     State st = calibrated();
     RouteModel.Estimate e = model.estimate(input(call, gpus, st));
-    if (forCall && st.learning() != null) {
-      lastEstimate.get().set(st, call, e); // for learn(), which then needs no estimate of its own
+    RouteLearning.View v = null;
+    if (st.learning() != null) {
+      Last last = lastEstimate.get();
+      if (forCall) {
+        last.set(st, call, e); // for learn(), which then needs no estimate of its own
+      }
+      v = last.view;
+      st.learning().read(call.precision(), perItem(call), v);
     }
-    double cpuFactor = st.learning() == null ? 1
-        : st.learning().factor(false, call.precision(), perItem(call));
-    double gpuFactor = st.learning() == null ? 1
-        : st.learning().factor(true, call.precision(), perItem(call));
+    double cpuFactor = v == null ? 1 : v.cpuFactor;
+    double gpuFactor = v == null ? 1 : v.gpuFactor;
     double cpuMs = e.cpuMs() * cpuFactor;
     double gpuMs = e.gpuMs() * gpuFactor;
     boolean gpu = cpuFactor != 1 || gpuFactor != 1 ? gpuMs < cpuMs : e.gpu();
-    boolean stay = stays(st, call, gpu, cpuMs, gpuMs);
+    boolean stay = v != null && stays(v, call, gpu, cpuMs, gpuMs);
     if (stay) {
       gpu = !gpu;
     }
-    int probe = probes(st, call, gpu, cpuMs, gpuMs, forCall);
+    int probe = v == null ? NO_TRY : probes(st.learning(), v, call, gpu, cpuMs, gpuMs, forCall);
     if (probe != NO_TRY) {
       gpu = !gpu;
     }
@@ -381,8 +385,7 @@ public final class Router {
     if (cpuFactor != 1 || gpuFactor != 1) {
       why += String.format(Locale.ROOT, "; learnt from %d CPU and %d GPU calls of this size and"
           + " precision: CPU %.3f ms (x%.2f), GPU %.3f ms (x%.2f)",
-          st.learning().calls(false, call.precision(), perItem(call)),
-          st.learning().calls(true, call.precision(), perItem(call)), cpuMs, cpuFactor, gpuMs,
+          v.cpuCalls, v.gpuCalls, cpuMs, cpuFactor, gpuMs,
           gpuFactor);
     }
     if (probe == FIRST_TRY) {
@@ -420,19 +423,18 @@ public final class Router {
    * otherwise stand for good. {@code forCall}: the try counts (an explanation only says what the
    * next call would do, and never announces a try again).
    */
-  private int probes(State st, GemmCall call, boolean gpu, double cpuMs, double gpuMs,
-      boolean forCall) {
-    RouteLearning l = st.learning();
-    if (l == null || (!gpu && cpuRows(call) > 0)) {
+  private int probes(RouteLearning l, RouteLearning.View v, GemmCall call, boolean gpu,
+      double cpuMs, double gpuMs, boolean forCall) {
+    if (!gpu && cpuRows(call) > 0) {
       return NO_TRY;
     }
     double perItem = perItem(call);
     Precision p = call.precision();
-    if (l.calls(gpu, p, perItem) < RouteLearning.MIN_CALLS
+    if (v.calls(gpu) < RouteLearning.MIN_CALLS
         || !((gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs))) {
       return NO_TRY;
     }
-    if (l.calls(!gpu, p, perItem) >= RouteLearning.MIN_CALLS) {
+    if (v.calls(!gpu) >= RouteLearning.MIN_CALLS) {
       return forCall && l.retry(gpu, p, perItem) ? RETRY : NO_TRY;
     }
     return (forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem))
@@ -446,17 +448,11 @@ public final class Router {
    * {@code gpucore.gemm.cpuRatio} would split the call (its calls are not timed, so the class
    * would not learn its way back).
    */
-  private boolean stays(State st, GemmCall call, boolean gpu, double cpuMs, double gpuMs) {
-    RouteLearning l = st.learning();
-    if (l == null) {
-      return false;
-    }
-    double perItem = perItem(call);
-    Precision p = call.precision();
-    int last = l.lastRoute(p, perItem);
-    if (last < 0 || (last == 1) == gpu || (last == 1 && cpuRows(call) > 0)
-        || l.calls(true, p, perItem) < RouteLearning.MIN_CALLS
-        || l.calls(false, p, perItem) < RouteLearning.MIN_CALLS) {
+  private boolean stays(RouteLearning.View v, GemmCall call, boolean gpu, double cpuMs,
+      double gpuMs) {
+    int last = v.lastRoute;
+    if (last < 0 || (last == 1) == gpu || v.gpuCalls < RouteLearning.MIN_CALLS
+        || v.cpuCalls < RouteLearning.MIN_CALLS || (last == 1 && cpuRows(call) > 0)) {
       return false;
     }
     double kept = last == 1 ? gpuMs : cpuMs;
@@ -793,6 +789,8 @@ public final class Router {
    * what they depend on: the call's shape, not the call (which holds the caller's arrays).
    */
   private static final class Last {
+    /** What the thread's last decision read of the learning (reused, not kept). */
+    final RouteLearning.View view = new RouteLearning.View();
     /** The figures the estimates came from. */
     State state;
     int m;

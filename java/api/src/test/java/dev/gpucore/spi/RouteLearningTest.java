@@ -26,6 +26,15 @@ class RouteLearningTest {
     assertEquals(Math.exp(0.75 * Math.log(4)), l.factor(true, Precision.FP32, F), 1e-12);
     assertEquals(6, l.calls(true, Precision.FP32, F));
     assertEquals(6, l.total());
+    // a decision's view of the class: both routes at once
+    l.add(false, Precision.FP32, F, 3, 1); // the switch
+    RouteLearning.View v = new RouteLearning.View();
+    l.read(Precision.FP32, F, v);
+    assertEquals(l.factor(true, Precision.FP32, F), v.gpuFactor);
+    assertEquals(1, v.cpuFactor);
+    assertEquals(6, v.gpuCalls);
+    assertEquals(0, v.cpuCalls);
+    assertEquals(0, v.lastRoute);
   }
 
   @Test

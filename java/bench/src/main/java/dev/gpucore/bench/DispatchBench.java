@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code openblasSgemm8} is OpenBLAS's cblas_sgemm called bare on the same arrays. The
  * {@code 64} variants do the same at 64x64x64, the router given figures (CPU 25 GFLOP/s, GPU
  * fixed cost 0.5 ms) under which its model decides the call and the call is timed for learning
- * (the path of an n = 64 call on a GPU host, where the short way is for smaller calls). The differences are the
+ * (the path of an n = 64 call on a GPU host, where the short way is for smaller calls);
+ * {@code routedSgemm8GpuModel} takes that path at 8x8x8 (no fixed GPU cost, so no short way). The differences are the
  * Java-side cost of validation, routing and dispatch. Runs anywhere.
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -38,6 +39,7 @@ public class DispatchBench extends BenchBase {
   private final float[] b = new float[64];
   private final float[] c = new float[64];
   private GpuCore routedGpuModel;
+  private GpuCore routedGpuModel8;
   private final float[] a64 = new float[64 * 64];
   private final float[] b64 = new float[64 * 64];
   private final float[] c64 = new float[64 * 64];
@@ -52,6 +54,10 @@ public class DispatchBench extends BenchBase {
     // cannot run, is never within 2x of the CPU, so never tried
     routedGpuModel = openStandInGpu(Map.of("gpucore.gemm.cpuGflops", "25",
         "gpucore.gemm.overheadMs", "0.5"));
+    // no fixed cost (no short way) and a GPU at 0.001 GFLOP/s (never within 2x): even an 8x8
+    // call takes the model's path and is timed
+    routedGpuModel8 = openStandInGpu(Map.of("gpucore.gemm.overheadMs", "0",
+        "gpucore.gemm.gpuGflops", "0.001"));
     fill8x8(a, b);
     java.util.Random r = new java.util.Random(1);
     for (int i = 0; i < a64.length; i++) {
@@ -75,6 +81,7 @@ public class DispatchBench extends BenchBase {
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    routedGpuModel8.close();
     routedGpuModel.close();
     routedGpu.close();
     routed.close();
@@ -108,6 +115,12 @@ public class DispatchBench extends BenchBase {
   @Benchmark
   public float[] routedSgemm8Gpu() {
     routedGpu.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] routedSgemm8GpuModel() {
+    routedGpuModel8.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
     return c;
   }
 
