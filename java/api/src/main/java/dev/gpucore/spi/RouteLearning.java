@@ -15,9 +15,11 @@ import dev.gpucore.blas.Precision;
  * estimated too fast learns that and gives way; one estimated too slow is timed when the router
  * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls),
  * and again at growing intervals ({@link #retry}), in case its figure was taken in a bad moment.
- * A timed call of a class on the other route than the class's timed call before it is not
- * counted: it pays for the switch (OpenBLAS's threads woken, the GPU's staging threads and caches
- * cold), which the class's calls that stay on that route do not.
+ * A timed call of a class on the other route than the class's timed calls before it is not
+ * counted when those were two or more in a row: it pays for the switch (OpenBLAS's threads
+ * woken, the GPU's staging threads and caches cold), which the class's calls that stay on that
+ * route do not. Calls of a class that take the two routes in turn (shapes of the same work that
+ * the model sends apart) all count: each of them pays for a switch, always.
  */
 final class RouteLearning {
   /** Calls of a class before its factor is used. */
@@ -51,6 +53,8 @@ final class RouteLearning {
    * none), its calls since the last try, the tries so far and the calls left of the current one.
    */
   private final int[] lastRoute = new int[4 * SIZES];
+  /** Per class: timed calls in a row on its last route. */
+  private final int[] run = new int[4 * SIZES];
   private final int[] retryFrom = new int[4 * SIZES];
   private final int[] since = new int[4 * SIZES];
   private final int[] retries = new int[4 * SIZES];
@@ -96,9 +100,15 @@ final class RouteLearning {
     }
     int s = slot(gpu, p, flops);
     int c = cls(p, flops);
-    int before = lastRoute[c];
-    lastRoute[c] = gpu ? 1 : 0;
-    if (!warm[s] || (before >= 0 && before != lastRoute[c])) {
+    int route = gpu ? 1 : 0;
+    boolean switched = lastRoute[c] >= 0 && lastRoute[c] != route && run[c] >= 2;
+    if (lastRoute[c] == route) {
+      run[c] = run[c] < Integer.MAX_VALUE ? run[c] + 1 : run[c];
+    } else {
+      lastRoute[c] = route;
+      run[c] = 1;
+    }
+    if (!warm[s] || switched) {
       warm[s] = true; // the warm-up call, or the first after a switch of route
       return;
     }
@@ -128,6 +138,8 @@ final class RouteLearning {
     int gpuCalls;
     /** The route of the class's last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
     int lastRoute;
+    /** Calls of a try again are still to go (see {@link RouteLearning#endRetry}). */
+    boolean retrying;
 
     int calls(boolean gpu) {
       return gpu ? gpuCalls : cpuCalls;
@@ -142,6 +154,7 @@ final class RouteLearning {
     v.cpuCalls = calls[c];
     v.gpuCalls = calls[4 * SIZES + c];
     v.lastRoute = lastRoute[c];
+    v.retrying = burst[c] > 0;
   }
 
   /** Calls counted in the class (the warm-up not counted). */
@@ -190,6 +203,15 @@ final class RouteLearning {
     retries[s]++;
     burst[s] = RETRY_CALLS - 1;
     return true;
+  }
+
+  /**
+   * Ends a try again under way: the class's call does not qualify for one any more (the other
+   * route fell out of reach, or the call would be split), so the calls left of it are dropped
+   * rather than sent long after.
+   */
+  synchronized void endRetry(Precision p, double flops) {
+    burst[cls(p, flops)] = 0;
   }
 
   /** The route of the class's last timed call: -1 none yet, 0 the CPU, 1 the GPU. */

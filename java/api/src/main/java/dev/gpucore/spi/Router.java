@@ -377,35 +377,49 @@ public final class Router {
     if (!withReason) {
       return gpu ? new Decision(true, gpus, "") : CPU_QUIET;
     }
-    String why = String.format(Locale.ROOT,
-        "estimated GPU %.3f ms (B up %.3f, A/C up %.3f, multiply %.3f at %.0f GFLOP/s, C down %.3f,"
-            + " overhead %.1f, %d GPU%s) vs CPU %.3f ms at %.0f GFLOP/s",
-        e.gpuMs(), e.bUpMs(), e.acUpMs(), e.multiplyMs(), e.gpuGflops(), e.cDownMs(),
-        overheadMs(st), gpus, gpus > 1 ? "s" : "", e.cpuMs(), e.cpuGflops());
-    if (cpuFactor != 1 || gpuFactor != 1) {
-      why += String.format(Locale.ROOT, "; learnt from %d CPU and %d GPU calls of this size and"
-          + " precision: CPU %.3f ms (x%.2f), GPU %.3f ms (x%.2f)",
-          v.cpuCalls, v.gpuCalls, cpuMs, cpuFactor, gpuMs,
-          gpuFactor);
-    }
+    // built by hand: with gpucore.log.file or the trace this runs on every call
+    StringBuilder why = new StringBuilder(400);
+    String chosen = gpu ? "GPU" : "CPU";
+    String other = gpu ? "CPU" : "GPU";
     if (probe == FIRST_TRY) {
-      why = String.format(Locale.ROOT, "trying the %s: its estimate, %.3f ms, is within %.0fx"
-          + " of the %s's time learnt from its calls, %.3f ms, and too few %s calls of this size"
-          + " and precision were timed to correct it; ", gpu ? "GPU" : "CPU",
-          gpu ? gpuMs : cpuMs, PROBE_MARGIN, gpu ? "CPU" : "GPU", gpu ? cpuMs : gpuMs,
-          gpu ? "GPU" : "CPU") + why;
+      why.append("trying the ").append(chosen).append(": its estimate, ");
+      Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, is within ");
+      Fixed.append(why, PROBE_MARGIN, 0).append("x of the ").append(other)
+          .append("'s time learnt from its calls, ");
+      Fixed.append(why, gpu ? cpuMs : gpuMs, 3).append(" ms, and too few ").append(chosen)
+          .append(" calls of this size and precision were timed to correct it; ");
     } else if (probe == RETRY) {
-      why = String.format(Locale.ROOT, "trying the %s again: its time learnt from its calls,"
-          + " %.3f ms, is within %.0fx of the %s's, %.3f ms, and may be out of date; ",
-          gpu ? "GPU" : "CPU", gpu ? gpuMs : cpuMs, PROBE_MARGIN, gpu ? "CPU" : "GPU",
-          gpu ? cpuMs : gpuMs) + why;
-    } else if (stay) {
-      why += String.format(Locale.ROOT, "; stays on the %s, where the last timed call of this size"
-          + " and precision ran: the %s is not %.0f%% faster", gpu ? "GPU" : "CPU",
-          gpu ? "CPU" : "GPU", 100 * RouteLearning.STICK);
+      why.append("trying the ").append(chosen).append(" again: its time learnt from its calls, ");
+      Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, is within ");
+      Fixed.append(why, PROBE_MARGIN, 0).append("x of the ").append(other).append("'s, ");
+      Fixed.append(why, gpu ? cpuMs : gpuMs, 3).append(" ms, and may be out of date; ");
     }
-    why += "; figures: " + sources(call.precision(), st);
-    return new Decision(gpu, gpu ? gpus : 0, why);
+    why.append("estimated GPU ");
+    Fixed.append(why, e.gpuMs(), 3).append(" ms (B up ");
+    Fixed.append(why, e.bUpMs(), 3).append(", A/C up ");
+    Fixed.append(why, e.acUpMs(), 3).append(", multiply ");
+    Fixed.append(why, e.multiplyMs(), 3).append(" at ");
+    Fixed.append(why, e.gpuGflops(), 0).append(" GFLOP/s, C down ");
+    Fixed.append(why, e.cDownMs(), 3).append(", overhead ");
+    Fixed.append(why, overheadMs(st), 1).append(", ").append(gpus).append(" GPU")
+        .append(gpus > 1 ? "s" : "").append(") vs CPU ");
+    Fixed.append(why, e.cpuMs(), 3).append(" ms at ");
+    Fixed.append(why, e.cpuGflops(), 0).append(" GFLOP/s");
+    if (cpuFactor != 1 || gpuFactor != 1) {
+      why.append("; learnt from ").append(v.cpuCalls).append(" CPU and ").append(v.gpuCalls)
+          .append(" GPU calls of this size and precision: CPU ");
+      Fixed.append(why, cpuMs, 3).append(" ms (x");
+      Fixed.append(why, cpuFactor, 2).append("), GPU ");
+      Fixed.append(why, gpuMs, 3).append(" ms (x");
+      Fixed.append(why, gpuFactor, 2).append(')');
+    }
+    if (probe == NO_TRY && stay) {
+      why.append("; stays on the ").append(chosen).append(", where the last timed call of this"
+          + " size and precision ran: the ").append(other).append(" is not ");
+      Fixed.append(why, 100 * RouteLearning.STICK, 0).append("% faster");
+    }
+    why.append("; figures: ").append(sources(call.precision(), st));
+    return new Decision(gpu, gpu ? gpus : 0, why.toString());
   }
 
   /**
@@ -425,13 +439,13 @@ public final class Router {
    */
   private int probes(RouteLearning l, RouteLearning.View v, GemmCall call, boolean gpu,
       double cpuMs, double gpuMs, boolean forCall) {
-    if (!gpu && cpuRows(call) > 0) {
-      return NO_TRY;
-    }
     double perItem = perItem(call);
     Precision p = call.precision();
-    if (v.calls(gpu) < RouteLearning.MIN_CALLS
+    if ((!gpu && cpuRows(call) > 0) || v.calls(gpu) < RouteLearning.MIN_CALLS
         || !((gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs))) {
+      if (v.retrying && forCall) {
+        l.endRetry(p, perItem); // out of reach now: the rest of that try is not sent later
+      }
       return NO_TRY;
     }
     if (v.calls(!gpu) >= RouteLearning.MIN_CALLS) {
@@ -529,8 +543,22 @@ public final class Router {
    * GPU rate, bus and overhead from the calibration file F of D}.
    */
   private String sources(Precision p, State st) {
-    String cal = st.origin();
     boolean gpuCal = p == Precision.FP32 || p == Precision.FP64;
+    Sources c = sourcesCache;
+    if (c == null || c.state != st) {
+      c = new Sources(st, sourcesOf(true, st), sourcesOf(false, st));
+      sourcesCache = c;
+    }
+    return gpuCal ? c.gpuCalibrated : c.other;
+  }
+
+  /** {@link #sources} of one state, for the calibrated GPU precisions and for the others. */
+  private record Sources(State state, String gpuCalibrated, String other) {}
+
+  private volatile Sources sourcesCache;
+
+  private String sourcesOf(boolean gpuCal, State st) {
+    String cal = st.origin();
     java.util.Map<String, List<String>> by = new java.util.LinkedHashMap<>();
     by.computeIfAbsent(cpuWhere != null ? cpuWhere : cal != null ? cal : "the built-in model",
         k -> new ArrayList<>()).add("CPU rate");
@@ -777,6 +805,7 @@ public final class Router {
     double estimated;
     if (l.state == st && l.isFor(call)) { // the estimate this call's decision made, on this thread
       estimated = gpu ? l.gpuMs : l.cpuMs;
+      l.state = null; // used once, and no old figures kept alive by the thread
     } else {
       RouteModel.Estimate e = model.estimate(input(call, Math.max(1, healthy()), st));
       estimated = gpu ? e.gpuMs() : e.cpuMs();

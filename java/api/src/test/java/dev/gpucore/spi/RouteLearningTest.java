@@ -121,6 +121,53 @@ class RouteLearningTest {
   }
 
   @Test
+  void callsOfAClassThatTakeTheRoutesInTurnAllCount() {
+    // two shapes of the same work that the model sends apart: each call pays for a switch
+    RouteLearning l = new RouteLearning();
+    for (int i = 0; i < 20; i++) {
+      l.add(i % 2 == 0, Precision.FP32, F, 2, 1);
+    }
+    assertEquals(9, l.calls(true, Precision.FP32, F)); // each route's first warms up
+    assertEquals(9, l.calls(false, Precision.FP32, F));
+    assertEquals(2, l.factor(false, Precision.FP32, F), 1e-12);
+  }
+
+  @Test
+  void theIntervalsStopGrowingAtTheCap() {
+    RouteLearning l = new RouteLearning();
+    java.util.List<Integer> starts = new java.util.ArrayList<>();
+    boolean before = false;
+    for (int i = 1; starts.size() < RouteLearning.RETRY_MAX_SHIFT + 3; i++) {
+      boolean now = l.retry(true, Precision.FP32, F);
+      if (now && !before) {
+        starts.add(i);
+      }
+      before = now;
+    }
+    for (int t = 1; t < starts.size(); t++) {
+      int want = (RouteLearning.RETRY_FIRST << Math.min(t, RouteLearning.RETRY_MAX_SHIFT))
+          + RouteLearning.RETRY_CALLS - 1;
+      assertEquals(want, starts.get(t) - starts.get(t - 1), "try " + t);
+    }
+  }
+
+  @Test
+  void aTryEndedEarlySendsNoLeftoverCalls() {
+    RouteLearning l = new RouteLearning();
+    RouteLearning.View v = new RouteLearning.View();
+    for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
+      l.retry(true, Precision.FP32, F);
+    }
+    assertEquals(true, l.retry(true, Precision.FP32, F)); // a try starts
+    l.read(Precision.FP32, F, v);
+    assertEquals(true, v.retrying);
+    l.endRetry(Precision.FP32, F); // the class no longer qualifies
+    l.read(Precision.FP32, F, v);
+    assertEquals(false, v.retrying);
+    assertEquals(false, l.retry(true, Precision.FP32, F), "no leftover of the ended try");
+  }
+
+  @Test
   void theOtherRouteIsTriedAgainAtGrowingIntervals() {
     RouteLearning l = new RouteLearning();
     java.util.List<Integer> tries = new java.util.ArrayList<>();

@@ -447,6 +447,40 @@ class RouterFiguresTest {
   }
 
   @Test
+  void aNewCalibrationsCallsAreLearntFromItsOwnEstimates(@TempDir Path dir) {
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", dir.resolve("c").toString()));
+    GemmCall call = square(1024, DType.FLOAT32);
+    r.decide(call);
+    r.calibrate(); // new figures between the decision and the call's time
+    int asked = seen.size();
+    r.learn(call, true, 1_000_000);
+    assertEquals(asked + 1, seen.size(), "an estimate from the new figures");
+  }
+
+  @Test
+  void aCallThatCpuRatioWouldSplitDoesNotStayOnTheGpu(@TempDir Path dir) {
+    GemmCall call = square(1024, DType.FLOAT32);
+    measured = flat(500, 20000, 35, 0.5);
+    for (String ratio : new String[] {"0", "0.25"}) {
+      Router r = router(settings("gpucore.gemm.cpuRatio", ratio, "gpucore.gemm.calibrationFile",
+          dir.resolve("f" + ratio).toString()));
+      assertTrue(r.explain(call).gpu());
+      RouteModel.Estimate e = model.estimate(last());
+      double gpuMs = e.gpuMs() * 3;
+      // both routes learnt (timed directly), the CPU 3.4% faster, the GPU's call timed last
+      for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
+        r.learn(call, false, (long) (gpuMs * 0.966 * 1e6));
+      }
+      for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
+        r.learn(call, true, (long) (gpuMs * 1e6));
+      }
+      Decision d = r.explain(call);
+      assertEquals(ratio.equals("0"), d.gpu(), "cpuRatio " + ratio + ": " + d.reason());
+    }
+  }
+
+  @Test
   void triesWhoseCallsAreNotTimedEndAfterSix(@TempDir Path dir) {
     // the CPU's tries fail or are retried elsewhere, so none is timed: six tries, then no more
     GemmCall call = square(1024, DType.FLOAT32);

@@ -67,7 +67,7 @@ public class DispatchBench extends BenchBase {
   }
 
   /** A core with the CPU backend and a {@link StandInGpu}; no calibration. */
-  private static GpuCore openStandInGpu(Map<String, String> settings) {
+  static GpuCore openStandInGpu(Map<String, String> settings) {
     Map<String, String> all = new java.util.HashMap<>(settings);
     all.put("gpucore.gemm.calibrate", "off");
     Config config = Config.from(all, System.getenv());

@@ -14,13 +14,17 @@ import org.openjdk.jmh.annotations.TearDown;
  * What {@code gpucore.log.file} costs an 8x8x8 SGEMM on the CPU backend: {@code noLog} without
  * it, {@code unwritableLog} with a file that cannot be created (reported once on stderr, then
  * dropped: should be within a few percent of {@code noLog}), {@code writableLog} with every
- * decision appended to a file opened once. Runs anywhere.
+ * decision appended to a file opened once; {@code writableLogRouted} the same through a core with
+ * a stand-in GPU whose figures send the call along the router's model path (its reason: the
+ * estimates, the learnt factors and where the figures came from), against
+ * {@code DispatchBench.routedSgemm8GpuModel} without the log. Runs anywhere.
  */
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class LogOverheadBench extends BenchBase {
   private GpuCore plain;
   private GpuCore unwritable;
   private GpuCore writable;
+  private GpuCore writableRouted;
   private java.nio.file.Path dir;
   private final float[] a = new float[64];
   private final float[] b = new float[64];
@@ -38,6 +42,9 @@ public class LogOverheadBench extends BenchBase {
     plain = cpu(null);
     unwritable = cpu(dir.resolve("missing").resolve("route.log").toString());
     writable = cpu(dir.resolve("route.log").toString());
+    writableRouted = DispatchBench.openStandInGpu(Map.of("gpucore.gemm.overheadMs", "0",
+        "gpucore.gemm.gpuGflops", "0.001", "gpucore.log.file",
+        dir.resolve("routed.log").toString()));
     fill8x8(a, b);
   }
 
@@ -46,8 +53,9 @@ public class LogOverheadBench extends BenchBase {
     plain.close();
     unwritable.close();
     writable.close();
-    java.nio.file.Path log = dir.resolve("route.log");
-    java.nio.file.Files.deleteIfExists(log);
+    writableRouted.close();
+    java.nio.file.Files.deleteIfExists(dir.resolve("route.log"));
+    java.nio.file.Files.deleteIfExists(dir.resolve("routed.log"));
     java.nio.file.Files.deleteIfExists(dir);
   }
 
@@ -66,6 +74,12 @@ public class LogOverheadBench extends BenchBase {
   @Benchmark
   public float[] writableLog() {
     writable.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
+    return c;
+  }
+
+  @Benchmark
+  public float[] writableLogRouted() {
+    writableRouted.blas().sgemm(false, false, 8, 8, 8, 1f, a, 8, b, 8, 0f, c, 8);
     return c;
   }
 }
