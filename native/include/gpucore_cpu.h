@@ -81,6 +81,10 @@ static inline void gc_cpu_copy_d(double* array, long long offset, long long mem,
   }
 }
 
+/* OpenBLAS's build as it runs here: version, options and, for a DYNAMIC_ARCH build, the kernels it
+ * picked for this CPU (e.g. "OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"). */
+static inline const char* gc_cpu_openblas_config(void) { return openblas_get_config(); }
+
 /* 1 when two critical views of one array are one memory (the JVM pins, it does not copy). */
 static inline int gc_cpu_same(const float* x, const float* y) { return x == y; }
 

@@ -60,6 +60,16 @@ public final class Blas {
     return core.cpu().blas().javaArrayPath();
   }
 
+  /**
+   * The CPU's BLAS library as it runs here: its build, the kernels it picked for this CPU and its
+   * threads (for example {@code OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64;
+   * 16 threads}); null when the CPU backend does not say. Shown by {@code gpucore doctor} and the
+   * benchmarks' header.
+   */
+  public String cpuLibrary() {
+    return core.cpu().blas().library();
+  }
+
   /** Runs a GEMM and returns when C holds the result. */
   public void gemm(Gemm g, Operand a, int lda, Operand b, int ldb, Operand c, int ldc) {
     gemm(g, a, lda, b, ldb, c, ldc, null);

@@ -113,4 +113,12 @@ public interface BlasOps {
   default dev.gpucore.blas.JavaArrayPath javaArrayPath() {
     return null;
   }
+
+  /**
+   * The BLAS library behind this backend as it runs here (build, the kernels it picked for this
+   * CPU, threads); null when the backend has nothing to say.
+   */
+  default String library() {
+    return null;
+  }
 }

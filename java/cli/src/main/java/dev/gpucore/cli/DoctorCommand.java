@@ -223,6 +223,7 @@ final class DoctorCommand implements Callable<Integer>, Validated {
       checks.add(container(vis, env, gpu));
       checks.add(settings(c.config().settings()));
       checks.add(javaArrays(c.blas().javaArrayPath()));
+      checks.add(cpuBlas(c.blas().cpuLibrary()));
       checks.add(router(c.blas().routing()));
       SelfTest st = new SelfTest(s, tamper);
       if (gpu) {
@@ -478,6 +479,13 @@ final class DoctorCommand implements Callable<Integer>, Validated {
     }
     return p.degraded() ? DoctorCheck.warn("cpu.java-arrays", p.detail())
         : DoctorCheck.ok("cpu.java-arrays", p.detail());
+  }
+
+  /** The CPU's BLAS as it runs here (build, the kernels it picked, threads): skip when unsaid. */
+  static DoctorCheck cpuBlas(String library) {
+    return library == null || library.isBlank()
+        ? DoctorCheck.skip("cpu.blas", "the CPU backend does not say")
+        : DoctorCheck.ok("cpu.blas", library);
   }
 
   /**

@@ -176,6 +176,14 @@ class DoctorCommandTest {
   }
 
   @Test
+  void theCpuBlasBecomesACheck() {
+    DoctorCheck ok = DoctorCommand.cpuBlas("OpenBLAS 0.3.31 DYNAMIC_ARCH Haswell; 16 threads");
+    assertEquals(DoctorCheck.Status.OK, ok.status());
+    assertEquals("OpenBLAS 0.3.31 DYNAMIC_ARCH Haswell; 16 threads", ok.detail());
+    assertEquals(DoctorCheck.Status.SKIP, DoctorCommand.cpuBlas(null).status());
+  }
+
+  @Test
   void requireGpuFailsWithoutOne() {
     Result r = run("doctor", "--require-gpu", "--skip-selftest");
     if (noGpuReason() == null) {

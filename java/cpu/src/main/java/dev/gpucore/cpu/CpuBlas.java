@@ -164,6 +164,18 @@ final class CpuBlas implements BlasOps {
     return path;
   }
 
+  @Override
+  public String library() {
+    String config;
+    try {
+      config = dev.gpucore.cpu.bindings.CpuBlasNative.gc_cpu_openblas_config();
+    } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
+      return null; // without gpucore's glue there is nothing to ask
+    }
+    return config == null ? null : config.trim() + "; " + threads + " thread"
+        + (threads == 1 ? "" : "s");
+  }
+
   /** Elements of the large probe array: an array JVMs might copy where they pin small ones. */
   static final int PROBE_LARGE = 1 << 22;
 

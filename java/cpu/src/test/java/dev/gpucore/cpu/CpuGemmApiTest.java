@@ -83,6 +83,13 @@ class CpuGemmApiTest extends UsesCore {
   }
 
   @Test
+  void theCpuLibrarySaysItsBuildKernelsAndThreads() {
+    String lib = core.blas().cpuLibrary();
+    // e.g. "OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64; 2 threads"
+    assertTrue(lib != null && lib.matches("OpenBLAS \\d+\\.\\d+\\.\\d+ .+; \\d+ threads?"), lib);
+  }
+
+  @Test
   void hostArraysAndViews() {
     int n = 300; // extent > the direct-array limit: the scratch path
     SplittableRandom r = new SplittableRandom(SEED);

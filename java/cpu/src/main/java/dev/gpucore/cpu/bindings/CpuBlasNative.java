@@ -28,6 +28,12 @@ public final class CpuBlasNative {
     Loader.load(CpuBlasNative.class);
   }
 
+  /**
+   * OpenBLAS's build as it runs here: version, options and, for a DYNAMIC_ARCH build, the
+   * kernels it picked for this CPU.
+   */
+  public static native String gc_cpu_openblas_config();
+
   @CriticalRegion
   public static native void gc_cpu_sgemm(int transA, int transB, int m, int n, int k,
       float alpha, float[] a, long offA, int lda, float[] b, long offB, int ldb, float beta,

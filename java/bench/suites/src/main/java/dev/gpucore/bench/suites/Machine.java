@@ -97,6 +97,7 @@ public final class Machine {
     double quota = CpuThreads.quota(Path.of("/sys/fs/cgroup"));
     m.put("cgroup_cpu_quota", quota > 0 ? quota : null);
     m.put("gpucore_cpu_threads", gpucoreCpuThreads(core));
+    m.put("gpucore_cpu_blas", core.blas().cpuLibrary());
     m.put("llc_bytes", lastLevelCacheBytes());
     m.put("memory_total_bytes", memTotal());
     m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));

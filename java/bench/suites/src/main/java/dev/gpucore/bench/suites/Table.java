@@ -26,6 +26,9 @@ public final class Table {
         Boolean.TRUE.equals(commit.get("dirty")) ? " (with uncommitted changes)" : "");
     out.printf(Locale.ROOT, "cpu : %s, %s logical CPUs, gpucore CPU threads %s%n",
         machine.get("cpu_model"), machine.get("cpu_logical"), machine.get("gpucore_cpu_threads"));
+    if (machine.get("gpucore_cpu_blas") != null) {
+      out.printf(Locale.ROOT, "      gpucore's CPU BLAS: %s%n", machine.get("gpucore_cpu_blas"));
+    }
     if (Boolean.TRUE.equals(machine.get("gpu_visible"))) {
       for (Object g : (List<?>) machine.get("gpus")) {
         java.util.Map<?, ?> m = (java.util.Map<?, ?>) g;
