@@ -332,6 +332,14 @@ class RouterFiguresTest {
     return r;
   }
 
+  /** The CPU's first tries of {@code call}: a warm-up and five, each sent there, of {@code ms}. */
+  static void cpuTried(Router r, GemmCall call, double ms) {
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      assertFalse(r.decide(call).gpu(), "a try of the CPU");
+      r.learn(call, false, (long) (ms * 1e6));
+    }
+  }
+
   @Test
   void aRouteEstimatedTooSlowIsTriedOnceTheOtherIsLearnt(@TempDir Path dir) {
     GemmCall call = square(1024, DType.FLOAT32);
@@ -361,10 +369,7 @@ class RouterFiguresTest {
     Router r = gpuLearnt(dir.resolve("c"), call, 3, ms); // the GPU learnt at 2.90 ms
     double cpuMs = ms[1];
     // the CPU is tried, and its calls then ran slow: 0.8 of its estimate, 3.4 ms
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      assertFalse(r.decide(call).gpu());
-      r.learn(call, false, (long) (cpuMs * 0.8 * 1e6));
-    }
+    cpuTried(r, call, cpuMs * 0.8);
     // the GPU again; the CPU, now at half its estimate (2.15 ms), is tried after 64 calls
     int firstTry = -1;
     int cpuCalls = 0;
@@ -395,10 +400,7 @@ class RouterFiguresTest {
     Router r = gpuLearnt(dir.resolve("c"), call, 3, ms); // the GPU learnt at 2.90 ms
     double gpuMs = ms[0] * 3;
     // the CPU tried: its calls take 2.80 ms, 3.4% less than the GPU's
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      assertFalse(r.decide(call).gpu());
-      r.learn(call, false, (long) (gpuMs * 0.966 * 1e6));
-    }
+    cpuTried(r, call, gpuMs * 0.966);
     Decision d = r.explain(call);
     assertFalse(d.gpu(), "the CPU is faster and ran last: " + d.reason());
     // a GPU call ran last (another thread, a try): the GPU is kept, the CPU being less than 5%
@@ -412,10 +414,7 @@ class RouterFiguresTest {
         "another size keeps nothing");
     // 10% faster: the CPU
     Router far = gpuLearnt(dir.resolve("f"), call, 3, new double[2]);
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      assertFalse(far.decide(call).gpu());
-      far.learn(call, false, (long) (gpuMs * 0.9 * 1e6));
-    }
+    cpuTried(far, call, gpuMs * 0.9);
     far.learn(call, true, (long) (gpuMs * 1e6));
     assertFalse(far.explain(call).gpu(), far.explain(call).reason());
   }
@@ -533,10 +532,7 @@ class RouterFiguresTest {
     Router r = gpuLearnt(dir.resolve("c"), call, 3, ms);
     double gpuMs = ms[0];
     double cpuMs = ms[1];
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      assertFalse(r.decide(call).gpu());
-      r.learn(call, false, (long) (cpuMs * 2 * 1e6)); // slower than estimated
-    }
+    cpuTried(r, call, cpuMs * 2); // slower than estimated
     for (int i = 0; i < 20; i++) {
       assertTrue(r.decide(call).gpu(), "the GPU is faster, and the CPU was tried");
     }
