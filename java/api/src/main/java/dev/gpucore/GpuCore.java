@@ -86,7 +86,12 @@ public final class GpuCore implements AutoCloseable {
     List<BackendProvider> providers = new ArrayList<>();
     ServiceLoader.load(BackendProvider.class, GpuCore.class.getClassLoader())
         .forEach(providers::add);
-    providers.sort(Comparator.comparingInt(BackendProvider::rank).reversed());
+    // the CPU backend first: it must be the one to load OpenBLAS into the process, before the
+    // GPU backend's GEMM engine looks for one (it would take a system libopenblas.so.0), so
+    // that the OpenBLAS settings it applies at load (gpucore.cpu.threadTimeout) take effect and
+    // one OpenBLAS serves both; then the GPU backends, highest rank first
+    providers.sort(Comparator.comparing((BackendProvider p) -> !p.name().equals("cpu"))
+        .thenComparing(Comparator.comparingInt(BackendProvider::rank).reversed()));
     Backend cpu = null;
     GpuBackend gpu = null;
     List<String> reasons = new ArrayList<>();

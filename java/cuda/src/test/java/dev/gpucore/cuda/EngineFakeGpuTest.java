@@ -46,8 +46,12 @@ class EngineFakeGpuTest {
     assertTrue(out.contains("engine probe: 1 passed, 0 failed"), out);
   }
 
-  /** Builds the stand-in CUDA runtime and cuBLAS into {@link #work} (skips outside the tree). */
   private void buildStandIn() throws IOException, InterruptedException {
+    buildStandIn(work);
+  }
+
+  /** Builds the stand-in CUDA runtime and cuBLAS into {@code work} (skips outside the tree). */
+  static void buildStandIn(Path work) throws IOException, InterruptedException {
     Path src = Path.of(System.getProperty("gpucore.fakeCuda",
         "../blas/src/test/c/fake_cuda.c"));
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(src),

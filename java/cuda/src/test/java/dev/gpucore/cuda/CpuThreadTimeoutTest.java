@@ -1,0 +1,160 @@
+package dev.gpucore.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gpucore.Config;
+import dev.gpucore.GpuCore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code gpucore.cpu.threadTimeout} reaches OpenBLAS in a core that opens the CUDA backend too,
+ * where the GEMM engine ({@code libgpucore_blas.so}) looks for an OpenBLAS of its own when it
+ * loads: with a {@code libopenblas.so.0} on the loader's path (as a system OpenBLAS is on a GPU
+ * host), the engine would load that one before the CPU backend loads bytedeco's, and OpenBLAS's
+ * worker threads would keep spinning for 2^28 clock ticks after each CPU GEMM, taking the cores
+ * from the GPU route's staging threads. Each case runs in a child JVM of its own (OpenBLAS's
+ * threads are process-wide) with three OpenBLAS threads, that library and the stand-in CUDA
+ * runtime of {@link EngineFakeGpuTest} on its path; the child reports the CPU time the process
+ * spent in an idle window after a CPU GEMM.
+ */
+class CpuThreadTimeoutTest {
+  /** Idle window after each GEMM, in ms: shorter than 2^30 ticks of any clock up to 4 GHz. */
+  static final long WINDOW_MS = 200;
+  static final int TRIALS = 5;
+  /** Longer than 2^30 ticks of any clock from 2.2 GHz up. */
+  static final long QUIET_MS = 600;
+
+  @TempDir static Path libs;
+
+  /** The child: the default core (CUDA backend tried first), CPU GEMMs, idle CPU time after. */
+  public static void main(String[] args) throws Exception {
+    try (GpuCore core = GpuCore.open(Config.from(System.getProperties(), System.getenv()))) {
+      int n = 256; // above OpenBLAS's threshold for threading (64^3 multiply-adds)
+      float[] a = new float[n * n];
+      float[] c = new float[n * n];
+      Arrays.fill(a, 0.5f);
+      for (int i = 0; i < 20; i++) {
+        core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, c, n);
+      }
+      Thread.sleep(QUIET_MS);
+      double[] spent = new double[TRIALS];
+      for (int t = 0; t < TRIALS; t++) {
+        core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, c, n);
+        long before = processCpuNs();
+        Thread.sleep(WINDOW_MS);
+        spent[t] = (processCpuNs() - before) / 1e6;
+        Thread.sleep(QUIET_MS - WINDOW_MS);
+      }
+      if (c[0] != n * 0.25f) {
+        throw new AssertionError("wrong product: " + c[0]);
+      }
+      Arrays.sort(spent);
+      List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
+      System.out.printf(Locale.ROOT, "engine_loaded %b%nopenblas_files %d%nidle_cpu_ms %.1f%n",
+          maps.stream().anyMatch(l -> l.contains("libgpucore_blas")),
+          maps.stream().filter(l -> l.contains("libopenblas")).map(l -> l.substring(
+              l.indexOf('/'))).distinct().count(), spent[TRIALS / 2]);
+    }
+  }
+
+  /** CPU time of every thread of this process, from each task's schedstat (ns). */
+  static long processCpuNs() throws IOException {
+    long sum = 0;
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path t : (Iterable<Path>) tasks::iterator) {
+        try {
+          sum += Long.parseLong(Files.readString(t.resolve("schedstat")).trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+          // a thread that ended meanwhile
+        }
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * A folder with bytedeco's OpenBLAS as {@code libopenblas.so.0} (and the libraries beside it),
+   * as a system one would be, the stand-in CUDA runtime and cuBLAS, and an empty
+   * {@code libcuda.so.1}: the CUDA backend then loads the engine and finds no usable driver.
+   */
+  static Path systemLikeOpenBlas() throws IOException, InterruptedException {
+    Path link = libs.resolve("libopenblas.so.0");
+    if (!Files.exists(link)) {
+      EngineFakeGpuTest.buildStandIn(libs);
+      Path empty = libs.resolve("empty.c");
+      Files.writeString(empty, "");
+      Process gcc = new ProcessBuilder("gcc", "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1",
+          "-o", libs.resolve("libcuda.so.1").toString(), empty.toString()).inheritIO().start();
+      assertEquals(0, gcc.waitFor(), "gcc builds the empty libcuda.so.1");
+      org.bytedeco.javacpp.Loader.load(org.bytedeco.openblas.global.openblas_nolapack.class);
+      Path file;
+      try (Stream<String> maps = Files.lines(Path.of("/proc/self/maps"))) {
+        file = Path.of(maps.filter(l -> l.contains("libopenblas") && l.contains("/"))
+            .map(l -> l.substring(l.indexOf('/'))).findFirst()
+            .orElseThrow(() -> new AssertionError("bytedeco's OpenBLAS is not mapped")));
+      }
+      try (Stream<Path> beside = Files.list(file.getParent())) {
+        for (Path f : (Iterable<Path>) beside::iterator) {
+          Path to = libs.resolve(f.getFileName().toString());
+          if (f.getFileName().toString().startsWith("lib") && !Files.exists(to)) {
+            Files.createSymbolicLink(to, f);
+          }
+        }
+      }
+      Files.createSymbolicLink(link, file);
+    }
+    return libs;
+  }
+
+  /** The child's three figures: engine loaded (1/0), OpenBLAS files mapped, idle CPU ms. */
+  static double[] child(int timeout) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder pb = new ProcessBuilder(java, "-Dgpucore.cpu.threads=3",
+        "-Dgpucore.gemm.route=cpu", "-Dgpucore.cpu.threadTimeout=" + timeout, "-cp",
+        System.getProperty("java.class.path"), CpuThreadTimeoutTest.class.getName());
+    String old = System.getenv("LD_LIBRARY_PATH");
+    pb.environment().put("LD_LIBRARY_PATH", systemLikeOpenBlas()
+        + (old == null || old.isEmpty() ? "" : ":" + old));
+    Process p = pb.redirectErrorStream(true).start();
+    String out;
+    try (var in = p.getInputStream()) {
+      out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child finished: " + out);
+    assertEquals(0, p.exitValue(), "child exit status; output:\n" + out);
+    double[] r = new double[3];
+    String[] keys = {"engine_loaded ", "openblas_files ", "idle_cpu_ms "};
+    for (int i = 0; i < 3; i++) {
+      String key = keys[i];
+      String v = out.lines().filter(l -> l.startsWith(key)).findFirst()
+          .orElseThrow(() -> new AssertionError("no " + key + "from the child:\n" + out))
+          .substring(key.length());
+      r[i] = i == 0 ? (Boolean.parseBoolean(v) ? 1 : 0) : Double.parseDouble(v);
+    }
+    return r;
+  }
+
+  @Test
+  void theSettingReachesOpenBlasWhenTheEngineLoadsToo() throws Exception {
+    double[] quiet = child(4);
+    double[] spin = child(30);
+    assertEquals(1, quiet[0], "the GEMM engine loaded in the child (it looks for OpenBLAS)");
+    assertEquals(1, quiet[1], "one OpenBLAS in the process, shared by the engine and the CPU "
+        + "backend");
+    // 2^30 ticks: the workers spin through the whole window; 2^4: they sleep at once
+    assertTrue(spin[2] > WINDOW_MS / 8.0, "N = 30: CPU ms in the idle window " + spin[2]);
+    assertTrue(quiet[2] < WINDOW_MS / 10.0, "N = 4: CPU ms in the idle window " + quiet[2]);
+    assertTrue(spin[2] > 4 * quiet[2], "N = 30 " + spin[2] + " ms vs N = 4 " + quiet[2] + " ms");
+  }
+}
