@@ -129,11 +129,22 @@ static int get_bool(const char *key, int def) {
   return def;
 }
 
-static void load(void) {
+static pthread_once_t file_once = PTHREAD_ONCE_INIT;
+
+static void read_config_file(void) {
   const char *file = getenv("GPUCORE_CONFIG");
   if (file != NULL && *file != '\0') {
     read_file(file);
   }
+}
+
+int gcb_thread_timeout_setting(void) {
+  pthread_once(&file_once, read_config_file);
+  return (int)get_double("gpucore.cpu.threadTimeout", 20, 0, 30);
+}
+
+static void load(void) {
+  pthread_once(&file_once, read_config_file);
   const char *v = get("gpucore.gemm.route");
   cfg.route = GCB_ROUTE_AUTO;
   if (v != NULL) {

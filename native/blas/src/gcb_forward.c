@@ -53,13 +53,43 @@ static void open_runtime_beside(const char *path) {
   }
 }
 
+/* An OpenBLAS this library loads itself gets gpucore.cpu.threadTimeout as gpucore's CPU backend
+ * gives it: OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when it loads (its worker threads spin
+ * 2^N clock ticks after a call before they sleep; its own 2^28 is about a tenth of a second of
+ * every core, taken from whatever runs next), so the variable holds the setting during the load
+ * and is restored after. 0 leaves OpenBLAS as it is; an OpenBLAS already in the process is not
+ * loaded again and keeps its own. */
+static void *open_with_timeout(const char *path, int flags, char *why, size_t n) {
+  int exponent = gcb_thread_timeout_setting();
+  if (exponent <= 0) {
+    return try_open(path, flags, why, n);
+  }
+  char value[16];
+  snprintf(value, sizeof value, "%d", exponent);
+  const char *old = getenv("OPENBLAS_THREAD_TIMEOUT");
+  char *kept = old != NULL ? strdup(old) : NULL;
+  setenv("OPENBLAS_THREAD_TIMEOUT", value, 1);
+  void *h = try_open(path, flags, why, n);
+  if (kept != NULL) {
+    setenv("OPENBLAS_THREAD_TIMEOUT", kept, 1);
+    free(kept);
+  } else {
+    unsetenv("OPENBLAS_THREAD_TIMEOUT");
+  }
+  return h;
+}
+
 static void *find_openblas(void) {
   const int flags = RTLD_NOW | RTLD_LOCAL;
   char why[512] = "";
   const char *env = getenv("GPUCORE_OPENBLAS");
   if (env != NULL && env[0] != '\0') {
+    void *h = dlopen(env, flags | RTLD_NOLOAD);
+    if (h != NULL) {
+      return h;
+    }
     open_runtime_beside(env);
-    void *h = try_open(env, flags, why, sizeof why);
+    h = open_with_timeout(env, flags, why, sizeof why);
     if (h == NULL) {
       snprintf(load_error, sizeof load_error, "GPUCORE_OPENBLAS=%s cannot be loaded: %s", env, why);
     }
@@ -79,13 +109,13 @@ static void *find_openblas(void) {
       if (access(path, R_OK) == 0) {
         open_runtime_beside(path);
       }
-      h = try_open(path, flags, NULL, 0);
+      h = open_with_timeout(path, flags, NULL, 0);
       if (h != NULL) {
         return h;
       }
     }
   }
-  h = try_open("libopenblas.so.0", flags, why, sizeof why);
+  h = open_with_timeout("libopenblas.so.0", flags, why, sizeof why);
   if (h == NULL) {
     snprintf(load_error, sizeof load_error,
              "libopenblas.so.0 not found beside this library nor on the loader's path (%s); "

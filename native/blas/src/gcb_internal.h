@@ -40,6 +40,9 @@ typedef struct {
   char log_file[4096];       /* gpucore.log.file: one line per routed call */
 } gcb_settings;
 const gcb_settings *gcb_config(void);
+/* gpucore.cpu.threadTimeout (0 to 30, default 20) from the environment or the file, readable
+ * before the settings are (when this library loads OpenBLAS). */
+int gcb_thread_timeout_setting(void);
 /* Sets key to value ahead of the environment and the file: 0, or 1 when the settings were
  * already read (too late), 2 when refused (too long, too many). */
 int gcb_configure(const char *key, const char *value);

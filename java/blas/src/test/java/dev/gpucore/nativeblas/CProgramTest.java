@@ -26,6 +26,7 @@ class CProgramTest {
   static Path preloadProgram;
   static Path blas3Program;
   static Path blas3Dir;
+  static Path timeoutProgram;
 
   @BeforeAll
   static void build() throws Exception {
@@ -49,6 +50,9 @@ class CProgramTest {
     blas3Program = work.resolve("blas_check_blas3");
     gcc(List.of(src.toString(), "-o", blas3Program.toString(), "-L" + stubDir, "-l:libblas.so.3",
         "-lm"));
+    timeoutProgram = work.resolve("timeout_check");
+    gcc(List.of(Native.cSources().resolve("timeout_check.c").toString(), "-o",
+        timeoutProgram.toString(), "-L" + stubDir, "-l:libblas.so.3", "-ldl"));
     blas3Dir = Files.createDirectories(work.resolve("blas3"));
     Files.createSymbolicLink(blas3Dir.resolve("libblas.so.3"), Native.library().toAbsolutePath());
   }
@@ -157,6 +161,54 @@ class CProgramTest {
     assertEquals(0, noFile.code(), noFile.all());
     assertTrue(noFile.err().contains("GPUCORE_CONFIG=" + work.resolve("absent.conf") + " cannot be read"),
         noFile.err());
+  }
+
+  /**
+   * {@link #timeoutProgram}'s three figures, with OpenBLAS loaded by the library from
+   * GPUCORE_OPENBLAS, three OpenBLAS threads and {@code kv}: OpenBLAS's thread timeout exponent,
+   * the variable after the load, idle CPU ms.
+   */
+  private static String[] timeoutRun(String... kv) throws Exception {
+    Map<String, String> e = env(kv);
+    e.put("LD_LIBRARY_PATH", blas3Dir.toString());
+    e.put("GPUCORE_OPENBLAS", Native.openblas().toAbsolutePath().toString());
+    e.put("OPENBLAS_NUM_THREADS", "3");
+    e.put("GPUCORE_GEMM_ROUTE", "cpu");
+    Native.Result r = Native.run(List.of(timeoutProgram.toString()), e, null);
+    assertEquals(0, r.code(), r.all());
+    String[] keys = {"openblas_thread_timeout ", "variable ", "idle_cpu_ms "};
+    String[] v = new String[3];
+    for (int i = 0; i < 3; i++) {
+      String key = keys[i];
+      v[i] = r.out().lines().filter(l -> l.startsWith(key)).findFirst()
+          .orElseThrow(() -> new AssertionError("no " + key + "in " + r.all()))
+          .substring(key.length());
+    }
+    return v;
+  }
+
+  @Test
+  void anOpenBlasTheLibraryLoadsGetsTheThreadTimeoutSetting() throws Exception {
+    String[] byDefault = timeoutRun();
+    assertEquals("20", byDefault[0], "gpucore.cpu.threadTimeout's default");
+    assertEquals("unset", byDefault[1], "the variable is restored after the load");
+    String[] quiet = timeoutRun("GPUCORE_CPU_THREADTIMEOUT", "4");
+    String[] spin = timeoutRun("GPUCORE_CPU_THREADTIMEOUT", "30");
+    assertEquals("4", quiet[0]);
+    assertEquals("30", spin[0]);
+    double q = Double.parseDouble(quiet[2]);
+    double sp = Double.parseDouble(spin[2]);
+    // 2^30 ticks: the two workers spin through the 200 ms window; 2^4: they sleep at once
+    assertTrue(sp > 200 / 8.0, "N = 30: CPU ms in the idle window " + sp);
+    assertTrue(q < 200 / 10.0, "N = 4: CPU ms in the idle window " + q);
+    assertTrue(sp > 4 * q, "N = 30 " + sp + " ms vs N = 4 " + q + " ms");
+    // from the settings file; 0 leaves OpenBLAS with the variable the user set
+    Path conf = work.resolve("timeout.conf");
+    Files.writeString(conf, "gpucore.cpu.threadTimeout = 6\n");
+    assertEquals("6", timeoutRun("GPUCORE_CONFIG", conf.toString())[0]);
+    String[] own = timeoutRun("GPUCORE_CPU_THREADTIMEOUT", "0", "OPENBLAS_THREAD_TIMEOUT", "7");
+    assertEquals("7", own[0]);
+    assertEquals("7", own[1]);
   }
 
   @Test
