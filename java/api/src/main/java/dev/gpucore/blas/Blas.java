@@ -104,7 +104,7 @@ public final class Blas {
       if (router.learns(call)) {
         long t0 = System.nanoTime();
         core.cpu().blas().gemm(call);
-        router.learn(call, false, System.nanoTime() - t0);
+        router.learn(call, false, t0, System.nanoTime());
       } else {
         core.cpu().blas().gemm(call);
       }
@@ -124,7 +124,7 @@ public final class Blas {
       boolean timed = router.learns(call);
       long t0 = timed ? System.nanoTime() : 0;
       if (onGpu(w) && timed) {
-        router.learn(call, true, System.nanoTime() - t0);
+        router.learn(call, true, t0, System.nanoTime());
       }
       return;
     }
@@ -711,7 +711,7 @@ public final class Blas {
     } else if (router.learns(sum.call())) {
       long t0 = System.nanoTime();
       sum.onCpu();
-      router.learn(sum.call(), false, System.nanoTime() - t0);
+      router.learn(sum.call(), false, t0, System.nanoTime());
     } else {
       sum.onCpu();
     }

@@ -19,7 +19,11 @@ import dev.gpucore.blas.Precision;
  * counted when those were two or more in a row: it pays for the switch (OpenBLAS's threads
  * woken, the GPU's staging threads and caches cold), which the class's calls that stay on that
  * route do not. Calls of a class that take the two routes in turn (shapes of the same work that
- * the model sends apart) all count: each of them pays for a switch, always.
+ * the model sends apart) all count: each of them pays for a switch, always. Nor is a call counted
+ * that starts more than {@link #PAUSE_NS} after the previous timed call ended: it pays for
+ * waking the machine (OpenBLAS's worker threads asleep, the staging threads parked, caches
+ * cold), which calls that follow one another do not; a program whose calls all come after
+ * pauses is routed by the model's figures alone.
  */
 final class RouteLearning {
   /** Calls of a class before its factor is used. */
@@ -38,6 +42,8 @@ final class RouteLearning {
   static final int RETRY_MAX_SHIFT = 10;
   /** A class keeps the route of its last timed call while the other is not this much faster. */
   static final double STICK = 0.05;
+  /** A timed call that starts this long after the previous one ended is not counted (ns). */
+  static final long PAUSE_NS = 1_000_000;
   private static final int SIZES = 32;
   private static final double LOG_MAX = Math.log(MAX_FACTOR);
 
@@ -60,6 +66,9 @@ final class RouteLearning {
   private final int[] retries = new int[4 * SIZES];
   private final int[] burst = new int[4 * SIZES];
   private long total;
+  /** When the last timed call ended (System.nanoTime), if any. */
+  private long lastEnd;
+  private boolean ended;
 
   RouteLearning() {
     java.util.Arrays.fill(factor, 1);
@@ -89,11 +98,31 @@ final class RouteLearning {
   }
 
   /**
+   * Records a call that took {@code nanos} and ended at {@code endNanos} ({@code System.nanoTime})
+   * where {@code estimatedMs} was expected: not counted when it started more than
+   * {@link #PAUSE_NS} after the previous call recorded here ended.
+   */
+  synchronized void add(boolean gpu, Precision p, double flops, long nanos, long endNanos,
+      double estimatedMs) {
+    boolean paused = ended && endNanos - nanos - lastEnd > PAUSE_NS;
+    if (!ended || endNanos - lastEnd > 0) {
+      lastEnd = endNanos;
+      ended = true;
+    }
+    add(gpu, p, flops, nanos / 1e6, estimatedMs, paused);
+  }
+
+  /**
    * Records a call that took {@code measuredMs} where {@code estimatedMs} was expected (the
    * first of its class only warms up).
    */
   synchronized void add(boolean gpu, Precision p, double flops, double measuredMs,
       double estimatedMs) {
+    add(gpu, p, flops, measuredMs, estimatedMs, false);
+  }
+
+  private void add(boolean gpu, Precision p, double flops, double measuredMs,
+      double estimatedMs, boolean paused) {
     if (!(measuredMs > 0) || !(estimatedMs > 0) || Double.isInfinite(measuredMs)
         || Double.isInfinite(estimatedMs)) {
       return;
@@ -108,8 +137,8 @@ final class RouteLearning {
       lastRoute[c] = route;
       run[c] = 1;
     }
-    if (!warm[s] || switched) {
-      warm[s] = true; // the warm-up call, or the first after a switch of route
+    if (!warm[s] || switched || paused) {
+      warm[s] = true; // the warm-up call, the first after a switch of route or after a pause
       return;
     }
     double l = Math.max(-LOG_MAX, Math.min(LOG_MAX, Math.log(measuredMs / estimatedMs)));

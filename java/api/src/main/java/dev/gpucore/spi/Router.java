@@ -795,8 +795,21 @@ public final class Router {
     return learn && routeAuto && call.flops() >= state.fastFlops() && !call.scaleOnly();
   }
 
-  /** The time of a call that ran whole on the route chosen ({@code gpu} or the CPU). */
+  /**
+   * The time of a call that ran whole on the route chosen ({@code gpu} or the CPU), from
+   * {@code startNanos} to {@code endNanos} ({@code System.nanoTime}); a call that started after
+   * a pause since the previous timed call is not counted ({@link RouteLearning#PAUSE_NS}).
+   */
+  public void learn(GemmCall call, boolean gpu, long startNanos, long endNanos) {
+    learn(call, gpu, endNanos - startNanos, endNanos, true);
+  }
+
+  /** The time of a call that ran whole on the route chosen, {@code nanos}, counted whenever. */
   public void learn(GemmCall call, boolean gpu, long nanos) {
+    learn(call, gpu, nanos, 0, false);
+  }
+
+  private void learn(GemmCall call, boolean gpu, long nanos, long endNanos, boolean clocked) {
     State st = state;
     if (st.learning() == null) {
       return;
@@ -810,7 +823,11 @@ public final class Router {
       RouteModel.Estimate e = model.estimate(input(call, Math.max(1, healthy()), st));
       estimated = gpu ? e.gpuMs() : e.cpuMs();
     }
-    st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6, estimated);
+    if (clocked) {
+      st.learning().add(gpu, call.precision(), perItem(call), nanos, endNanos, estimated);
+    } else {
+      st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6, estimated);
+    }
   }
 
   /**

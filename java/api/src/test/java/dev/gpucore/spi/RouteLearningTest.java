@@ -38,6 +38,35 @@ class RouteLearningTest {
   }
 
   @Test
+  void callsAfterAPauseAreNotCountedCallsThatFollowOneAnotherAre() {
+    RouteLearning l = new RouteLearning();
+    long ms = 1_000_000;
+    long t = 1_000 * ms;
+    // the first: the warm-up; then five in a stream, 0.1 ms apart, at twice their estimate
+    l.add(false, Precision.FP32, F, 2 * ms, t += 2 * ms, 1);
+    for (int i = 0; i < RouteLearning.MIN_CALLS; i++) {
+      t += ms / 10;
+      l.add(false, Precision.FP32, F, 2 * ms, t += 2 * ms, 1);
+    }
+    assertEquals(RouteLearning.MIN_CALLS, l.calls(false, Precision.FP32, F));
+    assertEquals(2, l.factor(false, Precision.FP32, F), 1e-12);
+    // one that starts more than PAUSE_NS after the last ended: slow, and not counted
+    t += RouteLearning.PAUSE_NS + 1;
+    l.add(false, Precision.FP32, F, 8 * ms, t += 8 * ms, 1);
+    assertEquals(RouteLearning.MIN_CALLS, l.calls(false, Precision.FP32, F));
+    assertEquals(2, l.factor(false, Precision.FP32, F), 1e-12);
+    // the next, right after it, counts; so does one that starts exactly PAUSE_NS after
+    l.add(false, Precision.FP32, F, 2 * ms, t += 2 * ms, 1);
+    t += RouteLearning.PAUSE_NS;
+    l.add(false, Precision.FP32, F, 2 * ms, t += 2 * ms, 1);
+    assertEquals(RouteLearning.MIN_CALLS + 2, l.calls(false, Precision.FP32, F));
+    // a call on another thread that ended before the last recorded one does not move it back
+    l.add(false, Precision.FP32, F, 2 * ms, t - 3 * ms, 1);
+    l.add(false, Precision.FP32, F, 2 * ms, t += 2 * ms, 1);
+    assertEquals(RouteLearning.MIN_CALLS + 4, l.calls(false, Precision.FP32, F));
+  }
+
+  @Test
   void routesPrecisionsAndSizesLearnApart() {
     RouteLearning l = new RouteLearning();
     for (int i = 0; i < 10; i++) {
