@@ -50,7 +50,10 @@ public final class Setting<T> {
       20, 0, 30, "OpenBLAS's OPENBLAS_THREAD_TIMEOUT, process-wide: after a call its worker "
           + "threads spin for 2^N clock ticks, taking cores from what runs next, then sleep (1 to "
           + "3 act as 4; 0: OpenBLAS's own, 2^28 unless the variable is set); set by the first CPU "
-          + "backend when it is the first to load OpenBLAS into the process");
+          + "backend when it is the first to load OpenBLAS into the process (a core opens its CPU "
+          + "backend before its GPU backend, whose GEMM engine would otherwise load a system "
+          + "`libopenblas.so.0` first); `libgpucore_blas.so` gives it to an OpenBLAS it loads "
+          + "itself");
   /** Longest CPU GEMM call run on Java arrays in place. */
   public static final Setting<Double> CPU_IN_PLACE_MAX_MS = decimal("gpucore.cpu.inPlaceMaxMs", 20,
       0, 1e6, "longest native CPU call (estimated ms) on Java arrays in place, a JNI critical "
