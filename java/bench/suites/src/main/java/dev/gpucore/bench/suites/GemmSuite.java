@@ -1143,12 +1143,30 @@ final class GemmSuite extends NamedSuite {
             .median()));
       }
       System.err.println(line);
+      if (router != null && router.skipped() == null) {
+        // where the router sends the call now that it has learnt from the timed ones
+        Decision after = auto.blas().explain(Gemm.of(m, n, k).transB(true), x.operand(x.a), k,
+            x.operand(x.b), k, x.operand(x.c[2]), n);
+        router.extra().put("route_after", after.gpu() ? "gpu" : "cpu");
+        router.extra().put("route_after_reason", after.reason());
+        System.err.println("partial: gemm host " + h.dtype() + " " + label
+            + " router after timing: " + (after.gpu() ? "gpu" : "cpu") + ": " + after.reason());
+      }
     } finally {
       if (pm != null) {
         pm.close();
       }
     }
     return out;
+  }
+
+  /** "cpu", or "cpu before timing, gpu after" when the router's route changed while timed. */
+  static String routes(Object before, Object after) {
+    if (before == null) {
+      return "-";
+    }
+    return after == null || after.equals(before) ? before.toString()
+        : before + " before timing, " + after + " after";
   }
 
   /**
@@ -1348,6 +1366,7 @@ final class GemmSuite extends NamedSuite {
       s.put("gpu_ns", tg);
       s.put("router_ns", ta);
       s.put("route", router.extra().get("route"));
+      s.put("route_after", router.extra().get("route_after"));
       double best = Double.isNaN(tg) ? tc : Double.isNaN(tc) ? tg : Math.min(tc, tg);
       double rBest = best / ta;
       if (!Double.isNaN(rBest)) {
@@ -1359,7 +1378,7 @@ final class GemmSuite extends NamedSuite {
       StringBuilder f = new StringBuilder(String.format(Locale.ROOT,
           "host %s %s: cpu %s, gpu %s, router %s (routed to %s): r/best %s", h.dtype(), size,
           Fmt.time(tc), Double.isNaN(tg) ? "-" : Fmt.time(tg), Fmt.time(ta),
-          router.extra().getOrDefault("route", "-"),
+          routes(router.extra().get("route"), router.extra().get("route_after")),
           Double.isNaN(rBest) ? "-" : String.format(Locale.ROOT, "%.2f", rBest)));
       if (ob != null) {
         double v = ob.ratio(cpu);

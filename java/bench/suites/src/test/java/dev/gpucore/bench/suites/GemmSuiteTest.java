@@ -217,6 +217,14 @@ class GemmSuiteTest {
   }
 
   @Test
+  void theRoutersRouteIsGivenBeforeAndAfterTimingWhenTheyDiffer() {
+    assertEquals("cpu", GemmSuite.routes("cpu", "cpu"));
+    assertEquals("cpu", GemmSuite.routes("cpu", null));
+    assertEquals("cpu before timing, gpu after", GemmSuite.routes("cpu", "gpu"));
+    assertEquals("-", GemmSuite.routes(null, null));
+  }
+
+  @Test
   void theAlternatingLossIsThePairOverTheSumOfTheRoutesAlone() {
     Row[] rows = new Row[3];
     long[][] samples = {{100, 110, 90}, {50, 40, 60}, {165, 150, 170}};
