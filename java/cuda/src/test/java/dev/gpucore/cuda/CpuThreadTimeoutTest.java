@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
+import dev.gpucore.testkit.OpenBlasSpin;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -29,58 +29,21 @@ import org.junit.jupiter.api.io.TempDir;
  * spent in an idle window after a CPU GEMM.
  */
 class CpuThreadTimeoutTest {
-  /** Idle window after each GEMM, in ms: shorter than 2^30 ticks of any clock up to 4 GHz. */
-  static final long WINDOW_MS = 200;
-  static final int TRIALS = 5;
-  /** Longer than 2^30 ticks of any clock from 2.2 GHz up. */
-  static final long QUIET_MS = 600;
-
   @TempDir static Path libs;
 
-  /** The child: the default core (CUDA backend tried first), CPU GEMMs, idle CPU time after. */
+  /**
+   * The child: the default core (CUDA backend tried first), the idle CPU ms after a CPU GEMM
+   * ({@link OpenBlasSpin}), whether the engine is loaded and how many OpenBLAS files are mapped.
+   */
   public static void main(String[] args) throws Exception {
     try (GpuCore core = GpuCore.open(Config.from(System.getProperties(), System.getenv()))) {
-      int n = 256; // above OpenBLAS's threshold for threading (64^3 multiply-adds)
-      float[] a = new float[n * n];
-      float[] c = new float[n * n];
-      Arrays.fill(a, 0.5f);
-      for (int i = 0; i < 20; i++) {
-        core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, c, n);
-      }
-      Thread.sleep(QUIET_MS);
-      double[] spent = new double[TRIALS];
-      for (int t = 0; t < TRIALS; t++) {
-        core.blas().sgemm(false, true, n, n, n, 1f, a, n, a, n, 0f, c, n);
-        long before = processCpuNs();
-        Thread.sleep(WINDOW_MS);
-        spent[t] = (processCpuNs() - before) / 1e6;
-        Thread.sleep(QUIET_MS - WINDOW_MS);
-      }
-      if (c[0] != n * 0.25f) {
-        throw new AssertionError("wrong product: " + c[0]);
-      }
-      Arrays.sort(spent);
+      OpenBlasSpin.printIdleCpuMs(core);
       List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
-      System.out.printf(Locale.ROOT, "engine_loaded %b%nopenblas_files %d%nidle_cpu_ms %.1f%n",
+      System.out.printf(Locale.ROOT, "engine_loaded %b%nopenblas_files %d%n",
           maps.stream().anyMatch(l -> l.contains("libgpucore_blas")),
           maps.stream().filter(l -> l.contains("libopenblas")).map(l -> l.substring(
-              l.indexOf('/'))).distinct().count(), spent[TRIALS / 2]);
+              l.indexOf('/'))).distinct().count());
     }
-  }
-
-  /** CPU time of every thread of this process, from each task's schedstat (ns). */
-  static long processCpuNs() throws IOException {
-    long sum = 0;
-    try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
-      for (Path t : (Iterable<Path>) tasks::iterator) {
-        try {
-          sum += Long.parseLong(Files.readString(t.resolve("schedstat")).trim().split("\\s+")[0]);
-        } catch (IOException | RuntimeException e) {
-          // a thread that ended meanwhile
-        }
-      }
-    }
-    return sum;
   }
 
   /**
@@ -134,7 +97,7 @@ class CpuThreadTimeoutTest {
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child finished: " + out);
     assertEquals(0, p.exitValue(), "child exit status; output:\n" + out);
     double[] r = new double[3];
-    String[] keys = {"engine_loaded ", "openblas_files ", "idle_cpu_ms "};
+    String[] keys = {"engine_loaded ", "openblas_files ", OpenBlasSpin.KEY};
     for (int i = 0; i < 3; i++) {
       String key = keys[i];
       String v = out.lines().filter(l -> l.startsWith(key)).findFirst()
@@ -153,8 +116,8 @@ class CpuThreadTimeoutTest {
     assertEquals(1, quiet[1], "one OpenBLAS in the process, shared by the engine and the CPU "
         + "backend");
     // 2^30 ticks: the workers spin through the whole window; 2^4: they sleep at once
-    assertTrue(spin[2] > WINDOW_MS / 8.0, "N = 30: CPU ms in the idle window " + spin[2]);
-    assertTrue(quiet[2] < WINDOW_MS / 10.0, "N = 4: CPU ms in the idle window " + quiet[2]);
+    assertTrue(spin[2] > OpenBlasSpin.WINDOW_MS / 8.0, "N = 30: CPU ms in the idle window " + spin[2]);
+    assertTrue(quiet[2] < OpenBlasSpin.WINDOW_MS / 10.0, "N = 4: CPU ms in the idle window " + quiet[2]);
     assertTrue(spin[2] > 4 * quiet[2], "N = 30 " + spin[2] + " ms vs N = 4 " + quiet[2] + " ms");
   }
 }
