@@ -14,7 +14,9 @@ import dev.gpucore.blas.Precision;
  * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route
  * estimated too fast learns that and gives way; one estimated too slow is timed when the router
  * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls),
- * and again at growing intervals ({@link #retry}), in case its figure was taken in a bad moment.
+ * and again at growing intervals ({@link #retry}), in case its figure was taken in a bad moment:
+ * the counted calls of such a try replace what the route had learnt (their plain mean), being
+ * the only recent word on it.
  * A timed call of a class on the other route than the class's timed calls before it is not
  * counted when those were two or more in a row: it pays for the switch (OpenBLAS's threads
  * woken, the GPU's staging threads and caches cold), which the class's calls that stay on that
@@ -65,6 +67,9 @@ final class RouteLearning {
   private final int[] since = new int[4 * SIZES];
   private final int[] retries = new int[4 * SIZES];
   private final int[] burst = new int[4 * SIZES];
+  /** Per route and class: calls of a try again still to be recorded, and those counted. */
+  private final int[] tryLeft = new int[2 * 4 * SIZES];
+  private final int[] tryCounted = new int[2 * 4 * SIZES];
   private long total;
   /** When the last timed call ended (System.nanoTime), if any. */
   private long lastEnd;
@@ -137,12 +142,21 @@ final class RouteLearning {
       lastRoute[c] = route;
       run[c] = 1;
     }
+    boolean inTry = tryLeft[s] > 0;
+    if (inTry) {
+      tryLeft[s]--;
+    }
     if (!warm[s] || switched || paused) {
       warm[s] = true; // the warm-up call, the first after a switch of route or after a pause
       return;
     }
     double l = Math.max(-LOG_MAX, Math.min(LOG_MAX, Math.log(measuredMs / estimatedMs)));
-    if (calls[s] < MIN_CALLS) {
+    if (inTry && calls[s] >= MIN_CALLS) {
+      // a try again: its calls replace the route's old figure (the plain mean of theirs)
+      logRatio[s] = tryCounted[s] == 0 ? l
+          : logRatio[s] + (l - logRatio[s]) / (tryCounted[s] + 1);
+      tryCounted[s]++;
+    } else if (calls[s] < MIN_CALLS) {
       logRatio[s] += (l - logRatio[s]) / (calls[s] + 1); // the plain mean of the first ones
     } else {
       logRatio[s] += WEIGHT * (l - logRatio[s]);
@@ -216,10 +230,13 @@ final class RouteLearning {
   synchronized boolean retry(boolean chosenGpu, Precision p, double flops) {
     int s = cls(p, flops);
     int from = chosenGpu ? 1 : 0;
+    int other = (chosenGpu ? 0 : 4 * SIZES) + s;
     if (retryFrom[s] != from) {
       retryFrom[s] = from;
       since[s] = 0;
       burst[s] = 0;
+      tryLeft[s] = 0;
+      tryLeft[4 * SIZES + s] = 0;
     }
     if (burst[s] > 0) {
       burst[s]--;
@@ -231,6 +248,8 @@ final class RouteLearning {
     since[s] = 0;
     retries[s]++;
     burst[s] = RETRY_CALLS - 1;
+    tryLeft[other] = RETRY_CALLS;
+    tryCounted[other] = 0;
     return true;
   }
 
@@ -240,7 +259,10 @@ final class RouteLearning {
    * rather than sent long after.
    */
   synchronized void endRetry(Precision p, double flops) {
-    burst[cls(p, flops)] = 0;
+    int c = cls(p, flops);
+    burst[c] = 0;
+    tryLeft[c] = 0;
+    tryLeft[4 * SIZES + c] = 0;
   }
 
   /** The route of the class's last timed call: -1 none yet, 0 the CPU, 1 the GPU. */

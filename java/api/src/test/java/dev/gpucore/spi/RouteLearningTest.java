@@ -181,6 +181,34 @@ class RouteLearningTest {
   }
 
   @Test
+  void aTryAgainReplacesTheFigureItsRouteHadLearnt() {
+    RouteLearning l = new RouteLearning();
+    // the CPU learnt in a bad moment at 4 times its estimate, then the GPU chosen for its calls
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      l.add(false, Precision.FP32, F, 4, 1);
+    }
+    for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
+      l.add(true, Precision.FP32, F, 2, 1);
+    }
+    assertEquals(4, l.factor(false, Precision.FP32, F), 1e-12);
+    for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
+      l.retry(true, Precision.FP32, F);
+    }
+    // the try: three CPU calls, the first paying for the switch (not counted)
+    for (int i = 0; i < RouteLearning.RETRY_CALLS; i++) {
+      assertEquals(true, l.retry(true, Precision.FP32, F));
+      l.add(false, Precision.FP32, F, i == 0 ? 8 : i == 1 ? 0.9 : 1.1, 1);
+    }
+    assertEquals(Math.sqrt(0.9 * 1.1), l.factor(false, Precision.FP32, F), 1e-12);
+    // later CPU calls, outside a try, move it by the weight again
+    l.add(false, Precision.FP32, F, 4, 1);
+    assertEquals(Math.exp(0.75 * Math.log(Math.sqrt(0.99)) + 0.25 * Math.log(4)),
+        l.factor(false, Precision.FP32, F), 1e-12);
+    // the GPU's figure was left as it was
+    assertEquals(2, l.factor(true, Precision.FP32, F), 1e-12);
+  }
+
+  @Test
   void aTryEndedEarlySendsNoLeftoverCalls() {
     RouteLearning l = new RouteLearning();
     RouteLearning.View v = new RouteLearning.View();
