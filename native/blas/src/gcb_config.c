@@ -2,7 +2,8 @@
  * (e.g. gpucore.gemm.route) is read from the environment variable of its name upper-cased with
  * dots as underscores (GPUCORE_GEMM_ROUTE), else from the file GPUCORE_CONFIG names
  * ("key = value" or "key value" lines, '#' starts a comment), else its default. Read once, at
- * the first GEMM. A bad value is reported on stderr and the default kept (a BLAS cannot throw).
+ * the first GEMM (the file, and gpucore.cpu.threadTimeout, already when the library loads
+ * OpenBLAS itself). A bad value is reported on stderr and the default kept (a BLAS cannot throw).
  * A program that embeds the engine (gpucore's Java API) may set values first
  * (gpucore_engine_configure): they come before the environment and the file. */
 #include <ctype.h>
@@ -138,9 +139,17 @@ static void read_config_file(void) {
   }
 }
 
-int gcb_thread_timeout_setting(void) {
+static pthread_once_t timeout_once = PTHREAD_ONCE_INIT;
+static int timeout_setting;
+
+static void read_timeout(void) {
   pthread_once(&file_once, read_config_file);
-  return (int)get_double("gpucore.cpu.threadTimeout", 20, 0, 30);
+  timeout_setting = (int)get_double("gpucore.cpu.threadTimeout", 20, 0, 30);
+}
+
+int gcb_thread_timeout_setting(void) {
+  pthread_once(&timeout_once, read_timeout);
+  return timeout_setting;
 }
 
 static void load(void) {

@@ -58,7 +58,9 @@ static void open_runtime_beside(const char *path) {
  * 2^N clock ticks after a call before they sleep; its own 2^28 is about a tenth of a second of
  * every core, taken from whatever runs next), so the variable holds the setting during the load
  * and is restored after. 0 leaves OpenBLAS as it is; an OpenBLAS already in the process is not
- * loaded again and keeps its own. */
+ * loaded again and keeps its own. Like any change of the environment, this races a getenv on
+ * another thread of a program that loads the library while its threads run (gpucore's Java
+ * CPU backend does the same when it loads OpenBLAS). */
 static void *open_with_timeout(const char *path, int flags, char *why, size_t n) {
   int exponent = gcb_thread_timeout_setting();
   if (exponent <= 0) {
@@ -68,6 +70,9 @@ static void *open_with_timeout(const char *path, int flags, char *why, size_t n)
   snprintf(value, sizeof value, "%d", exponent);
   const char *old = getenv("OPENBLAS_THREAD_TIMEOUT");
   char *kept = old != NULL ? strdup(old) : NULL;
+  if (old != NULL && kept == NULL) {
+    return try_open(path, flags, why, n); /* the user's value could not be kept: left as it is */
+  }
   setenv("OPENBLAS_THREAD_TIMEOUT", value, 1);
   void *h = try_open(path, flags, why, n);
   if (kept != NULL) {

@@ -122,6 +122,11 @@ public final class GpuCore implements AutoCloseable {
         }
       } catch (GpuCoreException.DeviceUnavailable e) {
         reasons.add(e.getMessage());
+      } catch (RuntimeException | Error e) {
+        if (cpu != null) {
+          cpu.close(); // opened first: not left behind
+        }
+        throw e;
       }
     }
     String reason = "";

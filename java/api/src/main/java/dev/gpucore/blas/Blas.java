@@ -123,8 +123,13 @@ public final class Blas {
     if (cpuRows == 0) {
       boolean timed = router.learns(call);
       long t0 = timed ? System.nanoTime() : 0;
-      if (onGpu(w) && timed) {
-        router.learn(call, true, t0, System.nanoTime());
+      boolean whole = onGpu(w);
+      if (timed) {
+        if (whole) {
+          router.learn(call, true, t0, System.nanoTime());
+        } else {
+          router.ended(System.nanoTime());
+        }
       }
       return;
     }
@@ -140,6 +145,9 @@ public final class Blas {
       gpuFailure = e;
     }
     Throwable cpuFailure = dev.gpucore.spi.Uninterruptible.await(cpu);
+    if (router.learns(call)) {
+      router.ended(System.nanoTime());
+    }
     dev.gpucore.spi.Uninterruptible.rethrow(gpuFailure != null ? gpuFailure : cpuFailure,
         "CPU share of a split GEMM failed");
   }

@@ -55,6 +55,8 @@ final class RouteLearning {
   private final int[] calls = new int[2 * 4 * SIZES];
   private final boolean[] warm = new boolean[2 * 4 * SIZES];
   private final int[] probes = new int[2 * 4 * SIZES];
+  /** Probes given back (a probe call after a pause is not counted), at most PROBES per slot. */
+  private final int[] refunds = new int[2 * 4 * SIZES];
   /*
    * Per class (precision and size, either route): the route of its last timed call (-1 none
    * yet, 0 the CPU, 1 the GPU); for its tries again, the route they were counted from (-1
@@ -110,11 +112,19 @@ final class RouteLearning {
   synchronized void add(boolean gpu, Precision p, double flops, long nanos, long endNanos,
       double estimatedMs) {
     boolean paused = ended && endNanos - nanos - lastEnd > PAUSE_NS;
+    ended(endNanos);
+    add(gpu, p, flops, nanos / 1e6, estimatedMs, paused);
+  }
+
+  /**
+   * Notes that a host GEMM not timed for learning (split by {@code gpucore.gemm.cpuRatio},
+   * failed over) ended at {@code endNanos}: the machine was busy until then.
+   */
+  synchronized void ended(long endNanos) {
     if (!ended || endNanos - lastEnd > 0) {
       lastEnd = endNanos;
       ended = true;
     }
-    add(gpu, p, flops, nanos / 1e6, estimatedMs, paused);
   }
 
   /**
@@ -147,6 +157,11 @@ final class RouteLearning {
       tryLeft[s]--;
     }
     if (!warm[s] || switched || paused) {
+      if (paused && warm[s] && !switched && calls[s] < MIN_CALLS && probes[s] > 0
+          && refunds[s] < PROBES) {
+        probes[s]--; // a probe that taught nothing: the route may still be learnt
+        refunds[s]++;
+      }
       warm[s] = true; // the warm-up call, the first after a switch of route or after a pause
       return;
     }
@@ -242,6 +257,8 @@ final class RouteLearning {
       burst[s]--;
       return true;
     }
+    tryLeft[s] = 0; // a try's calls not recorded (failed, not timed) end with it
+    tryLeft[4 * SIZES + s] = 0;
     if (++since[s] < RETRY_FIRST << Math.min(retries[s], RETRY_MAX_SHIFT)) {
       return false;
     }

@@ -804,6 +804,18 @@ public final class Router {
     learn(call, gpu, endNanos - startNanos, endNanos, true);
   }
 
+  /**
+   * A host GEMM that {@link #learns} would time but that was not learnt from (split by
+   * {@code gpucore.gemm.cpuRatio}, failed over) ended at {@code endNanos}: the next timed call
+   * that follows it closely is not taken for one after a pause.
+   */
+  public void ended(long endNanos) {
+    RouteLearning l = state.learning();
+    if (l != null) {
+      l.ended(endNanos);
+    }
+  }
+
   /** The time of a call that ran whole on the route chosen, {@code nanos}, counted whenever. */
   public void learn(GemmCall call, boolean gpu, long nanos) {
     learn(call, gpu, nanos, 0, false);

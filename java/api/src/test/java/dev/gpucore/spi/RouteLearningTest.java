@@ -209,6 +209,57 @@ class RouteLearningTest {
   }
 
   @Test
+  void aProbeCallAfterAPauseIsGivenBackSoTheRouteCanStillBeLearnt() {
+    RouteLearning l = new RouteLearning();
+    long ms = 1_000_000;
+    long t = 1_000 * ms;
+    for (int i = 0; i < RouteLearning.PROBES; i++) {
+      assertEquals(true, l.tryProbe(false, Precision.FP32, F));
+      t += i == 3 ? 2 * ms : ms / 10; // the fourth probe comes after a pause
+      l.add(false, Precision.FP32, F, ms, t += ms, 1);
+    }
+    assertEquals(RouteLearning.MIN_CALLS - 1, l.calls(false, Precision.FP32, F));
+    assertEquals(true, l.probesLeft(false, Precision.FP32, F));
+    assertEquals(true, l.tryProbe(false, Precision.FP32, F));
+    l.add(false, Precision.FP32, F, ms, t += ms, 1);
+    assertEquals(RouteLearning.MIN_CALLS, l.calls(false, Precision.FP32, F));
+    assertEquals(false, l.probesLeft(false, Precision.FP32, F));
+    // probes given back are bounded: calls that all come after pauses end the probing
+    RouteLearning p = new RouteLearning();
+    int sent = 0;
+    while (p.tryProbe(true, Precision.FP32, F)) {
+      t += 2 * ms;
+      p.add(true, Precision.FP32, F, ms, t += ms, 1);
+      sent++;
+    }
+    assertEquals(2 * RouteLearning.PROBES, sent);
+    assertEquals(0, p.calls(true, Precision.FP32, F));
+  }
+
+  @Test
+  void aTryWhoseCallsWereNotRecordedLeavesNothingForLaterCalls() {
+    RouteLearning l = new RouteLearning();
+    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
+      l.add(false, Precision.FP32, F, 4, 1);
+    }
+    for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
+      l.add(true, Precision.FP32, F, 2, 1);
+    }
+    for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
+      l.retry(true, Precision.FP32, F);
+    }
+    for (int i = 0; i < RouteLearning.RETRY_CALLS; i++) {
+      assertEquals(true, l.retry(true, Precision.FP32, F)); // the try's calls failed over
+    }
+    assertEquals(false, l.retry(true, Precision.FP32, F)); // a GPU call, after the try
+    l.add(true, Precision.FP32, F, 2, 1);
+    // CPU calls later, outside any try, move the CPU's figure by the weight only
+    l.add(false, Precision.FP32, F, 8, 1); // the switch
+    l.add(false, Precision.FP32, F, 1, 1);
+    assertEquals(Math.exp(0.75 * Math.log(4)), l.factor(false, Precision.FP32, F), 1e-12);
+  }
+
+  @Test
   void aTryEndedEarlySendsNoLeftoverCalls() {
     RouteLearning l = new RouteLearning();
     RouteLearning.View v = new RouteLearning.View();

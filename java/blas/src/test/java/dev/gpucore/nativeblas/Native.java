@@ -74,7 +74,8 @@ final class Native {
     }
     pb.environment().remove("LD_PRELOAD");
     pb.environment().remove("GPUCORE_LOG_FILE");
-    pb.environment().keySet().removeIf(k -> k.startsWith("GPUCORE_"));
+    pb.environment().keySet().removeIf(k -> k.startsWith("GPUCORE_")
+        || k.startsWith("OPENBLAS_"));
     pb.environment().putAll(env);
     Path out = Files.createTempFile("gpucore-blas", ".out");
     Path err = Files.createTempFile("gpucore-blas", ".err");

@@ -113,8 +113,6 @@ class CpuThreadTimeoutTest {
     double[] quiet = child(4);
     double[] spin = child(30);
     assertEquals(1, quiet[0], "the GEMM engine loaded in the child (it looks for OpenBLAS)");
-    assertEquals(1, quiet[1], "one OpenBLAS in the process, shared by the engine and the CPU "
-        + "backend");
     // 2^30 ticks: the workers spin through the whole window; 2^4: they sleep at once
     assertTrue(spin[2] > OpenBlasSpin.WINDOW_MS / 8.0, "N = 30: CPU ms in the idle window " + spin[2]);
     assertTrue(quiet[2] < OpenBlasSpin.WINDOW_MS / 10.0, "N = 4: CPU ms in the idle window " + quiet[2]);
