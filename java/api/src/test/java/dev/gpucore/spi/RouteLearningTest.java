@@ -180,10 +180,12 @@ class RouteLearningTest {
     }
   }
 
-  @Test
-  void aTryAgainReplacesTheFigureItsRouteHadLearnt() {
+  /**
+   * The CPU learnt in a bad moment at 4 times its estimate, the GPU at 2 and chosen for its
+   * calls, up to the call before the CPU's first try again.
+   */
+  static RouteLearning cpuLearntSlowUntilATry() {
     RouteLearning l = new RouteLearning();
-    // the CPU learnt in a bad moment at 4 times its estimate, then the GPU chosen for its calls
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
       l.add(false, Precision.FP32, F, 4, 1);
     }
@@ -194,6 +196,12 @@ class RouteLearningTest {
     for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
       l.retry(true, Precision.FP32, F);
     }
+    return l;
+  }
+
+  @Test
+  void aTryAgainReplacesTheFigureItsRouteHadLearnt() {
+    RouteLearning l = cpuLearntSlowUntilATry();
     // the try: three CPU calls, the first paying for the switch (not counted)
     for (int i = 0; i < RouteLearning.RETRY_CALLS; i++) {
       assertEquals(true, l.retry(true, Precision.FP32, F));
@@ -238,16 +246,7 @@ class RouteLearningTest {
 
   @Test
   void aTryWhoseCallsWereNotRecordedLeavesNothingForLaterCalls() {
-    RouteLearning l = new RouteLearning();
-    for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
-      l.add(false, Precision.FP32, F, 4, 1);
-    }
-    for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
-      l.add(true, Precision.FP32, F, 2, 1);
-    }
-    for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
-      l.retry(true, Precision.FP32, F);
-    }
+    RouteLearning l = cpuLearntSlowUntilATry();
     for (int i = 0; i < RouteLearning.RETRY_CALLS; i++) {
       assertEquals(true, l.retry(true, Precision.FP32, F)); // the try's calls failed over
     }
