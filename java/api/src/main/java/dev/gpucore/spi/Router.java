@@ -801,27 +801,6 @@ public final class Router {
    * a pause since the previous timed call is not counted ({@link RouteLearning#PAUSE_NS}).
    */
   public void learn(GemmCall call, boolean gpu, long startNanos, long endNanos) {
-    learn(call, gpu, endNanos - startNanos, endNanos, true);
-  }
-
-  /**
-   * A host GEMM that {@link #learns} would time but that was not learnt from (split by
-   * {@code gpucore.gemm.cpuRatio}, failed over) ended at {@code endNanos}: the next timed call
-   * that follows it closely is not taken for one after a pause.
-   */
-  public void ended(long endNanos) {
-    RouteLearning l = state.learning();
-    if (l != null) {
-      l.ended(endNanos);
-    }
-  }
-
-  /** The time of a call that ran whole on the route chosen, {@code nanos}, counted whenever. */
-  public void learn(GemmCall call, boolean gpu, long nanos) {
-    learn(call, gpu, nanos, 0, false);
-  }
-
-  private void learn(GemmCall call, boolean gpu, long nanos, long endNanos, boolean clocked) {
     State st = state;
     if (st.learning() == null) {
       return;
@@ -835,10 +814,19 @@ public final class Router {
       RouteModel.Estimate e = model.estimate(input(call, Math.max(1, healthy()), st));
       estimated = gpu ? e.gpuMs() : e.cpuMs();
     }
-    if (clocked) {
-      st.learning().add(gpu, call.precision(), perItem(call), nanos, endNanos, estimated);
-    } else {
-      st.learning().add(gpu, call.precision(), perItem(call), nanos / 1e6, estimated);
+    st.learning().add(gpu, call.precision(), perItem(call), endNanos - startNanos, endNanos,
+        estimated);
+  }
+
+  /**
+   * A host GEMM that {@link #learns} would time but that was not learnt from (split by
+   * {@code gpucore.gemm.cpuRatio}, failed over) ended at {@code endNanos}: the next timed call
+   * that follows it closely is not taken for one after a pause.
+   */
+  public void ended(long endNanos) {
+    RouteLearning l = state.learning();
+    if (l != null) {
+      l.ended(endNanos);
     }
   }
 

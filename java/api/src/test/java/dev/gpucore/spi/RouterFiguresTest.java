@@ -295,13 +295,13 @@ class RouterFiguresTest {
     assertTrue(before.gpu(), before.reason());
     assertTrue(r.learns(call));
     double gpuMs = model.estimate(seen.get(seen.size() - 1)).gpuMs();
-    r.learn(call, true, (long) (gpuMs * 100 * 1e6)); // the first: a warm-up, not counted
+    r.learn(call, true, 0, (long) (gpuMs * 100 * 1e6)); // the first: a warm-up, not counted
     assertTrue(r.explain(call).gpu());
     for (int i = 0; i < RouteLearning.MIN_CALLS - 1; i++) {
-      r.learn(call, true, (long) (gpuMs * 6 * 1e6)); // the GPU takes 6 times the estimate
+      r.learn(call, true, 0, (long) (gpuMs * 6 * 1e6)); // the GPU takes 6 times the estimate
       assertTrue(r.explain(call).gpu(), "too few calls to change the estimate");
     }
-    r.learn(call, true, (long) (gpuMs * 6 * 1e6));
+    r.learn(call, true, 0, (long) (gpuMs * 6 * 1e6));
     Decision after = r.explain(call);
     assertFalse(after.gpu(), after.reason());
     assertTrue(after.reason().contains("learnt from 0 CPU and 5 GPU calls of this size and"
@@ -327,7 +327,7 @@ class RouterFiguresTest {
     ms[1] = e.cpuMs();
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
       assertTrue(r.decide(call).gpu(), "the GPU's time not yet learnt");
-      r.learn(call, true, (long) (ms[0] * gpuFactor * 1e6));
+      r.learn(call, true, 0, (long) (ms[0] * gpuFactor * 1e6));
     }
     return r;
   }
@@ -336,7 +336,7 @@ class RouterFiguresTest {
   static void cpuTried(Router r, GemmCall call, double ms) {
     for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
       assertFalse(r.decide(call).gpu(), "a try of the CPU");
-      r.learn(call, false, (long) (ms * 1e6));
+      r.learn(call, false, 0, (long) (ms * 1e6));
     }
   }
 
@@ -353,7 +353,7 @@ class RouterFiguresTest {
       assertFalse(d.gpu(), d.reason());
       assertTrue(d.reason().startsWith("trying the CPU: its estimate, "), d.reason());
       assertFalse(r.decide(call).gpu());
-      r.learn(call, false, (long) (cpuMs * 0.5 * 1e6)); // the CPU takes half its estimate
+      r.learn(call, false, 0, (long) (cpuMs * 0.5 * 1e6)); // the CPU takes half its estimate
     }
     // both learnt: the CPU (2.15 ms) beats the GPU (2.90 ms), and nothing is tried any more
     Decision d = r.explain(call);
@@ -383,7 +383,7 @@ class RouterFiguresTest {
           firstTry = i;
         }
       }
-      r.learn(call, gpu, (long) ((gpu ? ms[0] * 3 : cpuMs * 0.5) * 1e6));
+      r.learn(call, gpu, 0, (long) ((gpu ? ms[0] * 3 : cpuMs * 0.5) * 1e6));
     }
     // the 64th call after the first tries goes to the CPU
     assertEquals(RouteLearning.RETRY_FIRST, firstTry);
@@ -405,7 +405,7 @@ class RouterFiguresTest {
     assertFalse(d.gpu(), "the CPU is faster and ran last: " + d.reason());
     // a GPU call ran last (another thread, a try): the GPU is kept, the CPU being less than 5%
     // faster
-    r.learn(square(1024, DType.FLOAT32), true, (long) (gpuMs * 1e6));
+    r.learn(square(1024, DType.FLOAT32), true, 0, (long) (gpuMs * 1e6));
     d = r.explain(call);
     assertTrue(d.gpu(), d.reason());
     assertTrue(d.reason().contains("; stays on the GPU, where the last timed call of this size"
@@ -415,7 +415,7 @@ class RouterFiguresTest {
     // 10% faster: the CPU
     Router far = gpuLearnt(dir.resolve("f"), call, 3, new double[2]);
     cpuTried(far, call, gpuMs * 0.9);
-    far.learn(call, true, (long) (gpuMs * 1e6));
+    far.learn(call, true, 0, (long) (gpuMs * 1e6));
     assertFalse(far.explain(call).gpu(), far.explain(call).reason());
   }
 
@@ -438,9 +438,9 @@ class RouterFiguresTest {
     GemmCall call = square(1024, DType.FLOAT32);
     r.decide(call);
     int asked = seen.size();
-    r.learn(call, true, 1_000_000);
+    r.learn(call, true, 0, 1_000_000);
     assertEquals(asked, seen.size(), "the decision's estimate, not a new one");
-    r.learn(square(2048, DType.FLOAT32), true, 1_000_000); // not decided last: asked
+    r.learn(square(2048, DType.FLOAT32), true, 0, 1_000_000); // not decided last: asked
     assertEquals(asked + 1, seen.size());
     assertEquals(1, last().gpus());
   }
@@ -453,7 +453,7 @@ class RouterFiguresTest {
     r.decide(call);
     r.calibrate(); // new figures between the decision and the call's time
     int asked = seen.size();
-    r.learn(call, true, 1_000_000);
+    r.learn(call, true, 0, 1_000_000);
     assertEquals(asked + 1, seen.size(), "an estimate from the new figures");
   }
 
@@ -469,10 +469,10 @@ class RouterFiguresTest {
       double gpuMs = e.gpuMs() * 3;
       // both routes learnt (timed directly), the CPU 3.4% faster, the GPU's call timed last
       for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
-        r.learn(call, false, (long) (gpuMs * 0.966 * 1e6));
+        r.learn(call, false, 0, (long) (gpuMs * 0.966 * 1e6));
       }
       for (int i = 0; i <= RouteLearning.MIN_CALLS + 1; i++) {
-        r.learn(call, true, (long) (gpuMs * 1e6));
+        r.learn(call, true, 0, (long) (gpuMs * 1e6));
       }
       Decision d = r.explain(call);
       assertEquals(ratio.equals("0"), d.gpu(), "cpuRatio " + ratio + ": " + d.reason());
@@ -510,7 +510,7 @@ class RouterFiguresTest {
       double cpuMs = model.estimate(last()).cpuMs();
       for (int i = 0; i <= RouteLearning.MIN_CALLS; i++) {
         assertFalse(r.decide(call).gpu(), "the CPU's time not yet learnt");
-        r.learn(call, false, (long) (cpuMs * 1e6));
+        r.learn(call, false, 0, (long) (cpuMs * 1e6));
       }
       int tries = 0;
       for (int i = 0; i < 20; i++) {
@@ -542,12 +542,12 @@ class RouterFiguresTest {
     fast.explain(call);
     for (int i = 0; i < 4 * RouteLearning.MIN_CALLS; i++) {
       assertTrue(fast.decide(call).gpu());
-      fast.learn(call, true, (long) (gpuMs * 1e6));
+      fast.learn(call, true, 0, (long) (gpuMs * 1e6));
     }
     Router near = gpuLearnt(dir.resolve("n"), call, 1.75, new double[2]);
     for (int i = 0; i < 4 * RouteLearning.MIN_CALLS; i++) {
       assertTrue(near.decide(call).gpu(), near.explain(call).reason());
-      near.learn(call, true, (long) (gpuMs * 1.75 * 1e6));
+      near.learn(call, true, 0, (long) (gpuMs * 1.75 * 1e6));
     }
   }
 
