@@ -12,12 +12,14 @@ import java.util.Objects;
 
 /**
  * The block step of {@link GpuBlockMatrix}: one result block {@code C = Σ_t A_t·B_t} of
- * column-major blocks ({@code A_t} m×k_t, {@code B_t} k_t×n), through gpucore's GEMM.
+ * column-major blocks ({@code A_t} m×k_t, {@code B_t} k_t×n), or a grid of result blocks that
+ * share their blocks ({@code C_ij = Σ_t A_t,i·B_t,j}), through gpucore's GEMM.
  *
- * <p>On a GPU the sum stays on the device: each product is added into C there ({@code beta = 1}
- * after the first) and only C comes back. The blocks go up while the GEMMs run: two sets of
- * device buffers take alternate pairs, each pair's GEMM is cut into column slabs queued as soon
- * as their part of B has arrived, and several threads pack the blocks into small pinned staging
+ * <p>On a GPU the sums stay on the device: each product is added into C there ({@code beta = 1}
+ * after the first) and only C comes back; in a grid each block goes up once per step, for every
+ * result block of its row or column. The blocks go up while the GEMMs run: two sets of device
+ * buffers take alternate steps, each step's GEMMs are cut into column slabs queued as soon as
+ * their part of B has arrived, and several threads pack the blocks into small pinned staging
  * buffers (rounding to fp32 on the way for the fp32 precisions: half the bytes over the bus)
  * while the copies out of their other buffers run; C comes back the same way, widened on those
  * threads ({@link BlockPipeline}). The device buffers and staging are kept for the next call
@@ -49,6 +51,24 @@ public final class BlockKernel {
   }
 
   /**
+   * One step of a grid: the blocks of one k, column-major.
+   *
+   * @param a the m×k block of each row of result blocks
+   * @param b the k×n block of each column of result blocks
+   * @param k the inner dimension
+   */
+  public record Step(List<double[]> a, List<double[]> b, int k) {
+    /** Checks the blocks are there; keeps copies of the lists. */
+    public Step {
+      a = List.copyOf(Objects.requireNonNull(a, "a"));
+      b = List.copyOf(Objects.requireNonNull(b, "b"));
+      if (k < 0) {
+        throw new IllegalArgumentException("k must be 0 or more, got " + k);
+      }
+    }
+  }
+
+  /**
    * {@code C = Σ pairs[t].a · pairs[t].b}, m×n, column-major.
    *
    * @param core gpucore
@@ -69,14 +89,84 @@ public final class BlockKernel {
   }
 
   /**
+   * The grid of result blocks {@code C_ij = Σ_t steps[t].a[i] · steps[t].b[j]} for i below
+   * {@code rows} and j below {@code cols}, each m×n, column-major.
+   *
+   * @param core gpucore
+   * @param device gpucore's device index, or -1 for the host (the router decides where host
+   *     GEMMs run)
+   * @param m rows of each result block
+   * @param n columns of each result block
+   * @param rows result blocks per column of the grid (A blocks per step)
+   * @param cols result blocks per row of the grid (B blocks per step)
+   * @param steps the blocks of each k
+   * @param precision {@code FP64} (or {@code DEFAULT}), {@code FP32}, {@code TF32} or {@code BF16}
+   * @return the result blocks in row-major block order: block (i, j) at {@code i·cols + j}
+   * @throws IllegalArgumentException when rows or cols is below 1, a step has not rows A blocks
+   *     and cols B blocks, a block's length does not match its shape, m×n does not fit a Java
+   *     array, the precision is not one of those, or (on a GPU)
+   *     {@code gpucore.spark.blockCacheMiB} is not a number of MiB
+   */
+  public static double[][] gridOfProducts(GpuCore core, int device, int m, int n, int rows,
+      int cols, List<Step> steps, Precision precision) {
+    Objects.requireNonNull(steps, "steps");
+    check(core, device, m, n, precision);
+    if (rows < 1 || cols < 1) {
+      throw new IllegalArgumentException("rows and cols must be 1 or more, got " + rows + ", "
+          + cols);
+    }
+    for (Step st : steps) {
+      if (st.a().size() != rows || st.b().size() != cols) {
+        throw new IllegalArgumentException("steps: the step of k=" + st.k() + " has "
+            + st.a().size() + " A blocks and " + st.b().size() + " B blocks; expected " + rows
+            + " and " + cols);
+      }
+      for (double[] x : st.a()) {
+        blockLength(x, m, st.k(), "an A block");
+      }
+      for (double[] x : st.b()) {
+        blockLength(x, st.k(), n, "a B block");
+      }
+    }
+    if ((long) n * cols > Integer.MAX_VALUE || (long) m * n * rows * cols > Long.MAX_VALUE / 8) {
+      throw new IllegalArgumentException("the grid's " + rows + "×" + cols + " result blocks of "
+          + m + "×" + n + " are too large");
+    }
+    return grid(core, device, m, n, rows, cols, steps, precision);
+  }
+
+  /**
    * As {@link #sumOfProducts(GpuCore, int, int, int, List, Precision)}; {@code viaSum} true runs
    * FP64 on a core of one GPU as one {@link dev.gpucore.blas.Blas#gemmSum} instead of the device
    * pipeline (for comparing the two: the pipeline measured faster).
    */
   static double[] sumOfProducts(GpuCore core, int device, int m, int n, List<Pair> pairs,
       Precision precision, boolean viaSum) {
-    Objects.requireNonNull(core, "core");
     Objects.requireNonNull(pairs, "pairs");
+    check(core, device, m, n, precision);
+    for (Pair p : pairs) {
+      if (p.a().length != (long) m * p.k() || p.b().length != (long) p.k() * n) {
+        throw new IllegalArgumentException("pairs: a block pair of k=" + p.k() + " has " + p.a().length
+            + " and " + p.b().length + " values; expected " + (long) m * p.k() + " and " + (long) p.k() * n);
+      }
+    }
+    boolean fp64 = precision == Precision.FP64 || precision == Precision.DEFAULT;
+    if (viaSum && fp64 && device >= 0 && core.devices().size() == 1 && m > 0 && n > 0) {
+      List<Pair> live = pairs.stream().filter(q -> q.k() > 0).toList();
+      if (!live.isEmpty()) {
+        return summed(core, m, n, live);
+      }
+    }
+    List<Step> steps = new ArrayList<>(pairs.size());
+    for (Pair p : pairs) {
+      steps.add(new Step(List.of(p.a()), List.of(p.b()), p.k()));
+    }
+    return grid(core, device, m, n, 1, 1, steps, precision)[0];
+  }
+
+  /** The checks both forms share, before anything else. */
+  private static void check(GpuCore core, int device, int m, int n, Precision precision) {
+    Objects.requireNonNull(core, "core");
     Objects.requireNonNull(precision, "precision");
     if (m < 0 || n < 0) {
       throw new IllegalArgumentException("m and n must be 0 or more, got " + m + ", " + n);
@@ -88,41 +178,45 @@ public final class BlockKernel {
       throw new IllegalArgumentException("device must be -1 or a gpucore device index below "
           + core.devices().size() + ", got " + device);
     }
-    for (Pair p : pairs) {
-      if (p.a().length != (long) m * p.k() || p.b().length != (long) p.k() * n) {
-        throw new IllegalArgumentException("pairs: a block pair of k=" + p.k() + " has " + p.a().length
-            + " and " + p.b().length + " values; expected " + (long) m * p.k() + " and " + (long) p.k() * n);
-      }
-    }
     if ((long) m * n > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("m×n must fit a Java array, got " + m + "×" + n);
     }
-    List<Pair> live = new ArrayList<>(pairs.size());
-    long maxA = 0;
-    long maxB = 0;
-    for (Pair q : pairs) {
+  }
+
+  private static void blockLength(double[] x, int rows, int cols, String what) {
+    Objects.requireNonNull(x, "steps: " + what);
+    if (x.length != (long) rows * cols) {
+      throw new IllegalArgumentException("steps: " + what + " of " + rows + "×" + cols + " has "
+          + x.length + " values");
+    }
+  }
+
+  /** The grid, arguments checked. */
+  private static double[][] grid(GpuCore core, int device, int m, int n, int rows, int cols,
+      List<Step> steps, Precision precision) {
+    List<Step> live = new ArrayList<>(steps.size());
+    long maxK = 0;
+    for (Step q : steps) {
       if (q.k() > 0) {
         live.add(q);
-        maxA = Math.max(maxA, q.a().length);
-        maxB = Math.max(maxB, q.b().length);
+        maxK = Math.max(maxK, q.k());
       }
     }
     if (live.isEmpty() || m == 0 || n == 0) {
-      return new double[m * n];
+      return new double[rows * cols][m * n];
     }
     boolean fp64 = precision == Precision.FP64 || precision == Precision.DEFAULT;
     Precision p = fp64 ? Precision.FP64 : precision;
     if (device < 0) {
-      return onHost(core, m, n, live, p, fp64);
-    }
-    if (viaSum && fp64 && core.devices().size() == 1) {
-      return summed(core, m, n, live);
+      return onHost(core, m, n, rows, cols, live, p, fp64);
     }
     BlockWorkspace w = BlockWorkspace.take(core, device, fp64 ? DType.FLOAT64 : DType.FLOAT32);
     boolean done = false;
     try {
-      w.prepare(maxA, maxB, (long) m * n, live.size(), p);
-      double[] c = BlockPipeline.run(w, HostCopy.pool(), HostCopy.pool(), m, n, live);
+      w.prepare(rows * (long) m * maxK, maxK * n * cols, (long) m * n * rows * cols, live.size(),
+          p);
+      double[][] c = BlockPipeline.run(w, HostCopy.pool(), HostCopy.pool(), m, n, rows, cols,
+          live);
       done = true;
       return c;
     } finally {
@@ -173,24 +267,37 @@ public final class BlockKernel {
     return c;
   }
 
-  /** On the host: the products at the precision asked, fp32 operands converted in parallel. */
-  private static double[] onHost(GpuCore core, int m, int n, List<Pair> pairs, Precision p,
-      boolean fp64) {
-    double[] c = new double[m * n];
-    float[] cf = fp64 ? null : new float[m * n];
+  /**
+   * On the host: the products at the precision asked, fp32 operands converted in parallel (each
+   * block once).
+   */
+  private static double[][] onHost(GpuCore core, int m, int n, int rows, int cols,
+      List<Step> steps, Precision p, boolean fp64) {
+    double[][] c = new double[rows * cols][m * n];
+    float[][] cf = fp64 ? null : new float[rows * cols][m * n];
     boolean first = true;
-    for (Pair q : pairs) {
+    for (Step q : steps) {
+      List<float[]> af = fp64 ? null : q.a().stream().map(HostCopy::toFloat).toList();
+      List<float[]> bf = fp64 ? null : q.b().stream().map(HostCopy::toFloat).toList();
       Gemm g = gemm(m, n, q.k(), first, p);
-      if (fp64) {
-        core.blas().gemm(g, Operand.of(q.a()), m, Operand.of(q.b()), q.k(), Operand.of(c), m);
-      } else {
-        core.blas().gemm(g, Operand.of(HostCopy.toFloat(q.a())), m,
-            Operand.of(HostCopy.toFloat(q.b())), q.k(), Operand.of(cf), m);
+      for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) {
+          int x = i * cols + j;
+          if (fp64) {
+            core.blas().gemm(g, Operand.of(q.a().get(i)), m, Operand.of(q.b().get(j)), q.k(),
+                Operand.of(c[x]), m);
+          } else {
+            core.blas().gemm(g, Operand.of(af.get(i)), m, Operand.of(bf.get(j)), q.k(),
+                Operand.of(cf[x]), m);
+          }
+        }
       }
       first = false;
     }
     if (!fp64) {
-      HostCopy.widen(cf, c);
+      for (int x = 0; x < c.length; x++) {
+        HostCopy.widen(cf[x], c[x]);
+      }
     }
     return c;
   }

@@ -7,21 +7,27 @@ import java.util.concurrent.Future;
 
 /**
  * The schedule of {@link BlockKernel}'s block step on a device, apart from the device itself
- * ({@link Ops}): {@code C = Σ_t A_t·B_t} with the copies overlapping the GEMMs.
+ * ({@link Ops}): a grid of result blocks {@code C_ij = Σ_t A_t,i·B_t,j} (rows × cols blocks,
+ * each m×n) with the copies overlapping the GEMMs. A single result block is the grid of one.
  *
- * <p>Each pair's blocks go to one of two sets of device buffers (pair t to set {@code t % 2}),
- * A first, then B in column slabs; the whole sequence is cut into chunks that several lanes
- * (threads, each with two staging buffers) take in order: a lane packs a chunk into one buffer
- * (converting to fp32 where the staging is fp32) while the copy out of its other buffer runs.
- * As soon as A and a slab of B are on the device, the slab's GEMM ({@code C[:, slab] (+)=
- * A_t·B_t[:, slab]}) is queued on the set's GEMM stream, so the GEMMs of a pair run while the
- * rest of it and the next pair go up. The schedule keeps two rules without device events: a
- * pair's GEMMs start once the previous pair's are done (they add into the same C), and a pair's
- * chunks are copied into a set only once the GEMMs that read the set before (those of the pair
- * two back) are done. The last pair's slabs alternate between the two streams, and a slab of C
- * is final once the stream of its GEMM has been waited for: lanes copy it back (and widen it)
- * while the rest of the last pair still goes up, taking a chunk of C when one is final and a
- * chunk to upload otherwise.
+ * <p>Step t's blocks go to one of two sets of device buffers (step t to set {@code t % 2}): its
+ * A blocks one after the other, then its B blocks side by side as one k×(cols·n) matrix, in
+ * column slabs; so each block goes up once per step, however many result blocks use it. The
+ * whole sequence is cut into chunks that several lanes (threads, each with two staging
+ * buffers) take in order: a lane packs a chunk into one buffer (converting to fp32 where the
+ * staging is fp32) while the copy out of its other buffer runs. As soon as the A blocks and a
+ * slab of B are on the device, the slab's GEMMs ({@code C_i[:, slab] (+)= A_t,i·B_t[:, slab]}
+ * for each row i, C_i being the row's result blocks side by side) are queued on the set's GEMM
+ * stream, so the GEMMs of a step run while the rest of it and the next step go up. The schedule
+ * keeps two rules without device events: a step's GEMMs start once the previous step's are
+ * done (they add into the same C), and a step's chunks are copied into a set only once the
+ * GEMMs that read the set before (those of the step two back) are done. The last step's slabs
+ * alternate between the two streams, and a slab of C is final once the stream of its GEMMs has
+ * been waited for: lanes copy it back (and widen it) while the rest of the last step still goes
+ * up, taking a chunk of C when one is final and a chunk to upload otherwise.
+ *
+ * <p>On the device, C holds the result blocks one after the other in row-major block order
+ * (block (i, j) at {@code (i·cols + j)·m·n}), which is also each row's blocks side by side.
  */
 final class BlockPipeline {
   private BlockPipeline() {}
@@ -54,82 +60,107 @@ final class BlockPipeline {
     void await(int lane, int buf);
 
     /**
-     * Queues on GEMM stream {@code stream} {@code C[:, j0, j0 + w) = A·B[:, j0, j0 + w)
-     * (+ C when accumulate)}, column-major, A m×k and B k×n of set {@code set} (leading
-     * dimensions m, k, m).
+     * Queues on GEMM stream {@code stream} {@code C' = A·B[:, j0, j0 + w) (+ C' when
+     * accumulate)}, column-major: A m×k at {@code aOffset} of set {@code set}'s A, B k×(any)
+     * of the set's B (leading dimension k), C' m×w at {@code cOffset} of C (leading dimension
+     * m).
      */
-    void gemm(int stream, int set, int m, int w, int k, int j0, boolean accumulate);
+    void gemm(int stream, int set, long aOffset, long cOffset, int m, int w, int k, int j0,
+        boolean accumulate);
 
     /** Waits for the GEMMs queued on GEMM stream {@code stream}. */
     void syncGemm(int stream);
   }
 
-  /** Columns of C (and B) per GEMM: 1 to 4 slabs, at least 512 columns each. */
-  static int slabs(int n) {
-    return Math.max(1, Math.min(4, n / 512));
+  /** Columns of C (and B) per slab: 1 to 4 slabs, at least 512 columns each. */
+  static int slabs(long n) {
+    return (int) Math.max(1, Math.min(4, n / 512));
   }
 
   /** A slice of a block on its way to the device. */
-  record Chunk(double[] src, int offset, int count, int pair, boolean toB, long dstOffset,
+  record Chunk(double[] src, int offset, int count, int step, boolean toB, long dstOffset,
       int group) {}
 
-  /** A slice of C on its way back, in slab {@code slab}. */
-  record Back(int offset, int count, int slab) {}
+  /**
+   * A slice of C on its way back from {@code offset}, in slab {@code slab}, into result block
+   * {@code block} (row-major block order) from {@code blockOffset}.
+   */
+  record Back(long offset, int count, int slab, int block, int blockOffset) {}
 
-  /** A GEMM: pair {@code pair}'s slab of columns {@code [j0, j0 + w)}, inner dimension k. */
-  record Group(int pair, int j0, int w, int k) {}
+  /** The GEMMs of step {@code step} on a slab of columns {@code [j0, j0 + w)}, inner dimension k. */
+  record Group(int step, int j0, int w, int k) {}
 
   /** The chunks and GEMMs of one block step, in order, and the chunks of C. */
-  record Plan(List<Chunk> chunks, List<Group> groups, int[] chunksPerGroup, int pairs,
-      List<Back> back, int slabs) {}
+  record Plan(int m, int n, int rows, int cols, List<Chunk> chunks, List<Group> groups,
+      int[] chunksPerGroup, int steps, List<Back> back, int slabs) {}
 
   /**
-   * Cuts the pairs (those of k = 0 left out) into chunks of at most {@code chunk} elements:
-   * per pair, A's in the group of its first slab, then each slab of B's in its slab's group;
-   * and C, slab by slab.
+   * Cuts the steps (those of k = 0 left out) into chunks of at most {@code chunk} elements:
+   * per step, its A blocks in the group of its first slab, then each slab of its B blocks (side
+   * by side) in its slab's group; and C, slab by slab, row by row.
    */
-  static Plan plan(int m, int n, List<BlockKernel.Pair> pairs, int chunk) {
+  static Plan plan(int m, int n, int rows, int cols, List<BlockKernel.Step> steps, int chunk) {
     List<Chunk> chunks = new ArrayList<>();
     List<Group> groups = new ArrayList<>();
     List<Integer> counts = new ArrayList<>();
-    int slabs = slabs(n);
-    int width = (n + slabs - 1) / slabs;
+    int total = Math.multiplyExact(n, cols);
+    int slabs = slabs(total);
+    int width = (total + slabs - 1) / slabs;
     int t = 0;
-    for (BlockKernel.Pair p : pairs) {
-      int k = p.k();
+    for (BlockKernel.Step st : steps) {
+      int k = st.k();
       if (k == 0) {
         continue;
       }
       int g0 = groups.size();
-      for (int j0 = 0; j0 < n; j0 += width) {
-        groups.add(new Group(t, j0, Math.min(width, n - j0), k));
+      for (int j0 = 0; j0 < total; j0 += width) {
+        groups.add(new Group(t, j0, Math.min(width, total - j0), k));
         counts.add(0);
       }
-      cut(chunks, counts, p.a(), 0, m * k, t, false, g0, chunk);
+      for (int i = 0; i < rows; i++) {
+        cut(chunks, counts, st.a().get(i), 0, m * k, t, false, (long) i * m * k, g0, chunk);
+      }
       for (int g = g0; g < groups.size(); g++) {
         Group gr = groups.get(g);
-        cut(chunks, counts, p.b(), gr.j0() * k, gr.w() * k, t, true, g, chunk);
+        int end = gr.j0() + gr.w();
+        for (int c0 = gr.j0(); c0 < end; ) {
+          int j = c0 / n;
+          int c1 = Math.min(end, (j + 1) * n);
+          cut(chunks, counts, st.b().get(j), (c0 - j * n) * k, (c1 - c0) * k, t, true,
+              (long) c0 * k, g, chunk);
+          c0 = c1;
+        }
       }
       t++;
     }
     List<Back> back = new ArrayList<>();
     int s = 0;
-    for (int j0 = 0; j0 < n; j0 += width, s++) {
-      int from = j0 * m;
-      int to = Math.min(j0 + width, n) * m;
-      for (int off = from; off < to; off += chunk) {
-        back.add(new Back(off, Math.min(chunk, to - off), s));
+    for (int j0 = 0; j0 < total; j0 += width, s++) {
+      int end = Math.min(j0 + width, total);
+      for (int i = 0; i < rows; i++) {
+        for (int c0 = j0; c0 < end; ) {
+          int j = c0 / n;
+          int c1 = Math.min(end, (j + 1) * n);
+          int block = i * cols + j;
+          int from = (c0 - j * n) * m;
+          int to = (c1 - j * n) * m;
+          for (int off = from; off < to; off += chunk) {
+            back.add(new Back((long) block * m * n + off, Math.min(chunk, to - off), s, block,
+                off));
+          }
+          c0 = c1;
+        }
       }
     }
     int[] per = counts.stream().mapToInt(Integer::intValue).toArray();
-    return new Plan(chunks, groups, per, t, back, s);
+    return new Plan(m, n, rows, cols, chunks, groups, per, t, back, s);
   }
 
   private static void cut(List<Chunk> out, List<Integer> counts, double[] src, int offset,
-      int count, int pair, boolean toB, int group, int chunk) {
+      int count, int step, boolean toB, long dstOffset, int group, int chunk) {
     for (int done = 0; done < count; done += chunk) {
-      out.add(new Chunk(src, offset + done, Math.min(chunk, count - done), pair, toB,
-          offset + done, group));
+      out.add(new Chunk(src, offset + done, Math.min(chunk, count - done), step, toB,
+          dstOffset + done, group));
       counts.set(group, counts.get(group) + 1);
     }
   }
@@ -153,7 +184,7 @@ final class BlockPipeline {
     int nextUp;
     int nextBack;
     int finalSlabs; // slabs of C whose last GEMM is done
-    int doneThrough = -1; // pairs up to here have finished their GEMMs
+    int doneThrough = -1; // steps up to here have finished their GEMMs
     Throwable failure;
 
     State(Plan plan) {
@@ -201,13 +232,13 @@ final class BlockPipeline {
       }
     }
 
-    /** Whether pair {@code pair}'s chunks may be copied: the pair two back is done. */
-    synchronized boolean allowed(int pair) {
-      return pair < 2 || doneThrough >= pair - 2;
+    /** Whether step {@code step}'s chunks may be copied: the step two back is done. */
+    synchronized boolean allowed(int step) {
+      return step < 2 || doneThrough >= step - 2;
     }
 
-    synchronized void awaitAllowed(int pair) throws InterruptedException {
-      while (!allowed(pair) && failure == null) {
+    synchronized void awaitAllowed(int step) throws InterruptedException {
+      while (!allowed(step) && failure == null) {
         wait();
       }
       if (failure != null) {
@@ -215,8 +246,8 @@ final class BlockPipeline {
       }
     }
 
-    synchronized void pairDone(int pair) {
-      doneThrough = pair;
+    synchronized void stepDone(int step) {
+      doneThrough = step;
       notifyAll();
     }
 
@@ -238,18 +269,19 @@ final class BlockPipeline {
   }
 
   /**
-   * Runs the block step: {@code C} (m×n, column-major) {@code = Σ A_t·B_t} over the pairs of
-   * k > 0 (at least one), lanes on {@code pool}, C allocated (and zeroed by the JVM) on
-   * {@code zeros} meanwhile.
+   * Runs the block step: the grid of result blocks {@code C_ij} (m×n, column-major)
+   * {@code = Σ A_t,i·B_t,j} over the steps of k > 0 (at least one), lanes on {@code pool}, the
+   * result blocks allocated (and zeroed by the JVM) on {@code zeros} meanwhile.
    *
+   * @return the result blocks in row-major block order (block (i, j) at {@code i·cols + j})
    * @throws RuntimeException the first failure of a copy or GEMM, once every lane has stopped
    *     and every copy and GEMM queued has ended
    */
-  static double[] run(Ops ops, ExecutorService pool, ExecutorService zeros, int m, int n,
-      List<BlockKernel.Pair> pairs) {
-    Plan plan = plan(m, n, pairs, ops.chunk());
+  static double[][] run(Ops ops, ExecutorService pool, ExecutorService zeros, int m, int n,
+      int rows, int cols, List<BlockKernel.Step> steps) {
+    Plan plan = plan(m, n, rows, cols, steps, ops.chunk());
     State st = new State(plan);
-    Future<double[]> c = zeros.submit(() -> new double[m * n]);
+    Future<double[][]> c = zeros.submit(() -> new double[rows * cols][m * n]);
     List<Future<?>> lanes = new ArrayList<>();
     Throwable failure = null;
     try {
@@ -257,7 +289,7 @@ final class BlockPipeline {
         int lane = l;
         lanes.add(pool.submit(() -> lane(ops, lane, st, c)));
       }
-      gemms(ops, plan, st, m);
+      gemms(ops, plan, st);
     } catch (RuntimeException | Error e) {
       failure = e;
     } catch (InterruptedException e) {
@@ -281,28 +313,28 @@ final class BlockPipeline {
   }
 
   /**
-   * The caller's part: queue each slab's GEMM once its chunks are on the device; then mark
+   * The caller's part: queue each slab's GEMMs once its chunks are on the device; then mark
    * slabs of C final as their GEMMs end.
    */
-  private static void gemms(Ops ops, Plan plan, State st, int m) throws InterruptedException {
-    int last = plan.pairs() - 1;
+  private static void gemms(Ops ops, Plan plan, State st) throws InterruptedException {
+    int last = plan.steps() - 1;
     for (int g = 0; g < plan.groups().size(); g++) {
       Group gr = plan.groups().get(g);
       st.awaitGroup(g);
-      int set = gr.pair() % 2;
-      if (gr.j0() == 0 && gr.pair() > 0) {
-        // the previous pair adds into the same C, and its set takes the next pair
+      int set = gr.step() % 2;
+      if (gr.j0() == 0 && gr.step() > 0) {
+        // the previous step adds into the same C, and its set takes the next step
         ops.syncGemm(1 - set);
-        st.pairDone(gr.pair() - 1);
+        st.stepDone(gr.step() - 1);
       }
-      if (gr.pair() < last) {
-        ops.gemm(set, set, m, gr.w(), gr.k(), gr.j0(), gr.pair() > 0);
+      if (gr.step() < last) {
+        slabGemms(ops, plan, gr, set, set);
         continue;
       }
-      // the last pair: slab s on stream (set + s) % 2, so that waiting for slab s - 1 to end
+      // the last step: slab s on stream (set + s) % 2, so that waiting for slab s - 1 to end
       // waits for nothing queued after it
       int slab = g - (plan.groups().size() - plan.slabs());
-      ops.gemm((set + slab) % 2, set, m, gr.w(), gr.k(), gr.j0(), gr.pair() > 0);
+      slabGemms(ops, plan, gr, (set + slab) % 2, set);
       if (slab > 0) {
         ops.syncGemm((set + slab - 1) % 2);
         st.slabsFinal(slab);
@@ -310,15 +342,25 @@ final class BlockPipeline {
     }
     ops.syncGemm(0);
     ops.syncGemm(1);
-    st.pairDone(last);
+    st.stepDone(last);
     st.slabsFinal(plan.slabs());
+  }
+
+  /** A slab's GEMMs, one per row of result blocks: {@code C_i[:, slab] (+)= A_i·B[:, slab]}. */
+  private static void slabGemms(Ops ops, Plan plan, Group gr, int stream, int set) {
+    int m = plan.m();
+    long rowElems = (long) m * plan.n() * plan.cols();
+    for (int i = 0; i < plan.rows(); i++) {
+      ops.gemm(stream, set, (long) i * m * gr.k(), i * rowElems + (long) gr.j0() * m, m, gr.w(),
+          gr.k(), gr.j0(), gr.step() > 0);
+    }
   }
 
   /**
    * A lane: takes chunks in order and works on one buffer while the copy of the other runs;
    * hands over what it holds before it waits (the caller may wait for it).
    */
-  private static void lane(Ops ops, int lane, State st, Future<double[]> c) {
+  private static void lane(Ops ops, int lane, State st, Future<double[][]> c) {
     Object[] pending = new Object[2];
     int k = 0;
     try {
@@ -336,11 +378,11 @@ final class BlockPipeline {
         complete(ops, lane, b, pending, st, c);
         if (o instanceof Chunk ch) {
           ops.pack(lane, b, ch.src(), ch.offset(), ch.count());
-          if (!st.allowed(ch.pair())) {
+          if (!st.allowed(ch.step())) {
             complete(ops, lane, 1 - b, pending, st, c);
-            st.awaitAllowed(ch.pair());
+            st.awaitAllowed(ch.step());
           }
-          ops.send(lane, b, ch.pair() % 2, ch.toB(), ch.dstOffset(), ch.count());
+          ops.send(lane, b, ch.step() % 2, ch.toB(), ch.dstOffset(), ch.count());
         } else {
           Back bk = (Back) o;
           ops.fetch(lane, b, bk.offset(), bk.count());
@@ -363,7 +405,7 @@ final class BlockPipeline {
 
   /** Ends the buffer's pending chunk: an upload is confirmed, a chunk of C unpacked. */
   private static void complete(Ops ops, int lane, int buf, Object[] pending, State st,
-      Future<double[]> c) {
+      Future<double[][]> c) {
     Object o = pending[buf];
     if (o == null) {
       return;
@@ -374,11 +416,11 @@ final class BlockPipeline {
       st.confirm(ch.group());
     } else {
       Back bk = (Back) o;
-      ops.unpack(lane, buf, result(c), bk.offset(), bk.count());
+      ops.unpack(lane, buf, result(c)[bk.block()], bk.blockOffset(), bk.count());
     }
   }
 
-  private static double[] result(Future<double[]> c) {
+  private static double[][] result(Future<double[][]> c) {
     return HostCopy.await(c);
   }
 

@@ -138,24 +138,24 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
   }
 
   /**
-   * Makes room for blocks of up to {@code aLen} and {@code bLen} elements in the sets that
-   * {@code pairs} pairs use, and C of {@code cLen}; on running out of device memory, releases
+   * Makes room for A and B of up to {@code aLen} and {@code bLen} elements in the sets that
+   * {@code steps} steps use, and C of {@code cLen}; on running out of device memory, releases
    * the idle workspaces and tries once more.
    */
-  void prepare(long aLen, long bLen, long cLen, int pairs, Precision p) {
+  void prepare(long aLen, long bLen, long cLen, int steps, Precision p) {
     precision = p;
     try {
-      allocate(aLen, bLen, cLen, pairs);
+      allocate(aLen, bLen, cLen, steps);
     } catch (GpuCoreException.OutOfMemory e) {
       if (releaseIdle() == 0) {
         throw e;
       }
-      allocate(aLen, bLen, cLen, pairs);
+      allocate(aLen, bLen, cLen, steps);
     }
   }
 
-  private void allocate(long aLen, long bLen, long cLen, int pairs) {
-    for (int s = 0; s < Math.min(2, pairs); s++) {
+  private void allocate(long aLen, long bLen, long cLen, int steps) {
+    for (int s = 0; s < Math.min(2, steps); s++) {
       a[s] = grown(a[s], aLen);
       b[s] = grown(b[s], bLen);
     }
@@ -237,11 +237,12 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
   }
 
   @Override
-  public void gemm(int stream, int set, int m, int w, int k, int j0, boolean accumulate) {
+  public void gemm(int stream, int set, long aOffset, long cOffset, int m, int w, int k, int j0,
+      boolean accumulate) {
     Gemm g = Gemm.of(m, w, k).layout(Layout.COLUMN_MAJOR).scale(1, accumulate ? 1 : 0)
         .precision(precision);
-    core.blas().gemm(g, Operand.of(a[set]), m, Operand.of(b[set], (long) j0 * k), k,
-        Operand.of(c, (long) j0 * m), m, gemmStreams[stream]);
+    core.blas().gemm(g, Operand.of(a[set], aOffset), m, Operand.of(b[set], (long) j0 * k), k,
+        Operand.of(c, cOffset), m, gemmStreams[stream]);
   }
 
   @Override

@@ -123,4 +123,70 @@ class BlockKernelTest {
         () -> BlockKernel.sumOfProducts(core, -1, 50_000, 50_000, List.of(), Precision.FP64));
     assertTrue(e.getMessage().startsWith("m×n"), e.getMessage());
   }
+
+  /** Each result block of a grid against its plain fp64 sum, on {@code device} at {@code p}. */
+  static void assertGridWithin(int device, int m, int n, int rows, int cols,
+      List<BlockKernel.Step> steps, Precision p, double bound) {
+    double[][] got = BlockKernel.gridOfProducts(core, device, m, n, rows, cols, steps, p);
+    assertEquals(rows * cols, got.length);
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < cols; j++) {
+        double e = ExecutorCheck.relError(got[i * cols + j],
+            BlockPipelineTest.plainBlock(m, n, steps, i, j));
+        assertTrue(e < bound, p + " on device " + device + ", block " + i + "," + j
+            + ": relative error " + e + ", bound " + bound);
+      }
+    }
+  }
+
+  @Test
+  void gridsMatchAnFp64ReferenceAtEachPrecision() {
+    List<BlockKernel.Step> steps = BlockPipelineTest.randomSteps(new Random(31), 40, 70, 2, 3,
+        25, 0, 60);
+    int device = core.hasGpu() ? 0 : -1;
+    for (int d : new int[] {-1, device}) {
+      assertGridWithin(d, 40, 70, 2, 3, steps, Precision.FP64, 1e-14);
+      assertGridWithin(d, 40, 70, 2, 3, steps, Precision.FP32, 1e-5);
+      assertGridWithin(d, 40, 70, 2, 3, steps, Precision.BF16, 1e-2);
+    }
+  }
+
+  /** A grid of several staging chunks and slabs on the GPU, and the same blocks pair by pair. */
+  @Test
+  void largerGridsOnTheGpuMatchAnFp64Reference() {
+    assumeTrue(core.hasGpu(), "no GPU: " + core.noGpuReason());
+    List<BlockKernel.Step> steps = BlockPipelineTest.randomSteps(new Random(37), 300, 1100, 2, 2,
+        900, 0, 700);
+    for (int round = 0; round < 2; round++) {
+      assertGridWithin(0, 300, 1100, 2, 2, steps, Precision.FP64, 1e-14);
+      assertGridWithin(0, 300, 1100, 2, 2, steps, Precision.TF32, 1e-3);
+    }
+    BlockKernel.releaseBuffers();
+  }
+
+  @Test
+  void badGridsAreRefusedByName() {
+    double[] a = new double[6];
+    double[] b = new double[9];
+    List<BlockKernel.Step> one = List.of(new BlockKernel.Step(List.of(a), List.of(b), 3));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> BlockKernel.gridOfProducts(core, -1, 2, 3, 2, 1, one, Precision.FP64));
+    assertTrue(e.getMessage().startsWith("steps: the step of k=3 has 1 A blocks"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> BlockKernel.gridOfProducts(core, -1, 2, 4, 1, 1, one, Precision.FP64));
+    assertTrue(e.getMessage().startsWith("steps: a B block of 3×4"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> BlockKernel.gridOfProducts(core, -1, 2, 3, 0, 1, one, Precision.FP64));
+    assertTrue(e.getMessage().startsWith("rows and cols"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> BlockKernel.gridOfProducts(core, -1, 2, 3, 1, 1, one, Precision.FP16));
+    assertTrue(e.getMessage().startsWith("precision"), e.getMessage());
+    NullPointerException npe = assertThrows(NullPointerException.class,
+        () -> new BlockKernel.Step(List.of(a), null, 3));
+    assertEquals("b", npe.getMessage());
+    double[][] c = BlockKernel.gridOfProducts(core, -1, 2, 3, 1, 1, one, Precision.FP64);
+    assertEquals(1, c.length);
+    assertArrayEquals(new double[6], BlockKernel.gridOfProducts(core, -1, 2, 3, 2, 2, List.of(),
+        Precision.FP64)[3]);
+  }
 }

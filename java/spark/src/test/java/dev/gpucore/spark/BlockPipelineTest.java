@@ -61,15 +61,15 @@ class BlockPipelineTest {
     /** Device ranges being written by queued copies, and read by queued GEMMs: {set, toB, from, to}. */
     final List<long[]> writing = new ArrayList<>();
     final List<long[]> reading = new ArrayList<>();
-    /** Columns of C being written by running GEMMs, and by queued ones: {from, to}. */
-    final List<int[]> cWrites = new ArrayList<>();
-    final List<int[]> cQueued = new ArrayList<>();
+    /** Ranges of C being written by running GEMMs, and by queued ones: {from, to}. */
+    final List<long[]> cWrites = new ArrayList<>();
+    final List<long[]> cQueued = new ArrayList<>();
     final AtomicInteger sends = new AtomicInteger();
     int failSend = -1;
     int failGemm = -1;
     final AtomicInteger gemmCalls = new AtomicInteger();
 
-    FakeDevice(int lanes, int chunk, int m, int n, int maxA, int maxB) {
+    FakeDevice(int lanes, int chunk, int m, int cLen, int maxA, int maxB) {
       this.lanes = lanes;
       this.chunk = chunk;
       this.m = m;
@@ -86,7 +86,7 @@ class BlockPipelineTest {
         a[s] = new double[maxA];
         b[s] = new double[maxB];
       }
-      c = new double[m * n];
+      c = new double[cLen];
     }
 
     void close() {
@@ -177,8 +177,8 @@ class BlockPipelineTest {
     public void fetch(int lane, int buf, long srcOffset, int count) {
       synchronized (this) {
         busy[lane][buf] = true;
-        for (int[] x : cQueued) {
-          if ((long) x[0] * m < srcOffset + count && srcOffset < (long) x[1] * m) {
+        for (long[] x : cQueued) {
+          if (x[0] < srcOffset + count && srcOffset < x[1]) {
             breach("C copied back before the GEMM writing it ended");
           }
         }
@@ -208,11 +208,12 @@ class BlockPipelineTest {
     }
 
     @Override
-    public void gemm(int stream, int set, int m, int w, int k, int j0, boolean accumulate) {
+    public void gemm(int stream, int set, long aOffset, long cOffset, int m, int w, int k,
+        int j0, boolean accumulate) {
       if (gemmCalls.incrementAndGet() == failGemm) {
         throw new IllegalStateException("gemm failed");
       }
-      long[] readA = {set, 0, 0, (long) m * k};
+      long[] readA = {set, 0, aOffset, aOffset + (long) m * k};
       long[] readB = {set, 1, (long) j0 * k, (long) (j0 + w) * k};
       synchronized (this) {
         for (long[] r : writing) {
@@ -223,7 +224,7 @@ class BlockPipelineTest {
         reading.add(readA);
         reading.add(readB);
       }
-      int[] cols = {j0, j0 + w};
+      long[] cols = {cOffset, cOffset + (long) w * m};
       synchronized (this) {
         cQueued.add(cols);
       }
@@ -231,9 +232,9 @@ class BlockPipelineTest {
       double[] bs = b[set];
       queue(gemmQueue.get(stream), gemms[stream], () -> {
         synchronized (this) {
-          for (int[] x : cWrites) {
+          for (long[] x : cWrites) {
             if (x[0] < cols[1] && cols[0] < x[1]) {
-              breach("two GEMMs write columns of C at once");
+              breach("two GEMMs write the same part of C at once");
             }
           }
           cWrites.add(cols);
@@ -242,13 +243,15 @@ class BlockPipelineTest {
         if (ThreadLocalRandom.current().nextInt(3) == 0) {
           napLong(); // a slow GEMM: whatever waits for the wrong one shows
         }
-        for (int j = j0; j < j0 + w; j++) {
+        int a0 = (int) aOffset;
+        int c0 = (int) cOffset;
+        for (int j = 0; j < w; j++) {
           for (int i = 0; i < m; i++) {
-            double s = accumulate ? c[i + j * m] : 0;
+            double s = accumulate ? c[c0 + i + j * m] : 0;
             for (int l = 0; l < k; l++) {
-              s += as[i + l * m] * bs[l + j * k];
+              s += as[a0 + i + l * m] * bs[l + (j0 + j) * k];
             }
-            c[i + j * m] = s;
+            c[c0 + i + j * m] = s;
           }
         }
         synchronized (this) {
@@ -286,17 +289,33 @@ class BlockPipelineTest {
   }
 
   static FakeDevice device(int lanes, int chunk, int m, int n, List<BlockKernel.Pair> pairs) {
-    int maxA = 1;
-    int maxB = 1;
-    for (BlockKernel.Pair p : pairs) {
-      maxA = Math.max(maxA, p.a().length);
-      maxB = Math.max(maxB, p.b().length);
+    return device(lanes, chunk, m, n, 1, 1, steps(pairs));
+  }
+
+  static FakeDevice device(int lanes, int chunk, int m, int n, int rows, int cols,
+      List<BlockKernel.Step> steps) {
+    int maxK = 1;
+    for (BlockKernel.Step s : steps) {
+      maxK = Math.max(maxK, s.k());
     }
-    return new FakeDevice(lanes, chunk, m, n, maxA, maxB);
+    return new FakeDevice(lanes, chunk, m, m * n * rows * cols, rows * m * maxK, maxK * n * cols);
+  }
+
+  /** Each pair as a step of a grid of one result block. */
+  static List<BlockKernel.Step> steps(List<BlockKernel.Pair> pairs) {
+    return pairs.stream().map(p -> new BlockKernel.Step(List.of(p.a()), List.of(p.b()), p.k()))
+        .toList();
   }
 
   static List<BlockKernel.Pair> live(List<BlockKernel.Pair> pairs) {
     return pairs.stream().filter(p -> p.k() > 0).toList();
+  }
+
+  /** The single result block of a pairs' step. */
+  static double[] run(FakeDevice d, int m, int n, List<BlockKernel.Pair> pairs) {
+    double[][] c = BlockPipeline.run(d, pool, zeros, m, n, 1, 1, steps(pairs));
+    assertEquals(1, c.length);
+    return c[0];
   }
 
   @Test
@@ -322,7 +341,7 @@ class BlockPipelineTest {
         FakeDevice d = device(cs[3], cs[2], m, n, pairs);
         try {
           double[] got = assertTimeoutPreemptively(Duration.ofSeconds(60),
-              () -> BlockPipeline.run(d, pool, zeros, m, n, live(pairs)));
+              () -> run(d, m, n, live(pairs)));
           assertTrue(ExecutorCheck.relError(got, want) < 1e-14, "m=" + m + " n=" + n);
           assertEquals(List.of(), d.breaches, "m=" + m + " n=" + n);
         } finally {
@@ -332,12 +351,104 @@ class BlockPipelineTest {
     }
   }
 
+  /** A grid's steps of random blocks, one per k. */
+  static List<BlockKernel.Step> randomSteps(Random r, int m, int n, int rows, int cols, int... ks) {
+    List<BlockKernel.Step> steps = new ArrayList<>();
+    for (int k : ks) {
+      List<double[]> a = new ArrayList<>();
+      List<double[]> b = new ArrayList<>();
+      for (int i = 0; i < rows; i++) {
+        a.add(ExecutorCheck.randomPairs(r, m, 0, k).get(0).a());
+      }
+      for (int j = 0; j < cols; j++) {
+        b.add(ExecutorCheck.randomPairs(r, 0, n, k).get(0).b());
+      }
+      steps.add(new BlockKernel.Step(a, b, k));
+    }
+    return steps;
+  }
+
+  /** Result block (i, j) of a grid in plain fp64 loops. */
+  static double[] plainBlock(int m, int n, List<BlockKernel.Step> steps, int i, int j) {
+    List<BlockKernel.Pair> pairs = new ArrayList<>();
+    for (BlockKernel.Step s : steps) {
+      pairs.add(new BlockKernel.Pair(s.a().get(i), s.b().get(j), s.k()));
+    }
+    return ExecutorCheck.plainSum(m, n, pairs);
+  }
+
+  @Test
+  void aGridSumsEveryBlocksStepsAndKeepsTheRules() {
+    Random r = new Random(9);
+    int[][] cases = {
+        // m, n, rows, cols, chunk, lanes, then the k of each step
+        {7, 300, 2, 2, 500, 3, 20, 0, 13, 9},
+        {5, 700, 1, 3, 256, 4, 11, 6},   // slabs cross the B blocks' borders
+        {9, 40, 3, 1, 64, 2, 5, 6, 7, 5, 6},
+        {4, 1100, 2, 3, 4096, 3, 3},
+    };
+    for (int[] cs : cases) {
+      int m = cs[0];
+      int n = cs[1];
+      int rows = cs[2];
+      int cols = cs[3];
+      int[] ks = java.util.Arrays.copyOfRange(cs, 6, cs.length);
+      List<BlockKernel.Step> steps = randomSteps(r, m, n, rows, cols, ks);
+      List<BlockKernel.Step> live = steps.stream().filter(x -> x.k() > 0).toList();
+      for (int round = 0; round < 2; round++) {
+        FakeDevice d = device(cs[5], cs[4], m, n, rows, cols, live);
+        try {
+          double[][] got = assertTimeoutPreemptively(Duration.ofSeconds(60),
+              () -> BlockPipeline.run(d, pool, zeros, m, n, rows, cols, live));
+          assertEquals(rows * cols, got.length);
+          for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+              assertTrue(ExecutorCheck.relError(got[i * cols + j], plainBlock(m, n, steps, i, j))
+                  < 1e-14, "block " + i + "," + j + " of m=" + m + " n=" + n);
+            }
+          }
+          assertEquals(List.of(), d.breaches, "m=" + m + " n=" + n);
+        } finally {
+          d.close();
+        }
+      }
+    }
+  }
+
+  @Test
+  void aGridSendsEachBlockOncePerStepAndBringsEveryResultBlockBack() {
+    Random r = new Random(10);
+    int m = 6;
+    int n = 700;
+    List<BlockKernel.Step> steps = randomSteps(r, m, n, 2, 3, 4, 9);
+    BlockPipeline.Plan p = BlockPipeline.plan(m, n, 2, 3, steps, 1000);
+    assertEquals(2, p.steps());
+    assertEquals(8, p.groups().size()); // 2100 columns of C per row: 4 slabs of 525
+    long up = 0;
+    for (BlockPipeline.Chunk c : p.chunks()) {
+      assertTrue(c.count() > 0 && c.count() <= 1000);
+      assertTrue(c.offset() + c.count() <= c.src().length, "a chunk within its block");
+      up += c.count();
+    }
+    assertEquals(2 * m * 4 + 3 * 4 * n + 2 * m * 9 + 3 * 9 * n, up);
+    long[] back = new long[6];
+    for (BlockPipeline.Back b : p.back()) {
+      assertTrue(b.count() > 0 && b.count() <= 1000);
+      assertTrue(b.blockOffset() + b.count() <= m * n, "a chunk of C within its block");
+      assertEquals((long) b.block() * m * n + b.blockOffset(), b.offset());
+      back[b.block()] += b.count();
+    }
+    for (long x : back) {
+      assertEquals(m * n, x);
+    }
+  }
+
   @Test
   void planCutsABeforeBInSlabsWithinTheChunkSize() {
     Random r = new Random(6);
     List<BlockKernel.Pair> pairs = ExecutorCheck.randomPairs(r, 10, 2100, 7, 0, 3);
-    BlockPipeline.Plan p = BlockPipeline.plan(10, 2100, pairs, 1000);
-    assertEquals(2, p.pairs());
+    BlockPipeline.Plan p = BlockPipeline.plan(10, 2100, 1, 1, steps(pairs), 1000);
+    assertEquals(2, p.steps());
     assertEquals(8, p.groups().size()); // 4 slabs of 525 columns per pair
     assertEquals(new BlockPipeline.Group(1, 1575, 525, 3), p.groups().get(7));
     long covered = 0;
@@ -369,7 +480,7 @@ class BlockPipelineTest {
       }
       try {
         IllegalStateException e = assertTimeoutPreemptively(Duration.ofSeconds(60),
-            () -> assertThrows(IllegalStateException.class, () -> BlockPipeline.run(d, pool, zeros, m, n, pairs)));
+            () -> assertThrows(IllegalStateException.class, () -> run(d, m, n, pairs)));
         assertEquals(which == 0 ? "send failed" : "gemm failed", e.getMessage());
         for (int l = 0; l < 3; l++) {
           for (int b = 0; b < 2; b++) {
@@ -392,7 +503,7 @@ class BlockPipelineTest {
     Throwable[] seen = new Throwable[1];
     Thread t = new Thread(() -> {
       try {
-        BlockPipeline.run(d, pool, zeros, m, n, pairs);
+        run(d, m, n, pairs);
       } catch (Throwable e) {
         seen[0] = e;
       }
