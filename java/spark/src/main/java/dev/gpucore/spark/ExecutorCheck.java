@@ -22,8 +22,10 @@ import java.util.concurrent.TimeUnit;
  * its library once per JVM); then {@link BlockKernel}, {@link GpuBlockMatrix}'s block step: a
  * result block of one pair and of K pairs ({@code --pairs}), per product, beside the K products
  * the best way a netlib caller makes them ({@code dgemm} into one C, {@code beta = 1} after the
- * first) through {@code JNIBLAS} → gpucore in the same JVM, with the ratio; before them, the
- * block step's results on blocks that are not square at each precision.
+ * first) through {@code JNIBLAS} → gpucore in the same JVM, with the ratio; then the block
+ * step of a cell of 2×2 result blocks on the same blocks (K / 2 steps, 2·K products, each block
+ * sent up once for the two result blocks that use it); before them, the block step's results on
+ * blocks that are not square at each precision.
  *
  * <pre>
  * java -cp 'lib/*:gpucore-spark.jar:blas-3.0.3.jar:arpack_combined_all-0.1.jar' \
@@ -157,6 +159,16 @@ public final class ExecutorCheck {
           + "%d pairs %.2fx; against one product of %s: %d pairs %.2fx%n", p, netlib,
           one.median() / t1.median(), pairs, many.median() / tk.median(), netlib, pairs,
           one.median() / tk.median());
+      if (pairs >= 2) {
+        // the blocks of K pairs as a 2×2 grid of result blocks: K / 2 steps, 2·K products
+        Timing tg = gridStep(core, device, n, reps, ops, p, what, bound);
+        status |= tg.status();
+        System.out.printf(Locale.ROOT, "grid step %s (2x2 result blocks, %d steps, %d products "
+            + "from the blocks of %d pairs) against one product of %s (per product): %.2fx; "
+            + "against %d products into one C: %.2fx%n", p, pairs / 2, 4 * (pairs / 2),
+            2 * (pairs / 2), netlib, one.median() / tg.median(), pairs,
+            many.median() / tg.median());
+      }
       if (p == Precision.FP64 && core.devices().size() == 1) {
         // the same sum as one Blas.gemmSum on the native engine, beside the device pipeline
         Timing ts = blockStep(core, device, n, reps, ops, p,
@@ -196,7 +208,55 @@ public final class ExecutorCheck {
     }
     System.out.println("BlockKernel on gpucore device " + device + ", m=" + m + " n=" + n + " k="
         + Arrays.toString(ks) + ", relative error against an fp64 sum" + line);
+    // a grid of 2×3 result blocks whose column slabs cross the borders of the B blocks
+    int[] gks = {700, 0, 300};
+    List<BlockKernel.Step> steps = randomSteps(new Random(8), m, 900, 2, 3, gks);
+    line.setLength(0);
+    for (int x = 0; x < ps.length; x++) {
+      if (x == 1) {
+        continue;
+      }
+      double[][] got = BlockKernel.gridOfProducts(core, device, m, 900, 2, 3, steps, ps[x]);
+      double err = 0;
+      for (int b = 0; b < 6; b++) {
+        err = Math.max(err, relError(got[b], plainBlock(m, 900, steps, b / 3, b % 3)));
+      }
+      boolean ok = err <= bounds[x];
+      status |= ok ? 0 : 1;
+      line.append(String.format(Locale.ROOT, "  %s %.2e (%s %.0e)", ps[x], err,
+          ok ? "within" : "BEYOND", bounds[x]));
+    }
+    System.out.println("BlockKernel grid of 2x3 result blocks on gpucore device " + device
+        + ", m=" + m + " n=900 k=" + Arrays.toString(gks) + ", largest relative error of a "
+        + "result block against an fp64 sum" + line);
     return status;
+  }
+
+  /** A grid's steps of blocks of values uniform in [-1, 1), one per k. */
+  static List<BlockKernel.Step> randomSteps(Random r, int m, int n, int rows, int cols,
+      int... ks) {
+    List<BlockKernel.Step> steps = new ArrayList<>();
+    for (int k : ks) {
+      List<double[]> a = new ArrayList<>();
+      List<double[]> b = new ArrayList<>();
+      for (int i = 0; i < rows; i++) {
+        a.add(uniform(r, m * k));
+      }
+      for (int j = 0; j < cols; j++) {
+        b.add(uniform(r, k * n));
+      }
+      steps.add(new BlockKernel.Step(a, b, k));
+    }
+    return steps;
+  }
+
+  /** Result block (i, j) of a grid in plain fp64 loops. */
+  static double[] plainBlock(int m, int n, List<BlockKernel.Step> steps, int i, int j) {
+    List<BlockKernel.Pair> pairs = new ArrayList<>();
+    for (BlockKernel.Step s : steps) {
+      pairs.add(new BlockKernel.Pair(s.a().get(i), s.b().get(j), s.k()));
+    }
+    return plainSum(m, n, pairs);
   }
 
   /** Pairs of m×k and k×n blocks (column-major) of values uniform in [-1, 1), one per k. */
@@ -267,6 +327,48 @@ public final class ExecutorCheck {
     }
     double err = check(n, ops, c);
     double med = report(what, n, times, err, bound);
+    System.out.printf(Locale.ROOT, "  (first call %.4f s per product: it sets up the buffers the "
+        + "timed calls reuse)%n", first);
+    return new Timing(err <= bound ? 0 : 1, med);
+  }
+
+  /**
+   * The block step of a cell of 2×2 result blocks on the blocks of {@code ops}: step t's A
+   * blocks are the A blocks of pairs 2t and 2t + 1, its B blocks their B blocks (so the host
+   * holds the same blocks as for the pairs); a first call, then {@code reps} timed calls, each
+   * time per product (4 per step); every result block checked.
+   */
+  private static Timing gridStep(GpuCore core, int device, int n, int reps, List<double[][]> ops,
+      Precision p, String what, double bound) {
+    int steps = ops.size() / 2;
+    List<BlockKernel.Step> grid = new ArrayList<>();
+    for (int t = 0; t < steps; t++) {
+      double[][] x = ops.get(2 * t);
+      double[][] y = ops.get(2 * t + 1);
+      grid.add(new BlockKernel.Step(List.of(x[0], y[0]), List.of(x[1], y[1]), n));
+    }
+    int products = 4 * steps;
+    long t0 = System.nanoTime();
+    double[][] c = BlockKernel.gridOfProducts(core, device, n, n, 2, 2, grid, p);
+    double first = (System.nanoTime() - t0) / 1e9 / products;
+    double[] times = new double[reps];
+    for (int i = 0; i < reps; i++) {
+      long s = System.nanoTime();
+      c = BlockKernel.gridOfProducts(core, device, n, n, 2, 2, grid, p);
+      times[i] = (System.nanoTime() - s) / 1e9 / products;
+    }
+    double err = 0;
+    for (int i = 0; i < 2; i++) {
+      for (int j = 0; j < 2; j++) {
+        List<double[][]> sum = new ArrayList<>();
+        for (BlockKernel.Step st : grid) {
+          sum.add(new double[][] {st.a().get(i), st.b().get(j)});
+        }
+        err = Math.max(err, check(n, sum, c[i * 2 + j]));
+      }
+    }
+    double med = report(what + ", 2x2 grid, " + steps + " steps, per product", n, times, err,
+        bound);
     System.out.printf(Locale.ROOT, "  (first call %.4f s per product: it sets up the buffers the "
         + "timed calls reuse)%n", first);
     return new Timing(err <= bound ? 0 : 1, med);

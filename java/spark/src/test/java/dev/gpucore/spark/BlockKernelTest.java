@@ -132,7 +132,7 @@ class BlockKernelTest {
     for (int i = 0; i < rows; i++) {
       for (int j = 0; j < cols; j++) {
         double e = ExecutorCheck.relError(got[i * cols + j],
-            BlockPipelineTest.plainBlock(m, n, steps, i, j));
+            ExecutorCheck.plainBlock(m, n, steps, i, j));
         assertTrue(e < bound, p + " on device " + device + ", block " + i + "," + j
             + ": relative error " + e + ", bound " + bound);
       }
@@ -141,7 +141,7 @@ class BlockKernelTest {
 
   @Test
   void gridsMatchAnFp64ReferenceAtEachPrecision() {
-    List<BlockKernel.Step> steps = BlockPipelineTest.randomSteps(new Random(31), 40, 70, 2, 3,
+    List<BlockKernel.Step> steps = ExecutorCheck.randomSteps(new Random(31), 40, 70, 2, 3,
         25, 0, 60);
     int device = core.hasGpu() ? 0 : -1;
     for (int d : new int[] {-1, device}) {
@@ -155,7 +155,7 @@ class BlockKernelTest {
   @Test
   void largerGridsOnTheGpuMatchAnFp64Reference() {
     assumeTrue(core.hasGpu(), "no GPU: " + core.noGpuReason());
-    List<BlockKernel.Step> steps = BlockPipelineTest.randomSteps(new Random(37), 300, 1100, 2, 2,
+    List<BlockKernel.Step> steps = ExecutorCheck.randomSteps(new Random(37), 300, 1100, 2, 2,
         900, 0, 700);
     for (int round = 0; round < 2; round++) {
       assertGridWithin(0, 300, 1100, 2, 2, steps, Precision.FP64, 1e-14);

@@ -351,32 +351,6 @@ class BlockPipelineTest {
     }
   }
 
-  /** A grid's steps of random blocks, one per k. */
-  static List<BlockKernel.Step> randomSteps(Random r, int m, int n, int rows, int cols, int... ks) {
-    List<BlockKernel.Step> steps = new ArrayList<>();
-    for (int k : ks) {
-      List<double[]> a = new ArrayList<>();
-      List<double[]> b = new ArrayList<>();
-      for (int i = 0; i < rows; i++) {
-        a.add(ExecutorCheck.randomPairs(r, m, 0, k).get(0).a());
-      }
-      for (int j = 0; j < cols; j++) {
-        b.add(ExecutorCheck.randomPairs(r, 0, n, k).get(0).b());
-      }
-      steps.add(new BlockKernel.Step(a, b, k));
-    }
-    return steps;
-  }
-
-  /** Result block (i, j) of a grid in plain fp64 loops. */
-  static double[] plainBlock(int m, int n, List<BlockKernel.Step> steps, int i, int j) {
-    List<BlockKernel.Pair> pairs = new ArrayList<>();
-    for (BlockKernel.Step s : steps) {
-      pairs.add(new BlockKernel.Pair(s.a().get(i), s.b().get(j), s.k()));
-    }
-    return ExecutorCheck.plainSum(m, n, pairs);
-  }
-
   @Test
   void aGridSumsEveryBlocksStepsAndKeepsTheRules() {
     Random r = new Random(9);
@@ -393,7 +367,7 @@ class BlockPipelineTest {
       int rows = cs[2];
       int cols = cs[3];
       int[] ks = java.util.Arrays.copyOfRange(cs, 6, cs.length);
-      List<BlockKernel.Step> steps = randomSteps(r, m, n, rows, cols, ks);
+      List<BlockKernel.Step> steps = ExecutorCheck.randomSteps(r, m, n, rows, cols, ks);
       List<BlockKernel.Step> live = steps.stream().filter(x -> x.k() > 0).toList();
       for (int round = 0; round < 2; round++) {
         FakeDevice d = device(cs[5], cs[4], m, n, rows, cols, live);
@@ -403,7 +377,7 @@ class BlockPipelineTest {
           assertEquals(rows * cols, got.length);
           for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
-              assertTrue(ExecutorCheck.relError(got[i * cols + j], plainBlock(m, n, steps, i, j))
+              assertTrue(ExecutorCheck.relError(got[i * cols + j], ExecutorCheck.plainBlock(m, n, steps, i, j))
                   < 1e-14, "block " + i + "," + j + " of m=" + m + " n=" + n);
             }
           }
@@ -420,7 +394,7 @@ class BlockPipelineTest {
     Random r = new Random(10);
     int m = 6;
     int n = 700;
-    List<BlockKernel.Step> steps = randomSteps(r, m, n, 2, 3, 4, 9);
+    List<BlockKernel.Step> steps = ExecutorCheck.randomSteps(r, m, n, 2, 3, 4, 9);
     BlockPipeline.Plan p = BlockPipeline.plan(m, n, 2, 3, steps, 1000);
     assertEquals(2, p.steps());
     assertEquals(8, p.groups().size()); // 2100 columns of C per row: 4 slabs of 525
