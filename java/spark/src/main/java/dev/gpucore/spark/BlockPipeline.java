@@ -271,7 +271,8 @@ final class BlockPipeline {
   /**
    * Runs the block step: the grid of result blocks {@code C_ij} (m×n, column-major)
    * {@code = Σ A_t,i·B_t,j} over the steps of k > 0 (at least one), lanes on {@code pool}, the
-   * result blocks allocated (and zeroed by the JVM) on {@code zeros} meanwhile.
+   * result blocks allocated (and zeroed by the JVM) on {@code zeros} meanwhile, each as a task
+   * of its own.
    *
    * @return the result blocks in row-major block order (block (i, j) at {@code i·cols + j})
    * @throws RuntimeException the first failure of a copy or GEMM, once every lane has stopped
@@ -281,7 +282,12 @@ final class BlockPipeline {
       int rows, int cols, List<BlockKernel.Step> steps) {
     Plan plan = plan(m, n, rows, cols, steps, ops.chunk());
     State st = new State(plan);
-    Future<double[][]> c = zeros.submit(() -> new double[rows * cols][m * n]);
+    // each result block allocated on its own thread: the JVM zeroes a new array on the thread
+    // that allocates it, at a fraction of the memory's bandwidth
+    List<Future<double[]>> c = new ArrayList<>(rows * cols);
+    for (int x = 0; x < rows * cols; x++) {
+      c.add(zeros.submit(() -> new double[m * n]));
+    }
     List<Future<?>> lanes = new ArrayList<>();
     Throwable failure = null;
     try {
@@ -309,7 +315,11 @@ final class BlockPipeline {
       quietly(() -> ops.syncGemm(1));
       HostCopy.rethrow(failure);
     }
-    return result(c);
+    double[][] out = new double[c.size()][];
+    for (int x = 0; x < out.length; x++) {
+      out[x] = result(c, x);
+    }
+    return out;
   }
 
   /**
@@ -360,7 +370,7 @@ final class BlockPipeline {
    * A lane: takes chunks in order and works on one buffer while the copy of the other runs;
    * hands over what it holds before it waits (the caller may wait for it).
    */
-  private static void lane(Ops ops, int lane, State st, Future<double[][]> c) {
+  private static void lane(Ops ops, int lane, State st, List<Future<double[]>> c) {
     Object[] pending = new Object[2];
     int k = 0;
     try {
@@ -405,7 +415,7 @@ final class BlockPipeline {
 
   /** Ends the buffer's pending chunk: an upload is confirmed, a chunk of C unpacked. */
   private static void complete(Ops ops, int lane, int buf, Object[] pending, State st,
-      Future<double[][]> c) {
+      List<Future<double[]>> c) {
     Object o = pending[buf];
     if (o == null) {
       return;
@@ -416,12 +426,12 @@ final class BlockPipeline {
       st.confirm(ch.group());
     } else {
       Back bk = (Back) o;
-      ops.unpack(lane, buf, result(c)[bk.block()], bk.blockOffset(), bk.count());
+      ops.unpack(lane, buf, result(c, bk.block()), bk.blockOffset(), bk.count());
     }
   }
 
-  private static double[][] result(Future<double[][]> c) {
-    return HostCopy.await(c);
+  private static double[] result(List<Future<double[]>> c, int block) {
+    return HostCopy.await(c.get(block));
   }
 
   /** Waits for both buffers' copies, whatever happens (a failed lane's buffers must be idle). */
