@@ -20,7 +20,8 @@ import java.util.Map;
  * 1024 (fp64) through the CPU backend; device-resident GEMMs at n = 2048 and 4096 on the first
  * GPU of the host-GEMM list; 64 MiB copied up and down from a Java array; and host GEMMs at
  * n = 512 and 1024 through the GPU backend, whose time less the model's bus and multiply time is
- * the fixed cost. Each figure is the median of three timed runs after one untimed run; a run of
+ * the fixed cost. Each figure is the median of three timed runs after one untimed run (the CPU's
+ * series twice, before and after the GPU's, the faster kept at each size); a run of
  * a host GEMM is its calls back to back on the same arrays for at least {@link #SAMPLE_S} s, per
  * call (the steady state of a program that calls in a loop: warm threads, caches and compiled
  * code, as the calls routed later find them); a series of sizes stops at the first whose call
@@ -182,6 +183,11 @@ public final class RouteCalibration {
     RouteRates.Curve cpu64 = cpuCurve(cpu, DType.FLOAT64, sizes.cpuFp64());
     RouteRates.Curve gpu32 = gpuCurve(gpu, device, DType.FLOAT32, sizes.gpu());
     RouteRates.Curve gpu64 = gpuCurve(gpu, device, DType.FLOAT64, sizes.gpu());
+    // the CPU once more, after the GPU: the faster of the two at each size (a CPU measured while
+    // something else had its cores, a process's compilers at its start say, would look slower
+    // than it is, and the router would never time it to learn better)
+    cpu32 = faster(cpu32, cpuCurve(cpu, DType.FLOAT32, sizes.cpuFp32()));
+    cpu64 = faster(cpu64, cpuCurve(cpu, DType.FLOAT64, sizes.cpuFp64()));
     double bus = busGBs(gpu, device, sizes.busElements());
     int[] host = sizes.host();
     double[] residual = new double[host.length];
@@ -349,14 +355,33 @@ public final class RouteCalibration {
   }
 
   /**
-   * A curve whose rate never falls as calls grow (a larger call is never slower per flop than
-   * the measurement of a smaller one suggests: a dip is noise).
+   * A curve whose calls never take less time as they grow (a smaller call measured slower than
+   * a larger one was slowed by something else: it is given the larger one's time), and whose
+   * rate never falls as they grow (a larger call is never slower per flop than the measurement
+   * of a smaller one suggests: a dip is noise).
    */
   static RouteRates.Curve monotone(double[] flops, double[] gflops) {
     double[] g = gflops.clone();
+    for (int i = g.length - 2; i >= 0; i--) {
+      g[i] = Math.max(g[i], g[i + 1] * flops[i] / flops[i + 1]);
+    }
     for (int i = 1; i < g.length; i++) {
       g[i] = Math.max(g[i], g[i - 1]);
     }
     return new RouteRates.Curve(flops, g);
+  }
+
+  /**
+   * Per size, the faster of two measurements of the same series (a series may stop earlier in
+   * one of them: the longer one's further sizes are kept).
+   */
+  static RouteRates.Curve faster(RouteRates.Curve a, RouteRates.Curve b) {
+    RouteRates.Curve longer = a.flops().length >= b.flops().length ? a : b;
+    RouteRates.Curve shorter = longer == a ? b : a;
+    double[] g = longer.gflops().clone();
+    for (int i = 0; i < shorter.gflops().length; i++) {
+      g[i] = Math.max(g[i], shorter.gflops()[i]);
+    }
+    return monotone(longer.flops(), g);
   }
 }

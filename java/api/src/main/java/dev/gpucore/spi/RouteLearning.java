@@ -13,8 +13,10 @@ import dev.gpucore.blas.Precision;
  * follows a machine whose load changes). Once a class has {@link #MIN_CALLS} calls, its
  * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route
  * estimated too fast learns that and gives way; one estimated too slow is timed when the router
- * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls),
- * and again at growing intervals ({@link #retry}), in case its figure was taken in a bad moment:
+ * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls:
+ * when its estimate is near the other's learnt time, or however far, once the class has spent
+ * enough time on the other route to pay for the try many times over), and again at growing
+ * intervals ({@link #retry}), in case its figure was taken in a bad moment:
  * the counted calls of such a try replace what the route had learnt (their plain mean), being
  * the only recent word on it.
  * A timed call of a class on the other route than the class's timed calls before it is not
@@ -55,6 +57,8 @@ final class RouteLearning {
   private final int[] calls = new int[2 * 4 * SIZES];
   private final boolean[] warm = new boolean[2 * 4 * SIZES];
   private final int[] probes = new int[2 * 4 * SIZES];
+  /** Milliseconds of the calls recorded, warm-ups and all. */
+  private final double[] spentMs = new double[2 * 4 * SIZES];
   /** Probes given back (a probe call after a pause is not counted), at most PROBES per slot. */
   private final int[] refunds = new int[2 * 4 * SIZES];
   /*
@@ -145,6 +149,7 @@ final class RouteLearning {
     int s = slot(gpu, p, flops);
     int c = cls(p, flops);
     int route = gpu ? 1 : 0;
+    spentMs[s] += measuredMs;
     boolean switched = lastRoute[c] >= 0 && lastRoute[c] != route && run[c] >= 2;
     if (lastRoute[c] == route) {
       run[c] = run[c] < Integer.MAX_VALUE ? run[c] + 1 : run[c];
@@ -194,6 +199,9 @@ final class RouteLearning {
     double gpuFactor;
     int cpuCalls;
     int gpuCalls;
+    /** Milliseconds of the class's calls recorded on each route. */
+    double cpuSpentMs;
+    double gpuSpentMs;
     /** The route of the class's last timed call: -1 none yet, 0 the CPU, 1 the GPU. */
     int lastRoute;
     /** Calls of a try again are still to go (see {@link RouteLearning#endRetry}). */
@@ -201,6 +209,10 @@ final class RouteLearning {
 
     int calls(boolean gpu) {
       return gpu ? gpuCalls : cpuCalls;
+    }
+
+    double spentMs(boolean gpu) {
+      return gpu ? gpuSpentMs : cpuSpentMs;
     }
   }
 
@@ -211,6 +223,8 @@ final class RouteLearning {
     v.gpuFactor = factor[4 * SIZES + c];
     v.cpuCalls = calls[c];
     v.gpuCalls = calls[4 * SIZES + c];
+    v.cpuSpentMs = spentMs[c];
+    v.gpuSpentMs = spentMs[4 * SIZES + c];
     v.lastRoute = lastRoute[c];
     v.retrying = burst[c] > 0;
   }

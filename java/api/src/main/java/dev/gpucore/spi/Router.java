@@ -52,6 +52,12 @@ public final class Router {
    * router to time the other route ({@link #probes}).
    */
   static final double PROBE_MARGIN = 2;
+  /**
+   * A route never learnt in a class is tried, however slow its estimate, once the class has
+   * spent this many times what the try would take at that estimate on the other route
+   * ({@link #probes}): at most 1/EXPLORE of the time, once, where the estimate was right.
+   */
+  static final double EXPLORE = 32;
   private static final Decision NO_GPU = new Decision(false, 0, "no GPU is usable");
 
   /** Measures the figures on this machine ({@link RouteCalibration#measure}). */
@@ -388,6 +394,14 @@ public final class Router {
           .append("'s time learnt from its calls, ");
       Fixed.append(why, gpu ? cpuMs : gpuMs, 3).append(" ms, and too few ").append(chosen)
           .append(" calls of this size and precision were timed to correct it; ");
+    } else if (probe == EXPLORE_TRY) {
+      why.append("trying the ").append(chosen).append(": its estimate, ");
+      Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, was never checked by a call of this"
+          + " size and precision, and the ").append(other).append("'s calls of this size and"
+          + " precision have taken ");
+      Fixed.append(why, v.spentMs(!gpu), 1).append(" ms, over ");
+      Fixed.append(why, EXPLORE, 0).append(" times what ").append(RouteLearning.PROBES)
+          .append(" calls would take at that estimate; ");
     } else if (probe == RETRY) {
       why.append("trying the ").append(chosen).append(" again: its time learnt from its calls, ");
       Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, is within ");
@@ -425,7 +439,10 @@ public final class Router {
   /**
    * Whether the call goes to the route the estimates did not choose, to time it: the chosen
    * route's time is learnt (its class has {@link RouteLearning#MIN_CALLS} calls), the other's
-   * is not, its estimate is within {@link #PROBE_MARGIN} of the chosen one's, a try of the GPU
+   * is not, its estimate is within {@link #PROBE_MARGIN} of the chosen one's (or, however far,
+   * the class's calls on the chosen route have taken {@link #EXPLORE} times what the try would
+   * take at the other's estimate: a figure measured in a bad moment, say a calibration that
+   * shared the cores, would otherwise keep a fast route out for good), a try of the GPU
    * would run whole there (no {@code cpuRatio} split, whose calls are not timed) and the class
    * has tried the other route fewer than {@link RouteLearning#PROBES} times. Learning corrects
    * only the route calls take; a route whose figures make it look slower than it is would never
@@ -441,8 +458,12 @@ public final class Router {
       double cpuMs, double gpuMs, boolean forCall) {
     double perItem = perItem(call);
     Precision p = call.precision();
+    double other = gpu ? cpuMs : gpuMs;
+    boolean near = other < PROBE_MARGIN * (gpu ? gpuMs : cpuMs);
+    boolean paidFor = !near && v.calls(!gpu) < RouteLearning.MIN_CALLS
+        && v.spentMs(gpu) >= EXPLORE * RouteLearning.PROBES * other;
     if ((!gpu && cpuRows(call) > 0) || v.calls(gpu) < RouteLearning.MIN_CALLS
-        || !((gpu ? cpuMs : gpuMs) < PROBE_MARGIN * (gpu ? gpuMs : cpuMs))) {
+        || !(near || paidFor)) {
       if (v.retrying && forCall) {
         l.endRetry(p, perItem); // out of reach now: the rest of that try is not sent later
       }
@@ -451,8 +472,8 @@ public final class Router {
     if (v.calls(!gpu) >= RouteLearning.MIN_CALLS) {
       return forCall && l.retry(gpu, p, perItem) ? RETRY : NO_TRY;
     }
-    return (forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem))
-        ? FIRST_TRY : NO_TRY;
+    boolean left = forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem);
+    return !left ? NO_TRY : near ? FIRST_TRY : EXPLORE_TRY;
   }
 
   /**
@@ -478,6 +499,7 @@ public final class Router {
   private static final int NO_TRY = 0;
   private static final int FIRST_TRY = 1;
   private static final int RETRY = 2;
+  private static final int EXPLORE_TRY = 3;
 
   // ---- the figures ----
 

@@ -63,6 +63,28 @@ class RouteRatesTest {
   }
 
   @Test
+  void aSmallCallMeasuredSlowerThanALargerOneGetsItsTime() {
+    // n = 256 measured at 4 GFLOP/s (8 ms) beside n = 512 at 445 (0.6 ms): 256 gets 0.6 ms
+    double f256 = 2.0 * 256 * 256 * 256;
+    double f512 = 8 * f256;
+    RouteRates.Curve c = RouteCalibration.monotone(new double[] {f256, f512, 8 * f512},
+        new double[] {4, 445, 1900});
+    assertEquals(445.0 / 8, c.gflops()[0], 1e-9);
+    assertEquals(List.of(445.0, 1900.0),
+        java.util.Arrays.stream(c.gflops()).skip(1).boxed().toList());
+  }
+
+  @Test
+  void theFasterOfTwoMeasurementsIsKeptAtEachSize() {
+    RouteRates.Curve a = new RouteRates.Curve(new double[] {1, 8, 64}, new double[] {2, 50, 60});
+    RouteRates.Curve b = new RouteRates.Curve(new double[] {1, 8}, new double[] {20, 40});
+    RouteRates.Curve f = RouteCalibration.faster(a, b);
+    assertEquals(List.of(1.0, 8.0, 64.0), java.util.Arrays.stream(f.flops()).boxed().toList());
+    assertEquals(List.of(20.0, 50.0, 60.0), java.util.Arrays.stream(f.gflops()).boxed().toList());
+    assertEquals(f.gflops()[0], RouteCalibration.faster(b, a).gflops()[0]);
+  }
+
+  @Test
   void theFileRoundTrips(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("sub/dir/routing.properties");
     RouteRates r = rates("host=a;gpus=H100 GPU-1;cpuThreads=16;version=1");
