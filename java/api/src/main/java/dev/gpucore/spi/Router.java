@@ -53,7 +53,7 @@ public final class Router {
    */
   static final double PROBE_MARGIN = 2;
   /**
-   * A route never learnt in a class is tried, however slow its estimate, once the class has
+   * A route not learnt in a class is tried, however slow its estimate, once the class has
    * spent this many times what the try would take at that estimate on the other route
    * ({@link #probes}): at most 1/EXPLORE of the time, once, where the estimate was right.
    */
@@ -396,7 +396,7 @@ public final class Router {
           .append(" calls of this size and precision were timed to correct it; ");
     } else if (probe == EXPLORE_TRY) {
       why.append("trying the ").append(chosen).append(": its estimate, ");
-      Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, was never checked by a call of this"
+      Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, is not learnt from calls of this"
           + " size and precision, and the ").append(other).append("'s calls of this size and"
           + " precision have taken ");
       Fixed.append(why, v.spentMs(!gpu), 1).append(" ms, over ");

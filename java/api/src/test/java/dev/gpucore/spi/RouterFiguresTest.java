@@ -546,7 +546,7 @@ class RouterFiguresTest {
     assertTrue(spent < Router.EXPLORE * RouteLearning.PROBES * cpuMs + 2 * gpuMs, "" + spent);
     Decision d = r.explain(call);
     assertTrue(d.reason().startsWith("trying the CPU: its estimate, 4.295 ms,"), d.reason());
-    assertTrue(d.reason().contains("was never checked by a call of this size and precision"),
+    assertTrue(d.reason().contains("is not learnt from calls of this size and precision"),
         d.reason());
     cpuTried(r, call, cpuMs / 6); // the CPU takes a sixth of its figure: 0.72 ms
     d = r.explain(call);

@@ -184,7 +184,6 @@ public final class BlockKernel {
   }
 
   private static void blockLength(double[] x, int rows, int cols, String what) {
-    Objects.requireNonNull(x, "steps: " + what);
     if (x.length != (long) rows * cols) {
       throw new IllegalArgumentException("steps: " + what + " of " + rows + "×" + cols + " has "
           + x.length + " values");

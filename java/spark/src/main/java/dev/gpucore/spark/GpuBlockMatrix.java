@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
-import org.apache.spark.HashPartitioner;
+import org.apache.spark.Partitioner;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.mllib.linalg.DenseMatrix;
@@ -89,23 +89,28 @@ public final class GpuBlockMatrix {
         .flatMapToPair(t -> spread(t, true, colCells, cellRows, cellCols))
         .union(right.flatMapToPair(t -> spread(t, false, rowCells, cellRows, cellCols)));
     JavaPairRDD<Tuple2<Object, Object>, Matrix> product = sides
-        .groupByKey(new HashPartitioner(parts))
+        .groupByKey(new CellPartitioner(parts, colCells))
         .flatMapToPair(g -> cellBlocks(g._2(), precision).iterator());
     // rows and columns per block of the result, as BlockMatrix.multiply sets them
     return new BlockMatrix(product.rdd(), m, n, a.numRows(), b.numCols());
   }
 
+  /** Result blocks a side of a cell holds at most (a task holds its cell's blocks in memory). */
+  static final int MAX_CELL_SIDE = 4;
+
   /**
    * The cell of result blocks a task computes: {rows, cols} of blocks. Cells grow from one
    * block, the narrower side first, while there are at least as many cells as partitions (or
-   * result blocks, where fewer) and a cell's device buffers (two sets of its A and B blocks,
-   * and its C: {@code bytes} per element) fit {@code limitBytes}.
+   * result blocks, where fewer), a side holds at most {@link #MAX_CELL_SIDE} blocks, and a
+   * cell's device buffers (two sets of its A and B blocks, and its C: {@code bytes} per element)
+   * fit {@code limitBytes}; then each side is evened out over the cells it makes (5×5 cells of
+   * a 6×6 grid become 3×3: the same number of cells, none of a single block).
    */
   static int[] cellShape(int rowBlocks, int colBlocks, int parts, long m, long k, long n,
       int bytes, long limitBytes) {
     int r = 1;
     int c = 1;
-    long want = Math.min(parts, (long) rowBlocks * colBlocks);
+    long want = Math.max(1, Math.min(parts, (long) rowBlocks * colBlocks));
     for (;;) {
       int[][] tries = r <= c ? new int[][] {{r + 1, c}, {r, c + 1}}
           : new int[][] {{r, c + 1}, {r + 1, c}};
@@ -114,8 +119,8 @@ public final class GpuBlockMatrix {
         long cells = (long) ((rowBlocks + t[0] - 1) / t[0]) * ((colBlocks + t[1] - 1) / t[1]);
         double bytesNeeded = (double) bytes * (2.0 * (t[0] * m * k + k * t[1] * n)
             + (double) t[0] * t[1] * m * n);
-        if (t[0] <= rowBlocks && t[1] <= colBlocks && cells >= want
-            && bytesNeeded <= limitBytes) {
+        if (t[0] <= Math.min(rowBlocks, MAX_CELL_SIDE) && t[1] <= Math.min(colBlocks, MAX_CELL_SIDE)
+            && cells >= want && bytesNeeded <= limitBytes) {
           r = t[0];
           c = t[1];
           grew = true;
@@ -123,8 +128,54 @@ public final class GpuBlockMatrix {
         }
       }
       if (!grew) {
-        return new int[] {r, c};
+        return new int[] {even(rowBlocks, r), even(colBlocks, c)};
       }
+    }
+  }
+
+  /** The smallest side that cuts {@code blocks} into as many pieces as {@code side} does. */
+  private static int even(int blocks, int side) {
+    if (blocks <= 0) {
+      return side;
+    }
+    int pieces = (blocks + side - 1) / side;
+    return (blocks + pieces - 1) / pieces;
+  }
+
+  /**
+   * Cells to partitions in turn (row-major order of the cells), so that each partition gets as
+   * many cells as any other, give or take one.
+   */
+  static final class CellPartitioner extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int parts;
+    private final int colCells;
+
+    CellPartitioner(int parts, int colCells) {
+      this.parts = Math.max(1, parts);
+      this.colCells = Math.max(1, colCells);
+    }
+
+    @Override
+    public int numPartitions() {
+      return parts;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public int getPartition(Object key) {
+      Tuple2<Integer, Integer> cell = (Tuple2<Integer, Integer>) key;
+      return (int) (((long) cell._1() * colCells + cell._2()) % parts);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof CellPartitioner p && p.parts == parts && p.colCells == colCells;
+    }
+
+    @Override
+    public int hashCode() {
+      return parts * 31 + colCells;
     }
   }
 
@@ -192,7 +243,7 @@ public final class GpuBlockMatrix {
    * where it is not one: a block missing for some k, left blocks of different row counts, right
    * blocks of different column counts, or blocks of one k whose inner dimensions differ.
    */
-  private static List<BlockKernel.Step> steps(TreeMap<Integer, TreeMap<Integer, Side>> left,
+  static List<BlockKernel.Step> steps(TreeMap<Integer, TreeMap<Integer, Side>> left,
       TreeMap<Integer, TreeMap<Integer, Side>> right) {
     TreeMap<Integer, Side> firstRow = left.firstEntry().getValue();
     Set<Integer> ks = firstRow.keySet();

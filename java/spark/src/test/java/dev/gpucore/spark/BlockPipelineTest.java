@@ -360,6 +360,7 @@ class BlockPipelineTest {
         {5, 700, 1, 3, 256, 4, 11, 6},   // slabs cross the B blocks' borders
         {9, 40, 3, 1, 64, 2, 5, 6, 7, 5, 6},
         {4, 1100, 2, 3, 4096, 3, 3},
+        {6, 350, 3, 3, 300, 3, 8, 12},  // 1050 columns of C a row: 2 slabs, each across blocks
     };
     for (int[] cs : cases) {
       int m = cs[0];

@@ -2,6 +2,7 @@ package dev.gpucore.spark;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gpucore.blas.Precision;
@@ -10,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.apache.spark.mllib.linalg.DenseMatrix;
 import org.apache.spark.mllib.linalg.Matrix;
 import org.junit.jupiter.api.Test;
@@ -34,6 +36,25 @@ class GpuBlockMatrixTest {
     assertArrayEquals(new int[] {3, 3}, GpuBlockMatrix.cellShape(8, 8, 8, 1000, 1000, 1000, 8, 2 * GIB));
     // nothing fits: one block a cell all the same
     assertArrayEquals(new int[] {1, 1}, GpuBlockMatrix.cellShape(4, 4, 1, 4096, 4096, 4096, 8, 0));
+    // 6×6 on 4 partitions: 4×4 would leave cells of 2 and 1 rows; evened out to 3×3
+    assertArrayEquals(new int[] {3, 3}, GpuBlockMatrix.cellShape(6, 6, 4, 1000, 1000, 1000, 8, 2 * GIB));
+    // small blocks, one partition: at most 4 blocks a side (a task holds its cell in memory)
+    assertArrayEquals(new int[] {4, 4}, GpuBlockMatrix.cellShape(16, 16, 1, 64, 64, 64, 8, 2 * GIB));
+    assertArrayEquals(new int[] {1, 1}, GpuBlockMatrix.cellShape(0, 0, 0, 64, 64, 64, 8, 2 * GIB));
+  }
+
+  @Test
+  void cellsGoToPartitionsInTurn() {
+    GpuBlockMatrix.CellPartitioner p = new GpuBlockMatrix.CellPartitioner(4, 3);
+    int[] count = new int[4];
+    for (int i = 0; i < 3; i++) {
+      for (int j = 0; j < 3; j++) {
+        count[p.getPartition(new Tuple2<>(i, j))]++;
+      }
+    }
+    assertArrayEquals(new int[] {3, 2, 2, 2}, count);
+    assertEquals(4, p.numPartitions());
+    assertEquals(p, new GpuBlockMatrix.CellPartitioner(4, 3));
   }
 
   /** Blocks of A (i, k) and B (k, j) of the given sizes; null sizes leave the block out. */
@@ -69,6 +90,18 @@ class GpuBlockMatrixTest {
       out.add(key.charAt(0) == 'A' ? GpuBlockMatrix.Side.of(true, x, y, m)
           : GpuBlockMatrix.Side.of(false, y, x, m));
     });
+    return out;
+  }
+
+  /** The sides of one kind by row (A) or column (B) of blocks, then by k, as a cell holds them. */
+  private static TreeMap<Integer, TreeMap<Integer, GpuBlockMatrix.Side>> byIndex(
+      List<GpuBlockMatrix.Side> sides, boolean left) {
+    TreeMap<Integer, TreeMap<Integer, GpuBlockMatrix.Side>> out = new TreeMap<>();
+    for (GpuBlockMatrix.Side s : sides) {
+      if (s.left == left) {
+        out.computeIfAbsent(s.index, x -> new TreeMap<>()).put(s.k, s);
+      }
+    }
     return out;
   }
 
@@ -109,6 +142,8 @@ class GpuBlockMatrixTest {
       int y = Integer.parseInt(xy[1]);
       moved.put(k.charAt(0) == 'A' ? "A" + (x + 4) + "," + y : "B" + x + "," + (y + 6), v);
     });
+    assertEquals(3, GpuBlockMatrix.steps(byIndex(sides(moved), true), byIndex(sides(moved), false))
+        .size(), "a full cell is a grid of one step per k");
     List<Tuple2<Tuple2<Object, Object>, Matrix>> got =
         GpuBlockMatrix.cellBlocks(sides(moved), Precision.FP64);
     assertEquals(List.of("4,6", "4,7", "4,8", "5,6", "5,7", "5,8"), check(moved, got));
@@ -119,11 +154,13 @@ class GpuBlockMatrixTest {
     Random r = new Random(4);
     // the last row of blocks is shorter (an edge of the matrix)
     Map<String, DenseMatrix> uneven = blocks(r, new int[] {30, 12}, new int[] {20, 9}, new int[] {25, 25});
+    assertNull(GpuBlockMatrix.steps(byIndex(sides(uneven), true), byIndex(sides(uneven), false)));
     assertEquals(List.of("0,0", "0,1", "1,0", "1,1"),
         check(uneven, GpuBlockMatrix.cellBlocks(sides(uneven), Precision.FP64)));
     // a missing block of A: its result blocks still sum the pairs that meet
     Map<String, DenseMatrix> sparse = blocks(r, new int[] {30, 30}, new int[] {20, 9}, new int[] {25, 25});
     sparse.remove("A1,0");
+    assertNull(GpuBlockMatrix.steps(byIndex(sides(sparse), true), byIndex(sides(sparse), false)));
     assertEquals(List.of("0,0", "0,1", "1,0", "1,1"),
         check(sparse, GpuBlockMatrix.cellBlocks(sides(sparse), Precision.FP64)));
     // no pair meets for row 1: its result blocks are absent
