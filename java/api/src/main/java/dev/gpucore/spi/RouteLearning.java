@@ -16,7 +16,9 @@ import dev.gpucore.blas.Precision;
  * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls:
  * when its estimate is near the other's learnt time, or however far, once the class has spent
  * enough time on the other route to pay for the try many times over), and again at growing
- * intervals ({@link #retry}), in case its figure was taken in a bad moment:
+ * intervals ({@link #retry}; {@link #startTry} for one out of reach, once the class's calls
+ * since its last call have paid for the try many times over), in case its figure was taken in
+ * a bad moment:
  * the counted calls of such a try replace what the route had learnt (their plain mean), being
  * the only recent word on it.
  * A timed call of a class on the other route than the class's timed calls before it is not
@@ -73,6 +75,10 @@ final class RouteLearning {
   private final int[] since = new int[4 * SIZES];
   private final int[] retries = new int[4 * SIZES];
   private final int[] burst = new int[4 * SIZES];
+  /** Per class: the try under way was started by {@link #startTry} (its route out of reach). */
+  private final boolean[] exploring = new boolean[4 * SIZES];
+  /** Per class: milliseconds of its calls on its last route since its last call on the other. */
+  private final double[] runMs = new double[4 * SIZES];
   /** Per route and class: calls of a try again still to be recorded, and those counted. */
   private final int[] tryLeft = new int[2 * 4 * SIZES];
   private final int[] tryCounted = new int[2 * 4 * SIZES];
@@ -153,9 +159,11 @@ final class RouteLearning {
     boolean switched = lastRoute[c] >= 0 && lastRoute[c] != route && run[c] >= 2;
     if (lastRoute[c] == route) {
       run[c] = run[c] < Integer.MAX_VALUE ? run[c] + 1 : run[c];
+      runMs[c] += measuredMs;
     } else {
       lastRoute[c] = route;
       run[c] = 1;
+      runMs[c] = measuredMs;
     }
     boolean inTry = tryLeft[s] > 0;
     if (inTry) {
@@ -206,6 +214,12 @@ final class RouteLearning {
     int lastRoute;
     /** Calls of a try again are still to go (see {@link RouteLearning#endRetry}). */
     boolean retrying;
+    /** That try was started by {@link RouteLearning#startTry}. */
+    boolean exploring;
+    /** Milliseconds of the class's calls on its last route since its last call on the other. */
+    double runMs;
+    /** Tries again so far. */
+    int retries;
 
     int calls(boolean gpu) {
       return gpu ? gpuCalls : cpuCalls;
@@ -227,6 +241,9 @@ final class RouteLearning {
     v.gpuSpentMs = spentMs[4 * SIZES + c];
     v.lastRoute = lastRoute[c];
     v.retrying = burst[c] > 0;
+    v.exploring = v.retrying && exploring[c];
+    v.runMs = runMs[c];
+    v.retries = retries[c];
   }
 
   /** Calls counted in the class (the warm-up not counted). */
@@ -271,6 +288,7 @@ final class RouteLearning {
       burst[s]--;
       return true;
     }
+    exploring[s] = false;
     tryLeft[s] = 0; // a try's calls not recorded (failed, not timed) end with it
     tryLeft[4 * SIZES + s] = 0;
     if (++since[s] < RETRY_FIRST << Math.min(retries[s], RETRY_MAX_SHIFT)) {
@@ -285,6 +303,26 @@ final class RouteLearning {
   }
 
   /**
+   * Starts a try again of the route not chosen now, whatever the count since the last one: this
+   * call and the next {@link #RETRY_CALLS} - 1 of the class go to it ({@link #retry} gives them)
+   * and its counted calls replace what it had learnt. For a route whose learnt time is out of
+   * the router's reach, once the class's calls have paid for the try many times over.
+   */
+  synchronized void startTry(boolean chosenGpu, Precision p, double flops) {
+    int s = cls(p, flops);
+    int other = (chosenGpu ? 0 : 4 * SIZES) + s;
+    retryFrom[s] = chosenGpu ? 1 : 0;
+    since[s] = 0;
+    retries[s]++;
+    burst[s] = RETRY_CALLS - 1;
+    exploring[s] = true;
+    tryLeft[s] = 0;
+    tryLeft[4 * SIZES + s] = 0;
+    tryLeft[other] = RETRY_CALLS;
+    tryCounted[other] = 0;
+  }
+
+  /**
    * Ends a try again under way: the class's call does not qualify for one any more (the other
    * route fell out of reach, or the call would be split), so the calls left of it are dropped
    * rather than sent long after.
@@ -292,6 +330,7 @@ final class RouteLearning {
   synchronized void endRetry(Precision p, double flops) {
     int c = cls(p, flops);
     burst[c] = 0;
+    exploring[c] = false;
     tryLeft[c] = 0;
     tryLeft[4 * SIZES + c] = 0;
   }

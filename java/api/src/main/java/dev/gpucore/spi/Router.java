@@ -402,6 +402,14 @@ public final class Router {
       Fixed.append(why, v.spentMs(!gpu), 1).append(" ms, over ");
       Fixed.append(why, EXPLORE, 0).append(" times what ").append(RouteLearning.PROBES)
           .append(" calls would take at that estimate; ");
+    } else if (probe == EXPLORE_RETRY) {
+      why.append("trying the ").append(chosen).append(" again: its time learnt from its calls, ");
+      Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, is beyond ");
+      Fixed.append(why, PROBE_MARGIN, 0).append("x the ").append(other).append("'s, ");
+      Fixed.append(why, gpu ? cpuMs : gpuMs, 3).append(" ms, but the ").append(other)
+          .append("'s calls since its last call have taken over ");
+      Fixed.append(why, EXPLORE, 0).append(" times what the try would, and it may be out of"
+          + " date; ");
     } else if (probe == RETRY) {
       why.append("trying the ").append(chosen).append(" again: its time learnt from its calls, ");
       Fixed.append(why, gpu ? gpuMs : cpuMs, 3).append(" ms, is within ");
@@ -450,8 +458,10 @@ public final class Router {
    * and {@link RouteLearning#MIN_CALLS} more (fewer timed when some of them fail or are retried,
    * which are not timed); then the learnt times decide. Once both are learnt, the other route,
    * while within {@link #PROBE_MARGIN}, is tried again at growing intervals
-   * ({@link RouteLearning#retry}): a figure learnt in a bad moment (a stall, a switch) would
-   * otherwise stand for good. {@code forCall}: the try counts (an explanation only says what the
+   * ({@link RouteLearning#retry}), and beyond it once the class's calls since the other's last
+   * call have taken {@link #EXPLORE} times what the try would at its learnt time, twice that
+   * after each try ({@link RouteLearning#startTry}): a figure learnt in a bad moment (a stall, a
+   * switch, a process's first seconds) would otherwise stand for good. {@code forCall}: the try counts (an explanation only says what the
    * next call would do, and never announces a try again).
    */
   private int probes(RouteLearning l, RouteLearning.View v, GemmCall call, boolean gpu,
@@ -460,17 +470,31 @@ public final class Router {
     Precision p = call.precision();
     double other = gpu ? cpuMs : gpuMs;
     boolean near = other < PROBE_MARGIN * (gpu ? gpuMs : cpuMs);
-    boolean paidFor = !near && v.calls(!gpu) < RouteLearning.MIN_CALLS
-        && v.spentMs(gpu) >= EXPLORE * RouteLearning.PROBES * other;
+    boolean learnt = v.calls(!gpu) >= RouteLearning.MIN_CALLS;
+    // out of reach, but paid for: never learnt, once the class's calls on its route have taken
+    // EXPLORE times what the first tries would at the other's estimate; learnt, once its calls
+    // since the other's last call have taken EXPLORE times what a try again would, doubling
+    // with each try (as the tries again within reach)
+    boolean paidFor = !near && (learnt
+        ? v.lastRoute == (gpu ? 1 : 0) && v.runMs >= EXPLORE * RouteLearning.RETRY_CALLS * other
+            * (1L << Math.min(v.retries, RouteLearning.RETRY_MAX_SHIFT))
+        : v.spentMs(gpu) >= EXPLORE * RouteLearning.PROBES * other);
     if ((!gpu && cpuRows(call) > 0) || v.calls(gpu) < RouteLearning.MIN_CALLS
-        || !(near || paidFor)) {
+        || !(near || paidFor || v.exploring)) {
       if (v.retrying && forCall) {
         l.endRetry(p, perItem); // out of reach now: the rest of that try is not sent later
       }
       return NO_TRY;
     }
-    if (v.calls(!gpu) >= RouteLearning.MIN_CALLS) {
-      return forCall && l.retry(gpu, p, perItem) ? RETRY : NO_TRY;
+    if (learnt) {
+      if (!forCall) {
+        return NO_TRY; // an explanation never announces a try again
+      }
+      if (paidFor && !v.retrying) {
+        l.startTry(gpu, p, perItem);
+        return EXPLORE_RETRY;
+      }
+      return l.retry(gpu, p, perItem) ? (v.exploring ? EXPLORE_RETRY : RETRY) : NO_TRY;
     }
     boolean left = forCall ? l.tryProbe(!gpu, p, perItem) : l.probesLeft(!gpu, p, perItem);
     return !left ? NO_TRY : near ? FIRST_TRY : EXPLORE_TRY;
@@ -500,6 +524,7 @@ public final class Router {
   private static final int FIRST_TRY = 1;
   private static final int RETRY = 2;
   private static final int EXPLORE_TRY = 3;
+  private static final int EXPLORE_RETRY = 4;
 
   // ---- the figures ----
 

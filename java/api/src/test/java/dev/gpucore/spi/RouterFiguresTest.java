@@ -556,6 +556,50 @@ class RouterFiguresTest {
   }
 
   @Test
+  void aRouteLearntFarTooSlowIsTriedAgainOnceTheOtherHasTakenEnoughTime(@TempDir Path dir) {
+    GemmCall call = square(1024, DType.FLOAT32);
+    double[] ms = new double[2];
+    Router r = gpuLearnt(dir.resolve("c"), call, 1, ms); // the GPU as estimated: 0.97 ms
+    double gpuMs = ms[0];
+    double cpuMs = ms[1];
+    int calls = 0;
+    while (r.explain(call).gpu()) { // until the first try of the CPU (never learnt)
+      r.decide(call);
+      r.learn(call, true, 0, (long) (gpuMs * 1e6));
+      assertTrue(++calls < 2000);
+    }
+    cpuTried(r, call, cpuMs * 2); // tried in a bad moment: learnt at 8.6 ms
+    // the GPU's calls from here: the CPU is out of reach (8.6 ms against 0.97), and tried again
+    // once they have taken 32 times what three CPU calls take at 8.6 ms
+    double spent = 0;
+    boolean tried = false;
+    for (int i = 0; i < 2000 && !tried; i++) {
+      Decision d = r.decide(call);
+      if (!d.gpu()) {
+        tried = true;
+        r.learn(call, false, 0, (long) (cpuMs / 6 * 1e6)); // the first, paying for the switch
+        break;
+      }
+      r.learn(call, true, 0, (long) (gpuMs * 1e6));
+      spent += gpuMs;
+    }
+    assertTrue(tried, "the CPU was not tried again");
+    double due = Router.EXPLORE * RouteLearning.RETRY_CALLS * cpuMs * 2;
+    assertTrue(spent >= due - gpuMs && spent < due + 2 * gpuMs, spent + " against " + due);
+    for (int i = 1; i < RouteLearning.RETRY_CALLS; i++) {
+      assertFalse(r.decide(call).gpu(), "the rest of the try");
+      r.learn(call, false, 0, (long) (cpuMs / 6 * 1e6));
+    }
+    // its counted calls replaced the bad figure: the CPU (0.72 ms) is taken
+    Decision d = r.explain(call);
+    assertFalse(d.gpu(), d.reason());
+    for (int i = 0; i < 50; i++) {
+      assertFalse(r.decide(call).gpu());
+      r.learn(call, false, 0, (long) (cpuMs / 6 * 1e6));
+    }
+  }
+
+  @Test
   void aRouteTriedAndFoundSlowIsLeftAndOneFarSlowerWaits(@TempDir Path dir) {
     GemmCall call = square(1024, DType.FLOAT32);
     double[] ms = new double[2];
