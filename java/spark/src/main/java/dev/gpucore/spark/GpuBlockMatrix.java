@@ -31,7 +31,8 @@ import scala.Tuple2;
  * block to every cell of its column), then one task computes the cell's
  * {@code C_ij = Σ_k A_ik·B_kj} with the partial sums on the GPU, each of its blocks sent to the
  * GPU once for all the cell's result blocks that use it ({@link BlockKernel#gridOfProducts}).
- * A cell with missing blocks, or blocks of different sizes, runs result block by result block
+ * Rows and columns of a cell whose blocks differ in size (the edges of the matrix) make grids of
+ * their own; a cell with missing blocks runs result block by result block
  * ({@link BlockKernel#sumOfProducts}). The task's GPU is the one Spark gave the task (its
  * {@code gpu} resource), else the executor's, else gpucore's first; without one the same calls
  * run on the CPU.
@@ -198,7 +199,12 @@ public final class GpuBlockMatrix {
     return out.iterator();
   }
 
-  /** The result blocks of a cell from the blocks that meet there (none where no pair does). */
+  /**
+   * The result blocks of a cell from the blocks that meet there (none where no pair does): its
+   * rows of blocks grouped by their blocks' row count and its columns by their column count
+   * (the edges of a matrix whose size is not a multiple of the block size), each pair of groups
+   * as one grid where it is one ({@link #steps}), else block by block.
+   */
   static List<Tuple2<Tuple2<Object, Object>, Matrix>> cellBlocks(Iterable<Side> sides,
       Precision precision) {
     TreeMap<Integer, TreeMap<Integer, Side>> left = new TreeMap<>();
@@ -213,6 +219,30 @@ public final class GpuBlockMatrix {
     TaskContext tc = TaskContext.get();
     ResourceInformation gpu = tc == null ? null : tc.resourcesJMap().get(ExecutorPlan.GPU);
     int device = ExecutorGpu.deviceFor(gpu == null ? null : Arrays.asList(gpu.addresses()));
+    for (TreeMap<Integer, TreeMap<Integer, Side>> rows : bySize(left, true)) {
+      for (TreeMap<Integer, TreeMap<Integer, Side>> cols : bySize(right, false)) {
+        part(rows, cols, device, precision, out);
+      }
+    }
+    return out;
+  }
+
+  /** Rows (A) or columns (B) of blocks grouped by their first block's rows or columns. */
+  static List<TreeMap<Integer, TreeMap<Integer, Side>>> bySize(
+      TreeMap<Integer, TreeMap<Integer, Side>> lines, boolean ofA) {
+    TreeMap<Integer, TreeMap<Integer, TreeMap<Integer, Side>>> groups = new TreeMap<>();
+    for (Map.Entry<Integer, TreeMap<Integer, Side>> e : lines.entrySet()) {
+      Side first = e.getValue().firstEntry().getValue();
+      groups.computeIfAbsent(ofA ? first.rows : first.cols, x -> new TreeMap<>())
+          .put(e.getKey(), e.getValue());
+    }
+    return new ArrayList<>(groups.values());
+  }
+
+  /** The result blocks of some rows and columns of a cell: one grid, else block by block. */
+  private static void part(TreeMap<Integer, TreeMap<Integer, Side>> left,
+      TreeMap<Integer, TreeMap<Integer, Side>> right, int device, Precision precision,
+      List<Tuple2<Tuple2<Object, Object>, Matrix>> out) {
     List<BlockKernel.Step> steps = left.size() * right.size() > 1 ? steps(left, right) : null;
     if (steps != null) {
       Side a0 = left.firstEntry().getValue().firstEntry().getValue();
@@ -225,7 +255,7 @@ public final class GpuBlockMatrix {
           out.add(new Tuple2<>(new Tuple2<>(i, j), new DenseMatrix(a0.rows, b0.cols, c[x++])));
         }
       }
-      return out;
+      return;
     }
     for (Map.Entry<Integer, TreeMap<Integer, Side>> i : left.entrySet()) {
       for (Map.Entry<Integer, TreeMap<Integer, Side>> j : right.entrySet()) {
@@ -235,7 +265,6 @@ public final class GpuBlockMatrix {
         }
       }
     }
-    return out;
   }
 
   /**

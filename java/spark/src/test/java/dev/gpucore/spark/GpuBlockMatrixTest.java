@@ -150,11 +150,18 @@ class GpuBlockMatrixTest {
   }
 
   @Test
-  void cellsWithMissingOrUnevenBlocksRunBlockByBlock() {
+  void unevenRowsMakeGridsOfTheirOwnAndCellsWithMissingBlocksRunBlockByBlock() {
     Random r = new Random(4);
     // the last row of blocks is shorter (an edge of the matrix)
     Map<String, DenseMatrix> uneven = blocks(r, new int[] {30, 12}, new int[] {20, 9}, new int[] {25, 25});
     assertNull(GpuBlockMatrix.steps(byIndex(sides(uneven), true), byIndex(sides(uneven), false)));
+    // its rows of 30 and of 12 make a grid each with the two columns
+    List<TreeMap<Integer, TreeMap<Integer, GpuBlockMatrix.Side>>> rows =
+        GpuBlockMatrix.bySize(byIndex(sides(uneven), true), true);
+    assertEquals(2, rows.size());
+    for (TreeMap<Integer, TreeMap<Integer, GpuBlockMatrix.Side>> row : rows) {
+      assertEquals(2, GpuBlockMatrix.steps(row, byIndex(sides(uneven), false)).size());
+    }
     assertEquals(List.of("0,0", "0,1", "1,0", "1,1"),
         check(uneven, GpuBlockMatrix.cellBlocks(sides(uneven), Precision.FP64)));
     // a missing block of A: its result blocks still sum the pairs that meet
