@@ -4,6 +4,7 @@ import dev.gpucore.Config;
 import dev.gpucore.GpuCore;
 import dev.gpucore.blas.Gemm;
 import dev.gpucore.blas.Operand;
+import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BackendProvider;
 import dev.gpucore.spi.Cores;
 import java.util.Map;
@@ -50,12 +51,13 @@ public class DispatchBench extends BenchBase {
     routed = GpuCore.open();
     routedGpu = openStandInGpu(Map.of());
     // the CPU at 25 GFLOP/s (0.021 ms for the call) and a GPU fixed cost of 0.5 ms: the call is
-    // not small enough for the short way (under 1/64 of it), and the GPU, which the stand-in
-    // cannot run, is never within 2x of the CPU, so never tried
+    // not small enough for the short way (under 1/64 of it), and the GPU is never within 2x of
+    // the CPU (tried only once the CPU's calls have taken 32 times six of its estimate, then
+    // run by the stand-in on the CPU)
     routedGpuModel = openStandInGpu(Map.of("gpucore.gemm.cpuGflops", "25",
         "gpucore.gemm.overheadMs", "0.5"));
-    // no fixed cost (no short way) and a GPU at 0.001 GFLOP/s (never within 2x): even an 8x8
-    // call takes the model's path and is timed
+    // no fixed cost (no short way) and a GPU at 0.001 GFLOP/s (never within 2x; tried as above):
+    // even an 8x8 call takes the model's path and is timed
     routedGpuModel8 = openStandInGpu(Map.of("gpucore.gemm.overheadMs", "0",
         "gpucore.gemm.gpuGflops", "0.001"));
     fill8x8(a, b);
@@ -73,7 +75,8 @@ public class DispatchBench extends BenchBase {
     Config config = Config.from(all, System.getenv());
     for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
       if (p.name().equals("cpu")) {
-        return Cores.of(config, p.open(config), new StandInGpu(), null);
+        Backend cpu = p.open(config);
+        return Cores.of(config, cpu, new StandInGpu(cpu), null);
       }
     }
     throw new IllegalStateException("no CPU backend on the class path");

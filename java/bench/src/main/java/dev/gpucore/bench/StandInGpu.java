@@ -7,6 +7,7 @@ import dev.gpucore.device.Discovery;
 import dev.gpucore.memory.DeviceArray;
 import dev.gpucore.memory.GpuStream;
 import dev.gpucore.memory.HostArray;
+import dev.gpucore.spi.Backend;
 import dev.gpucore.spi.BlasOps;
 import dev.gpucore.spi.GemmCall;
 import dev.gpucore.spi.GpuBackend;
@@ -18,13 +19,20 @@ import java.util.List;
  * A GPU backend that only routes: one made-up H100 and the engine's routing model
  * (libgpucore_blas.so, asked through JNI by the CUDA backend's {@link EngineModel}), so that
  * the router's per-call cost with a GPU present can be measured on a machine without one. Small
- * host calls never reach it; anything that would is refused.
+ * host calls never reach it; a host GEMM that does (the router's occasional try of a route it
+ * has not learnt) runs on the CPU backend it is given; anything else is refused.
  */
 final class StandInGpu implements GpuBackend {
   private static final DeviceInfo H100 = new DeviceInfo(0, 0, 0, "GPU-00000000-stand-in",
       "H100 (stand-in)", "00000000:01:00.0", 9, 0, 132, 80L << 30, 0, 80L << 30, 0, 0, 40, 100,
       700, List.of());
   private static final RouteModel MODEL = new EngineModel();
+  private final Backend cpu;
+
+  /** A stand-in whose host GEMMs run on {@code cpu}. */
+  StandInGpu(Backend cpu) {
+    this.cpu = cpu;
+  }
 
   @Override
   public String name() {
@@ -67,7 +75,10 @@ final class StandInGpu implements GpuBackend {
     return new BlasOps() {
       @Override
       public void gemm(GemmCall call) {
-        throw new UnsupportedOperationException("the stand-in GPU computes nothing");
+        if (!(call.place() instanceof GemmCall.OnHost)) {
+          throw new UnsupportedOperationException("the stand-in GPU has no memory");
+        }
+        cpu.blas().gemm(call);
       }
     };
   }
