@@ -525,6 +525,18 @@ class RouterFiguresTest {
     }
   }
 
+  /** GPU calls of {@code gpuMs} until the router would send the next to the CPU; their time. */
+  static double gpuUntilCpuTry(Router r, GemmCall call, double gpuMs) {
+    double spent = 0;
+    for (int calls = 0; r.explain(call).gpu(); calls++) {
+      assertTrue(calls < 2000, "the CPU was never tried");
+      assertTrue(r.decide(call).gpu());
+      r.learn(call, true, 0, (long) (gpuMs * 1e6));
+      spent += gpuMs;
+    }
+    return spent;
+  }
+
   @Test
   void aRouteFarSlowerByItsFiguresIsTriedOnceTheOtherHasTakenEnoughTime(@TempDir Path dir) {
     GemmCall call = square(1024, DType.FLOAT32);
@@ -532,15 +544,7 @@ class RouterFiguresTest {
     Router r = gpuLearnt(dir.resolve("c"), call, 1, ms); // the GPU as estimated: 0.97 ms
     double gpuMs = ms[0];
     double cpuMs = ms[1]; // 4.3 ms: out of the 2x reach of a first try
-    double spent = (RouteLearning.MIN_CALLS + 1) * gpuMs;
-    int calls = 0;
-    while (r.explain(call).gpu()) {
-      assertTrue(r.decide(call).gpu());
-      r.learn(call, true, 0, (long) (gpuMs * 1e6));
-      spent += gpuMs;
-      calls++;
-      assertTrue(calls < 2000, "the CPU was never tried");
-    }
+    double spent = (RouteLearning.MIN_CALLS + 1) * gpuMs + gpuUntilCpuTry(r, call, gpuMs);
     // tried once the GPU's calls have taken EXPLORE times what six CPU calls would at 4.3 ms
     assertTrue(spent >= Router.EXPLORE * RouteLearning.PROBES * cpuMs, "" + spent);
     assertTrue(spent < Router.EXPLORE * RouteLearning.PROBES * cpuMs + 2 * gpuMs, "" + spent);
@@ -562,12 +566,7 @@ class RouterFiguresTest {
     Router r = gpuLearnt(dir.resolve("c"), call, 1, ms); // the GPU as estimated: 0.97 ms
     double gpuMs = ms[0];
     double cpuMs = ms[1];
-    int calls = 0;
-    while (r.explain(call).gpu()) { // until the first try of the CPU (never learnt)
-      r.decide(call);
-      r.learn(call, true, 0, (long) (gpuMs * 1e6));
-      assertTrue(++calls < 2000);
-    }
+    gpuUntilCpuTry(r, call, gpuMs); // until the first try of the CPU (never learnt)
     cpuTried(r, call, cpuMs * 2); // tried in a bad moment: learnt at 8.6 ms
     // the GPU's calls from here: the CPU is out of reach (8.6 ms against 0.97), and tried again
     // once they have taken 32 times what three CPU calls take at 8.6 ms
