@@ -23,13 +23,13 @@ import java.util.concurrent.TimeUnit;
  * result block of one pair and of K pairs ({@code --pairs}), per product, beside the K products
  * the best way a netlib caller makes them ({@code dgemm} into one C, {@code beta = 1} after the
  * first) through {@code JNIBLAS} → gpucore in the same JVM, with the ratio; then the block
- * step of a cell of 2×2 result blocks on the same blocks (K / 2 steps, 2·K products, each block
- * sent up once for the two result blocks that use it); before them, the block step's results on
+ * step of a cell of S×S result blocks ({@code --cell}, default 2) on the same blocks (K / S
+ * steps, S·K products, each block sent up once for the S result blocks that use it); before them, the block step's results on
  * blocks that are not square at each precision.
  *
  * <pre>
  * java -cp 'lib/*:gpucore-spark.jar:blas-3.0.3.jar:arpack_combined_all-0.1.jar' \
- *   dev.gpucore.spark.ExecutorCheck [--address 0] [--n 4096] [--reps 3] [--pairs 4]
+ *   dev.gpucore.spark.ExecutorCheck [--address 0] [--n 4096] [--reps 3] [--pairs 4] [--cell 2]
  * </pre>
  *
  * Needs the gpucore jars (the bundle's lib/), this jar, netlib-java's blas jar and the f2j jar
@@ -45,6 +45,7 @@ public final class ExecutorCheck {
     int n = 4096;
     int reps = 3;
     int pairs = 4;
+    int cell = 2;
     String side = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -52,19 +53,20 @@ public final class ExecutorCheck {
         case "--n" -> n = positive(value(args, ++i, "--n"), "--n");
         case "--reps" -> reps = positive(value(args, ++i, "--reps"), "--reps");
         case "--pairs" -> pairs = positive(value(args, ++i, "--pairs"), "--pairs");
+        case "--cell" -> cell = positive(value(args, ++i, "--cell"), "--cell");
         case "--side" -> side = value(args, ++i, "--side");
         default -> {
           System.err.println("ExecutorCheck: unknown argument " + args[i]
-              + "; expected --address A, --n N, --reps R, --pairs K");
+              + "; expected --address A, --n N, --reps R, --pairs K, --cell S");
           System.exit(2);
         }
       }
     }
     if (side == null) {
-      System.exit(parent(address, n, reps, pairs));
+      System.exit(parent(address, n, reps, pairs, cell));
     }
     System.exit(switch (side) {
-      case "gpucore" -> gpucoreSide(address, n, reps, pairs);
+      case "gpucore" -> gpucoreSide(address, n, reps, pairs, cell);
       case "openblas" -> openblasSide(n, reps);
       default -> 2;
     });
@@ -93,11 +95,11 @@ public final class ExecutorCheck {
   }
 
   /** Runs both sides in child JVMs and prints them side by side. */
-  static int parent(String address, int n, int reps, int pairs) throws Exception {
+  static int parent(String address, int n, int reps, int pairs, int cell) throws Exception {
     Path dir = Files.createTempDirectory("gpucore-executor-check");
     Path trace = dir.resolve("gpucore-blas.trace");
     int a = child(List.of("--side", "gpucore", "--address", address, "--n", "" + n, "--reps", "" + reps,
-            "--pairs", "" + pairs),
+            "--pairs", "" + pairs, "--cell", "" + cell),
         Map.of("GPUCORE_LOG_FILE", trace.toString()));
     int b = child(List.of("--side", "openblas", "--n", "" + n, "--reps", "" + reps), Map.of());
     if (Files.exists(trace)) {
@@ -132,7 +134,8 @@ public final class ExecutorCheck {
    * The plugin's executor path: plan, library, binding; then the GEMMs: one product and K
    * products into one C through netlib, then the block step with one pair and with K.
    */
-  static int gpucoreSide(String address, int n, int reps, int pairs) throws Exception {
+  static int gpucoreSide(String address, int n, int reps, int pairs, int cell)
+      throws Exception {
     ExecutorPlan plan = ExecutorGpu.plan(Map.of(ExecutorPlan.GPU, List.of(address)), false);
     BlasSetup.Result r = BlasSetup.install(ExecutorCheck.class.getClassLoader(),
         Path.of(System.getProperty("java.io.tmpdir")));
@@ -159,14 +162,16 @@ public final class ExecutorCheck {
           + "%d pairs %.2fx; against one product of %s: %d pairs %.2fx%n", p, netlib,
           one.median() / t1.median(), pairs, many.median() / tk.median(), netlib, pairs,
           one.median() / tk.median());
-      if (pairs >= 2) {
-        // the blocks of K pairs as a 2×2 grid of result blocks: K / 2 steps, 2·K products
-        Timing tg = gridStep(core, device, n, reps, ops, p, what, bound);
+      if (pairs >= cell && cell >= 2) {
+        // the blocks of K pairs as a cell of S×S result blocks: K / S steps, S·S·(K / S) products
+        int steps = pairs / cell;
+        Timing tg = gridStep(core, device, n, reps, ops.subList(0, steps * cell), cell, p, what,
+            bound);
         status |= tg.status();
-        System.out.printf(Locale.ROOT, "grid step %s (2x2 result blocks, %d steps, %d products "
+        System.out.printf(Locale.ROOT, "cell step %s (%dx%d result blocks, %d steps, %d products "
             + "from the blocks of %d pairs) against one product of %s (per product): %.2fx; "
-            + "against %d products into one C: %.2fx%n", p, pairs / 2, 4 * (pairs / 2),
-            2 * (pairs / 2), netlib, one.median() / tg.median(), pairs,
+            + "against %d products into one C: %.2fx%n", p, cell, cell, steps,
+            cell * cell * steps, steps * cell, netlib, one.median() / tg.median(), pairs,
             many.median() / tg.median());
       }
       if (p == Precision.FP64 && core.devices().size() == 1) {
@@ -333,42 +338,46 @@ public final class ExecutorCheck {
   }
 
   /**
-   * The block step of a cell of 2×2 result blocks on the blocks of {@code ops}: step t's A
-   * blocks are the A blocks of pairs 2t and 2t + 1, its B blocks their B blocks (so the host
-   * holds the same blocks as for the pairs); a first call, then {@code reps} timed calls, each
-   * time per product (4 per step); every result block checked.
+   * The block step of a cell of S×S result blocks on the blocks of {@code ops}: step t's A
+   * blocks are the A blocks of pairs t·S to t·S + S - 1, its B blocks their B blocks (so the
+   * host holds the same blocks as for the pairs); a first call, then {@code reps} timed calls,
+   * each time per product (S·S per step); every result block checked.
    */
   private static Timing gridStep(GpuCore core, int device, int n, int reps, List<double[][]> ops,
-      Precision p, String what, double bound) {
-    int steps = ops.size() / 2;
+      int side, Precision p, String what, double bound) {
+    int steps = ops.size() / side;
     List<BlockKernel.Step> grid = new ArrayList<>();
     for (int t = 0; t < steps; t++) {
-      double[][] x = ops.get(2 * t);
-      double[][] y = ops.get(2 * t + 1);
-      grid.add(new BlockKernel.Step(List.of(x[0], y[0]), List.of(x[1], y[1]), n));
+      List<double[]> as = new ArrayList<>();
+      List<double[]> bs = new ArrayList<>();
+      for (int x = 0; x < side; x++) {
+        as.add(ops.get(t * side + x)[0]);
+        bs.add(ops.get(t * side + x)[1]);
+      }
+      grid.add(new BlockKernel.Step(as, bs, n));
     }
-    int products = 4 * steps;
+    int products = side * side * steps;
     long t0 = System.nanoTime();
-    double[][] c = BlockKernel.gridOfProducts(core, device, n, n, 2, 2, grid, p);
+    double[][] c = BlockKernel.gridOfProducts(core, device, n, n, side, side, grid, p);
     double first = (System.nanoTime() - t0) / 1e9 / products;
     double[] times = new double[reps];
     for (int i = 0; i < reps; i++) {
       long s = System.nanoTime();
-      c = BlockKernel.gridOfProducts(core, device, n, n, 2, 2, grid, p);
+      c = BlockKernel.gridOfProducts(core, device, n, n, side, side, grid, p);
       times[i] = (System.nanoTime() - s) / 1e9 / products;
     }
     double err = 0;
-    for (int i = 0; i < 2; i++) {
-      for (int j = 0; j < 2; j++) {
+    for (int i = 0; i < side; i++) {
+      for (int j = 0; j < side; j++) {
         List<double[][]> sum = new ArrayList<>();
         for (BlockKernel.Step st : grid) {
           sum.add(new double[][] {st.a().get(i), st.b().get(j)});
         }
-        err = Math.max(err, check(n, sum, c[i * 2 + j]));
+        err = Math.max(err, check(n, sum, c[i * side + j]));
       }
     }
-    double med = report(what + ", 2x2 grid, " + steps + " steps, per product", n, times, err,
-        bound);
+    double med = report(what + ", " + side + "x" + side + " cell, " + steps + " steps, per product",
+        n, times, err, bound);
     System.out.printf(Locale.ROOT, "  (first call %.4f s per product: it sets up the buffers the "
         + "timed calls reuse)%n", first);
     return new Timing(err <= bound ? 0 : 1, med);

@@ -12,6 +12,6 @@ import org.junit.jupiter.api.Test;
 class ExecutorCheckTest {
   @Test
   void bothSidesRunThroughJniBlasAndCheck() throws Exception {
-    assertEquals(0, ExecutorCheck.parent("0", 160, 1, 3));
+    assertEquals(0, ExecutorCheck.parent("0", 160, 1, 3, 3));
   }
 }
