@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The schedule of {@link BlockKernel}'s block step on a device, apart from the device itself
@@ -187,6 +188,9 @@ final class BlockPipeline {
     int doneThrough = -1; // steps up to here have finished their GEMMs
     Throwable failure;
 
+    /** Where the time went (see {@link Profile}). */
+    final Profile prof = Profile.enabled() ? new Profile(true) : Profile.OFF;
+
     State(Plan plan) {
       this.plan = plan;
       this.remaining = plan.chunksPerGroup().clone();
@@ -280,6 +284,7 @@ final class BlockPipeline {
    */
   static double[][] run(Ops ops, ExecutorService pool, ExecutorService zeros, int m, int n,
       int rows, int cols, List<BlockKernel.Step> steps) {
+    long start = System.nanoTime();
     Plan plan = plan(m, n, rows, cols, steps, ops.chunk());
     State st = new State(plan);
     // each result block allocated on its own thread: the JVM zeroes a new array on the thread
@@ -319,7 +324,68 @@ final class BlockPipeline {
     for (int x = 0; x < out.length; x++) {
       out[x] = result(c, x);
     }
+    if (st.prof.on) {
+      st.prof.report(plan, ops.lanes(), System.nanoTime() - start);
+    }
     return out;
+  }
+
+  /**
+   * Where a block step's time went, when the system property {@code gpucore.spark.blockProfile}
+   * is {@code true}: the lanes' time packing, waiting for their copies, unpacking and waiting
+   * for work (summed over the lanes), and the caller's waiting for chunks to arrive and for
+   * GEMMs to end; one line on standard error per block step.
+   */
+  static final class Profile {
+    final LongAdder pack = new LongAdder();
+    final LongAdder copies = new LongAdder();
+    final LongAdder unpack = new LongAdder();
+    final LongAdder idle = new LongAdder();
+    final LongAdder chunks = new LongAdder();
+    final LongAdder gemms = new LongAdder();
+    /** Whether it times anything. */
+    final boolean on;
+    /** The profile of a step not profiled. */
+    static final Profile OFF = new Profile(false);
+    /** The last line reported in this JVM. */
+    static volatile String last;
+
+    Profile(boolean on) {
+      this.on = on;
+    }
+
+    static boolean enabled() {
+      return Boolean.getBoolean("gpucore.spark.blockProfile");
+    }
+
+    long start() {
+      return on ? System.nanoTime() : 0;
+    }
+
+    void add(LongAdder to, long start) {
+      if (on) {
+        to.add(System.nanoTime() - start);
+      }
+    }
+
+    void report(Plan plan, int lanes, long wallNs) {
+      long up = 0;
+      for (Chunk ch : plan.chunks()) {
+        up += ch.count();
+      }
+      long down = 0;
+      for (Back b : plan.back()) {
+        down += b.count();
+      }
+      last = String.format(java.util.Locale.ROOT, "gpucore block step profile: %dx%d result "
+          + "blocks of %dx%d, %d steps, %d lanes, %d and %d elements up and down: wall %.1f ms; "
+          + "lanes (summed) packing %.1f ms, waiting for their copies %.1f ms, unpacking "
+          + "%.1f ms, waiting for work %.1f ms; the caller waiting for chunks %.1f ms, for "
+          + "GEMMs %.1f ms", plan.rows(), plan.cols(), plan.m(), plan.n(), plan.steps(), lanes,
+          up, down, wallNs / 1e6, pack.sum() / 1e6, copies.sum() / 1e6, unpack.sum() / 1e6,
+          idle.sum() / 1e6, chunks.sum() / 1e6, gemms.sum() / 1e6);
+      System.err.println(last);
+    }
   }
 
   /**
@@ -330,11 +396,15 @@ final class BlockPipeline {
     int last = plan.steps() - 1;
     for (int g = 0; g < plan.groups().size(); g++) {
       Group gr = plan.groups().get(g);
+      long t0 = st.prof.start();
       st.awaitGroup(g);
+      st.prof.add(st.prof.chunks, t0);
       int set = gr.step() % 2;
       if (gr.j0() == 0 && gr.step() > 0) {
         // the previous step adds into the same C, and its set takes the next step
+        t0 = st.prof.start();
         ops.syncGemm(1 - set);
+        st.prof.add(st.prof.gemms, t0);
         st.stepDone(gr.step() - 1);
       }
       if (gr.step() < last) {
@@ -346,7 +416,9 @@ final class BlockPipeline {
       int slab = g - (plan.groups().size() - plan.slabs());
       slabGemms(ops, plan, gr, (set + slab) % 2, set);
       if (slab > 0) {
+        t0 = st.prof.start();
         ops.syncGemm((set + slab - 1) % 2);
+        st.prof.add(st.prof.gemms, t0);
         st.slabsFinal(slab);
       }
     }
@@ -379,7 +451,9 @@ final class BlockPipeline {
         if (o == null) {
           complete(ops, lane, 0, pending, st, c);
           complete(ops, lane, 1, pending, st, c);
+          long t0 = st.prof.start();
           o = st.claim();
+          st.prof.add(st.prof.idle, t0);
         }
         if (o == END) {
           break;
@@ -387,10 +461,14 @@ final class BlockPipeline {
         int b = k++ & 1;
         complete(ops, lane, b, pending, st, c);
         if (o instanceof Chunk ch) {
+          long t0 = st.prof.start();
           ops.pack(lane, b, ch.src(), ch.offset(), ch.count());
+          st.prof.add(st.prof.pack, t0);
           if (!st.allowed(ch.step())) {
             complete(ops, lane, 1 - b, pending, st, c);
+            t0 = st.prof.start();
             st.awaitAllowed(ch.step());
+            st.prof.add(st.prof.idle, t0);
           }
           ops.send(lane, b, ch.step() % 2, ch.toB(), ch.dstOffset(), ch.count());
         } else {
@@ -420,13 +498,18 @@ final class BlockPipeline {
     if (o == null) {
       return;
     }
+    long t0 = st.prof.start();
     ops.await(lane, buf);
+    st.prof.add(st.prof.copies, t0);
     pending[buf] = null;
     if (o instanceof Chunk ch) {
       st.confirm(ch.group());
     } else {
       Back bk = (Back) o;
-      ops.unpack(lane, buf, result(c, bk.block()), bk.blockOffset(), bk.count());
+      double[] dst = result(c, bk.block());
+      t0 = st.prof.start();
+      ops.unpack(lane, buf, dst, bk.blockOffset(), bk.count());
+      st.prof.add(st.prof.unpack, t0);
     }
   }
 

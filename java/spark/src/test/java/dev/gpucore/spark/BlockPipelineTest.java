@@ -391,6 +391,35 @@ class BlockPipelineTest {
   }
 
   @Test
+  void aProfiledStepSaysWhereItsTimeWent() {
+    Random r = new Random(11);
+    List<BlockKernel.Step> steps = ExecutorCheck.randomSteps(r, 6, 300, 2, 2, 10, 20);
+    FakeDevice d = device(3, 200, 6, 300, 2, 2, steps);
+    BlockPipeline.Profile.last = null;
+    System.setProperty("gpucore.spark.blockProfile", "true");
+    try {
+      BlockPipeline.run(d, pool, zeros, 6, 300, 2, 2, steps);
+    } finally {
+      System.clearProperty("gpucore.spark.blockProfile");
+      d.close();
+    }
+    String line = BlockPipeline.Profile.last;
+    assertTrue(line != null && line.startsWith("gpucore block step profile: 2x2 result blocks of "
+        + "6x300, 2 steps, 3 lanes, " + (2 * 6 * 30 + 2 * 30 * 300) + " and " + (4 * 6 * 300)
+        + " elements up and down: wall "), line);
+    // the stand-in's copies and GEMMs sleep: the lanes and the caller waited for them
+    assertTrue(!line.contains("waiting for their copies 0.0 ms"), line);
+    BlockPipeline.Profile.last = null;
+    FakeDevice quiet = device(3, 200, 6, 300, 2, 2, steps);
+    try {
+      BlockPipeline.run(quiet, pool, zeros, 6, 300, 2, 2, steps);
+    } finally {
+      quiet.close();
+    }
+    assertEquals(null, BlockPipeline.Profile.last, "not profiled unless asked");
+  }
+
+  @Test
   void aGridSendsEachBlockOncePerStepAndBringsEveryResultBlockBack() {
     Random r = new Random(10);
     int m = 6;
