@@ -7,10 +7,12 @@ import dev.gpucore.blas.Precision;
  * class (fp32, tf32, bf16/fp16, fp64) and size class (the work of one call, in steps of 4×), how
  * far the measured times are from the model's estimates, as the mean of
  * {@code log(measured / estimated)}, each ratio bounded to [1/{@link #MAX_FACTOR},
- * {@link #MAX_FACTOR}] so that one stalled call moves it little. The first call of a class is
+ * {@link #MAX_FACTOR}]. The first call of a class is
  * a warm-up (buffers of a new size, compilation) and not counted; the next {@link #MIN_CALLS}
  * weigh equally, and each later one by {@link #WEIGHT} (an exponentially weighted mean, which
- * follows a machine whose load changes). Once a class has {@link #MIN_CALLS} calls, its
+ * follows a machine whose load changes), counted as at most {@link #STEP_MAX} times from the
+ * class's figure either way: one stalled call moves it by at most STEP_MAX^WEIGHT (19%), a
+ * lasting change is followed within a few calls. Once a class has {@link #MIN_CALLS} calls, its
  * estimates are multiplied by the learnt factor. Only the route a call took is timed: a route
  * estimated too fast learns that and gives way; one estimated too slow is timed when the router
  * tries it ({@code Router}'s probe, while its class has fewer than {@link #MIN_CALLS} calls:
@@ -19,8 +21,10 @@ import dev.gpucore.blas.Precision;
  * intervals ({@link #retry}; {@link #startTry} for one out of reach, once the class's calls
  * since its last call have paid for the try many times over), in case its figure was taken in
  * a bad moment:
- * the counted calls of such a try replace what the route had learnt (their plain mean), being
- * the only recent word on it.
+ * the fastest counted call of such a try replaces what the route had learnt, being the only
+ * recent word on it (a stall in one of its calls must not keep the route out for the next
+ * interval; a figure too good is corrected by the calls the route then takes). When a class's
+ * chosen route changes, the intervals start again from the first.
  * A timed call of a class on the other route than the class's timed calls before it is not
  * counted when those were two or more in a row: it pays for the switch (OpenBLAS's threads
  * woken, the GPU's staging threads and caches cold), which the class's calls that stay on that
@@ -52,6 +56,9 @@ final class RouteLearning {
   static final long PAUSE_NS = 1_000_000;
   private static final int SIZES = 32;
   private static final double LOG_MAX = Math.log(MAX_FACTOR);
+  /** Largest factor between a learnt class's figure and a call counted into it, either way. */
+  static final double STEP_MAX = 2;
+  private static final double LOG_STEP = Math.log(STEP_MAX);
 
   private final double[] logRatio = new double[2 * 4 * SIZES];
   /** exp(logRatio) once the slot has MIN_CALLS calls, else 1. */
@@ -180,14 +187,18 @@ final class RouteLearning {
     }
     double l = Math.max(-LOG_MAX, Math.min(LOG_MAX, Math.log(measuredMs / estimatedMs)));
     if (inTry && calls[s] >= MIN_CALLS) {
-      // a try again: its calls replace the route's old figure (the plain mean of theirs)
-      logRatio[s] = tryCounted[s] == 0 ? l
-          : logRatio[s] + (l - logRatio[s]) / (tryCounted[s] + 1);
+      // a try again: its fastest call replaces the route's old figure (a stall in a call or two
+      // must not keep the route out for the next interval; its later calls correct an
+      // optimistic figure)
+      logRatio[s] = tryCounted[s] == 0 ? l : Math.min(logRatio[s], l);
       tryCounted[s]++;
     } else if (calls[s] < MIN_CALLS) {
       logRatio[s] += (l - logRatio[s]) / (calls[s] + 1); // the plain mean of the first ones
     } else {
-      logRatio[s] += WEIGHT * (l - logRatio[s]);
+      // each call moves the figure by at most WEIGHT of STEP_MAX: one stalled call moves it
+      // little, a lasting change is followed within a few calls
+      double d = Math.max(-LOG_STEP, Math.min(LOG_STEP, l - logRatio[s]));
+      logRatio[s] += WEIGHT * d;
     }
     if (calls[s] < Integer.MAX_VALUE) {
       calls[s]++;
@@ -270,14 +281,19 @@ final class RouteLearning {
    * Counts a call of a class whose route {@code chosenGpu} is chosen while the other is learnt;
    * true when this call goes to the other instead: after {@link #RETRY_FIRST} calls, then twice
    * as many each time (up to {@link #RETRY_MAX_SHIFT} doublings), {@link #RETRY_CALLS} calls.
-   * When the class's chosen route changes, the count starts again from 0 and a try under way
-   * ends.
+   * When the class's chosen route changes, the count starts again from 0, the intervals from
+   * the first, and a try under way ends.
    */
   synchronized boolean retry(boolean chosenGpu, Precision p, double flops) {
     int s = cls(p, flops);
     int from = chosenGpu ? 1 : 0;
     int other = (chosenGpu ? 0 : 4 * SIZES) + s;
     if (retryFrom[s] != from) {
+      // the chosen route changed: the intervals start again from the first (a change that a
+      // stall caused is undone at the next try, not after a long interval)
+      if (retryFrom[s] >= 0) {
+        retries[s] = 0;
+      }
       retryFrom[s] = from;
       since[s] = 0;
       burst[s] = 0;

@@ -21,18 +21,26 @@ class RouteLearningTest {
     l.add(true, Precision.FP32, F, 4, 1);
     assertEquals(4, l.factor(true, Precision.FP32, F), 1e-12);
     assertEquals(RouteLearning.MIN_CALLS, l.calls(true, Precision.FP32, F));
-    // a faster call moves the mean of the logs by a quarter of the way
+    // a faster call moves the mean of the logs by a quarter of the way, the way bounded to a
+    // factor of STEP_MAX: 4 to 1 counts as 4 to 2
     l.add(true, Precision.FP32, F, 1, 1);
-    assertEquals(Math.exp(0.75 * Math.log(4)), l.factor(true, Precision.FP32, F), 1e-12);
-    assertEquals(6, l.calls(true, Precision.FP32, F));
-    assertEquals(6, l.total());
+    assertEquals(Math.exp(Math.log(4) - 0.25 * Math.log(RouteLearning.STEP_MAX)),
+        l.factor(true, Precision.FP32, F), 1e-12);
+    // within STEP_MAX of the figure, a call moves it a quarter of the way
+    double before = l.factor(true, Precision.FP32, F);
+    l.add(true, Precision.FP32, F, before * 1.5, 1);
+    assertEquals(Math.exp(Math.log(before) + 0.25 * Math.log(1.5)),
+        l.factor(true, Precision.FP32, F), 1e-12);
+    l.add(true, Precision.FP32, F, before, 1); // back where it was, nearly
+    assertEquals(8, l.calls(true, Precision.FP32, F));
+    assertEquals(8, l.total());
     // a decision's view of the class: both routes at once
     l.add(false, Precision.FP32, F, 3, 1); // the switch
     RouteLearning.View v = new RouteLearning.View();
     l.read(Precision.FP32, F, v);
     assertEquals(l.factor(true, Precision.FP32, F), v.gpuFactor);
     assertEquals(1, v.cpuFactor);
-    assertEquals(6, v.gpuCalls);
+    assertEquals(8, v.gpuCalls);
     assertEquals(0, v.cpuCalls);
     assertEquals(0, v.lastRoute);
   }
@@ -92,8 +100,15 @@ class RouteLearningTest {
       l.add(false, Precision.FP32, F, 1, 1);
     }
     l.add(false, Precision.FP32, F, 1e6, 1); // a garbage-collection pause
-    assertEquals(Math.pow(RouteLearning.MAX_FACTOR, RouteLearning.WEIGHT),
+    assertEquals(Math.pow(RouteLearning.STEP_MAX, RouteLearning.WEIGHT),
         l.factor(false, Precision.FP32, F), 1e-9);
+    // a lasting change is followed: calls at 6x the estimate from now on
+    for (int i = 0; i < 30; i++) {
+      l.add(false, Precision.FP32, F, 6, 1);
+    }
+    assertEquals(6, l.factor(false, Precision.FP32, F), 0.06);
+    // the first calls of a class are not bounded by a figure (there is none yet) but by
+    // MAX_FACTOR
     RouteLearning slow = new RouteLearning();
     for (int i = 0; i < 50; i++) {
       slow.add(false, Precision.FP32, F, 1e-9, 1);
@@ -207,10 +222,11 @@ class RouteLearningTest {
       assertEquals(true, l.retry(true, Precision.FP32, F));
       l.add(false, Precision.FP32, F, i == 0 ? 8 : i == 1 ? 0.9 : 1.1, 1);
     }
-    assertEquals(Math.sqrt(0.9 * 1.1), l.factor(false, Precision.FP32, F), 1e-12);
-    // later CPU calls, outside a try, move it by the weight again
-    l.add(false, Precision.FP32, F, 4, 1);
-    assertEquals(Math.exp(0.75 * Math.log(Math.sqrt(0.99)) + 0.25 * Math.log(4)),
+    // the fastest of its counted calls: a stall in one of them does not keep the CPU out
+    assertEquals(0.9, l.factor(false, Precision.FP32, F), 1e-12);
+    // later CPU calls, outside a try, move it by the weight again (within STEP_MAX)
+    l.add(false, Precision.FP32, F, 1.5, 1);
+    assertEquals(Math.exp(0.75 * Math.log(0.9) + 0.25 * Math.log(1.5)),
         l.factor(false, Precision.FP32, F), 1e-12);
     // the GPU's figure was left as it was
     assertEquals(2, l.factor(true, Precision.FP32, F), 1e-12);
@@ -254,8 +270,9 @@ class RouteLearningTest {
     l.add(true, Precision.FP32, F, 2, 1);
     // CPU calls later, outside any try, move the CPU's figure by the weight only
     l.add(false, Precision.FP32, F, 8, 1); // the switch
-    l.add(false, Precision.FP32, F, 1, 1);
-    assertEquals(Math.exp(0.75 * Math.log(4)), l.factor(false, Precision.FP32, F), 1e-12);
+    l.add(false, Precision.FP32, F, 3, 1);
+    assertEquals(Math.exp(0.75 * Math.log(4) + 0.25 * Math.log(3)),
+        l.factor(false, Precision.FP32, F), 1e-12);
   }
 
   @Test
@@ -295,17 +312,25 @@ class RouteLearningTest {
     assertEquals(java.util.List.of(a, a + 1, a + 2, b, b + 1, b + 2, c, c + 1, c + 2), tries);
     // other classes count apart
     assertEquals(false, l.retry(true, Precision.FP64, F));
-    // a class whose chosen route changes counts again from 0, and a try under way ends
+    // a class whose chosen route changes counts again from 0, a try under way ends, and the
+    // intervals start again from the first: a change that a stall caused is soon undone
     RouteLearning m = new RouteLearning();
     for (int i = 1; i < RouteLearning.RETRY_FIRST; i++) {
       assertEquals(false, m.retry(true, Precision.FP32, F));
     }
     assertEquals(true, m.retry(true, Precision.FP32, F)); // the first call of a try
     assertEquals(false, m.retry(false, Precision.FP32, F)); // the CPU chosen now
-    for (int i = 2; i < RouteLearning.RETRY_FIRST << 1; i++) {
+    for (int i = 2; i < RouteLearning.RETRY_FIRST; i++) {
       assertEquals(false, m.retry(false, Precision.FP32, F), "call " + i);
     }
-    assertEquals(true, m.retry(false, Precision.FP32, F)); // the second try, twice as late
+    assertEquals(true, m.retry(false, Precision.FP32, F)); // the next try, after the first interval
+    // while the choice stands, the intervals grow again
+    assertEquals(true, m.retry(false, Precision.FP32, F));
+    assertEquals(true, m.retry(false, Precision.FP32, F));
+    for (int i = 1; i < RouteLearning.RETRY_FIRST << 1; i++) {
+      assertEquals(false, m.retry(false, Precision.FP32, F), "call " + i);
+    }
+    assertEquals(true, m.retry(false, Precision.FP32, F));
   }
 
   @Test

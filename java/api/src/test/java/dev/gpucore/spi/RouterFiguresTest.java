@@ -666,6 +666,65 @@ class RouterFiguresTest {
     assertEquals(0, router(settings("gpucore.gemm.overheadMs", "0")).fastFlops());
   }
 
+  /**
+   * The router's calls of one class (n = 1024 fp32, estimated GPU 0.97 ms, CPU 4.3 ms) on a
+   * noisy machine: each call {@code stall} times slower with probability {@code stallShare},
+   * and a call on the other route than the call before it {@code switchCost} times slower
+   * (OpenBLAS's threads asleep, the staging threads parked); the CPU takes {@code cpuMs[0]}
+   * until call {@code change}, then {@code cpuMs[1]}; the GPU {@code gpuMs}. Seeded. Returns
+   * the time of the faster route alone on the same draws over the router's time (1: no loss).
+   */
+  double noisyShare(Path file, double[] cpuMs, int change, double gpuMs, double stallShare,
+      double stall, double switchCost, int calls, long seed) {
+    measured = flat(500, 20000, 35, 0.5);
+    Router r = router(settings("gpucore.gemm.calibrationFile", file.toString()));
+    GemmCall call = square(1024, DType.FLOAT32);
+    java.util.Random rnd = new java.util.Random(seed);
+    double routed = 0;
+    double best = 0;
+    long clock = 1_000_000_000L;
+    int last = -1;
+    for (int i = 0; i < calls; i++) {
+      double noise = rnd.nextDouble() < stallShare ? stall : 1;
+      double cpu = cpuMs[i < change ? 0 : 1];
+      boolean gpu = r.decide(call).gpu();
+      double ms = (gpu ? gpuMs : cpu) * noise * (last >= 0 && (last == 1) != gpu ? switchCost : 1);
+      long nanos = (long) (ms * 1e6);
+      r.learn(call, gpu, clock, clock + nanos); // back to back: no pause
+      clock += nanos;
+      routed += ms;
+      best += Math.min(cpu, gpuMs) * noise;
+      last = gpu ? 1 : 0;
+    }
+    return best / routed;
+  }
+
+  @Test
+  void stalledCallsDoNotSendAClassToTheSlowerRouteForLong(@TempDir Path dir) {
+    // the CPU 2.0 ms, the GPU 3.4 ms (within the 2x reach: both are tried again at times);
+    // one call in 20 stalls at 6x, a switch costs 3x
+    for (long seed = 1; seed <= 8; seed++) {
+      double share = noisyShare(dir.resolve("c" + seed), new double[] {2.0, 2.0}, 0, 3.4, 0.05,
+          6, 3, 20000, seed);
+      assertTrue(share >= 0.97, "seed " + seed + ": the faster route's time over the router's "
+          + share);
+      // the GPU the faster
+      share = noisyShare(dir.resolve("g" + seed), new double[] {3.4, 3.4}, 0, 2.0, 0.05, 6, 3,
+          20000, seed);
+      assertTrue(share >= 0.97, "seed " + seed + ", the GPU faster: " + share);
+    }
+  }
+
+  @Test
+  void aLastingChangeIsFollowed(@TempDir Path dir) {
+    // the CPU at 2.0 ms, then from call 5000 at 5.0 (the GPU 3.4 ms): the class moves over
+    for (long seed = 1; seed <= 4; seed++) {
+      double share = noisyShare(dir.resolve("c" + seed), new double[] {2.0, 5.0}, 5000, 3.4,
+          0.05, 6, 3, 20000, seed);
+      assertTrue(share >= 0.95, "seed " + seed + ": " + share);
+    }
+  }
+
   @Test
   void withoutAGpuTheRoutingSaysSo() {
     Router r = new Router(settings(), 0, null, null, 2);
