@@ -24,7 +24,7 @@ import java.util.List;
  * and B buffers, C, two GEMM streams, and per lane two pinned staging buffers with a stream
  * each (so that waiting for one buffer's copy does not wait for the other's). Lanes and buffers
  * follow gpucore's staging settings, as its copies from Java arrays do:
- * {@code gpucore.staging.threads} lanes (0: half the cores, at most 8) and buffers of
+ * {@code gpucore.staging.threads} lanes (0: the core count, at most 16) and buffers of
  * {@code gpucore.staging.chunkMiB} MiB (small enough to stay in the CPU's cache while they are
  * copied). Device buffers grow to the largest blocks seen.
  *
@@ -59,7 +59,7 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
     this.dtype = dtype;
     Settings s = core.config().settings();
     int threads = s.get(Setting.STAGING_THREADS);
-    this.lanes = threads > 0 ? threads : HostCopy.THREADS;
+    this.lanes = threads > 0 ? threads : HostCopy.LANES;
     this.chunk = (int) (((long) s.get(Setting.STAGING_CHUNK_MIB) << 20) / dtype.bytes());
     this.staging = new HostArray[lanes][2];
     this.copyStreams = new GpuStream[lanes][2];
