@@ -23,8 +23,7 @@ import dev.gpucore.blas.Precision;
  * a bad moment:
  * the fastest counted call of such a try replaces what the route had learnt, being the only
  * recent word on it (a stall in one of its calls must not keep the route out for the next
- * interval; a figure too good is corrected by the calls the route then takes). When a class's
- * chosen route changes, the intervals start again from the first.
+ * interval; a figure too good is corrected by the calls the route then takes).
  * A timed call of a class on the other route than the class's timed calls before it is not
  * counted when those were two or more in a row: it pays for the switch (OpenBLAS's threads
  * woken, the GPU's staging threads and caches cold), which the class's calls that stay on that
@@ -281,19 +280,14 @@ final class RouteLearning {
    * Counts a call of a class whose route {@code chosenGpu} is chosen while the other is learnt;
    * true when this call goes to the other instead: after {@link #RETRY_FIRST} calls, then twice
    * as many each time (up to {@link #RETRY_MAX_SHIFT} doublings), {@link #RETRY_CALLS} calls.
-   * When the class's chosen route changes, the count starts again from 0, the intervals from
-   * the first, and a try under way ends.
+   * When the class's chosen route changes, the count starts again from 0 and a try under way
+   * ends.
    */
   synchronized boolean retry(boolean chosenGpu, Precision p, double flops) {
     int s = cls(p, flops);
     int from = chosenGpu ? 1 : 0;
     int other = (chosenGpu ? 0 : 4 * SIZES) + s;
     if (retryFrom[s] != from) {
-      // the chosen route changed: the intervals start again from the first (a change that a
-      // stall caused is undone at the next try, not after a long interval)
-      if (retryFrom[s] >= 0) {
-        retries[s] = 0;
-      }
       retryFrom[s] = from;
       since[s] = 0;
       burst[s] = 0;

@@ -712,6 +712,10 @@ class RouterFiguresTest {
       share = noisyShare(dir.resolve("g" + seed), new double[] {3.4, 3.4}, 0, 2.0, 0.05, 6, 3,
           20000, seed);
       assertTrue(share >= 0.97, "seed " + seed + ", the GPU faster: " + share);
+      // the two routes equally fast: the class does not go back and forth, paying for switches
+      share = noisyShare(dir.resolve("e" + seed), new double[] {2.0, 2.0}, 0, 2.0, 0.05, 6, 3,
+          20000, seed);
+      assertTrue(share >= 0.99, "seed " + seed + ", the routes equal: " + share);
     }
   }
 
@@ -721,7 +725,7 @@ class RouterFiguresTest {
     for (long seed = 1; seed <= 4; seed++) {
       double share = noisyShare(dir.resolve("c" + seed), new double[] {2.0, 5.0}, 5000, 3.4,
           0.05, 6, 3, 20000, seed);
-      assertTrue(share >= 0.95, "seed " + seed + ": " + share);
+      assertTrue(share >= 0.985, "seed " + seed + ": " + share);
     }
   }
 
