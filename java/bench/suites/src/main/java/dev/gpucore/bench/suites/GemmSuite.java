@@ -89,6 +89,12 @@ final class GemmSuite extends NamedSuite {
   static final long HOST_BUDGET_S = 30;
   /** At most this many calls in one sample. */
   static final int MAX_CALLS = 5000;
+  /**
+   * The pause after each of the interleaved OpenBLAS peer's samples: its worker threads spin
+   * for 2^28 clock ticks after a call (OpenBLAS's default, about 0.1 s), taking cores from the
+   * sample that runs next in this process.
+   */
+  static final long PEER_QUIET_MS = 200;
 
   GemmSuite() {
     super("gemm",
@@ -619,7 +625,10 @@ final class GemmSuite extends NamedSuite {
       res.rows().addAll(List.of(bus));
       ctx.progress().stepDone();
     }
-    try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null) {
+    List<Map<String, Object>> interleavedLines = new ArrayList<>();
+    try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null;
+        GemmPeerSession ob = hmemory.contains(ARRAY) && !hcases.isEmpty()
+            ? peerSession(ctx, res) : null) {
       for (HostCase h : hcases) {
         if (hmemory.contains(ARRAY)) {
           Map<String, Object> ps = new LinkedHashMap<>();
@@ -631,7 +640,7 @@ final class GemmSuite extends NamedSuite {
         }
         ctx.progress().step("gemm host " + h.dtype() + " " + h.label());
         hostRows.add(measureHost(ctx, res, auto, gpuRoute, h, rounds, exactSums, hmemory,
-            hprecs));
+            hprecs, ob, interleavedLines));
         ctx.progress().stepDone();
       }
       for (long n : asizes) {
@@ -646,7 +655,10 @@ final class GemmSuite extends NamedSuite {
       req.put("batched", batchedPeer);
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
-      ctx.runPeers(res, req, (row, line) -> {
+      if (!interleavedLines.isEmpty()) {
+        req.put("interleaved", List.of("openblas"));
+      }
+      PeerMerge.Checker checker = (row, line) -> {
         double ps = JsonText.num(line, "sum");
         String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
             : row.group() + " " + (long) row.x();
@@ -668,7 +680,9 @@ final class GemmSuite extends NamedSuite {
         return new PeerMerge.Verdict(String.format(Locale.ROOT,
             "%s: sum(C) rel. diff %.1e vs exact (bound %.1e)", ok ? "ok" : "MISMATCH", rel,
             bound), ok);
-      });
+      };
+      ctx.runPeers(res, req, checker);
+      PeerMerge.attach(res, interleavedLines, ctx.peers(), checker);
     }
     // ratios, now that the peers' figures are in
     for (Map.Entry<String, Row> e : deviceRows.entrySet()) {
@@ -947,9 +961,48 @@ final class GemmSuite extends NamedSuite {
   private record Route(String id, Row row, Runnable poison, Runnable call, Supplier<Mat> result,
       double bound) {}
 
+  /**
+   * The OpenBLAS peer taking the host cases' samples in gpucore's rounds, or null (no such
+   * peer, or it could not start: it then runs after the rounds, as the other peers do).
+   */
+  private static GemmPeerSession peerSession(BenchContext ctx, SuiteResult res) {
+    if (ctx.peers() == null) {
+      return null;
+    }
+    try {
+      GemmPeerSession s = ctx.peers().gemmSession("openblas", "cpu", ctx.options().seed(),
+          SAMPLE_MS);
+      if (s != null) {
+        res.notes().add("OpenBLAS from C takes its host samples in the same rounds, in the same "
+            + "rotation (peers openblas gemm-serve), each followed by a " + PEER_QUIET_MS
+            + " ms pause while its worker threads stop spinning");
+      }
+      return s;
+    } catch (java.io.IOException e) {
+      res.notes().add("peer openblas could not start in the host rounds (" + e.getMessage()
+          + "): it ran after them");
+      return null;
+    }
+  }
+
+  /** A line saying the interleaved peer failed (PeerMerge makes it a note), once. */
+  private static void peerFailed(GemmPeerSession ob, java.io.IOException e,
+      List<Map<String, Object>> lines) {
+    for (Map<String, Object> l : lines) {
+      if (l.containsKey("unavailable")) {
+        return;
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("peer", ob.peer());
+    m.put("unavailable", e.getMessage());
+    lines.add(m);
+  }
+
   private HostRows measureHost(BenchContext ctx, SuiteResult res, GpuCore auto,
       GpuCore gpuRoute, HostCase h, int reps, Map<String, Double> exactSums,
-      List<String> memory, List<String> precisions) {
+      List<String> memory, List<String> precisions, GemmPeerSession ob,
+      List<Map<String, Object>> peerLines) {
     int m = h.m();
     int n = h.n();
     int k = h.k();
@@ -1116,12 +1169,45 @@ final class GemmSuite extends NamedSuite {
       for (int r = 0; r < nr; r++) {
         samples.add(new ArrayList<>());
       }
+      // OpenBLAS from C takes its samples in the same rounds, when its case opens (it checks
+      // its own C first); a peer that fails drops out with a note
+      boolean peer = false;
+      if (ob != null && cpu != null && ok.stream().anyMatch(o -> o.row() == cpu)
+          && peerLines.stream().noneMatch(l -> l.containsKey("unavailable"))) {
+        ctx.progress().detail("openblas (C): check");
+        try {
+          Map<String, Object> skipped = ob.open(h.dtype() + ":" + m + ":" + n + ":" + k + ":"
+              + g);
+          if (skipped != null) {
+            peerLines.add(skipped);
+          } else {
+            peer = true;
+          }
+        } catch (java.io.IOException e) {
+          peerFailed(ob, e, peerLines);
+        }
+      }
       long deadline = System.nanoTime() + HOST_BUDGET_S * 1_000_000_000L;
       for (int i = 0; i < reps && (i < 1 || System.nanoTime() < deadline); i++) {
         // the order rotates each round: OpenBLAS's threads spin for a while after a CPU call and
         // slow whatever runs next, so no row may always be the one after the CPU
-        for (int j = 0; j < nr; j++) {
-          int r = (i + j) % nr;
+        int slots = nr + (peer ? 1 : 0);
+        for (int j = 0; j < slots; j++) {
+          int r = (i + j) % slots;
+          if (r == nr) {
+            ctx.progress().detail("round " + (i + 1) + "/" + reps + ": openblas (C)");
+            try {
+              ob.sample();
+              Thread.sleep(PEER_QUIET_MS);
+            } catch (java.io.IOException e) {
+              peerFailed(ob, e, peerLines);
+              peer = false;
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new IllegalStateException("interrupted", e);
+            }
+            continue;
+          }
           Route route = ok.get(r);
           ctx.progress().detail("round " + (i + 1) + "/" + reps + ": " + route.id());
           Runnable call = route.call();
@@ -1143,6 +1229,13 @@ final class GemmSuite extends NamedSuite {
             .median()));
       }
       System.err.println(line);
+      if (peer) {
+        try {
+          peerLines.add(ob.end());
+        } catch (java.io.IOException e) {
+          peerFailed(ob, e, peerLines);
+        }
+      }
       if (router != null && router.skipped() == null) {
         // where the router sends the call now that it has learnt from the timed ones
         Decision after = auto.blas().explain(Gemm.of(m, n, k).transB(true), x.operand(x.a), k,

@@ -424,12 +424,31 @@ public final class Peers implements AutoCloseable {
   // ---- running ----
 
   /**
+   * The C peer {@code peer} ({@code openblas}) taking the gemm suite's host cases sample by
+   * sample, to be interleaved with gpucore's rounds ({@link GemmPeerSession}); null when the
+   * peer is not available.
+   *
+   * @param caseId the rows its lines answer to ({@code cpu})
+   */
+  GemmPeerSession gemmSession(String peer, String caseId, long seed, int sampleMs)
+      throws IOException {
+    if (!available(peer) || !exe.containsKey(peer)) {
+      return null;
+    }
+    List<String> cmd = List.of(exe.get(peer).toString(), peer, "gemm-serve", caseId,
+        Long.toUnsignedString(seed), String.valueOf(sampleMs));
+    return new GemmPeerSession(peer, cmd, peer.equals("nvblas") ? nvblasEnv() : blasEnv(), dir,
+        timeoutS);
+  }
+
+  /**
    * Runs every available peer that takes part in {@code suite}, each once for all sizes, and
    * returns their result lines (JSON objects). A peer that fails adds a line
    * {@code {"peer": name, "unavailable": reason}}.
    *
    * @param request suite, sizes (each {@code {"x": size, "buffers": k}}, or with {@code "arg"}
-   *     the C peer's size argument as it is), reps, warmup, seed, dtype
+   *     the C peer's size argument as it is), reps, warmup, seed, dtype, and optionally
+   *     {@code "interleaved"}: the peers that ran in the suite's own rounds, not run here
    */
   public List<Map<String, Object>> run(String suite, Map<String, Object> request,
       Consumer<String> progress) throws IOException {
@@ -450,7 +469,11 @@ public final class Peers implements AutoCloseable {
     String reps = String.valueOf(req.get("reps"));
     String warmup = String.valueOf(req.get("warmup"));
     boolean pythonRan = false;
+    List<?> interleaved = req.get("interleaved") instanceof List<?> l ? l : List.of();
     for (String p : usedBy(suite)) {
+      if (interleaved.contains(p)) {
+        continue;
+      }
       Status st = status.get(p);
       if (p.equals("torch") || p.equals("numpy")) {
         // one script serves both: run it once if either is asked for and available

@@ -6,6 +6,7 @@
  *     peers NAME probe
  *     peers NAME e2e CASE fp32|fp64 SEED REPS WARMUP N:BUFFERS [N:BUFFERS ...]
  *     peers NAME gemm CASE SEED ROUNDS SAMPLE_MS BUDGET_S DTYPE:M:N:K:GROUP [...]
+ *     peers NAME gemm-serve CASE SEED SAMPLE_MS   (the gemm cases sample by sample, on stdin)
  *   cudart (-DPEERS_CUDART, linked against libcudart):
  *     peers cudart probe ORDINAL
  *     peers cudart transfer ORDINAL REPS WARMUP SEED BYTES:BUFFERS [BYTES:BUFFERS ...]
@@ -295,6 +296,132 @@ static double at(const struct gcase *g, const void *x, size_t i) {
   return g->fp64 ? ((const double *)x)[i] : ((const float *)x)[i];
 }
 
+/* one host gemm case with its operands, its check and the samples taken so far */
+struct hcase {
+  struct gcase g;
+  char dt[8], group[64];
+  void *a, *b, *c;
+  double total, worst;
+  int calls, got, cap;
+  int64_t *s;
+};
+
+/* DTYPE:M:N:K:GROUP; 0 when it parses */
+static int hcase_parse(const char *arg, struct hcase *h) {
+  memset(h, 0, sizeof(*h));
+  if (sscanf(arg, "%7[a-z0-9]:%d:%d:%d:%63s", h->dt, &h->g.m, &h->g.n, &h->g.k, h->group) != 5
+      || h->g.m < 1 || h->g.n < 1 || h->g.k < 1
+      || (strcmp(h->dt, "fp32") != 0 && strcmp(h->dt, "fp64") != 0)) {
+    fprintf(stderr, "peers: bad gemm case '%s'\n", arg);
+    return 1;
+  }
+  h->g.fp64 = strcmp(h->dt, "fp64") == 0;
+  return 0;
+}
+
+static void hcase_free(struct hcase *h) {
+  free(h->a); free(h->b); free(h->c); free(h->s);
+  h->a = h->b = h->c = NULL;
+  h->s = NULL;
+}
+
+/*
+ * Fills A and B from SEED, runs the check (C poisoned, then every row sum against
+ * sum_p A[i,p] * (sum_j B[j,p])) and sets the calls per sample for TARGET ns: a loop doubled
+ * until it lasts a fifth of the target, then scaled. 1 when there is no memory for it (freed).
+ */
+static int hcase_open(struct hcase *h, uint64_t seed, int64_t target) {
+  const struct gcase *g = &h->g;
+  size_t es = g->fp64 ? sizeof(double) : sizeof(float);
+  size_t m = (size_t)g->m, n = (size_t)g->n, k = (size_t)g->k;
+  h->a = malloc(m * k * es);
+  h->b = malloc(n * k * es);
+  h->c = malloc(m * n * es);
+  h->cap = 16;
+  h->s = malloc(sizeof(int64_t) * h->cap);
+  if (!h->a || !h->b || !h->c || !h->s) {
+    hcase_free(h);
+    return 1;
+  }
+  void *a = h->a, *b = h->b, *c = h->c;
+  if (g->fp64) {
+    fill64(a, m * k, seed);
+    fill64(b, n * k, seed + 1);
+    for (size_t i = 0; i < m * n; i++) ((double *)c)[i] = 0.0 / 0.0;
+  } else {
+    fill(a, m * k, seed);
+    fill(b, n * k, seed + 1);
+    for (size_t i = 0; i < m * n; i++) ((float *)c)[i] = 0.0f / 0.0f;
+  }
+  gemm_abt(g, a, b, c);
+  double *sb = calloc(k, sizeof(double));
+  for (size_t j = 0; j < n; j++)
+    for (size_t p = 0; p < k; p++) sb[p] += at(g, b, j * k + p);
+  for (size_t i = 0; i < m; i++) {
+    double want = 0, got = 0;
+    for (size_t p = 0; p < k; p++) want += at(g, a, i * k + p) * sb[p];
+    for (size_t j = 0; j < n; j++) got += at(g, c, i * n + j);
+    h->total += got;
+    double r = got == got ? (got > want ? got - want : want - got) / want : 1e300;
+    if (r > h->worst) h->worst = r;
+  }
+  free(sb);
+  gemm_abt(g, a, b, c);
+  int calls = 1;
+  int64_t t = gemm_loop(g, a, b, c, calls);
+  while (t < target / 5 && calls < 5000) {
+    calls = calls * 2 > 5000 ? 5000 : calls * 2;
+    t = gemm_loop(g, a, b, c, calls);
+  }
+  if (t < 2 * target) { /* once more, the faster of the two: one hiccup must not set R */
+    int64_t t2 = gemm_loop(g, a, b, c, calls);
+    if (t2 < t) t = t2;
+  }
+  double per = (t > 0 ? (double)t : 1.0) / calls;
+  double want = target / per;
+  h->calls = want < 1 ? 1 : want > 5000 ? 5000 : (int)(want + 0.999999);
+  return 0;
+}
+
+/* one sample, as gpucore's rounds take theirs: an untimed call, then R calls; ns per call */
+static int64_t hcase_sample(struct hcase *h) {
+  gemm_abt(&h->g, h->a, h->b, h->c);
+  int64_t per = (gemm_loop(&h->g, h->a, h->b, h->c, h->calls) + h->calls / 2) / h->calls;
+  if (h->got == h->cap) {
+    int64_t *s = realloc(h->s, sizeof(int64_t) * h->cap * 2);
+    if (s) {
+      h->s = s;
+      h->cap *= 2;
+    }
+  }
+  if (h->got < h->cap) h->s[h->got++] = per;
+  return per;
+}
+
+static void hcase_oom(const char *name, const char *kase, const struct hcase *h) {
+  printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
+         "\"x\":%d,\"skipped\":\"out of host memory\"}\n", name, h->group, kase, h->g.m);
+  fflush(stdout);
+}
+
+/* the case's line: its check and its samples */
+static void hcase_print(const char *name, const char *kase, const struct hcase *h,
+                        const char *order) {
+  const struct gcase *g = &h->g;
+  const char *fn = g->fp64 ? "dgemm_" : "sgemm_";
+  printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
+         "\"x\":%d,\"dtype\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,"
+         "\"timing\":\"host: clock_gettime around %d back-to-back %s calls / %d%s\","
+         "\"label\":\"C %s%s\",\"calls_per_sample\":%d,\"sum\":%.17g,"
+         "\"rowsum_max_rel\":%.3g", name, h->group, kase, g->m, h->dt, g->m, g->n, g->k,
+         h->calls, fn, h->calls, order, fn,
+         strcmp(name, "nvblas") == 0 ? " via nvBLAS (host arrays)" : " (OpenBLAS)", h->calls,
+         h->total, h->worst);
+  print_samples("samples_ns", h->s, h->got);
+  printf("}\n");
+  fflush(stdout);
+}
+
 static int gemm_mode(const char *name, int argc, char **argv) {
   if (argc < 9) {
     fprintf(stderr, "peers: gemm needs CASE SEED ROUNDS SAMPLE_MS BUDGET_S "
@@ -308,83 +435,63 @@ static int gemm_mode(const char *name, int argc, char **argv) {
   int64_t budget = (int64_t)atoi(argv[7]) * 1000000000LL;
   if (rounds < 1) rounds = 1;
   for (int ai = 8; ai < argc; ai++) {
-    char dt[8] = "", group[64] = "";
-    struct gcase g = {0, 0, 0, 0};
-    if (sscanf(argv[ai], "%7[a-z0-9]:%d:%d:%d:%63s", dt, &g.m, &g.n, &g.k, group) != 5
-        || g.m < 1 || g.n < 1 || g.k < 1 || (strcmp(dt, "fp32") != 0 && strcmp(dt, "fp64") != 0)) {
-      fprintf(stderr, "peers: bad gemm case '%s'\n", argv[ai]);
-      return 2;
-    }
-    g.fp64 = strcmp(dt, "fp64") == 0;
-    size_t es = g.fp64 ? sizeof(double) : sizeof(float);
-    size_t m = (size_t)g.m, n = (size_t)g.n, k = (size_t)g.k;
-    void *a = malloc(m * k * es), *b = malloc(n * k * es), *c = malloc(m * n * es);
-    if (!a || !b || !c) {
-      printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
-             "\"x\":%d,\"skipped\":\"out of host memory\"}\n", name, group, kase, g.m);
-      fflush(stdout);
-      free(a); free(b); free(c);
+    struct hcase h;
+    if (hcase_parse(argv[ai], &h)) return 2;
+    if (hcase_open(&h, seed, target)) {
+      hcase_oom(name, kase, &h);
       continue;
     }
-    if (g.fp64) {
-      fill64(a, m * k, seed);
-      fill64(b, n * k, seed + 1);
-      for (size_t i = 0; i < m * n; i++) ((double *)c)[i] = 0.0 / 0.0;
-    } else {
-      fill(a, m * k, seed);
-      fill(b, n * k, seed + 1);
-      for (size_t i = 0; i < m * n; i++) ((float *)c)[i] = 0.0f / 0.0f;
-    }
-    /* check: C poisoned, then every row sum against sum_p A[i,p] * (sum_j B[j,p]) */
-    gemm_abt(&g, a, b, c);
-    double *sb = calloc(k, sizeof(double));
-    for (size_t j = 0; j < n; j++)
-      for (size_t p = 0; p < k; p++) sb[p] += at(&g, b, j * k + p);
-    double worst = 0, total = 0;
-    for (size_t i = 0; i < m; i++) {
-      double want = 0, got = 0;
-      for (size_t p = 0; p < k; p++) want += at(&g, a, i * k + p) * sb[p];
-      for (size_t j = 0; j < n; j++) got += at(&g, c, i * n + j);
-      total += got;
-      double r = got == got ? (got > want ? got - want : want - got) / want : 1e300;
-      if (r > worst) worst = r;
-    }
-    free(sb);
-    /* calls per sample: double a loop until it lasts a fifth of the target, then scale */
-    gemm_abt(&g, a, b, c);
-    int calls = 1;
-    int64_t t = gemm_loop(&g, a, b, c, calls);
-    while (t < target / 5 && calls < 5000) {
-      calls = calls * 2 > 5000 ? 5000 : calls * 2;
-      t = gemm_loop(&g, a, b, c, calls);
-    }
-    if (t < 2 * target) { /* once more, the faster of the two: one hiccup must not set R */
-      int64_t t2 = gemm_loop(&g, a, b, c, calls);
-      if (t2 < t) t = t2;
-    }
-    double per = (t > 0 ? (double)t : 1.0) / calls;
-    double want = target / per;
-    calls = want < 1 ? 1 : want > 5000 ? 5000 : (int)(want + 0.999999);
-    int64_t *s = malloc(sizeof(int64_t) * rounds);
-    int got = 0;
     int64_t deadline = now_ns() + budget;
-    for (int r = 0; r < rounds && (r < 1 || now_ns() < deadline); r++) {
-      gemm_abt(&g, a, b, c); /* untimed, as gpucore's rounds */
-      s[got++] = (gemm_loop(&g, a, b, c, calls) + calls / 2) / calls;
-    }
-    const char *fn = g.fp64 ? "dgemm_" : "sgemm_";
-    printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
-           "\"x\":%d,\"dtype\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,"
-           "\"timing\":\"host: clock_gettime around %d back-to-back %s calls / %d\","
-           "\"label\":\"C %s%s\",\"calls_per_sample\":%d,\"sum\":%.17g,"
-           "\"rowsum_max_rel\":%.3g", name, group, kase, g.m, dt, g.m, g.n, g.k, calls, fn, calls,
-           fn, strcmp(name, "nvblas") == 0 ? " via nvBLAS (host arrays)" : " (OpenBLAS)",
-           calls, total, worst);
-    print_samples("samples_ns", s, got);
-    printf("}\n");
-    fflush(stdout);
-    free(s); free(a); free(b); free(c);
+    for (int r = 0; r < rounds && (r < 1 || now_ns() < deadline); r++) hcase_sample(&h);
+    hcase_print(name, kase, &h, "");
+    hcase_free(&h);
   }
+  return 0;
+}
+
+/*
+ * gemm-serve CASE SEED SAMPLE_MS: the same cases, each sample on request, so that the caller
+ * can interleave them with its own. Commands on stdin, one per line, each answered with one
+ * JSON line on stdout: "open DTYPE:M:N:K:GROUP" (fills and checks the case and sets its calls
+ * per sample: {"ready":true,"calls_per_sample":R}, or the case's line with "skipped"),
+ * "sample" ({"sample_ns":T}), "end" (the case's line, as gemm prints it) and "quit".
+ */
+static int gemm_serve(const char *name, int argc, char **argv) {
+  if (argc < 6) {
+    fprintf(stderr, "peers: gemm-serve needs CASE SEED SAMPLE_MS\n");
+    return 2;
+  }
+  const char *kase = argv[3];
+  uint64_t seed = strtoull(argv[4], NULL, 10);
+  int64_t target = (int64_t)atoi(argv[5]) * 1000000LL;
+  struct hcase h;
+  int open = 0;
+  char line[256];
+  while (fgets(line, sizeof line, stdin)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (strncmp(line, "open ", 5) == 0 && !open) {
+      if (hcase_parse(line + 5, &h)) return 2;
+      if (hcase_open(&h, seed, target)) {
+        hcase_oom(name, kase, &h);
+        continue;
+      }
+      open = 1;
+      printf("{\"ready\":true,\"calls_per_sample\":%d}\n", h.calls);
+    } else if (strcmp(line, "sample") == 0 && open) {
+      printf("{\"sample_ns\":%lld}\n", (long long)hcase_sample(&h));
+    } else if (strcmp(line, "end") == 0 && open) {
+      hcase_print(name, kase, &h, ", samples interleaved with gpucore's rounds");
+      hcase_free(&h);
+      open = 0;
+    } else if (strcmp(line, "quit") == 0) {
+      break;
+    } else {
+      fprintf(stderr, "peers: unexpected command '%s'%s\n", line, open ? " (a case is open)" : "");
+      return 2;
+    }
+    fflush(stdout);
+  }
+  if (open) hcase_free(&h);
   return 0;
 }
 
@@ -410,6 +517,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[2], "gemm") == 0) {
     return gemm_mode(name, argc, argv);
+  }
+  if (strcmp(argv[2], "gemm-serve") == 0) {
+    return gemm_serve(name, argc, argv);
   }
   if (strcmp(argv[2], "e2e") != 0 || argc < 9) {
     fprintf(stderr, "peers: unknown mode or missing arguments\n");

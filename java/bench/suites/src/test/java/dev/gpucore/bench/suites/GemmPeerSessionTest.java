@@ -1,0 +1,107 @@
+package dev.gpucore.bench.suites;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.gpucore.cli.JsonText;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The C peer taking host GEMM samples one at a time: the real OpenBLAS peer where gcc is on the
+ * PATH, and stand-in processes that fail in each way the session must report.
+ */
+class GemmPeerSessionTest {
+  @TempDir Path dir;
+
+  @Test
+  void theOpenblasPeerChecksAndSamplesOneCaseAtATime() throws IOException {
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
+        "gcc is not on the PATH");
+    try (Peers peers = new Peers("openblas", List.of("gemm"), "python3", 120, 0, false,
+        "no GPU", 2, s -> { })) {
+      assumeTrue(peers.available("openblas"), () -> "peer openblas: "
+          + peers.status("openblas").detail());
+      try (GemmPeerSession s = peers.gemmSession("openblas", "cpu", 11, 2)) {
+        assertNull(s.open("fp32:37:20:9:host-fp32"));
+        long first = s.sample();
+        long second = s.sample();
+        assertTrue(first > 0 && second > 0, first + ", " + second);
+        Map<String, Object> line = s.end();
+        assertEquals("host-fp32", line.get("group"));
+        assertEquals("cpu", line.get("case"));
+        assertEquals(37.0, JsonText.num(line, "x"));
+        long[] samples = JsonText.longs(line, "samples_ns");
+        assertEquals(2, samples.length);
+        assertEquals(first, samples[0]);
+        assertEquals(second, samples[1]);
+        // the peer's own check of its C: every row sum against the exact one
+        assertTrue(JsonText.num(line, "rowsum_max_rel") < 1e-5, JsonText.write(line));
+        assertTrue(JsonText.str(line, "timing", "").contains("interleaved"), line.toString());
+        // the next case, in fp64, on the same process
+        assertNull(s.open("fp64:8:8:300:host-fp64"));
+        s.sample();
+        Map<String, Object> l64 = s.end();
+        assertEquals(1, JsonText.longs(l64, "samples_ns").length);
+        assertTrue(JsonText.num(l64, "rowsum_max_rel") < 1e-13, JsonText.write(l64));
+        // a bad case ends the session, naming the command and the peer's complaint
+        IOException e = assertThrows(IOException.class, () -> s.open("fp16:8:8:8:host-fp16"));
+        assertTrue(e.getMessage().contains("exited during 'open fp16:8:8:8:host-fp16'"),
+            e.getMessage());
+        assertTrue(e.getMessage().contains("bad gemm case"), e.getMessage());
+        IOException again = assertThrows(IOException.class, s::sample);
+        assertEquals(e.getMessage(), again.getMessage());
+      }
+    }
+  }
+
+  @Test
+  void aPeerThatExitsIsNamedWithItsExitCode() throws IOException {
+    try (GemmPeerSession s = stand("read l; echo 'it broke' >&2; exit 3", 30)) {
+      IOException e = assertThrows(IOException.class, () -> s.open("fp32:4:4:4:g"));
+      assertTrue(e.getMessage().startsWith("openblas (interleaved) exited during 'open "
+          + "fp32:4:4:4:g': exit 3, it broke"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aPeerThatDoesNotAnswerTimesOut() throws IOException {
+    try (GemmPeerSession s = stand("sleep 30", 1)) {
+      IOException e = assertThrows(IOException.class, s::sample);
+      assertTrue(e.getMessage().contains("gave no answer to 'sample' within 1 s"),
+          e.getMessage());
+    }
+  }
+
+  @Test
+  void anAnswerOutOfTurnIsRefused() throws IOException {
+    try (GemmPeerSession s = stand("read l; echo '{\"ready\":true}'; read l; echo "
+        + "'{\"other\":1}'; sleep 5", 30)) {
+      assertNull(s.open("fp32:4:4:4:g"));
+      IOException e = assertThrows(IOException.class, s::sample);
+      assertTrue(e.getMessage().contains("answered a sample with {"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aCaseThePeerSkipsComesBackAsItsLine() throws IOException {
+    try (GemmPeerSession s = stand("read l; echo '{\"peer\":\"openblas\",\"group\":\"g\","
+        + "\"skipped\":\"out of host memory\"}'; read l", 30)) {
+      Map<String, Object> line = s.open("fp32:4:4:4:g");
+      assertNotNull(line);
+      assertEquals("out of host memory", line.get("skipped"));
+    }
+  }
+
+  private GemmPeerSession stand(String script, int timeoutS) throws IOException {
+    return new GemmPeerSession("openblas", List.of("sh", "-c", script), Map.of(), dir, timeoutS);
+  }
+}
