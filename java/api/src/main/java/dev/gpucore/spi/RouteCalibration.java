@@ -20,8 +20,9 @@ import java.util.Map;
  * 1024 (fp64) through the CPU backend; device-resident GEMMs at n = 2048 and 4096 on the first
  * GPU of the host-GEMM list; 64 MiB copied up and down from a Java array; and host GEMMs at
  * n = 512 and 1024 through the GPU backend, whose time less the model's bus and multiply time is
- * the fixed cost. Each figure is the median of three timed runs after one untimed run (the CPU's
- * series twice, before and after the GPU's, the faster kept at each size); a run of
+ * the fixed cost. The operands hold pseudo-random values: constant ones draw less power, and a
+ * machine may run them at higher clocks than the data the figures stand for. Each figure is the
+ * median of three timed runs after one untimed run (the CPU's series twice, before and after the GPU's, the faster kept at each size); a run of
  * a host GEMM is its calls back to back on the same arrays for at least {@link #SAMPLE_S} s, per
  * call (the steady state of a program that calls in a loop: warm threads, caches and compiled
  * code, as the calls routed later find them); a series of sizes stops at the first whose call
@@ -292,8 +293,13 @@ public final class RouteCalibration {
     try (DeviceArray a = gpu.allocate(device, t, len);
         DeviceArray b = gpu.allocate(device, t, len);
         DeviceArray c = gpu.allocate(device, t, len)) {
-      a.fill(0.5);
-      b.fill(0.25);
+      if (t == DType.FLOAT64) {
+        a.copyFrom(noise64(Math.toIntExact(len)));
+        b.copyFrom(noise64(Math.toIntExact(len)));
+      } else {
+        a.copyFrom(noise32(Math.toIntExact(len)));
+        b.copyFrom(noise32(Math.toIntExact(len)));
+      }
       GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
           new GemmCall.OnDevice(device));
       gpu.blas().gemm(call);
@@ -327,14 +333,41 @@ public final class RouteCalibration {
 
   private static Operand array(DType t, int n) {
     int len = n * n;
-    if (t == DType.FLOAT64) {
-      double[] d = new double[len];
-      Arrays.fill(d, 0.5);
-      return Operand.of(d);
+    return t == DType.FLOAT64 ? Operand.of(noise64(len)) : Operand.of(noise32(len));
+  }
+
+  /** Values repeat with this period in the calibration's operands (cheap to make). */
+  static final int NOISE_PERIOD = 1 << 16;
+
+  /**
+   * {@code len} pseudo-random values in [0, 1), a block of {@link #NOISE_PERIOD} repeated: the
+   * operands' bits change from element to element as in the calls the figures stand for (a
+   * constant operand draws less power and may let a CPU or GPU hold higher clocks).
+   */
+  static double[] noise64(int len) {
+    double[] d = new double[len];
+    java.util.SplittableRandom r = new java.util.SplittableRandom(0x9E3779B97F4A7C15L);
+    int block = Math.min(len, NOISE_PERIOD);
+    for (int i = 0; i < block; i++) {
+      d[i] = r.nextDouble();
     }
+    for (int i = block; i < len; i += block) {
+      System.arraycopy(d, 0, d, i, Math.min(block, len - i));
+    }
+    return d;
+  }
+
+  /** {@link #noise64} as floats. */
+  static float[] noise32(int len) {
     float[] f = new float[len];
-    Arrays.fill(f, 0.5f);
-    return Operand.of(f);
+    double[] block = noise64(Math.min(len, NOISE_PERIOD));
+    for (int i = 0; i < block.length; i++) {
+      f[i] = (float) block[i];
+    }
+    for (int i = block.length; i < len; i += block.length) {
+      System.arraycopy(f, 0, f, i, Math.min(block.length, len - i));
+    }
+    return f;
   }
 
   private static GemmCall square(int n, DType t, Operand a, Operand b, Operand c,
