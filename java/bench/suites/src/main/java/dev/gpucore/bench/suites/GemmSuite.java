@@ -626,6 +626,7 @@ final class GemmSuite extends NamedSuite {
       ctx.progress().stepDone();
     }
     List<Map<String, Object>> interleavedLines = new ArrayList<>();
+    List<String> doneInRounds = new ArrayList<>();
     try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null;
         GemmPeerSession ob = hmemory.contains(ARRAY) && !hcases.isEmpty()
             ? peerSession(ctx, res) : null) {
@@ -635,12 +636,12 @@ final class GemmSuite extends NamedSuite {
           ps.put("x", h.m());
           ps.put("buffers", 1);
           // the C peer's case: element type, m, n, k and the group its line answers to
-          ps.put("arg", h.dtype() + ":" + h.m() + ":" + h.n() + ":" + h.k() + ":" + h.group());
+          ps.put("arg", peerArg(h));
           peerSizes.add(ps);
         }
         ctx.progress().step("gemm host " + h.dtype() + " " + h.label());
         hostRows.add(measureHost(ctx, res, auto, gpuRoute, h, rounds, exactSums, hmemory,
-            hprecs, ob, interleavedLines));
+            hprecs, ob, interleavedLines, doneInRounds));
         ctx.progress().stepDone();
       }
       for (long n : asizes) {
@@ -655,9 +656,7 @@ final class GemmSuite extends NamedSuite {
       req.put("batched", batchedPeer);
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
-      if (!interleavedLines.isEmpty()) {
-        req.put("interleaved", List.of("openblas"));
-      }
+      req.put("done_in_rounds", Map.of("openblas", doneInRounds));
       PeerMerge.Checker checker = (row, line) -> {
         double ps = JsonText.num(line, "sum");
         String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
@@ -985,6 +984,11 @@ final class GemmSuite extends NamedSuite {
     }
   }
 
+  /** The C peer's argument for a host case: element type, m, n, k and the group it answers. */
+  static String peerArg(HostCase h) {
+    return h.dtype() + ":" + h.m() + ":" + h.n() + ":" + h.k() + ":" + h.group();
+  }
+
   /** A line saying the interleaved peer failed (PeerMerge makes it a note), once. */
   private static void peerFailed(GemmPeerSession ob, java.io.IOException e,
       List<Map<String, Object>> lines) {
@@ -1002,7 +1006,7 @@ final class GemmSuite extends NamedSuite {
   private HostRows measureHost(BenchContext ctx, SuiteResult res, GpuCore auto,
       GpuCore gpuRoute, HostCase h, int reps, Map<String, Double> exactSums,
       List<String> memory, List<String> precisions, GemmPeerSession ob,
-      List<Map<String, Object>> peerLines) {
+      List<Map<String, Object>> peerLines, List<String> peerDone) {
     int m = h.m();
     int n = h.n();
     int k = h.k();
@@ -1172,14 +1176,15 @@ final class GemmSuite extends NamedSuite {
       // OpenBLAS from C takes its samples in the same rounds, when its case opens (it checks
       // its own C first); a peer that fails drops out with a note
       boolean peer = false;
+      String peerArg = peerArg(h);
       if (ob != null && cpu != null && ok.stream().anyMatch(o -> o.row() == cpu)
           && peerLines.stream().noneMatch(l -> l.containsKey("unavailable"))) {
         ctx.progress().detail("openblas (C): check");
         try {
-          Map<String, Object> skipped = ob.open(h.dtype() + ":" + m + ":" + n + ":" + k + ":"
-              + g);
+          Map<String, Object> skipped = ob.open(peerArg);
           if (skipped != null) {
             peerLines.add(skipped);
+            peerDone.add(peerArg);
           } else {
             peer = true;
           }
@@ -1232,6 +1237,7 @@ final class GemmSuite extends NamedSuite {
       if (peer) {
         try {
           peerLines.add(ob.end());
+          peerDone.add(peerArg);
         } catch (java.io.IOException e) {
           peerFailed(ob, e, peerLines);
         }

@@ -448,7 +448,8 @@ public final class Peers implements AutoCloseable {
    *
    * @param request suite, sizes (each {@code {"x": size, "buffers": k}}, or with {@code "arg"}
    *     the C peer's size argument as it is), reps, warmup, seed, dtype, and optionally
-   *     {@code "interleaved"}: the peers that ran in the suite's own rounds, not run here
+   *     {@code "done_in_rounds"}: per peer, the size arguments it already ran in the suite's own
+   *     rounds (not run again here)
    */
   public List<Map<String, Object>> run(String suite, Map<String, Object> request,
       Consumer<String> progress) throws IOException {
@@ -469,10 +470,15 @@ public final class Peers implements AutoCloseable {
     String reps = String.valueOf(req.get("reps"));
     String warmup = String.valueOf(req.get("warmup"));
     boolean pythonRan = false;
-    List<?> interleaved = req.get("interleaved") instanceof List<?> l ? l : List.of();
+    Map<?, ?> done = req.get("done_in_rounds") instanceof Map<?, ?> d ? d : Map.of();
     for (String p : usedBy(suite)) {
-      if (interleaved.contains(p)) {
-        continue;
+      List<String> args = sizeArgs;
+      if (done.get(p) instanceof List<?> ran) {
+        args = new ArrayList<>(sizeArgs);
+        args.removeAll(ran);
+        if (args.isEmpty()) {
+          continue;
+        }
       }
       Status st = status.get(p);
       if (p.equals("torch") || p.equals("numpy")) {
@@ -518,13 +524,13 @@ public final class Peers implements AutoCloseable {
             cmd.addAll(List.of(exe.get(p).toString(), p, "e2e", p.equals("openblas") ? "cpu" : "gpu",
                 String.valueOf(req.get("dtype")), seed, reps, warmup));
           }
-          cmd.addAll(sizeArgs);
+          cmd.addAll(args);
           e = p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }
         case "cudart" -> {
           cmd.addAll(List.of(exe.get(p).toString(), "cudart", "transfer",
               String.valueOf(cudaOrdinal), reps, warmup, seed));
-          cmd.addAll(sizeArgs);
+          cmd.addAll(args);
           e = cudartEnv();
         }
         default -> throw new IllegalStateException(p);

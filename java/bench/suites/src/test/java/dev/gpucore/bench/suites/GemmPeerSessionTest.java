@@ -64,6 +64,32 @@ class GemmPeerSessionTest {
   }
 
   @Test
+  void casesRunInTheRoundsAreNotRunAgainAfterThem() throws IOException {
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
+        "gcc is not on the PATH");
+    try (Peers peers = new Peers("openblas", List.of("gemm"), "python3", 120, 0, false,
+        "no GPU", 2, s -> { })) {
+      assumeTrue(peers.available("openblas"), () -> "peer openblas: "
+          + peers.status("openblas").detail());
+      Map<String, Object> req = new java.util.LinkedHashMap<>();
+      req.put("sizes", List.of(Map.of("x", 12, "arg", "fp32:12:12:12:host"),
+          Map.of("x", 13, "arg", "fp64:13:13:13:host-fp64")));
+      req.put("seed", 5L);
+      req.put("reps", 2);
+      req.put("warmup", 0);
+      req.put("sample_ms", 1);
+      req.put("budget_s", 5);
+      req.put("done_in_rounds", Map.of("openblas", List.of("fp32:12:12:12:host")));
+      List<Map<String, Object>> lines = peers.run("gemm", req, s -> { });
+      assertEquals(1, lines.size(), lines.toString());
+      assertEquals("host-fp64", lines.get(0).get("group"));
+      req.put("done_in_rounds", Map.of("openblas", List.of("fp32:12:12:12:host",
+          "fp64:13:13:13:host-fp64")));
+      assertEquals(List.of(), peers.run("gemm", req, s -> { }));
+    }
+  }
+
+  @Test
   void aPeerThatExitsIsNamedWithItsExitCode() throws IOException {
     try (GemmPeerSession s = stand("read l; echo 'it broke' >&2; exit 3", 30)) {
       IOException e = assertThrows(IOException.class, () -> s.open("fp32:4:4:4:g"));
