@@ -267,7 +267,7 @@ public final class Router {
     if (!log) {
       // the short way: nothing to say, and a call the model would keep on the CPU anyway
       if (gpus == 0 || (!routeGpu && call.batch() == 1
-          && call.flops() < state.fastFlops())) {
+          && call.flops() <= state.fastFlops())) {
         return CPU_QUIET;
       }
       return decision(call, false, true);
@@ -627,8 +627,8 @@ public final class Router {
 
   /**
    * The largest call (in flops, a power of 2) whose CPU time, fp32 or fp64, is under
-   * 1/{@link #FAST_MARGIN} of the GPU's fixed cost: every smaller one surely runs on the CPU.
-   * 0 when there is no GPU or no fixed cost.
+   * 1/{@link #FAST_MARGIN} of the GPU's fixed cost: it and every smaller one surely run on the
+   * CPU. 0 when there is no GPU or no fixed cost.
    */
   private double fastFlops(State st) {
     double overhead = overheadMs(st);
@@ -839,7 +839,7 @@ public final class Router {
    * model's to choose, and the call is not one of the small ones that surely run on the CPU.
    */
   public boolean learns(GemmCall call) {
-    return learn && routeAuto && call.flops() >= state.fastFlops() && !call.scaleOnly();
+    return learn && routeAuto && call.flops() > state.fastFlops() && !call.scaleOnly();
   }
 
   /**

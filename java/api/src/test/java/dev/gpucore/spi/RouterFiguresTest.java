@@ -76,6 +76,15 @@ class RouterFiguresTest {
     return new Router(s, List.of(0), i -> null, List.of(RouterTest.H100), model, 16, calibrator);
   }
 
+  /** An m×1×1 call of {@code flops} flops (m = flops / 2). */
+  static GemmCall shape(long flops, DType t) {
+    Operand o = t == DType.FLOAT64 ? Operand.of(new double[1]) : Operand.of(new float[1]);
+    int m = Math.toIntExact(flops / 2);
+    return new GemmCall(false, false, m, 1, 1, 1, 0,
+        t == DType.FLOAT64 ? Precision.FP64 : Precision.FP32, t, o, 1, o, 1, o, 1, 1, 0, 0, 0,
+        null, GemmCall.OnHost.INSTANCE);
+  }
+
   static GemmCall square(int n, DType t) {
     Operand o = t == DType.FLOAT64 ? Operand.of(new double[1]) : Operand.of(new float[1]);
     return new GemmCall(false, false, n, n, n, 1, 0,
@@ -655,6 +664,17 @@ class RouterFiguresTest {
     assertFalse(d.gpu());
     assertEquals(before, seen.size(), "the model was not asked");
     assertTrue(d == r.decide(square(16, DType.FLOAT64)), "one shared decision, no allocation");
+    // a call of exactly the limit's flops takes it too (n = 64 on a GPU host is such a call),
+    // and is not timed for learning; one of twice as many flops is
+    GemmCall atLimit = shape((long) fast, DType.FLOAT64);
+    assertEquals(fast, atLimit.flops());
+    assertTrue(r.decide(atLimit) == d, "the call at the limit takes the short way");
+    assertEquals(before, seen.size(), "the model was not asked");
+    assertFalse(r.learns(atLimit));
+    GemmCall beyond = shape(2 * (long) fast, DType.FLOAT64);
+    assertFalse(r.decide(beyond).gpu());
+    assertEquals(before + 1, seen.size(), "the model decided the larger call");
+    assertTrue(r.learns(beyond));
     for (int n = 1; n <= 4096; n = n * 3 / 2 + 1) {
       for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
         assertEquals(r.explain(square(n, t)).gpu(), r.decide(square(n, t)).gpu(), "n=" + n);
