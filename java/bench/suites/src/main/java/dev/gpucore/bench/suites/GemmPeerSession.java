@@ -31,13 +31,19 @@ final class GemmPeerSession implements AutoCloseable {
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
   private final Path errFile;
   private final int timeoutS;
+  private final long quietMs;
   private String failed;
 
-  /** Starts {@code cmd} (the peer {@code peer}) in {@code dir} with {@code env} added. */
-  GemmPeerSession(String peer, List<String> cmd, Map<String, String> env, Path dir, int timeoutS)
-      throws IOException {
+  /**
+   * Starts {@code cmd} (the peer {@code peer}) in {@code dir} with {@code env} added; its
+   * OpenBLAS spins for 2^{@code threadTimeout} clock ticks after a call (0: OpenBLAS's own,
+   * 2^28).
+   */
+  GemmPeerSession(String peer, List<String> cmd, Map<String, String> env, Path dir, int timeoutS,
+      int threadTimeout) throws IOException {
     this.peer = peer;
     this.timeoutS = timeoutS;
+    this.quietMs = quietMs(threadTimeout);
     this.errFile = Files.createTempFile(dir, "stderr-serve-", ".txt");
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
     pb.environment().putAll(env);
@@ -66,6 +72,21 @@ final class GemmPeerSession implements AutoCloseable {
   /** The peer's name. */
   String peer() {
     return peer;
+  }
+
+  /**
+   * How long to wait after one of its samples before the caller's next one: until its worker
+   * threads, spinning for 2^{@code threadTimeout} clock ticks (at least 2^4; 0: OpenBLAS's
+   * 2^28), have surely stopped taking cores (ticks of at least 1 GHz), and 4 ms more.
+   */
+  static long quietMs(int threadTimeout) {
+    int n = threadTimeout <= 0 ? 28 : Math.max(4, threadTimeout);
+    return 4 + (long) Math.ceil(Math.scalb(1.0, n) / 1e6);
+  }
+
+  /** The wait after each sample ({@link #quietMs(int)}). */
+  long quietMs() {
+    return quietMs;
   }
 
   /**

@@ -89,12 +89,6 @@ final class GemmSuite extends NamedSuite {
   static final long HOST_BUDGET_S = 30;
   /** At most this many calls in one sample. */
   static final int MAX_CALLS = 5000;
-  /**
-   * The pause after each of the interleaved OpenBLAS peer's samples: its worker threads spin
-   * for 2^28 clock ticks after a call (OpenBLAS's default, about 0.1 s), taking cores from the
-   * sample that runs next in this process.
-   */
-  static final long PEER_QUIET_MS = 200;
 
   GemmSuite() {
     super("gemm",
@@ -969,12 +963,16 @@ final class GemmSuite extends NamedSuite {
       return null;
     }
     try {
+      int timeout = GemmAlternate.threadTimeout(ctx.cpuCore());
       GemmPeerSession s = ctx.peers().gemmSession("openblas", "cpu", ctx.options().seed(),
-          SAMPLE_MS);
+          SAMPLE_MS, timeout);
       if (s != null) {
         res.notes().add("OpenBLAS from C takes its host samples in the same rounds, in the same "
-            + "rotation (peers openblas gemm-serve), each followed by a " + PEER_QUIET_MS
-            + " ms pause while its worker threads stop spinning");
+            + "rotation (peers openblas gemm-serve), with "
+            + (timeout > 0 ? "OPENBLAS_THREAD_TIMEOUT=" + timeout + " as gpucore's CPU backend "
+                + "(gpucore.cpu.threadTimeout)" : "OpenBLAS's own thread timeout")
+            + ", each sample followed by a " + s.quietMs() + " ms pause while its worker "
+            + "threads stop spinning");
       }
       return s;
     } catch (java.io.IOException e) {
@@ -1203,7 +1201,7 @@ final class GemmSuite extends NamedSuite {
             ctx.progress().detail("round " + (i + 1) + "/" + reps + ": openblas (C)");
             try {
               ob.sample();
-              Thread.sleep(PEER_QUIET_MS);
+              Thread.sleep(ob.quietMs());
             } catch (java.io.IOException e) {
               peerFailed(ob, e, peerLines);
               peer = false;

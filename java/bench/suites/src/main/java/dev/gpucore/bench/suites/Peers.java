@@ -429,16 +429,27 @@ public final class Peers implements AutoCloseable {
    * peer is not available.
    *
    * @param caseId the rows its lines answer to ({@code cpu})
+   * @param threadTimeout OpenBLAS's {@code OPENBLAS_THREAD_TIMEOUT} for it, as gpucore's CPU
+   *     backend sets it ({@code gpucore.cpu.threadTimeout}); 0: OpenBLAS's own
    */
-  GemmPeerSession gemmSession(String peer, String caseId, long seed, int sampleMs)
-      throws IOException {
+  GemmPeerSession gemmSession(String peer, String caseId, long seed, int sampleMs,
+      int threadTimeout) throws IOException {
     if (!available(peer) || !exe.containsKey(peer)) {
       return null;
     }
     List<String> cmd = List.of(exe.get(peer).toString(), peer, "gemm-serve", caseId,
         Long.toUnsignedString(seed), String.valueOf(sampleMs));
-    return new GemmPeerSession(peer, cmd, peer.equals("nvblas") ? nvblasEnv() : blasEnv(), dir,
-        timeoutS);
+    return new GemmPeerSession(peer, cmd, sessionEnv(peer, threadTimeout), dir, timeoutS,
+        threadTimeout);
+  }
+
+  /** The environment a {@link #gemmSession} adds: the peer's, and the thread timeout. */
+  Map<String, String> sessionEnv(String peer, int threadTimeout) {
+    Map<String, String> e = new LinkedHashMap<>(peer.equals("nvblas") ? nvblasEnv() : blasEnv());
+    if (threadTimeout > 0) {
+      e.put("OPENBLAS_THREAD_TIMEOUT", String.valueOf(threadTimeout));
+    }
+    return e;
   }
 
   /**

@@ -30,7 +30,8 @@ class GemmPeerSessionTest {
         "no GPU", 2, s -> { })) {
       assumeTrue(peers.available("openblas"), () -> "peer openblas: "
           + peers.status("openblas").detail());
-      try (GemmPeerSession s = peers.gemmSession("openblas", "cpu", 11, 2)) {
+      try (GemmPeerSession s = peers.gemmSession("openblas", "cpu", 11, 2, 20)) {
+        assertEquals(6, s.quietMs(), "2^20 ticks of at least 1 GHz, and 4 ms");
         assertNull(s.open("fp32:37:20:9:host-fp32"));
         long first = s.sample();
         long second = s.sample();
@@ -90,6 +91,27 @@ class GemmPeerSessionTest {
   }
 
   @Test
+  void thePauseAfterASampleCoversTheThreadsSpin() {
+    assertEquals(4 + 269, GemmPeerSession.quietMs(0), "OpenBLAS's own 2^28 ticks");
+    assertEquals(4 + 269, GemmPeerSession.quietMs(28));
+    assertEquals(4 + 2, GemmPeerSession.quietMs(20));
+    assertEquals(4 + 1, GemmPeerSession.quietMs(1), "1 to 3 act as 4");
+    assertEquals(4 + 1074, GemmPeerSession.quietMs(30));
+  }
+
+  @Test
+  void thePeerGetsGpucoresThreadTimeout() throws IOException {
+    try (Peers peers = new Peers("none", List.of("gemm"), "python3", 10, 0, false, "no GPU", 3,
+        s -> { })) {
+      Map<String, String> e = peers.sessionEnv("openblas", 20);
+      assertEquals("20", e.get("OPENBLAS_THREAD_TIMEOUT"));
+      assertEquals("3", e.get("OPENBLAS_NUM_THREADS"));
+      assertNull(peers.sessionEnv("openblas", 0).get("OPENBLAS_THREAD_TIMEOUT"),
+          "0: OpenBLAS's own");
+    }
+  }
+
+  @Test
   void aPeerThatExitsIsNamedWithItsExitCode() throws IOException {
     try (GemmPeerSession s = stand("read l; echo 'it broke' >&2; exit 3", 30)) {
       IOException e = assertThrows(IOException.class, () -> s.open("fp32:4:4:4:g"));
@@ -128,6 +150,7 @@ class GemmPeerSessionTest {
   }
 
   private GemmPeerSession stand(String script, int timeoutS) throws IOException {
-    return new GemmPeerSession("openblas", List.of("sh", "-c", script), Map.of(), dir, timeoutS);
+    return new GemmPeerSession("openblas", List.of("sh", "-c", script), Map.of(), dir, timeoutS,
+        0);
   }
 }
