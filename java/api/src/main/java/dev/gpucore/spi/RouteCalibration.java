@@ -22,13 +22,13 @@ import java.util.Map;
  * n = 512 and 1024 through the GPU backend, whose time less the model's bus and multiply time is
  * the fixed cost. The operands hold pseudo-random values: constant ones draw less power, and a
  * machine may run them at higher clocks than the data the figures stand for. Each figure is the
- * median of three timed runs after one untimed run (the CPU's series twice, before and after the GPU's, the faster kept at each size); a run of
- * a host GEMM is its calls back to back on the same arrays for at least {@link #SAMPLE_S} s, per
- * call (the steady state of a program that calls in a loop: warm threads, caches and compiled
- * code, as the calls routed later find them); a series of sizes stops at the first whose call
- * takes over {@link #LONGEST_RUN_S} s (a slow CPU or fp64 unit), or, on the GPU, where device
- * memory runs out. It takes well under a second on a
- * data-centre GPU host.
+ * median of three timed runs after one untimed run (the CPU's series twice, before and after the
+ * GPU's, the faster kept at each size); a run of a host GEMM is its calls back to back on the
+ * same arrays for at least {@link #SAMPLE_S} s, per call (the steady state of a program that
+ * calls in a loop: warm threads, caches and compiled code, as the calls routed later find them);
+ * a series of sizes stops at the first whose call takes over {@link #LONGEST_RUN_S} s (a slow
+ * CPU or fp64 unit), or, on the GPU, where device memory runs out. It takes well under a second
+ * on a data-centre GPU host.
  */
 public final class RouteCalibration {
   private RouteCalibration() {}
@@ -271,15 +271,15 @@ public final class RouteCalibration {
 
   /** One n×n×n CPU GEMM on Java arrays (the arrays made once). */
   private static Runnable cpuCall(Backend cpu, DType t, int n) {
-    GemmCall call = square(n, t, array(t, n), array(t, n), array(t, n),
+    GemmCall call = square(n, t, array(t, n, 1), array(t, n, 2), array(t, n, 0),
         GemmCall.OnHost.INSTANCE);
     return () -> cpu.blas().gemm(call);
   }
 
   /** One n×n×n fp32 host GEMM on Java arrays through the GPU. */
   private static Runnable hostCall(GpuBackend gpu, int n) {
-    GemmCall call = square(n, DType.FLOAT32, array(DType.FLOAT32, n), array(DType.FLOAT32, n),
-        array(DType.FLOAT32, n), GemmCall.OnHost.INSTANCE);
+    GemmCall call = square(n, DType.FLOAT32, array(DType.FLOAT32, n, 1),
+        array(DType.FLOAT32, n, 2), array(DType.FLOAT32, n, 0), GemmCall.OnHost.INSTANCE);
     return () -> gpu.blas().gemmFromHost(call);
   }
 
@@ -293,13 +293,8 @@ public final class RouteCalibration {
     try (DeviceArray a = gpu.allocate(device, t, len);
         DeviceArray b = gpu.allocate(device, t, len);
         DeviceArray c = gpu.allocate(device, t, len)) {
-      if (t == DType.FLOAT64) {
-        a.copyFrom(noise64(Math.toIntExact(len)));
-        b.copyFrom(noise64(Math.toIntExact(len)));
-      } else {
-        a.copyFrom(noise32(Math.toIntExact(len)));
-        b.copyFrom(noise32(Math.toIntExact(len)));
-      }
+      fillNoise(a, t, len, 1);
+      fillNoise(b, t, len, 2);
       GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
           new GemmCall.OnDevice(device));
       gpu.blas().gemm(call);
@@ -331,9 +326,35 @@ public final class RouteCalibration {
     }
   }
 
-  private static Operand array(DType t, int n) {
+  /** An n×n operand on Java arrays: noise of {@code seed}, or zeros for seed 0 (a C). */
+  private static Operand array(DType t, int n, long seed) {
     int len = n * n;
-    return t == DType.FLOAT64 ? Operand.of(noise64(len)) : Operand.of(noise32(len));
+    if (seed == 0) {
+      return t == DType.FLOAT64 ? Operand.of(new double[len]) : Operand.of(new float[len]);
+    }
+    return t == DType.FLOAT64 ? Operand.of(noise64(len, seed)) : Operand.of(noise32(len, seed));
+  }
+
+  /** Elements uploaded at a time by {@link #fillNoise}. */
+  static final int UPLOAD_BLOCK = 1 << 20;
+
+  /**
+   * Fills {@code len} elements of a device operand with {@link #noise64} values of
+   * {@code seed} (as floats for FLOAT32), uploaded a block of {@link #UPLOAD_BLOCK} at a time:
+   * no Java array as large as the operand.
+   */
+  private static void fillNoise(DeviceArray d, DType t, long len, long seed) {
+    int block = (int) Math.min(len, UPLOAD_BLOCK);
+    double[] v64 = t == DType.FLOAT64 ? noise64(block, seed) : null;
+    float[] v32 = v64 == null ? noise32(block, seed) : null;
+    for (long off = 0; off < len; off += block) {
+      int count = (int) Math.min(block, len - off);
+      if (v64 != null) {
+        d.copyFrom(v64, 0, off, count);
+      } else {
+        d.copyFrom(v32, 0, off, count);
+      }
+    }
   }
 
   /** Values repeat with this period in the calibration's operands (cheap to make). */
@@ -344,9 +365,9 @@ public final class RouteCalibration {
    * operands' bits change from element to element as in the calls the figures stand for (a
    * constant operand draws less power and may let a CPU or GPU hold higher clocks).
    */
-  static double[] noise64(int len) {
+  static double[] noise64(int len, long seed) {
     double[] d = new double[len];
-    java.util.SplittableRandom r = new java.util.SplittableRandom(0x9E3779B97F4A7C15L);
+    java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
     int block = Math.min(len, NOISE_PERIOD);
     for (int i = 0; i < block; i++) {
       d[i] = r.nextDouble();
@@ -358,9 +379,9 @@ public final class RouteCalibration {
   }
 
   /** {@link #noise64} as floats. */
-  static float[] noise32(int len) {
+  static float[] noise32(int len, long seed) {
     float[] f = new float[len];
-    double[] block = noise64(Math.min(len, NOISE_PERIOD));
+    double[] block = noise64(Math.min(len, NOISE_PERIOD), seed);
     for (int i = 0; i < block.length; i++) {
       f[i] = (float) block[i];
     }

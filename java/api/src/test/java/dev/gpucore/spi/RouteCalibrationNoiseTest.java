@@ -13,7 +13,7 @@ class RouteCalibrationNoiseTest {
   void operandsVaryFromElementToElementAndRepeatTheirBlock() {
     int period = RouteCalibration.NOISE_PERIOD;
     int len = 2 * period + 123;
-    double[] d = RouteCalibration.noise64(len);
+    double[] d = RouteCalibration.noise64(len, 7);
     assertEquals(len, d.length);
     long distinct = Arrays.stream(d, 0, period).distinct().count();
     assertTrue(distinct > period * 0.99, distinct + " distinct values of " + period);
@@ -25,9 +25,15 @@ class RouteCalibrationNoiseTest {
     assertEquals(0.5, sum / len, 0.01);
     assertArrayEquals(Arrays.copyOfRange(d, 0, period), Arrays.copyOfRange(d, period, 2 * period));
     assertArrayEquals(Arrays.copyOfRange(d, 0, 123), Arrays.copyOfRange(d, 2 * period, len));
-    assertArrayEquals(d, RouteCalibration.noise64(len), "the same for the same length");
+    assertArrayEquals(d, RouteCalibration.noise64(len, 7), "the same for the same seed");
+    double[] other = RouteCalibration.noise64(period, 8);
+    int same = 0;
+    for (int i = 0; i < period; i++) {
+      same += other[i] == d[i] ? 1 : 0;
+    }
+    assertTrue(same < 10, "another seed, other values (A and B differ): " + same);
 
-    float[] f = RouteCalibration.noise32(len);
+    float[] f = RouteCalibration.noise32(len, 7);
     assertEquals(len, f.length);
     for (int i = 0; i < len; i++) {
       assertEquals((float) d[i % period], f[i], "element " + i);
@@ -36,10 +42,14 @@ class RouteCalibrationNoiseTest {
 
   @Test
   void shortAndEmptyOperands() {
-    assertEquals(0, RouteCalibration.noise64(0).length);
-    assertEquals(0, RouteCalibration.noise32(0).length);
-    float[] f = RouteCalibration.noise32(5);
+    assertEquals(0, RouteCalibration.noise64(0, 7).length);
+    assertEquals(0, RouteCalibration.noise32(0, 7).length);
+    float[] f = RouteCalibration.noise32(5, 7);
+    double[] d = RouteCalibration.noise64(5, 7);
     assertEquals(5, f.length);
-    assertTrue(f[0] != f[1] || f[1] != f[2], Arrays.toString(f));
+    for (int i = 0; i < 5; i++) {
+      assertEquals((float) d[i], f[i], "element " + i);
+    }
+    assertEquals(5, Arrays.stream(d).distinct().count(), Arrays.toString(d));
   }
 }
