@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code openblasSgemm8} is OpenBLAS's cblas_sgemm called bare on the same arrays. The
  * {@code 64} variants do the same at 64x64x64, the router given figures (CPU 25 GFLOP/s, GPU
  * fixed cost 0.5 ms) under which its model decides the call and the call is timed for learning
- * (the path of an n = 64 call on a GPU host, where the short way is for smaller calls);
+ * (the path of an n = 64 call on a GPU host whose CPU is that slow);
  * {@code routedSgemm8GpuModel} takes that path at 8x8x8 (no fixed GPU cost, so no short way). The differences are the
  * Java-side cost of validation, routing and dispatch. Runs anywhere.
  */

@@ -187,7 +187,8 @@ public final class BenchCommand implements Callable<Integer> {
   String python;
 
   @Option(names = "--peer-timeout", paramLabel = "SECONDS",
-      description = "Time limit for each peer process (default: ${DEFAULT-VALUE}).")
+      description = "Time limit for each peer process, and for each answer of the OpenBLAS "
+          + "peer that takes gemm's host samples in the rounds (default: ${DEFAULT-VALUE}).")
   int peerTimeout = 1800;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Write every figure as JSON.")

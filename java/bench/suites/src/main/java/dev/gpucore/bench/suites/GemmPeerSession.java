@@ -76,12 +76,30 @@ final class GemmPeerSession implements AutoCloseable {
 
   /**
    * How long to wait after one of its samples before the caller's next one: until its worker
-   * threads, spinning for 2^{@code threadTimeout} clock ticks (at least 2^4; 0: OpenBLAS's
-   * 2^28), have surely stopped taking cores (ticks of at least 1 GHz), and 4 ms more.
+   * threads, spinning for 2^{@code threadTimeout} clock ticks (at least 2^4; 0: the variable
+   * the peer inherits, else OpenBLAS's 2^28), have surely stopped taking cores (ticks of at
+   * least 1 GHz), and 4 ms more.
    */
   static long quietMs(int threadTimeout) {
-    int n = threadTimeout <= 0 ? 28 : Math.max(4, threadTimeout);
-    return 4 + (long) Math.ceil(Math.scalb(1.0, n) / 1e6);
+    return quietMs(threadTimeout, System.getenv("OPENBLAS_THREAD_TIMEOUT"));
+  }
+
+  /**
+   * As {@link #quietMs(int)}, where 0 leaves the peer the {@code OPENBLAS_THREAD_TIMEOUT} it
+   * inherits ({@code inherited}, null when unset; OpenBLAS takes a positive value as at least
+   * 4 and at most 30, anything else as unset: its 2^28).
+   */
+  static long quietMs(int threadTimeout, String inherited) {
+    int n = threadTimeout > 0 ? threadTimeout : 28;
+    if (threadTimeout <= 0 && inherited != null) {
+      try {
+        int v = Integer.parseInt(inherited.trim());
+        n = v > 0 ? Math.min(30, v) : 28;
+      } catch (NumberFormatException e) {
+        // OpenBLAS ignores it too
+      }
+    }
+    return 4 + (long) Math.ceil(Math.scalb(1.0, Math.max(4, n)) / 1e6);
   }
 
   /** The wait after each sample ({@link #quietMs(int)}). */

@@ -651,6 +651,7 @@ final class GemmSuite extends NamedSuite {
       req.put("sample_ms", SAMPLE_MS);
       req.put("budget_s", HOST_BUDGET_S);
       req.put("done_in_rounds", Map.of("openblas", doneInRounds));
+      req.put("thread_timeout", GemmAlternate.threadTimeout(ctx.cpuCore()));
       PeerMerge.Checker checker = (row, line) -> {
         double ps = JsonText.num(line, "sum");
         String key = row.group().equals("device") ? row.caseId() + " " + (long) row.x()
@@ -969,10 +970,11 @@ final class GemmSuite extends NamedSuite {
       if (s != null) {
         res.notes().add("OpenBLAS from C takes its host samples in the same rounds, in the same "
             + "rotation (peers openblas gemm-serve), with "
-            + (timeout > 0 ? "OPENBLAS_THREAD_TIMEOUT=" + timeout + " as gpucore's CPU backend "
-                + "(gpucore.cpu.threadTimeout)" : "OpenBLAS's own thread timeout")
+            + (timeout > 0 ? "OPENBLAS_THREAD_TIMEOUT=" + timeout + ", gpucore.cpu.threadTimeout"
+                : "OpenBLAS's own thread timeout")
             + ", each sample followed by a " + s.quietMs() + " ms pause while its worker "
-            + "threads stop spinning");
+            + "threads stop spinning (gpucore's rows get none: the rotation spreads the spin of "
+            + "gpucore's CPU calls over the rows after them)");
       }
       return s;
     } catch (java.io.IOException e) {

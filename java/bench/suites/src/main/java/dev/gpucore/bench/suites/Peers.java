@@ -536,7 +536,10 @@ public final class Peers implements AutoCloseable {
                 String.valueOf(req.get("dtype")), seed, reps, warmup));
           }
           cmd.addAll(args);
-          e = p.equals("nvblas") ? nvblasEnv() : blasEnv();
+          // gemm: as the peer in the rounds (the cases it left run here), with the thread
+          // timeout the request names
+          e = suite.equals("gemm") && req.get("thread_timeout") instanceof Number tt
+              ? sessionEnv(p, tt.intValue()) : p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }
         case "cudart" -> {
           cmd.addAll(List.of(exe.get(p).toString(), "cudart", "transfer",

@@ -306,11 +306,13 @@ struct hcase {
   int64_t *s;
 };
 
-/* DTYPE:M:N:K:GROUP; 0 when it parses */
+/* DTYPE:M:N:K:GROUP, nothing after it; 0 when it parses */
 static int hcase_parse(const char *arg, struct hcase *h) {
   memset(h, 0, sizeof(*h));
-  if (sscanf(arg, "%7[a-z0-9]:%d:%d:%d:%63s", h->dt, &h->g.m, &h->g.n, &h->g.k, h->group) != 5
-      || h->g.m < 1 || h->g.n < 1 || h->g.k < 1
+  int end = 0;
+  if (sscanf(arg, "%7[a-z0-9]:%d:%d:%d:%63[^ \t\r\n]%n", h->dt, &h->g.m, &h->g.n, &h->g.k,
+             h->group, &end) != 5
+      || arg[end] != 0 || h->g.m < 1 || h->g.n < 1 || h->g.k < 1
       || (strcmp(h->dt, "fp32") != 0 && strcmp(h->dt, "fp64") != 0)) {
     fprintf(stderr, "peers: bad gemm case '%s'\n", arg);
     return 1;
@@ -398,9 +400,11 @@ static int64_t hcase_sample(struct hcase *h) {
   return per;
 }
 
-static void hcase_oom(const char *name, const char *kase, const struct hcase *h) {
+/* the case's line when it has no samples: WHY */
+static void hcase_skip(const char *name, const char *kase, const struct hcase *h,
+                       const char *why) {
   printf("{\"peer\":\"%s\",\"suite\":\"gemm\",\"group\":\"%s\",\"case\":\"%s\","
-         "\"x\":%d,\"skipped\":\"out of host memory\"}\n", name, h->group, kase, h->g.m);
+         "\"x\":%d,\"skipped\":\"%s\"}\n", name, h->group, kase, h->g.m, why);
   fflush(stdout);
 }
 
@@ -438,7 +442,7 @@ static int gemm_mode(const char *name, int argc, char **argv) {
     struct hcase h;
     if (hcase_parse(argv[ai], &h)) return 2;
     if (hcase_open(&h, seed, target)) {
-      hcase_oom(name, kase, &h);
+      hcase_skip(name, kase, &h, "out of host memory");
       continue;
     }
     int64_t deadline = now_ns() + budget;
@@ -468,11 +472,16 @@ static int gemm_serve(const char *name, int argc, char **argv) {
   int open = 0;
   char line[256];
   while (fgets(line, sizeof line, stdin)) {
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n') {
+      fprintf(stderr, "peers: a command longer than %d characters\n", (int)sizeof line - 2);
+      return 2;
+    }
     line[strcspn(line, "\r\n")] = 0;
     if (strncmp(line, "open ", 5) == 0 && !open) {
       if (hcase_parse(line + 5, &h)) return 2;
       if (hcase_open(&h, seed, target)) {
-        hcase_oom(name, kase, &h);
+        hcase_skip(name, kase, &h, "out of host memory");
         continue;
       }
       open = 1;
@@ -480,7 +489,11 @@ static int gemm_serve(const char *name, int argc, char **argv) {
     } else if (strcmp(line, "sample") == 0 && open) {
       printf("{\"sample_ns\":%lld}\n", (long long)hcase_sample(&h));
     } else if (strcmp(line, "end") == 0 && open) {
-      hcase_print(name, kase, &h, ", samples interleaved with gpucore's rounds");
+      if (h.got == 0) {
+        hcase_skip(name, kase, &h, "no sample was asked for");
+      } else {
+        hcase_print(name, kase, &h, ", samples interleaved with gpucore's rounds");
+      }
       hcase_free(&h);
       open = 0;
     } else if (strcmp(line, "quit") == 0) {

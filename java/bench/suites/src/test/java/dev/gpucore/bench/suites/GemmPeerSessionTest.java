@@ -92,11 +92,18 @@ class GemmPeerSessionTest {
 
   @Test
   void thePauseAfterASampleCoversTheThreadsSpin() {
-    assertEquals(4 + 269, GemmPeerSession.quietMs(0), "OpenBLAS's own 2^28 ticks");
-    assertEquals(4 + 269, GemmPeerSession.quietMs(28));
-    assertEquals(4 + 2, GemmPeerSession.quietMs(20));
-    assertEquals(4 + 1, GemmPeerSession.quietMs(1), "1 to 3 act as 4");
-    assertEquals(4 + 1074, GemmPeerSession.quietMs(30));
+    assertEquals(4 + 269, GemmPeerSession.quietMs(0, null), "OpenBLAS's own 2^28 ticks");
+    assertEquals(4 + 269, GemmPeerSession.quietMs(28, null));
+    assertEquals(4 + 2, GemmPeerSession.quietMs(20, null));
+    assertEquals(4 + 2, GemmPeerSession.quietMs(20, "30"), "gpucore's setting wins");
+    assertEquals(4 + 1, GemmPeerSession.quietMs(1, null), "1 to 3 act as 4");
+    assertEquals(4 + 1074, GemmPeerSession.quietMs(30, null));
+    // at 0 the peer keeps what it inherits
+    assertEquals(4 + 1074, GemmPeerSession.quietMs(0, "30"));
+    assertEquals(4 + 2, GemmPeerSession.quietMs(0, " 20 "));
+    assertEquals(4 + 269, GemmPeerSession.quietMs(0, "lots"));
+    assertEquals(4 + 1074, GemmPeerSession.quietMs(0, "31"), "at most 30");
+    assertEquals(4 + 269, GemmPeerSession.quietMs(0, "0"));
   }
 
   @Test

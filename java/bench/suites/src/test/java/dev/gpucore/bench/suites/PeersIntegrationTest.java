@@ -49,6 +49,10 @@ class PeersIntegrationTest {
     // fp32 and fp64 at n = 16, 33 and 300x7x5: each peer sum checked against the exact sum
     assertEquals(6, out.split("ok: sum\\(C\\) rel. diff", -1).length - 1, out);
     assertTrue(out.contains("OpenBLAS/cpu time"), out);
+    // OpenBLAS took its samples in gpucore's rounds, and never failed there
+    assertTrue(out.contains("OpenBLAS from C takes its host samples in the same rounds"), out);
+    assertTrue(!out.contains("peer openblas failed"), out);
+    assertTrue(!out.contains("could not start in the host rounds"), out);
   }
 
   @Test
