@@ -622,8 +622,8 @@ final class GemmSuite extends NamedSuite {
     List<Map<String, Object>> interleavedLines = new ArrayList<>();
     List<String> doneInRounds = new ArrayList<>();
     try (GpuCore auto = open("auto"); GpuCore gpuRoute = ctx.gpu() ? open("gpu") : null;
-        GemmPeerSession ob = hmemory.contains(ARRAY) && !hcases.isEmpty()
-            ? peerSession(ctx, res) : null) {
+        InterleavedPeer ob = hmemory.contains(ARRAY) && !hcases.isEmpty()
+            ? interleavedPeer(ctx, res) : null) {
       for (HostCase h : hcases) {
         if (hmemory.contains(ARRAY)) {
           Map<String, Object> ps = new LinkedHashMap<>();
@@ -959,13 +959,13 @@ final class GemmSuite extends NamedSuite {
    * The OpenBLAS peer taking the host cases' samples in gpucore's rounds, or null (no such
    * peer, or it could not start: it then runs after the rounds, as the other peers do).
    */
-  private static GemmPeerSession peerSession(BenchContext ctx, SuiteResult res) {
+  private static InterleavedPeer interleavedPeer(BenchContext ctx, SuiteResult res) {
     if (ctx.peers() == null) {
       return null;
     }
     try {
       int timeout = GemmAlternate.threadTimeout(ctx.cpuCore());
-      GemmPeerSession s = ctx.peers().gemmSession("openblas", "cpu", ctx.options().seed(),
+      InterleavedPeer s = ctx.peers().interleavedPeer("openblas", "cpu", ctx.options().seed(),
           SAMPLE_MS, timeout);
       if (s != null) {
         res.notes().add("OpenBLAS from C takes its host samples in the same rounds, in the same "
@@ -990,7 +990,7 @@ final class GemmSuite extends NamedSuite {
   }
 
   /** A line saying the interleaved peer failed (PeerMerge makes it a note), once. */
-  private static void peerFailed(GemmPeerSession ob, java.io.IOException e,
+  private static void peerFailed(InterleavedPeer ob, java.io.IOException e,
       List<Map<String, Object>> lines) {
     for (Map<String, Object> l : lines) {
       if (l.containsKey("unavailable")) {
@@ -1005,7 +1005,7 @@ final class GemmSuite extends NamedSuite {
 
   private HostRows measureHost(BenchContext ctx, SuiteResult res, GpuCore auto,
       GpuCore gpuRoute, HostCase h, int reps, Map<String, Double> exactSums,
-      List<String> memory, List<String> precisions, GemmPeerSession ob,
+      List<String> memory, List<String> precisions, InterleavedPeer ob,
       List<Map<String, Object>> peerLines, List<String> peerDone) {
     int m = h.m();
     int n = h.n();

@@ -425,26 +425,26 @@ public final class Peers implements AutoCloseable {
 
   /**
    * The C peer {@code peer} ({@code openblas}) taking the gemm suite's host cases sample by
-   * sample, to be interleaved with gpucore's rounds ({@link GemmPeerSession}); null when the
+   * sample, to be interleaved with gpucore's rounds ({@link InterleavedPeer}); null when the
    * peer is not available.
    *
    * @param caseId the rows its lines answer to ({@code cpu})
    * @param threadTimeout OpenBLAS's {@code OPENBLAS_THREAD_TIMEOUT} for it, as gpucore's CPU
    *     backend sets it ({@code gpucore.cpu.threadTimeout}); 0: OpenBLAS's own
    */
-  GemmPeerSession gemmSession(String peer, String caseId, long seed, int sampleMs,
+  InterleavedPeer interleavedPeer(String peer, String caseId, long seed, int sampleMs,
       int threadTimeout) throws IOException {
     if (!available(peer) || !exe.containsKey(peer)) {
       return null;
     }
     List<String> cmd = List.of(exe.get(peer).toString(), peer, "gemm-serve", caseId,
         Long.toUnsignedString(seed), String.valueOf(sampleMs));
-    return new GemmPeerSession(peer, cmd, sessionEnv(peer, threadTimeout), dir, timeoutS,
+    return new InterleavedPeer(peer, cmd, interleavedEnv(peer, threadTimeout), dir, timeoutS,
         threadTimeout);
   }
 
-  /** The environment a {@link #gemmSession} adds: the peer's, and the thread timeout. */
-  Map<String, String> sessionEnv(String peer, int threadTimeout) {
+  /** The environment a {@link #interleavedPeer} adds: the peer's, and the thread timeout. */
+  Map<String, String> interleavedEnv(String peer, int threadTimeout) {
     Map<String, String> e = new LinkedHashMap<>(peer.equals("nvblas") ? nvblasEnv() : blasEnv());
     if (threadTimeout > 0) {
       e.put("OPENBLAS_THREAD_TIMEOUT", String.valueOf(threadTimeout));
@@ -539,7 +539,7 @@ public final class Peers implements AutoCloseable {
           // gemm: as the peer in the rounds (the cases it left run here), with the thread
           // timeout the request names
           e = suite.equals("gemm") && req.get("thread_timeout") instanceof Number tt
-              ? sessionEnv(p, tt.intValue()) : p.equals("nvblas") ? nvblasEnv() : blasEnv();
+              ? interleavedEnv(p, tt.intValue()) : p.equals("nvblas") ? nvblasEnv() : blasEnv();
         }
         case "cudart" -> {
           cmd.addAll(List.of(exe.get(p).toString(), "cudart", "transfer",

@@ -19,10 +19,10 @@ import java.util.concurrent.TimeUnit;
  * A C peer that takes the host GEMM cases' samples one at a time ({@code peers NAME gemm-serve},
  * see {@code peers.c}), so that its samples interleave with gpucore's rounds: a drift of the
  * machine's speed during a case then reaches both sides alike. One case is open at a time.
- * Any failure (the peer exits, answers out of turn or not within the timeout) ends the session
- * with an {@link IOException} naming it; the peer is then stopped.
+ * Any failure (the peer exits, answers out of turn or not within the timeout) throws an
+ * {@link IOException} naming it, stops the peer, and every later command throws the same.
  */
-final class GemmPeerSession implements AutoCloseable {
+final class InterleavedPeer implements AutoCloseable {
   private static final String EOF = "\u0000eof";
 
   private final String peer;
@@ -39,7 +39,7 @@ final class GemmPeerSession implements AutoCloseable {
    * OpenBLAS spins for 2^{@code threadTimeout} clock ticks after a call (0: OpenBLAS's own,
    * 2^28).
    */
-  GemmPeerSession(String peer, List<String> cmd, Map<String, String> env, Path dir, int timeoutS,
+  InterleavedPeer(String peer, List<String> cmd, Map<String, String> env, Path dir, int timeoutS,
       int threadTimeout) throws IOException {
     this.peer = peer;
     this.timeoutS = timeoutS;
@@ -64,7 +64,7 @@ final class GemmPeerSession implements AutoCloseable {
         // the process went away
       }
       lines.add(EOF);
-    }, "gpucore-bench-peer-session");
+    }, "gpucore-bench-peer-interleaved");
     reader.setDaemon(true);
     reader.start();
   }

@@ -17,20 +17,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The C peer taking host GEMM samples one at a time: the real OpenBLAS peer where gcc is on the
- * PATH, and stand-in processes that fail in each way the session must report.
+ * PATH, and stand-in processes that fail in each way it must report.
  */
-class GemmPeerSessionTest {
+class InterleavedPeerTest {
   @TempDir Path dir;
 
   @Test
   void theOpenblasPeerChecksAndSamplesOneCaseAtATime() throws IOException {
-    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
-        "gcc is not on the PATH");
-    try (Peers peers = new Peers("openblas", List.of("gemm"), "python3", 120, 0, false,
-        "no GPU", 2, s -> { })) {
-      assumeTrue(peers.available("openblas"), () -> "peer openblas: "
-          + peers.status("openblas").detail());
-      try (GemmPeerSession s = peers.gemmSession("openblas", "cpu", 11, 2, 20)) {
+    try (Peers peers = openblas()) {
+      try (InterleavedPeer s = peers.interleavedPeer("openblas", "cpu", 11, 2, 20)) {
         assertEquals(6, s.quietMs(), "2^20 ticks of at least 1 GHz, and 4 ms");
         assertNull(s.open("fp32:37:20:9:host-fp32"));
         long first = s.sample();
@@ -53,7 +48,7 @@ class GemmPeerSessionTest {
         Map<String, Object> l64 = s.end();
         assertEquals(1, JsonText.longs(l64, "samples_ns").length);
         assertTrue(JsonText.num(l64, "rowsum_max_rel") < 1e-13, JsonText.write(l64));
-        // a bad case ends the session, naming the command and the peer's complaint
+        // a bad case ends it, naming the command and the peer's complaint
         IOException e = assertThrows(IOException.class, () -> s.open("fp16:8:8:8:host-fp16"));
         assertTrue(e.getMessage().contains("exited during 'open fp16:8:8:8:host-fp16'"),
             e.getMessage());
@@ -66,12 +61,7 @@ class GemmPeerSessionTest {
 
   @Test
   void casesRunInTheRoundsAreNotRunAgainAfterThem() throws IOException {
-    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
-        "gcc is not on the PATH");
-    try (Peers peers = new Peers("openblas", List.of("gemm"), "python3", 120, 0, false,
-        "no GPU", 2, s -> { })) {
-      assumeTrue(peers.available("openblas"), () -> "peer openblas: "
-          + peers.status("openblas").detail());
+    try (Peers peers = openblas()) {
       Map<String, Object> req = new java.util.LinkedHashMap<>();
       req.put("sizes", List.of(Map.of("x", 12, "arg", "fp32:12:12:12:host"),
           Map.of("x", 13, "arg", "fp64:13:13:13:host-fp64")));
@@ -92,35 +82,35 @@ class GemmPeerSessionTest {
 
   @Test
   void thePauseAfterASampleCoversTheThreadsSpin() {
-    assertEquals(4 + 269, GemmPeerSession.quietMs(0, null), "OpenBLAS's own 2^28 ticks");
-    assertEquals(4 + 269, GemmPeerSession.quietMs(28, null));
-    assertEquals(4 + 2, GemmPeerSession.quietMs(20, null));
-    assertEquals(4 + 2, GemmPeerSession.quietMs(20, "30"), "gpucore's setting wins");
-    assertEquals(4 + 1, GemmPeerSession.quietMs(1, null), "1 to 3 act as 4");
-    assertEquals(4 + 1074, GemmPeerSession.quietMs(30, null));
+    assertEquals(4 + 269, InterleavedPeer.quietMs(0, null), "OpenBLAS's own 2^28 ticks");
+    assertEquals(4 + 269, InterleavedPeer.quietMs(28, null));
+    assertEquals(4 + 2, InterleavedPeer.quietMs(20, null));
+    assertEquals(4 + 2, InterleavedPeer.quietMs(20, "30"), "gpucore's setting wins");
+    assertEquals(4 + 1, InterleavedPeer.quietMs(1, null), "1 to 3 act as 4");
+    assertEquals(4 + 1074, InterleavedPeer.quietMs(30, null));
     // at 0 the peer keeps what it inherits
-    assertEquals(4 + 1074, GemmPeerSession.quietMs(0, "30"));
-    assertEquals(4 + 2, GemmPeerSession.quietMs(0, " 20 "));
-    assertEquals(4 + 269, GemmPeerSession.quietMs(0, "lots"));
-    assertEquals(4 + 1074, GemmPeerSession.quietMs(0, "31"), "at most 30");
-    assertEquals(4 + 269, GemmPeerSession.quietMs(0, "0"));
+    assertEquals(4 + 1074, InterleavedPeer.quietMs(0, "30"));
+    assertEquals(4 + 2, InterleavedPeer.quietMs(0, " 20 "));
+    assertEquals(4 + 269, InterleavedPeer.quietMs(0, "lots"));
+    assertEquals(4 + 1074, InterleavedPeer.quietMs(0, "31"), "at most 30");
+    assertEquals(4 + 269, InterleavedPeer.quietMs(0, "0"));
   }
 
   @Test
   void thePeerGetsGpucoresThreadTimeout() throws IOException {
     try (Peers peers = new Peers("none", List.of("gemm"), "python3", 10, 0, false, "no GPU", 3,
         s -> { })) {
-      Map<String, String> e = peers.sessionEnv("openblas", 20);
+      Map<String, String> e = peers.interleavedEnv("openblas", 20);
       assertEquals("20", e.get("OPENBLAS_THREAD_TIMEOUT"));
       assertEquals("3", e.get("OPENBLAS_NUM_THREADS"));
-      assertNull(peers.sessionEnv("openblas", 0).get("OPENBLAS_THREAD_TIMEOUT"),
+      assertNull(peers.interleavedEnv("openblas", 0).get("OPENBLAS_THREAD_TIMEOUT"),
           "0: OpenBLAS's own");
     }
   }
 
   @Test
   void aPeerThatExitsIsNamedWithItsExitCode() throws IOException {
-    try (GemmPeerSession s = stand("read l; echo 'it broke' >&2; exit 3", 30)) {
+    try (InterleavedPeer s = stand("read l; echo 'it broke' >&2; exit 3", 30)) {
       IOException e = assertThrows(IOException.class, () -> s.open("fp32:4:4:4:g"));
       assertTrue(e.getMessage().startsWith("openblas (interleaved) exited during 'open "
           + "fp32:4:4:4:g': exit 3, it broke"), e.getMessage());
@@ -129,7 +119,7 @@ class GemmPeerSessionTest {
 
   @Test
   void aPeerThatDoesNotAnswerTimesOut() throws IOException {
-    try (GemmPeerSession s = stand("sleep 30", 1)) {
+    try (InterleavedPeer s = stand("sleep 30", 1)) {
       IOException e = assertThrows(IOException.class, s::sample);
       assertTrue(e.getMessage().contains("gave no answer to 'sample' within 1 s"),
           e.getMessage());
@@ -138,7 +128,7 @@ class GemmPeerSessionTest {
 
   @Test
   void anAnswerOutOfTurnIsRefused() throws IOException {
-    try (GemmPeerSession s = stand("read l; echo '{\"ready\":true}'; read l; echo "
+    try (InterleavedPeer s = stand("read l; echo '{\"ready\":true}'; read l; echo "
         + "'{\"other\":1}'; sleep 5", 30)) {
       assertNull(s.open("fp32:4:4:4:g"));
       IOException e = assertThrows(IOException.class, s::sample);
@@ -148,7 +138,7 @@ class GemmPeerSessionTest {
 
   @Test
   void aCaseThePeerSkipsComesBackAsItsLine() throws IOException {
-    try (GemmPeerSession s = stand("read l; echo '{\"peer\":\"openblas\",\"group\":\"g\","
+    try (InterleavedPeer s = stand("read l; echo '{\"peer\":\"openblas\",\"group\":\"g\","
         + "\"skipped\":\"out of host memory\"}'; read l", 30)) {
       Map<String, Object> line = s.open("fp32:4:4:4:g");
       assertNotNull(line);
@@ -156,8 +146,22 @@ class GemmPeerSessionTest {
     }
   }
 
-  private GemmPeerSession stand(String script, int timeoutS) throws IOException {
-    return new GemmPeerSession("openblas", List.of("sh", "-c", script), Map.of(), dir, timeoutS,
+  /** The OpenBLAS peer, compiled here (the test is skipped where it cannot be). */
+  private static Peers openblas() throws IOException {
+    assumeTrue(Machine.run(Path.of("").toAbsolutePath(), "gcc", "--version") != null,
+        "gcc is not on the PATH");
+    Peers peers = new Peers("openblas", List.of("gemm"), "python3", 120, 0, false, "no GPU", 2,
+        s -> { });
+    if (!peers.available("openblas")) {
+      String why = peers.status("openblas").detail();
+      peers.close();
+      assumeTrue(false, "peer openblas: " + why);
+    }
+    return peers;
+  }
+
+  private InterleavedPeer stand(String script, int timeoutS) throws IOException {
+    return new InterleavedPeer("openblas", List.of("sh", "-c", script), Map.of(), dir, timeoutS,
         0);
   }
 }
