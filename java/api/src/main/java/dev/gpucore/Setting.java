@@ -160,6 +160,24 @@ public final class Setting<T> {
   /** Threads staging copies between Java arrays and a GPU. */
   public static final Setting<Integer> STAGING_THREADS = integer("gpucore.staging.threads", 0, 0,
       64, "threads staging copies between Java arrays and a GPU (0: the core count, at most 16)");
+  /** The cap of {@link #STAGING_THREADS}'s default. */
+  public static final int MAX_DEFAULT_STAGING_THREADS = 16;
+
+  /**
+   * The staging threads {@code s} gives: {@link #STAGING_THREADS}, or at 0 its default for this
+   * machine ({@link #defaultStagingThreads}).
+   */
+  public static int stagingThreads(Settings s) {
+    int threads = s.get(STAGING_THREADS);
+    return threads > 0 ? threads
+        : defaultStagingThreads(Runtime.getRuntime().availableProcessors());
+  }
+
+  /** {@link #STAGING_THREADS}'s default for {@code cores} processors: all, at most 16. */
+  public static int defaultStagingThreads(int cores) {
+    return Math.max(1, Math.min(MAX_DEFAULT_STAGING_THREADS, cores));
+  }
+
   /** Whether staging copies of large Java arrays bypass the CPU caches. */
   public static final Setting<Boolean> STAGING_STREAMING = bool("gpucore.staging.streaming", false,
       "copies of 1 MiB and more between Java arrays and the pinned staging use stores that bypass"

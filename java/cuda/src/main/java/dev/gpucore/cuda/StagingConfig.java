@@ -21,21 +21,14 @@ import dev.gpucore.Settings;
 record StagingConfig(long chunkBytes, int threads, boolean streaming) {
   /** Copies from this many bytes on use streaming stores (when {@link #streaming}). */
   static final long STREAMING_MIN_BYTES = 1L << 20;
-  /** Default thread count's cap. */
-  static final int MAX_DEFAULT_THREADS = 16;
-
   static StagingConfig from(Settings s) {
     long chunk = (long) s.get(Setting.STAGING_CHUNK_MIB) << 20;
-    int threads = s.get(Setting.STAGING_THREADS);
-    if (threads == 0) {
-      threads = defaultThreads(Runtime.getRuntime().availableProcessors());
-    }
-    return new StagingConfig(chunk, threads, s.get(Setting.STAGING_STREAMING));
+    return new StagingConfig(chunk, Setting.stagingThreads(s), s.get(Setting.STAGING_STREAMING));
   }
 
   /** The default thread count for {@code cores} available processors. */
   static int defaultThreads(int cores) {
-    return Math.max(1, Math.min(MAX_DEFAULT_THREADS, cores));
+    return Setting.defaultStagingThreads(cores);
   }
 
   /** Whether a copy of {@code bytes} in all stores around the caches. */

@@ -58,8 +58,7 @@ final class BlockWorkspace implements BlockPipeline.Ops, AutoCloseable {
     this.device = device;
     this.dtype = dtype;
     Settings s = core.config().settings();
-    int threads = s.get(Setting.STAGING_THREADS);
-    this.lanes = threads > 0 ? threads : HostCopy.LANES;
+    this.lanes = Setting.stagingThreads(s);
     this.chunk = (int) (((long) s.get(Setting.STAGING_CHUNK_MIB) << 20) / dtype.bytes());
     this.staging = new HostArray[lanes][2];
     this.copyStreams = new GpuStream[lanes][2];

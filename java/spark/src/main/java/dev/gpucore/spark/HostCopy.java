@@ -21,14 +21,6 @@ final class HostCopy {
   /** Threads a conversion between Java arrays runs on: half the cores, at most 8. */
   static final int THREADS = Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors() / 2));
 
-  /**
-   * Lanes of a block step when {@code gpucore.staging.threads} is 0: as gpucore's own copies
-   * between Java arrays and a GPU, the core count, at most 16 (one thread's copy moves a few
-   * GB/s while the bus moves about 50 each way, and the block step's lanes are busy copying
-   * nearly all the time).
-   */
-  static final int LANES = Math.max(1, Math.min(16, Runtime.getRuntime().availableProcessors()));
-
   /** Elements a thread converts at a time between Java arrays. */
   static final int GRAIN = 1 << 16;
 
