@@ -372,9 +372,7 @@ public final class RouteCalibration {
     for (int i = 0; i < block; i++) {
       d[i] = r.nextDouble();
     }
-    for (int i = block; i < len; i += block) {
-      System.arraycopy(d, 0, d, i, Math.min(block, len - i));
-    }
+    repeat(d, block, len);
     return d;
   }
 
@@ -385,10 +383,15 @@ public final class RouteCalibration {
     for (int i = 0; i < block.length; i++) {
       f[i] = (float) block[i];
     }
-    for (int i = block.length; i < len; i += block.length) {
-      System.arraycopy(f, 0, f, i, Math.min(block.length, len - i));
-    }
+    repeat(f, block.length, len);
     return f;
+  }
+
+  /** Copies the first {@code block} elements of {@code array} over the rest, up to {@code len}. */
+  private static void repeat(Object array, int block, int len) {
+    for (int i = block; i < len; i += block) {
+      System.arraycopy(array, 0, array, i, Math.min(block, len - i));
+    }
   }
 
   private static GemmCall square(int n, DType t, Operand a, Operand b, Operand c,
