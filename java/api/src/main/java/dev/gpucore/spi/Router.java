@@ -112,7 +112,12 @@ public final class Router {
    * from the calls timed with these figures, and the largest call that surely runs on the CPU.
    */
   private record State(RouteRates rates, String origin, String calibration,
-      RouteLearning learning, double fastFlops) {}
+      RouteLearning learning, double fastFlops32, double fastFlops64) {
+    /** The short way's limit for calls of {@code t} (fp64, or the fp32 family). */
+    double fastFlops(DType t) {
+      return t == DType.FLOAT64 ? fastFlops64 : fastFlops32;
+    }
+  }
 
   /**
    * A router for a core with {@code gpus} GPUs usable for host GEMMs (the first described by
@@ -211,8 +216,9 @@ public final class Router {
    * they came from (the file and the date), and {@code calibration} in full.
    */
   private State state(RouteRates rates, String origin, String calibration) {
-    State st = new State(rates, origin, calibration, learn ? new RouteLearning() : null, 0);
-    return new State(rates, origin, calibration, st.learning(), fastFlops(st));
+    State st = new State(rates, origin, calibration, learn ? new RouteLearning() : null, 0, 0);
+    return new State(rates, origin, calibration, st.learning(), fastFlops(st, Precision.FP32),
+        fastFlops(st, Precision.FP64));
   }
 
   /**
@@ -267,7 +273,7 @@ public final class Router {
     if (!log) {
       // the short way: nothing to say, and a call the model would keep on the CPU anyway
       if (gpus == 0 || (!routeGpu && call.batch() == 1
-          && call.flops() <= state.fastFlops())) {
+          && call.flops() <= state.fastFlops(call.dtype()))) {
         return CPU_QUIET;
       }
       return decision(call, false, true);
@@ -626,21 +632,19 @@ public final class Router {
   }
 
   /**
-   * The largest call (in flops, a power of 2) whose CPU time, fp32 or fp64, is under
-   * 1/{@link #FAST_MARGIN} of the GPU's fixed cost: it and every smaller one surely run on the
-   * CPU. 0 when there is no GPU or no fixed cost.
+   * The largest call (in flops, a power of 2) whose CPU time at {@code p} (FP32 for the fp32
+   * family, whose every precision the CPU computes in fp32; FP64 for doubles) is under
+   * 1/{@link #FAST_MARGIN} of the GPU's fixed cost: it and every smaller one of that type surely
+   * run on the CPU. 0 when there is no GPU or no fixed cost.
    */
-  private double fastFlops(State st) {
+  private double fastFlops(State st, Precision p) {
     double overhead = overheadMs(st);
     if (gpus == 0 || !(overhead > 0)) {
       return 0;
     }
     double fast = 0;
     for (double f = 1024; f <= 0x1p50; f *= 2) {
-      double cpuMs = 0;
-      for (Precision p : new Precision[] {Precision.FP32, Precision.FP64}) {
-        cpuMs = Math.max(cpuMs, model.estimate(input(p, f, f, 0, 0, 0, false, gpus, st)).cpuMs());
-      }
+      double cpuMs = model.estimate(input(p, f, f, 0, 0, 0, false, gpus, st)).cpuMs();
       if (!(cpuMs * FAST_MARGIN < overhead)) {
         break;
       }
@@ -649,9 +653,9 @@ public final class Router {
     return fast;
   }
 
-  /** The largest call that surely runs on the CPU, in flops (for tests). */
-  double fastFlops() {
-    return state.fastFlops();
+  /** The largest call of type {@code t} that surely runs on the CPU, in flops (for tests). */
+  double fastFlops(DType t) {
+    return state.fastFlops(t);
   }
 
   // ---- calibration ----
@@ -839,7 +843,8 @@ public final class Router {
    * model's to choose, and the call is not one of the small ones that surely run on the CPU.
    */
   public boolean learns(GemmCall call) {
-    return learn && routeAuto && call.flops() > state.fastFlops() && !call.scaleOnly();
+    return learn && routeAuto && call.flops() > state.fastFlops(call.dtype())
+        && !call.scaleOnly();
   }
 
   /**

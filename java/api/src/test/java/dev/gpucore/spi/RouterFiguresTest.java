@@ -654,11 +654,17 @@ class RouterFiguresTest {
   @Test
   void theShortWayAgreesWithTheModelAndSkipsIt() {
     Router r = router(settings("gpucore.gemm.calibrate", "off"));
-    double fast = r.fastFlops();
+    double fast = r.fastFlops(DType.FLOAT64);
+    double fast32 = r.fastFlops(DType.FLOAT32);
     assertTrue(fast >= 2.0 * 8 * 8 * 8, "an 8x8x8 call takes the short way: " + fast);
-    // the CPU time of a call at the limit is under 1/64 of the fixed cost, in fp32 and fp64
+    // the CPU time of a call at the limit is under 1/64 of the fixed cost at its own type's
+    // rate (fp64 at half the fp32 rate here), and twice the call's is not
     assertTrue(fast / (MODEL_CPU / 2) / 1e6 * Router.FAST_MARGIN < 0.5);
     assertTrue(2 * fast / (MODEL_CPU / 2) / 1e6 * Router.FAST_MARGIN >= 0.5);
+    assertTrue(fast32 / MODEL_CPU / 1e6 * Router.FAST_MARGIN < 0.5);
+    assertTrue(2 * fast32 / MODEL_CPU / 1e6 * Router.FAST_MARGIN >= 0.5);
+    assertEquals(2 * fast, fast32, "fp32 calls, at twice the rate, take the short way to twice the"
+        + " flops");
     int before = seen.size();
     Decision d = r.decide(square(8, DType.FLOAT32));
     assertFalse(d.gpu());
@@ -675,6 +681,15 @@ class RouterFiguresTest {
     assertFalse(r.decide(beyond).gpu());
     assertEquals(before + 1, seen.size(), "the model decided the larger call");
     assertTrue(r.learns(beyond));
+    // the fp32 call of those flops is within its own limit: the short way, untimed
+    GemmCall beyond32 = shape(2 * (long) fast, DType.FLOAT32);
+    assertTrue(r.decide(beyond32) == d, "an fp32 call within the fp32 limit takes the short way");
+    assertEquals(before + 1, seen.size(), "the model was not asked");
+    assertFalse(r.learns(beyond32));
+    GemmCall beyond32Limit = shape(2 * (long) fast32, DType.FLOAT32);
+    assertFalse(r.decide(beyond32Limit).gpu());
+    assertEquals(before + 2, seen.size(), "the model decided the fp32 call beyond its limit");
+    assertTrue(r.learns(beyond32Limit));
     for (int n = 1; n <= 4096; n = n * 3 / 2 + 1) {
       for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
         assertEquals(r.explain(square(n, t)).gpu(), r.decide(square(n, t)).gpu(), "n=" + n);
@@ -683,7 +698,7 @@ class RouterFiguresTest {
     // a forced GPU route takes no short way; without a fixed cost there is none
     assertTrue(router(settings("gpucore.gemm.route", "gpu")).decide(square(8, DType.FLOAT32))
         .gpu());
-    assertEquals(0, router(settings("gpucore.gemm.overheadMs", "0")).fastFlops());
+    assertEquals(0, router(settings("gpucore.gemm.overheadMs", "0")).fastFlops(DType.FLOAT32));
   }
 
   /**
