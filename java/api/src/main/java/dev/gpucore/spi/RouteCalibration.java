@@ -1,6 +1,7 @@
 package dev.gpucore.spi;
 
 import dev.gpucore.DType;
+import dev.gpucore.GpuCoreException;
 import dev.gpucore.blas.Operand;
 import dev.gpucore.blas.Precision;
 import dev.gpucore.device.DeviceInfo;
@@ -27,8 +28,9 @@ import java.util.Map;
  * same arrays for at least {@link #SAMPLE_S} s, per call (the steady state of a program that
  * calls in a loop: warm threads, caches and compiled code, as the calls routed later find them);
  * a series of sizes stops at the first whose call takes over {@link #LONGEST_RUN_S} s (a slow
- * CPU or fp64 unit), or, on the GPU, where device memory runs out. It takes well under a second
- * on a data-centre GPU host.
+ * CPU or fp64 unit), or, on the GPU, where device memory runs out. After the timed runs of each
+ * GEMM a few entries of its C are checked against fp64 sums ({@link #check}): a wrong result
+ * fails the calibration. It takes well under a second on a data-centre GPU host.
  */
 public final class RouteCalibration {
   private RouteCalibration() {}
@@ -195,7 +197,9 @@ public final class RouteCalibration {
     hostCall(gpu, Math.min(256, host[0])).run();
     for (int i = 0; i < host.length; i++) {
       int n = host[i];
-      double measured = steady(hostCall(gpu, n)) * 1e3;
+      Square call = hostCall(gpu, n);
+      double measured = steady(call) * 1e3;
+      call.check("a host GEMM through the GPU");
       double flops = 2.0 * n * n * n;
       double bytes = 4.0 * n * n;
       RouteModel.Estimate e = model.estimate(new RouteModel.Input(Precision.FP32, flops, bytes,
@@ -210,7 +214,12 @@ public final class RouteCalibration {
   }
 
   private static RouteRates.Curve cpuCurve(Backend cpu, DType t, int[] sizes) {
-    return curve(sizes, false, n -> steady(cpuCall(cpu, t, n)));
+    return curve(sizes, false, n -> {
+      Square call = cpuCall(cpu, t, n);
+      double s = steady(call);
+      call.check("the CPU backend's GEMM");
+      return s;
+    });
   }
 
   /**
@@ -269,18 +278,71 @@ public final class RouteCalibration {
     return monotone(Arrays.copyOf(flops, points), Arrays.copyOf(gflops, points));
   }
 
-  /** One n×n×n CPU GEMM on Java arrays (the arrays made once). */
-  private static Runnable cpuCall(Backend cpu, DType t, int n) {
+  /**
+   * One n×n×n GEMM of the calibration on Java arrays (made once): A and B the noise of seeds 1
+   * and 2, C zeros; {@link #check} after its timed runs.
+   */
+  private record Square(int n, DType t, GemmCall call, Runnable body) implements Runnable {
+    @Override
+    public void run() {
+      body.run();
+    }
+
+    /** Checks C ({@link RouteCalibration#check}); {@code what} names the GEMM. */
+    void check(String what) {
+      Object c = call.c().storage();
+      RouteCalibration.check(what, t, n, e -> c instanceof double[] d ? d[(int) e]
+          : ((float[]) c)[(int) e]);
+    }
+  }
+
+  /** One n×n×n CPU GEMM on Java arrays. */
+  private static Square cpuCall(Backend cpu, DType t, int n) {
     GemmCall call = square(n, t, array(t, n, 1), array(t, n, 2), array(t, n, 0),
         GemmCall.OnHost.INSTANCE);
-    return () -> cpu.blas().gemm(call);
+    return new Square(n, t, call, () -> cpu.blas().gemm(call));
   }
 
   /** One n×n×n fp32 host GEMM on Java arrays through the GPU. */
-  private static Runnable hostCall(GpuBackend gpu, int n) {
+  private static Square hostCall(GpuBackend gpu, int n) {
     GemmCall call = square(n, DType.FLOAT32, array(DType.FLOAT32, n, 1),
         array(DType.FLOAT32, n, 2), array(DType.FLOAT32, n, 0), GemmCall.OnHost.INSTANCE);
-    return () -> gpu.blas().gemmFromHost(call);
+    return new Square(n, DType.FLOAT32, call, () -> gpu.blas().gemmFromHost(call));
+  }
+
+  /** Entries of C checked after the timed runs of each of the calibration's GEMMs. */
+  static final int CHECKS = 4;
+
+  /**
+   * Checks {@link #CHECKS} entries of an n×n C = A·B of the calibration (row-major, A and B the
+   * noise of seeds 1 and 2, as floats for FLOAT32) against fp64 sums of the same values, read
+   * through {@code c} (the element's index to its value): a GEMM that skipped work or wrote
+   * elsewhere would give times that stand for nothing.
+   *
+   * @throws GpuCoreException when an entry is off by more than its type's rounding allows
+   *     (relative 1e-3 in fp32, 1e-10 in fp64; every product is positive)
+   */
+  static void check(String what, DType t, int n, java.util.function.LongToDoubleFunction c) {
+    double[] a = noise64(Math.min(n * n, NOISE_PERIOD), 1);
+    double[] b = noise64(a.length, 2);
+    boolean f64 = t == DType.FLOAT64;
+    java.util.SplittableRandom r = new java.util.SplittableRandom(n);
+    for (int s = 0; s < CHECKS; s++) {
+      int i = r.nextInt(n);
+      int j = r.nextInt(n);
+      double want = 0;
+      for (int p = 0; p < n; p++) {
+        double x = a[(int) (((long) i * n + p) % a.length)];
+        double y = b[(int) (((long) p * n + j) % b.length)];
+        want += f64 ? x * y : (double) (float) x * (float) y;
+      }
+      double got = c.applyAsDouble((long) i * n + j);
+      if (!(Math.abs(got - want) <= (f64 ? 1e-10 : 1e-3) * want)) {
+        throw new GpuCoreException("calibration: " + what + " (" + (f64 ? "fp64" : "fp32")
+            + ", n = " + n + ") gave C[" + i + "][" + j + "] = " + got + " where an fp64 sum of"
+            + " its products gives " + want + ": its times would not stand for a GEMM");
+      }
+    }
   }
 
   private static RouteRates.Curve gpuCurve(GpuBackend gpu, int device, DType t, int[] sizes) {
@@ -298,11 +360,22 @@ public final class RouteCalibration {
       GemmCall call = square(n, t, Operand.of(a), Operand.of(b), Operand.of(c),
           new GemmCall.OnDevice(device));
       gpu.blas().gemm(call);
-      return median(() -> {
+      double s = median(() -> {
         long t0 = System.nanoTime();
         gpu.blas().gemm(call); // synchronous: no stream
         return (System.nanoTime() - t0) / 1e9;
       });
+      double[] one64 = new double[1];
+      float[] one32 = new float[1];
+      check("a device-resident GEMM", t, n, e -> {
+        if (t == DType.FLOAT64) {
+          c.copyTo(e, one64, 0, 1);
+          return one64[0];
+        }
+        c.copyTo(e, one32, 0, 1);
+        return one32[0];
+      });
+      return s;
     }
   }
 

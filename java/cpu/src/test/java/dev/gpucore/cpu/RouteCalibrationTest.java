@@ -57,6 +57,49 @@ class RouteCalibrationTest {
   }
 
   @Test
+  void aCpuGemmThatSkipsItsWorkFailsTheMeasurement() {
+    Config config = Config.from(Map.of(), Map.of());
+    try (Backend real = new CpuBackendProvider().open(config)) {
+      FakeGpu gpu = new FakeGpu().configure(config, real);
+      // the CPU backend as it is, but its GEMMs return at once, C untouched
+      Backend idle = new Backend() {
+        @Override
+        public String name() {
+          return real.name();
+        }
+
+        @Override
+        public dev.gpucore.device.Discovery discovery() {
+          return real.discovery();
+        }
+
+        @Override
+        public dev.gpucore.memory.HostArray allocateHost(dev.gpucore.DType dtype, long length,
+            boolean pinned) {
+          return real.allocateHost(dtype, length, pinned);
+        }
+
+        @Override
+        public dev.gpucore.spi.BlasOps blas() {
+          return call -> { };
+        }
+
+        @Override
+        public dev.gpucore.spi.ReduceOps reductions() {
+          return real.reductions();
+        }
+
+        @Override
+        public void close() {}
+      };
+      GpuCoreException e = assertThrows(GpuCoreException.class, () -> RouteCalibration.measure(
+          idle, gpu, 0, 1, gpu.discovery().devices().get(0), gpu.routeModel(), 2, "k", SMALL));
+      assertTrue(e.getMessage().startsWith("calibration: the CPU backend's GEMM (fp32, n = 8)"),
+          e.getMessage());
+    }
+  }
+
+  @Test
   void sizesAreChecked() {
     assertThrows(IllegalArgumentException.class, () -> new RouteCalibration.Sizes(new int[0],
         new int[] {8}, new int[] {8}, new int[] {8}, 1));
