@@ -282,7 +282,7 @@ public final class RouteCalibration {
    * One n×n×n GEMM of the calibration on Java arrays (made once): A and B the noise of seeds 1
    * and 2, C zeros; {@link #check} after its timed runs.
    */
-  private record Square(int n, DType t, GemmCall call, Runnable body) implements Runnable {
+  private record Square(GemmCall call, Runnable body) implements Runnable {
     @Override
     public void run() {
       body.run();
@@ -291,8 +291,8 @@ public final class RouteCalibration {
     /** Checks C ({@link RouteCalibration#check}); {@code what} names the GEMM. */
     void check(String what) {
       Object c = call.c().storage();
-      RouteCalibration.check(what, t, n, e -> c instanceof double[] d ? d[(int) e]
-          : ((float[]) c)[(int) e]);
+      RouteCalibration.check(what, call.dtype(), call.n(), e -> c instanceof double[] d
+          ? d[(int) e] : ((float[]) c)[(int) e]);
     }
   }
 
@@ -300,14 +300,14 @@ public final class RouteCalibration {
   private static Square cpuCall(Backend cpu, DType t, int n) {
     GemmCall call = square(n, t, array(t, n, 1), array(t, n, 2), array(t, n, 0),
         GemmCall.OnHost.INSTANCE);
-    return new Square(n, t, call, () -> cpu.blas().gemm(call));
+    return new Square(call, () -> cpu.blas().gemm(call));
   }
 
   /** One n×n×n fp32 host GEMM on Java arrays through the GPU. */
   private static Square hostCall(GpuBackend gpu, int n) {
     GemmCall call = square(n, DType.FLOAT32, array(DType.FLOAT32, n, 1),
         array(DType.FLOAT32, n, 2), array(DType.FLOAT32, n, 0), GemmCall.OnHost.INSTANCE);
-    return new Square(n, DType.FLOAT32, call, () -> gpu.blas().gemmFromHost(call));
+    return new Square(call, () -> gpu.blas().gemmFromHost(call));
   }
 
   /** Entries of C checked after the timed runs of each of the calibration's GEMMs. */
