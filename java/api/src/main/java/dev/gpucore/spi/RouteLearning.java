@@ -45,8 +45,13 @@ final class RouteLearning {
   static final double MAX_FACTOR = 8;
   /** Calls a class sends to its route before the other, learnt, is tried again (then 2x, 4x..). */
   static final int RETRY_FIRST = 64;
-  /** Calls of each such try: the first pays for the switch and is not counted. */
-  static final int RETRY_CALLS = 3;
+  /**
+   * Calls of each such try: the first pays for the switch and is not counted, and the fastest
+   * of the others stands for the route. A switch can slow more calls than the first (OpenBLAS's
+   * threads, the staging threads and the caches take a few calls to come back): with too few,
+   * every call of a try would pay for it and a faster route stay out for good.
+   */
+  static final int RETRY_CALLS = 5;
   /** The intervals stop growing at RETRY_FIRST << this. */
   static final int RETRY_MAX_SHIFT = 10;
   /** A class keeps the route of its last timed call while the other is not this much faster. */

@@ -711,6 +711,12 @@ class RouterFiguresTest {
    */
   double noisyShare(Path file, double[] cpuMs, int change, double gpuMs, double stallShare,
       double stall, double switchCost, int calls, long seed) {
+    return noisyShare(file, cpuMs, change, gpuMs, stallShare, stall, switchCost, 1, calls, seed);
+  }
+
+  /** {@link #noisyShare} where the first {@code switchCalls} calls after a switch pay for it. */
+  double noisyShare(Path file, double[] cpuMs, int change, double gpuMs, double stallShare,
+      double stall, double switchCost, int switchCalls, int calls, long seed) {
     measured = flat(500, 20000, 35, 0.5);
     Router r = router(settings("gpucore.gemm.calibrationFile", file.toString()));
     GemmCall call = square(1024, DType.FLOAT32);
@@ -719,11 +725,16 @@ class RouterFiguresTest {
     double best = 0;
     long clock = 1_000_000_000L;
     int last = -1;
+    int sinceSwitch = switchCalls; // calls since the last switch: none yet
     for (int i = 0; i < calls; i++) {
       double noise = rnd.nextDouble() < stallShare ? stall : 1;
       double cpu = cpuMs[i < change ? 0 : 1];
       boolean gpu = r.decide(call).gpu();
-      double ms = (gpu ? gpuMs : cpu) * noise * (last >= 0 && (last == 1) != gpu ? switchCost : 1);
+      if (last >= 0 && (last == 1) != gpu) {
+        sinceSwitch = 0;
+      }
+      double ms = (gpu ? gpuMs : cpu) * noise
+          * (sinceSwitch++ < switchCalls ? switchCost : 1);
       long nanos = (long) (ms * 1e6);
       r.learn(call, gpu, clock, clock + nanos); // back to back: no pause
       clock += nanos;
@@ -751,6 +762,17 @@ class RouterFiguresTest {
       share = noisyShare(dir.resolve("e" + seed), new double[] {2.0, 2.0}, 0, 2.0, 0.05, 6, 3,
           20000, seed);
       assertTrue(share >= 0.99, "seed " + seed + ", the routes equal: " + share);
+    }
+  }
+
+  @Test
+  void aSwitchThatSlowsSeveralCallsDoesNotKeepAClassOnTheSlowerRoute(@TempDir Path dir) {
+    // the CPU 2.0 ms, the GPU 2.4 ms; after a switch the next three calls take 3x: the calls of
+    // a try again that count must reach past them, else the CPU never wins one back
+    for (long seed = 1; seed <= 4; seed++) {
+      double share = noisyShare(dir.resolve("c" + seed), new double[] {2.0, 2.0}, 0, 2.4, 0.05,
+          3, 3, 3, 4000, seed);
+      assertTrue(share >= 0.93, "seed " + seed + ": " + share);
     }
   }
 
