@@ -205,10 +205,11 @@ run suite "${entry[@]}" test
 { [ "$rc" -eq 0 ] && grep -q '\[ *0 tests failed *\]' "$work/suite.out" && grep -q '\[ *[1-9][0-9]* tests successful *\]' "$work/suite.out"; } \
   || { show suite; ct_fail "'gpucore test' must pass without a GPU (GPU tests skipped)"; }
 pass "test: $(grep -o '[0-9]* tests successful' "$work/suite.out"), $(grep -o '[0-9]* tests aborted' "$work/suite.out") (skipped: no GPU), 0 failed"
-run suite-require "${entry[@]}" test --require-gpu
+# one GPU test class is enough to show that --require-gpu turns the skips into failures
+run suite-require "${entry[@]}" test --require-gpu --select-class dev.gpucore.cuda.GemmGpuTest
 { [ "$rc" -ne 0 ] && grep -q '\[ *[1-9][0-9]* tests failed *\]' "$work/suite-require.out"; } \
   || { show suite-require; ct_fail "'gpucore test --require-gpu' must fail without a GPU"; }
-pass "test --require-gpu without a GPU: exit $rc, $(grep -o '[0-9]* tests failed' "$work/suite-require.out")"
+pass "test --require-gpu --select-class dev.gpucore.cuda.GemmGpuTest without a GPU: exit $rc, $(grep -o '[0-9]* tests failed' "$work/suite-require.out")"
 
 # --- 7. the layer gpucore adds -----------------------------------------------------------------
 step "measuring the layer the image adds to its base"
